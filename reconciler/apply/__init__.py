@@ -1,0 +1,1 @@
+"""apply layer (see ARCHITECTURE in the README)."""

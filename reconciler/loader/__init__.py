@@ -1,0 +1,1 @@
+"""loader layer (see ARCHITECTURE in the README)."""

@@ -1,0 +1,1 @@
+"""Types shared by every layer: manifests, settings, desired and observed state."""

@@ -1,0 +1,70 @@
+"""Desired state: what the manifests and datasets in git ask for, once loaded."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from reconciler.model.manifest import TunedModelManifest
+from reconciler.model.settings import Settings
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DatasetSummary(Frozen):
+    """What a plan may say about training data: counts and a hash, never contents."""
+
+    examples: int
+    input_characters: int
+    output_characters: int
+    size_bytes: int
+    # Canonical fingerprint of the examples: independent of file format, key
+    # order, whitespace and example order ("sha256:<hex>").
+    digest: str
+
+    @property
+    def characters(self) -> int:
+        return self.input_characters + self.output_characters
+
+    @property
+    def estimated_tokens(self) -> int:
+        # The API documents no tokenizer for tuning; ~4 characters a token is
+        # the rule of thumb Google gives for Gemini models.
+        return -(-self.characters // 4)
+
+
+class DatasetSource(Frozen):
+    """Where to read the examples again when they must be sent (apply)."""
+
+    path: str | None = None  # absolute path of the data file; None when inline
+    input_key: str | None = None
+    output_key: str | None = None
+
+
+class DesiredModel(Frozen):
+    manifest: TunedModelManifest
+    file: str  # path of the manifest, relative to the repository root
+    line: int  # line of the document's start
+    dataset: DatasetSummary
+    dataset_source: DatasetSource
+
+    @property
+    def id(self) -> str:
+        return self.manifest.id
+
+
+class Desired(Frozen):
+    """Every model the repository declares, plus repository settings.
+
+    `digest` covers every manifest and dataset byte, so a saved plan can tell
+    whether the repository changed since it was made.
+    """
+
+    models: tuple[DesiredModel, ...]
+    settings: Settings
+    root: str
+    digest: str
+
+    def by_id(self) -> dict[str, DesiredModel]:
+        return {m.id: m for m in self.models}
