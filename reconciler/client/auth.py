@@ -1,0 +1,178 @@
+"""Which credentials to send, chosen from the environment in a fixed order.
+
+1. `GENERATIVELANGUAGE_EMULATOR_HOST`: a local emulator over plain HTTP, no
+   credentials at all (as Google's other emulators do).
+2. An API key from `GEMINI_API_KEY`, then `GOOGLE_API_KEY`, sent as `x-goog-api-key`.
+3. Application Default Credentials with the cloud-platform and tuning scopes,
+   refreshed when due, with `x-goog-user-project` naming the quota project.
+
+Every credential object keeps its secret out of `repr` and can list the
+secrets it holds, so the transport can scrub them from anything it reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import google.auth
+import google.auth.exceptions
+import google.auth.transport.requests
+
+from reconciler.client.errors import SCOPES, CredentialsError
+
+logger = logging.getLogger("reconciler.client")
+
+EMULATOR_HOST_ENV = "GENERATIVELANGUAGE_EMULATOR_HOST"
+API_KEY_ENVS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+API_KEY_HEADER = "x-goog-api-key"
+QUOTA_PROJECT_HEADER = "x-goog-user-project"
+
+
+class Credentials(Protocol):
+    """Something that authenticates a request by adding headers to it."""
+
+    def apply(self, headers: MutableMapping[str, str]) -> None:
+        """Add the authentication headers (refreshing a token first if needed)."""
+
+    def secrets(self) -> tuple[str, ...]:
+        """The secret strings held right now, for scrubbing from messages."""
+
+    def describe(self) -> str:
+        """A line for people, e.g. "API key from GEMINI_API_KEY"; never the secret."""
+
+
+class Anonymous:
+    """No credentials: what a local emulator expects."""
+
+    def apply(self, headers: MutableMapping[str, str]) -> None:
+        pass
+
+    def secrets(self) -> tuple[str, ...]:
+        return ()
+
+    def describe(self) -> str:
+        return "no credentials"
+
+    def __repr__(self) -> str:
+        return "Anonymous()"
+
+
+class ApiKey:
+    """An API key sent in a header (never in the URL, where logs would keep it)."""
+
+    def __init__(self, key: str, source: str = "an API key") -> None:
+        self._key = key
+        self.source = source
+
+    def apply(self, headers: MutableMapping[str, str]) -> None:
+        headers[API_KEY_HEADER] = self._key
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self._key,)
+
+    def describe(self) -> str:
+        return f"API key from {self.source}"
+
+    def __repr__(self) -> str:
+        return f"ApiKey(source={self.source!r})"
+
+
+class GoogleCredentials:
+    """OAuth access tokens from google-auth credentials, refreshed when expired.
+
+    `credentials` is a `google.auth.credentials.Credentials` (anything with
+    `valid`, `token` and `refresh(request)`). The lock makes one thread refresh
+    while the others of a pool wait for the new token.
+    """
+
+    def __init__(
+        self,
+        credentials: Any,
+        refresh_request: Callable[[], Any] = google.auth.transport.requests.Request,
+    ) -> None:
+        self._credentials = credentials
+        self._refresh_request = refresh_request
+        self._lock = threading.Lock()
+
+    def apply(self, headers: MutableMapping[str, str]) -> None:
+        headers["authorization"] = f"Bearer {self._fresh_token()}"
+
+    def secrets(self) -> tuple[str, ...]:
+        token = getattr(self._credentials, "token", None)
+        return (token,) if token else ()
+
+    def describe(self) -> str:
+        return f"Application Default Credentials ({type(self._credentials).__name__})"
+
+    def __repr__(self) -> str:
+        return f"GoogleCredentials({type(self._credentials).__name__})"
+
+    def _fresh_token(self) -> str:
+        with self._lock:
+            if not self._credentials.valid:
+                self._refresh()
+            return str(self._credentials.token)
+
+    def _refresh(self) -> None:
+        try:
+            self._credentials.refresh(self._refresh_request())
+        except google.auth.exceptions.GoogleAuthError as exc:
+            raise CredentialsError(f"could not refresh the access token: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where to send requests and how to authenticate them."""
+
+    endpoint: str
+    credentials: Credentials
+    quota_project: str | None = None
+
+
+AdcLoader = Callable[[Sequence[str]], tuple[Any, str | None]]
+
+
+def load_default_credentials(scopes: Sequence[str]) -> tuple[Any, str | None]:
+    """Application Default Credentials and the quota project they name, if any."""
+    try:
+        credentials, _project = google.auth.default(scopes=list(scopes))
+    except google.auth.exceptions.DefaultCredentialsError as exc:
+        raise CredentialsError(f"no credentials found: {exc}") from exc
+    return credentials, getattr(credentials, "quota_project_id", None)
+
+
+def resolve_connection(
+    endpoint: str,
+    quota_project: str | None,
+    env: Mapping[str, str],
+    load_adc: AdcLoader = load_default_credentials,
+) -> Connection:
+    """Apply the credential order: emulator host, then an API key, then ADC."""
+    emulator_host = env.get(EMULATOR_HOST_ENV, "").strip()
+    if emulator_host:
+        return Connection(emulator_url(emulator_host), Anonymous())
+    api_key = _api_key_from(env)
+    if api_key is not None:
+        return Connection(endpoint, api_key)
+    credentials, adc_quota_project = load_adc(SCOPES)
+    return Connection(endpoint, GoogleCredentials(credentials), quota_project or adc_quota_project)
+
+
+def emulator_url(host: str) -> str:
+    """`127.0.0.1:8085` -> `http://127.0.0.1:8085` (a scheme given is kept)."""
+    return host.rstrip("/") if "://" in host else f"http://{host.rstrip('/')}"
+
+
+def _api_key_from(env: Mapping[str, str]) -> ApiKey | None:
+    found = [(name, env.get(name, "").strip()) for name in API_KEY_ENVS]
+    found = [(name, key) for name, key in found if key]
+    if not found:
+        return None
+    if len({key for _, key in found}) > 1:
+        logger.warning("%s and %s differ; using %s", *API_KEY_ENVS, found[0][0])
+    name, key = found[0]
+    return ApiKey(key, name)

@@ -1,0 +1,172 @@
+"""One HTTP exchange with the API: headers, timeout, retries, errors, JSON.
+
+Everything the resource methods of `GeminiClient` share lives here, one
+concern a function: `call` picks the retry rule, `_attempt` sends once and
+maps what `requests` raises, `_read` turns the answer into a dict or an error.
+Tests swap the network out by mounting an adapter on the session they pass in.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+import requests
+import requests.adapters
+
+from reconciler import __version__
+from reconciler.client.auth import QUOTA_PROJECT_HEADER, Credentials
+from reconciler.client.errors import (
+    ApiError,
+    UnexpectedResponse,
+    error_from_response,
+    error_from_transport,
+    excerpt,
+)
+from reconciler.client.retry import RetryPolicy, is_transient, never_arrived
+
+USER_AGENT = f"reconciler/{__version__}"
+REDACTED = "[REDACTED]"
+
+
+class Resend(Enum):
+    """When a failed call may be sent again."""
+
+    IF_TRANSIENT = "if transient"
+    """Idempotent calls: after no answer, 429, 500, 502, 503 or 504."""
+    IF_NEVER_ARRIVED = "if never arrived"
+    """Calls that must not run twice: only when the connection was never made."""
+
+
+def new_session(pool_size: int) -> requests.Session:
+    """A session whose connection pool holds one connection per concurrent caller."""
+    session = requests.Session()
+    # Retries are ours (see retry.py), so urllib3 must not retry underneath.
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=pool_size, max_retries=0)
+    # Mounted per scheme, not on "": an empty prefix makes requests ignore
+    # the adapter's settings (psf/requests#6533).
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+class Transport:
+    """Sends requests to one endpoint with one set of credentials; safe across threads."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        credentials: Credentials,
+        *,
+        timeout: float,
+        retry: RetryPolicy,
+        session: requests.Session,
+        quota_project: str | None = None,
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.credentials = credentials
+        self.timeout = timeout
+        self.retry = retry
+        self.quota_project = quota_project
+        self._session = session
+        self._lock = threading.Lock()
+        self._request_count = 0
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests sent so far, every retry included."""
+        return self._request_count
+
+    def close(self) -> None:
+        self._session.close()
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        resend: Resend = Resend.IF_TRANSIENT,
+    ) -> dict[str, Any]:
+        """Send `method /path` until it succeeds or retrying stops; the answer as a dict."""
+        what = f"{method} /{path}"
+        retry_if = is_transient if resend is Resend.IF_TRANSIENT else never_arrived
+        return self.retry.run(
+            lambda: self._attempt(method, path, params, body, what), what=what, retry_if=retry_if
+        )
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        body: Mapping[str, Any] | None,
+        what: str,
+    ) -> dict[str, Any]:
+        headers = self._headers()
+        self._count_request()
+        try:
+            response = self._session.request(
+                method,
+                f"{self.endpoint}/{path}",
+                params=params,
+                json=body,
+                headers=headers,
+                timeout=self.timeout,
+                # A redirect would carry the API key header to wherever it points.
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            raise self._scrubbed(error_from_transport(exc, request=what)) from exc
+        return self._read(response, what)
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"user-agent": USER_AGENT, "accept": "application/json"}
+        self.credentials.apply(headers)
+        if self.quota_project:
+            headers[QUOTA_PROJECT_HEADER] = self.quota_project
+        return headers
+
+    def _count_request(self) -> None:
+        with self._lock:
+            self._request_count += 1
+
+    def _read(self, response: requests.Response, what: str) -> dict[str, Any]:
+        # proto3 JSON is UTF-8; requests' charset guessing would be slow on big pages.
+        text = response.content.decode("utf-8", errors="replace")
+        status = response.status_code
+        if not 200 <= status < 300:
+            scrubbed = self._scrub(text)
+            raise error_from_response(status, scrubbed, response.headers, request=what)
+        if not text.strip():
+            return {}
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise UnexpectedResponse(
+                f"answered {status} with a body that is not a JSON object: "
+                f"{excerpt(self._scrub(text))}",
+                http_status=status,
+                request=what,
+            )
+        return parsed
+
+    def _scrub(self, text: str) -> str:
+        """`text` with every secret the credentials hold replaced."""
+        for secret in self.credentials.secrets():
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def _scrubbed(self, error: ApiError) -> ApiError:
+        error.message = self._scrub(error.message)
+        error.args = (error.message,)
+        return error
+
+    def __repr__(self) -> str:
+        return f"Transport(endpoint={self.endpoint!r}, credentials={self.credentials!r})"
