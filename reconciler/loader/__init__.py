@@ -1,1 +1,51 @@
-"""loader layer (see ARCHITECTURE in the README)."""
+"""loader layer: manifests, settings and datasets from git -> `Desired`, every problem with file:line.
+
+Public surface:
+
+- `load(path) -> LoadResult`: a repository root, a manifests folder or one manifest file.
+- `read_examples(model) -> Iterator[Example]`: stream a model's examples again (for apply).
+- `example_digest(examples) -> "sha256:<hex>"`: the canonical, order-insensitive fingerprint.
+- `manifest_json_schema() -> dict`: the JSON Schema editors validate manifests with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from reconciler.loader.datasets import Keys, read_rows
+from reconciler.loader.fingerprint import example_digest
+from reconciler.loader.load import LoadResult, load
+from reconciler.loader.problems import Problem, Severity
+from reconciler.loader.schema import manifest_json_schema
+from reconciler.model.desired import DesiredModel
+from reconciler.model.errors import UserError
+from reconciler.model.manifest import Example
+
+
+def read_examples(model: DesiredModel) -> Iterator[Example]:
+    """The examples of a loaded model, read again from their source, in file order.
+
+    Raises UserError if the data file no longer reads cleanly (it was valid
+    when loaded, so it changed since).
+    """
+    source = model.dataset_source
+    if source.path is None:
+        yield from model.manifest.spec.training_data.examples or ()
+        return
+    keys = Keys.of(source.input_key, source.output_key)
+    for item in read_rows(Path(source.path), keys, source.path):
+        if isinstance(item, Problem):
+            raise UserError(f"{item} (the file changed since it was validated)")
+        yield Example(text_input=item.text_input, output=item.output)
+
+
+__all__ = [
+    "LoadResult",
+    "Problem",
+    "Severity",
+    "example_digest",
+    "load",
+    "manifest_json_schema",
+    "read_examples",
+]

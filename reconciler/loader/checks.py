@@ -1,0 +1,84 @@
+"""Checks across manifests: duplicate ids, sourceModel references and cycles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from reconciler.loader.problems import Problem, error
+from reconciler.loader.yamldoc import Document
+from reconciler.model.manifest import TunedModelManifest
+
+_NAME = ("metadata", "name")
+_SOURCE = ("spec", "sourceModel")
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A manifest that validated, with where it came from."""
+
+    manifest: TunedModelManifest
+    document: Document
+    file: str  # as displayed
+
+    @property
+    def id(self) -> str:
+        return self.manifest.id
+
+    def at(self, path: tuple[str, ...]) -> str:
+        return f"{self.file}:{self.document.line_of(path)}"
+
+    @property
+    def source_id(self) -> str | None:
+        source = self.manifest.spec.source_model
+        return source.removeprefix("tunedModels/") if source else None
+
+
+def cross_problems(declared: Sequence[Declared]) -> Iterator[Problem]:
+    yield from _duplicates(declared)
+    by_id = {d.id: d for d in reversed(declared)}  # the first declaration wins
+    yield from _missing_sources(declared, by_id)
+    yield from _cycles(declared, by_id)
+
+
+def _duplicates(declared: Sequence[Declared]) -> Iterator[Problem]:
+    first: dict[str, Declared] = {}
+    for item in declared:
+        if item.id in first:
+            line = item.document.line_of(_NAME)
+            yield error(item.file, line, "metadata.name", f"duplicate id {item.id}: also declared at {first[item.id].at(_NAME)}")
+        else:
+            first[item.id] = item
+
+
+def _missing_sources(declared: Sequence[Declared], by_id: dict[str, Declared]) -> Iterator[Problem]:
+    # The plan must order a source before its dependents and fingerprint what
+    # the dependent is tuned from, so the source has to be declared here too.
+    for item in declared:
+        source = item.source_id
+        if source is not None and source not in by_id:
+            yield error(
+                item.file, item.document.line_of(_SOURCE), "spec.sourceModel",
+                f"no manifest declares tunedModels/{source}",
+            )
+
+
+def _cycles(declared: Sequence[Declared], by_id: dict[str, Declared]) -> Iterator[Problem]:
+    reported: set[str] = set()
+    for item in declared:
+        cycle = _cycle_from(item.id, by_id)
+        if cycle is None or reported.intersection(cycle):
+            continue
+        reported.update(cycle)
+        chain = " -> ".join([*cycle, cycle[0]])
+        yield error(item.file, item.document.line_of(_SOURCE), "spec.sourceModel", f"sourceModel cycle: {chain}")
+
+
+def _cycle_from(start: str, by_id: dict[str, Declared]) -> list[str] | None:
+    """The cycle `start` belongs to, beginning at `start`; None when it is on no cycle."""
+    path: list[str] = []
+    current: str | None = start
+    while current is not None and current in by_id and current not in path:
+        path.append(current)
+        current = by_id[current].source_id
+    return path if current == start else None

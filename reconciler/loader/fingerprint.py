@@ -1,0 +1,64 @@
+"""The canonical fingerprint of a set of training examples.
+
+What it must and must not depend on:
+
+- Not the file format, key order, quoting or whitespace of the file: those
+  are syntax. The same examples as CSV, JSONL, JSON or inline YAML give the
+  same fingerprint.
+- Not the order of the examples. Training data is input-only and immutable,
+  so a changed fingerprint forces a replace: a delete and a new tuning run
+  that costs quota and hours. Sorting a dataset file must not cost that. The
+  API shuffles examples into batches anyway. So the examples are hashed as a
+  multiset: each example gets its own SHA-256, and the sorted list of those
+  digests (32 bytes an example, never the texts) is hashed again.
+- Every character of every example's input and output, including leading and
+  trailing spaces: they are what the model is trained on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from reconciler.model.manifest import Example
+
+# Bumped if the canonical form ever changes, so old and new never compare equal.
+_DOMAIN = b"reconciler/examples/v1\n"
+
+
+def example_hash(text_input: str, output: str) -> bytes:
+    """SHA-256 of one example; the input's byte length makes the split unambiguous."""
+    encoded_input = text_input.encode("utf-8")
+    return hashlib.sha256(
+        len(encoded_input).to_bytes(8, "big") + encoded_input + output.encode("utf-8")
+    ).digest()
+
+
+class Fingerprint:
+    """Accumulates example hashes one at a time (datasets are streamed)."""
+
+    def __init__(self) -> None:
+        self._hashes: list[bytes] = []
+
+    def add(self, text_input: str, output: str) -> bytes:
+        digest = example_hash(text_input, output)
+        self._hashes.append(digest)
+        return digest
+
+    def add_hash(self, digest: bytes) -> None:
+        self._hashes.append(digest)
+
+    def hexdigest(self) -> str:
+        total = hashlib.sha256(_DOMAIN)
+        total.update(len(self._hashes).to_bytes(8, "big"))
+        for digest in sorted(self._hashes):
+            total.update(digest)
+        return "sha256:" + total.hexdigest()
+
+
+def example_digest(examples: Iterable[Example]) -> str:
+    """The fingerprint of `examples` ("sha256:<hex>"), whatever their order."""
+    fingerprint = Fingerprint()
+    for example in examples:
+        fingerprint.add(example.text_input, example.output)
+    return fingerprint.hexdigest()

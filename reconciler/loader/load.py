@@ -1,0 +1,224 @@
+"""Load a repository: reconciler.yaml, every manifest and every dataset, in one pass.
+
+Nothing stops at the first problem: each file is read, each document and
+dataset checked, and every problem collected, so one run lists them all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.loader import datasets
+from reconciler.loader.checks import Declared, cross_problems
+from reconciler.loader.datasets import Keys, Row, Scan
+from reconciler.loader.layout import Layout, display_path, inside, locate, manifest_files
+from reconciler.loader.problems import Problem, error, warning
+from reconciler.loader.validation import validate
+from reconciler.loader.yamldoc import Document, parse_documents
+from reconciler.model.desired import DatasetSource, DatasetSummary, Desired, DesiredModel
+from reconciler.model.manifest import TunedModelManifest
+from reconciler.model.settings import Settings
+
+_TRAINING_DATA = ("spec", "trainingData")
+_DATA_FILE = ("spec", "trainingData", "file")
+_EXAMPLES = ("spec", "trainingData", "examples")
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What loading found. `desired` is None whenever there is any error."""
+
+    desired: Desired | None
+    problems: tuple[Problem, ...]
+    # The models that loaded cleanly, even when others did not (for summaries).
+    models: tuple[DesiredModel, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.is_error for p in self.problems)
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.is_error)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if not p.is_error)
+
+
+def load(path: str | Path, *, cwd: Path | None = None) -> LoadResult:
+    """Load a repository root, a manifests folder or one manifest file."""
+    return _Load(Path(path), cwd).run()
+
+
+@dataclass(frozen=True)
+class _Declared(Declared):
+    path: Path  # the manifest file itself
+
+
+class _Load:
+    def __init__(self, path: Path, cwd: Path | None) -> None:
+        self.path = path
+        self.cwd = cwd
+        self.problems: list[Problem] = []
+        self.file_hashes: dict[Path, str] = {}
+        self.scans: dict[tuple[Path, Keys], Scan] = {}
+
+    def show(self, path: Path) -> str:
+        return display_path(path, self.cwd)
+
+    def run(self) -> LoadResult:
+        if not self.path.exists():
+            return LoadResult(None, (error(str(self.path), 0, "", "no such file or folder"),))
+        layout = locate(self.path, self.cwd)
+        settings = self._settings(layout.settings_file)
+        target = (layout.target / settings.manifests).resolve() if layout.target_is_root else layout.target
+        declared = list(self._all_manifests(target))
+        models = [m for d in declared if (m := self._desired_model(d, layout)) is not None]
+        self.problems.extend(cross_problems(declared))
+        problems = tuple(self.problems)
+        if any(p.is_error for p in problems):
+            return LoadResult(None, problems, tuple(models))
+        desired = Desired(models=tuple(models), settings=settings, root=str(layout.root), digest=self._digest(layout.root))
+        return LoadResult(desired, problems, tuple(models))
+
+    # ----------------------------------------------------------------- files
+
+    def _read_yaml(self, path: Path) -> list[Document]:
+        data = path.read_bytes()
+        self.file_hashes[path] = hashlib.sha256(data).hexdigest()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            self.problems.append(error(self.show(path), line, "", "invalid UTF-8"))
+            return []
+        documents, problems = parse_documents(text, self.show(path))
+        self.problems.extend(problems)
+        return documents
+
+    def _settings(self, path: Path | None) -> Settings:
+        if path is None:
+            return Settings()
+        documents = self._read_yaml(path)
+        if len(documents) > 1:
+            self.problems.append(error(self.show(path), documents[1].line, "", "must hold one YAML document"))
+        if not documents:
+            return Settings()
+        settings, problems = validate(Settings, documents[0], self.show(path))
+        self.problems.extend(problems)
+        return settings or Settings()
+
+    def _all_manifests(self, target: Path) -> Iterator[_Declared]:
+        if not target.exists():
+            self.problems.append(error(self.show(target), 0, "", "no such manifests folder"))
+            return
+        found = False
+        for path in manifest_files(target):
+            found = True
+            yield from self._manifests(path)
+        if not found:
+            # An empty desired set would let prune delete every managed model.
+            self.problems.append(error(self.show(target), 0, "", "no manifests (.yaml or .yml files) found"))
+
+    def _manifests(self, path: Path) -> Iterator[_Declared]:
+        shown = self.show(path)
+        for document in self._read_yaml(path):
+            manifest, problems = validate(TunedModelManifest, document, shown)
+            self.problems.extend(problems)
+            if manifest is not None:
+                yield _Declared(manifest=manifest, document=document, file=shown, path=path)
+
+    # -------------------------------------------------------------- datasets
+
+    def _desired_model(self, declared: _Declared, layout: Layout) -> DesiredModel | None:
+        data = declared.manifest.spec.training_data
+        if data.file is None:
+            found: tuple[Scan, DatasetSource] | None = (self._inline(declared), DatasetSource())
+        else:
+            found = self._file_dataset(declared, data.file, layout.root)
+        if found is None:
+            return None
+        result, source = found
+        self._check_totals(declared, result.summary)
+        return DesiredModel(
+            manifest=declared.manifest,
+            file=Path(os.path.relpath(declared.path, layout.root)).as_posix(),
+            line=declared.document.line,
+            dataset=result.summary,
+            dataset_source=source,
+        )
+
+    def _inline(self, declared: _Declared) -> Scan:
+        examples = declared.manifest.spec.training_data.examples or ()
+        line_of = declared.document.line_of
+        rows = [Row(line_of((*_EXAMPLES, i)), i, e.text_input, e.output) for i, e in enumerate(examples)]
+        size = datasets.utf8_size((row.text_input, row.output) for row in rows)
+        namer = datasets.inline_field_namer("spec.trainingData.examples")
+        result = datasets.scan(rows, size, declared.file, namer)
+        self.problems.extend(result.problems)
+        return result
+
+    def _file_dataset(
+        self, declared: _Declared, file: str, root: Path
+    ) -> tuple[Scan, DatasetSource] | None:
+        path = (declared.path.parent / file).resolve()
+        message = _dataset_path_problem(path, root)
+        if message is not None:
+            line = declared.document.line_of(_DATA_FILE)
+            self.problems.append(error(declared.file, line, "spec.trainingData.file", message))
+            return None
+        data = declared.manifest.spec.training_data
+        keys = Keys.of(data.input_key, data.output_key)
+        source = DatasetSource(path=str(path), input_key=data.input_key, output_key=data.output_key)
+        return self._scan_file(path, keys), source
+
+    def _scan_file(self, path: Path, keys: Keys) -> Scan:
+        # Several manifests may share a file: read and report it once per key choice.
+        cached = self.scans.get((path, keys))
+        if cached is not None:
+            return cached
+        sink = hashlib.sha256()
+        shown = self.show(path)
+        rows = datasets.read_rows(path, keys, shown, sink)
+        result = datasets.scan(rows, path.stat().st_size, shown, datasets.file_field_namer(keys))
+        self.file_hashes[path] = sink.hexdigest()
+        self.scans[(path, keys)] = result
+        self.problems.extend(result.problems)
+        return result
+
+    def _check_totals(self, declared: _Declared, summary: DatasetSummary) -> None:
+        if summary.examples < datasets.MIN_EXAMPLES:
+            self.problems.append(error(
+                declared.file, declared.document.line_of(_TRAINING_DATA), "spec.trainingData",
+                f"has {summary.examples} examples, the API needs at least {datasets.MIN_EXAMPLES}",
+            ))
+        if summary.size_bytes > datasets.LARGE_FILE_BYTES:
+            self.problems.append(warning(
+                declared.file, declared.document.line_of(_DATA_FILE), "spec.trainingData.file",
+                f"is {summary.size_bytes / 1024 / 1024:.1f} MB; the API's reference limit is 4 MB",
+            ))
+
+    def _digest(self, root: Path) -> str:
+        """One hash over every file read: a saved plan compares it to see if git moved."""
+        total = hashlib.sha256(b"reconciler/desired/v1\n")
+        entries = sorted((Path(os.path.relpath(p, root)).as_posix(), h) for p, h in self.file_hashes.items())
+        for name, file_hash in entries:
+            total.update(f"{name}\0{file_hash}\n".encode())
+        return "sha256:" + total.hexdigest()
+
+
+def _dataset_path_problem(path: Path, root: Path) -> str | None:
+    if not inside(path, root.resolve()):
+        return f"{path} is outside the repository ({root}); datasets must live in it"
+    if not path.exists():
+        return "no such file"
+    if not path.is_file():
+        return "is not a file"
+    if path.suffix.lower() not in datasets.SUFFIXES:
+        return f"must end in {', '.join(datasets.SUFFIXES)}"
+    return None

@@ -1,0 +1,125 @@
+"""YAML documents that remember where each value came from.
+
+PyYAML's `load` throws the marks away, so documents are composed into nodes
+first: the nodes give every key and list item its line, then the same nodes
+are constructed into plain Python values for pydantic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import yaml
+
+from reconciler.loader.problems import Problem, error
+
+# libyaml when it is there: composing thousands of manifests in pure Python
+# is the slowest part of a validate run.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+Path = tuple[str | int, ...]
+
+
+def field_path(path: Path) -> str:
+    """`("spec", "permissions", 0, "role")` -> `spec.permissions[0].role`."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+@dataclass
+class Document:
+    """One YAML document: its value, and the line of every key and list item in it."""
+
+    data: object
+    line: int  # 1-based line where the document starts
+    lines: dict[Path, int] = field(default_factory=dict)
+
+    def line_of(self, path: Path) -> int:
+        """The line of `path`, or of its nearest ancestor present in the file.
+
+        A missing field has no line of its own; its parent mapping's line is
+        where a person would add it.
+        """
+        for end in range(len(path), 0, -1):
+            line = self.lines.get(path[:end])
+            if line is not None:
+                return line
+        return self.line
+
+
+def parse_documents(text: str, file: str) -> tuple[list[Document], list[Problem]]:
+    """Every non-empty document of a YAML stream, and the problems met on the way."""
+    documents: list[Document] = []
+    problems: list[Problem] = []
+    loader = _Loader(text)
+    try:
+        for node in _nodes(loader):
+            document = _document(loader, node, file, problems)
+            if document is not None:
+                documents.append(document)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 0
+        problems.append(error(file, line, "", f"invalid YAML: {exc.problem or exc.context}"))
+    except yaml.YAMLError as exc:
+        problems.append(error(file, 0, "", f"invalid YAML: {exc}"))
+    finally:
+        loader.dispose()
+    return documents, problems
+
+
+def _nodes(loader: yaml.SafeLoader) -> Iterator[yaml.Node]:
+    while loader.check_node():
+        node = loader.get_node()
+        if node is not None:
+            yield node
+
+
+def _document(
+    loader: yaml.SafeLoader, node: yaml.Node, file: str, problems: list[Problem]
+) -> Document | None:
+    start = node.start_mark.line + 1
+    try:
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or node.start_mark
+        problems.append(error(file, mark.line + 1, "", f"invalid YAML: {exc.problem}"))
+        return None
+    if data is None:  # an empty document, e.g. a trailing `---`
+        return None
+    document = Document(data=data, line=start)
+    _index(node, (), document.lines, file, problems, set())
+    return document
+
+
+def _index(
+    node: yaml.Node,
+    path: Path,
+    lines: dict[Path, int],
+    file: str,
+    problems: list[Problem],
+    ancestors: set[int],
+) -> None:
+    """Record the line of every key and item under `node`, and flag duplicate keys."""
+    if id(node) in ancestors:  # a recursive alias: its lines are already recorded
+        return
+    ancestors = ancestors | {id(node)}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            key_line = key_node.start_mark.line + 1
+            if path + (key,) in lines:
+                first = lines[path + (key,)]
+                problems.append(
+                    error(file, key_line, field_path(path + (key,)), f"duplicate key (first at line {first})")
+                )
+                continue
+            lines[path + (key,)] = key_line
+            _index(value_node, path + (key,), lines, file, problems, ancestors)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines[path + (index,)] = item.start_mark.line + 1
+            _index(item, path + (index,), lines, file, problems, ancestors)
