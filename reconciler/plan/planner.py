@@ -1,0 +1,247 @@
+"""`plan(desired, observed, options) -> Plan`: the pure diff. No I/O, no clock.
+
+Models are decided sources first, so a dependent sees what happens to the model
+it is tuned from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from reconciler.model.desired import Desired, DesiredModel
+from reconciler.model.live import LiveModel, Observed
+from reconciler.plan.decide import decide
+from reconciler.plan.estimate import estimate, totals
+from reconciler.plan.gemini import live_source, source_id
+from reconciler.plan.graph import depth, find_cycles, order_changes, with_sources
+from reconciler.plan.ownership import parse_ownership
+from reconciler.plan.permissions import grant_changes, grants_for_new_model
+from reconciler.plan.prune import PruneOutcome, prune_model
+from reconciler.plan.saved import observed_digest, observed_models
+from reconciler.plan.types import Action, Change, Plan, PlanError, PlanOptions
+
+_RE_CREATED = (Action.CREATE, Action.REPLACE)
+_PENDING = (Action.CREATE, Action.REPLACE, Action.WAIT)
+
+
+@dataclass
+class _Planning:
+    """The inputs, indexed once, and what has been decided so far."""
+
+    desired: dict[str, DesiredModel]
+    live: dict[str, LiveModel]
+    sources: dict[str, str]  # model id -> the tuned model it is tuned from
+    options: PlanOptions
+    decided: dict[str, Change] = field(default_factory=dict)
+    errors: list[PlanError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def in_scope(self, model_id: str) -> bool:
+        targets = self.options.targets
+        return targets is None or model_id in with_sources(targets, self.sources)
+
+
+def plan(desired: Desired, observed: Observed, options: PlanOptions | None = None) -> Plan:
+    options = options or PlanOptions()
+    state = _Planning(desired.by_id(), observed.by_id(), _source_map(desired, observed), options)
+    _check_targets(state)
+    _check_cycles(state)
+    for model in sorted(state.desired.values(), key=lambda m: (depth(m.id, state.sources), m.id)):
+        if state.in_scope(model.id):
+            _decide_model(state, model)
+    _check_sources(state)
+    pruned = _prune(state, observed)
+    changes = [_with_order(state, change) for change in (*state.decided.values(), *pruned.changes)]
+    changes += _permission_changes(state, observed)
+    _note_unplanned_dependents(state)
+    return Plan(
+        options=options,
+        changes=order_changes(changes),
+        errors=tuple(state.errors) + tuple(pruned.errors),
+        notes=tuple(state.notes),
+        unmanaged_count=sum(1 for m in observed.models if parse_ownership(m.description) is None),
+        would_delete=tuple(pruned.would_delete),
+        would_forget=tuple(pruned.would_forget),
+        totals=totals(changes),
+        desired_digest=desired.digest,
+        observed_digest=observed_digest(observed),
+        observed_models=observed_models(observed),
+    )
+
+
+def _source_map(desired: Desired, observed: Observed) -> dict[str, str]:
+    """Who is tuned from whom: manifests for declared models, live state for the rest."""
+    sources: dict[str, str] = {}
+    for live in observed.models:
+        tuned_from = source_id(live_source(live))
+        if tuned_from:
+            sources[live.id] = tuned_from
+    for model in desired.models:
+        sources.pop(model.id, None)
+        tuned_from = source_id(model.manifest.spec.source)
+        if tuned_from:
+            sources[model.id] = tuned_from
+    return sources
+
+
+def _check_targets(state: _Planning) -> None:
+    for target in sorted(state.options.targets or ()):
+        if target not in state.desired and target not in state.live:
+            state.errors.append(PlanError(
+                model_id=target,
+                message=f"--target {target} matches no manifest and no live model",
+                hint="give the tuned model id, e.g. --target number-generator",
+            ))
+
+
+def _check_cycles(state: _Planning) -> None:
+    for cycle in find_cycles(state.sources):
+        chain = " -> ".join(f"tunedModels/{m}" for m in [*cycle, cycle[0]])
+        state.errors.append(PlanError(
+            model_id=cycle[0],
+            message=f"sourceModel references form a cycle: {chain}",
+            hint="a model cannot be tuned, even indirectly, from itself",
+        ))
+        for model_id in cycle:
+            state.sources.pop(model_id, None)
+
+
+def _decide_model(state: _Planning, model: DesiredModel) -> None:
+    result = decide(model, state.live.get(model.id))
+    if isinstance(result, PlanError):
+        state.errors.append(result)
+        return
+    result = _follow_source(state, model, result)
+    if result.action is Action.REPLACE and model.manifest.spec.lifecycle.prevent_destroy:
+        state.errors.append(PlanError(
+            model_id=model.id,
+            message=f"tunedModels/{model.id} must be replaced ({result.reason}) but its "
+                    f"manifest {model.file}:{model.line} sets lifecycle.preventDestroy",
+            hint="revert the change to its immutable inputs, or set preventDestroy: false",
+        ))
+        return
+    state.decided[model.id] = result
+
+
+def _follow_source(state: _Planning, model: DesiredModel, change: Change) -> Change:
+    """Replace a kept model whose source is re-created (now or since it was tuned)."""
+    tuned_from = state.sources.get(model.id)
+    if tuned_from is None or change.action not in (Action.UPDATE, Action.NOOP):
+        return change
+    source_change = state.decided.get(tuned_from)
+    if source_change is not None and source_change.action in _RE_CREATED:
+        reason = f"its source model tunedModels/{tuned_from} is re-created by this plan"
+    elif _source_is_newer(state.live.get(tuned_from), state.live[model.id]):
+        reason = f"its source model tunedModels/{tuned_from} was re-created after it was tuned"
+    else:
+        return change
+    return change.model_copy(update={
+        "action": Action.REPLACE,
+        "reason": reason + " (it must be re-tuned from the new one)",
+        "paths": ("spec.sourceModel", *change.paths),
+        "update_mask": (),
+    })
+
+
+def _source_is_newer(source: LiveModel | None, dependent: LiveModel) -> bool:
+    # RFC 3339 UTC timestamps of one server compare correctly as text once the
+    # fractional seconds are padded to the same width.
+    if source is None or not source.create_time or not dependent.create_time:
+        return False
+    return _sortable(source.create_time) > _sortable(dependent.create_time)
+
+
+def _sortable(timestamp: str) -> str:
+    stamp = timestamp.rstrip("Z")
+    whole, _, fraction = stamp.partition(".")
+    return f"{whole}.{fraction.ljust(9, '0')}"
+
+
+def _check_sources(state: _Planning) -> None:
+    """A declared model must be tuned from something declared or live."""
+    for model in sorted(state.desired.values(), key=lambda m: m.id):
+        tuned_from = state.sources.get(model.id)
+        change = state.decided.get(model.id)
+        if tuned_from is None or change is None or change.action not in _RE_CREATED:
+            continue
+        if tuned_from not in state.desired and tuned_from not in state.live:
+            state.errors.append(PlanError(
+                model_id=model.id,
+                message=f"tunedModels/{model.id} ({model.file}:{model.line}) is tuned from "
+                        f"tunedModels/{tuned_from}, which is neither declared nor live",
+                hint=f"add a manifest for {tuned_from}, or change spec.sourceModel",
+            ))
+
+
+def _prune(state: _Planning, observed: Observed) -> PruneOutcome:
+    outcome = PruneOutcome()
+    for live in sorted(observed.models, key=lambda m: m.id):
+        ownership = parse_ownership(live.description)
+        if live.id in state.desired or ownership is None or not state.in_scope(live.id):
+            continue
+        needed_by = _declared_dependents(state, live.id)
+        if needed_by and state.options.prune and not ownership.orphan:
+            outcome.errors.append(PlanError(
+                model_id=live.id,
+                message=f"tunedModels/{live.id} has no manifest, but "
+                        f"{', '.join(f'tunedModels/{m}' for m in needed_by)} is tuned from it: "
+                        "pruning would delete a model a manifest depends on",
+                hint=f"add a manifest for {live.id}, or change the dependents' sourceModel",
+            ))
+            continue
+        prune_model(live, ownership, state.options.prune, outcome)
+    return outcome
+
+
+def _declared_dependents(state: _Planning, model_id: str) -> list[str]:
+    return sorted(m for m in state.desired if state.sources.get(m) == model_id)
+
+
+def _with_order(state: _Planning, change: Change) -> Change:
+    """Add what the change waits for, and the cost of a tuning run."""
+    update: dict[str, object] = {}
+    if change.action in _RE_CREATED:
+        update["estimate"] = estimate(state.desired[change.model_id])
+        tuned_from = state.sources.get(change.model_id)
+        source_change = state.decided.get(tuned_from or "")
+        if source_change is not None and source_change.action in _PENDING:
+            update["depends_on"] = (source_change.model_id,)
+    elif change.action is Action.DELETE:
+        # Dependents go first: every deleted model tuned from this one.
+        update["depends_on"] = tuple(sorted(
+            m for m, s in state.sources.items()
+            if s == change.model_id and m not in state.desired and m != change.model_id
+        ))
+    return change.model_copy(update=update) if update else change
+
+
+def _permission_changes(state: _Planning, observed: Observed) -> list[Change]:
+    changes: list[Change] = []
+    for model_id, change in state.decided.items():
+        model = state.desired[model_id]
+        if not model.manifest.spec.permissions:
+            continue
+        if change.action in _RE_CREATED:
+            changes += grants_for_new_model(model)
+            continue
+        live_grants = observed.permissions.get(model_id, ())
+        grants, notes = grant_changes(model, live_grants, change.action is Action.WAIT)
+        changes += grants
+        state.notes += notes
+    return changes
+
+
+def _note_unplanned_dependents(state: _Planning) -> None:
+    """With --target, say which dependents of a re-created model were left out."""
+    for model_id, change in state.decided.items():
+        if change.action is not Action.REPLACE:
+            continue
+        left_out = sorted(
+            m for m, s in state.sources.items()
+            if s == model_id and m in state.live and not state.in_scope(m)
+        )
+        for dependent in left_out:
+            state.notes.append(
+                f"tunedModels/{dependent} is tuned from tunedModels/{model_id}, which this plan "
+                "replaces; it is outside --target and a full plan will replace it too"
+            )

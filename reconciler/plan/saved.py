@@ -1,0 +1,87 @@
+"""Saved plans: what live state a plan saw, and what changed since.
+
+The digests cover only what the planner reads (not tuning progress), so a
+model that merely advanced a few steps does not make a saved plan stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from reconciler.model.desired import Desired
+from reconciler.model.live import LiveModel, LivePermission, Observed
+from reconciler.plan.types import ObservedModel, Plan
+
+_MODEL_FIELDS = (
+    "name", "display_name", "description", "base_model", "source_model", "state",
+    "temperature", "top_p", "top_k", "reader_project_numbers", "hyperparameters",
+    "create_time", "update_time",
+)
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _model_digest(model: LiveModel) -> str:
+    return _digest(model.model_dump(mode="json", include=set(_MODEL_FIELDS)))
+
+
+def _permissions_digest(permissions: tuple[LivePermission, ...]) -> str:
+    return _digest(sorted(p.model_dump(mode="json") for p in permissions))
+
+
+def observed_models(observed: Observed) -> tuple[ObservedModel, ...]:
+    return tuple(
+        ObservedModel(
+            model_id=model.id,
+            update_time=model.update_time,
+            model_digest=_model_digest(model),
+            permissions_digest=_permissions_digest(observed.permissions.get(model.id, ())),
+        )
+        for model in sorted(observed.models, key=lambda m: m.id)
+    )
+
+
+def observed_digest(observed: Observed) -> str:
+    """One digest of every live field the planner depends on."""
+    return _digest([entry.model_dump(mode="json") for entry in observed_models(observed)])
+
+
+def compare_saved(saved: Plan, desired: Desired, observed: Observed) -> list[str]:
+    """What changed since `saved` was made, one sentence each; empty when it still holds."""
+    differences: list[str] = []
+    if saved.desired_digest != desired.digest:
+        differences.append("manifests or datasets changed since the plan was made")
+    if saved.observed_digest == observed_digest(observed):
+        return differences
+    before = {entry.model_id: entry for entry in saved.observed_models}
+    after = {entry.model_id: entry for entry in observed_models(observed)}
+    changed = [
+        message
+        for model_id in sorted(before.keys() | after.keys())
+        if (message := _model_difference(model_id, before.get(model_id), after.get(model_id)))
+    ]
+    # A plan saved without per-model entries can only say that something changed.
+    return differences + (changed or ["the live state changed since the plan was made"])
+
+
+def _model_difference(
+    model_id: str, before: ObservedModel | None, after: ObservedModel | None
+) -> str | None:
+    name = f"tunedModels/{model_id}"
+    if before is None:
+        return f"live model {name} appeared"
+    if after is None:
+        return f"live model {name} disappeared"
+    if before.model_digest != after.model_digest:
+        if before.update_time != after.update_time:
+            times = f"{before.update_time} -> {after.update_time}"
+            return f"live model {name} changed (updateTime {times})"
+        return f"live model {name} changed"
+    if before.permissions_digest != after.permissions_digest:
+        return f"the permissions of live model {name} changed"
+    return None

@@ -1,0 +1,218 @@
+"""The Plan and its parts: frozen pydantic values, so a plan is data that
+serializes to a file and back unchanged.
+
+`Change.reason` only explains; apply decides from `Change.action` alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer
+
+from reconciler.model.errors import UserError
+
+# The minor grows when fields are added, the major for any other change. A
+# saved plan must be executed exactly, so a reader refuses a plan with fields it
+# does not know (a newer minor) as well as another major.
+FORMAT_VERSION = "1.0"
+# Keys render_json adds to the saved form; a saved plan may carry them.
+DERIVED_KEYS = ("summary", "has_changes", "has_errors")
+
+
+class PlanValue(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Action(str, Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"  # delete, then create under the same id
+    DELETE = "delete"
+    FORGET = "forget"  # remove the trailer, leave the model live
+    WAIT = "wait"  # still CREATING from an earlier run: never create it twice
+    NOOP = "noop"
+    PERMISSION_ADD = "permission_add"
+    PERMISSION_UPDATE = "permission_update"
+    PERMISSION_REMOVE = "permission_remove"
+
+    @property
+    def is_change(self) -> bool:
+        """Whether apply would change anything live (waiting and no-ops do not)."""
+        return self not in (Action.WAIT, Action.NOOP)
+
+    @property
+    def is_permission(self) -> bool:
+        return self.value.startswith("permission_")
+
+    @property
+    def creates(self) -> bool:
+        return self in (Action.CREATE, Action.REPLACE)
+
+
+class FieldDiff(PlanValue):
+    """One field's value before (live) and after (manifest); None means unset."""
+
+    path: str
+    before: Any = None
+    after: Any = None
+
+
+class Estimate(PlanValue):
+    """What a tuning run costs: see docs/plan-json.md for the formulas."""
+
+    examples: int
+    tokens: int  # estimated training tokens: dataset tokens x epochs
+    total_steps: int  # ceil(examples * epochs / batch size)
+    epochs: int
+    batch_size: int
+
+
+class Totals(PlanValue):
+    models: int = 0  # tuning runs: creates plus replaces
+    examples: int = 0
+    tokens: int = 0
+    total_steps: int = 0
+
+
+class PermissionChange(PlanValue):
+    grantee_type: str  # USER | GROUP | EVERYONE
+    email_address: str = ""
+    role_before: str | None = None
+    role_after: str | None = None
+    name: str | None = None  # the live permission's resource name (update, remove)
+
+
+class Change(PlanValue):
+    action: Action
+    model_id: str
+    reason: str
+    paths: tuple[str, ...] = ()  # the manifest field paths that drove the action
+    diffs: tuple[FieldDiff, ...] = ()
+    update_mask: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()  # model ids whose changes must finish first
+    estimate: Estimate | None = None
+    permission: PermissionChange | None = None
+    file: str | None = None  # the manifest, when there is one
+
+    @property
+    def name(self) -> str:
+        return f"tunedModels/{self.model_id}"
+
+
+class PlanError(PlanValue):
+    """A problem that makes the plan unsafe to apply, with what to do about it."""
+
+    model_id: str | None
+    message: str
+    hint: str = ""
+
+
+class PlanOptions(PlanValue):
+    prune: bool = False
+    # Limit the plan to these ids and the models they are tuned from.
+    targets: frozenset[str] | None = None
+
+    @field_serializer("targets")
+    def _sorted_targets(self, targets: frozenset[str] | None) -> list[str] | None:
+        return None if targets is None else sorted(targets)
+
+
+class ObservedModel(PlanValue):
+    """The live state one model had when the plan was made (for stale-plan checks)."""
+
+    model_id: str
+    update_time: str
+    model_digest: str
+    permissions_digest: str
+
+
+class Summary(PlanValue):
+    counts: dict[Action, int]
+
+    def __getitem__(self, action: Action) -> int:
+        return self.counts.get(action, 0)
+
+    def line(self) -> str:
+        return (
+            f"Plan: {self[Action.CREATE]} to create, {self[Action.UPDATE]} to update, "
+            f"{self[Action.REPLACE]} to replace, {self[Action.DELETE]} to delete."
+        )
+
+
+class Plan(PlanValue):
+    format_version: str = FORMAT_VERSION
+    options: PlanOptions = PlanOptions()
+    changes: tuple[Change, ...] = ()  # in the order apply must follow
+    errors: tuple[PlanError, ...] = ()
+    notes: tuple[str, ...] = ()
+    unmanaged_count: int = 0
+    would_delete: tuple[str, ...] = ()  # managed, no manifest, kept because prune is off
+    would_forget: tuple[str, ...] = ()  # the same, with deletionPolicy Orphan
+    totals: Totals = Totals()
+    desired_digest: str = ""
+    observed_digest: str = ""
+    observed_models: tuple[ObservedModel, ...] = ()
+
+    @property
+    def summary(self) -> Summary:
+        return Summary(counts=dict(Counter(change.action for change in self.changes)))
+
+    @property
+    def has_changes(self) -> bool:
+        return any(change.action.is_change for change in self.changes)
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors)
+
+    def ordered(self) -> tuple[Change, ...]:
+        """Deletes of dependents before their sources, then creates of sources first."""
+        from reconciler.plan.graph import order_changes
+
+        return order_changes(self.changes)
+
+    def changes_for(self, model_id: str) -> tuple[Change, ...]:
+        return tuple(change for change in self.changes if change.model_id == model_id)
+
+    def to_file(self, path: str | Path) -> None:
+        Path(path).write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Plan:
+        """Read a saved plan (or a `--output json` plan); bad files are a UserError."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise UserError(f"{path}: cannot read the saved plan: {exc}") from None
+        return cls.from_data(data, str(path))
+
+    @classmethod
+    def from_data(cls, data: Any, source: str = "plan") -> Plan:
+        if not isinstance(data, dict):
+            raise UserError(f"{source}: a saved plan is a JSON object")
+        version = str(data.get("format_version", ""))
+        if version.split(".")[0] != FORMAT_VERSION.split(".")[0]:
+            raise UserError(
+                f"{source}: plan format_version {version or '(none)'} is not readable "
+                f"by this reconciler (reads {FORMAT_VERSION}); make the plan again"
+            )
+        saved = {key: value for key, value in data.items() if key not in DERIVED_KEYS}
+        try:
+            return cls.model_validate(saved)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise UserError(f"{source}: not a valid saved plan: {where}: {first['msg']}") from None
+
+
+def save_plan(plan: Plan, path: str | Path) -> None:
+    plan.to_file(path)
+
+
+def load_plan(path: str | Path) -> Plan:
+    return Plan.from_file(path)
