@@ -1,0 +1,61 @@
+"""Request bodies of the Gemini `tunedModels` API, built from a manifest.
+
+Gemini-specific, like `plan/gemini.py` and `plan/ownership.py`: another backend
+would build its own requests and keep the executor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.loader import read_examples
+from reconciler.model.desired import DesiredModel
+from reconciler.plan.ownership import description_with_trailer
+
+
+def generation_fields(model: DesiredModel) -> dict[str, Any]:
+    generation = model.manifest.spec.generation
+    fields = {"temperature": generation.temperature, "topP": generation.top_p, "topK": generation.top_k}
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def create_body(model: DesiredModel) -> dict[str, Any]:
+    """The TunedModel a create sends: everything the manifest says, plus the trailer."""
+    spec = model.manifest.spec
+    examples = [
+        {"textInput": example.text_input, "output": example.output}
+        for example in read_examples(model)
+    ]
+    body: dict[str, Any] = {
+        "description": description_with_trailer(model),
+        "tuningTask": {
+            "hyperparameters": spec.hyperparameters.as_sent(),
+            "trainingData": {"examples": {"examples": examples}},
+        },
+        **generation_fields(model),
+    }
+    if spec.display_name:
+        body["displayName"] = spec.display_name
+    if spec.source_model:
+        body["tunedModelSource"] = {"tunedModel": spec.source_model}
+    else:
+        body["baseModel"] = spec.base_model
+    return body
+
+
+def update_body(model: DesiredModel, update_mask: tuple[str, ...]) -> dict[str, Any]:
+    """The fields of a PATCH named by its mask, with their desired values."""
+    spec = model.manifest.spec
+    values: dict[str, Any] = {
+        "displayName": spec.display_name or "",
+        "description": description_with_trailer(model),
+        **generation_fields(model),
+    }
+    return {path: values[path] for path in update_mask if path in values}
+
+
+def permission_body(grantee_type: str, email_address: str, role: str) -> dict[str, Any]:
+    body = {"granteeType": grantee_type, "role": role}
+    if email_address:
+        body["emailAddress"] = email_address
+    return body

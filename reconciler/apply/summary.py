@@ -1,0 +1,93 @@
+"""What an apply did, for people: a terminal summary and a Markdown one for
+GitHub's job summary, with each new model's loss curve (a sparkline in the
+terminal, a Mermaid xychart GitHub renders). Pure functions of an ApplyResult.
+"""
+
+from __future__ import annotations
+
+from reconciler.apply.executor import ApplyResult, Outcome
+from reconciler.apply.smoke import SmokeResult
+
+SPARK = "▁▂▃▄▅▆▇█"
+CHART_POINTS = 60  # Mermaid charts stay readable (and small) below this
+
+
+def downsample(values: tuple[float, ...] | list[float], points: int) -> list[float]:
+    """At most `points` values, evenly spaced, keeping the first and the last."""
+    if len(values) <= points:
+        return list(values)
+    last = len(values) - 1
+    return [values[round(i * last / (points - 1))] for i in range(points)]
+
+
+def sparkline(values: tuple[float, ...] | list[float], width: int = 30) -> str:
+    sample = downsample(values, width)
+    if not sample:
+        return ""
+    low, high = min(sample), max(sample)
+    span = (high - low) or 1.0
+    return "".join(SPARK[round((v - low) / span * (len(SPARK) - 1))] for v in sample)
+
+
+def mermaid_loss_chart(outcome: Outcome) -> str:
+    sample = downsample(outcome.losses, CHART_POINTS)
+    values = ", ".join(f"{v:.4g}" for v in sample)
+    return "\n".join(
+        [
+            "```mermaid",
+            "xychart-beta",
+            f'    title "{outcome.model_id}: mean loss"',
+            f'    x-axis "step" 1 --> {len(outcome.losses)}',
+            '    y-axis "mean loss"',
+            f"    line [{values}]",
+            "```",
+        ]
+    )
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")[:200]
+
+
+def smoke_table(results: list[SmokeResult]) -> list[tuple[str, str, str, str]]:
+    return [(r.model_id, r.input, r.expected, r.error or r.got) for r in results if not r.passed]
+
+
+def render_apply_text(result: ApplyResult) -> str:
+    lines = []
+    for outcome in result.outcomes:
+        if outcome.status != "done":
+            lines.append(f"{outcome.model_id}: {outcome.action.value} {outcome.status}: {outcome.message}")
+        elif outcome.losses:
+            first, last = outcome.losses[0], outcome.losses[-1]
+            lines.append(
+                f"{outcome.model_id}: loss {sparkline(outcome.losses)} {first:.3f} -> {last:.3f}"
+            )
+    failed = smoke_table(result.smoke)
+    if failed:
+        lines.append("Smoke tests failed:")
+        lines.append(f"  {'model':<24} {'input':<20} {'expected':<24} got")
+        for model_id, text, expected, got in failed:
+            lines.append(f"  {model_id:<24} {text[:20]:<20} {expected[:24]:<24} {got[:60]}")
+    lines.append(result.summary_line())
+    return "\n".join(lines) + "\n"
+
+
+def render_apply_markdown(result: ApplyResult) -> str:
+    parts = [f"### {result.summary_line()}", ""]
+    if result.outcomes:
+        parts += ["| model | action | result | message |", "|---|---|---|---|"]
+        parts += [
+            f"| `{o.model_id}` | {o.action.value} | {o.status} | {_cell(o.message)} |"
+            for o in result.outcomes
+        ]
+        parts.append("")
+    failed = smoke_table(result.smoke)
+    if failed:
+        parts += ["#### Failed smoke tests", "", "| model | input | expected | got |", "|---|---|---|---|"]
+        parts += [f"| `{m}` | {_cell(i)} | {_cell(e)} | {_cell(g)} |" for m, i, e, g in failed]
+        parts.append("")
+    for outcome in result.outcomes:
+        if outcome.ok and outcome.losses:
+            parts += [mermaid_loss_chart(outcome), ""]
+    return "\n".join(parts)

@@ -1,0 +1,95 @@
+"""Waiting for tuning runs: poll with backoff, report progress, stop on request.
+
+Tuning takes minutes to hours, so a wait can end four ways: the model is ACTIVE,
+it FAILED, the timeout passed, or the user asked to stop (Ctrl-C, SIGTERM). In
+the last two cases the run goes on on the server, and a later apply picks it up.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from reconciler.apply.progress import Progress, Reporter
+
+
+class OperationClient(Protocol):
+    def get_operation(self, name: str) -> dict[str, Any]: ...
+    def get_tuned_model(self, name: str) -> dict[str, Any]: ...
+
+
+class Stopped(Exception):
+    """The user asked the apply to stop waiting; the server keeps working."""
+
+
+class TimedOut(Exception):
+    """A tuning run outlasted the operation timeout; it keeps running on the server."""
+
+
+@dataclass
+class Waiter:
+    """Polls until done, growing the interval from `interval` to `max_interval`."""
+
+    interval: float
+    timeout: float
+    reporter: Reporter
+    max_interval: float = 30.0
+    growth: float = 1.5
+    stop: threading.Event = field(default_factory=threading.Event)
+    clock: Callable[[], float] = time.monotonic
+
+    def _sleep(self, seconds: float) -> None:
+        # Event.wait doubles as an interruptible sleep.
+        if self.stop.wait(seconds):
+            raise Stopped()
+
+    def _poll(self, look: Callable[[float], bool], what: str) -> None:
+        started = self.clock()
+        interval = self.interval
+        while True:
+            if self.stop.is_set():
+                raise Stopped()
+            elapsed = self.clock() - started
+            if look(elapsed):
+                return
+            if elapsed + interval > self.timeout:
+                raise TimedOut(f"{what} was not done after {self.timeout:.0f}s")
+            self._sleep(interval)
+            interval = min(self.max_interval, interval * self.growth)
+
+    def operation(self, client: OperationClient, model_id: str, name: str) -> dict[str, Any]:
+        """Poll a create operation until `done`; returns the final operation."""
+        final: dict[str, Any] = {}
+
+        def look(elapsed: float) -> bool:
+            operation = client.get_operation(name)
+            self.reporter.progress(Progress.from_operation(model_id, operation, elapsed))
+            if operation.get("done"):
+                final.update(operation)
+                return True
+            return False
+
+        self._poll(look, f"tuning of tunedModels/{model_id}")
+        return final
+
+    def model_state(self, client: OperationClient, model_id: str) -> dict[str, Any]:
+        """Poll a model until it leaves CREATING (when its operation is not known)."""
+        final: dict[str, Any] = {}
+
+        def look(elapsed: float) -> bool:
+            body = client.get_tuned_model(model_id)
+            self.reporter.progress(Progress(model_id=model_id, elapsed=elapsed))
+            if body.get("state") not in ("CREATING", 1):
+                final.update(body)
+                return True
+            return False
+
+        self._poll(look, f"tuning of tunedModels/{model_id}")
+        return final
+
+    def until(self, check: Callable[[], bool], what: str) -> None:
+        """Poll a condition (for example: the id is free again after a delete)."""
+        self._poll(lambda _elapsed: check(), what)

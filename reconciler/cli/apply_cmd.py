@@ -1,0 +1,207 @@
+"""`reconciler apply` and `reconciler reconcile`: make the live account match git."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from reconciler.apply.executor import RESUME_HINT, ApplyOptions, ApplyResult, Executor
+from reconciler.apply.summary import render_apply_markdown, render_apply_text
+from reconciler.cli.main import EXIT_ERROR, App, exit_with, pass_app
+from reconciler.cli.plan_cmd import plan_options
+from reconciler.cli.progress import make_reporter
+from reconciler.cli.session import Session
+from reconciler.model.errors import UserError
+from reconciler.plan import compare_saved
+from reconciler.plan.types import Action, Plan
+from reconciler.render.text import render_text
+
+
+def apply_options(command: click.Command) -> click.Command:
+    for option in reversed(
+        [
+            click.option("--yes", "-y", is_flag=True, help="Apply without asking."),
+            click.option("--output", type=click.Choice(["text", "json"]), default="text",
+                         show_default=True, help="json: progress and results as JSON lines."),
+            click.option("--skip-smoke-tests", is_flag=True, help="Do not run smoke tests."),
+            click.option("--max-deletions", type=click.IntRange(min=0), default=None,
+                         help="Refuse a plan deleting more models (default: reconciler.yaml)."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def needs_work(plan: Plan) -> bool:
+    """Changes to make, or tuning runs of an earlier apply to wait for."""
+    return plan.has_changes or any(c.action is Action.WAIT for c in plan.changes)
+
+
+def confirm(app: App, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UserError("there is no terminal to confirm on: pass --yes to apply")
+    if not click.confirm("Apply these changes?", default=False, err=True):
+        raise UserError("not applied")
+
+
+@contextmanager
+def stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM stops waiting like Ctrl-C does: operations keep running on the server."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def execute(app: App, session: Session, plan: Plan, *, output: str, smoke: bool,
+            max_deletions: int | None, stop: threading.Event | None = None) -> ApplyResult:
+    settings = session.desired.settings
+    reporter = make_reporter(app.console, output)
+    waiter = session.waiter(reporter)
+    if stop is not None:
+        waiter.stop = stop
+    options = ApplyOptions(
+        concurrency=settings.concurrency,
+        max_deletions=settings.max_deletions if max_deletions is None else max_deletions,
+        smoke_tests=smoke,
+    )
+    executor = Executor(session.client, session.desired, reporter, waiter, options)
+    with stop_on_sigterm(waiter.stop):
+        result = executor.run(plan)
+    report(app, result, output)
+    return result
+
+
+def report(app: App, result: ApplyResult, output: str) -> None:
+    if output == "text":
+        app.console.print(render_apply_text(result), nl=False)
+    else:
+        app.console.print(_json_summary(result))
+    if result.interrupted:
+        app.console.warn(f"stopped before the end: {RESUME_HINT}")
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        with open(summary_file, "a", encoding="utf-8") as handle:
+            handle.write(render_apply_markdown(result) + "\n")
+
+
+def _json_summary(result: ApplyResult) -> str:
+    return json.dumps(
+        {
+            "type": "summary",
+            "ok": result.ok,
+            "interrupted": result.interrupted,
+            "summary": result.summary_line(),
+            "outcomes": [
+                {"model": o.model_id, "action": o.action.value, "status": o.status, "message": o.message}
+                for o in result.outcomes
+            ],
+            "smoke_tests": [
+                {"model": s.model_id, "input": s.input, "expected": s.expected, "got": s.got,
+                 "passed": s.passed}
+                for s in result.smoke
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def show_plan(app: App, plan: Plan, output: str) -> None:
+    if output == "text":
+        app.console.print(render_text(plan, colour=app.console.colour), nl=False)
+
+
+@click.command("apply")
+@click.argument("planfile", required=False, type=click.Path(exists=True, dir_okay=False))
+@plan_options
+@apply_options
+@pass_app
+def apply_command(
+    app: App, planfile: str | None, path: str, targets: tuple[str, ...], prune: bool | None,
+    allow_empty: bool, yes: bool, output: str, skip_smoke_tests: bool, max_deletions: int | None,
+) -> None:
+    """Apply a saved plan exactly, or plan, show and (after confirmation) apply."""
+    session = Session.open(app, path)
+    if planfile:
+        plan = Plan.from_file(planfile)
+        stale = compare_saved(plan, session.desired, session.observe())
+        if stale:
+            raise UserError(
+                f"the saved plan {planfile} is stale, nothing was applied:\n  - "
+                + "\n  - ".join(stale)
+                + "\nRun `reconciler plan --out` again."
+            )
+    else:
+        plan, _ = session.plan(prune=prune, targets=targets, allow_empty=allow_empty)
+        show_plan(app, plan, output)
+        if plan.has_errors:
+            exit_with(EXIT_ERROR)
+        if not needs_work(plan):
+            app.console.info("No changes. The live account matches the manifests.")
+            return
+        if plan.has_changes:
+            confirm(app, yes)
+    result = execute(app, session, plan, output=output, smoke=not skip_smoke_tests,
+                     max_deletions=max_deletions)
+    if not result.ok:
+        exit_with(EXIT_ERROR)
+
+
+@click.command("reconcile")
+@plan_options
+@apply_options
+@click.option("--watch", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
+              help="Keep converging every SECONDS, reporting drift, until SIGTERM or Ctrl-C.")
+@pass_app
+def reconcile_command(
+    app: App, path: str, targets: tuple[str, ...], prune: bool | None, allow_empty: bool,
+    yes: bool, output: str, skip_smoke_tests: bool, max_deletions: int | None,
+    watch: float | None,
+) -> None:
+    """Plan and apply in one step; with --watch, keep doing it."""
+    stop = threading.Event()
+    session = Session.open(app, path)
+    with stop_on_sigterm(stop):
+        while True:
+            ok = _reconcile_once(app, session, targets, prune, allow_empty, yes, output,
+                                 not skip_smoke_tests, max_deletions, stop)
+            if watch is None or stop.is_set():
+                break
+            try:
+                if stop.wait(watch):
+                    break
+            except KeyboardInterrupt:
+                break
+    if not ok:
+        exit_with(EXIT_ERROR)
+
+
+def _reconcile_once(app: App, session: Session, targets: tuple[str, ...], prune: bool | None,
+                    allow_empty: bool, yes: bool, output: str, smoke: bool,
+                    max_deletions: int | None, stop: threading.Event) -> bool:
+    plan, _ = session.plan(prune=prune, targets=targets, allow_empty=allow_empty)
+    if plan.has_errors:
+        show_plan(app, plan, output)
+        return False
+    if not needs_work(plan):
+        app.console.info("No changes. The live account matches the manifests.")
+        return True
+    show_plan(app, plan, output)
+    if plan.has_changes:
+        confirm(app, yes)
+    result = execute(app, session, plan, output=output, smoke=smoke,
+                     max_deletions=max_deletions, stop=stop)
+    return result.ok

@@ -1,0 +1,70 @@
+"""`reconciler plan`: what would change, and why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from reconciler.cli.main import EXIT_CHANGES, EXIT_ERROR, App, exit_with, pass_app
+from reconciler.cli.session import Session
+from reconciler.plan.types import Plan
+from reconciler.render.json import render_json
+from reconciler.render.markdown import render_markdown
+from reconciler.render.text import render_text
+
+OUTPUTS = ("text", "markdown", "json")
+
+
+def render(plan: Plan, output: str, colour: bool) -> str:
+    if output == "json":
+        return render_json(plan)
+    if output == "markdown":
+        return render_markdown(plan)
+    return render_text(plan, colour=colour)
+
+
+def plan_options(command: click.Command) -> click.Command:
+    """The options every planning command shares (plan, apply, reconcile)."""
+    for option in reversed(
+        [
+            click.option("-C", "--dir", "path", default=".", show_default=True,
+                         type=click.Path(exists=True, file_okay=False),
+                         help="The repository (or its manifests folder)."),
+            click.option("--target", "targets", multiple=True, metavar="ID",
+                         help="Plan only these models and those they are tuned from."),
+            click.option("--prune/--no-prune", default=None,
+                         help="Delete managed models no manifest describes (default: reconciler.yaml)."),
+            click.option("--allow-empty", is_flag=True,
+                         help="Allow pruning when there are no manifests at all."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+@click.command("plan")
+@plan_options
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Save the plan for `apply`.")
+@click.option("--output", type=click.Choice(OUTPUTS), default="text", show_default=True)
+@click.option("--markdown-out", type=click.Path(dir_okay=False),
+              help="Also write the Markdown plan here (for a pull-request comment).")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
+@pass_app
+def plan_command(
+    app: App, path: str, targets: tuple[str, ...], prune: bool | None, allow_empty: bool,
+    out: str | None, output: str, markdown_out: str | None, detailed_exitcode: bool,
+) -> None:
+    """Show what apply would change in the live account, and why."""
+    session = Session.open(app, path)
+    plan, _ = session.plan(prune=prune, targets=targets, allow_empty=allow_empty)
+    app.console.print(render(plan, output, app.console.colour), nl=False)
+    if markdown_out:
+        Path(markdown_out).write_text(render_markdown(plan), encoding="utf-8")
+    if plan.has_errors:
+        exit_with(EXIT_ERROR)
+    if out:
+        plan.to_file(out)
+        app.console.info(f"Saved the plan to {out}; run `reconciler apply {out}` to apply it.")
+    if detailed_exitcode and plan.has_changes:
+        exit_with(EXIT_CHANGES)

@@ -1,0 +1,109 @@
+"""What the plan-shaped commands share: load the repository, connect, observe, plan.
+
+With the global `--emulator`, an emulator is started inside this process, its
+state kept under `.reconciler/` at the repository root, so a fresh clone can
+run the whole loop with no account and no network.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from reconciler.apply.observe import observe
+from reconciler.apply.progress import Reporter
+from reconciler.apply.waiting import Waiter
+from reconciler.cli.main import App
+from reconciler.client.auth import Anonymous
+from reconciler.client.gemini import GeminiClient
+from reconciler.loader import load
+from reconciler.model.desired import Desired
+from reconciler.model.errors import UserError
+from reconciler.model.live import Observed
+from reconciler.plan import PlanOptions, plan
+from reconciler.plan.types import Plan
+
+EMULATOR_DIR = ".reconciler"
+# The embedded emulator tunes fast, so the README's first command shows a whole
+# tuning run with live progress in seconds.
+EMULATOR_STEP_SECONDS = 0.1
+EMULATOR_POLL_SECONDS = 0.25
+
+
+def load_desired(app: App, path: str) -> Desired:
+    """The desired state, or every problem printed and a UserError."""
+    result = load(path)
+    for problem in result.problems:
+        if problem.severity == "warning":
+            app.console.warn(str(problem))
+        else:
+            app.console.error(str(problem))
+    if result.desired is None:
+        errors = sum(1 for p in result.problems if p.severity != "warning")
+        raise UserError(f"{errors} problem(s) in the manifests; nothing was planned or changed")
+    return result.desired
+
+
+def start_embedded_emulator(root: str) -> str:
+    """Start the emulator on a free loopback port for this process; returns its URL."""
+    from reconciler.emulator.server import EmulatorOptions, EmulatorServer
+
+    state = Path(root) / EMULATOR_DIR / "emulator.sqlite"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    server = EmulatorServer(
+        EmulatorOptions(host="127.0.0.1", port=0, state=str(state), step_seconds=EMULATOR_STEP_SECONDS)
+    )
+    server.start()
+    click.get_current_context().call_on_close(server.stop)
+    return server.url
+
+
+@dataclass
+class Session:
+    app: App
+    desired: Desired
+    client: GeminiClient
+    poll_interval: float
+
+    @classmethod
+    def open(cls, app: App, path: str) -> Session:
+        desired = load_desired(app, path)
+        settings = desired.settings
+        if app.emulator:
+            url = start_embedded_emulator(desired.root)
+            client = GeminiClient(
+                endpoint=url,
+                api_version=settings.api_version,
+                credentials=Anonymous(),
+                timeout=settings.request_timeout_seconds,
+            )
+            return cls(app, desired, client, EMULATOR_POLL_SECONDS)
+        client = GeminiClient.from_settings(settings, env=os.environ)
+        return cls(app, desired, client, settings.poll_interval_seconds)
+
+    def observe(self) -> Observed:
+        return observe(self.client, self.desired, self.desired.settings.concurrency)
+
+    def plan(
+        self, *, prune: bool | None, targets: Iterable[str] = (), allow_empty: bool = False
+    ) -> tuple[Plan, Observed]:
+        prune = self.desired.settings.prune if prune is None else prune
+        if prune and not self.desired.models and not allow_empty:
+            raise UserError(
+                "no manifests were found, and prune would delete every managed model; "
+                "refusing (pass --allow-empty if that is what you want)"
+            )
+        observed = self.observe()
+        options = PlanOptions(prune=prune, targets=frozenset(targets) or None)
+        return plan(self.desired, observed, options), observed
+
+    def waiter(self, reporter: Reporter) -> Waiter:
+        return Waiter(
+            interval=self.poll_interval,
+            timeout=self.desired.settings.operation_timeout_seconds,
+            reporter=reporter,
+        )
