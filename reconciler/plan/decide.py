@@ -60,7 +60,7 @@ def _change(model: DesiredModel, action: Action, reason: str, **fields: Any) -> 
 def _waiting(model: DesiredModel, live: LiveModel, ownership: Ownership) -> Change:
     step = live.snapshots[-1].step if live.snapshots else 0
     reason = f"still CREATING from an earlier run (step {step}); wait, never create it twice"
-    if ownership.fingerprint != ownership_for(model).fingerprint:
+    if ownership.inputs != ownership_for(model).inputs:
         reason += "; its inputs differ from the manifest, so a later plan will replace it"
     return _change(model, Action.WAIT, reason)
 
@@ -83,7 +83,7 @@ def _replace_for_inputs(
         reasons.append("the hyperparameters changed")
         paths.append(HYPERPARAMETERS_PATH)
         diffs.extend(_hyperparameter_diffs(model, live, ownership))
-    if wanted.data != ownership.data or wanted.version != ownership.version:
+    if (wanted.data, wanted.examples) != (ownership.data, ownership.examples):
         reasons.append(_data_reason(ownership, wanted))
         paths.append(TRAINING_DATA_PATH)
         diffs.append(_data_diff(ownership, wanted))

@@ -54,6 +54,11 @@ class Ownership:
     def fingerprint(self) -> str:
         return f"{self.version}:{self.source}.{self.hyperparameters}.{self.data}"
 
+    @property
+    def inputs(self) -> tuple[str, int]:
+        """What the immutable inputs are: equal inputs, same model."""
+        return (self.fingerprint, self.examples)
+
     def trailer(self) -> str:
         flags = "".join(f" {name}" for name in ("orphan", "protect") if getattr(self, name))
         return f"[managed-by: reconciler fp={self.fingerprint} n={self.examples}{flags}]"

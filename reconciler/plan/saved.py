@@ -31,7 +31,7 @@ def _model_digest(model: LiveModel) -> str:
 
 
 def _permissions_digest(permissions: tuple[LivePermission, ...]) -> str:
-    return _digest(sorted(p.model_dump(mode="json") for p in permissions))
+    return _digest([p.model_dump(mode="json") for p in sorted(permissions, key=lambda p: p.name)])
 
 
 def observed_models(observed: Observed) -> tuple[ObservedModel, ...]:

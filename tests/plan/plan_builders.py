@@ -116,7 +116,7 @@ def observed_state(
     models = [live_model(item, by_id) for item in items]
     permissions = {
         model.id: live_permissions(model.id, item["permissions"])
-        for model, item in zip(models, items)
+        for model, item in zip(models, items, strict=True)
         if "permissions" in item
     }
     return Observed(models=tuple(models), permissions=permissions)

@@ -58,7 +58,7 @@ def changes_problems(expected: list[dict[str, Any]], got: list[dict[str, Any]]) 
         return [f"changes are {actual}, expected {wanted}"]
     return [
         f"{c['action']} {c['model_id']}: {problem}"
-        for e, c in zip(expected, got)
+        for e, c in zip(expected, got, strict=True)
         for problem in change_problems(e, c)
     ]
 
@@ -68,7 +68,7 @@ def error_problems(expected: list[dict[str, Any]], got: list[dict[str, Any]]) ->
         return [f"errors are {got}, expected {expected}"]
     return [
         f"error {g['model_id']}: {key} {g[key]!r} lacks {e[key]!r}"
-        for e, g in zip(expected, got)
+        for e, g in zip(expected, got, strict=True)
         for key in ("message", "hint")
         if key in e and e[key] not in g[key]
     ]
