@@ -1,0 +1,372 @@
+"""The HTTP layer: one route table, and one adapter that parses a request,
+calls the handler and serializes its `(status, body)` or its `ApiError` as the
+real `google.rpc.Status` envelope."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import socket
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import BaseConverter, Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from reconciler.emulator.calls import Call, Reply
+from reconciler.emulator.catalog import BASE_MODELS, find_base_model
+from reconciler.emulator.errors import ApiError, invalid_argument, not_found
+from reconciler.emulator.faults import FaultSettings, pick_fault, rate_limited, unavailable
+from reconciler.emulator.generation import GenerationService
+from reconciler.emulator.ids import IdMaker
+from reconciler.emulator.paging import encode_token, page_request
+from reconciler.emulator.permissions import PermissionService
+from reconciler.emulator.service import TunedModelService, TuningSettings
+from reconciler.emulator.store import Store
+from reconciler.emulator.wire import Enums
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 20 * 1024 * 1024  # our choice; the real limit is not documented
+UNAUTHENTICATED_MESSAGE = (
+    "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
+    "cookie or other valid authentication credential. See "
+    "https://developers.google.com/identity/sign-in/web/devconsole-project."
+)
+# Standard parameters every Google API accepts; never part of a request message.
+SYSTEM_PARAMS = frozenset({
+    "$alt", "alt", "key", "prettyPrint", "$prettyPrint", "fields", "$fields", "quotaUser",
+    "$quotaUser", "access_token", "callback", "$callback", "upload_protocol", "uploadType",
+    "$.xgafv", "xgafv", "oauth_token",
+})
+
+
+class IdConverter(BaseConverter):
+    """One path segment up to a `:verb` suffix."""
+
+    regex = r"[^/:]+"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    handler: str  # "<service>.<method>" on the Emulator's services
+    query: tuple[str, ...] = ()  # the API query parameters it accepts (camelCase)
+    control: bool = False  # /_internal/: no faults, auth or counting
+
+
+ALL = "<any(v1,v1beta,v1alpha,v1beta3):version>"
+TUNING = "<any(v1beta,v1alpha,v1beta3):version>"  # the full tuned-model surface
+GEMINI = "<any(v1,v1beta,v1alpha):version>"
+PALM = "<any(v1beta,v1beta3):version>"
+MODEL = "tunedModels/<id:model_id>"
+PAGED = ("pageSize", "pageToken")
+OPS = (*PAGED, "filter", "returnPartialSuccess")
+
+
+def _api(method: str, path: str, handler: str, *query: str) -> Rule:
+    return Rule(path, methods=[method], endpoint=Endpoint(handler, tuple(query)))
+
+
+def _control(method: str, path: str, handler: str) -> Rule:
+    return Rule(path, methods=[method], endpoint=Endpoint(handler, control=True))
+
+
+ROUTES = Map(
+    [
+        # tuned models
+        _api("POST", f"/{TUNING}/tunedModels", "models.create_tuned_model", "tunedModelId"),
+        _api("GET", f"/{TUNING}/tunedModels", "models.list_tuned_models", *PAGED, "filter"),
+        _api("GET", f"/{TUNING}/{MODEL}", "models.get_tuned_model"),
+        _api("PATCH", f"/{TUNING}/{MODEL}", "models.update_tuned_model", "updateMask"),
+        _api("DELETE", f"/{TUNING}/{MODEL}", "models.delete_tuned_model"),
+        _api("POST", f"/{TUNING}/{MODEL}:transferOwnership", "permissions.transfer_ownership"),
+        _api("POST", f"/{GEMINI}/{MODEL}:generateContent", "generation.generate_content_tuned"),
+        _api("POST", f"/{PALM}/{MODEL}:generateText", "generation.generate_text_tuned"),
+        # long-running operations
+        _api("GET", f"/{ALL}/{MODEL}/operations/<id:operation_id>", "models.get_operation"),
+        _api("POST", f"/{ALL}/{MODEL}/operations/<id:operation_id>:cancel",
+             "models.cancel_operation"),
+        _api("GET", f"/{ALL}/{MODEL}/operations", "models.list_model_operations", *OPS),
+        _api("GET", f"/{ALL}/operations", "models.list_operations", *OPS),
+        # permissions
+        _api("POST", f"/{TUNING}/{MODEL}/permissions", "permissions.create_permission"),
+        _api("GET", f"/{TUNING}/{MODEL}/permissions", "permissions.list_permissions", *PAGED),
+        _api("GET", f"/{TUNING}/{MODEL}/permissions/<id:permission_id>",
+             "permissions.get_permission"),
+        _api("PATCH", f"/{TUNING}/{MODEL}/permissions/<id:permission_id>",
+             "permissions.update_permission", "updateMask"),
+        _api("DELETE", f"/{TUNING}/{MODEL}/permissions/<id:permission_id>",
+             "permissions.delete_permission"),
+        # base models
+        _api("GET", f"/{ALL}/models", "emulator.list_base_models", *PAGED),
+        _api("GET", f"/{ALL}/models/<id:base_id>", "emulator.get_base_model"),
+        _api("POST", f"/{GEMINI}/models/<id:base_id>:generateContent",
+             "generation.generate_content_base"),
+        _api("POST", f"/{PALM}/models/<id:base_id>:generateText", "generation.generate_text_base"),
+        # control
+        _control("GET", "/_internal/health", "emulator.health"),
+        _control("POST", "/_internal/reset", "emulator.reset"),
+        _control("GET", "/_internal/faults", "emulator.get_faults"),
+        _control("POST", "/_internal/faults", "emulator.set_faults"),
+        _control("GET", "/_internal/tuning", "emulator.get_tuning"),
+        _control("POST", "/_internal/tuning", "emulator.set_tuning"),
+        _control("GET", "/_internal/requests", "emulator.get_requests"),
+        _control("DELETE", "/_internal/requests", "emulator.reset_requests"),
+    ],
+    converters={"id": IdConverter},
+    strict_slashes=False,
+    merge_slashes=False,
+)
+
+
+def route_template(rule: Rule) -> str:
+    """`/<any(...):version>/tunedModels/<id:model_id>` → `/{version}/tunedModels/{model_id}`."""
+    return re.sub(r"<(?:[^:>]*:)?([^>]+)>", r"{\1}", rule.rule)
+
+
+class EmulatorApp:
+    """The WSGI application: state, services, faults and request counts."""
+
+    def __init__(
+        self,
+        store: Store,
+        ids: IdMaker,
+        tuning: TuningSettings,
+        faults: FaultSettings,
+        require_auth: bool,
+        latency_seconds: float,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.store = store
+        self.ids = ids
+        self.tuning = tuning
+        self.faults = faults
+        self._initial_faults = faults
+        self._initial_tuning = replace(tuning)
+        self.require_auth = require_auth
+        self.latency_seconds = latency_seconds
+        self.clock = clock
+        self.sleep = sleep
+        self.services: dict[str, Any] = {
+            "models": TunedModelService(store, ids, tuning),
+            "permissions": PermissionService(store, ids),
+            "generation": GenerationService(store),
+            "emulator": self,
+        }
+        self._counts: Counter[str] = Counter()
+        self._counts_lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self.respond(request)
+        return response(environ, start_response)
+
+    def respond(self, request: Request) -> Response:
+        pretty = request.args.get("prettyPrint", "true") != "false"
+        try:
+            return self._dispatch(request, pretty)
+        except ApiError as error:
+            return _json_response(error.http_code, error.envelope(), pretty, error.headers)
+        except Exception:  # a bug in the emulator: answer as the real API's 500 would
+            log.exception("internal error serving %s %s", request.method, request.path)
+            internal = ApiError("INTERNAL", "Internal error encountered.")
+            return _json_response(500, internal.envelope(), pretty)
+
+    def _dispatch(self, request: Request, pretty: bool) -> Response:
+        adapter = ROUTES.bind_to_environ(request.environ)
+        try:
+            rule, args = adapter.match(return_rule=True)
+        except (NotFound, MethodNotAllowed):
+            self._count(f"{request.method} (no route)")
+            raise not_found(f"Method not found: {request.method} {request.path[:200]}") from None
+        except HTTPException as exc:  # e.g. a redirect; nothing here should need one
+            raise not_found(f"Method not found: {request.path[:200]}") from exc
+        endpoint: Endpoint = rule.endpoint
+        if not endpoint.control:
+            self._count(f"{request.method} {route_template(rule)}")
+            fault = self._before_api_call(request)
+            if fault:
+                return fault
+        status, body = self._handle(request, endpoint, dict(args))
+        return _json_response(status, body, pretty)
+
+    def _before_api_call(self, request: Request) -> Response | None:
+        """Latency, faults and auth, in that order; a response when one cuts in."""
+        if self.latency_seconds:
+            self.sleep(self.latency_seconds)
+        fault = pick_fault(self.faults, request.path, self.ids)
+        if fault == "drop":
+            _drop_connection(request)
+            return Response(b"", status=200)
+        if fault == "429":
+            raise rate_limited(self.faults)
+        if fault == "503":
+            raise unavailable()
+        if fault == "slow":
+            self.sleep(self.faults.slow_seconds)
+        if self.require_auth and not _has_credentials(request):
+            raise ApiError("UNAUTHENTICATED", UNAUTHENTICATED_MESSAGE)
+        return None
+
+    def _handle(self, request: Request, endpoint: Endpoint, args: dict[str, str]) -> Reply:
+        service_name, method_name = endpoint.handler.split(".")
+        handler = getattr(self.services[service_name], method_name)
+        call = Call(
+            version=args.pop("version", ""),
+            body=_read_body(request),
+            query=_api_query(request, endpoint),
+            enums=Enums(as_int="enum-encoding=int" in request.args.get("$alt", "")
+                        + request.args.get("alt", "")),
+            now=self.clock(),
+        )
+        result: Reply = handler(call, **args)
+        return result
+
+    def _count(self, key: str) -> None:
+        with self._counts_lock:
+            self._counts[key] += 1
+
+    # --- base models ---------------------------------------------------------------------
+
+    def list_base_models(self, call: Call) -> Reply:
+        page = page_request(call.query, default_size=50, max_size=1000)
+        chosen = BASE_MODELS[page.position : page.position + page.size]
+        body: dict[str, Any] = {"models": [model.to_json() for model in chosen]}
+        if page.position + page.size < len(BASE_MODELS):
+            body["nextPageToken"] = encode_token(page.position + page.size, page.filter)
+        return 200, body
+
+    def get_base_model(self, call: Call, base_id: str) -> Reply:
+        model = find_base_model(f"models/{base_id}")
+        if model is None:
+            raise not_found(f"models/{base_id[:200]} is not found for API version "
+                            f"{call.version}, or is not supported for getModel.")
+        return 200, model.to_json()
+
+    # --- control (/_internal/) -----------------------------------------------------------
+
+    def health(self, call: Call) -> Reply:
+        return 200, {"status": "ok"}
+
+    def reset(self, call: Call) -> Reply:
+        """Forget every model, count and fault set at run time."""
+        self.store.clear()
+        self.faults = self._initial_faults
+        for name, value in vars(self._initial_tuning).items():
+            setattr(self.tuning, name, value)
+        self.reset_requests(call)
+        return 200, {}
+
+    def get_faults(self, call: Call) -> Reply:
+        return 200, self.faults.to_json()
+
+    def set_faults(self, call: Call) -> Reply:
+        self.faults = FaultSettings.from_json(call.body)
+        return 200, self.faults.to_json()
+
+    def get_tuning(self, call: Call) -> Reply:
+        return 200, _tuning_json(self.tuning)
+
+    def set_tuning(self, call: Call) -> Reply:
+        """Change how new tuning runs go: step_seconds, fail_rate, fail_ids."""
+        body = call.body
+        if not isinstance(body, dict) or set(body) - {"step_seconds", "fail_rate", "fail_ids"}:
+            raise invalid_argument("Expected an object with step_seconds, fail_rate, fail_ids.")
+        step = body.get("step_seconds", self.tuning.step_seconds)
+        rate = body.get("fail_rate", self.tuning.fail_rate)
+        fail_ids = body.get("fail_ids", sorted(self.tuning.fail_ids))
+        if not (_number_in(step, 0, 86400) and _number_in(rate, 0, 1)
+                and isinstance(fail_ids, list) and all(isinstance(i, str) for i in fail_ids)):
+            raise invalid_argument("step_seconds 0..86400, fail_rate 0..1, fail_ids a list "
+                                   "of model ids.")
+        self.tuning.step_seconds = float(step)
+        self.tuning.fail_rate = float(rate)
+        self.tuning.fail_ids = frozenset(fail_ids)
+        return 200, _tuning_json(self.tuning)
+
+    def get_requests(self, call: Call) -> Reply:
+        with self._counts_lock:
+            counts = dict(sorted(self._counts.items()))
+        return 200, {"counts": counts, "total": sum(counts.values())}
+
+    def reset_requests(self, call: Call) -> Reply:
+        with self._counts_lock:
+            self._counts.clear()
+        return 200, {}
+
+
+def _tuning_json(tuning: TuningSettings) -> dict[str, Any]:
+    return {"step_seconds": tuning.step_seconds, "fail_rate": tuning.fail_rate,
+            "fail_ids": sorted(tuning.fail_ids)}
+
+
+def _number_in(value: Any, low: float, high: float) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+
+
+def _has_credentials(request: Request) -> bool:
+    if request.headers.get("x-goog-api-key") or request.args.get("key"):
+        return True
+    return request.headers.get("Authorization", "").startswith("Bearer ")
+
+
+def _api_query(request: Request, endpoint: Endpoint) -> dict[str, str]:
+    """The API's own query parameters in camelCase; an unknown one is a 400, as upstream."""
+    query: dict[str, str] = {}
+    for key, value in request.args.items():
+        if key in SYSTEM_PARAMS:
+            continue
+        name = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), key)
+        if name not in endpoint.query:
+            raise invalid_argument(
+                f'Invalid JSON payload received. Unknown name "{key[:100]}": Cannot bind query '
+                f"parameter. Field '{key[:100]}' could not be found in request message.")
+        query[name] = value
+    return query
+
+
+def _read_body(request: Request) -> Any:
+    if request.method not in ("POST", "PATCH", "PUT"):
+        return {}
+    raw = request.stream.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        _drain(request)  # so that the client reads our answer instead of a reset connection
+        raise invalid_argument(f"Request payload size exceeds the limit: {MAX_BODY_BYTES} bytes.")
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise invalid_argument("Invalid JSON payload received. Unexpected token.") from None
+
+
+def _drain(request: Request) -> None:
+    while request.stream.read(1024 * 1024):
+        pass
+
+
+def _reject_constant(name: str) -> Any:
+    # proto3 JSON spells NaN and Infinity as strings; bare literals are not JSON.
+    raise ValueError(name)
+
+
+def _drop_connection(request: Request) -> None:
+    connection = request.environ.get("werkzeug.socket")
+    if connection is not None:
+        with contextlib.suppress(OSError):  # already gone
+            connection.shutdown(socket.SHUT_RDWR)
+
+
+def _json_response(
+    status: int, body: dict[str, Any], pretty: bool, headers: dict[str, str] | None = None
+) -> Response:
+    text = json.dumps(body, indent=2 if pretty else None, ensure_ascii=False)
+    return Response(text + "\n", status=status, headers=headers,
+                    content_type="application/json; charset=UTF-8")

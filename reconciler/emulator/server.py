@@ -1,0 +1,131 @@
+"""`EmulatorServer`: the emulator on a loopback port, in a background thread
+(tests) or in the foreground (`reconciler emulator`)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from reconciler.emulator.app import EmulatorApp
+from reconciler.emulator.faults import FaultSettings
+from reconciler.emulator.ids import IdMaker
+from reconciler.emulator.service import TuningSettings
+from reconciler.emulator.store import MEMORY, Store, open_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EmulatorOptions:
+    host: str = "127.0.0.1"
+    port: int = 0  # 0 picks a free port
+    state: str = MEMORY  # ":memory:" or the path of a SQLite file
+    step_seconds: float = 0.0  # simulated tuning speed; 0 finishes a run at once
+    latency_seconds: float = 0.0  # added to every API request
+    faults: FaultSettings = field(default_factory=FaultSettings)
+    fail_tuning: float | frozenset[str] = 0.0  # a rate of failed runs, or the ids that fail
+    require_auth: bool = False  # answer 401 without an API key or bearer token
+    seed: int | None = None  # makes generated ids and injected faults repeatable
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Request lines go to the debug log, not to stderr."""
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        log.debug(message, *args)
+
+
+class EmulatorServer:
+    """Serve the API; use as a context manager in tests:
+
+    >>> with EmulatorServer(EmulatorOptions()) as emulator:
+    ...     requests.get(f"{emulator.url}/v1beta/tunedModels")
+    """
+
+    def __init__(
+        self,
+        options: EmulatorOptions,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.options = options
+        self.store: Store = open_store(options.state)
+        self.app = EmulatorApp(
+            store=self.store,
+            ids=IdMaker(options.seed),
+            tuning=_tuning_settings(options),
+            faults=options.faults,
+            require_auth=options.require_auth,
+            latency_seconds=options.latency_seconds,
+            clock=clock,
+            sleep=sleep,
+        )
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def _bind(self) -> BaseWSGIServer:
+        if self._server is None:
+            self._server = make_server(
+                self.options.host, self.options.port, self.app,
+                threaded=True, request_handler=_QuietHandler,
+            )
+        return self._server
+
+    def bind(self) -> None:
+        """Take the port now (start() would), so that a taken port fails early."""
+        self._bind()
+
+    @property
+    def host_port(self) -> str:
+        """What GENERATIVELANGUAGE_EMULATOR_HOST takes, e.g. `127.0.0.1:54321`."""
+        server = self._bind()
+        return f"{self.options.host}:{server.server_port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host_port}"
+
+    def start(self) -> EmulatorServer:
+        """Serve on a background thread; returns once the port accepts connections."""
+        server = self._bind()
+        self._thread = threading.Thread(target=server.serve_forever, name="emulator",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until `stop()` is called (e.g. from a signal handler)."""
+        self._bind().serve_forever()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()  # waits for serve_forever to return
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.store.close()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _tuning_settings(options: EmulatorOptions) -> TuningSettings:
+    fail = options.fail_tuning
+    if isinstance(fail, (int, float)):
+        return TuningSettings(step_seconds=options.step_seconds, fail_rate=float(fail))
+    return TuningSettings(step_seconds=options.step_seconds, fail_ids=frozenset(fail))

@@ -1,0 +1,175 @@
+"""Where tuned models live: a `Store` protocol with an in-memory and a SQLite
+implementation. Both are safe under concurrent requests (one lock each) and
+keep models in creation order, which paging relies on."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+from reconciler.emulator.errors import already_exists, tuned_model_not_found
+from reconciler.emulator.records import TunedModelRecord
+
+MEMORY = ":memory:"
+
+Mutation = Callable[[TunedModelRecord], TunedModelRecord]
+
+
+class Store(Protocol):
+    def get(self, model_id: str) -> TunedModelRecord | None: ...
+
+    def insert(self, record: TunedModelRecord) -> None:
+        """Add a model; ALREADY_EXISTS when its id is taken."""
+
+    def mutate(self, model_id: str, change: Mutation) -> TunedModelRecord:
+        """Apply `change` atomically and keep its result; NOT_FOUND when absent."""
+
+    def delete(self, model_id: str) -> None:
+        """Remove a model; NOT_FOUND when absent."""
+
+    def list_after(self, position: int, limit: int) -> list[tuple[int, TunedModelRecord]]:
+        """Up to `limit` models created after `position`, with their positions."""
+
+    def clear(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def open_store(state: str) -> Store:
+    """`:memory:` keeps nothing across restarts; a path is a SQLite file."""
+    return MemoryStore() if state == MEMORY else SqliteStore(state)
+
+
+def _taken(model_id: str) -> Exception:
+    return already_exists(f"Tuned model tunedModels/{model_id} already exists.")
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: dict[str, tuple[int, TunedModelRecord]] = {}
+        self._next_position = 1
+
+    def get(self, model_id: str) -> TunedModelRecord | None:
+        with self._lock:
+            entry = self._records.get(model_id)
+        return _copy(entry[1]) if entry else None
+
+    def insert(self, record: TunedModelRecord) -> None:
+        with self._lock:
+            if record.model_id in self._records:
+                raise _taken(record.model_id)
+            self._records[record.model_id] = (self._next_position, _copy(record))
+            self._next_position += 1
+
+    def mutate(self, model_id: str, change: Mutation) -> TunedModelRecord:
+        with self._lock:
+            if model_id not in self._records:
+                raise tuned_model_not_found(model_id)
+            position, record = self._records[model_id]
+            changed = change(_copy(record))
+            self._records[model_id] = (position, _copy(changed))
+        return changed
+
+    def delete(self, model_id: str) -> None:
+        with self._lock:
+            if self._records.pop(model_id, None) is None:
+                raise tuned_model_not_found(model_id)
+
+    def list_after(self, position: int, limit: int) -> list[tuple[int, TunedModelRecord]]:
+        with self._lock:
+            # dicts keep insertion order, which is creation order here
+            entries = [entry for entry in self._records.values() if entry[0] > position]
+        return [(pos, _copy(record)) for pos, record in entries[:limit]]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records.clear()
+
+    def close(self) -> None:
+        pass
+
+
+def _copy(record: TunedModelRecord) -> TunedModelRecord:
+    # Callers get their own copy so that nothing mutates the stored value unlocked.
+    return TunedModelRecord.from_dict(record.to_dict())
+
+
+class SqliteStore:
+    """One table, one JSON document per model; the file persists across runs."""
+
+    def __init__(self, path: str) -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS tuned_models ("
+            " position INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " model_id TEXT NOT NULL UNIQUE,"
+            " document TEXT NOT NULL)"
+        )
+
+    def get(self, model_id: str) -> TunedModelRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT document FROM tuned_models WHERE model_id = ?", (model_id,)
+            ).fetchone()
+        return _decode(row[0]) if row else None
+
+    def insert(self, record: TunedModelRecord) -> None:
+        with self._lock:
+            try:
+                self._db.execute(
+                    "INSERT INTO tuned_models (model_id, document) VALUES (?, ?)",
+                    (record.model_id, _encode(record)),
+                )
+            except sqlite3.IntegrityError:
+                raise _taken(record.model_id) from None
+
+    def mutate(self, model_id: str, change: Mutation) -> TunedModelRecord:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT document FROM tuned_models WHERE model_id = ?", (model_id,)
+            ).fetchone()
+            if row is None:
+                raise tuned_model_not_found(model_id)
+            changed = change(_decode(row[0]))
+            self._db.execute(
+                "UPDATE tuned_models SET document = ? WHERE model_id = ?",
+                (_encode(changed), model_id),
+            )
+        return changed
+
+    def delete(self, model_id: str) -> None:
+        with self._lock:
+            cursor = self._db.execute("DELETE FROM tuned_models WHERE model_id = ?", (model_id,))
+            if cursor.rowcount == 0:
+                raise tuned_model_not_found(model_id)
+
+    def list_after(self, position: int, limit: int) -> list[tuple[int, TunedModelRecord]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT position, document FROM tuned_models WHERE position > ?"
+                " ORDER BY position LIMIT ?",
+                (position, limit),
+            ).fetchall()
+        return [(pos, _decode(document)) for pos, document in rows]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM tuned_models")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _encode(record: TunedModelRecord) -> str:
+    return json.dumps(record.to_dict(), separators=(",", ":"))
+
+
+def _decode(document: str) -> TunedModelRecord:
+    return TunedModelRecord.from_dict(json.loads(document))

@@ -1,0 +1,140 @@
+"""proto3 JSON output: camelCase, default values omitted, int64 as strings,
+RFC 3339 timestamps, enums as names or (with `$alt=json;enum-encoding=int`)
+as integers. Built from store records, never stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from reconciler.emulator.errors import RPC_CODE
+from reconciler.emulator.records import PermissionRecord, TunedModelRecord
+from reconciler.emulator.schema import enum_number
+from reconciler.emulator.tuning import Progress, progress, snapshots
+
+JsonDict = dict[str, Any]
+TYPE_PREFIX = "type.googleapis.com/google.ai.generativelanguage"
+
+
+@dataclass(frozen=True)
+class Enums:
+    """How this answer spells enums: names by default, numbers when asked."""
+
+    as_int: bool = False
+
+    def __call__(self, enum_name: str, name: str) -> str | int:
+        return enum_number(enum_name, name) if self.as_int else name
+
+
+def timestamp(seconds: float, nanos: bool = False) -> str:
+    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    # The real API shows µs on createTime and ns on tuning times.
+    return f"{text}000Z" if nanos else f"{text}Z"
+
+
+def _omit_defaults(values: JsonDict) -> JsonDict:
+    return {key: value for key, value in values.items() if not _is_default(value)}
+
+
+def _is_default(value: Any) -> bool:
+    if value is None or value is False:
+        return True
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value == 0
+    return value in ("", [], {})
+
+
+def tuned_model(record: TunedModelRecord, now: float, enums: Enums) -> JsonDict:
+    run = progress(record, now)
+    body: JsonDict = {"name": record.name}
+    if record.source_model:
+        body["tunedModelSource"] = {"tunedModel": record.source_model,
+                                    "baseModel": record.base_model}
+    else:
+        body["baseModel"] = record.base_model
+    body.update(_omit_defaults({"displayName": record.display_name,
+                                "description": record.description}))
+    # proto3 `optional` fields: present whenever set, even to 0.
+    for key, value in (("temperature", record.temperature), ("topP", record.top_p),
+                       ("topK", record.top_k)):
+        if value is not None:
+            body[key] = value
+    body["state"] = enums("State", run.state)
+    body["createTime"] = timestamp(record.create_time)
+    body["updateTime"] = timestamp(_update_time(record, run))
+    body["tuningTask"] = _tuning_task(record, run)
+    if record.reader_project_numbers:
+        body["readerProjectNumbers"] = [str(n) for n in record.reader_project_numbers]
+    return body
+
+
+def _update_time(record: TunedModelRecord, run: Progress) -> float:
+    # When a run ends, updateTime == completeTime (as recorded); a later patch moves it on.
+    if run.complete_time is None:
+        return record.update_time
+    return max(record.update_time, run.complete_time)
+
+
+def _tuning_task(record: TunedModelRecord, run: Progress) -> JsonDict:
+    task: JsonDict = {"startTime": timestamp(record.create_time, nanos=True)}
+    if run.complete_time is not None:
+        task["completeTime"] = timestamp(run.complete_time, nanos=True)
+    shots = _snapshots(record, run)
+    if shots:
+        task["snapshots"] = shots
+    task["hyperparameters"] = dict(record.hyperparameters)
+    return task
+
+
+def _snapshots(record: TunedModelRecord, run: Progress) -> list[JsonDict]:
+    return [
+        _omit_defaults({
+            "step": shot.step,
+            "epoch": shot.epoch,
+            "meanLoss": shot.mean_loss,
+            "computeTime": timestamp(shot.compute_time, nanos=True),
+        })
+        for shot in snapshots(record, run.completed_steps)
+    ]
+
+
+def operation(record: TunedModelRecord, now: float, enums: Enums) -> JsonDict:
+    run = progress(record, now)
+    metadata: JsonDict = {
+        "@type": f"{TYPE_PREFIX}.{record.api_version}.CreateTunedModelMetadata",
+        "tunedModel": record.name,
+        "totalSteps": run.total_steps,
+    }
+    metadata.update(_omit_defaults({
+        "completedSteps": run.completed_steps,
+        "completedPercent": round(run.completed_percent, 4),
+        "snapshots": _snapshots(record, run),
+    }))
+    body: JsonDict = {"name": record.operation_name, "metadata": metadata}
+    if not run.done:
+        return body
+    body["done"] = True
+    if run.cancelled:
+        body["error"] = {"code": RPC_CODE["CANCELLED"], "message": "Operation cancelled."}
+    elif run.failed:
+        body["error"] = {
+            "code": RPC_CODE["INTERNAL"],
+            "message": f"Tuning failed at step {run.completed_steps} of {run.total_steps}.",
+        }
+    else:
+        model = tuned_model(record, now, enums)
+        body["response"] = {"@type": f"{TYPE_PREFIX}.{record.api_version}.TunedModel", **model}
+    return body
+
+
+def permission(record: TunedModelRecord, grant: PermissionRecord, enums: Enums) -> JsonDict:
+    body: JsonDict = {
+        "name": f"{record.name}/permissions/{grant.permission_id}",
+        "granteeType": enums("GranteeType", grant.grantee_type),
+    }
+    if grant.email_address:
+        body["emailAddress"] = grant.email_address
+    body["role"] = enums("Role", grant.role)
+    return body

@@ -1,0 +1,39 @@
+"""Shared fixtures.
+
+`emulator`: a fresh in-memory emulator for one test, tuning finishing at once.
+Use `emulator.url` (e.g. `http://127.0.0.1:54321`) or `emulator.host_port` (what
+GENERATIVELANGUAGE_EMULATOR_HOST takes).
+
+`make_emulator(**options)`: start one with other `EmulatorOptions` (e.g.
+`step_seconds=1`, `faults=FaultSettings(rate_503=1)`, `fail_tuning=frozenset({"my-id"})`,
+or `clock=` to control time); it is stopped after the test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from reconciler.emulator import EmulatorOptions, EmulatorServer
+
+
+@pytest.fixture
+def make_emulator() -> Iterator[Callable[..., EmulatorServer]]:
+    started: list[EmulatorServer] = []
+
+    def make(clock: Callable[[], float] | None = None, **options: Any) -> EmulatorServer:
+        extra = {"clock": clock} if clock is not None else {}
+        server = EmulatorServer(EmulatorOptions(**options), **extra).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def emulator(make_emulator: Callable[..., EmulatorServer]) -> EmulatorServer:
+    return make_emulator(seed=0)
