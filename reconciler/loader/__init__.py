@@ -1,4 +1,4 @@
-"""loader layer: manifests, settings and datasets from git -> `Desired`, every problem with file:line.
+"""loader layer: manifests, settings and datasets -> `Desired`, every problem with file:line.
 
 Public surface:
 

@@ -46,7 +46,12 @@ def _duplicates(declared: Sequence[Declared]) -> Iterator[Problem]:
     for item in declared:
         if item.id in first:
             line = item.document.line_of(_NAME)
-            yield error(item.file, line, "metadata.name", f"duplicate id {item.id}: also declared at {first[item.id].at(_NAME)}")
+            yield error(
+                item.file,
+                line,
+                "metadata.name",
+                f"duplicate id {item.id}: also declared at {first[item.id].at(_NAME)}",
+            )
         else:
             first[item.id] = item
 
@@ -58,7 +63,9 @@ def _missing_sources(declared: Sequence[Declared], by_id: dict[str, Declared]) -
         source = item.source_id
         if source is not None and source not in by_id:
             yield error(
-                item.file, item.document.line_of(_SOURCE), "spec.sourceModel",
+                item.file,
+                item.document.line_of(_SOURCE),
+                "spec.sourceModel",
                 f"no manifest declares tunedModels/{source}",
             )
 
@@ -71,7 +78,12 @@ def _cycles(declared: Sequence[Declared], by_id: dict[str, Declared]) -> Iterato
             continue
         reported.update(cycle)
         chain = " -> ".join([*cycle, cycle[0]])
-        yield error(item.file, item.document.line_of(_SOURCE), "spec.sourceModel", f"sourceModel cycle: {chain}")
+        yield error(
+            item.file,
+            item.document.line_of(_SOURCE),
+            "spec.sourceModel",
+            f"sourceModel cycle: {chain}",
+        )
 
 
 def _cycle_from(start: str, by_id: dict[str, Declared]) -> list[str] | None:

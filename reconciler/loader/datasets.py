@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,6 +30,7 @@ LARGE_FILE_BYTES = 4 * 1024 * 1024
 
 # A broken file can have thousands of bad rows; past this many the rest are counted.
 MAX_PROBLEMS_PER_DATASET = 50
+MAX_ALIKE_PROBLEMS = 3
 
 DEFAULT_INPUT_KEYS = ("text_input", "textInput")
 DEFAULT_OUTPUT_KEY = "output"
@@ -84,7 +85,9 @@ class _Malformed(Exception):
 # --------------------------------------------------------------------- readers
 
 
-def read_rows(path: Path, keys: Keys, display: str, sink: ByteSink | None = None) -> Iterator[RowOrProblem]:
+def read_rows(
+    path: Path, keys: Keys, display: str, sink: ByteSink | None = None
+) -> Iterator[RowOrProblem]:
     """The examples of a data file, or problems located at `display:line`."""
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
@@ -96,7 +99,9 @@ def read_rows(path: Path, keys: Keys, display: str, sink: ByteSink | None = None
     raise ValueError(f"unsupported dataset suffix {suffix!r}")
 
 
-def _jsonl_rows(path: Path, keys: Keys, display: str, sink: ByteSink | None) -> Iterator[RowOrProblem]:
+def _jsonl_rows(
+    path: Path, keys: Keys, display: str, sink: ByteSink | None
+) -> Iterator[RowOrProblem]:
     index = 0
     with path.open("rb") as stream:
         for number, raw in enumerate(stream, 1):
@@ -120,7 +125,9 @@ def _jsonl_rows(path: Path, keys: Keys, display: str, sink: ByteSink | None) -> 
             index += 1
 
 
-def _json_rows(path: Path, keys: Keys, display: str, sink: ByteSink | None) -> Iterator[RowOrProblem]:
+def _json_rows(
+    path: Path, keys: Keys, display: str, sink: ByteSink | None
+) -> Iterator[RowOrProblem]:
     data = path.read_bytes()
     if sink is not None:
         sink.update(data)
@@ -138,7 +145,9 @@ def _json_rows(path: Path, keys: Keys, display: str, sink: ByteSink | None) -> I
         yield error(display, exc.line, "", exc.message)
 
 
-def _csv_rows(path: Path, keys: Keys, display: str, sink: ByteSink | None) -> Iterator[RowOrProblem]:
+def _csv_rows(
+    path: Path, keys: Keys, display: str, sink: ByteSink | None
+) -> Iterator[RowOrProblem]:
     with path.open("rb") as stream:
         lines = _DecodedLines(stream, display, sink)
         reader = csv.reader(lines, strict=True)
@@ -154,7 +163,9 @@ def _csv_rows(path: Path, keys: Keys, display: str, sink: ByteSink | None) -> It
         for index, (line, record) in enumerate(_csv_records(reader, lines)):
             yield from lines.drain()
             if len(record) != width:
-                yield error(display, line, "", f"row has {len(record)} fields, the header has {width}")
+                yield error(
+                    display, line, "", f"row has {len(record)} fields, the header has {width}"
+                )
                 continue
             yield Row(line, index, record[columns[0]], record[columns[1]])
         yield from lines.drain()
@@ -179,7 +190,9 @@ def _csv_columns(header: list[str], keys: Keys, display: str) -> tuple[int, int]
     header = [name.removeprefix("\ufeff") for name in header]
     input_column = next((header.index(k) for k in keys.inputs if k in header), None)
     if input_column is None:
-        return error(display, 1, keys.inputs[0], f"no {keys.describe_inputs()} column in the header")
+        return error(
+            display, 1, keys.inputs[0], f"no {keys.describe_inputs()} column in the header"
+        )
     if keys.output not in header:
         return error(display, 1, keys.output, f"no {keys.output} column in the header")
     return input_column, header.index(keys.output)
@@ -235,12 +248,16 @@ class _JsonCursor:
         elif opening == "{":
             end = yield from self._examples_member(position)
         else:
-            raise _Malformed(self.line_at(position), 'expected a list of examples or {"examples": [...]}')
+            raise _Malformed(
+                self.line_at(position), 'expected a list of examples or {"examples": [...]}'
+            )
         end = self._skip(end)
         if end < len(self.text):
-            raise _Malformed(self.line_at(end), "unexpected text after the end of the JSON document")
+            raise _Malformed(
+                self.line_at(end), "unexpected text after the end of the JSON document"
+            )
 
-    def _examples_member(self, position: int) -> Iterator[tuple[int, Any]]:
+    def _examples_member(self, position: int) -> Generator[tuple[int, Any], None, int]:
         """Read `{"examples": [...], ...}` and return the position after it."""
         position, found = self._skip(position + 1), False
         while self._char(position) != "}":
@@ -259,7 +276,7 @@ class _JsonCursor:
             raise _Malformed(self.line_at(position), 'no "examples" key in the JSON object')
         return position + 1
 
-    def _array(self, position: int) -> Iterator[tuple[int, Any]]:
+    def _array(self, position: int) -> Generator[tuple[int, Any], None, int]:
         """Yield (line, value) for each element of the array at `position`; return its end."""
         position = self._skip(position + 1)
         if self._char(position) == "]":
@@ -277,12 +294,16 @@ class _JsonCursor:
         try:
             return _DECODER.raw_decode(self.text, position)
         except json.JSONDecodeError as exc:
-            raise _Malformed(exc.lineno, f"malformed JSON: {exc.msg} (column {exc.colno})") from None
+            raise _Malformed(
+                exc.lineno, f"malformed JSON: {exc.msg} (column {exc.colno})"
+            ) from None
 
     def _expect(self, position: int, char: str) -> int:
         found = self._char(position)
         if found != char:
-            raise _Malformed(self.line_at(position), f"malformed JSON: expected {char!r}, found {found!r}")
+            raise _Malformed(
+                self.line_at(position), f"malformed JSON: expected {char!r}, found {found!r}"
+            )
         return self._skip(position + 1)
 
     def _char(self, position: int) -> str:
@@ -300,7 +321,9 @@ def _row(value: Any, line: int, index: int, keys: Keys, display: str) -> RowOrPr
         return error(display, line, "", f"an example must be an object, not {_json_type(value)}")
     input_key = next((k for k in keys.inputs if k in value), None)
     if input_key is None:
-        return error(display, line, keys.inputs[0], f"missing (expected a {keys.describe_inputs()} key)")
+        return error(
+            display, line, keys.inputs[0], f"missing (expected a {keys.describe_inputs()} key)"
+        )
     if keys.output not in value:
         return error(display, line, keys.output, "missing")
     text_input, output = value[input_key], value[keys.output]
@@ -312,7 +335,13 @@ def _row(value: Any, line: int, index: int, keys: Keys, display: str) -> RowOrPr
 
 
 def _json_type(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    names = {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        type(None): "null",
+    }
     return names.get(type(value), "a number")
 
 
@@ -335,7 +364,9 @@ class Scan:
 FieldNamer = Callable[[Row, str], str]  # (row, "input" | "output") -> field path
 
 
-def scan(rows: Iterable[RowOrProblem], size_bytes: int, display: str, field_name: FieldNamer) -> Scan:
+def scan(
+    rows: Iterable[RowOrProblem], size_bytes: int, display: str, field_name: FieldNamer
+) -> Scan:
     """Check every row against the API's limits and fingerprint the examples."""
     fingerprint = Fingerprint()
     collector = _Collector()
@@ -353,7 +384,9 @@ def scan(rows: Iterable[RowOrProblem], size_bytes: int, display: str, field_name
         digest = fingerprint.add(item.text_input, item.output)
         first = first_line_of.setdefault(digest, item.line)
         if first != item.line:
-            collector.add(warning(display, item.line, "", f"duplicate of the example at line {first}"))
+            collector.add(
+                warning(display, item.line, "", f"duplicate of the example at line {first}")
+            )
     summary = DatasetSummary(
         examples=count,
         input_characters=input_characters,
@@ -368,36 +401,48 @@ def _row_problems(row: Row, display: str, field_name: FieldNamer) -> Iterator[Pr
     if not row.output.strip():
         yield error(display, row.line, field_name(row, "output"), "must not be empty")
     elif len(row.output) > MAX_OUTPUT_CHARACTERS:
-        yield error(
-            display, row.line, field_name(row, "output"),
-            f"is {len(row.output):,} characters, the API takes at most {MAX_OUTPUT_CHARACTERS:,}",
-        )
+        message = _too_long(row.output, MAX_OUTPUT_CHARACTERS)
+        yield error(display, row.line, field_name(row, "output"), message)
     if len(row.text_input) > MAX_INPUT_CHARACTERS:
-        yield error(
-            display, row.line, field_name(row, "input"),
-            f"is {len(row.text_input):,} characters, the API takes at most {MAX_INPUT_CHARACTERS:,}",
-        )
+        message = _too_long(row.text_input, MAX_INPUT_CHARACTERS)
+        yield error(display, row.line, field_name(row, "input"), message)
+
+
+def _too_long(text: str, limit: int) -> str:
+    return f"is {len(text):,} characters, the API takes at most {limit:,}"
 
 
 class _Collector:
-    """Keeps the first problems of a dataset and counts the rest."""
+    """Keeps the first problems of a dataset and counts the rest.
+
+    A wrong key name fails every row the same way; three of a kind say
+    enough, the rest are counted in one line.
+    """
 
     def __init__(self) -> None:
         self.kept: list[Problem] = []
-        self.dropped = {"error": 0, "warning": 0}
+        self.seen: dict[tuple[str, str, str], int] = {}
+        self.dropped: dict[tuple[str, str, str], int] = {}
 
     def add(self, problem: Problem) -> None:
-        if len(self.kept) < MAX_PROBLEMS_PER_DATASET:
+        kind = (problem.severity, problem.field, problem.message)
+        self.seen[kind] = self.seen.get(kind, 0) + 1
+        if self.seen[kind] <= MAX_ALIKE_PROBLEMS and len(self.kept) < MAX_PROBLEMS_PER_DATASET:
             self.kept.append(problem)
         else:
-            self.dropped[problem.severity] += 1
+            key = kind if self.seen[kind] > MAX_ALIKE_PROBLEMS else (problem.severity, "", "")
+            self.dropped[key] = self.dropped.get(key, 0) + 1
 
     def finish(self, display: str) -> tuple[Problem, ...]:
         extra = []
-        if self.dropped["error"]:
-            extra.append(error(display, 0, "", f"{self.dropped['error']} more errors not shown"))
-        if self.dropped["warning"]:
-            extra.append(warning(display, 0, "", f"{self.dropped['warning']} more warnings not shown"))
+        for (severity, field, message), count in self.dropped.items():
+            more = (
+                f"{message} on {count} more rows"
+                if message
+                else f"{count} more {severity}s not shown"
+            )
+            make = error if severity == "error" else warning
+            extra.append(make(display, 0, field, more))
         return (*self.kept, *extra)
 
 
@@ -408,9 +453,10 @@ def file_field_namer(keys: Keys) -> FieldNamer:
 
 def inline_field_namer(prefix: str) -> FieldNamer:
     """Problems in inline examples name the manifest field: `...examples[3].output`."""
-    return lambda row, which: f"{prefix}[{row.index}].{'output' if which == 'output' else 'textInput'}"
+    return lambda row, which: (
+        f"{prefix}[{row.index}].{'output' if which == 'output' else 'textInput'}"
+    )
 
 
 def utf8_size(rows: Iterable[tuple[str, str]]) -> int:
     return sum(len(a.encode("utf-8")) + len(b.encode("utf-8")) for a, b in rows)
-

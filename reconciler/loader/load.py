@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import ValidationError
 
 from reconciler.loader import datasets
 from reconciler.loader.checks import Declared, cross_problems
@@ -20,7 +22,7 @@ from reconciler.loader.problems import Problem, error, warning
 from reconciler.loader.validation import validate
 from reconciler.loader.yamldoc import Document, parse_documents
 from reconciler.model.desired import DatasetSource, DatasetSummary, Desired, DesiredModel
-from reconciler.model.manifest import TunedModelManifest
+from reconciler.model.manifest import Example, TrainingData, TunedModelManifest
 from reconciler.model.settings import Settings
 
 _TRAINING_DATA = ("spec", "trainingData")
@@ -34,7 +36,8 @@ class LoadResult:
 
     desired: Desired | None
     problems: tuple[Problem, ...]
-    # The models that loaded cleanly, even when others did not (for summaries).
+    # Every model whose manifest validated and whose data could be read,
+    # even when something else is wrong (validate still summarizes them).
     models: tuple[DesiredModel, ...] = ()
 
     @property
@@ -60,6 +63,15 @@ class _Declared(Declared):
     path: Path  # the manifest file itself
 
 
+@dataclass(frozen=True)
+class _Origin:
+    """The manifest document a dataset is declared in, for locating its problems."""
+
+    document: Document
+    file: str  # as displayed
+    path: Path
+
+
 class _Load:
     def __init__(self, path: Path, cwd: Path | None) -> None:
         self.path = path
@@ -67,6 +79,7 @@ class _Load:
         self.problems: list[Problem] = []
         self.file_hashes: dict[Path, str] = {}
         self.scans: dict[tuple[Path, Keys], Scan] = {}
+        self.root = Path()
 
     def show(self, path: Path) -> str:
         return display_path(path, self.cwd)
@@ -75,15 +88,25 @@ class _Load:
         if not self.path.exists():
             return LoadResult(None, (error(str(self.path), 0, "", "no such file or folder"),))
         layout = locate(self.path, self.cwd)
+        self.root = layout.root.resolve()
         settings = self._settings(layout.settings_file)
-        target = (layout.target / settings.manifests).resolve() if layout.target_is_root else layout.target
+        target = (
+            (layout.target / settings.manifests).resolve()
+            if layout.target_is_root
+            else layout.target
+        )
         declared = list(self._all_manifests(target))
         models = [m for d in declared if (m := self._desired_model(d, layout)) is not None]
         self.problems.extend(cross_problems(declared))
         problems = tuple(self.problems)
         if any(p.is_error for p in problems):
             return LoadResult(None, problems, tuple(models))
-        desired = Desired(models=tuple(models), settings=settings, root=str(layout.root), digest=self._digest(layout.root))
+        desired = Desired(
+            models=tuple(models),
+            settings=settings,
+            root=str(layout.root),
+            digest=self._digest(layout.root),
+        )
         return LoadResult(desired, problems, tuple(models))
 
     # ----------------------------------------------------------------- files
@@ -106,7 +129,9 @@ class _Load:
             return Settings()
         documents = self._read_yaml(path)
         if len(documents) > 1:
-            self.problems.append(error(self.show(path), documents[1].line, "", "must hold one YAML document"))
+            self.problems.append(
+                error(self.show(path), documents[1].line, "", "must hold one YAML document")
+            )
         if not documents:
             return Settings()
         settings, problems = validate(Settings, documents[0], self.show(path))
@@ -123,28 +148,42 @@ class _Load:
             yield from self._manifests(path)
         if not found:
             # An empty desired set would let prune delete every managed model.
-            self.problems.append(error(self.show(target), 0, "", "no manifests (.yaml or .yml files) found"))
+            self.problems.append(
+                error(self.show(target), 0, "", "no manifests (.yaml or .yml files) found")
+            )
 
     def _manifests(self, path: Path) -> Iterator[_Declared]:
         shown = self.show(path)
         for document in self._read_yaml(path):
             manifest, problems = validate(TunedModelManifest, document, shown)
             self.problems.extend(problems)
+            origin = _Origin(document, shown, path)
             if manifest is not None:
                 yield _Declared(manifest=manifest, document=document, file=shown, path=path)
+            else:
+                self._dataset_of_invalid_manifest(origin)
+
+    def _dataset_of_invalid_manifest(self, origin: _Origin) -> None:
+        """Check the data of a manifest that failed elsewhere, so one run reports both."""
+        spec = origin.document.data.get("spec") if isinstance(origin.document.data, dict) else None
+        raw = spec.get("trainingData") if isinstance(spec, dict) else None
+        try:
+            data = TrainingData.model_validate(raw)
+        except ValidationError:
+            return  # already reported with the rest of the manifest
+        found = self._dataset(data, origin)
+        if found is not None:
+            self._check_totals(origin, found[0].summary)
 
     # -------------------------------------------------------------- datasets
 
     def _desired_model(self, declared: _Declared, layout: Layout) -> DesiredModel | None:
-        data = declared.manifest.spec.training_data
-        if data.file is None:
-            found: tuple[Scan, DatasetSource] | None = (self._inline(declared), DatasetSource())
-        else:
-            found = self._file_dataset(declared, data.file, layout.root)
+        origin = _Origin(declared.document, declared.file, declared.path)
+        found = self._dataset(declared.manifest.spec.training_data, origin)
         if found is None:
             return None
         result, source = found
-        self._check_totals(declared, result.summary)
+        self._check_totals(origin, result.summary)
         return DesiredModel(
             manifest=declared.manifest,
             file=Path(os.path.relpath(declared.path, layout.root)).as_posix(),
@@ -153,26 +192,31 @@ class _Load:
             dataset_source=source,
         )
 
-    def _inline(self, declared: _Declared) -> Scan:
-        examples = declared.manifest.spec.training_data.examples or ()
-        line_of = declared.document.line_of
-        rows = [Row(line_of((*_EXAMPLES, i)), i, e.text_input, e.output) for i, e in enumerate(examples)]
+    def _dataset(self, data: TrainingData, origin: _Origin) -> tuple[Scan, DatasetSource] | None:
+        if data.file is None:
+            return self._inline(data.examples or (), origin), DatasetSource()
+        return self._file_dataset(data, data.file, origin)
+
+    def _inline(self, examples: Sequence[Example], origin: _Origin) -> Scan:
+        line_of = origin.document.line_of
+        rows = [
+            Row(line_of((*_EXAMPLES, i)), i, e.text_input, e.output) for i, e in enumerate(examples)
+        ]
         size = datasets.utf8_size((row.text_input, row.output) for row in rows)
         namer = datasets.inline_field_namer("spec.trainingData.examples")
-        result = datasets.scan(rows, size, declared.file, namer)
+        result = datasets.scan(rows, size, origin.file, namer)
         self.problems.extend(result.problems)
         return result
 
     def _file_dataset(
-        self, declared: _Declared, file: str, root: Path
+        self, data: TrainingData, file: str, origin: _Origin
     ) -> tuple[Scan, DatasetSource] | None:
-        path = (declared.path.parent / file).resolve()
-        message = _dataset_path_problem(path, root)
+        path = (origin.path.parent / file).resolve()
+        message = _dataset_path_problem(path, self.root, file)
         if message is not None:
-            line = declared.document.line_of(_DATA_FILE)
-            self.problems.append(error(declared.file, line, "spec.trainingData.file", message))
+            line = origin.document.line_of(_DATA_FILE)
+            self.problems.append(error(origin.file, line, "spec.trainingData.file", message))
             return None
-        data = declared.manifest.spec.training_data
         keys = Keys.of(data.input_key, data.output_key)
         source = DatasetSource(path=str(path), input_key=data.input_key, output_key=data.output_key)
         return self._scan_file(path, keys), source
@@ -191,30 +235,33 @@ class _Load:
         self.problems.extend(result.problems)
         return result
 
-    def _check_totals(self, declared: _Declared, summary: DatasetSummary) -> None:
+    def _check_totals(self, origin: _Origin, summary: DatasetSummary) -> None:
         if summary.examples < datasets.MIN_EXAMPLES:
-            self.problems.append(error(
-                declared.file, declared.document.line_of(_TRAINING_DATA), "spec.trainingData",
-                f"has {summary.examples} examples, the API needs at least {datasets.MIN_EXAMPLES}",
-            ))
+            line = origin.document.line_of(_TRAINING_DATA)
+            message = (
+                f"has {summary.examples} examples, the API needs at least {datasets.MIN_EXAMPLES}"
+            )
+            self.problems.append(error(origin.file, line, "spec.trainingData", message))
         if summary.size_bytes > datasets.LARGE_FILE_BYTES:
-            self.problems.append(warning(
-                declared.file, declared.document.line_of(_DATA_FILE), "spec.trainingData.file",
-                f"is {summary.size_bytes / 1024 / 1024:.1f} MB; the API's reference limit is 4 MB",
-            ))
+            line = origin.document.line_of(_DATA_FILE)
+            size = summary.size_bytes / 2**20
+            message = f"is {size:.1f} MB, above the API's 4 MB reference limit"
+            self.problems.append(warning(origin.file, line, "spec.trainingData.file", message))
 
     def _digest(self, root: Path) -> str:
         """One hash over every file read: a saved plan compares it to see if git moved."""
         total = hashlib.sha256(b"reconciler/desired/v1\n")
-        entries = sorted((Path(os.path.relpath(p, root)).as_posix(), h) for p, h in self.file_hashes.items())
+        entries = sorted(
+            (Path(os.path.relpath(p, root)).as_posix(), h) for p, h in self.file_hashes.items()
+        )
         for name, file_hash in entries:
             total.update(f"{name}\0{file_hash}\n".encode())
         return "sha256:" + total.hexdigest()
 
 
-def _dataset_path_problem(path: Path, root: Path) -> str | None:
-    if not inside(path, root.resolve()):
-        return f"{path} is outside the repository ({root}); datasets must live in it"
+def _dataset_path_problem(path: Path, root: Path, given: str) -> str | None:
+    if not inside(path, root):
+        return f"{given} leads outside the repository; datasets must live inside it"
     if not path.exists():
         return "no such file"
     if not path.is_file():

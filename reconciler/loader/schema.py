@@ -1,4 +1,4 @@
-"""The JSON Schema of a manifest, for editors (yaml-language-server) to validate YAML as it is typed."""
+"""The JSON Schema of a manifest, so editors (yaml-language-server) check YAML as it is typed."""
 
 from __future__ import annotations
 

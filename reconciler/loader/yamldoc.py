@@ -109,17 +109,17 @@ def _index(
     ancestors = ancestors | {id(node)}
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            key = str(key_node.value)
+            key_path = (*path, str(key_node.value))
             key_line = key_node.start_mark.line + 1
-            if path + (key,) in lines:
-                first = lines[path + (key,)]
-                problems.append(
-                    error(file, key_line, field_path(path + (key,)), f"duplicate key (first at line {first})")
-                )
+            first = lines.get(key_path)
+            if first is not None:
+                message = f"duplicate key (first at line {first})"
+                problems.append(error(file, key_line, field_path(key_path), message))
                 continue
-            lines[path + (key,)] = key_line
-            _index(value_node, path + (key,), lines, file, problems, ancestors)
+            lines[key_path] = key_line
+            _index(value_node, key_path, lines, file, problems, ancestors)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            lines[path + (index,)] = item.start_mark.line + 1
-            _index(item, path + (index,), lines, file, problems, ancestors)
+            item_path = (*path, index)
+            lines[item_path] = item.start_mark.line + 1
+            _index(item, item_path, lines, file, problems, ancestors)

@@ -1,0 +1,108 @@
+"""`reconciler validate [PATH]`: every problem at once, then a summary per model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from reconciler.cli.console import Console
+from reconciler.cli.main import EXIT_ERROR, App, exit_with, pass_app
+from reconciler.loader import LoadResult, load
+from reconciler.loader.summary import ModelSummary, summarize
+
+JSON_FORMAT_VERSION = 1
+_COLUMNS = ("MODEL", "SOURCE", "EXAMPLES", "CHARACTERS", "~TOKENS", "~STEPS")
+
+
+@click.command("validate")
+@click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
+@click.option(
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json prints one document on stdout for machines.",
+)
+@pass_app
+def validate(app: App, path: Path, output: str) -> None:
+    """Check manifests, settings and datasets without calling the API.
+
+    PATH is a repository root (default: the current folder), a manifests
+    folder or one manifest file. Exits 1 when anything is wrong.
+    """
+    result = load(path)
+    summaries = [summarize(model) for model in result.models]
+    if output == "json":
+        app.console.print(json.dumps(_as_json(result, summaries), indent=2))
+    else:
+        _print_text(app.console, result, summaries)
+    if not result.ok:
+        exit_with(EXIT_ERROR)
+
+
+def _as_json(result: LoadResult, summaries: list[ModelSummary]) -> dict[str, object]:
+    return {
+        "format_version": JSON_FORMAT_VERSION,
+        "valid": result.ok,
+        "errors": len(result.errors),
+        "warnings": len(result.warnings),
+        "problems": [p.as_json() for p in result.problems],
+        "models": [s.as_json() for s in summaries],
+    }
+
+
+def _print_text(console: Console, result: LoadResult, summaries: list[ModelSummary]) -> None:
+    for problem in result.problems:
+        (console.error if problem.is_error else console.warn)(str(problem))
+    if summaries:
+        if result.problems:
+            console.print()
+        for line in _table(summaries):
+            console.print(line)
+    console.print()
+    console.print(_verdict(result, len(summaries)))
+
+
+def _table(summaries: list[ModelSummary]) -> list[str]:
+    rows = [_COLUMNS] + [_cells(s) for s in summaries]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+    lines = [
+        "  ".join(
+            _align(cell, width, i) for i, (cell, width) in enumerate(zip(row, widths, strict=False))
+        )
+        for row in rows
+    ]
+    if any(s.assumes_defaults for s in summaries):
+        lines.append("* epochCount or batchSize not set: the API's defaults (5 and 4) assumed")
+    return [line.rstrip() for line in lines]
+
+
+def _cells(summary: ModelSummary) -> tuple[str, ...]:
+    steps = f"{summary.estimated_steps:,}" + ("*" if summary.assumes_defaults else "")
+    return (
+        summary.id,
+        summary.source,
+        f"{summary.examples:,}",
+        f"{summary.characters:,}",
+        f"{summary.estimated_tokens:,}",
+        steps,
+    )
+
+
+def _align(cell: str, width: int, column: int) -> str:
+    # Names read left to right; numbers line up on their last digit.
+    return cell.ljust(width) if column < 2 else cell.rjust(width)
+
+
+def _verdict(result: LoadResult, models: int) -> str:
+    errors, warnings = len(result.errors), len(result.warnings)
+    if errors:
+        return f"Invalid: {_count(errors, 'error')}, {_count(warnings, 'warning')}."
+    noun = _count(models, "model")
+    return f"Valid: {noun}" + (f", {_count(warnings, 'warning')}." if warnings else ".")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
