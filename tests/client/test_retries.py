@@ -1,0 +1,231 @@
+"""Which failures are retried, how often and how long apart: counted, never timed."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import requests
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
+
+from reconciler.client import (
+    GeminiClient,
+    NotFound,
+    RateLimited,
+    RetryPolicy,
+    TransportError,
+    Unavailable,
+)
+
+from .fakes import FakeApi, FakeClock, Reply, error, status_body
+
+MODEL = "/v1beta/tunedModels/m"
+CREATE = "/v1beta/tunedModels"
+OK = Reply(200, {"name": "tunedModels/m"})
+
+
+def dropped() -> requests.ConnectionError:
+    """The connection closed after the request went out."""
+    return requests.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError()))
+
+
+def refused() -> requests.ConnectionError:
+    """The connection was never made, so the request never left."""
+    cause = NewConnectionError(None, "Failed to establish a new connection: refused")  # type: ignore[arg-type]
+    return requests.ConnectionError(MaxRetryError(None, "/", cause))  # type: ignore[arg-type]
+
+
+def test_a_404_makes_one_request(client: GeminiClient, api: FakeApi, clock: FakeClock) -> None:
+    api.script("GET", MODEL, error(404, "NOT_FOUND"))
+    with pytest.raises(NotFound):
+        client.get_tuned_model("m")
+    assert client.request_count == 1
+    assert clock.sleeps == []
+
+
+def test_two_503_then_200_make_three_requests(
+    client: GeminiClient, api: FakeApi, clock: FakeClock
+) -> None:
+    api.script("GET", MODEL, error(503, "UNAVAILABLE"), error(503, "UNAVAILABLE"), OK)
+    assert client.get_tuned_model("m") == {"name": "tunedModels/m"}
+    assert client.request_count == 3
+    assert clock.sleeps == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_transient_statuses_are_retried(client: GeminiClient, api: FakeApi, status: int) -> None:
+    api.script("GET", MODEL, error(status), OK)
+    client.get_tuned_model("m")
+    assert client.request_count == 2
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 501])
+def test_permanent_statuses_make_one_request(
+    client: GeminiClient, api: FakeApi, status: int
+) -> None:
+    api.script("GET", MODEL, error(status), OK)
+    with pytest.raises(Exception, match=str(status)):
+        client.get_tuned_model("m")
+    assert client.request_count == 1
+
+
+def test_retry_after_header_is_honoured(
+    client: GeminiClient, api: FakeApi, clock: FakeClock
+) -> None:
+    api.script("GET", MODEL, error(429, "RESOURCE_EXHAUSTED", headers={"Retry-After": "7"}), OK)
+    client.get_tuned_model("m")
+    assert clock.sleeps == [7.0]
+
+
+def test_retry_info_delay_is_honoured(client: GeminiClient, api: FakeApi, clock: FakeClock) -> None:
+    retry_info = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2s"}
+    body = status_body(429, "RESOURCE_EXHAUSTED", "quota", retry_info)
+    api.script("GET", MODEL, Reply(429, body), OK)
+    client.get_tuned_model("m")
+    assert clock.sleeps == [2.0]
+
+
+def test_deadline_stops_retries(api: FakeApi, clock: FakeClock) -> None:
+    retry = RetryPolicy(deadline=10, sleep=clock.sleep, clock=clock.time, random=lambda: 0.0)
+    client = GeminiClient("https://api.test", retry=retry, session=api.session())
+    api.script("GET", MODEL, error(503, "UNAVAILABLE", headers={"Retry-After": "4"}))
+    with pytest.raises(Unavailable) as raised:
+        client.get_tuned_model("m")
+    # Attempts at t=0, 4 and 8; one more would start at 12, past the deadline.
+    assert client.request_count == 3
+    assert raised.value.attempts == 3
+
+
+def test_a_server_delay_past_the_deadline_is_not_waited_for(
+    client: GeminiClient, api: FakeApi, clock: FakeClock
+) -> None:
+    api.script("GET", MODEL, error(429, "RESOURCE_EXHAUSTED", headers={"Retry-After": "3600"}))
+    with pytest.raises(RateLimited) as raised:
+        client.get_tuned_model("m")
+    assert client.request_count == 1
+    assert clock.sleeps == []
+    assert raised.value.retry_after == 3600
+
+
+def test_attempts_are_bounded(client: GeminiClient, api: FakeApi, clock: FakeClock) -> None:
+    api.script("GET", MODEL, error(503, "UNAVAILABLE"))
+    with pytest.raises(Unavailable, match=r"after 5 attempts"):
+        client.get_tuned_model("m")
+    assert client.request_count == 5
+    assert clock.sleeps == [1.0, 2.0, 4.0, 8.0]
+
+
+def test_backoff_doubles_up_to_its_cap(clock: FakeClock) -> None:
+    policy = RetryPolicy(base_backoff=1, max_backoff=4, random=lambda: 0.0)
+    assert [policy.backoff(n) for n in range(1, 6)] == [1, 2, 4, 4, 4]
+
+
+def test_jitter_takes_off_at_most_its_fraction() -> None:
+    policy = RetryPolicy(base_backoff=2, jitter=0.5, random=lambda: 1.0)
+    assert policy.backoff(1) == 1.0
+    assert RetryPolicy(base_backoff=2, jitter=0.0, random=lambda: 1.0).backoff(1) == 2.0
+
+
+@pytest.mark.parametrize("bad", [{"max_attempts": 0}, {"jitter": 1.5}])
+def test_a_policy_that_cannot_work_is_refused(bad: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        RetryPolicy(**bad)  # type: ignore[arg-type]
+
+
+def test_a_dropped_connection_is_retried_on_get(client: GeminiClient, api: FakeApi) -> None:
+    api.script("GET", MODEL, dropped(), OK)
+    assert client.get_tuned_model("m")["name"] == "tunedModels/m"
+    assert client.request_count == 2
+
+
+def test_a_timeout_is_retried_on_get(client: GeminiClient, api: FakeApi) -> None:
+    api.script("GET", MODEL, requests.ReadTimeout("read timed out"), OK)
+    client.get_tuned_model("m")
+    assert client.request_count == 2
+
+
+def test_create_without_id_is_not_retried_after_a_503(client: GeminiClient, api: FakeApi) -> None:
+    api.script("POST", CREATE, error(503, "UNAVAILABLE"), OK)
+    with pytest.raises(Unavailable):
+        client.create_tuned_model({"displayName": "x"})
+    assert client.request_count == 1
+
+
+def test_create_without_id_is_not_retried_after_a_dropped_connection(
+    client: GeminiClient, api: FakeApi
+) -> None:
+    api.script("POST", CREATE, dropped(), OK)
+    with pytest.raises(TransportError) as raised:
+        client.create_tuned_model({"displayName": "x"})
+    assert raised.value.sent
+    assert client.request_count == 1
+
+
+def test_create_without_id_is_resent_when_the_connection_was_never_made(
+    client: GeminiClient, api: FakeApi
+) -> None:
+    api.script("POST", CREATE, refused(), OK)
+    client.create_tuned_model({"displayName": "x"})
+    assert client.request_count == 2
+
+
+def test_create_with_id_is_retried(client: GeminiClient, api: FakeApi) -> None:
+    api.script("POST", CREATE, error(503, "UNAVAILABLE"), dropped(), OK)
+    client.create_tuned_model({"displayName": "x"}, tuned_model_id="m")
+    assert client.request_count == 3
+    assert all(s.query == {"tunedModelId": ["m"]} for s in api.seen)
+
+
+def test_generate_content_is_retried(client: GeminiClient, api: FakeApi) -> None:
+    api.script("POST", "/v1beta/tunedModels/m:generateContent", error(503), Reply(200, {}))
+    client.generate_content("m", "hello")
+    assert client.request_count == 2
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.create_permission("m", {"role": "READER", "granteeType": "EVERYONE"}),
+        lambda c: c.transfer_ownership("m", "new@example.com"),
+    ],
+    ids=["create_permission", "transfer_ownership"],
+)
+def test_calls_that_must_not_run_twice_are_not_retried(
+    client: GeminiClient, api: FakeApi, call: object
+) -> None:
+    api.script("POST", "/v1beta/tunedModels/m/permissions", error(503), OK)
+    api.script("POST", "/v1beta/tunedModels/m:transferOwnership", error(503), OK)
+    with pytest.raises(Unavailable):
+        call(client)  # type: ignore[operator]
+    assert client.request_count == 1
+
+
+def test_a_retried_delete_that_finds_nothing_has_succeeded(
+    client: GeminiClient, api: FakeApi
+) -> None:
+    api.script("DELETE", MODEL, error(503), error(404, "NOT_FOUND"))
+    assert client.delete_tuned_model("m") is None
+    assert client.request_count == 2
+
+
+def test_a_first_delete_that_finds_nothing_says_so(client: GeminiClient, api: FakeApi) -> None:
+    api.script("DELETE", MODEL, error(404, "NOT_FOUND"))
+    with pytest.raises(NotFound):
+        client.delete_tuned_model("m")
+
+
+def test_every_request_has_a_timeout(client: GeminiClient, api: FakeApi) -> None:
+    api.script("GET", MODEL, error(503), OK)
+    client.get_tuned_model("m")
+    assert [s.timeout for s in api.seen] == [30.0, 30.0]
+
+
+def test_retries_are_logged_with_attempt_numbers(
+    client: GeminiClient, api: FakeApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.script("GET", MODEL, error(503, "UNAVAILABLE"), OK)
+    with caplog.at_level(logging.DEBUG, logger="reconciler.client"):
+        client.get_tuned_model("m")
+    assert caplog.messages == [
+        "GET /v1beta/tunedModels/m: attempt #1/5 failed (503 UNAVAILABLE); retrying in 1.0s"
+    ]
