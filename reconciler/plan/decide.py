@@ -91,7 +91,7 @@ def _replace_for_inputs(
         return None
     mutable = _mutable_diffs(model, live)
     return _change(
-        model, Action.REPLACE, "; ".join(reasons) + " (immutable: the model must be re-tuned)",
+        model, Action.REPLACE, "; ".join(reasons),
         paths=(*paths, *changed_roots(mutable, _declared_mutable(model))),
         diffs=(*diffs, *mutable),
     )

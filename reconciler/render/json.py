@@ -1,0 +1,24 @@
+"""The plan for machines: the saved-plan form plus derived keys (see
+docs/plan-json.md). `Plan.from_file` reads this output back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reconciler.plan.types import Plan
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    document = plan.model_dump(mode="json")
+    document["summary"] = {
+        "line": plan.summary.line(),
+        "counts": {action.value: count for action, count in sorted(plan.summary.counts.items())},
+    }
+    document["has_changes"] = plan.has_changes
+    document["has_errors"] = plan.has_errors
+    return document
+
+
+def render_json(plan: Plan) -> str:
+    return json.dumps(plan_document(plan), indent=2, ensure_ascii=False) + "\n"

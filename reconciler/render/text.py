@@ -1,0 +1,90 @@
+"""The plan for a terminal: Terraform-like symbols, colour only when asked.
+
+The CLI decides `colour` (a TTY and no NO_COLOR); this module never looks.
+"""
+
+from __future__ import annotations
+
+from reconciler.plan.types import Action, Change, Plan, PlanError
+from reconciler.render.common import (
+    SYMBOLS,
+    detail_lines,
+    extra_counts,
+    headline,
+    listed_changes,
+    subject,
+    totals_text,
+)
+
+_ANSI = {"green": "32", "yellow": "33", "red": "31", "magenta": "35", "cyan": "36", "bold": "1"}
+_ACTION_COLOURS = {
+    Action.CREATE: "green",
+    Action.UPDATE: "yellow",
+    Action.REPLACE: "magenta",
+    Action.DELETE: "red",
+    Action.FORGET: "yellow",
+    Action.WAIT: "cyan",
+    Action.NOOP: "cyan",
+    Action.PERMISSION_ADD: "green",
+    Action.PERMISSION_UPDATE: "yellow",
+    Action.PERMISSION_REMOVE: "red",
+}
+_INDENT = "      "
+
+
+def _paint(text: str, colour: str, enabled: bool) -> str:
+    return f"\x1b[{_ANSI[colour]}m{text}\x1b[0m" if enabled else text
+
+
+def change_block(change: Change, colour: bool = False) -> list[str]:
+    """A comment line saying why, the symbol line, then the details."""
+    symbol = _paint(f"{SYMBOLS[change.action]:>3}", _ACTION_COLOURS[change.action], colour)
+    lines = [f"  # {headline(change)}", f"{symbol} {subject(change)}"]
+    lines += [_INDENT + line for line in detail_lines(change)]
+    return lines
+
+
+def _error_lines(errors: tuple[PlanError, ...], colour: bool) -> list[str]:
+    noun = "error" if len(errors) == 1 else "errors"
+    lines = [_paint(f"{len(errors)} {noun}: this plan cannot be applied.", "red", colour)]
+    for error in errors:
+        lines.append(f"  x {error.message}")
+        if error.hint:
+            lines.append(f"    {error.hint}")
+    return lines
+
+
+def _kept_lines(plan: Plan) -> list[str]:
+    lines = []
+    if plan.would_delete:
+        lines.append("Would delete with prune: " + ", ".join(plan.would_delete))
+    if plan.would_forget:
+        lines.append("Would forget with prune: " + ", ".join(plan.would_forget))
+    return lines
+
+
+def _footer(plan: Plan, colour: bool) -> list[str]:
+    lines = [f"Note: {note}" for note in plan.notes] + _kept_lines(plan)
+    if plan.totals.models:
+        lines.append("Cost: " + totals_text(plan.totals) + ".")
+    extras = extra_counts(plan)
+    if extras:
+        lines.append("Also: " + "; ".join(extras) + ".")
+    if plan.errors:
+        lines += ["", *_error_lines(plan.errors, colour)]
+    return lines
+
+
+def render_text(plan: Plan, colour: bool = False) -> str:
+    changes = listed_changes(plan)
+    if changes:
+        lines = ["reconciler will perform the following actions:", ""]
+        for change in changes:
+            lines += [*change_block(change, colour), ""]
+    else:
+        lines = ["No changes. The live models match the manifests.", ""]
+    footer = _footer(plan, colour)
+    if footer:
+        lines += [*footer, ""]
+    lines.append(_paint(plan.summary.line(), "bold", colour))
+    return "\n".join(lines) + "\n"
