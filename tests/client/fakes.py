@@ -32,6 +32,7 @@ class Seen:
     """One request as the fake server received it."""
 
     method: str
+    url: str
     path: str
     query: dict[str, list[str]]
     headers: CaseInsensitiveDict[str]
@@ -78,8 +79,9 @@ class FakeApi(BaseAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         url = urlsplit(request.url or "")
         body = json.loads(request.body) if request.body else None
-        seen = Seen(request.method or "", url.path, parse_qs(url.query), CaseInsensitiveDict(
-            request.headers), body, kwargs.get("timeout"))
+        headers = CaseInsensitiveDict(request.headers)
+        seen = Seen(request.method or "", request.url or "", url.path, parse_qs(url.query),
+                    headers, body, kwargs.get("timeout"))
         self.seen.append(seen)
         reply = self._next((seen.method, seen.path))
         if isinstance(reply, Exception):
