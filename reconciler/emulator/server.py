@@ -95,7 +95,7 @@ class EmulatorServer:
     def start(self) -> EmulatorServer:
         """Serve on a background thread; returns once the port accepts connections."""
         server = self._bind()
-        self._thread = threading.Thread(target=server.serve_forever, name="emulator",
+        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="emulator",
                                         daemon=True)
         self._thread.start()
         return self
