@@ -17,6 +17,7 @@ import click
 from reconciler.apply.observe import observe
 from reconciler.apply.progress import Reporter
 from reconciler.apply.waiting import Waiter
+from reconciler.cli.annotations import print_problem
 from reconciler.cli.main import App
 from reconciler.client.auth import Anonymous
 from reconciler.client.gemini import GeminiClient
@@ -38,10 +39,7 @@ def load_desired(app: App, path: str) -> Desired:
     """The desired state, or every problem printed and a UserError."""
     result = load(path)
     for problem in result.problems:
-        if problem.severity == "warning":
-            app.console.warn(str(problem))
-        else:
-            app.console.error(str(problem))
+        print_problem(app.console, problem)
     if result.desired is None:
         errors = sum(1 for p in result.problems if p.severity != "warning")
         raise UserError(f"{errors} problem(s) in the manifests; nothing was planned or changed")

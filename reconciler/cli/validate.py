@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.cli.annotations import print_problem
 from reconciler.cli.console import Console
 from reconciler.cli.main import EXIT_ERROR, App, exit_with, pass_app
 from reconciler.loader import LoadResult, load
@@ -55,7 +56,7 @@ def _as_json(result: LoadResult, summaries: list[ModelSummary]) -> dict[str, obj
 
 def _print_text(console: Console, result: LoadResult, summaries: list[ModelSummary]) -> None:
     for problem in result.problems:
-        (console.error if problem.is_error else console.warn)(str(problem))
+        print_problem(console, problem)
     if summaries:
         if result.problems:
             console.print()
