@@ -42,7 +42,9 @@ def test_bad_case_lists_its_errors_and_exits_1(
 ) -> None:
     monkeypatch.chdir(case)
     code, out, err = run_validate([], capsys)
-    reported = [line.removeprefix("Error: ") for line in err.splitlines() if line.startswith("Error: ")]
+    reported = [
+        line.removeprefix("Error: ") for line in err.splitlines() if line.startswith("Error: ")
+    ]
     assert code == 1
     assert "Traceback" not in out + err
     assert reported == expected_errors(case)
@@ -77,7 +79,10 @@ def test_the_installed_entry_point_exits_1_without_traceback(name: str) -> None:
     case = CORPUS / name
     result = subprocess.run(
         [sys.executable, "-m", "reconciler", "validate", "."],
-        cwd=case, capture_output=True, text=True, timeout=60,
+        cwd=case,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 1
     assert "Traceback" not in result.stdout + result.stderr

@@ -1,0 +1,167 @@
+"""Reading and checking dataset files: formats, line numbers, limits and warnings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from reconciler.loader.datasets import (
+    Keys,
+    Row,
+    file_field_namer,
+    read_rows,
+    scan,
+)
+from reconciler.loader.problems import Problem
+
+
+def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8", newline="")
+    return path
+
+
+DEFAULT_KEYS = Keys()
+
+
+def read(path: Path, keys: Keys = DEFAULT_KEYS) -> list[Row | Problem]:
+    return list(read_rows(path, keys, path.name))
+
+
+def problems_of(path: Path, keys: Keys = DEFAULT_KEYS) -> list[str]:
+    result = scan(
+        read_rows(path, keys, path.name), path.stat().st_size, path.name, file_field_namer(keys)
+    )
+    return [str(p) for p in result.problems]
+
+
+def test_jsonl_rows_carry_their_line_and_skip_blank_lines(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "d.jsonl",
+        '\ufeff{"text_input": "1", "output": "2"}\n\n  \n{"textInput": "3", "output": "4"}',
+    )
+    assert read(path) == [Row(1, 0, "1", "2"), Row(4, 1, "3", "4")]
+
+
+def test_json_list_rows_carry_the_line_each_element_starts_on(tmp_path: Path) -> None:
+    content = (
+        '[\n  {"text_input": "1",\n   "output": "2"},\n\n  {"text_input": "3", "output": "4"}\n]\n'
+    )
+    path = write(tmp_path, "d.json", content)
+    assert read(path) == [Row(2, 0, "1", "2"), Row(5, 1, "3", "4")]
+
+
+def test_json_examples_object_is_read_whatever_the_key_order(tmp_path: Path) -> None:
+    content = json.dumps(
+        {"name": "x", "examples": [{"output": "2", "text_input": "1"}], "more": [1]}
+    )
+    assert read(write(tmp_path, "d.json", content)) == [Row(1, 0, "1", "2")]
+
+
+def test_an_empty_json_list_has_no_rows(tmp_path: Path) -> None:
+    assert read(write(tmp_path, "d.json", " [ ] ")) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "message"),
+    [
+        ('[{"text_input": "1", "output": "2"}', 1, "unexpected end of file"),
+        ('[\n{"text_input": "1", "output": "2"}\n]\n]', 4, "unexpected text after the end"),
+        ('"examples"', 1, 'expected a list of examples or {"examples": [...]}'),
+        ('{"examples": {"examples": []}}', 1, "examples must be a list"),
+        ('{\n"data": []\n}', 3, 'no "examples" key'),
+        ('[\n{"text_input": "1" "output": "2"}]', 2, "malformed JSON: Expecting ','"),
+    ],
+)
+def test_malformed_json_is_reported_at_its_line(
+    tmp_path: Path, content: str, line: int, message: str
+) -> None:
+    problems = [p for p in read(write(tmp_path, "d.json", content)) if isinstance(p, Problem)]
+    assert len(problems) == 1
+    assert problems[0].line == line
+    assert message in problems[0].message
+
+
+def test_invalid_utf8_in_json_names_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "d.json", b'[\n{"text_input": "1",\n "output": "\xc3("}]')
+    (problem,) = read(path)
+    assert isinstance(problem, Problem)
+    assert (problem.line, problem.message) == (3, "invalid UTF-8 (byte 0xc3)")
+
+
+def test_csv_rows_start_where_their_record_starts(tmp_path: Path) -> None:
+    content = 'text_input,output,notes\r\n"multi\nline",2,x\r\n\r\n3,"4, and more",y\r\n'
+    path = write(tmp_path, "d.csv", content)
+    assert read(path) == [Row(2, 0, "multi\nline", "2"), Row(5, 1, "3", "4, and more")]
+
+
+def test_csv_keeps_spaces_inside_fields(tmp_path: Path) -> None:
+    path = write(tmp_path, "d.csv", "\ufefftextInput,output\n 1 ,2 \n")
+    assert read(path) == [Row(2, 0, " 1 ", "2 ")]
+
+
+def test_csv_invalid_utf8_is_reported_and_the_rest_still_read(tmp_path: Path) -> None:
+    path = write(tmp_path, "d.csv", b"text_input,output\n1,\xff\n3,4\n")
+    rows = read(path)
+    assert [str(r) for r in rows if isinstance(r, Problem)] == [
+        "d.csv:2: invalid UTF-8 (byte 0xff)"
+    ]
+    assert Row(3, 1, "3", "4") in rows
+
+
+def test_an_empty_csv_has_no_rows_and_no_problem(tmp_path: Path) -> None:
+    assert read(write(tmp_path, "d.csv", "")) == []
+
+
+def test_configured_keys_replace_the_defaults(tmp_path: Path) -> None:
+    path = write(tmp_path, "d.jsonl", '{"q": "1", "a": "2", "text_input": "ignored"}\n')
+    assert read(path, Keys.of("q", "a")) == [Row(1, 0, "1", "2")]
+
+
+def test_text_input_wins_over_textinput_when_both_are_present(tmp_path: Path) -> None:
+    path = write(tmp_path, "d.jsonl", '{"textInput": "b", "text_input": "a", "output": "2"}\n')
+    assert read(path) == [Row(1, 0, "a", "2")]
+
+
+def test_limits_are_checked_per_row(tmp_path: Path) -> None:
+    rows = [
+        {"text_input": "x" * 40_000, "output": "y" * 5_000},  # exactly at the limits: fine
+        {"text_input": "x" * 40_001, "output": "   "},
+    ]
+    path = write(tmp_path, "d.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    assert problems_of(path) == [
+        "d.jsonl:2: output: must not be empty",
+        "d.jsonl:2: text_input: is 40,001 characters, the API takes at most 40,000",
+    ]
+
+
+def test_duplicate_examples_are_warnings_naming_the_first(tmp_path: Path) -> None:
+    path = write(tmp_path, "d.csv", "text_input,output\n1,2\n3,4\n1,2\n")
+    result = scan(read_rows(path, Keys(), "d.csv"), 0, "d.csv", file_field_namer(Keys()))
+    assert [(p.severity, str(p)) for p in result.problems] == [
+        ("warning", "d.csv:4: duplicate of the example at line 2")
+    ]
+
+
+def test_a_broken_file_reports_a_bounded_number_of_problems(tmp_path: Path) -> None:
+    lines = [f'{{"text_input": "{i}", "output": ""}}' for i in range(200)]
+    lines += [f'{{"text_input": "{i}", "output": "{i}", "oops"}}' for i in range(200)]
+    problems = problems_of(write(tmp_path, "d.jsonl", "\n".join(lines)))
+    assert problems[:3] == [f"d.jsonl:{n}: output: must not be empty" for n in (1, 2, 3)]
+    assert "d.jsonl: output: must not be empty on 197 more rows" in problems
+    assert len(problems) <= 60
+
+
+def test_the_summary_counts_characters_and_bytes(tmp_path: Path) -> None:
+    path = write(tmp_path, "d.jsonl", '{"text_input": "héllo", "output": "wörld!"}\n')
+    summary = scan(
+        read_rows(path, Keys(), "d"), path.stat().st_size, "d", file_field_namer(Keys())
+    ).summary
+    assert (summary.examples, summary.input_characters, summary.output_characters) == (1, 5, 6)
+    assert summary.size_bytes == path.stat().st_size
