@@ -1,0 +1,54 @@
+"""`reconciler emulator` as a process: one ready line, a clean stop on signals."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+READY = re.compile(
+    r"^Emulator listening on (http://127\.0\.0\.1:(\d+)) \(state: (.+)\); "
+    r"export GENERATIVELANGUAGE_EMULATOR_HOST=127\.0\.0\.1:(\d+)$"
+)
+
+
+def _start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "emulator", "--port", "0", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ready_line_then_clean_stop(tmp_path: Path, signum: int) -> None:
+    state = tmp_path / "sub" / "state.sqlite"
+    process = _start("--state", str(state), "--step-seconds", "0")
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().rstrip("\n")
+        match = READY.match(line)
+        assert match, line
+        url = match.group(1)
+        assert match.group(3) == str(state)
+        assert requests.get(f"{url}/_internal/health", timeout=5).json() == {"status": "ok"}
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "Emulator stopped" in err
+    assert state.exists()
+
+
+def test_bad_option_is_a_clear_error() -> None:
+    process = _start("--fault-paths", "(", "--state", ":memory:")
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert err.startswith("Error: --fault-paths")
+    assert "Traceback" not in err
