@@ -137,7 +137,7 @@ def _follow_source(state: _Planning, model: DesiredModel, change: Change) -> Cha
         return change
     return change.model_copy(update={
         "action": Action.REPLACE,
-        "reason": reason + " (it must be re-tuned from the new one)",
+        "reason": reason,
         "paths": ("spec.sourceModel", *change.paths),
         "update_mask": (),
     })

@@ -29,8 +29,7 @@ def prune_model(live: LiveModel, ownership: Ownership, prune: bool, outcome: Pru
     elif ownership.orphan:
         outcome.changes.append(Change(
             action=Action.FORGET, model_id=live.id, update_mask=("description",),
-            reason="no manifest declares it and its deletionPolicy is Orphan: "
-                   "remove the reconciler trailer, leave the model live",
+            reason="no manifest declares it and its deletionPolicy is Orphan",
         ))
     elif ownership.protect:
         outcome.errors.append(PlanError(

@@ -95,7 +95,8 @@ def _facts(plan: Plan) -> str:
         lines.append("**Also:** " + "; ".join(extras) + ".")
     kept = len(plan.would_delete) + len(plan.would_forget)
     if kept:
-        lines.append(f"**Prune is off:** {kept:,} managed models without a manifest are kept.")
+        models = "model" if kept == 1 else "models"
+        lines.append(f"**Prune is off:** {kept:,} managed {models} without a manifest kept.")
     return "".join(line + "\n\n" for line in lines)
 
 

@@ -37,7 +37,7 @@ def merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 def desired_model(entry: dict[str, Any]) -> DesiredModel:
     model_id = entry["id"]
     spec_override = entry.get("spec", {})
-    spec = {"trainingData": {"file": f"../datasets/{model_id}.jsonl"}}
+    spec: dict[str, Any] = {"trainingData": {"file": f"../datasets/{model_id}.jsonl"}}
     if "sourceModel" not in spec_override:
         spec["baseModel"] = BASE_MODEL
     manifest = TunedModelManifest.model_validate({

@@ -1,0 +1,89 @@
+"""The description trailer: written, read back, stripped and adopted."""
+
+from __future__ import annotations
+
+import pytest
+from plan_builders import created_body, desired_model
+
+from reconciler.model.desired import DesiredModel
+from reconciler.model.live import LiveModel
+from reconciler.plan import (
+    adopt,
+    description_with_trailer,
+    parse_ownership,
+    strip_trailer,
+    trailer_for,
+    user_description,
+)
+from reconciler.plan.ownership import ownership_for
+
+DIGEST = "sha256:" + "ab" * 32
+
+
+def model(description: str = "", **spec: object) -> DesiredModel:
+    return desired_model({
+        "id": "numbers", "spec": {"description": description, **spec},
+        "dataset": {"examples": 42, "digest": DIGEST},
+    })
+
+
+@pytest.mark.parametrize("description", ["", "Counts.", "Two\n\nparagraphs.", "ends with newline\n",
+                                         "[managed-by: reconciler fp=v1:x]", "  spaced  "])
+def test_the_user_description_round_trips(description: str) -> None:
+    written = description_with_trailer(model(description))
+    assert user_description(written) == description
+    assert parse_ownership(written) == ownership_for(model(description))
+
+
+def test_the_trailer_names_its_parts() -> None:
+    trailer = trailer_for(model(lifecycle={"preventDestroy": True, "deletionPolicy": "Orphan"}))
+    assert trailer.startswith("[managed-by: reconciler fp=v1:")
+    assert trailer.endswith(f".{'ab' * 6} n=42 orphan protect]")
+    ownership = parse_ownership("Text.\n\n" + trailer)
+    assert ownership is not None and ownership.orphan and ownership.protect
+
+
+def test_a_description_without_a_trailer_is_unmanaged() -> None:
+    assert parse_ownership("Made by hand.") is None
+    assert parse_ownership("") is None
+    assert strip_trailer("Made by hand.") == "Made by hand."
+
+
+def test_a_trailer_glued_to_text_is_not_ours() -> None:
+    trailer = trailer_for(model())
+    assert parse_ownership("Text.\n" + trailer) is None
+    assert parse_ownership("Text. " + trailer) is None
+
+
+def test_the_trailer_must_be_last() -> None:
+    assert parse_ownership(description_with_trailer(model()) + "\n\nMore words.") is None
+
+
+def test_each_input_changes_its_own_part() -> None:
+    base = ownership_for(model())
+    hyper = ownership_for(model(hyperparameters={"epochCount": 7}))
+    source = ownership_for(model(baseModel="models/gemini-1.0-pro-001"))
+    assert (hyper.source, hyper.data) == (base.source, base.data)
+    assert hyper.hyperparameters != base.hyperparameters
+    assert (source.hyperparameters, source.data) == (base.hyperparameters, base.data)
+    assert source.source != base.source
+
+
+def test_mutable_fields_do_not_change_the_fingerprint() -> None:
+    changed = model("Other words.", displayName="Other", generation={"temperature": 0.1})
+    assert ownership_for(changed).inputs == ownership_for(model()).inputs
+
+
+def test_adopt_keeps_the_live_description_and_adds_the_manifest_trailer() -> None:
+    live = LiveModel.from_api({**created_body(model()), "description": "Made in AI Studio."})
+    adopted = adopt(model("Something else."), live)
+    assert user_description(adopted) == "Made in AI Studio."
+    assert parse_ownership(adopted) == ownership_for(model())
+
+
+def test_adopting_a_managed_model_replaces_its_trailer() -> None:
+    old = desired_model({"id": "numbers", "dataset": {"examples": 1}})
+    live = LiveModel.from_api({**created_body(old), "description": description_with_trailer(old)})
+    adopted = adopt(model(), live)
+    assert adopted.count("[managed-by") == 1
+    assert parse_ownership(adopted) == ownership_for(model())
