@@ -76,7 +76,9 @@ class FakeApi(BaseAdapter):
         session.mount("http://", self)
         return session
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(  # type: ignore[override]  # requests passes stream, timeout, ... as keywords
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
         url = urlsplit(request.url or "")
         body = json.loads(request.body) if request.body else None
         headers = CaseInsensitiveDict(request.headers)

@@ -139,7 +139,7 @@ def test_update_without_a_mask_is_refused(client: GeminiClient, api: FakeApi) ->
 
 def test_delete_sends_delete(client: GeminiClient, api: FakeApi) -> None:
     api.script("DELETE", "/v1beta/tunedModels/m", Reply(200, {}))
-    assert client.delete_tuned_model("tunedModels/m") is None
+    client.delete_tuned_model("tunedModels/m")
     assert api.paths() == ["DELETE /v1beta/tunedModels/m"]
 
 

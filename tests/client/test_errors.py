@@ -248,8 +248,8 @@ def test_a_success_that_is_not_a_json_object_is_an_error(
 
 
 def test_an_empty_success_is_an_empty_dict(client: GeminiClient, api: FakeApi) -> None:
-    api.script("DELETE", "/v1beta/tunedModels/m", Reply(200, ""))
-    assert client.delete_tuned_model("m") is None
+    api.script("GET", "/v1beta/tunedModels/m", Reply(200, ""))
+    assert client.get_tuned_model("m") == {}
 
 
 def test_a_server_echoing_the_key_does_not_leak_it(client: GeminiClient, api: FakeApi) -> None:
