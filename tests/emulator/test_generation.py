@@ -29,7 +29,7 @@ def test_exact_match_then_most_similar(emulator: EmulatorServer) -> None:
 
 def test_integer_enums(emulator: EmulatorServer) -> None:
     create(emulator.url)
-    answer = _ask(emulator.url, "tunedModels/number-generator", "1", **{"$alt": "json;enum-encoding=int"})
+    answer = _ask(emulator.url, "tunedModels/number-generator", "1", **INT_ENUMS)
     assert answer["candidates"][0]["finishReason"] == 1
 
 

@@ -24,7 +24,7 @@ def test_grant_read_change_and_revoke(emulator: EmulatorServer) -> None:
                 {"role": "READER", "grantee_type": "USER", "email_address": "a@example.com"})
     assert made.status_code == 200, made.text
     name = made.json()["name"]
-    assert name.startswith(f"tunedModels/number-generator/permissions/")
+    assert name.startswith("tunedModels/number-generator/permissions/")
     as_ints = call(emulator.url, "GET", f"v1beta/{name}", **INT_ENUMS).json()
     assert (as_ints["role"], as_ints["granteeType"]) == (3, 1)
 

@@ -1,0 +1,94 @@
+"""Hostile and malformed requests: the emulator answers every one with a
+google.rpc.Status or a success, never a 500, and keeps serving."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reconciler.emulator import EmulatorOptions, EmulatorServer
+from tests.emulator.helpers import model_body
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+    | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=20,
+)
+field_names = st.sampled_from([
+    "displayName", "display_name", "baseModel", "tuningTask", "tuning_task", "temperature",
+    "topK", "readerProjectNumbers", "tunedModelSource", "contents", "role", "emailAddress",
+    "granteeType", "trainingData", "examples", "hyperparameters", "epochCount", "state",
+]) | st.text(max_size=12)
+hostile_objects = st.dictionaries(field_names, json_values, max_size=6)
+paths = st.sampled_from([
+    "/v1beta/tunedModels", "/v1beta/tunedModels/x", "/v1/tunedModels/x:generateContent",
+    "/v1beta/tunedModels/x/permissions", "/v1beta/tunedModels/x/operations/y:cancel",
+    "/v1beta3/tunedModels/x:generateText", "/v1beta/models/text-bison-001:generateText",
+    "/v1beta/tunedModels/x:transferOwnership", "/_internal/faults", "/v1/operations",
+    "/v1beta/models", "/_internal/tuning",
+]) | st.text(alphabet=st.characters(codec="ascii", exclude_characters="\r\n #?"), max_size=40)
+# The module-scoped server is shared on purpose: state left by one example is more garbage.
+FIXTURE_OK = [HealthCheck.function_scoped_fixture]
+methods = st.sampled_from(["GET", "POST", "PATCH", "DELETE", "PUT", "HEAD", "OPTIONS"])
+queries = st.dictionaries(
+    st.sampled_from(["pageSize", "pageToken", "filter", "updateMask", "tunedModelId",
+                     "page_size", "$alt", "key", "x"]),
+    st.text(max_size=30), max_size=3)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    with EmulatorServer(EmulatorOptions(seed=3)) as running:
+        requests.post(f"{running.url}/v1beta/tunedModels", params={"tunedModelId": "x"},
+                      json=model_body(), timeout=5)
+        yield running
+
+
+def _check(response: requests.Response) -> None:
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400 and response.request.method != "HEAD":
+        error = response.json()["error"]
+        assert error["code"] == response.status_code and error["status"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=FIXTURE_OK)
+@given(method=methods, path=paths, query=queries, body=hostile_objects | json_values)
+def test_structured_garbage(server: EmulatorServer, method: str, path: str,
+                            query: dict[str, str], body: object) -> None:
+    url = server.url + (path if path.startswith("/") else "/" + path)
+    _check(requests.request(method, url, params=query, data=json.dumps(body), timeout=10))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=FIXTURE_OK)
+@given(raw=st.binary(max_size=300), path=paths)
+def test_bytes_that_are_not_json(server: EmulatorServer, raw: bytes, path: str) -> None:
+    url = server.url + (path if path.startswith("/") else "/" + path)
+    _check(requests.post(url, data=raw, timeout=10))
+
+
+def test_deeply_nested_json(server: EmulatorServer) -> None:
+    body = "[" * 100_000 + "]" * 100_000
+    _check(requests.post(f"{server.url}/v1beta/tunedModels", data=body, timeout=10))
+
+
+def test_huge_body_is_refused_cleanly(server: EmulatorServer) -> None:
+    body = b'{"description": "' + b"x" * (21 * 1024 * 1024) + b'"}'
+    response = requests.post(f"{server.url}/v1beta/tunedModels", data=body, timeout=30)
+    assert response.status_code == 400
+    assert "payload size exceeds the limit" in response.json()["error"]["message"]
+
+
+def test_bad_request_line_leaves_the_server_up(server: EmulatorServer) -> None:
+    host, port = server.host_port.split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        raw.sendall(b"\x00\xff GARBAGE\r\n\r\n")
+        raw.recv(1024)
+    assert requests.get(f"{server.url}/_internal/health", timeout=5).status_code == 200
