@@ -293,22 +293,31 @@ def error_from_response(
 
 def error_from_transport(exc: requests.RequestException, *, request: str = "") -> ApiError:
     """The one place where a `requests` exception becomes one of ours."""
+    cause = _innermost(exc)
+    if isinstance(exc, requests.exceptions.SSLError):
+        # A certificate that does not verify will not verify on the next try either.
+        return ApiError(f"TLS failed: {cause}", request=request)
     if isinstance(exc, requests.ConnectTimeout):
-        return TransportError(f"connection timed out: {exc}", request=request, sent=False)
+        return TransportError(f"connection timed out: {cause}", request=request, sent=False)
     if isinstance(exc, requests.Timeout):
-        return TransportError(f"no answer in time: {exc}", request=request)
+        return TransportError(f"no answer in time: {cause}", request=request)
     if isinstance(exc, requests.ConnectionError):
-        sent = not _never_connected(exc)
-        kind = "connection failed" if not sent else "connection dropped"
-        return TransportError(f"{kind}: {exc}", request=request, sent=sent)
-    # Invalid URLs, too many redirects, decoding failures: not worth retrying.
-    return ApiError(f"request failed: {exc}", request=request)
+        sent = not isinstance(cause, NewConnectionError)
+        kind = "connection dropped" if sent else "connection failed"
+        return TransportError(f"{kind}: {cause}", request=request, sent=sent)
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError,
+                        requests.exceptions.ContentDecodingError)):
+        return TransportError(f"answer cut short: {cause}", request=request)
+    # Invalid URLs, too many redirects and the like: not worth retrying.
+    return ApiError(f"request failed: {cause}", request=request)
 
 
-def _never_connected(exc: requests.ConnectionError) -> bool:
-    # requests wraps urllib3's MaxRetryError, whose `reason` says what happened.
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(reason, NewConnectionError)
+def _innermost(exc: requests.RequestException) -> object:
+    """What really happened: requests wraps urllib3's MaxRetryError, whose `reason`
+    says it (and whose own text, "Max retries exceeded", would mislead: we retry)."""
+    wrapped = exc.args[0] if exc.args else None
+    reason = getattr(wrapped, "reason", None)
+    return reason if reason is not None else exc
 
 
 def _error_class(
@@ -316,10 +325,19 @@ def _error_class(
 ) -> type[ApiError]:
     error_class = _BY_STATUS.get(status) or _BY_HTTP_STATUS.get(http_status)
     if error_class is None:
-        error_class = ClientError if 400 <= http_status < 500 else ServerError
+        error_class = _by_range(http_status)
     if error_class is PermissionDenied and _scope_insufficient(details, message):
         return InsufficientScopes
     return error_class
+
+
+def _by_range(http_status: int) -> type[ApiError]:
+    if 400 <= http_status < 500:
+        return ClientError
+    if http_status >= 500:
+        return ServerError
+    # 1xx and 3xx: redirects are not followed (they would carry the API key along).
+    return UnexpectedResponse
 
 
 def _scope_insufficient(details: list[dict[str, Any]], message: str) -> bool:
@@ -341,6 +359,7 @@ def _parse_status(body: str) -> dict[str, Any] | None:
 
 
 def excerpt(body: str) -> str:
+    """A body that is not a Status, squeezed to one line of at most 256 characters."""
     text = " ".join(body.split())
     if len(text) <= BODY_EXCERPT_CHARS:
         return text
