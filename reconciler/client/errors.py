@@ -23,7 +23,7 @@ the HTTP library underneath: no `requests` exception escapes the client, and
           │    ├── Unimplemented                        501
           │    ├── Unavailable                          503
           │    └── DeadlineExceeded                     504
-          ├── TransportError       no answer: refused, reset, timed out
+          ├── TransportError       no answer: refused, dropped, timed out, cut short
           ├── UnexpectedResponse   an answer that is not the JSON object promised
           └── CredentialsError     no usable credentials, or they could not be refreshed
 """
