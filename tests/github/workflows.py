@@ -1,0 +1,85 @@
+"""Reading the GitHub workflows of this repository, for the tests beside this file."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = ROOT / ".github" / "workflows"
+WORKFLOW_NAMES = ("plan", "apply", "drift", "ci")
+
+# Where a shell command line ends: what follows is shell, not reconciler arguments.
+_SHELL_OPERATORS = {"||", "&&", ";", "|", ">", ">>", "2>", "2>&1"}
+
+
+def workflow_files() -> list[Path]:
+    return sorted(WORKFLOWS.glob("*.yml")) + sorted(WORKFLOWS.glob("*.yaml"))
+
+
+def load_workflow(name: str) -> dict[str, Any]:
+    with open(WORKFLOWS / f"{name}.yml", encoding="utf-8") as handle:
+        document: dict[Any, Any] = yaml.safe_load(handle)
+    # YAML 1.1 reads the key `on` as the boolean True.
+    if True in document:
+        document["on"] = document.pop(True)
+    return document
+
+
+def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+
+
+def step_named(workflow: dict[str, Any], prefix: str) -> dict[str, Any]:
+    for step in steps(workflow):
+        if str(step.get("name", "")).startswith(prefix):
+            return step
+    raise AssertionError(f"no step named {prefix!r}")
+
+
+def steps_using(workflow: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    """Steps whose `uses:` is `action` at any version."""
+    return [s for s in steps(workflow) if str(s.get("uses", "")).split("@")[0] == action]
+
+
+@dataclass(frozen=True)
+class CommandLine:
+    """One `reconciler ...` invocation found in a `run:` script."""
+
+    workflow: str
+    step: str
+    line: str
+    args: tuple[str, ...]  # after `reconciler`, shell variables not yet expanded
+
+
+def reconciler_commands(name: str) -> list[CommandLine]:
+    workflow = load_workflow(name)
+    found = []
+    for step in steps(workflow):
+        for line in str(step.get("run", "")).splitlines():
+            stripped = line.strip()
+            if re.match(r"reconciler\s", stripped):
+                words = _until_shell_operator(shlex.split(stripped, posix=True))
+                found.append(CommandLine(name, str(step.get("name", "")), stripped,
+                                         tuple(words[1:])))
+    return found
+
+
+def _until_shell_operator(words: list[str]) -> list[str]:
+    for index, word in enumerate(words):
+        if word in _SHELL_OPERATORS:
+            return words[:index]
+    return words
+
+
+def readme_test_command() -> str:
+    """The README's test command line (the one that installs the test extra)."""
+    for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+        if "pip install -e '.[test]'" in line:
+            return line.strip()
+    raise AssertionError("README.md has no test command")
