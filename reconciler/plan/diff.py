@@ -24,6 +24,8 @@ def diff_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[Fi
     """The differences between two maps of field path -> value, deepest paths
     joined with dots, sorted by path. Keys only one side has count as unset on
     the other."""
+    if before == after:
+        return ()  # the common case, and DeepDiff costs about a millisecond
     result = DeepDiff(
         dict(before),
         dict(after),

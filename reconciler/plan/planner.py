@@ -17,7 +17,7 @@ from reconciler.plan.graph import depth, find_cycles, order_changes, with_source
 from reconciler.plan.ownership import parse_ownership
 from reconciler.plan.permissions import grant_changes, grants_for_new_model
 from reconciler.plan.prune import PruneOutcome, prune_model
-from reconciler.plan.saved import observed_digest, observed_models
+from reconciler.plan.saved import digest_of, observed_models
 from reconciler.plan.types import Action, Change, Plan, PlanError, PlanOptions
 
 _RE_CREATED = (Action.CREATE, Action.REPLACE)
@@ -35,10 +35,14 @@ class _Planning:
     decided: dict[str, Change] = field(default_factory=dict)
     errors: list[PlanError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    scope: set[str] | None = None  # None: every model
+
+    def limit_to_targets(self) -> None:
+        if self.options.targets is not None:
+            self.scope = with_sources(self.options.targets, self.sources)
 
     def in_scope(self, model_id: str) -> bool:
-        targets = self.options.targets
-        return targets is None or model_id in with_sources(targets, self.sources)
+        return self.scope is None or model_id in self.scope
 
 
 def plan(desired: Desired, observed: Observed, options: PlanOptions | None = None) -> Plan:
@@ -46,6 +50,7 @@ def plan(desired: Desired, observed: Observed, options: PlanOptions | None = Non
     state = _Planning(desired.by_id(), observed.by_id(), _source_map(desired, observed), options)
     _check_targets(state)
     _check_cycles(state)
+    state.limit_to_targets()
     for model in sorted(state.desired.values(), key=lambda m: (depth(m.id, state.sources), m.id)):
         if state.in_scope(model.id):
             _decide_model(state, model)
@@ -54,6 +59,7 @@ def plan(desired: Desired, observed: Observed, options: PlanOptions | None = Non
     changes = [_with_order(state, change) for change in (*state.decided.values(), *pruned.changes)]
     changes += _permission_changes(state, observed)
     _note_unplanned_dependents(state)
+    live_state = observed_models(observed)
     return Plan(
         options=options,
         changes=order_changes(changes),
@@ -64,8 +70,8 @@ def plan(desired: Desired, observed: Observed, options: PlanOptions | None = Non
         would_forget=tuple(pruned.would_forget),
         totals=totals(changes),
         desired_digest=desired.digest,
-        observed_digest=observed_digest(observed),
-        observed_models=observed_models(observed),
+        observed_digest=digest_of(live_state),
+        observed_models=live_state,
     )
 
 

@@ -48,7 +48,11 @@ def observed_models(observed: Observed) -> tuple[ObservedModel, ...]:
 
 def observed_digest(observed: Observed) -> str:
     """One digest of every live field the planner depends on."""
-    return _digest([entry.model_dump(mode="json") for entry in observed_models(observed)])
+    return digest_of(observed_models(observed))
+
+
+def digest_of(entries: tuple[ObservedModel, ...]) -> str:
+    return _digest([entry.model_dump(mode="json") for entry in entries])
 
 
 def compare_saved(saved: Plan, desired: Desired, observed: Observed) -> list[str]:
@@ -56,10 +60,11 @@ def compare_saved(saved: Plan, desired: Desired, observed: Observed) -> list[str
     differences: list[str] = []
     if saved.desired_digest != desired.digest:
         differences.append("manifests or datasets changed since the plan was made")
-    if saved.observed_digest == observed_digest(observed):
+    current = observed_models(observed)
+    if saved.observed_digest == digest_of(current):
         return differences
     before = {entry.model_id: entry for entry in saved.observed_models}
-    after = {entry.model_id: entry for entry in observed_models(observed)}
+    after = {entry.model_id: entry for entry in current}
     changed = [
         message
         for model_id in sorted(before.keys() | after.keys())
