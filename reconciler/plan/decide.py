@@ -32,14 +32,15 @@ def decide(model: DesiredModel, live: LiveModel | None) -> Change | PlanError:
     ownership = parse_ownership(live.description)
     if ownership is None:
         return unmanaged_error(model)
+    wanted = ownership_for(model)
     if live.state is State.CREATING:
-        return _waiting(model, live, ownership)
+        return _waiting(model, live, ownership, wanted)
     if live.state is State.FAILED:
         return _change(model, Action.REPLACE, "the live model's tuning FAILED")
-    replace = _replace_for_inputs(model, live, ownership)
+    replace = _replace_for_inputs(model, live, ownership, wanted)
     if replace is not None:
         return replace
-    return _update_or_noop(model, live, ownership)
+    return _update_or_noop(model, live, ownership, wanted)
 
 
 def unmanaged_error(model: DesiredModel) -> PlanError:
@@ -57,19 +58,20 @@ def _change(model: DesiredModel, action: Action, reason: str, **fields: Any) -> 
     return Change(action=action, model_id=model.id, reason=reason, file=model.file, **fields)
 
 
-def _waiting(model: DesiredModel, live: LiveModel, ownership: Ownership) -> Change:
+def _waiting(
+    model: DesiredModel, live: LiveModel, ownership: Ownership, wanted: Ownership
+) -> Change:
     step = live.snapshots[-1].step if live.snapshots else 0
     reason = f"still CREATING from an earlier run (step {step}); wait, never create it twice"
-    if ownership.inputs != ownership_for(model).inputs:
+    if ownership.inputs != wanted.inputs:
         reason += "; its inputs differ from the manifest, so a later plan will replace it"
     return _change(model, Action.WAIT, reason)
 
 
 def _replace_for_inputs(
-    model: DesiredModel, live: LiveModel, ownership: Ownership
+    model: DesiredModel, live: LiveModel, ownership: Ownership, wanted: Ownership
 ) -> Change | None:
     """A replace naming every immutable input that changed, or None."""
-    wanted = ownership_for(model)
     reasons: list[str] = []
     paths: list[str] = []
     diffs: list[FieldDiff] = []
@@ -145,8 +147,9 @@ def _mutable_diffs(model: DesiredModel, live: LiveModel) -> tuple[FieldDiff, ...
     return diff_fields(current, declared)
 
 
-def _lifecycle_diffs(model: DesiredModel, ownership: Ownership) -> tuple[FieldDiff, ...]:
-    wanted = ownership_for(model)
+def _lifecycle_diffs(
+    model: DesiredModel, ownership: Ownership, wanted: Ownership
+) -> tuple[FieldDiff, ...]:
     diffs = []
     if wanted.protect != ownership.protect:
         diffs.append(FieldDiff(path=_LIFECYCLE_PATHS["protect"],
@@ -160,9 +163,11 @@ def _lifecycle_diffs(model: DesiredModel, ownership: Ownership) -> tuple[FieldDi
     return tuple(diffs)
 
 
-def _update_or_noop(model: DesiredModel, live: LiveModel, ownership: Ownership) -> Change:
+def _update_or_noop(
+    model: DesiredModel, live: LiveModel, ownership: Ownership, wanted: Ownership
+) -> Change:
     mutable = _mutable_diffs(model, live)
-    lifecycle = _lifecycle_diffs(model, ownership)
+    lifecycle = _lifecycle_diffs(model, ownership, wanted)
     if not mutable and not lifecycle:
         checked = ", ".join(field.mask for field in MUTABLE_FIELDS
                             if field.path in _declared_mutable(model))
