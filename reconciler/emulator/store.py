@@ -48,54 +48,53 @@ def _taken(model_id: str) -> Exception:
 
 
 class MemoryStore:
+    """Models kept as JSON documents, like the SQLite store: decoding one is
+    cheap, and every caller gets its own copy to change."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._records: dict[str, tuple[int, TunedModelRecord]] = {}
+        self._documents: dict[str, tuple[int, str]] = {}
         self._next_position = 1
 
     def get(self, model_id: str) -> TunedModelRecord | None:
         with self._lock:
-            entry = self._records.get(model_id)
-        return _copy(entry[1]) if entry else None
+            entry = self._documents.get(model_id)
+        return _decode(entry[1]) if entry else None
 
     def insert(self, record: TunedModelRecord) -> None:
+        document = _encode(record)
         with self._lock:
-            if record.model_id in self._records:
+            if record.model_id in self._documents:
                 raise _taken(record.model_id)
-            self._records[record.model_id] = (self._next_position, _copy(record))
+            self._documents[record.model_id] = (self._next_position, document)
             self._next_position += 1
 
     def mutate(self, model_id: str, change: Mutation) -> TunedModelRecord:
         with self._lock:
-            if model_id not in self._records:
+            if model_id not in self._documents:
                 raise tuned_model_not_found(model_id)
-            position, record = self._records[model_id]
-            changed = change(_copy(record))
-            self._records[model_id] = (position, _copy(changed))
+            position, document = self._documents[model_id]
+            changed = change(_decode(document))
+            self._documents[model_id] = (position, _encode(changed))
         return changed
 
     def delete(self, model_id: str) -> None:
         with self._lock:
-            if self._records.pop(model_id, None) is None:
+            if self._documents.pop(model_id, None) is None:
                 raise tuned_model_not_found(model_id)
 
     def list_after(self, position: int, limit: int) -> list[tuple[int, TunedModelRecord]]:
         with self._lock:
             # dicts keep insertion order, which is creation order here
-            entries = [entry for entry in self._records.values() if entry[0] > position]
-        return [(pos, _copy(record)) for pos, record in entries[:limit]]
+            entries = [entry for entry in self._documents.values() if entry[0] > position]
+        return [(pos, _decode(document)) for pos, document in entries[:limit]]
 
     def clear(self) -> None:
         with self._lock:
-            self._records.clear()
+            self._documents.clear()
 
     def close(self) -> None:
         pass
-
-
-def _copy(record: TunedModelRecord) -> TunedModelRecord:
-    # Callers get their own copy so that nothing mutates the stored value unlocked.
-    return TunedModelRecord.from_dict(record.to_dict())
 
 
 class SqliteStore:

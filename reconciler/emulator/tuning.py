@@ -72,15 +72,14 @@ def _steps_elapsed(record: TunedModelRecord, now: float) -> int:
     return max(0, math.floor((now - record.create_time) / record.step_seconds))
 
 
-def snapshots(record: TunedModelRecord, completed_steps: int) -> list[Snapshot]:
-    examples = max(1, len(record.examples))
-    batch_size = int(record.hyperparameters["batchSize"])
+def snapshots(model_id: str, create_time: float, step_seconds: float, total: int,
+              batch_size: int, examples: int, completed_steps: int) -> list[Snapshot]:
     return [
         Snapshot(
             step=step,
-            epoch=math.floor(step * batch_size / examples),
-            mean_loss=mean_loss(record.model_id, step, record.total_steps),
-            compute_time=record.create_time + step * record.step_seconds,
+            epoch=math.floor(step * batch_size / max(1, examples)),
+            mean_loss=mean_loss(model_id, step, total),
+            compute_time=create_time + step * step_seconds,
         )
         for step in range(1, completed_steps + 1)
     ]

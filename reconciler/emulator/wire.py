@@ -4,6 +4,7 @@ as integers. Built from store records, never stored."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -89,15 +90,26 @@ def _tuning_task(record: TunedModelRecord, run: Progress) -> JsonDict:
 
 
 def _snapshots(record: TunedModelRecord, run: Progress) -> list[JsonDict]:
-    return [
+    return list(_rendered_snapshots(record.model_id, record.create_time, record.step_seconds,
+                                    record.total_steps, int(record.hyperparameters["batchSize"]),
+                                    len(record.examples), run.completed_steps))
+
+
+@functools.lru_cache(maxsize=8192)
+def _rendered_snapshots(model_id: str, create_time: float, step_seconds: float, total: int,
+                        batch_size: int, examples: int, completed: int) -> tuple[JsonDict, ...]:
+    # A run's snapshots never change once made, and rendering them (hashes and
+    # timestamps) is most of the cost of a long list; so they are rendered once.
+    return tuple(
         _omit_defaults({
             "step": shot.step,
             "epoch": shot.epoch,
             "meanLoss": shot.mean_loss,
             "computeTime": timestamp(shot.compute_time, nanos=True),
         })
-        for shot in snapshots(record, run.completed_steps)
-    ]
+        for shot in snapshots(model_id, create_time, step_seconds, total, batch_size, examples,
+                              completed)
+    )
 
 
 def operation(record: TunedModelRecord, now: float, enums: Enums) -> JsonDict:
