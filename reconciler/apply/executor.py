@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -280,10 +281,8 @@ class Executor:
         self.client.update_tuned_model(model.id, update_body(model, mask), list(mask))
 
     def _delete(self, change: Change) -> None:
-        try:
+        with suppress(NotFound):  # already gone: the goal is reached
             self.client.delete_tuned_model(change.model_id)
-        except NotFound:
-            pass  # already gone: the goal is reached
 
     def _forget(self, change: Change) -> None:
         live = LiveModel.from_api(self.client.get_tuned_model(change.model_id))
@@ -304,10 +303,8 @@ class Executor:
         self.client.update_permission(grant.name or "", grant.role_after or "")
 
     def _permission_remove(self, change: Change) -> None:
-        try:
+        with suppress(NotFound):
             self.client.delete_permission(_permission(change).name or "")
-        except NotFound:
-            pass
 
 
 def _permission(change: Change) -> Any:

@@ -32,5 +32,5 @@ def observe(client: ListingClient, desired: Desired, concurrency: int = 4) -> Ob
         return tuple(LivePermission.from_api(p) for p in client.list_permissions(model_id))
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        permissions = dict(zip(wanted, pool.map(permissions_of, wanted)))
+        permissions = dict(zip(wanted, pool.map(permissions_of, wanted), strict=True))
     return Observed(models=models, permissions=permissions)

@@ -1,16 +1,24 @@
-"""Every command the CLI offers, one module each (add yours to ALL)."""
+"""Every command the CLI offers, one module each."""
 
 from __future__ import annotations
 
 import click
 
-ALL: list[click.Command] = []
+from reconciler.cli.apply_cmd import apply_command, reconcile_command
+from reconciler.cli.emulator_cmd import emulator
+from reconciler.cli.import_cmd import import_command
+from reconciler.cli.plan_cmd import plan_command
+from reconciler.cli.schema import schema
+from reconciler.cli.status_cmd import status_command
+from reconciler.cli.validate import validate
 
-from reconciler.cli.schema import schema  # noqa: E402
-from reconciler.cli.validate import validate  # noqa: E402
-
-ALL += [validate, schema]
-
-from reconciler.cli.emulator_cmd import emulator  # noqa: E402
-
-ALL += [emulator]
+ALL: list[click.Command] = [
+    validate,
+    schema,
+    plan_command,
+    apply_command,
+    reconcile_command,
+    status_command,
+    import_command,
+    emulator,
+]

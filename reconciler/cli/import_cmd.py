@@ -23,9 +23,10 @@ def import_command(app: App, model_id: str, manifest: str) -> None:
     if model is None:
         raise UserError(f"{manifest} does not describe {model_id} (metadata.name)")
     adopt_model(session.client, model)
+    source = model.manifest.spec.training_data.file or "the inline examples"
     app.console.warn(
         "training data cannot be verified: the API never returns it, so the model is "
-        f"recorded as tuned on {model.dataset.examples} examples of {model.manifest.spec.training_data.file or 'the inline examples'}"
+        f"recorded as tuned on the {model.dataset.examples} examples of {source}"
     )
     app.console.print(
         f"Imported tunedModels/{model_id}. Run `reconciler plan` to see any difference "

@@ -78,6 +78,7 @@ class Session:
                 api_version=settings.api_version,
                 credentials=Anonymous(),
                 timeout=settings.request_timeout_seconds,
+                pool_size=max(10, settings.concurrency),
             )
             return cls(app, desired, client, EMULATOR_POLL_SECONDS)
         client = GeminiClient.from_settings(settings, env=os.environ)
