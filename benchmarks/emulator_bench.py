@@ -24,10 +24,14 @@ def seed(url: str) -> None:
     examples = [{"textInput": str(n), "output": str(n + 1)} for n in range(20)]
     with requests.Session() as session:
         for n in range(MODELS):
-            body = {"displayName": f"Model {n}", "baseModel": "models/gemini-1.5-flash-001-tuning",
-                    "tuningTask": {"trainingData": {"examples": {"examples": examples}}}}
-            response = session.post(f"{url}/v1beta/tunedModels", json=body,
-                                    params={"tunedModelId": f"model-{n:04d}"}, timeout=10)
+            body = {
+                "displayName": f"Model {n}",
+                "baseModel": "models/gemini-1.5-flash-001-tuning",
+                "tuningTask": {"trainingData": {"examples": {"examples": examples}}},
+            }
+            response = session.post(
+                f"{url}/v1beta/tunedModels", json=body, params={"tunedModelId": f"model-{n:04d}"}, timeout=10
+            )
             response.raise_for_status()
 
 
@@ -56,23 +60,20 @@ def main() -> None:
     with EmulatorServer(EmulatorOptions(state=args.state)) as server:
         started = time.perf_counter()
         seed(server.url)
-        print(f"seeded {MODELS} models in {time.perf_counter() - started:.1f}s "
-              f"(state: {args.state})")
+        print(f"seeded {MODELS} models in {time.perf_counter() - started:.1f}s (state: {args.state})")
 
         def get(session: requests.Session) -> None:
             url = f"{server.url}/v1beta/tunedModels/model-1234"
             session.get(url, timeout=10).raise_for_status()
 
         def list_page(session: requests.Session) -> None:
-            page = session.get(f"{server.url}/v1beta/tunedModels",
-                               params={"pageSize": PAGE_SIZE}, timeout=30).json()
+            page = session.get(f"{server.url}/v1beta/tunedModels", params={"pageSize": PAGE_SIZE}, timeout=30).json()
             assert len(page["tunedModels"]) == PAGE_SIZE
 
         for threads in (1, 4):
             rate("GET tunedModels/{id}", args.seconds, threads, get)
         for threads in (1, 4):
-            rate(f"GET tunedModels?pageSize={PAGE_SIZE} (one page)", args.seconds, threads,
-                 list_page)
+            rate(f"GET tunedModels?pageSize={PAGE_SIZE} (one page)", args.seconds, threads, list_page)
 
 
 if __name__ == "__main__":
