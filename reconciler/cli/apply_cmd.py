@@ -15,7 +15,7 @@ import click
 from reconciler.apply.executor import RESUME_HINT, ApplyOptions, ApplyResult, Executor
 from reconciler.apply.summary import render_apply_markdown, render_apply_text
 from reconciler.cli.main import EXIT_ERROR, App, exit_with, pass_app
-from reconciler.cli.plan_cmd import plan_options
+from reconciler.cli.plan_cmd import F, plan_options
 from reconciler.cli.progress import make_reporter
 from reconciler.cli.session import Session
 from reconciler.model.errors import UserError
@@ -24,7 +24,7 @@ from reconciler.plan.types import Action, Plan
 from reconciler.render.text import render_text
 
 
-def apply_options(command: click.Command) -> click.Command:
+def apply_options(command: F) -> F:
     for option in reversed(
         [
             click.option("--yes", "-y", is_flag=True, help="Apply without asking."),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -14,6 +16,7 @@ from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
 
 OUTPUTS = ("text", "markdown", "json")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def render(plan: Plan, output: str, colour: bool) -> str:
@@ -24,7 +27,7 @@ def render(plan: Plan, output: str, colour: bool) -> str:
     return render_text(plan, colour=colour)
 
 
-def plan_options(command: click.Command) -> click.Command:
+def plan_options(command: F) -> F:
     """The options every planning command shares (plan, apply, reconcile)."""
     for option in reversed(
         [
