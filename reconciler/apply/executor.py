@@ -23,7 +23,8 @@ from reconciler.client.errors import AlreadyExists, ApiError, NotFound
 from reconciler.client.gemini import GeminiClient
 from reconciler.model.desired import Desired, DesiredModel
 from reconciler.model.errors import ReconcilerError
-from reconciler.model.live import LiveModel, State
+from reconciler.model.live import LiveModel, LivePermission, State
+from reconciler.plan.estimate import estimate
 from reconciler.plan.ownership import ownership_for, parse_ownership, strip_trailer
 from reconciler.plan.types import Action, Change, Plan
 
@@ -66,8 +67,8 @@ class ApplyResult:
     smoke: list[SmokeResult] = field(default_factory=list)
     interrupted: bool = False
 
-    def count(self, action: Action) -> int:
-        return sum(1 for o in self.outcomes if o.ok and o.action is action)
+    def count(self, *actions: Action) -> int:
+        return sum(1 for o in self.outcomes if o.ok and o.action in actions)
 
     @property
     def failures(self) -> list[Outcome]:
@@ -82,10 +83,12 @@ class ApplyResult:
         return not (self.failures or self.smoke_failures or self.interrupted)
 
     def summary_line(self) -> str:
+        """One line for people; a model an earlier run started and this one saw
+        through to ACTIVE (a `wait`) counts as created."""
         head = "Apply complete" if self.ok else ("Apply stopped" if self.interrupted else "Apply failed")
         passed = len(self.smoke) - len(self.smoke_failures)
         return (
-            f"{head}: {self.count(Action.CREATE)} created, {self.count(Action.UPDATE)} updated, "
+            f"{head}: {self.count(Action.CREATE, Action.WAIT)} created, {self.count(Action.UPDATE)} updated, "
             f"{self.count(Action.REPLACE)} replaced, {self.count(Action.DELETE)} deleted; "
             f"smoke tests {passed}/{len(self.smoke)} passed."
         )
@@ -125,16 +128,10 @@ class Executor:
 
     def run(self, plan: Plan) -> ApplyResult:
         check_guards(plan, self.options)
-        groups = _group_by_model(plan)
         result = ApplyResult()
-        try:
-            self._schedule(groups, result)
-        except KeyboardInterrupt:
-            self.waiter.stop.set()
-            result.interrupted = True
+        self._schedule(_group_by_model(plan), result)
         result.smoke = list(self._smoke)
-        if self.waiter.stop.is_set():
-            result.interrupted = True
+        result.interrupted = self.waiter.stop.is_set()
         return result
 
     def _schedule(self, groups: dict[str, list[Change]], result: ApplyResult) -> None:
@@ -143,20 +140,39 @@ class Executor:
         running: dict[Future[list[Outcome]], str] = {}
         with ThreadPoolExecutor(max_workers=self.options.concurrency) as pool:
             while pending or running:
+                if self.waiter.stop.is_set():
+                    result.outcomes.extend(self._not_started(pending))
+                    pending.clear()
                 for model_id in list(pending):
                     deps = _dependencies(pending[model_id], groups)
                     if any(finished.get(dep) is False for dep in deps):
                         result.outcomes.extend(self._skip(pending.pop(model_id), deps))
                         finished[model_id] = False
-                    elif all(dep in finished for dep in deps) and not self.waiter.stop.is_set():
+                    elif all(dep in finished for dep in deps):
                         running[pool.submit(self._run_model, pending.pop(model_id))] = model_id
-                if self.waiter.stop.is_set() and not running:
-                    break
-                done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
-                for future in done:
-                    outcomes = future.result()
-                    result.outcomes.extend(outcomes)
-                    finished[running.pop(future)] = all(o.ok for o in outcomes)
+                for future in self._wait_for_some(running):
+                    result.outcomes.extend(future.result())
+                    finished[running.pop(future)] = all(o.ok for o in future.result())
+
+    def _wait_for_some(self, running: dict[Future[list[Outcome]], str]) -> set[Future[list[Outcome]]]:
+        """The workers that finished; Ctrl-C asks them all to stop and keeps collecting
+        their outcomes, so the summary says what became of every model."""
+        if not running:
+            return set()
+        try:
+            done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+        except KeyboardInterrupt:
+            self.waiter.stop.set()
+            return set()
+        return done
+
+    def _not_started(self, pending: dict[str, list[Change]]) -> list[Outcome]:
+        return [
+            Outcome(c.model_id, c.action, "stopped", f"not started; {RESUME_HINT}")
+            for changes in pending.values()
+            for c in changes
+            if c.action.is_change or c.action is Action.WAIT
+        ]
 
     def _skip(self, changes: list[Change], deps: set[str]) -> list[Outcome]:
         message = f"skipped: {', '.join(sorted(deps))} did not finish"
@@ -226,7 +242,7 @@ class Executor:
                 "run `reconciler plan` again"
             )
         if live.state is State.CREATING:
-            live = LiveModel.from_api(self.waiter.model_state(self.client, model.id))
+            live = LiveModel.from_api(self.waiter.model_state(self.client, model.id, _total_steps(model)))
         return self._finish_live(model, live)
 
     def _finish(self, model: DesiredModel, operation: dict[str, Any]) -> list[float]:
@@ -240,7 +256,8 @@ class Executor:
 
     def _finish_live(self, model: DesiredModel, live: LiveModel) -> list[float]:
         if live.state is State.FAILED:
-            raise ChangeFailed("tuning failed; the next plan replaces the model")
+            # The model does not keep its operation's error; the operation is not known here.
+            raise ChangeFailed("tuning ended FAILED; the next plan replaces the model")
         self._smoke_test(model)
         return [s.mean_loss for s in live.snapshots if s.mean_loss is not None]
 
@@ -281,7 +298,15 @@ class Executor:
         self.client.update_tuned_model(model.id, update_body(model, mask), list(mask))
 
     def _delete(self, change: Change) -> None:
-        with suppress(NotFound):  # already gone: the goal is reached
+        try:
+            live = LiveModel.from_api(self.client.get_tuned_model(change.model_id))
+        except NotFound:
+            return  # already gone: the goal is reached
+        # The plan saw a managed model; between plan and apply someone may have
+        # put an unmanaged one under the same id. Unmanaged models are never touched.
+        if parse_ownership(live.description) is None:
+            raise ChangeFailed(f"{change.name} is no longer managed by the reconciler; not deleted")
+        with suppress(NotFound):
             self.client.delete_tuned_model(change.model_id)
 
     def _forget(self, change: Change) -> None:
@@ -290,13 +315,29 @@ class Executor:
         self.client.update_tuned_model(change.model_id, body, ["description"])
 
     def _wait(self, change: Change) -> list[float]:
-        live = LiveModel.from_api(self.waiter.model_state(self.client, change.model_id))
-        return self._finish_live(self.desired[change.model_id], live)
+        model = self.desired[change.model_id]
+        live = LiveModel.from_api(self.waiter.model_state(self.client, model.id, _total_steps(model)))
+        return self._finish_live(model, live)
 
     def _permission_add(self, change: Change) -> None:
         grant = _permission(change)
-        body = permission_body(grant.grantee_type, grant.email_address, grant.role_after or "")
-        self.client.create_permission(change.model_id, body)
+        role = grant.role_after or ""
+        body = permission_body(grant.grantee_type, grant.email_address, role)
+        try:
+            self.client.create_permission(change.model_id, body)
+        except AlreadyExists:
+            # Granted by a concurrent or crashed apply: make sure the role is right.
+            self._set_existing_grant(change.model_id, grant.grantee_type, grant.email_address, role)
+
+    def _set_existing_grant(self, model_id: str, grantee_type: str, email: str, role: str) -> None:
+        grantee = (grantee_type, email.lower())
+        for live in map(LivePermission.from_api, self.client.list_permissions(model_id)):
+            if live.grantee == grantee:
+                if live.role != role:
+                    self.client.update_permission(live.name, role)
+                return
+        raise ChangeFailed(f"granting {role} to {grantee_type} {email} on tunedModels/{model_id}: "
+                           "the API says the grant exists but does not list it")
 
     def _permission_update(self, change: Change) -> None:
         grant = _permission(change)
@@ -311,6 +352,10 @@ def _permission(change: Change) -> Any:
     if change.permission is None:
         raise ChangeFailed(f"{change.action.value} of {change.name} names no grant")
     return change.permission
+
+
+def _total_steps(model: DesiredModel) -> int:
+    return estimate(model).total_steps
 
 
 def _group_by_model(plan: Plan) -> dict[str, list[Change]]:

@@ -42,6 +42,23 @@ class Progress:
             elapsed=elapsed,
         )
 
+    @classmethod
+    def from_model(cls, model_id: str, body: dict[str, Any], total_steps: int, elapsed: float) -> Progress:
+        """Progress read from a TunedModel's snapshots (a run picked up from an earlier apply)."""
+        snapshots = (body.get("tuningTask") or {}).get("snapshots") or []
+        last = snapshots[-1] if snapshots else {}
+        steps = int(last.get("step", 0))
+        percent = min(100.0, 100.0 * steps / total_steps) if total_steps else 0.0
+        return cls(
+            model_id=model_id,
+            completed_steps=steps,
+            total_steps=total_steps,
+            percent=percent,
+            epoch=int(last.get("epoch", 0)),
+            mean_loss=last.get("meanLoss"),
+            elapsed=elapsed,
+        )
+
 
 @dataclass(frozen=True)
 class Event:

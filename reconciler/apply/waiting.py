@@ -3,6 +3,10 @@
 Tuning takes minutes to hours, so a wait can end four ways: the model is ACTIVE,
 it FAILED, the timeout passed, or the user asked to stop (Ctrl-C, SIGTERM). In
 the last two cases the run goes on on the server, and a later apply picks it up.
+
+A poll that fails transiently (after the client's own retries) does not end the
+wait: the run goes on regardless, so the next poll simply looks again. Only
+`MAX_FAILED_POLLS` failures in a row give up.
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from reconciler.apply.progress import Progress, Reporter
+from reconciler.client.errors import ApiError
+from reconciler.client.retry import is_transient
+
+MAX_FAILED_POLLS = 5
 
 
 class OperationClient(Protocol):
@@ -49,12 +57,19 @@ class Waiter:
     def _poll(self, look: Callable[[float], bool], what: str) -> None:
         started = self.clock()
         interval = self.interval
+        failed_polls = 0
         while True:
             if self.stop.is_set():
                 raise Stopped()
             elapsed = self.clock() - started
-            if look(elapsed):
-                return
+            try:
+                if look(elapsed):
+                    return
+                failed_polls = 0
+            except ApiError as error:
+                failed_polls += 1
+                if not is_transient(error) or failed_polls >= MAX_FAILED_POLLS:
+                    raise
             if elapsed + interval > self.timeout:
                 raise TimedOut(f"{what} was not done after {self.timeout:.0f}s")
             self._sleep(interval)
@@ -75,13 +90,17 @@ class Waiter:
         self._poll(look, f"tuning of tunedModels/{model_id}")
         return final
 
-    def model_state(self, client: OperationClient, model_id: str) -> dict[str, Any]:
-        """Poll a model until it leaves CREATING (when its operation is not known)."""
+    def model_state(self, client: OperationClient, model_id: str, total_steps: int = 0) -> dict[str, Any]:
+        """Poll a model until it leaves CREATING (when its operation is not known).
+
+        A model carries its snapshots but not the run's length: `total_steps`
+        (from the manifest) turns the last snapshot into a percentage.
+        """
         final: dict[str, Any] = {}
 
         def look(elapsed: float) -> bool:
             body = client.get_tuned_model(model_id)
-            self.reporter.progress(Progress(model_id=model_id, elapsed=elapsed))
+            self.reporter.progress(Progress.from_model(model_id, body, total_steps, elapsed))
             if body.get("state") not in ("CREATING", 1):
                 final.update(body)
                 return True

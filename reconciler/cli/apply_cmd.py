@@ -7,21 +7,26 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 
 import click
 
-from reconciler.apply.executor import RESUME_HINT, ApplyOptions, ApplyResult, Executor
+from reconciler.apply.executor import RESUME_HINT, ApplyOptions, ApplyResult, Executor, check_guards
 from reconciler.apply.summary import render_apply_markdown, render_apply_text
 from reconciler.cli.main import EXIT_ERROR, App, exit_with, pass_app
 from reconciler.cli.plan_cmd import F, plan_options
 from reconciler.cli.progress import make_reporter
-from reconciler.cli.session import Session
-from reconciler.model.errors import UserError
+from reconciler.cli.session import Session, load_desired
+from reconciler.model.errors import ReconcilerError, UserError
 from reconciler.plan import compare_saved
 from reconciler.plan.types import Action, Plan
+from reconciler.render.json import render_json
 from reconciler.render.text import render_text
+
+NO_CHANGES = "No changes. The live account matches the manifests."
 
 
 def apply_options(command: F) -> F:
@@ -66,18 +71,21 @@ def stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def execute(app: App, session: Session, plan: Plan, *, output: str, smoke: bool,
-            max_deletions: int | None, stop: threading.Event | None = None) -> ApplyResult:
+def apply_settings(session: Session, smoke: bool, max_deletions: int | None) -> ApplyOptions:
     settings = session.desired.settings
-    reporter = make_reporter(app.console, output)
-    waiter = session.waiter(reporter)
-    if stop is not None:
-        waiter.stop = stop
-    options = ApplyOptions(
+    return ApplyOptions(
         concurrency=settings.concurrency,
         max_deletions=settings.max_deletions if max_deletions is None else max_deletions,
         smoke_tests=smoke,
     )
+
+
+def execute(app: App, session: Session, plan: Plan, options: ApplyOptions, *, output: str,
+            stop: threading.Event | None = None) -> ApplyResult:
+    reporter = make_reporter(app.console, output)
+    waiter = session.waiter(reporter)
+    if stop is not None:
+        waiter.stop = stop
     executor = Executor(session.client, session.desired, reporter, waiter, options)
     with stop_on_sigterm(waiter.stop):
         result = executor.run(plan)
@@ -122,6 +130,17 @@ def _json_summary(result: ApplyResult) -> str:
 def show_plan(app: App, plan: Plan, output: str) -> None:
     if output == "text":
         app.console.print(render_text(plan, colour=app.console.colour), nl=False)
+    else:  # one JSON line, like everything else --output json prints
+        app.console.print(json.dumps({"type": "plan", "plan": json.loads(render_json(plan))}, sort_keys=True))
+
+
+def say_no_changes(app: App, output: str) -> None:
+    if output == "json":
+        app.console.print(json.dumps({"type": "summary", "ok": True, "interrupted": False,
+                                      "summary": NO_CHANGES, "outcomes": [], "smoke_tests": []},
+                                     sort_keys=True))
+    else:
+        app.console.info(NO_CHANGES)
 
 
 @click.command("apply")
@@ -135,29 +154,36 @@ def apply_command(
 ) -> None:
     """Apply a saved plan exactly, or plan, show and (after confirmation) apply."""
     session = Session.open(app, path)
+    options = apply_settings(session, not skip_smoke_tests, max_deletions)
     if planfile:
-        plan = Plan.from_file(planfile)
-        stale = compare_saved(plan, session.desired, session.observe())
-        if stale:
-            raise UserError(
-                f"the saved plan {planfile} is stale, nothing was applied:\n  - "
-                + "\n  - ".join(stale)
-                + "\nRun `reconciler plan --out` again."
-            )
+        plan = saved_plan(session, planfile)
     else:
         plan, _ = session.plan(prune=prune, targets=targets, allow_empty=allow_empty)
         show_plan(app, plan, output)
         if plan.has_errors:
             exit_with(EXIT_ERROR)
         if not needs_work(plan):
-            app.console.info("No changes. The live account matches the manifests.")
+            say_no_changes(app, output)
             return
+        check_guards(plan, options)  # refuse before asking, not after
         if plan.has_changes:
             confirm(app, yes)
-    result = execute(app, session, plan, output=output, smoke=not skip_smoke_tests,
-                     max_deletions=max_deletions)
+    result = execute(app, session, plan, options, output=output)
     if not result.ok:
         exit_with(EXIT_ERROR)
+
+
+def saved_plan(session: Session, planfile: str) -> Plan:
+    """The saved plan, if the manifests and the live state are still what it saw."""
+    plan = Plan.from_file(planfile)
+    stale = compare_saved(plan, session.desired, session.observe())
+    if stale:
+        raise UserError(
+            f"the saved plan {planfile} is stale, nothing was applied:\n  - "
+            + "\n  - ".join(stale)
+            + "\nRun `reconciler plan --out` again."
+        )
+    return plan
 
 
 @click.command("reconcile")
@@ -174,34 +200,70 @@ def reconcile_command(
     """Plan and apply in one step; with --watch, keep doing it."""
     stop = threading.Event()
     session = Session.open(app, path)
+    pass_ = Pass(targets, prune, allow_empty, yes, output, not skip_smoke_tests, max_deletions)
     with stop_on_sigterm(stop):
-        while True:
-            ok = _reconcile_once(app, session, targets, prune, allow_empty, yes, output,
-                                 not skip_smoke_tests, max_deletions, stop)
-            if watch is None or stop.is_set():
-                break
-            try:
-                if stop.wait(watch):
-                    break
-            except KeyboardInterrupt:
-                break
+        if watch is None:
+            ok = reconcile_once(app, session, pass_, stop)
+        else:
+            ok = watch_loop(app, session, path, pass_, stop, watch)
     if not ok:
         exit_with(EXIT_ERROR)
 
 
-def _reconcile_once(app: App, session: Session, targets: tuple[str, ...], prune: bool | None,
-                    allow_empty: bool, yes: bool, output: str, smoke: bool,
-                    max_deletions: int | None, stop: threading.Event) -> bool:
-    plan, _ = session.plan(prune=prune, targets=targets, allow_empty=allow_empty)
+@dataclass(frozen=True)
+class Pass:
+    """What one reconcile pass was asked for on the command line."""
+
+    targets: tuple[str, ...]
+    prune: bool | None
+    allow_empty: bool
+    yes: bool
+    output: str
+    smoke: bool
+    max_deletions: int | None
+
+
+def reconcile_once(app: App, session: Session, pass_: Pass, stop: threading.Event) -> bool:
+    plan, _ = session.plan(prune=pass_.prune, targets=pass_.targets, allow_empty=pass_.allow_empty)
     if plan.has_errors:
-        show_plan(app, plan, output)
+        show_plan(app, plan, pass_.output)
         return False
     if not needs_work(plan):
-        app.console.info("No changes. The live account matches the manifests.")
+        say_no_changes(app, pass_.output)
         return True
-    show_plan(app, plan, output)
+    show_plan(app, plan, pass_.output)
+    options = apply_settings(session, pass_.smoke, pass_.max_deletions)
+    check_guards(plan, options)
     if plan.has_changes:
-        confirm(app, yes)
-    result = execute(app, session, plan, output=output, smoke=smoke,
-                     max_deletions=max_deletions, stop=stop)
-    return result.ok
+        confirm(app, pass_.yes)
+    return execute(app, session, plan, options, output=pass_.output, stop=stop).ok
+
+
+def watch_loop(app: App, session: Session, path: str, pass_: Pass, stop: threading.Event,
+               interval: float) -> bool:
+    """Converge every `interval` seconds until SIGTERM or Ctrl-C.
+
+    The manifests are read again each pass (a `git pull` between passes is
+    seen); a pass that fails (a bad manifest, an outage) is reported and the
+    next one tries again. The exit status says whether the last pass converged.
+    """
+    ok = True
+    try:
+        while not stop.is_set():
+            ok = _watch_pass(app, session, path, pass_, stop)
+            if stop.wait(interval):
+                break
+    except KeyboardInterrupt:
+        stop.set()
+    app.console.info("Stopped watching.")
+    return ok
+
+
+def _watch_pass(app: App, session: Session, path: str, pass_: Pass, stop: threading.Event) -> bool:
+    app.console.info(f"[{time.strftime('%H:%M:%S')}] reconciling")
+    try:
+        fresh = replace(session, desired=load_desired(app, path))
+        return reconcile_once(app, fresh, pass_, stop)
+    except ReconcilerError as exc:
+        app.console.error(f"{exc}; trying again at the next pass")
+        return False
