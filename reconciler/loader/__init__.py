@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from reconciler.loader.datasets import Keys, read_rows
 from reconciler.loader.fingerprint import example_digest
 from reconciler.loader.load import LoadResult, load
 from reconciler.loader.problems import Problem, Severity
+from reconciler.loader.readers import Keys, read_rows
 from reconciler.loader.schema import manifest_json_schema
 from reconciler.model.desired import DesiredModel
 from reconciler.model.errors import UserError

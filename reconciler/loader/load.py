@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,7 +78,10 @@ class _Load:
         self.path = path
         self.cwd = cwd
         self.problems: list[Problem] = []
-        self.file_hashes: dict[Path, str] = {}
+        # Dataset bytes are hashed on a second thread while the main one
+        # parses them: hashlib and file reads release the GIL.
+        self.file_hashes: dict[Path, str | Future[str]] = {}
+        self.hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataset-hash")
         self.scans: dict[tuple[Path, Keys], Scan] = {}
         self.root = Path()
 
@@ -85,16 +89,18 @@ class _Load:
         return display_path(path, self.cwd)
 
     def run(self) -> LoadResult:
+        try:
+            return self._run()
+        finally:
+            self.hasher.shutdown(wait=True, cancel_futures=True)
+
+    def _run(self) -> LoadResult:
         if not self.path.exists():
             return LoadResult(None, (error(str(self.path), 0, "", "no such file or folder"),))
         layout = locate(self.path, self.cwd)
         self.root = layout.root.resolve()
         settings = self._settings(layout.settings_file)
-        target = (
-            (layout.target / settings.manifests).resolve()
-            if layout.target_is_root
-            else layout.target
-        )
+        target = (layout.target / settings.manifests).resolve() if layout.target_is_root else layout.target
         declared = list(self._all_manifests(target))
         models = [m for d in declared if (m := self._desired_model(d, layout)) is not None]
         self.problems.extend(cross_problems(declared))
@@ -129,9 +135,7 @@ class _Load:
             return Settings()
         documents = self._read_yaml(path)
         if len(documents) > 1:
-            self.problems.append(
-                error(self.show(path), documents[1].line, "", "must hold one YAML document")
-            )
+            self.problems.append(error(self.show(path), documents[1].line, "", "must hold one YAML document"))
         if not documents:
             return Settings()
         settings, problems = validate(Settings, documents[0], self.show(path))
@@ -148,9 +152,7 @@ class _Load:
             yield from self._manifests(path)
         if not found:
             # An empty desired set would let prune delete every managed model.
-            self.problems.append(
-                error(self.show(target), 0, "", "no manifests (.yaml or .yml files) found")
-            )
+            self.problems.append(error(self.show(target), 0, "", "no manifests (.yaml or .yml files) found"))
 
     def _manifests(self, path: Path) -> Iterator[_Declared]:
         shown = self.show(path)
@@ -199,18 +201,16 @@ class _Load:
 
     def _inline(self, examples: Sequence[Example], origin: _Origin) -> Scan:
         line_of = origin.document.line_of
-        rows = [
+        rows: list[Row | Problem] = [
             Row(line_of((*_EXAMPLES, i)), i, e.text_input, e.output) for i, e in enumerate(examples)
         ]
-        size = datasets.utf8_size((row.text_input, row.output) for row in rows)
+        size = datasets.utf8_size((e.text_input, e.output) for e in examples)
         namer = datasets.inline_field_namer("spec.trainingData.examples")
-        result = datasets.scan(rows, size, origin.file, namer)
+        result = datasets.scan([rows], size, origin.file, namer)
         self.problems.extend(result.problems)
         return result
 
-    def _file_dataset(
-        self, data: TrainingData, file: str, origin: _Origin
-    ) -> tuple[Scan, DatasetSource] | None:
+    def _file_dataset(self, data: TrainingData, file: str, origin: _Origin) -> tuple[Scan, DatasetSource] | None:
         path = (origin.path.parent / file).resolve()
         message = _dataset_path_problem(path, self.root, file)
         if message is not None:
@@ -226,11 +226,11 @@ class _Load:
         cached = self.scans.get((path, keys))
         if cached is not None:
             return cached
-        sink = hashlib.sha256()
+        if path not in self.file_hashes:
+            self.file_hashes[path] = self.hasher.submit(_sha256_of_file, path)
         shown = self.show(path)
-        rows = datasets.read_rows(path, keys, shown, sink)
-        result = datasets.scan(rows, path.stat().st_size, shown, datasets.file_field_namer(keys))
-        self.file_hashes[path] = sink.hexdigest()
+        batches = datasets.read_batches(path, keys, shown)
+        result = datasets.scan(batches, path.stat().st_size, shown, datasets.file_field_namer(keys))
         self.scans[(path, keys)] = result
         self.problems.extend(result.problems)
         return result
@@ -238,9 +238,7 @@ class _Load:
     def _check_totals(self, origin: _Origin, summary: DatasetSummary) -> None:
         if summary.examples < datasets.MIN_EXAMPLES:
             line = origin.document.line_of(_TRAINING_DATA)
-            message = (
-                f"has {summary.examples} examples, the API needs at least {datasets.MIN_EXAMPLES}"
-            )
+            message = f"has {summary.examples} examples, the API needs at least {datasets.MIN_EXAMPLES}"
             self.problems.append(error(origin.file, line, "spec.trainingData", message))
         if summary.size_bytes > datasets.LARGE_FILE_BYTES:
             line = origin.document.line_of(_DATA_FILE)
@@ -252,11 +250,24 @@ class _Load:
         """One hash over every file read: a saved plan compares it to see if git moved."""
         total = hashlib.sha256(b"reconciler/desired/v1\n")
         entries = sorted(
-            (Path(os.path.relpath(p, root)).as_posix(), h) for p, h in self.file_hashes.items()
+            (Path(os.path.relpath(path, root)).as_posix(), _result(file_hash))
+            for path, file_hash in self.file_hashes.items()
         )
         for name, file_hash in entries:
             total.update(f"{name}\0{file_hash}\n".encode())
         return "sha256:" + total.hexdigest()
+
+
+def _result(file_hash: str | Future[str]) -> str:
+    return file_hash if isinstance(file_hash, str) else file_hash.result()
+
+
+def _sha256_of_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _dataset_path_problem(path: Path, root: Path, given: str) -> str | None:

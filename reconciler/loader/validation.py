@@ -59,9 +59,7 @@ def validate(model: type[M], document: Document, file: str) -> tuple[M | None, l
         return None, [_problem(detail, model, document, file) for detail in exc.errors()]
 
 
-def _problem(
-    detail: ErrorDetails, model: type[BaseModel], document: Document, file: str
-) -> Problem:
+def _problem(detail: ErrorDetails, model: type[BaseModel], document: Document, file: str) -> Problem:
     path: Path = tuple(detail["loc"])
     return error(file, document.line_of(path), field_path(path), _message(detail, model))
 

@@ -78,9 +78,7 @@ def _nodes(loader: yaml.SafeLoader) -> Iterator[yaml.Node]:
             yield node
 
 
-def _document(
-    loader: yaml.SafeLoader, node: yaml.Node, file: str, problems: list[Problem]
-) -> Document | None:
+def _document(loader: yaml.SafeLoader, node: yaml.Node, file: str, problems: list[Problem]) -> Document | None:
     start = node.start_mark.line + 1
     try:
         data = loader.construct_document(node)

@@ -42,9 +42,7 @@ def test_bad_case_lists_its_errors_and_exits_1(
 ) -> None:
     monkeypatch.chdir(case)
     code, out, err = run_validate([], capsys)
-    reported = [
-        line.removeprefix("Error: ") for line in err.splitlines() if line.startswith("Error: ")
-    ]
+    reported = [line.removeprefix("Error: ") for line in err.splitlines() if line.startswith("Error: ")]
     assert code == 1
     assert "Traceback" not in out + err
     assert reported == expected_errors(case)

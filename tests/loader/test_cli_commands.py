@@ -36,9 +36,7 @@ def test_validate_passes_on_the_examples_with_a_summary_table(
     assert lines[-1] == "Valid: 2 models."
 
 
-def test_validate_json_reports_models(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_validate_json_reports_models(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
     code, out, _ = run(["validate", "--output", "json"], capsys)
     report = json.loads(out)
@@ -54,9 +52,7 @@ def test_warnings_alone_exit_0(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "manifests").mkdir()
-    examples = "".join(
-        f"      - {{textInput: '{i % 19}', output: '{i % 19}!'}}\n" for i in range(20)
-    )
+    examples = "".join(f"      - {{textInput: '{i % 19}', output: '{i % 19}!'}}\n" for i in range(20))
     (tmp_path / "manifests" / "a.yaml").write_text(
         "apiVersion: reconciler/v1\nkind: TunedModel\nmetadata: {name: a}\nspec:\n"
         "  baseModel: models/m\n  trainingData:\n    examples:\n" + examples
@@ -70,9 +66,7 @@ def test_warnings_alone_exit_0(
 
 
 def test_the_committed_schema_is_up_to_date() -> None:
-    assert SCHEMA_FILE.read_text() == schema_text(), (
-        "run: reconciler schema > schema/tunedmodel.schema.json"
-    )
+    assert SCHEMA_FILE.read_text() == schema_text(), "run: reconciler schema > schema/tunedmodel.schema.json"
 
 
 def test_schema_command_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> None:

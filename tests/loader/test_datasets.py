@@ -11,6 +11,7 @@ from reconciler.loader.datasets import (
     Keys,
     Row,
     file_field_namer,
+    read_batches,
     read_rows,
     scan,
 )
@@ -34,9 +35,7 @@ def read(path: Path, keys: Keys = DEFAULT_KEYS) -> list[Row | Problem]:
 
 
 def problems_of(path: Path, keys: Keys = DEFAULT_KEYS) -> list[str]:
-    result = scan(
-        read_rows(path, keys, path.name), path.stat().st_size, path.name, file_field_namer(keys)
-    )
+    result = scan(read_batches(path, keys, path.name), path.stat().st_size, path.name, file_field_namer(keys))
     return [str(p) for p in result.problems]
 
 
@@ -50,17 +49,13 @@ def test_jsonl_rows_carry_their_line_and_skip_blank_lines(tmp_path: Path) -> Non
 
 
 def test_json_list_rows_carry_the_line_each_element_starts_on(tmp_path: Path) -> None:
-    content = (
-        '[\n  {"text_input": "1",\n   "output": "2"},\n\n  {"text_input": "3", "output": "4"}\n]\n'
-    )
+    content = '[\n  {"text_input": "1",\n   "output": "2"},\n\n  {"text_input": "3", "output": "4"}\n]\n'
     path = write(tmp_path, "d.json", content)
     assert read(path) == [Row(2, 0, "1", "2"), Row(5, 1, "3", "4")]
 
 
 def test_json_examples_object_is_read_whatever_the_key_order(tmp_path: Path) -> None:
-    content = json.dumps(
-        {"name": "x", "examples": [{"output": "2", "text_input": "1"}], "more": [1]}
-    )
+    content = json.dumps({"name": "x", "examples": [{"output": "2", "text_input": "1"}], "more": [1]})
     assert read(write(tmp_path, "d.json", content)) == [Row(1, 0, "1", "2")]
 
 
@@ -79,9 +74,7 @@ def test_an_empty_json_list_has_no_rows(tmp_path: Path) -> None:
         ('[\n{"text_input": "1" "output": "2"}]', 2, "malformed JSON: Expecting ','"),
     ],
 )
-def test_malformed_json_is_reported_at_its_line(
-    tmp_path: Path, content: str, line: int, message: str
-) -> None:
+def test_malformed_json_is_reported_at_its_line(tmp_path: Path, content: str, line: int, message: str) -> None:
     problems = [p for p in read(write(tmp_path, "d.json", content)) if isinstance(p, Problem)]
     assert len(problems) == 1
     assert problems[0].line == line
@@ -109,9 +102,7 @@ def test_csv_keeps_spaces_inside_fields(tmp_path: Path) -> None:
 def test_csv_invalid_utf8_is_reported_and_the_rest_still_read(tmp_path: Path) -> None:
     path = write(tmp_path, "d.csv", b"text_input,output\n1,\xff\n3,4\n")
     rows = read(path)
-    assert [str(r) for r in rows if isinstance(r, Problem)] == [
-        "d.csv:2: invalid UTF-8 (byte 0xff)"
-    ]
+    assert [str(r) for r in rows if isinstance(r, Problem)] == ["d.csv:2: invalid UTF-8 (byte 0xff)"]
     assert Row(3, 1, "3", "4") in rows
 
 
@@ -143,7 +134,7 @@ def test_limits_are_checked_per_row(tmp_path: Path) -> None:
 
 def test_duplicate_examples_are_warnings_naming_the_first(tmp_path: Path) -> None:
     path = write(tmp_path, "d.csv", "text_input,output\n1,2\n3,4\n1,2\n")
-    result = scan(read_rows(path, Keys(), "d.csv"), 0, "d.csv", file_field_namer(Keys()))
+    result = scan(read_batches(path, Keys(), "d.csv"), 0, "d.csv", file_field_namer(Keys()))
     assert [(p.severity, str(p)) for p in result.problems] == [
         ("warning", "d.csv:4: duplicate of the example at line 2")
     ]
@@ -160,8 +151,29 @@ def test_a_broken_file_reports_a_bounded_number_of_problems(tmp_path: Path) -> N
 
 def test_the_summary_counts_characters_and_bytes(tmp_path: Path) -> None:
     path = write(tmp_path, "d.jsonl", '{"text_input": "héllo", "output": "wörld!"}\n')
-    summary = scan(
-        read_rows(path, Keys(), "d"), path.stat().st_size, "d", file_field_namer(Keys())
-    ).summary
+    summary = scan(read_batches(path, Keys(), "d"), path.stat().st_size, "d", file_field_namer(Keys())).summary
     assert (summary.examples, summary.input_characters, summary.output_characters) == (1, 5, 6)
     assert summary.size_bytes == path.stat().st_size
+
+
+def test_a_lone_surrogate_escape_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    rows = [json.dumps({"text_input": str(i), "output": str(i)}) for i in range(3)]
+    rows[1] = '{"text_input": "\\ud800", "output": "x"}'
+    path = write(tmp_path, "d.jsonl", "\n".join(rows) + "\n")
+    assert problems_of(path) == ["d.jsonl:2: text is not valid Unicode (a lone surrogate)"]
+
+
+def test_jsonl_chunks_keep_line_numbers_across_chunk_boundaries(tmp_path: Path) -> None:
+    # Well past one parsing chunk (1 MB), with a bad row in the second chunk.
+    rows = [json.dumps({"text_input": f"{i} " + "x" * 500, "output": str(i)}) for i in range(4000)]
+    rows[3000] = '{"text_input": "3000"}'
+    path = write(tmp_path, "d.jsonl", "\n".join(rows) + "\n")
+    assert problems_of(path) == ["d.jsonl:3001: output: missing"]
+    read_back = [row for row in read(path) if isinstance(row, Row)]
+    assert [(row.line, row.position) for row in read_back[2999:3001]] == [(3000, 2999), (3002, 3000)]
+    assert len(read_back) == 3999
+
+
+def test_jsonl_without_a_final_newline_keeps_its_last_row(tmp_path: Path) -> None:
+    path = write(tmp_path, "d.jsonl", '{"text_input": "1", "output": "2"}\n{"text_input": "3", "output": "4"}')
+    assert read(path)[-1] == Row(2, 1, "3", "4")

@@ -32,17 +32,13 @@ def file_digest(directory: Path, name: str, content: str) -> str:
     path.write_text(content, encoding="utf-8", newline="")
     rows = list(read_rows(path, Keys(), name))
     assert all(isinstance(row, Row) for row in rows), rows
-    return scan(rows, path.stat().st_size, name, file_field_namer(Keys())).summary.digest
+    return scan([rows], path.stat().st_size, name, file_field_namer(Keys())).summary.digest
 
 
 def as_jsonl(pairs: list[tuple[str, str]], flip: bool, ascii_only: bool) -> str:
     lines = []
     for text_input, output in pairs:
-        record = (
-            {"output": output, "textInput": text_input}
-            if flip
-            else {"text_input": text_input, "output": output}
-        )
+        record = {"output": output, "textInput": text_input} if flip else {"text_input": text_input, "output": output}
         lines.append(json.dumps(record, ensure_ascii=ascii_only, separators=(", ", ":  ")))
     return "\n\n".join(lines) + "\n"
 
@@ -78,9 +74,7 @@ def inline_digest(pairs: list[tuple[str, str]]) -> str:
 
 @settings(max_examples=60, deadline=None)
 @given(pairs=PAIRS, flip=st.booleans(), indent=st.sampled_from([None, 0, 2]))
-def test_every_format_gives_the_same_fingerprint(
-    pairs: list[tuple[str, str]], flip: bool, indent: int | None
-) -> None:
+def test_every_format_gives_the_same_fingerprint(pairs: list[tuple[str, str]], flip: bool, indent: int | None) -> None:
     expected = digest_of(pairs)
     with TemporaryDirectory() as folder:
         directory = Path(folder)
@@ -92,9 +86,7 @@ def test_every_format_gives_the_same_fingerprint(
 
 
 @given(pairs=PAIRS, data=st.data())
-def test_any_changed_example_changes_the_fingerprint(
-    pairs: list[tuple[str, str]], data: st.DataObject
-) -> None:
+def test_any_changed_example_changes_the_fingerprint(pairs: list[tuple[str, str]], data: st.DataObject) -> None:
     index = data.draw(st.integers(0, len(pairs) - 1))
     side = data.draw(st.sampled_from([0, 1]))
     old = pairs[index][side]
@@ -107,9 +99,7 @@ def test_any_changed_example_changes_the_fingerprint(
 
 
 @given(pairs=PAIRS, data=st.data())
-def test_the_order_of_examples_does_not_matter(
-    pairs: list[tuple[str, str]], data: st.DataObject
-) -> None:
+def test_the_order_of_examples_does_not_matter(pairs: list[tuple[str, str]], data: st.DataObject) -> None:
     assert digest_of(data.draw(st.permutations(pairs))) == digest_of(pairs)
 
 

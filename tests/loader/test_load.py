@@ -24,15 +24,10 @@ spec:
 
 
 def examples_jsonl(count: int = 20, start: int = 0) -> str:
-    return "".join(
-        json.dumps({"text_input": str(i), "output": str(i + 1)}) + "\n"
-        for i in range(start, start + count)
-    )
+    return "".join(json.dumps({"text_input": str(i), "output": str(i + 1)}) + "\n" for i in range(start, start + count))
 
 
-def make_repo(
-    root: Path, manifests: dict[str, str], data: dict[str, str], settings: str | None = None
-) -> Path:
+def make_repo(root: Path, manifests: dict[str, str], data: dict[str, str], settings: str | None = None) -> Path:
     for name, text in {**manifests, **data}.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
@@ -107,12 +102,8 @@ def test_problems_are_shown_relative_to_the_current_folder(tmp_path: Path) -> No
     (tmp_path / "manifests" / "a.yaml").write_text(
         MANIFEST.format(name="model-a", file="../datasets/a.jsonl") + "  displayName: 7\n"
     )
-    assert errors(load(tmp_path, cwd=tmp_path)) == [
-        "manifests/a.yaml:9: spec.displayName: must be a string"
-    ]
-    assert errors(load(tmp_path, cwd=tmp_path / "manifests")) == [
-        "a.yaml:9: spec.displayName: must be a string"
-    ]
+    assert errors(load(tmp_path, cwd=tmp_path)) == ["manifests/a.yaml:9: spec.displayName: must be a string"]
+    assert errors(load(tmp_path, cwd=tmp_path / "manifests")) == ["a.yaml:9: spec.displayName: must be a string"]
 
 
 def test_a_missing_path_is_a_problem_not_an_exception(tmp_path: Path) -> None:
@@ -135,9 +126,7 @@ def test_a_dataset_shared_by_two_manifests_reports_its_problems_once(tmp_path: P
     two += MANIFEST.format(name="model-b", file="../datasets/a.jsonl")
     data = examples_jsonl() + '{"text_input": "x", "output": ""}\n'
     make_repo(tmp_path, {"manifests/all.yaml": two}, {"datasets/a.jsonl": data})
-    assert errors(load(tmp_path, cwd=tmp_path)) == [
-        "datasets/a.jsonl:21: output: must not be empty"
-    ]
+    assert errors(load(tmp_path, cwd=tmp_path)) == ["datasets/a.jsonl:21: output: must not be empty"]
 
 
 def test_a_long_source_chain_is_valid_and_a_self_reference_is_a_cycle(tmp_path: Path) -> None:
@@ -161,9 +150,7 @@ def test_a_long_source_chain_is_valid_and_a_self_reference_is_a_cycle(tmp_path: 
 
 def test_inline_examples_are_loaded_and_read_back(tmp_path: Path) -> None:
     examples = "".join(f"      - {{textInput: '{i}', output: '{i + 1}'}}\n" for i in range(20))
-    manifest = MANIFEST.format(name="model-a", file="x").replace(
-        "    file: x\n", "    examples:\n" + examples
-    )
+    manifest = MANIFEST.format(name="model-a", file="x").replace("    file: x\n", "    examples:\n" + examples)
     make_repo(tmp_path, {"manifests/a.yaml": manifest}, {})
     result = load(tmp_path, cwd=tmp_path)
     assert result.desired is not None, errors(result)
@@ -193,9 +180,7 @@ def test_the_digest_covers_settings_manifests_and_dataset_bytes(tmp_path: Path) 
         return result.desired.digest
 
     seen = {digest()}
-    (tmp_path / "datasets" / "a.jsonl").write_text(
-        examples_jsonl().replace('"1"', '"1" ')
-    )  # syntax only
+    (tmp_path / "datasets" / "a.jsonl").write_text(examples_jsonl().replace('"1"', '"1" '))  # syntax only
     seen.add(digest())
     (tmp_path / "reconciler.yaml").write_text("prune: false  # a comment\n")
     seen.add(digest())
@@ -216,21 +201,14 @@ def test_the_dataset_fingerprint_ignores_syntax_but_not_text(tmp_path: Path) -> 
 
     original = fingerprint()
     lines = examples_jsonl().splitlines()
-    (tmp_path / "datasets" / "a.jsonl").write_text(
-        "\n".join(reversed(lines)).replace(": ", ":") + "\n"
-    )
+    (tmp_path / "datasets" / "a.jsonl").write_text("\n".join(reversed(lines)).replace(": ", ":") + "\n")
     assert fingerprint() == original
-    (tmp_path / "datasets" / "a.jsonl").write_text(
-        examples_jsonl().replace('"output": "2"', '"output": "2 "')
-    )
+    (tmp_path / "datasets" / "a.jsonl").write_text(examples_jsonl().replace('"output": "2"', '"output": "2 "'))
     assert fingerprint() != original
 
 
 def test_a_dataset_over_4_mb_is_a_warning_not_an_error(tmp_path: Path) -> None:
-    big = "".join(
-        json.dumps({"text_input": f"{i} " + "x" * 4000, "output": str(i)}) + "\n"
-        for i in range(1100)
-    )
+    big = "".join(json.dumps({"text_input": f"{i} " + "x" * 4000, "output": str(i)}) + "\n" for i in range(1100))
     make_repo(
         tmp_path,
         {"manifests/a.yaml": MANIFEST.format(name="model-a", file="../datasets/a.jsonl")},
@@ -239,8 +217,7 @@ def test_a_dataset_over_4_mb_is_a_warning_not_an_error(tmp_path: Path) -> None:
     result = load(tmp_path, cwd=tmp_path)
     assert result.ok
     assert [str(p) for p in result.warnings] == [
-        "manifests/a.yaml:8: spec.trainingData.file: "
-        "is 4.2 MB, above the API's 4 MB reference limit"
+        "manifests/a.yaml:8: spec.trainingData.file: is 4.2 MB, above the API's 4 MB reference limit"
     ]
 
 
