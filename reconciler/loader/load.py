@@ -82,7 +82,7 @@ class _Load:
         # parses them: hashlib and file reads release the GIL.
         self.file_hashes: dict[Path, str | Future[str]] = {}
         self.hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataset-hash")
-        self.scans: dict[tuple[Path, Keys], Scan] = {}
+        self.scans: dict[tuple[Path, Keys], Scan | None] = {}
         self.root = Path()
 
     def show(self, path: Path) -> str:
@@ -118,7 +118,11 @@ class _Load:
     # ----------------------------------------------------------------- files
 
     def _read_yaml(self, path: Path) -> list[Document]:
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            self.problems.append(error(self.show(path), 0, "", f"cannot be read: {exc.strerror or exc}"))
+            return []
         self.file_hashes[path] = hashlib.sha256(data).hexdigest()
         try:
             text = data.decode("utf-8")
@@ -211,27 +215,39 @@ class _Load:
         return result
 
     def _file_dataset(self, data: TrainingData, file: str, origin: _Origin) -> tuple[Scan, DatasetSource] | None:
-        path = (origin.path.parent / file).resolve()
-        message = _dataset_path_problem(path, self.root, file)
+        path = origin.path.parent / file
+        message: str | None
+        try:
+            path = path.resolve()
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+            message = f"cannot be resolved: {exc}"
+        else:
+            message = _dataset_path_problem(path, self.root, file)
         if message is not None:
             line = origin.document.line_of(_DATA_FILE)
             self.problems.append(error(origin.file, line, "spec.trainingData.file", message))
             return None
         keys = Keys.of(data.input_key, data.output_key)
         source = DatasetSource(path=str(path), input_key=data.input_key, output_key=data.output_key)
-        return self._scan_file(path, keys), source
+        result = self._scan_file(path, keys)
+        return None if result is None else (result, source)
 
-    def _scan_file(self, path: Path, keys: Keys) -> Scan:
+    def _scan_file(self, path: Path, keys: Keys) -> Scan | None:
         # Several manifests may share a file: read and report it once per key choice.
-        cached = self.scans.get((path, keys))
-        if cached is not None:
-            return cached
+        if (path, keys) in self.scans:
+            return self.scans[(path, keys)]
         if path not in self.file_hashes:
             self.file_hashes[path] = self.hasher.submit(_sha256_of_file, path)
         shown = self.show(path)
-        batches = datasets.read_batches(path, keys, shown)
-        result = datasets.scan(batches, path.stat().st_size, shown, datasets.file_field_namer(keys))
+        try:
+            batches = datasets.read_batches(path, keys, shown)
+            result = datasets.scan(batches, path.stat().st_size, shown, datasets.file_field_namer(keys))
+        except OSError as exc:
+            self.problems.append(error(shown, 0, "", f"cannot be read: {exc.strerror or exc}"))
+            result = None
         self.scans[(path, keys)] = result
+        if result is None:
+            return None
         self.problems.extend(result.problems)
         return result
 
@@ -259,7 +275,12 @@ class _Load:
 
 
 def _result(file_hash: str | Future[str]) -> str:
-    return file_hash if isinstance(file_hash, str) else file_hash.result()
+    if isinstance(file_hash, str):
+        return file_hash
+    try:
+        return file_hash.result()
+    except OSError:  # gone since it was parsed: the digest must still differ
+        return "unreadable"
 
 
 def _sha256_of_file(path: Path) -> str:

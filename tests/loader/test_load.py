@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.loader import LoadResult, load, read_examples
+from reconciler.loader import datasets as datasets_module
 from reconciler.model.errors import UserError
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -227,3 +228,22 @@ def test_hidden_folders_and_other_files_are_not_manifests(tmp_path: Path) -> Non
     (tmp_path / "manifests" / ".drafts" / "x.yaml").write_text("not: a manifest\n")
     (tmp_path / "manifests" / "notes.txt").write_text("hello\n")
     assert errors(load(tmp_path)) == []
+
+
+def test_a_dataset_symlink_loop_is_a_problem(tmp_path: Path) -> None:
+    simple_repo(tmp_path)
+    (tmp_path / "datasets" / "a.jsonl").unlink()
+    (tmp_path / "datasets" / "a.jsonl").symlink_to(tmp_path / "datasets" / "a.jsonl")
+    result = load(tmp_path, cwd=tmp_path)
+    assert errors(result)[0].startswith("manifests/a.yaml:8: spec.trainingData.file: cannot be resolved")
+
+
+def test_a_dataset_that_cannot_be_read_is_a_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    simple_repo(tmp_path)
+
+    def refuse(path: Path, *_: object) -> object:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(datasets_module, "read_batches", refuse)
+    result = load(tmp_path, cwd=tmp_path)
+    assert errors(result) == ["datasets/a.jsonl: cannot be read: Permission denied"]
