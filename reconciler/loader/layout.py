@@ -68,11 +68,10 @@ def manifest_files(target: Path) -> Iterator[Path]:
                 yield Path(folder) / name
 
 
-def display_path(path: Path, cwd: Path | None = None) -> str:
-    """`path` as a person would type it: relative to the current directory when inside it."""
-    base = (cwd or Path.cwd()).resolve()
+def display_path(path: Path, cwd: Path) -> str:
+    """`path` as a person would type it: relative to `cwd` (resolved) when inside it."""
     try:
-        return path.relative_to(base).as_posix()
+        return path.relative_to(cwd).as_posix()
     except ValueError:
         return str(path)
 

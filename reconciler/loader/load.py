@@ -76,7 +76,7 @@ class _Origin:
 class _Load:
     def __init__(self, path: Path, cwd: Path | None) -> None:
         self.path = path
-        self.cwd = cwd
+        self.cwd = (cwd or Path.cwd()).resolve()
         self.problems: list[Problem] = []
         # Dataset bytes are hashed on a second thread while the main one
         # parses them: hashlib and file reads release the GIL.
