@@ -38,7 +38,9 @@ from reconciler.plan import PlanOptions, plan
 BASE_MODEL = "models/gemini-1.5-flash-001-tuning"
 EXAMPLES = 20
 CREATE_KEY = "POST /{version}/tunedModels"
+GET_KEY = "GET /{version}/tunedModels/{model_id}"
 DELETE_KEY = "DELETE /{version}/tunedModels/{model_id}"
+OPERATION_KEY = "GET /{version}/tunedModels/{model_id}/operations/{operation_id}"
 ROOT = Path(__file__).resolve().parents[2]
 
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -213,6 +215,11 @@ def request_counts(emulator: EmulatorServer) -> dict[str, int]:
 
 def set_faults(emulator: EmulatorServer, **faults: Any) -> None:
     requests.post(f"{emulator.url}/_internal/faults", json=faults, timeout=10).raise_for_status()
+
+
+def set_tuning(emulator: EmulatorServer, **tuning: Any) -> None:
+    """How runs created from now on go: step_seconds, fail_ids, fail_rate."""
+    requests.post(f"{emulator.url}/_internal/tuning", json=tuning, timeout=10).raise_for_status()
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
