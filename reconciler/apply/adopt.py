@@ -7,13 +7,12 @@ comes back from the API, so it is taken on trust, and the caller says so.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Protocol
 
 from reconciler.model.desired import DesiredModel
 from reconciler.model.errors import ReconcilerError
 from reconciler.model.live import LiveModel
-from reconciler.plan.gemini import live_source
+from reconciler.plan.gemini import immutable_mismatches
 from reconciler.plan.ownership import adopt, parse_ownership
 
 
@@ -26,26 +25,6 @@ class AdoptingClient(Protocol):
 
 class CannotAdopt(ReconcilerError):
     """The live model is not what the manifest describes, or is managed already."""
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        return a is not None and b is not None and math.isclose(float(a), float(b), rel_tol=1e-6)
-    return bool(a == b)
-
-
-def immutable_mismatches(model: DesiredModel, live: LiveModel) -> list[str]:
-    """Immutable inputs the API does return, where the live model differs from the manifest."""
-    spec = model.manifest.spec
-    problems = []
-    if live_source(live) != spec.source:
-        problems.append(f"spec.{'sourceModel' if spec.source_model else 'baseModel'}: "
-                        f"manifest {spec.source!r}, live {live_source(live)!r}")
-    for key, value in spec.hyperparameters.as_sent().items():
-        live_value = live.hyperparameters.get(key)
-        if not _same(value, live_value):
-            problems.append(f"spec.hyperparameters.{key}: manifest {value!r}, live {live_value!r}")
-    return problems
 
 
 def adopt_model(client: AdoptingClient, model: DesiredModel) -> LiveModel:

@@ -15,11 +15,12 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.apply.adopt import adopt_model
 from reconciler.apply.gemini import create_body, permission_body, update_body
 from reconciler.apply.progress import Event, Reporter
 from reconciler.apply.smoke import SmokeResult, run_smoke_tests
 from reconciler.apply.waiting import Stopped, TimedOut, Waiter
-from reconciler.client.errors import AlreadyExists, ApiError, NotFound
+from reconciler.client.errors import AlreadyExists, NotFound
 from reconciler.client.gemini import GeminiClient
 from reconciler.model.desired import Desired, DesiredModel
 from reconciler.model.errors import ReconcilerError
@@ -199,7 +200,7 @@ class Executor:
             losses = self._handlers()[change.action](change)
         except Stopped:
             outcome = Outcome(change.model_id, change.action, "stopped", RESUME_HINT)
-        except (TimedOut, ChangeFailed, ApiError) as exc:
+        except (TimedOut, ReconcilerError) as exc:  # API errors, failed runs, changed files
             outcome = Outcome(change.model_id, change.action, "failed", str(exc))
         else:
             outcome = Outcome(change.model_id, change.action, "done", losses=tuple(losses or ()))
@@ -214,6 +215,7 @@ class Executor:
             Action.UPDATE: self._update,
             Action.DELETE: self._delete,
             Action.FORGET: self._forget,
+            Action.IMPORT: self._import,
             Action.WAIT: self._wait,
             Action.PERMISSION_ADD: self._permission_add,
             Action.PERMISSION_UPDATE: self._permission_update,
@@ -313,6 +315,9 @@ class Executor:
         live = LiveModel.from_api(self.client.get_tuned_model(change.model_id))
         body = {"description": strip_trailer(live.description)}
         self.client.update_tuned_model(change.model_id, body, ["description"])
+
+    def _import(self, change: Change) -> None:
+        adopt_model(self.client, self.desired[change.model_id])
 
     def _wait(self, change: Change) -> list[float]:
         model = self.desired[change.model_id]

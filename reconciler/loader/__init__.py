@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from reconciler.loader.fingerprint import example_digest
-from reconciler.loader.load import LoadResult, load
+from reconciler.loader.load import LoadResult, load, load_settings
 from reconciler.loader.problems import Problem, Severity
 from reconciler.loader.readers import Keys, read_rows
 from reconciler.loader.schema import manifest_json_schema
@@ -29,6 +29,11 @@ def read_examples(model: DesiredModel) -> Iterator[Example]:
     Raises UserError if the data file no longer reads cleanly (it was valid
     when loaded, so it changed since).
     """
+    if not model.dataset.known:
+        raise UserError(
+            f"{model.file}: the training data of tunedModels/{model.id} is unknown "
+            "(trainingData.unknown); give spec.trainingData a file or examples to tune it"
+        )
     source = model.dataset_source
     if source.path is None:
         yield from model.manifest.spec.training_data.examples or ()
@@ -46,6 +51,7 @@ __all__ = [
     "Severity",
     "example_digest",
     "load",
+    "load_settings",
     "manifest_json_schema",
     "read_examples",
 ]

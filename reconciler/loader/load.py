@@ -59,6 +59,14 @@ def load(path: str | Path, *, cwd: Path | None = None) -> LoadResult:
     return _Load(Path(path), cwd).run()
 
 
+def load_settings(path: str | Path) -> tuple[Settings, Path, tuple[Problem, ...]]:
+    """reconciler.yaml alone, with the repository root (for commands such as export)."""
+    loader = _Load(Path(path), None)
+    layout = locate(Path(path))
+    settings = loader._settings(layout.settings_file)
+    return settings, layout.root, tuple(loader.problems)
+
+
 @dataclass(frozen=True)
 class _Declared(Declared):
     path: Path  # the manifest file itself
@@ -155,8 +163,10 @@ class _Load:
             found = True
             yield from self._manifests(path)
         if not found:
-            # An empty desired set would let prune delete every managed model.
-            self.problems.append(error(self.show(target), 0, "", "no manifests (.yaml or .yml files) found"))
+            # Only a warning: an empty desired set is legitimate, and what keeps
+            # prune from deleting every managed model is the planning commands'
+            # refusal to prune an empty set without --allow-empty.
+            self.problems.append(warning(self.show(target), 0, "", "no manifests (.yaml or .yml files) found"))
 
     def _manifests(self, path: Path) -> Iterator[_Declared]:
         shown = self.show(path)
@@ -185,20 +195,25 @@ class _Load:
 
     def _desired_model(self, declared: _Declared, layout: Layout) -> DesiredModel | None:
         origin = _Origin(declared.document, declared.file, declared.path)
-        found = self._dataset(declared.manifest.spec.training_data, origin)
-        if found is None:
-            return None
-        result, source = found
-        self._check_totals(origin, result.summary)
+        if declared.manifest.spec.training_data.unknown:
+            summary, source = DatasetSummary.unknown(), DatasetSource()
+        else:
+            found = self._dataset(declared.manifest.spec.training_data, origin)
+            if found is None:
+                return None
+            summary, source = found[0].summary, found[1]
+            self._check_totals(origin, summary)
         return DesiredModel(
             manifest=declared.manifest,
             file=Path(os.path.relpath(declared.path, layout.root)).as_posix(),
             line=declared.document.line,
-            dataset=result.summary,
+            dataset=summary,
             dataset_source=source,
         )
 
     def _dataset(self, data: TrainingData, origin: _Origin) -> tuple[Scan, DatasetSource] | None:
+        if data.unknown:
+            return None
         if data.file is None:
             return self._inline(data.examples or (), origin), DatasetSource()
         return self._file_dataset(data, data.file, origin)

@@ -10,17 +10,17 @@ from reconciler.model.manifest import TunedModelManifest
 # "exactly one of" pairs, written as JSON Schema `oneOf` with `required`.
 _ONE_OF = {
     "Spec": ("baseModel", "sourceModel"),
-    "TrainingData": ("file", "examples"),
+    "TrainingData": ("file", "examples", "unknown"),
 }
 
 
 def manifest_json_schema() -> dict[str, Any]:
     """The schema of one `kind: TunedModel` document (camelCase, as written in YAML)."""
     schema = TunedModelManifest.model_json_schema(by_alias=True, mode="validation")
-    for name, (first, second) in _ONE_OF.items():
+    for name, fields in _ONE_OF.items():
         definition = schema.get("$defs", {}).get(name)
         if definition is not None:
-            definition["oneOf"] = [{"required": [first]}, {"required": [second]}]
+            definition["oneOf"] = [{"required": [field]} for field in fields]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         **schema,

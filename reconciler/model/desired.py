@@ -12,6 +12,9 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+UNKNOWN_DIGEST = "unknown"
+
+
 class DatasetSummary(Frozen):
     """What a plan may say about training data: counts and a hash, never contents."""
 
@@ -22,6 +25,15 @@ class DatasetSummary(Frozen):
     # Canonical fingerprint of the examples: independent of file format, key
     # order, whitespace and example order ("sha256:<hex>").
     digest: str
+
+    @classmethod
+    def unknown(cls) -> DatasetSummary:
+        """The summary of `trainingData: {unknown: true}` (an exported model)."""
+        return cls(examples=0, input_characters=0, output_characters=0, size_bytes=0, digest=UNKNOWN_DIGEST)
+
+    @property
+    def known(self) -> bool:
+        return self.digest != UNKNOWN_DIGEST
 
     @property
     def characters(self) -> int:

@@ -56,17 +56,23 @@ class Example(Strict):
 
 
 class TrainingData(Strict):
-    """Where the examples come from: a file next to the manifest, or inline."""
+    """Where the examples come from: a file next to the manifest, inline, or unknown.
+
+    `unknown: true` is what `reconciler export` writes: the API never returns
+    training data, so a manifest made from a live model cannot say what it was
+    tuned on. Such a model can be adopted and updated, never created or replaced.
+    """
 
     file: str | None = Field(None, description="Path to a .jsonl, .json or .csv file, relative to the manifest.")
     input_key: str | None = Field(None, description="Column holding the input (default text_input, also textInput).")
     output_key: str | None = Field(None, description="Column holding the output (default output).")
     examples: tuple[Example, ...] | None = None
+    unknown: bool = Field(False, description="The data is not known (written by `reconciler export`).")
 
     @model_validator(mode="after")
     def _one_source(self) -> TrainingData:
-        if (self.file is None) == (self.examples is None):
-            raise ValueError("give exactly one of file or examples")
+        if [self.file is not None, self.examples is not None, self.unknown].count(True) != 1:
+            raise ValueError("give exactly one of file, examples or unknown: true")
         if self.examples is not None and (self.input_key or self.output_key):
             raise ValueError("inputKey/outputKey apply to a file, not to inline examples")
         return self

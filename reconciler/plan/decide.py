@@ -7,7 +7,7 @@ from typing import Any
 from reconciler.model.desired import DesiredModel
 from reconciler.model.live import LiveModel, State
 from reconciler.plan.diff import changed_roots, diff_fields
-from reconciler.plan.gemini import LIFECYCLE_MASK, MUTABLE_FIELDS, live_source
+from reconciler.plan.gemini import LIFECYCLE_MASK, MUTABLE_FIELDS, immutable_mismatches, live_source
 from reconciler.plan.ownership import (
     Ownership,
     hyperparameters_hash,
@@ -27,6 +27,8 @@ _LIFECYCLE_PATHS = {
 
 def decide(model: DesiredModel, live: LiveModel | None) -> Change | PlanError:
     """create, wait, replace, update or noop for one manifest, or why it cannot be planned."""
+    if not model.dataset.known:
+        return _decide_unknown_data(model, live)
     if live is None:
         return _change(model, Action.CREATE, "no live model has this id")
     ownership = parse_ownership(live.description)
@@ -41,6 +43,41 @@ def decide(model: DesiredModel, live: LiveModel | None) -> Change | PlanError:
     if replace is not None:
         return replace
     return _update_or_noop(model, live, ownership, wanted)
+
+
+def _decide_unknown_data(model: DesiredModel, live: LiveModel | None) -> Change | PlanError:
+    """An exported manifest (`trainingData.unknown`) describes a model as it is live.
+
+    Its training data cannot be known, so it can never be created or re-tuned:
+    the immutable inputs are compared with what the API returns instead of the
+    trailer's fingerprint, an unmanaged model is imported, a managed one updated.
+    """
+    if live is None:
+        return _unknown_data_error(model, "does not exist, and cannot be created")
+    mismatches = immutable_mismatches(model, live)
+    if mismatches:
+        return _unknown_data_error(
+            model, "differs from the live model in inputs that cannot change (" + "; ".join(mismatches) + ")"
+        )
+    ownership = parse_ownership(live.description)
+    if ownership is None:
+        return _change(model, Action.IMPORT,
+                       "exported manifest: adopt the live model as it is (its training data cannot be verified)",
+                       update_mask=("description",))
+    if live.state is State.CREATING:
+        return _change(model, Action.WAIT, "still CREATING from an earlier run; wait, never create it twice")
+    if live.state is State.FAILED:
+        return _unknown_data_error(model, "FAILED, and cannot be re-tuned")
+    return _update_or_noop(model, live, ownership, ownership_for(model))
+
+
+def _unknown_data_error(model: DesiredModel, problem: str) -> PlanError:
+    return PlanError(
+        model_id=model.id,
+        message=f"tunedModels/{model.id} (declared in {model.file}:{model.line}) {problem}: "
+                "its training data is unknown (trainingData.unknown)",
+        hint=f"give spec.trainingData a file or examples in {model.file} to tune it",
+    )
 
 
 def unmanaged_error(model: DesiredModel) -> PlanError:

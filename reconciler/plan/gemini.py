@@ -7,6 +7,7 @@ table; the planner only walks `MUTABLE_FIELDS`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -80,3 +81,25 @@ def source_id(source: str) -> str | None:
     if source.startswith(RESOURCE_PREFIX):
         return source.removeprefix(RESOURCE_PREFIX)
     return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return a is not None and b is not None and math.isclose(float(a), float(b), rel_tol=1e-6)
+    return bool(a == b)
+
+
+def immutable_mismatches(model: DesiredModel, live: LiveModel) -> list[str]:
+    """Immutable inputs the API does return (source model, hyperparameters) that
+    differ between the live model and the manifest. Training data never comes
+    back from the API, so it cannot be compared this way."""
+    spec = model.manifest.spec
+    problems = []
+    if live_source(live) != spec.source:
+        field = "sourceModel" if spec.source_model else "baseModel"
+        problems.append(f"spec.{field}: manifest {spec.source!r}, live {live_source(live)!r}")
+    for key, value in spec.hyperparameters.as_sent().items():
+        live_value = live.hyperparameters.get(key)
+        if not _same(value, live_value):
+            problems.append(f"spec.hyperparameters.{key}: manifest {value!r}, live {live_value!r}")
+    return problems

@@ -118,6 +118,14 @@ def _decide_model(state: _Planning, model: DesiredModel) -> None:
         state.errors.append(result)
         return
     result = _follow_source(state, model, result)
+    if result.action is Action.REPLACE and not model.dataset.known:
+        state.errors.append(PlanError(
+            model_id=model.id,
+            message=f"tunedModels/{model.id} must be replaced ({result.reason}) but its training data "
+                    f"is unknown (trainingData.unknown in {model.file}:{model.line})",
+            hint=f"give spec.trainingData a file or examples in {model.file}",
+        ))
+        return
     if result.action is Action.REPLACE and model.manifest.spec.lifecycle.prevent_destroy:
         state.errors.append(PlanError(
             model_id=model.id,

@@ -34,6 +34,7 @@ class Action(str, Enum):
     REPLACE = "replace"  # delete, then create under the same id
     DELETE = "delete"
     FORGET = "forget"  # remove the trailer, leave the model live
+    IMPORT = "import"  # write the trailer onto a live model an exported manifest describes
     WAIT = "wait"  # still CREATING from an earlier run: never create it twice
     NOOP = "noop"
     PERMISSION_ADD = "permission_add"

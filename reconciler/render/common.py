@@ -14,6 +14,7 @@ SYMBOLS = {
     Action.REPLACE: "-/+",
     Action.DELETE: "-",
     Action.FORGET: "~",
+    Action.IMPORT: "<=",
     Action.WAIT: "...",
     Action.NOOP: "=",
     Action.PERMISSION_ADD: "+",
@@ -27,6 +28,7 @@ VERBS = {
     Action.REPLACE: "must be replaced (re-tuned)",
     Action.DELETE: "will be deleted",
     Action.FORGET: "will be forgotten (left live, no longer managed)",
+    Action.IMPORT: "will be imported (adopted as it is, not re-tuned)",
     Action.WAIT: "is still being created",
     Action.NOOP: "is up to date",
 }
@@ -34,6 +36,7 @@ VERBS = {
 # The order the counts are listed in, after the model actions of the summary line.
 EXTRA_COUNTS = (
     (Action.FORGET, "to forget"),
+    (Action.IMPORT, "to import"),
     (Action.WAIT, "still creating"),
     (Action.NOOP, "unchanged"),
 )

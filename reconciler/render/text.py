@@ -23,6 +23,7 @@ _ACTION_COLOURS = {
     Action.REPLACE: "magenta",
     Action.DELETE: "red",
     Action.FORGET: "yellow",
+    Action.IMPORT: "cyan",
     Action.WAIT: "cyan",
     Action.NOOP: "cyan",
     Action.PERMISSION_ADD: "green",
