@@ -6,6 +6,7 @@ import click
 
 from reconciler.cli.apply_cmd import apply_command, reconcile_command
 from reconciler.cli.emulator_cmd import emulator
+from reconciler.cli.export_cmd import export_command
 from reconciler.cli.import_cmd import import_command
 from reconciler.cli.plan_cmd import plan_command
 from reconciler.cli.schema import schema
@@ -20,5 +21,6 @@ ALL: list[click.Command] = [
     reconcile_command,
     status_command,
     import_command,
+    export_command,
     emulator,
 ]

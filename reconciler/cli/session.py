@@ -25,6 +25,7 @@ from reconciler.loader import load
 from reconciler.model.desired import Desired
 from reconciler.model.errors import UserError
 from reconciler.model.live import Observed
+from reconciler.model.settings import Settings
 from reconciler.plan import PlanOptions, plan
 from reconciler.plan.types import Plan
 
@@ -60,6 +61,20 @@ def start_embedded_emulator(root: str) -> str:
     return server.url
 
 
+def connect(app: App, settings: Settings, root: str) -> tuple[GeminiClient, float]:
+    """A client for the configured API (or the embedded emulator), and the poll interval to use."""
+    if app.emulator:
+        client = GeminiClient(
+            endpoint=start_embedded_emulator(root),
+            api_version=settings.api_version,
+            credentials=Anonymous(),
+            timeout=settings.request_timeout_seconds,
+            pool_size=max(10, settings.concurrency),
+        )
+        return client, EMULATOR_POLL_SECONDS
+    return GeminiClient.from_settings(settings, env=os.environ), settings.poll_interval_seconds
+
+
 @dataclass
 class Session:
     app: App
@@ -70,19 +85,8 @@ class Session:
     @classmethod
     def open(cls, app: App, path: str) -> Session:
         desired = load_desired(app, path)
-        settings = desired.settings
-        if app.emulator:
-            url = start_embedded_emulator(desired.root)
-            client = GeminiClient(
-                endpoint=url,
-                api_version=settings.api_version,
-                credentials=Anonymous(),
-                timeout=settings.request_timeout_seconds,
-                pool_size=max(10, settings.concurrency),
-            )
-            return cls(app, desired, client, EMULATOR_POLL_SECONDS)
-        client = GeminiClient.from_settings(settings, env=os.environ)
-        return cls(app, desired, client, settings.poll_interval_seconds)
+        client, poll_interval = connect(app, desired.settings, desired.root)
+        return cls(app, desired, client, poll_interval)
 
     def observe(self) -> Observed:
         return observe(self.client, self.desired, self.desired.settings.concurrency)
