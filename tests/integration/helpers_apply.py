@@ -13,6 +13,7 @@ import contextlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -188,7 +189,14 @@ def start_cli(repo: Path, emulator: EmulatorServer, *args: str, **env: str) -> s
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A runner started in the background may ignore SIGINT, and children
+        # inherit that; the Ctrl-C test needs Python's own handler.
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def finish(process: subprocess.Popen[str], timeout: float = 60) -> CliResult:

@@ -1,0 +1,68 @@
+"""Ctrl-C and SIGTERM during a wait: the apply stops waiting, leaves the tuning
+run going, says how to resume; the next apply picks the model up (`wait`)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from reconciler.emulator import EmulatorServer
+
+from .helpers_apply import (
+    CREATE_KEY,
+    OPERATION_KEY,
+    finish,
+    live_models,
+    manifest,
+    request_counts,
+    run_cli,
+    set_tuning,
+    start_cli,
+    wait_until,
+    write_repo,
+)
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_signal_during_a_wait_stops_and_the_next_apply_resumes(
+    make_emulator: Callable[..., EmulatorServer], tmp_path: Path, signal_number: int
+) -> None:
+    # The emulator's time stands still (the run stays at step 0) until the
+    # test lets it go on from where it stopped: 10 steps, 2 seconds.
+    frozen: list[float | None] = [time.time()]
+    offset = [0.0]
+
+    def clock() -> float:
+        return frozen[0] if frozen[0] is not None else time.time() + offset[0]
+
+    server = make_emulator(seed=9, step_seconds=0.2, clock=clock)
+    repo = write_repo(tmp_path, [manifest("slow"), manifest("later", source_model="slow")])
+    process = start_cli(repo, server, "apply", "--yes")
+    wait_until(lambda: request_counts(server).get(OPERATION_KEY, 0) >= 1, "the first poll")
+    process.send_signal(signal_number)
+    stopped = finish(process, timeout=15)
+
+    assert stopped.code == 1, stopped.text
+    assert "run `reconciler apply` again to pick them up" in stopped.err
+    assert "Apply stopped: 0 created" in stopped.out
+    assert "later: create stopped: not started" in stopped.out
+    assert live_models(server)["slow"]["state"] == "CREATING"  # left running on the server
+
+    planned = run_cli(repo, server, "plan", "--output", "json")
+    actions = {c["model_id"]: c["action"] for c in json.loads(planned.out)["changes"]}
+    assert actions == {"slow": "wait", "later": "create"}
+
+    offset[0], frozen[0] = frozen[0] - time.time(), None
+    set_tuning(server, step_seconds=0)  # for `later`
+    creates = request_counts(server)[CREATE_KEY]
+    resumed = run_cli(repo, server, "apply", "--yes")
+    assert resumed.code == 0, resumed.text
+    assert "slow: wait done" in resumed.out
+    assert "Apply complete: 2 created" in resumed.out
+    assert request_counts(server)[CREATE_KEY] == creates + 1  # only `later`: `slow` is never created twice
+    assert {body["state"] for body in live_models(server).values()} == {"ACTIVE"}
