@@ -17,7 +17,7 @@ from typing import Any
 
 from reconciler.apply.adopt import adopt_model
 from reconciler.apply.gemini import create_body, permission_body, update_body
-from reconciler.apply.progress import Event, Reporter
+from reconciler.apply.progress import Event, Progress, Reporter
 from reconciler.apply.smoke import SmokeResult, run_smoke_tests
 from reconciler.apply.waiting import Stopped, TimedOut, Waiter
 from reconciler.client.errors import AlreadyExists, NotFound
@@ -232,8 +232,11 @@ class Executor:
             # A crashed or concurrent run created it first: read what is there
             # instead of making a second model.
             return self._take_over_existing(model)
-        final = self.waiter.operation(self.client, model.id, operation["name"])
-        return self._finish(model, final)
+        if operation.get("done"):  # a run may finish before the create answers
+            self.reporter.progress(Progress.from_operation(model.id, operation, 0.0))
+        else:
+            operation = self.waiter.operation(self.client, model.id, operation["name"])
+        return self._finish(model, operation)
 
     def _take_over_existing(self, model: DesiredModel) -> list[float]:
         live = LiveModel.from_api(self.client.get_tuned_model(model.id))

@@ -31,7 +31,8 @@ class Progress:
         total = int(metadata.get("totalSteps", 0))
         done = bool(operation.get("done"))
         steps = int(metadata.get("completedSteps", last.get("step", 0)))
-        percent = float(metadata.get("completedPercent", 100.0 if done and total else 0.0))
+        # completedPercent is omitted at 0 (proto3 defaults); the steps say as much.
+        percent = float(metadata.get("completedPercent", 100.0 * steps / total if total else 0.0))
         return cls(
             model_id=model_id,
             completed_steps=total if done and "error" not in operation else steps,

@@ -1,0 +1,133 @@
+"""The executor against an in-memory client: idempotent creates, ordering,
+skips after a failure, guards, and ownership re-checked before a delete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from integration.helpers_apply import manifest
+
+from reconciler.apply.executor import ApplyOptions, ApplyRefused, ApplyResult, Executor
+from reconciler.apply.gemini import create_body
+from reconciler.apply.progress import RecordingReporter
+from reconciler.apply.waiting import Waiter
+from reconciler.model.desired import Desired
+from reconciler.model.live import LiveModel, Observed
+from reconciler.plan import PlanOptions, plan
+from reconciler.plan.types import Action
+
+from .fakes import FakeClient, FakeClock, desired_for
+
+
+def executor(client: FakeClient, desired: Desired, clock: FakeClock | None = None, **options: int) -> Executor:
+    clock = clock or FakeClock()
+    waiter = Waiter(interval=1, timeout=100, reporter=RecordingReporter(), stop=clock, clock=clock)  # type: ignore[arg-type]
+    return Executor(client, desired, RecordingReporter(), waiter, ApplyOptions(**options))  # type: ignore[arg-type]
+
+
+def run(client: FakeClient, desired: Desired, *, prune: bool = False, max_deletions: int = 5,
+        clock: FakeClock | None = None) -> ApplyResult:
+    """Plan against what the fake holds, then apply."""
+    observed = Observed(models=tuple(LiveModel.from_api(body) for body in client.models.values()))
+    planned = plan(desired, observed, PlanOptions(prune=prune))
+    return executor(client, desired, clock, concurrency=2, max_deletions=max_deletions).run(planned)
+
+
+def test_creates_send_the_manifest_id_and_sources_go_first(tmp_path: Path) -> None:
+    desired = desired_for(tmp_path, [manifest("child", source_model="parent"), manifest("parent")])
+    client = FakeClient()
+    result = run(client, desired)
+    assert result.ok
+    creates = [model_id for call, model_id in client.calls if call == "create"]
+    assert creates == ["parent", "child"]
+    assert result.summary_line().startswith("Apply complete: 2 created, 0 updated")
+
+
+def test_already_exists_with_the_same_inputs_is_taken_over_not_created_twice(tmp_path: Path) -> None:
+    desired = desired_for(tmp_path, [manifest("alpha", smoke=(("3", "4"),))])
+    client = FakeClient()
+    observed_before = Observed(models=())
+    planned = plan(desired, observed_before, PlanOptions())
+    # Another run creates it between our plan and our create.
+    client.create_tuned_model(create_body(desired.models[0]), tuned_model_id="alpha")
+    result = executor(client, desired).run(planned)
+    assert result.ok, result.outcomes
+    assert [o.action for o in result.outcomes] == [Action.CREATE]
+    assert len(client.models) == 1
+    assert [s.passed for s in result.smoke] == [True]
+
+
+def test_already_exists_with_other_inputs_fails_without_touching_it(tmp_path: Path) -> None:
+    desired = desired_for(tmp_path, [manifest("alpha")])
+    planned = plan(desired, Observed(models=()), PlanOptions())
+    client = FakeClient()
+    client.models["alpha"] = {"name": "tunedModels/alpha", "state": "ACTIVE", "description": "someone else's"}
+    result = executor(client, desired).run(planned)
+    assert not result.ok
+    assert "already exists and was not made from this manifest" in result.outcomes[0].message
+    assert client.models["alpha"]["description"] == "someone else's"
+
+
+def test_a_failed_source_skips_its_dependents(tmp_path: Path) -> None:
+    desired = desired_for(tmp_path, [manifest("parent"), manifest("child", source_model="parent")])
+    client = FakeClient(failing=frozenset({"parent"}))
+    result = run(client, desired)
+    statuses = {o.model_id: (o.status, o.message) for o in result.outcomes}
+    assert statuses["parent"] == ("failed", "tuning failed: Tuning failed at step 1 of 3.")
+    assert statuses["child"] == ("skipped", "skipped: parent did not finish")
+    assert "child" not in client.models
+
+
+def test_a_stop_while_waiting_reports_every_model_and_the_resume_hint(tmp_path: Path) -> None:
+    desired = desired_for(tmp_path, [manifest("parent"), manifest("child", source_model="parent")])
+    client = FakeClient(running=True)
+    clock = FakeClock()
+    original = clock.wait
+
+    def stop_on_first_sleep(seconds: float) -> bool:
+        clock.set()
+        return original(seconds)
+
+    clock.wait = stop_on_first_sleep  # type: ignore[method-assign]
+    result = run(client, desired, clock=clock)
+    assert result.interrupted and not result.ok
+    assert {o.model_id: o.status for o in result.outcomes} == {"parent": "stopped", "child": "stopped"}
+    assert result.summary_line().startswith("Apply stopped: 0 created")
+    assert client.models["parent"]["state"] == "CREATING"  # left running
+
+
+def test_guards_refuse_before_any_call(tmp_path: Path) -> None:
+    client = FakeClient()
+    for n in range(3):
+        client.create_tuned_model(create_body(desired_for(tmp_path / str(n), [manifest(f"m{n}")]).models[0]),
+                                  tuned_model_id=f"m{n}")
+    client.calls.clear()
+    desired = desired_for(tmp_path / "keep", [manifest("keep")])
+    with pytest.raises(ApplyRefused, match="deletes 3 models, over the cap of 2"):
+        run(client, desired, prune=True, max_deletions=2)
+    assert client.calls == []
+
+
+def test_a_delete_rechecks_that_the_model_is_still_managed(tmp_path: Path) -> None:
+    client = FakeClient()
+    gone = desired_for(tmp_path / "gone", [manifest("gone")]).models[0]
+    client.create_tuned_model(create_body(gone), tuned_model_id="gone")
+    desired = desired_for(tmp_path / "keep", [manifest("keep")])
+    observed = Observed(models=tuple(LiveModel.from_api(body) for body in client.models.values()))
+    planned = plan(desired, observed, PlanOptions(prune=True))
+    client.models["gone"]["description"] = "now hand-made"  # someone took the id over since the plan
+    result = executor(client, desired).run(planned)
+    failed = [o for o in result.outcomes if o.model_id == "gone"]
+    assert failed[0].status == "failed" and "no longer managed" in failed[0].message
+    assert "gone" in client.models
+
+
+def test_a_grant_that_exists_already_is_kept_with_the_wanted_role(tmp_path: Path) -> None:
+    desired = desired_for(tmp_path, [manifest("alpha", reader="analyst@example.com")])
+    client = FakeClient()
+    client.permissions["alpha"] = [{"name": "tunedModels/alpha/permissions/p0", "role": "WRITER",
+                                    "granteeType": "USER", "emailAddress": "analyst@example.com"}]
+    result = run(client, desired)
+    assert result.ok, result.outcomes
+    assert client.permissions["alpha"][0]["role"] == "READER"

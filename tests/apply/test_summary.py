@@ -1,0 +1,58 @@
+"""What an apply says at the end, and how progress lines read."""
+
+from __future__ import annotations
+
+from reconciler.apply.executor import ApplyResult, Outcome
+from reconciler.apply.progress import Event, Progress
+from reconciler.apply.smoke import SmokeResult
+from reconciler.apply.summary import downsample, mermaid_loss_chart, render_apply_markdown, render_apply_text, sparkline
+from reconciler.cli.progress import event_line, progress_line
+from reconciler.plan.types import Action
+
+
+def result() -> ApplyResult:
+    return ApplyResult(
+        outcomes=[
+            Outcome("a", Action.CREATE, "done", losses=(4.0, 2.0, 1.0)),
+            Outcome("b", Action.CREATE, "done"),
+            Outcome("c", Action.UPDATE, "done"),
+            Outcome("d", Action.REPLACE, "done"),
+        ],
+        smoke=[SmokeResult("a", "3", "equals '4'", "4", True)] * 5,
+    )
+
+
+def test_the_summary_line_counts_each_kind() -> None:
+    assert result().summary_line() == (
+        "Apply complete: 2 created, 1 updated, 1 replaced, 0 deleted; smoke tests 5/5 passed."
+    )
+
+
+def test_a_failed_smoke_test_is_a_table_row_and_fails_the_apply() -> None:
+    failed = result()
+    failed.smoke = [SmokeResult("a", "7", "equals 'nine'", "8", False)]
+    text = render_apply_text(failed)
+    assert not failed.ok
+    assert "Smoke tests failed:" in text
+    assert text.splitlines()[-2].split() == ["a", "7", "equals", "'nine'", "8"]
+    assert text.endswith("Apply failed: 2 created, 1 updated, 1 replaced, 0 deleted; smoke tests 0/1 passed.\n")
+
+
+def test_loss_curves_are_sparklines_and_mermaid_charts() -> None:
+    assert sparkline([4.0, 2.0, 1.0]) == "█▃▁"
+    assert downsample(list(range(100)), 5) == [0, 25, 50, 74, 99]
+    chart = mermaid_loss_chart(result().outcomes[0])
+    assert chart.splitlines() == [
+        "```mermaid", "xychart-beta", '    title "a: mean loss"', '    x-axis "step" 1 --> 3',
+        '    y-axis "mean loss"', "    line [4, 2, 1]", "```",
+    ]
+    markdown = render_apply_markdown(result())
+    assert markdown.startswith("### Apply complete: 2 created")
+    assert markdown.count("xychart-beta") == 1  # only models with a loss curve
+
+
+def test_progress_and_event_lines() -> None:
+    progress = Progress("alpha", completed_steps=5, total_steps=20, percent=25.0, epoch=1, mean_loss=0.5, elapsed=75)
+    assert progress_line(progress, bar=False) == "alpha   25.0%  step 5/20  epoch 1  loss 0.5000  01m15s"
+    assert progress_line(progress, bar=True).startswith("alpha  [#####...............]")
+    assert event_line(Event("failed", "alpha", "create", "tuning failed")) == "alpha: create FAILED: tuning failed"

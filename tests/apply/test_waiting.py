@@ -1,0 +1,95 @@
+"""The waiter: backoff, timeout, stop, and polls that fail transiently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reconciler.apply.progress import RecordingReporter
+from reconciler.apply.waiting import MAX_FAILED_POLLS, Stopped, TimedOut, Waiter
+from reconciler.client.errors import NotFound, Unavailable
+
+from .fakes import FakeClock
+
+
+class Operations:
+    """An operation done after `polls_needed` reads; `errors` are raised first, in order."""
+
+    def __init__(self, polls_needed: int, errors: list[Exception] | None = None) -> None:
+        self.polls_needed = polls_needed
+        self.errors = list(errors or [])
+        self.reads = 0
+
+    def get_operation(self, name: str) -> dict[str, Any]:
+        if self.errors:
+            raise self.errors.pop(0)
+        self.reads += 1
+        done = self.reads >= self.polls_needed
+        metadata = {"totalSteps": 10, "completedSteps": self.reads, "snapshots": [{"step": self.reads, "meanLoss": 1}]}
+        return {"name": name, "metadata": metadata, **({"done": True} if done else {})}
+
+    def get_tuned_model(self, name: str) -> dict[str, Any]:
+        self.reads += 1
+        state = "ACTIVE" if self.reads >= self.polls_needed else "CREATING"
+        return {"name": name, "state": state, "tuningTask": {"snapshots": [{"step": 5, "epoch": 1}]}}
+
+
+def waiter(clock: FakeClock, timeout: float = 1000) -> Waiter:
+    return Waiter(interval=2, timeout=timeout, reporter=RecordingReporter(), max_interval=5,
+                  stop=clock, clock=clock)  # type: ignore[arg-type]
+
+
+def test_polls_back_off_by_half_up_to_the_cap() -> None:
+    clock = FakeClock()
+    final = waiter(clock).operation(Operations(polls_needed=6), "m", "tunedModels/m/operations/o")
+    assert final["done"] is True
+    assert clock.waits == [2, 3, 4.5, 5, 5]
+
+
+def test_every_poll_is_reported_as_progress() -> None:
+    clock = FakeClock()
+    w = waiter(clock)
+    w.operation(Operations(polls_needed=3), "m", "tunedModels/m/operations/o")
+    reporter = w.reporter
+    assert isinstance(reporter, RecordingReporter)
+    assert [(p.completed_steps, p.percent) for p in reporter.progresses] == [(1, 10.0), (2, 20.0), (10, 100.0)]
+
+
+def test_a_model_wait_turns_snapshots_into_a_percentage() -> None:
+    clock = FakeClock()
+    w = waiter(clock)
+    w.model_state(Operations(polls_needed=2), "m", total_steps=20)
+    assert isinstance(w.reporter, RecordingReporter)
+    assert [(p.completed_steps, p.percent, p.epoch) for p in w.reporter.progresses] == [(5, 25.0, 1)] * 2
+
+
+def test_a_run_longer_than_the_timeout_times_out() -> None:
+    with pytest.raises(TimedOut, match="was not done after 10s"):
+        waiter(FakeClock(), timeout=10).operation(Operations(polls_needed=100), "m", "tunedModels/m/operations/o")
+
+
+def test_a_stop_ends_the_wait() -> None:
+    clock = FakeClock()
+    clock.set()
+    with pytest.raises(Stopped):
+        waiter(clock).operation(Operations(polls_needed=100), "m", "tunedModels/m/operations/o")
+
+
+def test_transient_poll_failures_are_waited_out() -> None:
+    errors: list[Exception] = [Unavailable("down", http_status=503)] * (MAX_FAILED_POLLS - 1)
+    final = waiter(FakeClock()).operation(Operations(1, errors), "m", "tunedModels/m/operations/o")
+    assert final["done"] is True
+
+
+def test_too_many_failed_polls_in_a_row_give_up() -> None:
+    errors: list[Exception] = [Unavailable("down", http_status=503)] * MAX_FAILED_POLLS
+    with pytest.raises(Unavailable):
+        waiter(FakeClock()).operation(Operations(1, errors), "m", "tunedModels/m/operations/o")
+
+
+def test_a_permanent_error_is_not_retried() -> None:
+    operations = Operations(1, [NotFound("gone", http_status=404)])
+    with pytest.raises(NotFound):
+        waiter(FakeClock()).operation(operations, "m", "tunedModels/m/operations/o")
+    assert operations.reads == 0
