@@ -8,14 +8,16 @@ import click
 
 from reconciler.cli.main import App, pass_app
 from reconciler.cli.session import Session
+from reconciler.model.desired import DesiredModel
 from reconciler.model.live import LiveModel, State
 from reconciler.plan import parse_ownership
+from reconciler.plan.estimate import estimate
 from reconciler.plan.types import Action, Plan
 
 COLUMNS = ("MODEL", "MANAGED", "STATE", "PROGRESS", "LAST LOSS", "SYNC")
 
 
-def sync_state(model: LiveModel, plan: Plan, declared: set[str]) -> str:
+def sync_state(model: LiveModel, plan: Plan, declared: dict[str, DesiredModel]) -> str:
     if parse_ownership(model.description) is None:
         return "unmanaged"
     if model.id not in declared:
@@ -24,9 +26,22 @@ def sync_state(model: LiveModel, plan: Plan, declared: set[str]) -> str:
     return "in sync" if not actions else "drifted: " + ", ".join(actions)
 
 
-def row(model: LiveModel, plan: Plan, declared: set[str]) -> dict[str, str]:
+def progress_text(model: LiveModel, declared: dict[str, DesiredModel]) -> str:
+    """A running model's percentage: its last step of the run its manifest describes."""
+    if model.state is State.ACTIVE:
+        return "100%"
+    if model.state is not State.CREATING:
+        return "-"
+    manifest = declared.get(model.id)
+    if manifest is None or not model.snapshots:
+        return "tuning"
+    total = estimate(manifest).total_steps
+    return f"{min(100, 100 * model.snapshots[-1].step // total)}%" if total else "tuning"
+
+
+def row(model: LiveModel, plan: Plan, declared: dict[str, DesiredModel]) -> dict[str, str]:
     last = model.snapshots[-1] if model.snapshots else None
-    progress = {State.ACTIVE: "100%", State.CREATING: "tuning"}.get(model.state, "-")
+    progress = progress_text(model, declared)
     return {
         "MODEL": model.id,
         "MANAGED": "yes" if parse_ownership(model.description) else "no",
@@ -53,7 +68,7 @@ def status_command(app: App, path: str, output: str) -> None:
     """A table of live models: managed or not, state, progress, last loss, in sync or not."""
     session = Session.open(app, path)
     plan, observed = session.plan(prune=False)
-    declared = {m.id for m in session.desired.models}
+    declared = session.desired.by_id()
     rows = [row(model, plan, declared) for model in sorted(observed.models, key=lambda m: m.id)]
     if output == "json":
         app.console.print(json.dumps(rows, indent=2))

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from integration.helpers_apply import manifest
+
 from reconciler.apply.executor import ApplyResult, Outcome
 from reconciler.apply.progress import Event, Progress
 from reconciler.apply.smoke import SmokeResult
 from reconciler.apply.summary import downsample, mermaid_loss_chart, render_apply_markdown, render_apply_text, sparkline
 from reconciler.cli.progress import event_line, progress_line
+from reconciler.cli.status_cmd import progress_text
+from reconciler.model.live import LiveModel, Snapshot, State
 from reconciler.plan.types import Action
+
+from .fakes import desired_for
 
 
 def result() -> ApplyResult:
@@ -56,3 +64,11 @@ def test_progress_and_event_lines() -> None:
     assert progress_line(progress, bar=False) == "alpha   25.0%  step 5/20  epoch 1  loss 0.5000  01m15s"
     assert progress_line(progress, bar=True).startswith("alpha  [#####...............]")
     assert event_line(Event("failed", "alpha", "create", "tuning failed")) == "alpha: create FAILED: tuning failed"
+
+
+def test_status_shows_a_running_model_as_a_share_of_its_manifests_run(tmp_path: Path) -> None:
+    declared = desired_for(tmp_path, [manifest("alpha")]).by_id()  # 20 examples, 2 epochs, batch 4: 10 steps
+    running = LiveModel(name="tunedModels/alpha", state=State.CREATING, snapshots=(Snapshot(step=3),))
+    assert progress_text(running, declared) == "30%"
+    assert progress_text(running, {}) == "tuning"
+    assert progress_text(running.model_copy(update={"state": State.ACTIVE}), declared) == "100%"
