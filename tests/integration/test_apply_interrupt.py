@@ -66,3 +66,16 @@ def test_a_signal_during_a_wait_stops_and_the_next_apply_resumes(
     assert "Apply complete: 2 created" in resumed.out
     assert request_counts(server)[CREATE_KEY] == creates + 1  # only `later`: `slow` is never created twice
     assert {body["state"] for body in live_models(server).values()} == {"ACTIVE"}
+
+
+def test_reconcile_watch_converges_then_stops_cleanly_on_sigterm(emulator: EmulatorServer, tmp_path: Path) -> None:
+    repo = write_repo(tmp_path, [manifest("alpha")])
+    process = start_cli(repo, emulator, "reconcile", "--yes", "--watch", "1")
+    wait_until(lambda: live_models(emulator).get("alpha", {}).get("state") == "ACTIVE", "the first pass")
+    wait_until(lambda: request_counts(emulator).get("GET /{version}/tunedModels", 0) >= 2, "a second pass")
+    process.send_signal(signal.SIGTERM)
+    watched = finish(process, timeout=15)
+    assert watched.code == 0, watched.text
+    assert "Apply complete: 1 created" in watched.out
+    assert "No changes" in watched.err  # the second pass found nothing to do
+    assert "Stopped watching." in watched.err
