@@ -12,13 +12,12 @@ from reconciler.emulator.errors import (
     failed_precondition,
     invalid_argument,
     not_found,
-    tuned_model_not_found,
 )
 from reconciler.emulator.ids import IdMaker
 from reconciler.emulator.paging import encode_token, page_request
 from reconciler.emulator.records import PermissionRecord, TunedModelRecord
 from reconciler.emulator.schema import PERMISSION, TRANSFER_OWNERSHIP, parse
-from reconciler.emulator.store import Store
+from reconciler.emulator.store import Store, require
 
 
 class PermissionService:
@@ -113,10 +112,7 @@ class PermissionService:
         return 200, {}
 
     def _record(self, model_id: str) -> TunedModelRecord:
-        record = self.store.get(model_id)
-        if record is None:
-            raise tuned_model_not_found(model_id)
-        return record
+        return require(self.store, model_id)
 
 
 def _new_grant(body: dict[str, Any], permission_id: str) -> PermissionRecord:

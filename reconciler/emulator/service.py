@@ -16,13 +16,12 @@ from reconciler.emulator.errors import (
     failed_precondition,
     invalid_argument,
     not_found,
-    tuned_model_not_found,
 )
 from reconciler.emulator.ids import MODEL_ID, IdMaker
 from reconciler.emulator.paging import page_of_models, page_request
 from reconciler.emulator.records import Example, PermissionRecord, TunedModelRecord
 from reconciler.emulator.schema import TUNED_MODEL, parse
-from reconciler.emulator.store import Store
+from reconciler.emulator.store import Store, require
 from reconciler.emulator.tuning import progress, total_steps
 
 MAX_DISPLAY_NAME = 40
@@ -207,10 +206,7 @@ class TunedModelService:
     # --- lookups -------------------------------------------------------------------------
 
     def _record(self, model_id: str) -> TunedModelRecord:
-        record = self.store.get(model_id)
-        if record is None:
-            raise tuned_model_not_found(model_id)
-        return record
+        return require(self.store, model_id)
 
     def _operation_record(self, model_id: str, operation_id: str) -> TunedModelRecord:
         record = self.store.get(model_id)

@@ -47,6 +47,14 @@ def _taken(model_id: str) -> Exception:
     return already_exists(f"Tuned model tunedModels/{model_id} already exists.")
 
 
+def require(store: Store, model_id: str) -> TunedModelRecord:
+    """The model's record, or the API's own 404 for a missing tuned model."""
+    record = store.get(model_id)
+    if record is None:
+        raise tuned_model_not_found(model_id)
+    return record
+
+
 class MemoryStore:
     """Models kept as JSON documents, like the SQLite store: decoding one is
     cheap, and every caller gets its own copy to change."""
