@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from integration.helpers_apply import manifest
-
 from reconciler.apply.executor import ApplyResult, Outcome
 from reconciler.apply.progress import Event, Progress
 from reconciler.apply.smoke import SmokeResult
@@ -14,6 +12,7 @@ from reconciler.cli.progress import event_line, progress_line
 from reconciler.cli.status_cmd import progress_text
 from reconciler.model.live import LiveModel, Snapshot, State
 from reconciler.plan.types import Action
+from tests.integration.helpers_apply import manifest
 
 from .fakes import desired_for
 

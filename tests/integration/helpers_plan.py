@@ -28,6 +28,7 @@ from reconciler.emulator.calls import Call
 from reconciler.emulator.wire import Enums
 from reconciler.loader import load
 from reconciler.model.desired import Desired, DesiredModel
+from tests.integration.helpers_apply import live_models, request_counts  # noqa: F401 (re-exported)
 
 BASE_MODEL = "models/gemini-1.5-flash-001-tuning"
 LIST_KEY = "GET /{version}/tunedModels"
@@ -141,20 +142,8 @@ def seed_unmanaged(server: EmulatorServer, model_id: str) -> None:
     server.app.services["models"].create_tuned_model(call)
 
 
-def request_counts(server: EmulatorServer) -> dict[str, int]:
-    counts: dict[str, int] = requests.get(f"{server.url}/_internal/requests", timeout=10).json()["counts"]
-    return counts
-
-
 def reset_request_counts(server: EmulatorServer) -> None:
     requests.delete(f"{server.url}/_internal/requests", timeout=10).raise_for_status()
-
-
-def live_models(server: EmulatorServer) -> dict[str, dict[str, Any]]:
-    """Every live model by id, as the API lists it (one page is enough in these tests)."""
-    page = requests.get(f"{server.url}/v1beta/tunedModels", params={"pageSize": 1000},
-                        timeout=30).json()
-    return {m["name"].removeprefix("tunedModels/"): m for m in page.get("tunedModels", [])}
 
 
 @dataclass(frozen=True)
