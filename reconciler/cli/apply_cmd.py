@@ -154,22 +154,13 @@ def apply_command(
 ) -> None:
     """Apply a saved plan exactly, or plan, show and (after confirmation) apply."""
     session = Session.open(app, path)
-    options = apply_settings(session, not skip_smoke_tests, max_deletions)
     if planfile:
-        plan = saved_plan(session, planfile)
+        options = apply_settings(session, not skip_smoke_tests, max_deletions)
+        ok = execute(app, session, saved_plan(session, planfile), options, output=output).ok
     else:
-        plan, _ = session.plan(prune=prune, targets=targets, allow_empty=allow_empty)
-        show_plan(app, plan, output)
-        if plan.has_errors:
-            exit_with(EXIT_ERROR)
-        if not needs_work(plan):
-            say_no_changes(app, output)
-            return
-        check_guards(plan, options)  # refuse before asking, not after
-        if plan.has_changes:
-            confirm(app, yes)
-    result = execute(app, session, plan, options, output=output)
-    if not result.ok:
+        pass_ = Pass(targets, prune, allow_empty, yes, output, not skip_smoke_tests, max_deletions)
+        ok = reconcile_once(app, session, pass_, threading.Event())
+    if not ok:
         exit_with(EXIT_ERROR)
 
 
@@ -224,16 +215,16 @@ class Pass:
 
 
 def reconcile_once(app: App, session: Session, pass_: Pass, stop: threading.Event) -> bool:
+    """Plan, show, confirm and apply: `apply` without a plan file, and each reconcile pass."""
     plan, _ = session.plan(prune=pass_.prune, targets=pass_.targets, allow_empty=pass_.allow_empty)
+    show_plan(app, plan, pass_.output)
     if plan.has_errors:
-        show_plan(app, plan, pass_.output)
         return False
     if not needs_work(plan):
         say_no_changes(app, pass_.output)
         return True
-    show_plan(app, plan, pass_.output)
     options = apply_settings(session, pass_.smoke, pass_.max_deletions)
-    check_guards(plan, options)
+    check_guards(plan, options)  # refuse before asking, not after
     if plan.has_changes:
         confirm(app, pass_.yes)
     return execute(app, session, plan, options, output=pass_.output, stop=stop).ok
