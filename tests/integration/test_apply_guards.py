@@ -53,6 +53,19 @@ def test_an_empty_manifests_folder_deletes_nothing(server: EmulatorServer, repo:
     assert_nothing_deleted(server)
 
 
+def test_allow_empty_prunes_an_emptied_folder_within_the_cap(server: EmulatorServer, repo: Path) -> None:
+    for model_id in IDS[2:]:
+        remove_manifest(repo, model_id)
+    assert run_cli(repo, server, "apply", "--yes").code == 0  # two deletes: at the cap
+    for model_id in IDS[:2]:
+        remove_manifest(repo, model_id)
+    refused = run_cli(repo, server, "apply", "--yes")
+    assert refused.code == 1 and "--allow-empty" in refused.err
+    result = run_cli(repo, server, "apply", "--yes", "--allow-empty")
+    assert result.code == 0, result.text
+    assert live_models(server) == {}
+
+
 def test_a_missing_manifests_folder_deletes_nothing(server: EmulatorServer, repo: Path) -> None:
     shutil.rmtree(repo / "manifests")
     result = run_cli(repo, server, "reconcile", "--yes")
