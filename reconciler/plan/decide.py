@@ -152,10 +152,11 @@ def _hyperparameter_diffs(
 
 def _data_reason(before: Ownership, after: Ownership) -> str:
     delta = after.examples - before.examples
+    examples = "example" if abs(delta) == 1 else "examples"
     if delta > 0:
-        counted = f"{delta} examples added"
+        counted = f"{delta} {examples} added"
     elif delta < 0:
-        counted = f"{-delta} examples removed"
+        counted = f"{-delta} {examples} removed"
     else:
         counted = "same count, examples changed"
     return (
