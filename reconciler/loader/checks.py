@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 from reconciler.loader.problems import Problem, error
@@ -34,10 +34,12 @@ class Declared:
         return source.removeprefix("tunedModels/") if source else None
 
 
-def cross_problems(declared: Sequence[Declared]) -> Iterator[Problem]:
+def cross_problems(declared: Sequence[Declared], invalid_ids: Collection[str] = ()) -> Iterator[Problem]:
+    """`invalid_ids`: ids of manifests that failed validation; they are declared,
+    so a model tuned from one is not reported again for a missing source."""
     yield from _duplicates(declared)
     by_id = {d.id: d for d in reversed(declared)}  # the first declaration wins
-    yield from _missing_sources(declared, by_id)
+    yield from _missing_sources(declared, by_id, invalid_ids)
     yield from _cycles(declared, by_id)
 
 
@@ -56,12 +58,14 @@ def _duplicates(declared: Sequence[Declared]) -> Iterator[Problem]:
             first[item.id] = item
 
 
-def _missing_sources(declared: Sequence[Declared], by_id: dict[str, Declared]) -> Iterator[Problem]:
+def _missing_sources(
+    declared: Sequence[Declared], by_id: dict[str, Declared], invalid_ids: Collection[str]
+) -> Iterator[Problem]:
     # The plan must order a source before its dependents and fingerprint what
     # the dependent is tuned from, so the source has to be declared here too.
     for item in declared:
         source = item.source_id
-        if source is not None and source not in by_id:
+        if source is not None and source not in by_id and source not in invalid_ids:
             yield error(
                 item.file,
                 item.document.line_of(_SOURCE),

@@ -59,6 +59,14 @@ def load(path: str | Path, *, cwd: Path | None = None) -> LoadResult:
     return _Load(Path(path), cwd).run()
 
 
+def _declared_id(document: Document) -> str:
+    """The metadata.name a document gives, even when the manifest is invalid."""
+    data = document.data
+    metadata = data.get("metadata") if isinstance(data, dict) else None
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return name if isinstance(name, str) else ""
+
+
 def load_settings(path: str | Path) -> tuple[Settings, Path, tuple[Problem, ...]]:
     """reconciler.yaml alone, with the repository root (for commands such as export)."""
     loader = _Load(Path(path), None)
@@ -90,6 +98,7 @@ class _Load:
         # parses them: hashlib and file reads release the GIL.
         self.file_hashes: dict[Path, str | Future[str]] = {}
         self.hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataset-hash")
+        self.invalid_ids: set[str] = set()  # metadata.name of manifests that failed validation
         self.scans: dict[tuple[Path, Keys], Scan | None] = {}
         self.root = Path()
 
@@ -111,7 +120,7 @@ class _Load:
         target = (layout.target / settings.manifests).resolve() if layout.target_is_root else layout.target
         declared = list(self._all_manifests(target))
         models = [m for d in declared if (m := self._desired_model(d, layout)) is not None]
-        self.problems.extend(cross_problems(declared))
+        self.problems.extend(cross_problems(declared, self.invalid_ids))
         problems = tuple(self.problems)
         if any(p.is_error for p in problems):
             return LoadResult(None, problems, tuple(models))
@@ -177,6 +186,7 @@ class _Load:
             if manifest is not None:
                 yield _Declared(manifest=manifest, document=document, file=shown, path=path)
             else:
+                self.invalid_ids.add(_declared_id(document))
                 self._dataset_of_invalid_manifest(origin)
 
     def _dataset_of_invalid_manifest(self, origin: _Origin) -> None:
