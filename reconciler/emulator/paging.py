@@ -8,6 +8,7 @@ import binascii
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from reconciler.emulator.errors import invalid_argument
 from reconciler.emulator.records import TunedModelRecord
@@ -80,3 +81,13 @@ def page_of_models(
     records = [record for _, record in found[: page.size]]
     more = len(found) > page.size
     return records, encode_token(found[page.size - 1][0], page.filter) if more else ""
+
+
+def page_body(key: str, items: list[Any], next_token: str | None) -> dict[str, Any]:
+    """A List response in proto3 JSON: an empty list and the last page's token are omitted."""
+    body: dict[str, Any] = {}
+    if items:
+        body[key] = items
+    if next_token:
+        body["nextPageToken"] = next_token
+    return body

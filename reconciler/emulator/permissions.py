@@ -14,7 +14,7 @@ from reconciler.emulator.errors import (
     not_found,
 )
 from reconciler.emulator.ids import IdMaker
-from reconciler.emulator.paging import encode_token, page_request
+from reconciler.emulator.paging import encode_token, page_body, page_request
 from reconciler.emulator.records import PermissionRecord, TunedModelRecord
 from reconciler.emulator.schema import PERMISSION, TRANSFER_OWNERSHIP, parse
 from reconciler.emulator.store import Store, require
@@ -46,14 +46,10 @@ class PermissionService:
     def list_permissions(self, call: Call, model_id: str) -> Reply:
         page = page_request(call.query, default_size=10, max_size=1000)
         record = self._record(model_id)
-        grants = record.permissions[page.position : page.position + page.size]
-        body: dict[str, Any] = {}
-        if grants:
-            body["permissions"] = [wire.permission(record, g, call.enums) for g in grants]
         end = page.position + page.size
-        if end < len(record.permissions):
-            body["nextPageToken"] = encode_token(end, page.filter)
-        return 200, body
+        grants = [wire.permission(record, g, call.enums) for g in record.permissions[page.position : end]]
+        next_token = encode_token(end, page.filter) if end < len(record.permissions) else None
+        return 200, page_body("permissions", grants, next_token)
 
     def update_permission(self, call: Call, model_id: str, permission_id: str) -> Reply:
         body = parse(call.body, PERMISSION, "permission")

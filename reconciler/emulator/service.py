@@ -18,7 +18,7 @@ from reconciler.emulator.errors import (
     not_found,
 )
 from reconciler.emulator.ids import MODEL_ID, IdMaker
-from reconciler.emulator.paging import page_of_models, page_request
+from reconciler.emulator.paging import page_body, page_of_models, page_request
 from reconciler.emulator.records import Example, PermissionRecord, TunedModelRecord
 from reconciler.emulator.schema import TUNED_MODEL, parse
 from reconciler.emulator.store import Store, require
@@ -144,12 +144,8 @@ class TunedModelService:
         page = page_request(call.query, default_size=10, max_size=1000)
         matches = _text_filter(page.filter)
         records, next_token = page_of_models(self.store, page, matches)
-        body: dict[str, Any] = {}
-        if records:
-            body["tunedModels"] = [wire.tuned_model(r, call.now, call.enums) for r in records]
-        if next_token:
-            body["nextPageToken"] = next_token
-        return 200, body
+        models = [wire.tuned_model(r, call.now, call.enums) for r in records]
+        return 200, page_body("tunedModels", models, next_token)
 
     def update_tuned_model(self, call: Call, model_id: str) -> Reply:
         body = parse(call.body, TUNED_MODEL, "tuned_model")
@@ -183,12 +179,8 @@ class TunedModelService:
     def list_operations(self, call: Call) -> Reply:
         page = page_request(call.query, default_size=10, max_size=1000)
         records, next_token = page_of_models(self.store, page, _text_filter(""))
-        body: dict[str, Any] = {}
-        if records:
-            body["operations"] = [wire.operation(r, call.now, call.enums) for r in records]
-        if next_token:
-            body["nextPageToken"] = next_token
-        return 200, body
+        operations = [wire.operation(r, call.now, call.enums) for r in records]
+        return 200, page_body("operations", operations, next_token)
 
     def cancel_operation(self, call: Call, model_id: str, operation_id: str) -> Reply:
         self._operation_record(model_id, operation_id)
