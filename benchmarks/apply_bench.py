@@ -23,10 +23,10 @@ import requests
 import yaml
 
 from reconciler.apply.executor import ApplyOptions, Executor
-from reconciler.apply.observe import observe
 from reconciler.apply.progress import NullReporter
 from reconciler.apply.waiting import Waiter
-from reconciler.client.gemini import GeminiClient
+from reconciler.backends.gemini import RULES, GeminiBackend
+from reconciler.backends.gemini.client import GeminiClient
 from reconciler.emulator import EmulatorOptions, EmulatorServer
 from reconciler.loader import load
 from reconciler.plan import PlanOptions, plan
@@ -65,10 +65,11 @@ def run(models: int, step_seconds: float, poll: float, concurrency: int) -> dict
         desired = load(root).desired
         assert desired is not None
         with GeminiClient(endpoint=server.url, pool_size=concurrency) as client:
-            planned = plan(desired, observe(client, desired), PlanOptions())
+            backend = GeminiBackend(client, concurrency)
+            planned = plan(desired, backend.observe(desired), RULES, PlanOptions())
             waiter = Waiter(interval=poll, timeout=600, reporter=NullReporter())
             options = ApplyOptions(concurrency=concurrency, max_deletions=0)
-            result = Executor(client, desired, NullReporter(), waiter, options).run(planned)
+            result = Executor(backend, desired, NullReporter(), waiter, options).run(planned)
         wall = time.perf_counter() - started
         counts = requests.get(f"{server.url}/_internal/requests", timeout=10).json()["counts"]
     assert result.ok, [o for o in result.outcomes if not o.ok]

@@ -39,11 +39,12 @@ from typing import Any
 
 import requests
 
-from reconciler.apply.gemini import create_body
-from reconciler.apply.observe import observe
+from reconciler.backends.gemini import RULES, GeminiBackend
+from reconciler.backends.gemini.client import PAGE_SIZE, GeminiClient
+from reconciler.backends.gemini.live import live_model
+from reconciler.backends.gemini.requests import create_body
 from reconciler.client.auth import Anonymous
 from reconciler.client.errors import NotFound
-from reconciler.client.gemini import PAGE_SIZE, GeminiClient
 from reconciler.emulator import EmulatorOptions, EmulatorServer
 from reconciler.emulator.calls import Call
 from reconciler.emulator.wire import Enums
@@ -147,7 +148,7 @@ def naive_observe(client: GeminiClient, desired: Desired, concurrency: int) -> O
 
     def get(model_id: str) -> LiveModel | None:
         try:
-            return LiveModel.from_api(client.get_tuned_model(model_id))
+            return live_model(client.get_tuned_model(model_id))
         except NotFound:
             return None
 
@@ -167,7 +168,7 @@ def timed_plan(
     with GeminiClient(endpoint=server.url, credentials=Anonymous(), pool_size=10) as client:
         observed = observe_with(client, desired, desired.settings.concurrency)
     observed_at = time.perf_counter()
-    result: Plan = plan(desired, observed, PlanOptions(prune=desired.settings.prune))
+    result: Plan = plan(desired, observed, RULES, PlanOptions(prune=desired.settings.prune))
     finished = time.perf_counter()
     if result.has_changes or result.has_errors:
         raise SystemExit("the benchmark account is not converged: the plan has changes or errors")
@@ -192,7 +193,7 @@ def run(models: int, latency: float) -> dict[str, Any]:
         seed(server, load_desired(root))
         seeded = time.perf_counter() - started
         cli = plan_in_subprocess(server, root)
-        listed = timed_plan(root, server, observe)
+        listed = timed_plan(root, server, lambda client, desired, n: GeminiBackend(client, n).observe(desired))
         naive = timed_plan(root, server, naive_observe)
     return {
         "models": models,

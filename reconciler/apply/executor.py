@@ -11,23 +11,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any
 
-from reconciler.apply.adopt import adopt_model
-from reconciler.apply.gemini import create_body, permission_body, update_body
-from reconciler.apply.progress import Event, Progress, Reporter
+from reconciler.apply.backend import Backend, ChangeFailed, Tuned
+from reconciler.apply.progress import Event, Reporter
 from reconciler.apply.smoke import SmokeResult, run_smoke_tests
 from reconciler.apply.waiting import Stopped, TimedOut, Waiter
-from reconciler.client.errors import AlreadyExists, NotFound
-from reconciler.client.gemini import GeminiClient
 from reconciler.model.desired import Desired, DesiredModel
 from reconciler.model.errors import ReconcilerError
-from reconciler.model.live import LiveModel, LivePermission, State
-from reconciler.plan.estimate import estimate
-from reconciler.plan.ownership import ownership_for, parse_ownership, strip_trailer
-from reconciler.plan.types import Action, Change, Plan
+from reconciler.model.live import LiveModel
+from reconciler.plan.graph import order_changes
+from reconciler.plan.rules import ReplaceOrder
+from reconciler.plan.types import Action, Change, PermissionChange, Plan
 
 RESUME_HINT = (
     "tuning runs keep going on the server; run `reconciler apply` again to pick them up"
@@ -36,10 +31,6 @@ RESUME_HINT = (
 
 class ApplyRefused(ReconcilerError):
     """The plan is not safe to apply as it stands; nothing was changed."""
-
-
-class ChangeFailed(ReconcilerError):
-    """One change could not be made; its model's later changes are skipped."""
 
 
 @dataclass(frozen=True)
@@ -113,13 +104,13 @@ def check_guards(plan: Plan, options: ApplyOptions) -> None:
 class Executor:
     def __init__(
         self,
-        client: GeminiClient,
+        backend: Backend,
         desired: Desired,
         reporter: Reporter,
         waiter: Waiter,
         options: ApplyOptions,
     ) -> None:
-        self.client = client
+        self.backend = backend
         self.desired = desired.by_id()
         self.reporter = reporter
         self.waiter = waiter
@@ -208,7 +199,7 @@ class Executor:
         self.reporter.event(Event(kind, change.model_id, change.action.value, outcome.message))
         return outcome
 
-    def _handlers(self) -> dict[Action, Callable[[Change], list[float] | None]]:
+    def _handlers(self) -> dict[Action, Callable[[Change], tuple[float, ...] | None]]:
         return {
             Action.CREATE: self._create,
             Action.REPLACE: self._replace,
@@ -224,151 +215,98 @@ class Executor:
 
     # --- one method an action -------------------------------------------------
 
-    def _create(self, change: Change) -> list[float]:
+    def _create(self, change: Change) -> tuple[float, ...]:
         model = self.desired[change.model_id]
-        try:
-            operation = self.client.create_tuned_model(create_body(model), tuned_model_id=model.id)
-        except AlreadyExists:
-            # A crashed or concurrent run created it first: read what is there
-            # instead of making a second model.
-            return self._take_over_existing(model)
-        if operation.get("done"):  # a run may finish before the create answers
-            self.reporter.progress(Progress.from_operation(model.id, operation, 0.0))
-        else:
-            operation = self.waiter.operation(self.client, model.id, operation["name"])
-        return self._finish(model, operation)
+        return self._finish(model, self.backend.create(model, self.waiter))
 
-    def _take_over_existing(self, model: DesiredModel) -> list[float]:
-        live = LiveModel.from_api(self.client.get_tuned_model(model.id))
-        ownership = parse_ownership(live.description)
-        if ownership is None or ownership.fingerprint != ownership_for(model).fingerprint:
-            raise ChangeFailed(
-                f"tunedModels/{model.id} already exists and was not made from this manifest; "
-                "run `reconciler plan` again"
-            )
-        if live.state is State.CREATING:
-            live = LiveModel.from_api(self.waiter.model_state(self.client, model.id, _total_steps(model)))
-        return self._finish_live(model, live)
+    def _wait(self, change: Change) -> tuple[float, ...]:
+        model = self.desired[change.model_id]
+        return self._finish(model, self.backend.wait(model, self.waiter))
 
-    def _finish(self, model: DesiredModel, operation: dict[str, Any]) -> list[float]:
-        if "error" in operation:
-            error = operation["error"]
-            raise ChangeFailed(f"tuning failed: {error.get('message', error)}")
-        snapshots = (operation.get("metadata") or {}).get("snapshots") or []
-        losses = [float(s["meanLoss"]) for s in snapshots if "meanLoss" in s]
+    def _finish(self, model: DesiredModel, tuned: Tuned) -> tuple[float, ...]:
         self._smoke_test(model)
-        return losses
-
-    def _finish_live(self, model: DesiredModel, live: LiveModel) -> list[float]:
-        if live.state is State.FAILED:
-            # The model does not keep its operation's error; the operation is not known here.
-            raise ChangeFailed("tuning ended FAILED; the next plan replaces the model")
-        self._smoke_test(model)
-        return [s.mean_loss for s in live.snapshots if s.mean_loss is not None]
+        return tuned.losses
 
     def _smoke_test(self, model: DesiredModel) -> None:
         tests = model.manifest.spec.smoke_tests
         if not (self.options.smoke_tests and tests):
             return
-        results = run_smoke_tests(self.client, model.id, self._base_model(model), tests)
+        base_model = self._base_model(model)
+        results = run_smoke_tests(
+            lambda text: self.backend.generate(model.id, base_model, text), model.id, tests
+        )
         with self._lock:
             self._smoke.extend(results)
 
     def _base_model(self, model: DesiredModel) -> str:
         """The base model at the root of a sourceModel chain (decides the inference call)."""
         seen = set()
-        while model.manifest.spec.source_model and model.id not in seen:
+        while model.manifest.spec.source_id and model.id not in seen:
             seen.add(model.id)
-            source = model.manifest.spec.source_model.removeprefix("tunedModels/")
+            source = model.manifest.spec.source_id
             if source not in self.desired:
                 break
             model = self.desired[source]
         return model.manifest.spec.base_model or ""
 
-    def _replace(self, change: Change) -> list[float]:
+    def _replace(self, change: Change) -> tuple[float, ...]:
+        if self.backend.rules.replace_order is ReplaceOrder.CREATE_FIRST:
+            # The old model serves until the new one can; it goes only once the
+            # new run has succeeded (a failed create leaves it alone).
+            old = self._managed(change)
+            losses = self._create(change)
+            if old is not None:
+                self.backend.delete(old)
+            return losses
         self._delete(change)
-        self.waiter.until(lambda: self._is_gone(change.model_id), f"deletion of {change.name}")
+        address = self.backend.rules.address(change.model_id)
+        self.waiter.until(lambda: self.backend.find(change.model_id) is None, f"deletion of {address}")
         return self._create(change)
 
-    def _is_gone(self, model_id: str) -> bool:
-        try:
-            self.client.get_tuned_model(model_id)
-        except NotFound:
-            return True
-        return False
+    def _managed(self, change: Change) -> LiveModel | None:
+        """The live model a change deletes; None when it is gone. Between plan and
+        apply someone may have put an unmanaged model under the same id:
+        unmanaged models are never touched."""
+        live = self.backend.find(change.model_id)
+        if live is not None and live.ownership is None:
+            raise ChangeFailed(f"{live.address} is no longer managed by the reconciler; not deleted")
+        return live
 
     def _update(self, change: Change) -> None:
-        model = self.desired[change.model_id]
-        mask = change.update_mask
-        self.client.update_tuned_model(model.id, update_body(model, mask), list(mask))
+        self.backend.update(self.desired[change.model_id], change.update_mask)
 
     def _delete(self, change: Change) -> None:
-        try:
-            live = LiveModel.from_api(self.client.get_tuned_model(change.model_id))
-        except NotFound:
-            return  # already gone: the goal is reached
-        # The plan saw a managed model; between plan and apply someone may have
-        # put an unmanaged one under the same id. Unmanaged models are never touched.
-        if parse_ownership(live.description) is None:
-            raise ChangeFailed(f"{change.name} is no longer managed by the reconciler; not deleted")
-        with suppress(NotFound):
-            self.client.delete_tuned_model(change.model_id)
+        live = self._managed(change)
+        if live is not None:  # already gone: the goal is reached
+            self.backend.delete(live)
 
     def _forget(self, change: Change) -> None:
-        live = LiveModel.from_api(self.client.get_tuned_model(change.model_id))
-        body = {"description": strip_trailer(live.description)}
-        self.client.update_tuned_model(change.model_id, body, ["description"])
+        live = self.backend.find(change.model_id)
+        if live is not None and live.ownership is not None:  # else: nothing left to forget
+            self.backend.forget(live)
 
     def _import(self, change: Change) -> None:
-        adopt_model(self.client, self.desired[change.model_id])
-
-    def _wait(self, change: Change) -> list[float]:
-        model = self.desired[change.model_id]
-        live = LiveModel.from_api(self.waiter.model_state(self.client, model.id, _total_steps(model)))
-        return self._finish_live(model, live)
+        self.backend.adopt(self.desired[change.model_id])
 
     def _permission_add(self, change: Change) -> None:
-        grant = _permission(change)
-        role = grant.role_after or ""
-        body = permission_body(grant.grantee_type, grant.email_address, role)
-        try:
-            self.client.create_permission(change.model_id, body)
-        except AlreadyExists:
-            # Granted by a concurrent or crashed apply: make sure the role is right.
-            self._set_existing_grant(change.model_id, grant.grantee_type, grant.email_address, role)
-
-    def _set_existing_grant(self, model_id: str, grantee_type: str, email: str, role: str) -> None:
-        grantee = (grantee_type, email.lower())
-        for live in map(LivePermission.from_api, self.client.list_permissions(model_id)):
-            if live.grantee == grantee:
-                if live.role != role:
-                    self.client.update_permission(live.name, role)
-                return
-        raise ChangeFailed(f"granting {role} to {grantee_type} {email} on tunedModels/{model_id}: "
-                           "the API says the grant exists but does not list it")
+        self.backend.grant(change.model_id, _permission(change))
 
     def _permission_update(self, change: Change) -> None:
-        grant = _permission(change)
-        self.client.update_permission(grant.name or "", grant.role_after or "")
+        self.backend.update_grant(change.model_id, _permission(change))
 
     def _permission_remove(self, change: Change) -> None:
-        with suppress(NotFound):
-            self.client.delete_permission(_permission(change).name or "")
+        self.backend.revoke(change.model_id, _permission(change))
 
 
-def _permission(change: Change) -> Any:
+def _permission(change: Change) -> PermissionChange:
     if change.permission is None:
-        raise ChangeFailed(f"{change.action.value} of {change.name} names no grant")
+        raise ChangeFailed(f"{change.action.value} of {change.model_id} names no grant")
     return change.permission
-
-
-def _total_steps(model: DesiredModel) -> int:
-    return estimate(model).total_steps
 
 
 def _group_by_model(plan: Plan) -> dict[str, list[Change]]:
     groups: dict[str, list[Change]] = {}
-    for change in plan.ordered():
+    for change in order_changes(plan.changes):
         groups.setdefault(change.model_id, []).append(change)
     return groups
 

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 @dataclass(frozen=True)
 class Progress:
-    """One look at a tuning run (from the operation's CreateTunedModelMetadata)."""
+    """One look at a tuning run, as its backend reads it."""
 
     model_id: str
     completed_steps: int = 0
@@ -22,43 +22,6 @@ class Progress:
     epoch: int = 0
     mean_loss: float | None = None
     elapsed: float = 0.0
-
-    @classmethod
-    def from_operation(cls, model_id: str, operation: dict[str, Any], elapsed: float) -> Progress:
-        metadata = operation.get("metadata") or {}
-        snapshots = metadata.get("snapshots") or []
-        last = snapshots[-1] if snapshots else {}
-        total = int(metadata.get("totalSteps", 0))
-        done = bool(operation.get("done"))
-        steps = int(metadata.get("completedSteps", last.get("step", 0)))
-        # completedPercent is omitted at 0 (proto3 defaults); the steps say as much.
-        percent = float(metadata.get("completedPercent", 100.0 * steps / total if total else 0.0))
-        return cls(
-            model_id=model_id,
-            completed_steps=total if done and "error" not in operation else steps,
-            total_steps=total,
-            percent=100.0 if done and "error" not in operation else percent,
-            epoch=int(last.get("epoch", 0)),
-            mean_loss=last.get("meanLoss"),
-            elapsed=elapsed,
-        )
-
-    @classmethod
-    def from_model(cls, model_id: str, body: dict[str, Any], total_steps: int, elapsed: float) -> Progress:
-        """Progress read from a TunedModel's snapshots (a run picked up from an earlier apply)."""
-        snapshots = (body.get("tuningTask") or {}).get("snapshots") or []
-        last = snapshots[-1] if snapshots else {}
-        steps = int(last.get("step", 0))
-        percent = min(100.0, 100.0 * steps / total_steps) if total_steps else 0.0
-        return cls(
-            model_id=model_id,
-            completed_steps=steps,
-            total_steps=total_steps,
-            percent=percent,
-            epoch=int(last.get("epoch", 0)),
-            mean_loss=last.get("meanLoss"),
-            elapsed=elapsed,
-        )
 
 
 @dataclass(frozen=True)

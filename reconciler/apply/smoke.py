@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 from reconciler.model.errors import ReconcilerError
 from reconciler.model.manifest import SmokeTest
-
-# PaLM-era base models are served through generateText (v1beta3), the rest
-# through generateContent.
-PALM_PREFIX = "models/text-"
-
-
-class InferenceClient(Protocol):
-    def generate_content(self, model: str, text: str) -> dict[str, Any]: ...
-    def generate_text(self, model: str, text: str) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -28,24 +19,14 @@ class SmokeResult:
     error: str = ""
 
 
-def answer_text(response: dict[str, Any]) -> str:
-    """The text of the first candidate of generateContent or generateText."""
-    candidates = response.get("candidates") or [{}]
-    first = candidates[0]
-    if "output" in first:  # generateText
-        return str(first["output"])
-    parts = (first.get("content") or {}).get("parts") or []
-    return "".join(str(part.get("text", "")) for part in parts)
-
-
 def run_smoke_tests(
-    client: InferenceClient, model_id: str, base_model: str, tests: tuple[SmokeTest, ...]
+    ask: Callable[[str], str], model_id: str, tests: tuple[SmokeTest, ...]
 ) -> list[SmokeResult]:
-    generate = client.generate_text if base_model.startswith(PALM_PREFIX) else client.generate_content
+    """`ask(text)` is the model's answer (see `Backend.generate`)."""
     results = []
     for test in tests:
         try:
-            got = answer_text(generate(f"tunedModels/{model_id}", test.input))
+            got = ask(test.input)
         except ReconcilerError as exc:  # one failing call must not hide the others
             results.append(
                 SmokeResult(model_id, test.input, test.expect.describe(), "", False, str(exc))

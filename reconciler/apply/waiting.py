@@ -15,18 +15,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
-from reconciler.apply.progress import Progress, Reporter
+from reconciler.apply.progress import Reporter
 from reconciler.client.errors import ApiError
 from reconciler.client.retry import is_transient
 
 MAX_FAILED_POLLS = 5
-
-
-class OperationClient(Protocol):
-    def get_operation(self, name: str) -> dict[str, Any]: ...
-    def get_tuned_model(self, name: str) -> dict[str, Any]: ...
 
 
 class Stopped(Exception):
@@ -54,7 +48,9 @@ class Waiter:
         if self.stop.wait(seconds):
             raise Stopped()
 
-    def _poll(self, look: Callable[[float], bool], what: str) -> None:
+    def poll(self, look: Callable[[float], bool], what: str) -> None:
+        """Call `look(elapsed)` until it says done, sleeping a growing interval
+        between looks; transient API errors count, up to MAX_FAILED_POLLS in a row."""
         started = self.clock()
         interval = self.interval
         failed_polls = 0
@@ -75,40 +71,6 @@ class Waiter:
             self._sleep(interval)
             interval = min(self.max_interval, interval * self.growth)
 
-    def operation(self, client: OperationClient, model_id: str, name: str) -> dict[str, Any]:
-        """Poll a create operation until `done`; returns the final operation."""
-        final: dict[str, Any] = {}
-
-        def look(elapsed: float) -> bool:
-            operation = client.get_operation(name)
-            self.reporter.progress(Progress.from_operation(model_id, operation, elapsed))
-            if operation.get("done"):
-                final.update(operation)
-                return True
-            return False
-
-        self._poll(look, f"tuning of tunedModels/{model_id}")
-        return final
-
-    def model_state(self, client: OperationClient, model_id: str, total_steps: int = 0) -> dict[str, Any]:
-        """Poll a model until it leaves CREATING (when its operation is not known).
-
-        A model carries its snapshots but not the run's length: `total_steps`
-        (from the manifest) turns the last snapshot into a percentage.
-        """
-        final: dict[str, Any] = {}
-
-        def look(elapsed: float) -> bool:
-            body = client.get_tuned_model(model_id)
-            self.reporter.progress(Progress.from_model(model_id, body, total_steps, elapsed))
-            if body.get("state") not in ("CREATING", 1):
-                final.update(body)
-                return True
-            return False
-
-        self._poll(look, f"tuning of tunedModels/{model_id}")
-        return final
-
     def until(self, check: Callable[[], bool], what: str) -> None:
         """Poll a condition (for example: the id is free again after a delete)."""
-        self._poll(lambda _elapsed: check(), what)
+        self.poll(lambda _elapsed: check(), what)

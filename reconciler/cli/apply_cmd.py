@@ -86,7 +86,7 @@ def execute(app: App, session: Session, plan: Plan, options: ApplyOptions, *, ou
     waiter = session.waiter(reporter)
     if stop is not None:
         waiter.stop = stop
-    executor = Executor(session.client, session.desired, reporter, waiter, options)
+    executor = Executor(session.backend, session.desired, reporter, waiter, options)
     with stop_on_sigterm(waiter.stop):
         result = executor.run(plan)
     report(app, result, output)
@@ -167,7 +167,7 @@ def apply_command(
 def saved_plan(session: Session, planfile: str) -> Plan:
     """The saved plan, if the manifests and the live state are still what it saw."""
     plan = Plan.from_file(planfile)
-    stale = compare_saved(plan, session.desired, session.observe())
+    stale = compare_saved(plan, session.desired, session.observe(), plan.address)
     if stale:
         raise UserError(
             f"the saved plan {planfile} is stale, nothing was applied:\n  - "

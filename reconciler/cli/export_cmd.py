@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
+import yaml
 
-from reconciler.apply.export import manifest_text
 from reconciler.cli.annotations import print_problem
 from reconciler.cli.main import App, pass_app
 from reconciler.cli.session import connect
 from reconciler.loader import load_settings
 from reconciler.model.errors import UserError
-from reconciler.model.live import LiveModel, LivePermission
+
+SCHEMA_LINE = "# yaml-language-server: $schema=../schema/tunedmodel.schema.json\n"
+HEADER = (
+    "# Exported from the live model {name} by `reconciler export`.\n"
+    "# The API never returns training data: `unknown: true` keeps the first plan from\n"
+    "# re-tuning the model. Give a `file:` instead to re-tune it on known data.\n"
+)
+
+
+def manifest_text(address: str, manifest: dict[str, Any]) -> str:
+    body = yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True)
+    return SCHEMA_LINE + HEADER.format(name=address) + body
 
 
 @click.command("export")
@@ -29,23 +41,17 @@ def export_command(app: App, out: str, path: str, models: tuple[str, ...], force
         print_problem(app.console, problem)
     if any(p.is_error for p in problems):
         raise UserError("reconciler.yaml has problems; nothing was exported")
-    client, _ = connect(app, settings, str(root))
-    live = [LiveModel.from_api(body) for body in client.list_tuned_models()]
-    wanted = {m.removeprefix("tunedModels/") for m in models}
-    missing = wanted - {model.id for model in live}
-    if missing:
-        raise UserError(f"no live model {', '.join(sorted(missing))}; nothing was exported")
-    chosen = [model for model in live if not wanted or model.id in wanted]
+    backend, _ = connect(app, settings, str(root))
+    manifests = backend.export(models)
     folder = Path(out)
-    targets = {model.id: folder / f"{model.id}.yaml" for model in chosen}
+    targets = {key: folder / f"{key}.yaml" for key in manifests}
     existing = [str(target) for target in targets.values() if target.exists()]
     if existing and not force:
         raise UserError(f"would overwrite {', '.join(existing)}; pass --force to overwrite")
     folder.mkdir(parents=True, exist_ok=True)
-    for model in chosen:
-        grants = tuple(LivePermission.from_api(p) for p in client.list_permissions(model.id))
-        targets[model.id].write_text(manifest_text(model, grants), encoding="utf-8")
+    for key, manifest in manifests.items():
+        targets[key].write_text(manifest_text(backend.rules.address(key), manifest), encoding="utf-8")
     app.console.print(
-        f"Exported {len(chosen)} manifest(s) to {folder}. Training data is marked unknown: "
+        f"Exported {len(manifests)} manifest(s) to {folder}. Training data is marked unknown: "
         "`reconciler plan` imports unmanaged models and never re-tunes these."
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from reconciler.apply.adopt import adopt_model
 from reconciler.cli.main import App, pass_app
 from reconciler.cli.session import Session
 from reconciler.model.errors import UserError
@@ -17,18 +16,18 @@ from reconciler.model.errors import UserError
 @pass_app
 def import_command(app: App, model_id: str, manifest: str) -> None:
     """Adopt a live model: from now on the reconciler manages it."""
-    model_id = model_id.removeprefix("tunedModels/")
     session = Session.open(app, manifest)
+    model_id = model_id.rpartition("/")[2]  # an id, or the API's name of the model
     model = session.desired.by_id().get(model_id)
     if model is None:
         raise UserError(f"{manifest} does not describe {model_id} (metadata.name)")
-    adopt_model(session.client, model)
+    session.backend.adopt(model)
     source = model.manifest.spec.training_data.file or "the inline examples"
     app.console.warn(
         "training data cannot be verified: the API never returns it, so the model is "
         f"recorded as tuned on the {model.dataset.examples} examples of {source}"
     )
     app.console.print(
-        f"Imported tunedModels/{model_id}. Run `reconciler plan` to see any difference "
+        f"Imported {session.backend.rules.address(model_id)}. Run `reconciler plan` to see any difference "
         "in its mutable fields."
     )

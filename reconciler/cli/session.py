@@ -7,20 +7,18 @@ run the whole loop with no account and no network.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from reconciler.apply.observe import observe
+from reconciler.apply.backend import Backend
 from reconciler.apply.progress import Reporter
 from reconciler.apply.waiting import Waiter
+from reconciler.backends import backend_class
 from reconciler.cli.annotations import print_problem
 from reconciler.cli.main import App
-from reconciler.client.auth import Anonymous
-from reconciler.client.gemini import GeminiClient
 from reconciler.loader import load
 from reconciler.model.desired import Desired
 from reconciler.model.errors import UserError
@@ -38,7 +36,7 @@ EMULATOR_POLL_SECONDS = 0.25
 
 def load_desired(app: App, path: str) -> Desired:
     """The desired state, or every problem printed and a UserError."""
-    result = load(path)
+    result = load(path, checks_for=lambda settings: backend_class(settings).manifest_problems)
     for problem in result.problems:
         print_problem(app.console, problem)
     if result.desired is None:
@@ -61,35 +59,30 @@ def start_embedded_emulator(root: str) -> str:
     return server.url
 
 
-def connect(app: App, settings: Settings, root: str) -> tuple[GeminiClient, float]:
-    """A client for the configured API (or the embedded emulator), and the poll interval to use."""
+def connect(app: App, settings: Settings, root: str) -> tuple[Backend, float]:
+    """The backend reconciler.yaml chooses, connected to its API (or to the
+    embedded emulator), and the poll interval to use."""
+    backend = backend_class(settings)
     if app.emulator:
-        client = GeminiClient(
-            endpoint=start_embedded_emulator(root),
-            api_version=settings.api_version,
-            credentials=Anonymous(),
-            timeout=settings.request_timeout_seconds,
-            pool_size=max(10, settings.concurrency),
-        )
-        return client, EMULATOR_POLL_SECONDS
-    return GeminiClient.from_settings(settings, env=os.environ), settings.poll_interval_seconds
+        return backend.connect(settings, start_embedded_emulator(root)), EMULATOR_POLL_SECONDS
+    return backend.connect(settings), settings.poll_interval_seconds
 
 
 @dataclass
 class Session:
     app: App
     desired: Desired
-    client: GeminiClient
+    backend: Backend
     poll_interval: float
 
     @classmethod
     def open(cls, app: App, path: str) -> Session:
         desired = load_desired(app, path)
-        client, poll_interval = connect(app, desired.settings, desired.root)
-        return cls(app, desired, client, poll_interval)
+        backend, poll_interval = connect(app, desired.settings, desired.root)
+        return cls(app, desired, backend, poll_interval)
 
     def observe(self) -> Observed:
-        return observe(self.client, self.desired, self.desired.settings.concurrency)
+        return self.backend.observe(self.desired)
 
     def plan(
         self, *, prune: bool | None, targets: Iterable[str] = (), allow_empty: bool = False
@@ -102,7 +95,7 @@ class Session:
             )
         observed = self.observe()
         options = PlanOptions(prune=prune, targets=frozenset(targets) or None)
-        return plan(self.desired, observed, options), observed
+        return plan(self.desired, observed, self.backend.rules, options), observed
 
     def waiter(self, reporter: Reporter) -> Waiter:
         return Waiter(

@@ -9,16 +9,15 @@ import click
 from reconciler.cli.main import App, pass_app
 from reconciler.cli.session import Session
 from reconciler.model.desired import DesiredModel
-from reconciler.model.live import LiveModel, State
-from reconciler.plan import parse_ownership
-from reconciler.plan.estimate import estimate
+from reconciler.model.live import LiveModel, LiveState
+from reconciler.model.tuning import TuningDefaults
 from reconciler.plan.types import Action, Plan
 
 COLUMNS = ("MODEL", "MANAGED", "STATE", "PROGRESS", "LAST LOSS", "SYNC")
 
 
 def sync_state(model: LiveModel, plan: Plan, declared: dict[str, DesiredModel]) -> str:
-    if parse_ownership(model.description) is None:
+    if model.ownership is None:
         return "unmanaged"
     if model.id not in declared:
         return "no manifest"
@@ -26,28 +25,26 @@ def sync_state(model: LiveModel, plan: Plan, declared: dict[str, DesiredModel]) 
     return "in sync" if not actions else "drifted: " + ", ".join(actions)
 
 
-def progress_text(model: LiveModel, declared: dict[str, DesiredModel]) -> str:
+def progress_text(model: LiveModel, declared: dict[str, DesiredModel], tuning: TuningDefaults) -> str:
     """A running model's percentage: its last step of the run its manifest describes."""
-    if model.state is State.ACTIVE:
+    if model.state is LiveState.ACTIVE:
         return "100%"
-    if model.state is not State.CREATING:
+    if model.state is not LiveState.CREATING:
         return "-"
     manifest = declared.get(model.id)
-    if manifest is None or not model.snapshots:
+    if manifest is None or not model.step:
         return "tuning"
-    total = estimate(manifest).total_steps
-    return f"{min(100, 100 * model.snapshots[-1].step // total)}%" if total else "tuning"
+    total = tuning.total_steps(manifest)
+    return f"{min(100, 100 * model.step // total)}%" if total else "tuning"
 
 
-def row(model: LiveModel, plan: Plan, declared: dict[str, DesiredModel]) -> dict[str, str]:
-    last = model.snapshots[-1] if model.snapshots else None
-    progress = progress_text(model, declared)
+def row(model: LiveModel, plan: Plan, declared: dict[str, DesiredModel], tuning: TuningDefaults) -> dict[str, str]:
     return {
         "MODEL": model.id,
-        "MANAGED": "yes" if parse_ownership(model.description) else "no",
+        "MANAGED": "yes" if model.managed else "no",
         "STATE": model.state.value,
-        "PROGRESS": progress,
-        "LAST LOSS": f"{last.mean_loss:.4f}" if last and last.mean_loss is not None else "-",
+        "PROGRESS": progress_text(model, declared, tuning),
+        "LAST LOSS": f"{model.last_loss:.4f}" if model.last_loss is not None else "-",
         "SYNC": sync_state(model, plan, declared),
     }
 
@@ -69,7 +66,8 @@ def status_command(app: App, path: str, output: str) -> None:
     session = Session.open(app, path)
     plan, observed = session.plan(prune=False)
     declared = session.desired.by_id()
-    rows = [row(model, plan, declared) for model in sorted(observed.models, key=lambda m: m.id)]
+    tuning = session.backend.rules.tuning
+    rows = [row(model, plan, declared, tuning) for model in sorted(observed.models, key=lambda m: m.id)]
     if output == "json":
         app.console.print(json.dumps(rows, indent=2))
     elif rows:

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import click
 
+from reconciler.backends import backend_class
 from reconciler.cli.annotations import print_problem
 from reconciler.cli.console import Console
 from reconciler.cli.main import EXIT_ERROR, App, exit_with, pass_app
 from reconciler.loader import LoadResult, load
 from reconciler.loader.summary import ModelSummary, summarize
+from reconciler.model.tuning import TuningDefaults
 
 JSON_FORMAT_VERSION = 1
 _COLUMNS = ("MODEL", "SOURCE", "EXAMPLES", "CHARACTERS", "~TOKENS", "~STEPS")
@@ -33,12 +35,13 @@ def validate(app: App, path: Path, output: str) -> None:
     PATH is a repository root (default: the current folder), a manifests
     folder or one manifest file. Exits 1 when anything is wrong.
     """
-    result = load(path)
-    summaries = [summarize(model) for model in result.models]
+    result = load(path, checks_for=lambda settings: backend_class(settings).manifest_problems)
+    tuning = backend_class(result.settings).rules.tuning
+    summaries = [summarize(model, tuning) for model in result.models]
     if output == "json":
         app.console.print(json.dumps(_as_json(result, summaries), indent=2))
     else:
-        _print_text(app.console, result, summaries)
+        _print_text(app.console, result, summaries, tuning)
     if not result.ok:
         exit_with(EXIT_ERROR)
 
@@ -54,19 +57,21 @@ def _as_json(result: LoadResult, summaries: list[ModelSummary]) -> dict[str, obj
     }
 
 
-def _print_text(console: Console, result: LoadResult, summaries: list[ModelSummary]) -> None:
+def _print_text(
+    console: Console, result: LoadResult, summaries: list[ModelSummary], tuning: TuningDefaults
+) -> None:
     for problem in result.problems:
         print_problem(console, problem)
     if summaries:
         if result.problems:
             console.print()
-        for line in _table(summaries):
+        for line in _table(summaries, tuning):
             console.print(line)
     console.print()
     console.print(_verdict(result, len(summaries)))
 
 
-def _table(summaries: list[ModelSummary]) -> list[str]:
+def _table(summaries: list[ModelSummary], tuning: TuningDefaults) -> list[str]:
     rows = [_COLUMNS] + [_cells(s) for s in summaries]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
     lines = [
@@ -76,7 +81,10 @@ def _table(summaries: list[ModelSummary]) -> list[str]:
         for row in rows
     ]
     if any(s.assumes_defaults for s in summaries):
-        lines.append("* epochCount or batchSize not set: the API's defaults (5 and 4) assumed")
+        lines.append(
+            "* epochCount or batchSize not set: the API's defaults "
+            f"({tuning.epoch_count} and {tuning.batch_size}) assumed"
+        )
     return [line.rstrip() for line in lines]
 
 

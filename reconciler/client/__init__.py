@@ -1,6 +1,7 @@
-"""The client layer: HTTP to the Gemini API (auth, retries, paging, typed errors).
+"""The client layer: HTTP to Google APIs (auth, retries, typed errors), shared
+by every backend; each backend's calls live in its own package.
 
-Only this layer talks to the API. Everything it raises is an `ApiError`
+Only this layer and the backends' clients talk to the API. Everything it raises is an `ApiError`
 (see `errors.py` for the tree); no `requests` or google-auth exception
 escapes it.
 """
@@ -39,7 +40,6 @@ from reconciler.client.errors import (
     Unimplemented,
     error_from_response,
 )
-from reconciler.client.gemini import GeminiClient, base_model_name, tuned_model_name
 from reconciler.client.retry import RetryPolicy
 
 __all__ = [
@@ -58,7 +58,6 @@ __all__ = [
     "DeadlineExceeded",
     "FailedPrecondition",
     "FieldViolation",
-    "GeminiClient",
     "GoogleCredentials",
     "InsufficientScopes",
     "Internal",
@@ -73,8 +72,6 @@ __all__ = [
     "Unavailable",
     "UnexpectedResponse",
     "Unimplemented",
-    "base_model_name",
     "error_from_response",
     "resolve_connection",
-    "tuned_model_name",
 ]

@@ -31,7 +31,7 @@ def read_examples(model: DesiredModel) -> Iterator[Example]:
     """
     if not model.dataset.known:
         raise UserError(
-            f"{model.file}: the training data of tunedModels/{model.id} is unknown "
+            f"{model.file}: the training data of {model.id} is unknown "
             "(trainingData.unknown); give spec.trainingData a file or examples to tune it"
         )
     source = model.dataset_source

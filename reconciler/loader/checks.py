@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from reconciler.loader.problems import Problem, error
 from reconciler.loader.yamldoc import Document
 from reconciler.model.manifest import TunedModelManifest
+
+# A backend's own rules for one valid manifest: (field path, message) per problem.
+ManifestCheck = Callable[[TunedModelManifest], Iterable[tuple[tuple[str, ...], str]]]
 
 _NAME = ("metadata", "name")
 _SOURCE = ("spec", "sourceModel")
@@ -30,8 +33,7 @@ class Declared:
 
     @property
     def source_id(self) -> str | None:
-        source = self.manifest.spec.source_model
-        return source.removeprefix("tunedModels/") if source else None
+        return self.manifest.spec.source_id
 
 
 def cross_problems(declared: Sequence[Declared], invalid_ids: Collection[str] = ()) -> Iterator[Problem]:
@@ -70,7 +72,7 @@ def _missing_sources(
                 item.file,
                 item.document.line_of(_SOURCE),
                 "spec.sourceModel",
-                f"no manifest declares tunedModels/{source}",
+                f"no manifest declares {item.manifest.spec.source_model}",
             )
 
 

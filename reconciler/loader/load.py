@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from reconciler.loader import datasets
-from reconciler.loader.checks import Declared, cross_problems
+from reconciler.loader.checks import Declared, ManifestCheck, cross_problems
 from reconciler.loader.datasets import Keys, Row, Scan
 from reconciler.loader.layout import Layout, display_path, inside, locate, manifest_files
 from reconciler.loader.problems import Problem, error, warning
@@ -40,6 +40,7 @@ class LoadResult:
     # Every model whose manifest validated and whose data could be read,
     # even when something else is wrong (validate still summarizes them).
     models: tuple[DesiredModel, ...] = ()
+    settings: Settings = field(default_factory=Settings)  # reconciler.yaml's, or the defaults
 
     @property
     def ok(self) -> bool:
@@ -54,9 +55,18 @@ class LoadResult:
         return tuple(p for p in self.problems if not p.is_error)
 
 
-def load(path: str | Path, *, cwd: Path | None = None) -> LoadResult:
-    """Load a repository root, a manifests folder or one manifest file."""
-    return _Load(Path(path), cwd).run()
+def load(
+    path: str | Path,
+    *,
+    cwd: Path | None = None,
+    checks_for: Callable[[Settings], ManifestCheck] | None = None,
+) -> LoadResult:
+    """Load a repository root, a manifests folder or one manifest file.
+
+    `checks_for` gives, for the repository's settings, the checks of the
+    backend they choose (what its API accepts), run on every valid manifest.
+    """
+    return _Load(Path(path), cwd, checks_for).run()
 
 
 def _declared_id(document: Document) -> str:
@@ -90,8 +100,12 @@ class _Origin:
 
 
 class _Load:
-    def __init__(self, path: Path, cwd: Path | None) -> None:
+    def __init__(
+        self, path: Path, cwd: Path | None, checks_for: Callable[[Settings], ManifestCheck] | None = None
+    ) -> None:
         self.path = path
+        self.checks_for = checks_for
+        self.check: ManifestCheck | None = None
         self.cwd = (cwd or Path.cwd()).resolve()
         self.problems: list[Problem] = []
         # Dataset bytes are hashed on a second thread while the main one
@@ -117,20 +131,21 @@ class _Load:
         layout = locate(self.path, self.cwd)
         self.root = layout.root.resolve()
         settings = self._settings(layout.settings_file)
+        self.check = self.checks_for(settings) if self.checks_for else None
         target = (layout.target / settings.manifests).resolve() if layout.target_is_root else layout.target
         declared = list(self._all_manifests(target))
         models = [m for d in declared if (m := self._desired_model(d, layout)) is not None]
         self.problems.extend(cross_problems(declared, self.invalid_ids))
         problems = tuple(self.problems)
         if any(p.is_error for p in problems):
-            return LoadResult(None, problems, tuple(models))
+            return LoadResult(None, problems, tuple(models), settings)
         desired = Desired(
             models=tuple(models),
             settings=settings,
             root=str(layout.root),
             digest=self._digest(layout.root),
         )
-        return LoadResult(desired, problems, tuple(models))
+        return LoadResult(desired, problems, tuple(models), settings)
 
     # ----------------------------------------------------------------- files
 
@@ -181,6 +196,10 @@ class _Load:
         shown = self.show(path)
         for document in self._read_yaml(path):
             manifest, problems = validate(TunedModelManifest, document, shown)
+            if manifest is not None and self.check is not None:
+                problems = [error(shown, document.line_of(path), ".".join(path), message)
+                            for path, message in self.check(manifest)]
+                manifest = None if problems else manifest
             self.problems.extend(problems)
             origin = _Origin(document, shown, path)
             if manifest is not None:

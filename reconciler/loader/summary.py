@@ -5,12 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reconciler.model.desired import DesiredModel
-
-# The API's defaults when a manifest leaves them out (reference §2.1). The
-# batch size default is "4 or 16 by example count" with undocumented
-# thresholds; 4 is assumed, and the figure is marked as an estimate.
-DEFAULT_EPOCH_COUNT = 5
-DEFAULT_BATCH_SIZE = 4
+from reconciler.model.tuning import TuningDefaults
 
 
 @dataclass(frozen=True)
@@ -39,15 +34,8 @@ class ModelSummary:
         }
 
 
-def estimated_steps(examples: int, epoch_count: int, batch_size: int) -> int:
-    """totalSteps as the API reports it: ceil(examples * epochs / batchSize)."""
-    return -(-examples * epoch_count // batch_size)
-
-
-def summarize(model: DesiredModel) -> ModelSummary:
-    hyperparameters = model.manifest.spec.hyperparameters
-    epochs = hyperparameters.epoch_count or DEFAULT_EPOCH_COUNT
-    batch = hyperparameters.batch_size or DEFAULT_BATCH_SIZE
+def summarize(model: DesiredModel, tuning: TuningDefaults) -> ModelSummary:
+    """`tuning`: the defaults of the backend the repository uses."""
     dataset = model.dataset
     return ModelSummary(
         id=model.id,
@@ -56,7 +44,7 @@ def summarize(model: DesiredModel) -> ModelSummary:
         examples=dataset.examples,
         characters=dataset.characters,
         estimated_tokens=dataset.estimated_tokens,
-        estimated_steps=estimated_steps(dataset.examples, epochs, batch),
-        assumes_defaults=hyperparameters.epoch_count is None or hyperparameters.batch_size is None,
+        estimated_steps=tuning.total_steps(model),
+        assumes_defaults=tuning.assumed(model),
         digest=dataset.digest,
     )

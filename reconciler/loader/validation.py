@@ -17,7 +17,7 @@ M = TypeVar("M", bound=BaseModel)
 # Where a regular expression says less than a sentence.
 _PATTERN_MESSAGES = {
     "baseModel": "must be a base model name such as models/gemini-1.5-flash-001-tuning",
-    "sourceModel": "must be a tuned model name such as tunedModels/number-generator",
+    "sourceModel": "must name another manifest's model by its id (metadata.name)",
     "apiVersion": "must be v1, v1alpha, v1beta or v1beta3",
 }
 

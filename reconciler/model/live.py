@@ -1,7 +1,10 @@
-"""Observed state: tuned models and permissions as the API returns them.
+"""Observed state, in terms every backend shares.
 
-Built from proto3 JSON (camelCase, defaults omitted) with `from_api`.
-Enums arrive as strings, or as integers when asked for with enum-encoding=int.
+A backend decodes what its API returns into these values: the manifest id a
+live model belongs to, how people address it, its ownership (already decoded
+from the backend's marker), a neutral state, and the values of its fields
+keyed by manifest path. `handle` is the backend's own: the planner and the
+executor never look inside it.
 """
 
 from __future__ import annotations
@@ -11,83 +14,53 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-STATE_NAMES = {0: "STATE_UNSPECIFIED", 1: "CREATING", 2: "ACTIVE", 3: "FAILED"}
-ROLE_NAMES = {0: "ROLE_UNSPECIFIED", 1: "OWNER", 2: "WRITER", 3: "READER"}
-GRANTEE_NAMES = {0: "GRANTEE_TYPE_UNSPECIFIED", 1: "USER", 2: "GROUP", 3: "EVERYONE"}
+from reconciler.model.ownership import Ownership
 
 
-class State(str, Enum):
-    STATE_UNSPECIFIED = "STATE_UNSPECIFIED"
-    CREATING = "CREATING"
+class LiveState(str, Enum):
+    CREATING = "CREATING"  # tuning runs (or is queued): wait, never create again
     ACTIVE = "ACTIVE"
     FAILED = "FAILED"
 
 
-def enum_name(value: Any, names: dict[int, str]) -> str:
-    """An enum's name whether it came as a string or as its number."""
-    if isinstance(value, int):
-        return names.get(value, str(value))
-    return str(value)
-
-
 class Live(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class Snapshot(Live):
-    step: int = 0
-    epoch: int = 0
-    mean_loss: float | None = None
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
 
 class LiveModel(Live):
-    name: str  # tunedModels/<id>
-    display_name: str = ""
-    description: str = ""
-    base_model: str = ""
-    source_model: str = ""  # tunedModelSource.tunedModel
-    state: State = State.STATE_UNSPECIFIED
-    temperature: float | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    reader_project_numbers: tuple[str, ...] = ()
+    key: str  # the manifest id (metadata.name) this model is, or would be, declared by
+    address: str  # how people name it: tunedModels/<id> on Gemini
+    ownership: Ownership | None = None  # None: the reconciler does not manage it
+    state: LiveState = LiveState.ACTIVE
+    source: str = ""  # what it was tuned from, as a manifest writes it
+    source_key: str | None = None  # the key of the tuned model it was tuned from
+    base_model: str = ""  # the base model at the root of its chain
+    # The mutable fields by manifest path (spec.displayName, ...), as the API
+    # returns them; None where it returns nothing.
+    fields: dict[str, Any] = Field(default_factory=dict)
+    # The hyperparameters the server used, by manifest key (defaults included).
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
     create_time: str = ""
     update_time: str = ""
-    snapshots: tuple[Snapshot, ...] = ()
+    step: int = 0  # the last training step reported
+    losses: tuple[float, ...] = ()  # the loss curve so far
+    handle: Any = Field(default=None, exclude=True)  # the backend's own reference
 
     @property
     def id(self) -> str:
-        return self.name.removeprefix("tunedModels/")
+        return self.key
 
-    @classmethod
-    def from_api(cls, body: dict[str, Any]) -> LiveModel:
-        task = body.get("tuningTask") or {}
-        source = body.get("tunedModelSource") or {}
-        snapshots = [
-            Snapshot(step=s.get("step", 0), epoch=s.get("epoch", 0), mean_loss=s.get("meanLoss"))
-            for s in task.get("snapshots") or ()
-        ]
-        return cls(
-            name=body["name"],
-            display_name=body.get("displayName", ""),
-            description=body.get("description", ""),
-            base_model=body.get("baseModel") or source.get("baseModel", ""),
-            source_model=source.get("tunedModel", ""),
-            state=State(enum_name(body.get("state", 0), STATE_NAMES)),
-            temperature=body.get("temperature"),
-            top_p=body.get("topP"),
-            top_k=body.get("topK"),
-            reader_project_numbers=tuple(str(n) for n in body.get("readerProjectNumbers") or ()),
-            hyperparameters=dict(task.get("hyperparameters") or {}),
-            create_time=body.get("createTime", ""),
-            update_time=body.get("updateTime", ""),
-            snapshots=tuple(snapshots),
-        )
+    @property
+    def managed(self) -> bool:
+        return self.ownership is not None
+
+    @property
+    def last_loss(self) -> float | None:
+        return self.losses[-1] if self.losses else None
 
 
 class LivePermission(Live):
-    name: str  # tunedModels/<id>/permissions/<p>
+    name: str  # the backend's name of the grant
     role: str  # OWNER | WRITER | READER
     grantee_type: str = ""  # USER | GROUP | EVERYONE
     email_address: str = ""
@@ -96,22 +69,13 @@ class LivePermission(Live):
     def grantee(self) -> tuple[str, str]:
         return (self.grantee_type, self.email_address.lower())
 
-    @classmethod
-    def from_api(cls, body: dict[str, Any]) -> LivePermission:
-        return cls(
-            name=body["name"],
-            role=enum_name(body.get("role", 0), ROLE_NAMES),
-            grantee_type=enum_name(body.get("granteeType", 0), GRANTEE_NAMES),
-            email_address=body.get("emailAddress", ""),
-        )
-
 
 class Observed(Live):
     """Everything read from the API for one plan, read whole or not at all."""
 
     models: tuple[LiveModel, ...]
-    # Permissions of the models whose manifests declare permissions, by model id.
+    # Permissions of the models whose manifests declare permissions, by model key.
     permissions: dict[str, tuple[LivePermission, ...]] = Field(default_factory=dict)
 
     def by_id(self) -> dict[str, LiveModel]:
-        return {m.id: m for m in self.models}
+        return {m.key: m for m in self.models}

@@ -37,7 +37,7 @@ class Strict(BaseModel):
 
 
 class Metadata(Strict):
-    name: Annotated[str, Field(description="The tuned model id: tunedModels/<name>.")]
+    name: Annotated[str, Field(description="The model's id, unique in the repository (the Gemini tunedModelId).")]
 
     @field_validator("name")
     @classmethod
@@ -185,8 +185,10 @@ class Lifecycle(Strict):
 class Spec(Strict):
     display_name: str | None = Field(None, max_length=DISPLAY_NAME_MAX)
     description: str = ""
-    base_model: str | None = Field(None, pattern=r"^models/[A-Za-z0-9._-]+$")
-    source_model: str | None = Field(None, pattern=rf"^tunedModels/{TUNED_MODEL_ID}$")
+    # The forms each backend accepts are its own check (see `Backend.manifest_problems`).
+    base_model: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+    # Another manifest's model: its id, optionally after the backend's collection.
+    source_model: str | None = Field(None, pattern=rf"^(?:[A-Za-z]+/)?{TUNED_MODEL_ID}$")
     training_data: TrainingData
     hyperparameters: Hyperparameters = Hyperparameters()
     generation: Generation = Generation()
@@ -213,8 +215,13 @@ class Spec(Strict):
 
     @property
     def source(self) -> str:
-        """The model this one is tuned from: `models/...` or `tunedModels/...`."""
+        """The model this one is tuned from, as the manifest writes it."""
         return self.base_model or self.source_model or ""
+
+    @property
+    def source_id(self) -> str | None:
+        """The id of the declared model this one is tuned from; None for a base model."""
+        return self.source_model.rpartition("/")[2] if self.source_model else None
 
 
 class TunedModelManifest(Strict):
@@ -228,8 +235,3 @@ class TunedModelManifest(Strict):
     @property
     def id(self) -> str:
         return self.metadata.name
-
-    @property
-    def name(self) -> str:
-        """The API resource name."""
-        return f"tunedModels/{self.metadata.name}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from reconciler.model.manifest import Strict
@@ -10,6 +12,7 @@ DEFAULT_ENDPOINT = "https://generativelanguage.googleapis.com"
 
 
 class Settings(Strict):
+    backend: Literal["gemini"] = Field("gemini", description="The tuning service the manifests drive.")
     endpoint: str = Field(DEFAULT_ENDPOINT, description="Base URL of the API.")
     api_version: str = Field("v1beta", pattern=r"^v1(alpha|beta|beta3)?$")
     quota_project: str | None = Field(None, description="Sent as x-goog-user-project with ADC.")

@@ -1,19 +1,11 @@
-"""plan layer: the pure diff between Desired and Observed, the Plan types, and
-ownership (the description trailer) and fingerprints.
+"""plan layer: the pure diff between Desired and Observed, and the Plan types.
 
-Public surface: `plan`, the types, saved-plan helpers and the trailer functions.
+`plan(desired, observed, rules, options)` knows no backend: `PlanRules` says
+what it needs to know about the one it plans for.
 """
 
-from reconciler.plan.ownership import (
-    Ownership,
-    adopt,
-    description_with_trailer,
-    parse_ownership,
-    strip_trailer,
-    trailer_for,
-    user_description,
-)
 from reconciler.plan.planner import plan
+from reconciler.plan.rules import MutableField, PlanRules, ReplaceOrder
 from reconciler.plan.saved import compare_saved, observed_digest
 from reconciler.plan.types import (
     FORMAT_VERSION,
@@ -37,22 +29,18 @@ __all__ = [
     "Change",
     "Estimate",
     "FieldDiff",
-    "Ownership",
+    "MutableField",
     "PermissionChange",
     "Plan",
     "PlanError",
     "PlanOptions",
+    "PlanRules",
+    "ReplaceOrder",
     "Summary",
     "Totals",
-    "adopt",
     "compare_saved",
-    "description_with_trailer",
     "load_plan",
     "observed_digest",
-    "parse_ownership",
     "plan",
     "save_plan",
-    "strip_trailer",
-    "trailer_for",
-    "user_description",
 ]

@@ -1,9 +1,7 @@
 """What a tuning run will cost, so a reviewer sees it before approving.
 
 - examples: the dataset's example count.
-- total_steps: ceil(examples * epochs / batch size), the formula the API's own
-  operation metadata follows; unset epochCount / batchSize use the API defaults
-  5 and 4 (see gemini.py).
+- total_steps: the backend's steps formula (`TuningDefaults.total_steps`).
 - tokens: the dataset's estimated tokens (characters / 4) times the epochs:
   every epoch trains on every example once.
 """
@@ -13,21 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from reconciler.model.desired import DesiredModel
-from reconciler.plan.gemini import DEFAULT_BATCH_SIZE, DEFAULT_EPOCH_COUNT
+from reconciler.model.tuning import TuningDefaults
 from reconciler.plan.types import Change, Estimate, Totals
 
 
-def estimate(model: DesiredModel) -> Estimate:
-    hyperparameters = model.manifest.spec.hyperparameters
-    epochs = hyperparameters.epoch_count or DEFAULT_EPOCH_COUNT
-    batch_size = hyperparameters.batch_size or DEFAULT_BATCH_SIZE
-    examples = model.dataset.examples
+def estimate(model: DesiredModel, tuning: TuningDefaults) -> Estimate:
+    epochs = tuning.epochs(model)
     return Estimate(
-        examples=examples,
+        examples=model.dataset.examples,
         tokens=model.dataset.estimated_tokens * epochs,
-        total_steps=-(-examples * epochs // batch_size),
+        total_steps=tuning.total_steps(model),
         epochs=epochs,
-        batch_size=batch_size,
+        batch_size=tuning.batch(model),
     )
 
 

@@ -12,11 +12,10 @@ from reconciler.model.desired import Desired, DesiredModel
 from reconciler.model.live import LiveModel, Observed
 from reconciler.plan.decide import decide
 from reconciler.plan.estimate import estimate, totals
-from reconciler.plan.gemini import live_source, source_id
 from reconciler.plan.graph import depth, find_cycles, order_changes, with_sources
-from reconciler.plan.ownership import parse_ownership
 from reconciler.plan.permissions import grant_changes, grants_for_new_model
 from reconciler.plan.prune import PruneOutcome, prune_model
+from reconciler.plan.rules import PlanRules
 from reconciler.plan.saved import digest_of, observed_models
 from reconciler.plan.types import Action, Change, Plan, PlanError, PlanOptions
 
@@ -32,6 +31,7 @@ class _Planning:
     live: dict[str, LiveModel]
     sources: dict[str, str]  # model id -> the tuned model it is tuned from
     options: PlanOptions
+    rules: PlanRules
     decided: dict[str, Change] = field(default_factory=dict)
     errors: list[PlanError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -45,9 +45,11 @@ class _Planning:
         return self.scope is None or model_id in self.scope
 
 
-def plan(desired: Desired, observed: Observed, options: PlanOptions | None = None) -> Plan:
+def plan(
+    desired: Desired, observed: Observed, rules: PlanRules, options: PlanOptions | None = None
+) -> Plan:
     options = options or PlanOptions()
-    state = _Planning(desired.by_id(), observed.by_id(), _source_map(desired, observed), options)
+    state = _Planning(desired.by_id(), observed.by_id(), _source_map(desired, observed), options, rules)
     _check_targets(state)
     _check_cycles(state)
     state.limit_to_targets()
@@ -61,11 +63,12 @@ def plan(desired: Desired, observed: Observed, options: PlanOptions | None = Non
     _note_unplanned_dependents(state)
     live_state = observed_models(observed)
     return Plan(
+        address_template=rules.address_template,
         options=options,
         changes=order_changes(changes),
         errors=tuple(state.errors) + tuple(pruned.errors),
         notes=tuple(state.notes),
-        unmanaged_count=sum(1 for m in observed.models if parse_ownership(m.description) is None),
+        unmanaged_count=sum(1 for m in observed.models if m.ownership is None),
         would_delete=tuple(pruned.would_delete),
         would_forget=tuple(pruned.would_forget),
         totals=totals(changes),
@@ -79,12 +82,11 @@ def _source_map(desired: Desired, observed: Observed) -> dict[str, str]:
     """Who is tuned from whom: manifests for declared models, live state for the rest."""
     sources: dict[str, str] = {}
     for live in observed.models:
-        tuned_from = source_id(live_source(live))
-        if tuned_from:
-            sources[live.id] = tuned_from
+        if live.source_key:
+            sources[live.id] = live.source_key
     for model in desired.models:
         sources.pop(model.id, None)
-        tuned_from = source_id(model.manifest.spec.source)
+        tuned_from = model.manifest.spec.source_id
         if tuned_from:
             sources[model.id] = tuned_from
     return sources
@@ -102,7 +104,7 @@ def _check_targets(state: _Planning) -> None:
 
 def _check_cycles(state: _Planning) -> None:
     for cycle in find_cycles(state.sources):
-        chain = " -> ".join(f"tunedModels/{m}" for m in [*cycle, cycle[0]])
+        chain = " -> ".join(state.rules.address(m) for m in [*cycle, cycle[0]])
         state.errors.append(PlanError(
             model_id=cycle[0],
             message=f"sourceModel references form a cycle: {chain}",
@@ -113,7 +115,7 @@ def _check_cycles(state: _Planning) -> None:
 
 
 def _decide_model(state: _Planning, model: DesiredModel) -> None:
-    result = decide(model, state.live.get(model.id))
+    result = decide(model, state.live.get(model.id), state.rules)
     if isinstance(result, PlanError):
         state.errors.append(result)
         return
@@ -121,7 +123,7 @@ def _decide_model(state: _Planning, model: DesiredModel) -> None:
     if result.action is Action.REPLACE and not model.dataset.known:
         state.errors.append(PlanError(
             model_id=model.id,
-            message=f"tunedModels/{model.id} must be replaced ({result.reason}) but its training data "
+            message=f"{state.rules.address(model.id)} must be replaced ({result.reason}) but its training data "
                     f"is unknown (trainingData.unknown in {model.file}:{model.line})",
             hint=f"give spec.trainingData a file or examples in {model.file}",
         ))
@@ -129,7 +131,7 @@ def _decide_model(state: _Planning, model: DesiredModel) -> None:
     if result.action is Action.REPLACE and model.manifest.spec.lifecycle.prevent_destroy:
         state.errors.append(PlanError(
             model_id=model.id,
-            message=f"tunedModels/{model.id} must be replaced ({result.reason}) but its "
+            message=f"{state.rules.address(model.id)} must be replaced ({result.reason}) but its "
                     f"manifest {model.file}:{model.line} sets lifecycle.preventDestroy",
             hint="revert the change to its immutable inputs, or set preventDestroy: false",
         ))
@@ -143,10 +145,11 @@ def _follow_source(state: _Planning, model: DesiredModel, change: Change) -> Cha
     if tuned_from is None or change.action not in (Action.UPDATE, Action.NOOP):
         return change
     source_change = state.decided.get(tuned_from)
+    source = state.rules.address(tuned_from)
     if source_change is not None and source_change.action in _RE_CREATED:
-        reason = f"its source model tunedModels/{tuned_from} is re-created by this plan"
+        reason = f"its source model {source} is re-created by this plan"
     elif _source_is_newer(state.live.get(tuned_from), state.live[model.id]):
-        reason = f"its source model tunedModels/{tuned_from} was re-created after it was tuned"
+        reason = f"its source model {source} was re-created after it was tuned"
     else:
         return change
     return change.model_copy(update={
@@ -181,8 +184,8 @@ def _check_sources(state: _Planning) -> None:
         if tuned_from not in state.desired and tuned_from not in state.live:
             state.errors.append(PlanError(
                 model_id=model.id,
-                message=f"tunedModels/{model.id} ({model.file}:{model.line}) is tuned from "
-                        f"tunedModels/{tuned_from}, which is neither declared nor live",
+                message=f"{state.rules.address(model.id)} ({model.file}:{model.line}) is tuned from "
+                        f"{state.rules.address(tuned_from)}, which is neither declared nor live",
                 hint=f"add a manifest for {tuned_from}, or change spec.sourceModel",
             ))
 
@@ -190,20 +193,20 @@ def _check_sources(state: _Planning) -> None:
 def _prune(state: _Planning, observed: Observed) -> PruneOutcome:
     outcome = PruneOutcome()
     for live in sorted(observed.models, key=lambda m: m.id):
-        ownership = parse_ownership(live.description)
+        ownership = live.ownership
         if live.id in state.desired or ownership is None or not state.in_scope(live.id):
             continue
         needed_by = _declared_dependents(state, live.id)
         if needed_by and state.options.prune and not ownership.orphan:
             outcome.errors.append(PlanError(
                 model_id=live.id,
-                message=f"tunedModels/{live.id} has no manifest, but "
-                        f"{', '.join(f'tunedModels/{m}' for m in needed_by)} is tuned from it: "
+                message=f"{live.address} has no manifest, but "
+                        f"{', '.join(state.rules.address(m) for m in needed_by)} is tuned from it: "
                         "pruning would delete a model a manifest depends on",
                 hint=f"add a manifest for {live.id}, or change the dependents' sourceModel",
             ))
             continue
-        prune_model(live, ownership, state.options.prune, outcome)
+        prune_model(live, ownership, state.options.prune, state.rules, outcome)
     return outcome
 
 
@@ -215,7 +218,7 @@ def _with_order(state: _Planning, change: Change) -> Change:
     """Add what the change waits for, and the cost of a tuning run."""
     update: dict[str, object] = {}
     if change.action in _RE_CREATED:
-        update["estimate"] = estimate(state.desired[change.model_id])
+        update["estimate"] = estimate(state.desired[change.model_id], state.rules.tuning)
         tuned_from = state.sources.get(change.model_id)
         source_change = state.decided.get(tuned_from or "")
         if source_change is not None and source_change.action in _PENDING:
@@ -256,6 +259,6 @@ def _note_unplanned_dependents(state: _Planning) -> None:
         )
         for dependent in left_out:
             state.notes.append(
-                f"tunedModels/{dependent} is tuned from tunedModels/{model_id}, which this plan "
+                f"{state.rules.address(dependent)} is tuned from {state.rules.address(model_id)}, which this plan "
                 "replaces; it is outside --target and a full plan will replace it too"
             )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from reconciler.model.live import LiveModel
-from reconciler.plan.ownership import Ownership
+from reconciler.model.ownership import Ownership
+from reconciler.plan.rules import PlanRules
 from reconciler.plan.types import Action, Change, PlanError
 
 
@@ -17,10 +18,12 @@ class PruneOutcome:
     would_forget: list[str] = field(default_factory=list)
 
 
-def prune_model(live: LiveModel, ownership: Ownership, prune: bool, outcome: PruneOutcome) -> None:
+def prune_model(
+    live: LiveModel, ownership: Ownership, prune: bool, rules: PlanRules, outcome: PruneOutcome
+) -> None:
     """Record what happens to one managed model without a manifest.
 
-    The lifecycle comes from the trailer: the manifest that set it is gone.
+    The lifecycle comes from the ownership marker: the manifest that set it is gone.
     With prune off nothing is touched, not even a forget, because a missing
     manifest may only mean the desired set was read from the wrong folder.
     """
@@ -28,13 +31,13 @@ def prune_model(live: LiveModel, ownership: Ownership, prune: bool, outcome: Pru
         (outcome.would_forget if ownership.orphan else outcome.would_delete).append(live.id)
     elif ownership.orphan:
         outcome.changes.append(Change(
-            action=Action.FORGET, model_id=live.id, update_mask=("description",),
+            action=Action.FORGET, model_id=live.id, update_mask=(rules.marker_mask,),
             reason="no manifest declares it and its deletionPolicy is Orphan",
         ))
     elif ownership.protect:
         outcome.errors.append(PlanError(
             model_id=live.id,
-            message=f"tunedModels/{live.id} has no manifest but has preventDestroy set: "
+            message=f"{live.address} has no manifest but has preventDestroy set: "
                     "refusing to delete it",
             hint="restore its manifest with preventDestroy: false and apply before removing "
                  "the manifest, or set deletionPolicy: Orphan to keep the model",

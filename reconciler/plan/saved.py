@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from reconciler.model.desired import Desired
 from reconciler.model.live import LiveModel, LivePermission, Observed
 from reconciler.plan.types import ObservedModel, Plan
 
-_MODEL_FIELDS = (
-    "name", "display_name", "description", "base_model", "source_model", "state",
-    "temperature", "top_p", "top_k", "reader_project_numbers", "hyperparameters",
-    "create_time", "update_time",
-)
+# Tuning progress (step, losses) is left out: a model that merely advanced a
+# few steps does not make a saved plan stale.
+_PROGRESS_FIELDS = {"step", "losses"}
 
 
 def _digest(value: Any) -> str:
@@ -27,7 +26,7 @@ def _digest(value: Any) -> str:
 
 
 def _model_digest(model: LiveModel) -> str:
-    return _digest(model.model_dump(mode="json", include=set(_MODEL_FIELDS)))
+    return _digest(model.model_dump(mode="json", exclude=_PROGRESS_FIELDS))
 
 
 def _permissions_digest(permissions: tuple[LivePermission, ...]) -> str:
@@ -55,7 +54,9 @@ def digest_of(entries: tuple[ObservedModel, ...]) -> str:
     return _digest([entry.model_dump(mode="json") for entry in entries])
 
 
-def compare_saved(saved: Plan, desired: Desired, observed: Observed) -> list[str]:
+def compare_saved(
+    saved: Plan, desired: Desired, observed: Observed, address: Callable[[str], str] = str
+) -> list[str]:
     """What changed since `saved` was made, one sentence each; empty when it still holds."""
     differences: list[str] = []
     if saved.desired_digest != desired.digest:
@@ -68,16 +69,13 @@ def compare_saved(saved: Plan, desired: Desired, observed: Observed) -> list[str
     changed = [
         message
         for model_id in sorted(before.keys() | after.keys())
-        if (message := _model_difference(model_id, before.get(model_id), after.get(model_id)))
+        if (message := _model_difference(address(model_id), before.get(model_id), after.get(model_id)))
     ]
     # A plan saved without per-model entries can only say that something changed.
     return differences + (changed or ["the live state changed since the plan was made"])
 
 
-def _model_difference(
-    model_id: str, before: ObservedModel | None, after: ObservedModel | None
-) -> str | None:
-    name = f"tunedModels/{model_id}"
+def _model_difference(name: str, before: ObservedModel | None, after: ObservedModel | None) -> str | None:
     if before is None:
         return f"live model {name} appeared"
     if after is None:

@@ -19,7 +19,7 @@ from reconciler.model.errors import UserError
 # The minor grows when fields are added, the major for any other change. A
 # saved plan must be executed exactly, so a reader refuses a plan with fields it
 # does not know (a newer minor) as well as another major.
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # 1.1: address_template
 # Keys render_json adds to the saved form; a saved plan may carry them.
 DERIVED_KEYS = ("summary", "has_changes", "has_errors")
 
@@ -31,10 +31,10 @@ class PlanValue(BaseModel):
 class Action(str, Enum):
     CREATE = "create"
     UPDATE = "update"
-    REPLACE = "replace"  # delete, then create under the same id
+    REPLACE = "replace"  # a new tuning run in place of the live model (order: PlanRules.replace_order)
     DELETE = "delete"
-    FORGET = "forget"  # remove the trailer, leave the model live
-    IMPORT = "import"  # write the trailer onto a live model an exported manifest describes
+    FORGET = "forget"  # remove the ownership marker, leave the model live
+    IMPORT = "import"  # write the ownership marker onto a live model an exported manifest describes
     WAIT = "wait"  # still CREATING from an earlier run: never create it twice
     NOOP = "noop"
     PERMISSION_ADD = "permission_add"
@@ -49,10 +49,6 @@ class Action(str, Enum):
     @property
     def is_permission(self) -> bool:
         return self.value.startswith("permission_")
-
-    @property
-    def creates(self) -> bool:
-        return self in (Action.CREATE, Action.REPLACE)
 
 
 class FieldDiff(PlanValue):
@@ -100,10 +96,6 @@ class Change(PlanValue):
     permission: PermissionChange | None = None
     file: str | None = None  # the manifest, when there is one
 
-    @property
-    def name(self) -> str:
-        return f"tunedModels/{self.model_id}"
-
 
 class PlanError(PlanValue):
     """A problem that makes the plan unsafe to apply, with what to do about it."""
@@ -147,6 +139,9 @@ class Summary(PlanValue):
 
 class Plan(PlanValue):
     format_version: str = FORMAT_VERSION
+    # How people address a model of the backend planned for ("tunedModels/{key}"
+    # on Gemini), so a saved plan renders without knowing the backend.
+    address_template: str = "{key}"
     options: PlanOptions = PlanOptions()
     changes: tuple[Change, ...] = ()  # in the order apply must follow
     errors: tuple[PlanError, ...] = ()
@@ -171,11 +166,8 @@ class Plan(PlanValue):
     def has_errors(self) -> bool:
         return bool(self.errors)
 
-    def ordered(self) -> tuple[Change, ...]:
-        """Deletes of dependents before their sources, then creates of sources first."""
-        from reconciler.plan.graph import order_changes
-
-        return order_changes(self.changes)
+    def address(self, model_id: str) -> str:
+        return self.address_template.format(key=model_id)
 
     def changes_for(self, model_id: str) -> tuple[Change, ...]:
         return tuple(change for change in self.changes if change.model_id == model_id)

@@ -52,20 +52,22 @@ def value_text(value: Any, limit: int | None = None) -> str:
     return text
 
 
-def subject(change: Change) -> str:
+def subject(plan: Plan, change: Change) -> str:
     """What the change is about: the model, or one grant on it."""
+    name = plan.address(change.model_id)
     permission = change.permission
     if permission is None:
-        return change.name
+        return name
     grantee = f"{permission.grantee_type} {permission.email_address}".rstrip()
     roles = [role for role in (permission.role_before, permission.role_after) if role]
-    return f"{change.name} grant {' -> '.join(roles)} to {grantee}"
+    return f"{name} grant {' -> '.join(roles)} to {grantee}"
 
 
-def headline(change: Change) -> str:
+def headline(plan: Plan, change: Change) -> str:
+    name = plan.address(change.model_id)
     if change.action.is_permission:
-        return f"{change.name}: {change.reason}"
-    return f"{change.name} {VERBS[change.action]}: {change.reason}"
+        return f"{name}: {change.reason}"
+    return f"{name} {VERBS[change.action]}: {change.reason}"
 
 
 def estimate_text(estimate: Estimate) -> str:
@@ -84,7 +86,7 @@ def totals_text(totals: Totals) -> str:
     )
 
 
-def detail_lines(change: Change, value_limit: int | None = None) -> list[str]:
+def detail_lines(plan: Plan, change: Change, value_limit: int | None = None) -> list[str]:
     """The indented lines under a change's symbol line: diffs, mask, order, cost."""
     lines = [
         f"~ {diff.path}: {value_text(diff.before, value_limit)} -> "
@@ -94,7 +96,7 @@ def detail_lines(change: Change, value_limit: int | None = None) -> list[str]:
     if change.update_mask:
         lines.append(f"updateMask: {','.join(change.update_mask)}")
     if change.depends_on:
-        lines.append("after: " + ", ".join(f"tunedModels/{m}" for m in change.depends_on))
+        lines.append("after: " + ", ".join(plan.address(m) for m in change.depends_on))
     if change.estimate is not None:
         lines.append("estimate: " + estimate_text(change.estimate))
     return lines

@@ -66,13 +66,13 @@ def _error_item(error: PlanError) -> str:
     return f"> - {error.message.rstrip('.')}.{hint}\n"
 
 
-def _destructive_item(change: Change) -> str:
-    return f"- {code(SYMBOLS[change.action])} {code(change.name)}: {change.reason}\n"
+def _destructive_item(plan: Plan, change: Change) -> str:
+    return f"- {code(SYMBOLS[change.action])} {code(plan.address(change.model_id))}: {change.reason}\n"
 
 
-def _details_item(change: Change) -> str:
-    lines = [f"# {headline(change)}", f"{SYMBOLS[change.action]} {subject(change)}"]
-    lines += ["    " + line for line in detail_lines(change, VALUE_LIMIT)]
+def _details_item(plan: Plan, change: Change) -> str:
+    lines = [f"# {headline(plan, change)}", f"{SYMBOLS[change.action]} {subject(plan, change)}"]
+    lines += ["    " + line for line in detail_lines(plan, change, VALUE_LIMIT)]
     return _fenced(lines)
 
 
@@ -114,7 +114,7 @@ def _destructive_section(plan: Plan, budget: int) -> str:
     if not changes:
         return ""
     head = f"**Replaces and deletes ({len(changes):,}):**\n\n"
-    items, _ = _fit([_destructive_item(c) for c in changes], budget - len(head),
+    items, _ = _fit([_destructive_item(plan, c) for c in changes], budget - len(head),
                     _cut("replaces and deletes"))
     return head + "".join(items) + "\n"
 
@@ -125,14 +125,14 @@ def _details_section(plan: Plan, budget: int) -> str:
         return ""
     head = f"<details><summary>Details of {len(changes):,} changes</summary>\n\n"
     tail = "\n</details>\n"
-    items, _ = _fit([_details_item(c) for c in changes], budget - len(head) - len(tail),
+    items, _ = _fit([_details_item(plan, c) for c in changes], budget - len(head) - len(tail),
                     _cut("changes"))
     return head + "".join(items) + tail
 
 
 def _kept_section(plan: Plan, budget: int) -> str:
-    kept = [f"- {code('tunedModels/' + m)} (would delete)\n" for m in plan.would_delete]
-    kept += [f"- {code('tunedModels/' + m)} (would forget)\n" for m in plan.would_forget]
+    kept = [f"- {code(plan.address(m))} (would delete)\n" for m in plan.would_delete]
+    kept += [f"- {code(plan.address(m))} (would forget)\n" for m in plan.would_forget]
     if not kept:
         return ""
     head = "<details><summary>Kept because prune is off</summary>\n\n"

@@ -37,11 +37,11 @@ def _paint(text: str, colour: str, enabled: bool) -> str:
     return f"\x1b[{_ANSI[colour]}m{text}\x1b[0m" if enabled else text
 
 
-def change_block(change: Change, colour: bool = False) -> list[str]:
+def change_block(plan: Plan, change: Change, colour: bool = False) -> list[str]:
     """A comment line saying why, the symbol line, then the details."""
     symbol = _paint(f"{SYMBOLS[change.action]:>3}", _ACTION_COLOURS[change.action], colour)
-    lines = [f"  # {headline(change)}", f"{symbol} {subject(change)}"]
-    lines += [_INDENT + line for line in detail_lines(change)]
+    lines = [f"  # {headline(plan, change)}", f"{symbol} {subject(plan, change)}"]
+    lines += [_INDENT + line for line in detail_lines(plan, change)]
     return lines
 
 
@@ -81,7 +81,7 @@ def render_text(plan: Plan, colour: bool = False) -> str:
     if changes:
         lines = ["reconciler will perform the following actions:", ""]
         for change in changes:
-            lines += [*change_block(change, colour), ""]
+            lines += [*change_block(plan, change, colour), ""]
     else:
         lines = ["No changes. The live models match the manifests.", ""]
     footer = _footer(plan, colour)

@@ -9,11 +9,13 @@ import pytest
 from integration.helpers_apply import manifest
 
 from reconciler.apply.executor import ApplyOptions, ApplyRefused, ApplyResult, Executor
-from reconciler.apply.gemini import create_body
 from reconciler.apply.progress import RecordingReporter
 from reconciler.apply.waiting import Waiter
+from reconciler.backends.gemini import RULES, GeminiBackend
+from reconciler.backends.gemini.live import live_model
+from reconciler.backends.gemini.requests import create_body
 from reconciler.model.desired import Desired
-from reconciler.model.live import LiveModel, Observed
+from reconciler.model.live import Observed
 from reconciler.plan import PlanOptions, plan
 from reconciler.plan.types import Action
 
@@ -23,14 +25,15 @@ from .fakes import FakeClient, FakeClock, desired_for
 def executor(client: FakeClient, desired: Desired, clock: FakeClock | None = None, **options: int) -> Executor:
     clock = clock or FakeClock()
     waiter = Waiter(interval=1, timeout=100, reporter=RecordingReporter(), stop=clock, clock=clock)  # type: ignore[arg-type]
-    return Executor(client, desired, RecordingReporter(), waiter, ApplyOptions(**options))  # type: ignore[arg-type]
+    backend = GeminiBackend(client)  # type: ignore[arg-type]
+    return Executor(backend, desired, RecordingReporter(), waiter, ApplyOptions(**options))
 
 
 def run(client: FakeClient, desired: Desired, *, prune: bool = False, max_deletions: int = 5,
         clock: FakeClock | None = None) -> ApplyResult:
     """Plan against what the fake holds, then apply."""
-    observed = Observed(models=tuple(LiveModel.from_api(body) for body in client.models.values()))
-    planned = plan(desired, observed, PlanOptions(prune=prune))
+    observed = Observed(models=tuple(live_model(body) for body in client.models.values()))
+    planned = plan(desired, observed, RULES, PlanOptions(prune=prune))
     return executor(client, desired, clock, concurrency=2, max_deletions=max_deletions).run(planned)
 
 
@@ -48,7 +51,7 @@ def test_already_exists_with_the_same_inputs_is_taken_over_not_created_twice(tmp
     desired = desired_for(tmp_path, [manifest("alpha", smoke=(("3", "4"),))])
     client = FakeClient()
     observed_before = Observed(models=())
-    planned = plan(desired, observed_before, PlanOptions())
+    planned = plan(desired, observed_before, RULES, PlanOptions())
     # Another run creates it between our plan and our create.
     client.create_tuned_model(create_body(desired.models[0]), tuned_model_id="alpha")
     result = executor(client, desired).run(planned)
@@ -60,7 +63,7 @@ def test_already_exists_with_the_same_inputs_is_taken_over_not_created_twice(tmp
 
 def test_already_exists_with_other_inputs_fails_without_touching_it(tmp_path: Path) -> None:
     desired = desired_for(tmp_path, [manifest("alpha")])
-    planned = plan(desired, Observed(models=()), PlanOptions())
+    planned = plan(desired, Observed(models=()), RULES, PlanOptions())
     client = FakeClient()
     client.models["alpha"] = {"name": "tunedModels/alpha", "state": "ACTIVE", "description": "someone else's"}
     result = executor(client, desired).run(planned)
@@ -114,8 +117,8 @@ def test_a_delete_rechecks_that_the_model_is_still_managed(tmp_path: Path) -> No
     gone = desired_for(tmp_path / "gone", [manifest("gone")]).models[0]
     client.create_tuned_model(create_body(gone), tuned_model_id="gone")
     desired = desired_for(tmp_path / "keep", [manifest("keep")])
-    observed = Observed(models=tuple(LiveModel.from_api(body) for body in client.models.values()))
-    planned = plan(desired, observed, PlanOptions(prune=True))
+    observed = Observed(models=tuple(live_model(body) for body in client.models.values()))
+    planned = plan(desired, observed, RULES, PlanOptions(prune=True))
     client.models["gone"]["description"] = "now hand-made"  # someone took the id over since the plan
     result = executor(client, desired).run(planned)
     failed = [o for o in result.outcomes if o.model_id == "gone"]

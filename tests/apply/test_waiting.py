@@ -1,4 +1,5 @@
-"""The waiter: backoff, timeout, stop, and polls that fail transiently."""
+"""The waiter: backoff, timeout, stop, and polls that fail transiently (driven
+through the Gemini backend's two waits: for an operation and for a model)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from reconciler.apply.progress import RecordingReporter
 from reconciler.apply.waiting import MAX_FAILED_POLLS, Stopped, TimedOut, Waiter
+from reconciler.backends.gemini import GeminiBackend
 from reconciler.client.errors import NotFound, Unavailable
 
 from .fakes import FakeClock
@@ -40,9 +42,13 @@ def waiter(clock: FakeClock, timeout: float = 1000) -> Waiter:
                   stop=clock, clock=clock)  # type: ignore[arg-type]
 
 
+def wait_operation(w: Waiter, operations: Operations) -> dict[str, Any]:
+    return GeminiBackend(operations).wait_for_operation("m", "tunedModels/m/operations/o", w)  # type: ignore[arg-type]
+
+
 def test_polls_back_off_by_half_up_to_the_cap() -> None:
     clock = FakeClock()
-    final = waiter(clock).operation(Operations(polls_needed=6), "m", "tunedModels/m/operations/o")
+    final = wait_operation(waiter(clock), Operations(polls_needed=6))
     assert final["done"] is True
     assert clock.waits == [2, 3, 4.5, 5, 5]
 
@@ -50,7 +56,7 @@ def test_polls_back_off_by_half_up_to_the_cap() -> None:
 def test_every_poll_is_reported_as_progress() -> None:
     clock = FakeClock()
     w = waiter(clock)
-    w.operation(Operations(polls_needed=3), "m", "tunedModels/m/operations/o")
+    wait_operation(w, Operations(polls_needed=3))
     reporter = w.reporter
     assert isinstance(reporter, RecordingReporter)
     assert [(p.completed_steps, p.percent) for p in reporter.progresses] == [(1, 10.0), (2, 20.0), (10, 100.0)]
@@ -59,37 +65,37 @@ def test_every_poll_is_reported_as_progress() -> None:
 def test_a_model_wait_turns_snapshots_into_a_percentage() -> None:
     clock = FakeClock()
     w = waiter(clock)
-    w.model_state(Operations(polls_needed=2), "m", total_steps=20)
+    GeminiBackend(Operations(polls_needed=2)).wait_for_model("m", 20, w)  # type: ignore[arg-type]
     assert isinstance(w.reporter, RecordingReporter)
     assert [(p.completed_steps, p.percent, p.epoch) for p in w.reporter.progresses] == [(5, 25.0, 1)] * 2
 
 
 def test_a_run_longer_than_the_timeout_times_out() -> None:
     with pytest.raises(TimedOut, match="was not done after 10s"):
-        waiter(FakeClock(), timeout=10).operation(Operations(polls_needed=100), "m", "tunedModels/m/operations/o")
+        wait_operation(waiter(FakeClock(), timeout=10), Operations(polls_needed=100))
 
 
 def test_a_stop_ends_the_wait() -> None:
     clock = FakeClock()
     clock.set()
     with pytest.raises(Stopped):
-        waiter(clock).operation(Operations(polls_needed=100), "m", "tunedModels/m/operations/o")
+        wait_operation(waiter(clock), Operations(polls_needed=100))
 
 
 def test_transient_poll_failures_are_waited_out() -> None:
     errors: list[Exception] = [Unavailable("down", http_status=503)] * (MAX_FAILED_POLLS - 1)
-    final = waiter(FakeClock()).operation(Operations(1, errors), "m", "tunedModels/m/operations/o")
+    final = wait_operation(waiter(FakeClock()), Operations(1, errors))
     assert final["done"] is True
 
 
 def test_too_many_failed_polls_in_a_row_give_up() -> None:
     errors: list[Exception] = [Unavailable("down", http_status=503)] * MAX_FAILED_POLLS
     with pytest.raises(Unavailable):
-        waiter(FakeClock()).operation(Operations(1, errors), "m", "tunedModels/m/operations/o")
+        wait_operation(waiter(FakeClock()), Operations(1, errors))
 
 
 def test_a_permanent_error_is_not_retried() -> None:
     operations = Operations(1, [NotFound("gone", http_status=404)])
     with pytest.raises(NotFound):
-        waiter(FakeClock()).operation(operations, "m", "tunedModels/m/operations/o")
+        wait_operation(waiter(FakeClock()), operations)
     assert operations.reads == 0

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.client import ApiKey, GeminiClient, RetryPolicy
+from reconciler.backends.gemini.client import GeminiClient
+from reconciler.client import ApiKey, RetryPolicy
 
 from .fakes import API_KEY, FakeApi, FakeClock
 

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from google.auth.exceptions import RefreshError
 
+from reconciler.backends.gemini.client import GeminiClient
 from reconciler.client import (
     SCOPES,
     Anonymous,
     ApiKey,
     CredentialsError,
-    GeminiClient,
     GoogleCredentials,
     RetryPolicy,
     resolve_connection,

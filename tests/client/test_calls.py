@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from reconciler.client import GeminiClient, NotFound, UnexpectedResponse
-from reconciler.client.gemini import base_model_name, tuned_model_name
+from reconciler.backends.gemini.client import GeminiClient, base_model_name, tuned_model_name
+from reconciler.client import NotFound, UnexpectedResponse
 from reconciler.model.errors import UserError
 
 from .fakes import API_KEY, FakeApi, Reply, error, pages

@@ -8,6 +8,7 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from reconciler.backends.gemini.client import GeminiClient
 from reconciler.client import (
     SCOPES,
     Aborted,
@@ -19,7 +20,6 @@ from reconciler.client import (
     DeadlineExceeded,
     FailedPrecondition,
     FieldViolation,
-    GeminiClient,
     InsufficientScopes,
     Internal,
     InvalidArgument,

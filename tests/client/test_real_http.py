@@ -21,7 +21,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from reconciler.client import SCOPES, ApiKey, GeminiClient, RetryPolicy, TransportError
+from reconciler.backends.gemini.client import GeminiClient
+from reconciler.client import SCOPES, ApiKey, RetryPolicy, TransportError
 from reconciler.model.settings import Settings
 
 from .fakes import API_KEY, FakeClock

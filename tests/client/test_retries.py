@@ -8,8 +8,8 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
+from reconciler.backends.gemini.client import GeminiClient
 from reconciler.client import (
-    GeminiClient,
     NotFound,
     RateLimited,
     RetryPolicy,

@@ -26,11 +26,11 @@ import requests
 import yaml
 
 from reconciler.apply.executor import ApplyOptions, ApplyResult, Executor
-from reconciler.apply.observe import observe
 from reconciler.apply.progress import RecordingReporter
 from reconciler.apply.waiting import Waiter
+from reconciler.backends.gemini import RULES, GeminiBackend
+from reconciler.backends.gemini.client import GeminiClient
 from reconciler.cli.main import main
-from reconciler.client.gemini import GeminiClient
 from reconciler.emulator import EmulatorServer
 from reconciler.loader import load
 from reconciler.model.desired import Desired
@@ -255,10 +255,11 @@ def load_repo(repo: Path) -> Desired:
 def apply_in_process(repo: Path, client: GeminiClient, *, concurrency: int = 4) -> ApplyResult:
     """Load, observe, plan and apply with a given client (for one with short retry sleeps)."""
     desired = load_repo(repo)
-    planned = plan(desired, observe(client, desired), PlanOptions(prune=desired.settings.prune))
+    backend = GeminiBackend(client, concurrency)
+    planned = plan(desired, backend.observe(desired), RULES, PlanOptions(prune=desired.settings.prune))
     assert not planned.has_errors, planned.errors
     reporter = RecordingReporter()
     waiter = Waiter(interval=desired.settings.poll_interval_seconds, timeout=120, reporter=reporter,
                     max_interval=0.2)
     options = ApplyOptions(concurrency=concurrency, max_deletions=desired.settings.max_deletions)
-    return Executor(client, desired, reporter, waiter, options).run(planned)
+    return Executor(backend, desired, reporter, waiter, options).run(planned)

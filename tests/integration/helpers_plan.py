@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import requests
 
-from reconciler.apply.gemini import create_body
+from reconciler.backends.gemini.requests import create_body
 from reconciler.cli.main import main
 from reconciler.emulator import EmulatorServer
 from reconciler.emulator.calls import Call

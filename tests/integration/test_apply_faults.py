@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from reconciler.backends.gemini.trailer import parse_ownership
 from reconciler.client.retry import RetryPolicy
 from reconciler.emulator import EmulatorServer, FaultSettings
-from reconciler.plan import parse_ownership
 from reconciler.plan.types import Action
 
 from .helpers_apply import (

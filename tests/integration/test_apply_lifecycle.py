@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.backends.gemini.trailer import parse_ownership
 from reconciler.emulator import EmulatorServer
-from reconciler.plan import parse_ownership
 
 from .helpers_apply import (
     BASE_MODEL,

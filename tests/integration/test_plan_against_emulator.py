@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import requests
 
-from reconciler.client import gemini as gemini_client
+from reconciler.backends.gemini import client as gemini_client
+from reconciler.backends.gemini.client import GeminiClient
 from reconciler.client.auth import Anonymous
-from reconciler.client.gemini import GeminiClient
 from reconciler.client.retry import RetryPolicy
 from reconciler.emulator import EmulatorOptions, EmulatorServer
 from tests.integration.helpers_plan import (

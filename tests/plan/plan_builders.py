@@ -7,11 +7,13 @@ import copy
 import hashlib
 from typing import Any
 
+from reconciler.backends.gemini.live import live_model as decode_model
+from reconciler.backends.gemini.live import live_permission
+from reconciler.backends.gemini.trailer import description_with_trailer
 from reconciler.model.desired import DatasetSource, DatasetSummary, Desired, DesiredModel
 from reconciler.model.live import LiveModel, LivePermission, Observed
 from reconciler.model.manifest import API_VERSION, KIND, TunedModelManifest
 from reconciler.model.settings import Settings
-from reconciler.plan.ownership import description_with_trailer
 
 BASE_MODEL = "models/gemini-1.5-flash-001-tuning"
 # What the server fills in when a manifest leaves them unset (recorded for
@@ -71,7 +73,7 @@ def created_body(model: DesiredModel, create_time: str = CREATE_TIME) -> dict[st
     spec = model.manifest.spec
     generation = spec.generation.model_dump(by_alias=True, exclude_none=True)
     body: dict[str, Any] = {
-        "name": model.manifest.name,
+        "name": f"tunedModels/{model.id}",
         "description": description_with_trailer(model),
         "state": "ACTIVE",
         "createTime": create_time,
@@ -99,12 +101,12 @@ def live_model(item: dict[str, Any], desired_entries: dict[str, dict[str, Any]])
         body = created_body(desired_model(merged(base_entry, created_from)))
     else:
         body = {}
-    return LiveModel.from_api(merged(body, item.get("body", {})))
+    return decode_model(merged(body, item.get("body", {})))
 
 
 def live_permissions(model_id: str, grants: list[dict[str, Any]]) -> tuple[LivePermission, ...]:
     return tuple(
-        LivePermission.from_api({"name": f"tunedModels/{model_id}/permissions/p{index}", **grant})
+        live_permission({"name": f"tunedModels/{model_id}/permissions/p{index}", **grant})
         for index, grant in enumerate(grants)
     )
 

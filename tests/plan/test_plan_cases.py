@@ -10,6 +10,7 @@ import pytest
 import yaml
 from plan_builders import desired_state, observed_state
 
+from reconciler.backends.gemini import RULES
 from reconciler.plan import Plan, PlanOptions, plan
 
 CASES = sorted((Path(__file__).parents[1] / "plan_cases").glob("*.yaml"))
@@ -29,6 +30,7 @@ def plan_for(case: dict[str, Any]) -> Plan:
     return plan(
         desired_state(desired_entries),
         observed_state(case.get("observed") or [], desired_entries),
+        RULES,
         PlanOptions(**options),
     )
 

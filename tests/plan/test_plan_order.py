@@ -1,8 +1,9 @@
-"""Plan.ordered(): deletes of dependents first, creates of sources first, grants last."""
+"""order_changes(): deletes of dependents first, creates of sources first, grants last."""
 
 from __future__ import annotations
 
 from reconciler.plan import Action, Change, Plan
+from reconciler.plan.graph import order_changes
 
 
 def change(action: Action, model_id: str, *depends_on: str) -> Change:
@@ -19,7 +20,7 @@ def test_creates_follow_their_sources_whatever_the_given_order() -> None:
         change(Action.CREATE, "b", "a"),
         change(Action.CREATE, "a"),
     ))
-    assert ids(plan.ordered()) == [("create", "a"), ("create", "b"), ("create", "c")]
+    assert ids(order_changes(plan.changes)) == [("create", "a"), ("create", "b"), ("create", "c")]
 
 
 def test_deletes_of_dependents_come_first_and_before_creates() -> None:
@@ -27,19 +28,19 @@ def test_deletes_of_dependents_come_first_and_before_creates() -> None:
         change(Action.CREATE, "new"), change(Action.DELETE, "source", "dependent"),
         change(Action.DELETE, "dependent"),
     ))
-    assert ids(plan.ordered()) == [("delete", "dependent"), ("delete", "source"), ("create", "new")]
+    assert ids(order_changes(plan.changes)) == [("delete", "dependent"), ("delete", "source"), ("create", "new")]
 
 
 def test_grants_come_after_their_model() -> None:
     plan = Plan(changes=(
         change(Action.PERMISSION_ADD, "a", "a"), change(Action.CREATE, "a"),
     ))
-    assert ids(plan.ordered()) == [("create", "a"), ("permission_add", "a")]
+    assert ids(order_changes(plan.changes)) == [("create", "a"), ("permission_add", "a")]
 
 
 def test_a_cycle_keeps_every_change() -> None:
     plan = Plan(changes=(change(Action.CREATE, "a", "b"), change(Action.CREATE, "b", "a")))
-    assert sorted(ids(plan.ordered())) == [("create", "a"), ("create", "b")]
+    assert sorted(ids(order_changes(plan.changes))) == [("create", "a"), ("create", "b")]
 
 
 def test_waiting_and_noops_are_not_changes() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from plan_builders import desired_state, observed_state
 
+from reconciler.backends.gemini import RULES
 from reconciler.model.errors import UserError
 from reconciler.model.live import LivePermission, Observed
 from reconciler.plan import (
@@ -32,7 +33,7 @@ def observed(items: list[dict[str, Any]] | None = None) -> Observed:
 
 def saved_plan() -> Plan:
     options = PlanOptions(prune=True, targets=frozenset({"a", "b"}))
-    return plan(desired_state(DESIRED), observed(), options)
+    return plan(desired_state(DESIRED), observed(), RULES, options)
 
 
 def test_a_saved_plan_reads_back_equal(tmp_path: Path) -> None:
@@ -67,19 +68,19 @@ def test_a_bad_plan_file_is_a_user_error(tmp_path: Path, content: str, message: 
 
 
 def test_a_fresh_plan_has_no_differences() -> None:
-    assert compare_saved(saved_plan(), desired_state(DESIRED), observed()) == []
+    assert compare_saved(saved_plan(), desired_state(DESIRED), observed(), RULES.address) == []
 
 
 def test_changed_manifests_are_reported() -> None:
     changed = desired_state(DESIRED, digest="sha256:new")
-    differences = compare_saved(saved_plan(), changed, observed())
+    differences = compare_saved(saved_plan(), changed, observed(), RULES.address)
     assert differences == ["manifests or datasets changed since the plan was made"]
 
 
 def test_a_changed_live_model_is_named_with_its_update_time() -> None:
     items = [{**LIVE[0], "body": {"displayName": "Edited", "updateTime": "2024-07-01T00:00:00Z"}},
              LIVE[1]]
-    assert compare_saved(saved_plan(), desired_state(DESIRED), observed(items)) == [
+    assert compare_saved(saved_plan(), desired_state(DESIRED), observed(items), RULES.address) == [
         "live model tunedModels/a changed "
         "(updateTime 2024-05-01T10:00:00.123456Z -> 2024-07-01T00:00:00Z)"
     ]
@@ -87,7 +88,7 @@ def test_a_changed_live_model_is_named_with_its_update_time() -> None:
 
 def test_appeared_and_disappeared_models_are_named() -> None:
     items = [LIVE[1], {"body": {"name": "tunedModels/c"}}]
-    assert compare_saved(saved_plan(), desired_state(DESIRED), observed(items)) == [
+    assert compare_saved(saved_plan(), desired_state(DESIRED), observed(items), RULES.address) == [
         "live model tunedModels/a disappeared",
         "live model tunedModels/c appeared",
     ]
@@ -99,7 +100,7 @@ def test_changed_permissions_are_named() -> None:
         name="tunedModels/b/permissions/x", role="READER", grantee_type="EVERYONE"
     )
     changed = current.model_copy(update={"permissions": {"b": (grant,)}})
-    assert compare_saved(saved_plan(), desired_state(DESIRED), changed) == [
+    assert compare_saved(saved_plan(), desired_state(DESIRED), changed, RULES.address) == [
         "the permissions of live model tunedModels/b changed"
     ]
 

@@ -13,6 +13,7 @@ ACTIONS = (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
 
 def big_plan(changes: int, errors: int = 0) -> Plan:
     return Plan(
+        address_template="tunedModels/{key}",
         changes=tuple(
             Change(
                 action=ACTIONS[i % len(ACTIONS)],

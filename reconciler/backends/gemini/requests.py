@@ -1,16 +1,13 @@
-"""Request bodies of the Gemini `tunedModels` API, built from a manifest.
-
-Gemini-specific, like `plan/gemini.py` and `plan/ownership.py`: another backend
-would build its own requests and keep the executor.
-"""
+"""Request bodies of the Gemini `tunedModels` API, built from a manifest."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from reconciler.backends.gemini.trailer import description_with_trailer
 from reconciler.loader import read_examples
 from reconciler.model.desired import DesiredModel
-from reconciler.plan.ownership import description_with_trailer
+from reconciler.plan.types import PermissionChange
 
 
 def generation_fields(model: DesiredModel) -> dict[str, Any]:
@@ -54,8 +51,8 @@ def update_body(model: DesiredModel, update_mask: tuple[str, ...]) -> dict[str, 
     return {path: values[path] for path in update_mask if path in values}
 
 
-def permission_body(grantee_type: str, email_address: str, role: str) -> dict[str, Any]:
-    body = {"granteeType": grantee_type, "role": role}
-    if email_address:
-        body["emailAddress"] = email_address
+def permission_body(grant: PermissionChange) -> dict[str, Any]:
+    body = {"granteeType": grant.grantee_type, "role": grant.role_after or ""}
+    if grant.email_address:
+        body["emailAddress"] = grant.email_address
     return body

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from plan_builders import created_body, desired_model
+from plan_builders import desired_model
 
-from reconciler.model.desired import DesiredModel
-from reconciler.model.live import LiveModel
-from reconciler.plan import (
-    adopt,
+from reconciler.backends.gemini.trailer import (
+    adopted_description,
     description_with_trailer,
     parse_ownership,
     strip_trailer,
-    trailer_for,
-    user_description,
+    trailer,
 )
-from reconciler.plan.ownership import ownership_for
+from reconciler.model.desired import DesiredModel
+from reconciler.model.ownership import ownership_for
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -31,15 +29,15 @@ def model(description: str = "", **spec: object) -> DesiredModel:
                                          "[managed-by: reconciler fp=v1:x]", "  spaced  "])
 def test_the_user_description_round_trips(description: str) -> None:
     written = description_with_trailer(model(description))
-    assert user_description(written) == description
+    assert strip_trailer(written) == description
     assert parse_ownership(written) == ownership_for(model(description))
 
 
 def test_the_trailer_names_its_parts() -> None:
-    trailer = trailer_for(model(lifecycle={"preventDestroy": True, "deletionPolicy": "Orphan"}))
-    assert trailer.startswith("[managed-by: reconciler fp=v1:")
-    assert trailer.endswith(f".{'ab' * 6} n=42 orphan protect]")
-    ownership = parse_ownership("Text.\n\n" + trailer)
+    marker = trailer(ownership_for(model(lifecycle={"preventDestroy": True, "deletionPolicy": "Orphan"})))
+    assert marker.startswith("[managed-by: reconciler fp=v1:")
+    assert marker.endswith(f".{'ab' * 6} n=42 orphan protect]")
+    ownership = parse_ownership("Text.\n\n" + marker)
     assert ownership is not None and ownership.orphan and ownership.protect
 
 
@@ -50,9 +48,9 @@ def test_a_description_without_a_trailer_is_unmanaged() -> None:
 
 
 def test_a_trailer_glued_to_text_is_not_ours() -> None:
-    trailer = trailer_for(model())
-    assert parse_ownership("Text.\n" + trailer) is None
-    assert parse_ownership("Text. " + trailer) is None
+    marker = trailer(ownership_for(model()))
+    assert parse_ownership("Text.\n" + marker) is None
+    assert parse_ownership("Text. " + marker) is None
 
 
 def test_the_trailer_must_be_last() -> None:
@@ -75,15 +73,13 @@ def test_mutable_fields_do_not_change_the_fingerprint() -> None:
 
 
 def test_adopt_keeps_the_live_description_and_adds_the_manifest_trailer() -> None:
-    live = LiveModel.from_api({**created_body(model()), "description": "Made in AI Studio."})
-    adopted = adopt(model("Something else."), live)
-    assert user_description(adopted) == "Made in AI Studio."
+    adopted = adopted_description(model("Something else."), "Made in AI Studio.")
+    assert strip_trailer(adopted) == "Made in AI Studio."
     assert parse_ownership(adopted) == ownership_for(model())
 
 
 def test_adopting_a_managed_model_replaces_its_trailer() -> None:
     old = desired_model({"id": "numbers", "dataset": {"examples": 1}})
-    live = LiveModel.from_api({**created_body(old), "description": description_with_trailer(old)})
-    adopted = adopt(model(), live)
+    adopted = adopted_description(model(), description_with_trailer(old))
     assert adopted.count("[managed-by") == 1
     assert parse_ownership(adopted) == ownership_for(model())

@@ -1,5 +1,4 @@
-"""Manifests written from live models (`reconciler export`), so an existing
-account can move into git.
+"""Manifests written from live Gemini tuned models (`reconciler export`).
 
 What the API returns is written as it is; training data never comes back, so
 it is written as `trainingData: {unknown: true}`: the first plan then imports
@@ -10,19 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from reconciler.model.live import LiveModel, LivePermission
 from reconciler.model.manifest import API_VERSION, KIND
-from reconciler.plan.ownership import parse_ownership, user_description
 
-SCHEMA_LINE = "# yaml-language-server: $schema=../schema/tunedmodel.schema.json\n"
 HYPERPARAMETER_KEYS = ("epochCount", "batchSize", "learningRate", "learningRateMultiplier")
-HEADER = (
-    "# Exported from the live model {name} by `reconciler export`.\n"
-    "# The API never returns training data: `unknown: true` keeps the first plan from\n"
-    "# re-tuning the model. Give a `file:` instead to re-tune it on known data.\n"
-)
+_GENERATION = {"temperature": "spec.generation.temperature", "topP": "spec.generation.topP",
+               "topK": "spec.generation.topK"}
 
 
 def _hyperparameters(live: LiveModel) -> dict[str, Any]:
@@ -47,35 +39,26 @@ def _permissions(permissions: tuple[LivePermission, ...]) -> list[dict[str, str]
 def manifest_for(live: LiveModel, permissions: tuple[LivePermission, ...] = ()) -> dict[str, Any]:
     """A manifest describing a live model as the API returns it."""
     spec: dict[str, Any] = {}
-    if live.display_name:
-        spec["displayName"] = live.display_name
-    description = user_description(live.description)
-    if description:
-        spec["description"] = description
-    if live.source_model:
-        spec["sourceModel"] = live.source_model
-    else:
-        spec["baseModel"] = live.base_model
+    if live.fields.get("spec.displayName"):
+        spec["displayName"] = live.fields["spec.displayName"]
+    if live.fields.get("spec.description"):
+        spec["description"] = live.fields["spec.description"]
+    spec["sourceModel" if live.source_key else "baseModel"] = live.source
     spec["trainingData"] = {"unknown": True}
     hyperparameters = _hyperparameters(live)
     if hyperparameters:
         spec["hyperparameters"] = hyperparameters
-    generation = {"temperature": live.temperature, "topP": live.top_p, "topK": live.top_k}
+    generation = {key: live.fields.get(path) for key, path in _GENERATION.items()}
     generation = {key: value for key, value in generation.items() if value is not None}
     if generation:
         spec["generation"] = generation
     grants = _permissions(permissions)
     if grants:
         spec["permissions"] = grants
-    ownership = parse_ownership(live.description)
+    ownership = live.ownership
     if ownership is not None and (ownership.protect or ownership.orphan):
         spec["lifecycle"] = {
             "preventDestroy": ownership.protect,
             "deletionPolicy": "Orphan" if ownership.orphan else "Delete",
         }
-    return {"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": live.id}, "spec": spec}
-
-
-def manifest_text(live: LiveModel, permissions: tuple[LivePermission, ...] = ()) -> str:
-    body = yaml.safe_dump(manifest_for(live, permissions), sort_keys=False, allow_unicode=True)
-    return SCHEMA_LINE + HEADER.format(name=live.name) + body
+    return {"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": live.key}, "spec": spec}

@@ -1,0 +1,99 @@
+"""The seam between the core and the APIs it drives.
+
+A `Backend` is everything one tuning service needs to provide: the rules the
+pure planner reads, the checks `validate` runs, observing the live state, and
+the actions the executor takes. plan/, render/ and apply/ use only this
+interface; `reconciler.backends.<name>` implements it, and only the CLI chooses
+one (from `backend:` in reconciler.yaml).
+
+Every action is safe to repeat after a crash: the backend finds what an
+earlier, interrupted attempt left behind instead of making a second model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from reconciler.apply.waiting import Waiter
+from reconciler.model.desired import Desired, DesiredModel
+from reconciler.model.errors import ReconcilerError
+from reconciler.model.live import LiveModel, Observed
+from reconciler.model.manifest import TunedModelManifest
+from reconciler.plan.rules import PlanRules
+from reconciler.plan.types import PermissionChange
+
+
+class ChangeFailed(ReconcilerError):
+    """One change could not be made; its model's later changes are skipped."""
+
+
+class CannotAdopt(ReconcilerError):
+    """The live model is not what the manifest describes, or is managed already."""
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """A tuning run that succeeded, and its loss curve (for the apply summary)."""
+
+    losses: tuple[float, ...] = ()
+
+
+class Backend(Protocol):
+    name: str  # as reconciler.yaml's `backend:` names it
+    rules: PlanRules
+
+    def manifest_problems(self, manifest: TunedModelManifest) -> Iterable[tuple[tuple[str, ...], str]]:
+        """What this backend cannot honour in a valid manifest: (field path, message)."""
+        ...
+
+    def observe(self, desired: Desired) -> Observed:
+        """The whole live state a plan needs, read with paged lists; never partial."""
+        ...
+
+    def find(self, key: str) -> LiveModel | None:
+        """The live model under a manifest id now, or None."""
+        ...
+
+    def create(self, model: DesiredModel, waiter: Waiter) -> Tuned:
+        """Start tuning and wait until the run ends (raises ChangeFailed if it failed)."""
+        ...
+
+    def wait(self, model: DesiredModel, waiter: Waiter) -> Tuned:
+        """Wait for a run an earlier apply started."""
+        ...
+
+    def update(self, model: DesiredModel, update_mask: tuple[str, ...]) -> None:
+        """Patch the fields the mask names (and the ownership marker) to the manifest's."""
+        ...
+
+    def delete(self, live: LiveModel) -> None:
+        """Delete a managed model (and whatever serves it); gone already is done."""
+        ...
+
+    def forget(self, live: LiveModel) -> None:
+        """Remove the ownership marker and leave the model live."""
+        ...
+
+    def adopt(self, model: DesiredModel) -> LiveModel:
+        """Write the ownership marker onto an unmanaged live model the manifest
+        describes; returns it as it was. Raises CannotAdopt."""
+        ...
+
+    def generate(self, key: str, base_model: str, text: str) -> str:
+        """One smoke-test answer from the tuned model (base_model: its chain's root)."""
+        ...
+
+    def grant(self, key: str, grant: PermissionChange) -> None: ...
+
+    def update_grant(self, key: str, grant: PermissionChange) -> None: ...
+
+    def revoke(self, key: str, grant: PermissionChange) -> None: ...
+
+    def export(self, keys: Collection[str] = ()) -> dict[str, dict[str, Any]]:
+        """Manifests describing the live models (all, or those keys), by key;
+        training data is marked unknown. Raises UserError for a key not live."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,253 @@
+"""The Gemini API's `tunedModels` behind the `Backend` interface.
+
+Creates send the manifest id as `tunedModelId`, so a re-run after a crash
+answers ALREADY_EXISTS and reads the model instead of making a second one; the
+id must then be free before a replace creates it again (destroy-then-create).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from typing import Any
+
+from reconciler.apply.backend import CannotAdopt, ChangeFailed, Tuned
+from reconciler.apply.waiting import Waiter
+from reconciler.backends.gemini import progress
+from reconciler.backends.gemini.client import GeminiClient
+from reconciler.backends.gemini.export import manifest_for
+from reconciler.backends.gemini.live import live_model, live_permission
+from reconciler.backends.gemini.names import ADDRESS_TEMPLATE, BASE_PREFIX, key_of
+from reconciler.backends.gemini.requests import create_body, permission_body, update_body
+from reconciler.backends.gemini.rules import RULES, manifest_problems
+from reconciler.backends.gemini.trailer import adopted_description
+from reconciler.client.auth import Anonymous
+from reconciler.client.errors import AlreadyExists, NotFound
+from reconciler.model.desired import Desired, DesiredModel
+from reconciler.model.errors import UserError
+from reconciler.model.live import LiveModel, LivePermission, LiveState, Observed
+from reconciler.model.ownership import ownership_for
+from reconciler.model.settings import Settings
+from reconciler.plan.inputs import input_changes, mismatch_lines
+from reconciler.plan.types import PermissionChange
+
+# PaLM-era base models are served through generateText (v1beta3), the rest
+# through generateContent.
+PALM_PREFIX = BASE_PREFIX + "text-"
+
+
+class GeminiBackend:
+    name = "gemini"
+    rules = RULES
+
+    def __init__(self, client: GeminiClient, concurrency: int = 4) -> None:
+        self.client = client
+        self.concurrency = concurrency
+
+    @classmethod
+    def connect(
+        cls, settings: Settings, emulator_url: str | None = None, env: Mapping[str, str] = os.environ
+    ) -> GeminiBackend:
+        """A backend for `reconciler.yaml`'s settings, or for an emulator at `emulator_url`."""
+        if emulator_url is not None:
+            client = GeminiClient(
+                endpoint=emulator_url,
+                api_version=settings.api_version,
+                credentials=Anonymous(),
+                timeout=settings.request_timeout_seconds,
+                pool_size=max(10, settings.concurrency),
+            )
+        else:
+            client = GeminiClient.from_settings(settings, env=env)
+        return cls(client, settings.concurrency)
+
+    manifest_problems = staticmethod(manifest_problems)
+
+    def close(self) -> None:
+        self.client.close()
+
+    # --- observe ------------------------------------------------------------------
+
+    def observe(self, desired: Desired) -> Observed:
+        """One paged list, plus the permissions of only those models whose manifests
+        declare permissions. No per-model GET; a partial list raises."""
+        models = tuple(live_model(body) for body in self.client.list_tuned_models())
+        live_keys = {model.key for model in models}
+        wanted = [m.id for m in desired.models if m.manifest.spec.permissions and m.id in live_keys]
+        with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
+            permissions = dict(zip(wanted, pool.map(self._permissions, wanted), strict=True))
+        return Observed(models=models, permissions=permissions)
+
+    def _permissions(self, key: str) -> tuple[LivePermission, ...]:
+        return tuple(live_permission(p) for p in self.client.list_permissions(key))
+
+    def find(self, key: str) -> LiveModel | None:
+        try:
+            return live_model(self.client.get_tuned_model(key))
+        except NotFound:
+            return None
+
+    # --- tuning -------------------------------------------------------------------
+
+    def create(self, model: DesiredModel, waiter: Waiter) -> Tuned:
+        try:
+            operation = self.client.create_tuned_model(create_body(model), tuned_model_id=model.id)
+        except AlreadyExists:
+            # A crashed or concurrent run created it first: read what is there
+            # instead of making a second model.
+            return self._take_over(model, waiter)
+        if operation.get("done"):  # a run may finish before the create answers
+            waiter.reporter.progress(progress.from_operation(model.id, operation, 0.0))
+        else:
+            operation = self.wait_for_operation(model.id, operation["name"], waiter)
+        if "error" in operation:
+            error = operation["error"]
+            raise ChangeFailed(f"tuning failed: {error.get('message', error)}")
+        snapshots = (operation.get("metadata") or {}).get("snapshots") or []
+        return Tuned(tuple(float(s["meanLoss"]) for s in snapshots if "meanLoss" in s))
+
+    def _take_over(self, model: DesiredModel, waiter: Waiter) -> Tuned:
+        live = self.find(model.id)
+        if live is None or live.ownership is None or live.ownership.fingerprint != ownership_for(model).fingerprint:
+            raise ChangeFailed(
+                f"{RULES.address(model.id)} already exists and was not made from this manifest; "
+                "run `reconciler plan` again"
+            )
+        return self._finished(live if live.state is not LiveState.CREATING else self._wait_for(model, waiter))
+
+    def wait(self, model: DesiredModel, waiter: Waiter) -> Tuned:
+        return self._finished(self._wait_for(model, waiter))
+
+    def _finished(self, live: LiveModel) -> Tuned:
+        if live.state is LiveState.FAILED:
+            # The model does not keep its operation's error; the operation is not known here.
+            raise ChangeFailed("tuning ended FAILED; the next plan replaces the model")
+        return Tuned(live.losses)
+
+    def wait_for_operation(self, key: str, name: str, waiter: Waiter) -> dict[str, Any]:
+        """Poll a create operation until `done`; returns the final operation."""
+        final: dict[str, Any] = {}
+
+        def look(elapsed: float) -> bool:
+            operation = self.client.get_operation(name)
+            waiter.reporter.progress(progress.from_operation(key, operation, elapsed))
+            if operation.get("done"):
+                final.update(operation)
+                return True
+            return False
+
+        waiter.poll(look, f"tuning of {RULES.address(key)}")
+        return final
+
+    def _wait_for(self, model: DesiredModel, waiter: Waiter) -> LiveModel:
+        return self.wait_for_model(model.id, RULES.tuning.total_steps(model), waiter)
+
+    def wait_for_model(self, key: str, total_steps: int, waiter: Waiter) -> LiveModel:
+        """Poll a model until it leaves CREATING (when its operation is not known);
+        `total_steps`, from the manifest, turns its last snapshot into a share."""
+        final: dict[str, Any] = {}
+
+        def look(elapsed: float) -> bool:
+            body = self.client.get_tuned_model(key)
+            waiter.reporter.progress(progress.from_model(key, body, total_steps, elapsed))
+            if body.get("state") not in ("CREATING", 1):
+                final.update(body)
+                return True
+            return False
+
+        waiter.poll(look, f"tuning of {RULES.address(key)}")
+        return live_model(final)
+
+    # --- changes in place -----------------------------------------------------------
+
+    def update(self, model: DesiredModel, update_mask: tuple[str, ...]) -> None:
+        self.client.update_tuned_model(model.id, update_body(model, update_mask), list(update_mask))
+
+    def delete(self, live: LiveModel) -> None:
+        with suppress(NotFound):
+            self.client.delete_tuned_model(live.key)
+
+    def forget(self, live: LiveModel) -> None:
+        body = {"description": live.fields.get("spec.description", "")}
+        self.client.update_tuned_model(live.key, body, ["description"])
+
+    def adopt(self, model: DesiredModel) -> LiveModel:
+        """Write the trailer onto the live model; returns it as it was before.
+
+        What the API returns is checked first (source model, hyperparameters);
+        training data never comes back, so it is taken on trust.
+        """
+        body = self.client.get_tuned_model(model.id)
+        live = live_model(body)
+        if live.ownership is not None:
+            raise CannotAdopt(f"{live.address} is managed already; `reconciler plan` shows its state")
+        _, _, diffs = input_changes(model, live, RULES.hyperparameter_defaults)
+        if diffs:
+            raise CannotAdopt(
+                f"{live.address} does not match {model.file}; fix the manifest to describe it:\n  - "
+                + "\n  - ".join(mismatch_lines(diffs))
+            )
+        description = adopted_description(model, body.get("description", ""))
+        self.client.update_tuned_model(model.id, {"description": description}, ["description"])
+        return live
+
+    # --- smoke tests ----------------------------------------------------------------
+
+    def generate(self, key: str, base_model: str, text: str) -> str:
+        name = ADDRESS_TEMPLATE.format(key=key)
+        if base_model.startswith(PALM_PREFIX):
+            return answer_text(self.client.generate_text(name, text))
+        return answer_text(self.client.generate_content(name, text))
+
+    # --- grants ---------------------------------------------------------------------
+
+    def grant(self, key: str, grant: PermissionChange) -> None:
+        try:
+            self.client.create_permission(key, permission_body(grant))
+        except AlreadyExists:
+            # Granted by a concurrent or crashed apply: make sure the role is right.
+            self._set_existing_grant(key, grant)
+
+    def _set_existing_grant(self, key: str, grant: PermissionChange) -> None:
+        grantee = (grant.grantee_type, grant.email_address.lower())
+        role = grant.role_after or ""
+        for live in self._permissions(key):
+            if live.grantee == grantee:
+                if live.role != role:
+                    self.client.update_permission(live.name, role)
+                return
+        raise ChangeFailed(f"granting {role} to {grant.grantee_type} {grant.email_address} on "
+                           f"{RULES.address(key)}: the API says the grant exists but does not list it")
+
+    def update_grant(self, key: str, grant: PermissionChange) -> None:
+        self.client.update_permission(grant.name or "", grant.role_after or "")
+
+    def revoke(self, key: str, grant: PermissionChange) -> None:
+        with suppress(NotFound):
+            self.client.delete_permission(grant.name or "")
+
+    # --- export ---------------------------------------------------------------------
+
+    def export(self, keys: Collection[str] = ()) -> dict[str, dict[str, Any]]:
+        live = [live_model(body) for body in self.client.list_tuned_models()]
+        wanted = {key_of(key) for key in keys}
+        missing = wanted - {model.key for model in live}
+        if missing:
+            raise UserError(f"no live model {', '.join(sorted(missing))}; nothing was exported")
+        return {
+            model.key: manifest_for(model, self._permissions(model.key))
+            for model in live
+            if not wanted or model.key in wanted
+        }
+
+
+def answer_text(response: dict[str, Any]) -> str:
+    """The text of the first candidate of generateContent or generateText."""
+    candidates = response.get("candidates") or [{}]
+    first = candidates[0]
+    if "output" in first:  # generateText
+        return str(first["output"])
+    parts = (first.get("content") or {}).get("parts") or []
+    return "".join(str(part.get("text", "")) for part in parts)

@@ -1,0 +1,63 @@
+"""Tuned models and permissions as the Gemini API returns them (proto3 JSON:
+camelCase, defaults omitted; enums as names, or as numbers when asked for with
+enum-encoding=int), decoded into the neutral live state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.backends.gemini.names import ADDRESS_TEMPLATE, key_of, tuned_key
+from reconciler.backends.gemini.trailer import parse_ownership, strip_trailer
+from reconciler.model.live import LiveModel, LivePermission, LiveState
+
+STATE_NAMES = {0: "STATE_UNSPECIFIED", 1: "CREATING", 2: "ACTIVE", 3: "FAILED"}
+ROLE_NAMES = {0: "ROLE_UNSPECIFIED", 1: "OWNER", 2: "WRITER", 3: "READER"}
+GRANTEE_NAMES = {0: "GRANTEE_TYPE_UNSPECIFIED", 1: "USER", 2: "GROUP", 3: "EVERYONE"}
+_STATES = {"CREATING": LiveState.CREATING, "FAILED": LiveState.FAILED}  # anything else: ACTIVE
+
+
+def enum_name(value: Any, names: dict[int, str]) -> str:
+    """An enum's name whether it came as a string or as its number."""
+    if isinstance(value, int):
+        return names.get(value, str(value))
+    return str(value)
+
+
+def live_model(body: dict[str, Any]) -> LiveModel:
+    task = body.get("tuningTask") or {}
+    source = body.get("tunedModelSource") or {}
+    snapshots = task.get("snapshots") or ()
+    description = body.get("description", "")
+    tuned_from = source.get("tunedModel", "")
+    key = key_of(body["name"])
+    return LiveModel(
+        key=key,
+        address=ADDRESS_TEMPLATE.format(key=key),
+        ownership=parse_ownership(description),
+        state=_STATES.get(enum_name(body.get("state", 0), STATE_NAMES), LiveState.ACTIVE),
+        source=tuned_from or body.get("baseModel", ""),
+        source_key=tuned_key(tuned_from),
+        base_model=body.get("baseModel") or source.get("baseModel", ""),
+        fields={
+            "spec.displayName": body.get("displayName", ""),
+            "spec.description": strip_trailer(description),
+            "spec.generation.temperature": body.get("temperature"),
+            "spec.generation.topP": body.get("topP"),
+            "spec.generation.topK": body.get("topK"),
+        },
+        hyperparameters=dict(task.get("hyperparameters") or {}),
+        create_time=body.get("createTime", ""),
+        update_time=body.get("updateTime", ""),
+        step=int(snapshots[-1].get("step", 0)) if snapshots else 0,
+        losses=tuple(float(s["meanLoss"]) for s in snapshots if "meanLoss" in s),
+        handle=body["name"],
+    )
+
+
+def live_permission(body: dict[str, Any]) -> LivePermission:
+    return LivePermission(
+        name=body["name"],
+        role=enum_name(body.get("role", 0), ROLE_NAMES),
+        grantee_type=enum_name(body.get("granteeType", 0), GRANTEE_NAMES),
+        email_address=body.get("emailAddress", ""),
+    )

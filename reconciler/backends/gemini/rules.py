@@ -1,0 +1,47 @@
+"""What the planner and `validate` need to know about the Gemini API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from reconciler.backends.gemini.names import ADDRESS_TEMPLATE, BASE_PREFIX, TUNED_PREFIX
+from reconciler.model.manifest import TunedModelManifest
+from reconciler.model.tuning import TuningDefaults
+from reconciler.plan.rules import MutableField, PlanRules, ReplaceOrder
+
+# The API's defaults when a manifest leaves them out (v1beta Hyperparameters):
+# epochCount 5; batchSize "4 or 16 by example count", with the thresholds
+# undocumented, so estimates assume 4: the larger, safer step count. The
+# learning rate's default also depends on the dataset, so only epochCount is a
+# default the planner can compare an undeclared value with.
+TUNING_DEFAULTS = TuningDefaults(epoch_count=5, batch_size=4)
+HYPERPARAMETER_DEFAULTS = {"epochCount": TUNING_DEFAULTS.epoch_count}
+
+RULES = PlanRules(
+    mutable_fields=(
+        MutableField("spec.displayName", "displayName"),
+        MutableField("spec.description", "description"),
+        MutableField("spec.generation.temperature", "temperature"),
+        MutableField("spec.generation.topP", "topP"),
+        MutableField("spec.generation.topK", "topK"),
+    ),
+    # The lifecycle flags live in the trailer, so changing them patches the description.
+    marker_mask="description",
+    no_marker="its description has no reconciler trailer",
+    tuning=TUNING_DEFAULTS,
+    hyperparameter_defaults=HYPERPARAMETER_DEFAULTS,
+    # The client names the model (tunedModelId): the id must be free again first.
+    replace_order=ReplaceOrder.DESTROY_FIRST,
+    address_template=ADDRESS_TEMPLATE,
+)
+
+
+def manifest_problems(manifest: TunedModelManifest) -> Iterator[tuple[tuple[str, ...], str]]:
+    """The names the Gemini API accepts for what a model is tuned from."""
+    spec = manifest.spec
+    if spec.base_model is not None and not spec.base_model.startswith(BASE_PREFIX):
+        yield ("spec", "baseModel"), "must be a base model name such as models/gemini-1.5-flash-001-tuning"
+    if spec.source_model is not None and not spec.source_model.startswith(TUNED_PREFIX):
+        yield ("spec", "sourceModel"), (
+            f"must be a tuned model name such as {TUNED_PREFIX}number-generator"
+        )

@@ -1,0 +1,76 @@
+"""Ownership: what the reconciler records on every model it manages.
+
+Each backend keeps it in its own marker (the description trailer on Gemini,
+labels elsewhere) and decodes it for the planner; this module only says what it
+is and how a manifest's fingerprint is computed.
+
+- `source`, `hyperparameters`: short SHA-256 of the source model and of the
+  hyperparameters as declared; `data`: the start of the dataset's canonical
+  digest. A changed part names the immutable input that changed; `examples`
+  turns a data change into counts.
+- `orphan` / `protect` record `deletionPolicy: Orphan` and `preventDestroy`,
+  so they still hold once the manifest is gone (a delete is planned exactly
+  when there is no manifest to read them from).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+from reconciler.model.desired import DesiredModel
+from reconciler.model.manifest import DeletionPolicy
+
+FINGERPRINT_VERSION = "v1"
+
+
+@dataclass(frozen=True)
+class Ownership:
+    source: str
+    hyperparameters: str
+    data: str
+    examples: int
+    orphan: bool = False
+    protect: bool = False
+    version: str = FINGERPRINT_VERSION
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.version}:{self.source}.{self.hyperparameters}.{self.data}"
+
+    @property
+    def inputs(self) -> tuple[str, int]:
+        """What the immutable inputs are: equal inputs, same model."""
+        return (self.fingerprint, self.examples)
+
+
+def short_hash(text: str, length: int) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+def _data_hash(digest: str) -> str:
+    """The first 12 hex digits of a "sha256:<hex>" digest (hashed again if not hex)."""
+    hex_part = digest.split(":", 1)[-1].lower()
+    if re.fullmatch(r"[0-9a-f]{12,}", hex_part):
+        return hex_part[:12]
+    return short_hash(digest, 12)
+
+
+def hyperparameters_hash(model: DesiredModel) -> str:
+    sent = model.manifest.spec.hyperparameters.as_sent()
+    return short_hash(json.dumps(sent, sort_keys=True, separators=(",", ":")), 8)
+
+
+def ownership_for(model: DesiredModel) -> Ownership:
+    """The ownership a model created from this manifest carries."""
+    lifecycle = model.manifest.spec.lifecycle
+    return Ownership(
+        source=short_hash(model.manifest.spec.source, 8),
+        hyperparameters=hyperparameters_hash(model),
+        data=_data_hash(model.dataset.digest),
+        examples=model.dataset.examples,
+        orphan=lifecycle.deletion_policy is DeletionPolicy.ORPHAN,
+        protect=lifecycle.prevent_destroy,
+    )

@@ -1,0 +1,105 @@
+"""The immutable inputs of a tuning run, compared once for every purpose.
+
+Source model and hyperparameters are compared with what the backend reads back
+from the live model; training data, which no API returns, with the fingerprint
+its ownership records. The same comparison decides a replace, explains it row
+by row, checks an exported manifest and says whether a running model will be
+replaced later.
+
+Hyperparameters are compared within the scope the manifest declares (as kopf's
+DiffScope does): a declared key against its live value, an undeclared one only
+where the server's default is fixed (epochCount on Gemini) and otherwise left
+to the server. So the rows shown are exactly the values that change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.model.desired import DesiredModel
+from reconciler.model.live import LiveModel
+from reconciler.model.ownership import Ownership, ownership_for
+from reconciler.plan.diff import same
+from reconciler.plan.types import FieldDiff
+
+SOURCE_PATHS = ("spec.baseModel", "spec.sourceModel")
+HYPERPARAMETERS_PATH = "spec.hyperparameters"
+TRAINING_DATA_PATH = "spec.trainingData"
+
+
+def source_diff(model: DesiredModel, live: LiveModel) -> FieldDiff | None:
+    wanted = model.manifest.spec.source
+    if live.source == wanted:
+        return None
+    path = SOURCE_PATHS[0] if model.manifest.spec.base_model else SOURCE_PATHS[1]
+    return FieldDiff(path=path, before=live.source or None, after=wanted)
+
+
+def hyperparameter_diffs(
+    model: DesiredModel, live: LiveModel, defaults: Mapping[str, Any]
+) -> tuple[FieldDiff, ...]:
+    declared = model.manifest.spec.hyperparameters.as_sent()
+    wanted = {**{k: v for k, v in defaults.items() if k in live.hyperparameters}, **declared}
+    return tuple(
+        FieldDiff(path=f"{HYPERPARAMETERS_PATH}.{key}", before=live.hyperparameters.get(key), after=value)
+        for key, value in sorted(wanted.items())
+        if not same(live.hyperparameters.get(key), value)
+    )
+
+
+def data_diff(ownership: Ownership, model: DesiredModel) -> FieldDiff | None:
+    wanted = ownership_for(model)
+    if (wanted.data, wanted.examples) == (ownership.data, ownership.examples):
+        return None
+    return FieldDiff(
+        path=TRAINING_DATA_PATH,
+        before={"examples": ownership.examples, "hash": ownership.data},
+        after={"examples": wanted.examples, "hash": wanted.data},
+    )
+
+
+def data_reason(diff: FieldDiff) -> str:
+    before, after = diff.before, diff.after
+    delta = after["examples"] - before["examples"]
+    examples = "example" if abs(delta) == 1 else "examples"
+    if delta > 0:
+        counted = f"{delta} {examples} added"
+    elif delta < 0:
+        counted = f"{-delta} {examples} removed"
+    else:
+        counted = "same count, examples changed"
+    return (
+        f"the training data changed ({before['examples']} -> {after['examples']} examples, {counted}; "
+        f"data hash {before['hash']} -> {after['hash']})"
+    )
+
+
+def input_changes(
+    model: DesiredModel, live: LiveModel, defaults: Mapping[str, Any]
+) -> tuple[list[str], list[str], list[FieldDiff]]:
+    """(reasons, paths, diffs) for every immutable input that differs; empty when none does."""
+    reasons: list[str] = []
+    paths: list[str] = []
+    diffs: list[FieldDiff] = []
+    source = source_diff(model, live)
+    if source is not None:
+        reasons.append("the source model changed")
+        paths.append(source.path)
+        diffs.append(source)
+    hyperparameters = hyperparameter_diffs(model, live, defaults)
+    if hyperparameters:
+        reasons.append("the hyperparameters changed")
+        paths.append(HYPERPARAMETERS_PATH)
+        diffs.extend(hyperparameters)
+    data = data_diff(live.ownership, model) if live.ownership and model.dataset.known else None
+    if data is not None:
+        reasons.append(data_reason(data))
+        paths.append(TRAINING_DATA_PATH)
+        diffs.append(data)
+    return reasons, paths, diffs
+
+
+def mismatch_lines(diffs: list[FieldDiff]) -> list[str]:
+    """`path: manifest X, live Y` for an exported manifest's immutable differences."""
+    return [f"{d.path}: manifest {d.after!r}, live {d.before!r}" for d in diffs]

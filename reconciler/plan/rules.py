@@ -1,0 +1,76 @@
+"""What the pure planner needs to know about a backend, as data.
+
+A backend (see `reconciler.apply.backend.Backend`) hands the planner a
+`PlanRules`: which fields change in place and how an update names them, the
+defaults its server fills in, how people address a model, and in which order a
+replace runs. The planner never learns which backend it plans for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from reconciler.model.desired import DesiredModel
+from reconciler.model.tuning import TuningDefaults
+
+
+class ReplaceOrder(str, Enum):
+    # The id must be free before it is used again (Gemini: the client names the model).
+    DESTROY_FIRST = "destroy-first"
+    # The server names the new model, so the old one serves until the new one can.
+    CREATE_FIRST = "create-first"
+
+
+@dataclass(frozen=True)
+class MutableField:
+    """A field an update can change: the manifest path people see, and the
+    name the backend's update mask gives it."""
+
+    path: str
+    mask: str
+
+
+# How a manifest declares each field a backend may make mutable; None: unset,
+# and the live value is left alone.
+_DECLARED: dict[str, Callable[[DesiredModel], Any]] = {
+    "spec.displayName": lambda m: m.manifest.spec.display_name,
+    # Always declared: the reconciler owns the description, so an empty
+    # manifest description clears the live one.
+    "spec.description": lambda m: m.manifest.spec.description,
+    "spec.generation.temperature": lambda m: m.manifest.spec.generation.temperature,
+    "spec.generation.topP": lambda m: m.manifest.spec.generation.top_p,
+    "spec.generation.topK": lambda m: m.manifest.spec.generation.top_k,
+}
+
+
+def declared_value(model: DesiredModel, path: str) -> Any:
+    return _DECLARED[path](model)
+
+
+@dataclass(frozen=True)
+class PlanRules:
+    mutable_fields: tuple[MutableField, ...]
+    # The update-mask entry that rewrites the ownership marker (lifecycle flags live there).
+    marker_mask: str
+    # Why a model without the marker is unmanaged, for people.
+    no_marker: str
+    tuning: TuningDefaults
+    # Server defaults that hold whatever the dataset, by hyperparameter key: an
+    # undeclared key is compared with its default (others are out of scope).
+    hyperparameter_defaults: Mapping[str, Any] = field(default_factory=dict)
+    replace_order: ReplaceOrder = ReplaceOrder.DESTROY_FIRST
+    address_template: str = "{key}"  # how people name a model: "tunedModels/{key}"
+
+    def address(self, key: str) -> str:
+        return self.address_template.format(key=key)
+
+    def declared_fields(self, model: DesiredModel) -> dict[str, Any]:
+        """The mutable fields the manifest declares, by path, in table order."""
+        values = {f.path: declared_value(model, f.path) for f in self.mutable_fields}
+        return {path: value for path, value in values.items() if value is not None}
+
+    def mask_of(self, path: str) -> str:
+        return next(f.mask for f in self.mutable_fields if f.path == path)
