@@ -81,7 +81,7 @@ class ApiError(ReconcilerError):
         self.status = status or self.default_status
         self.details = tuple(details)
         self.retry_after = retry_after
-        # "GET /v1beta/tunedModels/x": what was asked, never with credentials.
+        # "GET /v1beta/<resource>": what was asked, never with credentials.
         self.request = request
         # How many attempts the call made before giving up (set by the retry loop).
         self.attempts = 1

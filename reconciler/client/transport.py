@@ -1,6 +1,6 @@
 """One HTTP exchange with the API: headers, timeout, retries, errors, JSON.
 
-Everything the resource methods of `GeminiClient` share lives here, one
+Everything the resource methods of a backend's client share lives here, one
 concern a function: `call` picks the retry rule, `_attempt` sends once and
 maps what `requests` raises, `_read` turns the answer into a dict or an error.
 Tests swap the network out by mounting an adapter on the session they pass in.

@@ -16,7 +16,7 @@ M = TypeVar("M", bound=BaseModel)
 
 # Where a regular expression says less than a sentence.
 _PATTERN_MESSAGES = {
-    "baseModel": "must be a base model name such as models/gemini-1.5-flash-001-tuning",
+    "baseModel": "must be a base model name (letters, digits, '.', '_', '-' and '/')",
     "sourceModel": "must name another manifest's model by its id (metadata.name)",
     "apiVersion": "must be v1, v1alpha, v1beta or v1beta3",
 }

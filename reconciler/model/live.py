@@ -29,7 +29,7 @@ class Live(BaseModel):
 
 class LiveModel(Live):
     key: str  # the manifest id (metadata.name) this model is, or would be, declared by
-    address: str  # how people name it: tunedModels/<id> on Gemini
+    address: str  # how people name it (the Gemini backend: its resource name)
     ownership: Ownership | None = None  # None: the reconciler does not manage it
     state: LiveState = LiveState.ACTIVE
     source: str = ""  # what it was tuned from, as a manifest writes it

@@ -62,7 +62,7 @@ class PlanRules:
     # undeclared key is compared with its default (others are out of scope).
     hyperparameter_defaults: Mapping[str, Any] = field(default_factory=dict)
     replace_order: ReplaceOrder = ReplaceOrder.DESTROY_FIRST
-    address_template: str = "{key}"  # how people name a model: "tunedModels/{key}"
+    address_template: str = "{key}"  # how people name a model; {key} is its manifest id
 
     def address(self, key: str) -> str:
         return self.address_template.format(key=key)

@@ -139,8 +139,8 @@ class Summary(PlanValue):
 
 class Plan(PlanValue):
     format_version: str = FORMAT_VERSION
-    # How people address a model of the backend planned for ("tunedModels/{key}"
-    # on Gemini), so a saved plan renders without knowing the backend.
+    # How people address a model of the backend planned for (the Gemini
+    # resource name), so a saved plan renders without knowing the backend.
     address_template: str = "{key}"
     options: PlanOptions = PlanOptions()
     changes: tuple[Change, ...] = ()  # in the order apply must follow
