@@ -315,5 +315,3 @@ GENERATE_TEXT = Message(
         "stopSequences": Repeated(STRING),
     },
 )
-EMPTY = Message("Empty", {})
-CANCEL_OPERATION = Message("CancelOperationRequest", {"name": STRING})

@@ -18,15 +18,12 @@ What it must and must not depend on:
 from __future__ import annotations
 
 import hashlib
-import struct
 from collections.abc import Iterable
 
 from reconciler.model.manifest import Example
 
 # Bumped if the canonical form ever changes, so old and new never compare equal.
 _DOMAIN = b"reconciler/examples/v1\n"
-_LENGTH = struct.Struct(">Q")  # 8-byte big-endian length prefix
-_sha256 = hashlib.sha256
 
 
 def example_hash(text_input: str, output: str) -> bytes:

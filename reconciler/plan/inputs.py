@@ -9,7 +9,9 @@ replaced later.
 Hyperparameters are compared within the scope the manifest declares (as kopf's
 DiffScope does): a declared key against its live value, an undeclared one only
 where the server's default is fixed (epochCount on Gemini) and otherwise left
-to the server. So the rows shown are exactly the values that change.
+to the server. So the rows shown are exactly the values that change. A
+declared key the server does not echo can only be checked through the
+fingerprint its ownership records.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from reconciler.model.desired import DesiredModel
 from reconciler.model.live import LiveModel
-from reconciler.model.ownership import Ownership, ownership_for
+from reconciler.model.ownership import Ownership, hyperparameters_hash, ownership_for
 from reconciler.plan.diff import same
 from reconciler.plan.types import FieldDiff
 
@@ -40,11 +42,13 @@ def hyperparameter_diffs(
     model: DesiredModel, live: LiveModel, defaults: Mapping[str, Any]
 ) -> tuple[FieldDiff, ...]:
     declared = model.manifest.spec.hyperparameters.as_sent()
-    wanted = {**{k: v for k, v in defaults.items() if k in live.hyperparameters}, **declared}
+    echoed = live.hyperparameters
+    wanted = {**{k: v for k, v in defaults.items() if k in echoed}, **declared}
+    fingerprint_differs = live.ownership is not None and live.ownership.hyperparameters != hyperparameters_hash(model)
     return tuple(
-        FieldDiff(path=f"{HYPERPARAMETERS_PATH}.{key}", before=live.hyperparameters.get(key), after=value)
+        FieldDiff(path=f"{HYPERPARAMETERS_PATH}.{key}", before=echoed.get(key), after=value)
         for key, value in sorted(wanted.items())
-        if not same(live.hyperparameters.get(key), value)
+        if (not same(echoed[key], value) if key in echoed else fingerprint_differs)
     )
 
 

@@ -58,9 +58,13 @@ class FakeClient:
         snapshots = [{"step": n, "epoch": 1, "meanLoss": 1.0 / n} for n in (1, 2, 3)]
         state = "CREATING" if self.running else "FAILED" if model_id in self.failing else "ACTIVE"
         self.models[model_id] = {**body, "name": f"tunedModels/{model_id}", "state": state,
-                                 "tuningTask": {"snapshots": snapshots}}
+                                 "tuningTask": {"hyperparameters": body["tuningTask"]["hyperparameters"],
+                                                "snapshots": snapshots}}
         metadata = {"totalSteps": 3, "snapshots": snapshots}
         return {"name": f"tunedModels/{model_id}/operations/op", "metadata": metadata}
+
+    def list_tuned_models(self) -> list[dict[str, Any]]:
+        return list(self.models.values())
 
     def get_operation(self, name: str) -> dict[str, Any]:
         model_id = name.split("/")[1]

@@ -32,7 +32,7 @@ def executor(client: FakeClient, desired: Desired, clock: FakeClock | None = Non
 def run(client: FakeClient, desired: Desired, *, prune: bool = False, max_deletions: int = 5,
         clock: FakeClock | None = None) -> ApplyResult:
     """Plan against what the fake holds, then apply."""
-    observed = Observed(models=tuple(live_model(body) for body in client.models.values()))
+    observed = GeminiBackend(client).observe(desired)  # type: ignore[arg-type]
     planned = plan(desired, observed, RULES, PlanOptions(prune=prune))
     return executor(client, desired, clock, concurrency=2, max_deletions=max_deletions).run(planned)
 
@@ -134,3 +134,46 @@ def test_a_grant_that_exists_already_is_kept_with_the_wanted_role(tmp_path: Path
     result = run(client, desired)
     assert result.ok, result.outcomes
     assert client.permissions["alpha"][0]["role"] == "READER"
+
+
+def test_a_role_change_and_a_revocation_are_applied(tmp_path: Path) -> None:
+    desired = desired_for(tmp_path, [manifest("alpha", reader="analyst@example.com")])
+    client = FakeClient()
+    client.create_tuned_model(create_body(desired.models[0]), tuned_model_id="alpha")
+    client.permissions["alpha"] = [
+        {"name": "tunedModels/alpha/permissions/p0", "role": "WRITER", "granteeType": "USER",
+         "emailAddress": "analyst@example.com"},
+        {"name": "tunedModels/alpha/permissions/p1", "role": "READER", "granteeType": "USER",
+         "emailAddress": "former@example.com"},
+    ]
+    client.calls.clear()
+    result = run(client, desired)
+    assert result.ok, result.outcomes
+    grants = [call for call in client.calls if call[0] in ("grant", "update_permission", "revoke")]
+    assert grants == [("update_permission", "tunedModels/alpha/permissions/p0"),
+                      ("revoke", "tunedModels/alpha/permissions/p1")]
+    assert client.permissions["alpha"][0]["role"] == "READER"
+
+
+def test_a_plan_with_errors_is_refused_before_any_call(tmp_path: Path) -> None:
+    desired = desired_for(tmp_path, [manifest("alpha")])
+    client = FakeClient()
+    client.models["alpha"] = {"name": "tunedModels/alpha", "state": "ACTIVE", "description": "hand-made"}
+    client.calls.clear()
+    with pytest.raises(ApplyRefused, match="the plan has errors, nothing was applied: tunedModels/alpha"):
+        run(client, desired)
+    assert client.calls == []
+
+
+def test_deletes_in_a_plan_without_prune_are_refused(tmp_path: Path) -> None:
+    client = FakeClient()
+    gone = desired_for(tmp_path / "gone", [manifest("gone")]).models[0]
+    client.create_tuned_model(create_body(gone), tuned_model_id="gone")
+    desired = desired_for(tmp_path / "keep", [manifest("keep")])
+    observed = Observed(models=tuple(live_model(body) for body in client.models.values()))
+    planned = plan(desired, observed, RULES, PlanOptions(prune=True))
+    edited = planned.model_copy(update={"options": PlanOptions(prune=False)})  # a hand-edited saved plan
+    client.calls.clear()
+    with pytest.raises(ApplyRefused, match="deletes models but prune is off"):
+        executor(client, desired).run(edited)
+    assert client.calls == []

@@ -1,0 +1,173 @@
+"""A second backend, in memory, to prove the seam: it keeps ownership in
+labels, the server chooses ids, and a replace creates the new model before it
+deletes the old one. Nothing in plan/ or apply/ knows it exists."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.apply.backend import CannotAdopt, ChangeFailed, Tuned
+from reconciler.apply.waiting import Waiter
+from reconciler.model.desired import Desired, DesiredModel
+from reconciler.model.live import LiveModel, LiveState, Observed
+from reconciler.model.manifest import TunedModelManifest
+from reconciler.model.ownership import Ownership, ownership_for
+from reconciler.model.tuning import TuningDefaults
+from reconciler.plan.rules import MutableField, PlanRules, ReplaceOrder
+from reconciler.plan.types import PermissionChange
+
+RULES = PlanRules(
+    mutable_fields=(MutableField("spec.displayName", "display_name"), MutableField("spec.description", "description")),
+    marker_mask="labels",
+    no_marker="it has no managed-by=reconciler label",
+    tuning=TuningDefaults(epoch_count=3, batch_size=8),
+    replace_order=ReplaceOrder.CREATE_FIRST,
+    address_template="labelled/{key}",
+)
+
+
+@dataclass
+class Resource:
+    server_id: str
+    display_name: str
+    description: str
+    source: str
+    hyperparameters: dict[str, Any]
+    labels: dict[str, str] = field(default_factory=dict)
+    state: LiveState = LiveState.CREATING
+    polls_left: int = 0  # polls until a run ends
+
+
+def labels_for(model: DesiredModel) -> dict[str, str]:
+    ownership = ownership_for(model)
+    return {
+        "managed-by": "reconciler", "reconciler-id": model.id, "fingerprint": ownership.fingerprint,
+        "examples": str(ownership.examples), "orphan": str(ownership.orphan).lower(),
+        "protect": str(ownership.protect).lower(),
+    }
+
+
+def ownership_of(labels: dict[str, str]) -> Ownership | None:
+    if labels.get("managed-by") != "reconciler":
+        return None
+    version, _, parts = labels["fingerprint"].partition(":")
+    source, hyperparameters, data = parts.split(".")
+    return Ownership(source=source, hyperparameters=hyperparameters, data=data,
+                     examples=int(labels["examples"]), orphan=labels["orphan"] == "true",
+                     protect=labels["protect"] == "true", version=version)
+
+
+class LabelBackend:
+    name = "labelled"
+    rules = RULES
+
+    def __init__(self, polls_per_run: int = 0) -> None:
+        self.resources: dict[str, Resource] = {}
+        self.events: list[tuple[str, str]] = []  # (verb, server id), in order
+        self.polls_per_run = polls_per_run
+        self._ids = (f"{n:019d}" for n in itertools.count(1_000_000_000_000_000_001))
+
+    # --- what the planner reads -------------------------------------------------
+
+    def manifest_problems(self, manifest: TunedModelManifest) -> Iterator[tuple[tuple[str, ...], str]]:
+        if manifest.spec.permissions:
+            yield ("spec", "permissions"), "this backend has no per-model grants"
+
+    def _live(self, resource: Resource) -> LiveModel:
+        key = resource.labels.get("reconciler-id") or f"unmanaged-{resource.server_id}"
+        source_key = resource.source.rpartition("/")[2] if "/" in resource.source else None
+        return LiveModel(
+            key=key, address=f"labelled/{resource.server_id}", ownership=ownership_of(resource.labels),
+            state=resource.state, source=resource.source, source_key=source_key,
+            fields={"spec.displayName": resource.display_name, "spec.description": resource.description},
+            hyperparameters=resource.hyperparameters, handle=resource.server_id,
+        )
+
+    def _current(self) -> dict[str, LiveModel]:
+        """The newest resource of each key is its current model (server ids grow)."""
+        newest: dict[str, LiveModel] = {}
+        for server_id in sorted(self.resources):
+            live = self._live(self.resources[server_id])
+            newest[live.key] = live
+        return newest
+
+    def observe(self, desired: Desired) -> Observed:
+        return Observed(models=tuple(self._current().values()))
+
+    def find(self, key: str) -> LiveModel | None:
+        return self._current().get(key)
+
+    # --- actions ------------------------------------------------------------------
+
+    def create(self, model: DesiredModel, waiter: Waiter) -> Tuned:
+        spec = model.manifest.spec
+        resource = Resource(
+            server_id=next(self._ids), display_name=spec.display_name or "", description=spec.description,
+            source=spec.source, hyperparameters=spec.hyperparameters.as_sent(), labels=labels_for(model),
+            polls_left=self.polls_per_run,
+        )
+        self.resources[resource.server_id] = resource
+        self.events.append(("create", resource.server_id))
+        return self._wait_for(resource, waiter)
+
+    def wait(self, model: DesiredModel, waiter: Waiter) -> Tuned:
+        live = self.find(model.id)
+        if live is None:
+            raise ChangeFailed(f"{model.id} is gone")
+        return self._wait_for(self.resources[live.handle], waiter)
+
+    def _wait_for(self, resource: Resource, waiter: Waiter) -> Tuned:
+        def look(_elapsed: float) -> bool:
+            self.events.append(("poll", resource.server_id))
+            if resource.polls_left > 0:
+                resource.polls_left -= 1
+                return False
+            resource.state = LiveState.ACTIVE
+            return True
+
+        waiter.poll(look, f"run {resource.server_id}")
+        return Tuned((0.5, 0.25))
+
+    def update(self, model: DesiredModel, update_mask: tuple[str, ...]) -> None:
+        live = self.find(model.id)
+        assert live is not None
+        resource = self.resources[live.handle]
+        self.events.append(("update", resource.server_id))
+        if "display_name" in update_mask:
+            resource.display_name = model.manifest.spec.display_name or ""
+        if "description" in update_mask:
+            resource.description = model.manifest.spec.description
+        if "labels" in update_mask:
+            resource.labels = labels_for(model)
+
+    def delete(self, live: LiveModel) -> None:
+        self.events.append(("delete", live.handle))
+        self.resources.pop(live.handle, None)
+
+    def forget(self, live: LiveModel) -> None:
+        self.resources[live.handle].labels = {}
+
+    def adopt(self, model: DesiredModel) -> LiveModel:
+        live = self.find(model.id)
+        if live is None or live.ownership is not None:
+            raise CannotAdopt(f"{model.id}: nothing to adopt")
+        self.resources[live.handle].labels = labels_for(model)
+        return live
+
+    def generate(self, key: str, base_model: str, text: str) -> str:
+        return text.upper()
+
+    def grant(self, key: str, grant: PermissionChange) -> None:
+        raise ChangeFailed("no grants here")
+
+    update_grant = revoke = grant
+
+    def export(self, keys: Collection[str] = ()) -> dict[str, dict[str, Any]]:
+        return {}
+
+    def close(self) -> None:
+        pass
+
