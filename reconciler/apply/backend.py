@@ -57,15 +57,21 @@ class Backend(Protocol):
         ...
 
     def create(self, model: DesiredModel, waiter: Waiter) -> Tuned:
-        """Start tuning and wait until the run ends (raises ChangeFailed if it failed)."""
+        """Start tuning and wait until the run ends (raises ChangeFailed if it
+        failed). The marker says `untested` while the manifest has smoke tests."""
         ...
 
     def wait(self, model: DesiredModel, waiter: Waiter) -> Tuned:
         """Wait for a run an earlier apply started."""
         ...
 
-    def update(self, model: DesiredModel, update_mask: tuple[str, ...]) -> None:
-        """Patch the fields the mask names (and the ownership marker) to the manifest's."""
+    def update(self, model: DesiredModel, update_mask: tuple[str, ...], *, untested: bool = False) -> None:
+        """Patch the fields the mask names to the manifest's; a marker it rewrites
+        keeps `untested` while the model's smoke tests are still to pass."""
+        ...
+
+    def mark_tested(self, model: DesiredModel) -> None:
+        """Record in the ownership marker that the smoke tests passed."""
         ...
 
     def delete(self, live: LiveModel) -> None:

@@ -117,10 +117,12 @@ class Executor:
         self.options = options
         self._lock = threading.Lock()
         self._smoke: list[SmokeResult] = []
+        self._to_verify: set[str] = set()
 
     def run(self, plan: Plan) -> ApplyResult:
         check_guards(plan, self.options)
         result = ApplyResult()
+        self._to_verify = {c.model_id for c in plan.changes if c.action is Action.VERIFY}
         self._schedule(_group_by_model(plan), result)
         result.smoke = list(self._smoke)
         result.interrupted = self.waiter.stop.is_set()
@@ -208,6 +210,7 @@ class Executor:
             Action.FORGET: self._forget,
             Action.IMPORT: self._import,
             Action.WAIT: self._wait,
+            Action.VERIFY: self._verify,
             Action.PERMISSION_ADD: self._permission_add,
             Action.PERMISSION_UPDATE: self._permission_update,
             Action.PERMISSION_REMOVE: self._permission_remove,
@@ -227,7 +230,12 @@ class Executor:
         self._smoke_test(model)
         return tuned.losses
 
+    def _verify(self, change: Change) -> None:
+        self._smoke_test(self.desired[change.model_id])
+
     def _smoke_test(self, model: DesiredModel) -> None:
+        """Run the model's smoke tests; the marker keeps saying `untested` (so the
+        next plan runs them again) until they have all passed once."""
         tests = model.manifest.spec.smoke_tests
         if not (self.options.smoke_tests and tests):
             return
@@ -237,6 +245,8 @@ class Executor:
         )
         with self._lock:
             self._smoke.extend(results)
+        if all(result.passed for result in results):
+            self.backend.mark_tested(model)
 
     def _base_model(self, model: DesiredModel) -> str:
         """The base model at the root of a sourceModel chain (decides the inference call)."""
@@ -273,7 +283,8 @@ class Executor:
         return live
 
     def _update(self, change: Change) -> None:
-        self.backend.update(self.desired[change.model_id], change.update_mask)
+        untested = change.model_id in self._to_verify  # still so until the verify after it passes
+        self.backend.update(self.desired[change.model_id], change.update_mask, untested=untested)
 
     def _delete(self, change: Change) -> None:
         live = self._managed(change)

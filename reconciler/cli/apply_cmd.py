@@ -156,7 +156,8 @@ def apply_command(
     session = Session.open(app, path)
     if planfile:
         options = apply_settings(session, not skip_smoke_tests, max_deletions)
-        ok = execute(app, session, saved_plan(session, planfile), options, output=output).ok
+        saved = saved_plan(session, planfile)
+        ok = execute(app, session, saved, options, output=output).ok and not saved.blocked
     else:
         pass_ = Pass(targets, prune, allow_empty, yes, output, not skip_smoke_tests, max_deletions)
         ok = reconcile_once(app, session, pass_, threading.Event())
@@ -221,13 +222,15 @@ def reconcile_once(app: App, session: Session, pass_: Pass, stop: threading.Even
     if plan.has_errors:
         return False
     if not needs_work(plan):
-        say_no_changes(app, pass_.output)
-        return True
+        if not plan.blocked:
+            say_no_changes(app, pass_.output)
+        return not plan.blocked
     options = apply_settings(session, pass_.smoke, pass_.max_deletions)
     check_guards(plan, options)  # refuse before asking, not after
     if plan.has_changes:
         confirm(app, pass_.yes)
-    return execute(app, session, plan, options, output=pass_.output, stop=stop).ok
+    # Blocked models are left alone, and the apply says it did not converge.
+    return execute(app, session, plan, options, output=pass_.output, stop=stop).ok and not plan.blocked
 
 
 def watch_loop(app: App, session: Session, path: str, pass_: Pass, stop: threading.Event,

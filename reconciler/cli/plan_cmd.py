@@ -69,5 +69,5 @@ def plan_command(
     if out:
         plan.to_file(out)
         app.console.info(f"Saved the plan to {out}; run `reconciler apply {out}` to apply it.")
-    if detailed_exitcode and plan.has_changes:
+    if detailed_exitcode and (plan.has_changes or plan.blocked):
         exit_with(EXIT_CHANGES)

@@ -31,6 +31,9 @@ class LiveModel(Live):
     key: str  # the manifest id (metadata.name) this model is, or would be, declared by
     address: str  # how people name it (the Gemini backend: its resource name)
     ownership: Ownership | None = None  # None: the reconciler does not manage it
+    # Why a marker on this model was not trusted (copied, edited, signed with
+    # another key): such a model is unmanaged, and the plan says why.
+    ownership_note: str | None = None
     state: LiveState = LiveState.ACTIVE
     source: str = ""  # what it was tuned from, as a manifest writes it
     source_key: str | None = None  # the key of the tuned model it was tuned from

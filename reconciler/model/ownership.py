@@ -11,6 +11,12 @@ is and how a manifest's fingerprint is computed.
 - `orphan` / `protect` record `deletionPolicy: Orphan` and `preventDestroy`,
   so they still hold once the manifest is gone (a delete is planned exactly
   when there is no manifest to read them from).
+- `untested`: the manifest declares smoke tests that have not passed on this
+  model yet (they failed, were skipped, or the apply stopped before them), so
+  the next plan runs them again, as Terraform's "tainted" survives a run.
+- `legacy`: the marker predates check values, so anyone could have written
+  it: it is trusted only where trusting it destroys nothing (see
+  docs/ownership.md).
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ class Ownership:
     orphan: bool = False
     protect: bool = False
     version: str = FINGERPRINT_VERSION
+    untested: bool = False
+    legacy: bool = False
 
     @property
     def fingerprint(self) -> str:
@@ -63,7 +71,7 @@ def hyperparameters_hash(model: DesiredModel) -> str:
     return short_hash(json.dumps(sent, sort_keys=True, separators=(",", ":")), 8)
 
 
-def ownership_for(model: DesiredModel) -> Ownership:
+def ownership_for(model: DesiredModel, *, untested: bool = False) -> Ownership:
     """The ownership a model created from this manifest carries."""
     lifecycle = model.manifest.spec.lifecycle
     return Ownership(
@@ -73,4 +81,5 @@ def ownership_for(model: DesiredModel) -> Ownership:
         examples=model.dataset.examples,
         orphan=lifecycle.deletion_policy is DeletionPolicy.ORPHAN,
         protect=lifecycle.prevent_destroy,
+        untested=untested,
     )

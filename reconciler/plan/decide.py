@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from reconciler.model.desired import DesiredModel
@@ -18,16 +19,28 @@ _LIFECYCLE_PATHS = {
 }
 
 
-def decide(model: DesiredModel, live: LiveModel | None, rules: PlanRules) -> Change | PlanError:
+@dataclass(frozen=True)
+class Blocked:
+    """A model this plan must leave alone; unlike an error, it stops nothing else."""
+
+    error: PlanError
+
+
+Decision = Change | PlanError | Blocked
+
+
+def decide(model: DesiredModel, live: LiveModel | None, rules: PlanRules) -> Decision:
     """create, wait, replace, update or noop for one manifest, or why it cannot be planned."""
     if not model.dataset.known:
         return _decide_unknown_data(model, live, rules)
     if live is None:
         return _change(model, Action.CREATE, "no live model has this id")
     if live.ownership is None:
-        return unmanaged_error(model, rules)
+        return Blocked(unmanaged_error(model, rules))
     if live.state is LiveState.CREATING:
         return _waiting(model, live, rules)
+    if live.ownership.legacy:
+        return _migrate(model, live, live.ownership, rules)
     if live.state is LiveState.FAILED:
         return _change(model, Action.REPLACE, "the live model's tuning FAILED")
     replace = _replace_for_inputs(model, live, rules)
@@ -36,7 +49,29 @@ def decide(model: DesiredModel, live: LiveModel | None, rules: PlanRules) -> Cha
     return _update_or_noop(model, live, live.ownership, rules)
 
 
-def _decide_unknown_data(model: DesiredModel, live: LiveModel | None, rules: PlanRules) -> Change | PlanError:
+def _migrate(model: DesiredModel, live: LiveModel, ownership: Ownership, rules: PlanRules) -> Decision:
+    """A marker without a check value could have been written by anyone, so it is
+    trusted only where that destroys nothing: when the model matches its manifest
+    exactly, the marker is rewritten with a check value; otherwise the model is
+    left alone as unmanaged, and the way to adopt it is named."""
+    reasons, _, _ = input_changes(model, live, rules.hyperparameter_defaults)
+    if live.state is LiveState.FAILED or reasons or _lifecycle_diffs(model, ownership):
+        return Blocked(PlanError(
+            model_id=model.id,
+            message=f"{rules.address(model.id)} (declared in {model.file}:{model.line}) carries an ownership "
+                    "marker without a check value that does not match its manifest: it is treated as unmanaged "
+                    "and nothing is replaced or deleted on its word",
+            hint=f"if it is yours, adopt it with: reconciler import {model.id} --manifest {model.file}",
+        ))
+    update = _update_or_noop(model, live, ownership, rules)
+    mask = tuple(dict.fromkeys((*update.update_mask, rules.marker_mask)))
+    reason = "its ownership marker predates check values: it is rewritten with one"
+    if update.action is Action.UPDATE:
+        reason += f"; {update.reason}"
+    return update.model_copy(update={"action": Action.UPDATE, "reason": reason, "update_mask": mask})
+
+
+def _decide_unknown_data(model: DesiredModel, live: LiveModel | None, rules: PlanRules) -> Decision:
     """An exported manifest (`trainingData.unknown`) describes a model as it is live.
 
     Its training data cannot be known, so it can never be created or re-tuned:
@@ -51,7 +86,7 @@ def _decide_unknown_data(model: DesiredModel, live: LiveModel | None, rules: Pla
             model, rules,
             "differs from the live model in inputs that cannot change (" + "; ".join(mismatch_lines(diffs)) + ")",
         )
-    if live.ownership is None:
+    if live.ownership is None or live.ownership.legacy:
         return _change(model, Action.IMPORT,
                        "exported manifest: adopt the live model as it is (its training data cannot be verified)",
                        update_mask=(rules.marker_mask,))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from reconciler.model.desired import Desired, DesiredModel
 from reconciler.model.live import LiveModel, Observed
-from reconciler.plan.decide import decide
+from reconciler.plan.decide import Blocked, decide
 from reconciler.plan.estimate import estimate, totals
 from reconciler.plan.graph import depth, find_cycles, order_changes, with_sources
 from reconciler.plan.permissions import grant_changes, grants_for_new_model
@@ -34,6 +34,8 @@ class _Planning:
     rules: PlanRules
     decided: dict[str, Change] = field(default_factory=dict)
     errors: list[PlanError] = field(default_factory=list)
+    blocked: list[PlanError] = field(default_factory=list)
+    verifies: list[Change] = field(default_factory=list)  # smoke tests to run again
     notes: list[str] = field(default_factory=list)
     scope: set[str] | None = None  # None: every model
 
@@ -57,8 +59,9 @@ def plan(
         if state.in_scope(model.id):
             _decide_model(state, model)
     _check_sources(state)
+    _note_untrusted_markers(state)
     pruned = _prune(state, observed)
-    changes = [_with_order(state, change) for change in (*state.decided.values(), *pruned.changes)]
+    changes = [_with_order(state, c) for c in (*state.decided.values(), *state.verifies, *pruned.changes)]
     changes += _permission_changes(state, observed)
     _note_unplanned_dependents(state)
     live_state = observed_models(observed)
@@ -67,8 +70,9 @@ def plan(
         options=options,
         changes=order_changes(changes),
         errors=tuple(state.errors) + tuple(pruned.errors),
+        blocked=tuple(state.blocked) + tuple(pruned.blocked),
         notes=tuple(state.notes),
-        unmanaged_count=sum(1 for m in observed.models if m.ownership is None),
+        unmanaged_count=sum(1 for m in observed.models if not _trusted(m, state)),
         would_delete=tuple(pruned.would_delete),
         would_forget=tuple(pruned.would_forget),
         totals=totals(changes),
@@ -114,12 +118,36 @@ def _check_cycles(state: _Planning) -> None:
             state.sources.pop(model_id, None)
 
 
+def _trusted(live: LiveModel, state: _Planning) -> bool:
+    """Managed, by a marker that verified or (a legacy one) that a manifest claims."""
+    return live.ownership is not None and (not live.ownership.legacy or live.id in state.desired)
+
+
 def _decide_model(state: _Planning, model: DesiredModel) -> None:
-    result = decide(model, state.live.get(model.id), state.rules)
+    live = state.live.get(model.id)
+    result = decide(model, live, state.rules)
     if isinstance(result, PlanError):
         state.errors.append(result)
         return
+    if isinstance(result, Blocked):
+        state.blocked.append(result.error)
+        return
     result = _follow_source(state, model, result)
+    source = state.sources.get(model.id)
+    if result.action in _RE_CREATED and source in {b.model_id for b in state.blocked}:
+        state.blocked.append(PlanError(
+            model_id=model.id,
+            message=f"{state.rules.address(model.id)} must be tuned from {state.rules.address(source or '')}, "
+                    "which this plan cannot touch (see above)",
+            hint="resolve the model it is tuned from first",
+        ))
+        return
+    if _smoke_tests_pending(model, live) and result.action in (Action.UPDATE, Action.NOOP):
+        state.verifies.append(Change(
+            action=Action.VERIFY, model_id=model.id, file=model.file, paths=("spec.smokeTests",),
+            reason="its smoke tests have not passed since it was tuned (they failed, were skipped, or the "
+                   "apply stopped first); apply runs them again and re-tunes nothing",
+        ))
     if result.action is Action.REPLACE and not model.dataset.known:
         state.errors.append(PlanError(
             model_id=model.id,
@@ -137,6 +165,22 @@ def _decide_model(state: _Planning, model: DesiredModel) -> None:
         ))
         return
     state.decided[model.id] = result
+
+
+def _smoke_tests_pending(model: DesiredModel, live: LiveModel | None) -> bool:
+    return bool(model.manifest.spec.smoke_tests and live and live.ownership and live.ownership.untested)
+
+
+def _note_untrusted_markers(state: _Planning) -> None:
+    for live in sorted(state.live.values(), key=lambda m: m.id):
+        if live.ownership_note:
+            state.notes.append(f"{live.address} is treated as unmanaged: {live.ownership_note}")
+        elif live.ownership and live.ownership.legacy and live.id not in state.desired:
+            state.notes.append(
+                f"{live.address} carries an ownership marker without a check value and no manifest declares "
+                "it: it is treated as unmanaged (never deleted); to manage it, write its manifest (or "
+                "`reconciler export`) and `reconciler import` it"
+            )
 
 
 def _follow_source(state: _Planning, model: DesiredModel, change: Change) -> Change:
@@ -194,7 +238,7 @@ def _prune(state: _Planning, observed: Observed) -> PruneOutcome:
     outcome = PruneOutcome()
     for live in sorted(observed.models, key=lambda m: m.id):
         ownership = live.ownership
-        if live.id in state.desired or ownership is None or not state.in_scope(live.id):
+        if ownership is None or live.id in state.desired or not _trusted(live, state) or not state.in_scope(live.id):
             continue
         needed_by = _declared_dependents(state, live.id)
         if needed_by and state.options.prune and not ownership.orphan:

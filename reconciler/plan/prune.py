@@ -14,6 +14,7 @@ from reconciler.plan.types import Action, Change, PlanError
 class PruneOutcome:
     changes: list[Change] = field(default_factory=list)
     errors: list[PlanError] = field(default_factory=list)
+    blocked: list[PlanError] = field(default_factory=list)
     would_delete: list[str] = field(default_factory=list)
     would_forget: list[str] = field(default_factory=list)
 
@@ -35,7 +36,8 @@ def prune_model(
             reason="no manifest declares it and its deletionPolicy is Orphan",
         ))
     elif ownership.protect:
-        outcome.errors.append(PlanError(
+        # Blocked, not an error: one protected model must not stop every other change.
+        outcome.blocked.append(PlanError(
             model_id=live.id,
             message=f"{live.address} has no manifest but has preventDestroy set: "
                     "refusing to delete it",

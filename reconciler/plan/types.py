@@ -19,7 +19,7 @@ from reconciler.model.errors import UserError
 # The minor grows when fields are added, the major for any other change. A
 # saved plan must be executed exactly, so a reader refuses a plan with fields it
 # does not know (a newer minor) as well as another major.
-FORMAT_VERSION = "1.1"  # 1.1: address_template
+FORMAT_VERSION = "1.2"  # 1.1: address_template; 1.2: blocked, the verify action
 # Keys render_json adds to the saved form; a saved plan may carry them.
 DERIVED_KEYS = ("summary", "has_changes", "has_errors")
 
@@ -36,6 +36,7 @@ class Action(str, Enum):
     FORGET = "forget"  # remove the ownership marker, leave the model live
     IMPORT = "import"  # write the ownership marker onto a live model an exported manifest describes
     WAIT = "wait"  # still CREATING from an earlier run: never create it twice
+    VERIFY = "verify"  # run smoke tests that have not passed yet (failed, skipped, interrupted)
     NOOP = "noop"
     PERMISSION_ADD = "permission_add"
     PERMISSION_UPDATE = "permission_update"
@@ -145,6 +146,10 @@ class Plan(PlanValue):
     options: PlanOptions = PlanOptions()
     changes: tuple[Change, ...] = ()  # in the order apply must follow
     errors: tuple[PlanError, ...] = ()
+    # Models this plan leaves as they are because what they need is not the
+    # reconciler's to change (an unmanaged model in the way, a protected model
+    # without a manifest); the rest of the plan still applies.
+    blocked: tuple[PlanError, ...] = ()
     notes: tuple[str, ...] = ()
     unmanaged_count: int = 0
     would_delete: tuple[str, ...] = ()  # managed, no manifest, kept because prune is off

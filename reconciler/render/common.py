@@ -16,6 +16,7 @@ SYMBOLS = {
     Action.FORGET: "~",
     Action.IMPORT: "<=",
     Action.WAIT: "...",
+    Action.VERIFY: "?",
     Action.NOOP: "=",
     Action.PERMISSION_ADD: "+",
     Action.PERMISSION_UPDATE: "~",
@@ -30,6 +31,7 @@ VERBS = {
     Action.FORGET: "will be forgotten (left live, no longer managed)",
     Action.IMPORT: "will be imported (adopted as it is, not re-tuned)",
     Action.WAIT: "is still being created",
+    Action.VERIFY: "will be smoke-tested again (not re-tuned)",
     Action.NOOP: "is up to date",
 }
 
@@ -38,6 +40,7 @@ EXTRA_COUNTS = (
     (Action.FORGET, "to forget"),
     (Action.IMPORT, "to import"),
     (Action.WAIT, "still creating"),
+    (Action.VERIFY, "to smoke-test again"),
     (Action.NOOP, "unchanged"),
 )
 

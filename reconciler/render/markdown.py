@@ -109,6 +109,14 @@ def _errors_section(plan: Plan, budget: int) -> str:
     return head + "".join(items) + "\n"
 
 
+def _blocked_section(plan: Plan, budget: int) -> str:
+    if not plan.blocked:
+        return ""
+    head = f"> [!WARNING]\n> **{len(plan.blocked)} blocked: left as they are; the rest of the plan applies.**\n>\n"
+    items, _ = _fit([_error_item(e) for e in plan.blocked], budget - len(head), _cut("blocked models"))
+    return head + "".join(items) + "\n"
+
+
 def _destructive_section(plan: Plan, budget: int) -> str:
     changes = [c for c in plan.changes if c.action in _DESTRUCTIVE]
     if not changes:
@@ -143,14 +151,14 @@ def _kept_section(plan: Plan, budget: int) -> str:
 
 def render_markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
     title = f"### {plan.summary.line()}\n\n"
-    if not plan.has_changes and not plan.errors:
+    if not plan.has_changes and not plan.errors and not plan.blocked:
         title += "No changes. The live models match the manifests.\n\n"
     notes = "".join(f"> [!NOTE]\n> {note}\n\n" for note in plan.notes[:5])
     text = title + _facts(plan)
     budget = limit - len(text) - _CLOSING_RESERVE
     # Errors may take half of what is left, so the deletes always have room.
-    errors = _errors_section(plan, budget // 2)
-    text += errors
+    text += _errors_section(plan, budget // 2)
+    text += _blocked_section(plan, (limit - len(text) - _CLOSING_RESERVE) // 2)
     for section in (_destructive_section, _details_section, _kept_section):
         text += section(plan, limit - len(text) - len(notes) - _CLOSING_RESERVE)
     return text + notes

@@ -25,12 +25,15 @@ _ACTION_COLOURS = {
     Action.FORGET: "yellow",
     Action.IMPORT: "cyan",
     Action.WAIT: "cyan",
+    Action.VERIFY: "yellow",
     Action.NOOP: "cyan",
     Action.PERMISSION_ADD: "green",
     Action.PERMISSION_UPDATE: "yellow",
     Action.PERMISSION_REMOVE: "red",
 }
 _INDENT = "      "
+BLOCKING = "{count} {errors}: this plan cannot be applied."
+BLOCKED = "{count} blocked: left as they are; the rest of the plan applies."
 
 
 def _paint(text: str, colour: str, enabled: bool) -> str:
@@ -45,9 +48,9 @@ def change_block(plan: Plan, change: Change, colour: bool = False) -> list[str]:
     return lines
 
 
-def _error_lines(errors: tuple[PlanError, ...], colour: bool) -> list[str]:
+def _error_lines(errors: tuple[PlanError, ...], colour: bool, title: str = BLOCKING) -> list[str]:
     noun = "error" if len(errors) == 1 else "errors"
-    lines = [_paint(f"{len(errors)} {noun}: this plan cannot be applied.", "red", colour)]
+    lines = [_paint(title.format(count=len(errors), errors=noun), "red", colour)]
     for error in errors:
         lines.append(f"  x {error.message}")
         if error.hint:
@@ -71,6 +74,8 @@ def _footer(plan: Plan, colour: bool) -> list[str]:
     extras = extra_counts(plan)
     if extras:
         lines.append("Also: " + "; ".join(extras) + ".")
+    if plan.blocked:
+        lines += ["", *_error_lines(plan.blocked, colour, BLOCKED)]
     if plan.errors:
         lines += ["", *_error_lines(plan.errors, colour)]
     return lines
@@ -82,6 +87,8 @@ def render_text(plan: Plan, colour: bool = False) -> str:
         lines = ["reconciler will perform the following actions:", ""]
         for change in changes:
             lines += [*change_block(plan, change, colour), ""]
+    elif plan.blocked:
+        lines = ["No changes can be made; the models below are blocked.", ""]
     else:
         lines = ["No changes. The live models match the manifests.", ""]
     footer = _footer(plan, colour)

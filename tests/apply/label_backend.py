@@ -41,12 +41,12 @@ class Resource:
     polls_left: int = 0  # polls until a run ends
 
 
-def labels_for(model: DesiredModel) -> dict[str, str]:
-    ownership = ownership_for(model)
+def labels_for(model: DesiredModel, untested: bool = False) -> dict[str, str]:
+    ownership = ownership_for(model, untested=untested)
     return {
         "managed-by": "reconciler", "reconciler-id": model.id, "fingerprint": ownership.fingerprint,
         "examples": str(ownership.examples), "orphan": str(ownership.orphan).lower(),
-        "protect": str(ownership.protect).lower(),
+        "protect": str(ownership.protect).lower(), "untested": str(ownership.untested).lower(),
     }
 
 
@@ -57,7 +57,8 @@ def ownership_of(labels: dict[str, str]) -> Ownership | None:
     source, hyperparameters, data = parts.split(".")
     return Ownership(source=source, hyperparameters=hyperparameters, data=data,
                      examples=int(labels["examples"]), orphan=labels["orphan"] == "true",
-                     protect=labels["protect"] == "true", version=version)
+                     protect=labels["protect"] == "true", untested=labels["untested"] == "true",
+                     version=version)
 
 
 class LabelBackend:
@@ -106,7 +107,8 @@ class LabelBackend:
         spec = model.manifest.spec
         resource = Resource(
             server_id=next(self._ids), display_name=spec.display_name or "", description=spec.description,
-            source=spec.source, hyperparameters=spec.hyperparameters.as_sent(), labels=labels_for(model),
+            source=spec.source, hyperparameters=spec.hyperparameters.as_sent(),
+            labels=labels_for(model, untested=bool(spec.smoke_tests)),
             polls_left=self.polls_per_run,
         )
         self.resources[resource.server_id] = resource
@@ -131,7 +133,10 @@ class LabelBackend:
         waiter.poll(look, f"run {resource.server_id}")
         return Tuned((0.5, 0.25))
 
-    def update(self, model: DesiredModel, update_mask: tuple[str, ...]) -> None:
+    def mark_tested(self, model: DesiredModel) -> None:
+        self.update(model, ("labels",))
+
+    def update(self, model: DesiredModel, update_mask: tuple[str, ...], *, untested: bool = False) -> None:
         live = self.find(model.id)
         assert live is not None
         resource = self.resources[live.handle]
@@ -141,7 +146,7 @@ class LabelBackend:
         if "description" in update_mask:
             resource.description = model.manifest.spec.description
         if "labels" in update_mask:
-            resource.labels = labels_for(model)
+            resource.labels = labels_for(model, untested=untested)
 
     def delete(self, live: LiveModel) -> None:
         self.events.append(("delete", live.handle))

@@ -158,10 +158,11 @@ def test_a_role_change_and_a_revocation_are_applied(tmp_path: Path) -> None:
 def test_a_plan_with_errors_is_refused_before_any_call(tmp_path: Path) -> None:
     desired = desired_for(tmp_path, [manifest("alpha")])
     client = FakeClient()
-    client.models["alpha"] = {"name": "tunedModels/alpha", "state": "ACTIVE", "description": "hand-made"}
+    planned = plan(desired, GeminiBackend(client).observe(desired), RULES,  # type: ignore[arg-type]
+                   PlanOptions(targets=frozenset({"ghost"})))
     client.calls.clear()
-    with pytest.raises(ApplyRefused, match="the plan has errors, nothing was applied: tunedModels/alpha"):
-        run(client, desired)
+    with pytest.raises(ApplyRefused, match="the plan has errors, nothing was applied: --target ghost"):
+        executor(client, desired).run(planned)
     assert client.calls == []
 
 

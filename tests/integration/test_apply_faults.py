@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from reconciler.backends.gemini.trailer import parse_ownership
+from reconciler.backends.gemini.trailer import UNKEYED
 from reconciler.client.retry import RetryPolicy
 from reconciler.emulator import EmulatorServer, FaultSettings
 from reconciler.plan.types import Action
@@ -53,5 +53,5 @@ def test_thirty_models_converge_through_a_quarter_of_failing_requests(
     live = live_models(server)
     assert sorted(live) == ids  # none lost, none twice (and no generated ids)
     assert all(body["state"] == "ACTIVE" for body in live.values())
-    assert all(parse_ownership(body["description"]) for body in live.values())
+    assert all(UNKEYED.read(body["description"], body["name"]).ownership for body in live.values())
     assert run_cli(repo, server, "plan", "--detailed-exitcode").code == 0

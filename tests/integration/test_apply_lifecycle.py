@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.backends.gemini.trailer import parse_ownership
+from reconciler.backends.gemini.trailer import UNKEYED
 from reconciler.emulator import EmulatorServer
 
 from .helpers_apply import (
@@ -60,6 +60,19 @@ def test_create_then_converge_then_update_then_replace(server: EmulatorServer, t
     after = live_models(server)
     assert sorted(after) == ["alpha", "beta"]
     assert all(after[m]["createTime"] > live[m]["createTime"] for m in after)
+
+    # The skipped smoke tests are remembered (the marker says untested) until they pass.
+    pending = run_cli(repo, server, "plan", "--detailed-exitcode")
+    assert pending.code == 2, pending.text
+    assert "tunedModels/alpha will be smoke-tested again (not re-tuned)" in pending.out
+    # Tuned on data shifted by one, alpha now answers 5: the failure is remembered too.
+    failed = run_cli(repo, server, "apply", "--yes")
+    assert failed.code == 1 and "smoke tests 0/1 passed" in failed.out, failed.text
+    assert run_cli(repo, server, "plan", "--detailed-exitcode").code == 2
+    write_manifest(repo, manifest("alpha", display_name="Alpha v2", temperature=0.9, smoke=(("3", "5"),)), shift=1)
+    verified = run_cli(repo, server, "apply", "--yes")
+    assert verified.code == 0 and "smoke tests 1/1 passed" in verified.out, verified.text
+    assert live_models(server)["alpha"]["createTime"] == after["alpha"]["createTime"]  # nothing re-tuned
     assert run_cli(repo, server, "plan", "--detailed-exitcode").code == 0
 
 
@@ -78,7 +91,8 @@ def test_prune_deletes_and_orphan_forgets(server: EmulatorServer, tmp_path: Path
     assert "0 created, 0 updated, 0 replaced, 1 deleted" in pruned.out
     live = live_models(server)
     assert sorted(live) == ["keep", "orphan"]
-    assert parse_ownership(live["orphan"]["description"]) is None  # forgotten: trailer gone, model live
+    # Forgotten: the trailer is gone, the model is live.
+    assert UNKEYED.read(live["orphan"]["description"], "tunedModels/orphan").ownership is None
     assert live["orphan"]["description"] == "The orphan model."
     assert run_cli(repo, server, "plan", "--prune", "--detailed-exitcode").code == 0
 
@@ -94,14 +108,15 @@ def test_unmanaged_models_are_never_touched(server: EmulatorServer, tmp_path: Pa
 def test_import_adopts_a_live_model_and_the_next_plan_keeps_it(server: EmulatorServer, tmp_path: Path) -> None:
     create_unmanaged(server, "legacy")
     repo = write_repo(tmp_path, [manifest("legacy")])
-    refused = run_cli(repo, server, "plan")
-    assert refused.code == 1
-    assert "reconciler import legacy" in refused.text
+    blocked = run_cli(repo, server, "plan", "--detailed-exitcode")
+    assert blocked.code == 2
+    assert "1 blocked: left as they are" in blocked.out
+    assert "reconciler import legacy" in blocked.text
 
     imported = run_cli(repo, server, "import", "legacy", "--manifest", "manifests/legacy.yaml")
     assert imported.code == 0, imported.text
     assert "training data cannot be verified" in imported.err
-    assert parse_ownership(live_models(server)["legacy"]["description"]) is not None
+    assert UNKEYED.read(live_models(server)["legacy"]["description"], "tunedModels/legacy").ownership is not None
 
     planned = run_cli(repo, server, "plan", "--detailed-exitcode")
     assert planned.code == 0, planned.text  # no replace, no change at all

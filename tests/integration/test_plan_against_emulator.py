@@ -119,7 +119,7 @@ def test_plan_on_a_converged_account_has_no_changes(
     assert request_counts(at_emulator) == {LIST_KEY: 1, PERMISSIONS_KEY: 1}
 
 
-def test_a_manifest_whose_id_is_taken_by_an_unmanaged_model_is_a_plan_error(
+def test_a_manifest_whose_id_is_taken_by_an_unmanaged_model_is_blocked_and_the_rest_planned(
     tmp_path: Path, at_emulator: EmulatorServer, cli: Callable[..., Result]
 ) -> None:
     repo = write_repo(tmp_path / "repo", ["alpha", "taken"])
@@ -129,9 +129,11 @@ def test_a_manifest_whose_id_is_taken_by_an_unmanaged_model_is_a_plan_error(
 
     result = cli("plan", "-C", str(repo), "--detailed-exitcode", "--out", str(plan_file))
 
-    assert result.code == 1
+    assert result.code == 2  # out of sync, not an error: the other models still plan and apply
+    assert "tunedModels/alpha will be created" in result.out
+    assert "1 blocked" in result.out
     assert "reconciler import taken --manifest manifests/taken.yaml" in result.out + result.err
-    assert not plan_file.exists()  # a plan with errors is never saved
+    assert plan_file.exists()
     assert live_models(at_emulator) == before
     assert {key.split()[0] for key in request_counts(at_emulator)} == {"GET"}
 

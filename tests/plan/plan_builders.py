@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from typing import Any
 
 from reconciler.backends.gemini.live import live_model as decode_model
 from reconciler.backends.gemini.live import live_permission
-from reconciler.backends.gemini.trailer import description_with_trailer
+from reconciler.backends.gemini.trailer import UNKEYED
 from reconciler.model.desired import DatasetSource, DatasetSummary, Desired, DesiredModel
 from reconciler.model.live import LiveModel, LivePermission, Observed
 from reconciler.model.manifest import API_VERSION, KIND, TunedModelManifest
@@ -68,16 +69,18 @@ def desired_state(entries: list[dict[str, Any]], digest: str = "sha256:desired")
     )
 
 
-def created_body(model: DesiredModel, create_time: str = CREATE_TIME) -> dict[str, Any]:
-    """The live model apply would have created from `model`, as the API returns it."""
+def created_body(model: DesiredModel, name: str | None = None, untested: bool = False) -> dict[str, Any]:
+    """The live model apply would have created from `model` (under `name`, by
+    default its own), as the API returns it."""
     spec = model.manifest.spec
     generation = spec.generation.model_dump(by_alias=True, exclude_none=True)
+    name = name or f"tunedModels/{model.id}"
     body: dict[str, Any] = {
-        "name": f"tunedModels/{model.id}",
-        "description": description_with_trailer(model),
+        "name": name,
+        "description": UNKEYED.description(model, name, untested=untested),
         "state": "ACTIVE",
-        "createTime": create_time,
-        "updateTime": create_time,
+        "createTime": CREATE_TIME,
+        "updateTime": CREATE_TIME,
         "tuningTask": {"hyperparameters": {**SERVER_HYPERPARAMETERS,
                                            **spec.hyperparameters.as_sent()}},
         **SERVER_GENERATION,
@@ -93,15 +96,23 @@ def created_body(model: DesiredModel, create_time: str = CREATE_TIME) -> dict[st
 
 
 def live_model(item: dict[str, Any], desired_entries: dict[str, dict[str, Any]]) -> LiveModel:
+    """`created_from`: the manifest (an id, or an entry over the declared one) the
+    reconciler made the model from, marker included; `body`: API fields over it;
+    `untested`: its smoke tests have not passed yet; `legacy`: its marker has no
+    check value (written before check values existed)."""
     created_from = item.get("created_from")
+    overrides = item.get("body", {})
+    untested = bool(item.get("untested"))
     if isinstance(created_from, str):
-        body = created_body(desired_model(desired_entries[created_from]))
+        body = created_body(desired_model(desired_entries[created_from]), overrides.get("name"), untested)
     elif isinstance(created_from, dict):
         base_entry = desired_entries.get(created_from["id"], {})
-        body = created_body(desired_model(merged(base_entry, created_from)))
+        body = created_body(desired_model(merged(base_entry, created_from)), overrides.get("name"), untested)
     else:
         body = {}
-    return decode_model(merged(body, item.get("body", {})))
+    if item.get("legacy"):
+        body["description"] = re.sub(r" chk=[0-9a-f]{16}\]\Z", "]", body["description"])
+    return decode_model(merged(body, overrides))
 
 
 def live_permissions(model_id: str, grants: list[dict[str, Any]]) -> tuple[LivePermission, ...]:

@@ -81,6 +81,7 @@ def plan_problems(expect: dict[str, Any], result: Plan) -> list[str]:
     data = result.model_dump(mode="json")
     problems = changes_problems(expect.get("changes", []), data["changes"])
     problems += error_problems(expect.get("errors", []), data["errors"])
+    problems += [f"blocked: {p}" for p in error_problems(expect.get("blocked", []), data["blocked"])]
     for key in ("unmanaged_count", "would_delete", "would_forget"):
         if key in expect and data[key] != expect[key]:
             problems.append(f"{key} is {data[key]}, expected {expect[key]}")
@@ -96,7 +97,7 @@ def plan_problems(expect: dict[str, Any], result: Plan) -> list[str]:
 
 def both_sides(case: dict[str, Any], result: Plan) -> str:
     sides = {key: case.get(key) for key in ("options", "desired", "observed")}
-    got = result.model_dump(mode="json", include={"changes", "errors", "notes",
+    got = result.model_dump(mode="json", include={"changes", "errors", "blocked", "notes",
                                                   "would_delete", "would_forget"})
     return (
         "\n--- case input ---\n" + yaml.safe_dump(sides, sort_keys=False)

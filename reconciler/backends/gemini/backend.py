@@ -20,9 +20,9 @@ from reconciler.backends.gemini.client import GeminiClient
 from reconciler.backends.gemini.export import manifest_for
 from reconciler.backends.gemini.live import live_model, live_permission
 from reconciler.backends.gemini.names import ADDRESS_TEMPLATE, BASE_PREFIX, key_of
-from reconciler.backends.gemini.requests import create_body, permission_body, update_body
+from reconciler.backends.gemini.requests import create_body, name_of, permission_body, update_body
 from reconciler.backends.gemini.rules import RULES, manifest_problems
-from reconciler.backends.gemini.trailer import adopted_description
+from reconciler.backends.gemini.trailer import Marker, keys_from
 from reconciler.client.auth import Anonymous
 from reconciler.client.errors import AlreadyExists, NotFound
 from reconciler.model.desired import Desired, DesiredModel
@@ -42,15 +42,18 @@ class GeminiBackend:
     name = "gemini"
     rules = RULES
 
-    def __init__(self, client: GeminiClient, concurrency: int = 4) -> None:
+    def __init__(self, client: GeminiClient, concurrency: int = 4, marker: Marker | None = None) -> None:
         self.client = client
         self.concurrency = concurrency
+        self.marker = marker or Marker()
 
     @classmethod
     def connect(
         cls, settings: Settings, emulator_url: str | None = None, env: Mapping[str, str] = os.environ
     ) -> GeminiBackend:
-        """A backend for `reconciler.yaml`'s settings, or for an emulator at `emulator_url`."""
+        """A backend for `reconciler.yaml`'s settings, or for an emulator at
+        `emulator_url`; ownership markers are signed with the keys in `env`."""
+        marker = Marker(keys_from(env))
         if emulator_url is not None:
             client = GeminiClient(
                 endpoint=emulator_url,
@@ -61,7 +64,7 @@ class GeminiBackend:
             )
         else:
             client = GeminiClient.from_settings(settings, env=env)
-        return cls(client, settings.concurrency)
+        return cls(client, settings.concurrency, marker)
 
     manifest_problems = staticmethod(manifest_problems)
 
@@ -73,7 +76,7 @@ class GeminiBackend:
     def observe(self, desired: Desired) -> Observed:
         """One paged list, plus the permissions of only those models whose manifests
         declare permissions. No per-model GET; a partial list raises."""
-        models = tuple(live_model(body) for body in self.client.list_tuned_models())
+        models = tuple(live_model(body, self.marker) for body in self.client.list_tuned_models())
         live_keys = {model.key for model in models}
         wanted = [m.id for m in desired.models if m.manifest.spec.permissions and m.id in live_keys]
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
@@ -85,7 +88,7 @@ class GeminiBackend:
 
     def find(self, key: str) -> LiveModel | None:
         try:
-            return live_model(self.client.get_tuned_model(key))
+            return live_model(self.client.get_tuned_model(key), self.marker)
         except NotFound:
             return None
 
@@ -93,7 +96,7 @@ class GeminiBackend:
 
     def create(self, model: DesiredModel, waiter: Waiter) -> Tuned:
         try:
-            operation = self.client.create_tuned_model(create_body(model), tuned_model_id=model.id)
+            operation = self.client.create_tuned_model(create_body(model, self.marker), tuned_model_id=model.id)
         except AlreadyExists:
             # A crashed or concurrent run created it first: read what is there
             # instead of making a second model.
@@ -158,12 +161,16 @@ class GeminiBackend:
             return False
 
         waiter.poll(look, f"tuning of {RULES.address(key)}")
-        return live_model(final)
+        return live_model(final, self.marker)
 
     # --- changes in place -----------------------------------------------------------
 
-    def update(self, model: DesiredModel, update_mask: tuple[str, ...]) -> None:
-        self.client.update_tuned_model(model.id, update_body(model, update_mask), list(update_mask))
+    def update(self, model: DesiredModel, update_mask: tuple[str, ...], *, untested: bool = False) -> None:
+        body = update_body(model, update_mask, self.marker, untested=untested)
+        self.client.update_tuned_model(model.id, body, list(update_mask))
+
+    def mark_tested(self, model: DesiredModel) -> None:
+        self.update(model, (RULES.marker_mask,))
 
     def delete(self, live: LiveModel) -> None:
         with suppress(NotFound):
@@ -180,8 +187,8 @@ class GeminiBackend:
         training data never comes back, so it is taken on trust.
         """
         body = self.client.get_tuned_model(model.id)
-        live = live_model(body)
-        if live.ownership is not None:
+        live = live_model(body, self.marker)
+        if live.ownership is not None and not live.ownership.legacy:
             raise CannotAdopt(f"{live.address} is managed already; `reconciler plan` shows its state")
         _, _, diffs = input_changes(model, live, RULES.hyperparameter_defaults)
         if diffs:
@@ -189,7 +196,7 @@ class GeminiBackend:
                 f"{live.address} does not match {model.file}; fix the manifest to describe it:\n  - "
                 + "\n  - ".join(mismatch_lines(diffs))
             )
-        description = adopted_description(model, body.get("description", ""))
+        description = self.marker.adopted(model, name_of(model), body.get("description", ""))
         self.client.update_tuned_model(model.id, {"description": description}, ["description"])
         return live
 
@@ -231,7 +238,7 @@ class GeminiBackend:
     # --- export ---------------------------------------------------------------------
 
     def export(self, keys: Collection[str] = ()) -> dict[str, dict[str, Any]]:
-        live = [live_model(body) for body in self.client.list_tuned_models()]
+        live = [live_model(body, self.marker) for body in self.client.list_tuned_models()]
         wanted = {key_of(key) for key in keys}
         missing = wanted - {model.key for model in live}
         if missing:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.backends.gemini.names import ADDRESS_TEMPLATE, key_of, tuned_key
-from reconciler.backends.gemini.trailer import parse_ownership, strip_trailer
+from reconciler.backends.gemini.trailer import UNKEYED, Marker, strip_trailer
 from reconciler.model.live import LiveModel, LivePermission, LiveState
 
 STATE_NAMES = {0: "STATE_UNSPECIFIED", 1: "CREATING", 2: "ACTIVE", 3: "FAILED"}
@@ -23,17 +23,19 @@ def enum_name(value: Any, names: dict[int, str]) -> str:
     return str(value)
 
 
-def live_model(body: dict[str, Any]) -> LiveModel:
+def live_model(body: dict[str, Any], marker: Marker = UNKEYED) -> LiveModel:
     task = body.get("tuningTask") or {}
     source = body.get("tunedModelSource") or {}
     snapshots = task.get("snapshots") or ()
     description = body.get("description", "")
     tuned_from = source.get("tunedModel", "")
     key = key_of(body["name"])
+    reading = marker.read(description, body["name"])
     return LiveModel(
         key=key,
         address=ADDRESS_TEMPLATE.format(key=key),
-        ownership=parse_ownership(description),
+        ownership=reading.ownership,
+        ownership_note=reading.note,
         state=_STATES.get(enum_name(body.get("state", 0), STATE_NAMES), LiveState.ACTIVE),
         source=tuned_from or body.get("baseModel", ""),
         source_key=tuned_key(tuned_from),

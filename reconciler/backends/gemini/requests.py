@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.backends.gemini.trailer import description_with_trailer
+from reconciler.backends.gemini.names import ADDRESS_TEMPLATE
+from reconciler.backends.gemini.trailer import UNKEYED, Marker
 from reconciler.loader import read_examples
 from reconciler.model.desired import DesiredModel
 from reconciler.plan.types import PermissionChange
@@ -16,15 +17,16 @@ def generation_fields(model: DesiredModel) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value is not None}
 
 
-def create_body(model: DesiredModel) -> dict[str, Any]:
-    """The TunedModel a create sends: everything the manifest says, plus the trailer."""
+def create_body(model: DesiredModel, marker: Marker = UNKEYED) -> dict[str, Any]:
+    """The TunedModel a create sends: everything the manifest says, plus the
+    trailer (`untested` until its smoke tests, if any, have passed)."""
     spec = model.manifest.spec
     examples = [
         {"textInput": example.text_input, "output": example.output}
         for example in read_examples(model)
     ]
     body: dict[str, Any] = {
-        "description": description_with_trailer(model),
+        "description": marker.description(model, name_of(model), untested=bool(spec.smoke_tests)),
         "tuningTask": {
             "hyperparameters": spec.hyperparameters.as_sent(),
             "trainingData": {"examples": {"examples": examples}},
@@ -40,15 +42,21 @@ def create_body(model: DesiredModel) -> dict[str, Any]:
     return body
 
 
-def update_body(model: DesiredModel, update_mask: tuple[str, ...]) -> dict[str, Any]:
+def update_body(
+    model: DesiredModel, update_mask: tuple[str, ...], marker: Marker = UNKEYED, *, untested: bool = False
+) -> dict[str, Any]:
     """The fields of a PATCH named by its mask, with their desired values."""
     spec = model.manifest.spec
     values: dict[str, Any] = {
         "displayName": spec.display_name or "",
-        "description": description_with_trailer(model),
+        "description": marker.description(model, name_of(model), untested=untested),
         **generation_fields(model),
     }
     return {path: values[path] for path in update_mask if path in values}
+
+
+def name_of(model: DesiredModel) -> str:
+    return ADDRESS_TEMPLATE.format(key=model.id)
 
 
 def permission_body(grant: PermissionChange) -> dict[str, Any]:
