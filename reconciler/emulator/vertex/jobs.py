@@ -24,7 +24,7 @@ from reconciler.emulator.vertex.filters import compile_filter
 from reconciler.emulator.vertex.names import Parent, check_id, new_id, parent_of, parse_name
 from reconciler.emulator.vertex.resources import JOBS, MODELS, OPEN, Vertex, check_labels, missing
 from reconciler.emulator.vertex.schema import CANCEL_TUNING_JOB, TUNING_JOB
-from reconciler.emulator.vertex.timeline import phase
+from reconciler.emulator.vertex.timeline import PENDING, Phase, phase
 
 SPEC = "tuning_job.supervised_tuning_spec"
 MAX_DISPLAY_NAME = 128
@@ -56,7 +56,9 @@ class TuningJobService:
         self.vertex.store.change_document(OPEN, key, lambda _: {"key": key})
         if self.vertex.faults.take("create_answers_lost"):
             raise AnswerLost
-        return 200, render.tuning_job(job, phase(job, job["create_time"]), call.enums)
+        # "Will be attempted to be run right away": the answer is PENDING, whatever the speed.
+        created = Phase(PENDING, update_time=job["create_time"])
+        return 200, render.tuning_job(job, created, call.enums)
 
     def get_tuning_job(self, call: Call, project: str, location: str, job_id: str) -> Reply:
         job = self._job(call, project, location, job_id)

@@ -77,6 +77,7 @@ class Vertex:
     def _finish(self, job: Document, run: Phase) -> None:
         assert run.ends_at is not None
         outcome: Document = {"state": run.state, "end_time": run.ends_at,
+                             "start_time": run.start_time,
                              "completed_epochs": run.completed_epochs,
                              "completed_steps": run.completed_steps}
         if run.state == CANCELLED:

@@ -39,7 +39,7 @@ class Phase:
 def phase(job: dict[str, Any], now: float) -> Phase:
     outcome = job.get("outcome")
     if outcome:
-        return Phase(outcome["state"], start_time=job.get("start_time"),
+        return Phase(outcome["state"], start_time=outcome.get("start_time"),
                      completed_epochs=outcome.get("completed_epochs", 0),
                      completed_steps=outcome.get("completed_steps", 0),
                      ends_at=outcome["end_time"], update_time=outcome["end_time"])
