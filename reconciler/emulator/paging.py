@@ -89,12 +89,14 @@ def page_of_documents(
     """One page of the `kind` documents that `keep` accepts, and the next page's token."""
     found: list[tuple[int, Document]] = []
     position = page.position
+    limit = page.size + 1  # enough when most documents match; doubled while they do not
     while len(found) <= page.size:
-        batch = store.documents_after(kind, position, BATCH)
+        batch = store.documents_after(kind, position, limit)
         found.extend(entry for entry in batch if keep(entry[1]))
-        if len(batch) < BATCH:
+        if len(batch) < limit:
             break
         position = batch[-1][0]
+        limit = min(BATCH, limit * 2)
     documents = [document for _, document in found[: page.size]]
     more = len(found) > page.size
     return documents, encode_token(found[page.size - 1][0], page.filter) if more else ""

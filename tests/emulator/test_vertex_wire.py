@@ -221,3 +221,20 @@ def test_list_filters_and_paging(emulator: EmulatorServer) -> None:
     assert len(repeated["models"]) == 3
     bad = vertex(url, "GET", jobs, filter="labels.a=b OR labels.c=d")
     assert bad.status_code == 400
+
+
+def test_a_state_file_keeps_the_vertex_and_storage_resources(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from reconciler.emulator import EmulatorOptions
+
+    state = str(tmp_path / "emulator.sqlite")
+    with EmulatorServer(EmulatorOptions(state=state, seed=1)) as first:
+        upload(first.url)
+        job = create_job(first.url)
+        done = vertex(first.url, "GET", short(job["name"])).json()
+    with EmulatorServer(EmulatorOptions(state=state, seed=2)) as second:
+        again = vertex(second.url, "GET", short(job["name"])).json()
+        assert again == done
+        model = vertex(second.url, "GET", short(done["tunedModel"]["model"]))
+        assert model.status_code == 200
+        listed = requests.get(f"{second.url}/storage/v1/b/tuning-data/o", timeout=5).json()
+        assert [item["name"] for item in listed["items"]] == ["datasets/numbers.jsonl"]
