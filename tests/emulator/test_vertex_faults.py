@@ -106,3 +106,14 @@ def test_settings_are_checked_and_reset(emulator: EmulatorServer) -> None:
     requests.post(f"{emulator.url}/_internal/reset", timeout=5)
     faults = requests.get(f"{emulator.url}/_internal/vertex/faults", timeout=5).json()
     assert faults["create_errors"] == 0
+
+
+def test_the_shared_faults_reach_the_vertex_paths(emulator: EmulatorServer) -> None:
+    upload(emulator.url)
+    job = create_job(emulator.url)
+    requests.post(f"{emulator.url}/_internal/faults",
+                  json={"rate_503": 1.0, "path_regex": "/tuningJobs/"}, timeout=5)
+    assert vertex(emulator.url, "GET", short(job["name"])).status_code == 503
+    assert vertex(emulator.url, "GET", f"{PARENT}/models").status_code == 200
+    counts = requests.get(f"{emulator.url}/_internal/requests", timeout=5).json()["counts"]
+    assert counts["GET /{version}/projects/{project}/locations/{location}/tuningJobs/{job_id}"] == 1

@@ -78,6 +78,14 @@ def test_the_whole_flow(emulator: EmulatorServer) -> None:
     assert updated.display_name == "Renamed" and updated.labels["owner"] == "team-a"
     assert updated.labels["google-vertex-llm-tuning-job-id"] == job.name.rsplit("/", 1)[1]
 
+    prediction = v1.PredictionServiceClient(
+        transport="rest", credentials=AnonymousCredentials(),
+        client_options=ClientOptions(api_endpoint=emulator.url))
+    answer = prediction.generate_content(model=job.tuned_model.endpoint, contents=[
+        v1.Content(role="user", parts=[v1.Part(text="7")])])
+    assert answer.candidates[0].content.parts[0].text == "8"
+    assert answer.candidates[0].finish_reason == v1.Candidate.FinishReason.STOP
+
     endpoint = endpoints.get_endpoint(name=job.tuned_model.endpoint)
     assert [d.model for d in endpoint.deployed_models] == [model_name]
     relabelled = endpoints.update_endpoint(

@@ -22,7 +22,15 @@ from reconciler.emulator.vertex.dataset import (
 )
 from reconciler.emulator.vertex.filters import compile_filter
 from reconciler.emulator.vertex.names import Parent, check_id, new_id, parent_of, parse_name
-from reconciler.emulator.vertex.resources import JOBS, MODELS, OPEN, Vertex, check_labels, missing
+from reconciler.emulator.vertex.resources import (
+    JOBS,
+    MODELS,
+    OPEN,
+    Vertex,
+    check_labels,
+    missing,
+    serialized,
+)
 from reconciler.emulator.vertex.schema import CANCEL_TUNING_JOB, TUNING_JOB
 from reconciler.emulator.vertex.timeline import PENDING, Phase, phase
 
@@ -44,6 +52,7 @@ class TuningJobService:
     def __init__(self, vertex: Vertex) -> None:
         self.vertex = vertex
 
+    @serialized
     def create_tuning_job(self, call: Call, project: str, location: str) -> Reply:
         where = parent_of(project, location)
         self.vertex.settle(call.now)
@@ -80,6 +89,7 @@ class TuningJobService:
         rendered = [render.tuning_job(job, phase(job, call.now), call.enums) for job in jobs]
         return 200, page_body("tuningJobs", rendered, next_token)
 
+    @serialized
     def cancel_tuning_job(self, call: Call, project: str, location: str, job_id: str) -> Reply:
         parse(call.body, CANCEL_TUNING_JOB)
         job = self._job(call, project, location, job_id)

@@ -22,6 +22,7 @@ from reconciler.emulator.vertex.resources import (
     Vertex,
     check_labels,
     missing,
+    serialized,
 )
 from reconciler.emulator.vertex.schema import ENDPOINT, GENERATE, MODEL, UNDEPLOY_MODEL
 from reconciler.emulator.wire import timestamp
@@ -79,6 +80,7 @@ class RegistryService:
         rendered = [render.model(model, version, call.enums) for version in versions]
         return 200, page_body("models", rendered, token)
 
+    @serialized
     def update_model(self, call: Call, project: str, location: str, model_id: str) -> Reply:
         body = parse(call.body, MODEL, "model")
         model, version = self._model_version(call, project, location, model_id)
@@ -98,6 +100,7 @@ class RegistryService:
         self.vertex.save(MODELS, model)
         return 200, render.model(model, version, call.enums)
 
+    @serialized
     def delete_model(self, call: Call, project: str, location: str, model_id: str) -> Reply:
         if "@" in model_id:
             raise invalid_argument("DeleteModel deletes every version: name the model without "
@@ -158,6 +161,7 @@ class RegistryService:
             lambda e: e["parent"] == vars(where) and matches(e))
         return 200, page_body("endpoints", [render.endpoint(e) for e in endpoints], next_token)
 
+    @serialized
     def update_endpoint(self, call: Call, project: str, location: str, endpoint_id: str) -> Reply:
         body = parse(call.body, ENDPOINT, "endpoint")
         endpoint = self._endpoint(call, project, location, endpoint_id)
@@ -168,6 +172,7 @@ class RegistryService:
         self.vertex.save(ENDPOINTS, endpoint)
         return 200, render.endpoint(endpoint)
 
+    @serialized
     def delete_endpoint(self, call: Call, project: str, location: str, endpoint_id: str) -> Reply:
         endpoint = self._endpoint(call, project, location, endpoint_id)
         name = render.parent(endpoint).child("endpoints", endpoint["id"])
@@ -180,6 +185,7 @@ class RegistryService:
                                           call.now)
         return 200, render.operation(operation)
 
+    @serialized
     def undeploy_model(self, call: Call, project: str, location: str, endpoint_id: str) -> Reply:
         request = parse(call.body, UNDEPLOY_MODEL)
         endpoint = self._endpoint(call, project, location, endpoint_id)

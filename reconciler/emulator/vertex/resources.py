@@ -9,9 +9,12 @@ operations are keyed by their full name.
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections.abc import Callable
 from typing import Any
 
+from reconciler.emulator.calls import Reply
 from reconciler.emulator.errors import ApiError, invalid_argument, not_found
 from reconciler.emulator.ids import IdMaker
 from reconciler.emulator.service import TuningSettings
@@ -37,7 +40,9 @@ class Vertex:
         self.ids = ids
         self.tuning = tuning
         self.faults = VertexFaults()
-        self._settle_lock = threading.Lock()
+        # Every read-modify-write of a Vertex document, and every settle, holds this lock:
+        # a settle adds versions and deployments to Models that a PATCH may be changing.
+        self.lock = threading.RLock()
 
     # --- documents -----------------------------------------------------------------------
 
@@ -64,7 +69,7 @@ class Vertex:
 
     def settle(self, now: float) -> None:
         """Record the end of every job whose run has ended by `now`, once."""
-        with self._settle_lock:
+        with self.lock:
             for _, marker in self.store.documents_after(OPEN, 0, 1_000_000):
                 job = self.store.get_document(JOBS, marker["key"])
                 if job is None:
@@ -214,3 +219,14 @@ def _label_text(text: str, first_letter: bool) -> bool:
 def missing(kind: str, name: str) -> ApiError:
     # The recorded form (a Config Connector log of the real service): `endpoint "…" not found`.
     return not_found(f'{kind} "{name[:300]}" not found')
+
+
+def serialized(handler: Callable[..., Reply]) -> Callable[..., Reply]:
+    """Run a handler that changes documents under the Vertex lock (see `Vertex.lock`)."""
+
+    @functools.wraps(handler)
+    def locked(service: Any, *args: Any, **kwargs: Any) -> Reply:
+        with service.vertex.lock:
+            return handler(service, *args, **kwargs)
+
+    return locked
