@@ -109,3 +109,15 @@ def test_missing_bucket_and_object(emulator: EmulatorServer) -> None:
     assert gone.status_code == 404 and gone.json()["error"]["message"] == "No such object: bkt/a/b.jsonl"
     again = requests.post(f"{emulator.url}/storage/v1/b", json={"name": "bkt"}, timeout=5)
     assert again.status_code == 409
+
+
+def test_list_pages_and_delimiter(client: storage.Client) -> None:
+    bucket = client.create_bucket("tuning-data")
+    for name in ("a/1", "a/2", "a/3", "b/1", "top"):
+        bucket.blob(name).upload_from_string(b"x")
+    pages = client.list_blobs("tuning-data", page_size=2).pages
+    assert [[blob.name for blob in page] for page in pages] == [["a/1", "a/2"], ["a/3", "b/1"],
+                                                                ["top"]]
+    iterator = client.list_blobs("tuning-data", delimiter="/")
+    assert [blob.name for blob in iterator] == ["top"]
+    assert iterator.prefixes == {"a/", "b/"}
