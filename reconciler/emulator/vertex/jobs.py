@@ -4,6 +4,7 @@ get, list and cancel. No update or delete: the API has neither."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from reconciler.emulator.calls import AnswerLost, Call, Reply
@@ -38,14 +39,22 @@ SPEC = "tuning_job.supervised_tuning_spec"
 MAX_DISPLAY_NAME = 128
 MAX_EPOCHS = 100  # [infer] a bound, so a run has a finite number of steps
 ADAPTER_SIZE_MESSAGE = "The adapter size is not supported for this base model."  # python-genai#908
-JOB_FIELDS = {
-    "state": lambda job: job["_state"],
-    "display_name": lambda job: job["display_name"],
-    "tuned_model_display_name": lambda job: job["display_name"],
-    "tunedModelDisplayName": lambda job: job["display_name"],
-    "base_model": lambda job: job["base_model"],
-    "baseModel": lambda job: job["base_model"],
-}
+
+
+def _job_fields(now: float) -> dict[str, Callable[[dict[str, Any]], str]]:
+    """What a tuningJobs filter can name (the state is where the clock says it is)."""
+    def display_name(job: dict[str, Any]) -> str:
+        return str(job["display_name"])
+
+    def base_model(job: dict[str, Any]) -> str:
+        return str(job["base_model"])
+
+    return {
+        "state": lambda job: phase(job, now).state,
+        "display_name": display_name, "displayName": display_name,
+        "tuned_model_display_name": display_name, "tunedModelDisplayName": display_name,
+        "base_model": base_model, "baseModel": base_model,
+    }
 
 
 class TuningJobService:
@@ -77,15 +86,9 @@ class TuningJobService:
         where = parent_of(project, location)
         self.vertex.settle(call.now)
         page = page_request(call.query, default_size=100, max_size=1000)  # [infer] sizes
-        matches = compile_filter(page.filter, JOB_FIELDS, lambda job: job["labels"])
-
-        def keep(job: dict[str, Any]) -> bool:
-            if job["parent"] != vars(where):
-                return False
-            job["_state"] = phase(job, call.now).state
-            return matches(job)
-
-        jobs, next_token = page_of_documents(self.vertex.store, JOBS, page, keep)
+        matches = compile_filter(page.filter, _job_fields(call.now), lambda job: job["labels"])
+        jobs, next_token = page_of_documents(
+            self.vertex.store, JOBS, page, lambda job: job["parent"] == vars(where) and matches(job))
         rendered = [render.tuning_job(job, phase(job, call.now), call.enums) for job in jobs]
         return 200, page_body("tuningJobs", rendered, next_token)
 
