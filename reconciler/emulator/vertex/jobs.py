@@ -69,6 +69,7 @@ class TuningJobService:
         job = self._new_job(call, where, body)
         if self.vertex.faults.take("create_errors"):
             raise ApiError("INTERNAL", "Internal error encountered.")
+        job["fail_code"] = self.vertex.faults.take("endpoint_failures")
         self.vertex.save(JOBS, job)
         key = where.key(job["id"])
         self.vertex.store.change_document(OPEN, key, lambda _: {"key": key})
@@ -147,7 +148,7 @@ class TuningJobService:
             "service_account": body.get("serviceAccount", ""),
             "stats": tuning_data_stats(lines, hyper["epochCount"]),
             "examples": examples_for_inference(lines),
-            "fail_code": self.vertex.faults.take("endpoint_failures"),
+            "fail_code": False,  # the endpoint_failures fault, decided once the create commits
             "cancel_time": None, "outcome": None,
         }
 
