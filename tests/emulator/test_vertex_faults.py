@@ -117,3 +117,11 @@ def test_the_shared_faults_reach_the_vertex_paths(emulator: EmulatorServer) -> N
     assert vertex(emulator.url, "GET", f"{PARENT}/models").status_code == 200
     counts = requests.get(f"{emulator.url}/_internal/requests", timeout=5).json()["counts"]
     assert counts["GET /{version}/projects/{project}/locations/{location}/tuningJobs/{job_id}"] == 1
+
+
+def test_a_500_on_create_does_not_use_up_an_armed_endpoint_failure(emulator: EmulatorServer) -> None:
+    upload(emulator.url)
+    _arm(emulator.url, create_errors=1, endpoint_failures=1)
+    assert vertex(emulator.url, "POST", f"{PARENT}/tuningJobs", job_body()).status_code == 500
+    job = vertex(emulator.url, "GET", short(create_job(emulator.url)["name"])).json()
+    assert job["state"] == "JOB_STATE_FAILED" and job["error"]["code"] == 13

@@ -238,3 +238,28 @@ def test_a_state_file_keeps_the_vertex_and_storage_resources(tmp_path) -> None: 
         assert model.status_code == 200
         listed = requests.get(f"{second.url}/storage/v1/b/tuning-data/o", timeout=5).json()
         assert [item["name"] for item in listed["items"]] == ["datasets/numbers.jsonl"]
+
+
+def test_tuning_data_stats_come_from_the_uploaded_object(emulator: EmulatorServer) -> None:
+    lines = [{"systemInstruction": {"parts": [{"text": "Be brief."}]},
+              "contents": [{"role": "user", "parts": [{"text": "a" * 40}]},
+                           {"role": "model", "parts": [{"text": "b" * 8}]}]},
+             {"contents": [{"role": "user", "parts": [{"text": "c" * 4}]},
+                           {"role": "model", "parts": [{"text": "d" * 4}]},
+                           {"role": "user", "parts": [{"text": "e" * 4}]},
+                           {"role": "model", "parts": [{"text": "f" * 600}]}]}]
+    upload(emulator.url, "".join(json.dumps(line) + "\n" for line in lines).encode())
+    job = create_job(emulator.url, supervisedTuningSpec={
+        "trainingDatasetUri": "gs://tuning-data/datasets/numbers.jsonl",
+        "hyperParameters": {"epochCount": 2}})
+    stats = vertex(emulator.url, "GET", short(job["name"])).json()["tuningDataStats"][
+        "supervisedTuningDataStats"]
+    assert stats["tuningDatasetExampleCount"] == "2"
+    assert stats["totalTuningCharacterCount"] == str(9 + 40 + 8 + 4 + 4 + 4 + 600)
+    assert stats["userMessagePerExampleDistribution"]["max"] == 4.0
+    # ≈4 characters a token: inputs 13 (system + user turns) and 2; outputs 2 and 151
+    assert stats["userInputTokenDistribution"]["sum"] == "15"
+    assert stats["userOutputTokenDistribution"]["sum"] == "153"
+    assert stats["totalBillableTokenCount"] == str((15 + 153) * 2)
+    shown = stats["userDatasetExamples"]
+    assert shown[0] == {"role": "user", "parts": [{"text": "a" * 40}]}
