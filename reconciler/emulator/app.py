@@ -151,6 +151,7 @@ ROUTES = Map(
         _api("PATCH", f"/{VMODEL}", "registry.update_model", "updateMask"),
         _api("DELETE", f"/{VMODEL}", "registry.delete_model"),
         _api("GET", f"/{VMODEL}:listVersions", "registry.list_model_versions", *VLIST),
+        _api("POST", f"/{VMODEL}:mergeVersionAliases", "registry.merge_version_aliases"),
         _api("POST", f"/{VMODEL}:generateContent", "registry.generate_on_model"),
         # Vertex AI: endpoints
         _api("GET", f"/{VERTEX}/endpoints", "registry.list_endpoints", *VLIST),

@@ -263,3 +263,24 @@ def test_tuning_data_stats_come_from_the_uploaded_object(emulator: EmulatorServe
     assert stats["totalBillableTokenCount"] == str((15 + 153) * 2)
     shown = stats["userDatasetExamples"]
     assert shown[0] == {"role": "user", "parts": [{"text": "a" * 40}]}
+
+
+def test_version_aliases(emulator: EmulatorServer) -> None:
+    upload(emulator.url)
+    first = vertex(emulator.url, "GET", short(create_job(emulator.url)["name"])).json()
+    model = first["tunedModel"]["model"].split("@")[0]
+    second = create_job(emulator.url, baseModel=None,
+                        preTunedModel={"tunedModelName": model})
+    assert vertex(emulator.url, "GET", short(second["name"])).json()["tunedModel"]["model"] == \
+        f"{model}@2"
+    merged = vertex(emulator.url, "POST", short(f"{model}@2") + ":mergeVersionAliases",
+                    {"versionAliases": ["live"]}).json()
+    assert merged["versionAliases"] == ["live"]
+    assert vertex(emulator.url, "GET", short(f"{model}@live")).json()["versionId"] == "2"
+    moved = vertex(emulator.url, "POST", short(f"{model}@1") + ":mergeVersionAliases",
+                   {"versionAliases": ["live", "-default"]})
+    assert moved.status_code == 400
+    back = vertex(emulator.url, "POST", short(f"{model}@1") + ":mergeVersionAliases",
+                  {"versionAliases": ["live"]}).json()
+    assert back["versionAliases"] == ["default", "live"]
+    assert "versionAliases" not in vertex(emulator.url, "GET", short(f"{model}@2")).json()

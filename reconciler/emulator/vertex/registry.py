@@ -4,6 +4,7 @@ tuned endpoint. Deletes and undeploys are operations that are done at once."""
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from reconciler.emulator import inference
@@ -24,7 +25,13 @@ from reconciler.emulator.vertex.resources import (
     missing,
     serialized,
 )
-from reconciler.emulator.vertex.schema import ENDPOINT, GENERATE, MODEL, UNDEPLOY_MODEL
+from reconciler.emulator.vertex.schema import (
+    ENDPOINT,
+    GENERATE,
+    MERGE_VERSION_ALIASES,
+    MODEL,
+    UNDEPLOY_MODEL,
+)
 from reconciler.emulator.wire import timestamp
 
 Document = dict[str, Any]
@@ -47,6 +54,7 @@ ENDPOINT_FILTER_FIELDS = {
     "endpoint": lambda e: e["id"],
 }
 MAX_DISPLAY_NAME = 128
+VERSION_ALIAS = re.compile(r"[a-z][a-zA-Z0-9-]{0,126}[a-z0-9]")  # from the Model proto
 MALFORMED_MODEL = ("The Model name {name} is malformed and it should be in form of "
                    "projects/{{project}}/locations/{{location}}/publishers/google/models/{{model}}")
 
@@ -97,6 +105,31 @@ class RegistryService:
         for path in paths:
             _set_model_field(model, version, path, body.get(path))
         version["update_time"] = model["update_time"] = call.now
+        self.vertex.save(MODELS, model)
+        return 200, render.model(model, version, call.enums)
+
+    @serialized
+    def merge_version_aliases(self, call: Call, project: str, location: str,
+                              model_id: str) -> Reply:
+        """Add aliases to a version (`live`) or remove them (`-live`); an alias added here
+        leaves the version that had it [infer]; `default` can be moved, never removed."""
+        request = parse(call.body, MERGE_VERSION_ALIASES)
+        model, version = self._model_version(call, project, location, model_id)
+        changes = request.get("versionAliases", [])
+        if not changes:
+            raise invalid_argument("version_aliases is required.", "version_aliases")
+        for change in changes:
+            alias = change.removeprefix("-")
+            if not VERSION_ALIAS.fullmatch(alias) or (change.startswith("-") and alias == "default"):
+                raise invalid_argument(f"Invalid version alias change: {change[:130]!r}.",
+                                       "version_aliases")
+            if change.startswith("-"):
+                version["aliases"] = [a for a in version["aliases"] if a != alias]
+                continue
+            for other in model["versions"]:
+                other["aliases"] = [a for a in other["aliases"] if a != alias]
+            version["aliases"].append(alias)
+        version["update_time"] = call.now
         self.vertex.save(MODELS, model)
         return 200, render.model(model, version, call.enums)
 

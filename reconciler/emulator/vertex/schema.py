@@ -111,3 +111,6 @@ GENERATE = Message(
     "GenerateContentRequest",
     {**GENERATE_CONTENT.fields, "labels": ANY, "modelArmorConfig": ANY},
 )
+MERGE_VERSION_ALIASES = Message(
+    "MergeVersionAliasesRequest", {"name": STRING, "versionAliases": Repeated(STRING)}
+)
