@@ -124,3 +124,44 @@ def test_uploads_of_garbage(server: EmulatorServer, raw: bytes, upload_type: str
     headers = {"Content-Type": content_type, "Content-Range": content_range}
     _check(requests.post(url, params=params, data=raw, headers=headers, timeout=10))
     _check(requests.put(url, params=params, data=raw, headers=headers, timeout=10))
+
+
+vertex_names = st.sampled_from([
+    "baseModel", "preTunedModel", "tunedModelName", "checkpointId", "supervisedTuningSpec",
+    "trainingDatasetUri", "validationDatasetUri", "hyperParameters", "epochCount",
+    "learningRateMultiplier", "adapterSize", "exportLastCheckpointOnly", "labels",
+    "tunedModelDisplayName", "displayName", "description", "versionDescription",
+    "defaultCheckpointId", "deployedModelId", "trafficSplit", "contents", "parts", "text",
+    "role", "versionAliases", "encryptionSpec", "batchSize",
+])
+vertex_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 2**70) | st.floats()
+    | st.sampled_from(["gs://tuning-data/datasets/numbers.jsonl", "gemini-2.5-flash",
+                       "ADAPTER_SIZE_FOUR", "7", "-live", "models/1", ""]) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(vertex_names | st.text(max_size=6), children, max_size=4),
+    max_leaves=15,
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=FIXTURE_OK)
+@given(target=st.sampled_from(["tuningJobs", "model", "model@1", "model:mergeVersionAliases",
+                               "endpoint", "endpoint:undeployModel",
+                               "endpoint:generateContent"]),
+       body=st.dictionaries(vertex_names, vertex_values, max_size=5),
+       mask=st.sampled_from([None, "labels", "displayName,description", "x"]))
+def test_vertex_bodies(server: EmulatorServer, target: str, body: dict[str, object],
+                       mask: str | None) -> None:
+    job = requests.get(f"{server.url}{VERTEX}/tuningJobs", timeout=10).json()["tuningJobs"][0]
+    names = {"model": job["tunedModel"]["model"].split("@")[0],
+             "endpoint": job["tunedModel"]["endpoint"]}
+    kind, _, verb = target.partition(":")
+    if kind == "tuningJobs":
+        method, url = "POST", f"{server.url}{VERTEX}/tuningJobs"
+    else:
+        base, _, version = kind.partition("@")
+        name = names[base] + (f"@{version}" if version else "")
+        method = "POST" if verb else "PATCH"
+        url = f"{server.url}/v1/{name}" + (f":{verb}" if verb else "")
+    params = {"updateMask": mask} if mask and method == "PATCH" else {}
+    _check(requests.request(method, url, params=params, data=json.dumps(body), timeout=10))
