@@ -1,4 +1,6 @@
-"""A local emulator of the Gemini API's tuned-model surface (see docs/emulator.md).
+"""A local emulator of the Gemini API's tuned-model surface, of Vertex AI's
+tuning surface (`vertex/`) and of the Cloud Storage subset its datasets need
+(`gcs/`), all on one port (see docs/emulator.md).
 
 It is its own world: nothing here imports other reconciler layers, and only
 the CLI imports it.

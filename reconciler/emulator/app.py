@@ -19,16 +19,20 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from reconciler.emulator.calls import Call, Reply
+from reconciler.emulator.calls import AnswerLost, Call, RawReply, Reply
 from reconciler.emulator.catalog import BASE_MODELS, find_base_model
 from reconciler.emulator.errors import ApiError, invalid_argument, not_found
 from reconciler.emulator.faults import FaultSettings, pick_fault, rate_limited, unavailable
+from reconciler.emulator.gcs.service import StorageService
 from reconciler.emulator.generation import GenerationService
 from reconciler.emulator.ids import IdMaker
 from reconciler.emulator.paging import encode_token, page_request
 from reconciler.emulator.permissions import PermissionService
 from reconciler.emulator.service import TunedModelService, TuningSettings
 from reconciler.emulator.store import Store
+from reconciler.emulator.vertex.jobs import TuningJobService
+from reconciler.emulator.vertex.registry import RegistryService
+from reconciler.emulator.vertex.resources import Vertex
 from reconciler.emulator.wire import Enums
 
 log = logging.getLogger(__name__)
@@ -58,6 +62,8 @@ class Endpoint:
     handler: str  # "<service>.<method>" on the Emulator's services
     query: tuple[str, ...] = ()  # the API query parameters it accepts (camelCase)
     control: bool = False  # /_internal/: no faults, auth or counting
+    raw_body: bool = False  # the body is media bytes (uploads), not JSON
+    anonymous: bool = False  # served without credentials (Cloud Storage emulator clients)
 
 
 ALL = "<any(v1,v1beta,v1alpha,v1beta3):version>"
@@ -69,8 +75,33 @@ PAGED = ("pageSize", "pageToken")
 OPS = (*PAGED, "filter", "returnPartialSuccess")
 
 
+# Vertex AI: /{v1,v1beta1}/projects/{project}/locations/{location}/…
+VERTEX = "<any(v1,v1beta1):version>/projects/<id:project>/locations/<id:location>"
+JOB = f"{VERTEX}/tuningJobs/<id:job_id>"
+VMODEL = f"{VERTEX}/models/<id:model_id>"
+VENDPOINT = f"{VERTEX}/endpoints/<id:endpoint_id>"
+VLIST = (*PAGED, "filter", "orderBy", "readMask")
+# Cloud Storage JSON API
+BUCKET = "/storage/v1/b/<id:bucket>"
+OBJECT = f"{BUCKET}/o/<path:object_name>"
+UPLOAD = "/upload/storage/v1/b/<id:bucket>/o"
+GCS_COMMON = ("userProject", "projection", "generation", "ifGenerationMatch",
+              "ifGenerationNotMatch", "ifMetagenerationMatch", "ifMetagenerationNotMatch",
+              "softDeleted")
+GCS_UPLOAD = (*GCS_COMMON, "name", "uploadId", "predefinedAcl", "kmsKeyName",
+              "contentEncoding")
+GCS_LIST = ("prefix", "delimiter", "maxResults", "pageToken", "projection", "versions",
+            "userProject", "includeTrailingDelimiter", "startOffset", "endOffset", "matchGlob",
+            "softDeleted", "includeFoldersAsPrefixes")
+
+
 def _api(method: str, path: str, handler: str, *query: str) -> Rule:
     return Rule(path, methods=[method], endpoint=Endpoint(handler, tuple(query)))
+
+
+def _storage(method: str, path: str, handler: str, *query: str, raw: bool = False) -> Rule:
+    endpoint = Endpoint(handler, tuple(query), raw_body=raw, anonymous=True)
+    return Rule(path, methods=[method], endpoint=endpoint)
 
 
 def _control(method: str, path: str, handler: str) -> Rule:
@@ -109,6 +140,40 @@ ROUTES = Map(
         _api("POST", f"/{GEMINI}/models/<id:base_id>:generateContent",
              "generation.generate_content_base"),
         _api("POST", f"/{PALM}/models/<id:base_id>:generateText", "generation.generate_text_base"),
+        # Vertex AI: tuning jobs
+        _api("POST", f"/{VERTEX}/tuningJobs", "jobs.create_tuning_job"),
+        _api("GET", f"/{VERTEX}/tuningJobs", "jobs.list_tuning_jobs", *PAGED, "filter"),
+        _api("GET", f"/{JOB}", "jobs.get_tuning_job"),
+        _api("POST", f"/{JOB}:cancel", "jobs.cancel_tuning_job"),
+        # Vertex AI: Model Registry
+        _api("GET", f"/{VERTEX}/models", "registry.list_models", *VLIST),
+        _api("GET", f"/{VMODEL}", "registry.get_model"),
+        _api("PATCH", f"/{VMODEL}", "registry.update_model", "updateMask"),
+        _api("DELETE", f"/{VMODEL}", "registry.delete_model"),
+        _api("GET", f"/{VMODEL}:listVersions", "registry.list_model_versions", *VLIST),
+        _api("POST", f"/{VMODEL}:mergeVersionAliases", "registry.merge_version_aliases"),
+        _api("POST", f"/{VMODEL}:generateContent", "registry.generate_on_model"),
+        # Vertex AI: endpoints
+        _api("GET", f"/{VERTEX}/endpoints", "registry.list_endpoints", *VLIST),
+        _api("GET", f"/{VENDPOINT}", "registry.get_endpoint"),
+        _api("PATCH", f"/{VENDPOINT}", "registry.update_endpoint", "updateMask"),
+        _api("DELETE", f"/{VENDPOINT}", "registry.delete_endpoint"),
+        _api("POST", f"/{VENDPOINT}:undeployModel", "registry.undeploy_model"),
+        _api("POST", f"/{VENDPOINT}:generateContent", "registry.generate_content"),
+        # Vertex AI: long-running operations
+        _api("GET", f"/{VERTEX}/<any(tuningJobs,models,endpoints):collection>/<id:resource_id>"
+             "/operations/<id:operation_id>", "registry.get_operation"),
+        # Cloud Storage
+        _storage("POST", "/storage/v1/b", "gcs.insert_bucket", "project", "predefinedAcl",
+                 "predefinedDefaultObjectAcl", "projection", "userProject",
+                 "enableObjectRetention"),
+        _storage("GET", BUCKET, "gcs.get_bucket", *GCS_COMMON),
+        _storage("GET", f"{BUCKET}/o", "gcs.list_objects", *GCS_LIST),
+        _storage("GET", OBJECT, "gcs.get_object", *GCS_COMMON),
+        _storage("DELETE", OBJECT, "gcs.delete_object", *GCS_COMMON),
+        _storage("GET", f"/download{OBJECT}", "gcs.download_object", *GCS_COMMON),
+        _storage("POST", UPLOAD, "gcs.upload", *GCS_UPLOAD, raw=True),
+        _storage("PUT", UPLOAD, "gcs.resume", *GCS_UPLOAD, raw=True),
         # control
         _control("GET", "/_internal/health", "emulator.health"),
         _control("POST", "/_internal/reset", "emulator.reset"),
@@ -118,6 +183,8 @@ ROUTES = Map(
         _control("POST", "/_internal/tuning", "emulator.set_tuning"),
         _control("GET", "/_internal/requests", "emulator.get_requests"),
         _control("DELETE", "/_internal/requests", "emulator.reset_requests"),
+        _control("GET", "/_internal/vertex/faults", "emulator.get_vertex_faults"),
+        _control("POST", "/_internal/vertex/faults", "emulator.set_vertex_faults"),
     ],
     converters={"id": IdConverter},
     strict_slashes=False,
@@ -154,10 +221,14 @@ class EmulatorApp:
         self.latency_seconds = latency_seconds
         self.clock = clock
         self.sleep = sleep
+        self.vertex = Vertex(store, ids, tuning)
         self.services: dict[str, Any] = {
             "models": TunedModelService(store, ids, tuning),
             "permissions": PermissionService(store, ids),
             "generation": GenerationService(store),
+            "jobs": TuningJobService(self.vertex),
+            "registry": RegistryService(self.vertex),
+            "gcs": StorageService(store, ids),
             "emulator": self,
         }
         self._counts: Counter[str] = Counter()
@@ -175,6 +246,9 @@ class EmulatorApp:
         pretty = request.args.get("prettyPrint") == "true"
         try:
             return self._dispatch(request, pretty)
+        except AnswerLost:  # committed; the client never hears back
+            _drop_connection(request)
+            return Response(b"", status=200)
         except ApiError as error:
             return _json_response(error.http_code, error.envelope(), pretty, error.headers)
         except Exception:  # a bug in the emulator: answer as the real API's 500 would
@@ -194,13 +268,17 @@ class EmulatorApp:
         endpoint: Endpoint = rule.endpoint
         if not endpoint.control:
             self._count(f"{request.method} {route_template(rule)}")
-            fault = self._before_api_call(request)
+            fault = self._before_api_call(request, endpoint)
             if fault:
                 return fault
-        status, body = self._handle(request, endpoint, dict(args))
+        result = self._handle(request, endpoint, dict(args))
+        if isinstance(result, RawReply):
+            return Response(result.data, status=result.status, headers=result.headers,
+                            content_type=result.content_type)
+        status, body = result
         return _json_response(status, body, pretty)
 
-    def _before_api_call(self, request: Request) -> Response | None:
+    def _before_api_call(self, request: Request, endpoint: Endpoint) -> Response | None:
         """Latency, faults and auth, in that order; a response when one cuts in."""
         if self.latency_seconds:
             self.sleep(self.latency_seconds)
@@ -214,7 +292,7 @@ class EmulatorApp:
             raise unavailable()
         if fault == "slow":
             self.sleep(self.faults.slow_seconds)
-        if self.require_auth and not _has_credentials(request):
+        if self.require_auth and not endpoint.anonymous and not _has_credentials(request):
             raise ApiError("UNAUTHENTICATED", UNAUTHENTICATED_MESSAGE)
         return None
 
@@ -223,11 +301,14 @@ class EmulatorApp:
         handler = getattr(self.services[service_name], method_name)
         call = Call(
             version=args.pop("version", ""),
-            body=_read_body(request),
+            body=_read_raw_body(request) if endpoint.raw_body else _read_body(request),
             query=_api_query(request, endpoint),
             enums=Enums(as_int="enum-encoding=int" in request.args.get("$alt", "")
                         + request.args.get("alt", "")),
             now=self.clock(),
+            headers={key.lower(): value for key, value in request.headers.items()},
+            host_url=request.host_url,
+            system={key: value for key, value in request.args.items() if key in SYSTEM_PARAMS},
         )
         result: Reply = handler(call, **args)
         return result
@@ -262,6 +343,7 @@ class EmulatorApp:
         """Forget every model, count and fault set at run time."""
         self.store.clear()
         self.faults = self._initial_faults
+        self.vertex.faults.reset()
         for name, value in vars(self._initial_tuning).items():
             setattr(self.tuning, name, value)
         self.reset_requests(call)
@@ -294,6 +376,15 @@ class EmulatorApp:
         self.tuning.fail_ids = frozenset(fail_ids)
         return 200, _tuning_json(self.tuning)
 
+    def get_vertex_faults(self, call: Call) -> Reply:
+        return 200, self.vertex.faults.to_json()
+
+    def set_vertex_faults(self, call: Call) -> Reply:
+        """Arm Vertex faults: create_errors, create_answers_lost, endpoint_failures,
+        delete_model_refusals (counts) and pending_seconds; fields left out are kept."""
+        self.vertex.faults.update(call.body)
+        return 200, self.vertex.faults.to_json()
+
     def get_requests(self, call: Call) -> Reply:
         with self._counts_lock:
             counts = dict(sorted(self._counts.items()))
@@ -323,9 +414,11 @@ def _has_credentials(request: Request) -> bool:
 def _api_query(request: Request, endpoint: Endpoint) -> dict[str, str]:
     """The API's own query parameters in camelCase; an unknown one is a 400, as upstream."""
     query: dict[str, str] = {}
-    for key, value in request.args.items():
+    for key, values in request.args.lists():
         if key in SYSTEM_PARAMS:
             continue
+        # A repeated filter ANDs its terms (google-genai sends its own beside the caller's).
+        value = " AND ".join(values) if key == "filter" else values[0]
         name = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), key)
         if name not in endpoint.query:
             raise invalid_argument(
@@ -335,13 +428,18 @@ def _api_query(request: Request, endpoint: Endpoint) -> dict[str, str]:
     return query
 
 
-def _read_body(request: Request) -> Any:
-    if request.method not in ("POST", "PATCH", "PUT"):
-        return {}
+def _read_raw_body(request: Request) -> bytes:
     raw = request.stream.read(MAX_BODY_BYTES + 1)
     if len(raw) > MAX_BODY_BYTES:
         _drain(request)  # so that the client reads our answer instead of a reset connection
         raise invalid_argument(f"Request payload size exceeds the limit: {MAX_BODY_BYTES} bytes.")
+    return raw
+
+
+def _read_body(request: Request) -> Any:
+    if request.method not in ("POST", "PATCH", "PUT"):
+        return {}
+    raw = _read_raw_body(request)
     if not raw.strip():
         return {}
     try:

@@ -3,18 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.emulator.wire import Enums
 
-Reply = tuple[int, dict[str, Any]]
+JsonReply = tuple[int, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class RawReply:
+    """An answer that is not JSON: a media download, an empty 204, a 308 of an upload."""
+
+    status: int
+    data: bytes = b""
+    content_type: str = "application/octet-stream"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Reply = JsonReply | RawReply
+
+
+class AnswerLost(Exception):
+    """Raised after a change is committed: the connection drops before the answer."""
 
 
 @dataclass(frozen=True)
 class Call:
     version: str  # v1, v1beta, v1alpha or v1beta3, from the path
-    body: Any  # the decoded JSON body; {} when there was none
+    body: Any  # the decoded JSON body ({} when there was none); raw bytes for uploads
     query: Mapping[str, str]  # API query parameters, camelCase, system ones removed
     enums: Enums
     now: float
+    headers: Mapping[str, str] = field(default_factory=dict)  # names in lowercase
+    host_url: str = ""  # "http://127.0.0.1:8085/", for URLs the answer hands out
+    system: Mapping[str, str] = field(default_factory=dict)  # alt, uploadType, fields…

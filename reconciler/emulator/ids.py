@@ -31,6 +31,13 @@ class IdMaker:
             rest = "".join(self._random.choice(ALPHABET) for _ in range(length - 1))
         return first + rest
 
+    def chars(self, count: int, alphabet: str) -> str:
+        """`count` characters of `alphabet`; the first is never "0" (no leading zero)."""
+        with self._lock:
+            first = self._random.choice(alphabet.lstrip("0") or alphabet)
+            rest = "".join(self._random.choice(alphabet) for _ in range(count - 1))
+        return first + rest
+
     def chance(self, rate: float) -> bool:
         with self._lock:
             return self._random.random() < rate

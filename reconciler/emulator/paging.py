@@ -12,7 +12,7 @@ from typing import Any
 
 from reconciler.emulator.errors import invalid_argument
 from reconciler.emulator.records import TunedModelRecord
-from reconciler.emulator.store import Store
+from reconciler.emulator.store import Document, Store
 
 BATCH = 1000
 
@@ -81,6 +81,25 @@ def page_of_models(
     records = [record for _, record in found[: page.size]]
     more = len(found) > page.size
     return records, encode_token(found[page.size - 1][0], page.filter) if more else ""
+
+
+def page_of_documents(
+    store: Store, kind: str, page: PageRequest, keep: Callable[[Document], bool]
+) -> tuple[list[Document], str]:
+    """One page of the `kind` documents that `keep` accepts, and the next page's token."""
+    found: list[tuple[int, Document]] = []
+    position = page.position
+    limit = page.size + 1  # enough when most documents match; doubled while they do not
+    while len(found) <= page.size:
+        batch = store.documents_after(kind, position, limit)
+        found.extend(entry for entry in batch if keep(entry[1]))
+        if len(batch) < limit:
+            break
+        position = batch[-1][0]
+        limit = min(BATCH, limit * 2)
+    documents = [document for _, document in found[: page.size]]
+    more = len(found) > page.size
+    return documents, encode_token(found[page.size - 1][0], page.filter) if more else ""
 
 
 def page_body(key: str, items: list[Any], next_token: str | None) -> dict[str, Any]:

@@ -21,6 +21,18 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "GranteeType": ("GRANTEE_TYPE_UNSPECIFIED", "USER", "GROUP", "EVERYONE"),
     "FinishReason": ("FINISH_REASON_UNSPECIFIED", "STOP", "MAX_TOKENS", "SAFETY"),
     "HarmProbability": ("HARM_PROBABILITY_UNSPECIFIED", "NEGLIGIBLE", "LOW", "MEDIUM", "HIGH"),
+    # Vertex AI (google.cloud.aiplatform.v1); each tuple index is the proto number.
+    "JobState": ("JOB_STATE_UNSPECIFIED", "JOB_STATE_QUEUED", "JOB_STATE_PENDING",
+                 "JOB_STATE_RUNNING", "JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED",
+                 "JOB_STATE_CANCELLING", "JOB_STATE_CANCELLED", "JOB_STATE_PAUSED",
+                 "JOB_STATE_EXPIRED", "JOB_STATE_UPDATING", "JOB_STATE_PARTIALLY_SUCCEEDED"),
+    # Not in size order: TWO was added last, as number 6.
+    "AdapterSize": ("ADAPTER_SIZE_UNSPECIFIED", "ADAPTER_SIZE_ONE", "ADAPTER_SIZE_FOUR",
+                    "ADAPTER_SIZE_EIGHT", "ADAPTER_SIZE_SIXTEEN", "ADAPTER_SIZE_THIRTY_TWO",
+                    "ADAPTER_SIZE_TWO"),
+    "ModelSourceType": ("MODEL_SOURCE_TYPE_UNSPECIFIED", "AUTOML", "CUSTOM", "BQML",
+                        "MODEL_GARDEN", "GENIE", "CUSTOM_TEXT_EMBEDDING", "MARKETPLACE"),
+    "VertexFinishReason": ("FINISH_REASON_UNSPECIFIED", "STOP", "MAX_TOKENS", "SAFETY"),
 }
 HARM_CATEGORIES = {
     "HARM_CATEGORY_HARASSMENT": 7,

@@ -1,6 +1,10 @@
 """Where tuned models live: a `Store` protocol with an in-memory and a SQLite
 implementation. Both are safe under concurrent requests (one lock each) and
-keep models in creation order, which paging relies on."""
+keep models in creation order, which paging relies on.
+
+The same store keeps the other surfaces' resources (Vertex AI jobs, models,
+endpoints; Cloud Storage buckets and objects) as JSON documents of a `kind`,
+also in creation order, so that one reset and one state file cover them all."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from reconciler.emulator.errors import already_exists, tuned_model_not_found
 from reconciler.emulator.records import TunedModelRecord
@@ -16,6 +20,9 @@ from reconciler.emulator.records import TunedModelRecord
 MEMORY = ":memory:"
 
 Mutation = Callable[[TunedModelRecord], TunedModelRecord]
+Document = dict[str, Any]
+# Gets the current document (None when absent) and returns the new one (None deletes it).
+DocumentChange = Callable[[Document | None], Document | None]
 
 
 class Store(Protocol):
@@ -32,6 +39,14 @@ class Store(Protocol):
 
     def list_after(self, position: int, limit: int) -> list[tuple[int, TunedModelRecord]]:
         """Up to `limit` models created after `position`, with their positions."""
+
+    def get_document(self, kind: str, key: str) -> Document | None: ...
+
+    def change_document(self, kind: str, key: str, change: DocumentChange) -> Document | None:
+        """Apply `change` atomically: it may create, replace or (returning None) delete."""
+
+    def documents_after(self, kind: str, position: int, limit: int) -> list[tuple[int, Document]]:
+        """Up to `limit` documents of `kind` created after `position`, with their positions."""
 
     def clear(self) -> None: ...
 
@@ -63,6 +78,7 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._documents: dict[str, tuple[int, str]] = {}
         self._next_position = 1
+        self._kinds: dict[str, dict[str, tuple[int, str]]] = {}
 
     def get(self, model_id: str) -> TunedModelRecord | None:
         with self._lock:
@@ -97,9 +113,34 @@ class MemoryStore:
             entries = [entry for entry in self._documents.values() if entry[0] > position]
         return [(pos, _decode(document)) for pos, document in entries[:limit]]
 
+    def get_document(self, kind: str, key: str) -> Document | None:
+        with self._lock:
+            entry = self._kinds.get(kind, {}).get(key)
+        return _load(entry[1]) if entry else None
+
+    def change_document(self, kind: str, key: str, change: DocumentChange) -> Document | None:
+        with self._lock:
+            documents = self._kinds.setdefault(kind, {})
+            entry = documents.get(key)
+            changed = change(_load(entry[1]) if entry else None)
+            if changed is None:
+                documents.pop(key, None)
+            elif entry:
+                documents[key] = (entry[0], _dump(changed))
+            else:
+                documents[key] = (self._next_position, _dump(changed))
+                self._next_position += 1
+        return changed
+
+    def documents_after(self, kind: str, position: int, limit: int) -> list[tuple[int, Document]]:
+        with self._lock:
+            entries = [entry for entry in self._kinds.get(kind, {}).values() if entry[0] > position]
+        return [(pos, _load(document)) for pos, document in entries[:limit]]
+
     def clear(self) -> None:
         with self._lock:
             self._documents.clear()
+            self._kinds.clear()
 
     def close(self) -> None:
         pass
@@ -117,6 +158,14 @@ class SqliteStore:
             " position INTEGER PRIMARY KEY AUTOINCREMENT,"
             " model_id TEXT NOT NULL UNIQUE,"
             " document TEXT NOT NULL)"
+        )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS documents ("
+            " position INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " kind TEXT NOT NULL,"
+            " key TEXT NOT NULL,"
+            " document TEXT NOT NULL,"
+            " UNIQUE (kind, key))"
         )
 
     def get(self, model_id: str) -> TunedModelRecord | None:
@@ -165,9 +214,42 @@ class SqliteStore:
             ).fetchall()
         return [(pos, _decode(document)) for pos, document in rows]
 
+    def get_document(self, kind: str, key: str) -> Document | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT document FROM documents WHERE kind = ? AND key = ?", (kind, key)
+            ).fetchone()
+        return _load(row[0]) if row else None
+
+    def change_document(self, kind: str, key: str, change: DocumentChange) -> Document | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT document FROM documents WHERE kind = ? AND key = ?", (kind, key)
+            ).fetchone()
+            changed = change(_load(row[0]) if row else None)
+            if changed is None:
+                self._db.execute("DELETE FROM documents WHERE kind = ? AND key = ?", (kind, key))
+            elif row:
+                self._db.execute("UPDATE documents SET document = ? WHERE kind = ? AND key = ?",
+                                 (_dump(changed), kind, key))
+            else:
+                self._db.execute("INSERT INTO documents (kind, key, document) VALUES (?, ?, ?)",
+                                 (kind, key, _dump(changed)))
+        return changed
+
+    def documents_after(self, kind: str, position: int, limit: int) -> list[tuple[int, Document]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT position, document FROM documents WHERE kind = ? AND position > ?"
+                " ORDER BY position LIMIT ?",
+                (kind, position, limit),
+            ).fetchall()
+        return [(pos, _load(document)) for pos, document in rows]
+
     def clear(self) -> None:
         with self._lock:
             self._db.execute("DELETE FROM tuned_models")
+            self._db.execute("DELETE FROM documents")
 
     def close(self) -> None:
         with self._lock:
@@ -180,3 +262,12 @@ def _encode(record: TunedModelRecord) -> str:
 
 def _decode(document: str) -> TunedModelRecord:
     return TunedModelRecord.from_dict(json.loads(document))
+
+
+def _dump(document: Document) -> str:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+def _load(text: str) -> Document:
+    loaded: Document = json.loads(text)
+    return loaded

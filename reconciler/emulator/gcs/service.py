@@ -1,0 +1,329 @@
+"""Buckets and objects. Objects are store documents holding their bytes
+(base64) and the metadata the API reports: size, md5Hash, crc32c, generation."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from reconciler.emulator.calls import Call, RawReply, Reply
+from reconciler.emulator.gcs import errors
+from reconciler.emulator.gcs.checksums import crc32c_base64, md5_base64
+from reconciler.emulator.ids import IdMaker
+from reconciler.emulator.paging import encode_token, page_request
+from reconciler.emulator.store import Document, Store
+from reconciler.emulator.wire import timestamp
+
+BUCKETS, OBJECTS, UPLOADS = "gcs.bucket", "gcs.object", "gcs.upload"
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]")
+MAX_OBJECT_NAME = 1024
+DEFAULT_PROJECT_NUMBER = "100000000000"  # [infer] buckets created without ?project=
+CONTENT_RANGE = re.compile(r"bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)")
+
+
+def read_object(store: Store, bucket: str, name: str) -> bytes | None:
+    """An object's bytes, or None when it does not exist (for the Vertex datasets)."""
+    document = store.get_document(OBJECTS, f"{bucket}/{name}")
+    return base64.b64decode(document["data"]) if document else None
+
+
+class StorageService:
+    def __init__(self, store: Store, ids: IdMaker) -> None:
+        self.store = store
+        self.ids = ids
+
+    # --- buckets -------------------------------------------------------------------------
+
+    def get_bucket(self, call: Call, bucket: str) -> Reply:
+        return 200, _bucket_json(self._bucket(bucket))
+
+    def insert_bucket(self, call: Call) -> Reply:
+        body = call.body if isinstance(call.body, dict) else {}
+        name = body.get("name")
+        if not isinstance(name, str) or not BUCKET_NAME.fullmatch(name):
+            raise errors.bad_request("Invalid bucket name: " + repr(name)[:100])
+        document = {"name": name, "create_time": call.now,
+                    "project_number": call.query.get("project", DEFAULT_PROJECT_NUMBER)}
+
+        def create(current: Document | None) -> Document:
+            if current is not None:
+                # The real text, for a bucket the caller already owns.
+                raise errors.StorageError(409, "Your previous request to create the named "
+                                          "bucket succeeded and you already own it.")
+            return document
+
+        self.store.change_document(BUCKETS, name, create)
+        return 200, _bucket_json(document)
+
+    def _bucket(self, bucket: str) -> Document:
+        document = self.store.get_document(BUCKETS, bucket)
+        if document is None:
+            raise errors.bucket_not_found()
+        return document
+
+    # --- objects -------------------------------------------------------------------------
+
+    def get_object(self, call: Call, bucket: str, object_name: str) -> Reply:
+        document = self._object(bucket, object_name, call.query)
+        if call.system.get("alt") == "media":
+            return _media(document)
+        return 200, _object_json(document, call.host_url)
+
+    def download_object(self, call: Call, bucket: str, object_name: str) -> Reply:
+        return _media(self._object(bucket, object_name, call.query))
+
+    def delete_object(self, call: Call, bucket: str, object_name: str) -> Reply:
+        self._bucket(bucket)
+
+        def delete(current: Document | None) -> None:
+            if current is None:
+                raise errors.object_not_found(bucket, object_name)
+            _check_generation(call.query, current)
+            return None
+
+        self.store.change_document(OBJECTS, f"{bucket}/{object_name}", delete)
+        return RawReply(204)
+
+    def list_objects(self, call: Call, bucket: str) -> Reply:
+        self._bucket(bucket)
+        prefix = call.query.get("prefix", "")
+        delimiter = call.query.get("delimiter", "")
+        query = {"pageSize": call.query.get("maxResults", ""),
+                 "pageToken": call.query.get("pageToken", ""), "filter": f"{prefix}|{delimiter}"}
+        page = page_request(query, default_size=1000, max_size=1000)
+        items: list[dict[str, Any]] = []
+        prefixes: set[str] = set()
+        position, last = page.position, page.position
+        more = False
+        while not more:
+            batch = self.store.documents_after(OBJECTS, position, 1000)
+            for entry_position, document in batch:
+                if document["bucket"] != bucket or not document["name"].startswith(prefix):
+                    continue
+                if len(items) + len(prefixes) >= page.size:
+                    more = True
+                    break
+                rest = document["name"][len(prefix):]
+                if delimiter and delimiter in rest:
+                    prefixes.add(prefix + rest.split(delimiter, 1)[0] + delimiter)
+                else:
+                    items.append(_object_json(document, call.host_url))
+                last = entry_position
+            if len(batch) < 1000:
+                break
+            position = batch[-1][0]
+        body: dict[str, Any] = {"kind": "storage#objects"}
+        if more:
+            body["nextPageToken"] = encode_token(last, page.filter)
+        if prefixes:
+            body["prefixes"] = sorted(prefixes)
+        if items:
+            body["items"] = items
+        return 200, body
+
+    def _object(self, bucket: str, name: str, query: Mapping[str, str]) -> Document:
+        self._bucket(bucket)
+        document = self.store.get_document(OBJECTS, f"{bucket}/{name}")
+        if document is None:
+            raise errors.object_not_found(bucket, name)
+        _check_generation(query, document)
+        return document
+
+    # --- uploads -------------------------------------------------------------------------
+
+    def upload(self, call: Call, bucket: str) -> Reply:
+        kind = call.system.get("uploadType", "")
+        self._bucket(bucket)
+        if kind == "media":
+            return self._finish(call, bucket, call.query.get("name", ""),
+                                call.headers.get("content-type", ""), {}, _bytes(call.body))
+        if kind == "multipart":
+            metadata, content_type, data = _multipart(call.headers.get("content-type", ""),
+                                                      _bytes(call.body))
+            return self._finish(call, bucket, metadata.get("name") or call.query.get("name", ""),
+                                metadata.get("contentType") or content_type,
+                                metadata.get("metadata") or {}, data)
+        if kind == "resumable":
+            return self._start_resumable(call, bucket)
+        raise errors.bad_request(f"Invalid or missing uploadType: {kind[:50]!r}. Use media, "
+                                 "multipart or resumable.")
+
+    def _start_resumable(self, call: Call, bucket: str) -> Reply:
+        metadata = _json_object(_bytes(call.body))
+        name = metadata.get("name") or call.query.get("name", "")
+        _check_name(name)
+        self._precondition(call.query, bucket, name)
+        upload_id = self.ids.token(24)
+        session = {"bucket": bucket, "name": name, "data": "",
+                   "content_type": metadata.get("contentType")
+                   or call.headers.get("x-upload-content-type", ""),
+                   "metadata": metadata.get("metadata") or {},
+                   "query": dict(call.query)}
+        self.store.change_document(UPLOADS, upload_id, lambda _: session)
+        location = (f"{call.host_url}upload/storage/v1/b/{quote(bucket, safe='')}/o"
+                    f"?uploadType=resumable&upload_id={upload_id}")
+        return RawReply(200, headers={"Location": location}, content_type="text/plain")
+
+    def resume(self, call: Call, bucket: str) -> Reply:
+        """A PUT of a resumable session: a chunk, the last chunk, or a status query."""
+        upload_id = call.query.get("uploadId", "")
+        session = self.store.get_document(UPLOADS, upload_id) if upload_id else None
+        if session is None or session["bucket"] != bucket:
+            raise errors.StorageError(404, "No such upload session.")
+        data = base64.b64decode(session["data"]) + b""
+        match = CONTENT_RANGE.fullmatch(call.headers.get("content-range", "").strip() or
+                                        f"bytes 0-{len(_bytes(call.body)) - 1}/"
+                                        f"{len(_bytes(call.body))}")
+        if not match:
+            raise errors.bad_request("Invalid Content-Range header.")
+        first, _, total = match.groups()
+        chunk = _bytes(call.body)
+        if first is not None:
+            if int(first) != len(data):
+                raise errors.bad_request(f"Invalid request: the chunk starts at {first}, but "
+                                         f"{len(data)} bytes were received so far.")
+            data += chunk
+        if total != "*" and len(data) >= int(total):
+            self.store.change_document(UPLOADS, upload_id, lambda _: None)
+            return self._finish(call, bucket, session["name"], session["content_type"],
+                                session["metadata"], data[: int(total)], session["query"])
+        session["data"] = base64.b64encode(data).decode()
+        self.store.change_document(UPLOADS, upload_id, lambda _: session)
+        headers = {"Range": f"bytes=0-{len(data) - 1}"} if data else {}
+        return RawReply(308, headers=headers, content_type="text/plain")
+
+    def _finish(self, call: Call, bucket: str, name: str, content_type: str,
+                metadata: dict[str, Any], data: bytes,
+                query: Mapping[str, str] | None = None) -> Reply:
+        _check_name(name)
+        conditions = query if query is not None else call.query
+        now_us = int(call.now * 1_000_000)
+
+        def write(current: Document | None) -> Document:
+            _check_generation(conditions, current)
+            generation = max(now_us, int(current["generation"]) + 1) if current else now_us
+            return {
+                "bucket": bucket, "name": name, "generation": generation,
+                "content_type": content_type or "application/octet-stream",
+                "metadata": metadata if isinstance(metadata, dict) else {},
+                "size": len(data), "md5": md5_base64(data), "crc32c": crc32c_base64(data),
+                "create_time": call.now, "data": base64.b64encode(data).decode(),
+            }
+
+        document = self.store.change_document(OBJECTS, f"{bucket}/{name}", write)
+        assert document is not None
+        return 200, _object_json(document, call.host_url)
+
+    def _precondition(self, query: Mapping[str, str], bucket: str, name: str) -> None:
+        _check_generation(query, self.store.get_document(OBJECTS, f"{bucket}/{name}"))
+
+
+def _check_generation(query: Mapping[str, str], current: Document | None) -> None:
+    """`ifGenerationMatch`: 0 means "no live object"; N means "the live generation is N"."""
+    wanted = query.get("ifGenerationMatch")
+    if wanted is None:
+        return
+    if not re.fullmatch(r"\d{1,20}", wanted):
+        raise errors.bad_request(f"Invalid value for ifGenerationMatch: {wanted[:30]!r}")
+    live = int(current["generation"]) if current else 0
+    if int(wanted) != live:
+        raise errors.precondition_failed()
+
+
+def _check_name(name: Any) -> None:
+    if not isinstance(name, str) or not name:
+        raise errors.bad_request("Required: an object name.")
+    if len(name.encode()) > MAX_OBJECT_NAME or "\n" in name or "\r" in name:
+        raise errors.bad_request("The object name is not valid.")
+
+
+def _bytes(body: Any) -> bytes:
+    return body if isinstance(body, bytes) else b""
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise errors.bad_request("The object metadata is not valid JSON.") from None
+    if not isinstance(value, dict):
+        raise errors.bad_request("The object metadata must be a JSON object.")
+    return value
+
+
+def _multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], str, bytes]:
+    """`multipart/related`: a JSON metadata part, then the media part."""
+    match = re.search(r'boundary="?([^";]+)"?', content_type)
+    if not content_type.startswith("multipart/related") or not match:
+        raise errors.bad_request("A multipart upload needs Content-Type multipart/related "
+                                 "with a boundary.")
+    delimiter = b"--" + match.group(1).encode()
+    parts = body.split(delimiter)
+    if len(parts) < 4 or not parts[-1].startswith(b"--"):
+        raise errors.bad_request("A multipart upload needs a metadata part and a media part.")
+    metadata_part, media_part = (_split_part(part) for part in parts[1:3])
+    return _json_object(metadata_part[1]), media_part[0], media_part[1]
+
+
+def _split_part(part: bytes) -> tuple[str, bytes]:
+    """A part's content type and its content (without the CRLF around it)."""
+    head, separator, content = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+    if not separator:
+        raise errors.bad_request("A multipart part lacks its headers.")
+    content_type = ""
+    for line in head.decode("latin-1").split("\r\n"):
+        key, _, value = line.partition(":")
+        if key.strip().lower() == "content-type":
+            content_type = value.strip()
+    return content_type, content.removesuffix(b"\r\n")
+
+
+def _media(document: Document) -> RawReply:
+    data = base64.b64decode(document["data"])
+    headers = {"X-Goog-Hash": f"crc32c={document['crc32c']},md5={document['md5']}",
+               "X-Goog-Generation": str(document["generation"]),
+               "X-Goog-Metageneration": "1",
+               "X-Goog-Stored-Content-Length": str(len(data))}
+    return RawReply(200, data, document["content_type"], headers)
+
+
+def _bucket_json(document: Document) -> dict[str, Any]:
+    created = timestamp(document["create_time"])
+    return {"kind": "storage#bucket", "id": document["name"], "name": document["name"],
+            "projectNumber": document["project_number"], "metageneration": "1",
+            "location": "US", "storageClass": "STANDARD", "locationType": "multi-region",
+            "timeCreated": created, "updated": created, "etag": "CAE="}
+
+
+def _object_json(document: Document, host_url: str) -> dict[str, Any]:
+    bucket, name, generation = document["bucket"], document["name"], str(document["generation"])
+    created = timestamp(document["create_time"])
+    path = f"b/{quote(bucket, safe='')}/o/{quote(name, safe='')}"
+    body: dict[str, Any] = {
+        "kind": "storage#object",
+        "id": f"{bucket}/{name}/{generation}",
+        "selfLink": f"{host_url}storage/v1/{path}",
+        "mediaLink": f"{host_url}download/storage/v1/{path}?generation={generation}&alt=media",
+        "name": name,
+        "bucket": bucket,
+        "generation": generation,
+        "metageneration": "1",
+        "contentType": document["content_type"],
+        "storageClass": "STANDARD",
+        "size": str(document["size"]),
+        "md5Hash": document["md5"],
+        "crc32c": document["crc32c"],
+        "etag": base64.b64encode(generation.encode()).decode(),
+        "timeCreated": created,
+        "updated": created,
+        "timeStorageClassUpdated": created,
+    }
+    if document["metadata"]:
+        body["metadata"] = document["metadata"]
+    return body

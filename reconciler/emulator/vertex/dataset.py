@@ -1,0 +1,154 @@
+"""A tuning dataset read from its Cloud Storage object: the JSONL check, the
+examples a tuned endpoint answers from, and `supervisedTuningDataStats`."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+TOKEN_CHARS = 4  # about four characters a token, as the Gemini surface estimates
+BATCH_SIZE = 8  # [infer] examples per step, for tuningStepCount
+SHOWN_EXAMPLES = 3  # userDatasetExamples kept in the stats
+SHOWN_CHARS = 500  # each shown text is cut here and ends with "..."
+BUCKETS = 5
+
+
+@dataclass(frozen=True)
+class Line:
+    system: str
+    user: list[str]  # the user turns' texts
+    model: list[str]  # the model turns' texts
+    turns: int
+    contents: list[dict[str, Any]]
+
+
+def read_jsonl(data: bytes) -> list[Line] | None:
+    """The examples, or None when the object is not JSONL of `{"contents": [...]}` lines."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    lines = []
+    for raw in text.splitlines():
+        if not raw.strip():
+            continue
+        try:
+            example = json.loads(raw)
+        except (ValueError, RecursionError):
+            return None
+        line = _line(example)
+        if line is None:
+            return None
+        lines.append(line)
+    return lines or None
+
+
+def _line(example: Any) -> Line | None:
+    if not isinstance(example, dict) or not isinstance(example.get("contents"), list):
+        return None
+    user: list[str] = []
+    model: list[str] = []
+    for content in example["contents"]:
+        if not isinstance(content, dict) or not isinstance(content.get("parts", []), list):
+            return None
+        text = _text(content)
+        (model if content.get("role") == "model" else user).append(text)
+    system = example.get("systemInstruction")
+    system_text = _text(system) if isinstance(system, dict) else ""
+    return Line(system_text, user, model, len(example["contents"]), example["contents"])
+
+
+def _text(content: dict[str, Any]) -> str:
+    parts = content.get("parts", [])
+    if not isinstance(parts, list):
+        return ""
+    return "".join(str(part.get("text", "")) for part in parts if isinstance(part, dict))
+
+
+def examples_for_inference(lines: list[Line]) -> list[list[str]]:
+    """(last user turn, last model turn) pairs: what the tuned endpoint learned."""
+    return [[line.user[-1] if line.user else "", line.model[-1] if line.model else ""]
+            for line in lines]
+
+
+def steps_per_epoch(lines: list[Line]) -> int:
+    return max(1, math.ceil(len(lines) / BATCH_SIZE))
+
+
+def tuning_data_stats(lines: list[Line], epochs: int) -> dict[str, Any]:
+    """SupervisedTuningDataStats in proto3 JSON (int64 as strings)."""
+    input_tokens = [_tokens(line.system + "".join(line.user)) for line in lines]
+    output_tokens = [_tokens("".join(line.model)) for line in lines]
+    characters = sum(len(line.system) + sum(map(len, line.user)) + sum(map(len, line.model))
+                     for line in lines)
+    tokens = sum(input_tokens) + sum(output_tokens)
+    return {
+        "tuningDatasetExampleCount": str(len(lines)),
+        "totalTuningCharacterCount": str(characters),
+        "totalBillableCharacterCount": str(characters),
+        # [infer] billed per pass over the data
+        "totalBillableTokenCount": str(tokens * epochs),
+        "tuningStepCount": str(steps_per_epoch(lines) * epochs),
+        "userInputTokenDistribution": _distribution(input_tokens),
+        "userOutputTokenDistribution": _distribution(output_tokens),
+        "userMessagePerExampleDistribution": _distribution([line.turns for line in lines]),
+        "userDatasetExamples": [_shown(line) for line in lines[:SHOWN_EXAMPLES]],
+    }
+
+
+def _tokens(text: str) -> int:
+    return math.ceil(len(text) / TOKEN_CHARS)
+
+
+def _distribution(values: list[int]) -> dict[str, Any]:
+    ordered = sorted(values)
+    total = sum(ordered)
+    low, high = ordered[0], ordered[-1]
+    body: dict[str, Any] = {
+        "sum": str(total),
+        "billableSum": str(total),
+        "min": float(low),
+        "max": float(high),
+        "mean": total / len(ordered),
+        "median": float(statistics.median(ordered)),
+        "p5": float(_percentile(ordered, 5)),
+        "p95": float(_percentile(ordered, 95)),
+        "buckets": _buckets(ordered, low, high),
+    }
+    # proto3 JSON omits zero numbers
+    return {key: value for key, value in body.items() if value not in (0, 0.0, "0", [])}
+
+
+def _percentile(ordered: list[int], percent: int) -> int:
+    return ordered[min(len(ordered) - 1, math.floor(len(ordered) * percent / 100))]
+
+
+def _buckets(ordered: list[int], low: int, high: int) -> list[dict[str, float]]:
+    width = max(1.0, (high - low) / BUCKETS)
+    buckets = []
+    for index in range(BUCKETS):
+        left = low + index * width
+        right = left + width
+        last = right >= high
+        count = sum(1 for v in ordered if left <= v < right or (last and v == right))
+        bucket = {"count": float(count), "left": left, "right": right}
+        buckets.append({k: v for k, v in bucket.items() if v})
+        if last:
+            break
+    return buckets
+
+
+def _shown(line: Line) -> dict[str, Any]:
+    """The first content of an example, its text cut to SHOWN_CHARS characters."""
+    first = line.contents[0] if line.contents else {}
+    text = _text(first) if isinstance(first, dict) else ""
+    if len(text) > SHOWN_CHARS:
+        text = text[:SHOWN_CHARS] + "..."
+    content: dict[str, Any] = {"parts": [{"text": text}]}
+    role = first.get("role") if isinstance(first, dict) else None
+    if isinstance(role, str) and role:
+        content["role"] = role
+    return content

@@ -1,0 +1,82 @@
+"""Resource names: the parent `projects/{number}/locations/{location}`, the
+12-digit project number every answer uses, and 19-digit resource ids."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from reconciler.emulator.errors import ApiError, invalid_argument
+from reconciler.emulator.ids import IdMaker
+
+LOCATION = re.compile(r"[a-z][a-z0-9-]{0,62}")
+PROJECT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]|\d{1,20}")
+RESOURCE_ID = re.compile(r"\d{1,20}")
+
+
+def project_number(project: str) -> str:
+    """A project number as given, or a fixed 12-digit one derived from the project id.
+
+    The real service answers with the number even when the request used the id; the
+    number of a given id is stable here (a hash) so that names survive restarts."""
+    if project.isdigit():
+        return project
+    digest = int.from_bytes(hashlib.sha256(project.encode()).digest()[:8], "big")
+    return str(100_000_000_000 + digest % 900_000_000_000)
+
+
+@dataclass(frozen=True)
+class Parent:
+    number: str
+    location: str
+
+    @property
+    def name(self) -> str:
+        return f"projects/{self.number}/locations/{self.location}"
+
+    def child(self, collection: str, resource_id: str) -> str:
+        return f"{self.name}/{collection}/{resource_id}"
+
+    def key(self, resource_id: str) -> str:
+        """The store key of a resource of this parent."""
+        return f"{self.number}/{self.location}/{resource_id}"
+
+
+def parent_of(project: str, location: str) -> Parent:
+    if not PROJECT.fullmatch(project):
+        raise invalid_argument(f"Invalid project: {project[:100]}", "parent")
+    if not LOCATION.fullmatch(location):
+        raise invalid_argument(f"Invalid location: {location[:100]}", "parent")
+    return Parent(project_number(project), location)
+
+
+NAME = re.compile(r"projects/([^/]+)/locations/([^/]+)/(\w+)/([^/@:]+)(?:@([^/:]+))?")
+
+
+@dataclass(frozen=True)
+class ResourceName:
+    parent: Parent
+    collection: str
+    resource_id: str
+    version: str  # after "@", or ""
+
+
+def parse_name(name: str, collection: str, field: str) -> ResourceName:
+    """`projects/p/locations/l/{collection}/{id}[@version]`, or a 400 naming `field`."""
+    match = NAME.fullmatch(name)
+    if not match or match.group(3) != collection:
+        raise invalid_argument(f"Invalid resource name for {field}: \"{name[:200]}\". It must "
+                               f"look like projects/*/locations/*/{collection}/*.", field)
+    project, location, _, resource_id, version = match.groups()
+    return ResourceName(parent_of(project, location), collection, resource_id, version or "")
+
+
+def new_id(ids: IdMaker) -> str:
+    """A server-made id: 19 decimal digits, as the service's."""
+    return ids.chars(19, "0123456789")
+
+
+def check_id(resource_id: str, kind: str) -> None:
+    if not RESOURCE_ID.fullmatch(resource_id):
+        raise ApiError("INVALID_ARGUMENT", f"Invalid {kind} id: {resource_id[:100]}")

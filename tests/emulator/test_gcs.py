@@ -1,0 +1,123 @@
+"""The Cloud Storage subset, through google-cloud-storage (unmodified, with
+STORAGE_EMULATOR_HOST) and over plain HTTP for what the client hides."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+import pytest
+import requests
+
+from reconciler.emulator import EmulatorServer
+from reconciler.emulator.gcs.checksums import crc32c
+
+storage = pytest.importorskip("google.cloud.storage")
+from google.api_core import exceptions  # noqa: E402
+
+DATA = b'{"contents": [{"role": "user", "parts": [{"text": "1"}]}]}\n'
+
+
+@pytest.fixture
+def client(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> storage.Client:
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator.url)
+    return storage.Client(project="my-project")
+
+
+def test_upload_download_list_delete(client: storage.Client) -> None:
+    bucket = client.create_bucket("tuning-data")
+    assert client.get_bucket("tuning-data").name == "tuning-data"
+    blob = bucket.blob("datasets/a.jsonl")
+    blob.upload_from_string(DATA, content_type="application/jsonl", if_generation_match=0)
+    bucket.blob("other/b.jsonl").upload_from_string(b"{}\n")
+
+    fetched = bucket.get_blob("datasets/a.jsonl")
+    assert fetched.size == len(DATA) and fetched.content_type == "application/jsonl"
+    assert fetched.md5_hash == base64.b64encode(hashlib.md5(DATA).digest()).decode()
+    assert base64.b64decode(fetched.crc32c) == crc32c(DATA).to_bytes(4, "big")
+    assert fetched.generation > 0
+    assert fetched.download_as_bytes() == DATA  # the client checks the checksum it is sent
+
+    assert [b.name for b in client.list_blobs("tuning-data", prefix="datasets/")] == [
+        "datasets/a.jsonl"]
+    assert len(list(client.list_blobs("tuning-data"))) == 2
+    fetched.delete()
+    assert not bucket.blob("datasets/a.jsonl").exists()
+    with pytest.raises(exceptions.NotFound):
+        bucket.blob("datasets/a.jsonl").download_as_bytes()
+
+
+def test_second_upload_with_if_generation_match_0_fails(client: storage.Client) -> None:
+    bucket = client.create_bucket("tuning-data")
+    bucket.blob("a.jsonl").upload_from_string(DATA, if_generation_match=0)
+    with pytest.raises(exceptions.PreconditionFailed):
+        bucket.blob("a.jsonl").upload_from_string(b"other", if_generation_match=0)
+    assert bucket.blob("a.jsonl").download_as_bytes() == DATA
+
+
+def test_resumable_upload_through_the_client(client: storage.Client) -> None:
+    bucket = client.create_bucket("tuning-data")
+    data = bytes(range(256)) * 3000  # 768,000 bytes in 256 KiB chunks: three PUTs
+    blob = bucket.blob("big.bin", chunk_size=256 * 1024)
+    blob.upload_from_string(data, if_generation_match=0)
+    assert bucket.get_blob("big.bin").size == len(data)
+    assert bucket.blob("big.bin").download_as_bytes() == data
+    with pytest.raises(exceptions.PreconditionFailed):
+        bucket.blob("big.bin", chunk_size=256 * 1024).upload_from_string(
+            data, if_generation_match=0)
+
+
+@pytest.mark.parametrize("upload_type", ["media", "multipart", "resumable"])
+def test_if_generation_match_0_on_every_upload_type(emulator: EmulatorServer,
+                                                    upload_type: str) -> None:
+    url = emulator.url
+    assert requests.post(f"{url}/storage/v1/b", json={"name": "bkt"}, timeout=5).ok
+    statuses = [_upload(url, upload_type).status_code for _ in range(2)]
+    assert statuses == [200, 412]
+    error = _upload(url, upload_type).json()["error"]
+    assert error["code"] == 412 and error["errors"][0]["reason"] == "conditionNotMet"
+
+
+def _upload(url: str, upload_type: str) -> requests.Response:
+    target = f"{url}/upload/storage/v1/b/bkt/o"
+    if upload_type == "media":
+        return requests.post(target, params={"uploadType": "media", "name": "x.jsonl",
+                                             "ifGenerationMatch": "0"}, data=DATA, timeout=5)
+    if upload_type == "multipart":
+        body = (b"--BOUNDARY\r\ncontent-type: application/json; charset=UTF-8\r\n\r\n"
+                + json.dumps({"name": "x.jsonl"}).encode()
+                + b"\r\n--BOUNDARY\r\ncontent-type: application/jsonl\r\n\r\n" + DATA
+                + b"\r\n--BOUNDARY--\r\n")
+        return requests.post(target, params={"uploadType": "multipart", "ifGenerationMatch": "0"},
+                             data=body, timeout=5,
+                             headers={"Content-Type": 'multipart/related; boundary="BOUNDARY"'})
+    started = requests.post(target, params={"uploadType": "resumable", "name": "x.jsonl",
+                                            "ifGenerationMatch": "0"}, timeout=5)
+    if started.status_code != 200:
+        return started
+    return requests.put(started.headers["Location"], data=DATA, timeout=5,
+                        headers={"Content-Range": f"bytes 0-{len(DATA) - 1}/{len(DATA)}"})
+
+
+def test_missing_bucket_and_object(emulator: EmulatorServer) -> None:
+    missing = requests.get(f"{emulator.url}/storage/v1/b/nope", timeout=5)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["message"] == "The specified bucket does not exist."
+    requests.post(f"{emulator.url}/storage/v1/b", json={"name": "bkt"}, timeout=5)
+    gone = requests.get(f"{emulator.url}/storage/v1/b/bkt/o/a%2Fb.jsonl", timeout=5)
+    assert gone.status_code == 404 and gone.json()["error"]["message"] == "No such object: bkt/a/b.jsonl"
+    again = requests.post(f"{emulator.url}/storage/v1/b", json={"name": "bkt"}, timeout=5)
+    assert again.status_code == 409
+
+
+def test_list_pages_and_delimiter(client: storage.Client) -> None:
+    bucket = client.create_bucket("tuning-data")
+    for name in ("a/1", "a/2", "a/3", "b/1", "top"):
+        bucket.blob(name).upload_from_string(b"x")
+    pages = client.list_blobs("tuning-data", page_size=2).pages
+    assert [[blob.name for blob in page] for page in pages] == [["a/1", "a/2"], ["a/3", "b/1"],
+                                                                ["top"]]
+    iterator = client.list_blobs("tuning-data", delimiter="/")
+    assert [blob.name for blob in iterator] == ["top"]
+    assert iterator.prefixes == {"a/", "b/"}
