@@ -21,7 +21,7 @@ RATE = click.FloatRange(0.0, 1.0)
 
 @click.command("emulator")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8085, show_default=True, type=click.IntRange(0, 65535),
+@click.option("--port", default=8095, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on; 0 picks a free one.")
 @click.option("--state", default=DEFAULT_STATE, show_default=True,
               help="SQLite file that keeps the models across runs; ':memory:' keeps nothing.")
