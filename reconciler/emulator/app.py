@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import ClientDisconnected, HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -25,6 +25,7 @@ from reconciler.emulator.errors import ApiError, invalid_argument, not_found
 from reconciler.emulator.faults import FaultSettings, pick_fault, rate_limited, unavailable
 from reconciler.emulator.generation import GenerationService
 from reconciler.emulator.ids import IdMaker
+from reconciler.emulator.json_input import parse_json
 from reconciler.emulator.paging import encode_token, page_request
 from reconciler.emulator.permissions import PermissionService
 from reconciler.emulator.service import TunedModelService, TuningSettings
@@ -34,6 +35,7 @@ from reconciler.emulator.wire import Enums
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 20 * 1024 * 1024  # our choice; the real limit is not documented
+MAX_DRAIN_BYTES = 4 * MAX_BODY_BYTES  # how much of a refused body is read before hanging up
 UNAUTHENTICATED_MESSAGE = (
     "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
     "cookie or other valid authentication credential. See "
@@ -338,26 +340,31 @@ def _api_query(request: Request, endpoint: Endpoint) -> dict[str, str]:
 def _read_body(request: Request) -> Any:
     if request.method not in ("POST", "PATCH", "PUT"):
         return {}
-    raw = request.stream.read(MAX_BODY_BYTES + 1)
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise _too_large(request)
+    try:
+        raw = request.stream.read(MAX_BODY_BYTES + 1)
+    except (OSError, ClientDisconnected) as exc:  # a malformed, oversized or cut chunked body
+        raise invalid_argument(f"Invalid request body: {exc}.") from None
     if len(raw) > MAX_BODY_BYTES:
-        _drain(request)  # so that the client reads our answer instead of a reset connection
-        raise invalid_argument(f"Request payload size exceeds the limit: {MAX_BODY_BYTES} bytes.")
+        raise _too_large(request)
     if not raw.strip():
         return {}
-    try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise invalid_argument("Invalid JSON payload received. Unexpected token.") from None
+    return parse_json(raw)
+
+
+def _too_large(request: Request) -> ApiError:
+    _drain(request)  # so that the client reads our answer instead of a reset connection
+    return invalid_argument(f"Request payload size exceeds the limit: {MAX_BODY_BYTES} bytes.")
 
 
 def _drain(request: Request) -> None:
-    while request.stream.read(1024 * 1024):
-        pass
-
-
-def _reject_constant(name: str) -> Any:
-    # proto3 JSON spells NaN and Infinity as strings; bare literals are not JSON.
-    raise ValueError(name)
+    """Read and drop what is left of the body, up to a bound: a client that keeps
+    sending past it gets a closed connection instead of our time."""
+    left = MAX_DRAIN_BYTES
+    with contextlib.suppress(OSError, ClientDisconnected):
+        while left > 0 and (chunk := request.stream.read(min(left, 1024 * 1024))):
+            left -= len(chunk)
 
 
 def _drop_connection(request: Request) -> None:

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, DechunkedInput, WSGIRequestHandler, make_server
 
-from reconciler.emulator.app import EmulatorApp
+from reconciler.emulator.app import MAX_BODY_BYTES, EmulatorApp
+from reconciler.emulator.chunked import BoundedDechunkedInput
 from reconciler.emulator.faults import FaultSettings
 from reconciler.emulator.ids import IdMaker
 from reconciler.emulator.service import TuningSettings
@@ -36,10 +37,17 @@ class EmulatorOptions:
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """Request lines go to the debug log, not to stderr."""
+    """Request lines go to the debug log, not to stderr; chunked bodies are read
+    by our bounded reader (werkzeug's crashes the process on hostile input)."""
 
     def log(self, type: str, message: str, *args: Any) -> None:
         log.debug(message, *args)
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        if isinstance(environ["wsgi.input"], DechunkedInput):
+            environ["wsgi.input"] = BoundedDechunkedInput(self.rfile, max_chunk=MAX_BODY_BYTES)
+        return environ
 
 
 class EmulatorServer:

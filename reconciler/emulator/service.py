@@ -22,7 +22,7 @@ from reconciler.emulator.paging import page_body, page_of_models, page_request
 from reconciler.emulator.records import Example, PermissionRecord, TunedModelRecord
 from reconciler.emulator.schema import TUNED_MODEL, parse
 from reconciler.emulator.store import Store, require
-from reconciler.emulator.tuning import progress, total_steps
+from reconciler.emulator.tuning import MAX_TOTAL_STEPS, progress, total_steps
 
 MAX_DISPLAY_NAME = 40
 MUTABLE_FIELDS = ("displayName", "description", "temperature", "topP", "topK",
@@ -104,8 +104,7 @@ class TunedModelService:
         task = body.get("tuningTask", {})
         examples = _examples(task.get("trainingData", {}))
         hyperparameters = _hyperparameters(task.get("hyperparameters", {}), base, len(examples))
-        steps = total_steps(len(examples), int(hyperparameters["epochCount"]),
-                            int(hyperparameters["batchSize"]))
+        steps = _bounded_total_steps(len(examples), hyperparameters)
         record = TunedModelRecord(
             model_id=model_id or self.ids.model_id(display_name),
             api_version=call.version,
@@ -260,6 +259,17 @@ def _hyperparameters(sent: dict[str, Any], base: BaseModel, examples: int) -> di
     else:
         chosen["learningRate"] = sent.get("learningRate", defaults.learning_rate(examples))
     return chosen
+
+
+def _bounded_total_steps(examples: int, hyperparameters: dict[str, Any]) -> int:
+    epochs, batch = int(hyperparameters["epochCount"]), int(hyperparameters["batchSize"])
+    steps = total_steps(examples, epochs, batch)
+    if steps > MAX_TOTAL_STEPS:
+        raise invalid_argument(
+            f"The tuning run would take {steps} steps (examples {examples} x epoch_count "
+            f"{epochs} / batch_size {batch}); the emulator runs at most {MAX_TOTAL_STEPS}.",
+            "tuned_model.tuning_task.hyperparameters.epoch_count")
+    return steps
 
 
 def _snake(name: str) -> str:

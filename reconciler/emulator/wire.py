@@ -12,7 +12,7 @@ from typing import Any
 from reconciler.emulator.errors import RPC_CODE
 from reconciler.emulator.records import PermissionRecord, TunedModelRecord
 from reconciler.emulator.schema import enum_number
-from reconciler.emulator.tuning import Progress, progress, snapshots
+from reconciler.emulator.tuning import MAX_TOTAL_STEPS, Progress, progress, snapshots
 
 JsonDict = dict[str, Any]
 TYPE_PREFIX = "type.googleapis.com/google.ai.generativelanguage"
@@ -90,9 +90,11 @@ def _tuning_task(record: TunedModelRecord, run: Progress) -> JsonDict:
 
 
 def _snapshots(record: TunedModelRecord, run: Progress) -> list[JsonDict]:
+    # The bound also holds for a run stored before creates were bounded.
+    completed = min(run.completed_steps, MAX_TOTAL_STEPS)
     return list(_rendered_snapshots(record.model_id, record.create_time, record.step_seconds,
                                     record.total_steps, int(record.hyperparameters["batchSize"]),
-                                    len(record.examples), run.completed_steps))
+                                    len(record.examples), completed))
 
 
 @functools.lru_cache(maxsize=8192)
