@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import re
-from typing import IO
 
 CHUNK_HEADER = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r?\n")
 MAX_HEADER_LINE = 1024  # a chunk size with extensions; longer is malformed
@@ -27,7 +26,7 @@ class ChunkedBodyError(OSError):
 
 
 class BoundedDechunkedInput(io.RawIOBase):
-    def __init__(self, rfile: IO[bytes], max_chunk: int) -> None:
+    def __init__(self, rfile: io.BufferedIOBase, max_chunk: int) -> None:
         self._rfile = rfile
         self._max_chunk = max_chunk
         self._left_in_chunk = 0
