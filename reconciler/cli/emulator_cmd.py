@@ -52,12 +52,20 @@ def emulator(app: App, **values: Any) -> None:
     server.start()
     app.console.print(
         f"Emulator listening on {server.url} (state: {options.state}); "
-        f"export GENERATIVELANGUAGE_EMULATOR_HOST={server.host_port}"
+        f"export {' '.join(_emulator_host_variables(server))}"
     )
     while not stop.wait(0.5):  # a timeout keeps the main thread responsive to signals
         pass
     server.stop()
     app.console.info("Emulator stopped")
+
+
+def _emulator_host_variables(server: EmulatorServer) -> list[str]:
+    """One server, each client family's convention: the Gemini API and Vertex AI take
+    host:port (the latter a convention of ours), google-cloud-storage a URL."""
+    return [f"GENERATIVELANGUAGE_EMULATOR_HOST={server.host_port}",
+            f"AIPLATFORM_EMULATOR_HOST={server.host_port}",
+            f"STORAGE_EMULATOR_HOST={server.url}"]
 
 
 def _options(values: dict[str, Any]) -> EmulatorOptions:
