@@ -39,7 +39,11 @@ RATE = click.FloatRange(0.0, 1.0)
 @click.option("--fail-tuning", default=0.0, type=RATE, help="Share of tuning runs that fail.")
 @click.option("--fail-model", multiple=True, help="Id of a tuned model whose run fails.")
 @click.option("--require-auth", is_flag=True,
-              help="Answer 401 to requests without an API key or bearer token.")
+              help="Refuse requests without an API key or bearer token (403), or with a "
+                   "malformed Authorization header (401).")
+@click.option("--token-without-tuning-scope", multiple=True, metavar="TOKEN",
+              help="A bearer token that lacks the tuning scope: tuned-model methods answer it "
+                   "403 'insufficient authentication scopes'. Repeatable.")
 @click.option("--seed", type=int, default=None, help="Make ids and faults repeatable.")
 @pass_app
 def emulator(app: App, **values: Any) -> None:
@@ -88,6 +92,7 @@ def _options(values: dict[str, Any]) -> EmulatorOptions:
         step_seconds=values["step_seconds"], latency_seconds=values["latency"], faults=faults,
         fail_tuning=frozenset(values["fail_model"]) or values["fail_tuning"],
         require_auth=values["require_auth"], seed=values["seed"],
+        tokens_without_tuning_scope=frozenset(values["token_without_tuning_scope"]),
     )
 
 

@@ -19,6 +19,7 @@ from werkzeug.exceptions import ClientDisconnected, HTTPException, MethodNotAllo
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from reconciler.emulator.auth import AuthSettings, check_caller
 from reconciler.emulator.calls import Call, Reply
 from reconciler.emulator.catalog import BASE_MODELS, find_base_model
 from reconciler.emulator.errors import ApiError, invalid_argument, not_found
@@ -36,11 +37,6 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 20 * 1024 * 1024  # our choice; the real limit is not documented
 MAX_DRAIN_BYTES = 4 * MAX_BODY_BYTES  # how much of a refused body is read before hanging up
-UNAUTHENTICATED_MESSAGE = (
-    "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
-    "cookie or other valid authentication credential. See "
-    "https://developers.google.com/identity/sign-in/web/devconsole-project."
-)
 # Standard parameters every Google API accepts; never part of a request message.
 SYSTEM_PARAMS = frozenset({
     "$alt", "alt", "key", "prettyPrint", "$prettyPrint", "fields", "$fields", "quotaUser",
@@ -141,7 +137,7 @@ class EmulatorApp:
         ids: IdMaker,
         tuning: TuningSettings,
         faults: FaultSettings,
-        require_auth: bool,
+        auth: AuthSettings,
         latency_seconds: float,
         clock: Callable[[], float],
         sleep: Callable[[float], None],
@@ -152,7 +148,7 @@ class EmulatorApp:
         self.faults = faults
         self._initial_faults = faults
         self._initial_tuning = replace(tuning)
-        self.require_auth = require_auth
+        self.auth = auth
         self.latency_seconds = latency_seconds
         self.clock = clock
         self.sleep = sleep
@@ -196,13 +192,14 @@ class EmulatorApp:
         endpoint: Endpoint = rule.endpoint
         if not endpoint.control:
             self._count(f"{request.method} {route_template(rule)}")
-            fault = self._before_api_call(request)
+            fault = self._before_api_call(request, endpoint, args.get("version", ""))
             if fault:
                 return fault
         status, body = self._handle(request, endpoint, dict(args))
         return _json_response(status, body, pretty)
 
-    def _before_api_call(self, request: Request) -> Response | None:
+    def _before_api_call(self, request: Request, endpoint: Endpoint,
+                         version: str) -> Response | None:
         """Latency, faults and auth, in that order; a response when one cuts in."""
         if self.latency_seconds:
             self.sleep(self.latency_seconds)
@@ -216,8 +213,9 @@ class EmulatorApp:
             raise unavailable()
         if fault == "slow":
             self.sleep(self.faults.slow_seconds)
-        if self.require_auth and not _has_credentials(request):
-            raise ApiError("UNAUTHENTICATED", UNAUTHENTICATED_MESSAGE)
+        has_api_key = bool(request.headers.get("x-goog-api-key") or request.args.get("key"))
+        check_caller(self.auth, request.headers.get("Authorization", ""), has_api_key,
+                     endpoint.handler, version)
         return None
 
     def _handle(self, request: Request, endpoint: Endpoint, args: dict[str, str]) -> Reply:
@@ -314,12 +312,6 @@ def _tuning_json(tuning: TuningSettings) -> dict[str, Any]:
 
 def _number_in(value: Any, low: float, high: float) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
-
-
-def _has_credentials(request: Request) -> bool:
-    if request.headers.get("x-goog-api-key") or request.args.get("key"):
-        return True
-    return request.headers.get("Authorization", "").startswith("Bearer ")
 
 
 def _api_query(request: Request, endpoint: Endpoint) -> dict[str, str]:
