@@ -241,7 +241,7 @@ class EmulatorApp:
     def list_base_models(self, call: Call) -> Reply:
         page = page_request(call.query, default_size=50, max_size=1000)
         chosen = BASE_MODELS[page.position : page.position + page.size]
-        body: dict[str, Any] = {"models": [model.to_json() for model in chosen]}
+        body: dict[str, Any] = {"models": [model.to_json(call.version) for model in chosen]}
         if page.position + page.size < len(BASE_MODELS):
             body["nextPageToken"] = encode_token(page.position + page.size, page.filter)
         return 200, body
@@ -251,7 +251,7 @@ class EmulatorApp:
         if model is None:
             raise not_found(f"models/{base_id[:200]} is not found for API version "
                             f"{call.version}, or is not supported for getModel.")
-        return 200, model.to_json()
+        return 200, model.to_json(call.version)
 
     # --- control (/_internal/) -----------------------------------------------------------
 

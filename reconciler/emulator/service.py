@@ -25,6 +25,9 @@ from reconciler.emulator.store import Store, require
 from reconciler.emulator.tuning import MAX_TOTAL_STEPS, progress, total_steps
 
 MAX_DISPLAY_NAME = 40
+# The documented limits of a tuning example (Gemini 1.5 Flash), applied to every base model.
+MAX_EXAMPLE_INPUT_CHARS = 40_000
+MAX_EXAMPLE_OUTPUT_CHARS = 5_000
 MUTABLE_FIELDS = ("displayName", "description", "temperature", "topP", "topK",
                   "readerProjectNumbers")
 IMMUTABLE_PATHS = frozenset({
@@ -158,7 +161,10 @@ class TunedModelService:
             return record
 
         record = self.store.mutate(model_id, change)
-        return 200, wire.tuned_model(record, call.now, call.enums)
+        model = wire.tuned_model(record, call.now, call.enums)
+        if call.version == "v1beta3":  # as recorded there: only the fields the patch set
+            return 200, {name: value for name, value in model.items() if name in paths}
+        return 200, model
 
     def delete_tuned_model(self, call: Call, model_id: str) -> Reply:
         self.store.delete(model_id)
@@ -230,11 +236,20 @@ def _examples(dataset: dict[str, Any]) -> list[Example]:
                                "no examples.", "tuned_model.tuning_task.training_data")
     examples = []
     for index, item in enumerate(raw):
+        where = f"tuned_model.tuning_task.training_data.examples.examples[{index}]"
         if not item.get("output"):
-            where = f"tuned_model.tuning_task.training_data.examples.examples[{index}].output"
-            raise invalid_argument(f"{where} is required.", where)
-        examples.append(Example(item.get("textInput", ""), item["output"]))
+            raise invalid_argument(f"{where}.output is required.", f"{where}.output")
+        example = Example(item.get("textInput", ""), item["output"])
+        _within_limit(example.text_input, MAX_EXAMPLE_INPUT_CHARS, f"{where}.text_input")
+        _within_limit(example.output, MAX_EXAMPLE_OUTPUT_CHARS, f"{where}.output")
+        examples.append(example)
     return examples
+
+
+def _within_limit(text: str, limit: int, where: str) -> None:
+    if len(text) > limit:
+        raise invalid_argument(f"{where} is {len(text)} characters; the limit is {limit}.",
+                               where)
 
 
 def _from_multiturn(example: dict[str, Any]) -> dict[str, str]:

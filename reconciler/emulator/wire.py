@@ -31,7 +31,8 @@ class Enums:
 def timestamp(seconds: float, nanos: bool = False) -> str:
     moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
     text = moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
-    # The real API shows µs on createTime and ns on tuning times.
+    # The real API shows µs on createTime, updateTime and completeTime, ns on
+    # startTime and snapshot computeTimes.
     return f"{text}000Z" if nanos else f"{text}Z"
 
 
@@ -81,7 +82,7 @@ def _update_time(record: TunedModelRecord, run: Progress) -> float:
 def _tuning_task(record: TunedModelRecord, run: Progress) -> JsonDict:
     task: JsonDict = {"startTime": timestamp(record.create_time, nanos=True)}
     if run.complete_time is not None:
-        task["completeTime"] = timestamp(run.complete_time, nanos=True)
+        task["completeTime"] = timestamp(run.complete_time)  # µs, as recorded (== updateTime)
     shots = _snapshots(record, run)
     if shots:
         task["snapshots"] = shots
