@@ -56,3 +56,25 @@ def test_bad_option_is_a_clear_error() -> None:
     assert process.returncode == 1
     assert err.startswith("Error: --fault-paths")
     assert "Traceback" not in err
+
+
+def test_auth_options() -> None:
+    process = _start("--state", ":memory:", "--require-auth",
+                     "--token-without-tuning-scope", "narrow")
+    try:
+        assert process.stdout is not None
+        match = READY.match(process.stdout.readline().rstrip("\n"))
+        assert match
+        url = match.group(1)
+        anonymous = requests.get(f"{url}/v1beta/tunedModels", timeout=5)
+        assert anonymous.status_code == 403
+        assert "unregistered callers" in anonymous.json()["error"]["message"]
+        narrow = requests.get(f"{url}/v1beta/tunedModels", timeout=5,
+                              headers={"Authorization": "Bearer narrow"})
+        assert narrow.json()["error"]["message"] == "Request had insufficient authentication scopes."
+        wide = requests.get(f"{url}/v1beta/tunedModels", timeout=5,
+                            headers={"Authorization": "Bearer wide"})
+        assert wide.status_code == 200
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
