@@ -21,7 +21,7 @@ RATE = click.FloatRange(0.0, 1.0)
 
 @click.command("emulator")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8085, show_default=True, type=click.IntRange(0, 65535),
+@click.option("--port", default=8095, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on; 0 picks a free one.")
 @click.option("--state", default=DEFAULT_STATE, show_default=True,
               help="SQLite file that keeps the models across runs; ':memory:' keeps nothing.")
@@ -39,7 +39,11 @@ RATE = click.FloatRange(0.0, 1.0)
 @click.option("--fail-tuning", default=0.0, type=RATE, help="Share of tuning runs that fail.")
 @click.option("--fail-model", multiple=True, help="Id of a tuned model whose run fails.")
 @click.option("--require-auth", is_flag=True,
-              help="Answer 401 to requests without an API key or bearer token.")
+              help="Refuse requests without an API key or bearer token (403), or with a "
+                   "malformed Authorization header (401).")
+@click.option("--token-without-tuning-scope", multiple=True, metavar="TOKEN",
+              help="A bearer token that lacks the tuning scope: tuned-model methods answer it "
+                   "403 'insufficient authentication scopes'. Repeatable.")
 @click.option("--seed", type=int, default=None, help="Make ids and faults repeatable.")
 @pass_app
 def emulator(app: App, **values: Any) -> None:
@@ -52,12 +56,20 @@ def emulator(app: App, **values: Any) -> None:
     server.start()
     app.console.print(
         f"Emulator listening on {server.url} (state: {options.state}); "
-        f"export GENERATIVELANGUAGE_EMULATOR_HOST={server.host_port}"
+        f"export {' '.join(_emulator_host_variables(server))}"
     )
     while not stop.wait(0.5):  # a timeout keeps the main thread responsive to signals
         pass
     server.stop()
     app.console.info("Emulator stopped")
+
+
+def _emulator_host_variables(server: EmulatorServer) -> list[str]:
+    """One server, each client family's convention: the Gemini API and Vertex AI take
+    host:port (the latter a convention of ours), google-cloud-storage a URL."""
+    return [f"GENERATIVELANGUAGE_EMULATOR_HOST={server.host_port}",
+            f"AIPLATFORM_EMULATOR_HOST={server.host_port}",
+            f"STORAGE_EMULATOR_HOST={server.url}"]
 
 
 def _options(values: dict[str, Any]) -> EmulatorOptions:
@@ -80,6 +92,7 @@ def _options(values: dict[str, Any]) -> EmulatorOptions:
         step_seconds=values["step_seconds"], latency_seconds=values["latency"], faults=faults,
         fail_tuning=frozenset(values["fail_model"]) or values["fail_tuning"],
         require_auth=values["require_auth"], seed=values["seed"],
+        tokens_without_tuning_scope=frozenset(values["token_without_tuning_scope"]),
     )
 
 

@@ -163,7 +163,7 @@ def resolve_connection(
 
 
 def emulator_url(host: str) -> str:
-    """`127.0.0.1:8085` -> `http://127.0.0.1:8085` (a scheme given is kept)."""
+    """`127.0.0.1:8095` -> `http://127.0.0.1:8095` (a scheme given is kept)."""
     return host.rstrip("/") if "://" in host else f"http://{host.rstrip('/')}"
 
 

@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import ClientDisconnected, HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from reconciler.emulator.auth import AuthSettings, check_caller
 from reconciler.emulator.calls import AnswerLost, Call, RawReply, Reply
 from reconciler.emulator.catalog import BASE_MODELS, find_base_model
 from reconciler.emulator.errors import ApiError, invalid_argument, not_found
@@ -26,6 +27,7 @@ from reconciler.emulator.faults import FaultSettings, pick_fault, rate_limited, 
 from reconciler.emulator.gcs.service import StorageService
 from reconciler.emulator.generation import GenerationService
 from reconciler.emulator.ids import IdMaker
+from reconciler.emulator.json_input import parse_json
 from reconciler.emulator.paging import encode_token, page_request
 from reconciler.emulator.permissions import PermissionService
 from reconciler.emulator.service import TunedModelService, TuningSettings
@@ -38,11 +40,7 @@ from reconciler.emulator.wire import Enums
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 20 * 1024 * 1024  # our choice; the real limit is not documented
-UNAUTHENTICATED_MESSAGE = (
-    "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
-    "cookie or other valid authentication credential. See "
-    "https://developers.google.com/identity/sign-in/web/devconsole-project."
-)
+MAX_DRAIN_BYTES = 4 * MAX_BODY_BYTES  # how much of a refused body is read before hanging up
 # Standard parameters every Google API accepts; never part of a request message.
 SYSTEM_PARAMS = frozenset({
     "$alt", "alt", "key", "prettyPrint", "$prettyPrint", "fields", "$fields", "quotaUser",
@@ -206,7 +204,7 @@ class EmulatorApp:
         ids: IdMaker,
         tuning: TuningSettings,
         faults: FaultSettings,
-        require_auth: bool,
+        auth: AuthSettings,
         latency_seconds: float,
         clock: Callable[[], float],
         sleep: Callable[[float], None],
@@ -217,7 +215,7 @@ class EmulatorApp:
         self.faults = faults
         self._initial_faults = faults
         self._initial_tuning = replace(tuning)
-        self.require_auth = require_auth
+        self.auth = auth
         self.latency_seconds = latency_seconds
         self.clock = clock
         self.sleep = sleep
@@ -268,7 +266,7 @@ class EmulatorApp:
         endpoint: Endpoint = rule.endpoint
         if not endpoint.control:
             self._count(f"{request.method} {route_template(rule)}")
-            fault = self._before_api_call(request, endpoint)
+            fault = self._before_api_call(request, endpoint, args.get("version", ""))
             if fault:
                 return fault
         result = self._handle(request, endpoint, dict(args))
@@ -278,7 +276,8 @@ class EmulatorApp:
         status, body = result
         return _json_response(status, body, pretty)
 
-    def _before_api_call(self, request: Request, endpoint: Endpoint) -> Response | None:
+    def _before_api_call(self, request: Request, endpoint: Endpoint,
+                         version: str) -> Response | None:
         """Latency, faults and auth, in that order; a response when one cuts in."""
         if self.latency_seconds:
             self.sleep(self.latency_seconds)
@@ -292,8 +291,10 @@ class EmulatorApp:
             raise unavailable()
         if fault == "slow":
             self.sleep(self.faults.slow_seconds)
-        if self.require_auth and not endpoint.anonymous and not _has_credentials(request):
-            raise ApiError("UNAUTHENTICATED", UNAUTHENTICATED_MESSAGE)
+        if not endpoint.anonymous:
+            has_api_key = bool(request.headers.get("x-goog-api-key") or request.args.get("key"))
+            check_caller(self.auth, request.headers.get("Authorization", ""), has_api_key,
+                         endpoint.handler, version)
         return None
 
     def _handle(self, request: Request, endpoint: Endpoint, args: dict[str, str]) -> Reply:
@@ -322,7 +323,7 @@ class EmulatorApp:
     def list_base_models(self, call: Call) -> Reply:
         page = page_request(call.query, default_size=50, max_size=1000)
         chosen = BASE_MODELS[page.position : page.position + page.size]
-        body: dict[str, Any] = {"models": [model.to_json() for model in chosen]}
+        body: dict[str, Any] = {"models": [model.to_json(call.version) for model in chosen]}
         if page.position + page.size < len(BASE_MODELS):
             body["nextPageToken"] = encode_token(page.position + page.size, page.filter)
         return 200, body
@@ -332,7 +333,7 @@ class EmulatorApp:
         if model is None:
             raise not_found(f"models/{base_id[:200]} is not found for API version "
                             f"{call.version}, or is not supported for getModel.")
-        return 200, model.to_json()
+        return 200, model.to_json(call.version)
 
     # --- control (/_internal/) -----------------------------------------------------------
 
@@ -405,12 +406,6 @@ def _number_in(value: Any, low: float, high: float) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
 
 
-def _has_credentials(request: Request) -> bool:
-    if request.headers.get("x-goog-api-key") or request.args.get("key"):
-        return True
-    return request.headers.get("Authorization", "").startswith("Bearer ")
-
-
 def _api_query(request: Request, endpoint: Endpoint) -> dict[str, str]:
     """The API's own query parameters in camelCase; an unknown one is a 400, as upstream."""
     query: dict[str, str] = {}
@@ -429,10 +424,14 @@ def _api_query(request: Request, endpoint: Endpoint) -> dict[str, str]:
 
 
 def _read_raw_body(request: Request) -> bytes:
-    raw = request.stream.read(MAX_BODY_BYTES + 1)
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise _too_large(request)
+    try:
+        raw = request.stream.read(MAX_BODY_BYTES + 1)
+    except (OSError, ClientDisconnected) as exc:  # a malformed, oversized or cut chunked body
+        raise invalid_argument(f"Invalid request body: {exc}.") from None
     if len(raw) > MAX_BODY_BYTES:
-        _drain(request)  # so that the client reads our answer instead of a reset connection
-        raise invalid_argument(f"Request payload size exceeds the limit: {MAX_BODY_BYTES} bytes.")
+        raise _too_large(request)
     return raw
 
 
@@ -442,20 +441,21 @@ def _read_body(request: Request) -> Any:
     raw = _read_raw_body(request)
     if not raw.strip():
         return {}
-    try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise invalid_argument("Invalid JSON payload received. Unexpected token.") from None
+    return parse_json(raw)
+
+
+def _too_large(request: Request) -> ApiError:
+    _drain(request)  # so that the client reads our answer instead of a reset connection
+    return invalid_argument(f"Request payload size exceeds the limit: {MAX_BODY_BYTES} bytes.")
 
 
 def _drain(request: Request) -> None:
-    while request.stream.read(1024 * 1024):
-        pass
-
-
-def _reject_constant(name: str) -> Any:
-    # proto3 JSON spells NaN and Infinity as strings; bare literals are not JSON.
-    raise ValueError(name)
+    """Read and drop what is left of the body, up to a bound: a client that keeps
+    sending past it gets a closed connection instead of our time."""
+    left = MAX_DRAIN_BYTES
+    with contextlib.suppress(OSError, ClientDisconnected):
+        while left > 0 and (chunk := request.stream.read(min(left, 1024 * 1024))):
+            left -= len(chunk)
 
 
 def _drop_connection(request: Request) -> None:

@@ -57,8 +57,8 @@ class BaseModel:
     def tunable(self) -> bool:
         return any(method in self.methods for method in TUNING_METHODS)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
+    def to_json(self, version: str) -> dict[str, Any]:
+        body = {
             "name": self.name,
             "baseModelId": self.name.removeprefix("models/"),
             "version": self.version,
@@ -72,6 +72,9 @@ class BaseModel:
             "topP": self.top_p,
             "topK": self.top_k,
         }
+        if version == "v1beta3":  # the PaLM-era Model message has no max_temperature
+            del body["maxTemperature"]
+        return body
 
 
 BASE_MODELS: tuple[BaseModel, ...] = (

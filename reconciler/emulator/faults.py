@@ -5,15 +5,26 @@ a regular expression. Set at start and changed at run time via /_internal/faults
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
+
+import regex
 
 from reconciler.emulator.errors import ApiError, invalid_argument
 from reconciler.emulator.ids import IdMaker
 
+log = logging.getLogger(__name__)
+
 RATE_FIELDS = ("rate_429", "rate_503", "rate_drop", "rate_slow")
+# A path regex comes from whoever reaches the control endpoint. A slow one (`^(a|a)*$`)
+# would stall every request, and with `re` the whole server (it holds the GIL); so it
+# is bounded in length, run by `regex` with the GIL released, on at most MAX_MATCHED_PATH
+# characters, and given up after REGEX_TIMEOUT_SECONDS (the request then gets no fault).
+MAX_PATH_REGEX = 1000
+MAX_MATCHED_PATH = 2000
+REGEX_TIMEOUT_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -56,17 +67,28 @@ class FaultSettings:
             raise invalid_argument("slow_seconds must be a number from 0 to 600.")
         if not isinstance(self.retry_after_seconds, int) or self.retry_after_seconds < 0:
             raise invalid_argument("retry_after_seconds must be a whole number >= 0.")
-        if not isinstance(self.path_regex, str):
-            raise invalid_argument("path_regex must be a string.")
+        if not isinstance(self.path_regex, str) or len(self.path_regex) > MAX_PATH_REGEX:
+            raise invalid_argument(f"path_regex must be a string of at most {MAX_PATH_REGEX} "
+                                   "characters.")
         try:
-            re.compile(self.path_regex)
-        except re.error as exc:
+            regex.compile(self.path_regex)
+        except (regex.error, RecursionError, OverflowError) as exc:
             raise invalid_argument(f"path_regex does not compile: {exc}.") from None
+
+
+def _path_matches(path_regex: str, path: str) -> bool:
+    try:
+        return regex.search(path_regex, path[:MAX_MATCHED_PATH], concurrent=True,
+                            timeout=REGEX_TIMEOUT_SECONDS) is not None
+    except TimeoutError:
+        log.warning("path_regex %.100r took over %ss on %.100r; no fault injected",
+                    path_regex, REGEX_TIMEOUT_SECONDS, path)
+        return False
 
 
 def pick_fault(settings: FaultSettings, path: str, ids: IdMaker) -> str:
     """'drop', '429', '503', 'slow' or '' for this request."""
-    if settings.path_regex and not re.search(settings.path_regex, path):
+    if settings.path_regex and not _path_matches(settings.path_regex, path):
         return ""
     for fault, rate in (("drop", settings.rate_drop), ("429", settings.rate_429),
                         ("503", settings.rate_503), ("slow", settings.rate_slow)):

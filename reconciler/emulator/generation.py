@@ -21,6 +21,13 @@ from reconciler.emulator.store import Store
 from reconciler.emulator.tuning import progress
 from reconciler.emulator.wire import Enums
 
+# The documented input limit of a tuned model (Gemini 1.5 Flash), applied to every tuned model.
+MAX_TUNED_PROMPT_CHARS = 40_000
+MAX_TEXT_CANDIDATES = 8  # GenerateTextRequest.candidate_count: "between [1, 8], inclusive"
+# The order of every recorded generateContent answer, candidates and prompt feedback alike.
+RECORDED_RATING_ORDER = ("HARM_CATEGORY_SEXUALLY_EXPLICIT", "HARM_CATEGORY_HATE_SPEECH",
+                         "HARM_CATEGORY_HARASSMENT", "HARM_CATEGORY_DANGEROUS_CONTENT")
+
 
 class GenerationService:
     def __init__(self, store: Store) -> None:
@@ -28,7 +35,7 @@ class GenerationService:
 
     def generate_content_tuned(self, call: Call, model_id: str) -> Reply:
         request = parse(call.body, GENERATE_CONTENT)
-        prompt = _last_turn_text(request)
+        prompt = _tuned_model_prompt(_last_turn_text(request))
         record = self._ready_model(model_id, call)
         _require_method(_base(record), "generateContent", record.name, call.version)
         return 200, _content_response(inference.answer(record.examples, prompt), prompt,
@@ -37,19 +44,21 @@ class GenerationService:
     def generate_content_base(self, call: Call, base_id: str) -> Reply:
         request = parse(call.body, GENERATE_CONTENT)
         prompt = _last_turn_text(request)
-        _known_base(base_id, "generateContent", call.version)
+        _within_token_limit(prompt, _known_base(base_id, "generateContent", call.version))
         return 200, _content_response(inference.base_model_answer(prompt), prompt, call.enums)
 
     def generate_text_tuned(self, call: Call, model_id: str) -> Reply:
-        prompt = _prompt_text(parse(call.body, GENERATE_TEXT))
+        request = parse(call.body, GENERATE_TEXT)
+        prompt, count = _tuned_model_prompt(_prompt_text(request)), _candidate_count(request)
         record = self._ready_model(model_id, call)
         _require_method(_base(record), "generateText", record.name, call.version)
-        return 200, _text_response(inference.answer(record.examples, prompt), call.enums)
+        return 200, _text_response(inference.answers(record.examples, prompt, count), call.enums)
 
     def generate_text_base(self, call: Call, base_id: str) -> Reply:
-        prompt = _prompt_text(parse(call.body, GENERATE_TEXT))
-        _known_base(base_id, "generateText", call.version)
-        return 200, _text_response(inference.base_model_answer(prompt), call.enums)
+        request = parse(call.body, GENERATE_TEXT)
+        prompt, count = _prompt_text(request), _candidate_count(request)
+        _within_token_limit(prompt, _known_base(base_id, "generateText", call.version))
+        return 200, _text_response([inference.base_model_answer(prompt)] * count, call.enums)
 
     def _ready_model(self, model_id: str, call: Call) -> TunedModelRecord:
         record = self.store.get(model_id)
@@ -105,11 +114,34 @@ def _prompt_text(request: dict[str, Any]) -> str:
     return str(text)
 
 
+def _tuned_model_prompt(prompt: str) -> str:
+    if len(prompt) > MAX_TUNED_PROMPT_CHARS:
+        raise invalid_argument(
+            f"The input of a tuned model is limited to {MAX_TUNED_PROMPT_CHARS} characters; "
+            f"this prompt has {len(prompt)}.", "contents")
+    return prompt
+
+
+def _within_token_limit(prompt: str, base: BaseModel) -> None:
+    tokens = _tokens(prompt)
+    if tokens > base.input_token_limit:
+        raise invalid_argument(f"The input token count ({tokens}) exceeds the maximum number "
+                               f"of tokens allowed ({base.input_token_limit}).")
+
+
+def _candidate_count(request: dict[str, Any]) -> int:
+    count = request.get("candidateCount") or 1  # proto3: 0 is unset
+    if not 1 <= count <= MAX_TEXT_CANDIDATES:
+        raise invalid_argument(f"candidate_count must be between 1 and {MAX_TEXT_CANDIDATES}, "
+                               f"not {count}.", "candidate_count")
+    return int(count)
+
+
 def _safety_ratings(enums: Enums) -> list[dict[str, Any]]:
     negligible = enums("HarmProbability", "NEGLIGIBLE")
     return [
-        {"category": number if enums.as_int else name, "probability": negligible}
-        for name, number in sorted(HARM_CATEGORIES.items(), key=lambda item: -item[1])
+        {"category": HARM_CATEGORIES[name] if enums.as_int else name, "probability": negligible}
+        for name in RECORDED_RATING_ORDER
     ]
 
 
@@ -136,8 +168,9 @@ def _content_response(text: str, prompt: str, enums: Enums) -> dict[str, Any]:
     }
 
 
-def _text_response(text: str, enums: Enums) -> dict[str, Any]:
-    return {"candidates": [{"output": text, "safetyRatings": _palm_safety_ratings(enums)}]}
+def _text_response(texts: list[str], enums: Enums) -> dict[str, Any]:
+    return {"candidates": [{"output": text, "safetyRatings": _palm_safety_ratings(enums)}
+                           for text in texts]}
 
 
 def _palm_safety_ratings(enums: Enums) -> list[dict[str, Any]]:

@@ -8,18 +8,28 @@ import difflib
 
 from reconciler.emulator.records import Example
 
+SIMILARITY_HEAD = 2000  # characters compared; prompts may have 40,000
+
 
 def answer(examples: list[Example], prompt: str) -> str:
+    return answers(examples, prompt, 1)[0]
+
+
+def answers(examples: list[Example], prompt: str, count: int) -> list[str]:
+    """`count` candidates: the outputs of the best-matching examples, best first
+    (repeated from the top when there are fewer examples than candidates)."""
     wanted = prompt.strip()
-    for example in examples:
-        if example.text_input.strip() == wanted:
-            return example.output
-    best = max(examples, key=lambda example: _similarity(example.text_input, wanted))
-    return best.output
+    ranked = sorted(examples, key=lambda example: -_closeness(example.text_input, wanted))
+    return [ranked[index % len(ranked)].output for index in range(count)]
 
 
-def _similarity(text: str, prompt: str) -> float:
-    return difflib.SequenceMatcher(None, text.strip(), prompt, autojunk=False).ratio()
+def _closeness(text: str, prompt: str) -> float:
+    if text.strip() == prompt:
+        return 2.0  # an exact match beats any ratio
+    # difflib is quadratic; the heads of long texts decide as well as the whole.
+    head = SIMILARITY_HEAD
+    return difflib.SequenceMatcher(None, text.strip()[:head], prompt[:head],
+                                   autojunk=False).ratio()
 
 
 def base_model_answer(prompt: str) -> str:

@@ -15,6 +15,7 @@ from reconciler.emulator.records import TunedModelRecord
 from reconciler.emulator.store import Document, Store
 
 BATCH = 1000
+MAX_POSITION = 2**63 - 1  # SQLite's largest INTEGER; a token past it is not one we issued
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,9 @@ def _decode_token(token: str, text_filter: str) -> int:
         padded = token + "=" * (-len(token) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
         position, issued_for = data["after"], data["filter"]
-        if not isinstance(position, int):
+        if not isinstance(position, int) or not 0 <= position <= MAX_POSITION:
             raise TypeError
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):
         raise invalid_argument("Invalid page token.", "page_token") from None
     if issued_for != text_filter:
         raise invalid_argument(

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, DechunkedInput, WSGIRequestHandler, make_server
 
-from reconciler.emulator.app import EmulatorApp
+from reconciler.emulator.app import MAX_BODY_BYTES, EmulatorApp
+from reconciler.emulator.auth import AuthSettings
+from reconciler.emulator.chunked import BoundedDechunkedInput
 from reconciler.emulator.faults import FaultSettings
 from reconciler.emulator.ids import IdMaker
 from reconciler.emulator.service import TuningSettings
@@ -31,15 +33,23 @@ class EmulatorOptions:
     latency_seconds: float = 0.0  # added to every API request
     faults: FaultSettings = field(default_factory=FaultSettings)
     fail_tuning: float | frozenset[str] = 0.0  # a rate of failed runs, or the ids that fail
-    require_auth: bool = False  # answer 401 without an API key or bearer token
+    require_auth: bool = False  # refuse callers without an API key or bearer token (see auth.py)
+    tokens_without_tuning_scope: frozenset[str] = frozenset()  # 403 on tuned-model methods
     seed: int | None = None  # makes generated ids and injected faults repeatable
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """Request lines go to the debug log, not to stderr."""
+    """Request lines go to the debug log, not to stderr; chunked bodies are read
+    by our bounded reader (werkzeug's crashes the process on hostile input)."""
 
     def log(self, type: str, message: str, *args: Any) -> None:
         log.debug(message, *args)
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        if isinstance(environ["wsgi.input"], DechunkedInput):
+            environ["wsgi.input"] = BoundedDechunkedInput(self.rfile, max_chunk=MAX_BODY_BYTES)
+        return environ
 
 
 class EmulatorServer:
@@ -62,7 +72,7 @@ class EmulatorServer:
             ids=IdMaker(options.seed),
             tuning=_tuning_settings(options),
             faults=options.faults,
-            require_auth=options.require_auth,
+            auth=AuthSettings(options.require_auth, options.tokens_without_tuning_scope),
             latency_seconds=options.latency_seconds,
             clock=clock,
             sleep=sleep,

@@ -22,9 +22,12 @@ from reconciler.emulator.paging import page_body, page_of_models, page_request
 from reconciler.emulator.records import Example, PermissionRecord, TunedModelRecord
 from reconciler.emulator.schema import TUNED_MODEL, parse
 from reconciler.emulator.store import Store, require
-from reconciler.emulator.tuning import progress, total_steps
+from reconciler.emulator.tuning import MAX_TOTAL_STEPS, progress, total_steps
 
 MAX_DISPLAY_NAME = 40
+# The documented limits of a tuning example (Gemini 1.5 Flash), applied to every base model.
+MAX_EXAMPLE_INPUT_CHARS = 40_000
+MAX_EXAMPLE_OUTPUT_CHARS = 5_000
 MUTABLE_FIELDS = ("displayName", "description", "temperature", "topP", "topK",
                   "readerProjectNumbers")
 IMMUTABLE_PATHS = frozenset({
@@ -104,8 +107,7 @@ class TunedModelService:
         task = body.get("tuningTask", {})
         examples = _examples(task.get("trainingData", {}))
         hyperparameters = _hyperparameters(task.get("hyperparameters", {}), base, len(examples))
-        steps = total_steps(len(examples), int(hyperparameters["epochCount"]),
-                            int(hyperparameters["batchSize"]))
+        steps = _bounded_total_steps(len(examples), hyperparameters)
         record = TunedModelRecord(
             model_id=model_id or self.ids.model_id(display_name),
             api_version=call.version,
@@ -159,7 +161,10 @@ class TunedModelService:
             return record
 
         record = self.store.mutate(model_id, change)
-        return 200, wire.tuned_model(record, call.now, call.enums)
+        model = wire.tuned_model(record, call.now, call.enums)
+        if call.version == "v1beta3":  # as recorded there: only the fields the patch set
+            return 200, {name: value for name, value in model.items() if name in paths}
+        return 200, model
 
     def delete_tuned_model(self, call: Call, model_id: str) -> Reply:
         self.store.delete(model_id)
@@ -231,11 +236,20 @@ def _examples(dataset: dict[str, Any]) -> list[Example]:
                                "no examples.", "tuned_model.tuning_task.training_data")
     examples = []
     for index, item in enumerate(raw):
+        where = f"tuned_model.tuning_task.training_data.examples.examples[{index}]"
         if not item.get("output"):
-            where = f"tuned_model.tuning_task.training_data.examples.examples[{index}].output"
-            raise invalid_argument(f"{where} is required.", where)
-        examples.append(Example(item.get("textInput", ""), item["output"]))
+            raise invalid_argument(f"{where}.output is required.", f"{where}.output")
+        example = Example(item.get("textInput", ""), item["output"])
+        _within_limit(example.text_input, MAX_EXAMPLE_INPUT_CHARS, f"{where}.text_input")
+        _within_limit(example.output, MAX_EXAMPLE_OUTPUT_CHARS, f"{where}.output")
+        examples.append(example)
     return examples
+
+
+def _within_limit(text: str, limit: int, where: str) -> None:
+    if len(text) > limit:
+        raise invalid_argument(f"{where} is {len(text)} characters; the limit is {limit}.",
+                               where)
 
 
 def _from_multiturn(example: dict[str, Any]) -> dict[str, str]:
@@ -260,6 +274,17 @@ def _hyperparameters(sent: dict[str, Any], base: BaseModel, examples: int) -> di
     else:
         chosen["learningRate"] = sent.get("learningRate", defaults.learning_rate(examples))
     return chosen
+
+
+def _bounded_total_steps(examples: int, hyperparameters: dict[str, Any]) -> int:
+    epochs, batch = int(hyperparameters["epochCount"]), int(hyperparameters["batchSize"])
+    steps = total_steps(examples, epochs, batch)
+    if steps > MAX_TOTAL_STEPS:
+        raise invalid_argument(
+            f"The tuning run would take {steps} steps (examples {examples} x epoch_count "
+            f"{epochs} / batch_size {batch}); the emulator runs at most {MAX_TOTAL_STEPS}.",
+            "tuned_model.tuning_task.hyperparameters.epoch_count")
+    return steps
 
 
 def _snake(name: str) -> str:

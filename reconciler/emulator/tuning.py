@@ -16,6 +16,10 @@ from dataclasses import dataclass
 from reconciler.emulator.records import TunedModelRecord
 
 CREATING, ACTIVE, FAILED = "CREATING", "ACTIVE", "FAILED"
+# One snapshot is kept per step, and every GET and list renders them all; so a
+# run is bounded (our choice: the real limit is not documented; recorded runs
+# took up to 375 steps). A create over it is refused with 400.
+MAX_TOTAL_STEPS = 10_000
 
 
 def total_steps(examples: int, epochs: int, batch_size: int) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 from reconciler.emulator.errors import RPC_CODE
 from reconciler.emulator.records import PermissionRecord, TunedModelRecord
 from reconciler.emulator.schema import enum_number
-from reconciler.emulator.tuning import Progress, progress, snapshots
+from reconciler.emulator.tuning import MAX_TOTAL_STEPS, Progress, progress, snapshots
 
 JsonDict = dict[str, Any]
 TYPE_PREFIX = "type.googleapis.com/google.ai.generativelanguage"
@@ -31,7 +31,8 @@ class Enums:
 def timestamp(seconds: float, nanos: bool = False) -> str:
     moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
     text = moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
-    # The real API shows µs on createTime and ns on tuning times.
+    # The real API shows µs on createTime, updateTime and completeTime, ns on
+    # startTime and snapshot computeTimes.
     return f"{text}000Z" if nanos else f"{text}Z"
 
 
@@ -81,7 +82,7 @@ def _update_time(record: TunedModelRecord, run: Progress) -> float:
 def _tuning_task(record: TunedModelRecord, run: Progress) -> JsonDict:
     task: JsonDict = {"startTime": timestamp(record.create_time, nanos=True)}
     if run.complete_time is not None:
-        task["completeTime"] = timestamp(run.complete_time, nanos=True)
+        task["completeTime"] = timestamp(run.complete_time)  # µs, as recorded (== updateTime)
     shots = _snapshots(record, run)
     if shots:
         task["snapshots"] = shots
@@ -90,9 +91,11 @@ def _tuning_task(record: TunedModelRecord, run: Progress) -> JsonDict:
 
 
 def _snapshots(record: TunedModelRecord, run: Progress) -> list[JsonDict]:
+    # The bound also holds for a run stored before creates were bounded.
+    completed = min(run.completed_steps, MAX_TOTAL_STEPS)
     return list(_rendered_snapshots(record.model_id, record.create_time, record.step_seconds,
                                     record.total_steps, int(record.hyperparameters["batchSize"]),
-                                    len(record.examples), run.completed_steps))
+                                    len(record.examples), completed))
 
 
 @functools.lru_cache(maxsize=8192)

@@ -72,8 +72,8 @@ def resolve(env: dict[str, str], loader: Any = no_adc, quota: str | None = None)
 
 
 def test_the_emulator_host_wins_and_gets_plain_http_without_credentials() -> None:
-    connection = resolve({EMULATOR: "127.0.0.1:8085", "GEMINI_API_KEY": API_KEY}, quota="q")
-    assert connection.endpoint == "http://127.0.0.1:8085"
+    connection = resolve({EMULATOR: "127.0.0.1:8095", "GEMINI_API_KEY": API_KEY}, quota="q")
+    assert connection.endpoint == "http://127.0.0.1:8095"
     assert isinstance(connection.credentials, Anonymous)
     assert connection.quota_project is None
 
@@ -153,11 +153,11 @@ def client_for(env: dict[str, str], api: FakeApi, settings: Settings, loader: An
 
 def test_from_settings_with_an_emulator_sends_plain_http_and_no_credentials(api: FakeApi) -> None:
     api.script("GET", "/v1beta/tunedModels/m", Reply(200, {}))
-    env = {EMULATOR: "127.0.0.1:8085", "GEMINI_API_KEY": API_KEY}
+    env = {EMULATOR: "127.0.0.1:8095", "GEMINI_API_KEY": API_KEY}
     client = client_for(env, api, Settings(quota_project="q"))
     client.get_tuned_model("m")
     [seen] = api.seen
-    assert seen.url == "http://127.0.0.1:8085/v1beta/tunedModels/m"
+    assert seen.url == "http://127.0.0.1:8095/v1beta/tunedModels/m"
     for header in ("x-goog-api-key", "authorization", "x-goog-user-project"):
         assert header not in seen.headers
 

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
+import resource
+import select
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -41,3 +49,54 @@ def create(url: str, model_id: str | None = "number-generator", **fields: Any) -
 
 def error_of(response: requests.Response) -> dict[str, Any]:
     return response.json()["error"]  # type: ignore[no-any-return]
+
+
+@dataclass
+class EmulatorProcess:
+    """`reconciler emulator` in a child process: a crash there fails a test
+    instead of killing the test run."""
+
+    process: subprocess.Popen[str]
+    url: str
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self.url.removeprefix("http://").split(":")
+        return host, int(port)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
+def _limit_resources(memory_bytes: int, cpu_seconds: int) -> Callable[[], None]:
+    def limit() -> None:  # runs in the child, before exec
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+    return limit
+
+
+@contextlib.contextmanager
+def emulator_process(*args: str, memory_bytes: int = 2 << 30,
+                     cpu_seconds: int = 300) -> Iterator[EmulatorProcess]:
+    """Start `reconciler emulator` on a free port under memory and CPU limits, so
+    that a regression (unbounded memory, a spinning thread) ends in a failure."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "emulator", "--port", "0", "--state", ":memory:",
+         "--step-seconds", "0", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_limit_resources(memory_bytes, cpu_seconds),
+    )
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 60)
+        line = process.stdout.readline() if ready else ""
+        match = re.search(r"listening on (http://[^ ]+) ", line)
+        assert match, f"no ready line: {line!r}"
+        yield EmulatorProcess(process, match.group(1))
+    finally:
+        process.terminate()
+        try:
+            process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()

@@ -13,7 +13,8 @@ import requests
 
 READY = re.compile(
     r"^Emulator listening on (http://127\.0\.0\.1:(\d+)) \(state: (.+)\); "
-    r"export GENERATIVELANGUAGE_EMULATOR_HOST=127\.0\.0\.1:(\d+)$"
+    r"export GENERATIVELANGUAGE_EMULATOR_HOST=127\.0\.0\.1:(\d+) "
+    r"AIPLATFORM_EMULATOR_HOST=127\.0\.0\.1:(\d+) STORAGE_EMULATOR_HOST=(http://127\.0\.0\.1:\d+)$"
 )
 
 
@@ -35,6 +36,9 @@ def test_ready_line_then_clean_stop(tmp_path: Path, signum: int) -> None:
         assert match, line
         url = match.group(1)
         assert match.group(3) == str(state)
+        port = match.group(2)
+        assert match.group(4) == match.group(5) == port  # one server for every surface
+        assert match.group(6) == url
         assert requests.get(f"{url}/_internal/health", timeout=5).json() == {"status": "ok"}
         process.send_signal(signum)
         _, err = process.communicate(timeout=10)
@@ -52,3 +56,25 @@ def test_bad_option_is_a_clear_error() -> None:
     assert process.returncode == 1
     assert err.startswith("Error: --fault-paths")
     assert "Traceback" not in err
+
+
+def test_auth_options() -> None:
+    process = _start("--state", ":memory:", "--require-auth",
+                     "--token-without-tuning-scope", "narrow")
+    try:
+        assert process.stdout is not None
+        match = READY.match(process.stdout.readline().rstrip("\n"))
+        assert match
+        url = match.group(1)
+        anonymous = requests.get(f"{url}/v1beta/tunedModels", timeout=5)
+        assert anonymous.status_code == 403
+        assert "unregistered callers" in anonymous.json()["error"]["message"]
+        narrow = requests.get(f"{url}/v1beta/tunedModels", timeout=5,
+                              headers={"Authorization": "Bearer narrow"})
+        assert narrow.json()["error"]["message"] == "Request had insufficient authentication scopes."
+        wide = requests.get(f"{url}/v1beta/tunedModels", timeout=5,
+                            headers={"Authorization": "Bearer wide"})
+        assert wide.status_code == 200
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)

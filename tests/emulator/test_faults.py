@@ -67,8 +67,16 @@ def test_request_counts_by_route(emulator: EmulatorServer) -> None:
 def test_require_auth(make_emulator) -> None:  # type: ignore[no-untyped-def]
     server = make_emulator(require_auth=True)
     anonymous = call(server.url, "GET", "v1beta/tunedModels")
-    assert anonymous.status_code == 401
-    assert error_of(anonymous)["status"] == "UNAUTHENTICATED"
+    assert anonymous.status_code == 403
+    assert error_of(anonymous) == {  # the real answer to a caller without identity
+        "code": 403, "status": "PERMISSION_DENIED",
+        "message": "Method doesn't allow unregistered callers (callers without established "
+                   "identity). Please use API Key or other form of API consumer identity to "
+                   "call this API."}
+    for malformed in ("Basic dXNlcjpwdw==", "Bearer ", "token"):
+        refused = requests.get(f"{server.url}/v1beta/tunedModels",
+                               headers={"Authorization": malformed}, timeout=5)
+        assert (refused.status_code, error_of(refused)["status"]) == (401, "UNAUTHENTICATED")
     keyed = requests.get(f"{server.url}/v1beta/tunedModels",
                          headers={"x-goog-api-key": "test-key"}, timeout=5)
     assert keyed.status_code == 200
@@ -77,3 +85,22 @@ def test_require_auth(make_emulator) -> None:  # type: ignore[no-untyped-def]
                           headers={"Authorization": "Bearer token"}, timeout=5)
     assert bearer.status_code == 200
     assert call(server.url, "GET", "_internal/health").status_code == 200
+
+
+def test_a_token_without_the_tuning_scope(make_emulator) -> None:  # type: ignore[no-untyped-def]
+    server = make_emulator(tokens_without_tuning_scope=frozenset({"platform-only"}))
+    limited = {"Authorization": "Bearer platform-only"}
+    refused = requests.get(f"{server.url}/v1beta/tunedModels", headers=limited, timeout=5)
+    assert refused.status_code == 403
+    assert error_of(refused) == {
+        "code": 403, "status": "PERMISSION_DENIED",
+        "message": "Request had insufficient authentication scopes.",
+        "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                     "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "domain": "googleapis.com",
+                     "metadata": {"service": "generativelanguage.googleapis.com",
+                                  "method": "google.ai.generativelanguage.v1beta.ModelService."
+                                            "ListTunedModels"}}]}
+    # Base models need no tuning scope; other tokens are not limited.
+    assert requests.get(f"{server.url}/v1beta/models", headers=limited, timeout=5).ok
+    full = {"Authorization": "Bearer full"}
+    assert requests.get(f"{server.url}/v1beta/tunedModels", headers=full, timeout=5).ok

@@ -1,8 +1,10 @@
 """Hostile and malformed requests: the emulator answers every one with a
-google.rpc.Status or a success, never a 500, and keeps serving."""
+google.rpc.Status or a success, never a 500, and keeps serving. The chunked
+bodies go to a child process, so that a crash fails a test instead of the run."""
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 from collections.abc import Iterator
@@ -13,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.emulator import EmulatorOptions, EmulatorServer
-from tests.emulator.helpers import model_body
+from tests.emulator.helpers import EmulatorProcess, emulator_process, model_body
 from tests.emulator.vertex_helpers import create_job, upload
 
 VERTEX = "/v1/projects/my-project/locations/us-central1"
@@ -165,3 +167,71 @@ def test_vertex_bodies(server: EmulatorServer, target: str, body: dict[str, obje
         url = f"{server.url}/v1/{name}" + (f":{verb}" if verb else "")
     params = {"updateMask": mask} if mask and method == "PATCH" else {}
     _check(requests.request(method, url, params=params, data=json.dumps(body), timeout=10))
+
+
+# --- the classes of issue 13: bodies, runs, page tokens and regexes --------------------------
+
+chunk_headers = st.one_of(
+    st.integers(min_value=0, max_value=2**64).map(lambda size: f"{size:X}".encode()),
+    st.binary(max_size=24).filter(lambda raw: b"\n" not in raw),
+)
+
+
+@pytest.fixture(scope="module")
+def child() -> Iterator[EmulatorProcess]:
+    with emulator_process() as running:  # a crash here fails the test, not the run
+        yield running
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=FIXTURE_OK)
+@given(header=chunk_headers, data=st.binary(max_size=64), end=st.booleans())
+def test_chunked_bodies(child: EmulatorProcess, header: bytes, data: bytes, end: bool) -> None:
+    body = header + b"\r\n" + data + (b"\r\n0\r\n\r\n" if end else b"")
+    request = (b"POST /v1beta/tunedModels HTTP/1.1\r\nHost: x\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n" + body)
+    with socket.create_connection(child.address, timeout=20) as connection:
+        connection.sendall(request)
+        connection.shutdown(socket.SHUT_WR)
+        answer = connection.recv(65536)
+    if answer:  # a cut body may also lose the answer with the connection
+        assert int(answer.split()[1]) < 500, answer
+    assert child.alive(), "the emulator process died"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=FIXTURE_OK)
+@given(epochs=st.integers(min_value=1, max_value=2**31 - 1),
+       batch=st.integers(min_value=1, max_value=2**31 - 1),
+       count=st.integers(min_value=1, max_value=30))
+def test_run_sizes(server: EmulatorServer, epochs: int, batch: int, count: int) -> None:
+    body = model_body(count)
+    body["tuningTask"]["hyperparameters"] = {"epochCount": epochs, "batchSize": batch}
+    _check(requests.post(f"{server.url}/v1beta/tunedModels", json=body, timeout=10))
+    _check(requests.get(f"{server.url}/v1beta/tunedModels", params={"pageSize": 5}, timeout=10))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=FIXTURE_OK)
+@given(after=json_values | st.integers(), path=st.sampled_from(
+    ["/v1beta/tunedModels", "/v1/operations", "/v1beta/models",
+     "/v1beta/tunedModels/x/permissions"]))
+def test_page_tokens(server: EmulatorServer, after: object, path: str) -> None:
+    raw = json.dumps({"after": after, "filter": ""}).encode()
+    token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    _check(requests.get(server.url + path, params={"pageToken": token}, timeout=10))
+
+
+slow_regexes = st.sampled_from(["^(a|a)*$", "(x+x+)+y", "^(/|[a-z]|[a-z])*$", "(.*a){25}",
+                                "^(\\w+\\s?)*$"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=FIXTURE_OK)
+@given(path_regex=slow_regexes | st.text(max_size=30), path=st.text(
+    alphabet=st.sampled_from("/ax!"), min_size=1, max_size=80))
+def test_fault_regexes(server: EmulatorServer, path_regex: str, path: str) -> None:
+    answer = requests.post(f"{server.url}/_internal/faults",
+                           json={"rate_503": 1, "path_regex": path_regex}, timeout=10)
+    _check(answer)
+    try:
+        response = requests.get(f"{server.url}/{path.lstrip('/')}", timeout=20)
+        assert response.status_code < 500 or response.status_code == 503, response.text
+    finally:
+        requests.post(f"{server.url}/_internal/faults", json={}, timeout=10)

@@ -3,6 +3,8 @@ the model read back with string and with integer enums."""
 
 from __future__ import annotations
 
+import re
+
 from reconciler.emulator import EmulatorServer
 from tests.emulator.helpers import INT_ENUMS, call
 
@@ -55,9 +57,11 @@ def test_snake_case_create_and_poll_v1(make_emulator) -> None:  # type: ignore[n
     as_names = call(server.url, "GET", f"v1beta/{model_name}").json()
     as_ints = call(server.url, "GET", f"v1beta/{model_name}", **INT_ENUMS).json()
     assert (as_names["state"], as_ints["state"]) == ("ACTIVE", 2)
-    assert as_names["tuningTask"]["completeTime"] == as_names["tuningTask"]["snapshots"][-1][
-        "computeTime"]
-    # updateTime == completeTime once done (µs there, ns on tuning times)
-    assert as_names["updateTime"][:26] == as_names["tuningTask"]["completeTime"][:26]
+    # As recorded: updateTime == completeTime once done, both in µs; computeTime in ns.
+    task = as_names["tuningTask"]
+    assert as_names["updateTime"] == task["completeTime"]
+    assert re.fullmatch(r"\S+T\d\d:\d\d:\d\d\.\d{6}Z", task["completeTime"])
+    assert re.fullmatch(r"\S+T\d\d:\d\d:\d\d\.\d{9}Z", task["snapshots"][-1]["computeTime"])
+    assert task["completeTime"][:26] == task["snapshots"][-1]["computeTime"][:26]
     assert as_names["temperature"] == 0.9  # gemini-1.0-pro-001's default
     assert "trainingData" not in as_names["tuningTask"]  # input only, never returned
