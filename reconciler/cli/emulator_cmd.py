@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from reconciler.cli.main import App, pass_app
+from reconciler.cli.app import App, pass_app
 from reconciler.emulator import EmulatorOptions, EmulatorServer, FaultSettings
 from reconciler.emulator.errors import ApiError
 from reconciler.model.errors import UserError

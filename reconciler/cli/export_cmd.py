@@ -8,7 +8,7 @@ import click
 
 from reconciler.apply.export import manifest_text
 from reconciler.cli.annotations import print_problem
-from reconciler.cli.main import App, pass_app
+from reconciler.cli.app import App, pass_app
 from reconciler.cli.session import connect
 from reconciler.loader import load_settings
 from reconciler.model.errors import UserError

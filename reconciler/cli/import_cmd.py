@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from reconciler.apply.adopt import adopt_model
-from reconciler.cli.main import App, pass_app
+from reconciler.cli.app import App, pass_app
 from reconciler.cli.session import Session
 from reconciler.model.errors import UserError
 

@@ -18,7 +18,7 @@ from reconciler.apply.observe import observe
 from reconciler.apply.progress import Reporter
 from reconciler.apply.waiting import Waiter
 from reconciler.cli.annotations import print_problem
-from reconciler.cli.main import App
+from reconciler.cli.app import App
 from reconciler.client.auth import Anonymous
 from reconciler.client.gemini import GeminiClient
 from reconciler.loader import load

@@ -9,7 +9,7 @@ import click
 
 from reconciler.cli.annotations import print_problem
 from reconciler.cli.console import Console
-from reconciler.cli.main import EXIT_ERROR, App, exit_with, pass_app
+from reconciler.cli.app import EXIT_ERROR, App, exit_with, pass_app
 from reconciler.loader import LoadResult, load
 from reconciler.loader.summary import ModelSummary, summarize
 
