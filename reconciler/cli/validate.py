@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from reconciler.cli.annotations import print_problem
-from reconciler.cli.console import Console
 from reconciler.cli.app import EXIT_ERROR, App, exit_with, pass_app
+from reconciler.cli.console import Console
 from reconciler.loader import LoadResult, load
 from reconciler.loader.summary import ModelSummary, summarize
 
