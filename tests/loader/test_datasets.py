@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.loader import readers
 from reconciler.loader.datasets import (
     Keys,
     Row,
@@ -16,7 +17,6 @@ from reconciler.loader.datasets import (
     read_rows,
     scan,
 )
-from reconciler.loader import readers
 from reconciler.loader.problems import Problem
 
 
