@@ -13,6 +13,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 WORKFLOW_NAMES = ("plan", "apply", "drift", "ci")
+ACTION = ROOT / "action.yml"
+ACTION_SCRIPTS = ROOT / "action"
 
 # Where a shell command line ends: what follows is shell, not reconciler arguments.
 _SHELL_OPERATORS = {"||", "&&", ";", "|", ">", ">>", "2>", "2>&1"}
@@ -75,6 +77,34 @@ def _until_shell_operator(words: list[str]) -> list[str]:
         if word in _SHELL_OPERATORS:
             return words[:index]
     return words
+
+
+def load_action() -> dict[str, Any]:
+    with open(ACTION, encoding="utf-8") as handle:
+        document: dict[str, Any] = yaml.safe_load(handle)
+    return document
+
+
+@dataclass(frozen=True)
+class ActionUse:
+    """One step of a workflow that runs this repository's action (`uses: ./`)."""
+
+    workflow: str
+    step: str
+    command: str
+    args: tuple[str, ...]
+    comment: str
+    emulator: str
+
+
+def action_uses(name: str) -> list[ActionUse]:
+    return [
+        ActionUse(name, str(step.get("name", "")), str(step["with"]["command"]),
+                  tuple(str(step["with"].get("args", "")).split()),
+                  str(step["with"].get("comment", "false")),
+                  str(step["with"].get("emulator", "false")))
+        for step in steps(load_workflow(name)) if step.get("uses") == "./"
+    ]
 
 
 def readme_test_command() -> str:
