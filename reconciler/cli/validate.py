@@ -10,15 +10,16 @@ import click
 from reconciler.cli.annotations import print_problem
 from reconciler.cli.app import EXIT_ERROR, App, exit_with, pass_app
 from reconciler.cli.console import Console
-from reconciler.loader import LoadResult, load
+from reconciler.loader import LoadResult, load, load_files
 from reconciler.loader.summary import ModelSummary, summarize
+from reconciler.model.errors import UserError
 
 JSON_FORMAT_VERSION = 1
 _COLUMNS = ("MODEL", "SOURCE", "EXAMPLES", "CHARACTERS", "~TOKENS", "~STEPS")
 
 
 @click.command("validate")
-@click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--output",
     type=click.Choice(["text", "json"]),
@@ -27,13 +28,15 @@ _COLUMNS = ("MODEL", "SOURCE", "EXAMPLES", "CHARACTERS", "~TOKENS", "~STEPS")
     help="json prints one document on stdout for machines.",
 )
 @pass_app
-def validate(app: App, path: Path, output: str) -> None:
+def validate(app: App, paths: tuple[Path, ...], output: str) -> None:
     """Check manifests, settings and datasets without calling the API.
 
-    PATH is a repository root (default: the current folder), a manifests
-    folder or one manifest file. Exits 1 when anything is wrong.
+    PATHS is a repository root (default: the current folder) or a manifests
+    folder; or manifest files (as a pre-commit hook passes them), for which
+    the whole repository is loaded and their problems reported. Exits 1 when
+    anything is wrong.
     """
-    result = load(path)
+    result = _load(paths)
     summaries = [summarize(model) for model in result.models]
     if output == "json":
         app.console.print(json.dumps(_as_json(result, summaries), indent=2))
@@ -41,6 +44,16 @@ def validate(app: App, path: Path, output: str) -> None:
         _print_text(app.console, result, summaries)
     if not result.ok:
         exit_with(EXIT_ERROR)
+
+
+def _load(paths: tuple[Path, ...]) -> LoadResult:
+    if not paths:
+        return load(".")
+    if len(paths) == 1 and paths[0].is_dir():
+        return load(paths[0])
+    if any(path.is_dir() for path in paths):
+        raise UserError("give one folder, or any number of files")
+    return load_files(paths)
 
 
 def _as_json(result: LoadResult, summaries: list[ModelSummary]) -> dict[str, object]:
