@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
-from reconciler.apply.export import manifest_text
+from reconciler.apply.export import SCHEMA_LINE, manifest_text
 from reconciler.cli.annotations import print_problem
 from reconciler.cli.app import App, pass_app
 from reconciler.cli.session import connect
@@ -42,10 +43,23 @@ def export_command(app: App, out: str, path: str, models: tuple[str, ...], force
     if existing and not force:
         raise UserError(f"would overwrite {', '.join(existing)}; pass --force to overwrite")
     folder.mkdir(parents=True, exist_ok=True)
+    schema_line = schema_comment(folder, root)
     for model in chosen:
         grants = tuple(LivePermission.from_api(p) for p in client.list_permissions(model.id))
-        targets[model.id].write_text(manifest_text(model, grants), encoding="utf-8")
+        text = schema_line + manifest_text(model, grants).removeprefix(SCHEMA_LINE)
+        targets[model.id].write_text(text, encoding="utf-8")
     app.console.print(
         f"Exported {len(chosen)} manifest(s) to {folder}. Training data is marked unknown: "
         "`reconciler plan` imports unmanaged models and never re-tunes these."
     )
+
+
+def schema_comment(folder: Path, root: Path) -> str:
+    """The editor's `$schema` line, as a path from `folder` to the repository's schema.
+
+    A manifest may be exported anywhere (`--out a/b/c`, or outside the
+    repository), so the path is worked out from where the file lands.
+    """
+    schema = root.resolve() / "schema" / "tunedmodel.schema.json"
+    relative = Path(os.path.relpath(schema, folder.resolve())).as_posix()
+    return f"# yaml-language-server: $schema={relative}\n"
