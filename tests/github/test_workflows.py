@@ -46,7 +46,7 @@ ALLOWED_WRITES = {
 }
 GITOPS_PATHS = {"manifests/**", "datasets/**", "reconciler.yaml"}
 # A major-version tag, or a full commit SHA with the version in a comment.
-_PIN = re.compile(r"[\w.-]+/[\w./-]+@(v\d+|[0-9a-f]{40}\s+#\s*v\d+(\.\d+)*)")
+_PIN = re.compile(r"[\w.-]+/[\w./-]+@(v\d+(\.\d+)*|[0-9a-f]{40}\s+#\s*v\d+(\.\d+)*)")
 _USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?P<comment>\s+#.*)?$")
 
 
@@ -90,9 +90,9 @@ def pinned_to_shas(text: str) -> str:
     """The same file with every remote action pinned to a commit SHA and a version comment."""
     def pin(match: re.Match[str]) -> str:
         sha = hashlib.sha1(match["action"].encode()).hexdigest()
-        return f"uses: {match['action']}@{sha} # {match['version']}.0.0"
+        return f"uses: {match['action']}@{sha} # {match['version']}"
 
-    return re.sub(r"uses: (?P<action>[\w.-]+/[\w./-]+)@(?P<version>v\d+)", pin, text)
+    return re.sub(r"uses: (?P<action>[\w.-]+/[\w./-]+)@(?P<version>v\d+(\.\d+)*)", pin, text)
 
 
 def lint_problems(repo: Path) -> list[str]:

@@ -6,8 +6,10 @@ Checked in a fresh interpreter, since this one has imported everything already.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import pytest
@@ -58,3 +60,12 @@ def test_every_listed_command_loads_under_its_name(name: str) -> None:
     command = cli.get_command(click.Context(cli), name)
     assert isinstance(command, click.Command)
     assert command.name == name
+
+
+def test_shell_completion_offers_the_lazily_loaded_commands() -> None:
+    env = {**os.environ, "_RECONCILER_COMPLETE": "bash_complete", "COMP_WORDS": "reconciler pl",
+           "COMP_CWORD": "1"}
+    command = Path(sys.executable).parent / "reconciler"
+    result = subprocess.run([str(command)], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert "plain,plan" in result.stdout.splitlines()
