@@ -3,8 +3,8 @@
 Each `run:` script is read from the workflow file and run with GitHub's
 default shell (`bash --noprofile --norc -eo pipefail`), with the step's `env:`
 (expressions replaced by the values a test chooses), GITHUB_OUTPUT and
-GITHUB_STEP_SUMMARY files, and, where the step calls the CLI, a stand-in
-`reconciler` that exits with a chosen code.
+GITHUB_STEP_SUMMARY files, and, where the step calls `gh`, a stand-in that
+records what it was asked. (The action's own scripts: test_action.py.)
 """
 
 from __future__ import annotations
@@ -32,8 +32,7 @@ class StepRun:
     summary: str
 
 
-def run_step(workflow: str, step: str, tmp_path: Path, env: dict[str, str],
-             reconciler_exit: int | None = None, reconciler_writes: str = "") -> StepRun:
+def run_step(workflow: str, step: str, tmp_path: Path, env: dict[str, str]) -> StepRun:
     """Run one step's script in `tmp_path` (the workspace) and collect what it wrote."""
     document = load_workflow(workflow)
     script = step_named(document, step)["run"]
@@ -43,26 +42,12 @@ def run_step(workflow: str, step: str, tmp_path: Path, env: dict[str, str],
     environment = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
     environment.update({k: str(v) for k, v in document.get("env", {}).items()})
     environment.update(env, GITHUB_OUTPUT=str(output), GITHUB_STEP_SUMMARY=str(summary))
-    if reconciler_exit is not None:
-        environment["PATH"] = f"{fake_reconciler(tmp_path, reconciler_exit, reconciler_writes)}" \
-                              f"{os.pathsep}{environment['PATH']}"
     result = subprocess.run(
         [str(BASH), "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
         cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=30,
     )
     outputs = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
     return StepRun(result.returncode, result.stdout, outputs, summary.read_text())
-
-
-def fake_reconciler(tmp_path: Path, exit_code: int, writes: str) -> Path:
-    """A `reconciler` that writes `writes` to the file named by $<writes> and exits."""
-    folder = tmp_path / "bin"
-    folder.mkdir(exist_ok=True)
-    body = f'printf "### Plan: fake\\n" > "${writes}"\n' if writes else ""
-    script = folder / "reconciler"
-    script.write_text(f"#!/bin/sh\n{body}exit {exit_code}\n")
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    return folder
 
 
 # --- plan.yml: which mode, and the comment --------------------------------------

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,9 +13,6 @@ WORKFLOWS = ROOT / ".github" / "workflows"
 WORKFLOW_NAMES = ("plan", "apply", "drift", "ci")
 ACTION = ROOT / "action.yml"
 ACTION_SCRIPTS = ROOT / "action"
-
-# Where a shell command line ends: what follows is shell, not reconciler arguments.
-_SHELL_OPERATORS = {"||", "&&", ";", "|", ">", ">>", "2>", "2>&1"}
 
 
 def workflow_files() -> list[Path]:
@@ -47,36 +42,6 @@ def step_named(workflow: dict[str, Any], prefix: str) -> dict[str, Any]:
 def steps_using(workflow: dict[str, Any], action: str) -> list[dict[str, Any]]:
     """Steps whose `uses:` is `action` at any version."""
     return [s for s in steps(workflow) if str(s.get("uses", "")).split("@")[0] == action]
-
-
-@dataclass(frozen=True)
-class CommandLine:
-    """One `reconciler ...` invocation found in a `run:` script."""
-
-    workflow: str
-    step: str
-    line: str
-    args: tuple[str, ...]  # after `reconciler`, shell variables not yet expanded
-
-
-def reconciler_commands(name: str) -> list[CommandLine]:
-    workflow = load_workflow(name)
-    found = []
-    for step in steps(workflow):
-        for line in str(step.get("run", "")).splitlines():
-            stripped = line.strip()
-            if re.match(r"reconciler\s", stripped):
-                words = _until_shell_operator(shlex.split(stripped, posix=True))
-                found.append(CommandLine(name, str(step.get("name", "")), stripped,
-                                         tuple(words[1:])))
-    return found
-
-
-def _until_shell_operator(words: list[str]) -> list[str]:
-    for index, word in enumerate(words):
-        if word in _SHELL_OPERATORS:
-            return words[:index]
-    return words
 
 
 def load_action() -> dict[str, Any]:
