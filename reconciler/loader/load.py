@@ -92,12 +92,12 @@ def load_files(paths: Sequence[str | Path], *, cwd: Path | None = None) -> LoadR
     problems = [p for p in whole.problems if p.file in shown]
     problems += [error(display_path(p, cwd), 0, "", "not read by the repository: not a manifest under "
                        "its manifests folder, its reconciler.yaml or a dataset of its manifests")
-                 for p in given if not _read_by(whole, layout, p, cwd)]
+                 for p in given if not _read_by(whole, layout, p)]
     ok = not any(p.is_error for p in problems)
     return LoadResult(whole.desired if ok else None, tuple(problems), models)
 
 
-def _read_by(result: LoadResult, layout: Layout, path: Path, cwd: Path) -> bool:
+def _read_by(result: LoadResult, layout: Layout, path: Path) -> bool:
     """Whether loading the repository read `path`: its settings, a manifest or a dataset."""
     if layout.settings_file is not None and path == layout.settings_file.resolve():
         return True
