@@ -18,7 +18,7 @@ from reconciler import __version__
 from reconciler.cli.main import COMMANDS, cli
 
 # What a command needs only once it runs.
-NOT_AT_START = ("requests", "google.auth", "werkzeug", "reconciler.emulator", "reconciler.client",
+NOT_AT_START = ("requests", "google.auth", "werkzeug", "pydantic", "yaml", "reconciler.emulator", "reconciler.client",
                 "reconciler.apply", "reconciler.plan", "reconciler.loader", *sorted(
                     spec.split(":")[0] for spec in COMMANDS.values()))
 
