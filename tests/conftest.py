@@ -7,16 +7,39 @@ GENERATIVELANGUAGE_EMULATOR_HOST takes).
 `make_emulator(**options)`: start one with other `EmulatorOptions` (e.g.
 `step_seconds=1`, `faults=FaultSettings(rate_503=1)`, `fail_tuning=frozenset({"my-id"})`,
 or `clock=` to control time); it is stopped after the test.
+
+No test may let google-auth probe the GCE metadata server (a delay, and
+traffic off this machine): NO_GCE_CHECK is set for this process and every
+subprocess it starts, the check is answered "not on GCE" in this process, and
+a probe that happens anyway fails the test.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
+# Before google-auth is imported: it reads the variable once, at import, and
+# compares it with "true" (lower case) in current releases.
+os.environ["NO_GCE_CHECK"] = "true"
+
+import google.auth.compute_engine._metadata as gce_metadata
 import pytest
 
 from reconciler.emulator import EmulatorOptions, EmulatorServer
+
+
+@pytest.fixture(autouse=True)
+def no_metadata_server_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    # google-auth releases before NO_GCE_CHECK (the floor in pyproject.toml is
+    # one) always probe: in this process, the check itself says "not on GCE",
+    # and a probe made some other way fails the test.
+    def probe(*args: object, **kwargs: object) -> bool:
+        raise AssertionError("google-auth probed the GCE metadata server in a test")
+
+    monkeypatch.setattr(gce_metadata, "is_on_gce", lambda request: False)
+    monkeypatch.setattr(gce_metadata, "ping", probe)
 
 
 @pytest.fixture

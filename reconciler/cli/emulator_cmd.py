@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from reconciler.cli.main import App, pass_app
+from reconciler.cli.app import App, pass_app
+from reconciler.cli.state import make_state_folder
 from reconciler.emulator import EmulatorOptions, EmulatorServer, FaultSettings
 from reconciler.emulator.errors import ApiError
 from reconciler.model.errors import UserError
@@ -86,7 +87,7 @@ def _options(values: dict[str, Any]) -> EmulatorOptions:
         raise UserError(f"--fault-paths: {exc.message}") from None
     state = values["state"]
     if state != ":memory:":
-        Path(state).parent.mkdir(parents=True, exist_ok=True)
+        make_state_folder(Path(state).parent)
     return EmulatorOptions(
         host=values["host"], port=values["port"], state=state,
         step_seconds=values["step_seconds"], latency_seconds=values["latency"], faults=faults,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -9,12 +10,11 @@ import click
 import yaml
 
 from reconciler.cli.annotations import print_problem
-from reconciler.cli.main import App, pass_app
+from reconciler.cli.app import App, pass_app
 from reconciler.cli.session import connect
 from reconciler.loader import load_settings
 from reconciler.model.errors import UserError
 
-SCHEMA_LINE = "# yaml-language-server: $schema=../schema/tunedmodel.schema.json\n"
 HEADER = (
     "# Exported from the live model {name} by `reconciler export`.\n"
     "# The API never returns training data: `unknown: true` keeps the first plan from\n"
@@ -22,9 +22,9 @@ HEADER = (
 )
 
 
-def manifest_text(address: str, manifest: dict[str, Any]) -> str:
+def manifest_text(address: str, manifest: dict[str, Any], schema_line: str = "") -> str:
     body = yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True)
-    return SCHEMA_LINE + HEADER.format(name=address) + body
+    return schema_line + HEADER.format(name=address) + body
 
 
 @click.command("export")
@@ -49,9 +49,22 @@ def export_command(app: App, out: str, path: str, models: tuple[str, ...], force
     if existing and not force:
         raise UserError(f"would overwrite {', '.join(existing)}; pass --force to overwrite")
     folder.mkdir(parents=True, exist_ok=True)
+    schema_line = schema_comment(folder, root)
     for key, manifest in manifests.items():
-        targets[key].write_text(manifest_text(backend.rules.address(key), manifest), encoding="utf-8")
+        text = manifest_text(backend.rules.address(key), manifest, schema_line)
+        targets[key].write_text(text, encoding="utf-8")
     app.console.print(
         f"Exported {len(manifests)} manifest(s) to {folder}. Training data is marked unknown: "
         "`reconciler plan` imports unmanaged models and never re-tunes these."
     )
+
+
+def schema_comment(folder: Path, root: Path) -> str:
+    """The editor's `$schema` line, as a path from `folder` to the repository's schema.
+
+    A manifest may be exported anywhere (`--out a/b/c`, or outside the
+    repository), so the path is worked out from where the file lands.
+    """
+    schema = root.resolve() / "schema" / "tunedmodel.schema.json"
+    relative = Path(os.path.relpath(schema, folder.resolve())).as_posix()
+    return f"# yaml-language-server: $schema={relative}\n"

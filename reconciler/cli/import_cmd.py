@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from reconciler.cli.main import App, pass_app
+from reconciler.cli.app import App, pass_app
 from reconciler.cli.session import Session
 from reconciler.model.errors import UserError
 

@@ -3,60 +3,84 @@
 Exit codes: 0 success (no changes), 1 any error, 2 changes present (only with
 --detailed-exitcode). Click's own usage errors are mapped to 1 so that 2 keeps
 one meaning.
+
+Commands load lazily: each lives in its own module, imported only when it
+runs (or when `--help` lists them), so `reconciler --version` and shell
+completion start without requests, google-auth or the emulator.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
-from dataclasses import dataclass, field
-from typing import Any
 
 import click
 
+from reconciler import __version__
+from reconciler.cli.app import EXIT_ERROR, EXIT_OK, App
 from reconciler.cli.console import Console
 from reconciler.model.errors import ReconcilerError
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+# Command name -> "module:attribute" of its click command, one module a command.
+COMMANDS: dict[str, str] = {
+    "validate": "reconciler.cli.validate:validate",
+    "schema": "reconciler.cli.schema:schema",
+    "plan": "reconciler.cli.plan_cmd:plan_command",
+    "apply": "reconciler.cli.apply_cmd:apply_command",
+    "reconcile": "reconciler.cli.apply_cmd:reconcile_command",
+    "status": "reconciler.cli.status_cmd:status_command",
+    "import": "reconciler.cli.import_cmd:import_command",
+    "export": "reconciler.cli.export_cmd:export_command",
+    "emulator": "reconciler.cli.emulator_cmd:emulator",
+}
 
 
-@dataclass
-class App:
-    """What every command gets as `ctx.obj`."""
+class LazyGroup(click.Group):
+    """A group that imports a command's module the first time the command is asked for."""
 
-    console: Console = field(default_factory=Console)
-    debug: bool = False
-    emulator: bool = False
+    def __init__(self, *args: object, lazy_commands: dict[str, str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.lazy_commands = lazy_commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy_commands:
+            self.add_command(_load_command(self.lazy_commands[cmd_name]), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
 
-pass_app = click.make_pass_decorator(App)
+def _load_command(spec: str) -> click.Command:
+    module_name, attribute = spec.split(":")
+    command = getattr(importlib.import_module(module_name), attribute)
+    if not isinstance(command, click.Command):
+        raise TypeError(f"{spec} is not a click command")
+    return command
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
 @click.option(
     "--emulator",
     is_flag=True,
     help="Run against an embedded emulator whose state persists under .reconciler/.",
 )
-@click.version_option(package_name="reconciler")
+# The version from the package itself: no metadata lookup, whatever the
+# distribution is called.
+@click.version_option(version=__version__, prog_name="reconciler")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, emulator: bool) -> None:
     """Declarative, GitOps-style reconciler for Gemini API tuned models."""
     ctx.obj = App(debug=debug, emulator=emulator)
 
 
-def _register_commands() -> None:
-    # One module a command (thin click wrappers); imported here so that
-    # `reconciler --help` lists them all.
-    from reconciler.cli import commands
-
-    for command in commands.ALL:
-        cli.add_command(command)
-
-
 def main(argv: list[str] | None = None) -> None:
-    _register_commands()
     console = Console()
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
@@ -88,8 +112,3 @@ def main(argv: list[str] | None = None) -> None:
             )
         code = EXIT_ERROR
     sys.exit(code if isinstance(code, int) else EXIT_OK)
-
-
-def exit_with(code: int) -> Any:
-    """Leave a command with an exit code (click's way, caught in main)."""
-    raise click.exceptions.Exit(code)

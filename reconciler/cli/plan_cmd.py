@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler.cli.main import EXIT_CHANGES, EXIT_ERROR, App, exit_with, pass_app
+from reconciler.cli.app import EXIT_CHANGES, EXIT_ERROR, App, exit_with, pass_app
 from reconciler.cli.session import Session
 from reconciler.plan.types import Plan
 from reconciler.render.json import render_json

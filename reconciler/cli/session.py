@@ -18,7 +18,8 @@ from reconciler.apply.progress import Reporter
 from reconciler.apply.waiting import Waiter
 from reconciler.backends import backend_class
 from reconciler.cli.annotations import print_problem
-from reconciler.cli.main import App
+from reconciler.cli.app import App
+from reconciler.cli.state import STATE_DIR, make_state_folder
 from reconciler.loader import load
 from reconciler.model.desired import Desired
 from reconciler.model.errors import UserError
@@ -27,7 +28,7 @@ from reconciler.model.settings import Settings
 from reconciler.plan import PlanOptions, plan
 from reconciler.plan.types import Plan
 
-EMULATOR_DIR = ".reconciler"
+EMULATOR_DIR = STATE_DIR
 # The embedded emulator tunes fast, so the README's first command shows a whole
 # tuning run with live progress in seconds.
 EMULATOR_STEP_SECONDS = 0.1
@@ -50,7 +51,7 @@ def start_embedded_emulator(root: str) -> str:
     from reconciler.emulator.server import EmulatorOptions, EmulatorServer
 
     state = Path(root) / EMULATOR_DIR / "emulator.sqlite"
-    state.parent.mkdir(parents=True, exist_ok=True)
+    make_state_folder(state.parent)
     server = EmulatorServer(
         EmulatorOptions(host="127.0.0.1", port=0, state=str(state), step_seconds=EMULATOR_STEP_SECONDS)
     )

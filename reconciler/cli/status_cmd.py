@@ -6,7 +6,7 @@ import json
 
 import click
 
-from reconciler.cli.main import App, pass_app
+from reconciler.cli.app import App, pass_app
 from reconciler.cli.session import Session
 from reconciler.model.desired import DesiredModel
 from reconciler.model.live import LiveModel, LiveState

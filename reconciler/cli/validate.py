@@ -9,10 +9,13 @@ import click
 
 from reconciler.backends import backend_class
 from reconciler.cli.annotations import print_problem
+from reconciler.cli.app import EXIT_ERROR, App, exit_with, pass_app
 from reconciler.cli.console import Console
-from reconciler.cli.main import EXIT_ERROR, App, exit_with, pass_app
-from reconciler.loader import LoadResult, load
+from reconciler.loader import LoadResult, load, load_files
+from reconciler.loader.checks import ManifestCheck
 from reconciler.loader.summary import ModelSummary, summarize
+from reconciler.model.errors import UserError
+from reconciler.model.settings import Settings
 from reconciler.model.tuning import TuningDefaults
 
 JSON_FORMAT_VERSION = 1
@@ -20,7 +23,7 @@ _COLUMNS = ("MODEL", "SOURCE", "EXAMPLES", "CHARACTERS", "~TOKENS", "~STEPS")
 
 
 @click.command("validate")
-@click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--output",
     type=click.Choice(["text", "json"]),
@@ -29,13 +32,15 @@ _COLUMNS = ("MODEL", "SOURCE", "EXAMPLES", "CHARACTERS", "~TOKENS", "~STEPS")
     help="json prints one document on stdout for machines.",
 )
 @pass_app
-def validate(app: App, path: Path, output: str) -> None:
+def validate(app: App, paths: tuple[Path, ...], output: str) -> None:
     """Check manifests, settings and datasets without calling the API.
 
-    PATH is a repository root (default: the current folder), a manifests
-    folder or one manifest file. Exits 1 when anything is wrong.
+    PATHS is a repository root (default: the current folder) or a manifests
+    folder; or manifest files (as a pre-commit hook passes them), for which
+    the whole repository is loaded and their problems reported. Exits 1 when
+    anything is wrong.
     """
-    result = load(path, checks_for=lambda settings: backend_class(settings).manifest_problems)
+    result = _load(paths)
     tuning = backend_class(result.settings).rules.tuning
     summaries = [summarize(model, tuning) for model in result.models]
     if output == "json":
@@ -44,6 +49,21 @@ def validate(app: App, path: Path, output: str) -> None:
         _print_text(app.console, result, summaries, tuning)
     if not result.ok:
         exit_with(EXIT_ERROR)
+
+
+def _load(paths: tuple[Path, ...]) -> LoadResult:
+    if not paths:
+        return load(".", checks_for=_checks)
+    if len(paths) == 1 and paths[0].is_dir():
+        return load(paths[0], checks_for=_checks)
+    if any(path.is_dir() for path in paths):
+        raise UserError("give one folder, or any number of files")
+    return load_files(paths, checks_for=_checks)
+
+
+def _checks(settings: Settings) -> ManifestCheck:
+    """What the backend the repository chooses cannot honour."""
+    return backend_class(settings).manifest_problems
 
 
 def _as_json(result: LoadResult, summaries: list[ModelSummary]) -> dict[str, object]:

@@ -2,7 +2,8 @@
 
 1. `GENERATIVELANGUAGE_EMULATOR_HOST`: a local emulator over plain HTTP, no
    credentials at all (as Google's other emulators do).
-2. An API key from `GEMINI_API_KEY`, then `GOOGLE_API_KEY`, sent as `x-goog-api-key`.
+2. An API key from `GOOGLE_API_KEY`, then `GEMINI_API_KEY`, sent as `x-goog-api-key`
+   (google-genai's order and warning, so two tools on one machine use one key).
 3. Application Default Credentials with the cloud-platform and tuning scopes,
    refreshed when due, with `x-goog-user-project` naming the quota project.
 
@@ -27,7 +28,7 @@ from reconciler.client.errors import SCOPES, CredentialsError
 logger = logging.getLogger("reconciler.client")
 
 EMULATOR_HOST_ENV = "GENERATIVELANGUAGE_EMULATOR_HOST"
-API_KEY_ENVS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+API_KEY_ENVS = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
 API_KEY_HEADER = "x-goog-api-key"
 QUOTA_PROJECT_HEADER = "x-goog-user-project"
 
@@ -172,7 +173,7 @@ def _api_key_from(env: Mapping[str, str]) -> ApiKey | None:
     found = [(name, key) for name, key in found if key]
     if not found:
         return None
-    if len({key for _, key in found}) > 1:
-        logger.warning("%s and %s differ; using %s", *API_KEY_ENVS, found[0][0])
+    if len(found) > 1:  # google-genai's words, whether or not the two keys differ
+        logger.warning("Both %s and %s are set. Using %s.", *API_KEY_ENVS, found[0][0])
     name, key = found[0]
     return ApiKey(key, name)

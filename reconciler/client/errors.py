@@ -232,7 +232,7 @@ class CredentialsError(ApiError):
     @property
     def remedy(self) -> str | None:
         return (
-            "Set GEMINI_API_KEY or GOOGLE_API_KEY, or log in with "
+            "Set GOOGLE_API_KEY or GEMINI_API_KEY, or log in with "
             f"`{LOGIN_COMMAND}`"
         )
 

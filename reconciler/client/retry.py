@@ -5,7 +5,10 @@ the error body as well as `Retry-After`, know which calls are safe to resend,
 and run with an injected sleep and clock so tests take no time.
 
 Retried: no answer at all, 429, 500, 502, 503 and 504. Everything else (a 404,
-a 400, a 409) is an answer that another try would only repeat.
+a 400, a 409) is an answer that another try would only repeat. Calls that
+must not run twice are resent only when the server surely did not process
+them: the connection was never made, or Google's front end answered 429
+(rate limiting happens before the request reaches the service).
 """
 
 from __future__ import annotations
@@ -31,9 +34,10 @@ def is_transient(error: ApiError) -> bool:
     return isinstance(error, TransportError) or error.http_status in RETRYABLE_HTTP_STATUSES
 
 
-def never_arrived(error: ApiError) -> bool:
-    """Whether the request surely never reached the server: safe to resend anything."""
-    return isinstance(error, TransportError) and not error.sent
+def never_processed(error: ApiError) -> bool:
+    """Whether the server surely did nothing with the request: safe to resend anything."""
+    never_arrived = isinstance(error, TransportError) and not error.sent
+    return never_arrived or error.http_status == 429
 
 
 @dataclass(frozen=True)

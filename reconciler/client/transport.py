@@ -9,6 +9,7 @@ Tests swap the network out by mounting an adapter on the session they pass in.
 from __future__ import annotations
 
 import json
+import platform
 import threading
 from collections.abc import Mapping
 from enum import Enum
@@ -26,9 +27,13 @@ from reconciler.client.errors import (
     error_from_transport,
     excerpt,
 )
-from reconciler.client.retry import RetryPolicy, is_transient, never_arrived
+from reconciler.client.retry import RetryPolicy, is_transient, never_processed
 
-USER_AGENT = f"reconciler/{__version__}"
+# Google's attribution convention (as google-genai sends it): who calls, on
+# which Python, in both the user agent and x-goog-api-client.
+CLIENT_LABEL = f"reconciler/{__version__} gl-python/{platform.python_version()}"
+USER_AGENT = CLIENT_LABEL
+API_CLIENT_HEADER = "x-goog-api-client"
 REDACTED = "[REDACTED]"
 
 
@@ -37,8 +42,10 @@ class Resend(Enum):
 
     IF_TRANSIENT = "if transient"
     """Idempotent calls: after no answer, 429, 500, 502, 503 or 504."""
-    IF_NEVER_ARRIVED = "if never arrived"
-    """Calls that must not run twice: only when the connection was never made."""
+    IF_NEVER_PROCESSED = "if never processed"
+    """Calls that must not run twice: only after no connection at all, or a 429."""
+    # The former name, an alias, while reconciler/client/gemini.py still uses it.
+    IF_NEVER_ARRIVED = "if never processed"
 
 
 def new_session(pool_size: int) -> requests.Session:
@@ -94,7 +101,7 @@ class Transport:
     ) -> dict[str, Any]:
         """Send `method /path` until it succeeds or retrying stops; the answer as a dict."""
         what = f"{method} /{path}"
-        retry_if = is_transient if resend is Resend.IF_TRANSIENT else never_arrived
+        retry_if = is_transient if resend is Resend.IF_TRANSIENT else never_processed
         return self.retry.run(
             lambda: self._attempt(method, path, params, body, what), what=what, retry_if=retry_if
         )
@@ -125,7 +132,11 @@ class Transport:
         return self._read(response, what)
 
     def _headers(self) -> dict[str, str]:
-        headers = {"user-agent": USER_AGENT, "accept": "application/json"}
+        headers = {
+            "user-agent": USER_AGENT,
+            API_CLIENT_HEADER: CLIENT_LABEL,
+            "accept": "application/json",
+        }
         self.credentials.apply(headers)
         if self.quota_project:
             headers[QUOTA_PROJECT_HEADER] = self.quota_project

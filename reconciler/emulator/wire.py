@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.emulator.errors import RPC_CODE
@@ -29,7 +29,7 @@ class Enums:
 
 
 def timestamp(seconds: float, nanos: bool = False) -> str:
-    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    moment = datetime.fromtimestamp(seconds, tz=UTC)
     text = moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
     # The real API shows µs on createTime, updateTime and completeTime, ns on
     # startTime and snapshot computeTimes.

@@ -3,9 +3,10 @@
 Public surface:
 
 - `load(path) -> LoadResult`: a repository root, a manifests folder or one manifest file.
+- `load_files(paths) -> LoadResult`: the repository around some files, reported for those files.
 - `read_examples(model) -> Iterator[Example]`: stream a model's examples again (for apply).
 - `example_digest(examples) -> "sha256:<hex>"`: the canonical, order-insensitive fingerprint.
-- `manifest_json_schema() -> dict`: the JSON Schema editors validate manifests with.
+- `manifest_json_schema()`, `settings_json_schema()`: the JSON Schemas editors check files with.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from reconciler.loader.fingerprint import example_digest
-from reconciler.loader.load import LoadResult, load, load_settings
+from reconciler.loader.load import LoadResult, load, load_files, load_settings
 from reconciler.loader.problems import Problem, Severity
 from reconciler.loader.readers import Keys, read_rows
-from reconciler.loader.schema import manifest_json_schema
+from reconciler.loader.schema import manifest_json_schema, settings_json_schema
 from reconciler.model.desired import DesiredModel
 from reconciler.model.errors import UserError
 from reconciler.model.manifest import Example
@@ -51,7 +52,9 @@ __all__ = [
     "Severity",
     "example_digest",
     "load",
+    "load_files",
     "load_settings",
     "manifest_json_schema",
     "read_examples",
+    "settings_json_schema",
 ]

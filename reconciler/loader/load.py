@@ -18,7 +18,15 @@ from pydantic import ValidationError
 from reconciler.loader import datasets
 from reconciler.loader.checks import Declared, ManifestCheck, cross_problems
 from reconciler.loader.datasets import Keys, Row, Scan
-from reconciler.loader.layout import Layout, display_path, inside, locate, manifest_files
+from reconciler.loader.layout import (
+    DEFAULT_MANIFESTS,
+    MANIFEST_SUFFIXES,
+    Layout,
+    display_path,
+    inside,
+    locate,
+    manifest_files,
+)
 from reconciler.loader.problems import Problem, error, warning
 from reconciler.loader.validation import validate
 from reconciler.loader.yamldoc import Document, parse_documents
@@ -67,6 +75,60 @@ def load(
     backend they choose (what its API accepts), run on every valid manifest.
     """
     return _Load(Path(path), cwd, checks_for).run()
+
+
+def load_files(
+    paths: Sequence[str | Path],
+    *,
+    cwd: Path | None = None,
+    checks_for: Callable[[Settings], ManifestCheck] | None = None,
+) -> LoadResult:
+    """Check some files of a repository, as a pre-commit hook passes them.
+
+    The whole repository is loaded, since a manifest may name a `sourceModel`
+    declared in another file, and only what concerns the given files is kept:
+    their problems, those of the datasets their manifests read, and their models.
+    A given file the repository does not read is a problem of its own.
+    """
+    cwd = (cwd or Path.cwd()).resolve()
+    given = [Path(p).resolve() for p in paths]
+    missing = [error(str(p), 0, "", "no such file or folder") for p in paths if not Path(p).exists()]
+    if missing or not given:
+        return LoadResult(None, tuple(missing))
+    layout = locate(given[0], cwd)
+    if layout.settings_file is None and not (layout.root / DEFAULT_MANIFESTS).is_dir():
+        # Not in a repository: each file stands alone, as `load(file)` reads it.
+        results = [load(p, cwd=cwd, checks_for=checks_for) for p in given]
+        return _merged(results)
+    whole = load(layout.root, cwd=cwd, checks_for=checks_for)
+    models = tuple(m for m in whole.models if (layout.root / m.file).resolve() in given)
+    read = {*(Path(m.dataset_source.path) for m in models if m.dataset_source.path), *given}
+    shown = {display_path(path, cwd) for path in read}
+    problems = [p for p in whole.problems if p.file in shown]
+    problems += [error(display_path(p, cwd), 0, "", "not read by the repository: not a manifest under "
+                       "its manifests folder, its reconciler.yaml or a dataset of its manifests")
+                 for p in given if not _read_by(whole, layout, p)]
+    ok = not any(p.is_error for p in problems)
+    return LoadResult(whole.desired if ok else None, tuple(problems), models, whole.settings)
+
+
+def _read_by(result: LoadResult, layout: Layout, path: Path) -> bool:
+    """Whether loading the repository read `path`: its settings, a manifest or a dataset."""
+    if layout.settings_file is not None and path == layout.settings_file.resolve():
+        return True
+    if any(Path(m.dataset_source.path or "") == path for m in result.models):
+        return True
+    settings, _, _ = load_settings(layout.root)
+    folder = (layout.root / settings.manifests).resolve()
+    return path.suffix in MANIFEST_SUFFIXES and inside(path, folder)
+
+
+def _merged(results: Sequence[LoadResult]) -> LoadResult:
+    problems = tuple(p for r in results for p in r.problems)
+    models = tuple(m for r in results for m in r.models)
+    ok = all(r.ok for r in results)
+    return LoadResult(results[0].desired if ok and len(results) == 1 else None, problems, models,
+                      results[0].settings)
 
 
 def _declared_id(document: Document) -> str:

@@ -11,14 +11,30 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import orjson
-
 from reconciler.loader.problems import Problem, error
+
+
+def _chunk_parser() -> Callable[[bytes], Any]:
+    """orjson when installed (about 2.5x faster on JSONL chunks), else the json module.
+
+    orjson is optional (the `fast` extra) so that no install ever needs a Rust
+    toolchain where it has no wheel yet. Both raise a ValueError on anything
+    the fast path must leave to the line-by-line reader, and that reader uses
+    the json module, so results are the same either way.
+    """
+    try:
+        import orjson
+    except ImportError:
+        return json.loads
+    return orjson.loads
+
+
+_parse_chunk = _chunk_parser()
 
 DEFAULT_INPUT_KEYS = ("text_input", "textInput")
 DEFAULT_OUTPUT_KEY = "output"
@@ -110,8 +126,8 @@ def _jsonl_fast(chunk: bytes, count: int, line: int, index: int, keys: Keys) -> 
     if line == 0 and body.startswith(_BOM.encode()):
         body = body[3:]
     try:
-        values = orjson.loads(b"[" + body.replace(b"\n", b",") + b"]")
-    except orjson.JSONDecodeError:  # malformed JSON, a blank line, bad UTF-8 or a lone surrogate
+        values = _parse_chunk(b"[" + body.replace(b"\n", b",") + b"]")
+    except ValueError:  # malformed JSON, a blank line, bad UTF-8 or (orjson) a lone surrogate
         return None
     if len(values) != count:
         return None

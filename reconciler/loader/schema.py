@@ -1,28 +1,159 @@
-"""The JSON Schema of a manifest, so editors (yaml-language-server) check YAML as it is typed."""
+"""The JSON Schemas of a manifest and of reconciler.yaml, for editors and schema checkers.
+
+pydantic exports the types; the rules its validators check in code are added
+here as JSON Schema where JSON Schema can say them (exactly one of, not both,
+if-then-else, patterns), and every field gets a description for hover text.
+What no schema can check (datasets, duplicate ids across files, sourceModel
+references) is left to `reconciler validate`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from reconciler.model.manifest import TunedModelManifest
+from reconciler.model.manifest import (
+    DISPLAY_NAME_MAX,
+    EMAIL_RE,
+    TUNED_MODEL_ID,
+    TunedModelManifest,
+)
+from reconciler.model.settings import Settings
 
-# Rules pydantic checks in model validators, which it cannot export itself:
-# "exactly one of" pairs, written as JSON Schema `oneOf` with `required`.
+_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+# "Exactly one of" groups, written as `oneOf` with `required`.
 _ONE_OF = {
     "Spec": ("baseModel", "sourceModel"),
     "TrainingData": ("file", "examples", "unknown"),
+    "Expectation": ("equals", "contains", "regex"),
+}
+# A dataset file's suffix, in any case (the loader compares it lower-cased).
+_DATASET_SUFFIX = r"\.([jJ][sS][oO][nN][lL]?|[cC][sS][vV])$"
+
+# Hover text for every field, by definition and property (camelCase, as written).
+_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "TunedModelManifest": {
+        "apiVersion": "Always reconciler/v1.",
+        "kind": "Always TunedModel.",
+        "metadata": "What identifies the model.",
+        "spec": "The tuned model wanted.",
+    },
+    "Metadata": {
+        "name": "The tuned model id: tunedModels/<name>. 1-40 characters of a-z, 0-9 and '-', "
+                "starting with a letter and not ending with '-'.",
+    },
+    "Spec": {
+        "displayName": f"The name shown in the API and AI Studio, at most {DISPLAY_NAME_MAX} characters.",
+        "description": "Free text; reconciler appends its ownership trailer when sending it.",
+        "baseModel": "The base model to tune, e.g. models/gemini-1.5-flash-001-tuning. "
+                     "Exactly one of baseModel and sourceModel.",
+        "sourceModel": "A tuned model to tune further, tunedModels/<id>, declared by another manifest. "
+                       "Exactly one of baseModel and sourceModel.",
+        "trainingData": "The examples: a file, inline examples, or unknown: true. Changing them re-tunes.",
+        "hyperparameters": "Tuning hyperparameters; unset ones take the API's defaults. Changing them re-tunes.",
+        "generation": "Default generation settings of the tuned model; unset ones keep the base model's.",
+        "permissions": "Who may use the model besides its owner; one grant per grantee.",
+        "smokeTests": "Prompts run after tuning, each with one expectation on the answer.",
+        "lifecycle": "What a delete or replace may do to this model.",
+    },
+    "TrainingData": {
+        "file": "A .jsonl, .json or .csv file, relative to this manifest and inside the repository.",
+        "inputKey": "The key or column holding the input (default text_input, then textInput).",
+        "outputKey": "The key or column holding the output (default output).",
+        "examples": "Inline examples, for small sets.",
+        "unknown": "The data is not known (written by `reconciler export`): "
+                   "the model can be adopted and updated, never created or replaced.",
+    },
+    "Example": {
+        "textInput": "The prompt.",
+        "output": "The answer the model should learn to give; not empty.",
+    },
+    "Hyperparameters": {
+        "epochCount": "Passes over the training data (the API's default is 5).",
+        "batchSize": "Examples per training step (the API's default is 4).",
+        "learningRate": "The learning rate; not together with learningRateMultiplier.",
+        "learningRateMultiplier": "A multiplier of the API's default learning rate; not together with learningRate.",
+    },
+    "Generation": {
+        "temperature": "Randomness of answers, 0 to 1.",
+        "topP": "Nucleus sampling: the probability mass considered, 0 to 1.",
+        "topK": "Top-k sampling: the number of tokens considered, at least 1.",
+    },
+    "Permission": {
+        "role": "READER may use the model; WRITER may also change it. Ownership is transferred, not granted.",
+        "granteeType": "USER or GROUP (with emailAddress), or EVERYONE (without).",
+        "emailAddress": "The user's or group's address; required for USER and GROUP, absent for EVERYONE.",
+    },
+    "SmokeTest": {
+        "input": "The prompt sent to the tuned model.",
+        "expect": "Exactly one of equals, contains and regex.",
+    },
+    "Expectation": {
+        "equals": "The answer, stripped, equals this.",
+        "contains": "The answer contains this.",
+        "regex": "The answer matches this regular expression (Python syntax).",
+    },
+    "Lifecycle": {
+        "preventDestroy": "Refuse to delete or replace this model.",
+        "deletionPolicy": "Delete: removing the manifest deletes the model (with prune). "
+                          "Orphan: it forgets the model and leaves it live.",
+    },
+    "Settings": {
+        "apiVersion": "The API version in request paths: v1beta (default), v1alpha, v1beta3 or v1.",
+        "concurrency": "Models changed at the same time during an apply (1-64).",
+        "requestTimeoutSeconds": "Seconds before one HTTP request gives up (it is then retried).",
+        "operationTimeoutSeconds": "Seconds an apply waits for one tuning run before giving up waiting.",
+        "pollIntervalSeconds": "Seconds between checks of a running tuning operation.",
+    },
 }
 
 
 def manifest_json_schema() -> dict[str, Any]:
     """The schema of one `kind: TunedModel` document (camelCase, as written in YAML)."""
     schema = TunedModelManifest.model_json_schema(by_alias=True, mode="validation")
+    definitions = schema["$defs"]
+    definitions["TunedModelManifest"] = schema  # so the top level is described like the rest
     for name, fields in _ONE_OF.items():
-        definition = schema.get("$defs", {}).get(name)
-        if definition is not None:
-            definition["oneOf"] = [{"required": [field]} for field in fields]
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        **schema,
-        "title": "reconciler TunedModel manifest",
-    }
+        definitions[name]["oneOf"] = [{"required": [field]} for field in fields]
+    _add_rules(definitions)
+    _describe(definitions)
+    del definitions["TunedModelManifest"]
+    return {"$schema": _DRAFT, **schema, "title": "reconciler TunedModel manifest"}
+
+
+def settings_json_schema() -> dict[str, Any]:
+    """The schema of reconciler.yaml."""
+    schema = Settings.model_json_schema(by_alias=True, mode="validation")
+    _describe({"Settings": schema})
+    return {"$schema": _DRAFT, **schema, "title": "reconciler settings (reconciler.yaml)"}
+
+
+def _add_rules(definitions: dict[str, Any]) -> None:
+    name = definitions["Metadata"]["properties"]["name"]
+    name.update(pattern=f"^{TUNED_MODEL_ID}$", minLength=1, maxLength=40)
+    training_data = definitions["TrainingData"]
+    _string_option(training_data["properties"]["file"])["pattern"] = _DATASET_SUFFIX
+    # Keys name the columns of a file; inline examples have fixed keys.
+    training_data["if"] = {"required": ["examples"]}
+    training_data["then"] = {"not": {"anyOf": [{"required": ["inputKey"]}, {"required": ["outputKey"]}]}}
+    definitions["Example"]["properties"]["output"]["minLength"] = 1
+    definitions["Hyperparameters"]["not"] = {"required": ["learningRate", "learningRateMultiplier"]}
+    permission = definitions["Permission"]
+    _string_option(permission["properties"]["emailAddress"])["pattern"] = EMAIL_RE.pattern
+    permission["if"] = {"properties": {"granteeType": {"const": "EVERYONE"}}}
+    permission["then"] = {"not": {"required": ["emailAddress"]}}
+    permission["else"] = {"required": ["emailAddress"], "properties": {"emailAddress": {"type": "string"}}}
+    _string_option(definitions["Expectation"]["properties"]["regex"])["format"] = "regex"
+
+
+def _string_option(prop: dict[str, Any]) -> dict[str, Any]:
+    """The `{"type": "string"}` branch of an optional string property."""
+    return next(option for option in prop.get("anyOf", [prop]) if option.get("type") == "string")
+
+
+def _describe(definitions: dict[str, Any]) -> None:
+    for name, descriptions in _DESCRIPTIONS.items():
+        properties = definitions.get(name, {}).get("properties", {})
+        for field, text in descriptions.items():
+            if field in properties:
+                properties[field].setdefault("description", text)

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import google.auth.compute_engine._metadata
 import pytest
 from google.auth.exceptions import RefreshError
 
@@ -82,12 +83,23 @@ def test_an_emulator_host_with_a_scheme_keeps_it() -> None:
     assert resolve({EMULATOR: "http://localhost:9000/"}).endpoint == "http://localhost:9000"
 
 
-def test_gemini_api_key_comes_before_google_api_key(caplog: pytest.LogCaptureFixture) -> None:
+def test_google_api_key_comes_before_gemini_api_key_as_in_google_genai(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     with caplog.at_level(logging.DEBUG):
         connection = resolve({"GEMINI_API_KEY": API_KEY, "GOOGLE_API_KEY": OTHER_KEY})
-    assert connection.credentials.describe() == "API key from GEMINI_API_KEY"
+    assert connection.credentials.describe() == "API key from GOOGLE_API_KEY"
+    assert connection.credentials.secrets() == (OTHER_KEY,)
     assert connection.endpoint == DEFAULT_ENDPOINT
-    assert caplog.messages == ["GEMINI_API_KEY and GOOGLE_API_KEY differ; using GEMINI_API_KEY"]
+    # google-genai's warning, word for word, whether or not the keys differ.
+    assert caplog.messages == ["Both GOOGLE_API_KEY and GEMINI_API_KEY are set. Using GOOGLE_API_KEY."]
+
+
+def test_gemini_api_key_alone_is_used(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):
+        connection = resolve({"GEMINI_API_KEY": API_KEY, "GOOGLE_API_KEY": " "})
+    assert connection.credentials.describe() == "API key from GEMINI_API_KEY"
+    assert caplog.messages == []
 
 
 def test_google_api_key_alone_is_used() -> None:
@@ -210,3 +222,18 @@ def test_no_secret_reaches_repr_str_errors_or_logs(
 
 def test_api_key_repr_names_only_its_source() -> None:
     assert repr(ApiKey(API_KEY, "GOOGLE_API_KEY")) == "ApiKey(source='GOOGLE_API_KEY')"
+
+
+def test_no_credentials_fail_at_once_without_probing_the_metadata_server(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    # No key, no credentials file, no gcloud configuration: ADC finds nothing.
+    for name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_API_KEY", "GEMINI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(CredentialsError, match="no credentials found"):
+        load_default_credentials(SCOPES)
+    # The conftest's guard: a ping of the metadata server would have failed the test.
+    with pytest.raises(AssertionError, match="probed the GCE metadata server"):
+        google.auth.compute_engine._metadata.ping(request=None)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import platform
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from reconciler import __version__
 from reconciler.backends.gemini.client import GeminiClient, base_model_name, tuned_model_name
 from reconciler.client import NotFound, UnexpectedResponse
 from reconciler.model.errors import UserError
@@ -217,7 +219,9 @@ def test_requests_carry_the_key_header_and_a_user_agent(
     client.get_tuned_model("m")
     headers = api.seen[0].headers
     assert headers["x-goog-api-key"] == API_KEY
-    assert headers["user-agent"].startswith("reconciler/")
+    label = f"reconciler/{__version__} gl-python/{platform.python_version()}"
+    assert headers["user-agent"] == label
+    assert headers["x-goog-api-client"] == label
     assert "authorization" not in headers
     assert api.seen[0].query == {}  # the key never goes in the URL, where logs keep it
 

@@ -229,3 +229,24 @@ def test_retries_are_logged_with_attempt_numbers(
     assert caplog.messages == [
         "GET /v1beta/tunedModels/m: attempt #1/5 failed (503 UNAVAILABLE); retrying in 1.0s"
     ]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.create_tuned_model({"displayName": "x"}),
+        lambda c: c.create_permission("m", {"role": "READER", "granteeType": "EVERYONE"}),
+        lambda c: c.transfer_ownership("m", "new@example.com"),
+    ],
+    ids=["create_without_id", "create_permission", "transfer_ownership"],
+)
+def test_a_429_is_retried_even_for_calls_that_must_not_run_twice(
+    client: GeminiClient, api: FakeApi, clock: FakeClock, call: object
+) -> None:
+    # Google's front end rejects a rate-limited request before the service sees it.
+    limited = error(429, "RESOURCE_EXHAUSTED", headers={"Retry-After": "7"})
+    for path in (CREATE, "/v1beta/tunedModels/m/permissions", "/v1beta/tunedModels/m:transferOwnership"):
+        api.script("POST", path, limited, OK)
+    call(client)  # type: ignore[operator]
+    assert client.request_count == 2
+    assert clock.sleeps == [7.0]

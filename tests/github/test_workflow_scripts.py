@@ -3,8 +3,8 @@
 Each `run:` script is read from the workflow file and run with GitHub's
 default shell (`bash --noprofile --norc -eo pipefail`), with the step's `env:`
 (expressions replaced by the values a test chooses), GITHUB_OUTPUT and
-GITHUB_STEP_SUMMARY files, and, where the step calls the CLI, a stand-in
-`reconciler` that exits with a chosen code.
+GITHUB_STEP_SUMMARY files, and, where the step calls `gh`, a stand-in that
+records what it was asked. (The action's own scripts: test_action.py.)
 """
 
 from __future__ import annotations
@@ -32,8 +32,7 @@ class StepRun:
     summary: str
 
 
-def run_step(workflow: str, step: str, tmp_path: Path, env: dict[str, str],
-             reconciler_exit: int | None = None, reconciler_writes: str = "") -> StepRun:
+def run_step(workflow: str, step: str, tmp_path: Path, env: dict[str, str]) -> StepRun:
     """Run one step's script in `tmp_path` (the workspace) and collect what it wrote."""
     document = load_workflow(workflow)
     script = step_named(document, step)["run"]
@@ -43,26 +42,12 @@ def run_step(workflow: str, step: str, tmp_path: Path, env: dict[str, str],
     environment = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
     environment.update({k: str(v) for k, v in document.get("env", {}).items()})
     environment.update(env, GITHUB_OUTPUT=str(output), GITHUB_STEP_SUMMARY=str(summary))
-    if reconciler_exit is not None:
-        environment["PATH"] = f"{fake_reconciler(tmp_path, reconciler_exit, reconciler_writes)}" \
-                              f"{os.pathsep}{environment['PATH']}"
     result = subprocess.run(
         [str(BASH), "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
         cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=30,
     )
     outputs = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
     return StepRun(result.returncode, result.stdout, outputs, summary.read_text())
-
-
-def fake_reconciler(tmp_path: Path, exit_code: int, writes: str) -> Path:
-    """A `reconciler` that writes `writes` to the file named by $<writes> and exits."""
-    folder = tmp_path / "bin"
-    folder.mkdir(exist_ok=True)
-    body = f'printf "### Plan: fake\\n" > "${writes}"\n' if writes else ""
-    script = folder / "reconciler"
-    script.write_text(f"#!/bin/sh\n{body}exit {exit_code}\n")
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    return folder
 
 
 # --- plan.yml: which mode, and the comment --------------------------------------
@@ -100,81 +85,67 @@ def test_no_credentials_fail_with_an_annotation(tmp_path: Path) -> None:
         assert "GEMINI_API_KEY" in run.stdout
 
 
-COMMENT = "Write the comment"
-PR_ENV = {"VALIDATE_OUTCOME": "success", "HEAD_SHA": "0123456789abcdef",
-          "RUN_URL": "https://github.example/o/r/actions/runs/1"}
+# --- drift.yml: the issue, kept with the gh CLI ------------------------------------
+
+DRIFT_ISSUE = "Open, update or close"
+RUN_URL = "https://github.example/o/r/actions/runs/2"
 
 
-def write_plan_markdown(tmp_path: Path, text: str) -> None:
-    path = tmp_path / ".reconciler" / "ci" / "plan.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-
-
-def test_the_comment_is_the_plan_with_a_footer(tmp_path: Path) -> None:
-    write_plan_markdown(tmp_path, "### Plan: 1 to create\n")
-    run = run_step("plan", COMMENT, tmp_path, PR_ENV)
-    assert run.returncode == 0
-    comment = (tmp_path / ".reconciler" / "ci" / "comment.md").read_text()
-    assert comment.startswith("### Plan: 1 to create\n\n<sub>reconciler plan of 0123456 (")
-    assert run.summary == comment
-
-
-def test_a_plan_at_the_limit_gets_no_footer(tmp_path: Path) -> None:
-    write_plan_markdown(tmp_path, "x" * 65_300)
-    run_step("plan", COMMENT, tmp_path, PR_ENV)
-    assert (tmp_path / ".reconciler" / "ci" / "comment.md").read_text() == "x" * 65_300
-
-
-@pytest.mark.parametrize(
-    ("validate", "heading"),
-    [("failure", "### Invalid manifests: nothing was planned"), ("success", "### The plan failed")],
-)
-def test_without_a_plan_the_comment_says_why(tmp_path: Path, validate: str, heading: str) -> None:
-    run = run_step("plan", COMMENT, tmp_path, {**PR_ENV, "VALIDATE_OUTCOME": validate})
-    comment = (tmp_path / ".reconciler" / "ci" / "comment.md").read_text()
-    assert comment.startswith(heading)
-    assert PR_ENV["RUN_URL"] in comment
-    assert run.summary == comment
-
-
-# --- apply.yml: the job summary and the exit code --------------------------------
-
-
-@pytest.mark.parametrize(
-    ("code", "summary"),
-    [(0, "### No changes: the live account matches main.\n"),
-     (1, "### Apply failed: the errors are in the log of this step.\n")],
-)
-def test_apply_without_a_summary_writes_one(tmp_path: Path, code: int, summary: str) -> None:
-    run = run_step("apply", "Apply", tmp_path, {}, reconciler_exit=code)
-    assert run.returncode == code
-    assert run.summary == summary
-
-
-# --- drift.yml: the plan's exit code, and the issue body -------------------------
-
-DRIFT = "Plan (exit"
-
-
-@pytest.mark.parametrize(("code", "step_fails"), [(0, False), (2, False), (1, True), (130, True)])
-def test_drift_plan_passes_on_exit_code_to_later_steps(tmp_path: Path, code: int,
-                                                       step_fails: bool) -> None:
-    run = run_step("drift", DRIFT, tmp_path, {}, reconciler_exit=code,
-                   reconciler_writes="DRIFT_MARKDOWN")
-    assert run.outputs["exitcode"] == str(code)
-    assert (run.returncode != 0) is step_fails
-    if not step_fails:
-        assert run.summary == "### Plan: fake\n"
-
-
-def test_the_drift_issue_explains_itself_above_the_plan(tmp_path: Path) -> None:
-    markdown = tmp_path / ".reconciler" / "ci" / "drift.md"
-    markdown.parent.mkdir(parents=True)
+def drift_step(tmp_path: Path, exit_code: str, open_issue: str) -> tuple[StepRun, list[list[str]]]:
+    markdown = tmp_path / "plan.md"
     markdown.write_text("### Plan: 0 to create, 1 to update\n")
-    run = run_step("drift", "Write the issue", tmp_path,
-                   {"RUN_URL": "https://github.example/o/r/actions/runs/2"})
-    assert run.returncode == 0
-    issue = (tmp_path / ".reconciler" / "ci" / "issue.md").read_text()
-    assert issue.startswith("The [drift check](https://github.example/o/r/actions/runs/2) of ")
-    assert issue.endswith("\n\n### Plan: 0 to create, 1 to update\n")
+    gh_bin, calls = fake_gh(tmp_path, {"issue list": open_issue})
+    env = {"EXIT_CODE": exit_code, "PLAN_MARKDOWN": str(markdown), "RUN_URL": RUN_URL,
+           "RUNNER_TEMP": str(tmp_path), "GH_TOKEN": "t",
+           "PATH": f"{gh_bin}{os.pathsep}{os.environ['PATH']}"}
+    run = run_step("drift", DRIFT_ISSUE, tmp_path, env)
+    return run, [line.split("\t") for line in calls.read_text().splitlines()] if calls.exists() else []
+
+
+def test_drift_opens_a_labelled_issue_that_explains_itself_above_the_plan(tmp_path: Path) -> None:
+    run, calls = drift_step(tmp_path, "2", open_issue="")
+    assert run.returncode == 0, run.stdout
+    assert [call[:2] for call in calls] == [["issue", "list"], ["label", "create"], ["issue", "create"]]
+    assert calls[0][calls[0].index("--label") + 1] == "reconciler-drift"
+    create = calls[2]
+    assert create[create.index("--label") + 1] == "reconciler-drift"
+    body = Path(create[create.index("--body-file") + 1]).read_text()
+    assert body.startswith(f"The [drift check]({RUN_URL}) of ")
+    assert body.endswith("\n\n### Plan: 0 to create, 1 to update\n")
+
+
+def test_drift_updates_the_open_issue_in_place(tmp_path: Path) -> None:
+    run, calls = drift_step(tmp_path, "2", open_issue="17")
+    assert run.returncode == 0, run.stdout
+    assert [call[:3] for call in calls] == [["issue", "list", "--label"], ["issue", "edit", "17"]]
+
+
+def test_back_in_sync_closes_the_issue_with_a_comment(tmp_path: Path) -> None:
+    run, calls = drift_step(tmp_path, "0", open_issue="17")
+    assert run.returncode == 0, run.stdout
+    assert calls[1][:3] == ["issue", "close", "17"]
+    assert RUN_URL in calls[1][calls[1].index("--comment") + 1]
+
+
+def test_in_sync_with_no_issue_does_nothing(tmp_path: Path) -> None:
+    _, calls = drift_step(tmp_path, "0", open_issue="")
+    assert [call[:2] for call in calls] == [["issue", "list"]]
+
+
+def fake_gh(tmp_path: Path, answers: dict[str, str]) -> tuple[Path, Path]:
+    """A `gh` that logs its arguments (tab-separated, a line a call) and prints canned answers.
+
+    `answers` maps the first two arguments ("issue list", "api repos/...") to what it prints.
+    """
+    folder = tmp_path / "gh-bin"
+    folder.mkdir(exist_ok=True)
+    calls = tmp_path / "gh-calls"
+    cases = "".join(f'  "{key}") printf \'%s\\n\' "{value}" ;;\n' for key, value in answers.items())
+    script = folder / "gh"
+    script.write_text(
+        "#!/usr/bin/env bash\n"
+        f"(IFS=$'\\t'; echo \"$*\") >> '{calls}'\n"
+        f'case "$1 $2" in\n{cases}esac\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return folder, calls

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,9 +11,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 WORKFLOW_NAMES = ("plan", "apply", "drift", "ci")
-
-# Where a shell command line ends: what follows is shell, not reconciler arguments.
-_SHELL_OPERATORS = {"||", "&&", ";", "|", ">", ">>", "2>", "2>&1"}
+ACTION = ROOT / "action.yml"
+ACTION_SCRIPTS = ROOT / "action"
 
 
 def workflow_files() -> list[Path]:
@@ -47,34 +44,32 @@ def steps_using(workflow: dict[str, Any], action: str) -> list[dict[str, Any]]:
     return [s for s in steps(workflow) if str(s.get("uses", "")).split("@")[0] == action]
 
 
+def load_action() -> dict[str, Any]:
+    with open(ACTION, encoding="utf-8") as handle:
+        document: dict[str, Any] = yaml.safe_load(handle)
+    return document
+
+
 @dataclass(frozen=True)
-class CommandLine:
-    """One `reconciler ...` invocation found in a `run:` script."""
+class ActionUse:
+    """One step of a workflow that runs this repository's action (`uses: ./`)."""
 
     workflow: str
     step: str
-    line: str
-    args: tuple[str, ...]  # after `reconciler`, shell variables not yet expanded
+    command: str
+    args: tuple[str, ...]
+    comment: str
+    emulator: str
 
 
-def reconciler_commands(name: str) -> list[CommandLine]:
-    workflow = load_workflow(name)
-    found = []
-    for step in steps(workflow):
-        for line in str(step.get("run", "")).splitlines():
-            stripped = line.strip()
-            if re.match(r"reconciler\s", stripped):
-                words = _until_shell_operator(shlex.split(stripped, posix=True))
-                found.append(CommandLine(name, str(step.get("name", "")), stripped,
-                                         tuple(words[1:])))
-    return found
-
-
-def _until_shell_operator(words: list[str]) -> list[str]:
-    for index, word in enumerate(words):
-        if word in _SHELL_OPERATORS:
-            return words[:index]
-    return words
+def action_uses(name: str) -> list[ActionUse]:
+    return [
+        ActionUse(name, str(step.get("name", "")), str(step["with"]["command"]),
+                  tuple(str(step["with"].get("args", "")).split()),
+                  str(step["with"].get("comment", "false")),
+                  str(step["with"].get("emulator", "false")))
+        for step in steps(load_workflow(name)) if step.get("uses") == "./"
+    ]
 
 
 def readme_test_command() -> str:

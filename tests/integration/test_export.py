@@ -76,3 +76,19 @@ def test_export_refuses_to_overwrite(tmp_path: Path, emulator: EmulatorServer) -
     assert result.code == 1
     assert "pass --force" in result.err
     assert run_cli(repo, emulator, "export", "--out", "manifests", "--force").code == 0
+
+
+def test_the_schema_line_points_at_the_schema_from_wherever_the_file_lands(
+    tmp_path: Path, emulator: EmulatorServer
+) -> None:
+    source = write_repo(tmp_path / "source", [manifest("alpha")])
+    assert run_cli(source, emulator, "apply", "--yes").code == 0
+    for out in ("manifests", "a/b/c", str(tmp_path / "elsewhere")):
+        result = run_cli(source, emulator, "export", "--out", out, "--force")
+        assert result.code == 0, result.text
+        folder = source / out
+        first = (folder / "alpha.yaml").read_text().splitlines()[0]
+        relative = first.removeprefix("# yaml-language-server: $schema=")
+        assert (folder / relative).resolve() == (source / "schema" / "tunedmodel.schema.json").resolve()
+    assert (source / "manifests" / "alpha.yaml").read_text().startswith(
+        "# yaml-language-server: $schema=../schema/tunedmodel.schema.json\n")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
+from reconciler.loader import readers
 from reconciler.loader.datasets import (
     Keys,
     Row,
@@ -16,6 +18,23 @@ from reconciler.loader.datasets import (
     scan,
 )
 from reconciler.loader.problems import Problem
+
+
+@pytest.fixture(autouse=True, params=["orjson", "json module"])
+def chunk_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test here runs with orjson and with the fallback used when it is not installed."""
+    if request.param == "orjson":
+        monkeypatch.setattr(readers, "_parse_chunk", pytest.importorskip("orjson").loads)
+    else:
+        monkeypatch.setattr(readers, "_parse_chunk", json.loads)
+
+
+def test_without_orjson_the_json_module_parses_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "orjson", None)  # what `import orjson` sees when it is missing
+    assert readers._chunk_parser() is json.loads
+    monkeypatch.delitem(sys.modules, "orjson")
+    orjson = pytest.importorskip("orjson")  # the `fast` extra, in the test extra too
+    assert readers._chunk_parser() is orjson.loads
 
 
 def write(tmp_path: Path, name: str, content: str | bytes) -> Path:

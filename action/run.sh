@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Run `reconciler [--emulator] $RECONCILER_COMMAND $RECONCILER_ARGS` and set the action's outputs.
+#
+# Never fails itself: the exit code is an output, and the action's last step
+# fails the job for a code other than 0 or 2, after the comment is written.
+set -uo pipefail
+
+# Files a command at a time, so a later use of the action in the same job
+# leaves the files named by an earlier one's outputs alone.
+out_dir="$PWD/.reconciler/action"
+mkdir -p "$out_dir"
+plan_json="$out_dir/plan.json"
+plan_markdown="$out_dir/plan.md"
+result_markdown="$out_dir/$RECONCILER_COMMAND-result.md"
+rm -f "$result_markdown"
+
+read -ra args <<< "${RECONCILER_ARGS:-}"
+if [ "$RECONCILER_COMMAND" = plan ]; then
+  rm -f "$plan_json" "$plan_markdown"
+  args+=(--detailed-exitcode --out "$plan_json" --markdown-out "$plan_markdown")
+fi
+
+global=()
+[ "${RECONCILER_EMULATOR:-false}" = true ] && global+=(--emulator)
+
+# apply and reconcile append their Markdown result to $GITHUB_STEP_SUMMARY;
+# catch it in a file of our own, for the output and the comment.
+status=0
+GITHUB_STEP_SUMMARY="$result_markdown" reconciler "${global[@]}" "$RECONCILER_COMMAND" "${args[@]}" || status=$?
+
+markdown=""
+has_changes=false
+if [ "$RECONCILER_COMMAND" = plan ] && [ -s "$plan_markdown" ]; then
+  markdown="$plan_markdown"
+  [ "$status" -eq 2 ] && has_changes=true
+elif [ -s "$result_markdown" ]; then
+  markdown="$result_markdown"
+  has_changes=true
+fi
+if [ -n "$markdown" ]; then
+  cat "$markdown" >> "${GITHUB_STEP_SUMMARY:?}"
+elif [ "$status" -eq 0 ] && [[ "$RECONCILER_COMMAND" =~ ^(apply|reconcile)$ ]]; then
+  echo "### No changes: the live account matches the manifests." >> "${GITHUB_STEP_SUMMARY:?}"
+fi
+
+json=""
+[ "$RECONCILER_COMMAND" = plan ] && [ -s "$plan_json" ] && json="$plan_json"
+{
+  echo "exit-code=$status"
+  echo "has-changes=$has_changes"
+  echo "plan-markdown=$markdown"
+  echo "plan-json=$json"
+} >> "${GITHUB_OUTPUT:?}"
+exit 0

@@ -1,0 +1,199 @@
+"""The composite action: its metadata, how it installs reconciler, and its pull-request comments.
+
+How it runs each command is tested against the emulator in test_workflow_commands.py.
+Here its scripts run with bash and stand-ins for `python3` and `gh` that record
+what they were asked, so no test installs from the network or talks to GitHub.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from reconciler import __version__
+from tests.github.test_workflow_scripts import fake_gh
+from tests.github.workflows import ACTION_SCRIPTS, ROOT, load_action
+
+BASH = shutil.which("bash")
+pytestmark = pytest.mark.skipif(BASH is None, reason="the action's scripts are bash")
+RUN_URL = "https://github.example/o/r/actions/runs/3"
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def run_script(name: str, tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    environment = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **env}
+    return subprocess.run(
+        [str(BASH), "--noprofile", "--norc", "-eo", "pipefail", str(ACTION_SCRIPTS / name)],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=60,
+    )
+
+
+# --- action.yml -------------------------------------------------------------------
+
+
+def test_the_action_is_composite_and_its_scripts_are_executable() -> None:
+    action = load_action()
+    assert action["runs"]["using"] == "composite"
+    for step in action["runs"]["steps"]:
+        for script in re.findall(r"action/([\w-]+\.sh)", step["run"]):
+            assert os.access(ACTION_SCRIPTS / script, os.X_OK), script
+
+
+def test_inputs_and_outputs_are_those_documented() -> None:
+    action = load_action()
+    assert set(action["inputs"]) == {"command", "args", "working-directory", "version", "emulator",
+                                     "comment", "github-token"}
+    assert set(action["outputs"]) == {"exit-code", "has-changes", "plan-markdown", "plan-json"}
+    run_sh = (ACTION_SCRIPTS / "run.sh").read_text(encoding="utf-8")
+    for output in action["outputs"]:
+        assert f"echo \"{output}=" in run_sh, f"run.sh never sets {output}"
+    documented = (ROOT / "docs" / "github.md").read_text(encoding="utf-8")
+    for name in [*action["inputs"], *action["outputs"]]:
+        assert f"`{name}`" in documented, f"docs/github.md does not describe {name}"
+
+
+def test_inputs_reach_the_scripts_only_through_the_environment() -> None:
+    for step in load_action()["runs"]["steps"]:
+        assert "${{" not in step["run"], step["name"]
+
+
+# --- install.sh -------------------------------------------------------------------
+
+
+def fake_python(tmp_path: Path) -> tuple[Path, Path]:
+    """A `python3` whose `-m venv DIR` makes DIR/bin/{python,reconciler} that log their arguments."""
+    folder, log = tmp_path / "py-bin", tmp_path / "python-calls"
+    folder.mkdir()
+    tool = (
+        "#!/usr/bin/env bash\n"
+        f'echo "$(basename "$0") $*" >> "{log}"\n'
+        'if [ "$1 $2" = "-m venv" ]; then mkdir -p "$3/bin"; '
+        'for t in python reconciler; do cp "$0" "$3/bin/$t"; done; fi\n'
+    )
+    script = folder / "python3"
+    script.write_text(tool)
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return folder, log
+
+
+@pytest.mark.parametrize(
+    ("version", "spec"),
+    [("", "ACTION_PATH"), ("0.1.0", "gemini-tuning-reconciler==0.1.0"),
+     ("v0.1.0", "gemini-tuning-reconciler==0.1.0")],
+)
+def test_install_takes_the_actions_own_copy_or_the_release_asked_for(
+    tmp_path: Path, version: str, spec: str
+) -> None:
+    python_bin, log = fake_python(tmp_path)
+    github_path = tmp_path / "github_path"
+    env = {"PATH": f"{python_bin}{os.pathsep}{os.environ['PATH']}", "RUNNER_TEMP": str(tmp_path),
+           "GITHUB_ACTION_PATH": str(ROOT), "GITHUB_PATH": str(github_path),
+           "RECONCILER_VERSION": version}
+    for _ in range(2):  # the second use in a job reuses the environment
+        result = run_script("install.sh", tmp_path, env)
+        assert result.returncode == 0, result.stderr
+    spec = spec.replace("ACTION_PATH", str(ROOT))
+    venv = tmp_path / "reconciler-venv"
+    assert log.read_text().splitlines() == [
+        f"python3 -m venv {venv}",
+        f"python -m pip install --quiet --disable-pip-version-check {spec}",
+        "reconciler --version",
+        "reconciler --version",
+    ]
+    assert github_path.read_text().splitlines() == [f"{venv}/bin"] * 2
+
+
+def test_the_documented_pins_name_this_version() -> None:
+    # What the docs pin is what this tree installs: the tag of the action, and
+    # the release of the distribution, both the version in the changelog.
+    docs = (ROOT / "docs" / "github.md").read_text(encoding="utf-8")
+    assert f"uses: OWNER/reconciler@v{__version__}" in docs
+    assert f"pip install gemini-tuning-reconciler=={__version__}" in docs
+    assert f"## [{__version__}]" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+
+
+# --- comment.sh -------------------------------------------------------------------
+
+
+def comment(tmp_path: Path, command: str, *, markdown: str | None, exit_code: str = "0",
+            answers: dict[str, str] | None = None, event: dict[str, object] | None = None,
+            ) -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
+    gh_bin, calls = fake_gh(tmp_path, answers or {})
+    event_file = tmp_path / "event.json"
+    event_file.write_text(json.dumps(event or {}))
+    markdown_file = ""
+    if markdown is not None:
+        markdown_file = str(tmp_path / "plan.md")
+        Path(markdown_file).write_text(markdown)
+    env = {"PATH": f"{gh_bin}{os.pathsep}{os.environ['PATH']}", "GH_TOKEN": "t",
+           "GITHUB_REPOSITORY": "o/r", "GITHUB_SHA": SHA, "GITHUB_EVENT_PATH": str(event_file),
+           "RECONCILER_COMMAND": command, "EXIT_CODE": exit_code, "MARKDOWN_FILE": markdown_file,
+           "RUN_URL": RUN_URL}
+    result = run_script("comment.sh", tmp_path, env)
+    assert result.returncode == 0, result.stderr
+    logged = [line.split("\t") for line in calls.read_text().splitlines()] if calls.exists() else []
+    return result, logged
+
+
+def body_of(call: list[str]) -> str:
+    field = call[call.index("-F") + 1]
+    assert field.startswith("body=@")
+    return Path(field.removeprefix("body=@")).read_text()
+
+
+PR_EVENT = {"pull_request": {"number": 5}}
+
+
+def test_a_first_plan_comment_is_created_with_a_marker_and_a_footer(tmp_path: Path) -> None:
+    _, calls = comment(tmp_path, "plan", markdown="### Plan: 1 to create\n", event=PR_EVENT)
+    listing, post = calls
+    assert listing[:4] == ["api", "--paginate", "repos/o/r/issues/5/comments", "--jq"]
+    assert post[:4] == ["api", "--method", "POST", "repos/o/r/issues/5/comments"]
+    assert body_of(post) == (
+        f"<!-- reconciler-plan -->\n### Plan: 1 to create\n\n"
+        f"<sub>reconciler plan of 0123456 ([run]({RUN_URL})).</sub>\n"
+    )
+
+
+def test_a_later_plan_updates_the_same_comment(tmp_path: Path) -> None:
+    _, calls = comment(tmp_path, "plan", markdown="### Plan: 2 to create\n", event=PR_EVENT,
+                       answers={"api --paginate": "991"})
+    assert calls[1][:4] == ["api", "--method", "PATCH", "repos/o/r/issues/comments/991"]
+
+
+def test_a_plan_at_the_limit_gets_no_footer(tmp_path: Path) -> None:
+    _, calls = comment(tmp_path, "plan", markdown="x" * 65_450, event=PR_EVENT)
+    assert body_of(calls[-1]) == "<!-- reconciler-plan -->\n" + "x" * 65_450
+
+
+def test_without_a_plan_the_comment_says_it_failed_and_links_the_run(tmp_path: Path) -> None:
+    _, calls = comment(tmp_path, "plan", markdown=None, exit_code="1", event=PR_EVENT)
+    body = body_of(calls[-1])
+    assert body.startswith("<!-- reconciler-plan -->\n### reconciler plan failed\n")
+    assert RUN_URL in body
+
+
+def test_an_apply_result_goes_to_the_merged_pull_request(tmp_path: Path) -> None:
+    _, calls = comment(tmp_path, "apply", markdown="### Apply complete: 1 created\n",
+                       answers={f"api repos/o/r/commits/{SHA}/pulls": "12"})
+    assert calls[0][:2] == ["api", f"repos/o/r/commits/{SHA}/pulls"]
+    assert calls[1][:4] == ["api", "--method", "POST", "repos/o/r/issues/12/comments"]
+    assert "### Apply complete: 1 created" in body_of(calls[1])
+
+
+def test_a_push_that_no_pull_request_merged_gets_no_comment(tmp_path: Path) -> None:
+    result, calls = comment(tmp_path, "apply", markdown="### Apply complete\n")
+    assert [call[:2] for call in calls] == [["api", f"repos/o/r/commits/{SHA}/pulls"]]
+    assert "nothing to comment" in result.stdout
+
+
+def test_other_commands_never_comment(tmp_path: Path) -> None:
+    _, calls = comment(tmp_path, "validate", markdown=None, event=PR_EVENT)
+    assert calls == []
