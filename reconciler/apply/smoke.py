@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from reconciler.model.errors import ReconcilerError
 from reconciler.model.manifest import SmokeTest
+from reconciler.model.patterns import PatternTimeout
 
 # PaLM-era base models are served through generateText (v1beta3), the rest
 # through generateContent.
@@ -51,6 +52,10 @@ def run_smoke_tests(
                 SmokeResult(model_id, test.input, test.expect.describe(), "", False, str(exc))
             )
             continue
-        passed = test.expect.matches(got)
+        try:
+            passed = test.expect.matches(got)  # a regex runs with a time bound
+        except PatternTimeout as exc:
+            results.append(SmokeResult(model_id, test.input, test.expect.describe(), got, False, str(exc)))
+            continue
         results.append(SmokeResult(model_id, test.input, test.expect.describe(), got, passed))
     return results

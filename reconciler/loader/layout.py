@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from reconciler.loader.files import inside
+
+__all__ = ["Layout", "ManifestFiles", "display_path", "inside", "locate", "manifest_files"]
 
 SETTINGS_FILE = "reconciler.yaml"
 DEFAULT_MANIFESTS = "manifests"
@@ -52,20 +55,47 @@ def _settings_above(start: Path, cwd: Path) -> Path | None:
     return None
 
 
-def manifest_files(target: Path) -> Iterator[Path]:
+@dataclass(frozen=True)
+class ManifestFiles:
+    """What a manifests folder holds: the files to load, and every other entry with why not."""
+
+    found: tuple[Path, ...]
+    skipped: tuple[tuple[Path, str], ...]
+
+
+def is_manifest_name(name: str) -> bool:
+    # Case-insensitive: `x.YAML` is a manifest on every file system.
+    return name.lower().endswith(MANIFEST_SUFFIXES)
+
+
+def manifest_files(target: Path) -> ManifestFiles:
     """Every YAML file under `target` (or `target` itself), in a stable order.
 
-    Hidden files and folders are skipped: editors and tools keep their own
-    YAML there.
+    Nothing is skipped silently: a file that is not loaded would otherwise
+    look deleted, and its model would be pruned. Hidden files and folders
+    (where editors and tools keep their own YAML), other extensions and
+    symlinked folders (not followed) are listed in `skipped`.
     """
     if target.is_file():
-        yield target
-        return
+        return ManifestFiles((target,), ())
+    found: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
     for folder, subfolders, files in os.walk(target):
+        base = Path(folder)
+        for name in sorted(subfolders):
+            if name.startswith("."):
+                skipped.append((base / name, "not loaded: a hidden folder"))
+            elif (base / name).is_symlink():  # os.walk lists it but does not enter it
+                skipped.append((base / name, "not loaded: a symbolic link to a folder is not followed"))
         subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
         for name in sorted(files):
-            if name.endswith(MANIFEST_SUFFIXES) and not name.startswith("."):
-                yield Path(folder) / name
+            if name.startswith("."):
+                skipped.append((base / name, "not loaded: a hidden file"))
+            elif not is_manifest_name(name):
+                skipped.append((base / name, "not loaded: not a manifest (.yaml or .yml)"))
+            else:
+                found.append(base / name)
+    return ManifestFiles(tuple(found), tuple(skipped))
 
 
 def display_path(path: Path, cwd: Path) -> str:
@@ -74,11 +104,3 @@ def display_path(path: Path, cwd: Path) -> str:
         return path.relative_to(cwd).as_posix()
     except ValueError:
         return str(path)
-
-
-def inside(path: Path, root: Path) -> bool:
-    try:
-        path.relative_to(root)
-    except ValueError:
-        return False
-    return True
