@@ -27,9 +27,10 @@ from reconciler.client.errors import (
     excerpt,
 )
 from reconciler.client.retry import RetryPolicy, is_transient, never_arrived
+from reconciler.client.scrub import REDACTED, scrub
 
 USER_AGENT = f"reconciler/{__version__}"
-REDACTED = "[REDACTED]"
+__all__ = ["REDACTED", "USER_AGENT", "Resend", "Transport", "new_session"]
 
 
 class Resend(Enum):
@@ -158,10 +159,8 @@ class Transport:
         return parsed
 
     def _scrub(self, text: str) -> str:
-        """`text` with every secret the credentials hold replaced."""
-        for secret in self.credentials.secrets():
-            text = text.replace(secret, REDACTED)
-        return text
+        """`text` with every secret the credentials hold replaced, in every form."""
+        return scrub(text, self.credentials.secrets())
 
     def _scrubbed(self, error: ApiError) -> ApiError:
         error.message = self._scrub(error.message)

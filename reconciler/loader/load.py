@@ -73,6 +73,7 @@ def load_settings(path: str | Path) -> tuple[Settings, Path, tuple[Problem, ...]
     """reconciler.yaml alone, with the repository root (for commands such as export)."""
     loader = _Load(Path(path), None)
     layout = locate(Path(path))
+    loader.root = layout.root.resolve()
     settings = loader._settings(layout.settings_file)
     return settings, layout.root, tuple(loader.problems)
 
@@ -150,11 +151,11 @@ class _Load:
         self.problems.append(error(file, line, "manifests", message))
         return None
 
-    def _read_yaml(self, path: Path) -> list[Document]:
+    def _read_yaml(self, path: Path, what: str = "manifests") -> list[Document]:
         # Manifests and settings are confined like datasets: a regular file inside
         # the repository, never read past MAX_YAML_BYTES, never a FIFO or a device.
         try:
-            data = read_bounded(confined(path, self.root, self.show(path), "manifests"), MAX_YAML_BYTES)
+            data = read_bounded(confined(path, self.root, self.show(path), what), MAX_YAML_BYTES)
         except FileProblem as exc:
             self.problems.append(error(self.show(path), 0, "", str(exc)))
             return []
@@ -172,7 +173,7 @@ class _Load:
     def _settings(self, path: Path | None) -> Settings:
         if path is None:
             return Settings()
-        documents = self._read_yaml(path)
+        documents = self._read_yaml(path, "settings")
         if len(documents) > 1:
             self.problems.append(error(self.show(path), documents[1].line, "", "must hold one YAML document"))
         if not documents:
