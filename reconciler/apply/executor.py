@@ -270,7 +270,7 @@ class Executor:
         tests = model.manifest.spec.smoke_tests
         if not (self.options.smoke_tests and tests):
             return
-        results = run_smoke_tests(self.client, model.id, self._base_model(model), tests)
+        results = run_smoke_tests(self.client, model.id, self._base_model(model), tests, self.waiter.stop)
         with self._lock:
             self._smoke.extend(results)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -40,11 +41,18 @@ def answer_text(response: dict[str, Any]) -> str:
 
 
 def run_smoke_tests(
-    client: InferenceClient, model_id: str, base_model: str, tests: tuple[SmokeTest, ...]
+    client: InferenceClient,
+    model_id: str,
+    base_model: str,
+    tests: tuple[SmokeTest, ...],
+    stop: threading.Event | None = None,
 ) -> list[SmokeResult]:
+    """Each test's result, until `stop` is set (SIGTERM or Ctrl-C: the rest are not run)."""
     generate = client.generate_text if base_model.startswith(PALM_PREFIX) else client.generate_content
     results = []
     for test in tests:
+        if stop is not None and stop.is_set():
+            break
         try:
             got = answer_text(generate(f"tunedModels/{model_id}", test.input))
         except ReconcilerError as exc:  # one failing call must not hide the others

@@ -36,14 +36,16 @@ def resolve(path: Path) -> Path:
         raise FileProblem(f"cannot be resolved: {exc}") from None
 
 
-def confined(path: Path, root: Path, given: str, what: str) -> Path:
+def confined(path: Path, root: Path, what: str, given: str = "") -> Path:
     """`path` resolved, if it is a regular file inside `root`; else FileProblem.
 
-    `what` names the kind of file in the message ("datasets", "manifests").
+    `what` names the kind of file in the message ("datasets", "manifests");
+    `given` is the path as the user wrote it, when the message is not already
+    located at that file.
     """
     resolved = resolve(path)
     if not inside(resolved, root):
-        raise FileProblem(f"{given} leads outside the repository; {what} must live inside it")
+        raise FileProblem(f"{given} leads outside the repository; {what} must live inside it".lstrip())
     if not resolved.exists():
         raise FileProblem("no such file")
     if not resolved.is_file():

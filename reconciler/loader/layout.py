@@ -34,9 +34,9 @@ def locate(path: Path, cwd: Path | None = None) -> Layout:
     current directory), else the manifests folder's parent.
     """
     path = path.resolve()
-    if path.is_dir() and ((path / SETTINGS_FILE).is_file() or (path / DEFAULT_MANIFESTS).is_dir()):
+    if path.is_dir() and (_present(path / SETTINGS_FILE) or (path / DEFAULT_MANIFESTS).is_dir()):
         settings = path / SETTINGS_FILE
-        return Layout(path, settings if settings.is_file() else None, path, True)
+        return Layout(path, settings if _present(settings) else None, path, True)
     start = path if path.is_dir() else path.parent
     found = _settings_above(start, (cwd or Path.cwd()).resolve())
     if found is not None:
@@ -45,10 +45,16 @@ def locate(path: Path, cwd: Path | None = None) -> Layout:
     return Layout(root, None, path, False)
 
 
+def _present(path: Path) -> bool:
+    """Whether anything is there, even a FIFO or a broken link: reading it says what is wrong
+    with it, where skipping it would silently drop the settings."""
+    return os.path.lexists(path)
+
+
 def _settings_above(start: Path, cwd: Path) -> Path | None:
     for folder in (start, *start.parents):
         candidate = folder / SETTINGS_FILE
-        if candidate.is_file():
+        if _present(candidate):
             return candidate
         if (folder / ".git").exists() or folder == cwd:
             return None

@@ -155,7 +155,7 @@ class _Load:
         # Manifests and settings are confined like datasets: a regular file inside
         # the repository, never read past MAX_YAML_BYTES, never a FIFO or a device.
         try:
-            data = read_bounded(confined(path, self.root, self.show(path), what), MAX_YAML_BYTES)
+            data = read_bounded(confined(path, self.root, what), MAX_YAML_BYTES)
         except FileProblem as exc:
             self.problems.append(error(self.show(path), 0, "", str(exc)))
             return []
@@ -263,7 +263,7 @@ class _Load:
     def _file_dataset(self, data: TrainingData, file: str, origin: _Origin) -> tuple[Scan, DatasetSource] | None:
         message: str | None
         try:
-            path = confined(origin.path.parent / file, self.root, file, "datasets")
+            path = confined(origin.path.parent / file, self.root, "datasets", file)
         except FileProblem as exc:
             message = str(exc)
         else:
