@@ -14,7 +14,8 @@ import regex
 from reconciler.model.errors import ReconcilerError
 
 # Ample for any sane pattern against a model's answer; a pathological one
-# fails its smoke test after this long instead of hanging apply.
+# fails its smoke test after this long instead of hanging apply. `regex`
+# counts the match's CPU time, so on a busy machine the wall time is longer.
 MATCH_TIMEOUT_SECONDS = 2.0
 
 
