@@ -26,7 +26,7 @@ GENERATE_KEY = "POST /{version}/tunedModels/{model_id}:generateContent"
 
 @pytest.mark.timeout(60)
 def test_a_catastrophic_match_stops_at_its_time_bound() -> None:
-    with pytest.raises(PatternTimeout, match="took longer than 0.2 s"):
+    with pytest.raises(PatternTimeout, match=r"took longer than 0\.2 s"):
         search(EVIL, ANSWER, timeout=0.2)
 
 
@@ -50,7 +50,10 @@ class _Client:
 
 @pytest.mark.timeout(60)
 def test_a_smoke_test_that_times_out_fails_with_the_reason() -> None:
-    tests = (SmokeTest(input="x", expect=Expectation(regex=EVIL)), SmokeTest(input="y", expect=Expectation(contains="!")))
+    tests = (
+        SmokeTest(input="x", expect=Expectation(regex=EVIL)),
+        SmokeTest(input="y", expect=Expectation(contains="!")),
+    )
     results = run_smoke_tests(_Client(), "alpha", "models/gemini-1.5-flash-001-tuning", tests)
     assert [r.passed for r in results] == [False, True]
     assert f"took longer than {MATCH_TIMEOUT_SECONDS:g} s" in results[0].error
