@@ -46,9 +46,13 @@ def confined(path: Path, root: Path, what: str, given: str = "") -> Path:
     resolved = resolve(path)
     if not inside(resolved, root):
         raise FileProblem(f"{given} leads outside the repository; {what} must live inside it".lstrip())
-    if not resolved.exists():
-        raise FileProblem("no such file")
-    if not resolved.is_file():
+    try:
+        mode = resolved.stat().st_mode
+    except FileNotFoundError:
+        raise FileProblem("no such file") from None
+    except (OSError, ValueError) as exc:  # e.g. a name too long
+        raise FileProblem(f"cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
+    if not stat.S_ISREG(mode):
         raise FileProblem("is not a regular file")
     return resolved
 

@@ -86,7 +86,10 @@ def manifest_files(target: Path) -> ManifestFiles:
         return ManifestFiles((target,), ())
     found: list[Path] = []
     skipped: list[tuple[Path, str]] = []
-    for folder, subfolders, files in os.walk(target):
+    def unreadable(exc: OSError) -> None:
+        skipped.append((Path(exc.filename or target), f"not loaded: cannot be read: {exc.strerror or exc}"))
+
+    for folder, subfolders, files in os.walk(target, onerror=unreadable):
         base = Path(folder)
         for name in sorted(subfolders):
             if name.startswith("."):

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from reconciler.loader import datasets
 from reconciler.loader.checks import Declared, cross_problems
 from reconciler.loader.datasets import Keys, Row, Scan
-from reconciler.loader.files import MAX_YAML_BYTES, FileProblem, confined, inside, read_bounded
+from reconciler.loader.files import MAX_YAML_BYTES, FileProblem, confined, inside, read_bounded, resolve
 from reconciler.loader.layout import Layout, display_path, locate, manifest_files
 from reconciler.loader.problems import Problem, error, warning
 from reconciler.loader.validation import validate
@@ -142,11 +142,15 @@ class _Load:
         """The manifests folder or file to load; None (and a problem) if it lies outside the repository."""
         if not layout.target_is_root:
             return layout.target
-        target = (layout.target / settings.manifests).resolve()
-        if inside(target, self.root):
-            return target
         file = self.show(layout.settings_file) if layout.settings_file else str(layout.root)
         line = self.settings_document.line_of(_MANIFESTS_SETTING) if self.settings_document else 0
+        try:
+            target = resolve(layout.target / settings.manifests)
+        except FileProblem as exc:
+            self.problems.append(error(file, line, "manifests", str(exc)))
+            return None
+        if inside(target, self.root):
+            return target
         message = f"{settings.manifests} leads outside the repository; manifests must live inside it"
         self.problems.append(error(file, line, "manifests", message))
         return None

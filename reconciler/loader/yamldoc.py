@@ -71,8 +71,12 @@ def parse_documents(text: str, file: str) -> tuple[list[Document], list[Problem]
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
         problems.append(error(file, line, "", f"invalid YAML: {exc.problem or exc.context}"))
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids, e.g. a NUL byte
+        line = text.count("\n", 0, exc.position) + 1
+        character = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        problems.append(error(file, line, "", f"invalid YAML: {exc.reason} (#x{character:04x})"))
     except yaml.YAMLError as exc:
-        problems.append(error(file, 0, "", f"invalid YAML: {exc}"))
+        problems.append(error(file, 0, "", "invalid YAML: " + " ".join(str(exc).split())))
     finally:
         loader.dispose()
     return documents, problems

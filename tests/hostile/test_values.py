@@ -155,3 +155,22 @@ def test_a_dataset_nested_100000_levels_deep_is_a_clear_error(
     result = run(tmp_path, "plan", GENERATIVELANGUAGE_EMULATOR_HOST=api.host_port)
     assert_clear_error(result, f"datasets/alpha{suffix}:2: malformed JSON: nested too deeply")
     assert api.requests_seen == 0
+
+
+# what replaces a valid value in the manifest text, and the problem expected
+RAW_CASES = [
+    ("name: alpha", "name: al\x00pha", f"{M}:4: invalid YAML: control characters are not allowed (#x0000)"),
+    ("file: ../datasets/alpha.jsonl", "file: " + "a" * 5000 + ".jsonl", f"{M}:8: spec.trainingData.file: cannot be"),
+    ("file: ../datasets/alpha.jsonl", "file: " + "a/" * 3000 + "x.jsonl", f"{M}:8: spec.trainingData.file: cannot be"),
+]
+
+
+@pytest.mark.parametrize(("valid", "hostile", "expected"), RAW_CASES, ids=["NUL byte", "long name", "long path"])
+def test_hostile_manifest_text_is_a_clear_error(
+    tmp_path: Path, api: CountingServer, valid: str, hostile: str, expected: str
+) -> None:
+    write(tmp_path, VALID, VALID_SETTINGS)
+    path = tmp_path / "manifests" / "alpha.yaml"
+    path.write_text(path.read_text().replace(valid, hostile))
+    assert_clear_error(run(tmp_path, "plan", GENERATIVELANGUAGE_EMULATOR_HOST=api.host_port), expected)
+    assert api.requests_seen == 0
