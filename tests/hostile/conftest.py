@@ -21,7 +21,7 @@ class CountingServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     def _count(self) -> None:
         self.server.requests_seen += 1  # type: ignore[attr-defined]
-        self.send_response(500)
+        self.send_response(403)  # not retried: one request, one count
         self.end_headers()
 
     do_GET = do_POST = do_PATCH = do_DELETE = _count

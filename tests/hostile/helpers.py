@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +29,10 @@ ROOT = Path(__file__).resolve().parents[2]
 MEMORY_LIMIT_BYTES = 1024 * 1024 * 1024
 CPU_LIMIT_SECONDS = 60
 WALL_TIMEOUT_SECONDS = 60.0
-# What a hostile input may take: "within seconds" (a normal run takes about one).
+# What a hostile input may take: "within seconds" (a normal run takes about
+# one) and "a few hundred MB" (a normal run peaks near 100 MB).
 EXPECTED_SECONDS = 20.0
+EXPECTED_PEAK_BYTES = 400 * 1024 * 1024
 BASE_MODEL = "models/gemini-1.5-flash-001-tuning"
 EXAMPLES = 20
 
@@ -39,6 +43,7 @@ class Run:
     out: str
     err: str
     seconds: float
+    peak_rss_bytes: int
 
     @property
     def text(self) -> str:
@@ -48,6 +53,8 @@ class Run:
 def _limits() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
     resource.setrlimit(resource.RLIMIT_CPU, (CPU_LIMIT_SECONDS, CPU_LIMIT_SECONDS))
+    # Python's own SIGINT handler, even when a background runner ignores it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def bounded_env(**extra: str) -> dict[str, str]:
@@ -56,33 +63,74 @@ def bounded_env(**extra: str) -> dict[str, str]:
     return {**env, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "NO_GCE_CHECK": "True", **extra}
 
 
-def start(cwd: Path, *args: str, **env: str) -> subprocess.Popen[str]:
+class Child:
+    """A CLI child process whose output goes to files, so it can be reaped with its rusage."""
+
+    def __init__(self, cwd: Path, args: tuple[str, ...], env: dict[str, str]) -> None:
+        self.started = time.monotonic()
+        # Open for the child's whole life; output() reads and closes them.
+        self._out = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self._err = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "reconciler", *args],
+            cwd=cwd,
+            env=bounded_env(**env),
+            stdin=subprocess.DEVNULL,
+            stdout=self._out,
+            stderr=self._err,
+            preexec_fn=_limits,
+        )
+        self.status: tuple[int, Any] | None = None
+
+    def poll(self) -> int | None:
+        if self.status is None:
+            pid, status, usage = os.wait4(self.process.pid, os.WNOHANG)
+            if pid:
+                self.status = (status, usage)
+        return None if self.status is None else os.waitstatus_to_exitcode(self.status[0])
+
+    def send_signal(self, number: int) -> None:
+        if self.status is None:
+            self.process.send_signal(number)
+
+    def output(self) -> tuple[str, str]:
+        """What the child printed (stdout, stderr); the files are closed once it has ended."""
+        texts = []
+        for stream in (self._out, self._err):
+            stream.seek(0)
+            texts.append(stream.read())
+            if self.status is not None:
+                stream.close()
+        return texts[0], texts[1]
+
+
+def start(cwd: Path, *args: str, **env: str) -> Child:
     """`python -m reconciler ARGS` in `cwd`, under the memory and CPU limits."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "reconciler", *args],
-        cwd=cwd,
-        env=bounded_env(**env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=_limits,
-    )
+    return Child(cwd, args, env)
 
 
-def finish(process: subprocess.Popen[str], started: float, timeout: float = WALL_TIMEOUT_SECONDS) -> Run:
-    try:
-        out, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        out, err = process.communicate()
-        raise AssertionError(f"still running after {timeout} s\n{out}\n{err}") from None
-    return Run(process.returncode, out, err, time.monotonic() - started)
+def finish(child: Child, started: float | None = None, timeout: float = WALL_TIMEOUT_SECONDS) -> Run:
+    """Wait for `child` (killed after `timeout`); its result, timed from `started`."""
+    began = child.started if started is None else started
+    deadline = time.monotonic() + timeout
+    while child.poll() is None:
+        if time.monotonic() > deadline:
+            child.process.kill()
+            while child.poll() is None:
+                time.sleep(0.01)
+            out, err = child.output()
+            raise AssertionError(f"still running after {timeout} s\n{out}\n{err}")
+        time.sleep(0.01)
+    seconds = time.monotonic() - began
+    out, err = child.output()
+    assert child.status is not None
+    code = os.waitstatus_to_exitcode(child.status[0])
+    # ru_maxrss is in kilobytes on Linux.
+    return Run(code, out, err, seconds, child.status[1].ru_maxrss * 1024)
 
 
 def run(cwd: Path, *args: str, **env: str) -> Run:
-    started = time.monotonic()
-    return finish(start(cwd, *args, **env), started)
+    return finish(start(cwd, *args, **env))
 
 
 def assert_clear_error(result: Run, *expected: str) -> None:
@@ -94,6 +142,7 @@ def assert_clear_error(result: Run, *expected: str) -> None:
     for piece in expected:
         assert piece in result.err, f"{piece!r} not in:\n{result.err}"
     assert result.seconds < EXPECTED_SECONDS, f"took {result.seconds:.1f} s"
+    assert result.peak_rss_bytes < EXPECTED_PEAK_BYTES, f"peaked at {result.peak_rss_bytes / 2**20:.0f} MB"
 
 
 # --- repositories ---------------------------------------------------------------------

@@ -20,7 +20,7 @@ from reconciler.cli.console import Console, defuse_workflow_commands
 from reconciler.emulator import EmulatorServer
 from reconciler.loader.problems import error
 
-from .helpers import EXPECTED_SECONDS, finish, manifest, rows, start, write_dataset, write_repo
+from .helpers import EXPECTED_PEAK_BYTES, EXPECTED_SECONDS, finish, manifest, rows, start, write_dataset, write_repo
 
 
 def runner_commands(text: str) -> list[str]:
@@ -98,3 +98,4 @@ def test_a_model_answer_cannot_annotate_the_apply_log(
     assert "pwned" in result.text  # the answer is shown...
     assert runner_commands(result.text) == []  # ...and is no command
     assert result.seconds < EXPECTED_SECONDS
+    assert result.peak_rss_bytes < EXPECTED_PEAK_BYTES

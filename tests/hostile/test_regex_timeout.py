@@ -17,7 +17,7 @@ from reconciler.emulator import EmulatorServer
 from reconciler.model.manifest import Expectation, SmokeTest
 from reconciler.model.patterns import MATCH_TIMEOUT_SECONDS, PatternTimeout, compile_problem, search
 
-from .helpers import EXPECTED_SECONDS, finish, manifest, rows, start, write_dataset, write_repo
+from .helpers import EXPECTED_PEAK_BYTES, EXPECTED_SECONDS, finish, manifest, rows, start, write_dataset, write_repo
 
 EVIL = r"(a|aa)+$"
 ANSWER = "a" * 40 + "!"  # about 2**40 ways to split before failing at "!"
@@ -80,6 +80,7 @@ def test_apply_reports_the_timeout_and_finishes(make_emulator: Callable[..., Emu
     assert "Traceback" not in result.text
     assert "took longer than" in result.text
     assert result.seconds < EXPECTED_SECONDS
+    assert result.peak_rss_bytes < EXPECTED_PEAK_BYTES
 
 
 @pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
@@ -94,7 +95,7 @@ def test_a_signal_during_matching_stops_apply_cleanly(
     deadline = time.monotonic() + 30
     while generate_calls(server) < 1:
         assert time.monotonic() < deadline, "no smoke test started"
-        assert process.poll() is None, process.communicate()
+        assert process.poll() is None, process.output()
         time.sleep(0.05)
     time.sleep(0.3)  # well inside the first match
     signalled = time.monotonic()

@@ -51,8 +51,7 @@ def test_a_hostile_manifest_is_refused_without_reading_it(
 ) -> None:
     repo = write_repo(tmp_path)
     make(repo / "manifests" / "hostile.yaml")
-    for command in ("validate", "plan"):
-        assert_clear_error(run(repo, command), f"manifests/hostile.yaml: {message}")
+    assert_clear_error(run(repo, "plan"), f"manifests/hostile.yaml: {message}")
 
 
 @pytest.mark.parametrize(("make", "message"), [m[1:] for m in MAKERS[1:]], ids=[m[0] for m in MAKERS[1:]])
