@@ -280,6 +280,6 @@ def _prefixed(collection: str, id_or_name: str) -> str:
 
 def _checked(kind: str, name: str) -> str:
     """`name` if it is a well-formed resource name of `kind`; it goes into a URL path."""
-    if not _NAME_PATTERNS[kind].match(name):
+    if not _NAME_PATTERNS[kind].fullmatch(name):  # `$` alone would let "name\n" through
         raise UserError(f"{name!r} is not a valid {kind} resource name")
     return name

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.client import Anonymous, GeminiClient
+from reconciler.model.errors import UserError
+
 from .conftest import CountingServer
 from .helpers import assert_clear_error, rows, run, write_dataset
 
@@ -159,13 +162,21 @@ def test_a_dataset_nested_100000_levels_deep_is_a_clear_error(
 
 # what replaces a valid value in the manifest text, and the problem expected
 RAW_CASES = [
+    (
+        "baseModel: models/gemini-1.5-flash-001-tuning",
+        'baseModel: "models/gemini-1.5-flash-001-tuning\\n"',
+        f"{M}:6: spec.baseModel: must be a base model name",
+    ),
     ("name: alpha", "name: al\x00pha", f"{M}:4: invalid YAML: control characters are not allowed (#x0000)"),
     ("file: ../datasets/alpha.jsonl", "file: " + "a" * 5000 + ".jsonl", f"{M}:8: spec.trainingData.file: cannot be"),
     ("file: ../datasets/alpha.jsonl", "file: " + "a/" * 3000 + "x.jsonl", f"{M}:8: spec.trainingData.file: cannot be"),
 ]
 
 
-@pytest.mark.parametrize(("valid", "hostile", "expected"), RAW_CASES, ids=["NUL byte", "long name", "long path"])
+RAW_IDS = ["baseModel with a newline", "NUL byte", "long name", "long path"]
+
+
+@pytest.mark.parametrize(("valid", "hostile", "expected"), RAW_CASES, ids=RAW_IDS)
 def test_hostile_manifest_text_is_a_clear_error(
     tmp_path: Path, api: CountingServer, valid: str, hostile: str, expected: str
 ) -> None:
@@ -174,3 +185,11 @@ def test_hostile_manifest_text_is_a_clear_error(
     path.write_text(path.read_text().replace(valid, hostile))
     assert_clear_error(run(tmp_path, "plan", GENERATIVELANGUAGE_EMULATOR_HOST=api.host_port), expected)
     assert api.requests_seen == 0
+
+
+@pytest.mark.parametrize("name", ["tunedModels/m\n", "m\n", "models/x\n"])
+def test_a_resource_name_with_a_trailing_newline_never_reaches_a_url(name: str) -> None:
+    client = GeminiClient("http://127.0.0.1:9", credentials=Anonymous())
+    get = client.get_base_model if name.startswith("models/") else client.get_tuned_model
+    with pytest.raises(UserError, match="is not a valid"):
+        get(name)
