@@ -127,3 +127,12 @@ def test_a_transport_error_quoting_a_header_value_is_scrubbed() -> None:
         client.get_tuned_model("m")
     for shown in secret_forms(NASTY):
         assert shown not in str(raised.value)
+
+
+def test_a_debug_traceback_is_scrubbed_too(tmp_path: Path, echo: str) -> None:
+    repo = write_repo(tmp_path, settings={"endpoint": echo})
+    result = run(repo, "--debug", "plan", GEMINI_API_KEY=KEY)
+    assert result.code == 1
+    assert "Traceback" in result.err  # asked for with --debug
+    for shown in secret_forms(KEY):
+        assert shown not in result.text
