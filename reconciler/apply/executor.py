@@ -241,11 +241,11 @@ class Executor:
             return
         base_model = self._base_model(model)
         results = run_smoke_tests(
-            lambda text: self.backend.generate(model.id, base_model, text), model.id, tests
+            lambda text: self.backend.generate(model.id, base_model, text), model.id, tests, self.waiter.stop
         )
         with self._lock:
             self._smoke.extend(results)
-        if all(result.passed for result in results):
+        if len(results) == len(tests) and all(result.passed for result in results):
             self.backend.mark_tested(model)
 
     def _base_model(self, model: DesiredModel) -> str:

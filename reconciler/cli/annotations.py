@@ -17,16 +17,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from reconciler.cli.console import Console
+from reconciler.cli.console import Console, in_github_actions
 from reconciler.loader.problems import Problem
 
 _DATA_ESCAPES = (("%", "%25"), ("\r", "%0D"), ("\n", "%0A"))
 _PROPERTY_ESCAPES = (*_DATA_ESCAPES, (":", "%3A"), (",", "%2C"))
-
-
-def in_github_actions(env: Mapping[str, str] | None = None) -> bool:
-    """True inside a GitHub Actions job (the runner sets GITHUB_ACTIONS=true)."""
-    return (os.environ if env is None else env).get("GITHUB_ACTIONS") == "true"
 
 
 def escape_data(text: str) -> str:
@@ -70,7 +65,7 @@ def annotation(problem: Problem, env: Mapping[str, str] | None = None) -> str:
 def print_problem(console: Console, problem: Problem) -> None:
     """One problem on stderr: an annotation in GitHub Actions, a plain line elsewhere."""
     if in_github_actions():
-        console.info(annotation(problem))
+        console.command(annotation(problem))
     elif problem.is_error:
         console.error(str(problem))
     else:

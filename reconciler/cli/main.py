@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         code = EXIT_ERROR
     except ReconcilerError as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback(console)
         console.error(str(exc))
         code = EXIT_ERROR
     except KeyboardInterrupt:
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
         code = 130
     except Exception:  # a bug: one line, the trace only on request
         if debug:
-            traceback.print_exc()
+            _print_traceback(console)
         else:
             exc_type, exc_value, _ = sys.exc_info()
             console.error(
@@ -112,3 +112,8 @@ def main(argv: list[str] | None = None) -> None:
             )
         code = EXIT_ERROR
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _print_traceback(console: Console) -> None:
+    # Through the console, so a secret in a frame's message is scrubbed like any other output.
+    console.info(traceback.format_exc().rstrip("\n"))

@@ -176,4 +176,13 @@ def _api_key_from(env: Mapping[str, str]) -> ApiKey | None:
     if len(found) > 1:  # google-genai's words, whether or not the two keys differ
         logger.warning("Both %s and %s are set. Using %s.", *API_KEY_ENVS, found[0][0])
     name, key = found[0]
+    if not (key.isascii() and key.isprintable()) or " " in key:
+        # It could not be sent in a header, and the HTTP library's error would
+        # quote it; say what is wrong without showing it.
+        raise CredentialsError(f"{name} must be one word of printable ASCII characters (is there a newline in it?)")
     return ApiKey(key, name)
+
+
+def secrets_in_env(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The secret values the environment holds (API keys), for scrubbing from any output."""
+    return tuple(value for name in API_KEY_ENVS if (value := env.get(name, "").strip()))

@@ -393,5 +393,5 @@ def _retry_after_header(headers: Mapping[str, str]) -> float | None:
 def _retry_info_delay(detail: Mapping[str, Any]) -> float | None:
     """`RetryInfo.retryDelay` is a proto3 JSON Duration such as "2s" or "0.5s"."""
     delay = detail.get("retryDelay")
-    match = _DURATION_RE.match(delay) if isinstance(delay, str) else None
+    match = _DURATION_RE.fullmatch(delay) if isinstance(delay, str) else None
     return float(match.group(1)) if match else None

@@ -28,13 +28,14 @@ from reconciler.client.errors import (
     excerpt,
 )
 from reconciler.client.retry import RetryPolicy, is_transient, never_processed
+from reconciler.client.scrub import REDACTED, scrub
 
 # Google's attribution convention (as google-genai sends it): who calls, on
 # which Python, in both the user agent and x-goog-api-client.
 CLIENT_LABEL = f"reconciler/{__version__} gl-python/{platform.python_version()}"
 USER_AGENT = CLIENT_LABEL
 API_CLIENT_HEADER = "x-goog-api-client"
-REDACTED = "[REDACTED]"
+__all__ = ["REDACTED", "USER_AGENT", "Resend", "Transport", "new_session"]
 
 
 class Resend(Enum):
@@ -44,8 +45,6 @@ class Resend(Enum):
     """Idempotent calls: after no answer, 429, 500, 502, 503 or 504."""
     IF_NEVER_PROCESSED = "if never processed"
     """Calls that must not run twice: only after no connection at all, or a 429."""
-    # The former name, an alias, while reconciler/client/gemini.py still uses it.
-    IF_NEVER_ARRIVED = "if never processed"
 
 
 def new_session(pool_size: int) -> requests.Session:
@@ -169,10 +168,8 @@ class Transport:
         return parsed
 
     def _scrub(self, text: str) -> str:
-        """`text` with every secret the credentials hold replaced."""
-        for secret in self.credentials.secrets():
-            text = text.replace(secret, REDACTED)
-        return text
+        """`text` with every secret the credentials hold replaced, in every form."""
+        return scrub(text, self.credentials.secrets())
 
     def _scrubbed(self, error: ApiError) -> ApiError:
         error.message = self._scrub(error.message)

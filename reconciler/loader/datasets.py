@@ -22,6 +22,14 @@ MIN_EXAMPLES = 20
 MAX_INPUT_CHARACTERS = 40_000
 MAX_OUTPUT_CHARACTERS = 5_000
 LARGE_FILE_BYTES = 4 * 1024 * 1024
+# The largest request body the API takes is not documented (reference §7); 20 MB
+# is Google's documented limit for a generateContent request and what the
+# emulator enforces. A create sends every example in its body.
+MAX_REQUEST_BYTES = 20 * 1024 * 1024
+# A file this far past the request limit is refused without being read.
+MAX_FILE_BYTES = 8 * MAX_REQUEST_BYTES
+# `{"textInput": "", "output": ""}, `: what each example adds around its text.
+EXAMPLE_JSON_OVERHEAD = len('{"textInput": "", "output": ""}, ')
 
 # A broken file can have thousands of bad rows; past this many the rest are counted.
 MAX_PROBLEMS_PER_DATASET = 50
@@ -31,6 +39,8 @@ FieldNamer = Callable[[Row, str], str]  # (row, "input" | "output") -> field pat
 
 __all__ = [
     "LARGE_FILE_BYTES",
+    "MAX_FILE_BYTES",
+    "MAX_REQUEST_BYTES",
     "MIN_EXAMPLES",
     "SUFFIXES",
     "Keys",
@@ -152,6 +162,16 @@ def inline_field_namer(prefix: str) -> FieldNamer:
         return f"{prefix}[{row.position}].{'output' if which == 'output' else 'textInput'}"
 
     return name
+
+
+def request_bytes_at_least(summary: DatasetSummary) -> int:
+    """A lower bound on the examples' size in a create request body.
+
+    Each character takes at least one byte in JSON (more when escaped or not
+    ASCII), so a dataset refused on this bound can never fit; one that passes
+    is within a few times the bound.
+    """
+    return summary.input_characters + summary.output_characters + summary.examples * EXAMPLE_JSON_OVERHEAD
 
 
 def utf8_size(rows: Iterable[tuple[str, str]]) -> int:

@@ -18,15 +18,8 @@ from pydantic import ValidationError
 from reconciler.loader import datasets
 from reconciler.loader.checks import Declared, ManifestCheck, cross_problems
 from reconciler.loader.datasets import Keys, Row, Scan
-from reconciler.loader.layout import (
-    DEFAULT_MANIFESTS,
-    MANIFEST_SUFFIXES,
-    Layout,
-    display_path,
-    inside,
-    locate,
-    manifest_files,
-)
+from reconciler.loader.files import MAX_YAML_BYTES, FileProblem, confined, inside, read_bounded, resolve
+from reconciler.loader.layout import DEFAULT_MANIFESTS, MANIFEST_SUFFIXES, Layout, display_path, locate, manifest_files
 from reconciler.loader.problems import Problem, error, warning
 from reconciler.loader.validation import validate
 from reconciler.loader.yamldoc import Document, parse_documents
@@ -37,6 +30,7 @@ from reconciler.model.settings import Settings
 _TRAINING_DATA = ("spec", "trainingData")
 _DATA_FILE = ("spec", "trainingData", "file")
 _EXAMPLES = ("spec", "trainingData", "examples")
+_MANIFESTS_SETTING = ("manifests",)
 
 
 @dataclass(frozen=True)
@@ -120,7 +114,7 @@ def _read_by(result: LoadResult, layout: Layout, path: Path) -> bool:
         return True
     settings, _, _ = load_settings(layout.root)
     folder = (layout.root / settings.manifests).resolve()
-    return path.suffix in MANIFEST_SUFFIXES and inside(path, folder)
+    return path.suffix.lower() in MANIFEST_SUFFIXES and inside(path, folder)
 
 
 def _merged(results: Sequence[LoadResult]) -> LoadResult:
@@ -143,6 +137,7 @@ def load_settings(path: str | Path) -> tuple[Settings, Path, tuple[Problem, ...]
     """reconciler.yaml alone, with the repository root (for commands such as export)."""
     loader = _Load(Path(path), None)
     layout = locate(Path(path))
+    loader.root = layout.root.resolve()
     settings = loader._settings(layout.settings_file)
     return settings, layout.root, tuple(loader.problems)
 
@@ -177,6 +172,7 @@ class _Load:
         self.invalid_ids: set[str] = set()  # metadata.name of manifests that failed validation
         self.scans: dict[tuple[Path, Keys], Scan | None] = {}
         self.root = Path()
+        self.settings_document: Document | None = None
 
     def show(self, path: Path) -> str:
         return display_path(path, self.cwd)
@@ -194,8 +190,8 @@ class _Load:
         self.root = layout.root.resolve()
         settings = self._settings(layout.settings_file)
         self.check = self.checks_for(settings) if self.checks_for else None
-        target = (layout.target / settings.manifests).resolve() if layout.target_is_root else layout.target
-        declared = list(self._all_manifests(target))
+        target = self._manifests_target(layout, settings)
+        declared = list(self._all_manifests(target)) if target is not None else []
         models = [m for d in declared if (m := self._desired_model(d, layout)) is not None]
         self.problems.extend(cross_problems(declared, self.invalid_ids))
         problems = tuple(self.problems)
@@ -211,11 +207,30 @@ class _Load:
 
     # ----------------------------------------------------------------- files
 
-    def _read_yaml(self, path: Path) -> list[Document]:
+    def _manifests_target(self, layout: Layout, settings: Settings) -> Path | None:
+        """The manifests folder or file to load; None (and a problem) if it lies outside the repository."""
+        if not layout.target_is_root:
+            return layout.target
+        file = self.show(layout.settings_file) if layout.settings_file else str(layout.root)
+        line = self.settings_document.line_of(_MANIFESTS_SETTING) if self.settings_document else 0
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            self.problems.append(error(self.show(path), 0, "", f"cannot be read: {exc.strerror or exc}"))
+            target = resolve(layout.target / settings.manifests)
+        except FileProblem as exc:
+            self.problems.append(error(file, line, "manifests", str(exc)))
+            return None
+        if inside(target, self.root):
+            return target
+        message = f"{settings.manifests} leads outside the repository; manifests must live inside it"
+        self.problems.append(error(file, line, "manifests", message))
+        return None
+
+    def _read_yaml(self, path: Path, what: str = "manifests") -> list[Document]:
+        # Manifests and settings are confined like datasets: a regular file inside
+        # the repository, never read past MAX_YAML_BYTES, never a FIFO or a device.
+        try:
+            data = read_bounded(confined(path, self.root, what), MAX_YAML_BYTES)
+        except FileProblem as exc:
+            self.problems.append(error(self.show(path), 0, "", str(exc)))
             return []
         self.file_hashes[path] = hashlib.sha256(data).hexdigest()
         try:
@@ -231,11 +246,12 @@ class _Load:
     def _settings(self, path: Path | None) -> Settings:
         if path is None:
             return Settings()
-        documents = self._read_yaml(path)
+        documents = self._read_yaml(path, "settings")
         if len(documents) > 1:
             self.problems.append(error(self.show(path), documents[1].line, "", "must hold one YAML document"))
         if not documents:
             return Settings()
+        self.settings_document = documents[0]
         settings, problems = validate(Settings, documents[0], self.show(path))
         self.problems.extend(problems)
         return settings or Settings()
@@ -244,11 +260,12 @@ class _Load:
         if not target.exists():
             self.problems.append(error(self.show(target), 0, "", "no such manifests folder"))
             return
-        found = False
-        for path in manifest_files(target):
-            found = True
+        files = manifest_files(target)
+        for path, reason in files.skipped:
+            self.problems.append(warning(self.show(path), 0, "", reason))
+        for path in files.found:
             yield from self._manifests(path)
-        if not found:
+        if not files.found:
             # Only a warning: an empty desired set is legitimate, and what keeps
             # prune from deleting every managed model is the planning commands'
             # refusal to prune an empty set without --allow-empty.
@@ -321,14 +338,13 @@ class _Load:
         return result
 
     def _file_dataset(self, data: TrainingData, file: str, origin: _Origin) -> tuple[Scan, DatasetSource] | None:
-        path = origin.path.parent / file
         message: str | None
         try:
-            path = path.resolve()
-        except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
-            message = f"cannot be resolved: {exc}"
+            path = confined(origin.path.parent / file, self.root, "datasets", file)
+        except FileProblem as exc:
+            message = str(exc)
         else:
-            message = _dataset_path_problem(path, self.root, file)
+            message = _dataset_file_problem(path)
         if message is not None:
             line = origin.document.line_of(_DATA_FILE)
             self.problems.append(error(origin.file, line, "spec.trainingData.file", message))
@@ -362,7 +378,16 @@ class _Load:
             line = origin.document.line_of(_TRAINING_DATA)
             message = f"has {summary.examples} examples, the API needs at least {datasets.MIN_EXAMPLES}"
             self.problems.append(error(origin.file, line, "spec.trainingData", message))
-        if summary.size_bytes > datasets.LARGE_FILE_BYTES:
+        request = datasets.request_bytes_at_least(summary)
+        if request > datasets.MAX_REQUEST_BYTES:
+            line = origin.document.line_of(_DATA_FILE)
+            message = (
+                f"is {_megabytes(summary.size_bytes)}: the create request would carry at least "
+                f"{_megabytes(request)} of examples, above the {_megabytes(datasets.MAX_REQUEST_BYTES)} "
+                "the API takes in one request"
+            )
+            self.problems.append(error(origin.file, line, "spec.trainingData", message))
+        elif summary.size_bytes > datasets.LARGE_FILE_BYTES:
             line = origin.document.line_of(_DATA_FILE)
             size = summary.size_bytes / 2**20
             message = f"is {size:.1f} MB, above the API's 4 MB reference limit"
@@ -397,13 +422,19 @@ def _sha256_of_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _dataset_path_problem(path: Path, root: Path, given: str) -> str | None:
-    if not inside(path, root):
-        return f"{given} leads outside the repository; datasets must live inside it"
-    if not path.exists():
-        return "no such file"
-    if not path.is_file():
-        return "is not a file"
+def _dataset_file_problem(path: Path) -> str | None:
     if path.suffix.lower() not in datasets.SUFFIXES:
         return f"must end in {', '.join(datasets.SUFFIXES)}"
+    size = path.stat().st_size
+    if size > datasets.MAX_FILE_BYTES:
+        # Far past what one request carries: refused before it is read, so a
+        # huge file costs neither the time nor the memory of a scan.
+        return (
+            f"is {_megabytes(size)}, far above the {_megabytes(datasets.MAX_REQUEST_BYTES)} the API takes "
+            "in one request; not read"
+        )
     return None
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:.1f} MB"

@@ -43,6 +43,8 @@ DEFAULT_OUTPUT_KEY = "output"
 # of one per line is what makes validating thousands of files fast.
 _CHUNK_BYTES = 1 << 20
 _BOM = "\ufeff"
+# The json module recurses per nesting level; an example is one flat object.
+TOO_DEEP = "malformed JSON: nested too deeply to be an example"
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,9 @@ def _jsonl_slow(lines: list[bytes], line: int, index: int, keys: Keys, display: 
             message = f"malformed JSON: {exc.msg} (column {exc.colno})"
             batch.append(error(display, number, "", message))
             continue
+        except RecursionError:
+            batch.append(error(display, number, "", TOO_DEEP))
+            continue
         item = to_row(value, number, index, keys, display)
         index += type(item) is Row
         batch.append(item)
@@ -274,6 +279,8 @@ class _JsonCursor:
         except json.JSONDecodeError as exc:
             message = f"malformed JSON: {exc.msg} (column {exc.colno})"
             raise _Malformed(exc.lineno, message) from None
+        except RecursionError:
+            raise _Malformed(self.line_at(position), TOO_DEEP) from None
 
     def _expect(self, position: int, char: str) -> int:
         found = self._char(position)

@@ -20,6 +20,13 @@ _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Path = tuple[str | int, ...]
 
+# Bounds on what one document may grow into. Aliases are shared when
+# constructed, but validation and line indexing walk the expanded tree, so a
+# few hundred bytes of nested aliases (a "billion laughs") would cost
+# gigabytes. A manifest needs a handful of aliases and a few levels of nesting.
+MAX_ALIAS_EXPANSION = 100_000  # values reached through aliases, counted expanded
+MAX_DEPTH = 64
+
 
 def field_path(path: Path) -> str:
     """`("spec", "permissions", 0, "role")` -> `spec.permissions[0].role`."""
@@ -64,8 +71,12 @@ def parse_documents(text: str, file: str) -> tuple[list[Document], list[Problem]
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
         problems.append(error(file, line, "", f"invalid YAML: {exc.problem or exc.context}"))
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids, e.g. a NUL byte
+        line = text.count("\n", 0, exc.position) + 1
+        character = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        problems.append(error(file, line, "", f"invalid YAML: {exc.reason} (#x{character:04x})"))
     except yaml.YAMLError as exc:
-        problems.append(error(file, 0, "", f"invalid YAML: {exc}"))
+        problems.append(error(file, 0, "", "invalid YAML: " + " ".join(str(exc).split())))
     finally:
         loader.dispose()
     return documents, problems
@@ -80,6 +91,10 @@ def _nodes(loader: yaml.SafeLoader) -> Iterator[yaml.Node]:
 
 def _document(loader: yaml.SafeLoader, node: yaml.Node, file: str, problems: list[Problem]) -> Document | None:
     start = node.start_mark.line + 1
+    too_big = _shape_problem(node)
+    if too_big is not None:
+        problems.append(error(file, start, "", too_big))
+        return None
     try:
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
@@ -121,3 +136,52 @@ def _index(
             item_path = (*path, index)
             lines[item_path] = item.start_mark.line + 1
             _index(item, item_path, lines, file, problems, ancestors)
+
+
+def _shape_problem(root: yaml.Node) -> str | None:
+    """Why the document under `root` is too large or too deep to construct, or None.
+
+    Measured on the composed nodes, where an alias is one shared node: each
+    node is visited once, so a bomb is measured without being expanded.
+    """
+    expanded, depth, distinct = _measure(root)
+    if expanded - distinct > MAX_ALIAS_EXPANSION:
+        return f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} values (a YAML alias bomb?)"
+    if depth > MAX_DEPTH:
+        return f"nested more than {MAX_DEPTH} levels deep"
+    return None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _measure(root: yaml.Node) -> tuple[int, int, int]:
+    """(values counted with aliases expanded, depth, distinct nodes) under `root`.
+
+    Iterative and memoized by node identity. A recursive alias (a node inside
+    itself) counts once: it is a cycle, not an expansion.
+    """
+    size: dict[int, int] = {}
+    height: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            open_nodes.discard(key)
+            children = _children(node)
+            size[key] = 1 + sum(size.get(id(child), 1) for child in children)
+            height[key] = 1 + max((height.get(id(child), 1) for child in children), default=0)
+            continue
+        if key in size or key in open_nodes:
+            continue
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node))
+    return size[id(root)], height[id(root)], len(size)

@@ -11,17 +11,31 @@ import re
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+
+from reconciler.model import patterns
 
 API_VERSION = "reconciler/v1"
 KIND = "TunedModel"
 
 # The API's own rule for tunedModelId (CreateTunedModelRequest.tuned_model_id).
 TUNED_MODEL_ID = r"[a-z]([a-z0-9-]{0,38}[a-z0-9])?"
-TUNED_MODEL_ID_RE = re.compile(rf"^{TUNED_MODEL_ID}$")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Always used with fullmatch: `$` would also match before a trailing newline,
+# and "name\n" would pass validate only to fail at the API.
+TUNED_MODEL_ID_RE = re.compile(TUNED_MODEL_ID)
+EMAIL_RE = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
 DISPLAY_NAME_MAX = 40
+# The API's integer fields (epochCount, batchSize, topK) are int32.
+INT32_MAX = 2**31 - 1
+
+# Numbers in manifests and settings: a YAML `true` is not 1 (bool is an int in
+# Python, so pydantic's lax mode would take it), and an int32 field takes no
+# more than the API does. Floats accept whole numbers; `.inf` and `.nan` are
+# refused by `allow_inf_nan=False` on every model.
+Int32 = Annotated[StrictInt, Field(le=INT32_MAX)]
+Number = StrictFloat
+Flag = StrictBool
 
 
 class Strict(BaseModel):
@@ -33,6 +47,7 @@ class Strict(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         str_strip_whitespace=False,
+        allow_inf_nan=False,
     )
 
 
@@ -42,7 +57,7 @@ class Metadata(Strict):
     @field_validator("name")
     @classmethod
     def _valid_id(cls, value: str) -> str:
-        if not TUNED_MODEL_ID_RE.match(value):
+        if not TUNED_MODEL_ID_RE.fullmatch(value):
             raise ValueError(
                 "must be a tuned model id: 1-40 characters of a-z, 0-9 and '-', "
                 "starting with a letter and not ending with '-'"
@@ -67,7 +82,15 @@ class TrainingData(Strict):
     input_key: str | None = Field(None, description="Column holding the input (default text_input, also textInput).")
     output_key: str | None = Field(None, description="Column holding the output (default output).")
     examples: tuple[Example, ...] | None = None
-    unknown: bool = Field(False, description="The data is not known (written by `reconciler export`).")
+    unknown: Flag = Field(False, description="The data is not known (written by `reconciler export`).")
+
+    @field_validator("file", "input_key", "output_key")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        # A NUL byte makes every file system call raise ValueError.
+        if value is not None and "\0" in value:
+            raise ValueError("must not contain a NUL byte")
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> TrainingData:
@@ -79,10 +102,10 @@ class TrainingData(Strict):
 
 
 class Hyperparameters(Strict):
-    epoch_count: int | None = Field(None, gt=0)
-    batch_size: int | None = Field(None, gt=0)
-    learning_rate: float | None = Field(None, gt=0)
-    learning_rate_multiplier: float | None = Field(None, gt=0)
+    epoch_count: Int32 | None = Field(None, gt=0)
+    batch_size: Int32 | None = Field(None, gt=0)
+    learning_rate: Number | None = Field(None, gt=0)
+    learning_rate_multiplier: Number | None = Field(None, gt=0)
 
     @model_validator(mode="after")
     def _one_learning_rate(self) -> Hyperparameters:
@@ -96,9 +119,9 @@ class Hyperparameters(Strict):
 
 
 class Generation(Strict):
-    temperature: float | None = Field(None, ge=0, le=1)
-    top_p: float | None = Field(None, ge=0, le=1)
-    top_k: int | None = Field(None, ge=1)
+    temperature: Number | None = Field(None, ge=0, le=1)
+    top_p: Number | None = Field(None, ge=0, le=1)
+    top_k: Int32 | None = Field(None, ge=1)
 
 
 class Role(str, Enum):
@@ -124,7 +147,7 @@ class Permission(Strict):
                 raise ValueError("granteeType EVERYONE takes no emailAddress")
         elif self.email_address is None:
             raise ValueError(f"granteeType {self.grantee_type.value} needs an emailAddress")
-        elif not EMAIL_RE.match(self.email_address):
+        elif not EMAIL_RE.fullmatch(self.email_address):
             raise ValueError(f"emailAddress {self.email_address!r} is not a valid address")
         return self
 
@@ -145,19 +168,19 @@ class Expectation(Strict):
         if len(given) != 1:
             raise ValueError("give exactly one of equals, contains or regex")
         if self.regex is not None:
-            try:
-                re.compile(self.regex)
-            except re.error as exc:
-                raise ValueError(f"regex does not compile: {exc}") from None
+            problem = patterns.compile_problem(self.regex)
+            if problem is not None:
+                raise ValueError(problem)
         return self
 
     def matches(self, text: str) -> bool:
+        """Whether `text` meets the expectation; PatternTimeout if a regex takes too long."""
         if self.equals is not None:
             return text.strip() == self.equals.strip()
         if self.contains is not None:
             return self.contains in text
         assert self.regex is not None
-        return re.search(self.regex, text) is not None
+        return patterns.search(self.regex, text)
 
     def describe(self) -> str:
         for key in ("equals", "contains", "regex"):
@@ -178,7 +201,7 @@ class DeletionPolicy(str, Enum):
 
 
 class Lifecycle(Strict):
-    prevent_destroy: bool = False
+    prevent_destroy: Flag = False
     deletion_policy: DeletionPolicy = DeletionPolicy.DELETE
 
 

@@ -2,24 +2,82 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from reconciler.model.manifest import Strict
+from reconciler.model.manifest import Flag, Number, Strict
 
 DEFAULT_ENDPOINT = "https://generativelanguage.googleapis.com"
+LOOPBACK_NAMES = ("localhost",)
+
+# Upper bounds keep every duration within what sockets and thread waits
+# accept (a larger float overflows a C timeval) and within reason.
+MAX_REQUEST_TIMEOUT_SECONDS = 3600.0
+MAX_OPERATION_TIMEOUT_SECONDS = 7 * 24 * 3600.0
+MAX_POLL_INTERVAL_SECONDS = 3600.0
 
 
 class Settings(Strict):
     backend: Literal["gemini"] = Field("gemini", description="The tuning service the manifests drive.")
-    endpoint: str = Field(DEFAULT_ENDPOINT, description="Base URL of the API.")
+    endpoint: str = Field(DEFAULT_ENDPOINT, description="Base URL of the API: https, or http to loopback.")
     api_version: str = Field("v1beta", pattern=r"^v1(alpha|beta|beta3)?$")
     quota_project: str | None = Field(None, description="Sent as x-goog-user-project with ADC.")
-    manifests: str = Field("manifests", description="Folder of manifests, relative to this file.")
-    prune: bool = Field(False, description="Delete managed models that no manifest describes.")
-    max_deletions: int = Field(5, ge=0, description="An apply stops before deleting more than this.")
-    concurrency: int = Field(4, ge=1, le=64)
-    request_timeout_seconds: float = Field(30.0, gt=0)
-    operation_timeout_seconds: float = Field(4 * 3600.0, gt=0)
-    poll_interval_seconds: float = Field(5.0, gt=0)
+    manifests: str = Field("manifests", description="Folder of manifests, inside the repository.")
+    prune: Flag = Field(False, description="Delete managed models that no manifest describes.")
+    max_deletions: int = Field(5, ge=0, strict=True, description="An apply stops before deleting more than this.")
+    concurrency: int = Field(4, ge=1, le=64, strict=True)
+    request_timeout_seconds: Number = Field(30.0, gt=0, le=MAX_REQUEST_TIMEOUT_SECONDS)
+    operation_timeout_seconds: Number = Field(4 * 3600.0, gt=0, le=MAX_OPERATION_TIMEOUT_SECONDS)
+    poll_interval_seconds: Number = Field(5.0, gt=0, le=MAX_POLL_INTERVAL_SECONDS)
+
+    @field_validator("quota_project", "manifests")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        # A NUL byte breaks every file system call; a newline would split a header.
+        if value is not None and not value.isprintable():
+            raise ValueError("must not contain control characters (a NUL byte, a newline, ...)")
+        return value
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        problem = endpoint_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+
+def endpoint_problem(url: str) -> str | None:
+    """Why `url` is not a usable API endpoint, or None.
+
+    The message never repeats the URL: a mistyped one may still hold a password.
+    """
+    if not url.isprintable() or any(c.isspace() for c in url):
+        return "must be a URL without spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError on a port that is not a number in range
+    except ValueError:
+        return "must be a URL such as https://generativelanguage.googleapis.com"
+    del port
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        return "must not hold credentials (user:password@); give the API key in GEMINI_API_KEY"
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "must be an https:// URL such as https://generativelanguage.googleapis.com"
+    if parts.path not in ("", "/") or parts.query or parts.fragment or url.endswith(("?", "#")):
+        return "must be a scheme and host only (no path, query or fragment); the API version is apiVersion"
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        return "must use https: plain http would send the credentials in clear (http is allowed to loopback only)"
+    return None
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -142,7 +142,7 @@ class GeminiClient:
     ) -> dict[str, Any]:
         """Start tuning; returns the long-running operation (not the model)."""
         params = {"tunedModelId": tuned_model_id} if tuned_model_id else None
-        resend = Resend.IF_TRANSIENT if tuned_model_id else Resend.IF_NEVER_ARRIVED
+        resend = Resend.IF_TRANSIENT if tuned_model_id else Resend.IF_NEVER_PROCESSED
         path = f"{self.api_version}/tunedModels"
         return self._call("POST", path, params=params, body=body, resend=resend)
 
@@ -176,7 +176,7 @@ class GeminiClient:
         """Make `email_address` the owner; the current owner becomes a writer."""
         path = f"{self._versioned(tuned_model_name(id_or_name))}:transferOwnership"
         body = {"emailAddress": email_address}
-        self._call("POST", path, body=body, resend=Resend.IF_NEVER_ARRIVED)
+        self._call("POST", path, body=body, resend=Resend.IF_NEVER_PROCESSED)
 
     # Permissions
 
@@ -187,7 +187,7 @@ class GeminiClient:
     def create_permission(self, id_or_name: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Grant a role; `body` is a Permission ({role, granteeType, emailAddress})."""
         path = f"{self._versioned(tuned_model_name(id_or_name))}/permissions"
-        return self._call("POST", path, body=body, resend=Resend.IF_NEVER_ARRIVED)
+        return self._call("POST", path, body=body, resend=Resend.IF_NEVER_PROCESSED)
 
     def update_permission(self, name: str, role: str) -> dict[str, Any]:
         path = self._versioned(_checked("permissions", name))
@@ -280,6 +280,6 @@ def _prefixed(collection: str, id_or_name: str) -> str:
 
 def _checked(kind: str, name: str) -> str:
     """`name` if it is a well-formed resource name of `kind`; it goes into a URL path."""
-    if not _NAME_PATTERNS[kind].match(name):
+    if not _NAME_PATTERNS[kind].fullmatch(name):  # `$` alone would let "name\n" through
         raise UserError(f"{name!r} is not a valid {kind} resource name")
     return name

@@ -1,0 +1,40 @@
+"""A loopback HTTP server that only counts: hostile input must send it nothing."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+
+class CountingServer(ThreadingHTTPServer):
+    requests_seen = 0
+
+    @property
+    def host_port(self) -> str:
+        host, port = self.server_address[:2]
+        return f"{host!s}:{port}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def _count(self) -> None:
+        self.server.requests_seen += 1  # type: ignore[attr-defined]
+        self.send_response(403)  # not retried: one request, one count
+        self.end_headers()
+
+    do_GET = do_POST = do_PATCH = do_DELETE = _count
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def api() -> Iterator[CountingServer]:
+    server = CountingServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
