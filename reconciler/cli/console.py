@@ -19,8 +19,7 @@ from typing import TextIO
 
 import click
 
-from reconciler.client.auth import secrets_in_env
-from reconciler.client.scrub import scrub
+from reconciler.model.secrets import scrub, secrets_in_env
 
 # The runner reads a line as a command when, after leading whitespace, it
 # starts with `::` (actions/runner ActionCommand.TryParseV2), or when it holds

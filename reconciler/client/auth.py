@@ -24,11 +24,11 @@ import google.auth.exceptions
 import google.auth.transport.requests
 
 from reconciler.client.errors import SCOPES, CredentialsError
+from reconciler.model.secrets import API_KEY_ENVS
 
 logger = logging.getLogger("reconciler.client")
 
 EMULATOR_HOST_ENV = "GENERATIVELANGUAGE_EMULATOR_HOST"
-API_KEY_ENVS = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
 API_KEY_HEADER = "x-goog-api-key"
 QUOTA_PROJECT_HEADER = "x-goog-user-project"
 
@@ -182,7 +182,3 @@ def _api_key_from(env: Mapping[str, str]) -> ApiKey | None:
         raise CredentialsError(f"{name} must be one word of printable ASCII characters (is there a newline in it?)")
     return ApiKey(key, name)
 
-
-def secrets_in_env(env: Mapping[str, str]) -> tuple[str, ...]:
-    """The secret values the environment holds (API keys), for scrubbing from any output."""
-    return tuple(value for name in API_KEY_ENVS if (value := env.get(name, "").strip()))

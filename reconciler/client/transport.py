@@ -28,7 +28,7 @@ from reconciler.client.errors import (
     excerpt,
 )
 from reconciler.client.retry import RetryPolicy, is_transient, never_processed
-from reconciler.client.scrub import REDACTED, scrub
+from reconciler.model.secrets import REDACTED, scrub
 
 # Google's attribution convention (as google-genai sends it): who calls, on
 # which Python, in both the user agent and x-goog-api-client.

@@ -13,9 +13,10 @@ from urllib.parse import quote, quote_plus
 import pytest
 import requests
 
+from reconciler.backends.gemini.client import GeminiClient
 from reconciler.cli.console import Console
-from reconciler.client import ApiError, ApiKey, GeminiClient, RetryPolicy
-from reconciler.client.scrub import REDACTED, scrub, secret_forms
+from reconciler.client import ApiError, ApiKey, RetryPolicy
+from reconciler.model.secrets import REDACTED, scrub, secret_forms
 
 from .conftest import CountingServer
 from .helpers import assert_clear_error, run, write_repo

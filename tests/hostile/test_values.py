@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.client import Anonymous, GeminiClient
+from reconciler.backends.gemini.client import GeminiClient
+from reconciler.client import Anonymous
 from reconciler.model.errors import UserError
 
 from .conftest import CountingServer

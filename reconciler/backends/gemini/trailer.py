@@ -31,8 +31,9 @@ from dataclasses import dataclass, replace
 
 from reconciler.model.desired import DesiredModel
 from reconciler.model.ownership import FINGERPRINT_VERSION, Ownership, ownership_for
+from reconciler.model.secrets import OWNERSHIP_KEY_ENV
 
-KEY_VARIABLE = "RECONCILER_OWNERSHIP_KEY"
+KEY_VARIABLE = OWNERSHIP_KEY_ENV
 _SEPARATOR = "\n\n"
 _PREFIX = "[managed-by: reconciler"
 _FLAGS = ("orphan", "protect", "untested")  # written in this order, each at most once

@@ -9,7 +9,8 @@ secret is scrubbed in all of them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from urllib.parse import quote, quote_plus
 
 REDACTED = "[REDACTED]"
@@ -38,3 +39,16 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     for form in sorted(forms, key=len, reverse=True):  # longest first: one form may contain another
         text = text.replace(form, REDACTED)
     return text
+
+
+# Environment variables whose values are secrets: API keys (GOOGLE_API_KEY wins,
+# as in google-genai) and the keys that sign ownership markers.
+API_KEY_ENVS = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
+OWNERSHIP_KEY_ENV = "RECONCILER_OWNERSHIP_KEY"
+
+
+def secrets_in_env(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The secret values the environment holds, for scrubbing from any output."""
+    keys = [value for name in API_KEY_ENVS if (value := env.get(name, "").strip())]
+    keys += [key for key in re.split(r"[\s,]+", env.get(OWNERSHIP_KEY_ENV, "")) if key]
+    return tuple(keys)
