@@ -96,6 +96,16 @@ def test_deadline_stops_retries(api: FakeApi, clock: FakeClock) -> None:
     assert raised.value.attempts == 3
 
 
+def test_an_attempt_due_exactly_at_the_deadline_still_starts(api: FakeApi, clock: FakeClock) -> None:
+    retry = RetryPolicy(deadline=8, sleep=clock.sleep, clock=clock.time, random=lambda: 0.0)
+    client = GeminiClient("https://api.test", retry=retry, session=api.session())
+    api.script("GET", MODEL, error(503, "UNAVAILABLE", headers={"Retry-After": "4"}))
+    with pytest.raises(Unavailable):
+        client.get_tuned_model("m")
+    # Attempts at t=0, 4 and 8 (the deadline itself); the next would start at 12.
+    assert client.request_count == 3
+
+
 def test_a_server_delay_past_the_deadline_is_not_waited_for(
     client: GeminiClient, api: FakeApi, clock: FakeClock
 ) -> None:
@@ -126,10 +136,30 @@ def test_jitter_takes_off_at_most_its_fraction() -> None:
     assert RetryPolicy(base_backoff=2, jitter=0.0, random=lambda: 1.0).backoff(1) == 2.0
 
 
-@pytest.mark.parametrize("bad", [{"max_attempts": 0}, {"jitter": 1.5}])
-def test_a_policy_that_cannot_work_is_refused(bad: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("bad", "message"), [
+    ({"max_attempts": 0}, "max_attempts must be at least 1"),
+    ({"jitter": 1.5}, "jitter must be between 0 and 1"),
+    ({"jitter": -0.1}, "jitter must be between 0 and 1"),
+])
+def test_a_policy_that_cannot_work_is_refused(bad: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{message}$"):
         RetryPolicy(**bad)  # type: ignore[arg-type]
+
+
+def test_the_limits_themselves_are_allowed() -> None:
+    assert RetryPolicy(max_attempts=1).max_attempts == 1
+    assert RetryPolicy(jitter=1.0, base_backoff=2, random=lambda: 1.0).backoff(1) == 0.0
+    assert RetryPolicy(jitter=0.0).jitter == 0.0
+
+
+def test_one_attempt_turns_retries_off(api: FakeApi, clock: FakeClock) -> None:
+    retry = RetryPolicy(max_attempts=1, sleep=clock.sleep, clock=clock.time)
+    client = GeminiClient("https://api.test", retry=retry, session=api.session())
+    api.script("GET", MODEL, error(503, "UNAVAILABLE"), OK)
+    with pytest.raises(Unavailable):
+        client.get_tuned_model("m")
+    assert client.request_count == 1
+    assert clock.sleeps == []
 
 
 def test_a_dropped_connection_is_retried_on_get(client: GeminiClient, api: FakeApi) -> None:

@@ -43,6 +43,20 @@ def test_the_trailer_names_its_parts() -> None:
     assert ownership is not None and ownership.orphan and ownership.protect and ownership.untested
 
 
+def test_without_a_user_description_the_description_is_the_trailer_alone() -> None:
+    assert description_with_trailer(model()) == trailer(ownership_for(model()))
+    assert adopted_description(model(), "") == trailer(ownership_for(model()))
+
+
+def test_the_fingerprint_version_is_read_back() -> None:
+    # A trailer from a later fingerprint scheme must not pass for a v1 one.
+    marker = trailer(ownership_for(model())).replace("fp=v1:", "fp=v2:")
+    ownership = parse_ownership(marker)
+    assert ownership is not None
+    assert ownership.version == "v2"
+    assert ownership.fingerprint.startswith("v2:")
+
+
 def test_a_description_without_a_trailer_is_unmanaged() -> None:
     assert UNKEYED.read("Made by hand.", NAME).ownership is None
     assert UNKEYED.read("", NAME).ownership is None

@@ -3,7 +3,8 @@ changes, errors and counts the plan must contain. A failure prints both sides.
 
 Changes compare exactly: the reason, and the paths, diffs, update mask and
 dependencies (empty when a case leaves them out), so a row that should not be
-there fails as surely as a missing one."""
+there fails as surely as a missing one. Errors compare their whole message and
+hint where a case gives them, and notes one for one (none when a case lists none)."""
 
 from __future__ import annotations
 
@@ -70,11 +71,18 @@ def error_problems(expected: list[dict[str, Any]], got: list[dict[str, Any]]) ->
     if [e["model"] for e in expected] != [g["model_id"] for g in got]:
         return [f"errors are {got}, expected {expected}"]
     return [
-        f"error {g['model_id']}: {key} {g[key]!r} lacks {e[key]!r}"
+        f"error {g['model_id']}: {key} is {g[key]!r}, expected {e[key]!r}"
         for e, g in zip(expected, got, strict=True)
         for key in ("message", "hint")
-        if key in e and e[key] not in g[key]
+        if key in e and e[key] != g[key]
     ]
+
+
+def note_problems(expected: list[str], got: list[str]) -> list[str]:
+    """One expected fragment per note, in order: a note that should not be there fails."""
+    if len(expected) != len(got) or any(e not in g for e, g in zip(expected, got, strict=True)):
+        return [f"notes are {got}, expected one each containing {expected}"]
+    return []
 
 
 def plan_problems(expect: dict[str, Any], result: Plan) -> list[str]:
@@ -85,9 +93,7 @@ def plan_problems(expect: dict[str, Any], result: Plan) -> list[str]:
     for key in ("unmanaged_count", "would_delete", "would_forget"):
         if key in expect and data[key] != expect[key]:
             problems.append(f"{key} is {data[key]}, expected {expect[key]}")
-    for note in expect.get("notes", ()):
-        if not any(note in got for got in data["notes"]):
-            problems.append(f"no note contains {note!r}: {data['notes']}")
+    problems += note_problems(expect.get("notes", []), data["notes"])
     if "has_changes" in expect and result.has_changes != expect["has_changes"]:
         problems.append(f"has_changes is {result.has_changes}")
     if "totals" in expect and data["totals"] != {**data["totals"], **expect["totals"]}:
