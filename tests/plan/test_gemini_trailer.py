@@ -44,17 +44,15 @@ def test_the_trailer_names_its_parts() -> None:
 
 
 def test_without_a_user_description_the_description_is_the_trailer_alone() -> None:
-    assert description_with_trailer(model()) == trailer(ownership_for(model()))
-    assert adopted_description(model(), "") == trailer(ownership_for(model()))
+    written = UNKEYED.description(model(), NAME)
+    assert "\n" not in written and written.startswith("[managed-by: reconciler ")
+    assert UNKEYED.adopted(model(), NAME, "") == written
 
 
-def test_the_fingerprint_version_is_read_back() -> None:
-    # A trailer from a later fingerprint scheme must not pass for a v1 one.
-    marker = trailer(ownership_for(model())).replace("fp=v1:", "fp=v2:")
-    ownership = parse_ownership(marker)
-    assert ownership is not None
-    assert ownership.version == "v2"
-    assert ownership.fingerprint.startswith("v2:")
+def test_a_marker_of_another_fingerprint_scheme_is_not_taken_for_v1() -> None:
+    written = UNKEYED.description(model(), NAME).replace("fp=v1:", "fp=v2:")
+    reading = UNKEYED.read(written, NAME)
+    assert reading.ownership is None and "malformed" in (reading.note or "")
 
 
 def test_a_description_without_a_trailer_is_unmanaged() -> None:
