@@ -12,7 +12,10 @@ from reconciler.render.common import (
     extra_counts,
     headline,
     listed_changes,
+    plan_headline,
+    plural,
     subject,
+    summary_line,
     totals_text,
 )
 
@@ -46,8 +49,7 @@ def change_block(plan: Plan, change: Change, colour: bool = False) -> list[str]:
 
 
 def _error_lines(errors: tuple[PlanError, ...], colour: bool) -> list[str]:
-    noun = "error" if len(errors) == 1 else "errors"
-    lines = [_paint(f"{len(errors)} {noun}: this plan cannot be applied.", "red", colour)]
+    lines = [_paint(f"{plural(len(errors), 'error')}: this plan cannot be applied.", "red", colour)]
     for error in errors:
         lines.append(f"  x {error.message}")
         if error.hint:
@@ -58,9 +60,9 @@ def _error_lines(errors: tuple[PlanError, ...], colour: bool) -> list[str]:
 def _kept_lines(plan: Plan) -> list[str]:
     lines = []
     if plan.would_delete:
-        lines.append("Would delete with prune: " + ", ".join(plan.would_delete))
+        lines.append("Out of sync, would delete with --prune: " + ", ".join(plan.would_delete))
     if plan.would_forget:
-        lines.append("Would forget with prune: " + ", ".join(plan.would_forget))
+        lines.append("Out of sync, would forget with --prune: " + ", ".join(plan.would_forget))
     return lines
 
 
@@ -77,15 +79,11 @@ def _footer(plan: Plan, colour: bool) -> list[str]:
 
 
 def render_text(plan: Plan, colour: bool = False) -> str:
-    changes = listed_changes(plan)
-    if changes:
-        lines = ["reconciler will perform the following actions:", ""]
-        for change in changes:
-            lines += [*change_block(plan, change, colour), ""]
-    else:
-        lines = ["No changes. The live models match the manifests.", ""]
+    lines = [_paint(plan_headline(plan), "red", colour) if plan.has_errors else plan_headline(plan), ""]
+    for change in listed_changes(plan):
+        lines += [*change_block(plan, change, colour), ""]
     footer = _footer(plan, colour)
     if footer:
         lines += [*footer, ""]
-    lines.append(_paint(plan.summary.line(), "bold", colour))
+    lines.append(_paint(summary_line(plan), "bold", colour))
     return "\n".join(lines) + "\n"

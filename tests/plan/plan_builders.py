@@ -101,7 +101,9 @@ def live_model(item: dict[str, Any], desired_entries: dict[str, dict[str, Any]])
         body = created_body(desired_model(merged(base_entry, created_from)))
     else:
         body = {}
-    return decode_model(merged(body, item.get("body", {})))
+    decoded = decode_model(merged(body, item.get("body", {})))
+    # What the backend read from the base model, by manifest path.
+    return decoded.model_copy(update={"defaults": item.get("defaults", {})})
 
 
 def live_permissions(model_id: str, grants: list[dict[str, Any]]) -> tuple[LivePermission, ...]:
