@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from reconciler.cli.console import Console
+from reconciler.cli.global_options import hoist_global_flags
 from reconciler.model.errors import ReconcilerError
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -58,9 +59,10 @@ def _register_commands() -> None:
 def main(argv: list[str] | None = None) -> None:
     _register_commands()
     console = Console()
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = hoist_global_flags(argv if argv is not None else sys.argv[1:])
+    debug = "--debug" in args
     try:
-        code = cli.main(args=argv, standalone_mode=False)
+        code = cli.main(args=args, standalone_mode=False)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.Abort:

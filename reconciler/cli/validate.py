@@ -11,16 +11,20 @@ from reconciler.backends import backend_class
 from reconciler.cli.annotations import print_problem
 from reconciler.cli.console import Console
 from reconciler.cli.main import EXIT_ERROR, App, exit_with, pass_app
-from reconciler.loader import LoadResult, load
+from reconciler.cli.repository import check_repository
+from reconciler.loader import LoadResult, Problem, load
 from reconciler.loader.summary import ModelSummary, summarize
 from reconciler.model.tuning import TuningDefaults
 
-JSON_FORMAT_VERSION = 1
-_COLUMNS = ("MODEL", "SOURCE", "EXAMPLES", "CHARACTERS", "~TOKENS", "~STEPS")
+JSON_FORMAT_VERSION = "1.0"  # docs/plan-json.md: the JSON of every command
+_COLUMNS = ("MODEL", "SOURCE", "EXAMPLES", "CHARACTERS", "~TRAINING-TOKENS", "~STEPS")
 
 
 @click.command("validate")
 @click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
+@click.option("-C", "--dir", "directory", default=".", show_default=True,
+              type=click.Path(exists=True, file_okay=False),
+              help="The repository; PATH is relative to it.")
 @click.option(
     "--output",
     type=click.Choice(["text", "json"]),
@@ -29,12 +33,15 @@ _COLUMNS = ("MODEL", "SOURCE", "EXAMPLES", "CHARACTERS", "~TOKENS", "~STEPS")
     help="json prints one document on stdout for machines.",
 )
 @pass_app
-def validate(app: App, path: Path, output: str) -> None:
+def validate(app: App, path: Path, directory: str, output: str) -> None:
     """Check manifests, settings and datasets without calling the API.
 
     PATH is a repository root (default: the current folder), a manifests
-    folder or one manifest file. Exits 1 when anything is wrong.
+    folder or one manifest file. Exits 1 when anything is wrong, and when
+    there is no manifest at all (so a wrong path cannot pass CI).
     """
+    path = Path(directory) / path
+    check_repository(path)
     result = load(path, checks_for=lambda settings: backend_class(settings).manifest_problems)
     tuning = backend_class(result.settings).rules.tuning
     summaries = [summarize(model, tuning) for model in result.models]
@@ -42,18 +49,29 @@ def validate(app: App, path: Path, output: str) -> None:
         app.console.print(json.dumps(_as_json(result, summaries), indent=2))
     else:
         _print_text(app.console, result, summaries, tuning)
-    if not result.ok:
+    if not result.ok or not summaries:
         exit_with(EXIT_ERROR)
 
 
 def _as_json(result: LoadResult, summaries: list[ModelSummary]) -> dict[str, object]:
     return {
         "format_version": JSON_FORMAT_VERSION,
-        "valid": result.ok,
-        "errors": len(result.errors),
-        "warnings": len(result.warnings),
-        "problems": [p.as_json() for p in result.problems],
+        "valid": result.ok and bool(summaries),
+        "error_count": len(result.errors),
+        "warning_count": len(result.warnings),
+        "diagnostics": [diagnostic(p) for p in result.problems],
         "models": [s.as_json() for s in summaries],
+    }
+
+
+def diagnostic(problem: Problem) -> dict[str, object]:
+    """A loading problem in the JSON of every command: 0 line and "" field become null."""
+    return {
+        "severity": problem.severity,
+        "file": problem.file,
+        "line": problem.line or None,
+        "field": problem.field or None,
+        "message": problem.message,
     }
 
 
@@ -80,6 +98,7 @@ def _table(summaries: list[ModelSummary], tuning: TuningDefaults) -> list[str]:
         )
         for row in rows
     ]
+    lines.append("~TRAINING-TOKENS: estimated tokens of the dataset times the epochs, as `plan` counts them")
     if any(s.assumes_defaults for s in summaries):
         lines.append(
             "* epochCount or batchSize not set: the API's defaults "
@@ -95,7 +114,7 @@ def _cells(summary: ModelSummary) -> tuple[str, ...]:
         summary.source,
         f"{summary.examples:,}",
         f"{summary.characters:,}",
-        f"{summary.estimated_tokens:,}",
+        f"{summary.training_tokens:,}",
         steps,
     )
 
@@ -109,6 +128,8 @@ def _verdict(result: LoadResult, models: int) -> str:
     errors, warnings = len(result.errors), len(result.warnings)
     if errors:
         return f"Invalid: {_count(errors, 'error')}, {_count(warnings, 'warning')}."
+    if not models:
+        return "Invalid: no manifests found; a repository to check needs at least one."
     noun = _count(models, "model")
     return f"Valid: {noun}" + (f", {_count(warnings, 'warning')}." if warnings else ".")
 

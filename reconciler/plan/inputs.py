@@ -71,10 +71,7 @@ def data_reason(diff: FieldDiff) -> str:
     removed and one edited."""
     before, after = diff.before, diff.after
     delta = after["examples"] - before["examples"]
-    if delta:
-        counted = f"a net {abs(delta)} {'more' if delta > 0 else 'fewer'}"
-    else:
-        counted = "the same count"
+    counted = f"a net {abs(delta)} {'more' if delta > 0 else 'fewer'}" if delta else "the same count"
     return (
         f"the training data changed ({before['examples']} -> {after['examples']} examples: {counted}; "
         f"data hash {before['hash']} -> {after['hash']}: the examples differ)"

@@ -12,7 +12,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer
+from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer, field_validator
 
 from reconciler.model.errors import UserError
 from reconciler.plan.rules import ReplaceOrder
@@ -77,12 +77,19 @@ class Totals(PlanValue):
     total_steps: int = 0
 
 
+def _absent_as_none(value: Any) -> Any:
+    """The JSON convention: null where a value is absent, never an empty string."""
+    return None if value == "" else value
+
+
 class PermissionChange(PlanValue):
     grantee_type: str  # USER | GROUP | EVERYONE
-    email_address: str = ""
+    email_address: str | None = None  # None for EVERYONE
     role_before: str | None = None
     role_after: str | None = None
     name: str | None = None  # the live permission's resource name (update, remove)
+
+    _email = field_validator("email_address", mode="before")(_absent_as_none)
 
 
 class Change(PlanValue):
@@ -106,7 +113,9 @@ class PlanError(PlanValue):
 
     model_id: str | None
     message: str
-    hint: str = ""
+    hint: str | None = None
+
+    _hint = field_validator("hint", mode="before")(_absent_as_none)
 
 
 class PlanOptions(PlanValue):

@@ -95,7 +95,7 @@ def subject(plan: Plan, change: Change) -> str:
     permission = change.permission
     if permission is None:
         return name
-    grantee = f"{permission.grantee_type} {permission.email_address}".rstrip()
+    grantee = f"{permission.grantee_type} {permission.email_address or ''}".rstrip()
     roles = [role for role in (permission.role_before, permission.role_after) if role]
     return f"{name} grant {' -> '.join(roles)} to {grantee}"
 

@@ -40,12 +40,17 @@ def create_body(model: DesiredModel) -> dict[str, Any]:
     return body
 
 
-def update_body(model: DesiredModel, update_mask: tuple[str, ...]) -> dict[str, Any]:
-    """The fields of a PATCH named by its mask, with their desired values."""
+def update_body(
+    model: DesiredModel, update_mask: tuple[str, ...], defaults: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The fields of a PATCH named by its mask, with their desired values: the
+    manifest's, or for a generation field it leaves out, the base model's
+    default (`defaults`, by API field name), sent explicitly."""
     spec = model.manifest.spec
     values: dict[str, Any] = {
         "displayName": spec.display_name or "",
         "description": description_with_trailer(model),
+        **(defaults or {}),
         **generation_fields(model),
     }
     return {path: values[path] for path in update_mask if path in values}
