@@ -10,6 +10,7 @@ from reconciler.cli.export_cmd import export_command
 from reconciler.cli.import_cmd import import_command
 from reconciler.cli.plan_cmd import plan_command
 from reconciler.cli.schema import schema
+from reconciler.cli.show_cmd import show_command
 from reconciler.cli.status_cmd import status_command
 from reconciler.cli.validate import validate
 
@@ -17,6 +18,7 @@ ALL: list[click.Command] = [
     validate,
     schema,
     plan_command,
+    show_command,
     apply_command,
     reconcile_command,
     status_command,
