@@ -9,6 +9,7 @@ Tests swap the network out by mounting an adapter on the session they pass in.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Mapping
 from enum import Enum
@@ -28,7 +29,12 @@ from reconciler.client.errors import (
 )
 from reconciler.client.retry import RetryPolicy, is_transient, never_arrived
 
+logger = logging.getLogger("reconciler.client")
+
 USER_AGENT = f"reconciler/{__version__}"
+# After this long without an answer, say what is being waited for: a slow or
+# silent endpoint should not look like a hung command.
+SLOW_NOTICE_SECONDS = 5.0
 REDACTED = "[REDACTED]"
 
 
@@ -65,8 +71,10 @@ class Transport:
         retry: RetryPolicy,
         session: requests.Session,
         quota_project: str | None = None,
+        slow_notice: float | None = SLOW_NOTICE_SECONDS,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
+        self.slow_notice = slow_notice
         self.credentials = credentials
         self.timeout = timeout
         self.retry = retry
@@ -109,6 +117,7 @@ class Transport:
     ) -> dict[str, Any]:
         headers = self._headers()
         self._count_request()
+        notice = self._notice_if_slow(what)
         try:
             response = self._session.request(
                 method,
@@ -122,7 +131,22 @@ class Transport:
             )
         except requests.RequestException as exc:
             raise self._scrubbed(error_from_transport(exc, request=what)) from exc
+        finally:
+            if notice is not None:
+                notice.cancel()
         return self._read(response, what)
+
+    def _notice_if_slow(self, what: str) -> threading.Timer | None:
+        """A timer that says, once, what is being waited for if no answer comes soon."""
+        if self.slow_notice is None:
+            return None
+        notice = threading.Timer(self.slow_notice, logger.warning, args=(
+            "waiting for %s at %s: no answer after %gs (giving up after %gs)",
+            what, self.endpoint, self.slow_notice, self.timeout,
+        ))
+        notice.daemon = True
+        notice.start()
+        return notice
 
     def _headers(self) -> dict[str, str]:
         headers = {"user-agent": USER_AGENT, "accept": "application/json"}
