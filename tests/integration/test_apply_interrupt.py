@@ -49,6 +49,7 @@ def test_a_signal_during_a_wait_stops_and_the_next_apply_resumes(
 
     assert stopped.code == 1, stopped.text
     assert "run `reconciler apply` again to pick them up" in stopped.err
+    assert stopped.text.count("again to pick them up") == 1  # said once, not once a model
     assert "Apply stopped: 0 created" in stopped.out
     assert "later: create stopped: not started" in stopped.out
     assert live_models(server)["slow"]["state"] == "CREATING"  # left running on the server

@@ -184,3 +184,45 @@ def test_a_changed_dataset_says_only_what_the_counts_show(emulator: EmulatorServ
     assert "20 -> 21 examples: a net 1 more;" in planned.out
     assert ": the examples differ)" in planned.out
     assert "1 example added" not in planned.out
+
+
+# --- where the tool is pointed, and hints that keep the context ----------------------------
+
+
+def test_every_api_command_says_where_it_points(emulator: EmulatorServer, tmp_path: Path) -> None:
+    repo = write_repo(tmp_path, [manifest("alpha")])
+    for command in (["plan"], ["status"], ["apply", "--yes"]):
+        result = run_cli(repo, emulator, *command)
+        targets = [line for line in result.err.splitlines() if line.startswith("Target: ")]
+        assert targets == [f"Target: the emulator at {emulator.host_port} (GENERATIVELANGUAGE_EMULATOR_HOST)"]
+
+
+def test_global_flags_after_the_subcommand_and_hints_that_keep_them(
+    emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    repo = write_repo(tmp_path / "repo", [manifest("alpha")])
+    # In the parent folder, pointing at the repository with -C; the flag after the subcommand.
+    planned = run_cli(tmp_path, emulator, "plan", "-C", "repo", "--emulator", "--out", "plan.json")
+    assert planned.code == 0, planned.text
+    assert "Target: the embedded emulator (--emulator), state in repo/.reconciler/emulator.sqlite" in planned.err
+    assert "run `reconciler --emulator apply -C repo plan.json` to apply it" in planned.err
+    assert (repo / ".reconciler" / "emulator.sqlite").exists()
+    assert not (tmp_path / ".reconciler").exists()  # never in the parent folder
+
+    applied = run_cli(tmp_path, emulator, "--emulator", "apply", "-C", "repo", "plan.json")
+    assert applied.code == 0, applied.text  # the copied hint reaches the same emulator
+    assert "Apply complete: 1 created" in applied.out
+    assert live_models(emulator) == {}  # and never the other API
+
+
+def test_imports_are_counted_and_not_also_left_alone(emulator: EmulatorServer, tmp_path: Path) -> None:
+    repo = write_repo(tmp_path, [])
+    seed_unmanaged(emulator, "legacy")
+    assert run_cli(repo, emulator, "export", "--out", "manifests", "--force").code == 0
+
+    planned = run_cli(repo, emulator, "plan")
+
+    assert "Plan: 1 to import, 0 to create, 0 to update, 0 to replace, 0 to delete." in planned.out
+    assert "unmanaged left alone" not in planned.out
+    applied = run_cli(repo, emulator, "apply", "--yes")
+    assert "1 imported" in applied.out, applied.text

@@ -80,15 +80,20 @@ class Screen:
             self.rows.append([])
 
 
-def run_in_pty(repo: Path, emulator: EmulatorServer, columns: int, *args: str) -> tuple[int, str]:
-    """`python -m reconciler ARGS` with stdout and stderr on a pty `columns` wide."""
+def run_in_pty(repo: Path, emulator: EmulatorServer, columns: int, *args: str,
+               typed: bytes | None = None) -> tuple[int, str]:
+    """`python -m reconciler ARGS` with stdout and stderr on a pty `columns` wide;
+    with `typed`, stdin is the pty too and that is what the user types."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
     env = {**os.environ, "PYTHONPATH": str(ROOT), **cli_env(emulator), "TERM": "xterm"}
     env.pop("COLUMNS", None)
+    stdin = slave if typed is not None else subprocess.DEVNULL
     process = subprocess.Popen([sys.executable, "-m", "reconciler", *args], cwd=repo, env=env,
-                               stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+                               stdin=stdin, stdout=slave, stderr=slave)
     os.close(slave)
+    if typed is not None:
+        os.write(master, typed)  # the terminal keeps it until the prompt reads it
     chunks: list[bytes] = []
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -124,3 +129,14 @@ def test_live_lines_fit_the_terminal_and_leave_no_stale_rows(
     # Every live line as written fits: shorter than the width, so it never wraps.
     live = [line for line in re.split(r"\r?\n", CONTROL.sub("", written)) if LIVE_LINE.search(line)]
     assert live and max(len(line) for line in live) < columns
+
+
+def test_answering_no_at_the_prompt_cancels_the_apply(emulator: EmulatorServer, tmp_path: Path) -> None:
+    repo = write_repo(tmp_path, [manifest("alpha")])
+
+    code, written = run_in_pty(repo, emulator, 80, "apply", typed=b"n\n")
+
+    assert code == 1
+    assert "Apply these changes? [y/N]" in written
+    assert "Apply cancelled." in written and "Error" not in written
+    assert live_models(emulator) == {}
