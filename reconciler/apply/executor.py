@@ -209,7 +209,7 @@ class Executor:
     def _skip(self, changes: list[Change], deps: set[str]) -> list[Outcome]:
         message = f"skipped: {', '.join(sorted(deps))} did not finish"
         for change in changes:
-            self.reporter.event(Event("skipped", change.model_id, change.action.value, message, _details(change)))
+            self.reporter.event(Event("skipped", change.model_id, change.action.value, message, details_of(change)))
         return [Outcome(c.model_id, c.action, "skipped", message) for c in changes]
 
     def _run_model(self, changes: list[Change]) -> list[Outcome]:
@@ -226,7 +226,7 @@ class Executor:
         return outcomes
 
     def _run_change(self, change: Change) -> Outcome:
-        self.reporter.event(Event("start", change.model_id, change.action.value, change.reason, _details(change)))
+        self.reporter.event(Event("start", change.model_id, change.action.value, change.reason, details_of(change)))
         try:
             tuned = self._handlers()[change.action](change) or Tuned()
         except Stopped:
@@ -236,7 +236,7 @@ class Executor:
         else:
             outcome = Outcome(change.model_id, change.action, "done", losses=tuned.losses, found=tuned.found)
         kind = {"done": "done", "stopped": "note"}.get(outcome.status, "failed")
-        self.reporter.event(Event(kind, change.model_id, change.action.value, outcome.message, _details(change)))
+        self.reporter.event(Event(kind, change.model_id, change.action.value, outcome.message, details_of(change)))
         return outcome
 
     def _handlers(self) -> dict[Action, Callable[[Change], Tuned | None]]:
@@ -338,7 +338,7 @@ class Executor:
         self.backend.revoke(change.model_id, _permission(change))
 
 
-def _details(change: Change) -> dict[str, str]:
+def details_of(change: Change) -> dict[str, str]:
     """For a grant, what progress lines say instead of the action's name:
     `grant READER to USER a@example.com`."""
     grant = change.permission

@@ -140,11 +140,22 @@ def show_plan(app: App, plan: Plan, output: str) -> None:
         app.console.print(json.dumps({"type": "plan", "plan": json.loads(render_json(plan))}, sort_keys=True))
 
 
-def say_no_changes(app: App, output: str) -> None:
+def nothing_to_apply(plan: Plan) -> str:
+    """What an apply with nothing to do says; never "matches" next to models
+    that require pruning."""
+    if not plan.needs_pruning:
+        return NO_CHANGES
+    return (
+        f"Nothing to apply, but out of sync: {plural(len(plan.needs_pruning), 'managed model')} without "
+        "a manifest require pruning (prune is off; --prune deletes or forgets them)."
+    )
+
+
+def say_no_changes(app: App, plan: Plan, output: str) -> None:
     if output == "json":
-        app.console.print(_json_summary(ApplyResult(), summary=NO_CHANGES))
+        app.console.print(_json_summary(ApplyResult(), summary=nothing_to_apply(plan)))
     else:
-        app.console.info(NO_CHANGES)
+        app.console.info(nothing_to_apply(plan))
 
 
 @click.command("apply")
@@ -252,7 +263,7 @@ def reconcile_once(app: App, session: Session, pass_: Pass, stop: threading.Even
         return False
     if not needs_work(plan):
         if watch is None:
-            say_no_changes(app, pass_.output)
+            say_no_changes(app, plan, pass_.output)
         return True
     options = apply_settings(session, pass_.smoke, pass_.max_deletions)
     check_guards(plan, options)  # refuse before asking, not after

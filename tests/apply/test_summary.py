@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.apply.executor import ApplyResult, Outcome
+from reconciler.apply.executor import ApplyResult, Outcome, details_of
 from reconciler.apply.progress import Event, Progress
 from reconciler.apply.smoke import SmokeResult
 from reconciler.apply.summary import downsample, mermaid_loss_chart, render_apply_markdown, render_apply_text, sparkline
@@ -12,7 +12,7 @@ from reconciler.backends.gemini import RULES
 from reconciler.cli.progress import event_line, progress_line
 from reconciler.cli.status_cmd import progress_percent
 from reconciler.model.live import LiveModel, LiveState
-from reconciler.plan.types import Action
+from reconciler.plan.types import Action, Change, PermissionChange
 from tests.integration.helpers_apply import manifest
 
 from .fakes import desired_for
@@ -49,6 +49,18 @@ def test_models_created_by_another_run_are_counted_apart_from_those_this_run_cre
         "0 deleted, 1 imported, 1 forgotten."
     )
     assert counted.counts()["created"] == 1 and counted.counts()["waited_for"] == 2
+
+
+def test_a_grant_event_names_the_grantee_not_the_action() -> None:
+    grant = Change(action=Action.PERMISSION_ADD, model_id="a", reason="r", permission=PermissionChange(
+        grantee_type="USER", email_address="analyst@example.com", role_after="READER"))
+    event = Event("done", "a", grant.action.value, details=details_of(grant))
+    assert event_line(event) == "a: grant READER to USER analyst@example.com done"
+    revoke = grant.model_copy(update={"action": Action.PERMISSION_REMOVE, "permission": PermissionChange(
+        grantee_type="EVERYONE", role_before="READER")})
+    assert event_line(Event("start", "a", "permission_remove", details=details_of(revoke))) == (
+        "a: revoke READER from EVERYONE started"
+    )
 
 
 def test_no_smoke_tests_say_nothing_and_skipped_ones_say_so() -> None:

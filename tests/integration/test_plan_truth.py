@@ -61,6 +61,10 @@ def test_a_model_that_would_be_pruned_is_out_of_sync_everywhere(
     assert status["in_sync"] is False
     text = run_cli(repo, emulator, "status").out
     assert "out of sync: requires pruning" in next(line for line in text.splitlines() if line.startswith("gone"))
+    applied = run_cli(repo, emulator, "apply", "--yes")
+    assert applied.code == 0, applied.text
+    assert "No changes" not in applied.text
+    assert "Nothing to apply, but out of sync: 1 managed model without a manifest require pruning" in applied.err
     assert "gone" in live_models(emulator)  # prune is off: still nothing deleted
 
 
