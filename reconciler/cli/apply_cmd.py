@@ -119,12 +119,12 @@ def _json_summary(result: ApplyResult, summary: str | None = None) -> str:
             "summary": summary or result.summary_line(),
             "counts": result.counts(),
             "outcomes": [
-                {"model": o.model_id, "action": o.action.value, "status": o.status,
+                {"model_id": o.model_id, "action": o.action.value, "status": o.status,
                  "message": o.message or None, "waited_for": o.waited_for}
                 for o in result.outcomes
             ],
             "smoke_tests": [
-                {"model": s.model_id, "input": s.input, "expected": s.expected, "got": s.got,
+                {"model_id": s.model_id, "input": s.input, "expected": s.expected, "got": s.got,
                  "passed": s.passed}
                 for s in result.smoke
             ],

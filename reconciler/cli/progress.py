@@ -141,7 +141,8 @@ class JsonLinesReporter:
             self.console.print(json.dumps({"type": kind, **body}, sort_keys=True))
 
     def event(self, event: Event) -> None:
-        self._emit("event", asdict(event))
+        # The JSON convention: null where a value is absent, never "".
+        self._emit("event", {key: (None if value == "" else value) for key, value in asdict(event).items()})
 
     def progress(self, progress: Progress) -> None:
         self._emit("progress", asdict(progress))

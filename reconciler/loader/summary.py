@@ -22,7 +22,7 @@ class ModelSummary:
 
     def as_json(self) -> dict[str, object]:
         return {
-            "id": self.id,
+            "model_id": self.id,
             "file": self.file,
             "source": self.source,
             "examples": self.examples,

@@ -43,7 +43,7 @@ def test_validate_json_reports_models(capsys: pytest.CaptureFixture[str], monkey
     assert code == 0
     assert report["valid"] is True and report["diagnostics"] == []
     assert report["format_version"] == "1.0"
-    roman = next(m for m in report["models"] if m["id"] == "roman-numerals")
+    roman = next(m for m in report["models"] if m["model_id"] == "roman-numerals")
     assert roman["source"] == "tunedModels/number-generator"
     assert roman["total_steps"] == -(-roman["examples"] * 3 // 4)
     assert roman["dataset_digest"].startswith("sha256:")
