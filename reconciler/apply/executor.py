@@ -235,7 +235,7 @@ class Executor:
             outcome = Outcome(change.model_id, change.action, "failed", str(exc))
         else:
             outcome = Outcome(change.model_id, change.action, "done", losses=tuned.losses, found=tuned.found)
-        kind = {"done": "done", "stopped": "note"}.get(outcome.status, "failed")
+        kind = outcome.status if outcome.status in ("done", "stopped") else "failed"
         self.reporter.event(Event(kind, change.model_id, change.action.value, outcome.message, details_of(change)))
         return outcome
 

@@ -20,7 +20,7 @@ from reconciler.apply.progress import Event, Progress, Reporter
 from reconciler.cli.console import Console
 
 BAR_WIDTH = 20
-EVENT_WORDS = {"start": "started", "done": "done", "failed": "FAILED", "skipped": "skipped"}
+EVENT_WORDS = {"start": "started", "done": "done", "failed": "FAILED", "skipped": "skipped", "stopped": "stopped"}
 
 
 def clock_text(seconds: float) -> str:
