@@ -9,7 +9,6 @@ Tests swap the network out by mounting an adapter on the session they pass in.
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from collections.abc import Mapping
 from enum import Enum
@@ -28,8 +27,7 @@ from reconciler.client.errors import (
     excerpt,
 )
 from reconciler.client.retry import RetryPolicy, is_transient, never_arrived
-
-logger = logging.getLogger("reconciler.client")
+from reconciler.client.slow import SlowNotices
 
 USER_AGENT = f"reconciler/{__version__}"
 # After this long without an answer, say what is being waited for: a slow or
@@ -75,6 +73,7 @@ class Transport:
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.slow_notice = slow_notice
+        self._slow = SlowNotices(slow_notice, self._slow_line) if slow_notice is not None else None
         self.credentials = credentials
         self.timeout = timeout
         self.retry = retry
@@ -117,7 +116,7 @@ class Transport:
     ) -> dict[str, Any]:
         headers = self._headers()
         self._count_request()
-        notice = self._notice_if_slow(what)
+        token = self._slow.sent(what) if self._slow is not None else None
         try:
             response = self._session.request(
                 method,
@@ -132,21 +131,13 @@ class Transport:
         except requests.RequestException as exc:
             raise self._scrubbed(error_from_transport(exc, request=what)) from exc
         finally:
-            if notice is not None:
-                notice.cancel()
+            if self._slow is not None and token is not None:
+                self._slow.answered(token)
         return self._read(response, what)
 
-    def _notice_if_slow(self, what: str) -> threading.Timer | None:
-        """A timer that says, once, what is being waited for if no answer comes soon."""
-        if self.slow_notice is None:
-            return None
-        notice = threading.Timer(self.slow_notice, logger.warning, args=(
-            "waiting for %s at %s: no answer after %gs (giving up after %gs)",
-            what, self.endpoint, self.slow_notice, self.timeout,
-        ))
-        notice.daemon = True
-        notice.start()
-        return notice
+    def _slow_line(self, what: str) -> str:
+        return f"waiting for {what} at {self.endpoint}: no answer after {self.slow_notice:g}s " \
+               f"(giving up after {self.timeout:g}s)"
 
     def _headers(self) -> dict[str, str]:
         headers = {"user-agent": USER_AGENT, "accept": "application/json"}
