@@ -35,9 +35,15 @@ class CannotAdopt(ReconcilerError):
 
 @dataclass(frozen=True)
 class Tuned:
-    """A tuning run that succeeded, and its loss curve (for the apply summary)."""
+    """A tuning run that succeeded, and its loss curve (for the apply summary).
+
+    `found`: the model was already there (a concurrent or crashed apply created
+    it), and this run only waited for it; the summary does not count it as
+    created by this run.
+    """
 
     losses: tuple[float, ...] = ()
+    found: bool = False
 
 
 class Backend(Protocol):
@@ -46,6 +52,11 @@ class Backend(Protocol):
 
     def manifest_problems(self, manifest: TunedModelManifest) -> Iterable[tuple[tuple[str, ...], str]]:
         """What this backend cannot honour in a valid manifest: (field path, message)."""
+        ...
+
+    def describe_target(self) -> str:
+        """One line for people: which API and account this backend talks to,
+        and how it authenticates (never a secret)."""
         ...
 
     def observe(self, desired: Desired) -> Observed:

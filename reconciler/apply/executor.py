@@ -27,6 +27,9 @@ from reconciler.plan.types import Action, Change, PermissionChange, Plan
 RESUME_HINT = (
     "tuning runs keep going on the server; run `reconciler apply` again to pick them up"
 )
+# What a stopped model's outcome says; the resume hint is said once, by the CLI.
+STOPPED_WAITING = "stopped waiting; the tuning run goes on on the server"
+NOT_STARTED = "not started"
 
 
 class ApplyRefused(ReconcilerError):
@@ -47,10 +50,16 @@ class Outcome:
     status: str  # done | failed | skipped | stopped
     message: str = ""
     losses: tuple[float, ...] = ()
+    # Created by another (concurrent or earlier) run; this one only waited for it.
+    found: bool = False
 
     @property
     def ok(self) -> bool:
         return self.status == "done"
+
+    @property
+    def waited_for(self) -> bool:
+        return self.action is Action.WAIT or (self.found and self.action in (Action.CREATE, Action.REPLACE))
 
 
 @dataclass
@@ -58,9 +67,28 @@ class ApplyResult:
     outcomes: list[Outcome] = field(default_factory=list)
     smoke: list[SmokeResult] = field(default_factory=list)
     interrupted: bool = False
+    smoke_tests_skipped: bool = False  # --skip-smoke-tests
 
     def count(self, *actions: Action) -> int:
-        return sum(1 for o in self.outcomes if o.ok and o.action in actions)
+        """Successful outcomes of these actions that this run made (not those it
+        found made by another run and only waited for)."""
+        return sum(1 for o in self.outcomes if o.ok and o.action in actions and not o.waited_for)
+
+    @property
+    def waited(self) -> int:
+        return sum(1 for o in self.outcomes if o.ok and o.waited_for)
+
+    def counts(self) -> dict[str, int]:
+        """What this run did, by what it says in the summary line (JSON too)."""
+        return {
+            "created": self.count(Action.CREATE),
+            "waited_for": self.waited,
+            "updated": self.count(Action.UPDATE),
+            "replaced": self.count(Action.REPLACE),
+            "deleted": self.count(Action.DELETE),
+            "imported": self.count(Action.IMPORT),
+            "forgotten": self.count(Action.FORGET),
+        }
 
     @property
     def failures(self) -> list[Outcome]:
@@ -75,15 +103,26 @@ class ApplyResult:
         return not (self.failures or self.smoke_failures or self.interrupted)
 
     def summary_line(self) -> str:
-        """One line for people; a model an earlier run started and this one saw
-        through to ACTIVE (a `wait`) counts as created."""
+        """One line for people. "created" is what this run created; a model
+        another run (concurrent, or an earlier interrupted one) had created and
+        this run saw through to the end is counted apart, so three concurrent
+        applies of 30 models say 30 created between them."""
         head = "Apply complete" if self.ok else ("Apply stopped" if self.interrupted else "Apply failed")
+        counts = self.counts()
+        parts = [f"{counts['created']} created"]
+        if counts["waited_for"]:
+            parts.append(f"{counts['waited_for']} created by another run and waited for")
+        parts += [f"{counts['updated']} updated", f"{counts['replaced']} replaced", f"{counts['deleted']} deleted"]
+        parts += [f"{counts[key]} {key}" for key in ("imported", "forgotten") if counts[key]]
+        return f"{head}: {', '.join(parts)}{self._smoke_text()}."
+
+    def _smoke_text(self) -> str:
+        if self.smoke_tests_skipped:
+            return "; smoke tests skipped"
+        if not self.smoke:
+            return ""
         passed = len(self.smoke) - len(self.smoke_failures)
-        return (
-            f"{head}: {self.count(Action.CREATE, Action.WAIT)} created, {self.count(Action.UPDATE)} updated, "
-            f"{self.count(Action.REPLACE)} replaced, {self.count(Action.DELETE)} deleted; "
-            f"smoke tests {passed}/{len(self.smoke)} passed."
-        )
+        return f"; smoke tests {passed}/{len(self.smoke)} passed"
 
 
 def check_guards(plan: Plan, options: ApplyOptions) -> None:
@@ -126,6 +165,7 @@ class Executor:
         self._schedule(_group_by_model(plan), result)
         result.smoke = list(self._smoke)
         result.interrupted = self.waiter.stop.is_set()
+        result.smoke_tests_skipped = not self.options.smoke_tests
         return result
 
     def _schedule(self, groups: dict[str, list[Change]], result: ApplyResult) -> None:
@@ -162,7 +202,7 @@ class Executor:
 
     def _not_started(self, pending: dict[str, list[Change]]) -> list[Outcome]:
         return [
-            Outcome(c.model_id, c.action, "stopped", f"not started; {RESUME_HINT}")
+            Outcome(c.model_id, c.action, "stopped", NOT_STARTED)
             for changes in pending.values()
             for c in changes
             if c.action.is_change or c.action is Action.WAIT
@@ -171,7 +211,7 @@ class Executor:
     def _skip(self, changes: list[Change], deps: set[str]) -> list[Outcome]:
         message = f"skipped: {', '.join(sorted(deps))} did not finish"
         for change in changes:
-            self.reporter.event(Event("skipped", change.model_id, change.action.value, message))
+            self.reporter.event(Event("skipped", change.model_id, change.action.value, message, details_of(change)))
         return [Outcome(c.model_id, c.action, "skipped", message) for c in changes]
 
     def _run_model(self, changes: list[Change]) -> list[Outcome]:
@@ -188,20 +228,20 @@ class Executor:
         return outcomes
 
     def _run_change(self, change: Change) -> Outcome:
-        self.reporter.event(Event("start", change.model_id, change.action.value, change.reason))
+        self.reporter.event(Event("start", change.model_id, change.action.value, change.reason, details_of(change)))
         try:
-            losses = self._handlers()[change.action](change)
+            tuned = self._handlers()[change.action](change) or Tuned()
         except Stopped:
-            outcome = Outcome(change.model_id, change.action, "stopped", RESUME_HINT)
+            outcome = Outcome(change.model_id, change.action, "stopped", STOPPED_WAITING)
         except (TimedOut, ReconcilerError) as exc:  # API errors, failed runs, changed files
             outcome = Outcome(change.model_id, change.action, "failed", str(exc))
         else:
-            outcome = Outcome(change.model_id, change.action, "done", losses=tuple(losses or ()))
-        kind = {"done": "done", "stopped": "note"}.get(outcome.status, "failed")
-        self.reporter.event(Event(kind, change.model_id, change.action.value, outcome.message))
+            outcome = Outcome(change.model_id, change.action, "done", losses=tuned.losses, found=tuned.found)
+        kind = outcome.status if outcome.status in ("done", "stopped") else "failed"
+        self.reporter.event(Event(kind, change.model_id, change.action.value, outcome.message, details_of(change)))
         return outcome
 
-    def _handlers(self) -> dict[Action, Callable[[Change], tuple[float, ...] | None]]:
+    def _handlers(self) -> dict[Action, Callable[[Change], Tuned | None]]:
         return {
             Action.CREATE: self._create,
             Action.REPLACE: self._replace,
@@ -218,17 +258,17 @@ class Executor:
 
     # --- one method an action -------------------------------------------------
 
-    def _create(self, change: Change) -> tuple[float, ...]:
+    def _create(self, change: Change) -> Tuned:
         model = self.desired[change.model_id]
         return self._finish(model, self.backend.create(model, self.waiter))
 
-    def _wait(self, change: Change) -> tuple[float, ...]:
+    def _wait(self, change: Change) -> Tuned:
         model = self.desired[change.model_id]
         return self._finish(model, self.backend.wait(model, self.waiter))
 
-    def _finish(self, model: DesiredModel, tuned: Tuned) -> tuple[float, ...]:
+    def _finish(self, model: DesiredModel, tuned: Tuned) -> Tuned:
         self._smoke_test(model)
-        return tuned.losses
+        return tuned
 
     def _verify(self, change: Change) -> None:
         self._smoke_test(self.desired[change.model_id])
@@ -259,15 +299,15 @@ class Executor:
             model = self.desired[source]
         return model.manifest.spec.base_model or ""
 
-    def _replace(self, change: Change) -> tuple[float, ...]:
+    def _replace(self, change: Change) -> Tuned:
         if self.backend.rules.replace_order is ReplaceOrder.CREATE_FIRST:
             # The old model serves until the new one can; it goes only once the
             # new run has succeeded (a failed create leaves it alone).
             old = self._managed(change)
-            losses = self._create(change)
+            tuned = self._create(change)
             if old is not None:
                 self.backend.delete(old)
-            return losses
+            return tuned
         self._delete(change)
         address = self.backend.rules.address(change.model_id)
         self.waiter.until(lambda: self.backend.find(change.model_id) is None, f"deletion of {address}")
@@ -307,6 +347,20 @@ class Executor:
 
     def _permission_remove(self, change: Change) -> None:
         self.backend.revoke(change.model_id, _permission(change))
+
+
+def details_of(change: Change) -> dict[str, str]:
+    """For a grant, what progress lines say instead of the action's name:
+    `grant READER to USER a@example.com`."""
+    grant = change.permission
+    if grant is None:
+        return {}
+    grantee = f"{grant.grantee_type} {grant.email_address or ''}".rstrip()
+    if change.action is Action.PERMISSION_REMOVE:
+        return {"grant": f"revoke {grant.role_before} from {grantee}"}
+    if change.action is Action.PERMISSION_UPDATE:
+        return {"grant": f"change {grantee} from {grant.role_before} to {grant.role_after}"}
+    return {"grant": f"grant {grant.role_after} to {grantee}"}
 
 
 def _permission(change: Change) -> PermissionChange:

@@ -28,7 +28,7 @@ class Progress:
 class Event:
     """A step of the apply worth telling: started, finished, failed, skipped."""
 
-    kind: str  # start | done | failed | skipped | note
+    kind: str  # start | done | failed | skipped | stopped
     model_id: str
     action: str = ""
     message: str = ""

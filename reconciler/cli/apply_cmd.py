@@ -19,10 +19,12 @@ from reconciler.apply.summary import render_apply_markdown, render_apply_text
 from reconciler.cli.app import EXIT_ERROR, App, exit_with, pass_app
 from reconciler.cli.plan_cmd import F, plan_options
 from reconciler.cli.progress import make_reporter
+from reconciler.cli.repository import command_hint
 from reconciler.cli.session import Session, load_desired
 from reconciler.model.errors import ReconcilerError, UserError
 from reconciler.plan import compare_saved
 from reconciler.plan.types import Action, Plan
+from reconciler.render.common import plural
 from reconciler.render.json import render_json
 from reconciler.render.text import render_text
 
@@ -55,7 +57,8 @@ def confirm(app: App, yes: bool) -> None:
     if not sys.stdin.isatty():
         raise UserError("there is no terminal to confirm on: pass --yes to apply")
     if not click.confirm("Apply these changes?", default=False, err=True):
-        raise UserError("not applied")
+        app.console.info("Apply cancelled.")
+        exit_with(EXIT_ERROR)
 
 
 @contextmanager
@@ -81,7 +84,7 @@ def apply_settings(session: Session, smoke: bool, max_deletions: int | None) -> 
 
 
 def execute(app: App, session: Session, plan: Plan, options: ApplyOptions, *, output: str,
-            stop: threading.Event | None = None) -> ApplyResult:
+            path: str, stop: threading.Event | None = None) -> ApplyResult:
     reporter = make_reporter(app.console, output)
     waiter = session.waiter(reporter)
     if stop is not None:
@@ -89,36 +92,39 @@ def execute(app: App, session: Session, plan: Plan, options: ApplyOptions, *, ou
     executor = Executor(session.backend, session.desired, reporter, waiter, options)
     with stop_on_sigterm(waiter.stop):
         result = executor.run(plan)
-    report(app, result, output)
+    report(app, result, output, path)
     return result
 
 
-def report(app: App, result: ApplyResult, output: str) -> None:
+def report(app: App, result: ApplyResult, output: str, path: str) -> None:
     if output == "text":
         app.console.print(render_apply_text(result), nl=False)
     else:
         app.console.print(_json_summary(result))
-    if result.interrupted:
-        app.console.warn(f"stopped before the end: {RESUME_HINT}")
+    if result.interrupted:  # said once, with the command to copy
+        resume = command_hint(app.emulator, "apply", path)
+        app.console.warn(f"stopped before the end: {RESUME_HINT.replace('`reconciler apply`', f'`{resume}`')}")
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as handle:
             handle.write(render_apply_markdown(result) + "\n")
 
 
-def _json_summary(result: ApplyResult) -> str:
+def _json_summary(result: ApplyResult, summary: str | None = None) -> str:
     return json.dumps(
         {
             "type": "summary",
             "ok": result.ok,
             "interrupted": result.interrupted,
-            "summary": result.summary_line(),
+            "summary": summary or result.summary_line(),
+            "counts": result.counts(),
             "outcomes": [
-                {"model": o.model_id, "action": o.action.value, "status": o.status, "message": o.message}
+                {"model_id": o.model_id, "action": o.action.value, "status": o.status,
+                 "message": o.message or None, "waited_for": o.waited_for}
                 for o in result.outcomes
             ],
             "smoke_tests": [
-                {"model": s.model_id, "input": s.input, "expected": s.expected, "got": s.got,
+                {"model_id": s.model_id, "input": s.input, "expected": s.expected, "got": s.got,
                  "passed": s.passed}
                 for s in result.smoke
             ],
@@ -134,13 +140,22 @@ def show_plan(app: App, plan: Plan, output: str) -> None:
         app.console.print(json.dumps({"type": "plan", "plan": json.loads(render_json(plan))}, sort_keys=True))
 
 
-def say_no_changes(app: App, output: str) -> None:
+def nothing_to_apply(plan: Plan) -> str:
+    """What an apply with nothing to do says; never "matches" next to models
+    that require pruning."""
+    if not plan.needs_pruning:
+        return NO_CHANGES
+    return (
+        f"Nothing to apply, but out of sync: {plural(len(plan.needs_pruning), 'managed model')} without "
+        "a manifest require pruning (prune is off; --prune deletes or forgets them)."
+    )
+
+
+def say_no_changes(app: App, plan: Plan, output: str) -> None:
     if output == "json":
-        app.console.print(json.dumps({"type": "summary", "ok": True, "interrupted": False,
-                                      "summary": NO_CHANGES, "outcomes": [], "smoke_tests": []},
-                                     sort_keys=True))
+        app.console.print(_json_summary(ApplyResult(), summary=nothing_to_apply(plan)))
     else:
-        app.console.info(NO_CHANGES)
+        app.console.info(nothing_to_apply(plan))
 
 
 @click.command("apply")
@@ -153,19 +168,38 @@ def apply_command(
     allow_empty: bool, yes: bool, output: str, skip_smoke_tests: bool, max_deletions: int | None,
 ) -> None:
     """Apply a saved plan exactly, or plan, show and (after confirmation) apply."""
+    if planfile:
+        refuse_planning_options(targets, prune, allow_empty)
     session = Session.open(app, path)
     if planfile:
         options = apply_settings(session, not skip_smoke_tests, max_deletions)
-        saved = saved_plan(session, planfile)
-        ok = execute(app, session, saved, options, output=output).ok and not saved.blocked
+        plan = saved_plan(app, session, planfile, path)
+        # Blocked models are left alone, and the apply says it did not converge.
+        ok = execute(app, session, plan, options, output=output, path=path).ok and not plan.blocked
     else:
-        pass_ = Pass(targets, prune, allow_empty, yes, output, not skip_smoke_tests, max_deletions)
+        pass_ = Pass(targets, prune, allow_empty, yes, output, not skip_smoke_tests, max_deletions, path)
         ok = reconcile_once(app, session, pass_, threading.Event())
     if not ok:
         exit_with(EXIT_ERROR)
 
 
-def saved_plan(session: Session, planfile: str) -> Plan:
+def refuse_planning_options(targets: tuple[str, ...], prune: bool | None, allow_empty: bool) -> None:
+    """A saved plan is applied exactly as it was made: options that change what
+    is planned are refused with it (as Terraform refuses -var with a saved plan),
+    never silently ignored."""
+    given = [f"--target {t}" for t in targets]
+    if prune is not None:
+        given.append("--prune" if prune else "--no-prune")
+    if allow_empty:
+        given.append("--allow-empty")
+    if given:
+        raise UserError(
+            f"{', '.join(given)}: these options change what is planned and cannot be used with a "
+            "saved plan, which is applied exactly as it was made; pass them to `reconciler plan --out` instead"
+        )
+
+
+def saved_plan(app: App, session: Session, planfile: str, path: str) -> Plan:
     """The saved plan, if the manifests and the live state are still what it saw."""
     plan = Plan.from_file(planfile)
     stale = compare_saved(plan, session.desired, session.observe(), plan.address)
@@ -173,7 +207,7 @@ def saved_plan(session: Session, planfile: str) -> Plan:
         raise UserError(
             f"the saved plan {planfile} is stale, nothing was applied:\n  - "
             + "\n  - ".join(stale)
-            + "\nRun `reconciler plan --out` again."
+            + f"\nRun `{command_hint(app.emulator, 'plan', path, '--out', planfile)}` again."
         )
     return plan
 
@@ -192,7 +226,7 @@ def reconcile_command(
     """Plan and apply in one step; with --watch, keep doing it."""
     stop = threading.Event()
     session = Session.open(app, path)
-    pass_ = Pass(targets, prune, allow_empty, yes, output, not skip_smoke_tests, max_deletions)
+    pass_ = Pass(targets, prune, allow_empty, yes, output, not skip_smoke_tests, max_deletions, path)
     with stop_on_sigterm(stop):
         if watch is None:
             ok = reconcile_once(app, session, pass_, stop)
@@ -213,24 +247,60 @@ class Pass:
     output: str
     smoke: bool
     max_deletions: int | None
+    path: str = "."
 
 
-def reconcile_once(app: App, session: Session, pass_: Pass, stop: threading.Event) -> bool:
-    """Plan, show, confirm and apply: `apply` without a plan file, and each reconcile pass."""
+def reconcile_once(app: App, session: Session, pass_: Pass, stop: threading.Event,
+                   watch: WatchState | None = None) -> bool:
+    """Plan, show, confirm and apply: `apply` without a plan file, and each reconcile pass.
+
+    In watch mode a pass says one line, and shows the plan only when there is
+    something to do or it differs from the last pass's.
+    """
     plan, _ = session.plan(prune=pass_.prune, targets=pass_.targets, allow_empty=pass_.allow_empty)
-    show_plan(app, plan, pass_.output)
+    if watch is None or watch.worth_showing(app, plan):
+        show_plan(app, plan, pass_.output)
     if plan.has_errors:
         return False
     if not needs_work(plan):
-        if not plan.blocked:
-            say_no_changes(app, pass_.output)
+        if watch is None:
+            say_no_changes(app, plan, pass_.output)
         return not plan.blocked
     options = apply_settings(session, pass_.smoke, pass_.max_deletions)
     check_guards(plan, options)  # refuse before asking, not after
     if plan.has_changes:
         confirm(app, pass_.yes)
     # Blocked models are left alone, and the apply says it did not converge.
-    return execute(app, session, plan, options, output=pass_.output, stop=stop).ok and not plan.blocked
+    return execute(app, session, plan, options, output=pass_.output, path=pass_.path, stop=stop).ok and not plan.blocked
+
+
+@dataclass
+class WatchState:
+    """What the passes of `reconcile --watch` have shown so far."""
+
+    passes: int = 0
+    last_plan: str = ""
+
+    def worth_showing(self, app: App, plan: Plan) -> bool:
+        """Say one line for this pass; whether the plan is worth showing too."""
+        self.passes += 1
+        rendered = render_text(plan)
+        changed = rendered != self.last_plan
+        self.last_plan = rendered
+        app.console.info(f"[{time.strftime('%H:%M:%S')}] pass {self.passes}: {pass_verdict(plan)}")
+        return needs_work(plan) or plan.has_errors or (changed and not plan.in_sync)
+
+
+def pass_verdict(plan: Plan) -> str:
+    if plan.has_errors:
+        return f"the plan failed ({plural(len(plan.errors), 'error')})"
+    if needs_work(plan):
+        return "changes to apply: " + plan.summary.line().removeprefix("Plan: ").rstrip(".")
+    if plan.blocked:
+        return f"out of sync: {plural(len(plan.blocked), 'model')} blocked (left as they are)"
+    if plan.needs_pruning:
+        return f"out of sync: {plural(len(plan.needs_pruning), 'managed model')} without a manifest (prune is off)"
+    return "in sync"
 
 
 def watch_loop(app: App, session: Session, path: str, pass_: Pass, stop: threading.Event,
@@ -242,9 +312,10 @@ def watch_loop(app: App, session: Session, path: str, pass_: Pass, stop: threadi
     next one tries again. The exit status says whether the last pass converged.
     """
     ok = True
+    watch = WatchState()
     try:
         while not stop.is_set():
-            ok = _watch_pass(app, session, path, pass_, stop)
+            ok = _watch_pass(app, session, path, pass_, stop, watch)
             if stop.wait(interval):
                 break
     except KeyboardInterrupt:
@@ -253,11 +324,11 @@ def watch_loop(app: App, session: Session, path: str, pass_: Pass, stop: threadi
     return ok
 
 
-def _watch_pass(app: App, session: Session, path: str, pass_: Pass, stop: threading.Event) -> bool:
-    app.console.info(f"[{time.strftime('%H:%M:%S')}] reconciling")
+def _watch_pass(app: App, session: Session, path: str, pass_: Pass, stop: threading.Event,
+                watch: WatchState) -> bool:
     try:
         fresh = replace(session, desired=load_desired(app, path))
-        return reconcile_once(app, fresh, pass_, stop)
+        return reconcile_once(app, fresh, pass_, stop, watch)
     except ReconcilerError as exc:
         app.console.error(f"{exc}; trying again at the next pass")
         return False

@@ -11,6 +11,7 @@ import yaml
 
 from reconciler.cli.annotations import print_problem
 from reconciler.cli.app import App, pass_app
+from reconciler.cli.repository import command_hint, is_repository
 from reconciler.cli.session import connect
 from reconciler.loader import load_settings
 from reconciler.model.errors import UserError
@@ -41,7 +42,9 @@ def export_command(app: App, out: str, path: str, models: tuple[str, ...], force
         print_problem(app.console, problem)
     if any(p.is_error for p in problems):
         raise UserError("reconciler.yaml has problems; nothing was exported")
-    backend, _ = connect(app, settings, str(root))
+    # Outside a repository (exporting into a new one), the embedded emulator's
+    # state goes in the folder given, never in its parent.
+    backend, _ = connect(app, settings, str(root if is_repository(root) else Path(path)))
     manifests = backend.export(models)
     folder = Path(out)
     targets = {key: folder / f"{key}.yaml" for key in manifests}
@@ -53,9 +56,10 @@ def export_command(app: App, out: str, path: str, models: tuple[str, ...], force
     for key, manifest in manifests.items():
         text = manifest_text(backend.rules.address(key), manifest, schema_line)
         targets[key].write_text(text, encoding="utf-8")
+    noun = "manifest" if len(manifests) == 1 else "manifests"
     app.console.print(
-        f"Exported {len(manifests)} manifest(s) to {folder}. Training data is marked unknown: "
-        "`reconciler plan` imports unmanaged models and never re-tunes these."
+        f"Exported {len(manifests)} {noun} to {folder}. Training data is marked unknown: "
+        f"`{command_hint(app.emulator, 'plan', path)}` imports unmanaged models and never re-tunes these."
     )
 
 

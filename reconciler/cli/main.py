@@ -20,6 +20,7 @@ import click
 from reconciler import __version__
 from reconciler.cli.app import EXIT_ERROR, EXIT_OK, App
 from reconciler.cli.console import Console
+from reconciler.cli.global_options import hoist_global_flags
 from reconciler.model.errors import ReconcilerError
 
 # Command name -> "module:attribute" of its click command, one module a command.
@@ -27,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "validate": "reconciler.cli.validate:validate",
     "schema": "reconciler.cli.schema:schema",
     "plan": "reconciler.cli.plan_cmd:plan_command",
+    "show": "reconciler.cli.show_cmd:show_command",
     "apply": "reconciler.cli.apply_cmd:apply_command",
     "reconcile": "reconciler.cli.apply_cmd:reconcile_command",
     "status": "reconciler.cli.status_cmd:status_command",
@@ -82,9 +84,10 @@ def cli(ctx: click.Context, debug: bool, emulator: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     console = Console()
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = hoist_global_flags(argv if argv is not None else sys.argv[1:])
+    debug = "--debug" in args
     try:
-        code = cli.main(args=argv, standalone_mode=False)
+        code = cli.main(args=args, standalone_mode=False)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.Abort:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -9,8 +10,10 @@ from typing import Any, TypeVar
 import click
 
 from reconciler.cli.app import EXIT_CHANGES, EXIT_ERROR, App, exit_with, pass_app
-from reconciler.cli.session import Session
-from reconciler.plan.types import Plan
+from reconciler.cli.repository import command_hint
+from reconciler.cli.session import ManifestsInvalid, Session
+from reconciler.cli.validate import diagnostic
+from reconciler.plan.types import FORMAT_VERSION, Plan
 from reconciler.render.json import render_json
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
@@ -58,8 +61,12 @@ def plan_command(
     app: App, path: str, targets: tuple[str, ...], prune: bool | None, allow_empty: bool,
     out: str | None, output: str, markdown_out: str | None, detailed_exitcode: bool,
 ) -> None:
-    """Show what apply would change in the live account, and why."""
-    session = Session.open(app, path)
+    """Show what apply would change in the live account, and why.
+
+    With --detailed-exitcode: 0 in sync, 2 out of sync (changes to make, or
+    managed models without a manifest that prune is off for), 1 an error.
+    """
+    session = open_session(app, path, output)
     plan, _ = session.plan(prune=prune, targets=targets, allow_empty=allow_empty)
     app.console.print(render(plan, output, app.console.colour), nl=False)
     if markdown_out:
@@ -68,6 +75,30 @@ def plan_command(
         exit_with(EXIT_ERROR)
     if out:
         plan.to_file(out)
-        app.console.info(f"Saved the plan to {out}; run `reconciler apply {out}` to apply it.")
-    if detailed_exitcode and (plan.has_changes or plan.blocked):
+        hint = command_hint(app.emulator, "apply", path, out)
+        app.console.info(f"Saved the plan to {out}; run `{hint}` to apply it.")
+    if detailed_exitcode and not plan.in_sync:
         exit_with(EXIT_CHANGES)
+
+
+def open_session(app: App, path: str, output: str) -> Session:
+    """The session; with `--output json`, manifests that do not load still give
+    a JSON document on stdout (their diagnostics), as `terraform plan -json` does."""
+    try:
+        return Session.open(app, path)
+    except ManifestsInvalid as exc:
+        if output == "json":
+            app.console.print(json.dumps(invalid_manifests_document(exc), indent=2))
+        raise
+
+
+def invalid_manifests_document(exc: ManifestsInvalid) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "has_changes": False,
+        "has_errors": True,
+        "in_sync": False,
+        "changes": [],
+        "errors": [{"model_id": None, "message": str(exc), "hint": None}],
+        "diagnostics": [diagnostic(problem) for problem in exc.problems],
+    }

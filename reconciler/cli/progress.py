@@ -9,6 +9,8 @@ Workers call these from several threads, hence the lock.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +20,7 @@ from reconciler.apply.progress import Event, Progress, Reporter
 from reconciler.cli.console import Console
 
 BAR_WIDTH = 20
-EVENT_WORDS = {"start": "started", "done": "done", "failed": "FAILED", "skipped": "skipped"}
+EVENT_WORDS = {"start": "started", "done": "done", "failed": "FAILED", "skipped": "skipped", "stopped": "stopped"}
 
 
 def clock_text(seconds: float) -> str:
@@ -43,10 +45,34 @@ def progress_line(progress: Progress, bar: bool) -> str:
     return "  ".join(parts)
 
 
+def fitted_progress_line(progress: Progress, width: int) -> str:
+    """The live line for a terminal `width` columns wide: the bar goes first, then
+    the line is cut. A line as wide as the terminal would wrap (or leave the
+    cursor in the last column), and every redraw would then leave a stale row."""
+    room = max(1, width - 1)
+    line = progress_line(progress, bar=True)
+    if len(line) > room:
+        line = progress_line(progress, bar=False)
+    return line if len(line) <= room else line[: room - 1] + "…"
+
+
+def terminal_width(stream: object) -> int:
+    """The columns of the terminal `stream` writes to, read at each redraw (windows resize)."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return shutil.get_terminal_size().columns
+
+
 def event_line(event: Event) -> str:
     word = EVENT_WORDS.get(event.kind, event.kind)
-    text = f"{event.model_id}: {event.action} {word}".rstrip()
+    text = f"{event.model_id}: {_what(event)} {word}".rstrip()
     return f"{text}: {event.message}" if event.message and event.kind != "start" else text
+
+
+def _what(event: Event) -> str:
+    """What a change does, in words: a grant names its grantee, not `permission_add`."""
+    return str(event.details.get("grant") or event.action)
 
 
 class TerminalReporter:
@@ -54,7 +80,7 @@ class TerminalReporter:
 
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.lines: dict[str, str] = {}
+        self.lines: dict[str, Progress] = {}  # the running models' last progress
         self.drawn = 0
         self.lock = threading.Lock()
 
@@ -64,8 +90,9 @@ class TerminalReporter:
             out.write(f"\x1b[{self.drawn}F\x1b[J")  # up to the block's start, clear below
         if above is not None:
             out.write(above + "\n")
-        for line in self.lines.values():
-            out.write(line + "\n")
+        width = terminal_width(out)
+        for progress in self.lines.values():
+            out.write(fitted_progress_line(progress, width) + "\n")
         self.drawn = len(self.lines)
         out.flush()
 
@@ -77,7 +104,7 @@ class TerminalReporter:
 
     def progress(self, progress: Progress) -> None:
         with self.lock:
-            self.lines[progress.model_id] = progress_line(progress, bar=True)
+            self.lines[progress.model_id] = progress
             self._redraw()
 
 
@@ -114,7 +141,8 @@ class JsonLinesReporter:
             self.console.print(json.dumps({"type": kind, **body}, sort_keys=True))
 
     def event(self, event: Event) -> None:
-        self._emit("event", asdict(event))
+        # The JSON convention: null where a value is absent, never "".
+        self._emit("event", {key: (None if value == "" else value) for key, value in asdict(event).items()})
 
     def progress(self, progress: Progress) -> None:
         self._emit("progress", asdict(progress))

@@ -19,8 +19,9 @@ from reconciler.apply.waiting import Waiter
 from reconciler.backends import backend_class
 from reconciler.cli.annotations import print_problem
 from reconciler.cli.app import App
+from reconciler.cli.repository import check_repository
 from reconciler.cli.state import STATE_DIR, make_state_folder
-from reconciler.loader import load
+from reconciler.loader import Problem, load
 from reconciler.model.desired import Desired
 from reconciler.model.errors import UserError
 from reconciler.model.live import Observed
@@ -29,20 +30,32 @@ from reconciler.plan import PlanOptions, plan
 from reconciler.plan.types import Plan
 
 EMULATOR_DIR = STATE_DIR
+EMULATOR_STATE = "emulator.sqlite"
 # The embedded emulator tunes fast, so the README's first command shows a whole
 # tuning run with live progress in seconds.
 EMULATOR_STEP_SECONDS = 0.1
 EMULATOR_POLL_SECONDS = 0.25
 
 
+class ManifestsInvalid(UserError):
+    """The manifests did not load; `problems` says why (for a JSON document)."""
+
+    def __init__(self, message: str, problems: tuple[Problem, ...]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
 def load_desired(app: App, path: str) -> Desired:
-    """The desired state, or every problem printed and a UserError."""
+    """The desired state, or every problem printed and ManifestsInvalid."""
+    check_repository(path)
     result = load(path, checks_for=lambda settings: backend_class(settings).manifest_problems)
     for problem in result.problems:
         print_problem(app.console, problem)
     if result.desired is None:
         errors = sum(1 for p in result.problems if p.severity != "warning")
-        raise UserError(f"{errors} problem(s) in the manifests; nothing was planned or changed")
+        noun = "problem" if errors == 1 else "problems"
+        raise ManifestsInvalid(f"{errors} {noun} in the manifests; nothing was planned or changed",
+                               result.problems)
     return result.desired
 
 
@@ -50,7 +63,7 @@ def start_embedded_emulator(root: str) -> str:
     """Start the emulator on a free loopback port for this process; returns its URL."""
     from reconciler.emulator.server import EmulatorOptions, EmulatorServer
 
-    state = Path(root) / EMULATOR_DIR / "emulator.sqlite"
+    state = Path(root) / EMULATOR_DIR / EMULATOR_STATE
     make_state_folder(state.parent)
     server = EmulatorServer(
         EmulatorOptions(host="127.0.0.1", port=0, state=str(state), step_seconds=EMULATOR_STEP_SECONDS)
@@ -62,11 +75,25 @@ def start_embedded_emulator(root: str) -> str:
 
 def connect(app: App, settings: Settings, root: str) -> tuple[Backend, float]:
     """The backend reconciler.yaml chooses, connected to its API (or to the
-    embedded emulator), and the poll interval to use."""
+    embedded emulator), and the poll interval to use. Says on stderr, in one
+    line, where it points: `--emulator` is the only difference between the
+    emulator and a real account, so it must be visible which one is used."""
     backend = backend_class(settings)
     if app.emulator:
-        return backend.connect(settings, start_embedded_emulator(root)), EMULATOR_POLL_SECONDS
-    return backend.connect(settings), settings.poll_interval_seconds
+        connected = backend.connect(settings, start_embedded_emulator(root))
+        state = Path(root) / EMULATOR_DIR / EMULATOR_STATE
+        app.console.info(f"Target: the embedded emulator (--emulator), state in {_shown(state)}")
+        return connected, EMULATOR_POLL_SECONDS
+    connected = backend.connect(settings)
+    app.console.info(f"Target: {connected.describe_target()}")
+    return connected, settings.poll_interval_seconds
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 @dataclass

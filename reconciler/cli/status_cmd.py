@@ -1,8 +1,14 @@
-"""`reconciler status`: the live models, managed or not, and whether they match git."""
+"""`reconciler status`: the live models, managed or not, and whether they match git.
+
+Out of sync means what `plan --detailed-exitcode` exits 2 for: a change to
+make, or a managed model no manifest describes (it requires pruning, even with
+prune off). A model still being created is `pending`: on its way, not drift.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import click
 
@@ -13,39 +19,74 @@ from reconciler.model.live import LiveModel, LiveState
 from reconciler.model.tuning import TuningDefaults
 from reconciler.plan.types import Action, Plan
 
+JSON_FORMAT_VERSION = "1.0"  # docs/plan-json.md
 COLUMNS = ("MODEL", "MANAGED", "STATE", "PROGRESS", "LAST LOSS", "SYNC")
+REQUIRES_PRUNING = "requires_pruning"
 
 
-def sync_state(model: LiveModel, plan: Plan, declared: dict[str, DesiredModel]) -> str:
+@dataclass(frozen=True)
+class Sync:
+    state: str  # in_sync | out_of_sync | pending | unmanaged
+    reasons: tuple[str, ...] = ()  # the planned actions, or requires_pruning
+
+    def text(self) -> str:
+        words = self.state.replace("_", " ")
+        reasons = ", ".join(r.replace("_", " ") for r in self.reasons)
+        return f"{words}: {reasons}" if reasons and self.state == "out_of_sync" else words
+
+
+def sync_of(model: LiveModel, plan: Plan) -> Sync:
     if model.ownership is None:
-        return "unmanaged"
-    if model.id not in declared:
-        return "no manifest"
-    actions = sorted({c.action.value for c in plan.changes_for(model.id) if c.action is not Action.NOOP})
-    return "in sync" if not actions else "drifted: " + ", ".join(actions)
+        return Sync("unmanaged")
+    if model.id in plan.needs_pruning:
+        return Sync("out_of_sync", (REQUIRES_PRUNING,))
+    actions = sorted({c.action.value for c in plan.changes_for(model.id) if c.action.is_change})
+    if actions:
+        return Sync("out_of_sync", tuple(actions))
+    if any(c.action is Action.WAIT for c in plan.changes_for(model.id)):
+        return Sync("pending")
+    return Sync("in_sync")
 
 
-def progress_text(model: LiveModel, declared: dict[str, DesiredModel], tuning: TuningDefaults) -> str:
-    """A running model's percentage: its last step of the run its manifest describes."""
+def progress_percent(model: LiveModel, declared: dict[str, DesiredModel], tuning: TuningDefaults) -> int | None:
+    """A model's share of its run: 100 when ACTIVE; a running model's last step of
+    the run its manifest describes; None when not known (or FAILED)."""
     if model.state is LiveState.ACTIVE:
-        return "100%"
-    if model.state is not LiveState.CREATING:
-        return "-"
+        return 100
     manifest = declared.get(model.id)
-    if manifest is None or not model.step:
-        return "tuning"
+    if model.state is not LiveState.CREATING or manifest is None or not model.step:
+        return None
     total = tuning.total_steps(manifest)
-    return f"{min(100, 100 * model.step // total)}%" if total else "tuning"
+    return min(100, 100 * model.step // total) if total else None
 
 
-def row(model: LiveModel, plan: Plan, declared: dict[str, DesiredModel], tuning: TuningDefaults) -> dict[str, str]:
+def record(
+    model: LiveModel, plan: Plan, declared: dict[str, DesiredModel], tuning: TuningDefaults
+) -> dict[str, object]:
+    """One model for `--output json`: typed values, null where absent."""
+    sync = sync_of(model, plan)
+    return {
+        "model_id": model.id,
+        "address": model.address,
+        "managed": model.managed,
+        "state": model.state.value,
+        "progress_percent": progress_percent(model, declared, tuning),
+        "last_loss": model.last_loss,
+        "sync": sync.state,
+        "sync_reasons": list(sync.reasons),
+    }
+
+
+def cells(item: dict[str, object], model: LiveModel, plan: Plan) -> dict[str, str]:
+    percent, loss = item["progress_percent"], item["last_loss"]
+    running = model.state is LiveState.CREATING
     return {
         "MODEL": model.id,
         "MANAGED": "yes" if model.managed else "no",
         "STATE": model.state.value,
-        "PROGRESS": progress_text(model, declared, tuning),
-        "LAST LOSS": f"{model.last_loss:.4f}" if model.last_loss is not None else "-",
-        "SYNC": sync_state(model, plan, declared),
+        "PROGRESS": f"{percent}%" if percent is not None else ("tuning" if running else "-"),
+        "LAST LOSS": f"{loss:.4f}" if isinstance(loss, float) else "-",
+        "SYNC": sync_of(model, plan).text(),
     }
 
 
@@ -54,6 +95,15 @@ def table(rows: list[dict[str, str]]) -> str:
     lines = ["  ".join(c.ljust(widths[c]) for c in COLUMNS).rstrip()]
     lines += ["  ".join(r[c].ljust(widths[c]) for c in COLUMNS).rstrip() for r in rows]
     return "\n".join(lines) + "\n"
+
+
+def status_document(records: list[dict[str, object]]) -> dict[str, object]:
+    managed = [r for r in records if r["managed"]]
+    return {
+        "format_version": JSON_FORMAT_VERSION,
+        "in_sync": all(r["sync"] in ("in_sync", "pending") for r in managed),
+        "models": records,
+    }
 
 
 @click.command("status")
@@ -67,10 +117,11 @@ def status_command(app: App, path: str, output: str) -> None:
     plan, observed = session.plan(prune=False)
     declared = session.desired.by_id()
     tuning = session.backend.rules.tuning
-    rows = [row(model, plan, declared, tuning) for model in sorted(observed.models, key=lambda m: m.id)]
+    models = sorted(observed.models, key=lambda m: m.id)
+    records = [record(model, plan, declared, tuning) for model in models]
     if output == "json":
-        app.console.print(json.dumps(rows, indent=2))
-    elif rows:
-        app.console.print(table(rows), nl=False)
+        app.console.print(json.dumps(status_document(records), indent=2))
+    elif models:
+        app.console.print(table([cells(r, m, plan) for r, m in zip(records, models, strict=True)]), nl=False)
     else:
         app.console.info("No tuned models are live.")

@@ -83,8 +83,10 @@ class ApiError(ReconcilerError):
         self.retry_after = retry_after
         # "GET /v1beta/<resource>": what was asked, never with credentials.
         self.request = request
-        # How many attempts the call made before giving up (set by the retry loop).
+        # How many attempts the call made before giving up (set by the retry loop),
+        # and the retry deadline when it, not the attempt limit, stopped them.
         self.attempts = 1
+        self.deadline: float | None = None
         super().__init__(message)
 
     @property
@@ -124,7 +126,8 @@ class ApiError(ReconcilerError):
         parts.append(self.message)
         parts.extend(f"; field {v.field}: {v.description}" for v in self.field_violations)
         if self.attempts > 1:
-            parts.append(f" (after {self.attempts} attempts)")
+            stopped = f"; the retry deadline of {self.deadline:.0f}s left no time for another" if self.deadline else ""
+            parts.append(f" (after {self.attempts} attempts{stopped})")
         if self.remedy:
             parts.append(f". {self.remedy}")
         return "".join(parts)

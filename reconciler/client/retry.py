@@ -85,9 +85,12 @@ class RetryPolicy:
                     raise
                 delay = self._delay(error, number, started)
                 if delay is None:
+                    # Fewer attempts than max_attempts: say why, so the
+                    # counts in the log and in the error agree.
+                    error.deadline = self.deadline
                     raise
                 logger.warning(
-                    "%s: attempt #%d/%d failed (%s); retrying in %.1fs",
+                    "%s: attempt %d of at most %d failed (%s); retrying in %.1fs",
                     what, number, self.max_attempts, _summary(error), delay,
                 )
                 self.sleep(delay)

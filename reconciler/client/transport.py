@@ -28,6 +28,7 @@ from reconciler.client.errors import (
     excerpt,
 )
 from reconciler.client.retry import RetryPolicy, is_transient, never_processed
+from reconciler.client.slow import SlowNotices
 from reconciler.model.secrets import REDACTED, scrub
 
 # Google's attribution convention (as google-genai sends it): who calls, on
@@ -35,6 +36,9 @@ from reconciler.model.secrets import REDACTED, scrub
 CLIENT_LABEL = f"reconciler/{__version__} gl-python/{platform.python_version()}"
 USER_AGENT = CLIENT_LABEL
 API_CLIENT_HEADER = "x-goog-api-client"
+# After this long without an answer, say what is being waited for: a slow or
+# silent endpoint should not look like a hung command.
+SLOW_NOTICE_SECONDS = 5.0
 __all__ = ["REDACTED", "USER_AGENT", "Resend", "Transport", "new_session"]
 
 
@@ -71,8 +75,11 @@ class Transport:
         retry: RetryPolicy,
         session: requests.Session,
         quota_project: str | None = None,
+        slow_notice: float | None = SLOW_NOTICE_SECONDS,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
+        self.slow_notice = slow_notice
+        self._slow = SlowNotices(slow_notice, self._slow_line) if slow_notice is not None else None
         self.credentials = credentials
         self.timeout = timeout
         self.retry = retry
@@ -115,6 +122,7 @@ class Transport:
     ) -> dict[str, Any]:
         headers = self._headers()
         self._count_request()
+        token = self._slow.sent(what) if self._slow is not None else None
         try:
             response = self._session.request(
                 method,
@@ -128,7 +136,14 @@ class Transport:
             )
         except requests.RequestException as exc:
             raise self._scrubbed(error_from_transport(exc, request=what)) from exc
+        finally:
+            if self._slow is not None and token is not None:
+                self._slow.answered(token)
         return self._read(response, what)
+
+    def _slow_line(self, what: str) -> str:
+        return f"waiting for {what} at {self.endpoint}: no answer after {self.slow_notice:g}s " \
+               f"(giving up after {self.timeout:g}s)"
 
     def _headers(self) -> dict[str, str]:
         headers = {

@@ -258,7 +258,9 @@ class _Load:
 
     def _all_manifests(self, target: Path) -> Iterator[_Declared]:
         if not target.exists():
-            self.problems.append(error(self.show(target), 0, "", "no such manifests folder"))
+            # git keeps no empty folder: removing the last manifest removes the
+            # folder. An empty desired set it is (prune still needs --allow-empty).
+            self.problems.append(warning(self.show(target), 0, "", "no manifests folder (treated as empty)"))
             return
         files = manifest_files(target)
         for path, reason in files.skipped:

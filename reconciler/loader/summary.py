@@ -15,22 +15,22 @@ class ModelSummary:
     source: str
     examples: int
     characters: int
-    estimated_tokens: int
+    training_tokens: int  # estimated, all epochs (TuningDefaults.training_tokens)
     estimated_steps: int
     assumes_defaults: bool  # epochCount or batchSize left to the API
     digest: str
 
     def as_json(self) -> dict[str, object]:
         return {
-            "id": self.id,
+            "model_id": self.id,
             "file": self.file,
             "source": self.source,
             "examples": self.examples,
             "characters": self.characters,
-            "estimatedTokens": self.estimated_tokens,
-            "estimatedSteps": self.estimated_steps,
-            "assumesDefaultHyperparameters": self.assumes_defaults,
-            "datasetDigest": self.digest,
+            "training_tokens": self.training_tokens,
+            "total_steps": self.estimated_steps,
+            "assumes_default_hyperparameters": self.assumes_defaults,
+            "dataset_digest": self.digest,
         }
 
 
@@ -43,7 +43,7 @@ def summarize(model: DesiredModel, tuning: TuningDefaults) -> ModelSummary:
         source=model.manifest.spec.source,
         examples=dataset.examples,
         characters=dataset.characters,
-        estimated_tokens=dataset.estimated_tokens,
+        training_tokens=tuning.training_tokens(model),
         estimated_steps=tuning.total_steps(model),
         assumes_defaults=tuning.assumed(model),
         digest=dataset.digest,

@@ -43,6 +43,10 @@ class LiveModel(Live):
     fields: dict[str, Any] = Field(default_factory=dict)
     # The hyperparameters the server used, by manifest key (defaults included).
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    # What a mutable field goes back to when a manifest leaves it out, by
+    # manifest path (Gemini: the base model's temperature, topP and topK). A
+    # path missing here is left alone when undeclared.
+    defaults: dict[str, Any] = Field(default_factory=dict)
     create_time: str = ""
     update_time: str = ""
     step: int = 0  # the last training step reported

@@ -29,6 +29,11 @@ class TuningDefaults:
     def total_steps(self, model: DesiredModel) -> int:
         return -(-model.dataset.examples * self.epochs(model) // self.batch(model))
 
+    def training_tokens(self, model: DesiredModel) -> int:
+        """The one definition of tokens `validate` and `plan` show: the dataset's
+        estimated tokens times the epochs (every epoch trains on every example)."""
+        return model.dataset.estimated_tokens * self.epochs(model)
+
     def assumed(self, model: DesiredModel) -> bool:
         """Whether the manifest leaves epochs or batch size to the server."""
         hyperparameters = model.manifest.spec.hyperparameters

@@ -139,15 +139,32 @@ def _replace_for_inputs(model: DesiredModel, live: LiveModel, rules: PlanRules) 
         model, Action.REPLACE, "; ".join(reasons),
         paths=(*paths, *(d.path for d in mutable)),
         diffs=(*diffs, *mutable),
+        to_default=_to_default(model, rules, mutable),
     )
 
 
 def _mutable_diffs(model: DesiredModel, live: LiveModel, rules: PlanRules) -> tuple[FieldDiff, ...]:
-    """Differences in the mutable fields the manifest declares (others are left
-    alone), in the backend's table order."""
+    """Differences in the mutable fields, in the backend's table order: a declared
+    field against the manifest, an undeclared one against the default the backend
+    read for it (a removed line goes back to the default); without a known
+    default an undeclared field is left alone."""
+    wanted = {**_undeclared_defaults(model, live, rules), **rules.declared_fields(model)}
+    diffs = {d.path: d for d in diff_fields({path: live.fields.get(path) for path in wanted}, wanted)}
+    return tuple(diffs[f.path] for f in rules.mutable_fields if f.path in diffs)
+
+
+def _undeclared_defaults(model: DesiredModel, live: LiveModel, rules: PlanRules) -> dict[str, Any]:
     declared = rules.declared_fields(model)
-    diffs = {d.path: d for d in diff_fields({path: live.fields.get(path) for path in declared}, declared)}
-    return tuple(diffs[path] for path in declared if path in diffs)
+    return {
+        f.path: live.defaults[f.path]
+        for f in rules.mutable_fields
+        if f.path not in declared and live.defaults.get(f.path) is not None
+    }
+
+
+def _to_default(model: DesiredModel, rules: PlanRules, diffs: tuple[FieldDiff, ...]) -> tuple[str, ...]:
+    declared = rules.declared_fields(model)
+    return tuple(d.path for d in diffs if d.path not in declared)
 
 
 def _lifecycle_diffs(model: DesiredModel, ownership: Ownership) -> tuple[FieldDiff, ...]:
@@ -175,8 +192,20 @@ def _update_or_noop(model: DesiredModel, live: LiveModel, ownership: Ownership, 
     masks = [rules.mask_of(d.path) for d in mutable]
     if lifecycle and rules.marker_mask not in masks:
         masks.append(rules.marker_mask)
-    changed = [*(d.path for d in mutable), *(d.path for d in lifecycle)]
+    to_default = _to_default(model, rules, mutable)
+    changed = [*(d.path for d in mutable if d.path not in to_default), *(d.path for d in lifecycle)]
     return _change(
-        model, Action.UPDATE, f"{', '.join(changed)} differ{'s' if len(changed) == 1 else ''}",
-        paths=tuple(changed), diffs=(*mutable, *lifecycle), update_mask=tuple(masks),
+        model, Action.UPDATE, _update_reason(changed, to_default),
+        paths=(*(d.path for d in mutable), *(d.path for d in lifecycle)),
+        diffs=(*mutable, *lifecycle), update_mask=tuple(masks), to_default=to_default,
     )
+
+
+def _update_reason(changed: list[str], to_default: tuple[str, ...]) -> str:
+    parts = []
+    if changed:
+        parts.append(f"{', '.join(changed)} differ{'s' if len(changed) == 1 else ''}")
+    if to_default:
+        goes = "goes" if len(to_default) == 1 else "go"
+        parts.append(f"{', '.join(to_default)} left out of the manifest {goes} back to the base model default")
+    return "; ".join(parts)

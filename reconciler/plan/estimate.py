@@ -19,7 +19,7 @@ def estimate(model: DesiredModel, tuning: TuningDefaults) -> Estimate:
     epochs = tuning.epochs(model)
     return Estimate(
         examples=model.dataset.examples,
-        tokens=model.dataset.estimated_tokens * epochs,
+        tokens=tuning.training_tokens(model),
         total_steps=tuning.total_steps(model),
         epochs=epochs,
         batch_size=tuning.batch(model),

@@ -64,18 +64,17 @@ def data_diff(ownership: Ownership, model: DesiredModel) -> FieldDiff | None:
 
 
 def data_reason(diff: FieldDiff) -> str:
+    """What the counts and the hashes show, and no more: the count's net change,
+    and that the multiset of examples differs. Which examples were added,
+    removed or edited is unknown (the ownership records a hash, and no API
+    returns training data): 20 -> 21 may be one added, or two added, one
+    removed and one edited."""
     before, after = diff.before, diff.after
     delta = after["examples"] - before["examples"]
-    examples = "example" if abs(delta) == 1 else "examples"
-    if delta > 0:
-        counted = f"{delta} {examples} added"
-    elif delta < 0:
-        counted = f"{-delta} {examples} removed"
-    else:
-        counted = "same count, examples changed"
+    counted = f"a net {abs(delta)} {'more' if delta > 0 else 'fewer'}" if delta else "the same count"
     return (
-        f"the training data changed ({before['examples']} -> {after['examples']} examples, {counted}; "
-        f"data hash {before['hash']} -> {after['hash']})"
+        f"the training data changed ({before['examples']} -> {after['examples']} examples: {counted}; "
+        f"data hash {before['hash']} -> {after['hash']}: the examples differ)"
     )
 
 

@@ -67,12 +67,13 @@ def plan(
     live_state = observed_models(observed)
     return Plan(
         address_template=rules.address_template,
+        replace_order=rules.replace_order,
         options=options,
         changes=order_changes(changes),
         errors=tuple(state.errors) + tuple(pruned.errors),
         blocked=tuple(state.blocked) + tuple(pruned.blocked),
         notes=tuple(state.notes),
-        unmanaged_count=sum(1 for m in observed.models if not _trusted(m, state)),
+        unmanaged_count=_unmanaged_left_alone(state, observed),
         would_delete=tuple(pruned.would_delete),
         would_forget=tuple(pruned.would_forget),
         totals=totals(changes),
@@ -80,6 +81,12 @@ def plan(
         observed_digest=digest_of(live_state),
         observed_models=live_state,
     )
+
+
+def _unmanaged_left_alone(state: _Planning, observed: Observed) -> int:
+    """Unmanaged live models this plan does not touch (an imported one is adopted, not left alone)."""
+    imported = {m for m, change in state.decided.items() if change.action is Action.IMPORT}
+    return sum(1 for m in observed.models if not _trusted(m, state) and m.id not in imported)
 
 
 def _source_map(desired: Desired, observed: Observed) -> dict[str, str]:

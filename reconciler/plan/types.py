@@ -12,16 +12,17 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer
+from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer, field_validator
 
 from reconciler.model.errors import UserError
+from reconciler.plan.rules import ReplaceOrder
 
 # The minor grows when fields are added, the major for any other change. A
 # saved plan must be executed exactly, so a reader refuses a plan with fields it
 # does not know (a newer minor) as well as another major.
-FORMAT_VERSION = "1.2"  # 1.1: address_template; 1.2: blocked, the verify action
+FORMAT_VERSION = "1.2"  # 1.1: address_template; 1.2: blocked, the verify action, Change.to_default, replace_order
 # Keys render_json adds to the saved form; a saved plan may carry them.
-DERIVED_KEYS = ("summary", "has_changes", "has_errors")
+DERIVED_KEYS = ("summary", "has_changes", "has_errors", "in_sync")
 
 
 class PlanValue(BaseModel):
@@ -77,12 +78,19 @@ class Totals(PlanValue):
     total_steps: int = 0
 
 
+def _absent_as_none(value: Any) -> Any:
+    """The JSON convention: null where a value is absent, never an empty string."""
+    return None if value == "" else value
+
+
 class PermissionChange(PlanValue):
     grantee_type: str  # USER | GROUP | EVERYONE
-    email_address: str = ""
+    email_address: str | None = None  # None for EVERYONE
     role_before: str | None = None
     role_after: str | None = None
     name: str | None = None  # the live permission's resource name (update, remove)
+
+    _email = field_validator("email_address", mode="before")(_absent_as_none)
 
 
 class Change(PlanValue):
@@ -92,6 +100,9 @@ class Change(PlanValue):
     paths: tuple[str, ...] = ()  # the manifest field paths that drove the action
     diffs: tuple[FieldDiff, ...] = ()
     update_mask: tuple[str, ...] = ()
+    # The paths of `diffs` the manifest leaves out: they go back to the
+    # backend's default (the base model's), which is their `after`.
+    to_default: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()  # model ids whose changes must finish first
     estimate: Estimate | None = None
     permission: PermissionChange | None = None
@@ -103,7 +114,9 @@ class PlanError(PlanValue):
 
     model_id: str | None
     message: str
-    hint: str = ""
+    hint: str | None = None
+
+    _hint = field_validator("hint", mode="before")(_absent_as_none)
 
 
 class PlanOptions(PlanValue):
@@ -132,10 +145,15 @@ class Summary(PlanValue):
         return self.counts.get(action, 0)
 
     def line(self) -> str:
-        return (
-            f"Plan: {self[Action.CREATE]} to create, {self[Action.UPDATE]} to update, "
-            f"{self[Action.REPLACE]} to replace, {self[Action.DELETE]} to delete."
-        )
+        """Terraform's line: imports first, forgets last, each only when there are any."""
+        parts = [f"{self[Action.IMPORT]} to import"] if self[Action.IMPORT] else []
+        parts += [
+            f"{self[Action.CREATE]} to create", f"{self[Action.UPDATE]} to update",
+            f"{self[Action.REPLACE]} to replace", f"{self[Action.DELETE]} to delete",
+        ]
+        if self[Action.FORGET]:
+            parts.append(f"{self[Action.FORGET]} to forget")
+        return "Plan: " + ", ".join(parts) + "."
 
 
 class Plan(PlanValue):
@@ -143,6 +161,9 @@ class Plan(PlanValue):
     # How people address a model of the backend planned for (the Gemini
     # resource name), so a saved plan renders without knowing the backend.
     address_template: str = "{key}"
+    # How the backend replaces: destroy-first leaves the id answering nothing
+    # until the new run ends, which the plan tells before a replace.
+    replace_order: ReplaceOrder = ReplaceOrder.DESTROY_FIRST
     options: PlanOptions = PlanOptions()
     changes: tuple[Change, ...] = ()  # in the order apply must follow
     errors: tuple[PlanError, ...] = ()
@@ -170,6 +191,22 @@ class Plan(PlanValue):
     @property
     def has_errors(self) -> bool:
         return bool(self.errors)
+
+    @property
+    def replace_outage(self) -> bool:
+        return self.replace_order is ReplaceOrder.DESTROY_FIRST
+
+    @property
+    def needs_pruning(self) -> tuple[str, ...]:
+        """Managed models no manifest describes that this plan leaves alone
+        (prune is off): out of sync all the same, as Argo CD's "requires pruning"."""
+        return (*self.would_delete, *self.would_forget)
+
+    @property
+    def in_sync(self) -> bool:
+        """Whether the live models match the manifests: nothing to change, nothing
+        to prune, nothing blocked (a model still being created is on its way, not drift)."""
+        return not (self.has_changes or self.needs_pruning or self.has_errors or self.blocked)
 
     def address(self, model_id: str) -> str:
         return self.address_template.format(key=model_id)

@@ -35,14 +35,53 @@ VERBS = {
     Action.NOOP: "is up to date",
 }
 
+NO_CHANGES = "No changes. The live models match the manifests."
+# What a replace costs on a backend that frees the id first: nothing answers
+# under it from the delete until the new run ends.
+REPLACE_OUTAGE = (
+    "the model answers nothing from the delete until the new tuning run ends, which can take "
+    "hours; set lifecycle.preventDestroy to refuse replaces"
+)
+
 # The order the counts are listed in, after the model actions of the summary line.
 EXTRA_COUNTS = (
-    (Action.FORGET, "to forget"),
-    (Action.IMPORT, "to import"),
     (Action.WAIT, "still creating"),
     (Action.VERIFY, "to smoke-test again"),
     (Action.NOOP, "unchanged"),
 )
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """`1 error`, `2 errors` (`many` for irregular plurals)."""
+    return f"{count:,} {noun if count == 1 else (many or noun + 's')}"
+
+
+def plan_headline(plan: Plan) -> str:
+    """The first thing said about a plan: it failed, it changes something, only
+    pruning is pending, or the live models match. Never a match above errors or
+    next to models that would be pruned."""
+    if plan.has_errors:
+        return summary_line(plan)
+    if listed_changes(plan):
+        return "reconciler will perform the following actions:"
+    if plan.blocked:
+        return f"Out of sync: {plural(len(plan.blocked), 'model')} blocked (below); nothing else changes."
+    if plan.needs_pruning:
+        return (
+            f"Out of sync: {plural(len(plan.needs_pruning), 'managed model')} without a manifest "
+            "(requires pruning); prune is off, so nothing changes."
+        )
+    return NO_CHANGES
+
+
+def summary_line(plan: Plan) -> str:
+    """The last line: the counts, or that the plan failed."""
+    if not plan.has_errors:
+        return plan.summary.line()
+    failed = f"Plan failed: {plural(len(plan.errors), 'error')}; nothing can be applied"
+    if not plan.has_changes:
+        return failed + "."
+    return f"{failed} (planned: {plan.summary.line().removeprefix('Plan: ').rstrip('.')})."
 
 
 def value_text(value: Any, limit: int | None = None) -> str:
@@ -61,7 +100,7 @@ def subject(plan: Plan, change: Change) -> str:
     permission = change.permission
     if permission is None:
         return name
-    grantee = f"{permission.grantee_type} {permission.email_address}".rstrip()
+    grantee = f"{permission.grantee_type} {permission.email_address or ''}".rstrip()
     roles = [role for role in (permission.role_before, permission.role_after) if role]
     return f"{name} grant {' -> '.join(roles)} to {grantee}"
 
@@ -75,17 +114,17 @@ def headline(plan: Plan, change: Change) -> str:
 
 def estimate_text(estimate: Estimate) -> str:
     return (
-        f"{estimate.examples:,} examples, ~{estimate.tokens:,} training tokens, "
-        f"{estimate.total_steps:,} steps "
-        f"({estimate.epochs} epochs, batch size {estimate.batch_size})"
+        f"{plural(estimate.examples, 'example')}, ~{estimate.tokens:,} training tokens (all epochs), "
+        f"{plural(estimate.total_steps, 'step')} "
+        f"({plural(estimate.epochs, 'epoch')}, batch size {estimate.batch_size})"
     )
 
 
 def totals_text(totals: Totals) -> str:
     runs = "run" if totals.models == 1 else "runs"
     return (
-        f"{totals.models} tuning {runs}: {totals.examples:,} examples, "
-        f"~{totals.tokens:,} training tokens, {totals.total_steps:,} steps"
+        f"{totals.models} tuning {runs}: {plural(totals.examples, 'example')}, "
+        f"~{totals.tokens:,} training tokens (all epochs), {plural(totals.total_steps, 'step')}"
     )
 
 
@@ -94,6 +133,7 @@ def detail_lines(plan: Plan, change: Change, value_limit: int | None = None) -> 
     lines = [
         f"~ {diff.path}: {value_text(diff.before, value_limit)} -> "
         f"{value_text(diff.after, value_limit)}"
+        + (" (base model default)" if diff.path in change.to_default else "")
         for diff in change.diffs
     ]
     if change.update_mask:
@@ -102,6 +142,8 @@ def detail_lines(plan: Plan, change: Change, value_limit: int | None = None) -> 
         lines.append("after: " + ", ".join(plan.address(m) for m in change.depends_on))
     if change.estimate is not None:
         lines.append("estimate: " + estimate_text(change.estimate))
+    if change.action is Action.REPLACE and plan.replace_outage:
+        lines.append("outage: " + REPLACE_OUTAGE)
     return lines
 
 

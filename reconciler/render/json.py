@@ -7,16 +7,18 @@ import json
 from typing import Any
 
 from reconciler.plan.types import Plan
+from reconciler.render.common import summary_line
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
     document = plan.model_dump(mode="json")
     document["summary"] = {
-        "line": plan.summary.line(),
+        "line": summary_line(plan),
         "counts": {action.value: count for action, count in sorted(plan.summary.counts.items())},
     }
     document["has_changes"] = plan.has_changes
     document["has_errors"] = plan.has_errors
+    document["in_sync"] = plan.in_sync
     return document
 
 

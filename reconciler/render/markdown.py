@@ -18,7 +18,10 @@ from reconciler.render.common import (
     extra_counts,
     headline,
     listed_changes,
+    plan_headline,
+    plural,
     subject,
+    summary_line,
     totals_text,
 )
 
@@ -93,18 +96,17 @@ def _facts(plan: Plan) -> str:
     extras = extra_counts(plan)
     if extras:
         lines.append("**Also:** " + "; ".join(extras) + ".")
-    kept = len(plan.would_delete) + len(plan.would_forget)
+    kept = len(plan.needs_pruning)
     if kept:
-        models = "model" if kept == 1 else "models"
-        lines.append(f"**Prune is off:** {kept:,} managed {models} without a manifest kept.")
+        lines.append(f"**Out of sync, prune is off:** {plural(kept, 'managed model')} without a manifest "
+                     "kept (requires pruning).")
     return "".join(line + "\n\n" for line in lines)
 
 
 def _errors_section(plan: Plan, budget: int) -> str:
     if not plan.errors:
         return ""
-    noun = "error" if len(plan.errors) == 1 else "errors"
-    head = f"> [!CAUTION]\n> **{len(plan.errors)} {noun}: this plan cannot be applied.**\n>\n"
+    head = f"> [!CAUTION]\n> **{plural(len(plan.errors), 'error')}: this plan cannot be applied.**\n>\n"
     items, _ = _fit([_error_item(e) for e in plan.errors], budget - len(head), _cut("errors"))
     return head + "".join(items) + "\n"
 
@@ -131,7 +133,7 @@ def _details_section(plan: Plan, budget: int) -> str:
     changes = listed_changes(plan)
     if not changes:
         return ""
-    head = f"<details><summary>Details of {len(changes):,} changes</summary>\n\n"
+    head = f"<details><summary>Details of {plural(len(changes), 'change')}</summary>\n\n"
     tail = "\n</details>\n"
     items, _ = _fit([_details_item(plan, c) for c in changes], budget - len(head) - len(tail),
                     _cut("changes"))
@@ -150,9 +152,9 @@ def _kept_section(plan: Plan, budget: int) -> str:
 
 
 def render_markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
-    title = f"### {plan.summary.line()}\n\n"
-    if not plan.has_changes and not plan.errors and not plan.blocked:
-        title += "No changes. The live models match the manifests.\n\n"
+    title = f"### {summary_line(plan)}\n\n"
+    if not listed_changes(plan) and not plan.has_errors:
+        title += plan_headline(plan) + "\n\n"
     notes = "".join(f"> [!NOTE]\n> {note}\n\n" for note in plan.notes[:5])
     text = title + _facts(plan)
     budget = limit - len(text) - _CLOSING_RESERVE

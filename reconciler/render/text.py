@@ -12,7 +12,10 @@ from reconciler.render.common import (
     extra_counts,
     headline,
     listed_changes,
+    plan_headline,
+    plural,
     subject,
+    summary_line,
     totals_text,
 )
 
@@ -32,8 +35,8 @@ _ACTION_COLOURS = {
     Action.PERMISSION_REMOVE: "red",
 }
 _INDENT = "      "
-BLOCKING = "{count} {errors}: this plan cannot be applied."
-BLOCKED = "{count} blocked: left as they are; the rest of the plan applies."
+BLOCKING = "{count}: this plan cannot be applied."
+BLOCKED = "{blocked} blocked: left as they are; the rest of the plan applies."
 
 
 def _paint(text: str, colour: str, enabled: bool) -> str:
@@ -49,8 +52,7 @@ def change_block(plan: Plan, change: Change, colour: bool = False) -> list[str]:
 
 
 def _error_lines(errors: tuple[PlanError, ...], colour: bool, title: str = BLOCKING) -> list[str]:
-    noun = "error" if len(errors) == 1 else "errors"
-    lines = [_paint(title.format(count=len(errors), errors=noun), "red", colour)]
+    lines = [_paint(title.format(count=plural(len(errors), "error"), blocked=len(errors)), "red", colour)]
     for error in errors:
         lines.append(f"  x {error.message}")
         if error.hint:
@@ -61,9 +63,9 @@ def _error_lines(errors: tuple[PlanError, ...], colour: bool, title: str = BLOCK
 def _kept_lines(plan: Plan) -> list[str]:
     lines = []
     if plan.would_delete:
-        lines.append("Would delete with prune: " + ", ".join(plan.would_delete))
+        lines.append("Out of sync, would delete with --prune: " + ", ".join(plan.would_delete))
     if plan.would_forget:
-        lines.append("Would forget with prune: " + ", ".join(plan.would_forget))
+        lines.append("Out of sync, would forget with --prune: " + ", ".join(plan.would_forget))
     return lines
 
 
@@ -82,17 +84,11 @@ def _footer(plan: Plan, colour: bool) -> list[str]:
 
 
 def render_text(plan: Plan, colour: bool = False) -> str:
-    changes = listed_changes(plan)
-    if changes:
-        lines = ["reconciler will perform the following actions:", ""]
-        for change in changes:
-            lines += [*change_block(plan, change, colour), ""]
-    elif plan.blocked:
-        lines = ["No changes can be made; the models below are blocked.", ""]
-    else:
-        lines = ["No changes. The live models match the manifests.", ""]
+    lines = [_paint(plan_headline(plan), "red", colour) if plan.has_errors else plan_headline(plan), ""]
+    for change in listed_changes(plan):
+        lines += [*change_block(plan, change, colour), ""]
     footer = _footer(plan, colour)
     if footer:
         lines += [*footer, ""]
-    lines.append(_paint(plan.summary.line(), "bold", colour))
+    lines.append(_paint(summary_line(plan), "bold", colour))
     return "\n".join(lines) + "\n"

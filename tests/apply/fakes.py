@@ -66,6 +66,10 @@ class FakeClient:
     def list_tuned_models(self) -> list[dict[str, Any]]:
         return list(self.models.values())
 
+    def get_base_model(self, name: str) -> dict[str, Any]:
+        # Reports no generation defaults, so undeclared fields are left alone here.
+        return {"name": name}
+
     def get_operation(self, name: str) -> dict[str, Any]:
         model_id = name.split("/")[1]
         self.calls.append(("get_operation", model_id))

@@ -73,6 +73,9 @@ class LabelBackend:
 
     # --- what the planner reads -------------------------------------------------
 
+    def describe_target(self) -> str:
+        return "an in-memory labelled service"
+
     def manifest_problems(self, manifest: TunedModelManifest) -> Iterator[tuple[tuple[str, ...], str]]:
         if manifest.spec.permissions:
             yield ("spec", "permissions"), "this backend has no per-model grants"

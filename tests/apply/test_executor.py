@@ -59,6 +59,8 @@ def test_already_exists_with_the_same_inputs_is_taken_over_not_created_twice(tmp
     assert [o.action for o in result.outcomes] == [Action.CREATE]
     assert len(client.models) == 1
     assert [s.passed for s in result.smoke] == [True]
+    # Found made by the other run: counted as waited for, not as created by this one.
+    assert result.outcomes[0].found and result.counts()["created"] == 0 and result.counts()["waited_for"] == 1
 
 
 def test_already_exists_with_other_inputs_fails_without_touching_it(tmp_path: Path) -> None:

@@ -127,6 +127,6 @@ def test_a_running_model_is_waited_for_never_created_twice(tmp_path: Path) -> No
     assert actions(planned) == {"alpha": "wait"}
     backend.events.clear()
     result = apply(backend, desired)
-    assert result.ok and result.summary_line().startswith("Apply complete: 1 created")
+    assert result.ok and result.summary_line().startswith("Apply complete: 0 created, 1 created by another run")
     assert [verb for verb, _ in backend.events] == ["poll", "poll", "poll"]
     assert resource.state is LiveState.ACTIVE

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.apply.executor import ApplyResult, Outcome
+from reconciler.apply.executor import ApplyResult, Outcome, details_of
 from reconciler.apply.progress import Event, Progress
 from reconciler.apply.smoke import SmokeResult
 from reconciler.apply.summary import downsample, mermaid_loss_chart, render_apply_markdown, render_apply_text, sparkline
 from reconciler.backends.gemini import RULES
 from reconciler.cli.progress import event_line, progress_line
-from reconciler.cli.status_cmd import progress_text
+from reconciler.cli.status_cmd import progress_percent
 from reconciler.model.live import LiveModel, LiveState
-from reconciler.plan.types import Action
+from reconciler.plan.types import Action, Change, PermissionChange
 from tests.integration.helpers_apply import manifest
 
 from .fakes import desired_for
@@ -34,6 +34,39 @@ def test_the_summary_line_counts_each_kind() -> None:
     assert result().summary_line() == (
         "Apply complete: 2 created, 1 updated, 1 replaced, 0 deleted; smoke tests 5/5 passed."
     )
+
+
+def test_models_created_by_another_run_are_counted_apart_from_those_this_run_created() -> None:
+    counted = ApplyResult(outcomes=[
+        Outcome("a", Action.CREATE, "done"),
+        Outcome("b", Action.CREATE, "done", found=True),  # a concurrent apply created it
+        Outcome("c", Action.WAIT, "done"),  # an earlier, interrupted apply created it
+        Outcome("d", Action.IMPORT, "done"),
+        Outcome("e", Action.FORGET, "done"),
+    ])
+    assert counted.summary_line() == (
+        "Apply complete: 1 created, 2 created by another run and waited for, 0 updated, 0 replaced, "
+        "0 deleted, 1 imported, 1 forgotten."
+    )
+    assert counted.counts()["created"] == 1 and counted.counts()["waited_for"] == 2
+
+
+def test_a_grant_event_names_the_grantee_not_the_action() -> None:
+    grant = Change(action=Action.PERMISSION_ADD, model_id="a", reason="r", permission=PermissionChange(
+        grantee_type="USER", email_address="analyst@example.com", role_after="READER"))
+    event = Event("done", "a", grant.action.value, details=details_of(grant))
+    assert event_line(event) == "a: grant READER to USER analyst@example.com done"
+    revoke = grant.model_copy(update={"action": Action.PERMISSION_REMOVE, "permission": PermissionChange(
+        grantee_type="EVERYONE", role_before="READER")})
+    assert event_line(Event("start", "a", "permission_remove", details=details_of(revoke))) == (
+        "a: revoke READER from EVERYONE started"
+    )
+
+
+def test_no_smoke_tests_say_nothing_and_skipped_ones_say_so() -> None:
+    assert "smoke" not in ApplyResult(outcomes=[Outcome("a", Action.UPDATE, "done")]).summary_line()
+    skipped = ApplyResult(smoke_tests_skipped=True)
+    assert skipped.summary_line().endswith("; smoke tests skipped.")
 
 
 def test_a_failed_smoke_test_is_a_table_row_and_fails_the_apply() -> None:
@@ -69,6 +102,6 @@ def test_progress_and_event_lines() -> None:
 def test_status_shows_a_running_model_as_a_share_of_its_manifests_run(tmp_path: Path) -> None:
     declared = desired_for(tmp_path, [manifest("alpha")]).by_id()  # 20 examples, 2 epochs, batch 4: 10 steps
     running = LiveModel(key="alpha", address="tunedModels/alpha", state=LiveState.CREATING, step=3)
-    assert progress_text(running, declared, RULES.tuning) == "30%"
-    assert progress_text(running, {}, RULES.tuning) == "tuning"
-    assert progress_text(running.model_copy(update={"state": LiveState.ACTIVE}), declared, RULES.tuning) == "100%"
+    assert progress_percent(running, declared, RULES.tuning) == 30
+    assert progress_percent(running, {}, RULES.tuning) is None  # shown as "tuning"
+    assert progress_percent(running.model_copy(update={"state": LiveState.ACTIVE}), declared, RULES.tuning) == 100

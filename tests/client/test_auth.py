@@ -217,7 +217,7 @@ def test_no_secret_reaches_repr_str_errors_or_logs(
                str(raised.value), repr(raised.value), caplog.text]
     for output in outputs:
         assert secret not in output
-    assert "attempt #1/5" in caplog.text
+    assert "attempt 1 of at most 5" in caplog.text
 
 
 def test_api_key_repr_names_only_its_source() -> None:

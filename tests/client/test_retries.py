@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
 import requests
@@ -10,12 +11,14 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from reconciler.backends.gemini.client import GeminiClient
 from reconciler.client import (
+    Anonymous,
     NotFound,
     RateLimited,
     RetryPolicy,
     TransportError,
     Unavailable,
 )
+from reconciler.client.transport import Transport
 
 from .fakes import FakeApi, FakeClock, Reply, error, status_body
 
@@ -94,6 +97,49 @@ def test_deadline_stops_retries(api: FakeApi, clock: FakeClock) -> None:
     # Attempts at t=0, 4 and 8; one more would start at 12, past the deadline.
     assert client.request_count == 3
     assert raised.value.attempts == 3
+    # The log said "of at most 5"; the error says why there were only 3.
+    assert "(after 3 attempts; the retry deadline of 10s left no time for another)" in str(raised.value)
+
+
+class _SilentUntilNoticed(requests.adapters.BaseAdapter):
+    """An endpoint that answers only once the client has said it is waiting."""
+
+    def __init__(self, noticed: threading.Event) -> None:
+        super().__init__()
+        self.noticed = noticed
+
+    def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:  # type: ignore[override]
+        assert self.noticed.wait(timeout=30), "no 'waiting for' line while the request hung"
+        response = requests.Response()
+        response.status_code, response._content = 200, b"{}"
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_silent_endpoint_gets_a_waiting_for_line(caplog: pytest.LogCaptureFixture) -> None:
+    noticed = threading.Event()
+
+    class Watch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("waiting for "):
+                noticed.set()
+
+    session = requests.Session()
+    session.mount("https://", _SilentUntilNoticed(noticed))
+    transport = Transport("https://api.test", Anonymous(), timeout=30, retry=RetryPolicy(),
+                          session=session, slow_notice=0.01)
+    handler = Watch()
+    logging.getLogger("reconciler.client").addHandler(handler)
+    try:
+        with caplog.at_level(logging.WARNING, logger="reconciler.client"):
+            assert transport.call("GET", "v1beta/tunedModels") == {}
+    finally:
+        logging.getLogger("reconciler.client").removeHandler(handler)
+    assert caplog.messages == [
+        "waiting for GET /v1beta/tunedModels at https://api.test: no answer after 0.01s (giving up after 30s)"
+    ]
 
 
 def test_an_attempt_due_exactly_at_the_deadline_still_starts(api: FakeApi, clock: FakeClock) -> None:
@@ -257,7 +303,7 @@ def test_retries_are_logged_with_attempt_numbers(
     with caplog.at_level(logging.DEBUG, logger="reconciler.client"):
         client.get_tuned_model("m")
     assert caplog.messages == [
-        "GET /v1beta/tunedModels/m: attempt #1/5 failed (503 UNAVAILABLE); retrying in 1.0s"
+        "GET /v1beta/tunedModels/m: attempt 1 of at most 5 failed (503 UNAVAILABLE); retrying in 1.0s"
     ]
 
 

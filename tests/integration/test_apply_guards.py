@@ -70,7 +70,7 @@ def test_a_missing_manifests_folder_deletes_nothing(server: EmulatorServer, repo
     shutil.rmtree(repo / "manifests")
     result = run_cli(repo, server, "reconcile", "--yes")
     assert result.code == 1
-    assert "no such manifests folder" in result.err
+    assert "no manifests folder (treated as empty)" in result.err and "--allow-empty" in result.err
     assert_nothing_deleted(server)
 
 

@@ -49,6 +49,7 @@ def test_a_signal_during_a_wait_stops_and_the_next_apply_resumes(
 
     assert stopped.code == 1, stopped.text
     assert "run `reconciler apply` again to pick them up" in stopped.err
+    assert stopped.text.count("again to pick them up") == 1  # said once, not once a model
     assert "Apply stopped: 0 created" in stopped.out
     assert "later: create stopped: not started" in stopped.out
     assert live_models(server)["slow"]["state"] == "CREATING"  # left running on the server
@@ -63,7 +64,8 @@ def test_a_signal_during_a_wait_stops_and_the_next_apply_resumes(
     resumed = run_cli(repo, server, "apply", "--yes")
     assert resumed.code == 0, resumed.text
     assert "slow: wait done" in resumed.out
-    assert "Apply complete: 2 created" in resumed.out
+    # `later` created by this run; `slow` created by the interrupted one, and waited for.
+    assert "Apply complete: 1 created, 1 created by another run and waited for" in resumed.out
     assert request_counts(server)[CREATE_KEY] == creates + 1  # only `later`: `slow` is never created twice
     assert {body["state"] for body in live_models(server).values()} == {"ACTIVE"}
 
@@ -81,5 +83,7 @@ def test_reconcile_watch_converges_then_stops_cleanly_on_sigterm(emulator: Emula
     watched = finish(process, timeout=15)
     assert watched.code == 0, watched.text
     assert "Apply complete: 1 created" in watched.out
-    assert "No changes" in watched.err  # the second pass found nothing to do
+    assert "pass 1: changes to apply: 1 to create" in watched.err
+    assert "pass 2: in sync" in watched.err  # one line; the plan is not shown again
+    assert watched.out.count("reconciler will perform the following actions:") == 1
     assert "Stopped watching." in watched.err

@@ -56,7 +56,7 @@ def test_create_then_converge_then_update_then_replace(server: EmulatorServer, t
     write_dataset(repo, "alpha", shift=1)  # new training data: alpha and its dependent are re-created
     replaced = run_cli(repo, server, "apply", "--yes", "--skip-smoke-tests")
     assert replaced.code == 0, replaced.text
-    assert "Apply complete: 0 created, 0 updated, 2 replaced, 0 deleted; smoke tests 0/0 passed." in replaced.out
+    assert "Apply complete: 0 created, 0 updated, 2 replaced, 0 deleted; smoke tests skipped." in replaced.out
     after = live_models(server)
     assert sorted(after) == ["alpha", "beta"]
     assert all(after[m]["createTime"] > live[m]["createTime"] for m in after)
@@ -133,7 +133,7 @@ def test_status_lists_managed_and_unmanaged_models(server: EmulatorServer, tmp_p
     status = run_cli(repo, server, "status")
     assert status.code == 0, status.text
     lines = {line.split()[0]: line for line in status.out.splitlines()[1:]}
-    assert "yes" in lines["mine"] and "drifted: update" in lines["mine"]
+    assert "yes" in lines["mine"] and "out of sync: update" in lines["mine"]
     assert "unmanaged" in lines["stranger"]
 
 

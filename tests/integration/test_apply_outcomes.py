@@ -49,7 +49,7 @@ def test_skip_smoke_tests(emulator: EmulatorServer, tmp_path: Path) -> None:
     repo = write_repo(tmp_path, [manifest("alpha", smoke=(("7", "nine"),))])
     result = run_cli(repo, emulator, "apply", "--yes", "--skip-smoke-tests")
     assert result.code == 0, result.text
-    assert "smoke tests 0/0 passed." in result.out
+    assert "smoke tests skipped." in result.out and "0/0" not in result.out
     assert "generateContent" not in " ".join(request_counts(emulator))
 
 
@@ -77,10 +77,24 @@ def test_output_json_is_json_lines(emulator: EmulatorServer, tmp_path: Path) -> 
     assert lines[0]["plan"]["changes"][0]["action"] == "create"
     assert lines[-1]["ok"] is True
     assert lines[-1]["smoke_tests"] == [
-        {"model": "alpha", "input": "3", "expected": "equals '4'", "got": "4", "passed": True}
+        {"model_id": "alpha", "input": "3", "expected": "equals '4'", "got": "4", "passed": True}
     ]
+    assert lines[-1]["counts"] == {"created": 1, "waited_for": 0, "updated": 0, "replaced": 0,
+                                   "deleted": 0, "imported": 0, "forgotten": 0}
+    assert not any(empty_strings(line) for line in lines)  # null where absent, never ""
     again = run_cli(repo, emulator, "apply", "--yes", "--output", "json")
     assert [json.loads(line)["type"] for line in again.out.splitlines()] == ["plan", "summary"]
+
+
+def empty_strings(value: object, where: str = "") -> list[str]:
+    """The paths of every "" in a JSON value."""
+    if value == "":
+        return [where]
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in empty_strings(item, f"{where}.{key}")]
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in empty_strings(item, f"{where}[{index}]")]
+    return []
 
 
 def test_without_a_terminal_apply_refuses_unless_yes(emulator: EmulatorServer, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ def exported_repo(tmp_path: Path, emulator: EmulatorServer) -> Path:
     write_settings(target)
     result = run_cli(target, emulator, "export", "--out", "manifests")
     assert result.code == 0, result.text
-    assert "Exported 3 manifest(s)" in result.out
+    assert "Exported 3 manifests" in result.out
     return target
 
 

@@ -24,6 +24,7 @@ from reconciler.client.auth import Anonymous
 from reconciler.client.retry import RetryPolicy
 from reconciler.emulator import EmulatorOptions, EmulatorServer
 from tests.integration.helpers_plan import (
+    BASE_MODEL_KEY,
     LIST_KEY,
     PERMISSIONS_KEY,
     READER,
@@ -116,7 +117,8 @@ def test_plan_on_a_converged_account_has_no_changes(
 
     assert result.code == 0, result.err
     assert "No changes. The live models match the manifests." in result.out
-    assert request_counts(at_emulator) == {LIST_KEY: 1, PERMISSIONS_KEY: 1}
+    # One list, the declared grants, and the one base model's defaults.
+    assert request_counts(at_emulator) == {LIST_KEY: 1, PERMISSIONS_KEY: 1, BASE_MODEL_KEY: 1}
 
 
 def test_a_manifest_whose_id_is_taken_by_an_unmanaged_model_is_blocked_and_the_rest_planned(
@@ -191,6 +193,7 @@ def test_plan_of_2000_models_lists_them_in_two_pages_and_reads_only_declared_per
     assert request_counts(at_emulator) == {
         LIST_KEY: math.ceil(count / PAGE_SIZE),
         PERMISSIONS_KEY: len(granted),
+        BASE_MODEL_KEY: 1,  # read once, whatever the number of models tuned from it
     }
 
 

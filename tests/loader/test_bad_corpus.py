@@ -68,7 +68,7 @@ def test_json_output_lists_the_same_problems(
     report = json.loads(out)
     assert code == 1
     assert report["valid"] is False
-    shown = [f"{p['file']}:{p['line']}: {p['field']}: {p['message']}" for p in report["problems"]]
+    shown = [f"{p['file']}:{p['line'] or 0}: {p['field'] or ''}: {p['message']}" for p in report["diagnostics"]]
     assert shown == expected_errors(case)
 
 

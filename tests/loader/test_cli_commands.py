@@ -28,7 +28,7 @@ def test_validate_passes_on_the_examples_with_a_summary_table(
     code, out, err = run(["validate", "manifests/"], capsys)
     assert (code, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0].split() == ["MODEL", "SOURCE", "EXAMPLES", "CHARACTERS", "~TOKENS", "~STEPS"]
+    assert lines[0].split() == ["MODEL", "SOURCE", "EXAMPLES", "CHARACTERS", "~TRAINING-TOKENS", "~STEPS"]
     number = next(line.split() for line in lines if line.startswith("number-generator"))
     # 31 examples, 5 epochs, batch size 4: ceil(31 * 5 / 4) = 39 steps.
     assert number[2] == "31" and number[5] == "39"
@@ -40,11 +40,12 @@ def test_validate_json_reports_models(capsys: pytest.CaptureFixture[str], monkey
     code, out, _ = run(["validate", "--output", "json"], capsys)
     report = json.loads(out)
     assert code == 0
-    assert report["valid"] is True and report["problems"] == []
-    roman = next(m for m in report["models"] if m["id"] == "roman-numerals")
+    assert report["valid"] is True and report["diagnostics"] == []
+    assert report["format_version"] == "1.0"
+    roman = next(m for m in report["models"] if m["model_id"] == "roman-numerals")
     assert roman["source"] == "tunedModels/number-generator"
-    assert roman["estimatedSteps"] == -(-roman["examples"] * 3 // 4)
-    assert roman["datasetDigest"].startswith("sha256:")
+    assert roman["total_steps"] == -(-roman["examples"] * 3 // 4)
+    assert roman["dataset_digest"].startswith("sha256:")
 
 
 def test_warnings_alone_exit_0(

@@ -112,7 +112,9 @@ def live_model(item: dict[str, Any], desired_entries: dict[str, dict[str, Any]])
         body = {}
     if item.get("legacy"):
         body["description"] = re.sub(r" chk=[0-9a-f]{16}\]\Z", "]", body["description"])
-    return decode_model(merged(body, overrides))
+    decoded = decode_model(merged(body, overrides))
+    # What the backend read from the base model, by manifest path.
+    return decoded.model_copy(update={"defaults": item.get("defaults", {})})
 
 
 def live_permissions(model_id: str, grants: list[dict[str, Any]]) -> tuple[LivePermission, ...]:

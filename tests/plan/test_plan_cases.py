@@ -19,7 +19,7 @@ from reconciler.backends.gemini import RULES
 from reconciler.plan import Plan, PlanOptions, plan
 
 CASES = sorted((Path(__file__).parents[1] / "plan_cases").glob("*.yaml"))
-CHANGE_KEYS = ("paths", "diffs", "update_mask", "depends_on")
+CHANGE_KEYS = ("paths", "diffs", "update_mask", "to_default", "depends_on")
 
 
 def load_case(path: Path) -> dict[str, Any]:

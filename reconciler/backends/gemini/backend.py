@@ -17,6 +17,7 @@ from reconciler.apply.backend import CannotAdopt, ChangeFailed, Tuned
 from reconciler.apply.waiting import Waiter
 from reconciler.backends.gemini import progress
 from reconciler.backends.gemini.client import GeminiClient
+from reconciler.backends.gemini.defaults import GENERATION_KEYS, BaseModelDefaults
 from reconciler.backends.gemini.export import manifest_for
 from reconciler.backends.gemini.live import live_model, live_permission
 from reconciler.backends.gemini.names import ADDRESS_TEMPLATE, BASE_PREFIX, key_of
@@ -46,6 +47,8 @@ class GeminiBackend:
         self.client = client
         self.concurrency = concurrency
         self.marker = marker or Marker()
+        self.defaults = BaseModelDefaults(client)
+        self._base_models: dict[str, str] = {}  # key -> base model, from the last observe
 
     @classmethod
     def connect(
@@ -68,6 +71,15 @@ class GeminiBackend:
 
     manifest_problems = staticmethod(manifest_problems)
 
+    def describe_target(self) -> str:
+        endpoint = self.client.endpoint
+        if isinstance(self.client.credentials, Anonymous):
+            host = endpoint.split("://", 1)[-1]
+            return f"the emulator at {host} (GENERATIVELANGUAGE_EMULATOR_HOST)"
+        project = self.client.quota_project
+        where = f"{endpoint}/{self.client.api_version} ({self.client.credentials.describe()})"
+        return where + (f", quota project {project}" if project else "")
+
     def close(self) -> None:
         self.client.close()
 
@@ -76,12 +88,24 @@ class GeminiBackend:
     def observe(self, desired: Desired) -> Observed:
         """One paged list, plus the permissions of only those models whose manifests
         declare permissions. No per-model GET; a partial list raises."""
-        models = tuple(live_model(body, self.marker) for body in self.client.list_tuned_models())
+        listed = self.client.list_tuned_models()
+        models = self._with_defaults(tuple(live_model(body, self.marker) for body in listed))
         live_keys = {model.key for model in models}
         wanted = [m.id for m in desired.models if m.manifest.spec.permissions and m.id in live_keys]
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
             permissions = dict(zip(wanted, pool.map(self._permissions, wanted), strict=True))
         return Observed(models=models, permissions=permissions)
+
+    def _with_defaults(self, models: tuple[LiveModel, ...]) -> tuple[LiveModel, ...]:
+        """Managed models with their base model's generation defaults (one GET a
+        base model), so a field removed from a manifest is planned back to it."""
+        managed = [m for m in models if m.ownership is not None]
+        self._base_models.update({m.key: m.base_model for m in managed})
+        self.defaults.read(m.base_model for m in managed)
+        return tuple(
+            m.model_copy(update={"defaults": self.defaults.of(m.base_model)}) if m.ownership is not None else m
+            for m in models
+        )
 
     def _permissions(self, key: str) -> tuple[LivePermission, ...]:
         return tuple(live_permission(p) for p in self.client.list_permissions(key))
@@ -118,7 +142,8 @@ class GeminiBackend:
                 f"{RULES.address(model.id)} already exists and was not made from this manifest; "
                 "run `reconciler plan` again"
             )
-        return self._finished(live if live.state is not LiveState.CREATING else self._wait_for(model, waiter))
+        finished = self._finished(live if live.state is not LiveState.CREATING else self._wait_for(model, waiter))
+        return Tuned(finished.losses, found=True)
 
     def wait(self, model: DesiredModel, waiter: Waiter) -> Tuned:
         return self._finished(self._wait_for(model, waiter))
@@ -166,11 +191,25 @@ class GeminiBackend:
     # --- changes in place -----------------------------------------------------------
 
     def update(self, model: DesiredModel, update_mask: tuple[str, ...], *, untested: bool = False) -> None:
-        body = update_body(model, update_mask, self.marker, untested=untested)
+        defaults = self._defaults_for(model, update_mask)
+        body = update_body(model, update_mask, self.marker, defaults, untested=untested)
         self.client.update_tuned_model(model.id, body, list(update_mask))
 
     def mark_tested(self, model: DesiredModel) -> None:
         self.update(model, (RULES.marker_mask,))
+
+    def _defaults_for(self, model: DesiredModel, update_mask: tuple[str, ...]) -> dict[str, Any]:
+        """The base model's values for the generation fields this update resets
+        (masked, and left out of the manifest), by API field name."""
+        resets = [key for key in GENERATION_KEYS.values() if key in update_mask]
+        if not resets:
+            return {}
+        base_model = self._base_models.get(model.id)
+        if base_model is None:  # not observed by this backend: read the model
+            live = self.find(model.id)
+            base_model = live.base_model if live is not None else ""
+        defaults = self.defaults.of(base_model)
+        return {GENERATION_KEYS[path]: value for path, value in defaults.items() if GENERATION_KEYS[path] in resets}
 
     def delete(self, live: LiveModel) -> None:
         with suppress(NotFound):
@@ -218,7 +257,7 @@ class GeminiBackend:
             self._set_existing_grant(key, grant)
 
     def _set_existing_grant(self, key: str, grant: PermissionChange) -> None:
-        grantee = (grant.grantee_type, grant.email_address.lower())
+        grantee = (grant.grantee_type, (grant.email_address or "").lower())
         role = grant.role_after or ""
         for live in self._permissions(key):
             if live.grantee == grantee:

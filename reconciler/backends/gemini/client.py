@@ -108,6 +108,10 @@ class GeminiClient:
         return self._transport.credentials
 
     @property
+    def quota_project(self) -> str | None:
+        return self._transport.quota_project
+
+    @property
     def request_count(self) -> int:
         """HTTP requests sent so far, every retry included (for benchmarks)."""
         return self._transport.request_count

@@ -43,13 +43,21 @@ def create_body(model: DesiredModel, marker: Marker = UNKEYED) -> dict[str, Any]
 
 
 def update_body(
-    model: DesiredModel, update_mask: tuple[str, ...], marker: Marker = UNKEYED, *, untested: bool = False
+    model: DesiredModel,
+    update_mask: tuple[str, ...],
+    marker: Marker = UNKEYED,
+    defaults: dict[str, Any] | None = None,
+    *,
+    untested: bool = False,
 ) -> dict[str, Any]:
-    """The fields of a PATCH named by its mask, with their desired values."""
+    """The fields of a PATCH named by its mask, with their desired values: the
+    manifest's, or for a generation field it leaves out, the base model's
+    default (`defaults`, by API field name), sent explicitly."""
     spec = model.manifest.spec
     values: dict[str, Any] = {
         "displayName": spec.display_name or "",
         "description": marker.description(model, name_of(model), untested=untested),
+        **(defaults or {}),
         **generation_fields(model),
     }
     return {path: values[path] for path in update_mask if path in values}
