@@ -72,10 +72,10 @@ def test_a_model_that_would_be_pruned_is_out_of_sync_everywhere(
 
 
 def test_a_plan_with_errors_never_says_no_changes(emulator: EmulatorServer, tmp_path: Path) -> None:
-    repo = write_repo(tmp_path, [manifest("taken")])
-    seed_unmanaged(emulator, "taken")
+    repo = write_repo(tmp_path, [manifest("alpha")])
+    assert run_cli(repo, emulator, "apply", "--yes").code == 0
 
-    planned = run_cli(repo, emulator, "plan", "--markdown-out", "plan.md")
+    planned = run_cli(repo, emulator, "plan", "--target", "ghost", "--markdown-out", "plan.md")
 
     assert planned.code == 1
     lines = planned.out.splitlines()
