@@ -104,18 +104,21 @@ def _facts(plan: Plan) -> str:
 
 
 def _errors_section(plan: Plan, budget: int) -> str:
-    if not plan.errors:
-        return ""
-    head = f"> [!CAUTION]\n> **{plural(len(plan.errors), 'error')}: this plan cannot be applied.**\n>\n"
-    items, _ = _fit([_error_item(e) for e in plan.errors], budget - len(head), _cut("errors"))
-    return head + "".join(items) + "\n"
+    title = f"{plural(len(plan.errors), 'error')}: this plan cannot be applied."
+    return _alert("CAUTION", title, plan.errors, budget, "errors")
 
 
 def _blocked_section(plan: Plan, budget: int) -> str:
-    if not plan.blocked:
+    title = f"{len(plan.blocked)} blocked: left as they are; the rest of the plan applies."
+    return _alert("WARNING", title, plan.blocked, budget, "blocked models")
+
+
+def _alert(kind: str, title: str, errors: tuple[PlanError, ...], budget: int, noun: str) -> str:
+    """A GitHub alert box listing `errors`, cut to the budget; empty when there are none."""
+    if not errors:
         return ""
-    head = f"> [!WARNING]\n> **{len(plan.blocked)} blocked: left as they are; the rest of the plan applies.**\n>\n"
-    items, _ = _fit([_error_item(e) for e in plan.blocked], budget - len(head), _cut("blocked models"))
+    head = f"> [!{kind}]\n> **{title}**\n>\n"
+    items, _ = _fit([_error_item(e) for e in errors], budget - len(head), _cut(noun))
     return head + "".join(items) + "\n"
 
 

@@ -16,7 +16,7 @@ from reconciler.backends.gemini.live import live_model
 from reconciler.backends.gemini.requests import create_body
 from reconciler.model.desired import Desired
 from reconciler.model.live import Observed
-from reconciler.plan import PlanOptions, plan
+from reconciler.plan import Plan, PlanOptions, plan
 from reconciler.plan.types import Action
 
 from .fakes import FakeClient, FakeClock, desired_for
@@ -114,13 +114,18 @@ def test_guards_refuse_before_any_call(tmp_path: Path) -> None:
     assert client.calls == []
 
 
-def test_a_delete_rechecks_that_the_model_is_still_managed(tmp_path: Path) -> None:
+def pruning_plan(tmp_path: Path) -> tuple[FakeClient, Desired, Plan]:
+    """A managed model `gone` with no manifest, and a plan with prune on that deletes it."""
     client = FakeClient()
     gone = desired_for(tmp_path / "gone", [manifest("gone")]).models[0]
     client.create_tuned_model(create_body(gone), tuned_model_id="gone")
     desired = desired_for(tmp_path / "keep", [manifest("keep")])
     observed = Observed(models=tuple(live_model(body) for body in client.models.values()))
-    planned = plan(desired, observed, RULES, PlanOptions(prune=True))
+    return client, desired, plan(desired, observed, RULES, PlanOptions(prune=True))
+
+
+def test_a_delete_rechecks_that_the_model_is_still_managed(tmp_path: Path) -> None:
+    client, desired, planned = pruning_plan(tmp_path)
     client.models["gone"]["description"] = "now hand-made"  # someone took the id over since the plan
     result = executor(client, desired).run(planned)
     failed = [o for o in result.outcomes if o.model_id == "gone"]
@@ -169,12 +174,7 @@ def test_a_plan_with_errors_is_refused_before_any_call(tmp_path: Path) -> None:
 
 
 def test_deletes_in_a_plan_without_prune_are_refused(tmp_path: Path) -> None:
-    client = FakeClient()
-    gone = desired_for(tmp_path / "gone", [manifest("gone")]).models[0]
-    client.create_tuned_model(create_body(gone), tuned_model_id="gone")
-    desired = desired_for(tmp_path / "keep", [manifest("keep")])
-    observed = Observed(models=tuple(live_model(body) for body in client.models.values()))
-    planned = plan(desired, observed, RULES, PlanOptions(prune=True))
+    client, desired, planned = pruning_plan(tmp_path)
     edited = planned.model_copy(update={"options": PlanOptions(prune=False)})  # a hand-edited saved plan
     client.calls.clear()
     with pytest.raises(ApplyRefused, match="deletes models but prune is off"):
