@@ -1,4 +1,4 @@
-"""`plan(desired, observed, options) -> Plan`: the pure diff. No I/O, no clock.
+"""`plan(desired, observed, rules, options) -> Plan`: the pure diff. No I/O, no clock.
 
 Models are decided sources first, so a dependent sees what happens to the model
 it is tuned from.
