@@ -19,7 +19,7 @@ from reconciler.apply.waiting import Waiter
 from reconciler.backends import backend_class
 from reconciler.cli.annotations import print_problem
 from reconciler.cli.app import App
-from reconciler.cli.repository import check_repository
+from reconciler.cli.repository import check_repository, command_hint
 from reconciler.cli.state import STATE_DIR, make_state_folder
 from reconciler.loader import Problem, load
 from reconciler.model.desired import Desired
@@ -27,7 +27,7 @@ from reconciler.model.errors import UserError
 from reconciler.model.live import Observed
 from reconciler.model.settings import Settings
 from reconciler.plan import PlanOptions, plan
-from reconciler.plan.types import Plan
+from reconciler.plan.types import Plan, PlanError
 
 EMULATOR_DIR = STATE_DIR
 EMULATOR_STATE = "emulator.sqlite"
@@ -102,12 +102,13 @@ class Session:
     desired: Desired
     backend: Backend
     poll_interval: float
+    path: str = "."  # the repository as given (-C), for the commands hints name
 
     @classmethod
     def open(cls, app: App, path: str) -> Session:
         desired = load_desired(app, path)
         backend, poll_interval = connect(app, desired.settings, desired.root)
-        return cls(app, desired, backend, poll_interval)
+        return cls(app, desired, backend, poll_interval, path)
 
     def observe(self) -> Observed:
         return self.backend.observe(self.desired)
@@ -123,7 +124,20 @@ class Session:
             )
         observed = self.observe()
         options = PlanOptions(prune=prune, targets=frozenset(targets) or None)
-        return plan(self.desired, observed, self.backend.rules, options), observed
+        return self._in_context(plan(self.desired, observed, self.backend.rules, options)), observed
+
+    def _in_context(self, planned: Plan) -> Plan:
+        """The plan's hints name `reconciler import`; the command to copy must reach
+        the same API and repository as this one (--emulator, -C)."""
+        command = command_hint(self.app.emulator, "import", self.path)
+        if command == "reconciler import":
+            return planned
+
+        def fixed(errors: tuple[PlanError, ...]) -> tuple[PlanError, ...]:
+            return tuple(e.model_copy(update={"hint": e.hint.replace("reconciler import ", command + " ")})
+                         if e.hint else e for e in errors)
+
+        return planned.model_copy(update={"errors": fixed(planned.errors), "blocked": fixed(planned.blocked)})
 
     def waiter(self, reporter: Reporter) -> Waiter:
         return Waiter(

@@ -93,3 +93,10 @@ def test_markers_from_before_check_values_migrate_in_the_first_plan(
     assert all(" chk=" in body["description"] for body in live_models(server).values())
     assert run_cli(repo, server, "plan", "--detailed-exitcode").code == 0
     assert request_counts(server)[CREATE_KEY] == creates  # nothing re-tuned
+
+
+def test_the_import_hint_reaches_the_same_repository(server: EmulatorServer, tmp_path: Path) -> None:
+    write_repo(tmp_path / "repo", [manifest("alpha")])
+    hand_made(server, "alpha", "Made by hand.")
+    planned = run_cli(tmp_path, server, "plan", "-C", "repo")
+    assert "adopt it with: reconciler import -C repo alpha --manifest manifests/alpha.yaml" in planned.out

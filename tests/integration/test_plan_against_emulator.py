@@ -134,7 +134,7 @@ def test_a_manifest_whose_id_is_taken_by_an_unmanaged_model_is_blocked_and_the_r
     assert result.code == 2  # out of sync, not an error: the other models still plan and apply
     assert "tunedModels/alpha will be created" in result.out
     assert "1 blocked" in result.out
-    assert "reconciler import taken --manifest manifests/taken.yaml" in result.out + result.err
+    assert f"reconciler import -C {repo} taken --manifest manifests/taken.yaml" in result.out + result.err
     assert plan_file.exists()
     assert live_models(at_emulator) == before
     assert {key.split()[0] for key in request_counts(at_emulator)} == {"GET"}
