@@ -106,6 +106,8 @@ class Hyperparameters(Strict):
     batch_size: Int32 | None = Field(None, gt=0)
     learning_rate: Number | None = Field(None, gt=0)
     learning_rate_multiplier: Number | None = Field(None, gt=0)
+    # LoRA adapter size (Vertex AI only; which sizes a base model allows is the backend's check).
+    adapter_size: Literal[1, 2, 4, 8, 16, 32] | None = None
 
     @model_validator(mode="after")
     def _one_learning_rate(self) -> Hyperparameters:
