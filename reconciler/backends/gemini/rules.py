@@ -33,6 +33,7 @@ RULES = PlanRules(
     # The client names the model (tunedModelId): the id must be free again first.
     replace_order=ReplaceOrder.DESTROY_FIRST,
     address_template=ADDRESS_TEMPLATE,
+    backend="gemini",
 )
 
 

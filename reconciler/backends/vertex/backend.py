@@ -341,41 +341,34 @@ class VertexBackend:
         handle = live.handle
         if not isinstance(handle, Handle):
             return
-        waiter_sleep = self.sleep
+        names = [without_version(m["name"]) for m in (handle.model, *handle.leftovers) if m is not None]
+        endpoints = list(handle.endpoints)
         for job in handle.jobs or ((handle.job,) if handle.job else ()):
             if job_state(job) in RUNNING:
-                job = self._cancel_and_wait(job, waiter_sleep)
-            del job
-        models = [m for m in (handle.model, *handle.leftovers) if m is not None]
-        # A job that ended meanwhile may have made a Model: read the join again.
-        fresh = self.find(live.key)
-        if fresh is not None and isinstance(fresh.handle, Handle) and fresh.handle.model is not None:
-            models.append(fresh.handle.model)
-        endpoints = list(handle.endpoints) + (list(fresh.handle.endpoints) if fresh is not None
-                                              and isinstance(fresh.handle, Handle) else [])
-        seen: set[str] = set()
-        for model in models:
-            name = without_version(model["name"])
-            if name in seen:
-                continue
-            seen.add(name)
-            endpoints += [r.get("endpoint", "") for r in model.get("deployedModels") or ()]
+                job = self._cancel_and_wait(job)
+                if job_state(job) == SUCCEEDED:  # it ended meanwhile, and made a Model
+                    names.append(job_model(job))
+                    endpoints += job_endpoints(job)
+        for name in names:
+            with suppress(NotFound):
+                endpoints += [r.get("endpoint", "") for r in self.client.get_model(name).get("deployedModels") or ()]
+        seen = set(names)
         for endpoint in dict.fromkeys(e for e in endpoints if e):
             self._delete_endpoint(endpoint, seen)
         for name in seen:
             self._delete_model(name)
 
     def _cancel(self, job: dict[str, Any], waiter: Waiter) -> None:
-        self._cancel_and_wait(job, self.sleep)
+        self._cancel_and_wait(job)
 
-    def _cancel_and_wait(self, job: dict[str, Any], sleep: Callable[[float], None]) -> dict[str, Any]:
+    def _cancel_and_wait(self, job: dict[str, Any]) -> dict[str, Any]:
         with suppress(FailedPrecondition):  # ended (or cancelling) meanwhile
             self.client.cancel_tuning_job(job["name"])
         for _ in range(600):
             job = self.client.get_tuning_job(job["name"])
             if job_state(job) not in RUNNING:
                 return job
-            sleep(0.05 if self.emulated else 2.0)
+            self.sleep(0.05 if self.emulated else 2.0)
         raise ChangeFailed(f"{job['name']} did not stop after it was cancelled")
 
     def _delete_endpoint(self, name: str, models: set[str]) -> None:

@@ -42,6 +42,7 @@ RULES = PlanRules(
     # The server names each job and Model: the old one serves until the new one can.
     replace_order=ReplaceOrder.CREATE_FIRST,
     address_template=ADDRESS_TEMPLATE,
+    backend="vertex",
 )
 
 
