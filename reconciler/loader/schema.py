@@ -73,6 +73,7 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
         "batchSize": "Examples per training step (the API's default is 4).",
         "learningRate": "The learning rate; not together with learningRateMultiplier.",
         "learningRateMultiplier": "A multiplier of the API's default learning rate; not together with learningRate.",
+        "adapterSize": "Vertex AI only: the LoRA adapter size (1, 2, 4, 8, 16 or 32; the base model limits it).",
     },
     "Generation": {
         "temperature": "Randomness of answers, 0 to 1.",
@@ -105,6 +106,7 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
         "operationTimeoutSeconds": "Seconds an apply waits for one tuning run before giving up waiting.",
         "pollIntervalSeconds": "Seconds between checks of a running tuning operation.",
     },
+
 }
 
 

@@ -32,10 +32,10 @@ class VertexSettings(Strict):
     project: str = Field(pattern=VERTEX_PROJECT, description="The Google Cloud project id (or number).")
     location: str = Field("us-central1", pattern=VERTEX_LOCATION, description="A region, or global, us, eu.")
     datasets: str = Field(pattern=GCS_PREFIX, description="gs://bucket/prefix the datasets are uploaded under.")
-    api_version: Literal["v1", "v1beta1"] = "v1"
+    api_version: Literal["v1", "v1beta1"] = Field("v1", description="The Vertex AI API version: v1 or v1beta1.")
     # A job's intermediate checkpoints each get an endpoint of their own; one
     # endpoint a model is simpler to label, serve and delete.
-    export_last_checkpoint_only: Flag = True
+    export_last_checkpoint_only: Flag = Field(True, description="Keep only the last checkpoint: one endpoint a model.")
 
     @property
     def bucket(self) -> str:
@@ -50,7 +50,9 @@ class VertexSettings(Strict):
 
 class Settings(Strict):
     backend: Literal["gemini", "vertex"] = Field("gemini", description="The tuning service the manifests drive.")
-    vertex: VertexSettings | None = Field(None, description="Project, location and datasets bucket of `backend: vertex`.")
+    vertex: VertexSettings | None = Field(
+        None, description="Project, location and datasets bucket of `backend: vertex`."
+    )
     endpoint: str = Field(DEFAULT_ENDPOINT, description="Base URL of the API: https, or http to loopback.")
     api_version: str = Field("v1beta", pattern=r"^v1(alpha|beta|beta3)?$")
     quota_project: str | None = Field(None, description="Sent as x-goog-user-project with ADC.")

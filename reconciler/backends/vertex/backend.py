@@ -97,7 +97,6 @@ class VertexBackend:
             api = emulator or emulator_url(api_host)
             storage = emulator or (emulator_url(storage_host) if storage_host else api)
             client = VertexClient(api, storage, vertex.project, vertex.location, credentials=Anonymous(), **common)
-            client.ensure_bucket(vertex.bucket)
             return cls(client, vertex, marker=marker, emulated=True)
         credentials, adc_quota = load_default_credentials(CLOUD_PLATFORM)
         storage = emulator_url(storage_host) if storage_host else STORAGE_HOST
@@ -153,6 +152,8 @@ class VertexBackend:
         data = canonical_jsonl(model)
         name = object_name(self.settings.prefix, data)
         uri = f"gs://{self.settings.bucket}/{name}"
+        if self.emulated:  # an emulator starts empty: make the bucket a real project already has
+            self.client.ensure_bucket(self.settings.bucket)
         if self.client.get_object(self.settings.bucket, name) is not None:
             return uri
         try:
@@ -172,7 +173,8 @@ class VertexBackend:
         """A live, non-failed job with this id and fingerprint: a crashed or
         concurrent apply made it, and it is what this create would make."""
         wanted = ownership_for(model).inputs
-        models = {without_version(m["name"]) for m in self.client.list_models(f"{MANAGED_FILTER} AND labels.{ID}={model.id}")}
+        listed = self.client.list_models(f"{MANAGED_FILTER} AND labels.{ID}={model.id}")
+        models = {without_version(m["name"]) for m in listed}
         for job in sorted(self._jobs_of(model.id), key=lambda j: j.get("createTime", ""), reverse=True):
             ownership = self.marker.read(job.get("labels") or {}, "").ownership
             state = job_state(job)

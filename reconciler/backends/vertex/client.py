@@ -11,11 +11,12 @@ the attempt label (see `VertexBackend.create`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import suppress
 from typing import Any
 from urllib.parse import quote
 
 from reconciler.client.auth import Anonymous, Credentials
-from reconciler.client.errors import NotFound, UnexpectedResponse
+from reconciler.client.errors import Conflict, NotFound, UnexpectedResponse
 from reconciler.client.retry import RetryPolicy
 from reconciler.client.transport import Resend, Transport, new_session
 
@@ -156,17 +157,16 @@ class VertexClient:
 
     def delete_object(self, bucket: str, name: str, if_generation_match: str | None = None) -> None:
         params = {"ifGenerationMatch": if_generation_match} if if_generation_match else None
-        try:
+        with suppress(NotFound):  # gone already is done
             self._storage.call("DELETE", f"storage/v1/b/{bucket}/o/{quote(name, safe='')}", params=params)
-        except NotFound:
-            pass
 
     def ensure_bucket(self, bucket: str) -> None:
         """Create the bucket if missing (the embedded emulator only)."""
         try:
             self._storage.call("GET", f"storage/v1/b/{bucket}")
         except NotFound:
-            self._storage.call("POST", "storage/v1/b", params={"project": self.project}, body={"name": bucket})
+            with suppress(Conflict):  # another worker made it meanwhile
+                self._storage.call("POST", "storage/v1/b", params={"project": self.project}, body={"name": bucket})
 
     # --- plumbing -----------------------------------------------------------------------
 

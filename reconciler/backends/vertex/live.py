@@ -165,7 +165,8 @@ class Join:
             names += [ref.get("endpoint", "") for ref in model.get("deployedModels") or ()]
             model_name = without_version(model["name"])
             names += [name for name, body in self.endpoints.items()
-                      if any(without_version(d.get("model", "")) == model_name for d in body.get("deployedModels") or ())]
+                      if any(without_version(d.get("model", "")) == model_name
+                             for d in body.get("deployedModels") or ())]
         return tuple(dict.fromkeys(n for n in names if n))
 
     def _from_model_alone(self, name: str, body: dict[str, Any]) -> LiveModel:

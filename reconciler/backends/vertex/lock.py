@@ -17,12 +17,12 @@ import secrets
 import socket
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 
 from reconciler.apply.backend import ChangeFailed
 from reconciler.backends.vertex.client import PRECONDITION_FAILED, VertexClient
-from reconciler.client.errors import ApiError, NotFound
+from reconciler.client.errors import ApiError
 
 LOCK_SECONDS = 600.0  # far longer than an upload and a create take
 WAIT_SECONDS = 60.0  # how long to wait for a lock another run holds
@@ -53,10 +53,9 @@ class Locks:
         try:
             yield
         finally:
-            try:
+            # Taken over after expiry, or the bucket unreachable: it expires.
+            with suppress(ApiError):
                 self.client.delete_object(self.bucket, self.object_name(key), if_generation_match=generation)
-            except ApiError:
-                pass  # taken over after expiry, or the bucket is unreachable: it expires
 
     def _acquire(self, key: str) -> str:
         name = self.object_name(key)
@@ -95,8 +94,6 @@ class Locks:
     def _take_over(self, name: str, generation: str) -> None:
         try:
             self.client.delete_object(self.bucket, name, if_generation_match=generation)
-        except NotFound:
-            pass
         except ApiError as error:
             if error.http_status != PRECONDITION_FAILED:  # another run took it over first
                 raise
