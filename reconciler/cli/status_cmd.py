@@ -19,7 +19,7 @@ from reconciler.model.live import LiveModel, LiveState
 from reconciler.model.tuning import TuningDefaults
 from reconciler.plan.types import Action, Plan
 
-JSON_FORMAT_VERSION = "1.0"  # docs/plan-json.md
+JSON_FORMAT_VERSION = "1.1"  # docs/plan-json.md; 1.1: backend, serving
 COLUMNS = ("MODEL", "MANAGED", "STATE", "PROGRESS", "LAST LOSS", "SYNC")
 REQUIRES_PRUNING = "requires_pruning"
 

@@ -173,17 +173,23 @@ class VertexBackend:
         """A live, non-failed job with this id and fingerprint: a crashed or
         concurrent apply made it, and it is what this create would make."""
         wanted = ownership_for(model).inputs
-        listed = self.client.list_models(f"{MANAGED_FILTER} AND labels.{ID}={model.id}")
-        models = {without_version(m["name"]) for m in listed}
         for job in sorted(self._jobs_of(model.id), key=lambda j: j.get("createTime", ""), reverse=True):
             ownership = self.marker.read(job.get("labels") or {}, "").ownership
             state = job_state(job)
             if ownership is None or ownership.inputs != wanted or state in FAILED_STATES:
                 continue
-            if state == SUCCEEDED and job_model(job) not in models:
+            if state == SUCCEEDED and not self._model_exists(job_model(job)):
                 continue  # a tombstone: its model was deleted
             return job
         return None
+
+    def _model_exists(self, name: str) -> bool:
+        """One GET (a create is rare): the Model may not carry our labels yet."""
+        try:
+            self.client.get_model(name)
+        except NotFound:
+            return False
+        return True
 
     def _cancel_superseded(self, model: DesiredModel, waiter: Waiter) -> None:
         """A replace of a model still tuning: its old run is cancelled first."""
@@ -343,21 +349,23 @@ class VertexBackend:
         handle = live.handle
         if not isinstance(handle, Handle):
             return
-        names = [without_version(m["name"]) for m in (handle.model, *handle.leftovers) if m is not None]
-        endpoints = list(handle.endpoints)
+        models = [without_version(m["name"]) for m in (handle.model, *handle.leftovers) if m is not None]
+        # The endpoints the tuning made: only those are deleted. A user's own
+        # endpoint serving our model is emptied of it and left.
+        made = job_endpoints_of(handle)
         for job in handle.jobs or ((handle.job,) if handle.job else ()):
             if job_state(job) in RUNNING:
                 job = self._cancel_and_wait(job)
                 if job_state(job) == SUCCEEDED:  # it ended meanwhile, and made a Model
-                    names.append(job_model(job))
-                    endpoints += job_endpoints(job)
-        for name in names:
+                    models.append(job_model(job))
+                    made |= set(job_endpoints(job))
+        serving = list(handle.endpoints) + sorted(made)
+        for name in models:
             with suppress(NotFound):
-                endpoints += [r.get("endpoint", "") for r in self.client.get_model(name).get("deployedModels") or ()]
-        seen = set(names)
-        for endpoint in dict.fromkeys(e for e in endpoints if e):
-            self._delete_endpoint(endpoint, seen)
-        for name in seen:
+                serving += [r.get("endpoint", "") for r in self.client.get_model(name).get("deployedModels") or ()]
+        for endpoint in dict.fromkeys(e for e in serving if e):
+            self._delete_endpoint(endpoint, set(models), made)
+        for name in dict.fromkeys(models):
             self._delete_model(name)
 
     def _cancel(self, job: dict[str, Any], waiter: Waiter) -> None:
@@ -373,7 +381,7 @@ class VertexBackend:
             self.sleep(0.05 if self.emulated else 2.0)
         raise ChangeFailed(f"{job['name']} did not stop after it was cancelled")
 
-    def _delete_endpoint(self, name: str, models: set[str]) -> None:
+    def _delete_endpoint(self, name: str, models: set[str], made: set[str]) -> None:
         """Undeploy our models (zero-traffic ones first, sending the recomputed
         split), then delete the endpoint once it holds nothing else."""
         try:
@@ -390,7 +398,10 @@ class VertexBackend:
                 split = _normalised(split)
             with suppress(NotFound):
                 self._finish(self.client.undeploy_model(name, item["id"], split))
-        if len(ours) == len(deployed):
+        # Only an endpoint the tuning made (or labelled ours) goes; a user's own
+        # endpoint is left, empty of our model.
+        labelled = (endpoint.get("labels") or {}).get("managed-by") == "reconciler"
+        if len(ours) == len(deployed) and (name in made or labelled):
             with suppress(NotFound):
                 self._finish(self.client.delete_endpoint(name))
 
@@ -483,6 +494,10 @@ class VertexBackend:
             raise UserError(f"no live model {', '.join(sorted(missing))}; nothing was exported")
         return {m.key: manifest_for(m) for m in live
                 if (not wanted or m.key in wanted) and m.state is not LiveState.FAILED}
+
+
+def job_endpoints_of(handle: Handle) -> set[str]:
+    return {e for job in (*handle.jobs, *((handle.job,) if handle.job else ())) for e in job_endpoints(job)}
 
 
 def _managed(resource: Mapping[str, Any]) -> bool:

@@ -22,6 +22,7 @@ from tests.backends.vertex.helpers import (
     objects,
     reset_counts,
     vertex_cli,
+    vertex_faults,
     write_manifest,
     write_repo,
 )
@@ -252,3 +253,35 @@ def test_export_of_managed_models_then_plan_shows_no_changes(tmp_path: Path, mak
     assert exported.code == 0, exported.text
     assert (fresh / "manifests" / "numbers.yaml").exists()
     assert vertex_cli(fresh, emulator, "plan", "--detailed-exitcode").code == 0
+
+
+def test_a_job_failed_with_a_model_and_no_endpoint_is_replaced_and_its_model_deleted(
+    tmp_path: Path, make_emulator: Any
+) -> None:
+    emulator = make_emulator(seed=0, step_seconds=0)
+    vertex_faults(emulator, endpoint_failures=1)
+    repo = write_repo(tmp_path, [manifest("numbers")])
+    failed = vertex_cli(repo, emulator, "apply", "--yes")
+    assert failed.code == 1
+    assert "Failed to create endpoint" in failed.text
+    orphan = jobs_of(emulator, "numbers")[0]["tunedModel"]["model"].partition("@")[0]
+    planned = vertex_cli(repo, emulator, "plan")
+    assert "replaced" in planned.text
+    result = vertex_cli(repo, emulator, "apply", "--yes")
+    assert result.code == 0, result.text
+    names = {m["name"] for m in listed(emulator, "models")}
+    assert orphan not in names and len(names) == 1
+    assert len(jobs_of(emulator, "numbers")) == 2
+    assert vertex_cli(repo, emulator, "plan", "--detailed-exitcode").code == 0
+
+
+def test_delete_refused_while_the_deployment_is_released_backs_off(tmp_path: Path, make_emulator: Any) -> None:
+    emulator = make_emulator(seed=0, step_seconds=0)
+    repo = write_repo(tmp_path, [manifest("numbers")])
+    assert vertex_cli(repo, emulator, "apply", "--yes").code == 0
+    vertex_faults(emulator, delete_model_refusals=2)
+    (repo / "manifests" / "numbers.yaml").unlink()
+    result = vertex_cli(repo, emulator, "apply", "--yes", "--allow-empty")
+    assert result.code == 0, result.text
+    assert listed(emulator, "models") == [] and listed(emulator, "endpoints") == []
+    assert counts(emulator)["DELETE /{version}/projects/{project}/locations/{location}/models/{model_id}"] == 3
