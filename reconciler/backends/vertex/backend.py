@@ -535,7 +535,16 @@ def _progress(key: str, job: Mapping[str, Any], elapsed: float) -> Progress:
         percent=100.0 if done else (min(100.0, 100.0 * steps / total) if total else 0.0),
         epoch=int(metadata.get("completedEpochCount", 0) or 0),
         elapsed=elapsed,
+        stage=_stage(job),
     )
+
+
+def _stage(job: Mapping[str, Any]) -> str:
+    """`pending`, `running: tuning`, `succeeded`: the job state, with the
+    running sub-state google-genai reads (tuningJobState) when there is one."""
+    state = job_state(job).removeprefix("JOB_STATE_").lower()
+    detail = str(job.get("tuningJobState", "")).removeprefix("TUNING_JOB_STATE_").lower().replace("_", " ")
+    return f"{state}: {detail}" if detail and state == "running" else state
 
 
 __all__ = ["Ownership", "VertexBackend"]

@@ -4,6 +4,7 @@ orphan, import and export."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -285,3 +286,12 @@ def test_delete_refused_while_the_deployment_is_released_backs_off(tmp_path: Pat
     assert result.code == 0, result.text
     assert listed(emulator, "models") == [] and listed(emulator, "endpoints") == []
     assert counts(emulator)["DELETE /{version}/projects/{project}/locations/{location}/models/{model_id}"] == 3
+
+
+def test_the_wait_shows_the_job_state_and_tuning_sub_state(tmp_path: Path, make_emulator: Any) -> None:
+    emulator = make_emulator(seed=0, step_seconds=0.05)
+    repo = write_repo(tmp_path, [manifest("numbers")])
+    result = vertex_cli(repo, emulator, "apply", "--yes", "--output", "json")
+    assert result.code == 0, result.text
+    stages = {json.loads(line).get("stage") for line in result.out.splitlines() if '"progress"' in line}
+    assert "running: tuning" in stages and "succeeded" in stages
