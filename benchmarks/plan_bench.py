@@ -264,7 +264,7 @@ def seed_vertex(server: EmulatorServer, desired: Desired) -> None:
         name = object_name(settings.prefix, data)
         gcs.upload(Call(version="", body=data, query={"name": name}, enums=Enums(), now=time.time(),
                         headers={"content-type": CONTENT_TYPE}, system={"uploadType": "media"}), settings.bucket)
-        body = backend._job_body(model, f"gs://{settings.bucket}/{name}", "bench")
+        body = backend._job_body(model, f"gs://{settings.bucket}/{name}", "bench", model.manifest.spec.base_model or "")
         jobs.create_tuning_job(Call(version="v1", body=body, query={}, enums=Enums(), now=time.time()),
                                settings.project, settings.location)
     client.list_tuning_jobs()  # the first request after the end makes the Models and Endpoints

@@ -139,12 +139,13 @@ class VertexBackend:
     def create(self, model: DesiredModel, waiter: Waiter) -> Tuned:
         self._generation[model.id] = _generation_config(model)
         dataset_uri = self.upload(model)
+        source = self._source_of(model)
         with self.locks.held(model.id):
             self._cancel_superseded(model, waiter)
-            job = self._adoptable_job(model)
+            job = self._adoptable_job(model, source)
             found = job is not None
             if job is None:
-                job = self._create_job(model, dataset_uri)
+                job = self._create_job(model, dataset_uri, source)
         return self._await(model, job, waiter, found=found)
 
     def upload(self, model: DesiredModel) -> str:
@@ -169,14 +170,30 @@ class VertexBackend:
         return [j for j in listed if _managed(j) and (j.get("labels") or {}).get(ID) == key
                 and self.marker.read(j.get("labels") or {}, "").ownership is not None]
 
-    def _adoptable_job(self, model: DesiredModel) -> dict[str, Any] | None:
-        """A live, non-failed job with this id and fingerprint: a crashed or
-        concurrent apply made it, and it is what this create would make."""
+    def _source_of(self, model: DesiredModel) -> str:
+        """What the job tunes from: the base model, or the source's current Model."""
+        spec = model.manifest.spec
+        if not spec.source_id:
+            return spec.base_model or ""
+        source = self.find(spec.source_id)
+        name = source.serving.get("model") if source is not None and source.state is LiveState.ACTIVE else None
+        if not name:
+            raise ChangeFailed(f"its source model {spec.source_id} has no live Model to tune from")
+        return name
+
+    def _adoptable_job(self, model: DesiredModel, source: str) -> dict[str, Any] | None:
+        """A live, non-failed job with this id and fingerprint, tuned from the
+        same source Model: a crashed or concurrent apply made it, and it is what
+        this create would make. (The fingerprint names the source by manifest
+        id; a replace because the source was re-tuned keeps it, so the source
+        Model itself is compared too.)"""
         wanted = ownership_for(model).inputs
         for job in sorted(self._jobs_of(model.id), key=lambda j: j.get("createTime", ""), reverse=True):
             ownership = self.marker.read(job.get("labels") or {}, "").ownership
             state = job_state(job)
             if ownership is None or ownership.inputs != wanted or state in FAILED_STATES:
+                continue
+            if _tuned_from(job) != source:
                 continue
             if state == SUCCEEDED and not self._model_exists(job_model(job)):
                 continue  # a tombstone: its model was deleted
@@ -199,10 +216,10 @@ class VertexBackend:
             if job_state(job) in RUNNING and ownership is not None and ownership.inputs != wanted:
                 self._cancel(job, waiter)
 
-    def _create_job(self, model: DesiredModel, dataset_uri: str) -> dict[str, Any]:
+    def _create_job(self, model: DesiredModel, dataset_uri: str, source: str) -> dict[str, Any]:
         for _ in range(CREATE_ATTEMPTS):
             attempt = secrets.token_hex(4)
-            body = self._job_body(model, dataset_uri, attempt)
+            body = self._job_body(model, dataset_uri, attempt, source)
             try:
                 return self.client.create_tuning_job(body)
             except ApiError as error:
@@ -228,7 +245,7 @@ class VertexBackend:
             self.sleep(ATTEMPT_LOOK_SECONDS if not self.emulated else 0.05)
         return None
 
-    def _job_body(self, model: DesiredModel, dataset_uri: str, attempt: str) -> dict[str, Any]:
+    def _job_body(self, model: DesiredModel, dataset_uri: str, attempt: str, source: str) -> dict[str, Any]:
         spec = model.manifest.spec
         hyper = spec.hyperparameters
         hyper_body: dict[str, Any] = {}
@@ -252,13 +269,9 @@ class VertexBackend:
             "labels": self.marker.labels(model.id, ownership, "", attempt=attempt),
         }
         if spec.source_id:
-            source = self.find(spec.source_id)
-            source_model = (source.serving.get("model") if source is not None else None)
-            if source_model is None:
-                raise ChangeFailed(f"its source model {spec.source_id} has no live Model to tune from")
-            body["preTunedModel"] = {"tunedModelName": source_model}
+            body["preTunedModel"] = {"tunedModelName": source}
         else:
-            body["baseModel"] = spec.base_model
+            body["baseModel"] = source
         return body
 
     def wait(self, model: DesiredModel, waiter: Waiter) -> Tuned:
@@ -494,6 +507,11 @@ class VertexBackend:
             raise UserError(f"no live model {', '.join(sorted(missing))}; nothing was exported")
         return {m.key: manifest_for(m) for m in live
                 if (not wanted or m.key in wanted) and m.state is not LiveState.FAILED}
+
+
+def _tuned_from(job: Mapping[str, Any]) -> str:
+    pre_tuned = job.get("preTunedModel") or {}
+    return without_version(pre_tuned.get("tunedModelName", "")) if pre_tuned else str(job.get("baseModel", ""))
 
 
 def job_endpoints_of(handle: Handle) -> set[str]:

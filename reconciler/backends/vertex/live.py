@@ -97,8 +97,13 @@ class Join:
         for key_jobs in self.jobs_by_key.values():
             key_jobs.sort(key=lambda j: (j.get("createTime", ""), j["name"]))
         forgotten = {name for name, m in self.models.items() if FORGOTTEN in (m.get("labels") or {})}
+        # Every Model a managed job made (older runs' leftovers too) is claimed;
+        # only the newest run's Model is what its key's model is now, so a
+        # model tuned from an earlier incarnation of its source shows that.
         self.model_keys = {job_model(j): k for k, js in self.jobs_by_key.items() for j in js
                            if job_model(j) and job_model(j) not in forgotten}
+        self.current_models = {job_model(js[-1]): k for k, js in self.jobs_by_key.items()
+                               if job_model(js[-1]) in self.model_keys}
 
     def live_models(self) -> list[LiveModel]:
         lives = [live for key in sorted(self.jobs_by_key) if (live := self._from_jobs(key)) is not None]
@@ -125,7 +130,7 @@ class Join:
         endpoints = self._endpoints_of(job, model)
         pre_tuned = job.get("preTunedModel") or {}
         source_name = without_version(pre_tuned.get("tunedModelName", ""))
-        source_key = self.model_keys.get(source_name) if source_name else None
+        source_key = self.current_models.get(source_name) if source_name else None
         fields_from = model or {"displayName": job.get("tunedModelDisplayName", ""),
                                 "description": job.get("description", "")}
         metadata = job.get("tuningJobMetadata") or {}

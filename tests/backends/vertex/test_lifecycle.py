@@ -179,6 +179,14 @@ def test_a_source_model_chain_tunes_from_the_source_model(tmp_path: Path, make_e
     # its own Model (a different display name), not a version of the source's
     assert serving(emulator, "derived")["model"].partition("@")[0] != base_model
     assert vertex_cli(repo, emulator, "plan", "--detailed-exitcode").code == 0
+    # a new source re-tunes the model tuned from it, from the new source's Model
+    write_manifest(repo, manifest("base", epochs=3))
+    replaced = vertex_cli(repo, emulator, "apply", "--yes")
+    assert replaced.code == 0, replaced.text
+    assert "2 replaced" in replaced.text, replaced.text.replace("\n", " | ")
+    new_base = serving(emulator, "base")["model"].partition("@")[0]
+    assert jobs_of(emulator, "derived")[-1]["preTunedModel"]["tunedModelName"] == new_base
+    assert vertex_cli(repo, emulator, "plan", "--detailed-exitcode").code == 0
 
 
 def test_orphan_leaves_the_model_live_and_unmanaged(tmp_path: Path, make_emulator: Any) -> None:
