@@ -132,7 +132,16 @@ class VertexBackend:
         return Join(self.marker, jobs, models, endpoints)
 
     def find(self, key: str) -> LiveModel | None:
-        return next((m for m in self._join().live_models() if m.key == key), None)
+        """The live model of one id now: its jobs and Models listed by its
+        label, and a GET for a job's Model not (yet) labelled; no full list."""
+        jobs = self._jobs_of(key)
+        models = {without_version(m["name"]): m
+                  for m in self.client.list_models(f"{MANAGED_FILTER} AND labels.{ID}={key}")}
+        for name in {job_model(j) for j in jobs} - set(models) - {""}:
+            with suppress(NotFound):
+                models[name] = self.client.get_model(name)
+        lives = Join(self.marker, jobs, models.values(), ()).live_models()
+        return next((m for m in lives if m.key == key), None)
 
     # --- create and wait --------------------------------------------------------------
 
