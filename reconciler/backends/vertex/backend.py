@@ -36,7 +36,7 @@ from reconciler.backends.vertex.live import (
 from reconciler.backends.vertex.lock import Locks
 from reconciler.backends.vertex.names import host_for, without_version
 from reconciler.backends.vertex.rules import ADAPTER_SIZE_NAMES, RULES, manifest_problems
-from reconciler.client.auth import Anonymous, GoogleCredentials, emulator_url, load_default_credentials
+from reconciler.client.auth import AdcLoader, Anonymous, GoogleCredentials, emulator_url, load_default_credentials
 from reconciler.client.errors import ApiError, FailedPrecondition, NotFound
 from reconciler.client.retry import is_transient
 from reconciler.model.desired import Desired, DesiredModel
@@ -81,7 +81,7 @@ class VertexBackend:
 
     @classmethod
     def connect(cls, settings: Settings, emulator: str | None = None,
-                env: Mapping[str, str] = os.environ) -> VertexBackend:
+                env: Mapping[str, str] = os.environ, load_adc: AdcLoader = load_default_credentials) -> VertexBackend:
         """A backend for reconciler.yaml's `vertex:` block: the embedded emulator
         (`emulator`), an emulator named by AIPLATFORM_EMULATOR_HOST /
         STORAGE_EMULATOR_HOST (no credentials), or Vertex AI with ADC."""
@@ -98,7 +98,7 @@ class VertexBackend:
             storage = emulator or (emulator_url(storage_host) if storage_host else api)
             client = VertexClient(api, storage, vertex.project, vertex.location, credentials=Anonymous(), **common)
             return cls(client, vertex, marker=marker, emulated=True)
-        credentials, adc_quota = load_default_credentials(CLOUD_PLATFORM)
+        credentials, adc_quota = load_adc(CLOUD_PLATFORM)
         storage = emulator_url(storage_host) if storage_host else STORAGE_HOST
         client = VertexClient(host_for(vertex.location), storage, vertex.project, vertex.location,
                               credentials=GoogleCredentials(credentials),
