@@ -160,3 +160,16 @@ def test_a_held_lock_names_its_holder_and_stops_the_create(make_emulator: Any) -
         client, BUCKET, "reconciler/datasets/", owner="you", wait_seconds=0
     ).held("other"):
         pass
+
+
+def test_ctrl_c_during_the_wait_leaves_the_job_running(tmp_path: Path, make_emulator: Any) -> None:
+    emulator = make_emulator(seed=0, step_seconds=0.5)
+    repo = write_repo(tmp_path, [manifest("numbers")])
+    process = start_cli(repo, emulator, "apply", "--yes", **vertex_env(emulator))
+    wait_until(lambda: bool(jobs_of(emulator, "numbers")), "the job")
+    process.send_signal(signal.SIGINT)
+    result = finish(process)
+    assert result.code != 0
+    job = jobs_of(emulator, "numbers")[0]
+    assert job["state"] in ("JOB_STATE_PENDING", "JOB_STATE_RUNNING"), job["state"]
+    assert "wait" in vertex_cli(repo, emulator, "plan").text
