@@ -50,6 +50,7 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
         "sourceModel": "A tuned model to tune further, tunedModels/<id>, declared by another manifest. "
                        "Exactly one of baseModel and sourceModel.",
         "trainingData": "The examples: a file, inline examples, or unknown: true. Changing them re-tunes.",
+        "validationData": "Vertex AI only: examples to evaluate on, a file or inline examples. Changing them re-tunes.",
         "hyperparameters": "Tuning hyperparameters; unset ones take the API's defaults. Changing them re-tunes.",
         "generation": "Default generation settings of the tuned model; unset ones keep the base model's.",
         "permissions": "Who may use the model besides its owner; one grant per grantee.",

@@ -40,6 +40,8 @@ RULES = PlanRules(
 def manifest_problems(manifest: TunedModelManifest) -> Iterator[tuple[tuple[str, ...], str]]:
     """The names the Gemini API accepts for what a model is tuned from."""
     spec = manifest.spec
+    if spec.validation_data is not None:
+        yield ("spec", "validationData"), "the Gemini API takes no validation data (Vertex AI does)"
     if spec.hyperparameters.adapter_size is not None:
         yield ("spec", "hyperparameters", "adapterSize"), "the Gemini API has no adapter size (Vertex AI has)"
     if spec.base_model is not None and not spec.base_model.startswith(BASE_PREFIX):

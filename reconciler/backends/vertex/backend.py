@@ -148,18 +148,19 @@ class VertexBackend:
     def create(self, model: DesiredModel, waiter: Waiter) -> Tuned:
         self._generation[model.id] = _generation_config(model)
         dataset_uri = self.upload(model)
+        validation_uri = self.upload(model, validation=True) if model.validation is not None else ""
         source = self._source_of(model)
         with self.locks.held(model.id):
             self._cancel_superseded(model, waiter)
             job = self._adoptable_job(model, source)
             found = job is not None
             if job is None:
-                job = self._create_job(model, dataset_uri, source)
+                job = self._create_job(model, dataset_uri, source, validation_uri)
         return self._await(model, job, waiter, found=found)
 
-    def upload(self, model: DesiredModel) -> str:
+    def upload(self, model: DesiredModel, *, validation: bool = False) -> str:
         """The canonical JSONL at its content address; already there is done."""
-        data = canonical_jsonl(model)
+        data = canonical_jsonl(model, validation=validation)
         name = object_name(self.settings.prefix, data)
         uri = f"gs://{self.settings.bucket}/{name}"
         if self.emulated:  # an emulator starts empty: make the bucket a real project already has
@@ -225,10 +226,11 @@ class VertexBackend:
             if job_state(job) in RUNNING and ownership is not None and ownership.inputs != wanted:
                 self._cancel(job, waiter)
 
-    def _create_job(self, model: DesiredModel, dataset_uri: str, source: str) -> dict[str, Any]:
+    def _create_job(self, model: DesiredModel, dataset_uri: str, source: str,
+                    validation_uri: str = "") -> dict[str, Any]:
         for _ in range(CREATE_ATTEMPTS):
             attempt = secrets.token_hex(4)
-            body = self._job_body(model, dataset_uri, attempt, source)
+            body = self._job_body(model, dataset_uri, attempt, source, validation_uri)
             try:
                 return self.client.create_tuning_job(body)
             except ApiError as error:
@@ -254,7 +256,8 @@ class VertexBackend:
             self.sleep(ATTEMPT_LOOK_SECONDS if not self.emulated else 0.05)
         return None
 
-    def _job_body(self, model: DesiredModel, dataset_uri: str, attempt: str, source: str) -> dict[str, Any]:
+    def _job_body(self, model: DesiredModel, dataset_uri: str, attempt: str, source: str,
+                  validation_uri: str = "") -> dict[str, Any]:
         spec = model.manifest.spec
         hyper = spec.hyperparameters
         hyper_body: dict[str, Any] = {}
@@ -266,6 +269,8 @@ class VertexBackend:
             hyper_body["adapterSize"] = ADAPTER_SIZE_NAMES[hyper.adapter_size]
         tuning: dict[str, Any] = {"trainingDatasetUri": dataset_uri,
                                   "exportLastCheckpointOnly": self.settings.export_last_checkpoint_only}
+        if validation_uri:
+            tuning["validationDatasetUri"] = validation_uri
         if hyper_body:
             tuning["hyperParameters"] = hyper_body
         ownership = ownership_for(model, untested=bool(spec.smoke_tests))

@@ -27,8 +27,8 @@ def example_line(text_input: str, output: str) -> bytes:
     return json.dumps({"contents": contents}, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
-def canonical_jsonl(model: DesiredModel) -> bytes:
-    examples = sorted(read_examples(model), key=lambda e: example_hash(e.text_input, e.output))
+def canonical_jsonl(model: DesiredModel, *, validation: bool = False) -> bytes:
+    examples = sorted(read_examples(model, validation=validation), key=lambda e: example_hash(e.text_input, e.output))
     return b"".join(example_line(e.text_input, e.output) for e in examples)
 
 

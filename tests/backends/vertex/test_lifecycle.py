@@ -303,3 +303,29 @@ def test_the_wait_shows_the_job_state_and_tuning_sub_state(tmp_path: Path, make_
     assert result.code == 0, result.text
     stages = {json.loads(line).get("stage") for line in result.out.splitlines() if '"progress"' in line}
     assert "running: tuning" in stages and "succeeded" in stages
+
+
+def _with_validation(repo: Path, shift: int = 0) -> dict[str, Any]:
+    document = manifest("numbers", validationData={"file": "../datasets/numbers-validation.jsonl"})
+    write_manifest(repo, document)
+    rows = [{"text_input": str(n), "output": str(n + 1 + shift)} for n in range(100, 105)]
+    (repo / "datasets" / "numbers-validation.jsonl").write_text(
+        "".join(json.dumps(row) + "\n" for row in rows), "utf-8")
+    return document
+
+
+def test_validation_data_is_uploaded_sent_and_re_tunes_when_it_changes(tmp_path: Path, make_emulator: Any) -> None:
+    emulator = make_emulator(seed=0, step_seconds=0)
+    repo = write_repo(tmp_path, [])
+    _with_validation(repo)
+    assert vertex_cli(repo, emulator, "apply", "--yes").code == 0
+    job = jobs_of(emulator, "numbers")[0]
+    validation_uri = job["supervisedTuningSpec"]["validationDatasetUri"]
+    assert validation_uri.startswith("gs://tuning-data/reconciler/datasets/") and len(objects(emulator)) == 2
+    assert vertex_cli(repo, emulator, "plan", "--detailed-exitcode").code == 0
+    _with_validation(repo, shift=1)
+    planned = vertex_cli(repo, emulator, "plan")
+    assert "replaced" in planned.text
+    assert vertex_cli(repo, emulator, "apply", "--yes").code == 0
+    assert jobs_of(emulator, "numbers")[-1]["supervisedTuningSpec"]["validationDatasetUri"] != validation_uri
+    assert vertex_cli(repo, emulator, "plan", "--detailed-exitcode").code == 0

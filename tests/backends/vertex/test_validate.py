@@ -51,6 +51,25 @@ def test_the_gemini_backend_refuses_an_adapter_size(tmp_path: Path, emulator: ob
     assert "spec.hyperparameters.adapterSize: the Gemini API has no adapter size" in result.text
 
 
+def test_the_gemini_backend_refuses_validation_data(tmp_path: Path, emulator: object) -> None:
+    document = manifest("numbers", validationData={"file": "../datasets/numbers.jsonl"})
+    document["spec"]["baseModel"] = "models/gemini-1.5-flash-001-tuning"
+    del document["spec"]["hyperparameters"]["adapterSize"]
+    repo = write_repo(tmp_path, [document], backend="gemini", vertex=None)
+    result = run_cli(repo, emulator, "validate")  # type: ignore[arg-type]
+    assert result.code == 1
+    assert "spec.validationData: the Gemini API takes no validation data" in result.text
+
+
+def test_a_missing_validation_file_is_reported_at_its_line(tmp_path: Path, emulator: object) -> None:
+    repo = write_repo(tmp_path, [manifest("numbers", validationData={"file": "../datasets/missing.jsonl"})])
+    result = run_cli(repo, emulator, "validate")  # type: ignore[arg-type]
+    assert result.code == 1
+    text = (repo / "manifests" / "numbers.yaml").read_text("utf-8").splitlines()
+    line = next(n for n, row in enumerate(text, 1) if "missing.jsonl" in row)
+    assert f"manifests/numbers.yaml:{line}: spec.validationData.file: " in result.text
+
+
 def test_backend_vertex_without_its_block_is_refused(tmp_path: Path, emulator: object) -> None:
     repo = write_repo(tmp_path, [manifest("numbers")], vertex=None)
     result = run_cli(repo, emulator, "validate")  # type: ignore[arg-type]
