@@ -42,7 +42,7 @@ from reconciler.client.retry import is_transient
 from reconciler.model.desired import Desired, DesiredModel
 from reconciler.model.errors import UserError
 from reconciler.model.live import LiveModel, LiveState, Observed
-from reconciler.model.ownership import Ownership, ownership_for
+from reconciler.model.ownership import ownership_for
 from reconciler.model.settings import Settings, VertexSettings
 from reconciler.plan.inputs import input_changes, mismatch_lines
 from reconciler.plan.types import PermissionChange
@@ -123,7 +123,12 @@ class VertexBackend:
         per manifest id; never a GET per model."""
         for model in desired.models:
             self._generation[model.id] = _generation_config(model)
-        return Observed(models=tuple(self._join().live_models()))
+        declared = desired.by_id()
+        # A run that failed or was cancelled and left nothing behind is only a
+        # tombstone (jobs cannot be deleted): without a manifest there is
+        # nothing to delete, so it is not a live model.
+        return Observed(models=tuple(m for m in self._join().live_models()
+                                     if m.key in declared or not _left_nothing(m)))
 
     def _join(self) -> Join:
         jobs = [j for j in self.client.list_tuning_jobs(MANAGED_FILTER) if _managed(j)]
@@ -151,7 +156,7 @@ class VertexBackend:
         validation_uri = self.upload(model, validation=True) if model.validation is not None else ""
         source = self._source_of(model)
         with self.locks.held(model.id):
-            self._cancel_superseded(model, waiter)
+            self._cancel_superseded(model)
             job = self._adoptable_job(model, source)
             found = job is not None
             if job is None:
@@ -218,13 +223,13 @@ class VertexBackend:
             return False
         return True
 
-    def _cancel_superseded(self, model: DesiredModel, waiter: Waiter) -> None:
+    def _cancel_superseded(self, model: DesiredModel) -> None:
         """A replace of a model still tuning: its old run is cancelled first."""
         wanted = ownership_for(model).inputs
         for job in self._jobs_of(model.id):
             ownership = self.marker.read(job.get("labels") or {}, "").ownership
             if job_state(job) in RUNNING and ownership is not None and ownership.inputs != wanted:
-                self._cancel(job, waiter)
+                self._cancel_and_wait(job)
 
     def _create_job(self, model: DesiredModel, dataset_uri: str, source: str,
                     validation_uri: str = "") -> dict[str, Any]:
@@ -395,9 +400,6 @@ class VertexBackend:
         for name in dict.fromkeys(models):
             self._delete_model(name)
 
-    def _cancel(self, job: dict[str, Any], waiter: Waiter) -> None:
-        self._cancel_and_wait(job)
-
     def _cancel_and_wait(self, job: dict[str, Any]) -> dict[str, Any]:
         with suppress(FailedPrecondition):  # ended (or cancelling) meanwhile
             self.client.cancel_tuning_job(job["name"])
@@ -523,6 +525,12 @@ class VertexBackend:
                 if (not wanted or m.key in wanted) and m.state is not LiveState.FAILED}
 
 
+def _left_nothing(live: LiveModel) -> bool:
+    handle = live.handle
+    return (live.state is LiveState.FAILED and isinstance(handle, Handle) and handle.model is None
+            and not handle.endpoints and not handle.leftovers)
+
+
 def _tuned_from(job: Mapping[str, Any]) -> str:
     pre_tuned = job.get("preTunedModel") or {}
     return without_version(pre_tuned.get("tunedModelName", "")) if pre_tuned else str(job.get("baseModel", ""))
@@ -578,5 +586,3 @@ def _stage(job: Mapping[str, Any]) -> str:
     detail = str(job.get("tuningJobState", "")).removeprefix("TUNING_JOB_STATE_").lower().replace("_", " ")
     return f"{state}: {detail}" if detail and state == "running" else state
 
-
-__all__ = ["Ownership", "VertexBackend"]

@@ -173,3 +173,18 @@ def test_ctrl_c_during_the_wait_leaves_the_job_running(tmp_path: Path, make_emul
     job = jobs_of(emulator, "numbers")[0]
     assert job["state"] in ("JOB_STATE_PENDING", "JOB_STATE_RUNNING"), job["state"]
     assert "wait" in vertex_cli(repo, emulator, "plan").text
+
+
+def test_pruning_a_model_still_tuning_cancels_its_job_first(tmp_path: Path, make_emulator: Any) -> None:
+    emulator = make_emulator(seed=0, step_seconds=0.5)
+    repo = write_repo(tmp_path, [manifest("numbers")])
+    process = start_cli(repo, emulator, "apply", "--yes", **vertex_env(emulator))
+    wait_until(lambda: bool(jobs_of(emulator, "numbers")), "the job")
+    process.send_signal(signal.SIGKILL)
+    finish(process)
+    (repo / "manifests" / "numbers.yaml").unlink()
+    result = vertex_cli(repo, emulator, "apply", "--yes", "--allow-empty")
+    assert result.code == 0, result.text
+    job = jobs_of(emulator, "numbers")[0]
+    assert job["state"] == "JOB_STATE_CANCELLED"
+    assert vertex_cli(repo, emulator, "plan", "--detailed-exitcode", "--allow-empty").code == 0
