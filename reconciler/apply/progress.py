@@ -24,7 +24,8 @@ class Progress:
     elapsed: float = 0.0
     # What the run is doing, where the backend says (Vertex AI: the job's
     # state or its tuningJobState, e.g. "waiting for quota"); shown as is.
-    stage: str = ""
+    # None where it says nothing (JSON: null, never "").
+    stage: str | None = None
 
 
 @dataclass(frozen=True)
