@@ -22,6 +22,10 @@ class Progress:
     epoch: int = 0
     mean_loss: float | None = None
     elapsed: float = 0.0
+    # What the run is doing, where the backend says (Vertex AI: the job's
+    # state or its tuningJobState, e.g. "waiting for quota"); shown as is.
+    # None where it says nothing (JSON: null, never "").
+    stage: str | None = None
 
 
 @dataclass(frozen=True)

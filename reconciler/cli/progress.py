@@ -39,8 +39,10 @@ def progress_line(progress: Progress, bar: bool) -> str:
         parts.append(f"epoch {progress.epoch}")
         if progress.mean_loss is not None:
             parts.append(f"loss {progress.mean_loss:.4f}")
-    else:
+    elif not progress.stage:
         parts.append("tuning")
+    if progress.stage:
+        parts.append(progress.stage)
     parts.append(clock_text(progress.elapsed))
     return "  ".join(parts)
 

@@ -19,7 +19,7 @@ from reconciler.model.live import LiveModel, LiveState
 from reconciler.model.tuning import TuningDefaults
 from reconciler.plan.types import Action, Plan
 
-JSON_FORMAT_VERSION = "1.0"  # docs/plan-json.md
+JSON_FORMAT_VERSION = "1.1"  # docs/plan-json.md; 1.1: backend, serving
 COLUMNS = ("MODEL", "MANAGED", "STATE", "PROGRESS", "LAST LOSS", "SYNC")
 REQUIRES_PRUNING = "requires_pruning"
 
@@ -61,13 +61,16 @@ def progress_percent(model: LiveModel, declared: dict[str, DesiredModel], tuning
 
 
 def record(
-    model: LiveModel, plan: Plan, declared: dict[str, DesiredModel], tuning: TuningDefaults
+    model: LiveModel, plan: Plan, declared: dict[str, DesiredModel], tuning: TuningDefaults, backend: str = ""
 ) -> dict[str, object]:
     """One model for `--output json`: typed values, null where absent."""
     sync = sync_of(model, plan)
     return {
         "model_id": model.id,
         "address": model.address,
+        "backend": backend,
+        # the handles callers of the tuned model read (Vertex AI: Model and Endpoint)
+        "serving": dict(model.serving) or None,
         "managed": model.managed,
         "state": model.state.value,
         "progress_percent": progress_percent(model, declared, tuning),
@@ -118,7 +121,7 @@ def status_command(app: App, path: str, output: str) -> None:
     declared = session.desired.by_id()
     tuning = session.backend.rules.tuning
     models = sorted(observed.models, key=lambda m: m.id)
-    records = [record(model, plan, declared, tuning) for model in models]
+    records = [record(model, plan, declared, tuning, session.backend.name) for model in models]
     if output == "json":
         app.console.print(json.dumps(status_document(records), indent=2))
     elif models:

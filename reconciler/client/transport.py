@@ -104,12 +104,16 @@ class Transport:
         params: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
         resend: Resend = Resend.IF_TRANSIENT,
+        media: tuple[bytes, str] | None = None,
     ) -> dict[str, Any]:
-        """Send `method /path` until it succeeds or retrying stops; the answer as a dict."""
+        """Send `method /path` until it succeeds or retrying stops; the answer as a dict.
+
+        `media` (bytes, content type) is sent as the raw body instead of JSON
+        (Cloud Storage's media upload)."""
         what = f"{method} /{path}"
         retry_if = is_transient if resend is Resend.IF_TRANSIENT else never_processed
         return self.retry.run(
-            lambda: self._attempt(method, path, params, body, what), what=what, retry_if=retry_if
+            lambda: self._attempt(method, path, params, body, what, media), what=what, retry_if=retry_if
         )
 
     def _attempt(
@@ -119,8 +123,11 @@ class Transport:
         params: Mapping[str, str] | None,
         body: Mapping[str, Any] | None,
         what: str,
+        media: tuple[bytes, str] | None = None,
     ) -> dict[str, Any]:
         headers = self._headers()
+        if media is not None:
+            headers["content-type"] = media[1]
         self._count_request()
         token = self._slow.sent(what) if self._slow is not None else None
         try:
@@ -128,7 +135,8 @@ class Transport:
                 method,
                 f"{self.endpoint}/{path}",
                 params=params,
-                json=body,
+                json=body if media is None else None,
+                data=media[0] if media is not None else None,
                 headers=headers,
                 timeout=self.timeout,
                 # A redirect would carry the API key header to wherever it points.

@@ -24,8 +24,9 @@ from reconciler.model.errors import UserError
 from reconciler.model.manifest import Example
 
 
-def read_examples(model: DesiredModel) -> Iterator[Example]:
-    """The examples of a loaded model, read again from their source, in file order.
+def read_examples(model: DesiredModel, *, validation: bool = False) -> Iterator[Example]:
+    """The examples of a loaded model (or its validation examples), read again
+    from their source, in file order.
 
     Raises UserError if the data file no longer reads cleanly (it was valid
     when loaded, so it changed since).
@@ -35,9 +36,12 @@ def read_examples(model: DesiredModel) -> Iterator[Example]:
             f"{model.file}: the training data of {model.id} is unknown "
             "(trainingData.unknown); give spec.trainingData a file or examples to tune it"
         )
-    source = model.dataset_source
+    data = model.manifest.spec.validation_data if validation else model.manifest.spec.training_data
+    source = model.validation_source if validation else model.dataset_source
+    if data is None or source is None:
+        return
     if source.path is None:
-        yield from model.manifest.spec.training_data.examples or ()
+        yield from data.examples or ()
         return
     keys = Keys.of(source.input_key, source.output_key)
     for item in read_rows(Path(source.path), keys, source.path):

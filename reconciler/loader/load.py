@@ -29,7 +29,7 @@ from reconciler.model.settings import Settings
 
 _TRAINING_DATA = ("spec", "trainingData")
 _DATA_FILE = ("spec", "trainingData", "file")
-_EXAMPLES = ("spec", "trainingData", "examples")
+_VALIDATION_DATA = ("spec", "validationData")
 _MANIFESTS_SETTING = ("manifests",)
 
 
@@ -96,7 +96,7 @@ def load_files(
         return _merged(results)
     whole = load(layout.root, cwd=cwd, checks_for=checks_for)
     models = tuple(m for m in whole.models if (layout.root / m.file).resolve() in given)
-    read = {*(Path(m.dataset_source.path) for m in models if m.dataset_source.path), *given}
+    read = {*(Path(path) for m in models for path in _data_paths(m)), *given}
     shown = {display_path(path, cwd) for path in read}
     problems = [p for p in whole.problems if p.file in shown]
     problems += [error(display_path(p, cwd), 0, "", "not read by the repository: not a manifest under "
@@ -110,11 +110,17 @@ def _read_by(result: LoadResult, layout: Layout, path: Path) -> bool:
     """Whether loading the repository read `path`: its settings, a manifest or a dataset."""
     if layout.settings_file is not None and path == layout.settings_file.resolve():
         return True
-    if any(Path(m.dataset_source.path or "") == path for m in result.models):
+    if any(Path(data) == path for m in result.models for data in _data_paths(m)):
         return True
     settings, _, _ = load_settings(layout.root)
     folder = (layout.root / settings.manifests).resolve()
     return path.suffix.lower() in MANIFEST_SUFFIXES and inside(path, folder)
+
+
+def _data_paths(model: DesiredModel) -> list[str]:
+    """The data files a model reads: training, and validation if any."""
+    sources = (model.dataset_source, model.validation_source)
+    return [source.path for source in sources if source is not None and source.path]
 
 
 def _merged(results: Sequence[LoadResult]) -> LoadResult:
@@ -313,33 +319,47 @@ class _Load:
                 return None
             summary, source = found[0].summary, found[1]
             self._check_totals(origin, summary)
+        validation: tuple[DatasetSummary, DatasetSource] | None = None
+        validation_data = declared.manifest.spec.validation_data
+        if validation_data is not None:
+            scanned = self._dataset(validation_data, origin, _VALIDATION_DATA)
+            if scanned is None:
+                return None
+            validation = (scanned[0].summary, scanned[1])
         return DesiredModel(
             manifest=declared.manifest,
             file=Path(os.path.relpath(declared.path, layout.root)).as_posix(),
             line=declared.document.line,
             dataset=summary,
             dataset_source=source,
+            validation=validation[0] if validation else None,
+            validation_source=validation[1] if validation else None,
         )
 
-    def _dataset(self, data: TrainingData, origin: _Origin) -> tuple[Scan, DatasetSource] | None:
+    def _dataset(
+        self, data: TrainingData, origin: _Origin, where: tuple[str, ...] = _TRAINING_DATA
+    ) -> tuple[Scan, DatasetSource] | None:
+        """A dataset's scan; `where` is its manifest path (trainingData or validationData)."""
         if data.unknown:
             return None
         if data.file is None:
-            return self._inline(data.examples or (), origin), DatasetSource()
-        return self._file_dataset(data, data.file, origin)
+            return self._inline(data.examples or (), origin, where), DatasetSource()
+        return self._file_dataset(data, data.file, origin, where)
 
-    def _inline(self, examples: Sequence[Example], origin: _Origin) -> Scan:
+    def _inline(self, examples: Sequence[Example], origin: _Origin, where: tuple[str, ...]) -> Scan:
         line_of = origin.document.line_of
         rows: list[Row | Problem] = [
-            Row(line_of((*_EXAMPLES, i)), i, e.text_input, e.output) for i, e in enumerate(examples)
+            Row(line_of((*where, "examples", i)), i, e.text_input, e.output) for i, e in enumerate(examples)
         ]
         size = datasets.utf8_size((e.text_input, e.output) for e in examples)
-        namer = datasets.inline_field_namer("spec.trainingData.examples")
+        namer = datasets.inline_field_namer(".".join((*where, "examples")))
         result = datasets.scan([rows], size, origin.file, namer)
         self.problems.extend(result.problems)
         return result
 
-    def _file_dataset(self, data: TrainingData, file: str, origin: _Origin) -> tuple[Scan, DatasetSource] | None:
+    def _file_dataset(
+        self, data: TrainingData, file: str, origin: _Origin, where: tuple[str, ...]
+    ) -> tuple[Scan, DatasetSource] | None:
         message: str | None
         try:
             path = confined(origin.path.parent / file, self.root, "datasets", file)
@@ -348,8 +368,8 @@ class _Load:
         else:
             message = _dataset_file_problem(path)
         if message is not None:
-            line = origin.document.line_of(_DATA_FILE)
-            self.problems.append(error(origin.file, line, "spec.trainingData.file", message))
+            line = origin.document.line_of((*where, "file"))
+            self.problems.append(error(origin.file, line, ".".join((*where, "file")), message))
             return None
         keys = Keys.of(data.input_key, data.output_key)
         source = DatasetSource(path=str(path), input_key=data.input_key, output_key=data.output_key)

@@ -50,6 +50,7 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
         "sourceModel": "A tuned model to tune further, tunedModels/<id>, declared by another manifest. "
                        "Exactly one of baseModel and sourceModel.",
         "trainingData": "The examples: a file, inline examples, or unknown: true. Changing them re-tunes.",
+        "validationData": "Vertex AI only: examples to evaluate on, a file or inline examples. Changing them re-tunes.",
         "hyperparameters": "Tuning hyperparameters; unset ones take the API's defaults. Changing them re-tunes.",
         "generation": "Default generation settings of the tuned model; unset ones keep the base model's.",
         "permissions": "Who may use the model besides its owner; one grant per grantee.",
@@ -73,6 +74,7 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
         "batchSize": "Examples per training step (the API's default is 4).",
         "learningRate": "The learning rate; not together with learningRateMultiplier.",
         "learningRateMultiplier": "A multiplier of the API's default learning rate; not together with learningRate.",
+        "adapterSize": "Vertex AI only: the LoRA adapter size (1, 2, 4, 8, 16 or 32; the base model limits it).",
     },
     "Generation": {
         "temperature": "Randomness of answers, 0 to 1.",
@@ -105,6 +107,7 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
         "operationTimeoutSeconds": "Seconds an apply waits for one tuning run before giving up waiting.",
         "pollIntervalSeconds": "Seconds between checks of a running tuning operation.",
     },
+
 }
 
 

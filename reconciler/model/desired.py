@@ -60,6 +60,9 @@ class DesiredModel(Frozen):
     line: int  # line of the document's start
     dataset: DatasetSummary
     dataset_source: DatasetSource
+    # spec.validationData, when the manifest has it
+    validation: DatasetSummary | None = None
+    validation_source: DatasetSource | None = None
 
     @property
     def id(self) -> str:

@@ -51,6 +51,10 @@ class LiveModel(Live):
     update_time: str = ""
     step: int = 0  # the last training step reported
     losses: tuple[float, ...] = ()  # the loss curve so far
+    # What callers of the tuned model use, where the backend serves it apart
+    # from the model itself (Vertex AI: {"model": …, "endpoint": …}); the plan
+    # JSON and `status --output json` publish it.
+    serving: dict[str, str] = Field(default_factory=dict)
     handle: Any = Field(default=None, exclude=True)  # the backend's own reference
 
     @property

@@ -106,6 +106,8 @@ class Hyperparameters(Strict):
     batch_size: Int32 | None = Field(None, gt=0)
     learning_rate: Number | None = Field(None, gt=0)
     learning_rate_multiplier: Number | None = Field(None, gt=0)
+    # LoRA adapter size (Vertex AI only; which sizes a base model allows is the backend's check).
+    adapter_size: Literal[1, 2, 4, 8, 16, 32] | None = None
 
     @model_validator(mode="after")
     def _one_learning_rate(self) -> Hyperparameters:
@@ -213,11 +215,19 @@ class Spec(Strict):
     # Another manifest's model: its id, optionally after the backend's collection.
     source_model: str | None = Field(None, pattern=rf"^(?:[A-Za-z]+/)?{TUNED_MODEL_ID}$")
     training_data: TrainingData
+    # Examples the tuning evaluates on, not trains on (Vertex AI only).
+    validation_data: TrainingData | None = None
     hyperparameters: Hyperparameters = Hyperparameters()
     generation: Generation = Generation()
     permissions: tuple[Permission, ...] = ()
     smoke_tests: tuple[SmokeTest, ...] = ()
     lifecycle: Lifecycle = Lifecycle()
+
+    @model_validator(mode="after")
+    def _known_validation_data(self) -> Spec:
+        if self.validation_data is not None and self.validation_data.unknown:
+            raise ValueError("validationData must be a file or examples (unknown: true is for trainingData)")
+        return self
 
     @model_validator(mode="after")
     def _one_source_model(self) -> Spec:

@@ -71,13 +71,22 @@ def hyperparameters_hash(model: DesiredModel) -> str:
     return short_hash(json.dumps(sent, sort_keys=True, separators=(",", ":")), 8)
 
 
+def data_digest(model: DesiredModel) -> str:
+    """The digest the fingerprint's data part records: the training data's, or
+    with validation data, one over both (either changing re-tunes)."""
+    if model.validation is None:
+        return model.dataset.digest
+    both = f"{model.dataset.digest}\nvalidation {model.validation.digest}"
+    return "sha256:" + hashlib.sha256(both.encode("utf-8")).hexdigest()
+
+
 def ownership_for(model: DesiredModel, *, untested: bool = False) -> Ownership:
     """The ownership a model created from this manifest carries."""
     lifecycle = model.manifest.spec.lifecycle
     return Ownership(
         source=short_hash(model.manifest.spec.source, 8),
         hyperparameters=hyperparameters_hash(model),
-        data=_data_hash(model.dataset.digest),
+        data=_data_hash(data_digest(model)),
         examples=model.dataset.examples,
         orphan=lifecycle.deletion_policy is DeletionPolicy.ORPHAN,
         protect=lifecycle.prevent_destroy,

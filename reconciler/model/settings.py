@@ -6,7 +6,7 @@ import ipaddress
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from reconciler.model.manifest import Flag, Number, Strict
 
@@ -20,8 +20,39 @@ MAX_OPERATION_TIMEOUT_SECONDS = 7 * 24 * 3600.0
 MAX_POLL_INTERVAL_SECONDS = 3600.0
 
 
+VERTEX_LOCATION = r"^(global|us|eu|[a-z]+-[a-z]+[0-9]+)$"
+# The service's labels allow a-z, 0-9, `_` and `-`: the project id's own alphabet.
+VERTEX_PROJECT = r"^([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,20})$"
+GCS_PREFIX = r"^gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](/[^\x00-\x1f\x7f]+)?/?$"
+
+
+class VertexSettings(Strict):
+    """Where Vertex AI tunes (`backend: vertex`): the host follows the location."""
+
+    project: str = Field(pattern=VERTEX_PROJECT, description="The Google Cloud project id (or number).")
+    location: str = Field("us-central1", pattern=VERTEX_LOCATION, description="A region, or global, us, eu.")
+    datasets: str = Field(pattern=GCS_PREFIX, description="gs://bucket/prefix the datasets are uploaded under.")
+    api_version: Literal["v1", "v1beta1"] = Field("v1", description="The Vertex AI API version: v1 or v1beta1.")
+    # A job's intermediate checkpoints each get an endpoint of their own; one
+    # endpoint a model is simpler to label, serve and delete.
+    export_last_checkpoint_only: Flag = Field(True, description="Keep only the last checkpoint: one endpoint a model.")
+
+    @property
+    def bucket(self) -> str:
+        return self.datasets.removeprefix("gs://").split("/", 1)[0]
+
+    @property
+    def prefix(self) -> str:
+        """The object-name prefix under the bucket ("" or "a/b/")."""
+        rest = self.datasets.removeprefix("gs://").partition("/")[2].strip("/")
+        return f"{rest}/" if rest else ""
+
+
 class Settings(Strict):
-    backend: Literal["gemini"] = Field("gemini", description="The tuning service the manifests drive.")
+    backend: Literal["gemini", "vertex"] = Field("gemini", description="The tuning service the manifests drive.")
+    vertex: VertexSettings | None = Field(
+        None, description="Project, location and datasets bucket of `backend: vertex`."
+    )
     endpoint: str = Field(DEFAULT_ENDPOINT, description="Base URL of the API: https, or http to loopback.")
     api_version: str = Field("v1beta", pattern=r"^v1(alpha|beta|beta3)?$")
     quota_project: str | None = Field(None, description="Sent as x-goog-user-project with ADC.")
@@ -32,6 +63,12 @@ class Settings(Strict):
     request_timeout_seconds: Number = Field(30.0, gt=0, le=MAX_REQUEST_TIMEOUT_SECONDS)
     operation_timeout_seconds: Number = Field(4 * 3600.0, gt=0, le=MAX_OPERATION_TIMEOUT_SECONDS)
     poll_interval_seconds: Number = Field(5.0, gt=0, le=MAX_POLL_INTERVAL_SECONDS)
+
+    @model_validator(mode="after")
+    def _vertex_block(self) -> Settings:
+        if self.backend == "vertex" and self.vertex is None:
+            raise ValueError("backend: vertex needs a `vertex:` block with project, location and datasets")
+        return self
 
     @field_validator("quota_project", "manifests")
     @classmethod

@@ -68,6 +68,8 @@ def plan(
     return Plan(
         address_template=rules.address_template,
         replace_order=rules.replace_order,
+        backend=rules.backend,
+        serving={m.key: dict(m.serving) for m in observed.models if m.serving},
         options=options,
         changes=order_changes(changes),
         errors=tuple(state.errors) + tuple(pruned.errors),

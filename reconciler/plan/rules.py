@@ -63,6 +63,7 @@ class PlanRules:
     hyperparameter_defaults: Mapping[str, Any] = field(default_factory=dict)
     replace_order: ReplaceOrder = ReplaceOrder.DESTROY_FIRST
     address_template: str = "{key}"  # how people name a model; {key} is its manifest id
+    backend: str = ""  # the backend's name, as reconciler.yaml's `backend:` says it (plan JSON)
 
     def address(self, key: str) -> str:
         return self.address_template.format(key=key)

@@ -20,7 +20,8 @@ from reconciler.plan.rules import ReplaceOrder
 # The minor grows when fields are added, the major for any other change. A
 # saved plan must be executed exactly, so a reader refuses a plan with fields it
 # does not know (a newer minor) as well as another major.
-FORMAT_VERSION = "1.2"  # 1.1: address_template; 1.2: blocked, the verify action, Change.to_default, replace_order
+# 1.1: address_template; 1.2: blocked, the verify action, Change.to_default, replace_order; 1.3: backend, serving
+FORMAT_VERSION = "1.3"
 # Keys render_json adds to the saved form; a saved plan may carry them.
 DERIVED_KEYS = ("summary", "has_changes", "has_errors", "in_sync")
 
@@ -164,6 +165,11 @@ class Plan(PlanValue):
     # How the backend replaces: destroy-first leaves the id answering nothing
     # until the new run ends, which the plan tells before a replace.
     replace_order: ReplaceOrder = ReplaceOrder.DESTROY_FIRST
+    backend: str = ""  # which backend planned it ("" in plans older than 1.3)
+    # What callers use to reach each live model, where the backend serves it
+    # apart from the model (Vertex AI: its Model and Endpoint), by model id.
+    # A replace there changes the endpoint: the new one is known after apply.
+    serving: dict[str, dict[str, str]] = {}
     options: PlanOptions = PlanOptions()
     changes: tuple[Change, ...] = ()  # in the order apply must follow
     errors: tuple[PlanError, ...] = ()

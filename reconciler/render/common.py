@@ -144,6 +144,9 @@ def detail_lines(plan: Plan, change: Change, value_limit: int | None = None) -> 
         lines.append("estimate: " + estimate_text(change.estimate))
     if change.action is Action.REPLACE and plan.replace_outage:
         lines.append("outage: " + REPLACE_OUTAGE)
+    endpoint = plan.serving.get(change.model_id, {}).get("endpoint")
+    if change.action is Action.REPLACE and endpoint:
+        lines.append(f"endpoint: {endpoint} -> (new, known after apply; the old one serves until then)")
     return lines
 
 

@@ -33,12 +33,17 @@ RULES = PlanRules(
     # The client names the model (tunedModelId): the id must be free again first.
     replace_order=ReplaceOrder.DESTROY_FIRST,
     address_template=ADDRESS_TEMPLATE,
+    backend="gemini",
 )
 
 
 def manifest_problems(manifest: TunedModelManifest) -> Iterator[tuple[tuple[str, ...], str]]:
     """The names the Gemini API accepts for what a model is tuned from."""
     spec = manifest.spec
+    if spec.validation_data is not None:
+        yield ("spec", "validationData"), "the Gemini API takes no validation data (Vertex AI does)"
+    if spec.hyperparameters.adapter_size is not None:
+        yield ("spec", "hyperparameters", "adapterSize"), "the Gemini API has no adapter size (Vertex AI has)"
     if spec.base_model is not None and not spec.base_model.startswith(BASE_PREFIX):
         yield ("spec", "baseModel"), "must be a base model name such as models/gemini-1.5-flash-001-tuning"
     if spec.source_model is not None and not spec.source_model.startswith(TUNED_PREFIX):

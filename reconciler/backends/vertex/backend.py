@@ -1,0 +1,588 @@
+"""Vertex AI supervised tuning behind the `Backend` interface.
+
+A create has no client-chosen id on Vertex, so what makes a crash or a retry
+safe is: a per-model lock in the datasets bucket (two applies at once), a
+look for a live job with the same id and fingerprint before creating (a crash
+after the create), and a per-attempt label that an ambiguous answer is
+resolved by (a lost answer): never a blind second create.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Callable, Collection, Mapping
+from contextlib import suppress
+from typing import Any
+
+from reconciler.apply.backend import CannotAdopt, ChangeFailed, Tuned
+from reconciler.apply.progress import Progress
+from reconciler.apply.waiting import Waiter
+from reconciler.backends.gemini.trailer import keys_from
+from reconciler.backends.vertex.client import PRECONDITION_FAILED, VertexClient
+from reconciler.backends.vertex.datasets import CONTENT_TYPE, canonical_jsonl, object_name
+from reconciler.backends.vertex.export import manifest_for
+from reconciler.backends.vertex.labels import ATTEMPT, FORGOTTEN, ID, MANAGED_FILTER, LabelMarker
+from reconciler.backends.vertex.live import (
+    RUNNING,
+    SUCCEEDED,
+    Handle,
+    Join,
+    job_endpoints,
+    job_model,
+    job_state,
+)
+from reconciler.backends.vertex.lock import Locks
+from reconciler.backends.vertex.names import host_for, without_version
+from reconciler.backends.vertex.rules import ADAPTER_SIZE_NAMES, RULES, manifest_problems
+from reconciler.client.auth import AdcLoader, Anonymous, GoogleCredentials, emulator_url, load_default_credentials
+from reconciler.client.errors import ApiError, FailedPrecondition, NotFound
+from reconciler.client.retry import is_transient
+from reconciler.model.desired import Desired, DesiredModel
+from reconciler.model.errors import UserError
+from reconciler.model.live import LiveModel, LiveState, Observed
+from reconciler.model.ownership import ownership_for
+from reconciler.model.settings import Settings, VertexSettings
+from reconciler.plan.inputs import input_changes, mismatch_lines
+from reconciler.plan.types import PermissionChange
+
+AIPLATFORM_EMULATOR_ENV = "AIPLATFORM_EMULATOR_HOST"
+STORAGE_EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
+STORAGE_HOST = "https://storage.googleapis.com"
+CLOUD_PLATFORM = ("https://www.googleapis.com/auth/cloud-platform",)
+TUNED_FILTER = "labels.tune-type:*"
+FAILED_STATES = frozenset({"JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"})
+CREATE_ATTEMPTS = 3
+# After an ambiguous create, how often and how long to list for its attempt
+# label before concluding it did not land (list consistency is not documented).
+ATTEMPT_LOOKS = 6
+ATTEMPT_LOOK_SECONDS = 2.0
+DELETE_REFUSALS = 30  # DeleteModel refused FAILED_PRECONDITION this often: give up
+
+
+class VertexBackend:
+    name = "vertex"
+    rules = RULES
+    manifest_problems = staticmethod(manifest_problems)
+
+    def __init__(self, client: VertexClient, settings: VertexSettings, *, marker: LabelMarker | None = None,
+                 emulated: bool = False, sleep: Callable[[float], None] = time.sleep,
+                 locks: Locks | None = None) -> None:
+        self.client = client
+        self.settings = settings
+        self.marker = marker or LabelMarker()
+        self.emulated = emulated
+        self.sleep = sleep
+        self.locks = locks or Locks(client, settings.bucket, settings.prefix, sleep=sleep)
+        self._generation: dict[str, dict[str, Any]] = {}  # key -> generationConfig for smoke tests
+        self._endpoint: dict[str, str] = {}  # key -> serving endpoint, from the last create or wait
+        self.uploads = 0  # objects this backend uploaded (tests: a second apply uploads nothing)
+
+    @classmethod
+    def connect(cls, settings: Settings, emulator: str | None = None,
+                env: Mapping[str, str] = os.environ, load_adc: AdcLoader = load_default_credentials) -> VertexBackend:
+        """A backend for reconciler.yaml's `vertex:` block: the embedded emulator
+        (`emulator`), an emulator named by AIPLATFORM_EMULATOR_HOST /
+        STORAGE_EMULATOR_HOST (no credentials), or Vertex AI with ADC."""
+        vertex = settings.vertex
+        if vertex is None:
+            raise UserError("backend: vertex needs a `vertex:` block in reconciler.yaml")
+        marker = LabelMarker(keys_from(env))
+        api_host = env.get(AIPLATFORM_EMULATOR_ENV, "").strip()
+        storage_host = env.get(STORAGE_EMULATOR_ENV, "").strip()
+        common: dict[str, Any] = {"api_version": vertex.api_version, "timeout": settings.request_timeout_seconds,
+                                  "pool_size": max(10, settings.concurrency)}
+        if emulator is not None or api_host:
+            api = emulator or emulator_url(api_host)
+            storage = emulator or (emulator_url(storage_host) if storage_host else api)
+            client = VertexClient(api, storage, vertex.project, vertex.location, credentials=Anonymous(), **common)
+            return cls(client, vertex, marker=marker, emulated=True)
+        credentials, adc_quota = load_adc(CLOUD_PLATFORM)
+        storage = emulator_url(storage_host) if storage_host else STORAGE_HOST
+        client = VertexClient(host_for(vertex.location), storage, vertex.project, vertex.location,
+                              credentials=GoogleCredentials(credentials),
+                              quota_project=settings.quota_project or adc_quota, **common)
+        return cls(client, vertex, marker=marker)
+
+    def describe_target(self) -> str:
+        where = f"Vertex AI project {self.settings.project} in {self.settings.location}"
+        if isinstance(self.client.credentials, Anonymous):
+            return f"{where} on the emulator at {self.client.endpoint} ({AIPLATFORM_EMULATOR_ENV}, no credentials)"
+        quota = self.client.quota_project
+        return (f"{where} at {self.client.endpoint} ({self.client.credentials.describe()})"
+                + (f", quota project {quota}" if quota else ""))
+
+    def close(self) -> None:
+        self.client.close()
+
+    # --- observe ------------------------------------------------------------------
+
+    def observe(self, desired: Desired) -> Observed:
+        """Three paged lists (jobs and endpoints by label, tuned Models), joined
+        per manifest id; never a GET per model."""
+        for model in desired.models:
+            self._generation[model.id] = _generation_config(model)
+        declared = desired.by_id()
+        # A run that failed or was cancelled and left nothing behind is only a
+        # tombstone (jobs cannot be deleted): without a manifest there is
+        # nothing to delete, so it is not a live model.
+        return Observed(models=tuple(m for m in self._join().live_models()
+                                     if m.key in declared or not _left_nothing(m)))
+
+    def _join(self) -> Join:
+        jobs = [j for j in self.client.list_tuning_jobs(MANAGED_FILTER) if _managed(j)]
+        models = self.client.list_models(TUNED_FILTER)
+        endpoints = [e for e in self.client.list_endpoints(MANAGED_FILTER) if _managed(e)]
+        return Join(self.marker, jobs, models, endpoints)
+
+    def find(self, key: str) -> LiveModel | None:
+        """The live model of one id now: its jobs and Models listed by its
+        label, and a GET for a job's Model not (yet) labelled; no full list."""
+        jobs = self._jobs_of(key)
+        models = {without_version(m["name"]): m
+                  for m in self.client.list_models(f"{MANAGED_FILTER} AND labels.{ID}={key}")}
+        for name in {job_model(j) for j in jobs} - set(models) - {""}:
+            with suppress(NotFound):
+                models[name] = self.client.get_model(name)
+        lives = Join(self.marker, jobs, models.values(), ()).live_models()
+        return next((m for m in lives if m.key == key), None)
+
+    # --- create and wait --------------------------------------------------------------
+
+    def create(self, model: DesiredModel, waiter: Waiter) -> Tuned:
+        self._generation[model.id] = _generation_config(model)
+        dataset_uri = self.upload(model)
+        validation_uri = self.upload(model, validation=True) if model.validation is not None else ""
+        source = self._source_of(model)
+        with self.locks.held(model.id):
+            self._cancel_superseded(model)
+            job = self._adoptable_job(model, source)
+            found = job is not None
+            if job is None:
+                job = self._create_job(model, dataset_uri, source, validation_uri)
+        return self._await(model, job, waiter, found=found)
+
+    def upload(self, model: DesiredModel, *, validation: bool = False) -> str:
+        """The canonical JSONL at its content address; already there is done."""
+        data = canonical_jsonl(model, validation=validation)
+        name = object_name(self.settings.prefix, data)
+        uri = f"gs://{self.settings.bucket}/{name}"
+        if self.emulated:  # an emulator starts empty: make the bucket a real project already has
+            self.client.ensure_bucket(self.settings.bucket)
+        if self.client.get_object(self.settings.bucket, name) is not None:
+            return uri
+        try:
+            self.client.upload_object(self.settings.bucket, name, data, CONTENT_TYPE)
+            self.uploads += 1
+        except ApiError as error:
+            if error.http_status != PRECONDITION_FAILED:  # 412: someone uploaded it first
+                raise
+        return uri
+
+    def _jobs_of(self, key: str) -> list[dict[str, Any]]:
+        listed = self.client.list_tuning_jobs(f"{MANAGED_FILTER} AND labels.{ID}={key}")
+        return [j for j in listed if _managed(j) and (j.get("labels") or {}).get(ID) == key
+                and self.marker.read(j.get("labels") or {}, "").ownership is not None]
+
+    def _source_of(self, model: DesiredModel) -> str:
+        """What the job tunes from: the base model, or the source's current Model."""
+        spec = model.manifest.spec
+        if not spec.source_id:
+            return spec.base_model or ""
+        source = self.find(spec.source_id)
+        name = source.serving.get("model") if source is not None and source.state is LiveState.ACTIVE else None
+        if not name:
+            raise ChangeFailed(f"its source model {spec.source_id} has no live Model to tune from")
+        return name
+
+    def _adoptable_job(self, model: DesiredModel, source: str) -> dict[str, Any] | None:
+        """A live, non-failed job with this id and fingerprint, tuned from the
+        same source Model: a crashed or concurrent apply made it, and it is what
+        this create would make. (The fingerprint names the source by manifest
+        id; a replace because the source was re-tuned keeps it, so the source
+        Model itself is compared too.)"""
+        wanted = ownership_for(model).inputs
+        for job in sorted(self._jobs_of(model.id), key=lambda j: j.get("createTime", ""), reverse=True):
+            ownership = self.marker.read(job.get("labels") or {}, "").ownership
+            state = job_state(job)
+            if ownership is None or ownership.inputs != wanted or state in FAILED_STATES:
+                continue
+            if _tuned_from(job) != source:
+                continue
+            if state == SUCCEEDED and not self._model_exists(job_model(job)):
+                continue  # a tombstone: its model was deleted
+            return job
+        return None
+
+    def _model_exists(self, name: str) -> bool:
+        """One GET (a create is rare): the Model may not carry our labels yet."""
+        try:
+            self.client.get_model(name)
+        except NotFound:
+            return False
+        return True
+
+    def _cancel_superseded(self, model: DesiredModel) -> None:
+        """A replace of a model still tuning: its old run is cancelled first."""
+        wanted = ownership_for(model).inputs
+        for job in self._jobs_of(model.id):
+            ownership = self.marker.read(job.get("labels") or {}, "").ownership
+            if job_state(job) in RUNNING and ownership is not None and ownership.inputs != wanted:
+                self._cancel_and_wait(job)
+
+    def _create_job(self, model: DesiredModel, dataset_uri: str, source: str,
+                    validation_uri: str = "") -> dict[str, Any]:
+        for _ in range(CREATE_ATTEMPTS):
+            attempt = secrets.token_hex(4)
+            body = self._job_body(model, dataset_uri, attempt, source, validation_uri)
+            try:
+                return self.client.create_tuning_job(body)
+            except ApiError as error:
+                if not is_transient(error):
+                    raise ChangeFailed(f"the tuning job was refused: {error}") from error
+                landed = self._find_attempt(model.id, attempt)
+                if landed is not None:
+                    return landed
+        raise ChangeFailed(f"creating the tuning job of {model.id} failed {CREATE_ATTEMPTS} times; "
+                           "no job was made (each attempt was looked for by its label)")
+
+    def _find_attempt(self, key: str, attempt: str) -> dict[str, Any] | None:
+        """Whether an ambiguous create landed: list by its attempt label."""
+        for look in range(ATTEMPT_LOOKS):
+            with suppress(ApiError):
+                listed = self.client.list_tuning_jobs(f"labels.{ATTEMPT}={attempt}")
+                found = [j for j in listed if (j.get("labels") or {}).get(ATTEMPT) == attempt
+                         and (j.get("labels") or {}).get(ID) == key]
+                if found:
+                    return found[0]
+                if look >= 1:
+                    return None  # two clean lists without it: it did not land
+            self.sleep(ATTEMPT_LOOK_SECONDS if not self.emulated else 0.05)
+        return None
+
+    def _job_body(self, model: DesiredModel, dataset_uri: str, attempt: str, source: str,
+                  validation_uri: str = "") -> dict[str, Any]:
+        spec = model.manifest.spec
+        hyper = spec.hyperparameters
+        hyper_body: dict[str, Any] = {}
+        if hyper.epoch_count is not None:
+            hyper_body["epochCount"] = hyper.epoch_count
+        if hyper.learning_rate_multiplier is not None:
+            hyper_body["learningRateMultiplier"] = hyper.learning_rate_multiplier
+        if hyper.adapter_size is not None:
+            hyper_body["adapterSize"] = ADAPTER_SIZE_NAMES[hyper.adapter_size]
+        tuning: dict[str, Any] = {"trainingDatasetUri": dataset_uri,
+                                  "exportLastCheckpointOnly": self.settings.export_last_checkpoint_only}
+        if validation_uri:
+            tuning["validationDatasetUri"] = validation_uri
+        if hyper_body:
+            tuning["hyperParameters"] = hyper_body
+        ownership = ownership_for(model, untested=bool(spec.smoke_tests))
+        body: dict[str, Any] = {
+            "supervisedTuningSpec": tuning,
+            # Never the source's display name: that would add a version to the
+            # source's Model, and deleting the source would delete this one.
+            "tunedModelDisplayName": _display_name(model),
+            "description": spec.description,
+            "labels": self.marker.labels(model.id, ownership, "", attempt=attempt),
+        }
+        if spec.source_id:
+            body["preTunedModel"] = {"tunedModelName": source}
+        else:
+            body["baseModel"] = source
+        return body
+
+    def wait(self, model: DesiredModel, waiter: Waiter) -> Tuned:
+        self._generation[model.id] = _generation_config(model)
+        live = self.find(model.id)
+        if live is None or not isinstance(live.handle, Handle) or live.handle.job is None:
+            raise ChangeFailed(f"{RULES.address(model.id)} has no tuning job to wait for")
+        return self._await(model, live.handle.job, waiter, found=True)
+
+    def _await(self, model: DesiredModel, job: dict[str, Any], waiter: Waiter, *, found: bool) -> Tuned:
+        final = self._poll_job(model.id, job["name"], waiter)
+        state = job_state(final)
+        if state != SUCCEEDED:
+            error = (final.get("error") or {}).get("message", "")
+            raise ChangeFailed(f"tuning ended {state.removeprefix('JOB_STATE_')}"
+                               + (f": {error}" if error else "") + "; the next plan replaces it")
+        self._label_outputs(model, final, untested=bool(model.manifest.spec.smoke_tests))
+        endpoint = (final.get("tunedModel") or {}).get("endpoint", "")
+        if endpoint:
+            self._endpoint[model.id] = endpoint
+        return Tuned(found=found)
+
+    def _poll_job(self, key: str, name: str, waiter: Waiter) -> dict[str, Any]:
+        final: dict[str, Any] = {}
+
+        def look(elapsed: float) -> bool:
+            job = self.client.get_tuning_job(name)
+            waiter.reporter.progress(_progress(key, job, elapsed))
+            if job_state(job) in RUNNING:
+                return False
+            final.update(job)
+            return True
+
+        waiter.poll(look, f"tuning of {RULES.address(key)}")
+        return final
+
+    def _label_outputs(self, model: DesiredModel, job: dict[str, Any], *, untested: bool) -> None:
+        """PATCH the Model's display name, description and labels, then label its endpoints."""
+        name = job_model(job)
+        if name:
+            self._patch_model(model, name, ("displayName", "description", "labels"), untested=untested)
+        ownership = ownership_for(model, untested=untested)
+        for endpoint in job_endpoints(job):
+            try:
+                body = self.client.get_endpoint(endpoint)
+                labels = self.marker.merged(body.get("labels") or {}, self.marker.labels(model.id, ownership, endpoint))
+                self.client.update_endpoint_labels(endpoint, labels)
+            except (FailedPrecondition, NotFound):
+                continue  # a tuned endpoint that refuses labels is still found through its Model
+
+    def _patch_model(self, model: DesiredModel, name: str, mask: tuple[str, ...], *, untested: bool) -> None:
+        live = self.client.get_model(name)
+        owned = self.marker.labels(model.id, ownership_for(model, untested=untested), name)
+        values = {
+            "displayName": _display_name(model),
+            "description": model.manifest.spec.description,
+            # Read-modify-write: the service's own labels (tune-type, google-vertex-llm-tuning-*)
+            # stay, or google-genai stops listing the model.
+            "labels": self.marker.merged({k: v for k, v in (live.get("labels") or {}).items() if k != FORGOTTEN},
+                                         owned),
+        }
+        body = {field: values[field] for field in mask}
+        if live.get("etag"):
+            body["etag"] = live["etag"]
+        self.client.update_model(name, body, list(mask))
+
+    # --- changes in place ------------------------------------------------------------
+
+    def update(self, model: DesiredModel, update_mask: tuple[str, ...], *, untested: bool = False) -> None:
+        live = self._managed_model(model.id)
+        self._patch_model(model, live, tuple(update_mask), untested=untested)
+
+    def mark_tested(self, model: DesiredModel) -> None:
+        self.update(model, ("labels",))
+
+    def _managed_model(self, key: str) -> str:
+        live = self.find(key)
+        handle = live.handle if live is not None else None
+        if not isinstance(handle, Handle) or handle.model is None:
+            raise ChangeFailed(f"{RULES.address(key)} has no Model to update")
+        return without_version(handle.model["name"])
+
+    # --- delete -----------------------------------------------------------------------
+
+    def delete(self, live: LiveModel) -> None:
+        """Cancel a running job, undeploy, delete the endpoints (checkpoint ones
+        too), then the Model; the job stays, as a tombstone."""
+        handle = live.handle
+        if not isinstance(handle, Handle):
+            return
+        models = [without_version(m["name"]) for m in (handle.model, *handle.leftovers) if m is not None]
+        # The endpoints the tuning made: only those are deleted. A user's own
+        # endpoint serving our model is emptied of it and left.
+        made = job_endpoints_of(handle)
+        for job in handle.jobs or ((handle.job,) if handle.job else ()):
+            if job_state(job) in RUNNING:
+                job = self._cancel_and_wait(job)
+                if job_state(job) == SUCCEEDED:  # it ended meanwhile, and made a Model
+                    models.append(job_model(job))
+                    made |= set(job_endpoints(job))
+        serving = list(handle.endpoints) + sorted(made)
+        for name in models:
+            with suppress(NotFound):
+                serving += [r.get("endpoint", "") for r in self.client.get_model(name).get("deployedModels") or ()]
+        for endpoint in dict.fromkeys(e for e in serving if e):
+            self._delete_endpoint(endpoint, set(models), made)
+        for name in dict.fromkeys(models):
+            self._delete_model(name)
+
+    def _cancel_and_wait(self, job: dict[str, Any]) -> dict[str, Any]:
+        with suppress(FailedPrecondition):  # ended (or cancelling) meanwhile
+            self.client.cancel_tuning_job(job["name"])
+        for _ in range(600):
+            job = self.client.get_tuning_job(job["name"])
+            if job_state(job) not in RUNNING:
+                return job
+            self.sleep(0.05 if self.emulated else 2.0)
+        raise ChangeFailed(f"{job['name']} did not stop after it was cancelled")
+
+    def _delete_endpoint(self, name: str, models: set[str], made: set[str]) -> None:
+        """Undeploy our models (zero-traffic ones first, sending the recomputed
+        split), then delete the endpoint once it holds nothing else."""
+        try:
+            endpoint = self.client.get_endpoint(name)
+        except NotFound:
+            return
+        deployed = list(endpoint.get("deployedModels") or ())
+        split = {k: int(v) for k, v in (endpoint.get("trafficSplit") or {}).items()}
+        ours = [d for d in deployed if without_version(d.get("model", "")) in models]
+        for item in sorted(ours, key=lambda d: split.get(d["id"], 0)):
+            split.pop(item["id"], None)
+            rest = sum(split.values())
+            if rest and rest != 100:  # give the others all the traffic, in proportion
+                split = _normalised(split)
+            with suppress(NotFound):
+                self._finish(self.client.undeploy_model(name, item["id"], split))
+        # Only an endpoint the tuning made (or labelled ours) goes; a user's own
+        # endpoint is left, empty of our model.
+        labelled = (endpoint.get("labels") or {}).get("managed-by") == "reconciler"
+        if len(ours) == len(deployed) and (name in made or labelled):
+            with suppress(NotFound):
+                self._finish(self.client.delete_endpoint(name))
+
+    def _delete_model(self, name: str) -> None:
+        for _ in range(DELETE_REFUSALS):
+            try:
+                self._finish(self.client.delete_model(name))
+                return
+            except NotFound:
+                return
+            except FailedPrecondition:
+                # The deployment is not yet released (python-aiplatform#2807).
+                self.sleep(0.05 if self.emulated else 5.0)
+        raise ChangeFailed(f"{name} is still refused deletion (FAILED_PRECONDITION); try again later")
+
+    def _finish(self, operation: dict[str, Any]) -> None:
+        """Poll a long-running operation until done; raise its error."""
+        for _ in range(600):
+            if operation.get("done") or "name" not in operation:
+                break
+            self.sleep(0.05 if self.emulated else 2.0)
+            operation = self.client.get_operation(operation["name"])
+        error = operation.get("error")
+        if error:
+            if error.get("code") == 9:
+                raise FailedPrecondition(error.get("message", "FAILED_PRECONDITION"))
+            raise ChangeFailed(f"{operation.get('name', 'an operation')} failed: {error.get('message', error)}")
+
+    def forget(self, live: LiveModel) -> None:
+        """Remove the reconciler's labels from the Model and endpoints and leave
+        them live; `reconciler-forgotten` says the job's frozen labels no longer hold."""
+        handle = live.handle
+        if not isinstance(handle, Handle) or handle.model is None:
+            return
+        name = without_version(handle.model["name"])
+        model = self.client.get_model(name)
+        labels = {**self.marker.merged(model.get("labels") or {}, {}), FORGOTTEN: "true"}
+        self.client.update_model(name, {"labels": labels}, ["labels"])
+        for endpoint in handle.endpoints:
+            with suppress(ApiError):
+                body = self.client.get_endpoint(endpoint)
+                self.client.update_endpoint_labels(endpoint, self.marker.merged(body.get("labels") or {}, {}))
+
+    def adopt(self, model: DesiredModel) -> LiveModel:
+        """Label an unmanaged tuned Model the manifest describes (by its key
+        `model-<id>`); returns it as it was."""
+        live = next((m for m in self._join().live_models() if m.key == model.id), None)
+        if live is None:
+            raise CannotAdopt(f"no tuned model {model.id} is live")
+        if live.ownership is not None:
+            raise CannotAdopt(f"{live.address} is managed already; `reconciler plan` shows its state")
+        _, _, diffs = input_changes(model, live, RULES.hyperparameter_defaults)
+        if diffs:
+            raise CannotAdopt(f"{live.address} does not match {model.file}; fix the manifest to describe it:\n  - "
+                              + "\n  - ".join(mismatch_lines(diffs)))
+        handle = live.handle
+        assert isinstance(handle, Handle) and handle.model is not None
+        name = without_version(handle.model["name"])
+        self._patch_model(model, name, ("labels",), untested=False)
+        return live
+
+    # --- smoke tests ----------------------------------------------------------------
+
+    def generate(self, key: str, base_model: str, text: str) -> str:
+        endpoint = self._endpoint.get(key)
+        if endpoint is None:
+            live = self.find(key)
+            endpoint = live.serving.get("endpoint") if live is not None else None
+        if not endpoint:
+            raise ChangeFailed(f"{RULES.address(key)} has no endpoint to test")
+        response = self.client.generate_content(endpoint, text, self._generation.get(key, {}))
+        candidates = response.get("candidates") or [{}]
+        parts = (candidates[0].get("content") or {}).get("parts") or []
+        return "".join(str(part.get("text", "")) for part in parts)
+
+    # --- grants (none on Vertex: validate refuses them) ---------------------------------
+
+    def grant(self, key: str, grant: PermissionChange) -> None:
+        raise ChangeFailed("Vertex AI has no per-model grants")
+
+    update_grant = revoke = grant
+
+    # --- export -----------------------------------------------------------------------
+
+    def export(self, keys: Collection[str] = ()) -> dict[str, dict[str, Any]]:
+        live = self._join().live_models()
+        wanted = {key.rpartition("/")[2] for key in keys}
+        missing = wanted - {m.key for m in live}
+        if missing:
+            raise UserError(f"no live model {', '.join(sorted(missing))}; nothing was exported")
+        return {m.key: manifest_for(m) for m in live
+                if (not wanted or m.key in wanted) and m.state is not LiveState.FAILED}
+
+
+def _left_nothing(live: LiveModel) -> bool:
+    handle = live.handle
+    return (live.state is LiveState.FAILED and isinstance(handle, Handle) and handle.model is None
+            and not handle.endpoints and not handle.leftovers)
+
+
+def _tuned_from(job: Mapping[str, Any]) -> str:
+    pre_tuned = job.get("preTunedModel") or {}
+    return without_version(pre_tuned.get("tunedModelName", "")) if pre_tuned else str(job.get("baseModel", ""))
+
+
+def job_endpoints_of(handle: Handle) -> set[str]:
+    return {e for job in (*handle.jobs, *((handle.job,) if handle.job else ())) for e in job_endpoints(job)}
+
+
+def _managed(resource: Mapping[str, Any]) -> bool:
+    return (resource.get("labels") or {}).get("managed-by") == "reconciler"
+
+
+def _display_name(model: DesiredModel) -> str:
+    return model.manifest.spec.display_name or model.id
+
+
+def _generation_config(model: DesiredModel) -> dict[str, Any]:
+    generation = model.manifest.spec.generation
+    values = {"temperature": generation.temperature, "topP": generation.top_p, "topK": generation.top_k}
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _normalised(split: dict[str, int]) -> dict[str, int]:
+    total = sum(split.values())
+    shares = {k: v * 100 // total for k, v in split.items()}
+    first = next(iter(shares))
+    shares[first] += 100 - sum(shares.values())
+    return shares
+
+
+def _progress(key: str, job: Mapping[str, Any], elapsed: float) -> Progress:
+    metadata = job.get("tuningJobMetadata") or {}
+    stats = (job.get("tuningDataStats") or {}).get("supervisedTuningDataStats") or {}
+    total = int(stats.get("tuningStepCount", 0) or 0)
+    steps = int(metadata.get("completedStepCount", 0) or 0)
+    done = job_state(job) == SUCCEEDED
+    return Progress(
+        model_id=key,
+        completed_steps=total if done and total else steps,
+        total_steps=total,
+        percent=100.0 if done else (min(100.0, 100.0 * steps / total) if total else 0.0),
+        epoch=int(metadata.get("completedEpochCount", 0) or 0),
+        elapsed=elapsed,
+        stage=_stage(job),
+    )
+
+
+def _stage(job: Mapping[str, Any]) -> str:
+    """`pending`, `running: tuning`, `succeeded`: the job state, with the
+    running sub-state google-genai reads (tuningJobState) when there is one."""
+    state = job_state(job).removeprefix("JOB_STATE_").lower()
+    detail = str(job.get("tuningJobState", "")).removeprefix("TUNING_JOB_STATE_").lower().replace("_", " ")
+    return f"{state}: {detail}" if detail and state == "running" else state
+

@@ -1,0 +1,200 @@
+"""`VertexClient`: tuning jobs, Models, Endpoints and operations of Vertex AI,
+plus the Cloud Storage objects the datasets and locks live in; one method a call.
+
+Bodies in and out are proto3 JSON dicts exactly as the APIs speak them. What
+may be sent twice: reads, PATCH, DELETE, cancel, undeploy, generateContent. A
+tuning-job create has no client-chosen id, so it is resent only when the
+request surely never arrived; the backend resolves any other doubt by listing
+the attempt label (see `VertexBackend.create`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import suppress
+from typing import Any
+from urllib.parse import quote
+
+from reconciler.client.auth import Anonymous, Credentials
+from reconciler.client.errors import Conflict, NotFound, UnexpectedResponse
+from reconciler.client.retry import RetryPolicy
+from reconciler.client.transport import Resend, Transport, new_session
+
+PAGE_SIZE = 1000  # the most a list page holds
+PRECONDITION_FAILED = 412  # Cloud Storage: ifGenerationMatch did not hold
+
+
+class VertexClient:
+    def __init__(
+        self,
+        endpoint: str,
+        storage_endpoint: str,
+        project: str,
+        location: str,
+        *,
+        api_version: str = "v1",
+        credentials: Credentials | None = None,
+        quota_project: str | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        pool_size: int = 10,
+    ) -> None:
+        credentials = credentials or Anonymous()
+        session = new_session(pool_size)
+        self.api_version = api_version
+        self.parent = f"projects/{project}/locations/{location}"
+        self.project = project
+        self.location = location
+        self._api = Transport(endpoint, credentials, timeout=timeout, retry=retry or RetryPolicy(),
+                              session=session, quota_project=quota_project)
+        self._storage = Transport(storage_endpoint, credentials, timeout=timeout, retry=retry or RetryPolicy(),
+                                  session=session, quota_project=quota_project)
+
+    @property
+    def endpoint(self) -> str:
+        return self._api.endpoint
+
+    @property
+    def storage_endpoint(self) -> str:
+        return self._storage.endpoint
+
+    @property
+    def credentials(self) -> Credentials:
+        return self._api.credentials
+
+    @property
+    def quota_project(self) -> str | None:
+        return self._api.quota_project
+
+    @property
+    def request_count(self) -> int:
+        return self._api.request_count + self._storage.request_count
+
+    def close(self) -> None:
+        self._api.close()
+
+    # --- tuning jobs ----------------------------------------------------------------
+
+    def list_tuning_jobs(self, filter: str = "") -> list[dict[str, Any]]:
+        return self._list_all(self._collection("tuningJobs"), "tuningJobs", filter)
+
+    def get_tuning_job(self, name: str) -> dict[str, Any]:
+        return self._call("GET", self._v(name))
+
+    def create_tuning_job(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._call("POST", self._collection("tuningJobs"), body=body, resend=Resend.IF_NEVER_PROCESSED)
+
+    def cancel_tuning_job(self, name: str) -> None:
+        self._call("POST", f"{self._v(name)}:cancel", body={})
+
+    # --- models -----------------------------------------------------------------------
+
+    def list_models(self, filter: str = "") -> list[dict[str, Any]]:
+        return self._list_all(self._collection("models"), "models", filter)
+
+    def get_model(self, name: str) -> dict[str, Any]:
+        return self._call("GET", self._v(name))
+
+    def update_model(self, name: str, body: Mapping[str, Any], mask: list[str]) -> dict[str, Any]:
+        return self._call("PATCH", self._v(name), params={"updateMask": ",".join(mask)}, body=body)
+
+    def delete_model(self, name: str) -> dict[str, Any]:
+        """Starts the delete; returns its operation."""
+        return self._call("DELETE", self._v(name))
+
+    # --- endpoints ----------------------------------------------------------------------
+
+    def list_endpoints(self, filter: str = "") -> list[dict[str, Any]]:
+        return self._list_all(self._collection("endpoints"), "endpoints", filter)
+
+    def get_endpoint(self, name: str) -> dict[str, Any]:
+        return self._call("GET", self._v(name))
+
+    def update_endpoint_labels(self, name: str, labels: Mapping[str, str]) -> dict[str, Any]:
+        return self._call("PATCH", self._v(name), params={"updateMask": "labels"}, body={"labels": dict(labels)})
+
+    def undeploy_model(self, endpoint: str, deployed_model_id: str, traffic_split: Mapping[str, int]) -> dict[str, Any]:
+        body: dict[str, Any] = {"deployedModelId": deployed_model_id}
+        if traffic_split:
+            body["trafficSplit"] = dict(traffic_split)
+        return self._call("POST", f"{self._v(endpoint)}:undeployModel", body=body)
+
+    def delete_endpoint(self, name: str) -> dict[str, Any]:
+        return self._call("DELETE", self._v(name))
+
+    def get_operation(self, name: str) -> dict[str, Any]:
+        return self._call("GET", self._v(name))
+
+    def generate_content(self, endpoint: str, text: str, generation_config: Mapping[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {"contents": [{"role": "user", "parts": [{"text": text}]}]}
+        if generation_config:
+            body["generationConfig"] = dict(generation_config)
+        return self._call("POST", f"{self._v(endpoint)}:generateContent", body=body)
+
+    # --- Cloud Storage ----------------------------------------------------------------
+
+    def get_object(self, bucket: str, name: str) -> dict[str, Any] | None:
+        try:
+            return self._storage.call("GET", f"storage/v1/b/{bucket}/o/{quote(name, safe='')}")
+        except NotFound:
+            return None
+
+    def download_object(self, bucket: str, name: str) -> dict[str, Any] | None:
+        """An object holding one JSON document (a lock), or None."""
+        try:
+            return self._storage.call("GET", f"storage/v1/b/{bucket}/o/{quote(name, safe='')}",
+                                      params={"alt": "media"})
+        except NotFound:
+            return None
+
+    def upload_object(self, bucket: str, name: str, data: bytes, content_type: str,
+                      if_generation_match: str = "0") -> dict[str, Any]:
+        """A media upload that only succeeds if the object's live generation is
+        `if_generation_match` ("0": none); a 412 says it did not hold."""
+        params = {"uploadType": "media", "name": name, "ifGenerationMatch": if_generation_match}
+        return self._storage.call("POST", f"upload/storage/v1/b/{bucket}/o", params=params,
+                                  media=(data, content_type))
+
+    def delete_object(self, bucket: str, name: str, if_generation_match: str | None = None) -> None:
+        params = {"ifGenerationMatch": if_generation_match} if if_generation_match else None
+        with suppress(NotFound):  # gone already is done
+            self._storage.call("DELETE", f"storage/v1/b/{bucket}/o/{quote(name, safe='')}", params=params)
+
+    def ensure_bucket(self, bucket: str) -> None:
+        """Create the bucket if missing (the embedded emulator only)."""
+        try:
+            self._storage.call("GET", f"storage/v1/b/{bucket}")
+        except NotFound:
+            with suppress(Conflict):  # another worker made it meanwhile
+                self._storage.call("POST", "storage/v1/b", params={"project": self.project}, body={"name": bucket})
+
+    # --- plumbing -----------------------------------------------------------------------
+
+    def _v(self, name: str) -> str:
+        return f"{self.api_version}/{name}"
+
+    def _collection(self, kind: str) -> str:
+        return f"{self.api_version}/{self.parent}/{kind}"
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        return self._api.call(method, path, **kwargs)
+
+    def _list_all(self, path: str, key: str, filter: str) -> list[dict[str, Any]]:
+        """Every page; a repeated page token stops with an error (never a partial list)."""
+        items: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        token = ""
+        while True:
+            params = {"pageSize": str(PAGE_SIZE)}
+            if filter:
+                params["filter"] = filter
+            if token:
+                params["pageToken"] = token
+            page = self._call("GET", path, params=params)
+            items.extend(page.get(key) or ())
+            token = page.get("nextPageToken") or ""
+            if not token:
+                return items
+            if token in seen:
+                raise UnexpectedResponse(f"GET /{path} repeated page token {token!r}; stopped")
+            seen.add(token)
