@@ -23,8 +23,8 @@ from reconciler.emulator.auth import AuthSettings, check_caller
 from reconciler.emulator.calls import AnswerLost, Call, RawReply, Reply
 from reconciler.emulator.catalog import BASE_MODELS, find_base_model
 from reconciler.emulator.errors import ApiError, invalid_argument, not_found
-from reconciler.emulator.fields import RESPONSES, FieldMask, mask_of, parse_mask
 from reconciler.emulator.faults import FaultSettings, pick_fault, rate_limited, unavailable
+from reconciler.emulator.fields import RESPONSES, FieldMask, mask_of, parse_mask
 from reconciler.emulator.gcs.service import StorageService
 from reconciler.emulator.generation import GenerationService
 from reconciler.emulator.ids import IdMaker
