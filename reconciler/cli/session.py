@@ -7,7 +7,8 @@ run the whole loop with no account and no network.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from reconciler.cli.annotations import print_problem
 from reconciler.cli.app import App
 from reconciler.cli.repository import check_repository
 from reconciler.cli.state import STATE_DIR, make_state_folder
-from reconciler.loader import Problem, load
+from reconciler.loader import Problem, load, load_settings
 from reconciler.model.desired import Desired
 from reconciler.model.errors import UserError
 from reconciler.model.live import Observed
@@ -78,15 +79,69 @@ def connect(app: App, settings: Settings, root: str) -> tuple[Backend, float]:
     embedded emulator), and the poll interval to use. Says on stderr, in one
     line, where it points: `--emulator` is the only difference between the
     emulator and a real account, so it must be visible which one is used."""
-    backend = backend_class(settings)
-    if app.emulator:
-        connected = backend.connect(settings, start_embedded_emulator(root))
-        state = Path(root) / EMULATOR_DIR / EMULATOR_STATE
-        app.console.info(f"Target: the embedded emulator (--emulator), state in {_shown(state)}")
-        return connected, EMULATOR_POLL_SECONDS
-    connected = backend.connect(settings)
-    app.console.info(f"Target: {connected.describe_target()}")
-    return connected, settings.poll_interval_seconds
+    connection = _Connection.open(app, settings, root)
+    app.console.info(connection.target)
+    return connection.backend, connection.poll_interval
+
+
+@dataclass(frozen=True)
+class _Connection:
+    backend: Backend
+    poll_interval: float
+    target: str  # the "Target: ..." line
+    settings: Settings
+
+    @classmethod
+    def open(cls, app: App, settings: Settings, root: str) -> _Connection:
+        backend = backend_class(settings)
+        if app.emulator:
+            connected = backend.connect(settings, start_embedded_emulator(root))
+            state = Path(root) / EMULATOR_DIR / EMULATOR_STATE
+            return cls(connected, EMULATOR_POLL_SECONDS,
+                       f"Target: the embedded emulator (--emulator), state in {_shown(state)}", settings)
+        connected = backend.connect(settings)
+        return cls(connected, settings.poll_interval_seconds, f"Target: {connected.describe_target()}", settings)
+
+
+class _Listing:
+    """The live models, listed on a thread of their own while the manifests load:
+    the two are independent until the planner joins them. A daemon thread, so a
+    run whose manifests fail to load exits without waiting for the list."""
+
+    def __init__(self, backend: Backend, progress: bool) -> None:
+        self._done = threading.Event()
+        self._finish: Callable[[Desired], Observed] | None = None
+        self._error: BaseException | None = None
+        thread = threading.Thread(target=self._list, args=(backend, progress), name="observe", daemon=True)
+        thread.start()
+
+    def _list(self, backend: Backend, progress: bool) -> None:
+        try:
+            self._finish = backend.observe_models(progress=progress)
+        except BaseException as error:  # re-raised where the observe is asked for
+            self._error = error
+        finally:
+            self._done.set()
+
+    def finish(self) -> Callable[[Desired], Observed]:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._finish is not None
+        return self._finish
+
+
+def _early_connection(app: App, path: str) -> _Connection | None:
+    """A connection from reconciler.yaml alone, before the manifests load; None
+    when the settings have problems or connecting fails, which the ordinary
+    path then reports in its usual order (manifest problems first)."""
+    settings, root, problems = load_settings(path)
+    if problems:
+        return None
+    try:
+        return _Connection.open(app, settings, str(root))
+    except UserError:
+        return None
 
 
 def _shown(path: Path) -> str:
@@ -102,15 +157,28 @@ class Session:
     desired: Desired
     backend: Backend
     poll_interval: float
+    progress: bool = False  # observe each run's last step and loss too (status)
+    listing: _Listing | None = None  # the first observe's list, begun while loading
 
     @classmethod
-    def open(cls, app: App, path: str) -> Session:
+    def open(cls, app: App, path: str, *, progress: bool = False) -> Session:
+        """Load the repository and connect, the model list already under way."""
+        check_repository(path)
+        early = _early_connection(app, path)
+        listing = _Listing(early.backend, progress) if early is not None else None
         desired = load_desired(app, path)
-        backend, poll_interval = connect(app, desired.settings, desired.root)
-        return cls(app, desired, backend, poll_interval)
+        if early is None or early.settings != desired.settings:  # changed while loading
+            connection = _Connection.open(app, desired.settings, desired.root)
+            listing = None
+        else:
+            connection = early
+        app.console.info(connection.target)
+        return cls(app, desired, connection.backend, connection.poll_interval, progress, listing)
 
     def observe(self) -> Observed:
-        return self.backend.observe(self.desired)
+        listing, self.listing = self.listing, None
+        finish = listing.finish() if listing is not None else self.backend.observe_models(progress=self.progress)
+        return finish(self.desired)
 
     def plan(
         self, *, prune: bool | None, targets: Iterable[str] = (), allow_empty: bool = False
