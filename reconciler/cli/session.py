@@ -24,7 +24,7 @@ from reconciler.cli.repository import check_repository
 from reconciler.cli.state import STATE_DIR, make_state_folder
 from reconciler.loader import Problem, load, load_settings
 from reconciler.model.desired import Desired
-from reconciler.model.errors import UserError
+from reconciler.model.errors import ReconcilerError, UserError
 from reconciler.model.live import Observed
 from reconciler.model.settings import Settings
 from reconciler.plan import PlanOptions, plan
@@ -140,7 +140,7 @@ def _early_connection(app: App, path: str) -> _Connection | None:
         return None
     try:
         return _Connection.open(app, settings, str(root))
-    except UserError:
+    except ReconcilerError:  # e.g. no credentials: said after the manifest problems, if any
         return None
 
 

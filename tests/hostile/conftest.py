@@ -1,7 +1,9 @@
-"""A loopback HTTP server that only counts: hostile input must send it nothing."""
+"""A loopback HTTP server that only counts: hostile input must send it nothing
+(but the read-only model list a valid reconciler.yaml starts while loading)."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,6 +13,15 @@ import pytest
 
 class CountingServer(ThreadingHTTPServer):
     requests_seen = 0
+    lines_seen: list[str]
+
+    @property
+    def requests_besides_the_list(self) -> int:
+        """Requests other than the tuned-model list, which a plan starts while the
+        manifests load (a read, to the endpoint a valid reconciler.yaml names): a
+        repository that fails to load may have sent that one, never any other."""
+        listed = [line for line in self.lines_seen if re.fullmatch(r"GET /v1beta/tunedModels\?.*", line)]
+        return self.requests_seen - len(listed)
 
     @property
     def host_port(self) -> str:
@@ -21,6 +32,7 @@ class CountingServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     def _count(self) -> None:
         self.server.requests_seen += 1  # type: ignore[attr-defined]
+        self.server.lines_seen.append(f"{self.command} {self.path}")  # type: ignore[attr-defined]
         self.send_response(403)  # not retried: one request, one count
         self.end_headers()
 
@@ -33,6 +45,7 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def api() -> Iterator[CountingServer]:
     server = CountingServer(("127.0.0.1", 0), _Handler)
+    server.lines_seen = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
