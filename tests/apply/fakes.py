@@ -75,6 +75,9 @@ class FakeClient:
         # Reports no generation defaults, so undeclared fields are left alone here.
         return {"name": name}
 
+    def list_base_models(self) -> list[dict[str, Any]]:
+        return []
+
     def get_operation(self, name: str, fields: str | None = None) -> dict[str, Any]:
         model_id = name.split("/")[1]
         self.calls.append(("get_operation", model_id))
