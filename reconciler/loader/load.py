@@ -287,7 +287,10 @@ class _Load:
             self.problems.extend(problems)
             origin = _Origin(document, shown, path)
             if manifest is not None:
-                yield _Declared(manifest=manifest, document=document, file=shown, path=path)
+                # Later steps ask only for the lines of the training data, the id and
+                # the source (each at most two levels deep), never for the data.
+                slim = document.kept_for(_TRAINING_DATA)
+                yield _Declared(manifest=manifest, document=slim, file=shown, path=path)
             else:
                 self.invalid_ids.add(_declared_id(document))
                 self._dataset_of_invalid_manifest(origin)
