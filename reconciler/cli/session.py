@@ -110,6 +110,8 @@ class _Listing:
 
     def __init__(self, backend: Backend, progress: bool) -> None:
         self._done = threading.Event()
+        self._taken = False
+        self._lock = threading.Lock()
         self._finish: Callable[[Desired], Observed] | None = None
         self._error: BaseException | None = None
         thread = threading.Thread(target=self._list, args=(backend, progress), name="observe", daemon=True)
@@ -123,11 +125,16 @@ class _Listing:
         finally:
             self._done.set()
 
-    def finish(self) -> Callable[[Desired], Observed]:
+    def take(self) -> Callable[[Desired], Observed] | None:
+        """The list's result, once: a later observe (the next pass of a watch,
+        a saved plan's check) must list again, not reuse this one."""
+        with self._lock:
+            if self._taken:
+                return None
+            self._taken = True
         self._done.wait()
         if self._error is not None:
             raise self._error
-        assert self._finish is not None
         return self._finish
 
 
@@ -176,8 +183,10 @@ class Session:
         return cls(app, desired, connection.backend, connection.poll_interval, progress, listing)
 
     def observe(self) -> Observed:
-        listing, self.listing = self.listing, None
-        finish = listing.finish() if listing is not None else self.backend.observe_models(progress=self.progress)
+        # Copies of a session (a watch pass's) share its listing: `take` hands it out once.
+        finish = self.listing.take() if self.listing is not None else None
+        if finish is None:
+            finish = self.backend.observe_models(progress=self.progress)
         return finish(self.desired)
 
     def plan(

@@ -157,3 +157,12 @@ def shared_emulator() -> Any:
     create(server.url, "listed", description="kept", temperature=0.3, readerProjectNumbers=["7"])
     yield server
     server.stop()
+
+
+def test_other_surfaces_get_the_mask_as_a_filter(emulator: EmulatorServer) -> None:
+    created = requests.post(f"{emulator.url}/storage/v1/b", params={"project": "p"}, json={"name": "masked"},
+                            timeout=10)
+    assert created.status_code == 200, created.text
+    answer = requests.get(f"{emulator.url}/storage/v1/b/masked", params={"fields": "name,nonesuch"}, timeout=10)
+    assert answer.status_code == 200  # no declared shape here: unknown names select nothing
+    assert answer.json() == {"name": "masked"}
