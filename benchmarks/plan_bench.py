@@ -319,7 +319,7 @@ def main() -> None:
     accounts = {"short": bench_account(scaled(SHORT), args.latency, args.rounds),
                 "long": bench_account(scaled(LONG), args.latency, args.rounds)}
     if not args.skip_10k:
-        accounts["10k"] = bench_account(scaled(MEMORY), args.latency, 1, only_plan=True)
+        accounts["10k"] = bench_account(scaled(MEMORY), args.latency, args.rounds, only_plan=True)
     figures: dict[str, Any] = {
         "latency_seconds": args.latency,
         "rounds": args.rounds,

@@ -18,6 +18,7 @@ What it must and must not depend on:
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Iterable
 
 from reconciler.model.manifest import Example
@@ -26,10 +27,13 @@ from reconciler.model.manifest import Example
 _DOMAIN = b"reconciler/examples/v1\n"
 
 
+_LENGTH = struct.Struct(">Q").pack  # 8 bytes, big-endian: int.to_bytes(8, "big"), faster
+
+
 def example_hash(text_input: str, output: str) -> bytes:
     """SHA-256 of one example; the input's byte length makes the split unambiguous."""
     encoded_input = text_input.encode("utf-8")
-    return hashlib.sha256(len(encoded_input).to_bytes(8, "big") + encoded_input + output.encode("utf-8")).digest()
+    return hashlib.sha256(_LENGTH(len(encoded_input)) + encoded_input + output.encode("utf-8")).digest()
 
 
 class Fingerprint:
