@@ -135,7 +135,8 @@ class _Listing:
         self._done.wait()
         if self._error is not None:
             raise self._error
-        return self._finish
+        finish, self._finish = self._finish, None  # held by the caller only, as long as it needs it
+        return finish
 
 
 def _early_connection(app: App, path: str) -> _Connection | None:
