@@ -12,7 +12,7 @@ earlier, interrupted attempt left behind instead of making a second model.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -61,6 +61,13 @@ class Backend(Protocol):
 
     def observe(self, desired: Desired) -> Observed:
         """The whole live state a plan needs, read with paged lists; never partial."""
+        ...
+
+    def observe_models(self, *, progress: bool = False) -> Callable[[Desired], Observed]:
+        """`observe` in two steps, for a caller that loads the manifests meanwhile:
+        read the live models now (what needs no manifest; with `progress`, also
+        each run's last step and loss, for `status`), and return what completes
+        the observe for a desired state (e.g. the permissions it declares)."""
         ...
 
     def find(self, key: str) -> LiveModel | None:

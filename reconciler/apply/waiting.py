@@ -48,12 +48,17 @@ class Waiter:
         if self.stop.wait(seconds):
             raise Stopped()
 
-    def poll(self, look: Callable[[float], bool], what: str) -> None:
+    def poll(self, look: Callable[[float], bool], what: str, *, wait_first: bool = False) -> None:
         """Call `look(elapsed)` until it says done, sleeping a growing interval
-        between looks; transient API errors count, up to MAX_FAILED_POLLS in a row."""
+        between looks; transient API errors count, up to MAX_FAILED_POLLS in a row.
+        `wait_first`: the caller has just looked (a create answered "not done"),
+        so the first look comes an interval later, not at once."""
         started = self.clock()
         interval = self.interval
         failed_polls = 0
+        if wait_first:
+            self._sleep(interval)
+            interval = min(self.max_interval, interval * self.growth)
         while True:
             if self.stop.is_set():
                 raise Stopped()

@@ -67,7 +67,10 @@ def plan_command(
     managed models without a manifest that prune is off for), 1 an error.
     """
     session = open_session(app, path, output)
-    plan, _ = session.plan(prune=prune, targets=targets, allow_empty=allow_empty)
+    plan = session.plan(prune=prune, targets=targets, allow_empty=allow_empty)[0]
+    # Showing the plan needs neither the desired nor the observed state: let
+    # their memory serve the rendering (a large account's peak is here).
+    del session
     app.console.print(render(plan, output, app.console.colour), nl=False)
     if markdown_out:
         Path(markdown_out).write_text(render_markdown(plan), encoding="utf-8")

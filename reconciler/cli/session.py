@@ -7,7 +7,8 @@ run the whole loop with no account and no network.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,9 +22,9 @@ from reconciler.cli.annotations import print_problem
 from reconciler.cli.app import App
 from reconciler.cli.repository import check_repository, command_hint
 from reconciler.cli.state import STATE_DIR, make_state_folder
-from reconciler.loader import Problem, load
+from reconciler.loader import Problem, load, load_settings
 from reconciler.model.desired import Desired
-from reconciler.model.errors import UserError
+from reconciler.model.errors import ReconcilerError, UserError
 from reconciler.model.live import Observed
 from reconciler.model.settings import Settings
 from reconciler.plan import PlanOptions, plan
@@ -45,10 +46,11 @@ class ManifestsInvalid(UserError):
         self.problems = problems
 
 
-def load_desired(app: App, path: str) -> Desired:
+def load_desired(app: App, path: str, on_manifests: Callable[[], None] | None = None) -> Desired:
     """The desired state, or every problem printed and ManifestsInvalid."""
     check_repository(path)
-    result = load(path, checks_for=lambda settings: backend_class(settings).manifest_problems)
+    result = load(path, checks_for=lambda settings: backend_class(settings).manifest_problems,
+                  on_manifests=on_manifests)
     for problem in result.problems:
         print_problem(app.console, problem)
     if result.desired is None:
@@ -78,15 +80,77 @@ def connect(app: App, settings: Settings, root: str) -> tuple[Backend, float]:
     embedded emulator), and the poll interval to use. Says on stderr, in one
     line, where it points: `--emulator` is the only difference between the
     emulator and a real account, so it must be visible which one is used."""
-    backend = backend_class(settings)
-    if app.emulator:
-        connected = backend.connect(settings, start_embedded_emulator(root))
-        state = Path(root) / EMULATOR_DIR / EMULATOR_STATE
-        app.console.info(f"Target: the embedded emulator (--emulator), state in {_shown(state)}")
-        return connected, EMULATOR_POLL_SECONDS
-    connected = backend.connect(settings)
-    app.console.info(f"Target: {connected.describe_target()}")
-    return connected, settings.poll_interval_seconds
+    connection = _Connection.open(app, settings, root)
+    app.console.info(connection.target)
+    return connection.backend, connection.poll_interval
+
+
+@dataclass(frozen=True)
+class _Connection:
+    backend: Backend
+    poll_interval: float
+    target: str  # the "Target: ..." line
+    settings: Settings
+
+    @classmethod
+    def open(cls, app: App, settings: Settings, root: str) -> _Connection:
+        backend = backend_class(settings)
+        if app.emulator:
+            connected = backend.connect(settings, start_embedded_emulator(root))
+            state = Path(root) / EMULATOR_DIR / EMULATOR_STATE
+            return cls(connected, EMULATOR_POLL_SECONDS,
+                       f"Target: the embedded emulator (--emulator), state in {_shown(state)}", settings)
+        connected = backend.connect(settings)
+        return cls(connected, settings.poll_interval_seconds, f"Target: {connected.describe_target()}", settings)
+
+
+class _Listing:
+    """The live models, listed on a thread of their own while the manifests load:
+    the two are independent until the planner joins them. A daemon thread, so a
+    run whose manifests fail to load exits without waiting for the list."""
+
+    def __init__(self, backend: Backend, progress: bool) -> None:
+        self._done = threading.Event()
+        self._taken = False
+        self._lock = threading.Lock()
+        self._finish: Callable[[Desired], Observed] | None = None
+        self._error: BaseException | None = None
+        thread = threading.Thread(target=self._list, args=(backend, progress), name="observe", daemon=True)
+        thread.start()
+
+    def _list(self, backend: Backend, progress: bool) -> None:
+        try:
+            self._finish = backend.observe_models(progress=progress)
+        except BaseException as error:  # re-raised where the observe is asked for
+            self._error = error
+        finally:
+            self._done.set()
+
+    def take(self) -> Callable[[Desired], Observed] | None:
+        """The list's result, once: a later observe (the next pass of a watch,
+        a saved plan's check) must list again, not reuse this one."""
+        with self._lock:
+            if self._taken:
+                return None
+            self._taken = True
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        finish, self._finish = self._finish, None  # held by the caller only, as long as it needs it
+        return finish
+
+
+def _early_connection(app: App, path: str) -> _Connection | None:
+    """A connection from reconciler.yaml alone, before the manifests load; None
+    when the settings have problems or connecting fails, which the ordinary
+    path then reports in its usual order (manifest problems first)."""
+    settings, root, problems = load_settings(path)
+    if problems:
+        return None
+    try:
+        return _Connection.open(app, settings, str(root))
+    except ReconcilerError:  # e.g. no credentials: said after the manifest problems, if any
+        return None
 
 
 def _shown(path: Path) -> str:
@@ -102,16 +166,38 @@ class Session:
     desired: Desired
     backend: Backend
     poll_interval: float
+    progress: bool = False  # observe each run's last step and loss too (status)
+    listing: _Listing | None = None  # the first observe's list, begun while loading
     path: str = "."  # the repository as given (-C), for the commands hints name
 
     @classmethod
-    def open(cls, app: App, path: str) -> Session:
-        desired = load_desired(app, path)
-        backend, poll_interval = connect(app, desired.settings, desired.root)
-        return cls(app, desired, backend, poll_interval, path)
+    def open(cls, app: App, path: str, *, progress: bool = False) -> Session:
+        """Load the repository and connect; the model list runs while the datasets
+        load, once the settings and manifests are valid (nothing is sent for bad ones)."""
+        check_repository(path)
+        early = _early_connection(app, path)
+        listings: list[_Listing] = []
+
+        def begin_listing() -> None:
+            if early is not None:
+                listings.append(_Listing(early.backend, progress))
+
+        desired = load_desired(app, path, begin_listing)
+        listing = listings[0] if listings else None
+        if early is None or early.settings != desired.settings:  # changed while loading
+            connection = _Connection.open(app, desired.settings, desired.root)
+            listing = None
+        else:
+            connection = early
+        app.console.info(connection.target)
+        return cls(app, desired, connection.backend, connection.poll_interval, progress, listing, path)
 
     def observe(self) -> Observed:
-        return self.backend.observe(self.desired)
+        # Copies of a session (a watch pass's) share its listing: `take` hands it out once.
+        finish = self.listing.take() if self.listing is not None else None
+        if finish is None:
+            finish = self.backend.observe_models(progress=self.progress)
+        return finish(self.desired)
 
     def plan(
         self, *, prune: bool | None, targets: Iterable[str] = (), allow_empty: bool = False

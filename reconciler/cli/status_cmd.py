@@ -116,7 +116,7 @@ def status_document(records: list[dict[str, object]]) -> dict[str, object]:
 @pass_app
 def status_command(app: App, path: str, output: str) -> None:
     """A table of live models: managed or not, state, progress, last loss, in sync or not."""
-    session = Session.open(app, path)
+    session = Session.open(app, path, progress=True)
     plan, observed = session.plan(prune=False)
     declared = session.desired.by_id()
     tuning = session.backend.rules.tuning

@@ -19,10 +19,6 @@ from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import google.auth
-import google.auth.exceptions
-import google.auth.transport.requests
-
 from reconciler.client.errors import SCOPES, CredentialsError
 from reconciler.model.secrets import API_KEY_ENVS
 
@@ -93,10 +89,10 @@ class GoogleCredentials:
     def __init__(
         self,
         credentials: Any,
-        refresh_request: Callable[[], Any] = google.auth.transport.requests.Request,
+        refresh_request: Callable[[], Any] | None = None,
     ) -> None:
         self._credentials = credentials
-        self._refresh_request = refresh_request
+        self._refresh_request = refresh_request or _google_auth_request
         self._lock = threading.Lock()
 
     def apply(self, headers: MutableMapping[str, str]) -> None:
@@ -119,6 +115,8 @@ class GoogleCredentials:
             return str(self._credentials.token)
 
     def _refresh(self) -> None:
+        import google.auth.exceptions
+
         try:
             self._credentials.refresh(self._refresh_request())
         except google.auth.exceptions.GoogleAuthError as exc:
@@ -137,8 +135,19 @@ class Connection:
 AdcLoader = Callable[[Sequence[str]], tuple[Any, str | None]]
 
 
+def _google_auth_request() -> Any:
+    import google.auth.transport.requests
+
+    return google.auth.transport.requests.Request()
+
+
+# google-auth is imported where it is used, not at start: it takes a tenth of a
+# second, and an API key or the emulator (most runs) never needs it.
 def load_default_credentials(scopes: Sequence[str]) -> tuple[Any, str | None]:
     """Application Default Credentials and the quota project they name, if any."""
+    import google.auth
+    import google.auth.exceptions
+
     try:
         credentials, _project = google.auth.default(scopes=list(scopes))
     except google.auth.exceptions.DefaultCredentialsError as exc:

@@ -24,6 +24,7 @@ from reconciler.emulator.calls import AnswerLost, Call, RawReply, Reply
 from reconciler.emulator.catalog import BASE_MODELS, find_base_model
 from reconciler.emulator.errors import ApiError, invalid_argument, not_found
 from reconciler.emulator.faults import FaultSettings, pick_fault, rate_limited, unavailable
+from reconciler.emulator.fields import RESPONSES, FieldMask, mask_of, parse_mask
 from reconciler.emulator.gcs.service import StorageService
 from reconciler.emulator.generation import GenerationService
 from reconciler.emulator.ids import IdMaker
@@ -269,11 +270,14 @@ class EmulatorApp:
             fault = self._before_api_call(request, endpoint, args.get("version", ""))
             if fault:
                 return fault
-        result = self._handle(request, endpoint, dict(args))
+        mask = None if endpoint.control else _field_mask(request, endpoint)
+        result = self._handle(request, endpoint, dict(args), mask)
         if isinstance(result, RawReply):
             return Response(result.data, status=result.status, headers=result.headers,
                             content_type=result.content_type)
         status, body = result
+        if mask is not None:
+            body = mask.apply(body)
         return _json_response(status, body, pretty)
 
     def _before_api_call(self, request: Request, endpoint: Endpoint,
@@ -297,7 +301,8 @@ class EmulatorApp:
                          endpoint.handler, version)
         return None
 
-    def _handle(self, request: Request, endpoint: Endpoint, args: dict[str, str]) -> Reply:
+    def _handle(self, request: Request, endpoint: Endpoint, args: dict[str, str],
+                mask: FieldMask | None) -> Reply:
         service_name, method_name = endpoint.handler.split(".")
         handler = getattr(self.services[service_name], method_name)
         call = Call(
@@ -310,6 +315,7 @@ class EmulatorApp:
             headers={key.lower(): value for key, value in request.headers.items()},
             host_url=request.host_url,
             system={key: value for key, value in request.args.items() if key in SYSTEM_PARAMS},
+            fields=mask,
         )
         result: Reply = handler(call, **args)
         return result
@@ -404,6 +410,14 @@ def _tuning_json(tuning: TuningSettings) -> dict[str, Any]:
 
 def _number_in(value: Any, low: float, high: float) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+
+
+def _field_mask(request: Request, endpoint: Endpoint) -> FieldMask | None:
+    """The partial response asked for, checked against the method's answer before it runs."""
+    text = mask_of(request.args, {key.lower(): value for key, value in request.headers.items()})
+    if text is None:
+        return None
+    return parse_mask(text, RESPONSES.get(endpoint.handler))
 
 
 def _api_query(request: Request, endpoint: Endpoint) -> dict[str, str]:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.emulator.fields import FieldMask
 from reconciler.emulator.wire import Enums
 
 JsonReply = tuple[int, dict[str, Any]]
@@ -38,3 +39,10 @@ class Call:
     headers: Mapping[str, str] = field(default_factory=dict)  # names in lowercase
     host_url: str = ""  # "http://127.0.0.1:8085/", for URLs the answer hands out
     system: Mapping[str, str] = field(default_factory=dict)  # alt, uploadType, fields…
+    # The partial response asked for (fields, $fields, X-Goog-FieldMask): the adapter
+    # applies it to the answer; a handler may read it to skip what is not kept.
+    fields: FieldMask | None = None
+
+    def wants(self, *path: str) -> bool:
+        """Whether the answer keeps anything at `path` (always, without a mask)."""
+        return self.fields is None or self.fields.selects(*path)

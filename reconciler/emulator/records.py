@@ -49,6 +49,12 @@ class TunedModelRecord:
     cancel_time: float | None = None
     cancelled_at_step: int | None = None
     permissions: list[PermissionRecord] = field(default_factory=list)
+    # len(examples), kept apart: a listed record comes without its examples.
+    example_count: int = -1
+
+    def __post_init__(self) -> None:
+        if self.example_count < 0:
+            self.example_count = len(self.examples)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -56,7 +62,7 @@ class TunedModelRecord:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TunedModelRecord:
         values = dict(data)
-        values["examples"] = [Example(**example) for example in data["examples"]]
+        values["examples"] = [Example(**example) for example in data.get("examples", ())]
         values["permissions"] = [PermissionRecord(**p) for p in data["permissions"]]
         return cls(**values)
 

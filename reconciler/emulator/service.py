@@ -140,13 +140,15 @@ class TunedModelService:
         return None
 
     def get_tuned_model(self, call: Call, model_id: str) -> Reply:
-        return 200, wire.tuned_model(self._record(model_id), call.now, call.enums)
+        snapshots = call.wants("tuningTask", "snapshots")
+        return 200, wire.tuned_model(self._record(model_id), call.now, call.enums, snapshots=snapshots)
 
     def list_tuned_models(self, call: Call) -> Reply:
         page = page_request(call.query, default_size=10, max_size=1000)
         matches = _text_filter(page.filter)
         records, next_token = page_of_models(self.store, page, matches)
-        models = [wire.tuned_model(r, call.now, call.enums) for r in records]
+        snapshots = call.wants("tunedModels", "tuningTask", "snapshots")
+        models = [wire.tuned_model(r, call.now, call.enums, snapshots=snapshots) for r in records]
         return 200, page_body("tunedModels", models, next_token)
 
     def update_tuned_model(self, call: Call, model_id: str) -> Reply:
@@ -174,7 +176,9 @@ class TunedModelService:
 
     def get_operation(self, call: Call, model_id: str, operation_id: str) -> Reply:
         record = self._operation_record(model_id, operation_id)
-        return 200, wire.operation(record, call.now, call.enums)
+        return 200, wire.operation(record, call.now, call.enums,
+                                   snapshots=call.wants("metadata", "snapshots"),
+                                   model_snapshots=call.wants("response", "tuningTask", "snapshots"))
 
     def list_model_operations(self, call: Call, model_id: str) -> Reply:
         page_request(call.query, default_size=10, max_size=1000)  # validates the parameters

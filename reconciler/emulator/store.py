@@ -38,7 +38,9 @@ class Store(Protocol):
         """Remove a model; NOT_FOUND when absent."""
 
     def list_after(self, position: int, limit: int) -> list[tuple[int, TunedModelRecord]]:
-        """Up to `limit` models created after `position`, with their positions."""
+        """Up to `limit` models created after `position`, with their positions;
+        without their training examples (`example_count` says how many), which no
+        list returns and which are most of a record's size."""
 
     def get_document(self, kind: str, key: str) -> Document | None: ...
 
@@ -76,30 +78,31 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._documents: dict[str, tuple[int, str]] = {}
+        # model id -> (position, the record without its examples, its examples)
+        self._documents: dict[str, tuple[int, str, str]] = {}
         self._next_position = 1
         self._kinds: dict[str, dict[str, tuple[int, str]]] = {}
 
     def get(self, model_id: str) -> TunedModelRecord | None:
         with self._lock:
             entry = self._documents.get(model_id)
-        return _decode(entry[1]) if entry else None
+        return _decode(entry[1], entry[2]) if entry else None
 
     def insert(self, record: TunedModelRecord) -> None:
-        document = _encode(record)
+        head, examples = _encode(record)
         with self._lock:
             if record.model_id in self._documents:
                 raise _taken(record.model_id)
-            self._documents[record.model_id] = (self._next_position, document)
+            self._documents[record.model_id] = (self._next_position, head, examples)
             self._next_position += 1
 
     def mutate(self, model_id: str, change: Mutation) -> TunedModelRecord:
         with self._lock:
             if model_id not in self._documents:
                 raise tuned_model_not_found(model_id)
-            position, document = self._documents[model_id]
-            changed = change(_decode(document))
-            self._documents[model_id] = (position, _encode(changed))
+            position, head, examples = self._documents[model_id]
+            changed = change(_decode(head, examples))
+            self._documents[model_id] = (position, *_encode(changed))
         return changed
 
     def delete(self, model_id: str) -> None:
@@ -111,7 +114,7 @@ class MemoryStore:
         with self._lock:
             # dicts keep insertion order, which is creation order here
             entries = [entry for entry in self._documents.values() if entry[0] > position]
-        return [(pos, _decode(document)) for pos, document in entries[:limit]]
+        return [(pos, _decode(head)) for pos, head, _ in entries[:limit]]
 
     def get_document(self, kind: str, key: str) -> Document | None:
         with self._lock:
@@ -159,6 +162,11 @@ class SqliteStore:
             " model_id TEXT NOT NULL UNIQUE,"
             " document TEXT NOT NULL)"
         )
+        # The examples apart from the rest (added later: a file made before has
+        # them inside `document`, which decodes the same).
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(tuned_models)")}
+        if "examples" not in columns:
+            self._db.execute("ALTER TABLE tuned_models ADD COLUMN examples TEXT")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS documents ("
             " position INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -171,16 +179,16 @@ class SqliteStore:
     def get(self, model_id: str) -> TunedModelRecord | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT document FROM tuned_models WHERE model_id = ?", (model_id,)
+                "SELECT document, examples FROM tuned_models WHERE model_id = ?", (model_id,)
             ).fetchone()
-        return _decode(row[0]) if row else None
+        return _decode(row[0], row[1]) if row else None
 
     def insert(self, record: TunedModelRecord) -> None:
         with self._lock:
             try:
                 self._db.execute(
-                    "INSERT INTO tuned_models (model_id, document) VALUES (?, ?)",
-                    (record.model_id, _encode(record)),
+                    "INSERT INTO tuned_models (model_id, document, examples) VALUES (?, ?, ?)",
+                    (record.model_id, *_encode(record)),
                 )
             except sqlite3.IntegrityError:
                 raise _taken(record.model_id) from None
@@ -188,14 +196,14 @@ class SqliteStore:
     def mutate(self, model_id: str, change: Mutation) -> TunedModelRecord:
         with self._lock:
             row = self._db.execute(
-                "SELECT document FROM tuned_models WHERE model_id = ?", (model_id,)
+                "SELECT document, examples FROM tuned_models WHERE model_id = ?", (model_id,)
             ).fetchone()
             if row is None:
                 raise tuned_model_not_found(model_id)
-            changed = change(_decode(row[0]))
+            changed = change(_decode(row[0], row[1]))
             self._db.execute(
-                "UPDATE tuned_models SET document = ? WHERE model_id = ?",
-                (_encode(changed), model_id),
+                "UPDATE tuned_models SET document = ?, examples = ? WHERE model_id = ?",
+                (*_encode(changed), model_id),
             )
         return changed
 
@@ -256,12 +264,20 @@ class SqliteStore:
             self._db.close()
 
 
-def _encode(record: TunedModelRecord) -> str:
-    return json.dumps(record.to_dict(), separators=(",", ":"))
+def _encode(record: TunedModelRecord) -> tuple[str, str]:
+    """The record without its examples, and its examples, as two documents."""
+    data = record.to_dict()
+    examples = data.pop("examples")
+    return json.dumps(data, separators=(",", ":")), json.dumps(examples, separators=(",", ":"))
 
 
-def _decode(document: str) -> TunedModelRecord:
-    return TunedModelRecord.from_dict(json.loads(document))
+def _decode(document: str, examples: str | None = None) -> TunedModelRecord:
+    """A record; without `examples` it has none (a list's), unless a document
+    written before they were kept apart holds them."""
+    data = json.loads(document)
+    if examples is not None:
+        data["examples"] = json.loads(examples)
+    return TunedModelRecord.from_dict(data)
 
 
 def _dump(document: Document) -> str:

@@ -4,7 +4,9 @@ as integers. Built from store records, never stored."""
 
 from __future__ import annotations
 
-import functools
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -48,7 +50,9 @@ def _is_default(value: Any) -> bool:
     return value in ("", [], {})
 
 
-def tuned_model(record: TunedModelRecord, now: float, enums: Enums) -> JsonDict:
+def tuned_model(record: TunedModelRecord, now: float, enums: Enums, *, snapshots: bool = True) -> JsonDict:
+    """The TunedModel message; `snapshots=False` when a partial response drops
+    them (rendering a long run's snapshots is most of the cost of a list)."""
     run = progress(record, now)
     body: JsonDict = {"name": record.name}
     if record.source_model:
@@ -66,7 +70,7 @@ def tuned_model(record: TunedModelRecord, now: float, enums: Enums) -> JsonDict:
     body["state"] = enums("State", run.state)
     body["createTime"] = timestamp(record.create_time)
     body["updateTime"] = timestamp(_update_time(record, run))
-    body["tuningTask"] = _tuning_task(record, run)
+    body["tuningTask"] = _tuning_task(record, run, snapshots)
     if record.reader_project_numbers:
         body["readerProjectNumbers"] = [str(n) for n in record.reader_project_numbers]
     return body
@@ -79,11 +83,11 @@ def _update_time(record: TunedModelRecord, run: Progress) -> float:
     return max(record.update_time, run.complete_time)
 
 
-def _tuning_task(record: TunedModelRecord, run: Progress) -> JsonDict:
+def _tuning_task(record: TunedModelRecord, run: Progress, with_snapshots: bool) -> JsonDict:
     task: JsonDict = {"startTime": timestamp(record.create_time, nanos=True)}
     if run.complete_time is not None:
         task["completeTime"] = timestamp(run.complete_time)  # µs, as recorded (== updateTime)
-    shots = _snapshots(record, run)
+    shots = _snapshots(record, run) if with_snapshots else []
     if shots:
         task["snapshots"] = shots
     task["hyperparameters"] = dict(record.hyperparameters)
@@ -95,27 +99,69 @@ def _snapshots(record: TunedModelRecord, run: Progress) -> list[JsonDict]:
     completed = min(run.completed_steps, MAX_TOTAL_STEPS)
     return list(_rendered_snapshots(record.model_id, record.create_time, record.step_seconds,
                                     record.total_steps, int(record.hyperparameters["batchSize"]),
-                                    len(record.examples), completed))
+                                    record.example_count, completed))
 
 
-@functools.lru_cache(maxsize=8192)
+# Rendered snapshots are kept for at most this many snapshots in all (a few
+# hundred bytes each), not a number of runs: a cap on runs made every page of
+# an account with more models than the cap render cold, since a list walks
+# them all in order and each least recently used entry was the next one wanted.
+SNAPSHOT_CACHE_BUDGET = 1_000_000
+
+
+class _RenderedRuns:
+    """The rendered snapshots of recent runs, least recently used dropped first."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._runs: OrderedDict[tuple[Any, ...], tuple[JsonDict, ...]] = OrderedDict()
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], render: Callable[[], tuple[JsonDict, ...]]) -> tuple[JsonDict, ...]:
+        with self._lock:
+            found = self._runs.get(key)
+            if found is not None:
+                self._runs.move_to_end(key)
+                return found
+        rendered = render()  # outside the lock: two threads may render one run, harmlessly
+        with self._lock:
+            if key not in self._runs and len(rendered) <= self.budget:
+                self._runs[key] = rendered
+                self._held += len(rendered)
+                while self._held > self.budget:
+                    _, dropped = self._runs.popitem(last=False)
+                    self._held -= len(dropped)
+        return rendered
+
+
+_RENDERED = _RenderedRuns(SNAPSHOT_CACHE_BUDGET)
+
+
 def _rendered_snapshots(model_id: str, create_time: float, step_seconds: float, total: int,
                         batch_size: int, examples: int, completed: int) -> tuple[JsonDict, ...]:
     # A run's snapshots never change once made, and rendering them (hashes and
     # timestamps) is most of the cost of a long list; so they are rendered once.
-    return tuple(
-        _omit_defaults({
-            "step": shot.step,
-            "epoch": shot.epoch,
-            "meanLoss": shot.mean_loss,
-            "computeTime": timestamp(shot.compute_time, nanos=True),
-        })
-        for shot in snapshots(model_id, create_time, step_seconds, total, batch_size, examples,
-                              completed)
-    )
+    def render() -> tuple[JsonDict, ...]:
+        return tuple(
+            _omit_defaults({
+                "step": shot.step,
+                "epoch": shot.epoch,
+                "meanLoss": shot.mean_loss,
+                "computeTime": timestamp(shot.compute_time, nanos=True),
+            })
+            for shot in snapshots(model_id, create_time, step_seconds, total, batch_size, examples,
+                                  completed)
+        )
+
+    key = (model_id, create_time, step_seconds, total, batch_size, examples, completed)
+    return _RENDERED.get(key, render)
 
 
-def operation(record: TunedModelRecord, now: float, enums: Enums) -> JsonDict:
+def operation(record: TunedModelRecord, now: float, enums: Enums, *, snapshots: bool = True,
+              model_snapshots: bool = True) -> JsonDict:
+    """The create operation; `snapshots` and `model_snapshots` (those of the
+    finished model in `response`) may be left out when a partial response drops them."""
     run = progress(record, now)
     metadata: JsonDict = {
         "@type": f"{TYPE_PREFIX}.{record.api_version}.CreateTunedModelMetadata",
@@ -125,7 +171,7 @@ def operation(record: TunedModelRecord, now: float, enums: Enums) -> JsonDict:
     metadata.update(_omit_defaults({
         "completedSteps": run.completed_steps,
         "completedPercent": round(run.completed_percent, 4),
-        "snapshots": _snapshots(record, run),
+        "snapshots": _snapshots(record, run) if snapshots else [],
     }))
     body: JsonDict = {"name": record.operation_name, "metadata": metadata}
     if not run.done:
@@ -139,7 +185,7 @@ def operation(record: TunedModelRecord, now: float, enums: Enums) -> JsonDict:
             "message": f"Tuning failed at step {run.completed_steps} of {run.total_steps}.",
         }
     else:
-        model = tuned_model(record, now, enums)
+        model = tuned_model(record, now, enums, snapshots=model_snapshots)
         body["response"] = {"@type": f"{TYPE_PREFIX}.{record.api_version}.TunedModel", **model}
     return body
 

@@ -65,8 +65,10 @@ class Scan:
 def scan(batches: Iterable[Batch], size_bytes: int, display: str, field_name: FieldNamer) -> Scan:
     """Check every row against the API's limits and fingerprint the examples."""
     fingerprint = Fingerprint()
+    add_hash = fingerprint.add_hash
     collector = _Collector()
     first_line_of: dict[bytes, int] = {}
+    first_line = first_line_of.setdefault
     count = input_characters = output_characters = 0
     for batch in batches:
         for item in batch:
@@ -75,12 +77,13 @@ def scan(batches: Iterable[Batch], size_bytes: int, display: str, field_name: Fi
                 continue
             line, _, text_input, output = item
             count += 1
-            input_characters += len(text_input)
-            output_characters += len(output)
+            input_length, output_length = len(text_input), len(output)
+            input_characters += input_length
+            output_characters += output_length
             # Cheap tests first: nearly every row passes them all.
             if (
-                len(output) > MAX_OUTPUT_CHARACTERS
-                or len(text_input) > MAX_INPUT_CHARACTERS
+                output_length > MAX_OUTPUT_CHARACTERS
+                or input_length > MAX_INPUT_CHARACTERS
                 or not output
                 or output.isspace()
             ):
@@ -91,8 +94,8 @@ def scan(batches: Iterable[Batch], size_bytes: int, display: str, field_name: Fi
             except UnicodeEncodeError:  # a lone surrogate, from a \ud800-style escape
                 collector.add(error(display, line, "", "text is not valid Unicode (a lone surrogate)"))
                 continue
-            fingerprint.add_hash(digest)
-            first = first_line_of.setdefault(digest, line)
+            add_hash(digest)
+            first = first_line(digest, line)
             if first != line:
                 collector.add(warning(display, line, "", f"duplicate of the example at line {first}"))
     summary = DatasetSummary(

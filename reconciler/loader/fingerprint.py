@@ -18,7 +18,8 @@ What it must and must not depend on:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import struct
+from collections.abc import Callable, Iterable
 
 from reconciler.model.manifest import Example
 
@@ -26,10 +27,13 @@ from reconciler.model.manifest import Example
 _DOMAIN = b"reconciler/examples/v1\n"
 
 
+_LENGTH = struct.Struct(">Q").pack  # 8 bytes, big-endian: int.to_bytes(8, "big"), faster
+
+
 def example_hash(text_input: str, output: str) -> bytes:
     """SHA-256 of one example; the input's byte length makes the split unambiguous."""
     encoded_input = text_input.encode("utf-8")
-    return hashlib.sha256(len(encoded_input).to_bytes(8, "big") + encoded_input + output.encode("utf-8")).digest()
+    return hashlib.sha256(_LENGTH(len(encoded_input)) + encoded_input + output.encode("utf-8")).digest()
 
 
 class Fingerprint:
@@ -37,14 +41,13 @@ class Fingerprint:
 
     def __init__(self) -> None:
         self._hashes: list[bytes] = []
+        # The list's own append: the loader calls this once an example.
+        self.add_hash: Callable[[bytes], None] = self._hashes.append
 
     def add(self, text_input: str, output: str) -> bytes:
         digest = example_hash(text_input, output)
         self._hashes.append(digest)
         return digest
-
-    def add_hash(self, digest: bytes) -> None:
-        self._hashes.append(digest)
 
     def hexdigest(self) -> str:
         total = hashlib.sha256(_DOMAIN)

@@ -9,16 +9,16 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from reconciler.loader import datasets
+from reconciler.loader.cache import DatasetCache
 from reconciler.loader.checks import Declared, ManifestCheck, cross_problems
 from reconciler.loader.datasets import Keys, Row, Scan
-from reconciler.loader.files import MAX_YAML_BYTES, FileProblem, confined, inside, read_bounded, resolve
+from reconciler.loader.files import MAX_YAML_BYTES, FileProblem, Resolver, confined, inside, read_bounded, resolve
 from reconciler.loader.layout import DEFAULT_MANIFESTS, MANIFEST_SUFFIXES, Layout, display_path, locate, manifest_files
 from reconciler.loader.problems import Problem, error, warning
 from reconciler.loader.validation import validate
@@ -62,13 +62,19 @@ def load(
     *,
     cwd: Path | None = None,
     checks_for: Callable[[Settings], ManifestCheck] | None = None,
+    on_manifests: Callable[[], None] | None = None,
 ) -> LoadResult:
     """Load a repository root, a manifests folder or one manifest file.
 
     `checks_for` gives, for the repository's settings, the checks of the
     backend they choose (what its API accepts), run on every valid manifest.
+    `on_manifests` is called once the settings and every manifest have loaded
+    without an error, before the datasets are read (a plan starts its list of
+    live models there: never for a repository whose manifests are bad).
     """
-    return _Load(Path(path), cwd, checks_for).run()
+    loading = _Load(Path(path), cwd, checks_for)
+    loading.on_manifests = on_manifests
+    return loading.run()
 
 
 def load_files(
@@ -169,12 +175,15 @@ class _Load:
         self.path = path
         self.checks_for = checks_for
         self.check: ManifestCheck | None = None
+        self.on_manifests: Callable[[], None] | None = None
         self.cwd = (cwd or Path.cwd()).resolve()
         self.problems: list[Problem] = []
-        # Dataset bytes are hashed on a second thread while the main one
-        # parses them: hashlib and file reads release the GIL.
-        self.file_hashes: dict[Path, str | Future[str]] = {}
-        self.hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataset-hash")
+        # Every file read, by path: its SHA-256, taken in the pass that parses
+        # it (a dataset is read once). A hashing thread cost more than it saved
+        # on many small files: each hand-off waited for the GIL.
+        self.file_hashes: dict[Path, str] = {}
+        self.resolver = Resolver()
+        self.cache: DatasetCache | None = None
         self.invalid_ids: set[str] = set()  # metadata.name of manifests that failed validation
         self.scans: dict[tuple[Path, Keys], Scan | None] = {}
         self.root = Path()
@@ -184,10 +193,10 @@ class _Load:
         return display_path(path, self.cwd)
 
     def run(self) -> LoadResult:
-        try:
-            return self._run()
-        finally:
-            self.hasher.shutdown(wait=True, cancel_futures=True)
+        result = self._run()
+        if self.cache is not None:
+            self.cache.save()
+        return result
 
     def _run(self) -> LoadResult:
         if not self.path.exists():
@@ -196,8 +205,11 @@ class _Load:
         self.root = layout.root.resolve()
         settings = self._settings(layout.settings_file)
         self.check = self.checks_for(settings) if self.checks_for else None
+        self.cache = DatasetCache(self.root) if settings.dataset_cache else None
         target = self._manifests_target(layout, settings)
         declared = list(self._all_manifests(target)) if target is not None else []
+        if self.on_manifests is not None and not any(p.is_error for p in self.problems):
+            self.on_manifests()
         models = [m for d in declared if (m := self._desired_model(d, layout)) is not None]
         self.problems.extend(cross_problems(declared, self.invalid_ids))
         problems = tuple(self.problems)
@@ -234,7 +246,7 @@ class _Load:
         # Manifests and settings are confined like datasets: a regular file inside
         # the repository, never read past MAX_YAML_BYTES, never a FIFO or a device.
         try:
-            data = read_bounded(confined(path, self.root, what), MAX_YAML_BYTES)
+            data = read_bounded(confined(path, self.root, what, resolver=self.resolver), MAX_YAML_BYTES)
         except FileProblem as exc:
             self.problems.append(error(self.show(path), 0, "", str(exc)))
             return []
@@ -290,7 +302,10 @@ class _Load:
             self.problems.extend(problems)
             origin = _Origin(document, shown, path)
             if manifest is not None:
-                yield _Declared(manifest=manifest, document=document, file=shown, path=path)
+                # Later steps ask only for the lines of the training data, the id and
+                # the source (each at most two levels deep), never for the data.
+                slim = document.kept_for(_TRAINING_DATA)
+                yield _Declared(manifest=manifest, document=slim, file=shown, path=path)
             else:
                 self.invalid_ids.add(_declared_id(document))
                 self._dataset_of_invalid_manifest(origin)
@@ -328,7 +343,7 @@ class _Load:
             validation = (scanned[0].summary, scanned[1])
         return DesiredModel(
             manifest=declared.manifest,
-            file=Path(os.path.relpath(declared.path, layout.root)).as_posix(),
+            file=_relative(declared.path, layout.root),
             line=declared.document.line,
             dataset=summary,
             dataset_source=source,
@@ -362,7 +377,7 @@ class _Load:
     ) -> tuple[Scan, DatasetSource] | None:
         message: str | None
         try:
-            path = confined(origin.path.parent / file, self.root, "datasets", file)
+            path = confined(origin.path.parent / file, self.root, "datasets", file, self.resolver)
         except FileProblem as exc:
             message = str(exc)
         else:
@@ -380,12 +395,9 @@ class _Load:
         # Several manifests may share a file: read and report it once per key choice.
         if (path, keys) in self.scans:
             return self.scans[(path, keys)]
-        if path not in self.file_hashes:
-            self.file_hashes[path] = self.hasher.submit(_sha256_of_file, path)
         shown = self.show(path)
         try:
-            batches = datasets.read_batches(path, keys, shown)
-            result = datasets.scan(batches, path.stat().st_size, shown, datasets.file_field_namer(keys))
+            result = self._cached_scan(path, keys) or self._checked_scan(path, keys, shown)
         except OSError as exc:
             self.problems.append(error(shown, 0, "", f"cannot be read: {exc.strerror or exc}"))
             result = None
@@ -394,6 +406,27 @@ class _Load:
             return None
         self.problems.extend(result.problems)
         return result
+
+    def _checked_scan(self, path: Path, keys: Keys, shown: str) -> Scan:
+        """Read, check and fingerprint the file, hashing its bytes in the same pass."""
+        digest = hashlib.sha256()
+        batches = datasets.read_batches(path, keys, shown, digest)
+        result = datasets.scan(batches, path.stat().st_size, shown, datasets.file_field_namer(keys))
+        self.file_hashes[path] = file_hash = digest.hexdigest()
+        if self.cache is not None and not result.problems:
+            self.cache.put(file_hash, keys, result.summary)
+        return result
+
+    def _cached_scan(self, path: Path, keys: Keys) -> Scan | None:
+        """The result kept for these exact bytes, if the cache is on and has it."""
+        if self.cache is None:
+            return None
+        file_hash = _sha256_of_file(path)
+        summary = self.cache.get(file_hash, keys)
+        if summary is None:
+            return None
+        self.file_hashes[path] = file_hash
+        return datasets.Scan(summary, ())
 
     def _check_totals(self, origin: _Origin, summary: DatasetSummary) -> None:
         if summary.examples < datasets.MIN_EXAMPLES:
@@ -418,22 +451,19 @@ class _Load:
     def _digest(self, root: Path) -> str:
         """One hash over every file read: a saved plan compares it to see if git moved."""
         total = hashlib.sha256(b"reconciler/desired/v1\n")
-        entries = sorted(
-            (Path(os.path.relpath(path, root)).as_posix(), _result(file_hash))
-            for path, file_hash in self.file_hashes.items()
-        )
+        entries = sorted((_relative(path, root), file_hash) for path, file_hash in self.file_hashes.items())
         for name, file_hash in entries:
             total.update(f"{name}\0{file_hash}\n".encode())
         return "sha256:" + total.hexdigest()
 
 
-def _result(file_hash: str | Future[str]) -> str:
-    if isinstance(file_hash, str):
-        return file_hash
-    try:
-        return file_hash.result()
-    except OSError:  # gone since it was parsed: the digest must still differ
-        return "unreadable"
+def _relative(path: Path, root: Path) -> str:
+    """`path` relative to `root`, with forward slashes (a string prefix when it
+    lies inside, which it nearly always does: os.path.relpath is slow)."""
+    text, prefix = str(path), str(root).rstrip(os.sep) + os.sep
+    if text.startswith(prefix):
+        return text[len(prefix):].replace(os.sep, "/")
+    return Path(os.path.relpath(path, root)).as_posix()
 
 
 def _sha256_of_file(path: Path) -> str:

@@ -44,6 +44,15 @@ class Document:
     line: int  # 1-based line where the document starts
     lines: dict[Path, int] = field(default_factory=dict)
 
+    def kept_for(self, *prefixes: Path) -> Document:
+        """This document without its data, and with the lines of `prefixes` and
+        what lies under them only (and of every mapping on the way, where a
+        missing field is reported): what is still asked once it validated.
+        Thousands of manifests' full line tables were most of a load's peak."""
+        kept = {path: line for path, line in self.lines.items()
+                if len(path) <= 2 or any(path[: len(prefix)] == prefix for prefix in prefixes)}
+        return Document(data=None, line=self.line, lines=kept)
+
     def line_of(self, path: Path) -> int:
         """The line of `path`, or of its nearest ancestor present in the file.
 
@@ -62,9 +71,11 @@ def parse_documents(text: str, file: str) -> tuple[list[Document], list[Problem]
     documents: list[Document] = []
     problems: list[Problem] = []
     loader = _Loader(text)
+    # Without an anchor there is no alias, so no expansion to measure: only depth.
+    has_anchors = "&" in text
     try:
         for node in _nodes(loader):
-            document = _document(loader, node, file, problems)
+            document = _document(loader, node, file, problems, has_anchors)
             if document is not None:
                 documents.append(document)
     except yaml.MarkedYAMLError as exc:
@@ -89,9 +100,11 @@ def _nodes(loader: yaml.SafeLoader) -> Iterator[yaml.Node]:
             yield node
 
 
-def _document(loader: yaml.SafeLoader, node: yaml.Node, file: str, problems: list[Problem]) -> Document | None:
+def _document(
+    loader: yaml.SafeLoader, node: yaml.Node, file: str, problems: list[Problem], has_anchors: bool = True
+) -> Document | None:
     start = node.start_mark.line + 1
-    too_big = _shape_problem(node)
+    too_big = _shape_problem(node) if has_anchors else _depth_problem(node)
     if too_big is not None:
         problems.append(error(file, start, "", too_big))
         return None
@@ -149,6 +162,21 @@ def _shape_problem(root: yaml.Node) -> str | None:
         return f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} values (a YAML alias bomb?)"
     if depth > MAX_DEPTH:
         return f"nested more than {MAX_DEPTH} levels deep"
+    return None
+
+
+def _depth_problem(root: yaml.Node) -> str | None:
+    """`_shape_problem` for a tree without aliases (each node has one parent):
+    one cheap walk, since nothing can expand."""
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"nested more than {MAX_DEPTH} levels deep"
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((part, depth + 1) for pair in node.value for part in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, depth + 1) for item in node.value)
     return None
 
 

@@ -49,8 +49,10 @@ class LiveModel(Live):
     defaults: dict[str, Any] = Field(default_factory=dict)
     create_time: str = ""
     update_time: str = ""
+    # Progress, where the backend read it: a plan's observe reads none (0, ()),
+    # status the last step and loss, a wait or an adoption the whole curve.
     step: int = 0  # the last training step reported
-    losses: tuple[float, ...] = ()  # the loss curve so far
+    losses: tuple[float, ...] = ()  # the loss curve so far (or its last point)
     # What callers of the tuned model use, where the backend serves it apart
     # from the model itself (Vertex AI: {"model": …, "endpoint": …}); the plan
     # JSON and `status --output json` publish it.

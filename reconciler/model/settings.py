@@ -63,6 +63,11 @@ class Settings(Strict):
     request_timeout_seconds: Number = Field(30.0, gt=0, le=MAX_REQUEST_TIMEOUT_SECONDS)
     operation_timeout_seconds: Number = Field(4 * 3600.0, gt=0, le=MAX_OPERATION_TIMEOUT_SECONDS)
     poll_interval_seconds: Number = Field(5.0, gt=0, le=MAX_POLL_INTERVAL_SECONDS)
+    dataset_cache: Flag = Field(
+        False,
+        description="Keep the checks of clean datasets in .reconciler/, by file content hash: "
+        "an unchanged dataset is hashed but not parsed again.",
+    )
 
     @model_validator(mode="after")
     def _vertex_block(self) -> Settings:

@@ -122,7 +122,10 @@ def _change(model: DesiredModel, action: Action, reason: str, **fields: Any) -> 
 
 
 def _waiting(model: DesiredModel, live: LiveModel, rules: PlanRules) -> Change:
-    reason = f"still CREATING from an earlier run (step {live.step}); wait, never create it twice"
+    # The step is known only where the backend read progress (status); a plan's
+    # list does not ask for it (the snapshots are most of a long run's bytes).
+    step = f" (step {live.step})" if live.step else ""
+    reason = f"still CREATING from an earlier run{step}; wait, never create it twice"
     reasons, _, _ = input_changes(model, live, rules.hyperparameter_defaults)
     if reasons:
         reason += "; its inputs differ from the manifest, so a later plan will replace it"

@@ -4,6 +4,7 @@ load desired models from generated manifests."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,11 +67,18 @@ class FakeClient:
     def list_tuned_models(self) -> list[dict[str, Any]]:
         return list(self.models.values())
 
+    def tuned_model_pages(self, fields: str | None = None) -> Iterator[list[dict[str, Any]]]:
+        # Ignores `fields`, as a server may: decoding must keep only what is needed.
+        yield list(self.models.values())
+
     def get_base_model(self, name: str) -> dict[str, Any]:
         # Reports no generation defaults, so undeclared fields are left alone here.
         return {"name": name}
 
-    def get_operation(self, name: str) -> dict[str, Any]:
+    def list_base_models(self) -> list[dict[str, Any]]:
+        return []
+
+    def get_operation(self, name: str, fields: str | None = None) -> dict[str, Any]:
         model_id = name.split("/")[1]
         self.calls.append(("get_operation", model_id))
         state = self.models[model_id]["state"]
@@ -79,7 +87,7 @@ class FakeClient:
             return {**operation, "done": True, "error": {"code": 13, "message": "Tuning failed at step 1 of 3."}}
         return {**operation, "done": True} if state == "ACTIVE" else operation
 
-    def get_tuned_model(self, name: str) -> dict[str, Any]:
+    def get_tuned_model(self, name: str, fields: str | None = None) -> dict[str, Any]:
         model_id = name.removeprefix("tunedModels/")
         self.calls.append(("get", model_id))
         if model_id not in self.models:

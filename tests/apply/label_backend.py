@@ -5,7 +5,7 @@ deletes the old one. Nothing in plan/ or apply/ knows it exists."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,7 +99,11 @@ class LabelBackend:
         return newest
 
     def observe(self, desired: Desired) -> Observed:
-        return Observed(models=tuple(self._current().values()))
+        return self.observe_models()(desired)
+
+    def observe_models(self, *, progress: bool = False) -> Callable[[Desired], Observed]:
+        models = tuple(self._current().values())
+        return lambda desired: Observed(models=models)
 
     def find(self, key: str) -> LiveModel | None:
         return self._current().get(key)

@@ -36,6 +36,10 @@ class BaseModels(FakeClient):
             raise NotFound(f"{name} is not found", http_status=404)
         return {"name": name, **DEFAULTS}
 
+    def list_base_models(self) -> list[dict[str, Any]]:
+        self.calls.append(("list_base_models", ""))
+        return [{"name": BASE_MODEL, **DEFAULTS}, {"name": "models/another-base-model", **DEFAULTS}]
+
 
 def without_generation(model_id: str, base_model: str = BASE_MODEL) -> dict[str, Any]:
     document = manifest(model_id)
@@ -44,7 +48,7 @@ def without_generation(model_id: str, base_model: str = BASE_MODEL) -> dict[str,
     return document
 
 
-def test_observe_reads_each_base_model_once_and_plans_removed_fields_back(tmp_path: Path) -> None:
+def test_observe_lists_the_base_models_once_and_plans_removed_fields_back(tmp_path: Path) -> None:
     client = BaseModels()
     before = desired_for(tmp_path / "before", [manifest("alpha", temperature=0.6), manifest("beta")])
     for model in before.models:
@@ -54,7 +58,7 @@ def test_observe_reads_each_base_model_once_and_plans_removed_fields_back(tmp_pa
 
     observed = backend.observe(after)
 
-    assert [call for call in client.calls if call[0] == "get_base_model"] == [("get_base_model", BASE_MODEL)]
+    assert [call for call in client.calls if "base_model" in call[0]] == [("list_base_models", "")]
     alpha = observed.by_id()["alpha"]
     assert alpha.defaults == {"spec.generation.temperature": 1.0, "spec.generation.topP": 0.95,
                               "spec.generation.topK": 64}

@@ -3,16 +3,18 @@ through the Gemini backend's two waits: for an operation and for a model)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from integration.helpers_apply import manifest
 
 from reconciler.apply.progress import RecordingReporter
 from reconciler.apply.waiting import MAX_FAILED_POLLS, Stopped, TimedOut, Waiter
 from reconciler.backends.gemini import GeminiBackend
 from reconciler.client.errors import NotFound, Unavailable
 
-from .fakes import FakeClock
+from .fakes import FakeClock, desired_for
 
 
 class Operations:
@@ -23,7 +25,7 @@ class Operations:
         self.errors = list(errors or [])
         self.reads = 0
 
-    def get_operation(self, name: str) -> dict[str, Any]:
+    def get_operation(self, name: str, fields: str | None = None) -> dict[str, Any]:
         if self.errors:
             raise self.errors.pop(0)
         self.reads += 1
@@ -31,7 +33,7 @@ class Operations:
         metadata = {"totalSteps": 10, "completedSteps": self.reads, "snapshots": [{"step": self.reads, "meanLoss": 1}]}
         return {"name": name, "metadata": metadata, **({"done": True} if done else {})}
 
-    def get_tuned_model(self, name: str) -> dict[str, Any]:
+    def get_tuned_model(self, name: str, fields: str | None = None) -> dict[str, Any]:
         self.reads += 1
         state = "ACTIVE" if self.reads >= self.polls_needed else "CREATING"
         return {"name": name, "state": state, "tuningTask": {"snapshots": [{"step": 5, "epoch": 1}]}}
@@ -99,3 +101,29 @@ def test_a_permanent_error_is_not_retried() -> None:
     with pytest.raises(NotFound):
         wait_operation(waiter(FakeClock()), operations)
     assert operations.reads == 0
+
+
+class Creates(Operations):
+    """A create that answers "not done"; every read notes how many waits came before it."""
+
+    def __init__(self, clock: FakeClock, polls_needed: int) -> None:
+        super().__init__(polls_needed)
+        self.clock = clock
+        self.waits_before_reads: list[int] = []
+
+    def create_tuned_model(self, body: Any, tuned_model_id: str | None = None) -> dict[str, Any]:
+        metadata = {"totalSteps": 10, "snapshots": []}
+        return {"name": f"tunedModels/{tuned_model_id}/operations/o", "metadata": metadata}
+
+    def get_operation(self, name: str, fields: str | None = None) -> dict[str, Any]:
+        self.waits_before_reads.append(len(self.clock.waits))
+        return super().get_operation(name, fields)
+
+
+def test_a_create_that_answered_not_done_is_not_polled_at_once(tmp_path: Path) -> None:
+    desired = desired_for(tmp_path, [manifest("numbers")])
+    clock = FakeClock()
+    client = Creates(clock, polls_needed=2)
+    GeminiBackend(client).create(desired.models[0], waiter(clock))  # type: ignore[arg-type]
+    assert client.waits_before_reads == [1, 2]  # every read comes after a wait
+    assert clock.waits == [2, 3]

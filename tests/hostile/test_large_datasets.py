@@ -42,7 +42,7 @@ def test_a_dataset_over_the_request_limit_is_an_error_with_its_size_and_the_limi
             "manifests/alpha.yaml:8: spec.trainingData: is 21.0 MB: the create request would carry at least",
             f"above the {LIMIT} the API takes in one request",
         )
-    assert api.requests_seen == 0
+    assert api.requests_besides_the_list == 0
 
 
 def test_a_huge_dataset_is_refused_without_being_read(tmp_path: Path) -> None:

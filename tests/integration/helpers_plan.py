@@ -32,7 +32,7 @@ from tests.integration.helpers_apply import live_models, request_counts  # noqa:
 
 BASE_MODEL = "models/gemini-1.5-flash-001-tuning"
 LIST_KEY = "GET /{version}/tunedModels"
-BASE_MODEL_KEY = "GET /{version}/models/{base_id}"
+BASE_MODEL_KEY = "GET /{version}/models"  # the list of base models (their generation defaults)
 PERMISSIONS_KEY = "GET /{version}/tunedModels/{model_id}/permissions"
 READER = "analyst@example.com"
 EXAMPLES = 20  # the fewest the API accepts

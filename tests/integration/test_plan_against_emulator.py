@@ -193,7 +193,7 @@ def test_plan_of_2000_models_lists_them_in_two_pages_and_reads_only_declared_per
     assert request_counts(at_emulator) == {
         LIST_KEY: math.ceil(count / PAGE_SIZE),
         PERMISSIONS_KEY: len(granted),
-        BASE_MODEL_KEY: 1,  # read once, whatever the number of models tuned from it
+        BASE_MODEL_KEY: 1,  # one list, whatever the number of models tuned from them
     }
 
 

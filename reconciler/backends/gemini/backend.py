@@ -8,7 +8,7 @@ id must then be free before a replace creates it again (destroy-then-create).
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import Any
@@ -19,7 +19,7 @@ from reconciler.backends.gemini import progress
 from reconciler.backends.gemini.client import GeminiClient
 from reconciler.backends.gemini.defaults import GENERATION_KEYS, BaseModelDefaults
 from reconciler.backends.gemini.export import manifest_for
-from reconciler.backends.gemini.live import live_model, live_permission
+from reconciler.backends.gemini.live import PLAN_FIELDS, PROGRESS_FIELDS, Snapshots, live_model, live_permission
 from reconciler.backends.gemini.names import ADDRESS_TEMPLATE, BASE_PREFIX, key_of
 from reconciler.backends.gemini.requests import create_body, name_of, permission_body, update_body
 from reconciler.backends.gemini.rules import RULES, manifest_problems
@@ -37,6 +37,11 @@ from reconciler.plan.types import PermissionChange
 # PaLM-era base models are served through generateText (v1beta3), the rest
 # through generateContent.
 PALM_PREFIX = BASE_PREFIX + "text-"
+# What a wait shows and keeps: progress (the last snapshot) while it runs, the
+# loss curve and the outcome at the end; not the snapshots' times, nor the
+# finished model the operation repeats in `response`.
+OPERATION_FIELDS = "name,done,error,metadata(totalSteps,completedSteps,completedPercent,snapshots(step,epoch,meanLoss))"
+WAIT_FIELDS = f"{PLAN_FIELDS},tuningTask/snapshots(step,epoch,meanLoss)"
 
 
 class GeminiBackend:
@@ -88,13 +93,30 @@ class GeminiBackend:
     def observe(self, desired: Desired) -> Observed:
         """One paged list, plus the permissions of only those models whose manifests
         declare permissions. No per-model GET; a partial list raises."""
-        listed = self.client.list_tuned_models()
-        models = self._with_defaults(tuple(live_model(body, self.marker) for body in listed))
+        return self.observe_models()(desired)
+
+    def observe_models(self, *, progress: bool = False) -> Callable[[Desired], Observed]:
+        """The paged list, asking only for the fields the plan reads (and, with
+        `progress`, each run's last step and loss); each page is decoded and
+        dropped as it comes. Returns what reads the permissions the manifests need."""
+        fields, snapshots = (PROGRESS_FIELDS, Snapshots.LAST) if progress else (PLAN_FIELDS, Snapshots.NONE)
+        listed = tuple(
+            live_model(body, self.marker, snapshots)
+            for page in self.client.tuned_model_pages(fields=fields)
+            for body in page
+        )
+        models = self._with_defaults(listed)
+        return lambda desired: Observed(models=models, permissions=self._declared_permissions(desired, models))
+
+    def _declared_permissions(
+        self, desired: Desired, models: tuple[LiveModel, ...]
+    ) -> dict[str, tuple[LivePermission, ...]]:
         live_keys = {model.key for model in models}
         wanted = [m.id for m in desired.models if m.manifest.spec.permissions and m.id in live_keys]
+        if not wanted:
+            return {}
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
-            permissions = dict(zip(wanted, pool.map(self._permissions, wanted), strict=True))
-        return Observed(models=models, permissions=permissions)
+            return dict(zip(wanted, pool.map(self._permissions, wanted), strict=True))
 
     def _with_defaults(self, models: tuple[LiveModel, ...]) -> tuple[LiveModel, ...]:
         """Managed models with their base model's generation defaults (one GET a
@@ -125,10 +147,10 @@ class GeminiBackend:
             # A crashed or concurrent run created it first: read what is there
             # instead of making a second model.
             return self._take_over(model, waiter)
-        if operation.get("done"):  # a run may finish before the create answers
-            waiter.reporter.progress(progress.from_operation(model.id, operation, 0.0))
-        else:
-            operation = self.wait_for_operation(model.id, operation["name"], waiter)
+        waiter.reporter.progress(progress.from_operation(model.id, operation, 0.0))
+        if not operation.get("done"):  # a run may finish before the create answers
+            # The create has just answered "not done": the first look waits an interval.
+            operation = self.wait_for_operation(model.id, operation["name"], waiter, just_looked=True)
         if "error" in operation:
             error = operation["error"]
             raise ChangeFailed(f"tuning failed: {error.get('message', error)}")
@@ -154,19 +176,19 @@ class GeminiBackend:
             raise ChangeFailed("tuning ended FAILED; the next plan replaces the model")
         return Tuned(live.losses)
 
-    def wait_for_operation(self, key: str, name: str, waiter: Waiter) -> dict[str, Any]:
+    def wait_for_operation(self, key: str, name: str, waiter: Waiter, *, just_looked: bool = False) -> dict[str, Any]:
         """Poll a create operation until `done`; returns the final operation."""
         final: dict[str, Any] = {}
 
         def look(elapsed: float) -> bool:
-            operation = self.client.get_operation(name)
+            operation = self.client.get_operation(name, fields=OPERATION_FIELDS)
             waiter.reporter.progress(progress.from_operation(key, operation, elapsed))
             if operation.get("done"):
                 final.update(operation)
                 return True
             return False
 
-        waiter.poll(look, f"tuning of {RULES.address(key)}")
+        waiter.poll(look, f"tuning of {RULES.address(key)}", wait_first=just_looked)
         return final
 
     def _wait_for(self, model: DesiredModel, waiter: Waiter) -> LiveModel:
@@ -178,7 +200,7 @@ class GeminiBackend:
         final: dict[str, Any] = {}
 
         def look(elapsed: float) -> bool:
-            body = self.client.get_tuned_model(key)
+            body = self.client.get_tuned_model(key, fields=WAIT_FIELDS)
             waiter.reporter.progress(progress.from_model(key, body, total_steps, elapsed))
             if body.get("state") not in ("CREATING", 1):
                 final.update(body)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import requests
@@ -133,13 +133,22 @@ class GeminiClient:
 
     # Tuned models
 
-    def list_tuned_models(self, filter: str | None = None) -> list[dict[str, Any]]:
+    def list_tuned_models(self, filter: str | None = None, fields: str | None = None) -> list[dict[str, Any]]:
         """Every tuned model the caller can see, all pages read."""
-        params = {"filter": filter} if filter else {}
-        return self._list_all(f"{self.api_version}/tunedModels", "tunedModels", params)
+        return [model for page in self.tuned_model_pages(filter, fields) for model in page]
 
-    def get_tuned_model(self, id_or_name: str) -> dict[str, Any]:
-        return self._call("GET", self._versioned(tuned_model_name(id_or_name)))
+    def tuned_model_pages(self, filter: str | None = None, fields: str | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Every tuned model, a page at a time (so a caller can decode a page and
+        drop it). `fields` selects within each TunedModel (a partial response:
+        `name,tuningTask/hyperparameters`); a server may ignore it and send more."""
+        params = {"filter": filter} if filter else {}
+        if fields:
+            params["fields"] = f"tunedModels({fields}),nextPageToken"
+        return self._pages(f"{self.api_version}/tunedModels", "tunedModels", params)
+
+    def get_tuned_model(self, id_or_name: str, fields: str | None = None) -> dict[str, Any]:
+        params = {"fields": fields} if fields else None
+        return self._call("GET", self._versioned(tuned_model_name(id_or_name)), params=params)
 
     def create_tuned_model(
         self, body: Mapping[str, Any], tuned_model_id: str | None = None
@@ -150,16 +159,18 @@ class GeminiClient:
         path = f"{self.api_version}/tunedModels"
         return self._call("POST", path, params=params, body=body, resend=resend)
 
-    def get_operation(self, name: str) -> dict[str, Any]:
-        """Read an operation once, on v1 when this API version does not serve it."""
+    def get_operation(self, name: str, fields: str | None = None) -> dict[str, Any]:
+        """Read an operation once, on v1 when this API version does not serve it;
+        `fields` asks for a partial response."""
         name = _checked("operations", name)
         version = self._operations_version
+        params = {"fields": fields} if fields else None
         try:
-            return self._call("GET", f"{version}/{name}")
+            return self._call("GET", f"{version}/{name}", params=params)
         except NotFound:
             if version == OPERATIONS_FALLBACK_VERSION:
                 raise
-        operation = self._call("GET", f"{OPERATIONS_FALLBACK_VERSION}/{name}")
+        operation = self._call("GET", f"{OPERATIONS_FALLBACK_VERSION}/{name}", params=params)
         self._operations_version = OPERATIONS_FALLBACK_VERSION
         return operation
 
@@ -241,8 +252,12 @@ class GeminiClient:
     def _list_all(
         self, path: str, key: str, params: Mapping[str, str] | None = None
     ) -> list[dict[str, Any]]:
+        return [item for page in self._pages(path, key, params) for item in page]
+
+    def _pages(
+        self, path: str, key: str, params: Mapping[str, str] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
         """Follow nextPageToken to the last page; every other parameter stays the same."""
-        items: list[dict[str, Any]] = []
         seen_tokens: set[str] = set()
         token = ""
         while True:
@@ -250,10 +265,10 @@ class GeminiClient:
             if token:
                 page_params["pageToken"] = token
             page = self._call("GET", path, params=page_params)
-            items.extend(page.get(key) or ())
+            yield page.get(key) or []
             token = page.get("nextPageToken") or ""
             if not token:
-                return items
+                return
             if token in seen_tokens:
                 raise UnexpectedResponse(f"GET /{path} repeated page token {token!r}; stopped")
             seen_tokens.add(token)

@@ -2,9 +2,12 @@
 goes back to.
 
 A tuned model starts with its base model's temperature, topP and topK; the API
-reports them on the base model (`GET models/{id}`). Observe reads each base
-model of the managed models once, so the planner can plan a removed
-`generation` line back to its default, and an update can send that value.
+reports them on the base model. Observe reads them for the managed models'
+base models with one list of base models (so a plan makes list calls only, one
+page for every base model there is), so the planner can plan a removed
+`generation` line back to its default, and an update can send that value. A
+base model outside the list (retired) has none: an undeclared field is left
+alone. Outside an observe, one base model is read with a GET.
 """
 
 from __future__ import annotations
@@ -38,8 +41,15 @@ class BaseModelDefaults:
         self._lock = threading.Lock()
 
     def read(self, base_models: Iterable[str]) -> None:
-        for name in sorted({b for b in base_models if b}):
-            self.of(name)
+        """Know the defaults of every one of `base_models`, with one list of base models."""
+        with self._lock:
+            missing = {b for b in base_models if b} - set(self._known)
+        if not missing:
+            return
+        listed = {body.get("name", ""): defaults_of(body) for body in self.client.list_base_models()}
+        with self._lock:
+            for name in missing:
+                self._known[name] = listed.get(name, {})
 
     def of(self, base_model: str) -> dict[str, Any]:
         """The defaults of one base model; none for one the API no longer has

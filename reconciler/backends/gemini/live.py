@@ -4,6 +4,7 @@ enum-encoding=int), decoded into the neutral live state."""
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 from reconciler.backends.gemini.names import ADDRESS_TEMPLATE, key_of, tuned_key
@@ -23,10 +24,28 @@ def enum_name(value: Any, names: dict[int, str]) -> str:
     return str(value)
 
 
-def live_model(body: dict[str, Any], marker: Marker = UNKEYED) -> LiveModel:
+# What the plan reads of a tuned model: never its snapshots (one a training
+# step, so a long run's are most of a list's bytes) nor its training data. The
+# fields system parameter selects them; `live_model` reads no more even when a
+# server ignores the mask and sends everything.
+PLAN_FIELDS = ("name,baseModel,tunedModelSource,displayName,description,temperature,topP,topK,"
+               "state,createTime,updateTime,tuningTask/hyperparameters")
+# `status` shows each run's last step and loss: the snapshots, two fields each.
+PROGRESS_FIELDS = f"{PLAN_FIELDS},tuningTask/snapshots(step,meanLoss)"
+
+
+class Snapshots(Enum):
+    """How much of a model's loss curve a caller needs."""
+
+    NONE = "none"  # the plan: step 0 and no losses, whatever the server sent
+    LAST = "last"  # status: the last step and the last loss
+    ALL = "all"  # a finished or adopted run: the whole curve (for the apply summary)
+
+
+def live_model(body: dict[str, Any], marker: Marker = UNKEYED, snapshots: Snapshots = Snapshots.ALL) -> LiveModel:
     task = body.get("tuningTask") or {}
     source = body.get("tunedModelSource") or {}
-    snapshots = task.get("snapshots") or ()
+    step, losses = _progress(task.get("snapshots") or (), snapshots)
     description = body.get("description", "")
     tuned_from = source.get("tunedModel", "")
     key = key_of(body["name"])
@@ -50,10 +69,21 @@ def live_model(body: dict[str, Any], marker: Marker = UNKEYED) -> LiveModel:
         hyperparameters=dict(task.get("hyperparameters") or {}),
         create_time=body.get("createTime", ""),
         update_time=body.get("updateTime", ""),
-        step=int(snapshots[-1].get("step", 0)) if snapshots else 0,
-        losses=tuple(float(s["meanLoss"]) for s in snapshots if "meanLoss" in s),
+        step=step,
+        losses=losses,
         handle=body["name"],
     )
+
+
+def _progress(snapshots: Any, wanted: Snapshots) -> tuple[int, tuple[float, ...]]:
+    """The last step and the losses `wanted` asks for, without touching the rest."""
+    if wanted is Snapshots.NONE or not snapshots:
+        return 0, ()
+    last = snapshots[-1]
+    step = int(last.get("step", 0))
+    if wanted is Snapshots.LAST:
+        return step, (float(last["meanLoss"]),) if "meanLoss" in last else ()
+    return step, tuple(float(s["meanLoss"]) for s in snapshots if "meanLoss" in s)
 
 
 def live_permission(body: dict[str, Any]) -> LivePermission:

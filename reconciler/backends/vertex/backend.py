@@ -119,16 +119,24 @@ class VertexBackend:
     # --- observe ------------------------------------------------------------------
 
     def observe(self, desired: Desired) -> Observed:
+        return self.observe_models()(desired)
+
+    def observe_models(self, *, progress: bool = False) -> Callable[[Desired], Observed]:
         """Three paged lists (jobs and endpoints by label, tuned Models), joined
-        per manifest id; never a GET per model."""
-        for model in desired.models:
-            self._generation[model.id] = _generation_config(model)
-        declared = desired.by_id()
-        # A run that failed or was cancelled and left nothing behind is only a
-        # tombstone (jobs cannot be deleted): without a manifest there is
-        # nothing to delete, so it is not a live model.
-        return Observed(models=tuple(m for m in self._join().live_models()
-                                     if m.key in declared or not _left_nothing(m)))
+        per manifest id; never a GET per model. A job carries its progress
+        already, so `progress` asks for nothing more."""
+        live = self._join().live_models()
+
+        def complete(desired: Desired) -> Observed:
+            for model in desired.models:
+                self._generation[model.id] = _generation_config(model)
+            declared = desired.by_id()
+            # A run that failed or was cancelled and left nothing behind is only a
+            # tombstone (jobs cannot be deleted): without a manifest there is
+            # nothing to delete, so it is not a live model.
+            return Observed(models=tuple(m for m in live if m.key in declared or not _left_nothing(m)))
+
+        return complete
 
     def _join(self) -> Join:
         jobs = [j for j in self.client.list_tuning_jobs(MANAGED_FILTER) if _managed(j)]
