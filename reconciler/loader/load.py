@@ -302,9 +302,9 @@ class _Load:
             self.problems.extend(problems)
             origin = _Origin(document, shown, path)
             if manifest is not None:
-                # Later steps ask only for the lines of the training data, the id and
-                # the source (each at most two levels deep), never for the data.
-                slim = document.kept_for(_TRAINING_DATA)
+                # Later steps ask only for the lines of the datasets, the id and the
+                # source (each at most two levels deep), never for the data.
+                slim = document.kept_for(_TRAINING_DATA, _VALIDATION_DATA)
                 yield _Declared(manifest=manifest, document=slim, file=shown, path=path)
             else:
                 self.invalid_ids.add(_declared_id(document))
