@@ -36,32 +36,6 @@ RESULTS = Path(__file__).resolve().parent / "results" / "plan_bench_vertex.json"
 RSS_TARGET_MB = 300
 EXAMPLES = 20  # the fewest the API accepts
 
-MANIFEST = """\
-apiVersion: reconciler/v1
-kind: TunedModel
-metadata:
-  name: model-{index:04d}
-spec:
-  displayName: Model {index}
-  description: Benchmark model number {index}.
-  baseModel: models/gemini-1.5-flash-001-tuning
-  trainingData:
-    file: ../datasets/model-{index:04d}.jsonl
-  hyperparameters: {{epochCount: 5, batchSize: 4, learningRate: 0.001}}
-  generation: {{temperature: 0.7, topP: 0.95}}
-"""
-
-
-def write_repository(root: Path, models: int) -> None:
-    (root / "manifests").mkdir(parents=True)
-    (root / "datasets").mkdir()
-    (root / "reconciler.yaml").write_text("prune: true\nconcurrency: 4\n", encoding="utf-8")
-    for index in range(models):
-        (root / "manifests" / f"model-{index:04d}.yaml").write_text(MANIFEST.format(index=index), encoding="utf-8")
-        rows = (json.dumps({"textInput": f"{index} {n}", "output": str(n + 1)}) for n in range(EXAMPLES))
-        (root / "datasets" / f"model-{index:04d}.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
-
-
 def load_desired(root: Path) -> Desired:
     result = load(root)
     if result.desired is None:
@@ -98,11 +72,14 @@ spec:
 
 
 def write_vertex_repository(root: Path, models: int) -> None:
-    write_repository(root, models)
+    (root / "manifests").mkdir(parents=True)
+    (root / "datasets").mkdir()
     (root / "reconciler.yaml").write_text(VERTEX_SETTINGS, encoding="utf-8")
     for index in range(models):
         (root / "manifests" / f"model-{index:04d}.yaml").write_text(
             VERTEX_MANIFEST.format(index=index), encoding="utf-8")
+        rows = (json.dumps({"textInput": f"{index} {n}", "output": str(n + 1)}) for n in range(EXAMPLES))
+        (root / "datasets" / f"model-{index:04d}.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
 def seed_vertex(server: EmulatorServer, desired: Desired) -> None:
