@@ -39,16 +39,16 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
         "spec": "The tuned model wanted.",
     },
     "Metadata": {
-        "name": "The tuned model id: tunedModels/<name>. 1-40 characters of a-z, 0-9 and '-', "
-                "starting with a letter and not ending with '-'.",
+        "name": "The model's id, unique in the repository (on Gemini, the tunedModelId). "
+                "1-40 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'.",
     },
     "Spec": {
         "displayName": f"The name shown in the API and AI Studio, at most {DISPLAY_NAME_MAX} characters.",
-        "description": "Free text; reconciler appends its ownership trailer when sending it.",
-        "baseModel": "The base model to tune, e.g. models/gemini-1.5-flash-001-tuning. "
-                     "Exactly one of baseModel and sourceModel.",
-        "sourceModel": "A tuned model to tune further, tunedModels/<id>, declared by another manifest. "
-                       "Exactly one of baseModel and sourceModel.",
+        "description": "Free text; on Gemini, reconciler appends its ownership trailer when sending it.",
+        "baseModel": "The base model to tune, as the backend names it (Gemini: models/gemini-1.5-flash-001-tuning; "
+                     "Vertex AI: gemini-2.5-flash). Exactly one of baseModel and sourceModel.",
+        "sourceModel": "Another manifest's model to tune further, by its id (on Gemini written as the API's "
+                       "tuned model name). Exactly one of baseModel and sourceModel.",
         "trainingData": "The examples: a file, inline examples, or unknown: true. Changing them re-tunes.",
         "validationData": "Vertex AI only: examples to evaluate on, a file or inline examples. Changing them re-tunes.",
         "hyperparameters": "Tuning hyperparameters; unset ones take the API's defaults. Changing them re-tunes.",
