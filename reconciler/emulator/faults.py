@@ -43,12 +43,7 @@ class FaultSettings:
     @classmethod
     def from_json(cls, data: Any) -> FaultSettings:
         """Settings from a control request; anything left out is off."""
-        if not isinstance(data, dict):
-            raise invalid_argument("Fault settings must be a JSON object.")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise invalid_argument(f"Unknown fault settings: {', '.join(unknown)}.")
+        check_settings_object(cls, data, "fault settings")
         try:
             settings = cls(**data)
             settings.check()
@@ -109,3 +104,13 @@ def rate_limited(settings: FaultSettings) -> ApiError:
 
 def unavailable() -> ApiError:
     return ApiError("UNAVAILABLE", "The service is currently unavailable.")
+
+
+def check_settings_object(settings: Any, data: Any, noun: str) -> None:
+    """A control request's body: a JSON object naming only fields of `settings`
+    (a dataclass or one of its instances); `noun` names them in errors."""
+    if not isinstance(data, dict):
+        raise invalid_argument(f"{noun[0].upper()}{noun[1:]} must be a JSON object.")
+    unknown = sorted(set(data) - {f.name for f in dataclasses.fields(settings)})
+    if unknown:
+        raise invalid_argument(f"Unknown {noun}: {', '.join(unknown)}.")

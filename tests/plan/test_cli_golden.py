@@ -6,12 +6,11 @@ Refresh with `pytest tests/plan --update-golden` and review the diff.
 
 from __future__ import annotations
 
-import difflib
 import json
 from pathlib import Path
 
 import pytest
-from test_render_golden import GOLDEN, scenario_plan
+from test_render_golden import compare, scenario_plan
 
 from reconciler.emulator import EmulatorServer
 from reconciler.render import render_json, render_markdown, render_text
@@ -25,18 +24,6 @@ from tests.integration.helpers_apply import (
 from tests.integration.helpers_plan import seed_unmanaged
 
 SHOW_FORMATS = {"text": "txt", "markdown": "md", "json": "json"}
-
-
-def compare(rendered: str, name: str, update_golden: bool) -> None:
-    golden = GOLDEN / name
-    if update_golden:
-        golden.write_text(rendered, encoding="utf-8")
-    expected = golden.read_text(encoding="utf-8") if golden.exists() else ""
-    diff = "".join(difflib.unified_diff(
-        expected.splitlines(keepends=True), rendered.splitlines(keepends=True),
-        fromfile=str(golden), tofile="printed",
-    ))
-    assert rendered == expected, f"output differs from {golden.name}:\n{diff}"
 
 
 @pytest.mark.parametrize("output", SHOW_FORMATS)

@@ -32,8 +32,12 @@ def scenario_plan(name: str) -> Plan:
 @pytest.mark.parametrize("suffix", RENDERERS)
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_rendering_matches_golden(scenario: str, suffix: str, update_golden: bool) -> None:
-    rendered = RENDERERS[suffix](scenario_plan(scenario))
-    golden = GOLDEN / f"{scenario}.{suffix}"
+    compare(RENDERERS[suffix](scenario_plan(scenario)), f"{scenario}.{suffix}", update_golden)
+
+
+def compare(rendered: str, name: str, update_golden: bool) -> None:
+    """`rendered` against tests/golden/NAME (or, with --update-golden, written there)."""
+    golden = GOLDEN / name
     if update_golden:
         golden.write_text(rendered, encoding="utf-8")
     expected = golden.read_text(encoding="utf-8") if golden.exists() else ""
@@ -41,4 +45,4 @@ def test_rendering_matches_golden(scenario: str, suffix: str, update_golden: boo
         expected.splitlines(keepends=True), rendered.splitlines(keepends=True),
         fromfile=str(golden), tofile="rendered",
     ))
-    assert rendered == expected, f"rendering differs from {golden.name}:\n{diff}"
+    assert rendered == expected, f"output differs from {golden.name}:\n{diff}"

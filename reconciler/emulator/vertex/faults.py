@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.emulator.errors import invalid_argument
+from reconciler.emulator.faults import check_settings_object
 
 COUNT_FIELDS = ("create_errors", "create_answers_lost", "endpoint_failures",
                 "delete_model_refusals")
@@ -37,12 +38,7 @@ class VertexFaults:
 
     def update(self, data: Any) -> None:
         """Set the fields given; the others keep their values."""
-        if not isinstance(data, dict):
-            raise invalid_argument("Vertex fault settings must be a JSON object.")
-        known = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise invalid_argument(f"Unknown Vertex fault settings: {', '.join(unknown)}.")
+        check_settings_object(self, data, "Vertex fault settings")
         for name, value in data.items():
             _check(name, value)
         with self._lock:
