@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from reconciler.loader.fingerprint import Fingerprint, example_hash
+from reconciler.loader.fingerprint import Fingerprint, example_hash, example_hashes
 from reconciler.loader.problems import Problem, error, warning
-from reconciler.loader.readers import Batch, Keys, Row, read_batches, read_rows
+from reconciler.loader.readers import Batch, Columns, Keys, Row, read_batches, read_rows
 from reconciler.model.desired import DatasetSummary
 
 SUFFIXES = (".jsonl", ".json", ".csv")
@@ -64,16 +64,66 @@ class Scan:
 
 def scan(batches: Iterable[Batch], size_bytes: int, display: str, field_name: FieldNamer) -> Scan:
     """Check every row against the API's limits and fingerprint the examples."""
-    fingerprint = Fingerprint()
-    add_hash = fingerprint.add_hash
-    collector = _Collector()
-    first_line_of: dict[bytes, int] = {}
-    first_line = first_line_of.setdefault
-    count = input_characters = output_characters = 0
+    tally = _Tally(display, field_name)
     for batch in batches:
+        if not isinstance(batch, Columns):
+            tally.add_rows(batch)
+        elif not tally.add_clean(batch):
+            tally.add_rows(batch.rows())  # something in it needs a problem located: row by row
+    return tally.finish(size_bytes)
+
+
+class _Tally:
+    """Counts, checks and hashes a dataset's examples, batch by batch.
+
+    Two ways in, for speed: `add_clean` takes a batch that passes every
+    check with list operations; `add_rows` takes anything, a row at a time,
+    and reports each problem at its line.
+    """
+
+    def __init__(self, display: str, field_name: FieldNamer) -> None:
+        self.display = display
+        self.field_name = field_name
+        self.fingerprint = Fingerprint()
+        self.collector = _Collector()
+        self.first_line_of: dict[bytes, int] = {}
+        self.count = self.input_characters = self.output_characters = 0
+
+    def add_clean(self, batch: Columns) -> bool:
+        """Take a batch in one go if no example in it breaks a limit; False leaves it to `add_rows`."""
+        inputs, outputs = batch.inputs, batch.outputs
+        if (
+            max(map(len, outputs), default=0) > MAX_OUTPUT_CHARACTERS
+            or max(map(len, inputs), default=0) > MAX_INPUT_CHARACTERS
+            or not all(outputs)
+            or any(map(str.isspace, outputs))
+        ):
+            return False
+        try:
+            digests = example_hashes(inputs, outputs)
+        except UnicodeEncodeError:  # a lone surrogate: add_rows says where
+            return False
+        self.count += len(inputs)
+        self.input_characters += sum(map(len, inputs))
+        self.output_characters += sum(map(len, outputs))
+        self.fingerprint.add_hashes(digests)
+        lines = range(batch.first_line, batch.first_line + len(digests))
+        first_lines = dict(zip(digests, lines, strict=True))
+        if len(first_lines) == len(digests) and self.first_line_of.keys().isdisjoint(first_lines):
+            self.first_line_of.update(first_lines)  # no duplicates: the common case, in one step
+        else:
+            self._note_duplicates(digests, lines)
+        return True
+
+    def add_rows(self, batch: Iterable[Row | Problem]) -> None:
+        # Locals, not attributes, in the loop: it runs once a row.
+        add_hash, add_problem = self.fingerprint.add_hash, self.collector.add
+        display, field_name = self.display, self.field_name
+        first_line = self.first_line_of.setdefault
+        count = input_characters = output_characters = 0
         for item in batch:
             if type(item) is not Row:
-                collector.add(item)  # type: ignore[arg-type]
+                add_problem(item)  # type: ignore[arg-type]
                 continue
             line, _, text_input, output = item
             count += 1
@@ -88,24 +138,40 @@ def scan(batches: Iterable[Batch], size_bytes: int, display: str, field_name: Fi
                 or output.isspace()
             ):
                 for problem in _row_problems(item, display, field_name):
-                    collector.add(problem)
+                    add_problem(problem)
             try:
                 digest = example_hash(text_input, output)
             except UnicodeEncodeError:  # a lone surrogate, from a \ud800-style escape
-                collector.add(error(display, line, "", "text is not valid Unicode (a lone surrogate)"))
+                add_problem(error(display, line, "", "text is not valid Unicode (a lone surrogate)"))
                 continue
             add_hash(digest)
             first = first_line(digest, line)
             if first != line:
-                collector.add(warning(display, line, "", f"duplicate of the example at line {first}"))
-    summary = DatasetSummary(
-        examples=count,
-        input_characters=input_characters,
-        output_characters=output_characters,
-        size_bytes=size_bytes,
-        digest=fingerprint.hexdigest(),
-    )
-    return Scan(summary, collector.finish(display))
+                add_problem(_duplicate(display, line, first))
+        self.count += count
+        self.input_characters += input_characters
+        self.output_characters += output_characters
+
+    def _note_duplicates(self, digests: list[bytes], lines: range) -> None:
+        first_line = self.first_line_of.setdefault
+        for digest, line in zip(digests, lines, strict=True):
+            first = first_line(digest, line)
+            if first != line:
+                self.collector.add(_duplicate(self.display, line, first))
+
+    def finish(self, size_bytes: int) -> Scan:
+        summary = DatasetSummary(
+            examples=self.count,
+            input_characters=self.input_characters,
+            output_characters=self.output_characters,
+            size_bytes=size_bytes,
+            digest=self.fingerprint.hexdigest(),
+        )
+        return Scan(summary, self.collector.finish(self.display))
+
+
+def _duplicate(display: str, line: int, first: int) -> Problem:
+    return warning(display, line, "", f"duplicate of the example at line {first}")
 
 
 def _row_problems(row: Row, display: str, field_name: FieldNamer) -> Iterator[Problem]:

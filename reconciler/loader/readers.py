@@ -74,8 +74,29 @@ class Row(NamedTuple):
     output: str
 
 
+class Columns(NamedTuple):
+    """Well-formed examples on consecutive lines, as two columns.
+
+    The JSONL fast path's shape: no tuple a row, so the scan checks and
+    hashes a whole batch with list operations.
+    """
+
+    first_line: int
+    first_position: int
+    inputs: list[str]
+    outputs: list[str]
+
+    def rows(self) -> list[Row]:
+        start_line, start = self.first_line, self.first_position
+        return [
+            Row(start_line + offset, start + offset, text_input, output)
+            for offset, (text_input, output) in enumerate(zip(self.inputs, self.outputs, strict=True))
+        ]
+
+
 RowOrProblem = Row | Problem
-Batch = list[RowOrProblem]
+Rows = list[RowOrProblem]
+Batch = Rows | Columns  # Columns only from the JSONL fast path
 
 
 class Digest(Protocol):
@@ -109,7 +130,7 @@ def read_batches(path: Path, keys: Keys, display: str, digest: Digest | None = N
 def read_rows(path: Path, keys: Keys, display: str) -> Iterator[RowOrProblem]:
     """The same as `read_batches`, one row at a time."""
     for batch in read_batches(path, keys, display):
-        yield from batch
+        yield from batch.rows() if isinstance(batch, Columns) else batch
 
 
 # ----------------------------------------------------------------------- JSONL
@@ -122,17 +143,22 @@ def _jsonl_batches(path: Path, keys: Keys, display: str, digest: Digest) -> Iter
             chunk += stream.readline()  # end the chunk on a line boundary
             digest.update(chunk)
             count = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
-            batch = _jsonl_fast(chunk, count, line, index, keys)
-            if batch is None:
-                batch = _jsonl_slow(chunk.split(b"\n")[:count], line, index, keys, display)
-                index += sum(1 for item in batch if type(item) is Row)
+            clean = _jsonl_fast(chunk, count, line, index, keys)
+            if clean is not None:
+                yield clean
+                index += count
             else:
-                index += len(batch)
+                rows = _jsonl_slow(chunk.split(b"\n")[:count], line, index, keys, display)
+                yield rows
+                index += sum(1 for item in rows if type(item) is Row)
             line += count
-            yield batch
 
 
-def _jsonl_fast(chunk: bytes, count: int, line: int, index: int, keys: Keys) -> Batch | None:
+_ONLY_DICTS = frozenset({dict})
+_ONLY_STRINGS = frozenset({str})
+
+
+def _jsonl_fast(chunk: bytes, count: int, line: int, index: int, keys: Keys) -> Columns | None:
     """A clean chunk parsed as one JSON array; None when anything is off.
 
     The rows are trusted only if the chunk parses, holds one value a line and
@@ -148,26 +174,20 @@ def _jsonl_fast(chunk: bytes, count: int, line: int, index: int, keys: Keys) -> 
         values = _parse_chunk(b"[" + body.replace(b"\n", b",") + b"]")
     except ValueError:  # malformed JSON, a blank line, bad UTF-8 or (orjson) a lone surrogate
         return None
-    if len(values) != count:
+    if len(values) != count or not _ONLY_DICTS.issuperset(map(type, values)):
         return None
-    first_key, last_key, output_key = keys.inputs[0], keys.inputs[-1], keys.output
-    batch: Batch = []
-    append = batch.append
-    new_row = tuple.__new__  # Row(...) goes through a Python-level __new__: twice the cost a row
-    for offset, value in enumerate(values):
-        # The common case inline; to_row (in the slow path) explains the rest.
-        if type(value) is not dict:
-            return None
-        text_input = value[first_key] if first_key in value else value.get(last_key)
-        output = value.get(output_key)
-        if type(text_input) is not str or type(output) is not str:
-            return None
-        append(new_row(Row, (line + offset + 1, index + offset, text_input, output)))
-    return batch
+    # Whole-list operations, not a loop: this runs once an example of every dataset.
+    # The input key choice is to_row's (the first key present wins) for the one or two keys there are.
+    first_key, last_key = keys.inputs[0], keys.inputs[-1]
+    inputs = [value[first_key] if first_key in value else value.get(last_key) for value in values]
+    outputs = [value.get(keys.output) for value in values]
+    if not (_ONLY_STRINGS.issuperset(map(type, inputs)) and _ONLY_STRINGS.issuperset(map(type, outputs))):
+        return None
+    return Columns(line + 1, index, inputs, outputs)
 
 
-def _jsonl_slow(lines: list[bytes], line: int, index: int, keys: Keys, display: str) -> Batch:
-    batch: Batch = []
+def _jsonl_slow(lines: list[bytes], line: int, index: int, keys: Keys, display: str) -> Rows:
+    batch: Rows = []
     for number, raw in enumerate(lines, line + 1):
         try:
             text = raw.decode("utf-8")
@@ -214,7 +234,7 @@ def _json_batches(path: Path, keys: Keys, display: str, digest: Digest) -> Itera
         yield [error(display, data.count(b"\n", 0, exc.start) + 1, "", utf8_message(exc))]
         return
     del data  # keep one copy of the file, not two
-    batch: Batch = []
+    batch: Rows = []
     try:
         for index, (line, value) in enumerate(_JsonCursor(text).examples()):
             batch.append(to_row(value, line, index, keys, display))
@@ -338,7 +358,7 @@ def _csv_batches(path: Path, keys: Keys, display: str, digest: Digest) -> Iterat
                 digest.update(rest)
             return
         width = len(header[1])
-        batch: Batch = lines.drain()
+        batch: Rows = lines.drain()
         for index, (line, record) in enumerate(records):
             batch.extend(lines.drain())
             if len(record) != width:
@@ -396,8 +416,8 @@ class _DecodedLines:
                 self.pending.append(error(self.display, number, "", utf8_message(exc)))
                 yield raw.decode("utf-8", errors="replace")
 
-    def drain(self) -> Batch:
-        drained: Batch = list(self.pending)
+    def drain(self) -> Rows:
+        drained: Rows = list(self.pending)
         self.pending.clear()
         return drained
 

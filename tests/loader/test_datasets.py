@@ -196,3 +196,43 @@ def test_jsonl_chunks_keep_line_numbers_across_chunk_boundaries(tmp_path: Path) 
 def test_jsonl_without_a_final_newline_keeps_its_last_row(tmp_path: Path) -> None:
     path = write(tmp_path, "d.jsonl", '{"text_input": "1", "output": "2"}\n{"text_input": "3", "output": "4"}')
     assert read(path)[-1] == Row(2, 1, "3", "4")
+
+
+def _jsonl(pairs: list[tuple[str, str]], pad: int = 0) -> str:
+    return "".join(json.dumps({"text_input": i + " " * pad, "output": o}) + "\n" for i, o in pairs)
+
+
+_CLEAN = [(str(n), str(n + 1)) for n in range(50)]
+# Past one 1 MB parsing chunk, so the second half arrives as a second batch.
+_TWO_CHUNKS = [(f"{n}", str(n)) for n in range(2400)]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (_jsonl(_CLEAN), []),
+        (_jsonl([*_CLEAN, _CLEAN[3], _CLEAN[3]]), ["d.jsonl:51: duplicate of the example at line 4",
+                                                   "d.jsonl:52: duplicate of the example at line 4"]),
+        (_jsonl([*_TWO_CHUNKS, _TWO_CHUNKS[0]], pad=500), ["d.jsonl:2401: duplicate of the example at line 1"]),
+        (_jsonl([*_CLEAN[:10], ("x", "y" * 5_001), *_CLEAN[10:]]),
+         ["d.jsonl:11: output: is 5,001 characters, the API takes at most 5,000"]),
+        (_jsonl([*_CLEAN[:10], ("x" * 40_001, "y"), *_CLEAN[10:]]),
+         ["d.jsonl:11: text_input: is 40,001 characters, the API takes at most 40,000"]),
+        (_jsonl([*_CLEAN[:10], ("x", ""), ("z", " \t"), *_CLEAN[10:]]),
+         ["d.jsonl:11: output: must not be empty", "d.jsonl:12: output: must not be empty"]),
+        (_jsonl(_CLEAN) + '{"text_input": "\\ud800", "output": "x"}\n',
+         ["d.jsonl:51: text is not valid Unicode (a lone surrogate)"]),
+    ],
+    ids=["clean", "duplicates", "duplicate-across-chunks", "long-output", "long-input", "empty-outputs", "surrogate"],
+)
+def test_whole_batch_checks_agree_with_row_by_row_checks(tmp_path: Path, content: str, expected: list[str]) -> None:
+    """A clean JSONL chunk is checked and hashed as whole lists; any problem in it
+    sends it row by row. Either way the summary and the problems are the same."""
+    path = write(tmp_path, "d.jsonl", content)
+    size = path.stat().st_size
+    batched = scan(read_batches(path, DEFAULT_KEYS, "d.jsonl"), size, "d.jsonl", file_field_namer(DEFAULT_KEYS))
+    rows = list(read_rows(path, DEFAULT_KEYS, "d.jsonl"))
+    one_by_one = scan([rows], size, "d.jsonl", file_field_namer(DEFAULT_KEYS))
+    assert [str(p) for p in batched.problems] == expected
+    assert batched == one_by_one
+    assert batched.summary.examples == sum(1 for row in rows if isinstance(row, Row))
