@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from reconciler.loader import example_digest, load
-from reconciler.loader.datasets import Keys, Row, file_field_namer, read_batches, scan
+from reconciler.loader.datasets import Keys, Row, file_field_namer, read_batches, read_rows, scan
 from reconciler.model.manifest import Example
 
 T = TypeVar("T")
@@ -168,8 +168,8 @@ def bench_large_file(megabytes: int) -> dict[str, Any]:
 
 def bench_fingerprint_only(path: Path, size: int) -> int:
     """Hashing alone: the examples are decoded first, outside the timing."""
-    batches = read_batches(path, Keys(), "large")
-    examples = [Example(text_input=r.text_input, output=r.output) for b in batches for r in b if isinstance(r, Row)]
+    rows = read_rows(path, Keys(), "large")
+    examples = [Example(text_input=r.text_input, output=r.output) for r in rows if isinstance(r, Row)]
     _, wall, cpu = best_of(3, lambda: example_digest(examples))
     print(f"one large file: {size / 1e6:.0f} MB JSONL, {len(examples):,} examples of ~{size // len(examples):,} bytes")
     print(f"  fingerprint of decoded examples: {size / 1e6 / wall:,.0f} MB/s (CPU {size / 1e6 / cpu:,.0f})")

@@ -62,8 +62,7 @@ class Fingerprint:
     def hexdigest(self) -> str:
         total = hashlib.sha256(_DOMAIN)
         total.update(len(self._hashes).to_bytes(8, "big"))
-        for digest in sorted(self._hashes):
-            total.update(digest)
+        total.update(b"".join(sorted(self._hashes)))  # one call, not one a digest
         return "sha256:" + total.hexdigest()
 
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.loader import example_digest
-from reconciler.loader.datasets import Keys, Row, file_field_namer, read_rows, scan
+from reconciler.loader.datasets import Keys, Row, file_field_namer, read_batches, read_rows, scan
 from reconciler.loader.yamldoc import parse_documents
 from reconciler.model.manifest import Example
 
@@ -120,3 +120,16 @@ def test_the_format_is_sha256_hex() -> None:
     digest = digest_of([("1", "2")])
     assert digest.startswith("sha256:")
     assert len(digest) == len("sha256:") + 64
+
+
+def test_the_fingerprint_of_known_examples_never_changes(tmp_path: Path) -> None:
+    """Live models carry this value: a change would re-tune every model everywhere.
+    The literal was computed by the first release; JSONL's whole-batch path and
+    the row-by-row path must both give it."""
+    pairs = [("I", "1"), ("héllo ", "wörld"), ("", "x")]
+    pinned = "sha256:17e045dd467444631480610a12cc20040f0673a29b89b24613eef9a1a57e1e65"
+    assert digest_of(pairs) == pinned
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps({"text_input": i, "output": o}) + "\n" for i, o in pairs), encoding="utf-8")
+    batched = scan(read_batches(path, Keys(), "d.jsonl"), 0, "d.jsonl", file_field_namer(Keys()))
+    assert batched.summary.digest == pinned
