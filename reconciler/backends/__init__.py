@@ -2,19 +2,28 @@
 
 Only the CLI imports this package (an import-linter contract keeps plan/,
 render/ and apply/ from it). A new backend is a sibling package whose class
-implements `reconciler.apply.backend.Backend`, plus one entry in `BACKENDS`.
+implements `reconciler.apply.backend.Backend`, plus one branch in `backend_class`.
 """
 
 from __future__ import annotations
 
-from reconciler.backends.gemini import GeminiBackend
-from reconciler.backends.vertex import VertexBackend
+from typing import TYPE_CHECKING
+
 from reconciler.model.settings import Settings
 
-BACKENDS: dict[str, type[GeminiBackend] | type[VertexBackend]] = {"gemini": GeminiBackend, "vertex": VertexBackend}
+if TYPE_CHECKING:
+    from reconciler.backends.gemini import GeminiBackend
+    from reconciler.backends.vertex import VertexBackend
 
 
 def backend_class(settings: Settings) -> type[GeminiBackend] | type[VertexBackend]:
     """The class of the backend the settings choose: its `rules` and
     `manifest_problems` need no connection, `connect` makes one."""
-    return BACKENDS[settings.backend]
+    # Only the chosen backend is imported: the other is start-up time its commands do not need.
+    if settings.backend == "vertex":
+        from reconciler.backends.vertex import VertexBackend
+
+        return VertexBackend
+    from reconciler.backends.gemini import GeminiBackend
+
+    return GeminiBackend

@@ -12,17 +12,16 @@ import click
 from reconciler.cli.app import EXIT_CHANGES, EXIT_ERROR, App, exit_with, pass_app
 from reconciler.cli.repository import command_hint
 from reconciler.cli.session import ManifestsInvalid, Session
-from reconciler.cli.validate import diagnostic
 from reconciler.plan.types import FORMAT_VERSION, Plan
-from reconciler.render.json import render_json
-from reconciler.render.markdown import render_markdown
-from reconciler.render.text import render_text
 
 OUTPUTS = ("text", "markdown", "json")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def render(plan: Plan, output: str, colour: bool) -> str:
+    # Imported once there is a plan to show, not at start-up: the model list goes out sooner.
+    from reconciler.render import render_json, render_markdown, render_text
+
     if output == "json":
         return render_json(plan)
     if output == "markdown":
@@ -73,7 +72,7 @@ def plan_command(
     del session
     app.console.print(render(plan, output, app.console.colour), nl=False)
     if markdown_out:
-        Path(markdown_out).write_text(render_markdown(plan), encoding="utf-8")
+        Path(markdown_out).write_text(render(plan, "markdown", colour=False), encoding="utf-8")
     if plan.has_errors:
         exit_with(EXIT_ERROR)
     if out:
@@ -96,6 +95,8 @@ def open_session(app: App, path: str, output: str) -> Session:
 
 
 def invalid_manifests_document(exc: ManifestsInvalid) -> dict[str, Any]:
+    from reconciler.cli.validate import diagnostic  # the validate command's module: only this error path needs it
+
     return {
         "format_version": FORMAT_VERSION,
         "has_changes": False,

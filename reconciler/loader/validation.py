@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from functools import cache
 from typing import Any, TypeVar
 
@@ -84,6 +83,8 @@ def _message(detail: ErrorDetails, model: type[BaseModel]) -> str:
 
 
 def _unknown_field(name: str, model: type[BaseModel]) -> str:
+    import difflib  # only an unknown field needs a suggestion: not at every start-up
+
     close = difflib.get_close_matches(name, sorted(_field_names(model)), n=1)
     return f"unknown field (did you mean {close[0]}?)" if close else "unknown field"
 

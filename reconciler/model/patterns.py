@@ -9,8 +9,6 @@ works, so the main thread still handles SIGTERM and Ctrl-C during a match.
 
 from __future__ import annotations
 
-import regex
-
 from reconciler.model.errors import ReconcilerError
 
 # Ample for any sane pattern against a model's answer; a pathological one
@@ -25,6 +23,8 @@ class PatternTimeout(ReconcilerError):
 
 def compile_problem(pattern: str) -> str | None:
     """Why `pattern` cannot be used, or None when it compiles."""
+    import regex  # here, not at the top: only smoke tests with a `regex` need it (8 ms of every start-up)
+
     try:
         regex.compile(pattern)
     except regex.error as exc:
@@ -36,6 +36,8 @@ def compile_problem(pattern: str) -> str | None:
 
 def search(pattern: str, text: str, timeout: float = MATCH_TIMEOUT_SECONDS) -> bool:
     """True if `pattern` is found in `text`; PatternTimeout when that takes too long."""
+    import regex  # on first use, as in compile_problem
+
     try:
         return regex.search(pattern, text, timeout=timeout, concurrent=True) is not None
     except TimeoutError:
