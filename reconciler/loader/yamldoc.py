@@ -4,13 +4,13 @@ PyYAML's `load` throws the marks away, so documents are composed into nodes
 first: the nodes give every key and list item its line, then the same nodes
 are constructed into plain Python values for pydantic.
 
-Most manifests have no anchor, so their nodes form a plain tree. One walk
+Most manifests have no alias, so their nodes form a plain tree. One walk
 over that tree checks its depth, records its lines, flags duplicate keys and
 builds its value; it builds plain strings, mappings and lists itself and
 hands other scalars to SafeLoader's constructor for their tag. Anything less
-ordinary (an anchor in the text, a merge key, a custom or collection tag, a
-scalar its constructor refuses, an unhashable key) takes the general path:
-measure, construct with PyYAML, then index. Both give the same result.
+ordinary (an alias, a merge key, a custom or collection tag, a scalar its
+constructor refuses, an unhashable key) takes the general path: measure,
+construct with PyYAML, then index. Both give the same result.
 """
 
 from __future__ import annotations
@@ -153,11 +153,10 @@ def _nodes(loader: yaml.SafeLoader) -> Iterator[yaml.Node]:
 def _document(
     loader: yaml.SafeLoader, node: yaml.Node, file: str, problems: list[Problem], has_anchors: bool = True
 ) -> Document | None:
-    if not has_anchors:
-        try:
-            return _TreeWalk(loader, file).document(node, problems)
-        except _Unusual:
-            pass  # the general path below words every refusal as it always has
+    try:
+        return _TreeWalk(loader, file, has_anchors).document(node, problems)
+    except _Unusual:
+        pass  # the general path below words every refusal as it always has
     return _general_document(loader, node, file, problems, has_anchors)
 
 
@@ -170,26 +169,33 @@ class _TooDeep(Exception):
 
 
 class _TreeWalk:
-    """Depth check, lines, duplicate keys and value of an anchor-free document, in one walk.
+    """Depth check, lines, duplicate keys and value of an alias-free document, in one walk.
 
-    Without anchors every node has one parent, so nothing is shared and
+    Without aliases every node has one parent, so nothing is shared and
     nothing expands: each node is visited once, at most MAX_DEPTH calls deep.
     What it finds matches the general path's: the depth problem first, then
     the value as SafeLoader constructs it, then lines and duplicate keys as
     `_index` records them (under a duplicate key nothing is recorded).
+
+    Only a text with an anchor can hold an alias. There the walk notes each
+    node it meets and stops at the first met twice, before anything is
+    expanded; the general path then measures what the aliases expand to.
     """
 
-    def __init__(self, loader: yaml.SafeLoader, file: str) -> None:
+    def __init__(self, loader: yaml.SafeLoader, file: str, may_share: bool) -> None:
         self.loader = loader
         self.file = file
         self.lines: dict[Path, int] = {}
         self.duplicates: list[Problem] = []
+        self.met: set[int] | None = set() if may_share else None
 
     def document(self, root: yaml.Node, problems: list[Problem]) -> Document | None:
         start = root.start_mark.line + 1
         try:
             data = self.value(root, (), 1)
         except _TooDeep:
+            if self.met is not None:  # an alias further on may be a bomb, which is reported first
+                raise _Unusual from None
             problems.append(error(self.file, start, "", f"nested more than {MAX_DEPTH} levels deep"))
             return None
         if data is None:  # an empty document, e.g. a trailing `---`
@@ -201,6 +207,8 @@ class _TreeWalk:
         """The value of `node`, at `depth` (the root is 1); `path` None: record no lines."""
         if depth > MAX_DEPTH:
             raise _TooDeep
+        if self.met is not None:
+            _meet_once(self.met, node)
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
         if isinstance(node, yaml.MappingNode) and node.tag == _MAP_TAG:
@@ -227,6 +235,8 @@ class _TreeWalk:
             # A key lies as deep as its value, whose depth is checked.
             if not isinstance(key_node, yaml.ScalarNode):  # an unhashable key
                 raise _Unusual
+            if self.met is not None:
+                _meet_once(self.met, key_node)
             key = self.scalar(key_node)
             value_path = None
             if path is not None:
@@ -251,6 +261,12 @@ class _TreeWalk:
                 self.lines[item_path] = item.start_mark.line + 1
             items.append(self.value(item, item_path, depth + 1))
         return items
+
+
+def _meet_once(met: set[int], node: yaml.Node) -> None:
+    if id(node) in met:  # met before: this is an alias
+        raise _Unusual
+    met.add(id(node))
 
 
 def _general_document(

@@ -342,6 +342,14 @@ SNIPPETS: dict[str, str] = {
     "a bad key after a duplicate": "a: 1\na: 2\n? [1]\n: x\n",
     "a refused scalar after a duplicate": "a: 1\na: 2\nb: !!int x\n",
     "an anchor": "a: &x 1\nb: *x\n",
+    "an unused anchor": "a: &x {b: 1}\nc: [&y 2]\nd: 3\nd: 4\n",
+    "an alias as a key": "a: &k x\n*k : 1\n",
+    "an anchored key used as a value": "&k x : 1\nb: *k\n",
+    "an alias to a list, then a duplicate": "a: &l [1]\nb: *l\nb: 2\n",
+    "an anchored document aliased in the next": "a: &x 1\n---\nb: *x\n",
+    "a hundred thousand scalar aliases": "a: &x 1\nb: [" + "*x, " * (MAX_ALIAS_EXPANSION + 1) + "]\n",
+    "a bomb nested too deep": BOMB + "deep: " + nested("[", "1", "]", MAX_DEPTH + 1) + "\n",
+    "too deep, then a bomb": "deep: " + nested("[", "1", "]", MAX_DEPTH + 1) + "\n" + BOMB,
     "an ampersand in a string only": "a: R&D\nb: 12\nb: 13\n",
     "an anchored list used twice": "a: &l [1, 2]\nb: *l\nc: *l\n",
     "a recursive alias": "a: &a [1, *a]\n",
@@ -371,6 +379,8 @@ for levels in DEPTHS:
     SNIPPETS[f"{levels} deep, a key that deep"] = nested("[", "{k: v}", "]", levels)
     SNIPPETS[f"{levels} deep, with a duplicate before"] = "a: 1\na: 2\nb: " + nested("[", "1", "]", levels) + "\n"
     SNIPPETS[f"{levels} deep, with anchors"] = "a: &x 1\nb: " + nested("[", "*x", "]", levels) + "\n"
+    SNIPPETS[f"{levels} deep, an anchor unused"] = "a: &x 1\nb: " + nested("[", "1", "]", levels) + "\n"
+    SNIPPETS[f"{levels} deep, an alias after"] = "a: &x 1\nb: " + nested("[", "1", "]", levels) + "\nc: *x\n"
 
 HOSTILE = {f"hostile: {name}": text for name, text, _ in CASES}
 
@@ -421,7 +431,8 @@ def general_path_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 @pytest.mark.parametrize("name", ["a manifest", "ints", "floats", "nan everywhere", "bools", "nulls", "timestamps",
                                   "binary", "non-string keys", "duplicate keys nested", "explicit str",
-                                  "explicit map and seq", f"flow lists {MAX_DEPTH + 1} deep"])
+                                  "explicit map and seq", f"flow lists {MAX_DEPTH + 1} deep",
+                                  "an ampersand in a string only", "an unused anchor"])
 def test_ordinary_documents_take_the_walk(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     calls = general_path_calls(monkeypatch)
     parse_documents(SNIPPETS[name], "m.yaml")
@@ -430,7 +441,7 @@ def test_ordinary_documents_take_the_walk(monkeypatch: pytest.MonkeyPatch, name:
 
 @pytest.mark.parametrize("name", ["merge key, no anchor", "value key", "set", "unknown tag on a mapping",
                                   "a list as a key", "explicit int, not a number", "binary, not base64",
-                                  "an anchor", "an ampersand in a string only"])
+                                  "an anchor", "an alias as a key", "the hostile bomb"])
 def test_unusual_documents_take_the_general_path(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     calls = general_path_calls(monkeypatch)
     with contextlib.suppress(ValueError):  # `!!int abc` is let through, as before
