@@ -38,7 +38,7 @@ _IMPLICIT_BY_FIRST = {first: [*resolvers, *_ANY_FIRST]
                       for first, resolvers in _SafeLoader.yaml_implicit_resolvers.items() if first is not None}
 
 
-class _Loader(_SafeLoader):  # type: ignore[valid-type,misc]
+class _Loader(_SafeLoader):  # type: ignore[valid-type,misc]  # a base chosen at import
     """SafeLoader, with the tag resolution it calls for every node made cheaper.
 
     The composer asks the resolver for each node's tag and tells it each step
@@ -121,7 +121,7 @@ def parse_documents(text: str, file: str) -> tuple[list[Document], list[Problem]
     documents: list[Document] = []
     problems: list[Problem] = []
     loader = _Loader(text)
-    # Without an anchor there is no alias, so no expansion to measure: only depth.
+    # Without an anchor there is no alias: nothing is shared, nothing can expand.
     has_anchors = "&" in text
     try:
         for node in _nodes(loader):
