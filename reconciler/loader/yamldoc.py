@@ -156,7 +156,7 @@ def _document(
     try:
         return _TreeWalk(loader, file, has_anchors).document(node, problems)
     except _Unusual:
-        pass  # the general path below words every refusal as it always has
+        pass  # the general path below words every refusal
     return _general_document(loader, node, file, problems, has_anchors)
 
 
@@ -225,7 +225,7 @@ class _TreeWalk:
             raise _Unusual
         try:
             return construct(self.loader, node)
-        except Exception as exc:  # `!!int x` is a ValueError, `!!bool x` a KeyError...
+        except Exception as exc:  # `!!int x` is a ValueError, `!!bool x` a KeyError: the general path says where
             raise _Unusual from exc
 
     def mapping(self, node: yaml.MappingNode, path: Path | None, depth: int) -> dict[object, object]:
@@ -263,6 +263,27 @@ class _TreeWalk:
         return items
 
 
+def _bad_scalar(loader: yaml.SafeLoader, root: yaml.Node, file: str) -> Problem | None:
+    """The first scalar under `root` its tag's constructor refuses (`!!int abc`, the
+    date `2001-13-45`), as a problem at its line; each node once, aliases too."""
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.extend(reversed(_children(node)))
+        construct = _SCALAR_CONSTRUCTORS.get(node.tag) if isinstance(node, yaml.ScalarNode) else None
+        if construct is None:
+            continue
+        try:
+            construct(loader, node)
+        except Exception:
+            kind = node.tag.rsplit(":", 1)[-1]
+            return error(file, node.start_mark.line + 1, "", f"invalid YAML: {node.value!r} is not a valid {kind}")
+    return None
+
+
 def _meet_once(met: set[int], node: yaml.Node) -> None:
     if id(node) in met:  # met before: this is an alias
         raise _Unusual
@@ -283,6 +304,9 @@ def _general_document(
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or node.start_mark
         problems.append(error(file, mark.line + 1, "", f"invalid YAML: {exc.problem}"))
+        return None
+    except Exception as exc:  # a scalar its constructor refuses: a ValueError, KeyError, AttributeError...
+        problems.append(_bad_scalar(loader, node, file) or error(file, start, "", f"invalid YAML: {exc}"))
         return None
     if data is None:  # an empty document, e.g. a trailing `---`
         return None
