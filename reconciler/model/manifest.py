@@ -12,6 +12,8 @@ from enum import Enum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
+
+from reconciler.model.compact import Compact
 from pydantic.alias_generators import to_camel
 
 from reconciler.model import patterns
@@ -38,7 +40,7 @@ Number = StrictFloat
 Flag = StrictBool
 
 
-class Strict(BaseModel):
+class Strict(Compact):
     """Base of every manifest type: frozen, camelCase aliases, unknown fields rejected."""
 
     model_config = ConfigDict(

@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer, field_validator
 
+from reconciler.model.compact import Compact
+
 from reconciler.model.errors import UserError
 from reconciler.plan.rules import ReplaceOrder
 
@@ -26,7 +28,7 @@ FORMAT_VERSION = "1.3"
 DERIVED_KEYS = ("summary", "has_changes", "has_errors", "in_sync")
 
 
-class PlanValue(BaseModel):
+class PlanValue(Compact):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
