@@ -31,6 +31,8 @@ _TRAINING_DATA = ("spec", "trainingData")
 _DATA_FILE = ("spec", "trainingData", "file")
 _VALIDATION_DATA = ("spec", "validationData")
 _MANIFESTS_SETTING = ("manifests",)
+_NAME = ("metadata", "name")
+_SOURCE = ("spec", "sourceModel")
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,7 @@ class _Load:
         self.scans: dict[tuple[Path, Keys], Scan | None] = {}
         self.root = Path()
         self.settings_document: Document | None = None
+        self.paths: dict[tuple[str | int, ...], tuple[str | int, ...]] = {}  # one tuple per line-table path
 
     def show(self, path: Path) -> str:
         return display_path(path, self.cwd)
@@ -303,8 +306,8 @@ class _Load:
             origin = _Origin(document, shown, path)
             if manifest is not None:
                 # Later steps ask only for the lines of the datasets, the id and the
-                # source (each at most two levels deep), never for the data.
-                slim = document.kept_for(_TRAINING_DATA, _VALIDATION_DATA)
+                # source, never for the data.
+                slim = document.kept_for((_NAME, _SOURCE), (_TRAINING_DATA, _VALIDATION_DATA), self.paths)
                 yield _Declared(manifest=manifest, document=slim, file=shown, path=path)
             else:
                 self.invalid_ids.add(_declared_id(document))

@@ -9,7 +9,7 @@ held about ten such sets a model, a third of the memory of its desired state.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel
 
@@ -20,11 +20,18 @@ _FIELDS_SETS: dict[frozenset[str], set[str]] = {}
 class Compact(BaseModel):
     """A frozen model whose `model_fields_set` is shared with its equals.
 
-    Safe because frozen instances never add to it, and pydantic's `model_copy`
-    copies it before adding the updated fields.
+    Safe because a frozen instance never adds to it, and pydantic's
+    `model_copy` copies it before adding the updated fields.
     """
 
     def model_post_init(self, context: Any, /) -> None:
+        self._share_fields_set()
+
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Self:
+        copied = super().model_copy(update=update, deep=deep)
+        copied._share_fields_set()
+        return copied
+
+    def _share_fields_set(self) -> None:
         given = self.__pydantic_fields_set__
-        shared = _FIELDS_SETS.setdefault(frozenset(given), given)
-        object.__setattr__(self, "__pydantic_fields_set__", shared)
+        object.__setattr__(self, "__pydantic_fields_set__", _FIELDS_SETS.setdefault(frozenset(given), given))
