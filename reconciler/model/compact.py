@@ -9,6 +9,7 @@ held about ten such sets a model, a third of the memory of its desired state.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Self
 
 from pydantic import BaseModel
@@ -27,7 +28,7 @@ class Compact(BaseModel):
     def model_post_init(self, context: Any, /) -> None:
         self._share_fields_set()
 
-    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Self:
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         copied = super().model_copy(update=update, deep=deep)
         copied._share_fields_set()
         return copied

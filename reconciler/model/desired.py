@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from reconciler.model.compact import Compact
-
 from reconciler.model.manifest import TunedModelManifest
 from reconciler.model.settings import Settings
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from reconciler.model.compact import Compact
-
 from reconciler.model.ownership import Ownership
 
 

@@ -11,12 +11,11 @@ import re
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
-
-from reconciler.model.compact import Compact
+from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from reconciler.model import patterns
+from reconciler.model.compact import Compact
 
 API_VERSION = "reconciler/v1"
 KIND = "TunedModel"
