@@ -14,7 +14,7 @@ from reconciler.cli.repository import command_hint
 from reconciler.cli.session import ManifestsInvalid, Session
 from reconciler.cli.validate import diagnostic
 from reconciler.plan.types import FORMAT_VERSION, Plan
-from reconciler.render.json import render_json
+from reconciler.render.json import json_chunks, render_json
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
 
@@ -71,7 +71,10 @@ def plan_command(
     # Showing the plan needs neither the desired nor the observed state: let
     # their memory serve the rendering (a large account's peak is here).
     del session
-    app.console.print(render(plan, output, app.console.colour), nl=False)
+    if output == "json":  # written as it is encoded: a large plan's text is never whole in memory
+        app.console.print_chunks(json_chunks(plan))
+    else:
+        app.console.print(render(plan, output, app.console.colour), nl=False)
     if markdown_out:
         Path(markdown_out).write_text(render_markdown(plan), encoding="utf-8")
     if plan.has_errors:
