@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Self
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 # One set per distinct combination of given fields (a few dozen in a process).
 _FIELDS_SETS: dict[frozenset[str], set[str]] = {}
@@ -22,8 +22,12 @@ class Compact(BaseModel):
     """A frozen model whose `model_fields_set` is shared with its equals.
 
     Safe because a frozen instance never adds to it, and pydantic's
-    `model_copy` copies it before adding the updated fields.
+    `model_copy` copies it before adding the updated fields. Frozen here, so a
+    subclass is frozen unless it says otherwise (and then must not derive from
+    this: pydantic adds to the set of a model whose fields are assigned).
     """
+
+    model_config = ConfigDict(frozen=True)
 
     def model_post_init(self, context: Any, /) -> None:
         self._share_fields_set()
