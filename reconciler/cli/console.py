@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TextIO
 
 import click
@@ -68,6 +68,22 @@ class Console:
 
     def print(self, text: str = "", *, nl: bool = True) -> None:
         click.echo(self.clean(text), file=self.out, nl=nl, color=self.colour)
+
+    def print_chunks(self, chunks: Iterable[str], block_chars: int = 1 << 16) -> None:
+        """`print("".join(chunks), nl=False)` without holding the whole text: a
+        large plan's JSON is written (and cleaned) a block of whole lines at a
+        time. Cleaning works within a line, unless a secret holds a line break:
+        then the text is joined and cleaned at once."""
+        if any("\n" in secret for secret in self.secrets):
+            self.print("".join(chunks), nl=False)
+            return
+        pending = ""
+        for chunk in chunks:
+            pending += chunk
+            if len(pending) >= block_chars and (cut := pending.rfind("\n") + 1):
+                self.print(pending[:cut], nl=False)
+                pending = pending[cut:]
+        self.print(pending, nl=False)
 
     def style(self, text: str, **styles: object) -> str:
         return click.style(text, **styles) if self.colour else text  # type: ignore[arg-type]

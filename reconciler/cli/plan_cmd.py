@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,15 +18,15 @@ OUTPUTS = ("text", "markdown", "json")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def render(plan: Plan, output: str, colour: bool) -> str:
+def rendered(plan: Plan, output: str, colour: bool) -> Iterable[str]:
+    """The plan's text, in pieces: JSON as it is encoded, so a large plan's
+    text is never whole in memory (see Console.print_chunks)."""
     # Imported once there is a plan to show, not at start-up: the model list goes out sooner.
-    from reconciler.render import render_json, render_markdown, render_text
+    from reconciler.render import json_chunks, render_markdown, render_text
 
     if output == "json":
-        return render_json(plan)
-    if output == "markdown":
-        return render_markdown(plan)
-    return render_text(plan, colour=colour)
+        return json_chunks(plan)
+    return [render_markdown(plan) if output == "markdown" else render_text(plan, colour=colour)]
 
 
 def plan_options(command: F) -> F:
@@ -70,9 +70,9 @@ def plan_command(
     # Showing the plan needs neither the desired nor the observed state: let
     # their memory serve the rendering (a large account's peak is here).
     del session
-    app.console.print(render(plan, output, app.console.colour), nl=False)
+    app.console.print_chunks(rendered(plan, output, app.console.colour))
     if markdown_out:
-        Path(markdown_out).write_text(render(plan, "markdown", colour=False), encoding="utf-8")
+        Path(markdown_out).write_text("".join(rendered(plan, "markdown", colour=False)), encoding="utf-8")
     if plan.has_errors:
         exit_with(EXIT_ERROR)
     if out:

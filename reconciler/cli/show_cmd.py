@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from reconciler.cli.app import App, pass_app
-from reconciler.cli.plan_cmd import OUTPUTS, render
+from reconciler.cli.plan_cmd import OUTPUTS, rendered
 from reconciler.plan.types import Plan
 
 
@@ -17,4 +17,4 @@ from reconciler.plan.types import Plan
 def show_command(app: App, planfile: str, output: str) -> None:
     """Render a saved plan (from `plan --out`) as text, Markdown or JSON."""
     plan = Plan.from_file(planfile)
-    app.console.print(render(plan, output, app.console.colour), nl=False)
+    app.console.print_chunks(rendered(plan, output, app.console.colour))

@@ -31,6 +31,8 @@ _TRAINING_DATA = ("spec", "trainingData")
 _DATA_FILE = ("spec", "trainingData", "file")
 _VALIDATION_DATA = ("spec", "validationData")
 _MANIFESTS_SETTING = ("manifests",)
+_NAME = ("metadata", "name")
+_SOURCE = ("spec", "sourceModel")
 
 
 @dataclass(frozen=True)
@@ -180,14 +182,17 @@ class _Load:
         self.problems: list[Problem] = []
         # Every file read, by path: its SHA-256, taken in the pass that parses
         # it (a dataset is read once). A hashing thread cost more than it saved
-        # on many small files: each hand-off waited for the GIL.
-        self.file_hashes: dict[Path, str] = {}
+        # on many small files: each hand-off waited for the GIL. Keyed by the
+        # path's text (the string a Path keeps anyway), so a dataset's Path
+        # object is not held for the whole load.
+        self.file_hashes: dict[str, str] = {}
         self.resolver = Resolver()
         self.cache: DatasetCache | None = None
         self.invalid_ids: set[str] = set()  # metadata.name of manifests that failed validation
-        self.scans: dict[tuple[Path, Keys], Scan | None] = {}
+        self.scans: dict[tuple[str, Keys], Scan | None] = {}  # by path text, as file_hashes
         self.root = Path()
         self.settings_document: Document | None = None
+        self.paths: dict[tuple[str | int, ...], tuple[str | int, ...]] = {}  # one tuple per line-table path
 
     def show(self, path: Path) -> str:
         return display_path(path, self.cwd)
@@ -250,7 +255,7 @@ class _Load:
         except FileProblem as exc:
             self.problems.append(error(self.show(path), 0, "", str(exc)))
             return []
-        self.file_hashes[path] = hashlib.sha256(data).hexdigest()
+        self.file_hashes[str(path)] = hashlib.sha256(data).hexdigest()
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -303,8 +308,8 @@ class _Load:
             origin = _Origin(document, shown, path)
             if manifest is not None:
                 # Later steps ask only for the lines of the datasets, the id and the
-                # source (each at most two levels deep), never for the data.
-                slim = document.kept_for(_TRAINING_DATA, _VALIDATION_DATA)
+                # source, never for the data.
+                slim = document.kept_for((_NAME, _SOURCE), (_TRAINING_DATA, _VALIDATION_DATA), self.paths)
                 yield _Declared(manifest=manifest, document=slim, file=shown, path=path)
             else:
                 self.invalid_ids.add(_declared_id(document))
@@ -393,15 +398,16 @@ class _Load:
 
     def _scan_file(self, path: Path, keys: Keys) -> Scan | None:
         # Several manifests may share a file: read and report it once per key choice.
-        if (path, keys) in self.scans:
-            return self.scans[(path, keys)]
+        key = (str(path), keys)
+        if key in self.scans:
+            return self.scans[key]
         shown = self.show(path)
         try:
             result = self._cached_scan(path, keys) or self._checked_scan(path, keys, shown)
         except OSError as exc:
             self.problems.append(error(shown, 0, "", f"cannot be read: {exc.strerror or exc}"))
             result = None
-        self.scans[(path, keys)] = result
+        self.scans[key] = result
         if result is None:
             return None
         self.problems.extend(result.problems)
@@ -412,7 +418,7 @@ class _Load:
         digest = hashlib.sha256()
         batches = datasets.read_batches(path, keys, shown, digest)
         result = datasets.scan(batches, path.stat().st_size, shown, datasets.file_field_namer(keys))
-        self.file_hashes[path] = file_hash = digest.hexdigest()
+        self.file_hashes[str(path)] = file_hash = digest.hexdigest()
         if self.cache is not None and not result.problems:
             self.cache.put(file_hash, keys, result.summary)
         return result
@@ -425,7 +431,7 @@ class _Load:
         summary = self.cache.get(file_hash, keys)
         if summary is None:
             return None
-        self.file_hashes[path] = file_hash
+        self.file_hashes[str(path)] = file_hash
         return datasets.Scan(summary, ())
 
     def _check_totals(self, origin: _Origin, summary: DatasetSummary) -> None:
@@ -457,7 +463,7 @@ class _Load:
         return "sha256:" + total.hexdigest()
 
 
-def _relative(path: Path, root: Path) -> str:
+def _relative(path: str | Path, root: Path) -> str:
     """`path` relative to `root`, with forward slashes (a string prefix when it
     lies inside, which it nearly always does: os.path.relpath is slow)."""
     text, prefix = str(path), str(root).rstrip(os.sep) + os.sep

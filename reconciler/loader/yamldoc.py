@@ -15,7 +15,7 @@ construct with PyYAML, then index. Both give the same result.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import yaml
@@ -86,7 +86,7 @@ def field_path(path: Path) -> str:
     return text
 
 
-@dataclass
+@dataclass(slots=True)
 class Document:
     """One YAML document: its value, and the line of every key and list item in it."""
 
@@ -94,14 +94,25 @@ class Document:
     line: int  # 1-based line where the document starts
     lines: dict[Path, int] = field(default_factory=dict)
 
-    def kept_for(self, *prefixes: Path) -> Document:
-        """This document without its data, and with the lines of `prefixes` and
-        what lies under them only (and of every mapping on the way, where a
-        missing field is reported): what is still asked once it validated.
-        Thousands of manifests' full line tables were most of a load's peak."""
-        kept = {path: line for path, line in self.lines.items()
-                if len(path) <= 2 or any(path[: len(prefix)] == prefix for prefix in prefixes)}
-        return Document(data=None, line=self.line, lines=kept)
+    def kept_for(self, paths: Iterable[Path], prefixes: Iterable[Path], shared: dict[Path, Path]) -> Document:
+        """This document without its data, with the lines of `paths`, of what lies
+        under `prefixes`, and of the mappings on the way to either (where a
+        missing one is reported): what is still asked once it validated.
+
+        Thousands of manifests' line tables were a large share of a load's
+        peak: each path tuple is taken from `shared` (one per distinct path for
+        a whole load), so the documents keep neither their own tuples nor
+        their own copies of the key strings.
+        """
+        paths, prefixes = tuple(paths), tuple(prefixes)
+        wanted = (*paths, *prefixes)
+
+        def kept(path: Path) -> bool:
+            return (any(path == target[: len(path)] for target in wanted)
+                    or any(path[: len(prefix)] == prefix for prefix in prefixes))
+
+        lines = {shared.setdefault(path, path): line for path, line in self.lines.items() if kept(path)}
+        return Document(data=None, line=self.line, lines=lines)
 
     def line_of(self, path: Path) -> int:
         """The line of `path`, or of its nearest ancestor present in the file.

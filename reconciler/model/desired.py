@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from reconciler.model.compact import Compact
 from reconciler.model.manifest import TunedModelManifest
 from reconciler.model.settings import Settings
 
 
-class Frozen(BaseModel):
+class Frozen(Compact):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from reconciler.model.compact import Compact
 from reconciler.model.ownership import Ownership
 
 
@@ -23,7 +24,7 @@ class LiveState(str, Enum):
     FAILED = "FAILED"
 
 
-class Live(BaseModel):
+class Live(Compact):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
 

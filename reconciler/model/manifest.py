@@ -11,10 +11,11 @@ import re
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
+from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from reconciler.model import patterns
+from reconciler.model.compact import Compact
 
 API_VERSION = "reconciler/v1"
 KIND = "TunedModel"
@@ -38,7 +39,7 @@ Number = StrictFloat
 Flag = StrictBool
 
 
-class Strict(BaseModel):
+class Strict(Compact):
     """Base of every manifest type: frozen, camelCase aliases, unknown fields rejected."""
 
     model_config = ConfigDict(

@@ -32,7 +32,7 @@ from reconciler.model.manifest import DeletionPolicy
 FINGERPRINT_VERSION = "v1"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one a live model: no __dict__ each
 class Ownership:
     source: str
     hyperparameters: str

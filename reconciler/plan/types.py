@@ -12,8 +12,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_serializer, field_validator
 
+from reconciler.model.compact import Compact
 from reconciler.model.errors import UserError
 from reconciler.plan.rules import ReplaceOrder
 
@@ -26,7 +27,7 @@ FORMAT_VERSION = "1.3"
 DERIVED_KEYS = ("summary", "has_changes", "has_errors", "in_sync")
 
 
-class PlanValue(BaseModel):
+class PlanValue(Compact):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -169,7 +170,7 @@ class Plan(PlanValue):
     # What callers use to reach each live model, where the backend serves it
     # apart from the model (Vertex AI: its Model and Endpoint), by model id.
     # A replace there changes the endpoint: the new one is known after apply.
-    serving: dict[str, dict[str, str]] = {}
+    serving: dict[str, dict[str, str]] = Field(default_factory=dict)
     options: PlanOptions = PlanOptions()
     changes: tuple[Change, ...] = ()  # in the order apply must follow
     errors: tuple[PlanError, ...] = ()

@@ -68,6 +68,17 @@ def test_the_console_defuses_only_in_github_actions(monkeypatch: pytest.MonkeyPa
     assert out.getvalue().endswith("::error::outside CI this is just text\n")
 
 
+def test_text_printed_in_pieces_is_defused_as_if_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    text = "\n".join(INJECTIONS * 20) + "\n" + "\n".join(HARMLESS)
+    pieces = [text[i:i + 5] for i in range(0, len(text), 5)]  # cuts through every command
+    whole, streamed = io.StringIO(), io.StringIO()
+    Console(out=whole, err=io.StringIO(), secrets=()).print(text, nl=False)
+    Console(out=streamed, err=io.StringIO(), secrets=()).print_chunks(pieces, block_chars=50)
+    assert streamed.getvalue() == whole.getvalue()
+    assert runner_commands(streamed.getvalue()) == []
+
+
 def test_our_own_annotations_still_reach_the_runner(monkeypatch: pytest.MonkeyPatch) -> None:
     err = io.StringIO()
     monkeypatch.setenv("GITHUB_ACTIONS", "true")

@@ -66,6 +66,21 @@ def test_the_console_scrubs_whatever_is_printed() -> None:
         assert shown not in out.getvalue() + err.getvalue()
 
 
+@pytest.mark.parametrize("secret", [KEY, NASTY])
+def test_text_printed_in_pieces_is_scrubbed_as_if_whole(secret: str) -> None:
+    """A plan's JSON is printed a block of lines at a time (`print_chunks`): a
+    secret split across pieces or blocks is still found (NASTY holds a line
+    break, so its text is cleaned whole)."""
+    text = "".join(f"line {n} {every_form(secret)[n % 8]} end\n" for n in range(200))
+    pieces = [text[i:i + 7] for i in range(0, len(text), 7)]  # cuts through every form
+    whole, streamed = io.StringIO(), io.StringIO()
+    Console(out=whole, err=io.StringIO(), secrets=[secret]).print(text, nl=False)
+    Console(out=streamed, err=io.StringIO(), secrets=[secret]).print_chunks(pieces, block_chars=64)
+    assert streamed.getvalue() == whole.getvalue()
+    for shown in secret_forms(secret):
+        assert shown not in streamed.getvalue()
+
+
 def test_a_key_that_cannot_be_a_header_is_refused_without_being_shown(tmp_path: Path, api: CountingServer) -> None:
     repo = write_repo(tmp_path, settings={"endpoint": f"http://{api.host_port}"})
     result = run(repo, "plan", GEMINI_API_KEY=NASTY)

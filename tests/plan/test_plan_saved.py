@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +110,13 @@ def test_changed_permissions_are_named() -> None:
 def test_tuning_progress_does_not_make_a_plan_stale() -> None:
     items = [LIVE[0], {**LIVE[1], "body": {"tuningTask": {"snapshots": [{"step": 3}]}}}]
     assert observed_digest(observed(items)) == observed_digest(observed())
+
+
+def test_the_observed_digest_is_the_hash_of_the_entries_as_one_json_list() -> None:
+    """Plans saved before keep comparing: the digest, hashed one entry at a time,
+    is still that of the whole list's canonical JSON, and no permissions hash as []."""
+    entries = saved_plan().observed_models
+    whole = json.dumps([e.model_dump(mode="json") for e in entries], sort_keys=True, separators=(",", ":"))
+    assert len(entries) == 2
+    assert observed_digest(observed()) == "sha256:" + hashlib.sha256(whole.encode()).hexdigest()
+    assert {e.permissions_digest for e in entries} == {"sha256:" + hashlib.sha256(b"[]").hexdigest()}

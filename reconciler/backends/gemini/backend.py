@@ -100,11 +100,11 @@ class GeminiBackend:
         `progress`, each run's last step and loss); each page is decoded and
         dropped as it comes. Returns what reads the permissions the manifests need."""
         fields, snapshots = (PROGRESS_FIELDS, Snapshots.LAST) if progress else (PLAN_FIELDS, Snapshots.NONE)
-        listed = tuple(
+        listed = [
             live_model(body, self.marker, snapshots)
             for page in self.client.tuned_model_pages(fields=fields)
             for body in page
-        )
+        ]
         models = self._with_defaults(listed)
         return lambda desired: Observed(models=models, permissions=self._declared_permissions(desired, models))
 
@@ -118,16 +118,18 @@ class GeminiBackend:
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
             return dict(zip(wanted, pool.map(self._permissions, wanted), strict=True))
 
-    def _with_defaults(self, models: tuple[LiveModel, ...]) -> tuple[LiveModel, ...]:
+    def _with_defaults(self, models: list[LiveModel]) -> tuple[LiveModel, ...]:
         """Managed models with their base model's generation defaults (one GET a
-        base model), so a field removed from a manifest is planned back to it."""
-        managed = [m for m in models if m.ownership is not None]
-        self._base_models.update({m.key: m.base_model for m in managed})
-        self.defaults.read(m.base_model for m in managed)
-        return tuple(
-            m.model_copy(update={"defaults": self.defaults.of(m.base_model)}) if m.ownership is not None else m
-            for m in models
-        )
+        base model), so a field removed from a manifest is planned back to it.
+        Each copy takes its original's place at once: a large account is never
+        held twice."""
+        base_models = {m.key: m.base_model for m in models if m.ownership is not None}
+        self._base_models.update(base_models)
+        self.defaults.read(base_models.values())
+        for index, model in enumerate(models):
+            if model.ownership is not None:
+                models[index] = model.model_copy(update={"defaults": self.defaults.of(model.base_model)})
+        return tuple(models)
 
     def _permissions(self, key: str) -> tuple[LivePermission, ...]:
         return tuple(live_permission(p) for p in self.client.list_permissions(key))
