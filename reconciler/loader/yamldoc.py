@@ -104,12 +104,12 @@ class Document:
         a whole load), so the documents keep neither their own tuples nor
         their own copies of the key strings.
         """
-        paths, prefixes = tuple(paths), tuple(prefixes)
-        wanted = (*paths, *prefixes)
+        under = set(prefixes)
+        depths = {len(prefix) for prefix in under}
+        on_the_way = {target[:end] for target in (*paths, *under) for end in range(1, len(target) + 1)}
 
         def kept(path: Path) -> bool:
-            return (any(path == target[: len(path)] for target in wanted)
-                    or any(path[: len(prefix)] == prefix for prefix in prefixes))
+            return path in on_the_way or any(path[:depth] in under for depth in depths)
 
         lines = {shared.setdefault(path, path): line for path, line in self.lines.items() if kept(path)}
         return Document(data=None, line=self.line, lines=lines)
