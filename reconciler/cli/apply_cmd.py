@@ -22,6 +22,7 @@ from reconciler.cli.progress import make_reporter
 from reconciler.cli.repository import command_hint
 from reconciler.cli.session import Session, load_desired
 from reconciler.model.errors import ReconcilerError, UserError
+from reconciler.model.secrets import scrub
 from reconciler.plan import compare_saved
 from reconciler.plan.types import Action, Plan
 from reconciler.render.common import plural
@@ -106,8 +107,8 @@ def report(app: App, result: ApplyResult, output: str, path: str) -> None:
         app.console.warn(f"stopped before the end: {RESUME_HINT.replace('`reconciler apply`', f'`{resume}`')}")
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
-        with open(summary_file, "a", encoding="utf-8") as handle:
-            handle.write(render_apply_markdown(result) + "\n")
+        with open(summary_file, "a", encoding="utf-8") as handle:  # shown on the run's page: no secret
+            handle.write(scrub(render_apply_markdown(result), app.console.secrets) + "\n")
 
 
 def _json_summary(result: ApplyResult, summary: str | None = None) -> str:

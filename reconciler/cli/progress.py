@@ -90,11 +90,13 @@ class TerminalReporter:
         out = self.console.out
         if self.drawn:
             out.write(f"\x1b[{self.drawn}F\x1b[J")  # up to the block's start, clear below
+        # Written around Console.print (which cannot redraw in place), so cleaned
+        # here: an event's message and a run's stage come from the API.
         if above is not None:
-            out.write(above + "\n")
+            out.write(self.console.clean(above) + "\n")
         width = terminal_width(out)
         for progress in self.lines.values():
-            out.write(fitted_progress_line(progress, width) + "\n")
+            out.write(self.console.clean(fitted_progress_line(progress, width)) + "\n")
         self.drawn = len(self.lines)
         out.flush()
 

@@ -152,3 +152,34 @@ def test_a_debug_traceback_is_scrubbed_too(tmp_path: Path, echo: str) -> None:
     assert "Traceback" in result.err  # asked for with --debug
     for shown in secret_forms(KEY):
         assert shown not in result.text
+
+
+def test_live_progress_lines_are_scrubbed() -> None:
+    """The terminal reporter writes around Console.print (it redraws in place);
+    an event's message and a run's stage come from the API."""
+    from reconciler.apply.progress import Event, Progress
+    from reconciler.cli.progress import TerminalReporter
+
+    out = io.StringIO()
+    reporter = TerminalReporter(Console(out=out, err=io.StringIO(), secrets=[KEY]))
+    reporter.progress(Progress(model_id="m", total_steps=10, completed_steps=3, stage=f"quota for {KEY}"))
+    reporter.event(Event(kind="failed", model_id="m", action="create", message=f"rejected key {KEY}"))
+    written = out.getvalue()
+    assert "rejected key" in written and "quota for" in written
+    assert KEY not in written and REDACTED in written
+
+
+def test_the_step_summary_is_scrubbed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GITHUB_STEP_SUMMARY is shown on the run's page: an outcome's message (from the API) is cleaned too."""
+    from reconciler.apply.executor import ApplyResult, Outcome
+    from reconciler.cli.app import App
+    from reconciler.cli.apply_cmd import report
+    from reconciler.plan.types import Action
+
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    app = App(console=Console(out=io.StringIO(), err=io.StringIO(), secrets=[KEY]))
+    result = ApplyResult(outcomes=[Outcome("m", Action.CREATE, "failed", message=f"rejected key {KEY}")])
+    report(app, result, "text", ".")
+    written = summary.read_text(encoding="utf-8")
+    assert "rejected key" in written and REDACTED in written and KEY not in written
