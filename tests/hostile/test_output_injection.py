@@ -110,3 +110,19 @@ def test_a_model_answer_cannot_annotate_the_apply_log(
     assert runner_commands(result.text) == []  # ...and is no command
     assert result.seconds < EXPECTED_SECONDS
     assert result.peak_rss_bytes < EXPECTED_PEAK_BYTES
+
+
+def test_api_text_in_progress_lines_is_one_plain_line() -> None:
+    """A stage or an error message from the server cannot move the cursor, recolour
+    the terminal or break the live block (which counts one row a line)."""
+    from reconciler.apply.progress import Event, Progress
+    from reconciler.cli.progress import event_line, progress_line
+
+    hostile = "quota\x1b[2J\x1b[31m red\r\nnext\x07\x9b"
+    lines = [
+        progress_line(Progress(model_id="m", total_steps=4, completed_steps=1, stage=hostile), bar=True),
+        event_line(Event(kind="failed", model_id="m", action="create", message=hostile)),
+    ]
+    for line in lines:
+        assert "quota" in line and "next" in line
+        assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in line), repr(line)
