@@ -7,6 +7,7 @@ JSON lines for machines).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -64,3 +65,15 @@ class RecordingReporter:
 
     def progress(self, progress: Progress) -> None:
         self.progresses.append(progress)
+
+
+# C0 and C1 control characters (ESC, CR, BEL, line breaks...).
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def one_line(text: str) -> str:
+    """Text from the API (a stage, an error, a model's answer) made one plain line
+    for a terminal or a log: a control character could move the cursor or
+    recolour the terminal, and a line break would break a live block's redraw,
+    which counts one row a line."""
+    return _CONTROLS.sub(" ", text)

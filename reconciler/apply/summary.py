@@ -6,6 +6,7 @@ terminal, a Mermaid xychart GitHub renders). Pure functions of an ApplyResult.
 from __future__ import annotations
 
 from reconciler.apply.executor import ApplyResult, Outcome
+from reconciler.apply.progress import one_line
 from reconciler.apply.smoke import SmokeResult
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -57,7 +58,7 @@ def render_apply_text(result: ApplyResult) -> str:
     lines = []
     for outcome in result.outcomes:
         if outcome.status != "done":
-            lines.append(f"{outcome.model_id}: {outcome.action.value} {outcome.status}: {outcome.message}")
+            lines.append(f"{outcome.model_id}: {outcome.action.value} {outcome.status}: {one_line(outcome.message)}")
         elif outcome.losses:
             first, last = outcome.losses[0], outcome.losses[-1]
             lines.append(
@@ -68,7 +69,8 @@ def render_apply_text(result: ApplyResult) -> str:
         lines.append("Smoke tests failed:")
         lines.append(f"  {'model':<24} {'input':<20} {'expected':<24} got")
         for model_id, text, expected, got in failed:
-            lines.append(f"  {model_id:<24} {text[:20]:<20} {expected[:24]:<24} {got[:60]}")
+            text, expected, got = one_line(text[:20]), one_line(expected[:24]), one_line(got[:60])
+            lines.append(f"  {model_id:<24} {text:<20} {expected:<24} {got}")
     lines.append(result.summary_line())
     return "\n".join(lines) + "\n"
 

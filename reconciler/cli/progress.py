@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
 
-from reconciler.apply.progress import Event, Progress, Reporter
+from reconciler.apply.progress import Event, Progress, Reporter, one_line
 from reconciler.cli.console import Console
 
 BAR_WIDTH = 20
@@ -43,7 +42,7 @@ def progress_line(progress: Progress, bar: bool) -> str:
     elif not progress.stage:
         parts.append("tuning")
     if progress.stage:
-        parts.append(_one_line(progress.stage))
+        parts.append(one_line(progress.stage))
     parts.append(clock_text(progress.elapsed))
     return "  ".join(parts)
 
@@ -70,18 +69,7 @@ def terminal_width(stream: object) -> int:
 def event_line(event: Event) -> str:
     word = EVENT_WORDS.get(event.kind, event.kind)
     text = f"{event.model_id}: {_what(event)} {word}".rstrip()
-    return f"{text}: {_one_line(event.message)}" if event.message and event.kind != "start" else text
-
-
-# C0 and C1 control characters (ESC, CR, BEL, line breaks...).
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
-
-
-def _one_line(text: str) -> str:
-    """API text made one plain line: a control character from the server could
-    move the cursor or recolour the terminal, and a line break would break the
-    live block's redraw, which counts one row a line."""
-    return _CONTROLS.sub(" ", text)
+    return f"{text}: {one_line(event.message)}" if event.message and event.kind != "start" else text
 
 
 def _what(event: Event) -> str:

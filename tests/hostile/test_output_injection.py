@@ -126,3 +126,18 @@ def test_api_text_in_progress_lines_is_one_plain_line() -> None:
     for line in lines:
         assert "quota" in line and "next" in line
         assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in line), repr(line)
+
+
+def test_api_text_in_the_apply_summary_is_one_plain_line_a_row() -> None:
+    """The same for a failure's message and a smoke test's answer in the text summary."""
+    from reconciler.apply.executor import ApplyResult, Outcome
+    from reconciler.apply.smoke import SmokeResult
+    from reconciler.apply.summary import render_apply_text
+    from reconciler.plan.types import Action
+
+    hostile = "quota\x1b[2J\r\nnext"
+    result = ApplyResult(outcomes=[Outcome("m", Action.CREATE, "failed", message=hostile)],
+                         smoke=[SmokeResult(model_id="m", input="1", expected="2", got=hostile, passed=False)])
+    text = render_apply_text(result)
+    assert "quota" in text and "next" in text and "\x1b" not in text and "\r" not in text
+    assert all(line.count("quota") <= 1 and ("quota" not in line or "next" in line) for line in text.splitlines())
