@@ -1,7 +1,8 @@
 """Dataset file readers: JSONL, JSON and CSV -> rows of (line, input, output), or problems.
 
-Readers yield batches (lists) of rows, so per-example work stays in tight
-loops. Files are streamed: a JSONL or CSV file is read a chunk at a time; a
+Readers yield batches of rows, so per-example work stays in tight loops: a
+list of rows and problems, or (a clean JSONL chunk) `Columns`, two lists the
+scan checks and hashes whole. Files are streamed: a JSONL or CSV file is read a chunk at a time; a
 JSON document cannot be split, so its text is read whole, but its examples
 are still decoded one at a time and dropped.
 """
