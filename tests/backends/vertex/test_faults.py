@@ -48,13 +48,18 @@ def vertex_env(emulator: EmulatorServer) -> dict[str, str]:
     return {"AIPLATFORM_EMULATOR_HOST": emulator.host_port, "STORAGE_EMULATOR_HOST": emulator.url}
 
 
+def apply_makes_one_job(repo: Path, emulator: EmulatorServer) -> None:
+    """`apply` (again) succeeds, and the account holds exactly one job for `numbers`."""
+    result = vertex_cli(repo, emulator, "apply", "--yes")
+    assert result.code == 0, result.text
+    assert len(jobs_of(emulator, "numbers")) == 1
+
+
 def test_a_create_committed_with_its_answer_lost_makes_exactly_one_job(tmp_path: Path, make_emulator: Any) -> None:
     emulator = make_emulator(seed=0, step_seconds=0)
     vertex_faults(emulator, create_answers_lost=1)
     repo = write_repo(tmp_path, [manifest("numbers")])
-    result = vertex_cli(repo, emulator, "apply", "--yes")
-    assert result.code == 0, result.text
-    assert len(jobs_of(emulator, "numbers")) == 1
+    apply_makes_one_job(repo, emulator)
     assert counts(emulator)[CREATE] == 1  # resolved by listing its attempt label, not by a second create
     assert vertex_cli(repo, emulator, "plan", "--detailed-exitcode").code == 0
 
@@ -95,9 +100,7 @@ def test_sigkill_during_the_upload_or_the_create_then_apply_again_makes_one_job(
     finish(process)
     set_faults(emulator)
     time.sleep(3.2)  # the slowed request completes (or not) on the server
-    result = vertex_cli(repo, emulator, "apply", "--yes")
-    assert result.code == 0, result.text
-    assert len(jobs_of(emulator, "numbers")) == 1
+    apply_makes_one_job(repo, emulator)
     assert vertex_cli(repo, emulator, "plan", "--detailed-exitcode").code == 0
 
 
@@ -111,9 +114,7 @@ def test_sigkill_during_the_wait_then_apply_again_waits_for_the_same_job(tmp_pat
     assert jobs_of(emulator, "numbers")[0]["state"] != "JOB_STATE_SUCCEEDED"
     planned = vertex_cli(repo, emulator, "plan")
     assert "wait" in planned.text
-    result = vertex_cli(repo, emulator, "apply", "--yes")
-    assert result.code == 0, result.text
-    assert len(jobs_of(emulator, "numbers")) == 1
+    apply_makes_one_job(repo, emulator)
     assert vertex_cli(repo, emulator, "plan", "--detailed-exitcode").code == 0
 
 
@@ -141,9 +142,7 @@ def test_a_stale_lock_is_taken_over(tmp_path: Path, make_emulator: Any) -> None:
     emulator = make_emulator(seed=0, step_seconds=0)
     _put_lock(emulator, "ghost@crashed pid 1", time.time() - 60)
     repo = write_repo(tmp_path, [manifest("numbers")])
-    result = vertex_cli(repo, emulator, "apply", "--yes")
-    assert result.code == 0, result.text
-    assert len(jobs_of(emulator, "numbers")) == 1
+    apply_makes_one_job(repo, emulator)
     gone = requests.get(f"{emulator.url}/storage/v1/b/{BUCKET}/o/{requests.utils.quote(LOCK, safe='')}", timeout=10)
     assert gone.status_code == 404  # released after the create
 
