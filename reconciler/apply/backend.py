@@ -96,6 +96,12 @@ class Backend(Protocol):
         """Delete a managed model (and whatever serves it); gone already is done."""
         ...
 
+    def remove_superseded(self, live: LiveModel) -> None:
+        """Remove `live.superseded`: earlier models of the id that serve nobody now
+        (`live` read after the new one serves). A backend that frees the id before
+        a replace never has any."""
+        ...
+
     def forget(self, live: LiveModel) -> None:
         """Remove the ownership marker and leave the model live."""
         ...

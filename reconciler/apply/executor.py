@@ -251,6 +251,7 @@ class Executor:
             Action.IMPORT: self._import,
             Action.WAIT: self._wait,
             Action.VERIFY: self._verify,
+            Action.CLEAN_UP: self._clean_up,
             Action.PERMISSION_ADD: self._permission_add,
             Action.PERMISSION_UPDATE: self._permission_update,
             Action.PERMISSION_REMOVE: self._permission_remove,
@@ -267,18 +268,23 @@ class Executor:
         return self._finish(model, self.backend.wait(model, self.waiter))
 
     def _finish(self, model: DesiredModel, tuned: Tuned) -> Tuned:
-        self._smoke_test(model)
+        if self._smoke_test(model):
+            self._promote(model.id)
         return tuned
 
     def _verify(self, change: Change) -> None:
-        self._smoke_test(self.desired[change.model_id])
+        if self._smoke_test(self.desired[change.model_id]):
+            self._promote(change.model_id)
 
-    def _smoke_test(self, model: DesiredModel) -> None:
+    def _smoke_test(self, model: DesiredModel) -> bool:
         """Run the model's smoke tests; the marker keeps saying `untested` (so the
-        next plan runs them again) until they have all passed once."""
+        next plan runs them again) until they have all passed once. Whether the
+        model may serve: no tests declared, or all passed now."""
         tests = model.manifest.spec.smoke_tests
-        if not (self.options.smoke_tests and tests):
-            return
+        if not tests:
+            return True
+        if not self.options.smoke_tests:
+            return False
         base_model = self._base_model(model)
         results = run_smoke_tests(
             lambda text: self.backend.generate(model.id, base_model, text), model.id, tests, self.waiter.stop
@@ -287,6 +293,21 @@ class Executor:
             self._smoke.extend(results)
         if len(results) == len(tests) and all(result.passed for result in results):
             self.backend.mark_tested(model)
+            return True
+        return False
+
+    def _promote(self, model_id: str) -> None:
+        """The new model serves: what it supersedes goes, decided from a fresh read
+        (never the model just made, whatever ran concurrently or was interrupted).
+        Until then, on a backend that creates first, the old model keeps serving."""
+        if self.backend.rules.replace_order is not ReplaceOrder.CREATE_FIRST:
+            return
+        live = self.backend.find(model_id)
+        if live is not None and live.ownership is not None and live.superseded:
+            self.backend.remove_superseded(live)
+
+    def _clean_up(self, change: Change) -> None:
+        self._promote(change.model_id)
 
     def _base_model(self, model: DesiredModel) -> str:
         """The base model at the root of a sourceModel chain (decides the inference call)."""
@@ -301,13 +322,10 @@ class Executor:
 
     def _replace(self, change: Change) -> Tuned:
         if self.backend.rules.replace_order is ReplaceOrder.CREATE_FIRST:
-            # The old model serves until the new one can; it goes only once the
-            # new run has succeeded (a failed create leaves it alone).
-            old = self._managed(change)
-            tuned = self._create(change)
-            if old is not None:
-                self.backend.delete(old)
-            return tuned
+            # The old model serves until the new one has passed its smoke tests
+            # (`_promote`); a failed run or test leaves it serving.
+            self._managed(change)
+            return self._create(change)
         self._delete(change)
         address = self.backend.rules.address(change.model_id)
         self.waiter.until(lambda: self.backend.find(change.model_id) is None, f"deletion of {address}")

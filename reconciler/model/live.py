@@ -58,6 +58,12 @@ class LiveModel(Live):
     # from the model itself (Vertex AI: {"model": …, "endpoint": …}); the plan
     # JSON and `status --output json` publish it.
     serving: dict[str, str] = Field(default_factory=dict)
+    # Earlier models of this id still live that serve nobody (a replace stopped
+    # before removing them), by the backend's name: the plan removes them.
+    superseded: tuple[str, ...] = ()
+    # Why the live model cannot serve as it is although its run succeeded (its
+    # endpoint is gone): only a new run mends it.
+    broken: str = ""
     handle: Any = Field(default=None, exclude=True)  # the backend's own reference
 
     @property

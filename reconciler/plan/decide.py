@@ -43,6 +43,8 @@ def decide(model: DesiredModel, live: LiveModel | None, rules: PlanRules) -> Dec
         return _migrate(model, live, live.ownership, rules)
     if live.state is LiveState.FAILED:
         return _change(model, Action.REPLACE, "the live model's tuning FAILED")
+    if live.broken:
+        return _change(model, Action.REPLACE, f"{live.broken}; only a new tuning run serves it again")
     replace = _replace_for_inputs(model, live, rules)
     if replace is not None:
         return replace

@@ -35,7 +35,7 @@ class _Planning:
     decided: dict[str, Change] = field(default_factory=dict)
     errors: list[PlanError] = field(default_factory=list)
     blocked: list[PlanError] = field(default_factory=list)
-    verifies: list[Change] = field(default_factory=list)  # smoke tests to run again
+    verifies: list[Change] = field(default_factory=list)  # smoke tests to run again, earlier models to remove
     notes: list[str] = field(default_factory=list)
     scope: set[str] | None = None  # None: every model
 
@@ -156,6 +156,12 @@ def _decide_model(state: _Planning, model: DesiredModel) -> None:
             action=Action.VERIFY, model_id=model.id, file=model.file, paths=("spec.smokeTests",),
             reason="its smoke tests have not passed since it was tuned (they failed, were skipped, or the "
                    "apply stopped first); apply runs them again and re-tunes nothing",
+        ))
+    if live is not None and live.superseded and result.action in (Action.UPDATE, Action.NOOP):
+        state.verifies.append(Change(
+            action=Action.CLEAN_UP, model_id=model.id, file=model.file,
+            reason=f"earlier models of it still live serve nobody ({', '.join(live.superseded)}): a replace "
+                   "stopped before removing them; apply deletes them, never the one serving",
         ))
     if result.action is Action.REPLACE and not model.dataset.known:
         state.errors.append(PlanError(

@@ -21,8 +21,9 @@ from reconciler.plan.rules import ReplaceOrder
 # The minor grows when fields are added, the major for any other change. A
 # saved plan must be executed exactly, so a reader refuses a plan with fields it
 # does not know (a newer minor) as well as another major.
-# 1.1: address_template; 1.2: blocked, the verify action, Change.to_default, replace_order; 1.3: backend, serving
-FORMAT_VERSION = "1.3"
+# 1.1: address_template; 1.2: blocked, the verify action, Change.to_default, replace_order; 1.3: backend, serving;
+# 1.4: the clean_up action
+FORMAT_VERSION = "1.4"
 # Keys render_json adds to the saved form; a saved plan may carry them.
 DERIVED_KEYS = ("summary", "has_changes", "has_errors", "in_sync")
 
@@ -40,6 +41,7 @@ class Action(str, Enum):
     IMPORT = "import"  # write the ownership marker onto a live model an exported manifest describes
     WAIT = "wait"  # still CREATING from an earlier run: never create it twice
     VERIFY = "verify"  # run smoke tests that have not passed yet (failed, skipped, interrupted)
+    CLEAN_UP = "clean_up"  # remove earlier models of the id that serve nobody (a replace that stopped)
     NOOP = "noop"
     PERMISSION_ADD = "permission_add"
     PERMISSION_UPDATE = "permission_update"

@@ -17,6 +17,7 @@ SYMBOLS = {
     Action.IMPORT: "<=",
     Action.WAIT: "...",
     Action.VERIFY: "?",
+    Action.CLEAN_UP: "-",
     Action.NOOP: "=",
     Action.PERMISSION_ADD: "+",
     Action.PERMISSION_UPDATE: "~",
@@ -32,6 +33,7 @@ VERBS = {
     Action.IMPORT: "will be imported (adopted as it is, not re-tuned)",
     Action.WAIT: "is still being created",
     Action.VERIFY: "will be smoke-tested again (not re-tuned)",
+    Action.CLEAN_UP: "keeps serving; its superseded models will be deleted",
     Action.NOOP: "is up to date",
 }
 
@@ -47,6 +49,7 @@ REPLACE_OUTAGE = (
 EXTRA_COUNTS = (
     (Action.WAIT, "still creating"),
     (Action.VERIFY, "to smoke-test again"),
+    (Action.CLEAN_UP, "to clean up"),
     (Action.NOOP, "unchanged"),
 )
 

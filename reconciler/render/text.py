@@ -29,6 +29,7 @@ _ACTION_COLOURS = {
     Action.IMPORT: "cyan",
     Action.WAIT: "cyan",
     Action.VERIFY: "yellow",
+    Action.CLEAN_UP: "red",
     Action.NOOP: "cyan",
     Action.PERMISSION_ADD: "green",
     Action.PERMISSION_UPDATE: "yellow",

@@ -80,23 +80,33 @@ class LabelBackend:
         if manifest.spec.permissions:
             yield ("spec", "permissions"), "this backend has no per-model grants"
 
-    def _live(self, resource: Resource) -> LiveModel:
-        key = resource.labels.get("reconciler-id") or f"unmanaged-{resource.server_id}"
+    @staticmethod
+    def _key(resource: Resource) -> str:
+        return resource.labels.get("reconciler-id") or f"unmanaged-{resource.server_id}"
+
+    def _live(self, resource: Resource, superseded: tuple[str, ...] = ()) -> LiveModel:
         source_key = resource.source.rpartition("/")[2] if "/" in resource.source else None
         return LiveModel(
-            key=key, address=f"labelled/{resource.server_id}", ownership=ownership_of(resource.labels),
-            state=resource.state, source=resource.source, source_key=source_key,
+            key=self._key(resource), address=f"labelled/{resource.server_id}",
+            ownership=ownership_of(resource.labels), state=resource.state, source=resource.source,
+            source_key=source_key,
             fields={"spec.displayName": resource.display_name, "spec.description": resource.description},
-            hyperparameters=resource.hyperparameters, handle=resource.server_id,
+            hyperparameters=resource.hyperparameters, superseded=superseded, handle=resource.server_id,
         )
 
     def _current(self) -> dict[str, LiveModel]:
-        """The newest resource of each key is its current model (server ids grow)."""
-        newest: dict[str, LiveModel] = {}
+        """The newest resource of each key is its current model (server ids grow);
+        the newest tested one serves, and the others are superseded."""
+        by_key: dict[str, list[Resource]] = {}
         for server_id in sorted(self.resources):
-            live = self._live(self.resources[server_id])
-            newest[live.key] = live
-        return newest
+            by_key.setdefault(self._key(self.resources[server_id]), []).append(self.resources[server_id])
+        current = {}
+        for key, resources in by_key.items():
+            tested = [r for r in resources if r.labels.get("untested") != "true" and r.state is LiveState.ACTIVE]
+            serving = (tested or resources)[-1]
+            superseded = tuple(r.server_id for r in resources[:-1] if r is not serving)
+            current[key] = self._live(resources[-1], superseded)
+        return current
 
     def observe(self, desired: Desired) -> Observed:
         return self.observe_models()(desired)
@@ -156,8 +166,14 @@ class LabelBackend:
             resource.labels = labels_for(model, untested=untested)
 
     def delete(self, live: LiveModel) -> None:
-        self.events.append(("delete", live.handle))
-        self.resources.pop(live.handle, None)
+        for server_id in [s for s, r in self.resources.items() if self._key(r) == live.key]:
+            self.events.append(("delete", server_id))
+            self.resources.pop(server_id)
+
+    def remove_superseded(self, live: LiveModel) -> None:
+        for server_id in live.superseded:
+            self.events.append(("delete", server_id))
+            self.resources.pop(server_id, None)
 
     def forget(self, live: LiveModel) -> None:
         self.resources[live.handle].labels = {}

@@ -235,6 +235,9 @@ class GeminiBackend:
         defaults = self.defaults.of(base_model)
         return {GENERATION_KEYS[path]: value for path, value in defaults.items() if GENERATION_KEYS[path] in resets}
 
+    def remove_superseded(self, live: LiveModel) -> None:
+        """Nothing to remove: a replace frees the id first, so an id is one model."""
+
     def delete(self, live: LiveModel) -> None:
         with suppress(NotFound):
             self.client.delete_tuned_model(live.key)

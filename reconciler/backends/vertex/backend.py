@@ -23,7 +23,16 @@ from reconciler.backends.gemini.trailer import keys_from
 from reconciler.backends.vertex.client import PRECONDITION_FAILED, VertexClient
 from reconciler.backends.vertex.datasets import CONTENT_TYPE, canonical_jsonl, object_name
 from reconciler.backends.vertex.export import manifest_for
-from reconciler.backends.vertex.labels import ATTEMPT, FORGOTTEN, ID, MANAGED_FILTER, LabelMarker
+from reconciler.backends.vertex.labels import (
+    ATTEMPT,
+    FORGOTTEN,
+    ID,
+    MANAGED_FILTER,
+    LabelMarker,
+    job_scope,
+    model_scope,
+    owned_labels,
+)
 from reconciler.backends.vertex.live import (
     RUNNING,
     SUCCEEDED,
@@ -42,7 +51,7 @@ from reconciler.client.retry import is_transient
 from reconciler.model.desired import Desired, DesiredModel
 from reconciler.model.errors import UserError
 from reconciler.model.live import LiveModel, LiveState, Observed
-from reconciler.model.ownership import ownership_for
+from reconciler.model.ownership import Ownership, ownership_for
 from reconciler.model.settings import Settings, VertexSettings
 from reconciler.plan.inputs import input_changes, mismatch_lines
 from reconciler.plan.types import PermissionChange
@@ -58,7 +67,7 @@ CREATE_ATTEMPTS = 3
 # label before concluding it did not land (list consistency is not documented).
 ATTEMPT_LOOKS = 6
 ATTEMPT_LOOK_SECONDS = 2.0
-DELETE_REFUSALS = 30  # DeleteModel refused FAILED_PRECONDITION this often: give up
+DELETE_REFUSALS = 8  # DeleteModel refused FAILED_PRECONDITION this often (backing off to 60 s): give up
 
 
 class VertexBackend:
@@ -148,12 +157,13 @@ class VertexBackend:
         """The live model of one id now: its jobs and Models listed by its
         label, and a GET for a job's Model not (yet) labelled; no full list."""
         jobs = self._jobs_of(key)
-        models = {without_version(m["name"]): m
-                  for m in self.client.list_models(f"{MANAGED_FILTER} AND labels.{ID}={key}")}
+        by_key = f"{MANAGED_FILTER} AND labels.{ID}={key}"
+        models = {without_version(m["name"]): m for m in self.client.list_models(by_key)}
         for name in {job_model(j) for j in jobs} - set(models) - {""}:
             with suppress(NotFound):
                 models[name] = self.client.get_model(name)
-        lives = Join(self.marker, jobs, models.values(), ()).live_models()
+        endpoints = [e for e in self.client.list_endpoints(by_key) if _managed(e)]
+        lives = Join(self.marker, jobs, models.values(), endpoints).live_models()
         return next((m for m in lives if m.key == key), None)
 
     # --- create and wait --------------------------------------------------------------
@@ -191,7 +201,12 @@ class VertexBackend:
     def _jobs_of(self, key: str) -> list[dict[str, Any]]:
         listed = self.client.list_tuning_jobs(f"{MANAGED_FILTER} AND labels.{ID}={key}")
         return [j for j in listed if _managed(j) and (j.get("labels") or {}).get(ID) == key
-                and self.marker.read(j.get("labels") or {}, "").ownership is not None]
+                and self._job_ownership(j) is not None]
+
+    def _job_ownership(self, job: Mapping[str, Any]) -> Ownership | None:
+        """What a job's labels record, when they verify for what the job tunes
+        (a legacy marker too: waiting on or adopting a job destroys nothing)."""
+        return self.marker.read(job.get("labels") or {}, job_scope(job), legacy_scope="").ownership
 
     def _source_of(self, model: DesiredModel) -> str:
         """What the job tunes from: the base model, or the source's current Model."""
@@ -202,6 +217,11 @@ class VertexBackend:
         name = source.serving.get("model") if source is not None and source.state is LiveState.ACTIVE else None
         if not name:
             raise ChangeFailed(f"its source model {spec.source_id} has no live Model to tune from")
+        if source is not None and source.fields.get("spec.displayName") == _display_name(model):
+            # The service would add a version to the source's Model instead of
+            # making one: deleting either would then take the other with it.
+            raise ChangeFailed(f"its displayName equals that of its source model {spec.source_id}, so Vertex AI "
+                               "would make it a new version of the source's Model; give it another displayName")
         return name
 
     def _adoptable_job(self, model: DesiredModel, source: str) -> dict[str, Any] | None:
@@ -212,7 +232,7 @@ class VertexBackend:
         Model itself is compared too.)"""
         wanted = ownership_for(model).inputs
         for job in sorted(self._jobs_of(model.id), key=lambda j: j.get("createTime", ""), reverse=True):
-            ownership = self.marker.read(job.get("labels") or {}, "").ownership
+            ownership = self._job_ownership(job)
             state = job_state(job)
             if ownership is None or ownership.inputs != wanted or state in FAILED_STATES:
                 continue
@@ -235,7 +255,7 @@ class VertexBackend:
         """A replace of a model still tuning: its old run is cancelled first."""
         wanted = ownership_for(model).inputs
         for job in self._jobs_of(model.id):
-            ownership = self.marker.read(job.get("labels") or {}, "").ownership
+            ownership = self._job_ownership(job)
             if job_state(job) in RUNNING and ownership is not None and ownership.inputs != wanted:
                 self._cancel_and_wait(job)
 
@@ -293,12 +313,12 @@ class VertexBackend:
             # source's Model, and deleting the source would delete this one.
             "tunedModelDisplayName": _display_name(model),
             "description": spec.description,
-            "labels": self.marker.labels(model.id, ownership, "", attempt=attempt),
         }
         if spec.source_id:
             body["preTunedModel"] = {"tunedModelName": source}
         else:
             body["baseModel"] = source
+        body["labels"] = self.marker.labels(model.id, ownership, job_scope(body), attempt=attempt)
         return body
 
     def wait(self, model: DesiredModel, waiter: Waiter) -> Tuned:
@@ -336,22 +356,39 @@ class VertexBackend:
         return final
 
     def _label_outputs(self, model: DesiredModel, job: dict[str, Any], *, untested: bool) -> None:
-        """PATCH the Model's display name, description and labels, then label its endpoints."""
+        """PATCH the Model's display name, description and labels, then label its
+        endpoints: only what this job made (a version added to someone else's
+        Model never makes that Model ours)."""
         name = job_model(job)
         if name:
+            self._check_made_by(model.id, job, self.client.get_model(name))
             self._patch_model(model, name, ("displayName", "description", "labels"), untested=untested)
         ownership = ownership_for(model, untested=untested)
         for endpoint in job_endpoints(job):
             try:
                 body = self.client.get_endpoint(endpoint)
+                if owned_labels(body.get("labels") or {}) not in ({}, owned_labels(job.get("labels") or {})):
+                    continue  # labelled already, or not as the service copies them: not touched
                 labels = self.marker.merged(body.get("labels") or {}, self.marker.labels(model.id, ownership, endpoint))
                 self.client.update_endpoint_labels(endpoint, labels)
             except (FailedPrecondition, NotFound):
                 continue  # a tuned endpoint that refuses labels is still found through its Model
 
+    def _check_made_by(self, key: str, job: Mapping[str, Any], body: Mapping[str, Any]) -> None:
+        """Refuse to claim a Model this job did not make whole (see live.Join)."""
+        if str(body.get("versionId") or "1") != "1":
+            raise ChangeFailed(f"{job_model(job)} is a new version (@{body.get('versionId')}) of a Model the "
+                               "reconciler did not make; it is not labelled, promoted or deleted")
+        reading = self.marker.read(body.get("labels") or {}, model_scope(body))
+        owned = owned_labels(body.get("labels") or {})
+        if not (reading.key == key and reading.ownership is not None) and owned not in (
+                {}, owned_labels(job.get("labels") or {})):
+            raise ChangeFailed(f"{job_model(job)} carries reconciler labels that are not its tuning job's; "
+                               "it is not labelled or promoted")
+
     def _patch_model(self, model: DesiredModel, name: str, mask: tuple[str, ...], *, untested: bool) -> None:
         live = self.client.get_model(name)
-        owned = self.marker.labels(model.id, ownership_for(model, untested=untested), name)
+        owned = self.marker.labels(model.id, ownership_for(model, untested=untested), model_scope(live))
         values = {
             "displayName": _display_name(model),
             "description": model.manifest.spec.description,
@@ -384,29 +421,56 @@ class VertexBackend:
     # --- delete -----------------------------------------------------------------------
 
     def delete(self, live: LiveModel) -> None:
-        """Cancel a running job, undeploy, delete the endpoints (checkpoint ones
-        too), then the Model; the job stays, as a tombstone."""
+        """Cancel its running jobs, then remove every Model the id claims with the
+        endpoints made for them; the jobs stay, as tombstones. What a cancelled
+        run made meanwhile is decided from a fresh read."""
         handle = live.handle
         if not isinstance(handle, Handle):
             return
-        models = [without_version(m["name"]) for m in (handle.model, *handle.leftovers) if m is not None]
-        # The endpoints the tuning made: only those are deleted. A user's own
-        # endpoint serving our model is emptied of it and left.
-        made = job_endpoints_of(handle)
-        for job in handle.jobs or ((handle.job,) if handle.job else ()):
-            if job_state(job) in RUNNING:
-                job = self._cancel_and_wait(job)
-                if job_state(job) == SUCCEEDED:  # it ended meanwhile, and made a Model
-                    models.append(job_model(job))
-                    made |= set(job_endpoints(job))
-        serving = list(handle.endpoints) + sorted(made)
-        for name in models:
+        running = [job for job in handle.jobs if job_state(job) in RUNNING]
+        if running:
+            for job in running:
+                self._cancel_and_wait(job)
+            fresh = self.find(live.key)
+            if fresh is None or not isinstance(fresh.handle, Handle) or fresh.ownership is None:
+                return
+            handle = fresh.handle
+        self._remove(handle, [m for m in (handle.model, *handle.others) if m is not None])
+
+    def remove_superseded(self, live: LiveModel) -> None:
+        """Remove the id's Models that serve nobody: `live` is read after the new
+        model serves, and the Model it serves from is never among them."""
+        handle = live.handle
+        if isinstance(handle, Handle) and live.ownership is not None:
+            self._remove(handle, [m for m in handle.others if without_version(m["name"]) in live.superseded])
+
+    def _remove(self, handle: Handle, models: list[dict[str, Any]]) -> None:
+        """Undeploy and delete the endpoints these Models' jobs made (a user's own
+        endpoint is only emptied of them), then the Models."""
+        names = list(dict.fromkeys(without_version(m["name"]) for m in models))
+        bodies = {}
+        for name in names:
             with suppress(NotFound):
-                serving += [r.get("endpoint", "") for r in self.client.get_model(name).get("deployedModels") or ()]
+                bodies[name] = self.client.get_model(name)
+                self._refuse_foreign_versions(name)
+        made = {e for job in handle.jobs if job_model(job) in bodies for e in job_endpoints(job)}
+        if handle.model is not None and without_version(handle.model["name"]) in bodies:
+            made |= set(handle.endpoints)
+        serving = sorted(made) + [r.get("endpoint", "") for body in bodies.values()
+                                  for r in body.get("deployedModels") or ()]
         for endpoint in dict.fromkeys(e for e in serving if e):
-            self._delete_endpoint(endpoint, set(models), made)
-        for name in dict.fromkeys(models):
+            self._delete_endpoint(endpoint, set(bodies), made)
+        for name in bodies:
             self._delete_model(name)
+
+    def _refuse_foreign_versions(self, name: str) -> None:
+        """The reconciler makes only version 1 of a Model; DeleteModel removes every
+        version, so a Model someone added a version to is not deleted."""
+        versions = [str(v.get("versionId", "")) for v in self.client.list_model_versions(name)]
+        foreign = [v for v in versions if v != "1"]
+        if foreign:
+            raise ChangeFailed(f"{name} has versions the reconciler did not make ({', '.join('@' + v for v in foreign)}"
+                               "): it is not deleted; delete those versions, or the Model, yourself")
 
     def _cancel_and_wait(self, job: dict[str, Any]) -> dict[str, Any]:
         with suppress(FailedPrecondition):  # ended (or cancelling) meanwhile
@@ -443,6 +507,10 @@ class VertexBackend:
                 self._finish(self.client.delete_endpoint(name))
 
     def _delete_model(self, name: str) -> None:
+        """Delete, backing off while the service refuses it (FAILED_PRECONDITION:
+        a deployment not yet released, python-aiplatform#2807). A Model still
+        refused stays claimed by its labels, so every later plan shows it again."""
+        pause = 0.05 if self.emulated else 2.0
         for _ in range(DELETE_REFUSALS):
             try:
                 self._finish(self.client.delete_model(name))
@@ -450,9 +518,9 @@ class VertexBackend:
             except NotFound:
                 return
             except FailedPrecondition:
-                # The deployment is not yet released (python-aiplatform#2807).
-                self.sleep(0.05 if self.emulated else 5.0)
-        raise ChangeFailed(f"{name} is still refused deletion (FAILED_PRECONDITION); try again later")
+                self.sleep(pause)
+                pause = min(pause * 2, 0.2 if self.emulated else 60.0)
+        raise ChangeFailed(f"{name} is still refused deletion (FAILED_PRECONDITION); the next apply tries again")
 
     def _finish(self, operation: dict[str, Any]) -> None:
         """Poll a long-running operation until done; raise its error."""
@@ -536,16 +604,12 @@ class VertexBackend:
 def _left_nothing(live: LiveModel) -> bool:
     handle = live.handle
     return (live.state is LiveState.FAILED and isinstance(handle, Handle) and handle.model is None
-            and not handle.endpoints and not handle.leftovers)
+            and not handle.endpoints and not handle.others)
 
 
 def _tuned_from(job: Mapping[str, Any]) -> str:
     pre_tuned = job.get("preTunedModel") or {}
     return without_version(pre_tuned.get("tunedModelName", "")) if pre_tuned else str(job.get("baseModel", ""))
-
-
-def job_endpoints_of(handle: Handle) -> set[str]:
-    return {e for job in (*handle.jobs, *((handle.job,) if handle.job else ())) for e in job_endpoints(job)}
 
 
 def _managed(resource: Mapping[str, Any]) -> bool:

@@ -95,6 +95,9 @@ class VertexClient:
     def get_model(self, name: str) -> dict[str, Any]:
         return self._call("GET", self._v(name))
 
+    def list_model_versions(self, name: str) -> list[dict[str, Any]]:
+        return self._list_all(self._v(name) + ":listVersions", "models", "")
+
     def update_model(self, name: str, body: Mapping[str, Any], mask: list[str]) -> dict[str, Any]:
         return self._call("PATCH", self._v(name), params={"updateMask": ",".join(mask)}, body=body)
 

@@ -7,12 +7,19 @@
     reconciler-chk=<16 hex> or reconciler-sig=<16 hex>
 
 Label values allow no `.` or `:`, hence the fingerprint's dashes. The check
-value covers every owned label and the resource's own name (the Model's,
-without its version). A job's labels are written at create, before it has a
-name, so its check covers the labels alone, and they can never change: the
+value covers every owned label and the identity of the resource that carries
+them (its scope): a Model's name with its version, an Endpoint's name, and for
+a job (whose labels are written before it has a name, and never change) what
+it tunes: its source, its datasets and the display name of what it makes
+(`job_scope`). So labels copied onto another resource do not verify there. The
 lifecycle flags that change later live on the Model. `sig=` is an HMAC under
 RECONCILER_OWNERSHIP_KEY (the first key signs, any verifies), as the Gemini
 trailer's; docs/ownership.md has the threat model.
+
+A marker that verifies only as an earlier release wrote it (a Model's scope
+without its version, a job's empty scope), or a `chk=` while a key is
+configured, is *legacy*: trusted only where trusting it destroys nothing, and
+rewritten in place by the next apply when its model matches its manifest.
 
 Every label not in OWNED (the service's `tune-type`,
 `google-vertex-llm-tuning-*`, anyone else's) is kept by every PATCH.
@@ -24,7 +31,8 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from reconciler.model.ownership import FINGERPRINT_VERSION, Ownership
 
@@ -42,6 +50,7 @@ OWNED = frozenset({MANAGED_BY, ID, FINGERPRINT, EXAMPLES, ATTEMPT, CHECK, SIGNAT
 # Left on a Model `forget` released: its job's frozen labels no longer claim it.
 FORGOTTEN = "reconciler-forgotten"
 MANAGED_FILTER = f"labels.{MANAGED_BY}={MANAGER}"
+PUBLISHER_PREFIX = "publishers/google/models/"
 _CHECK_LENGTH = 16
 _FP_RE = re.compile(rf"({FINGERPRINT_VERSION})-([0-9a-f]{{8}})-([0-9a-f]{{8}})-([0-9a-f]{{12}})", re.ASCII)
 _COUNT_RE = re.compile(r"0|[1-9][0-9]{0,8}", re.ASCII)
@@ -55,6 +64,17 @@ class Reading:
     ownership: Ownership | None
     key: str | None = None
     note: str | None = None
+
+    @property
+    def claims(self) -> bool:
+        """The labels name a manifest id, whether or not they verify."""
+        return self.key is not None
+
+    @property
+    def about_keys(self) -> bool:
+        """It failed for want of the right key (not set, or another one): likely
+        the reconciler's own, so the id is blocked rather than re-created."""
+        return self.note is not None and "RECONCILER_OWNERSHIP_KEY" in self.note
 
 
 class LabelMarker:
@@ -87,30 +107,68 @@ class LabelMarker:
         """`live` with the owned labels replaced by `owned`: every other label stays."""
         return {**{k: v for k, v in live.items() if k not in OWNED}, **owned}
 
-    def read(self, labels: Mapping[str, str], scope: str) -> Reading:
+    def read(self, labels: Mapping[str, str], scope: str, legacy_scope: str | None = None) -> Reading:
+        """Verify the labels for the resource `scope` names; `legacy_scope` is
+        what an earlier release bound them to (verifying there is legacy)."""
         if labels.get(MANAGED_BY) != MANAGER:
             return Reading(None)
         key = labels.get(ID)
         ownership = _parsed(labels)
         if key is None or ownership is None:
             return Reading(None, key, "its reconciler labels are malformed")
-        owned = {k: v for k, v in labels.items() if k in OWNED and k not in (CHECK, SIGNATURE)}
+        scopes = (scope,) if legacy_scope is None else (scope, legacy_scope)
         if SIGNATURE in labels:
             if not self._keys:
-                return Reading(None, key, f"its labels are signed, and {_KEY_HINT}")
-            if any(hmac.compare_digest(_check(k, scope, owned), labels[SIGNATURE]) for k in self._keys):
-                return Reading(ownership, key)
-            return Reading(None, key, "its label signature does not verify (copied, edited, or another key)")
+                return Reading(None, key, f"its labels are signed, and {KEY_VARIABLE} is not set: give the "
+                                          "plan the key that signed them")
+            matched = self._matching_scope(labels, scopes, self._keys, labels[SIGNATURE])
+            if matched is None:
+                return Reading(None, key, "its label signature does not verify under the keys in "
+                                          f"{KEY_VARIABLE} (copied, edited, or signed by a key no longer given)")
+            return Reading(replace(ownership, legacy=matched != scope), key)
         if CHECK not in labels:
             return Reading(None, key, "its labels carry no check value")
-        if not hmac.compare_digest(_check(None, scope, owned), labels[CHECK]):
+        matched = self._matching_scope(labels, scopes, (None,), labels[CHECK])
+        if matched is None:
             return Reading(None, key, "its label check value does not verify (copied or edited)")
-        if self._keys:
-            return Reading(None, key, "its labels are not signed, and an ownership key is configured")
-        return Reading(ownership, key)
+        # Unsigned while a key is configured: anyone could have written it, so it
+        # is trusted as a legacy marker (re-signed when it matches its manifest).
+        return Reading(replace(ownership, legacy=bool(self._keys) or matched != scope), key)
+
+    @staticmethod
+    def _matching_scope(labels: Mapping[str, str], scopes: Sequence[str], keys: Sequence[bytes | None],
+                        value: str) -> str | None:
+        return next((scope for scope in scopes for key in keys
+                     if hmac.compare_digest(_check(key, scope, labels), value)), None)
 
 
-_KEY_HINT = "RECONCILER_OWNERSHIP_KEY is not set"
+KEY_VARIABLE = "RECONCILER_OWNERSHIP_KEY"
+
+
+def owned_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in labels.items() if k in OWNED}
+
+
+def job_scope(job: Mapping[str, Any]) -> str:
+    """What a tuning job's labels are bound to, from its request as sent or as
+    read back: its source (base model, or the Model it continues tuning), its
+    datasets and the display name of the Model it makes. Labels replayed onto a
+    job that tunes anything else do not verify."""
+    spec = job.get("supervisedTuningSpec") or {}
+    pre_tuned = job.get("preTunedModel") or {}
+    source = pre_tuned.get("tunedModelName", "").partition("@")[0] or str(job.get("baseModel", ""))
+    return "\n".join((
+        "tuningJob",
+        f"source={source.removeprefix(PUBLISHER_PREFIX)}",
+        f"training={spec.get('trainingDatasetUri', '')}",
+        f"validation={spec.get('validationDatasetUri', '')}",
+        f"displayName={job.get('tunedModelDisplayName', '')}",
+    ))
+
+
+def model_scope(model: Mapping[str, Any]) -> str:
+    """A Model's labels are bound to its name and version (`…/models/123@1`)."""
+    return f"{str(model['name']).partition('@')[0]}@{model.get('versionId') or '1'}"
 
 
 def _parsed(labels: Mapping[str, str]) -> Ownership | None:

@@ -8,19 +8,30 @@ jobs, its Model and the Endpoints serving it.
 - FAILED, CANCELLED or EXPIRED is FAILED; a FAILED job may still have made a
   Model (code 13: no endpoint), which a replace deletes.
 
-Ownership comes from the job's labels (frozen at create); the lifecycle flags
-from the Model's, once the reconciler has written them there.
+Ownership comes from the Model's own labels once the reconciler has written
+them (the lifecycle flags live there), else from the job's (frozen at create).
+The Model that serves is the newest that has passed its smoke tests: a newer
+one that has not (`untested`) is a candidate beside it, and the older ones are
+superseded (a replace removes them once the new one serves).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.backends.vertex.labels import FORGOTTEN, ID, LabelMarker
-from reconciler.backends.vertex.names import ADDRESS_TEMPLATE, unmanaged_key, without_version
+from reconciler.backends.vertex.labels import (
+    FORGOTTEN,
+    ID,
+    LabelMarker,
+    Reading,
+    job_scope,
+    model_scope,
+    owned_labels,
+)
+from reconciler.backends.vertex.names import ADDRESS_TEMPLATE, last_segment, unmanaged_key, without_version
 from reconciler.backends.vertex.rules import ADAPTER_SIZE_NAMES, ADAPTER_SIZE_NUMBERS, BASE_MODELS
 from reconciler.model.live import LiveModel, LiveState
 from reconciler.model.ownership import Ownership
@@ -36,20 +47,22 @@ _SIZE_BY_NAME = {name: size for size, name in ADAPTER_SIZE_NAMES.items()}
 _SIZE_BY_NUMBER = {number: size for size, number in ADAPTER_SIZE_NUMBERS.items()}
 # The service's label of a tuned Model's base model (dots become `_`).
 BASE_MODEL_LABEL = "google-vertex-llm-tuning-base-model-id"
+# The service's label of the job that made a tuned Model.
+JOB_ID_LABEL = "google-vertex-llm-tuning-job-id"
 
 
 @dataclass(frozen=True)
 class Handle:
     """What the backend needs to act on one live model."""
 
-    job: dict[str, Any] | None
-    model: dict[str, Any] | None
+    job: dict[str, Any] | None  # the current job: the one in flight, or the one that made `model`
+    model: dict[str, Any] | None  # the Model this id is now (claimed by its own labels, or born of our job)
     endpoints: tuple[str, ...] = ()
-    # Models of this id's earlier jobs still present (a replace that stopped
-    # before its delete): a delete removes them too.
-    leftovers: tuple[dict[str, Any], ...] = ()
+    # Every other Model this id claims: the one still serving while `model` is
+    # a candidate or in flight, earlier runs a replace has not removed yet, a
+    # failed run's Model.
+    others: tuple[dict[str, Any], ...] = ()
     jobs: tuple[dict[str, Any], ...] = field(default=())
-
 
 def job_state(job: Mapping[str, Any]) -> str:
     state = job.get("state", 0)
@@ -79,93 +92,221 @@ def hyperparameters(job: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
+@dataclass
+class _Claims:
+    """What one manifest id's labels claim, before it is decided what it is."""
+
+    jobs: list[dict[str, Any]] = field(default_factory=list)  # verified, oldest first
+    models: dict[str, tuple[dict[str, Any], Ownership]] = field(default_factory=dict)  # name -> body, ownership
+    unverified: list[tuple[str, Reading]] = field(default_factory=list)  # (resource name, reading)
+
+
 class Join:
-    """Jobs, Models and Endpoints (as listed) decoded into live models."""
+    """Jobs, Models and Endpoints (as listed) decoded into live models.
+
+    A Model is this id's only when its own labels verify for it (name and
+    version), or when it is the version-1 output of a verified job of this id
+    that nobody has touched since (the labels the service copied from the job,
+    or none at all on a Model not updated since it was made): a job can never
+    make someone else's Model ours. A Model whose labels claim an id but do not
+    verify blocks that id when nothing of it verifies (likely ours, signed
+    with a key not given), and is a note otherwise."""
 
     def __init__(self, marker: LabelMarker, jobs: Iterable[dict[str, Any]], models: Iterable[dict[str, Any]],
                  endpoints: Iterable[dict[str, Any]]) -> None:
         self.marker = marker
         self.models = {without_version(m["name"]): m for m in models}
         self.endpoints = {e["name"]: e for e in endpoints}
-        self.jobs_by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.ownership: dict[str, Ownership] = {}
+        self.ownership: dict[str, Ownership] = {}  # job name -> ownership its labels record
+        self.claims: dict[str, _Claims] = defaultdict(_Claims)
+        self.notes: dict[str, str] = {}  # unclaimed Model name -> why its labels were not trusted
         for job in jobs:
-            reading = marker.read(job.get("labels") or {}, "")
-            if reading.ownership is not None and reading.key:
-                self.jobs_by_key[reading.key].append(job)
-                self.ownership[job["name"]] = reading.ownership
-        for key_jobs in self.jobs_by_key.values():
-            key_jobs.sort(key=lambda j: (j.get("createTime", ""), j["name"]))
-        forgotten = {name for name, m in self.models.items() if FORGOTTEN in (m.get("labels") or {})}
-        # Every Model a managed job made (older runs' leftovers too) is claimed;
-        # only the newest run's Model is what its key's model is now, so a
-        # model tuned from an earlier incarnation of its source shows that.
-        self.model_keys = {job_model(j): k for k, js in self.jobs_by_key.items() for j in js
-                           if job_model(j) and job_model(j) not in forgotten}
-        self.current_models = {job_model(js[-1]): k for k, js in self.jobs_by_key.items()
-                               if job_model(js[-1]) in self.model_keys}
+            self._claim_job(job)
+        for claim in self.claims.values():
+            claim.jobs.sort(key=lambda j: (j.get("createTime", ""), j["name"]))
+        self.job_of_model = {job_model(j): (k, j) for k, c in self.claims.items() for j in c.jobs if job_model(j)}
+        for name, body in self.models.items():
+            self._claim_model(name, body)
+        self.current_models = {name: key for key, claim in self.claims.items() for name in claim.models}
+
+    def _claim_job(self, job: dict[str, Any]) -> None:
+        labels = job.get("labels") or {}
+        reading = self.marker.read(labels, job_scope(job), legacy_scope="")
+        if reading.ownership is not None and reading.key:
+            self.claims[reading.key].jobs.append(job)
+            self.ownership[job["name"]] = reading.ownership
+        elif reading.key and job_state(job) in RUNNING:
+            # A running job we cannot verify may be ours under another key: its
+            # id waits rather than tune twice. A finished one leaves only its Model.
+            self.claims[reading.key].unverified.append((job["name"], reading))
+
+    def _claim_model(self, name: str, body: dict[str, Any]) -> None:
+        labels = body.get("labels") or {}
+        reading = self.marker.read(labels, model_scope(body), legacy_scope=name)
+        made_by = self.job_of_model.get(name)
+        if reading.ownership is not None and reading.key:
+            self.claims[reading.key].models[name] = (body, reading.ownership)
+        elif made_by is not None and self._born_of(body, made_by[1]):
+            key, job = made_by
+            self.claims[key].models[name] = (body, self.ownership[job["name"]])
+        elif reading.claims and reading.key is not None:
+            self.claims[reading.key].unverified.append((name, reading))
+        elif made_by is not None and FORGOTTEN not in labels:
+            # Our job made it, and its labels were removed by hand: left alone.
+            self.claims[made_by[0]].unverified.append((name, Reading(None, made_by[0], _STRIPPED)))
+
+    def _born_of(self, model: Mapping[str, Any], job: Mapping[str, Any]) -> bool:
+        """The Model is what this verified job made, untouched since: version 1
+        (not a version added to someone else's Model), and carrying the job's
+        own labels as the service copied them, or none on a Model never updated."""
+        if self.ownership[job["name"]].legacy or str(model.get("versionId") or "1") != "1":
+            return False
+        job_id = (model.get("labels") or {}).get(JOB_ID_LABEL)
+        if job_id is not None and job_id != last_segment(job["name"]):
+            return False
+        owned = owned_labels(model.get("labels") or {})
+        untouched = not owned and model.get("updateTime") == model.get("createTime")
+        return untouched or owned == owned_labels(job.get("labels") or {})
 
     def live_models(self) -> list[LiveModel]:
-        lives = [live for key in sorted(self.jobs_by_key) if (live := self._from_jobs(key)) is not None]
-        claimed = set(self.model_keys)
+        lives: list[LiveModel] = []
+        claimed: set[str] = set()
+        for key in sorted(self.claims):
+            claim = self.claims[key]
+            live = self._from_claims(key, claim)
+            if live is not None:
+                lives.append(live)
+                claimed |= set(claim.models)
+            blocking = live is None and not claim.models  # nothing of it verifies: likely ours, another key
+            for index, (name, reading) in enumerate(claim.unverified):
+                if name in self.models:
+                    claimed.add(name)
+                if blocking and index == 0:
+                    lives.append(self._blocked(key, name, reading))
+                elif name in self.models:
+                    lives.append(self._from_model_alone(name, self.models[name], note=reading.note))
         for name, body in sorted(self.models.items()):
             if name not in claimed:
                 lives.append(self._from_model_alone(name, body))
         return lives
 
-    def _from_jobs(self, key: str) -> LiveModel | None:
-        jobs = self.jobs_by_key[key]
-        job = jobs[-1]
-        state = job_state(job)
-        model = self.models.get(job_model(job))
-        if model is not None and job_model(job) not in self.model_keys:
-            return None  # forgotten: the Model is left live, and no longer the reconciler's
+    def _from_claims(self, key: str, claim: _Claims) -> LiveModel | None:
+        """The id's live model: its newest run, the Model it serves from, and
+        the Models it claims besides (superseded)."""
+        serving = self._serving_model(claim)
+        made_serving = self.job_of_model.get(serving[0], (key, None))[1] if serving else None
+        job = self._current_job(claim, made_serving, has_serving=serving is not None)
+        if job is None and serving is None:
+            return None
+        state = job_state(job) if job is not None else SUCCEEDED
+        model = serving[1] if job is None and serving is not None else (
+            claim.models[job_model(job)][0] if job is not None and job_model(job) in claim.models else None)
         if state == SUCCEEDED and model is None:
-            return None  # a tombstone: the model was deleted, the job stays forever
+            return None  # a tombstone: its model was deleted (or forgotten); the job stays forever
         live_state = LiveState.CREATING if state in RUNNING else (
             LiveState.ACTIVE if state == SUCCEEDED else LiveState.FAILED)
-        ownership = self._ownership(self.ownership[job["name"]], model)
-        leftovers = tuple(m for j in jobs[:-1] if (m := self.models.get(job_model(j))) is not None
-                          and job_model(j) != job_model(job))
-        endpoints = self._endpoints_of(job, model)
-        pre_tuned = job.get("preTunedModel") or {}
+        ownership = self._ownership(job, model, claim)
+        serving_body = serving[1] if serving is not None else None
+        # Every other Model it claims; the plan lists those that serve nobody.
+        others = tuple(body for name, (body, _) in claim.models.items()
+                       if model is None or name != without_version(model["name"]))
+        endpoints = self._endpoints_of(job, model, key)
+        serving_handle = _serving(serving_body or model, made_serving if serving_body is not None else job,
+                                  self._owned_endpoint(made_serving or job, serving_body or model, key))
+        pre_tuned = (job or {}).get("preTunedModel") or {}
         source_name = without_version(pre_tuned.get("tunedModelName", ""))
         source_key = self.current_models.get(source_name) if source_name else None
-        fields_from = model or {"displayName": job.get("tunedModelDisplayName", ""),
-                                "description": job.get("description", "")}
-        metadata = job.get("tuningJobMetadata") or {}
+        fields_from = model or {"displayName": (job or {}).get("tunedModelDisplayName", ""),
+                                "description": (job or {}).get("description", "")}
+        base = (job or {}).get("baseModel", "") or _base_model_of((model or {}).get("labels") or {})
+        metadata = (job or {}).get("tuningJobMetadata") or {}
         return LiveModel(
             key=key,
             address=ADDRESS_TEMPLATE.format(key=key),
             ownership=ownership,
             state=live_state,
-            source=(source_key or source_name) if source_name else job.get("baseModel", ""),
+            source=(source_key or source_name) if source_name else base,
             source_key=source_key,
-            base_model=pre_tuned.get("baseModel") or job.get("baseModel", ""),
+            base_model=pre_tuned.get("baseModel") or base,
             fields={"spec.displayName": fields_from.get("displayName", ""),
                     "spec.description": fields_from.get("description", "")},
-            hyperparameters=hyperparameters(job),
-            create_time=job.get("createTime", ""),
-            update_time=(model or job).get("updateTime", ""),
+            hyperparameters=hyperparameters(job) if job is not None else {},
+            create_time=(job or model or {}).get("createTime", ""),
+            update_time=(model or job or {}).get("updateTime", ""),
             step=int(metadata.get("completedStepCount", 0) or 0),
-            serving=_serving(model, job, live_state),
-            handle=Handle(job=job, model=model, endpoints=endpoints, leftovers=leftovers, jobs=tuple(jobs)),
+            serving=serving_handle,
+            superseded=tuple(without_version(b["name"]) for b in others if b is not serving_body),
+            broken=self._broken(model, job, live_state, key),
+            handle=Handle(job=job, model=model, endpoints=endpoints, others=others, jobs=tuple(claim.jobs)),
         )
 
-    def _ownership(self, from_job: Ownership, model: dict[str, Any] | None) -> Ownership:
-        """The job's ownership, with the lifecycle flags the Model's labels say
-        now (when they verify and record the same inputs)."""
-        if model is None:
-            return from_job
-        on_model = self.marker.read(model.get("labels") or {}, without_version(model["name"])).ownership
-        if on_model is None or on_model.inputs != from_job.inputs:
-            return from_job
-        return replace(from_job, orphan=on_model.orphan, protect=on_model.protect, untested=on_model.untested)
+    @staticmethod
+    def _current_job(claim: _Claims, made_serving: dict[str, Any] | None, *,
+                     has_serving: bool) -> dict[str, Any] | None:
+        """The newest job that is still something: running, or with a Model this id
+        claims. A run that ended with no Model after the one serving is history."""
+        for job in reversed(claim.jobs):
+            if job is made_serving or job_state(job) in RUNNING or job_model(job) in claim.models:
+                return job
+            if not has_serving:
+                return job  # FAILED with nothing left (replace it), or a tombstone
+        return None
 
-    def _endpoints_of(self, job: Mapping[str, Any], model: Mapping[str, Any] | None) -> tuple[str, ...]:
+    def _serving_model(self, claim: _Claims) -> tuple[str, dict[str, Any]] | None:
+        """The Model callers use: the newest claimed one that has passed its smoke
+        tests (a candidate that has not stays beside it), else the newest."""
+        def order(name: str) -> tuple[str, str]:
+            made = self.job_of_model.get(name)
+            return ((made[1].get("createTime", "") if made else "") or claim.models[name][0].get("createTime", ""),
+                    name)
+
+        names = sorted(claim.models, key=order)
+        tested = [n for n in names if not claim.models[n][1].untested]
+        chosen = (tested or names)[-1:]
+        return (chosen[0], claim.models[chosen[0]][0]) if chosen else None
+
+    def _ownership(self, job: Mapping[str, Any] | None, model: dict[str, Any] | None, claim: _Claims) -> Ownership:
+        """The Model's own labels when they verify (lifecycle flags included);
+        the job's while it runs, or before the Model was labelled."""
+        on_model = claim.models[without_version(model["name"])][1] if model is not None else None
+        from_job = self.ownership.get(job["name"]) if job is not None else None
+        if on_model is None:
+            assert from_job is not None
+            return from_job
+        if from_job is not None and on_model.inputs != from_job.inputs:
+            return from_job
+        return on_model
+
+    def _owned_endpoint(self, job: Mapping[str, Any] | None, model: Mapping[str, Any] | None, key: str) -> str:
+        """The endpoint the id serves from: one that exists and is the reconciler's
+        (its labels verify for it, or are the job's as the service copied them)."""
+        names = list(job_endpoints(job)[:1]) if job is not None else []
+        if model is not None:
+            names += [ref.get("endpoint", "") for ref in model.get("deployedModels") or ()]
+        for name in names:
+            body = self.endpoints.get(name)
+            if body is None:
+                continue
+            labels = body.get("labels") or {}
+            reading = self.marker.read(labels, name)
+            if reading.ownership is not None and reading.key == key:
+                return name
+            if job is not None and owned_labels(labels) == owned_labels(job.get("labels") or {}):
+                return name
+        return ""
+
+    def _broken(self, model: Mapping[str, Any] | None, job: Mapping[str, Any] | None, state: LiveState,
+                key: str) -> str:
+        made = job_endpoints(job)[:1] if job is not None else ()
+        if state is LiveState.ACTIVE and model is not None and made and not self._owned_endpoint(job, model, key):
+            return f"its endpoint {made[0]} is gone"
+        return ""
+
+    def _endpoints_of(self, job: Mapping[str, Any] | None, model: Mapping[str, Any] | None,
+                      key: str) -> tuple[str, ...]:
         """The job's endpoints (checkpoints included) and any listed endpoint
         that serves its Model."""
-        names = list(job_endpoints(job))
+        names = list(job_endpoints(job)) if job is not None else []
         if model is not None:
             names += [ref.get("endpoint", "") for ref in model.get("deployedModels") or ()]
             model_name = without_version(model["name"])
@@ -174,40 +315,48 @@ class Join:
                              for d in body.get("deployedModels") or ())]
         return tuple(dict.fromkeys(n for n in names if n))
 
-    def _from_model_alone(self, name: str, body: dict[str, Any]) -> LiveModel:
-        """A tuned Model no managed job made: adopted by `import` (its labels
-        verify), or not the reconciler's."""
+    def _blocked(self, key: str, name: str, reading: Reading) -> LiveModel:
+        """An id whose only claim does not verify: shown, left alone, never re-created."""
+        body = self.models.get(name) or {}
+        return LiveModel(key=key, address=name, ownership=None, ownership_note=reading.note,
+                         fields={"spec.displayName": body.get("displayName", ""),
+                                 "spec.description": body.get("description", "")},
+                         create_time=body.get("createTime", ""), update_time=body.get("updateTime", ""),
+                         handle=Handle(job=None, model=body or None))
+
+    def _from_model_alone(self, name: str, body: dict[str, Any], note: str | None = None) -> LiveModel:
+        """A tuned Model no claim of an id holds: not the reconciler's."""
         labels = body.get("labels") or {}
-        reading = self.marker.read(labels, name)
-        key = reading.key if reading.ownership is not None and reading.key else unmanaged_key(name)
+        key = unmanaged_key(name)
         base = _base_model_of(labels)
         refs = [r.get("endpoint", "") for r in body.get("deployedModels") or ()]
         return LiveModel(
             key=key,
-            address=name if reading.ownership is None else ADDRESS_TEMPLATE.format(key=key),
-            ownership=reading.ownership,
-            ownership_note=reading.note,
+            address=name,
+            ownership=None,
+            ownership_note=note or self.marker.read(labels, model_scope(body), legacy_scope=name).note,
             source=base,
             base_model=base,
             fields={"spec.displayName": body.get("displayName", ""), "spec.description": body.get("description", "")},
             create_time=body.get("createTime", ""),
             update_time=body.get("updateTime", ""),
-            serving=_serving(body, None, LiveState.ACTIVE),
+            serving=_serving(body, None, next((r for r in refs if r), "")),
             handle=Handle(job=None, model=body, endpoints=tuple(dict.fromkeys(r for r in refs if r))),
         )
 
 
-def _serving(model: Mapping[str, Any] | None, job: Mapping[str, Any] | None, state: LiveState) -> dict[str, str]:
+_STRIPPED = "its reconciler labels were removed (by hand?): it is left alone; to manage it again, import it"
+
+
+def _serving(model: Mapping[str, Any] | None, job: Mapping[str, Any] | None, endpoint: str) -> dict[str, str]:
+    """What callers use: the job and Model, and the endpoint only when it exists
+    and is the reconciler's (`endpoint` is "" otherwise)."""
     serving: dict[str, str] = {}
     if job is not None:
         serving["job"] = job["name"]
     if model is not None:
         serving["model"] = without_version(model["name"])
-    endpoint = (job or {}).get("tunedModel", {}).get("endpoint") if job else None
-    if endpoint is None and model is not None:
-        refs = model.get("deployedModels") or ()
-        endpoint = refs[0].get("endpoint") if refs else None
-    if endpoint and state is LiveState.ACTIVE:
+    if endpoint:
         serving["endpoint"] = endpoint
     return serving
 

@@ -40,7 +40,10 @@ def test_signed_labels_need_a_key_that_signed_them() -> None:
     assert LabelMarker([b"other"]).read(labels, MODEL).ownership is None
     assert "not set" in (LabelMarker().read(labels, MODEL).note or "")
     unsigned = LabelMarker().labels("numbers", OWNERSHIP, MODEL)
-    assert LabelMarker([b"new"]).read(unsigned, MODEL).ownership is None  # a key wants signatures
+    # A key wants signatures: an unsigned marker is legacy (trusted only where
+    # that destroys nothing, and re-signed when it matches its manifest).
+    legacy = LabelMarker([b"new"]).read(unsigned, MODEL).ownership
+    assert legacy is not None and legacy.legacy
 
 
 def test_a_labels_merge_keeps_every_label_it_does_not_own() -> None:
