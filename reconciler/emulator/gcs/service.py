@@ -7,7 +7,7 @@ import base64
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from reconciler.emulator.calls import AnswerLost, Call, RawReply, Reply
@@ -16,7 +16,6 @@ from reconciler.emulator.gcs.checksums import crc32c_base64, md5_base64
 from reconciler.emulator.ids import IdMaker
 from reconciler.emulator.paging import encode_token, page_request
 from reconciler.emulator.store import Document, Store
-from reconciler.emulator.vertex.faults import VertexFaults
 from reconciler.emulator.wire import timestamp
 
 BUCKETS, OBJECTS, UPLOADS = "gcs.bucket", "gcs.object", "gcs.upload"
@@ -32,13 +31,23 @@ def read_object(store: Store, bucket: str, name: str) -> bytes | None:
     return base64.b64decode(document["data"]) if document else None
 
 
+class Faults(Protocol):
+    def take(self, name: str) -> bool:
+        """Use up one of a count fault: True when it was armed."""
+
+
+class _NoFaults:
+    def take(self, name: str) -> bool:
+        return False
+
+
 class StorageService:
-    def __init__(self, store: Store, ids: IdMaker, faults: VertexFaults | None = None) -> None:
+    def __init__(self, store: Store, ids: IdMaker, faults: Faults | None = None) -> None:
         self.store = store
         self.ids = ids
         # The datasets' faults (`upload_corruptions`, `broken_chunks`) are armed
-        # with the Vertex ones: they exist for the Vertex backend's uploads.
-        self.faults = faults or VertexFaults()
+        # with the Vertex ones (app.py passes them): they exist for its uploads.
+        self.faults = faults or _NoFaults()
 
     # --- buckets -------------------------------------------------------------------------
 
