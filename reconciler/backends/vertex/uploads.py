@@ -51,7 +51,7 @@ logger = logging.getLogger("reconciler.backends.vertex")
 RESUMABLE_ABOVE = 8 * 1024 * 1024
 # Every chunk but the last must be a multiple of 256 KiB (the JSON API's rule).
 CHUNK_UNIT = 256 * 1024
-CHUNK_BYTES = 32 * CHUNK_UNIT  # 8 MiB, google-resumable-media's advice for speed
+CHUNK_BYTES = 32 * CHUNK_UNIT  # 8 MiB, our choice: the most a broken chunk sends again
 # Chunks that may break in a row, each followed by a look at the committed range,
 # before the upload gives up.
 BROKEN_CHUNKS = 5
