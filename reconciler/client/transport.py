@@ -12,6 +12,7 @@ import json
 import platform
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -39,7 +40,16 @@ API_CLIENT_HEADER = "x-goog-api-client"
 # After this long without an answer, say what is being waited for: a slow or
 # silent endpoint should not look like a hung command.
 SLOW_NOTICE_SECONDS = 5.0
-__all__ = ["REDACTED", "USER_AGENT", "Resend", "Transport", "new_session"]
+__all__ = ["REDACTED", "USER_AGENT", "Answer", "Resend", "Transport", "new_session"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer's status, headers (case-insensitive) and JSON body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: dict[str, Any]
 
 
 class Resend(Enum):
@@ -110,10 +120,29 @@ class Transport:
 
         `media` (bytes, content type) is sent as the raw body instead of JSON
         (Cloud Storage's media upload)."""
+        return self.exchange(method, path, params=params, body=body, resend=resend, media=media).body
+
+    def exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        resend: Resend = Resend.IF_TRANSIENT,
+        media: tuple[bytes, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        accept: frozenset[int] = frozenset(),
+    ) -> Answer:
+        """`call`, with the answer's status and headers: for exchanges whose
+        headers carry the result (a resumable upload's `Location` and `Range`).
+        `headers` are sent besides ours; a status in `accept` (308) is an
+        answer, not an error."""
         what = f"{method} /{path}"
         retry_if = is_transient if resend is Resend.IF_TRANSIENT else never_processed
         return self.retry.run(
-            lambda: self._attempt(method, path, params, body, what, media), what=what, retry_if=retry_if
+            lambda: self._attempt(method, path, params, body, what, media, headers, accept),
+            what=what, retry_if=retry_if,
         )
 
     def _attempt(
@@ -124,8 +153,10 @@ class Transport:
         body: Mapping[str, Any] | None,
         what: str,
         media: tuple[bytes, str] | None = None,
-    ) -> dict[str, Any]:
-        headers = self._headers()
+        extra_headers: Mapping[str, str] | None = None,
+        accept: frozenset[int] = frozenset(),
+    ) -> Answer:
+        headers = {**(extra_headers or {}), **self._headers()}
         if media is not None:
             headers["content-type"] = media[1]
         self._count_request()
@@ -147,7 +178,9 @@ class Transport:
         finally:
             if self._slow is not None and token is not None:
                 self._slow.answered(token)
-        return self._read(response, what)
+        if response.status_code in accept:
+            return Answer(response.status_code, response.headers, {})
+        return Answer(response.status_code, response.headers, self._read(response, what))
 
     def _slow_line(self, what: str) -> str:
         return f"waiting for {what} at {self.endpoint}: no answer after {self.slow_notice:g}s " \

@@ -227,7 +227,7 @@ class EmulatorApp:
             "generation": GenerationService(store),
             "jobs": TuningJobService(self.vertex),
             "registry": RegistryService(self.vertex),
-            "gcs": StorageService(store, ids),
+            "gcs": StorageService(store, ids, self.vertex.faults),
             "emulator": self,
         }
         self._counts: Counter[str] = Counter()
@@ -388,7 +388,8 @@ class EmulatorApp:
 
     def set_vertex_faults(self, call: Call) -> Reply:
         """Arm Vertex faults: create_errors, create_answers_lost, endpoint_failures,
-        delete_model_refusals (counts) and pending_seconds; fields left out are kept."""
+        delete_model_refusals, upload_corruptions, broken_chunks (counts) and
+        pending_seconds; fields left out are kept."""
         self.vertex.faults.update(call.body)
         return 200, self.vertex.faults.to_json()
 

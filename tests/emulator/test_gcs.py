@@ -56,11 +56,16 @@ def test_second_upload_with_if_generation_match_0_fails(client: storage.Client) 
     assert bucket.blob("a.jsonl").download_as_bytes() == DATA
 
 
-def test_resumable_upload_through_the_client(client: storage.Client) -> None:
+def test_resumable_upload_through_the_client(client: storage.Client, emulator: EmulatorServer,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # The client sends anything up to 8 MiB as one multipart request: lower its line.
+    monkeypatch.setattr(storage.blob, "_MAX_MULTIPART_SIZE", 256 * 1024)
     bucket = client.create_bucket("tuning-data")
     data = bytes(range(256)) * 3000  # 768,000 bytes in 256 KiB chunks: three PUTs
     blob = bucket.blob("big.bin", chunk_size=256 * 1024)
-    blob.upload_from_string(data, if_generation_match=0)
+    blob.upload_from_string(data, if_generation_match=0, checksum="crc32c")
+    counts = requests.get(f"{emulator.url}/_internal/requests", timeout=5).json()["counts"]
+    assert counts["PUT /upload/storage/v1/b/{bucket}/o"] == 3
     assert bucket.get_blob("big.bin").size == len(data)
     assert bucket.blob("big.bin").download_as_bytes() == data
     with pytest.raises(exceptions.PreconditionFailed):
@@ -121,3 +126,22 @@ def test_list_pages_and_delimiter(client: storage.Client) -> None:
     iterator = client.list_blobs("tuning-data", delimiter="/")
     assert [blob.name for blob in iterator] == ["top"]
     assert iterator.prefixes == {"a/", "b/"}
+
+
+def test_a_finished_resumable_session_answers_with_its_object(emulator: EmulatorServer) -> None:
+    """A status query (or the last chunk sent again, its answer lost) gets the object, not a 404."""
+    url = emulator.url
+    assert requests.post(f"{url}/storage/v1/b", json={"name": "bkt"}, timeout=5).ok
+    started = requests.post(f"{url}/upload/storage/v1/b/bkt/o",
+                            params={"uploadType": "resumable", "name": "y.jsonl"}, timeout=5)
+    session = started.headers["Location"]
+    first = requests.put(session, data=DATA[:10], timeout=5,
+                         headers={"Content-Range": f"bytes 0-9/{len(DATA)}"})
+    assert first.status_code == 308 and first.headers["Range"] == "bytes=0-9"
+    last = requests.put(session, data=DATA[5:], timeout=5,  # overlaps: only bytes 10.. count
+                        headers={"Content-Range": f"bytes 5-{len(DATA) - 1}/{len(DATA)}"})
+    assert last.status_code == 200 and last.json()["size"] == str(len(DATA))
+    status = requests.put(session, timeout=5, headers={"Content-Range": f"bytes */{len(DATA)}"})
+    assert status.status_code == 200
+    assert status.json()["md5Hash"] == base64.b64encode(hashlib.md5(DATA).digest()).decode()
+    assert requests.get(f"{url}/storage/v1/b/bkt/o/y.jsonl", params={"alt": "media"}, timeout=5).content == DATA

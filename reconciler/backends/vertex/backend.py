@@ -20,8 +20,9 @@ from reconciler.apply.backend import CannotAdopt, ChangeFailed, Tuned
 from reconciler.apply.progress import Progress
 from reconciler.apply.waiting import Waiter
 from reconciler.backends.gemini.trailer import keys_from
-from reconciler.backends.vertex.client import PRECONDITION_FAILED, VertexClient
-from reconciler.backends.vertex.datasets import CONTENT_TYPE, canonical_jsonl, object_name
+from reconciler.backends.vertex import uploads
+from reconciler.backends.vertex.client import VertexClient
+from reconciler.backends.vertex.datasets import canonical_jsonl
 from reconciler.backends.vertex.export import manifest_for
 from reconciler.backends.vertex.labels import (
     ATTEMPT,
@@ -182,21 +183,11 @@ class VertexBackend:
         return self._await(model, job, waiter, found=found)
 
     def upload(self, model: DesiredModel, *, validation: bool = False) -> str:
-        """The canonical JSONL at its content address; already there is done."""
-        data = canonical_jsonl(model, validation=validation)
-        name = object_name(self.settings.prefix, data)
-        uri = f"gs://{self.settings.bucket}/{name}"
-        if self.emulated:  # an emulator starts empty: make the bucket a real project already has
-            self.client.ensure_bucket(self.settings.bucket)
-        if self.client.get_object(self.settings.bucket, name) is not None:
-            return uri
-        try:
-            self.client.upload_object(self.settings.bucket, name, data, CONTENT_TYPE)
-            self.uploads += 1
-        except ApiError as error:
-            if error.http_status != PRECONDITION_FAILED:  # 412: someone uploaded it first
-                raise
-        return uri
+        """The canonical JSONL at its content address, its checksum checked (uploads.py)."""
+        stored = uploads.store_dataset(self.client, self.settings, canonical_jsonl(model, validation=validation),
+                                       emulated=self.emulated)
+        self.uploads += stored.uploaded
+        return stored.uri
 
     def _jobs_of(self, key: str) -> list[dict[str, Any]]:
         listed = self.client.list_tuning_jobs(f"{MANAGED_FILTER} AND labels.{ID}={key}")

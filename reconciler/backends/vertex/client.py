@@ -10,18 +10,40 @@ the attempt label (see `VertexBackend.create`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from reconciler.client.auth import Anonymous, Credentials
 from reconciler.client.errors import Conflict, NotFound, UnexpectedResponse
 from reconciler.client.retry import RetryPolicy
-from reconciler.client.transport import Resend, Transport, new_session
+from reconciler.client.transport import Answer, Resend, Transport, new_session
 
 PAGE_SIZE = 1000  # the most a list page holds
 PRECONDITION_FAILED = 412  # Cloud Storage: ifGenerationMatch did not hold
+RESUME_INCOMPLETE = 308  # a resumable upload's answer while bytes are still missing
+COMMITTED_RANGE = re.compile(r"bytes=0-(\d+)")
+
+
+@dataclass(frozen=True)
+class UploadSession:
+    """A resumable upload: its path on the storage endpoint and its query
+    (`upload_id` is a bearer capability: never printed)."""
+
+    path: str
+    params: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class UploadState:
+    """How far a resumable upload is: the bytes the server has committed, and
+    the object once the last byte is in."""
+
+    committed: int
+    stored: dict[str, Any] | None = None
 
 
 class VertexClient:
@@ -158,6 +180,46 @@ class VertexClient:
         return self._storage.call("POST", f"upload/storage/v1/b/{bucket}/o", params=params,
                                   media=(data, content_type))
 
+    def start_resumable_upload(self, bucket: str, name: str, content_type: str, size: int,
+                               if_generation_match: str) -> UploadSession:
+        """Opens a resumable upload session (`uploadType=resumable`); the object
+        is written only if its live generation is still `if_generation_match`
+        when the last byte arrives (a 412 then)."""
+        params = {"uploadType": "resumable", "name": name, "ifGenerationMatch": if_generation_match}
+        answer = self._storage.exchange(
+            "POST", f"upload/storage/v1/b/{bucket}/o", params=params,
+            body={"name": name, "contentType": content_type},
+            headers={"x-upload-content-type": content_type, "x-upload-content-length": str(size)})
+        return self._session(answer.headers.get("location", ""))
+
+    def put_upload_chunk(self, session: UploadSession, chunk: bytes, first: int, total: int,
+                         content_type: str) -> UploadState:
+        """Sends bytes `first`.. of `total`. Resent only when it surely never
+        arrived: after anything else the caller asks what was committed."""
+        content_range = f"bytes {first}-{first + len(chunk) - 1}/{total}"
+        answer = self._storage.exchange(
+            "PUT", session.path, params=session.params, media=(chunk, content_type),
+            headers={"content-range": content_range}, resend=Resend.IF_NEVER_PROCESSED,
+            accept=frozenset({RESUME_INCOMPLETE}))
+        return _upload_state(answer, total)
+
+    def query_upload(self, session: UploadSession, total: int) -> UploadState:
+        """What the server committed so far (an empty PUT, `Content-Range: bytes */total`)."""
+        answer = self._storage.exchange(
+            "PUT", session.path, params=session.params, media=(b"", "application/octet-stream"),
+            headers={"content-range": f"bytes */{total}"}, accept=frozenset({RESUME_INCOMPLETE}))
+        return _upload_state(answer, total)
+
+    def _session(self, location: str) -> UploadSession:
+        """The session URL, which must be on the storage endpoint: the token goes with every chunk."""
+        endpoint = urlsplit(self._storage.endpoint)
+        url = urlsplit(location)
+        if (url.scheme, url.netloc) != (endpoint.scheme, endpoint.netloc) or not url.path.startswith("/"):
+            raise UnexpectedResponse(
+                f"the resumable upload session is not on {self._storage.endpoint} "
+                f"({url.scheme}://{url.netloc[:100]}); nothing was sent there")
+        return UploadSession(url.path.lstrip("/"), dict(parse_qsl(url.query)))
+
     def delete_object(self, bucket: str, name: str, if_generation_match: str | None = None) -> None:
         params = {"ifGenerationMatch": if_generation_match} if if_generation_match else None
         with suppress(NotFound):  # gone already is done
@@ -201,3 +263,17 @@ class VertexClient:
             if token in seen:
                 raise UnexpectedResponse(f"GET /{path} repeated page token {token!r}; stopped")
             seen.add(token)
+
+
+def _upload_state(answer: Answer, total: int) -> UploadState:
+    """308 and its `Range: bytes=0-N` (none: nothing committed yet), or the object."""
+    if answer.status != RESUME_INCOMPLETE:
+        return UploadState(total, answer.body)
+    committed = answer.headers.get("range", "")
+    if not committed:
+        return UploadState(0)
+    match = COMMITTED_RANGE.fullmatch(committed.strip())
+    if match is None:
+        raise UnexpectedResponse(f"a resumable upload answered 308 with Range {committed[:100]!r}, "
+                                 "not bytes=0-N")
+    return UploadState(int(match.group(1)) + 1)

@@ -7,10 +7,10 @@ import base64
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
-from reconciler.emulator.calls import Call, RawReply, Reply
+from reconciler.emulator.calls import AnswerLost, Call, RawReply, Reply
 from reconciler.emulator.gcs import errors
 from reconciler.emulator.gcs.checksums import crc32c_base64, md5_base64
 from reconciler.emulator.ids import IdMaker
@@ -31,10 +31,23 @@ def read_object(store: Store, bucket: str, name: str) -> bytes | None:
     return base64.b64decode(document["data"]) if document else None
 
 
+class Faults(Protocol):
+    def take(self, name: str) -> bool:
+        """Use up one of a count fault: True when it was armed."""
+
+
+class _NoFaults:
+    def take(self, name: str) -> bool:
+        return False
+
+
 class StorageService:
-    def __init__(self, store: Store, ids: IdMaker) -> None:
+    def __init__(self, store: Store, ids: IdMaker, faults: Faults | None = None) -> None:
         self.store = store
         self.ids = ids
+        # The datasets' faults (`upload_corruptions`, `broken_chunks`) are armed
+        # with the Vertex ones (app.py passes them): they exist for its uploads.
+        self.faults = faults or _NoFaults()
 
     # --- buckets -------------------------------------------------------------------------
 
@@ -169,39 +182,62 @@ class StorageService:
         return RawReply(200, headers={"Location": location}, content_type="text/plain")
 
     def resume(self, call: Call, bucket: str) -> Reply:
-        """A PUT of a resumable session: a chunk, the last chunk, or a status query."""
+        """A PUT of a resumable session: a chunk, the last chunk, or a status query
+        (`Content-Range: bytes */total`). Every answer says what is committed: 308
+        with `Range: bytes=0-N` (none while nothing is), or the object once complete,
+        to a repeated last chunk or a status query as well."""
         upload_id = call.query.get("uploadId", "")
         session = self.store.get_document(UPLOADS, upload_id) if upload_id else None
         if session is None or session["bucket"] != bucket:
             raise errors.StorageError(404, "No such upload session.")
-        data = base64.b64decode(session["data"]) + b""
+        if session.get("object") is not None:
+            return 200, _object_json(session["object"], call.host_url)
+        data = base64.b64decode(session["data"])
+        chunk = _bytes(call.body)
         match = CONTENT_RANGE.fullmatch(call.headers.get("content-range", "").strip() or
-                                        f"bytes 0-{len(_bytes(call.body)) - 1}/"
-                                        f"{len(_bytes(call.body))}")
+                                        f"bytes 0-{len(chunk) - 1}/{len(chunk)}")
         if not match:
             raise errors.bad_request("Invalid Content-Range header.")
         first, _, total = match.groups()
-        chunk = _bytes(call.body)
         if first is not None:
-            if int(first) != len(data):
+            if int(first) > len(data):
                 raise errors.bad_request(f"Invalid request: the chunk starts at {first}, but "
                                          f"{len(data)} bytes were received so far.")
+            # A chunk sent again after a break overlaps what was committed: only
+            # what follows it counts (google-resumable-media resends whole chunks).
+            chunk = chunk[len(data) - int(first):]
+            if chunk and self.faults.take("broken_chunks"):
+                # The connection breaks mid-chunk: what arrived is kept, the answer is lost.
+                self._save_session(upload_id, session, data + chunk[: len(chunk) // 2])
+                raise AnswerLost
             data += chunk
         if total != "*" and len(data) >= int(total):
-            self.store.change_document(UPLOADS, upload_id, lambda _: None)
-            return self._finish(call, bucket, session["name"], session["content_type"],
-                                session["metadata"], data[: int(total)], session["query"])
-        session["data"] = base64.b64encode(data).decode()
-        self.store.change_document(UPLOADS, upload_id, lambda _: session)
+            written = self._write(call, bucket, session["name"], session["content_type"],
+                                  session["metadata"], data[: int(total)], session["query"])
+            self._save_session(upload_id, {**session, "object": {**written, "data": ""}}, b"")
+            return 200, _object_json(written, call.host_url)
+        self._save_session(upload_id, session, data)
         headers = {"Range": f"bytes=0-{len(data) - 1}"} if data else {}
         return RawReply(308, headers=headers, content_type="text/plain")
 
+    def _save_session(self, upload_id: str, session: Document, data: bytes) -> None:
+        saved = {**session, "data": base64.b64encode(data).decode()}
+        self.store.change_document(UPLOADS, upload_id, lambda _: saved)
+
     def _finish(self, call: Call, bucket: str, name: str, content_type: str,
-                metadata: dict[str, Any], data: bytes,
-                query: Mapping[str, str] | None = None) -> Reply:
+                metadata: dict[str, Any], data: bytes) -> Reply:
+        return 200, _object_json(self._write(call, bucket, name, content_type, metadata, data),
+                                 call.host_url)
+
+    def _write(self, call: Call, bucket: str, name: str, content_type: str,
+               metadata: dict[str, Any], data: bytes,
+               query: Mapping[str, str] | None = None) -> Document:
+        """The object as written, under the upload's `ifGenerationMatch`."""
         _check_name(name)
         conditions = query if query is not None else call.query
         now_us = int(call.now * 1_000_000)
+        if self.faults.take("upload_corruptions"):
+            data = _corrupted(data)  # damaged on the way in; the checksums are of what is kept
 
         def write(current: Document | None) -> Document:
             _check_generation(conditions, current)
@@ -216,10 +252,15 @@ class StorageService:
 
         document = self.store.change_document(OBJECTS, f"{bucket}/{name}", write)
         assert document is not None
-        return 200, _object_json(document, call.host_url)
+        return document
 
     def _precondition(self, query: Mapping[str, str], bucket: str, name: str) -> None:
         _check_generation(query, self.store.get_document(OBJECTS, f"{bucket}/{name}"))
+
+
+def _corrupted(data: bytes) -> bytes:
+    """`data` with its last byte changed (one extra byte when there is none)."""
+    return data[:-1] + bytes([data[-1] ^ 0x01]) if data else b"\x00"
 
 
 def _check_generation(query: Mapping[str, str], current: Document | None) -> None:

@@ -19,7 +19,7 @@ from reconciler.emulator.errors import invalid_argument
 from reconciler.emulator.faults import check_settings_object
 
 COUNT_FIELDS = ("create_errors", "create_answers_lost", "endpoint_failures",
-                "delete_model_refusals")
+                "delete_model_refusals", "upload_corruptions", "broken_chunks")
 
 
 @dataclass
@@ -29,6 +29,9 @@ class VertexFaults:
     endpoint_failures: int = 0  # the next N jobs end FAILED code 13: a Model, no Endpoint
     pending_seconds: float = 0.0  # new jobs stay PENDING this long (0: one step)
     delete_model_refusals: int = 0  # after each undeploy, DeleteModel is refused N times
+    # Cloud Storage, where the datasets live:
+    upload_corruptions: int = 0  # the next N objects written keep one byte changed
+    broken_chunks: int = 0  # the next N resumable chunks keep their first half; the answer is lost
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
