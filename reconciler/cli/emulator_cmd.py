@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from reconciler.cli.app import App, pass_app
 from reconciler.cli.state import make_state_folder
 from reconciler.emulator import EmulatorOptions, EmulatorServer, FaultSettings
 from reconciler.emulator.errors import ApiError
+from reconciler.emulator.store import StateFileError
 from reconciler.model.errors import UserError
 
 DEFAULT_STATE = ".reconciler/emulator.sqlite"
@@ -101,8 +101,8 @@ def _server(options: EmulatorOptions) -> EmulatorServer:
     try:
         server = EmulatorServer(options)
         server.bind()
-    except sqlite3.Error as exc:
-        raise UserError(f"--state {options.state}: cannot open the SQLite file: {exc}") from None
+    except StateFileError as exc:
+        raise UserError(f"--state: {exc}") from None
     except OSError as exc:
         raise UserError(f"cannot listen on {options.host}:{options.port}: "
                         f"{exc.strerror or exc}") from None

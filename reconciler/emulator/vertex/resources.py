@@ -9,9 +9,10 @@ operations are keyed by their full name.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from reconciler.emulator.calls import Reply
@@ -40,9 +41,18 @@ class Vertex:
         self.ids = ids
         self.tuning = tuning
         self.faults = VertexFaults()
-        # Every read-modify-write of a Vertex document, and every settle, holds this lock:
-        # a settle adds versions and deployments to Models that a PATCH may be changing.
+        # Every read-modify-write of a Vertex document, and every settle, holds this lock
+        # (through `exclusive`): a settle adds versions and deployments to Models that a
+        # PATCH may be changing.
         self.lock = threading.RLock()
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """This lock, and a store transaction: another emulator sharing the state file
+        waits too, and what is read inside is what it wrote (one job never ends twice
+        into two Models)."""
+        with self.lock, self.store.transaction():
+            yield
 
     # --- documents -----------------------------------------------------------------------
 
@@ -69,7 +79,7 @@ class Vertex:
 
     def settle(self, now: float) -> None:
         """Record the end of every job whose run has ended by `now`, once."""
-        with self.lock:
+        with self.exclusive():
             for _, marker in self.store.documents_after(OPEN, 0, 1_000_000):
                 job = self.store.get_document(JOBS, marker["key"])
                 if job is None:
@@ -222,11 +232,11 @@ def missing(kind: str, name: str) -> ApiError:
 
 
 def serialized(handler: Callable[..., Reply]) -> Callable[..., Reply]:
-    """Run a handler that changes documents under the Vertex lock (see `Vertex.lock`)."""
+    """Run a handler that changes documents under the Vertex lock (see `Vertex.exclusive`)."""
 
     @functools.wraps(handler)
     def locked(service: Any, *args: Any, **kwargs: Any) -> Reply:
-        with service.vertex.lock:
+        with service.vertex.exclusive():
             return handler(service, *args, **kwargs)
 
     return locked
