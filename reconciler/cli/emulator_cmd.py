@@ -38,7 +38,13 @@ RATE = click.FloatRange(0.0, 1.0)
               help="How slow a slow answer is.")
 @click.option("--fault-paths", default="", help="Regex: only matching paths get faults.")
 @click.option("--fail-tuning", default=0.0, type=RATE, help="Share of tuning runs that fail.")
-@click.option("--fail-model", multiple=True, help="Id of a tuned model whose run fails.")
+@click.option("--fail-model", multiple=True,
+              help="Id of a tuned model whose run fails (Vertex: a manifest id, as the "
+                   "reconciler-id label, or a tuned model display name). Repeatable.")
+@click.option("--vertex-failure", type=click.Choice(["endpoint", "tuning"]), default="endpoint",
+              show_default=True,
+              help="How a Vertex job chosen by --fail-tuning/--fail-model fails: at endpoint "
+                   "creation (code 13, its Model stays) or halfway through tuning (no Model).")
 @click.option("--require-auth", is_flag=True,
               help="Refuse requests without an API key or bearer token (403), or with a "
                    "malformed Authorization header (401).")
@@ -92,6 +98,7 @@ def _options(values: dict[str, Any]) -> EmulatorOptions:
         host=values["host"], port=values["port"], state=state,
         step_seconds=values["step_seconds"], latency_seconds=values["latency"], faults=faults,
         fail_tuning=frozenset(values["fail_model"]) or values["fail_tuning"],
+        vertex_failure=values["vertex_failure"],
         require_auth=values["require_auth"], seed=values["seed"],
         tokens_without_tuning_scope=frozenset(values["token_without_tuning_scope"]),
     )

@@ -31,7 +31,7 @@ from reconciler.emulator.ids import IdMaker
 from reconciler.emulator.json_input import parse_json
 from reconciler.emulator.paging import encode_token, page_request
 from reconciler.emulator.permissions import PermissionService
-from reconciler.emulator.service import TunedModelService, TuningSettings
+from reconciler.emulator.service import VERTEX_FAILURES, TunedModelService, TuningSettings
 from reconciler.emulator.store import Store
 from reconciler.emulator.vertex.jobs import TuningJobService
 from reconciler.emulator.vertex.registry import RegistryService
@@ -367,20 +367,24 @@ class EmulatorApp:
         return 200, _tuning_json(self.tuning)
 
     def set_tuning(self, call: Call) -> Reply:
-        """Change how new tuning runs go: step_seconds, fail_rate, fail_ids."""
+        """Change how new tuning runs go: step_seconds, fail_rate, fail_ids, vertex_failure."""
         body = call.body
-        if not isinstance(body, dict) or set(body) - {"step_seconds", "fail_rate", "fail_ids"}:
-            raise invalid_argument("Expected an object with step_seconds, fail_rate, fail_ids.")
+        if not isinstance(body, dict) or set(body) - set(TUNING_FIELDS):
+            raise invalid_argument(f"Expected an object with {', '.join(TUNING_FIELDS)}.")
         step = body.get("step_seconds", self.tuning.step_seconds)
         rate = body.get("fail_rate", self.tuning.fail_rate)
         fail_ids = body.get("fail_ids", sorted(self.tuning.fail_ids))
+        vertex_failure = body.get("vertex_failure", self.tuning.vertex_failure)
         if not (_number_in(step, 0, 86400) and _number_in(rate, 0, 1)
-                and isinstance(fail_ids, list) and all(isinstance(i, str) for i in fail_ids)):
+                and isinstance(fail_ids, list) and all(isinstance(i, str) for i in fail_ids)
+                and vertex_failure in VERTEX_FAILURES):
             raise invalid_argument("step_seconds 0..86400, fail_rate 0..1, fail_ids a list "
-                                   "of model ids.")
+                                   "of model ids (Vertex: manifest ids or display names), "
+                                   f"vertex_failure one of {', '.join(VERTEX_FAILURES)}.")
         self.tuning.step_seconds = float(step)
         self.tuning.fail_rate = float(rate)
         self.tuning.fail_ids = frozenset(fail_ids)
+        self.tuning.vertex_failure = vertex_failure
         return 200, _tuning_json(self.tuning)
 
     def get_vertex_faults(self, call: Call) -> Reply:
@@ -403,9 +407,12 @@ class EmulatorApp:
         return 200, {}
 
 
+TUNING_FIELDS = ("step_seconds", "fail_rate", "fail_ids", "vertex_failure")
+
+
 def _tuning_json(tuning: TuningSettings) -> dict[str, Any]:
     return {"step_seconds": tuning.step_seconds, "fail_rate": tuning.fail_rate,
-            "fail_ids": sorted(tuning.fail_ids)}
+            "fail_ids": sorted(tuning.fail_ids), "vertex_failure": tuning.vertex_failure}
 
 
 def _number_in(value: Any, low: float, high: float) -> bool:

@@ -18,7 +18,7 @@ from reconciler.emulator.auth import AuthSettings
 from reconciler.emulator.chunked import BoundedDechunkedInput
 from reconciler.emulator.faults import FaultSettings
 from reconciler.emulator.ids import IdMaker
-from reconciler.emulator.service import TuningSettings
+from reconciler.emulator.service import VERTEX_FAILURES, TuningSettings
 from reconciler.emulator.store import MEMORY, Store, open_store
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,9 @@ class EmulatorOptions:
     latency_seconds: float = 0.0  # added to every API request
     faults: FaultSettings = field(default_factory=FaultSettings)
     fail_tuning: float | frozenset[str] = 0.0  # a rate of failed runs, or the ids that fail
+    # How a Vertex job chosen by fail_tuning fails: "endpoint" (code 13 once tuned; its
+    # Model stays, no Endpoint) or "tuning" (code 13 halfway through; no Model).
+    vertex_failure: str = "endpoint"
     require_auth: bool = False  # refuse callers without an API key or bearer token (see auth.py)
     tokens_without_tuning_scope: frozenset[str] = frozenset()  # 403 on tuned-model methods
     seed: int | None = None  # makes generated ids and injected faults repeatable
@@ -135,7 +138,13 @@ class EmulatorServer:
 
 
 def _tuning_settings(options: EmulatorOptions) -> TuningSettings:
+    if options.vertex_failure not in VERTEX_FAILURES:
+        raise ValueError(f"vertex_failure must be one of {', '.join(VERTEX_FAILURES)}")
     fail = options.fail_tuning
+    settings = TuningSettings(step_seconds=options.step_seconds,
+                              vertex_failure=options.vertex_failure)
     if isinstance(fail, (int, float)):
-        return TuningSettings(step_seconds=options.step_seconds, fail_rate=float(fail))
-    return TuningSettings(step_seconds=options.step_seconds, fail_ids=frozenset(fail))
+        settings.fail_rate = float(fail)
+    else:
+        settings.fail_ids = frozenset(fail)
+    return settings

@@ -23,7 +23,14 @@ from reconciler.emulator.store import Document, Store
 from reconciler.emulator.vertex import render
 from reconciler.emulator.vertex.faults import VertexFaults
 from reconciler.emulator.vertex.names import Parent, new_id
-from reconciler.emulator.vertex.timeline import CANCELLED, ENDED, Phase, phase
+from reconciler.emulator.vertex.timeline import (
+    CANCELLED,
+    ENDED,
+    Phase,
+    failed_after_epochs,
+    failure,
+    phase,
+)
 
 JOBS, MODELS, ENDPOINTS = "vertex.job", "vertex.model", "vertex.endpoint"
 OPERATIONS, OPEN = "vertex.operation", "vertex.open"
@@ -97,10 +104,13 @@ class Vertex:
                              "completed_steps": run.completed_steps}
         if run.state == CANCELLED:
             outcome["error"] = {"code": 1, "message": "CANCELLED"}
+        elif failure(job) == "tuning":  # [infer] the text; 13 as the endpoint failure
+            outcome["error"] = {"code": 13, "message": (
+                f"Tuning failed at epoch {failed_after_epochs(job) + 1} of {job['epochs']}.")}
         else:
             model, version = self._register(job, run.ends_at)
             model_ref = f"{render.parent(model).child('models', model['id'])}@{version['version_id']}"
-            if job.get("fail_code"):
+            if failure(job) == "endpoint":
                 outcome["error"] = {"code": 13, "message": FAILED_ENDPOINT_MESSAGE}
                 outcome["tuned_model"] = {"model": model_ref}
             else:
