@@ -17,6 +17,7 @@ from reconciler.emulator.app import MAX_BODY_BYTES, EmulatorApp
 from reconciler.emulator.auth import AuthSettings
 from reconciler.emulator.chunked import BoundedDechunkedInput
 from reconciler.emulator.faults import FaultSettings
+from reconciler.emulator.holds import Hold
 from reconciler.emulator.ids import IdMaker
 from reconciler.emulator.service import VERTEX_FAILURES, TuningSettings
 from reconciler.emulator.store import MEMORY, Store, open_store
@@ -117,7 +118,20 @@ class EmulatorServer:
         """Serve in this thread until `stop()` is called (e.g. from a signal handler)."""
         self._bind().serve_forever()
 
+    def hold(self, method: str, path_regex: str, times: int = 1, after: bool = False) -> Hold:
+        """Hold the next `times` requests of `method` whose path matches `path_regex`
+        (before their handler runs, or with `after` before their answer is sent) until
+        `release()`: `hold.wait_arrived(timeout=5)`, then `hold.release()`."""
+        return self.app.holds.add(method, path_regex, times, after)
+
+    def lose_answers(self, method: str, path_regex: str, count: int = 1,
+                     answer: str = "drop") -> None:
+        """Serve the next `count` such requests, then drop the connection (`drop`) or
+        answer 503 (`503`) instead of their answer."""
+        self.app.lost_answers.arm(method, path_regex, count, answer)
+
     def stop(self) -> None:
+        self.app.holds.release_all()  # a held request must not outlive the server
         if self._server is not None:
             self._server.shutdown()  # waits for serve_forever to return
             self._server.server_close()

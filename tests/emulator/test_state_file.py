@@ -49,7 +49,7 @@ def test_a_row_that_does_not_decode_is_refused_at_start(tmp_path: Path) -> None:
     with contextlib.closing(sqlite3.connect(state)) as db:
         db.execute("INSERT INTO documents (kind, key, document) VALUES ('vertex.job', 'k', '{')")
         db.commit()
-    with pytest.raises(StateFileError, match="vertex.job document 'k' does not decode"):
+    with pytest.raises(StateFileError, match=r"vertex\.job document 'k' does not decode"):
         EmulatorServer(EmulatorOptions(state=str(state)))
 
 

@@ -2,8 +2,9 @@
 job ends: the Model (or a new version of the source Model) and its Endpoints.
 
 Documents, one kind each: `vertex.job`, `vertex.model`, `vertex.endpoint`,
-`vertex.operation`, and `vertex.open` (a marker per job that has not ended,
-so that `settle` looks only at those). Keys are `{number}/{location}/{id}`;
+`vertex.operation`, `vertex.open` (a marker per job that has not ended,
+so that `settle` looks only at those) and `vertex.pending` (a delete made when
+its delayed operation ends). Keys are `{number}/{location}/{id}`;
 operations are keyed by their full name.
 """
 
@@ -34,6 +35,7 @@ from reconciler.emulator.vertex.timeline import (
 
 JOBS, MODELS, ENDPOINTS = "vertex.job", "vertex.model", "vertex.endpoint"
 OPERATIONS, OPEN = "vertex.operation", "vertex.open"
+PENDING = "vertex.pending"  # a delete whose operation has not ended yet: made when it does
 FAILED_ENDPOINT_MESSAGE = ("Failed to create endpoint. Tuned model is uploaded and can be "
                            "accessed through Model Registry.")
 MAX_CHECKPOINTS = 10  # with intermediate checkpoints: one per epoch, at most ten [docs]
@@ -76,11 +78,29 @@ class Vertex:
 
     def operation(self, resource_name: str, api_version: str, metadata_type: str,
                   response_type: str, now: float) -> Document:
+        """A new operation, in progress for `operation_seconds` and failed when an
+        `operation_errors` fault is armed (its caller then makes no change)."""
         name = f"{resource_name}/operations/{new_id(self.ids)}"
-        document = {"name": name, "api_version": api_version, "metadata_type": metadata_type,
-                    "response_type": response_type, "time": now}
+        document: Document = {"name": name, "api_version": api_version,
+                              "metadata_type": metadata_type, "response_type": response_type,
+                              "time": now, "done_time": now + self.faults.operation_seconds}
+        if self.faults.take("operation_errors"):  # [infer] the text
+            document["error"] = {"code": 13, "message": "Internal error encountered."}
         self.store.change_document(OPERATIONS, name, lambda _: document)
         return document
+
+    def remove_when_done(self, kind: str, document: Document, operation: Document) -> None:
+        """A delete's change: made with its operation's end, none if that is an error.
+        Until then the resource stays readable [infer]."""
+        if operation.get("error"):
+            return
+        if operation["done_time"] <= operation["time"]:
+            self.remove(kind, document)
+            return
+        key = render.parent(document).key(document["id"])
+        pending = {"operation": operation["name"], "kind": kind, "key": key,
+                   "done_time": operation["done_time"]}
+        self.store.change_document(PENDING, operation["name"], lambda _: pending)
 
     # --- the end of a tuning run ---------------------------------------------------------
 
@@ -95,6 +115,10 @@ class Vertex:
                 if run.ended:
                     self._finish(job, run)
                     self.store.change_document(OPEN, marker["key"], lambda _: None)
+            for _, pending in self.store.documents_after(PENDING, 0, 1_000_000):
+                if pending["done_time"] <= now:  # a delayed delete has ended
+                    self.store.change_document(pending["kind"], pending["key"], lambda _: None)
+                    self.store.change_document(PENDING, pending["operation"], lambda _: None)
 
     def _finish(self, job: Document, run: Phase) -> None:
         assert run.ends_at is not None
