@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from reconciler.cli.app import App, pass_app
 from reconciler.cli.state import make_state_folder
 from reconciler.emulator import EmulatorOptions, EmulatorServer, FaultSettings
 from reconciler.emulator.errors import ApiError
+from reconciler.emulator.store import StateFileError
 from reconciler.model.errors import UserError
 
 DEFAULT_STATE = ".reconciler/emulator.sqlite"
@@ -38,7 +38,13 @@ RATE = click.FloatRange(0.0, 1.0)
               help="How slow a slow answer is.")
 @click.option("--fault-paths", default="", help="Regex: only matching paths get faults.")
 @click.option("--fail-tuning", default=0.0, type=RATE, help="Share of tuning runs that fail.")
-@click.option("--fail-model", multiple=True, help="Id of a tuned model whose run fails.")
+@click.option("--fail-model", multiple=True,
+              help="Id of a tuned model whose run fails (Vertex: a manifest id, as the "
+                   "reconciler-id label, or a tuned model display name). Repeatable.")
+@click.option("--vertex-failure", type=click.Choice(["endpoint", "tuning"]), default="endpoint",
+              show_default=True,
+              help="How a Vertex job chosen by --fail-tuning/--fail-model fails: at endpoint "
+                   "creation (code 13, its Model stays) or halfway through tuning (no Model).")
 @click.option("--require-auth", is_flag=True,
               help="Refuse requests without an API key or bearer token (403), or with a "
                    "malformed Authorization header (401).")
@@ -92,6 +98,7 @@ def _options(values: dict[str, Any]) -> EmulatorOptions:
         host=values["host"], port=values["port"], state=state,
         step_seconds=values["step_seconds"], latency_seconds=values["latency"], faults=faults,
         fail_tuning=frozenset(values["fail_model"]) or values["fail_tuning"],
+        vertex_failure=values["vertex_failure"],
         require_auth=values["require_auth"], seed=values["seed"],
         tokens_without_tuning_scope=frozenset(values["token_without_tuning_scope"]),
     )
@@ -101,8 +108,8 @@ def _server(options: EmulatorOptions) -> EmulatorServer:
     try:
         server = EmulatorServer(options)
         server.bind()
-    except sqlite3.Error as exc:
-        raise UserError(f"--state {options.state}: cannot open the SQLite file: {exc}") from None
+    except StateFileError as exc:
+        raise UserError(f"--state: {exc}") from None
     except OSError as exc:
         raise UserError(f"cannot listen on {options.host}:{options.port}: "
                         f"{exc.strerror or exc}") from None

@@ -64,12 +64,18 @@ def load_desired(app: App, path: str, on_manifests: Callable[[], None] | None = 
 def start_embedded_emulator(root: str) -> str:
     """Start the emulator on a free loopback port for this process; returns its URL."""
     from reconciler.emulator.server import EmulatorOptions, EmulatorServer
+    from reconciler.emulator.store import StateFileError
 
     state = Path(root) / EMULATOR_DIR / EMULATOR_STATE
     make_state_folder(state.parent)
-    server = EmulatorServer(
-        EmulatorOptions(host="127.0.0.1", port=0, state=str(state), step_seconds=EMULATOR_STEP_SECONDS)
-    )
+    try:
+        # Another `--emulator` run may use the same file at the same time: the store
+        # shares it safely (see reconciler/emulator/store.py).
+        server = EmulatorServer(
+            EmulatorOptions(host="127.0.0.1", port=0, state=str(state), step_seconds=EMULATOR_STEP_SECONDS)
+        )
+    except StateFileError as exc:
+        raise UserError(f"--emulator: {exc}") from None
     server.start()
     click.get_current_context().call_on_close(server.stop)
     return server.url

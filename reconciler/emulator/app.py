@@ -23,15 +23,22 @@ from reconciler.emulator.auth import AuthSettings, check_caller
 from reconciler.emulator.calls import AnswerLost, Call, RawReply, Reply
 from reconciler.emulator.catalog import BASE_MODELS, find_base_model
 from reconciler.emulator.errors import ApiError, invalid_argument, not_found
-from reconciler.emulator.faults import FaultSettings, pick_fault, rate_limited, unavailable
+from reconciler.emulator.faults import (
+    FaultSettings,
+    LostAnswers,
+    pick_fault,
+    rate_limited,
+    unavailable,
+)
 from reconciler.emulator.fields import RESPONSES, FieldMask, mask_of, parse_mask
 from reconciler.emulator.gcs.service import StorageService
 from reconciler.emulator.generation import GenerationService
+from reconciler.emulator.holds import MAX_WAIT_SECONDS, Hold, Holds
 from reconciler.emulator.ids import IdMaker
 from reconciler.emulator.json_input import parse_json
 from reconciler.emulator.paging import encode_token, page_request
 from reconciler.emulator.permissions import PermissionService
-from reconciler.emulator.service import TunedModelService, TuningSettings
+from reconciler.emulator.service import VERTEX_FAILURES, TunedModelService, TuningSettings
 from reconciler.emulator.store import Store
 from reconciler.emulator.vertex.jobs import TuningJobService
 from reconciler.emulator.vertex.registry import RegistryService
@@ -103,8 +110,8 @@ def _storage(method: str, path: str, handler: str, *query: str, raw: bool = Fals
     return Rule(path, methods=[method], endpoint=endpoint)
 
 
-def _control(method: str, path: str, handler: str) -> Rule:
-    return Rule(path, methods=[method], endpoint=Endpoint(handler, control=True))
+def _control(method: str, path: str, handler: str, *query: str) -> Rule:
+    return Rule(path, methods=[method], endpoint=Endpoint(handler, tuple(query), control=True))
 
 
 ROUTES = Map(
@@ -184,6 +191,14 @@ ROUTES = Map(
         _control("DELETE", "/_internal/requests", "emulator.reset_requests"),
         _control("GET", "/_internal/vertex/faults", "emulator.get_vertex_faults"),
         _control("POST", "/_internal/vertex/faults", "emulator.set_vertex_faults"),
+        _control("GET", "/_internal/holds", "emulator.list_holds"),
+        _control("POST", "/_internal/holds", "emulator.add_hold"),
+        _control("GET", "/_internal/holds/<id:hold_id>", "emulator.get_hold", "arrived",
+                 "waitSeconds"),
+        _control("POST", "/_internal/holds/<id:hold_id>:release", "emulator.release_hold"),
+        _control("GET", "/_internal/lost-answers", "emulator.get_lost_answers"),
+        _control("POST", "/_internal/lost-answers", "emulator.add_lost_answer"),
+        _control("DELETE", "/_internal/lost-answers", "emulator.clear_lost_answers"),
     ],
     converters={"id": IdConverter},
     strict_slashes=False,
@@ -232,6 +247,8 @@ class EmulatorApp:
         }
         self._counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()
+        self.holds = Holds()
+        self.lost_answers = LostAnswers()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
@@ -267,11 +284,15 @@ class EmulatorApp:
         endpoint: Endpoint = rule.endpoint
         if not endpoint.control:
             self._count(f"{request.method} {route_template(rule)}")
+            self.holds.pause(request.method, request.path, after=False)
             fault = self._before_api_call(request, endpoint, args.get("version", ""))
             if fault:
                 return fault
         mask = None if endpoint.control else _field_mask(request, endpoint)
         result = self._handle(request, endpoint, dict(args), mask)
+        if not endpoint.control:  # served: the change is committed whatever the client hears
+            self.holds.pause(request.method, request.path, after=True)
+            self._lose_answer(request)
         if isinstance(result, RawReply):
             return Response(result.data, status=result.status, headers=result.headers,
                             content_type=result.content_type)
@@ -300,6 +321,13 @@ class EmulatorApp:
             check_caller(self.auth, request.headers.get("Authorization", ""), has_api_key,
                          endpoint.handler, version)
         return None
+
+    def _lose_answer(self, request: Request) -> None:
+        lost = self.lost_answers.take(request.method, request.path)
+        if lost == "drop":
+            raise AnswerLost
+        if lost == "503":
+            raise unavailable()
 
     def _handle(self, request: Request, endpoint: Endpoint, args: dict[str, str],
                 mask: FieldMask | None) -> Reply:
@@ -351,6 +379,8 @@ class EmulatorApp:
         self.store.clear()
         self.faults = self._initial_faults
         self.vertex.faults.reset()
+        self.holds.release_all()
+        self.lost_answers.clear()
         for name, value in vars(self._initial_tuning).items():
             setattr(self.tuning, name, value)
         self.reset_requests(call)
@@ -367,20 +397,24 @@ class EmulatorApp:
         return 200, _tuning_json(self.tuning)
 
     def set_tuning(self, call: Call) -> Reply:
-        """Change how new tuning runs go: step_seconds, fail_rate, fail_ids."""
+        """Change how new tuning runs go: step_seconds, fail_rate, fail_ids, vertex_failure."""
         body = call.body
-        if not isinstance(body, dict) or set(body) - {"step_seconds", "fail_rate", "fail_ids"}:
-            raise invalid_argument("Expected an object with step_seconds, fail_rate, fail_ids.")
+        if not isinstance(body, dict) or set(body) - set(TUNING_FIELDS):
+            raise invalid_argument(f"Expected an object with {', '.join(TUNING_FIELDS)}.")
         step = body.get("step_seconds", self.tuning.step_seconds)
         rate = body.get("fail_rate", self.tuning.fail_rate)
         fail_ids = body.get("fail_ids", sorted(self.tuning.fail_ids))
+        vertex_failure = body.get("vertex_failure", self.tuning.vertex_failure)
         if not (_number_in(step, 0, 86400) and _number_in(rate, 0, 1)
-                and isinstance(fail_ids, list) and all(isinstance(i, str) for i in fail_ids)):
+                and isinstance(fail_ids, list) and all(isinstance(i, str) for i in fail_ids)
+                and vertex_failure in VERTEX_FAILURES):
             raise invalid_argument("step_seconds 0..86400, fail_rate 0..1, fail_ids a list "
-                                   "of model ids.")
+                                   "of model ids (Vertex: manifest ids or display names), "
+                                   f"vertex_failure one of {', '.join(VERTEX_FAILURES)}.")
         self.tuning.step_seconds = float(step)
         self.tuning.fail_rate = float(rate)
         self.tuning.fail_ids = frozenset(fail_ids)
+        self.tuning.vertex_failure = vertex_failure
         return 200, _tuning_json(self.tuning)
 
     def get_vertex_faults(self, call: Call) -> Reply:
@@ -393,6 +427,48 @@ class EmulatorApp:
         self.vertex.faults.update(call.body)
         return 200, self.vertex.faults.to_json()
 
+    def list_holds(self, call: Call) -> Reply:
+        return 200, {"holds": [hold.to_json() for hold in self.holds.all()]}
+
+    def add_hold(self, call: Call) -> Reply:
+        """Hold requests: {method, path_regex, times (1; 0 every one), after (false)}."""
+        return 200, self.holds.from_json(call.body).to_json()
+
+    def get_hold(self, call: Call, hold_id: str) -> Reply:
+        """The hold; with `arrived=N`, waits up to `wait_seconds` (at most 60) for N
+        requests to have been caught (the answer says how many were)."""
+        hold = self._hold(hold_id)
+        if "arrived" in call.query:
+            count = _whole_number(call.query["arrived"], "arrived", 1000)
+            wait = min(float(_whole_number(call.query.get("waitSeconds", "10"), "wait_seconds",
+                                           int(MAX_WAIT_SECONDS))), MAX_WAIT_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                hold.wait_arrived(count, wait)
+        return 200, hold.to_json()
+
+    def release_hold(self, call: Call, hold_id: str) -> Reply:
+        hold = self._hold(hold_id)
+        hold.release()
+        return 200, hold.to_json()
+
+    def _hold(self, hold_id: str) -> Hold:
+        hold = self.holds.get(hold_id)
+        if hold is None:
+            raise not_found(f"No hold {hold_id[:50]}.")
+        return hold
+
+    def get_lost_answers(self, call: Call) -> Reply:
+        return 200, {"rules": self.lost_answers.to_json()}
+
+    def add_lost_answer(self, call: Call) -> Reply:
+        """Arm {method, path_regex, count (1), answer ("drop" or "503")}."""
+        self.lost_answers.arm_json(call.body)
+        return 200, {"rules": self.lost_answers.to_json()}
+
+    def clear_lost_answers(self, call: Call) -> Reply:
+        self.lost_answers.clear()
+        return 200, {"rules": []}
+
     def get_requests(self, call: Call) -> Reply:
         with self._counts_lock:
             counts = dict(sorted(self._counts.items()))
@@ -404,9 +480,18 @@ class EmulatorApp:
         return 200, {}
 
 
+TUNING_FIELDS = ("step_seconds", "fail_rate", "fail_ids", "vertex_failure")
+
+
 def _tuning_json(tuning: TuningSettings) -> dict[str, Any]:
     return {"step_seconds": tuning.step_seconds, "fail_rate": tuning.fail_rate,
-            "fail_ids": sorted(tuning.fail_ids)}
+            "fail_ids": sorted(tuning.fail_ids), "vertex_failure": tuning.vertex_failure}
+
+
+def _whole_number(text: str, name: str, high: int) -> int:
+    if not text.isdigit() or int(text) > high:
+        raise invalid_argument(f"{name} must be a whole number from 0 to {high}.")
+    return int(text)
 
 
 def _number_in(value: Any, low: float, high: float) -> bool:

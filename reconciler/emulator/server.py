@@ -17,8 +17,9 @@ from reconciler.emulator.app import MAX_BODY_BYTES, EmulatorApp
 from reconciler.emulator.auth import AuthSettings
 from reconciler.emulator.chunked import BoundedDechunkedInput
 from reconciler.emulator.faults import FaultSettings
+from reconciler.emulator.holds import Hold
 from reconciler.emulator.ids import IdMaker
-from reconciler.emulator.service import TuningSettings
+from reconciler.emulator.service import VERTEX_FAILURES, TuningSettings
 from reconciler.emulator.store import MEMORY, Store, open_store
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,9 @@ class EmulatorOptions:
     latency_seconds: float = 0.0  # added to every API request
     faults: FaultSettings = field(default_factory=FaultSettings)
     fail_tuning: float | frozenset[str] = 0.0  # a rate of failed runs, or the ids that fail
+    # How a Vertex job chosen by fail_tuning fails: "endpoint" (code 13 once tuned; its
+    # Model stays, no Endpoint) or "tuning" (code 13 halfway through; no Model).
+    vertex_failure: str = "endpoint"
     require_auth: bool = False  # refuse callers without an API key or bearer token (see auth.py)
     tokens_without_tuning_scope: frozenset[str] = frozenset()  # 403 on tuned-model methods
     seed: int | None = None  # makes generated ids and injected faults repeatable
@@ -114,7 +118,20 @@ class EmulatorServer:
         """Serve in this thread until `stop()` is called (e.g. from a signal handler)."""
         self._bind().serve_forever()
 
+    def hold(self, method: str, path_regex: str, times: int = 1, after: bool = False) -> Hold:
+        """Hold the next `times` requests of `method` whose path matches `path_regex`
+        (before their handler runs, or with `after` before their answer is sent) until
+        `release()`: `hold.wait_arrived(timeout=5)`, then `hold.release()`."""
+        return self.app.holds.add(method, path_regex, times, after)
+
+    def lose_answers(self, method: str, path_regex: str, count: int = 1,
+                     answer: str = "drop") -> None:
+        """Serve the next `count` such requests, then drop the connection (`drop`) or
+        answer 503 (`503`) instead of their answer."""
+        self.app.lost_answers.arm(method, path_regex, count, answer)
+
     def stop(self) -> None:
+        self.app.holds.release_all()  # a held request must not outlive the server
         if self._server is not None:
             self._server.shutdown()  # waits for serve_forever to return
             self._server.server_close()
@@ -135,7 +152,13 @@ class EmulatorServer:
 
 
 def _tuning_settings(options: EmulatorOptions) -> TuningSettings:
+    if options.vertex_failure not in VERTEX_FAILURES:
+        raise ValueError(f"vertex_failure must be one of {', '.join(VERTEX_FAILURES)}")
     fail = options.fail_tuning
+    settings = TuningSettings(step_seconds=options.step_seconds,
+                              vertex_failure=options.vertex_failure)
     if isinstance(fail, (int, float)):
-        return TuningSettings(step_seconds=options.step_seconds, fail_rate=float(fail))
-    return TuningSettings(step_seconds=options.step_seconds, fail_ids=frozenset(fail))
+        settings.fail_rate = float(fail)
+    else:
+        settings.fail_ids = frozenset(fail)
+    return settings

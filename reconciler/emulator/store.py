@@ -4,20 +4,30 @@ keep models in creation order, which paging relies on.
 
 The same store keeps the other surfaces' resources (Vertex AI jobs, models,
 endpoints; Cloud Storage buckets and objects) as JSON documents of a `kind`,
-also in creation order, so that one reset and one state file cover them all."""
+also in creation order, so that one reset and one state file cover them all.
+
+A SQLite file may be shared by several emulators (two `reconciler --emulator`
+runs in one repository): every read-modify-write is one `BEGIN IMMEDIATE`
+transaction, and `transaction()` makes several of them one, so that each
+process sees the others' writes before it changes anything. A file that is not
+a sound store is refused when opened (`StateFileError`), never served."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from reconciler.emulator.errors import already_exists, tuned_model_not_found
 from reconciler.emulator.records import TunedModelRecord
 
 MEMORY = ":memory:"
+# How long a write waits for another process's transaction on a shared file.
+BUSY_TIMEOUT_SECONDS = 30.0
 
 Mutation = Callable[[TunedModelRecord], TunedModelRecord]
 Document = dict[str, Any]
@@ -50,9 +60,25 @@ class Store(Protocol):
     def documents_after(self, kind: str, position: int, limit: int) -> list[tuple[int, Document]]:
         """Up to `limit` documents of `kind` created after `position`, with their positions."""
 
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """Make the calls inside one isolated change, also towards other processes
+        sharing the file (their writes wait; what is read inside stays true);
+        re-entrant within a thread. What was written is kept if the body raises."""
+
     def clear(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+class StateFileError(Exception):
+    """The state file cannot be used; the message names it and says how to start over."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(
+            f"The emulator's state file {path} is not usable: {reason}. Nothing was served. "
+            f"To start over, delete it (every emulated resource in it is lost): "
+            f"rm -f '{path}' '{path}-wal' '{path}-shm'")
+        self.path = path
 
 
 def open_store(state: str) -> Store:
@@ -140,6 +166,10 @@ class MemoryStore:
             entries = [entry for entry in self._kinds.get(kind, {}).values() if entry[0] > position]
         return [(pos, _load(document)) for pos, document in entries[:limit]]
 
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        # Nothing outside this process sees it; the callers' own locks serialize them.
+        return contextlib.nullcontext()
+
     def clear(self) -> None:
         with self._lock:
             self._documents.clear()
@@ -150,12 +180,44 @@ class MemoryStore:
 
 
 class SqliteStore:
-    """One table, one JSON document per model; the file persists across runs."""
+    """One table, one JSON document per model; the file persists across runs and
+    may be shared by several processes (see the module docstring)."""
 
     def __init__(self, path: str) -> None:
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._path = path
+        # Re-entrant: a transaction holds it while the calls inside take it again.
+        self._lock = threading.RLock()
+        self._depth = 0  # nesting of transaction() in the thread that holds the lock
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
+                                       timeout=BUSY_TIMEOUT_SECONDS)
+            self._use_wal()
+            with self.transaction():  # two processes opening a new file make its tables once
+                self._create_tables()
+            self._check_sound()
+        except sqlite3.DatabaseError as exc:
+            with contextlib.suppress(Exception):
+                self._db.close()
+            raise StateFileError(path, f"SQLite says: {exc}") from None
+        except StateFileError:
+            self._db.close()
+            raise
+
+    def _use_wal(self) -> None:
+        """WAL, so that readers never wait for a writer. Switching to it takes the file
+        alone and, unlike other statements, does not wait when another connection is
+        opening the same new file: so retry, for at most the busy timeout."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    def _create_tables(self) -> None:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS tuned_models ("
             " position INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -176,6 +238,51 @@ class SqliteStore:
             " UNIQUE (kind, key))"
         )
 
+    def _check_sound(self) -> None:
+        """Refuse a damaged file now rather than answer 500 to every request that
+        reads the damaged part: SQLite's own check, then every row decoded."""
+        problems = [row[0] for row in self._db.execute("PRAGMA quick_check(5)")]
+        if problems != ["ok"]:
+            raise StateFileError(self._path, "SQLite's integrity check failed: "
+                                 + "; ".join(str(p)[:200] for p in problems))
+        for model_id, document, examples in self._db.execute(
+                "SELECT model_id, document, examples FROM tuned_models"):
+            try:
+                _decode(document, examples)
+            except Exception as exc:  # any failure to decode is a broken row
+                raise StateFileError(self._path, f"the tuned model {str(model_id)[:100]!r} "
+                                     f"does not decode ({type(exc).__name__})") from None
+        for kind, key, document in self._db.execute("SELECT kind, key, document FROM documents"):
+            try:
+                if not isinstance(_load(document), dict):
+                    raise ValueError("not an object")
+            except (ValueError, TypeError, RecursionError) as exc:
+                raise StateFileError(self._path, f"the {str(kind)[:50]} document "
+                                     f"{str(key)[:100]!r} does not decode "
+                                     f"({type(exc).__name__})") from None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            # IMMEDIATE takes the file's write lock now (waiting for another process's
+            # transaction), so that what is read inside is still true when written.
+            # What was written is kept even when the caller then raises (a refusal that
+            # used up a fault, a committed create whose answer is lost), as in memory.
+            self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            finally:
+                self._depth = 0
+                self._db.execute("COMMIT")
+
     def get(self, model_id: str) -> TunedModelRecord | None:
         with self._lock:
             row = self._db.execute(
@@ -194,7 +301,7 @@ class SqliteStore:
                 raise _taken(record.model_id) from None
 
     def mutate(self, model_id: str, change: Mutation) -> TunedModelRecord:
-        with self._lock:
+        with self.transaction():
             row = self._db.execute(
                 "SELECT document, examples FROM tuned_models WHERE model_id = ?", (model_id,)
             ).fetchone()
@@ -230,7 +337,7 @@ class SqliteStore:
         return _load(row[0]) if row else None
 
     def change_document(self, kind: str, key: str, change: DocumentChange) -> Document | None:
-        with self._lock:
+        with self.transaction():
             row = self._db.execute(
                 "SELECT document FROM documents WHERE kind = ? AND key = ?", (kind, key)
             ).fetchone()
@@ -255,7 +362,7 @@ class SqliteStore:
         return [(pos, _load(document)) for pos, document in rows]
 
     def clear(self) -> None:
-        with self._lock:
+        with self.transaction():
             self._db.execute("DELETE FROM tuned_models")
             self._db.execute("DELETE FROM documents")
 

@@ -5,6 +5,8 @@ count is used up by the calls it hits. Recorded in the wild: 500 on create
 (generative-ai#873), FAILED code 13 with a Model and no Endpoint (a job JSON in
 mscraftsman/generative-ai), DeleteModel still refused after an undeploy
 (python-aiplatform#2807), jobs that wait for hours (generative-ai#656).
+Operations that take a while and may end in an error are what the
+long-running-operation contract allows [infer: none recorded for these methods].
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from reconciler.emulator.errors import invalid_argument
 from reconciler.emulator.faults import check_settings_object
 
 COUNT_FIELDS = ("create_errors", "create_answers_lost", "endpoint_failures",
-                "delete_model_refusals", "upload_corruptions", "broken_chunks")
+                "delete_model_refusals", "model_delete_refusals", "endpoint_delete_refusals",
+                "operation_errors", "upload_corruptions", "broken_chunks")
 
 
 @dataclass
@@ -29,6 +32,10 @@ class VertexFaults:
     endpoint_failures: int = 0  # the next N jobs end FAILED code 13: a Model, no Endpoint
     pending_seconds: float = 0.0  # new jobs stay PENDING this long (0: one step)
     delete_model_refusals: int = 0  # after each undeploy, DeleteModel is refused N times
+    model_delete_refusals: int = 0  # the next N DeleteModel calls are refused (400)
+    endpoint_delete_refusals: int = 0  # the next N DeleteEndpoint calls are refused (400)
+    operation_seconds: float = 0.0  # new operations stay in progress this long
+    operation_errors: int = 0  # the next N operations end in error; their change is not made
     # Cloud Storage, where the datasets live:
     upload_corruptions: int = 0  # the next N objects written keep one byte changed
     broken_chunks: int = 0  # the next N resumable chunks keep their first half; the answer is lost

@@ -38,6 +38,9 @@ from reconciler.emulator.vertex.timeline import PENDING, Phase, phase
 SPEC = "tuning_job.supervised_tuning_spec"
 MAX_DISPLAY_NAME = 128
 MAX_EPOCHS = 100  # [infer] a bound, so a run has a finite number of steps
+# The label the reconciler puts its manifest id in (reconciler/backends/vertex/labels.py;
+# the emulator imports nothing from the reconciler): what --fail-model names.
+MANIFEST_ID_LABEL = "reconciler-id"
 ADAPTER_SIZE_MESSAGE = "The adapter size is not supported for this base model."  # python-genai#908
 
 
@@ -69,7 +72,7 @@ class TuningJobService:
         job = self._new_job(call, where, body)
         if self.vertex.faults.take("create_errors"):
             raise ApiError("INTERNAL", "Internal error encountered.")
-        job["fail_code"] = self.vertex.faults.take("endpoint_failures")
+        job["failure"] = self._failure(job)
         self.vertex.save(JOBS, job)
         key = where.key(job["id"])
         self.vertex.store.change_document(OPEN, key, lambda _: {"key": key})
@@ -78,6 +81,18 @@ class TuningJobService:
         # "Will be attempted to be run right away": the answer is PENDING, whatever the speed.
         created = Phase(PENDING, update_time=job["create_time"])
         return 200, render.tuning_job(job, created, call.enums)
+
+    def _failure(self, job: dict[str, Any]) -> str:
+        """How this job will fail, if it does: an armed endpoint_failures fault, or the
+        tuning settings (`--fail-model` / `--fail-tuning`), as Gemini runs fail. A job is
+        chosen by the manifest id the reconciler labels it with, or its display name."""
+        if self.vertex.faults.take("endpoint_failures"):
+            return "endpoint"
+        tuning = self.vertex.tuning
+        chosen = {job["labels"].get(MANIFEST_ID_LABEL), job["display_name"]} & tuning.fail_ids
+        if chosen or (tuning.fail_rate and self.vertex.ids.chance(tuning.fail_rate)):
+            return tuning.vertex_failure
+        return ""
 
     def get_tuning_job(self, call: Call, project: str, location: str, job_id: str) -> Reply:
         job = self._job(call, project, location, job_id)
@@ -148,7 +163,7 @@ class TuningJobService:
             "service_account": body.get("serviceAccount", ""),
             "stats": tuning_data_stats(lines, hyper["epochCount"]),
             "examples": examples_for_inference(lines),
-            "fail_code": False,  # the endpoint_failures fault, decided once the create commits
+            "failure": "",  # "", "endpoint" or "tuning": decided once the create commits
             "cancel_time": None, "outcome": None,
         }
 

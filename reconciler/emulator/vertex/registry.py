@@ -1,5 +1,6 @@
 """models, endpoints, their long-running operations, and generateContent on a
-tuned endpoint. Deletes and undeploys are operations that are done at once."""
+tuned endpoint. Deletes and undeploys are operations that are done at once,
+unless the operation_seconds / operation_errors faults say otherwise."""
 
 from __future__ import annotations
 
@@ -140,8 +141,9 @@ class RegistryService:
                                    "@version, or use :deleteVersion.", "name")
         model, _ = self._model_version(call, project, location, model_id)
         name = render.parent(model).child("models", model["id"])
-        if model["deployed"] or model["delete_refusals"] > 0:
-            if not model["deployed"]:
+        releasing = self.vertex.faults.take("model_delete_refusals")
+        if model["deployed"] or model["delete_refusals"] > 0 or releasing:
+            if not model["deployed"] and not releasing:
                 model["delete_refusals"] -= 1
                 self.vertex.save(MODELS, model)
             endpoints = ", ".join(ref["endpoint"] for ref in model["deployed"])
@@ -150,10 +152,10 @@ class RegistryService:
                 f"The model {name} is deployed or being deployed at the following endpoints: "
                 f"{endpoints or '(an undeployment is still being released)'}. Undeploy it "
                 "before deleting it.")
-        self.vertex.remove(MODELS, model)
         operation = self.vertex.operation(name, call.version, "DeleteOperationMetadata", "Empty",
                                           call.now)
-        return 200, render.operation(operation)
+        self.vertex.remove_when_done(MODELS, model, operation)
+        return 200, render.operation(operation, call.now)
 
     def generate_on_model(self, call: Call, project: str, location: str, model_id: str) -> Reply:
         parse(call.body, GENERATE)
@@ -213,10 +215,13 @@ class RegistryService:
             # [infer] wording
             raise failed_precondition(f"Endpoint {name} has deployed models. Undeploy them "
                                       "before deleting the endpoint.")
-        self.vertex.remove(ENDPOINTS, endpoint)
+        if self.vertex.faults.take("endpoint_delete_refusals"):
+            raise failed_precondition(f"Endpoint {name} has deployed models being released. "
+                                      "Try again later.")  # [infer] wording
         operation = self.vertex.operation(name, call.version, "DeleteOperationMetadata", "Empty",
                                           call.now)
-        return 200, render.operation(operation)
+        self.vertex.remove_when_done(ENDPOINTS, endpoint, operation)
+        return 200, render.operation(operation, call.now)
 
     @serialized
     def undeploy_model(self, call: Call, project: str, location: str, endpoint_id: str) -> Reply:
@@ -227,15 +232,16 @@ class RegistryService:
         target = next((d for d in endpoint["deployed"] if d["id"] == deployed_id), None)
         if target is None:
             raise not_found(f"Deployed model {deployed_id[:50]!r} not found on endpoint {name}.")
-        endpoint["traffic_split"] = _split_after_undeploy(endpoint, deployed_id,
-                                                          request.get("trafficSplit"))
-        endpoint["deployed"].remove(target)
-        endpoint["update_time"] = call.now
-        self.vertex.save(ENDPOINTS, endpoint)
-        self._release(target, name)
+        split = _split_after_undeploy(endpoint, deployed_id, request.get("trafficSplit"))
         operation = self.vertex.operation(name, call.version, "UndeployModelOperationMetadata",
                                           "UndeployModelResponse", call.now)
-        return 200, render.operation(operation)
+        if not operation.get("error"):  # [infer] made at once, even while it is in progress
+            endpoint["traffic_split"] = split
+            endpoint["deployed"].remove(target)
+            endpoint["update_time"] = call.now
+            self.vertex.save(ENDPOINTS, endpoint)
+            self._release(target, name)
+        return 200, render.operation(operation, call.now)
 
     def _release(self, deployed: Document, endpoint_name: str) -> None:
         """The Model forgets the deployment; a fault may keep DeleteModel refused a while."""
@@ -293,7 +299,7 @@ class RegistryService:
         operation = self.vertex.store.get_document(OPERATIONS, name)
         if operation is None:
             raise missing("operation", name)
-        return 200, render.operation(operation)
+        return 200, render.operation(operation, call.now)
 
 
 def _default_version(model: Document) -> Document:

@@ -141,18 +141,28 @@ def endpoint(document: JsonDict) -> JsonDict:
 
 # --- operations --------------------------------------------------------------------------
 
-def operation(document: JsonDict) -> JsonDict:
-    """A long-running operation; every one here is done when it is first answered."""
-    version, when = document["api_version"], timestamp(document["time"])
+def operation(document: JsonDict, now: float) -> JsonDict:
+    """A long-running operation: done from its `done_time` (its creation unless the
+    operation_seconds fault delayed it), then with its response or its error."""
+    version, created = document["api_version"], document["time"]
+    done_time: float = document.get("done_time") or created
+    done = now >= done_time
     response_type = document["response_type"]
     response_url = (f"{TYPE_URL}/google.protobuf.Empty" if response_type == "Empty"
                     else f"{TYPE_URL}/google.cloud.aiplatform.{version}.{response_type}")
-    return {
+    body: JsonDict = {
         "name": document["name"],
         "metadata": {
             "@type": f"{TYPE_URL}/google.cloud.aiplatform.{version}.{document['metadata_type']}",
-            "genericMetadata": {"createTime": when, "updateTime": when},
+            "genericMetadata": {"createTime": timestamp(created),
+                                "updateTime": timestamp(done_time if done else created)},
         },
-        "done": True,
-        "response": {"@type": response_url},
     }
+    if not done:  # proto3 JSON: a running operation has no `done`
+        return body
+    body["done"] = True
+    if document.get("error"):
+        body["error"] = document["error"]
+    else:
+        body["response"] = {"@type": response_url}
+    return body

@@ -2,16 +2,18 @@
 job ends: the Model (or a new version of the source Model) and its Endpoints.
 
 Documents, one kind each: `vertex.job`, `vertex.model`, `vertex.endpoint`,
-`vertex.operation`, and `vertex.open` (a marker per job that has not ended,
-so that `settle` looks only at those). Keys are `{number}/{location}/{id}`;
+`vertex.operation`, `vertex.open` (a marker per job that has not ended,
+so that `settle` looks only at those) and `vertex.pending` (a delete made when
+its delayed operation ends). Keys are `{number}/{location}/{id}`;
 operations are keyed by their full name.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from reconciler.emulator.calls import Reply
@@ -22,10 +24,18 @@ from reconciler.emulator.store import Document, Store
 from reconciler.emulator.vertex import render
 from reconciler.emulator.vertex.faults import VertexFaults
 from reconciler.emulator.vertex.names import Parent, new_id
-from reconciler.emulator.vertex.timeline import CANCELLED, ENDED, Phase, phase
+from reconciler.emulator.vertex.timeline import (
+    CANCELLED,
+    ENDED,
+    Phase,
+    failed_after_epochs,
+    failure,
+    phase,
+)
 
 JOBS, MODELS, ENDPOINTS = "vertex.job", "vertex.model", "vertex.endpoint"
 OPERATIONS, OPEN = "vertex.operation", "vertex.open"
+PENDING = "vertex.pending"  # a delete whose operation has not ended yet: made when it does
 FAILED_ENDPOINT_MESSAGE = ("Failed to create endpoint. Tuned model is uploaded and can be "
                            "accessed through Model Registry.")
 MAX_CHECKPOINTS = 10  # with intermediate checkpoints: one per epoch, at most ten [docs]
@@ -40,9 +50,18 @@ class Vertex:
         self.ids = ids
         self.tuning = tuning
         self.faults = VertexFaults()
-        # Every read-modify-write of a Vertex document, and every settle, holds this lock:
-        # a settle adds versions and deployments to Models that a PATCH may be changing.
+        # Every read-modify-write of a Vertex document, and every settle, holds this lock
+        # (through `exclusive`): a settle adds versions and deployments to Models that a
+        # PATCH may be changing.
         self.lock = threading.RLock()
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """This lock, and a store transaction: another emulator sharing the state file
+        waits too, and what is read inside is what it wrote (one job never ends twice
+        into two Models)."""
+        with self.lock, self.store.transaction():
+            yield
 
     # --- documents -----------------------------------------------------------------------
 
@@ -59,17 +78,35 @@ class Vertex:
 
     def operation(self, resource_name: str, api_version: str, metadata_type: str,
                   response_type: str, now: float) -> Document:
+        """A new operation, in progress for `operation_seconds` and failed when an
+        `operation_errors` fault is armed (its caller then makes no change)."""
         name = f"{resource_name}/operations/{new_id(self.ids)}"
-        document = {"name": name, "api_version": api_version, "metadata_type": metadata_type,
-                    "response_type": response_type, "time": now}
+        document: Document = {"name": name, "api_version": api_version,
+                              "metadata_type": metadata_type, "response_type": response_type,
+                              "time": now, "done_time": now + self.faults.operation_seconds}
+        if self.faults.take("operation_errors"):  # [infer] the text
+            document["error"] = {"code": 13, "message": "Internal error encountered."}
         self.store.change_document(OPERATIONS, name, lambda _: document)
         return document
+
+    def remove_when_done(self, kind: str, document: Document, operation: Document) -> None:
+        """A delete's change: made with its operation's end, none if that is an error.
+        Until then the resource stays readable [infer]."""
+        if operation.get("error"):
+            return
+        if operation["done_time"] <= operation["time"]:
+            self.remove(kind, document)
+            return
+        key = render.parent(document).key(document["id"])
+        pending = {"operation": operation["name"], "kind": kind, "key": key,
+                   "done_time": operation["done_time"]}
+        self.store.change_document(PENDING, operation["name"], lambda _: pending)
 
     # --- the end of a tuning run ---------------------------------------------------------
 
     def settle(self, now: float) -> None:
         """Record the end of every job whose run has ended by `now`, once."""
-        with self.lock:
+        with self.exclusive():
             for _, marker in self.store.documents_after(OPEN, 0, 1_000_000):
                 job = self.store.get_document(JOBS, marker["key"])
                 if job is None:
@@ -78,6 +115,10 @@ class Vertex:
                 if run.ended:
                     self._finish(job, run)
                     self.store.change_document(OPEN, marker["key"], lambda _: None)
+            for _, pending in self.store.documents_after(PENDING, 0, 1_000_000):
+                if pending["done_time"] <= now:  # a delayed delete has ended
+                    self.store.change_document(pending["kind"], pending["key"], lambda _: None)
+                    self.store.change_document(PENDING, pending["operation"], lambda _: None)
 
     def _finish(self, job: Document, run: Phase) -> None:
         assert run.ends_at is not None
@@ -87,10 +128,13 @@ class Vertex:
                              "completed_steps": run.completed_steps}
         if run.state == CANCELLED:
             outcome["error"] = {"code": 1, "message": "CANCELLED"}
+        elif failure(job) == "tuning":  # [infer] the text; 13 as the endpoint failure
+            outcome["error"] = {"code": 13, "message": (
+                f"Tuning failed at epoch {failed_after_epochs(job) + 1} of {job['epochs']}.")}
         else:
             model, version = self._register(job, run.ends_at)
             model_ref = f"{render.parent(model).child('models', model['id'])}@{version['version_id']}"
-            if job.get("fail_code"):
+            if failure(job) == "endpoint":
                 outcome["error"] = {"code": 13, "message": FAILED_ENDPOINT_MESSAGE}
                 outcome["tuned_model"] = {"model": model_ref}
             else:
@@ -222,11 +266,11 @@ def missing(kind: str, name: str) -> ApiError:
 
 
 def serialized(handler: Callable[..., Reply]) -> Callable[..., Reply]:
-    """Run a handler that changes documents under the Vertex lock (see `Vertex.lock`)."""
+    """Run a handler that changes documents under the Vertex lock (see `Vertex.exclusive`)."""
 
     @functools.wraps(handler)
     def locked(service: Any, *args: Any, **kwargs: Any) -> Reply:
-        with service.vertex.lock:
+        with service.vertex.exclusive():
             return handler(service, *args, **kwargs)
 
     return locked

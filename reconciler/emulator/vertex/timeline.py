@@ -2,7 +2,8 @@
 
 A job is PENDING until `pending_until`, then RUNNING through one step of
 `step_seconds` each for WAITING_FOR_QUOTA and PROCESSING_DATASET, one step per
-epoch in TUNING, one in POST_PROCESSING; then it has ended. A cancel shows
+epoch in TUNING, one in POST_PROCESSING; then it has ended. A job that fails in
+tuning ends FAILED after half its epochs (`failure`). A cancel shows
 CANCELLING for one step, then CANCELLED. With `step_seconds` 0 a job ends as
 soon as it leaves PENDING. Ends are made durable by `jobs.settle`, which
 records `outcome` on the job; from then on the outcome is the state.
@@ -66,9 +67,16 @@ def _running(job: dict[str, Any], now: float) -> Phase:
     if now < start:
         return Phase(PENDING, update_time=job["create_time"])
     step, epochs = job["step_seconds"], job["epochs"]
+    if failure(job) == "tuning":  # fails in TUNING, halfway through
+        reached = failed_after_epochs(job)
+        end = start + (2 + reached) * step
+        if now >= end:
+            return Phase(FAILED, start_time=start, completed_epochs=reached,
+                         completed_steps=reached * job["steps_per_epoch"], ends_at=end,
+                         update_time=end)
     end = start + (epochs + 3) * step
     if now >= end:
-        outcome = FAILED if job.get("fail_code") else SUCCEEDED
+        outcome = FAILED if failure(job) else SUCCEEDED
         return Phase(outcome, start_time=start, completed_epochs=epochs,
                      completed_steps=epochs * job["steps_per_epoch"], ends_at=end,
                      update_time=end)
@@ -85,3 +93,15 @@ def _running(job: dict[str, Any], now: float) -> Phase:
     return Phase(RUNNING, SUB_STATE + sub, start_time=start, completed_epochs=epochs_done,
                  completed_steps=epochs_done * job["steps_per_epoch"], ends_at=end,
                  update_time=start + done * step)
+
+
+def failure(job: dict[str, Any]) -> str:
+    """"" (none), "endpoint" (tuned, then code 13: a Model, no Endpoint) or "tuning"
+    (code 13 halfway through TUNING: no Model). Jobs stored before `failure`
+    existed carry `fail_code` (True: the endpoint failure)."""
+    return str(job.get("failure") or ("endpoint" if job.get("fail_code") else ""))
+
+
+def failed_after_epochs(job: dict[str, Any]) -> int:
+    """The epochs a job that fails in TUNING completes first: half of them."""
+    return int(job["epochs"]) // 2
