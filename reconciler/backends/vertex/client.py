@@ -139,15 +139,11 @@ class VertexClient:
         except NotFound:
             return None
 
-    def download_object(self, bucket: str, name: str, if_generation_match: str | None = None
-                        ) -> dict[str, Any] | None:
-        """An object holding one JSON document (a lock), or None. With
-        `if_generation_match`, only that generation's content (else a 412)."""
-        params = {"alt": "media"}
-        if if_generation_match:
-            params["ifGenerationMatch"] = if_generation_match
+    def download_object(self, bucket: str, name: str) -> dict[str, Any] | None:
+        """An object holding one JSON document (a lock), or None."""
         try:
-            return self._storage.call("GET", f"storage/v1/b/{bucket}/o/{quote(name, safe='')}", params=params)
+            return self._storage.call("GET", f"storage/v1/b/{bucket}/o/{quote(name, safe='')}",
+                                      params={"alt": "media"})
         except NotFound:
             return None
 

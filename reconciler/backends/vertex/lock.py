@@ -148,7 +148,7 @@ class Locks:
     def write(self, name: str, over: str) -> tuple[str, Seen | None]:
         """Write this run's lock with a fresh expiry, if the object's generation
         is `over` ("0": no object). The generation this run now holds, or ""
-        and the lock found instead (None: none, or it changed while read)."""
+        and the lock found instead (None: there is none now)."""
         body = json.dumps({"owner": self.owner, "token": self.token, "expires": self.clock() + STALE_SECONDS})
         try:
             written = self.client.upload_object(self.bucket, name, body.encode(), "application/json",
@@ -166,16 +166,14 @@ class Locks:
         meta = self.client.get_object(self.bucket, name)
         if meta is None:
             return None
+        # The generation first, the content after: a write over this generation
+        # lands only if the object did not change since, so the content read
+        # is that generation's whenever it matters.
         generation = str(meta.get("generation", ""))
         try:
-            # That generation's content only, so a take-over never writes over a lock it did not read.
-            content = self.client.download_object(self.bucket, name, if_generation_match=generation)
+            content = self.client.download_object(self.bucket, name)
         except UnexpectedResponse:  # not a JSON object
             return Seen(generation, problem="its content is not a JSON object")
-        except ApiError as error:
-            if error.http_status != PRECONDITION_FAILED:
-                raise
-            return None
         return None if content is None else parse(generation, content, self.clock())
 
     def _why_stale(self, seen: Seen) -> str:
@@ -215,10 +213,10 @@ class Lease:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        if not self.lost:
-            # Taken over meanwhile, or the bucket unreachable: it goes stale.
-            with suppress(ApiError):
-                self.locks.client.delete_object(self.locks.bucket, self.name, if_generation_match=self.generation)
+        # Only the generation this run wrote: taken over meanwhile, the new
+        # holder's stays (a 412); the bucket unreachable, it goes stale.
+        with suppress(ApiError):
+            self.locks.client.delete_object(self.locks.bucket, self.name, if_generation_match=self.generation)
 
     def _keep_renewed(self) -> None:
         while not self.lost and not self._stop.wait(self.locks.renew_seconds):
