@@ -60,8 +60,9 @@ def test_the_installed_command_runs_from_the_wheel(installed: Path, tmp_path: Pa
     version = run(installed, "--version", cwd=tmp_path)
     assert version.returncode == 0, version.stderr
     assert version.stdout.strip() == f"reconciler, version {__version__}"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}  # no PYTHONPATH to a checkout
     where = subprocess.run([str(installed / "python"), "-c", "import reconciler; print(reconciler.__file__)"],
-                           cwd=tmp_path, check=True, capture_output=True, text=True, timeout=60)
+                           cwd=tmp_path, env=clean, check=True, capture_output=True, text=True, timeout=60)
     assert Path(where.stdout.strip()).is_relative_to(installed.parent)
 
 
