@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -14,6 +15,9 @@ from reconciler.cli.console import Console
 from reconciler.cli.repository import check_repository
 from reconciler.loader import LoadResult, Problem, load, load_files
 from reconciler.loader.checks import ManifestCheck
+from reconciler.loader.layout import display_path
+from reconciler.loader.problems import error
+from reconciler.loader.staged import StagedCopy, staged_copy
 from reconciler.loader.summary import ModelSummary, summarize
 from reconciler.model.errors import UserError
 from reconciler.model.settings import Settings
@@ -35,34 +39,74 @@ _COLUMNS = ("MODEL", "SOURCE", "EXAMPLES", "CHARACTERS", "~TRAINING-TOKENS", "~S
     show_default=True,
     help="json prints one document on stdout for machines.",
 )
+@click.option("--staged", is_flag=True,
+              help="Check what the next commit holds (git's index), not the working tree: "
+                   "the pre-commit hook's mode.")
 @pass_app
-def validate(app: App, paths: tuple[Path, ...], directory: str, output: str) -> None:
+def validate(app: App, paths: tuple[Path, ...], directory: str, output: str, staged: bool) -> None:
     """Check manifests, settings and datasets without calling the API.
 
     PATHS is a repository root (default: the current folder) or a manifests
     folder; or manifest files (as a pre-commit hook passes them), for which
     the whole repository is loaded and their problems reported. Exits 1 when
-    anything is wrong, and when there is no manifest at all (so a wrong path
-    cannot pass CI).
+    anything is wrong, and when a folder holds no manifest at all (so a wrong
+    path cannot pass CI). Files given need not declare a model: a commit may
+    change only reconciler.yaml or a dataset.
     """
-    result = _load(tuple(Path(directory) / path for path in paths) or (Path(directory),))
+    given = tuple(Path(directory) / path for path in paths) or (Path(directory),)
+    if staged:
+        with staged_copy(Path(directory)) as copy:
+            result = _load_staged(copy, given)
+    else:
+        result = _load(given)
     tuning = backend_class(result.settings).rules.tuning
     summaries = [summarize(model, tuning) for model in result.models]
+    files_given = bool(paths) and not (len(given) == 1 and given[0].is_dir())
     if output == "json":
-        app.console.print(json.dumps(_as_json(result, summaries), indent=2))
+        app.console.print(json.dumps(_as_json(result, summaries, files_given), indent=2))
     else:
-        _print_text(app.console, result, summaries, tuning)
-    if not result.ok or not summaries:
+        _print_text(app.console, result, summaries, tuning, files_given)
+    if not _valid(result, summaries, files_given):
         exit_with(EXIT_ERROR)
 
 
-def _load(paths: tuple[Path, ...]) -> LoadResult:
+def _valid(result: LoadResult, summaries: list[ModelSummary], files_given: bool) -> bool:
+    return result.ok and (bool(summaries) or files_given)
+
+
+def _load(paths: tuple[Path, ...], cwd: Path | None = None) -> LoadResult:
     if len(paths) == 1 and paths[0].is_dir():
         check_repository(paths[0])
-        return load(paths[0], checks_for=_checks)
+        return load(paths[0], cwd=cwd, checks_for=_checks)
     if any(path.is_dir() for path in paths):
         raise UserError("give one folder, or any number of files")
-    return load_files(paths, checks_for=_checks)
+    return load_files(paths, cwd=cwd, checks_for=_checks)
+
+
+def _load_staged(copy: StagedCopy, paths: tuple[Path, ...]) -> LoadResult:
+    """`_load` of the same paths in the exported index, shown as in the work tree.
+
+    A file given that the index does not hold is a problem of its own (the
+    hook is given only staged files; a person may give any).
+    """
+    cwd = Path.cwd().resolve()
+    inside = copy.path_of(cwd) or copy.root  # problems name files relative to the same folder
+    if len(paths) == 1 and paths[0].is_dir():
+        check_repository(paths[0])  # the work tree's folder, named as given
+        folder = copy.path_of(paths[0]) or copy.root
+        folder.mkdir(parents=True, exist_ok=True)  # nothing staged under it: no manifests, said as such
+        return _load((folder,), inside)
+    if any(path.is_dir() for path in paths):
+        raise UserError("give one folder, or any number of files")
+    missing = [error(display_path(Path(os.path.abspath(path)), cwd), 0, "", why)
+               for path in paths if (why := copy.why_not_exported(path)) is not None]
+    staged = tuple(copy.path_of(path) or path for path in paths if copy.why_not_exported(path) is None)
+    if not staged:
+        return LoadResult(None, tuple(missing))
+    result = _load(staged, inside)
+    if not missing:
+        return result
+    return LoadResult(None, (*missing, *result.problems), result.models, result.settings)
 
 
 def _checks(settings: Settings) -> ManifestCheck:
@@ -70,10 +114,10 @@ def _checks(settings: Settings) -> ManifestCheck:
     return backend_class(settings).manifest_problems
 
 
-def _as_json(result: LoadResult, summaries: list[ModelSummary]) -> dict[str, object]:
+def _as_json(result: LoadResult, summaries: list[ModelSummary], files_given: bool) -> dict[str, object]:
     return {
         "format_version": JSON_FORMAT_VERSION,
-        "valid": result.ok and bool(summaries),
+        "valid": _valid(result, summaries, files_given),
         "error_count": len(result.errors),
         "warning_count": len(result.warnings),
         "diagnostics": [diagnostic(p) for p in result.problems],
@@ -93,7 +137,7 @@ def diagnostic(problem: Problem) -> dict[str, object]:
 
 
 def _print_text(
-    console: Console, result: LoadResult, summaries: list[ModelSummary], tuning: TuningDefaults
+    console: Console, result: LoadResult, summaries: list[ModelSummary], tuning: TuningDefaults, files_given: bool
 ) -> None:
     for problem in result.problems:
         print_problem(console, problem)
@@ -103,7 +147,7 @@ def _print_text(
         for line in _table(summaries, tuning):
             console.print(line)
     console.print()
-    console.print(_verdict(result, len(summaries)))
+    console.print(_verdict(result, len(summaries), files_given))
 
 
 def _table(summaries: list[ModelSummary], tuning: TuningDefaults) -> list[str]:
@@ -141,10 +185,12 @@ def _align(cell: str, width: int, column: int) -> str:
     return cell.ljust(width) if column < 2 else cell.rjust(width)
 
 
-def _verdict(result: LoadResult, models: int) -> str:
+def _verdict(result: LoadResult, models: int, files_given: bool) -> str:
     errors, warnings = len(result.errors), len(result.warnings)
     if errors:
         return f"Invalid: {_count(errors, 'error')}, {_count(warnings, 'warning')}."
+    if not models and files_given:
+        return "Valid: the files given declare no model" + (f", {_count(warnings, 'warning')}." if warnings else ".")
     if not models:
         return "Invalid: no manifests found; a repository to check needs at least one."
     noun = _count(models, "model")

@@ -45,6 +45,9 @@ class LoadResult:
     # even when something else is wrong (validate still summarizes them).
     models: tuple[DesiredModel, ...] = ()
     settings: Settings = field(default_factory=Settings)  # reconciler.yaml's, or the defaults
+    # The problems between manifests (duplicate ids, missing sources, cycles),
+    # also in `problems`: a change to one file can break another's reference.
+    between_files: tuple[Problem, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -89,7 +92,9 @@ def load_files(
 
     The whole repository is loaded, since a manifest may name a `sourceModel`
     declared in another file, and only what concerns the given files is kept:
-    their problems, those of the datasets their manifests read, and their models.
+    their problems, those of the datasets their manifests read, and their models;
+    and every problem between manifests, wherever it is reported (a file given
+    may take an id another declares, or drop one another is tuned from).
     A given file the repository does not read is a problem of its own.
     """
     cwd = (cwd or Path.cwd()).resolve()
@@ -106,7 +111,8 @@ def load_files(
     models = tuple(m for m in whole.models if (layout.root / m.file).resolve() in given)
     read = {*(Path(path) for m in models for path in _data_paths(m)), *given}
     shown = {display_path(path, cwd) for path in read}
-    problems = [p for p in whole.problems if p.file in shown]
+    between_files = set(whole.between_files)
+    problems = [p for p in whole.problems if p.file in shown or p in between_files]
     problems += [error(display_path(p, cwd), 0, "", "not read by the repository: not a manifest under "
                        "its manifests folder, its reconciler.yaml or a dataset of its manifests")
                  for p in given if not _read_by(whole, layout, p)]
@@ -216,17 +222,18 @@ class _Load:
         if self.on_manifests is not None and not any(p.is_error for p in self.problems):
             self.on_manifests()
         models = [m for d in declared if (m := self._desired_model(d, layout)) is not None]
-        self.problems.extend(cross_problems(declared, self.invalid_ids))
+        between_files = tuple(cross_problems(declared, self.invalid_ids))
+        self.problems.extend(between_files)
         problems = tuple(self.problems)
         if any(p.is_error for p in problems):
-            return LoadResult(None, problems, tuple(models), settings)
+            return LoadResult(None, problems, tuple(models), settings, between_files)
         desired = Desired(
             models=tuple(models),
             settings=settings,
             root=str(layout.root),
             digest=self._digest(layout.root),
         )
-        return LoadResult(desired, problems, tuple(models), settings)
+        return LoadResult(desired, problems, tuple(models), settings, between_files)
 
     # ----------------------------------------------------------------- files
 

@@ -46,6 +46,10 @@ _TYPE_MESSAGES = {
     "list_type": "must be a list",
     "finite_number": "must be a finite number",
 }
+# A number or a flag written as text (`1:30`, `017`, `1e-4`, `y`): the text,
+# quoted, shows why it was not read as one. Short texts only: a message stays one line.
+_TEXT_FOR_A_VALUE = {"int_type", "int_parsing", "float_type", "float_parsing", "bool_type", "bool_parsing"}
+_QUOTED_MAX = 40
 
 
 def validate(model: type[M], document: Document, file: str) -> tuple[M | None, list[Problem]]:
@@ -77,9 +81,18 @@ def _message(detail: ErrorDetails, model: type[BaseModel]) -> str:
     if template is None:
         return detail["msg"]
     try:
-        return template.format(**context)
+        message = template.format(**context)
     except KeyError:
         return detail["msg"]
+    return message + _the_text(detail["input"]) if kind in _TEXT_FOR_A_VALUE else message
+
+
+def _the_text(value: object) -> str:
+    if not isinstance(value, str):
+        return ""
+    if len(value) > _QUOTED_MAX or not value.isprintable():
+        return ", not text"
+    return f", not the text {value!r}"
 
 
 def _unknown_field(name: str, model: type[BaseModel]) -> str:

@@ -15,6 +15,7 @@ construct with PyYAML, then index. Both give the same result.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -31,11 +32,31 @@ _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _DEFAULT_TAGS = {yaml.ScalarNode: _STR_TAG, yaml.SequenceNode: _SEQ_TAG, yaml.MappingNode: _MAP_TAG}
 
-# SafeLoader's implicit resolvers by a plain scalar's first character, the
-# resolvers for any character appended, as `Resolver.resolve` tries them.
-_ANY_FIRST = list(_SafeLoader.yaml_implicit_resolvers.get(None, []))
+# YAML 1.1 reads a few plain scalars as numbers nobody writing a manifest
+# means: `1:30` is 90 and `1:30.5` is 90.5 (base 60), `017` is 15 (octal).
+# YAML 1.2 dropped both forms. Here they stay the text written, which a number
+# field refuses ("must be an integer, not the text '1:30'") and a text field
+# keeps. Every other YAML 1.1 form means what it reads as: 1_000, 0x1F, 0b101,
+# 1.5, .inf, and yes/no/on/off as booleans (which only a true/false field takes).
+_INT = re.compile(r"""^(?:[-+]?0b[0-1_]+
+                    |[-+]?(?:0|[1-9][0-9_]*)
+                    |[-+]?0x[0-9a-fA-F_]+)$""", re.X)
+_FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+                    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+                    |[-+]?\.(?:inf|Inf|INF)
+                    |\.(?:nan|NaN|NAN))$""", re.X)
+_NUMBERS = {"tag:yaml.org,2002:int": _INT, "tag:yaml.org,2002:float": _FLOAT}
+
+# SafeLoader's implicit resolvers by a plain scalar's first character, with
+# the two number patterns above in place of its own.
+IMPLICIT_RESOLVERS = {
+    first: [(tag, _NUMBERS.get(tag, regexp)) for tag, regexp in resolvers]
+    for first, resolvers in _SafeLoader.yaml_implicit_resolvers.items()
+}
+# The same, with the resolvers for any character appended, as `Resolver.resolve` tries them.
+_ANY_FIRST = list(IMPLICIT_RESOLVERS.get(None, []))
 _IMPLICIT_BY_FIRST = {first: [*resolvers, *_ANY_FIRST]
-                      for first, resolvers in _SafeLoader.yaml_implicit_resolvers.items() if first is not None}
+                      for first, resolvers in IMPLICIT_RESOLVERS.items() if first is not None}
 
 
 class _Loader(_SafeLoader):  # type: ignore[valid-type,misc]  # a base chosen at import
@@ -44,7 +65,9 @@ class _Loader(_SafeLoader):  # type: ignore[valid-type,misc]  # a base chosen at
     The composer asks the resolver for each node's tag and tells it each step
     down and up the tree. SafeLoader has no path resolvers, so the steps need
     no tracking and a tag depends on the scalar alone: the same answer as
-    `Resolver.resolve`, without rebuilding its lists for every scalar.
+    `Resolver.resolve` with IMPLICIT_RESOLVERS, without rebuilding its lists
+    for every scalar. Both paths construct from these nodes, so both read
+    `1:30` as text.
     """
 
     def descend_resolver(self, current_node: yaml.Node | None, current_index: object) -> None:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+import threading
 from pathlib import Path
+from typing import Any
 
-from reconciler.emulator import EmulatorServer
+from reconciler.emulator import EmulatorOptions, EmulatorServer
 
 from .helpers_apply import (
     finish,
@@ -147,27 +148,66 @@ def test_apply_planfile_refuses_planning_options(emulator: EmulatorServer, tmp_p
 # --- 7. concurrent applies count what each did --------------------------------------------
 
 
-def test_concurrent_applies_count_each_model_created_once(
-    make_emulator: Callable[..., EmulatorServer], tmp_path: Path
-) -> None:
-    emulator = make_emulator(seed=7, step_seconds=0.02)
-    ids = [f"model-{n:02d}" for n in range(12)]
-    repo = write_repo(tmp_path, [manifest(model_id) for model_id in ids], concurrency=6)
+class CreatesAfterEveryList:
+    """WSGI middleware: every create waits until `runs` runs have listed the models.
 
-    processes = [start_cli(repo, emulator, "apply", "--yes") for _ in range(3)]
-    results = [finish(process, timeout=120) for process in processes]
+    Each apply lists once (its plan) before it creates anything, so all of
+    them plan from the same empty account and each plans every create: the
+    runs really overlap, however the processes are scheduled. Without this a
+    run that starts late plans after the others created everything and says
+    "No changes". A condition wait, bounded: if the lists never come, the
+    creates go on and the test fails on `timed_out`.
+    """
 
-    created = waited = 0
-    for result in results:
-        assert result.code == 0, result.text
-        summary = re.search(r"Apply complete: (\d+) created(?:, (\d+) created by another run and waited for)?",
-                            result.out)
-        assert summary is not None, result.out
-        created += int(summary.group(1))
-        waited += int(summary.group(2) or 0)
-    assert created == len(ids)  # each model created by exactly one of the runs
-    assert created + waited <= 3 * len(ids)
-    assert {body["state"] for body in live_models(emulator).values()} == {"ACTIVE"}
+    def __init__(self, app: Any, runs: int, timeout: float = 60.0) -> None:
+        self.app, self.runs, self.timeout = app, runs, timeout
+        self.lists = 0
+        self.timed_out = False
+        self.changed = threading.Condition()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["PATH_INFO"] == "/v1beta/tunedModels":
+            if environ["REQUEST_METHOD"] == "GET":
+                with self.changed:
+                    self.lists += 1
+                    self.changed.notify_all()
+            elif environ["REQUEST_METHOD"] == "POST":
+                with self.changed:
+                    if not self.changed.wait_for(lambda: self.lists >= self.runs, timeout=self.timeout):
+                        self.timed_out = True
+        return self.app(environ, start_response)
+
+
+def test_concurrent_applies_count_each_model_created_once(tmp_path: Path) -> None:
+    runs = 3
+    emulator = EmulatorServer(EmulatorOptions(seed=7, step_seconds=0.02))
+    barrier = CreatesAfterEveryList(emulator.app, runs)
+    emulator.app = barrier  # type: ignore[assignment]
+    emulator.start()
+    try:
+        ids = [f"model-{n:02d}" for n in range(12)]
+        repo = write_repo(tmp_path, [manifest(model_id) for model_id in ids], concurrency=6)
+        processes = [start_cli(repo, emulator, "apply", "--yes") for _ in range(runs)]
+        results = [finish(process, timeout=120) for process in processes]
+
+        assert not barrier.timed_out
+        created = waited = 0
+        for result in results:
+            assert result.code == 0, result.text
+            summary = re.search(
+                r"Apply complete: (\d+) created(?:, (\d+) created by another run and waited for)?, 0 updated",
+                result.out)
+            assert summary is not None, result.out
+            made, found = int(summary.group(1)), int(summary.group(2) or 0)
+            assert made + found == len(ids), result.out  # every run planned, and saw through, every model
+            created += made
+            waited += found
+        assert created == len(ids)  # each model created by exactly one of the runs
+        assert waited == (runs - 1) * len(ids)  # and only waited for by the others
+        assert sorted(live_models(emulator)) == ids
+        assert {body["state"] for body in live_models(emulator).values()} == {"ACTIVE"}
+    finally:
+        emulator.stop()
 
 
 # --- 8. a changed dataset is described as far as counts and hashes show -------------------

@@ -89,3 +89,27 @@ def test_a_folder_and_files_together_are_refused(
     code, _, err = validate(["manifests", "reconciler.yaml"], capsys)
     assert code == 1
     assert "one folder, or any number of files" in err
+
+
+@pytest.mark.parametrize("given", ["reconciler.yaml", "datasets/number-generator.jsonl"])
+def test_a_valid_file_that_declares_no_model_passes(
+    repo: Path, capsys: pytest.CaptureFixture[str], given: str
+) -> None:
+    # A commit may change only the settings or a dataset: the hook must let it through.
+    code, out, err = validate([given], capsys)
+    assert (code, err) == (0, ""), err
+    assert out.strip() == "Valid: the files given declare no model."
+
+
+def test_a_file_taking_an_id_declared_elsewhere_is_refused(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The duplicate is reported on the later file (roman-numerals.yaml), not on
+    # the file given: still about it, so not filtered out.
+    (repo / "manifests" / "copy.yaml").write_text(
+        (ROOT / "manifests" / "number-generator.yaml").read_text().replace(
+            "name: number-generator", "name: roman-numerals"))
+    code, _, err = validate(["manifests/copy.yaml"], capsys)
+    assert code == 1
+    assert ("manifests/roman-numerals.yaml:8: metadata.name: duplicate id roman-numerals: "
+            "also declared at manifests/copy.yaml:8") in err

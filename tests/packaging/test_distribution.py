@@ -1,9 +1,7 @@
 """The wheel and the sdist, built as a release builds them, installed into a fresh environment.
 
-The build runs without isolation (the build backend is in the test extra), so
-it needs no network. The fresh environment gets the wheel itself with pip and
-reaches its dependencies through a path to this environment's site-packages:
-what runs is the installed wheel, never this checkout (checked).
+The build and the environment are tests/packaging/conftest.py's: no network,
+and what runs is the installed wheel, never this checkout (checked).
 """
 
 from __future__ import annotations
@@ -12,36 +10,15 @@ import email.parser
 import os
 import shutil
 import subprocess
-import sys
-import sysconfig
 import tarfile
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from reconciler import __version__
 
-ROOT = Path(__file__).resolve().parents[2]
+from .conftest import ROOT, only
+
 DIST_NAME = "gemini-tuning-reconciler"
-
-
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    # A copy, so the build's own egg-info and build/ never land in the checkout.
-    source = tmp_path_factory.mktemp("source") / "reconciler"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
-        ".venv", ".git", ".reconciler", "*.egg-info", "__pycache__", ".*_cache", "build", "dist"))
-    subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(source)],
-                   check=True, capture_output=True, timeout=300)
-    return out
-
-
-def only(folder: Path, pattern: str) -> Path:
-    (found,) = folder.glob(pattern)
-    return found
 
 
 def test_the_wheel_metadata_is_complete(dist: Path) -> None:
@@ -72,24 +49,6 @@ def test_the_sdist_holds_the_license_and_the_typing_marker(dist: Path) -> None:
     assert {"LICENSE", "README.md", "pyproject.toml", "reconciler/py.typed"} <= names
 
 
-@pytest.fixture(scope="module")
-def installed(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A fresh virtual environment holding the wheel; the folder of its executables."""
-    venv = tmp_path_factory.mktemp("venv") / "env"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-    bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
-    python = bin_dir / "python"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
-                    "--no-deps", "--no-index", str(only(dist, "*.whl"))],
-                   check=True, capture_output=True, timeout=300)
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                          check=True, capture_output=True, text=True, timeout=60).stdout.strip()
-    # The dependencies: this environment's site-packages, after the venv's own
-    # (a plain path in a .pth, so this checkout's editable install stays out).
-    Path(site, "_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n", encoding="utf-8")
-    yield bin_dir
-
-
 def run(bin_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI_", "GOOGLE_", "PYTHON"))}
     env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
@@ -101,8 +60,9 @@ def test_the_installed_command_runs_from_the_wheel(installed: Path, tmp_path: Pa
     version = run(installed, "--version", cwd=tmp_path)
     assert version.returncode == 0, version.stderr
     assert version.stdout.strip() == f"reconciler, version {__version__}"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}  # no PYTHONPATH to a checkout
     where = subprocess.run([str(installed / "python"), "-c", "import reconciler; print(reconciler.__file__)"],
-                           cwd=tmp_path, check=True, capture_output=True, text=True, timeout=60)
+                           cwd=tmp_path, env=clean, check=True, capture_output=True, text=True, timeout=60)
     assert Path(where.stdout.strip()).is_relative_to(installed.parent)
 
 
