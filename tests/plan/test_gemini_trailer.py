@@ -12,6 +12,7 @@ from reconciler.model.ownership import ownership_for
 
 DIGEST = "sha256:" + "ab" * 32
 NAME = "tunedModels/numbers"
+CREATED = "2024-05-01T10:00:00.123456Z"  # the live model's createTime, which the marker binds to
 
 
 def model(description: str = "", **spec: object) -> DesiredModel:
@@ -28,49 +29,50 @@ def trailer_of(description: str) -> str:
 @pytest.mark.parametrize("description", ["", "Counts.", "Two\n\nparagraphs.", "ends with newline\n",
                                          "Ünïcode ✓", "[managed-by: reconciler] in the text"])
 def test_the_user_description_round_trips(description: str) -> None:
-    written = UNKEYED.description(model(description), NAME)
+    written = UNKEYED.description(model(description), NAME, created=CREATED)
     assert strip_trailer(written) == description
-    assert UNKEYED.read(written, NAME).ownership == ownership_for(model(description))
+    assert UNKEYED.read(written, NAME, CREATED).ownership == ownership_for(model(description))
 
 
 def test_the_trailer_names_its_parts() -> None:
     written = UNKEYED.description(model(lifecycle={"preventDestroy": True, "deletionPolicy": "Orphan"}),
-                                  NAME, untested=True)
+                                  NAME, untested=True, created=CREATED)
     marker = trailer_of(written)
     assert marker.startswith("[managed-by: reconciler fp=v1:")
-    assert f".{'ab' * 6} n=42 orphan protect untested chk=" in marker
-    ownership = UNKEYED.read(written, NAME).ownership
+    assert f".{'ab' * 6} n=42 orphan protect untested at={CREATED} chk=" in marker
+    ownership = UNKEYED.read(written, NAME, CREATED).ownership
     assert ownership is not None and ownership.orphan and ownership.protect and ownership.untested
 
 
 def test_without_a_user_description_the_description_is_the_trailer_alone() -> None:
-    written = UNKEYED.description(model(), NAME)
+    written = UNKEYED.description(model(), NAME, created=CREATED)
     assert "\n" not in written and written.startswith("[managed-by: reconciler ")
-    assert UNKEYED.adopted(model(), NAME, "") == written
+    assert UNKEYED.adopted(model(), NAME, "", CREATED) == written
 
 
 def test_a_marker_of_another_fingerprint_scheme_is_not_taken_for_v1() -> None:
-    written = UNKEYED.description(model(), NAME).replace("fp=v1:", "fp=v2:")
-    reading = UNKEYED.read(written, NAME)
+    written = UNKEYED.description(model(), NAME, created=CREATED).replace("fp=v1:", "fp=v2:")
+    reading = UNKEYED.read(written, NAME, CREATED)
     assert reading.ownership is None and "malformed" in (reading.note or "")
 
 
 def test_a_description_without_a_trailer_is_unmanaged() -> None:
-    assert UNKEYED.read("Made by hand.", NAME).ownership is None
-    assert UNKEYED.read("", NAME).ownership is None
-    assert UNKEYED.read("Made by hand.", NAME).note is None
+    assert UNKEYED.read("Made by hand.", NAME, CREATED).ownership is None
+    assert UNKEYED.read("", NAME, CREATED).ownership is None
+    assert UNKEYED.read("Made by hand.", NAME, CREATED).note is None
     assert strip_trailer("Made by hand.") == "Made by hand."
 
 
 def test_a_trailer_glued_to_text_is_not_ours() -> None:
-    marker = trailer_of(UNKEYED.description(model(), NAME))
-    assert UNKEYED.read("Text.\n" + marker, NAME).ownership is None
-    assert UNKEYED.read("Text. " + marker, NAME).ownership is None
-    assert UNKEYED.read(UNKEYED.description(model(), NAME) + "\n\nMore words.", NAME).ownership is None
+    marker = trailer_of(UNKEYED.description(model(), NAME, created=CREATED))
+    assert UNKEYED.read("Text.\n" + marker, NAME, CREATED).ownership is None
+    assert UNKEYED.read("Text. " + marker, NAME, CREATED).ownership is None
+    followed = UNKEYED.description(model(), NAME, created=CREATED) + "\n\nMore words."
+    assert UNKEYED.read(followed, NAME, CREATED).ownership is None
 
 
 def test_a_marker_copied_onto_another_model_does_not_verify() -> None:
-    written = UNKEYED.description(model("Counts."), NAME)
+    written = UNKEYED.description(model("Counts."), NAME, created=CREATED)
     reading = UNKEYED.read(written, "tunedModels/hand-made")
     assert reading.ownership is None
     assert "does not verify" in (reading.note or "")
@@ -83,8 +85,8 @@ def test_a_marker_copied_onto_another_model_does_not_verify() -> None:
     lambda d: d.replace("fp=v1:", "fp=v1:0") [:-1],       # a broken fingerprint
 ])
 def test_a_marker_edited_by_hand_is_not_trusted(edit: object) -> None:
-    written = UNKEYED.description(model("Counts."), NAME)
-    reading = UNKEYED.read(edit(written), NAME)  # type: ignore[operator]
+    written = UNKEYED.description(model("Counts."), NAME, created=CREATED)
+    reading = UNKEYED.read(edit(written), NAME, CREATED)  # type: ignore[operator]
     assert reading.ownership is None and reading.note
 
 
@@ -98,32 +100,32 @@ def test_a_marker_edited_by_hand_is_not_trusted(edit: object) -> None:
     "[managed-by: reconciler fp=v1:0123abcd.0123abcd.0123456789ab n=020]",
 ])
 def test_strict_parsing_refuses_what_the_reconciler_never_writes(marker: str) -> None:
-    reading = UNKEYED.read("Text.\n\n" + marker, NAME)
+    reading = UNKEYED.read("Text.\n\n" + marker, NAME, CREATED)
     assert reading.ownership is None
     assert "malformed" in (reading.note or "")
 
 
 def test_a_marker_without_a_check_value_is_legacy() -> None:
     legacy = "[managed-by: reconciler fp=v1:0123abcd.0123abcd.0123456789ab n=20 protect]"
-    ownership = UNKEYED.read("Text.\n\n" + legacy, NAME).ownership
+    ownership = UNKEYED.read("Text.\n\n" + legacy, NAME, CREATED).ownership
     assert ownership is not None and ownership.legacy and ownership.protect
 
 
 def test_signed_markers_verify_with_any_key_and_need_one() -> None:
     signer = Marker([b"new-key", b"old-key"])
-    written = signer.description(model(), NAME)
+    written = signer.description(model(), NAME, created=CREATED)
     assert " sig=" in trailer_of(written)
-    assert signer.read(written, NAME).ownership == ownership_for(model())
+    assert signer.read(written, NAME, CREATED).ownership == ownership_for(model())
     rotated = Marker([b"newer-key", b"new-key"])  # the first signs, all verify
-    assert rotated.read(written, NAME).ownership == ownership_for(model())
-    assert Marker([b"another"]).read(written, NAME).ownership is None
-    unkeyed = UNKEYED.read(written, NAME)
+    assert rotated.read(written, NAME, CREATED).ownership == ownership_for(model())
+    assert Marker([b"another"]).read(written, NAME, CREATED).ownership is None
+    unkeyed = UNKEYED.read(written, NAME, CREATED)
     assert unkeyed.ownership is None and "RECONCILER_OWNERSHIP_KEY" in (unkeyed.note or "")
 
 
 def test_with_a_key_an_unsigned_marker_is_only_legacy() -> None:
-    written = UNKEYED.description(model(), NAME)
-    ownership = Marker([b"key"]).read(written, NAME).ownership
+    written = UNKEYED.description(model(), NAME, created=CREATED)
+    ownership = Marker([b"key"]).read(written, NAME, CREATED).ownership
     assert ownership is not None and ownership.legacy
 
 
@@ -150,13 +152,13 @@ def test_mutable_fields_do_not_change_the_fingerprint() -> None:
 
 
 def test_adopt_keeps_the_live_description_and_adds_the_manifest_trailer() -> None:
-    adopted = UNKEYED.adopted(model("Something else."), NAME, "Made in AI Studio.")
+    adopted = UNKEYED.adopted(model("Something else."), NAME, "Made in AI Studio.", CREATED)
     assert strip_trailer(adopted) == "Made in AI Studio."
-    assert UNKEYED.read(adopted, NAME).ownership == ownership_for(model())
+    assert UNKEYED.read(adopted, NAME, CREATED).ownership == ownership_for(model())
 
 
 def test_adopting_a_managed_model_replaces_its_trailer() -> None:
     old = desired_model({"id": "numbers", "dataset": {"examples": 1}})
-    adopted = UNKEYED.adopted(model(), NAME, UNKEYED.description(old, NAME))
+    adopted = UNKEYED.adopted(model(), NAME, UNKEYED.description(old, NAME, created=CREATED), CREATED)
     assert adopted.count("[managed-by") == 1
-    assert UNKEYED.read(adopted, NAME).ownership == ownership_for(model())
+    assert UNKEYED.read(adopted, NAME, CREATED).ownership == ownership_for(model())
