@@ -202,18 +202,19 @@ def test_a_marker_copied_onto_a_model_made_again_at_its_id_is_never_trusted(
 def test_every_marker_the_apply_writes_is_bound_to_its_model(
     timed: EmulatorServer, clock: Clock, tmp_path: Path
 ) -> None:
-    """Bound at create, and again after a replace (destroy first, then the smoke
-    tests' patch): always to the createTime of the model it is on."""
+    """Bound at create, and again after a replace (destroy first; then, with
+    smoke tests, their patch): always to the createTime of the model it is on."""
     repo = write_repo(tmp_path, [])
     for shift in (0, 1):  # created, then replaced
-        write_manifest(repo, manifest("alpha", smoke=(("3", str(4 + shift)),)), shift=shift)
+        write_manifest(repo, manifest("plain"), shift=shift)
+        write_manifest(repo, manifest("smoked", smoke=(("3", str(4 + shift)),)), shift=shift)
         applied = run_cli(repo, timed, "apply", "--yes", RECONCILER_OWNERSHIP_KEY=KEY)
         assert applied.code == 0, applied.text
-        live = live_models(timed)["alpha"]
-        assert f" at={canonical_time(live['createTime'])} sig=" in live["description"]
-        assert " untested" not in live["description"]
+        for live in live_models(timed).values():
+            assert f" at={canonical_time(live['createTime'])} sig=" in live["description"]
+            assert " untested" not in live["description"]
         assert run_cli(repo, timed, "plan", "--detailed-exitcode", RECONCILER_OWNERSHIP_KEY=KEY).code == 0
-    assert request_counts(timed)[CREATE_KEY] == 2
+    assert request_counts(timed)[CREATE_KEY] == 4
 
 
 def test_with_a_key_a_forged_unsigned_marker_never_replaces_or_prunes(
@@ -317,3 +318,21 @@ def test_a_model_made_again_during_an_apply_never_gets_a_marker_that_verifies(
     live = live_models(timed)["alpha"]
     assert live["createTime"] == stranger["createTime"]
     assert UNKEYED.read(live["description"], live["name"], live["createTime"]).ownership is None
+
+
+def test_passing_smoke_tests_never_binds_a_marker_the_plan_did_not_trust(
+    timed: EmulatorServer, tmp_path: Path
+) -> None:
+    """A run the apply only waited for may carry a copied unbound marker: its
+    smoke tests passing drops `untested` and leaves the binding to the next plan."""
+    repo = write_repo(tmp_path, [manifest("alpha", smoke=(("3", "4"),))])
+    assert run_cli(repo, timed, "apply", "--yes").code == 0
+    desired = load_repo(repo)
+    set_description(timed, "alpha", UNKEYED.description(desired.models[0], "tunedModels/alpha", untested=True))
+    with client_for(timed) as client:
+        backend = GeminiBackend(client)
+        backend.observe(desired)
+        backend.mark_tested(desired.models[0])
+    description = live_models(timed)["alpha"]["description"]
+    assert " untested" not in description
+    assert " at=" not in description
