@@ -63,6 +63,9 @@ class GeminiBackend:
         # key -> createTime of the managed model the last observe saw there, or
         # of the model this run created: what the trailer binds to.
         self._create_times: dict[str, str] = {}
+        # Keys whose marker was last seen trusted only where nothing is
+        # destroyed (`legacy`): only a change the plan decided binds it.
+        self._weak: set[str] = set()
 
     @classmethod
     def connect(
@@ -134,7 +137,10 @@ class GeminiBackend:
         held twice."""
         base_models = {m.key: m.base_model for m in models if m.ownership is not None}
         self._base_models.update(base_models)
-        self._create_times.update({m.key: m.create_time for m in models if m.ownership is not None})
+        managed = [m for m in models if m.ownership is not None]
+        self._create_times.update({m.key: m.create_time for m in managed})
+        self._weak.update(m.key for m in managed if m.ownership and m.ownership.legacy)
+        self._weak.difference_update(m.key for m in managed if m.ownership and not m.ownership.legacy)
         self.defaults.read(base_models.values())
         for index, model in enumerate(models):
             if model.ownership is not None:
@@ -178,6 +184,8 @@ class GeminiBackend:
                 "run `reconciler plan` again"
             )
         self._create_times[model.id] = live.create_time
+        if live.ownership.legacy:
+            self._weak.add(model.id)
         finished = self._finished(live if live.state is not LiveState.CREATING else self._wait_for(model, waiter))
         return Tuned(finished.losses, found=True)
 
@@ -189,6 +197,7 @@ class GeminiBackend:
         binds it."""
         created = self.client.get_tuned_model(model.id, fields="createTime").get("createTime", "")
         self._create_times[model.id] = created
+        self._weak.discard(model.id)
         if canonical_time(created):
             untested = bool(model.manifest.spec.smoke_tests)  # as the create wrote it
             description = self.marker.description(model, name_of(model), untested=untested, created=created)
@@ -240,13 +249,23 @@ class GeminiBackend:
     # --- changes in place -----------------------------------------------------------
 
     def update(self, model: DesiredModel, update_mask: tuple[str, ...], *, untested: bool = False) -> None:
-        defaults = self._defaults_for(model, update_mask)
-        created = self._created(model.id) if RULES.marker_mask in update_mask else ""
-        body = update_body(model, update_mask, self.marker, defaults, untested=untested, created=created)
-        self.client.update_tuned_model(model.id, body, list(update_mask))
+        """A change the plan decided: a marker it rewrites is bound (the plan
+        trusted this model, or found it matching its manifest exactly)."""
+        self._patch(model, update_mask, untested=untested, bind=True)
+        if RULES.marker_mask in update_mask:
+            self._weak.discard(model.id)
 
     def mark_tested(self, model: DesiredModel) -> None:
-        self.update(model, (RULES.marker_mask,))
+        """Drop `untested`; a marker still trusted only where nothing is destroyed
+        (a run the apply waited for) stays unbound: passing smoke tests says
+        nothing about whose model it is, and the next plan decides."""
+        self._patch(model, (RULES.marker_mask,), untested=False, bind=model.id not in self._weak)
+
+    def _patch(self, model: DesiredModel, update_mask: tuple[str, ...], *, untested: bool, bind: bool) -> None:
+        defaults = self._defaults_for(model, update_mask)
+        created = self._created(model.id) if bind and RULES.marker_mask in update_mask else ""
+        body = update_body(model, update_mask, self.marker, defaults, untested=untested, created=created)
+        self.client.update_tuned_model(model.id, body, list(update_mask))
 
     def _created(self, key: str) -> str:
         """The createTime the trailer binds to: the observed model's (the one the
@@ -270,7 +289,6 @@ class GeminiBackend:
         return {GENERATION_KEYS[path]: value for path, value in defaults.items() if GENERATION_KEYS[path] in resets}
 
     def delete(self, live: LiveModel) -> None:
-        self._create_times.pop(live.key, None)  # whatever is made there next is another model
         with suppress(NotFound):
             self.client.delete_tuned_model(live.key)
 
@@ -297,6 +315,7 @@ class GeminiBackend:
         created = body.get("createTime", "")
         description = self.marker.adopted(model, name_of(model), body.get("description", ""), created)
         self._create_times[model.id] = created
+        self._weak.discard(model.id)
         self.client.update_tuned_model(model.id, {"description": description}, ["description"])
         return live
 
