@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from reconciler.apply.progress import RecordingReporter
+from reconciler.apply.waiting import Waiter
 from reconciler.backends.gemini import GeminiBackend
 from reconciler.backends.gemini.client import GeminiClient
 from reconciler.backends.gemini.trailer import UNKEYED, Marker, canonical_time
@@ -336,3 +338,24 @@ def test_passing_smoke_tests_never_binds_a_marker_the_plan_did_not_trust(
     description = live_models(timed)["alpha"]["description"]
     assert " untested" not in description
     assert " at=" not in description
+
+
+def test_a_create_taken_over_from_a_concurrent_run_binds_to_the_model_it_found(
+    timed: EmulatorServer, tmp_path: Path
+) -> None:
+    """This backend observed one model; a concurrent run replaced it, so this
+    run's create answers ALREADY_EXISTS: the smoke tests' patch binds to the
+    model found, not to the one observed."""
+    repo = write_repo(tmp_path, [manifest("alpha", smoke=(("3", "4"),))])
+    assert run_cli(repo, timed, "apply", "--yes").code == 0
+    desired = load_repo(repo)
+    with client_for(timed) as client:
+        backend = GeminiBackend(client)
+        backend.observe(desired)
+        client.delete_tuned_model("alpha")
+        assert run_cli(repo, timed, "apply", "--yes").code == 0  # the concurrent run
+        waiter = Waiter(interval=0.01, timeout=10, reporter=RecordingReporter())
+        assert backend.create(desired.models[0], waiter).found
+        backend.mark_tested(desired.models[0])
+    live = live_models(timed)["alpha"]
+    assert UNKEYED.read(live["description"], live["name"], live["createTime"]).ownership is not None
