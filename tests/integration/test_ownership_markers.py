@@ -359,3 +359,22 @@ def test_a_create_taken_over_from_a_concurrent_run_binds_to_the_model_it_found(
         backend.mark_tested(desired.models[0])
     live = live_models(timed)["alpha"]
     assert UNKEYED.read(live["description"], live["name"], live["createTime"]).ownership is not None
+
+
+def test_a_create_taken_over_from_a_model_with_an_unbound_marker_leaves_it_unbound(
+    timed: EmulatorServer, clock: Clock, tmp_path: Path
+) -> None:
+    """What the create finds may carry a copied unbound marker: taking it over
+    and passing its smoke tests never binds it (the next plan decides)."""
+    repo = write_repo(tmp_path, [manifest("alpha", smoke=(("3", "4"),))])
+    assert run_cli(repo, timed, "apply", "--yes").code == 0
+    desired = load_repo(repo)
+    unbound = UNKEYED.description(desired.models[0], "tunedModels/alpha", untested=True)
+    made_again(timed, clock, "alpha", unbound)
+    with client_for(timed) as client:
+        backend = GeminiBackend(client)
+        waiter = Waiter(interval=0.01, timeout=10, reporter=RecordingReporter())
+        assert backend.create(desired.models[0], waiter).found
+        backend.mark_tested(desired.models[0])
+    description = live_models(timed)["alpha"]["description"]
+    assert " untested" not in description and " at=" not in description
