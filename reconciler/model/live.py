@@ -33,7 +33,8 @@ class LiveModel(Live):
     address: str  # how people name it (the Gemini backend: its resource name)
     ownership: Ownership | None = None  # None: the reconciler does not manage it
     # Why a marker on this model was not trusted (copied, edited, signed with
-    # another key): such a model is unmanaged, and the plan says why.
+    # another key): such a model is unmanaged, and the plan says why. With a
+    # `legacy` ownership: why it is trusted only where that destroys nothing.
     ownership_note: str | None = None
     state: LiveState = LiveState.ACTIVE
     source: str = ""  # what it was tuned from, as a manifest writes it

@@ -36,7 +36,7 @@ def decide(model: DesiredModel, live: LiveModel | None, rules: PlanRules) -> Dec
     if live is None:
         return _change(model, Action.CREATE, "no live model has this id")
     if live.ownership is None:
-        return Blocked(unmanaged_error(model, rules))
+        return Blocked(unmanaged_error(model, rules, live.ownership_note))
     if live.state is LiveState.CREATING:
         return _waiting(model, live, rules)
     if live.ownership.legacy:
@@ -57,17 +57,20 @@ def _migrate(model: DesiredModel, live: LiveModel, ownership: Ownership, rules: 
     exactly, the marker is rewritten with a check value; otherwise the model is
     left alone as unmanaged, and the way to adopt it is named."""
     reasons, _, _ = input_changes(model, live, rules.hyperparameter_defaults)
+    declared = f"{rules.address(model.id)} (declared in {model.file}:{model.line})"
     if live.state is LiveState.FAILED or reasons or _lifecycle_diffs(model, ownership):
+        # The backend's note says why its marker is weak, where that is not its age.
+        weak = (f"does not match its manifest, and {live.ownership_note}" if live.ownership_note else
+                "carries an ownership marker without a check value that does not match its manifest")
         return Blocked(PlanError(
             model_id=model.id,
-            message=f"{rules.address(model.id)} (declared in {model.file}:{model.line}) carries an ownership "
-                    "marker without a check value that does not match its manifest: it is treated as unmanaged "
-                    "and nothing is replaced or deleted on its word",
+            message=f"{declared} {weak}: it is treated as unmanaged and nothing is replaced or deleted on its word",
             hint=f"if it is yours, adopt it with: reconciler import {model.id} --manifest {model.file}",
         ))
     update = _update_or_noop(model, live, ownership, rules)
     mask = tuple(dict.fromkeys((*update.update_mask, rules.marker_mask)))
-    reason = "its ownership marker predates check values: it is rewritten with one"
+    reason = (f"{live.ownership_note}: it is rewritten in place, nothing is re-tuned" if live.ownership_note
+              else "its ownership marker predates check values: it is rewritten with one")
     if update.action is Action.UPDATE:
         reason += f"; {update.reason}"
     return update.model_copy(update={"action": Action.UPDATE, "reason": reason, "update_mask": mask})
@@ -108,12 +111,13 @@ def _unknown_data_error(model: DesiredModel, rules: PlanRules, problem: str) -> 
     )
 
 
-def unmanaged_error(model: DesiredModel, rules: PlanRules) -> PlanError:
+def unmanaged_error(model: DesiredModel, rules: PlanRules, why: str | None = None) -> PlanError:
+    """`why`: the backend's reason a marker that is there is not trusted; else it has none."""
     return PlanError(
         model_id=model.id,
         message=(
             f"{rules.address(model.id)} (declared in {model.file}:{model.line}) exists but is not "
-            f"managed by the reconciler ({rules.no_marker})"
+            f"managed by the reconciler ({why or rules.no_marker})"
         ),
         hint=f"adopt it with: reconciler import {model.id} --manifest {model.file}",
     )

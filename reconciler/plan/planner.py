@@ -188,8 +188,14 @@ def _smoke_tests_pending(model: DesiredModel, live: LiveModel | None) -> bool:
 
 def _note_untrusted_markers(state: _Planning) -> None:
     for live in sorted(state.live.values(), key=lambda m: m.id):
-        if live.ownership_note:
+        if live.ownership is None and live.ownership_note:
             state.notes.append(f"{live.address} is treated as unmanaged: {live.ownership_note}")
+        elif live.ownership and live.ownership_note and live.id not in state.desired:
+            state.notes.append(
+                f"{live.address} is treated as unmanaged (never deleted): {live.ownership_note}, and no "
+                "manifest declares it; to manage it, write its manifest (or `reconciler export`) and "
+                "`reconciler import` it"
+            )
         elif live.ownership and live.ownership.legacy and live.id not in state.desired:
             state.notes.append(
                 f"{live.address} carries an ownership marker without a check value and no manifest declares "

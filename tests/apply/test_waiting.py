@@ -119,6 +119,13 @@ class Creates(Operations):
         self.waits_before_reads.append(len(self.clock.waits))
         return super().get_operation(name, fields)
 
+    def get_tuned_model(self, name: str, fields: str | None = None) -> dict[str, Any]:
+        return {"createTime": "2024-05-01T10:00:00.5Z"}  # what the create binds the marker to
+
+    def update_tuned_model(self, name: str, body: dict[str, Any], update_mask: list[str]) -> dict[str, Any]:
+        self.bound_at = len(self.clock.waits)
+        return body
+
 
 def test_a_create_that_answered_not_done_is_not_polled_at_once(tmp_path: Path) -> None:
     desired = desired_for(tmp_path, [manifest("numbers")])
@@ -127,3 +134,4 @@ def test_a_create_that_answered_not_done_is_not_polled_at_once(tmp_path: Path) -
     GeminiBackend(client).create(desired.models[0], waiter(clock))  # type: ignore[arg-type]
     assert client.waits_before_reads == [1, 2]  # every read comes after a wait
     assert clock.waits == [2, 3]
+    assert client.bound_at == 0  # the marker is bound as soon as the model exists, before any wait

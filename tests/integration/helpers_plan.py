@@ -22,10 +22,11 @@ import pytest
 import requests
 
 from reconciler.backends.gemini.requests import create_body
+from reconciler.backends.gemini.trailer import UNKEYED
 from reconciler.cli.main import main
 from reconciler.emulator import EmulatorServer
 from reconciler.emulator.calls import Call
-from reconciler.emulator.wire import Enums
+from reconciler.emulator.wire import Enums, timestamp
 from reconciler.loader import load
 from reconciler.model.desired import Desired, DesiredModel
 from tests.integration.helpers_apply import live_models, request_counts  # noqa: F401 (re-exported)
@@ -124,12 +125,17 @@ def load_desired(root: Path) -> Desired:
 
 
 def seed(server: EmulatorServer, models: Iterable[DesiredModel]) -> None:
-    """Create `models` as apply would (same body, same id), without HTTP; ACTIVE at once
-    when the emulator's step_seconds is 0. Permissions are not granted."""
+    """Create `models` as apply would (same body, same id, the trailer bound to the
+    createTime), without HTTP; ACTIVE at once when the emulator's step_seconds is 0.
+    Permissions are not granted."""
     service = server.app.services["models"]
     for model in models:
-        call = Call(version="v1beta", body=create_body(model), query={"tunedModelId": model.id},
-                    enums=Enums(), now=time.time())
+        now = time.time()
+        body = create_body(model)
+        body["description"] = UNKEYED.description(model, f"tunedModels/{model.id}",
+                                                  untested=bool(model.manifest.spec.smoke_tests),
+                                                  created=timestamp(now))
+        call = Call(version="v1beta", body=body, query={"tunedModelId": model.id}, enums=Enums(), now=now)
         service.create_tuned_model(call)
 
 

@@ -53,5 +53,5 @@ def test_thirty_models_converge_through_a_quarter_of_failing_requests(
     live = live_models(server)
     assert sorted(live) == ids  # none lost, none twice (and no generated ids)
     assert all(body["state"] == "ACTIVE" for body in live.values())
-    assert all(UNKEYED.read(body["description"], body["name"]).ownership for body in live.values())
+    assert all(UNKEYED.read(body["description"], body["name"], body["createTime"]).ownership for body in live.values())
     assert run_cli(repo, server, "plan", "--detailed-exitcode").code == 0

@@ -116,7 +116,8 @@ def test_import_adopts_a_live_model_and_the_next_plan_keeps_it(server: EmulatorS
     imported = run_cli(repo, server, "import", "legacy", "--manifest", "manifests/legacy.yaml")
     assert imported.code == 0, imported.text
     assert "training data cannot be verified" in imported.err
-    assert UNKEYED.read(live_models(server)["legacy"]["description"], "tunedModels/legacy").ownership is not None
+    live = live_models(server)["legacy"]
+    assert UNKEYED.read(live["description"], live["name"], live["createTime"]).ownership is not None
 
     planned = run_cli(repo, server, "plan", "--detailed-exitcode")
     assert planned.code == 0, planned.text  # no replace, no change at all

@@ -69,17 +69,18 @@ def desired_state(entries: list[dict[str, Any]], digest: str = "sha256:desired")
     )
 
 
-def created_body(model: DesiredModel, name: str | None = None, untested: bool = False) -> dict[str, Any]:
+def created_body(model: DesiredModel, name: str | None = None, untested: bool = False,
+                 created: str = CREATE_TIME) -> dict[str, Any]:
     """The live model apply would have created from `model` (under `name`, by
-    default its own), as the API returns it."""
+    default its own) at `created`, as the API returns it."""
     spec = model.manifest.spec
     generation = spec.generation.model_dump(by_alias=True, exclude_none=True)
     name = name or f"tunedModels/{model.id}"
     body: dict[str, Any] = {
         "name": name,
-        "description": UNKEYED.description(model, name, untested=untested),
+        "description": UNKEYED.description(model, name, untested=untested, created=created),
         "state": "ACTIVE",
-        "createTime": CREATE_TIME,
+        "createTime": created,
         "updateTime": CREATE_TIME,
         "tuningTask": {"hyperparameters": {**SERVER_HYPERPARAMETERS,
                                            **spec.hyperparameters.as_sent()}},
@@ -103,15 +104,17 @@ def live_model(item: dict[str, Any], desired_entries: dict[str, dict[str, Any]])
     created_from = item.get("created_from")
     overrides = item.get("body", {})
     untested = bool(item.get("untested"))
+    created = overrides.get("createTime", CREATE_TIME)  # the marker binds to the model's createTime
     if isinstance(created_from, str):
-        body = created_body(desired_model(desired_entries[created_from]), overrides.get("name"), untested)
+        body = created_body(desired_model(desired_entries[created_from]), overrides.get("name"), untested, created)
     elif isinstance(created_from, dict):
         base_entry = desired_entries.get(created_from["id"], {})
-        body = created_body(desired_model(merged(base_entry, created_from)), overrides.get("name"), untested)
+        body = created_body(desired_model(merged(base_entry, created_from)), overrides.get("name"), untested,
+                            created)
     else:
         body = {}
-    if item.get("legacy"):
-        body["description"] = re.sub(r" chk=[0-9a-f]{16}\]\Z", "]", body["description"])
+    if item.get("legacy"):  # neither a check value nor a createTime, as before check values
+        body["description"] = re.sub(r"( at=\S+)? chk=[0-9a-f]{16}\]\Z", "]", body["description"])
     decoded = decode_model(merged(body, overrides))
     # What the backend read from the base model, by manifest path.
     return decoded.model_copy(update={"defaults": item.get("defaults", {})})

@@ -3,6 +3,12 @@
 Creates send the manifest id as `tunedModelId`, so a re-run after a crash
 answers ALREADY_EXISTS and reads the model instead of making a second one; the
 id must then be free before a replace creates it again (destroy-then-create).
+
+A model made again at the same id has the same name, so the trailer is bound
+to the model's createTime too (`trailer.py`): the create binds it as soon as
+the model exists, and every later patch of the description binds it to the
+createTime of the model the plan was made on, never to a model that took its
+place since.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from reconciler.backends.gemini.live import PLAN_FIELDS, PROGRESS_FIELDS, Snapsh
 from reconciler.backends.gemini.names import ADDRESS_TEMPLATE, BASE_PREFIX, key_of
 from reconciler.backends.gemini.requests import create_body, name_of, permission_body, update_body
 from reconciler.backends.gemini.rules import RULES, manifest_problems
-from reconciler.backends.gemini.trailer import Marker, keys_from
+from reconciler.backends.gemini.trailer import Marker, canonical_time, keys_from
 from reconciler.client.auth import Anonymous
 from reconciler.client.errors import AlreadyExists, NotFound
 from reconciler.model.desired import Desired, DesiredModel
@@ -54,6 +60,12 @@ class GeminiBackend:
         self.marker = marker or Marker()
         self.defaults = BaseModelDefaults(client)
         self._base_models: dict[str, str] = {}  # key -> base model, from the last observe
+        # key -> createTime of the managed model the last observe saw there, or
+        # of the model this run created: what the trailer binds to.
+        self._create_times: dict[str, str] = {}
+        # Keys whose marker was last seen trusted only where nothing is
+        # destroyed (`legacy`): only a change the plan decided binds it.
+        self._weak: set[str] = set()
 
     @classmethod
     def connect(
@@ -125,6 +137,10 @@ class GeminiBackend:
         held twice."""
         base_models = {m.key: m.base_model for m in models if m.ownership is not None}
         self._base_models.update(base_models)
+        managed = [m for m in models if m.ownership is not None]
+        self._create_times.update({m.key: m.create_time for m in managed})
+        self._weak.update(m.key for m in managed if m.ownership and m.ownership.legacy)
+        self._weak.difference_update(m.key for m in managed if m.ownership and not m.ownership.legacy)
         self.defaults.read(base_models.values())
         for index, model in enumerate(models):
             if model.ownership is not None:
@@ -149,6 +165,7 @@ class GeminiBackend:
             # A crashed or concurrent run created it first: read what is there
             # instead of making a second model.
             return self._take_over(model, waiter)
+        self._bind_marker(model)
         waiter.reporter.progress(progress.from_operation(model.id, operation, 0.0))
         if not operation.get("done"):  # a run may finish before the create answers
             # The create has just answered "not done": the first look waits an interval.
@@ -166,8 +183,25 @@ class GeminiBackend:
                 f"{RULES.address(model.id)} already exists and was not made from this manifest; "
                 "run `reconciler plan` again"
             )
+        self._create_times[model.id] = live.create_time
+        if live.ownership.legacy:
+            self._weak.add(model.id)
         finished = self._finished(live if live.state is not LiveState.CREATING else self._wait_for(model, waiter))
         return Tuned(finished.losses, found=True)
+
+    def _bind_marker(self, model: DesiredModel) -> None:
+        """Bind the new model's trailer to its createTime, which exists only once
+        the create has answered. The description may be updated at any time,
+        tuning or not (the API's tuning guide); until this patch lands the
+        marker is trusted only where that destroys nothing, and the next apply
+        binds it."""
+        created = self.client.get_tuned_model(model.id, fields="createTime").get("createTime", "")
+        self._create_times[model.id] = created
+        self._weak.discard(model.id)
+        if canonical_time(created):
+            untested = bool(model.manifest.spec.smoke_tests)  # as the create wrote it
+            description = self.marker.description(model, name_of(model), untested=untested, created=created)
+            self.client.update_tuned_model(model.id, {"description": description}, ["description"])
 
     def wait(self, model: DesiredModel, waiter: Waiter) -> Tuned:
         return self._finished(self._wait_for(model, waiter))
@@ -215,12 +249,31 @@ class GeminiBackend:
     # --- changes in place -----------------------------------------------------------
 
     def update(self, model: DesiredModel, update_mask: tuple[str, ...], *, untested: bool = False) -> None:
-        defaults = self._defaults_for(model, update_mask)
-        body = update_body(model, update_mask, self.marker, defaults, untested=untested)
-        self.client.update_tuned_model(model.id, body, list(update_mask))
+        """A change the plan decided: a marker it rewrites is bound (the plan
+        trusted this model, or found it matching its manifest exactly)."""
+        self._patch(model, update_mask, untested=untested, bind=True)
+        if RULES.marker_mask in update_mask:
+            self._weak.discard(model.id)
 
     def mark_tested(self, model: DesiredModel) -> None:
-        self.update(model, (RULES.marker_mask,))
+        """Drop `untested`; a marker still trusted only where nothing is destroyed
+        (a run the apply waited for) stays unbound: passing smoke tests says
+        nothing about whose model it is, and the next plan decides."""
+        self._patch(model, (RULES.marker_mask,), untested=False, bind=model.id not in self._weak)
+
+    def _patch(self, model: DesiredModel, update_mask: tuple[str, ...], *, untested: bool, bind: bool) -> None:
+        defaults = self._defaults_for(model, update_mask)
+        created = self._created(model.id) if bind and RULES.marker_mask in update_mask else ""
+        body = update_body(model, update_mask, self.marker, defaults, untested=untested, created=created)
+        self.client.update_tuned_model(model.id, body, list(update_mask))
+
+    def _created(self, key: str) -> str:
+        """The createTime the trailer binds to: the observed model's (the one the
+        plan trusted), or read when this backend has not seen the model."""
+        if key not in self._create_times:
+            live = self.find(key)
+            self._create_times[key] = live.create_time if live is not None else ""
+        return self._create_times[key]
 
     def _defaults_for(self, model: DesiredModel, update_mask: tuple[str, ...]) -> dict[str, Any]:
         """The base model's values for the generation fields this update resets
@@ -262,7 +315,10 @@ class GeminiBackend:
                 f"{live.address} does not match {model.file}; fix the manifest to describe it:\n  - "
                 + "\n  - ".join(mismatch_lines(diffs))
             )
-        description = self.marker.adopted(model, name_of(model), body.get("description", ""))
+        created = body.get("createTime", "")
+        description = self.marker.adopted(model, name_of(model), body.get("description", ""), created)
+        self._create_times[model.id] = created
+        self._weak.discard(model.id)
         self.client.update_tuned_model(model.id, {"description": description}, ["description"])
         return live
 

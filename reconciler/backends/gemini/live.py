@@ -49,7 +49,7 @@ def live_model(body: dict[str, Any], marker: Marker = UNKEYED, snapshots: Snapsh
     description = body.get("description", "")
     tuned_from = source.get("tunedModel", "")
     key = key_of(body["name"])
-    reading = marker.read(description, body["name"])
+    reading = marker.read(description, body["name"], body.get("createTime", ""))
     return LiveModel(
         key=key,
         address=ADDRESS_TEMPLATE.format(key=key),

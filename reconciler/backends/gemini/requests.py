@@ -19,7 +19,8 @@ def generation_fields(model: DesiredModel) -> dict[str, Any]:
 
 def create_body(model: DesiredModel, marker: Marker = UNKEYED) -> dict[str, Any]:
     """The TunedModel a create sends: everything the manifest says, plus the
-    trailer (`untested` until its smoke tests, if any, have passed)."""
+    trailer (`untested` until its smoke tests, if any, have passed), not yet
+    bound to a createTime: the backend binds it once the create has answered."""
     spec = model.manifest.spec
     examples = [
         {"textInput": example.text_input, "output": example.output}
@@ -49,14 +50,16 @@ def update_body(
     defaults: dict[str, Any] | None = None,
     *,
     untested: bool = False,
+    created: str = "",
 ) -> dict[str, Any]:
     """The fields of a PATCH named by its mask, with their desired values: the
     manifest's, or for a generation field it leaves out, the base model's
-    default (`defaults`, by API field name), sent explicitly."""
+    default (`defaults`, by API field name), sent explicitly. The trailer binds
+    to `created`, the createTime of the model the plan was made on."""
     spec = model.manifest.spec
     values: dict[str, Any] = {
         "displayName": spec.display_name or "",
-        "description": marker.description(model, name_of(model), untested=untested),
+        "description": marker.description(model, name_of(model), untested=untested, created=created),
         **(defaults or {}),
         **generation_fields(model),
     }
