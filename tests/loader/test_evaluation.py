@@ -311,3 +311,27 @@ def test_vertex_takes_not_worse_than_live(tmp_path: Path, capsys: pytest.Capture
     settings = "backend: vertex\nvertex: {project: my-project, datasets: gs://my-bucket/tuning}\n"
     root = repo(tmp_path, evaluation=NOT_WORSE, settings=settings, base="gemini-2.5-flash")
     assert run_validate(root, capsys) == (0, [])
+
+
+# --------------------------------------------------------------- examples
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("root", [REPO, REPO / "examples" / "vertex"], ids=["datasets", "examples-vertex"])
+def test_the_example_evaluation_sets_are_held_out_from_their_training_sets(root: Path, tmp_path: Path) -> None:
+    data = {f"datasets/{name}": (root / "datasets" / name).read_text()
+            for name in ("number-generator.jsonl", "number-generator.eval.jsonl")}
+    manifest = MANIFEST.replace("train.jsonl", "number-generator.jsonl").format(
+        name="m", base=GEMINI_BASE, evaluation=EVALUATION.replace("eval.jsonl", "number-generator.eval.jsonl"))
+    model = loaded(make_repo(tmp_path, {"manifests/m.yaml": manifest}, data))
+    assert model.evaluation is not None and model.evaluation.examples >= 5
+
+
+def test_the_vertex_example_declares_an_evaluation() -> None:
+    result = load(REPO / "examples" / "vertex", cwd=REPO)
+    assert errors(result) == [] and result.desired is not None
+    model = result.desired.by_id()["number-generator"]
+    assert model.evaluation is not None and model.manifest.spec.evaluation is not None
+    assert model.manifest.spec.evaluation.gate.not_worse_than == "live"
