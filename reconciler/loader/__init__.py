@@ -5,6 +5,7 @@ Public surface:
 - `load(path) -> LoadResult`: a repository root, a manifests folder or one manifest file.
 - `load_files(paths) -> LoadResult`: the repository around some files, reported for those files.
 - `read_examples(model) -> Iterator[Example]`: stream a model's examples again (for apply).
+- `read_evaluation(model) -> Iterator[Example]`: the same for its evaluation set (scoring).
 - `example_digest(examples) -> "sha256:<hex>"`: the canonical, order-insensitive fingerprint.
 - `manifest_json_schema()`, `settings_json_schema()`: the JSON Schemas editors check files with.
 """
@@ -19,9 +20,9 @@ from reconciler.loader.load import LoadResult, load, load_files, load_settings
 from reconciler.loader.problems import Problem, Severity
 from reconciler.loader.readers import Keys, read_rows
 from reconciler.loader.schema import manifest_json_schema, settings_json_schema
-from reconciler.model.desired import DesiredModel
+from reconciler.model.desired import DatasetSource, DesiredModel
 from reconciler.model.errors import UserError
-from reconciler.model.manifest import Example
+from reconciler.model.manifest import Example, TrainingData
 
 
 def read_examples(model: DesiredModel, *, validation: bool = False) -> Iterator[Example]:
@@ -40,6 +41,22 @@ def read_examples(model: DesiredModel, *, validation: bool = False) -> Iterator[
     source = model.validation_source if validation else model.dataset_source
     if data is None or source is None:
         return
+    yield from _read(data, source)
+
+
+def read_evaluation(model: DesiredModel) -> Iterator[Example]:
+    """The examples of a model's evaluation set (`spec.evaluation.data`), read
+    again from their source, in file order; nothing when it has none.
+
+    Raises UserError if the data file no longer reads cleanly.
+    """
+    evaluation = model.manifest.spec.evaluation
+    if evaluation is None or model.evaluation is None:
+        return
+    yield from _read(evaluation.data, model.evaluation.source)
+
+
+def _read(data: TrainingData, source: DatasetSource) -> Iterator[Example]:
     if source.path is None:
         yield from data.examples or ()
         return
@@ -59,6 +76,7 @@ __all__ = [
     "load_files",
     "load_settings",
     "manifest_json_schema",
+    "read_evaluation",
     "read_examples",
     "settings_json_schema",
 ]

@@ -7,7 +7,7 @@ example (its hash), never a second copy of the data.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from reconciler.loader.fingerprint import Fingerprint, example_hash, example_hashes
@@ -56,13 +56,21 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Scan:
-    """What checking a dataset found: its summary and every problem in it."""
+    """What checking a dataset found: its summary and every problem in it.
+
+    `lines`, kept only when asked for: each example's hash (`example_hash`)
+    and the line it first appears at, as the duplicate check collected them
+    (an evaluation set's leakage check looks its examples up in it).
+    """
 
     summary: DatasetSummary
     problems: tuple[Problem, ...]
+    lines: Mapping[bytes, int] | None = None
 
 
-def scan(batches: Iterable[Batch], size_bytes: int, display: str, field_name: FieldNamer) -> Scan:
+def scan(
+    batches: Iterable[Batch], size_bytes: int, display: str, field_name: FieldNamer, *, keep_lines: bool = False
+) -> Scan:
     """Check every row against the API's limits and fingerprint the examples."""
     tally = _Tally(display, field_name)
     for batch in batches:
@@ -70,7 +78,7 @@ def scan(batches: Iterable[Batch], size_bytes: int, display: str, field_name: Fi
             tally.add_rows(batch)
         elif not tally.add_clean(batch):
             tally.add_rows(batch.rows())  # something in it needs a problem located: row by row
-    return tally.finish(size_bytes)
+    return tally.finish(size_bytes, keep_lines)
 
 
 class _Tally:
@@ -159,7 +167,7 @@ class _Tally:
             if first != line:
                 self.collector.add(_duplicate(self.display, line, first))
 
-    def finish(self, size_bytes: int) -> Scan:
+    def finish(self, size_bytes: int, keep_lines: bool = False) -> Scan:
         summary = DatasetSummary(
             examples=self.count,
             input_characters=self.input_characters,
@@ -167,7 +175,7 @@ class _Tally:
             size_bytes=size_bytes,
             digest=self.fingerprint.hexdigest(),
         )
-        return Scan(summary, self.collector.finish(self.display))
+        return Scan(summary, self.collector.finish(self.display), self.first_line_of if keep_lines else None)
 
 
 def _duplicate(display: str, line: int, first: int) -> Problem:

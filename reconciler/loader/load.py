@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -17,19 +17,23 @@ from pydantic import ValidationError
 from reconciler.loader import datasets
 from reconciler.loader.cache import DatasetCache
 from reconciler.loader.checks import Declared, ManifestCheck, cross_problems
-from reconciler.loader.datasets import Keys, Row, Scan
+from reconciler.loader.datasets import FieldNamer, Keys, Row, Scan
+from reconciler.loader.evaluation import TrainingIndex, Where, row_problems, size_problems
 from reconciler.loader.files import MAX_YAML_BYTES, FileProblem, Resolver, confined, inside, read_bounded, resolve
 from reconciler.loader.layout import DEFAULT_MANIFESTS, MANIFEST_SUFFIXES, Layout, display_path, locate, manifest_files
 from reconciler.loader.problems import Problem, error, warning
+from reconciler.loader.readers import RowOrProblem, read_rows
 from reconciler.loader.validation import validate
 from reconciler.loader.yamldoc import Document, parse_documents
-from reconciler.model.desired import DatasetSource, DatasetSummary, Desired, DesiredModel
-from reconciler.model.manifest import Example, TrainingData, TunedModelManifest
-from reconciler.model.settings import Settings
+from reconciler.model.desired import DatasetSource, DatasetSummary, Desired, DesiredModel, EvaluationSet
+from reconciler.model.manifest import Evaluation, Example, TrainingData, TunedModelManifest
+from reconciler.model.settings import DEFAULT_EVALUATION_MAX_EXAMPLES, Settings
 
 _TRAINING_DATA = ("spec", "trainingData")
 _DATA_FILE = ("spec", "trainingData", "file")
 _VALIDATION_DATA = ("spec", "validationData")
+_EVALUATION = ("spec", "evaluation")
+_EVALUATION_DATA = ("spec", "evaluation", "data")
 _MANIFESTS_SETTING = ("manifests",)
 _NAME = ("metadata", "name")
 _SOURCE = ("spec", "sourceModel")
@@ -132,8 +136,9 @@ def _read_by(result: LoadResult, layout: Layout, path: Path) -> bool:
 
 
 def _data_paths(model: DesiredModel) -> list[str]:
-    """The data files a model reads: training, and validation if any."""
-    sources = (model.dataset_source, model.validation_source)
+    """The data files a model reads: training, and validation and evaluation if any."""
+    evaluation = model.evaluation.source if model.evaluation is not None else None
+    sources = (model.dataset_source, model.validation_source, evaluation)
     return [source.path for source in sources if source is not None and source.path]
 
 
@@ -198,6 +203,7 @@ class _Load:
         self.scans: dict[tuple[str, Keys], Scan | None] = {}  # by path text, as file_hashes
         self.root = Path()
         self.settings_document: Document | None = None
+        self.max_evaluation_examples = DEFAULT_EVALUATION_MAX_EXAMPLES  # reconciler.yaml's, once read
         self.paths: dict[tuple[str | int, ...], tuple[str | int, ...]] = {}  # one tuple per line-table path
 
     def show(self, path: Path) -> str:
@@ -216,6 +222,7 @@ class _Load:
         self.root = layout.root.resolve()
         settings = self._settings(layout.settings_file)
         self.check = self.checks_for(settings) if self.checks_for else None
+        self.max_evaluation_examples = settings.evaluation.max_examples
         self.cache = DatasetCache(self.root) if settings.dataset_cache else None
         target = self._manifests_target(layout, settings)
         declared = list(self._all_manifests(target)) if target is not None else []
@@ -316,7 +323,9 @@ class _Load:
             if manifest is not None:
                 # Later steps ask only for the lines of the datasets, the id and the
                 # source, never for the data.
-                slim = document.kept_for((_NAME, _SOURCE), (_TRAINING_DATA, _VALIDATION_DATA), self.paths)
+                slim = document.kept_for(
+                    (_NAME, _SOURCE), (_TRAINING_DATA, _VALIDATION_DATA, _EVALUATION), self.paths
+                )
                 yield _Declared(manifest=manifest, document=slim, file=shown, path=path)
             else:
                 self.invalid_ids.add(_declared_id(document))
@@ -338,14 +347,20 @@ class _Load:
 
     def _desired_model(self, declared: _Declared, layout: Layout) -> DesiredModel | None:
         origin = _Origin(declared.document, declared.file, declared.path)
-        if declared.manifest.spec.training_data.unknown:
+        spec = declared.manifest.spec
+        training: TrainingIndex | None = None
+        if spec.training_data.unknown:
             summary, source = DatasetSummary.unknown(), DatasetSource()
         else:
-            found = self._dataset(declared.manifest.spec.training_data, origin)
+            # With an evaluation set, the scan keeps the examples' hashes for its leakage check.
+            found = self._dataset(spec.training_data, origin, keep_lines=spec.evaluation is not None)
             if found is None:
                 return None
             summary, source = found[0].summary, found[1]
             self._check_totals(origin, summary)
+            if found[0].lines is not None:
+                shown = self.show(Path(source.path)) if source.path else origin.file
+                training = TrainingIndex(found[0].lines, shown)
         validation: tuple[DatasetSummary, DatasetSource] | None = None
         validation_data = declared.manifest.spec.validation_data
         if validation_data is not None:
@@ -353,6 +368,11 @@ class _Load:
             if scanned is None:
                 return None
             validation = (scanned[0].summary, scanned[1])
+        evaluation: EvaluationSet | None = None
+        if spec.evaluation is not None:
+            evaluation = self._evaluation(spec.evaluation, origin, training)
+            if evaluation is None:
+                return None
         return DesiredModel(
             manifest=declared.manifest,
             file=_relative(declared.path, layout.root),
@@ -361,31 +381,67 @@ class _Load:
             dataset_source=source,
             validation=validation[0] if validation else None,
             validation_source=validation[1] if validation else None,
+            evaluation=evaluation,
         )
 
+    def _evaluation(
+        self, evaluation: Evaluation, origin: _Origin, training: TrainingIndex | None
+    ) -> EvaluationSet | None:
+        """Scan `spec.evaluation.data` as any dataset, then check it as an evaluation set."""
+        found = self._dataset(evaluation.data, origin, _EVALUATION_DATA)
+        if found is None:
+            return None
+        scanned, source = found
+        data = evaluation.data
+        where_field = (*_EVALUATION_DATA, "file" if data.file is not None else "examples")
+        where = Where(origin.file, origin.document.line_of(where_field), ".".join(_EVALUATION_DATA))
+        too_big = size_problems(scanned.summary, self.max_evaluation_examples, where)
+        self.problems.extend(too_big)
+        if not too_big:  # at most the cap: the rows are read again, one at a time
+            rows, display, namer, inline = self._evaluation_rows(data, source, origin)
+            self.problems.extend(row_problems(rows, display, namer, evaluation.metrics, training, inline))
+        return EvaluationSet(summary=scanned.summary, source=source)
+
+    def _evaluation_rows(
+        self, data: TrainingData, source: DatasetSource, origin: _Origin
+    ) -> tuple[Iterator[RowOrProblem] | list[Row], str, FieldNamer, str | None]:
+        """The evaluation rows again, where they are, how their fields are named
+        and, for inline examples, their manifest field."""
+        if source.path is None:
+            prefix = ".".join((*_EVALUATION_DATA, "examples"))
+            rows = self._inline_rows(data.examples or (), origin, _EVALUATION_DATA)
+            return rows, origin.file, datasets.inline_field_namer(prefix), prefix
+        keys = Keys.of(data.input_key, data.output_key)
+        shown = self.show(Path(source.path))
+        return read_rows(Path(source.path), keys, shown), shown, datasets.file_field_namer(keys), None
+
     def _dataset(
-        self, data: TrainingData, origin: _Origin, where: tuple[str, ...] = _TRAINING_DATA
+        self, data: TrainingData, origin: _Origin, where: tuple[str, ...] = _TRAINING_DATA, *, keep_lines: bool = False
     ) -> tuple[Scan, DatasetSource] | None:
-        """A dataset's scan; `where` is its manifest path (trainingData or validationData)."""
+        """A dataset's scan; `where` is its manifest path (trainingData, validationData
+        or evaluation.data); `keep_lines` keeps its examples' hashes (`Scan.lines`)."""
         if data.unknown:
             return None
         if data.file is None:
-            return self._inline(data.examples or (), origin, where), DatasetSource()
-        return self._file_dataset(data, data.file, origin, where)
+            return self._inline(data.examples or (), origin, where, keep_lines), DatasetSource()
+        return self._file_dataset(data, data.file, origin, where, keep_lines)
 
-    def _inline(self, examples: Sequence[Example], origin: _Origin, where: tuple[str, ...]) -> Scan:
+    def _inline_rows(self, examples: Sequence[Example], origin: _Origin, where: tuple[str, ...]) -> list[Row]:
         line_of = origin.document.line_of
-        rows: list[Row | Problem] = [
-            Row(line_of((*where, "examples", i)), i, e.text_input, e.output) for i, e in enumerate(examples)
-        ]
+        return [Row(line_of((*where, "examples", i)), i, e.text_input, e.output) for i, e in enumerate(examples)]
+
+    def _inline(
+        self, examples: Sequence[Example], origin: _Origin, where: tuple[str, ...], keep_lines: bool = False
+    ) -> Scan:
+        rows: list[Row | Problem] = list(self._inline_rows(examples, origin, where))
         size = datasets.utf8_size((e.text_input, e.output) for e in examples)
         namer = datasets.inline_field_namer(".".join((*where, "examples")))
-        result = datasets.scan([rows], size, origin.file, namer)
+        result = datasets.scan([rows], size, origin.file, namer, keep_lines=keep_lines)
         self.problems.extend(result.problems)
         return result
 
     def _file_dataset(
-        self, data: TrainingData, file: str, origin: _Origin, where: tuple[str, ...]
+        self, data: TrainingData, file: str, origin: _Origin, where: tuple[str, ...], keep_lines: bool = False
     ) -> tuple[Scan, DatasetSource] | None:
         message: str | None
         try:
@@ -400,31 +456,37 @@ class _Load:
             return None
         keys = Keys.of(data.input_key, data.output_key)
         source = DatasetSource(path=str(path), input_key=data.input_key, output_key=data.output_key)
-        result = self._scan_file(path, keys)
+        result = self._scan_file(path, keys, keep_lines)
         return None if result is None else (result, source)
 
-    def _scan_file(self, path: Path, keys: Keys) -> Scan | None:
+    def _scan_file(self, path: Path, keys: Keys, keep_lines: bool = False) -> Scan | None:
         # Several manifests may share a file: read and report it once per key choice.
         key = (str(path), keys)
-        if key in self.scans:
+        if key in self.scans and (self.scans[key] is None or not keep_lines):
             return self.scans[key]
+        # Read the first time, or again for its examples' hashes: those are not
+        # kept for the whole load (32 bytes and more an example, for every file).
+        first = key not in self.scans
         shown = self.show(path)
         try:
-            result = self._cached_scan(path, keys) or self._checked_scan(path, keys, shown)
+            # The dataset cache keeps no hashes: a leakage check reads the file.
+            cached = None if keep_lines else self._cached_scan(path, keys)
+            result = cached or self._checked_scan(path, keys, shown, keep_lines)
         except OSError as exc:
-            self.problems.append(error(shown, 0, "", f"cannot be read: {exc.strerror or exc}"))
+            if first:
+                self.problems.append(error(shown, 0, "", f"cannot be read: {exc.strerror or exc}"))
             result = None
-        self.scans[key] = result
-        if result is None:
-            return None
-        self.problems.extend(result.problems)
+        self.scans[key] = result if result is None or result.lines is None else replace(result, lines=None)
+        if result is not None and first:
+            self.problems.extend(result.problems)
         return result
 
-    def _checked_scan(self, path: Path, keys: Keys, shown: str) -> Scan:
+    def _checked_scan(self, path: Path, keys: Keys, shown: str, keep_lines: bool = False) -> Scan:
         """Read, check and fingerprint the file, hashing its bytes in the same pass."""
         digest = hashlib.sha256()
         batches = datasets.read_batches(path, keys, shown, digest)
-        result = datasets.scan(batches, path.stat().st_size, shown, datasets.file_field_namer(keys))
+        namer = datasets.file_field_namer(keys)
+        result = datasets.scan(batches, path.stat().st_size, shown, namer, keep_lines=keep_lines)
         self.file_hashes[str(path)] = file_hash = digest.hexdigest()
         if self.cache is not None and not result.problems:
             self.cache.put(file_hash, keys, result.summary)

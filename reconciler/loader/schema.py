@@ -55,6 +55,8 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
         "generation": "Default generation settings of the tuned model; unset ones keep the base model's.",
         "permissions": "Who may use the model besides its owner; one grant per grantee.",
         "smokeTests": "Prompts run after tuning, each with one expectation on the answer.",
+        "evaluation": "An evaluation set, its metrics and the gate a replacement must pass before it "
+                      "takes over (docs/promotion-gates.md). Changing it never re-tunes.",
         "lifecycle": "What a delete or replace may do to this model.",
     },
     "TrainingData": {
@@ -95,6 +97,21 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
         "contains": "The answer contains this.",
         "regex": "The answer matches this regular expression (Python syntax).",
     },
+    "Evaluation": {
+        "data": "The evaluation examples: a file or inline examples, read as trainingData is. "
+                "None may also be in the training data.",
+        "metrics": "The metrics scored: exactMatch, contains, regex (each expected output is a pattern), rougeL.",
+        "gate": "The score the candidate must reach on one of the metrics.",
+        "onFailure": "hold (default): a failed gate keeps the model serving now and holds the candidate; "
+                     "promote: the candidate replaces it anyway.",
+    },
+    "Gate": {
+        "metric": "The metric the gate looks at; one of metrics.",
+        "atLeast": "The lowest score passing, 0 to 1.",
+        "notWorseThan": "live: the candidate must score at least the model serving now, on the same set "
+                        "(less tolerance). Not on the Gemini API, which deletes the old model first.",
+        "tolerance": "How much below the live model's score still passes, 0 to 1 (default 0).",
+    },
     "Lifecycle": {
         "preventDestroy": "Refuse to delete or replace this model.",
         "deletionPolicy": "Delete: removing the manifest deletes the model (with prune). "
@@ -106,6 +123,7 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
         "requestTimeoutSeconds": "Seconds before one HTTP request gives up (it is then retried).",
         "operationTimeoutSeconds": "Seconds an apply waits for one tuning run before giving up waiting.",
         "pollIntervalSeconds": "Seconds between checks of a running tuning operation.",
+        "evaluation": "Limits of the models' evaluation sets (spec.evaluation): maxExamples, concurrency.",
     },
 
 }
@@ -147,6 +165,10 @@ def _add_rules(definitions: dict[str, Any]) -> None:
     permission["then"] = {"not": {"required": ["emailAddress"]}}
     permission["else"] = {"required": ["emailAddress"], "properties": {"emailAddress": {"type": "string"}}}
     _string_option(definitions["Expectation"]["properties"]["regex"])["format"] = "regex"
+    gate = definitions["Gate"]
+    gate["anyOf"] = [{"required": ["atLeast"]}, {"required": ["notWorseThan"]}]
+    gate["dependentRequired"] = {"tolerance": ["notWorseThan"]}
+    definitions["Evaluation"]["properties"]["metrics"]["uniqueItems"] = True
 
 
 def _string_option(prop: dict[str, Any]) -> dict[str, Any]:

@@ -55,6 +55,22 @@ class DatasetSource(Frozen):
     output_key: str | None = None
 
 
+class EvaluationSet(Frozen):
+    """A model's `spec.evaluation` data once loaded: counts and a digest, never
+    the examples (read them again with `reconciler.loader.read_evaluation`)."""
+
+    summary: DatasetSummary  # summary.digest: the canonical digest of the evaluation examples
+    source: DatasetSource
+
+    @property
+    def examples(self) -> int:
+        return self.summary.examples
+
+    @property
+    def digest(self) -> str:
+        return self.summary.digest
+
+
 class DesiredModel(Frozen):
     manifest: TunedModelManifest
     file: str  # path of the manifest, relative to the repository root
@@ -64,6 +80,8 @@ class DesiredModel(Frozen):
     # spec.validationData, when the manifest has it
     validation: DatasetSummary | None = None
     validation_source: DatasetSource | None = None
+    # spec.evaluation's data, when the manifest has one (never a tuning input)
+    evaluation: EvaluationSet | None = None
 
     @property
     def id(self) -> str:

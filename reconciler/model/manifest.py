@@ -11,7 +11,16 @@ import re
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from reconciler.model import patterns
@@ -198,6 +207,74 @@ class SmokeTest(Strict):
     expect: Expectation
 
 
+class Metric(str, Enum):
+    """How an evaluation scores one answer against one expected output
+    (docs/promotion-gates.md has each precise definition)."""
+
+    EXACT_MATCH = "exactMatch"  # the answer, trimmed, equals the expected output, trimmed
+    CONTAINS = "contains"  # the expected output, trimmed, appears in the answer
+    REGEX = "regex"  # the expected output is a pattern, searched for in the answer
+    ROUGE_L = "rougeL"  # ROUGE-L F1 over lower-case alphanumeric tokens
+
+
+class OnFailure(str, Enum):
+    HOLD = "hold"  # the model serving now keeps serving; the candidate is kept aside
+    PROMOTE = "promote"  # the candidate replaces it anyway (the scores are still recorded)
+
+
+class Gate(Strict):
+    """What a candidate's score on `metric` must reach to replace the model serving now."""
+
+    metric: Metric
+    at_least: Number | None = Field(None, ge=0, le=1)
+    # Compared with the model serving now, scored on the same evaluation set.
+    not_worse_than: Literal["live"] | None = None
+    tolerance: Number = Field(0.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _some_threshold(self) -> Gate:
+        if self.at_least is None and self.not_worse_than is None:
+            raise ValueError("give atLeast, notWorseThan: live, or both")
+        if "tolerance" in self.model_fields_set and self.not_worse_than is None:
+            raise ValueError("tolerance applies to notWorseThan: live; give it too, or remove tolerance")
+        return self
+
+
+class Evaluation(Strict):
+    """An evaluation set, the metrics scored on it and the gate a replacement must pass."""
+
+    # The same readers and formats as trainingData: a file or inline examples.
+    data: TrainingData
+    metrics: tuple[Metric, ...] = Field(min_length=1)
+    gate: Gate
+    on_failure: OnFailure = OnFailure.HOLD
+
+    @field_validator("data")
+    @classmethod
+    def _known_data(cls, value: TrainingData) -> TrainingData:
+        if value.unknown:
+            raise ValueError("evaluation data must be a file or examples (unknown: true is for trainingData)")
+        return value
+
+    @field_validator("metrics")
+    @classmethod
+    def _no_duplicate_metric(cls, value: tuple[Metric, ...]) -> tuple[Metric, ...]:
+        seen = [metric.value for metric in value]
+        twice = sorted({name for name in seen if seen.count(name) > 1})
+        if twice:
+            raise ValueError(f"metric {', '.join(twice)} is listed more than once")
+        return value
+
+    @field_validator("gate")
+    @classmethod
+    def _gate_on_a_listed_metric(cls, value: Gate, info: ValidationInfo) -> Gate:
+        metrics = info.data.get("metrics")  # absent when metrics itself is invalid: reported there
+        if metrics is not None and value.metric not in metrics:
+            listed = ", ".join(metric.value for metric in metrics)
+            raise ValueError(f"the gate's metric {value.metric.value} is not in metrics ({listed})")
+        return value
+
+
 class DeletionPolicy(str, Enum):
     DELETE = "Delete"
     ORPHAN = "Orphan"
@@ -222,6 +299,9 @@ class Spec(Strict):
     generation: Generation = Generation()
     permissions: tuple[Permission, ...] = ()
     smoke_tests: tuple[SmokeTest, ...] = ()
+    # Scored on a replacement before it may take over (docs/promotion-gates.md);
+    # not a tuning input: changing it alone never re-tunes.
+    evaluation: Evaluation | None = None
     lifecycle: Lifecycle = Lifecycle()
 
     @model_validator(mode="after")

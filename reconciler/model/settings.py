@@ -48,6 +48,24 @@ class VertexSettings(Strict):
         return f"{rest}/" if rest else ""
 
 
+# Every evaluation example is one inference call on the candidate and one on
+# the model serving now, at each replace: the cap keeps that cost in sight.
+DEFAULT_EVALUATION_MAX_EXAMPLES = 1_000
+MAX_EVALUATION_MAX_EXAMPLES = 100_000
+
+
+class EvaluationSettings(Strict):
+    """Limits of `spec.evaluation` (docs/promotion-gates.md)."""
+
+    max_examples: int = Field(
+        DEFAULT_EVALUATION_MAX_EXAMPLES, ge=1, le=MAX_EVALUATION_MAX_EXAMPLES, strict=True,
+        description="The most examples an evaluation set may hold (validate refuses more).",
+    )
+    concurrency: int = Field(
+        4, ge=1, le=16, strict=True, description="Inference calls in flight at once while one model is scored.",
+    )
+
+
 class Settings(Strict):
     backend: Literal["gemini", "vertex"] = Field("gemini", description="The tuning service the manifests drive.")
     vertex: VertexSettings | None = Field(
@@ -63,6 +81,9 @@ class Settings(Strict):
     request_timeout_seconds: Number = Field(30.0, gt=0, le=MAX_REQUEST_TIMEOUT_SECONDS)
     operation_timeout_seconds: Number = Field(4 * 3600.0, gt=0, le=MAX_OPERATION_TIMEOUT_SECONDS)
     poll_interval_seconds: Number = Field(5.0, gt=0, le=MAX_POLL_INTERVAL_SECONDS)
+    evaluation: EvaluationSettings = Field(
+        default_factory=EvaluationSettings, description="Limits of the models' evaluation sets (spec.evaluation).",
+    )
     dataset_cache: Flag = Field(
         False,
         description="Keep the checks of clean datasets in .reconciler/, by file content hash: "

@@ -29,7 +29,7 @@ SETTINGS_SCHEMA = ROOT / "schema" / "reconciler.schema.json"
 # (`models/...` on Gemini), checked by `validate`, not by the shared schema.
 MANIFEST_CASES = {
     "bad-id", "base-and-source", "batch-size-zero", "both-learning-rates",
-    "dataset-bad-suffix", "display-name-too-long", "duplicate-key", "epoch-not-integer",
+    "dataset-bad-suffix", "display-name-too-long", "duplicate-key", "epoch-not-integer", "evaluation-unknown-metric",
     "file-and-examples", "id-too-long", "inline-empty-output", "inline-with-keys",
     "manifest-not-utf8", "many-problems", "missing-spec", "missing-training-data", "not-a-mapping",
     "permission-no-email", "permission-owner-role", "smoke-test-bad-regex", "source-invalid",

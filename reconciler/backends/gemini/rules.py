@@ -42,6 +42,13 @@ def manifest_problems(manifest: TunedModelManifest) -> Iterator[tuple[tuple[str,
     spec = manifest.spec
     if spec.validation_data is not None:
         yield ("spec", "validationData"), "the Gemini API takes no validation data (Vertex AI does)"
+    if spec.evaluation is not None and spec.evaluation.gate.not_worse_than is not None:
+        # A replace deletes the old model before it creates the new one (the
+        # tunedModelId must be free), so there is no live model left to score.
+        yield ("spec", "evaluation", "gate", "notWorseThan"), (
+            "the Gemini API cannot keep the old model during a replace (it is deleted first, to free "
+            "its id), so there is no live model to compare with; use atLeast, or backend: vertex"
+        )
     if spec.hyperparameters.adapter_size is not None:
         yield ("spec", "hyperparameters", "adapterSize"), "the Gemini API has no adapter size (Vertex AI has)"
     if spec.base_model is not None and not spec.base_model.startswith(BASE_PREFIX):
