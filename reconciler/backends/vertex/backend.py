@@ -208,11 +208,6 @@ class VertexBackend:
         name = source.serving.get("model") if source is not None and source.state is LiveState.ACTIVE else None
         if not name:
             raise ChangeFailed(f"its source model {spec.source_id} has no live Model to tune from")
-        if source is not None and source.fields.get("spec.displayName") == _display_name(model):
-            # The service would add a version to the source's Model instead of
-            # making one: deleting either would then take the other with it.
-            raise ChangeFailed(f"its displayName equals that of its source model {spec.source_id}, so Vertex AI "
-                               "would make it a new version of the source's Model; give it another displayName")
         return name
 
     def _adoptable_job(self, model: DesiredModel, source: str) -> dict[str, Any] | None:
@@ -280,6 +275,16 @@ class VertexBackend:
             self.sleep(ATTEMPT_LOOK_SECONDS if not self.emulated else 0.05)
         return None
 
+    def _tuned_display_name(self, model: DesiredModel, source: str) -> str:
+        """The display name the job gives its Model. Tuned from a Model of the same
+        display name, the service would add a version to that Model instead of
+        making one (and deleting either would take the other): so it is made
+        under another, and renamed to the manifest's once it is ours."""
+        display = _display_name(model)
+        if not model.manifest.spec.source_id or display != self.client.get_model(source).get("displayName"):
+            return display
+        return f"{display} ({model.id})"[-128:]
+
     def _job_body(self, model: DesiredModel, dataset_uri: str, attempt: str, source: str,
                   validation_uri: str = "") -> dict[str, Any]:
         spec = model.manifest.spec
@@ -302,7 +307,7 @@ class VertexBackend:
             "supervisedTuningSpec": tuning,
             # Never the source's display name: that would add a version to the
             # source's Model, and deleting the source would delete this one.
-            "tunedModelDisplayName": _display_name(model),
+            "tunedModelDisplayName": self._tuned_display_name(model, source),
             "description": spec.description,
         }
         if spec.source_id:
