@@ -10,9 +10,10 @@ jobs, its Model and the Endpoints serving it.
 
 Ownership comes from the Model's own labels once the reconciler has written
 them (the lifecycle flags live there), else from the job's (frozen at create).
-The Model that serves is the newest that has passed its smoke tests: a newer
-one that has not (`untested`) is a candidate beside it, and the older ones are
-superseded (a replace removes them once the new one serves).
+The Model that serves is the one promoted last among those that passed their
+smoke tests: a newer one that has not (`untested`) is a candidate beside it,
+and the others are superseded (a replace removes them once the new one
+serves, from a fresh read: see `_serving_and_current`).
 """
 
 from __future__ import annotations
@@ -191,28 +192,28 @@ class Join:
         return lives
 
     def _from_claims(self, key: str, claim: _Claims) -> LiveModel | None:
-        """The id's live model: its newest run, the Model it serves from, and
-        the Models it claims besides (superseded)."""
-        serving = self._serving_model(claim)
-        made_serving = self.job_of_model.get(serving[0], (key, None))[1] if serving else None
-        job = self._current_job(claim, made_serving, has_serving=serving is not None)
-        if job is None and serving is None:
+        """The id's live model: the Model that serves, a candidate beside it (or a
+        run in flight), and the Models it claims besides (superseded)."""
+        serving, current = self._serving_and_current(claim)
+        job = self._current_job(claim, current)
+        if job is None and current is None:
             return None
         state = job_state(job) if job is not None else SUCCEEDED
-        model = serving[1] if job is None and serving is not None else (
+        model = claim.models[current][0] if current is not None and (job is None or job_model(job) == current) else (
             claim.models[job_model(job)][0] if job is not None and job_model(job) in claim.models else None)
         if state == SUCCEEDED and model is None:
             return None  # a tombstone: its model was deleted (or forgotten); the job stays forever
         live_state = LiveState.CREATING if state in RUNNING else (
             LiveState.ACTIVE if state == SUCCEEDED else LiveState.FAILED)
         ownership = self._ownership(job, model, claim)
-        serving_body = serving[1] if serving is not None else None
+        serving_body = claim.models[serving][0] if serving is not None else model
+        made_serving = self.job_of_model[serving][1] if serving in self.job_of_model else None
+        serving_job = made_serving if serving is not None else job
         # Every other Model it claims; the plan lists those that serve nobody.
         others = tuple(body for name, (body, _) in claim.models.items()
                        if model is None or name != without_version(model["name"]))
         endpoints = self._endpoints_of(job, model, key)
-        serving_handle = _serving(serving_body or model, made_serving if serving_body is not None else job,
-                                  self._owned_endpoint(made_serving or job, serving_body or model, key))
+        serving_handle = _serving(serving_body, serving_job, self._owned_endpoint(serving_job, serving_body, key))
         pre_tuned = (job or {}).get("preTunedModel") or {}
         source_name = without_version(pre_tuned.get("tunedModelName", ""))
         source_key = self.current_models.get(source_name) if source_name else None
@@ -240,30 +241,37 @@ class Join:
             handle=Handle(job=job, model=model, endpoints=endpoints, others=others, jobs=tuple(claim.jobs)),
         )
 
-    @staticmethod
-    def _current_job(claim: _Claims, made_serving: dict[str, Any] | None, *,
-                     has_serving: bool) -> dict[str, Any] | None:
-        """The newest job that is still something: running, or with a Model this id
-        claims. A run that ended with no Model after the one serving is history."""
+    def _serving_and_current(self, claim: _Claims) -> tuple[str | None, str | None]:
+        """The Model that serves: of those a run made whole (not a failed run's),
+        the one that passed its smoke tests and was promoted last (labelled last:
+        superseded Models are never written to). The current Model: a candidate
+        labelled since that has not passed them yet, else the serving one."""
+        def recency(name: str) -> tuple[str, str, str]:
+            body = claim.models[name][0]
+            return (body.get("updateTime", ""), body.get("createTime", ""), name)
+
+        whole = sorted((n for n in claim.models if self._made_whole(n)), key=recency)
+        tested = [n for n in whole if not claim.models[n][1].untested]
+        serving = tested[-1] if tested else None
+        after = whole[whole.index(serving) + 1:] if serving is not None else whole
+        candidates = [n for n in after if claim.models[n][1].untested]
+        return serving, (candidates[-1] if candidates else serving)
+
+    def _made_whole(self, name: str) -> bool:
+        """Made by a run that succeeded (or adopted with no job): a failed run's
+        Model (code 13: no endpoint) never serves."""
+        made = self.job_of_model.get(name)
+        return made is None or job_state(made[1]) == SUCCEEDED
+
+    def _current_job(self, claim: _Claims, current: str | None) -> dict[str, Any] | None:
+        """A run newer than the current Model's that still runs, or (with no
+        current Model) the newest run; else the run that made the current Model.
+        A run that ended with nothing after the current Model is history."""
+        made = self.job_of_model[current][1] if current in self.job_of_model else None
         for job in reversed(claim.jobs):
-            if job is made_serving or job_state(job) in RUNNING or job_model(job) in claim.models:
+            if job is made or job_state(job) in RUNNING or current is None:
                 return job
-            if not has_serving:
-                return job  # FAILED with nothing left (replace it), or a tombstone
-        return None
-
-    def _serving_model(self, claim: _Claims) -> tuple[str, dict[str, Any]] | None:
-        """The Model callers use: the newest claimed one that has passed its smoke
-        tests (a candidate that has not stays beside it), else the newest."""
-        def order(name: str) -> tuple[str, str]:
-            made = self.job_of_model.get(name)
-            return ((made[1].get("createTime", "") if made else "") or claim.models[name][0].get("createTime", ""),
-                    name)
-
-        names = sorted(claim.models, key=order)
-        tested = [n for n in names if not claim.models[n][1].untested]
-        chosen = (tested or names)[-1:]
-        return (chosen[0], claim.models[chosen[0]][0]) if chosen else None
+        return made
 
     def _ownership(self, job: Mapping[str, Any] | None, model: dict[str, Any] | None, claim: _Claims) -> Ownership:
         """The Model's own labels when they verify (lifecycle flags included);

@@ -6,6 +6,7 @@ hand edits, leftovers and a false serving handle."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -84,21 +85,28 @@ def test_two_applies_replacing_one_model_at_once_leave_exactly_one_model(tmp_pat
 
 def test_a_resumed_replace_after_a_revert_keeps_the_model_it_adopts(tmp_path: Path, make_emulator: Any) -> None:
     """A replace stopped while its new run was still pending, then the commit
-    reverted: the next apply cancels the new run and keeps the original Model."""
-    emulator = make_emulator(seed=0, step_seconds=0)
+    reverted: once that run ends, the next apply re-adopts the original run and
+    keeps its Model (the one it promotes), removing the other."""
+    offset = [0.0]
+    frozen: list[float | None] = [None]
+    emulator = make_emulator(seed=0, step_seconds=0,
+                             clock=lambda: frozen[0] if frozen[0] is not None else time.time() + offset[0])
     repo = write_repo(tmp_path, [manifest("numbers")])
     assert vertex_cli(repo, emulator, "apply", "--yes").code == 0
     original = models_of(emulator, "numbers")[0]["name"].partition("@")[0]
     endpoint = serving(repo, emulator, "numbers")["endpoint"]
-    vertex_faults(emulator, pending_seconds=3600)
+    vertex_faults(emulator, pending_seconds=100)
+    frozen[0] = time.time()  # the new run stays pending while the apply waits
     write_repo(repo, [manifest("numbers", epochs=3)], operationTimeoutSeconds=0.3)
     stopped = vertex_cli(repo, emulator, "apply", "--yes")
     assert stopped.code == 1 and len(jobs_of(emulator, "numbers")) == 2, stopped.text
     write_repo(repo, [manifest("numbers")])  # the revert
+    frozen[0], offset[0] = None, 200.0  # the stopped run ends, and makes its Model
+    assert len(model_names(emulator)) == 2
     resumed = vertex_cli(repo, emulator, "apply", "--yes")
     assert resumed.code == 0, resumed.text
-    assert original in model_names(emulator)
-    assert serving(repo, emulator, "numbers") == {**serving(repo, emulator, "numbers"), "endpoint": endpoint}
+    assert model_names(emulator) == {original}
+    assert serving(repo, emulator, "numbers")["endpoint"] == endpoint
     assert vertex_cli(repo, emulator, "plan", "--detailed-exitcode").code == 0
 
 
@@ -118,13 +126,19 @@ def test_a_replayed_label_never_makes_another_teams_model_managed(tmp_path: Path
                                        "tunedModelDisplayName": "team-b", "supervisedTuningSpec": spec,
                                        "labels": ours["labels"]})
         assert replay["tunedModel"]["model"] == f"{their_model}@2"
+        # The same labels on a job tuning something else into a Model of its own.
+        other = create_job(emulator, {"baseModel": BASE_MODEL, "tunedModelDisplayName": "team-c",
+                                      "supervisedTuningSpec": spec, "labels": ours["labels"]})
         plan = vertex_cli(repo, emulator, "plan", "--detailed-exitcode", **env)
         assert plan.code == 0, plan.text
+        assert serving(repo, emulator, "numbers", **env)["model"] == ours["tunedModel"]["model"].partition("@")[0]
+        assert other["tunedModel"]["endpoint"] != serving(repo, emulator, "numbers", **env).get("endpoint")
         write_repo(repo, [])  # no manifest: prune would delete what "numbers" owns
         (repo / "manifests" / "numbers.yaml").unlink()
         assert vertex_cli(repo, emulator, "apply", "--yes", "--allow-empty", **env).code == 0
         assert their_model in model_names(emulator)
-        assert not models_of(emulator, "numbers")
+        assert other["tunedModel"]["model"].partition("@")[0] in model_names(emulator)
+        assert ours["tunedModel"]["model"].partition("@")[0] not in model_names(emulator)
         emulator.stop()
 
 
