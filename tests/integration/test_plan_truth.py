@@ -207,6 +207,7 @@ def test_concurrent_applies_count_each_model_created_once(tmp_path: Path) -> Non
         assert sorted(live_models(emulator)) == ids
         assert {body["state"] for body in live_models(emulator).values()} == {"ACTIVE"}
     finally:
+        emulator.app = barrier.app  # stop() releases the app's holds
         emulator.stop()
 
 
