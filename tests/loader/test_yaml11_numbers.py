@@ -82,7 +82,7 @@ SETTINGS_CASES = [
      ["reconciler.yaml:32: requestTimeoutSeconds: must be a number, not the text '1:30'"]),
     ("maxDeletions: 5", "maxDeletions: 05",
      ["reconciler.yaml:26: maxDeletions: must be an integer, not the text '05'"]),
-    ("concurrency: 4", "concurrency: &c 1:04\nprune: *c",
+    ("\nconcurrency: 4", "\nconcurrency: &c 1:04\nprune: *c",
      ["reconciler.yaml:28: concurrency: must be an integer, not the text '1:04'",
       "reconciler.yaml:29: prune: must be true or false, not the text '1:04'"]),
 ]
