@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 
@@ -111,7 +112,7 @@ class _SilentUntilNoticed(requests.adapters.BaseAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:  # type: ignore[override]
         assert self.noticed.wait(timeout=30), "no 'waiting for' line while the request hung"
         response = requests.Response()
-        response.status_code, response._content = 200, b"{}"
+        response.status_code, response.raw = 200, io.BytesIO(b"{}")
         return response
 
     def close(self) -> None:
