@@ -25,7 +25,8 @@ the HTTP library underneath: no `requests` exception escapes the client, and
           │    └── DeadlineExceeded                     504
           ├── TransportError       no answer: refused, dropped, timed out, cut short
           ├── UnexpectedResponse   an answer that is not the JSON object promised
-          └── CredentialsError     no usable credentials, or they could not be refreshed
+          ├── CredentialsError     no usable credentials, or they could not be refreshed
+          └── CredentialsRefused   credentials would go where they do not belong
 """
 
 from __future__ import annotations
@@ -238,6 +239,11 @@ class CredentialsError(ApiError):
             "Set GOOGLE_API_KEY or GEMINI_API_KEY, or log in with "
             f"`{LOGIN_COMMAND}`"
         )
+
+
+class CredentialsRefused(ApiError):
+    """Credentials would be sent in clear, or to an emulator that is not on this
+    machine: refused before any request, the message saying why."""
 
 
 _BY_STATUS: dict[str, type[ApiError]] = {

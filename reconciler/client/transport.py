@@ -18,11 +18,12 @@ import requests
 import requests.adapters
 
 from reconciler import __version__
-from reconciler.client.auth import QUOTA_PROJECT_HEADER, Credentials
+from reconciler.client.auth import QUOTA_PROJECT_HEADER, Credentials, credentials_problem
 from reconciler.client.bounded_json import json_object
 from reconciler.client.deadline import Deadline, Watchdog, WatchedAdapter
 from reconciler.client.errors import (
     ApiError,
+    CredentialsRefused,
     TransportError,
     UnexpectedResponse,
     error_from_response,
@@ -82,6 +83,9 @@ class Transport:
         slow_notice: float | None = SLOW_NOTICE_SECONDS,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
+        refused = credentials_problem(self.endpoint, credentials)
+        if refused is not None:  # before any request: a header sent in clear is out
+            raise CredentialsRefused(refused)
         self.slow_notice = slow_notice
         self._slow = SlowNotices(slow_notice, self._slow_line) if slow_notice is not None else None
         self.credentials = credentials
