@@ -9,10 +9,12 @@ whatever read is blocked returns at once, headers included. The transport then
 reports a timeout, which is retried like any other.
 
 The socket is found through the connection classes of the session's adapter
-(`watched_adapter`): a connection hands itself to the deadline of the attempt
-running on its thread when it sends a request. A session without them (a test's
-fake adapter, a proxy) still has its body reads checked against the deadline
-between chunks.
+(`WatchedAdapter`): a connection hands itself to the deadline of the attempt
+running on its thread when it sends a request (it may connect only then), and
+its socket when it reads the answer (http.client lets go of the socket of an
+answer that ends with the connection, while the answer is still being read).
+A session without them (a test's fake adapter, a proxy) still has its body
+reads checked against the deadline between chunks.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ class Deadline:
             _running.deadline = None
 
     def watch(self, connection: Any) -> None:
-        """`connection` carries the attempt: cut it when the deadline passes."""
+        """`connection` (or a socket) carries the attempt: cut it when the deadline passes."""
         with self._lock:
             self._connection = connection
             expired = self.expired
@@ -72,7 +74,7 @@ class Deadline:
 
 
 def _shut(connection: Any) -> None:
-    sock = getattr(connection, "sock", None)
+    sock = connection if isinstance(connection, socket.socket) else getattr(connection, "sock", None)
     if sock is not None:
         with contextlib.suppress(OSError):
             # The plain socket's shutdown, also under TLS: SSLSocket's own would
@@ -131,20 +133,30 @@ class Watchdog:
 
 def _hand_to_deadline(connection: Any) -> None:
     deadline = getattr(_running, "deadline", None)
-    if deadline is not None:
+    if deadline is not None and connection is not None:
         deadline.watch(connection)
 
 
-class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
+class _Watched:
+    """Mixed into urllib3's connections: they tell the running attempt's deadline what to cut."""
+
+    sock: Any
+
     def request(self, *args: Any, **kwargs: Any) -> None:
         _hand_to_deadline(self)
-        super().request(*args, **kwargs)
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+    def getresponse(self) -> Any:
+        _hand_to_deadline(self.sock)
+        return super().getresponse()  # type: ignore[misc]
 
 
-class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _hand_to_deadline(self)
-        super().request(*args, **kwargs)
+class _WatchedHTTPConnection(_Watched, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, urllib3.connection.HTTPSConnection):
+    pass
 
 
 class _WatchedHTTPPool(urllib3.HTTPConnectionPool):

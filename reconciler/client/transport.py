@@ -223,7 +223,7 @@ class Transport:
         parsed, problem = json_object(text)
         if parsed is None:
             raise UnexpectedResponse(
-                f"answered {status} with a body that is not a JSON object ({problem}): {excerpt(self._scrub(text))}",
+                f"answered with a body that is not a JSON object ({problem}): {excerpt(self._scrub(text))}",
                 http_status=status,
                 request=what,
             )
