@@ -2,25 +2,27 @@
 
 `requests` applies its timeout to each read, so a server that sends one byte
 every few seconds (a slowloris, or a broken proxy) would keep a call, and the
-plan, running for ever. Here every attempt gets a `Deadline`; one watchdog
-thread a transport (a thread an attempt would cost as much as a request to a
-local emulator) shuts the attempt's socket down once the deadline passes, so
-whatever read is blocked returns at once, headers included. The transport then
-reports a timeout, which is retried like any other.
+plan, running for ever. Here every attempt gets a `Deadline`, which starts
+when the request has been sent (sending a dataset of megabytes on a slow line
+is bounded by the per-write timeout, as before) and ends the request timeout
+later. One watchdog thread a transport (a thread an attempt would cost as much
+as a request to a local emulator) shuts the attempt's socket down once its
+deadline passes, so whatever read is blocked returns at once, headers
+included. The transport then reports a timeout, which is retried like any
+other.
 
-The socket is found through the connection classes of the session's adapter
-(`WatchedAdapter`): a connection hands itself to the deadline of the attempt
-running on its thread when it sends a request (it may connect only then), and
-its socket when it reads the answer (http.client lets go of the socket of an
-answer that ends with the connection, while the answer is still being read).
-A session without them (a test's fake adapter, a proxy) still has its body
-reads checked against the deadline between chunks.
+The socket comes from the connection classes of the session's adapter
+(`WatchedAdapter`): when a connection starts reading an answer, it hands its
+socket to the deadline of the attempt running on its thread. A session
+without them (a test's fake adapter, a proxy) has no deadline: each read has
+the request timeout, as `requests` does it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 import socket
 import threading
 import time
@@ -35,12 +37,14 @@ _running = threading.local()  # .deadline: the Deadline of the attempt on this t
 
 
 class Deadline:
-    """The end of one attempt: `expired` once the watchdog has cut it off."""
+    """The end of one attempt's answer: `expired` once the watchdog has cut it off."""
 
-    def __init__(self, due: float) -> None:
-        self.due = due
+    def __init__(self, watchdog: Watchdog, seconds: float) -> None:
+        self.watchdog = watchdog
+        self.seconds = seconds
+        self.due = math.inf  # until the request has been sent
         self.expired = False
-        self._connection: Any = None
+        self._socket: socket.socket | None = None
         self._lock = threading.Lock()
 
     @contextlib.contextmanager
@@ -52,34 +56,26 @@ class Deadline:
         finally:
             _running.deadline = None
 
-    def watch(self, connection: Any) -> None:
-        """`connection` (or a socket) carries the attempt: cut it when the deadline passes."""
+    def answer_begins(self, sock: socket.socket) -> None:
+        """The request is sent and its answer comes on `sock`: the clock starts."""
         with self._lock:
-            self._connection = connection
-            expired = self.expired
-        if expired:
-            _shut(connection)
+            self._socket = sock
+        self.watchdog.starts(self)
 
     def expire(self) -> None:
         with self._lock:
             self.expired = True
-            connection, self._connection = self._connection, None
-        if connection is not None:
-            _shut(connection)
+            sock, self._socket = self._socket, None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                # The plain socket's shutdown, also under TLS: SSLSocket's own
+                # would unwrap the TLS state under the feet of the reading thread.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
     def finish(self) -> None:
         """The attempt is over: its connection may serve another attempt now."""
         with self._lock:
-            self._connection = None
-
-
-def _shut(connection: Any) -> None:
-    sock = connection if isinstance(connection, socket.socket) else getattr(connection, "sock", None)
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            # The plain socket's shutdown, also under TLS: SSLSocket's own would
-            # unwrap the TLS state under the feet of the reading thread.
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            self._socket = None
 
 
 class Watchdog:
@@ -94,15 +90,11 @@ class Watchdog:
 
     @contextlib.contextmanager
     def attempt(self, seconds: float) -> Iterator[Deadline]:
-        """A deadline `seconds` from now, watched for as long as the block runs."""
-        deadline = Deadline(self.clock() + seconds)
+        """A deadline `seconds` after the request is sent, watched while the block runs."""
+        deadline = Deadline(self, seconds)
         with self._changed:
             token = next(self._tokens)
             self._pending[token] = deadline
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._watch, name="request-deadlines", daemon=True)
-                self._thread.start()
-            self._changed.notify()
         try:
             with deadline.running():
                 yield deadline
@@ -110,6 +102,15 @@ class Watchdog:
             with self._changed:
                 self._pending.pop(token, None)
             deadline.finish()
+
+    def starts(self, deadline: Deadline) -> None:
+        """`deadline`'s clock starts now."""
+        with self._changed:
+            deadline.due = self.clock() + deadline.seconds
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="request-deadlines", daemon=True)
+                self._thread.start()
+            self._changed.notify()
 
     def _watch(self) -> None:
         while True:
@@ -120,34 +121,26 @@ class Watchdog:
     def _next_due(self) -> Deadline:
         """Wait (holding the condition) until a deadline passes; returns it, once."""
         while True:
-            if not self._pending:
+            started = [(d.due, token) for token, d in self._pending.items() if d.due != math.inf]
+            if not started:
                 self._changed.wait()
                 continue
-            token, deadline = min(self._pending.items(), key=lambda item: item[1].due)
-            left = deadline.due - self.clock()
+            due, token = min(started)
+            left = due - self.clock()
             if left <= 0:
-                del self._pending[token]
-                return deadline
+                return self._pending.pop(token)
             self._changed.wait(left)
 
 
-def _hand_to_deadline(connection: Any) -> None:
-    deadline = getattr(_running, "deadline", None)
-    if deadline is not None and connection is not None:
-        deadline.watch(connection)
-
-
 class _Watched:
-    """Mixed into urllib3's connections: they tell the running attempt's deadline what to cut."""
+    """Mixed into urllib3's connections: the answer's socket goes to the running attempt's deadline."""
 
     sock: Any
 
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _hand_to_deadline(self)
-        super().request(*args, **kwargs)  # type: ignore[misc]
-
     def getresponse(self) -> Any:
-        _hand_to_deadline(self.sock)
+        deadline = getattr(_running, "deadline", None)
+        if deadline is not None and self.sock is not None:
+            deadline.answer_begins(self.sock)
         return super().getresponse()  # type: ignore[misc]
 
 

@@ -175,6 +175,7 @@ class Transport:
             try:
                 content = read_body(response, deadline, what)
             finally:
+                deadline.finish()  # before the connection can go to another attempt
                 response.close()
         except AnswerTimedOut:
             raise self._timed_out(what) from None
