@@ -9,6 +9,11 @@
 
 Every credential object keeps its secret out of `repr` and can list the
 secrets it holds, so the transport can scrub them from anything it reports.
+
+Credentials go only over https, or over http to a server on this machine
+(127.0.0.1, ::1, localhost): `credentials_problem` says why not, and the
+transport refuses before any request. An emulator variable never takes real
+credentials off this machine (`emulator_with_credentials`).
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ import threading
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
-from reconciler.client.errors import SCOPES, CredentialsError
+from reconciler.client.errors import SCOPES, CredentialsError, CredentialsRefused
 from reconciler.model.secrets import API_KEY_ENVS
+from reconciler.model.settings import is_loopback
 
 logger = logging.getLogger("reconciler.client")
 
@@ -175,6 +182,31 @@ def resolve_connection(
 def emulator_url(host: str) -> str:
     """`127.0.0.1:8095` -> `http://127.0.0.1:8095` (a scheme given is kept)."""
     return host.rstrip("/") if "://" in host else f"http://{host.rstrip('/')}"
+
+
+def credentials_problem(endpoint: str, credentials: Credentials) -> str | None:
+    """Why `credentials` must not be sent to `endpoint`, or None: they go over
+    https, or over plain http only to this machine."""
+    if isinstance(credentials, Anonymous):
+        return None
+    parts = urlsplit(endpoint)
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname or "")):
+        return None
+    return (f"{credentials.describe()} would be sent to {parts.scheme}://{parts.hostname} in clear; "
+            "credentials go over https, or over http only to an emulator on this machine "
+            "(127.0.0.1, ::1, localhost)")
+
+
+def emulator_with_credentials(variable: str, host: str) -> str:
+    """The URL of the emulator `variable` names, when real credentials will be
+    sent to it: only one on this machine may have them."""
+    url = emulator_url(host)
+    if not is_loopback(urlsplit(url).hostname or ""):
+        raise CredentialsRefused(
+            f"{variable} names an emulator that is not on this machine, and real credentials "
+            "would be sent to it; point it at 127.0.0.1, ::1 or localhost, or unset it"
+        )
+    return url
 
 
 def _api_key_from(env: Mapping[str, str]) -> ApiKey | None:

@@ -25,12 +25,12 @@ the HTTP library underneath: no `requests` exception escapes the client, and
           │    └── DeadlineExceeded                     504
           ├── TransportError       no answer: refused, dropped, timed out, cut short
           ├── UnexpectedResponse   an answer that is not the JSON object promised
-          └── CredentialsError     no usable credentials, or they could not be refreshed
+          ├── CredentialsError     no usable credentials, or they could not be refreshed
+          └── CredentialsRefused   credentials would go where they do not belong
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +40,7 @@ from typing import Any, ClassVar
 import requests
 from urllib3.exceptions import NewConnectionError
 
+from reconciler.client.bounded_json import json_object
 from reconciler.model.errors import ReconcilerError
 
 SCOPES = (
@@ -240,6 +241,11 @@ class CredentialsError(ApiError):
         )
 
 
+class CredentialsRefused(ApiError):
+    """Credentials would be sent in clear, or to an emulator that is not on this
+    machine: refused before any request, the message saying why."""
+
+
 _BY_STATUS: dict[str, type[ApiError]] = {
     "INVALID_ARGUMENT": InvalidArgument,
     "OUT_OF_RANGE": InvalidArgument,
@@ -352,18 +358,18 @@ def _scope_insufficient(details: list[dict[str, Any]], message: str) -> bool:
 
 
 def _parse_status(body: str) -> dict[str, Any] | None:
-    """The `error` object of a google.rpc.Status body, or None for anything else."""
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return None
-    error = parsed.get("error") if isinstance(parsed, dict) else None
+    """The `error` object of a google.rpc.Status body, or None for anything else
+    (a body too large or too deep for `json_object` included)."""
+    parsed, _problem = json_object(body)
+    error = parsed.get("error") if parsed is not None else None
     return error if isinstance(error, dict) else None
 
 
 def excerpt(body: str) -> str:
     """A body that is not a Status, squeezed to one line of at most 256 characters."""
-    text = " ".join(body.split())
+    # Only the start is looked at: splitting a body of megabytes would take a
+    # string object per word.
+    text = " ".join(body[: 16 * BODY_EXCERPT_CHARS].split())
     if len(text) <= BODY_EXCERPT_CHARS:
         return text
     return text[: BODY_EXCERPT_CHARS - 1] + "…"

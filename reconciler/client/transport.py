@@ -8,7 +8,6 @@ Tests swap the network out by mounting an adapter on the session they pass in.
 
 from __future__ import annotations
 
-import json
 import platform
 import threading
 from collections.abc import Mapping
@@ -20,14 +19,19 @@ import requests
 import requests.adapters
 
 from reconciler import __version__
-from reconciler.client.auth import QUOTA_PROJECT_HEADER, Credentials
+from reconciler.client.auth import QUOTA_PROJECT_HEADER, Credentials, credentials_problem
+from reconciler.client.bounded_json import json_object
+from reconciler.client.deadline import Deadline, Watchdog, WatchedAdapter
 from reconciler.client.errors import (
     ApiError,
+    CredentialsRefused,
+    TransportError,
     UnexpectedResponse,
     error_from_response,
     error_from_transport,
     excerpt,
 )
+from reconciler.client.reading import AnswerTimedOut, read_body
 from reconciler.client.retry import RetryPolicy, is_transient, never_processed
 from reconciler.client.slow import SlowNotices
 from reconciler.model.secrets import REDACTED, scrub
@@ -65,7 +69,8 @@ def new_session(pool_size: int) -> requests.Session:
     """A session whose connection pool holds one connection per concurrent caller."""
     session = requests.Session()
     # Retries are ours (see retry.py), so urllib3 must not retry underneath.
-    adapter = requests.adapters.HTTPAdapter(pool_maxsize=pool_size, max_retries=0)
+    # Watched, so that the request timeout bounds a whole answer (deadline.py).
+    adapter = WatchedAdapter(pool_maxsize=pool_size, max_retries=0)
     # Mounted per scheme, not on "": an empty prefix makes requests ignore
     # the adapter's settings (psf/requests#6533).
     session.mount("https://", adapter)
@@ -88,6 +93,9 @@ class Transport:
         slow_notice: float | None = SLOW_NOTICE_SECONDS,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
+        refused = credentials_problem(self.endpoint, credentials)
+        if refused is not None:  # before any request: a header sent in clear is out
+            raise CredentialsRefused(refused)
         self.slow_notice = slow_notice
         self._slow = SlowNotices(slow_notice, self._slow_line) if slow_notice is not None else None
         self.credentials = credentials
@@ -97,6 +105,7 @@ class Transport:
         self._session = session
         self._lock = threading.Lock()
         self._request_count = 0
+        self._watchdog = Watchdog()
 
     @property
     def request_count(self) -> int:
@@ -162,6 +171,27 @@ class Transport:
         self._count_request()
         token = self._slow.sent(what) if self._slow is not None else None
         try:
+            with self._watchdog.attempt(self.timeout) as deadline:
+                return self._exchange(method, path, params, body, headers, media, what, deadline, accept)
+        finally:
+            if self._slow is not None and token is not None:
+                self._slow.answered(token)
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        body: Mapping[str, Any] | None,
+        headers: dict[str, str],
+        media: tuple[bytes, str] | None,
+        what: str,
+        deadline: Deadline,
+        accept: frozenset[int] = frozenset(),
+    ) -> Answer:
+        """Send once and read the whole answer before `deadline`; a status in
+        `accept` is answered without its body read as JSON."""
+        try:
             response = self._session.request(
                 method,
                 f"{self.endpoint}/{path}",
@@ -172,15 +202,30 @@ class Transport:
                 timeout=self.timeout,
                 # A redirect would carry the API key header to wherever it points.
                 allow_redirects=False,
+                # Read below, within MAX_RESPONSE_BYTES and the deadline.
+                stream=True,
             )
+            try:
+                content = read_body(response, deadline, what)
+            finally:
+                deadline.finish()  # before the connection can go to another attempt
+                response.close()
+        except AnswerTimedOut:
+            raise self._timed_out(what) from None
         except requests.RequestException as exc:
+            if deadline.expired:  # the watchdog cut the connection
+                raise self._timed_out(what) from None
             raise self._scrubbed(error_from_transport(exc, request=what)) from exc
-        finally:
-            if self._slow is not None and token is not None:
-                self._slow.answered(token)
         if response.status_code in accept:
             return Answer(response.status_code, response.headers, {})
-        return Answer(response.status_code, response.headers, self._read(response, what))
+        return Answer(response.status_code, response.headers, self._read(response, content, what))
+
+    def _timed_out(self, what: str) -> TransportError:
+        """Retried like any timeout (a resend, when the call allows one)."""
+        return TransportError(
+            f"no whole answer within the request timeout of {self.timeout:g}s (requestTimeoutSeconds)",
+            request=what,
+        )
 
     def _slow_line(self, what: str) -> str:
         return f"waiting for {what} at {self.endpoint}: no answer after {self.slow_notice:g}s " \
@@ -201,23 +246,20 @@ class Transport:
         with self._lock:
             self._request_count += 1
 
-    def _read(self, response: requests.Response, what: str) -> dict[str, Any]:
+    def _read(self, response: requests.Response, content: bytearray, what: str) -> dict[str, Any]:
         # proto3 JSON is UTF-8; requests' charset guessing would be slow on big pages.
-        text = response.content.decode("utf-8", errors="replace")
+        text = content.decode("utf-8", errors="replace")
+        del content
         status = response.status_code
         if not 200 <= status < 300:
             scrubbed = self._scrub(text)
             raise error_from_response(status, scrubbed, response.headers, request=what)
         if not text.strip():
             return {}
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            parsed = None
-        if not isinstance(parsed, dict):
+        parsed, problem = json_object(text)
+        if parsed is None:
             raise UnexpectedResponse(
-                f"answered {status} with a body that is not a JSON object: "
-                f"{excerpt(self._scrub(text))}",
+                f"answered with a body that is not a JSON object ({problem}): {excerpt(self._scrub(text))}",
                 http_status=status,
                 request=what,
             )

@@ -7,6 +7,7 @@ idea): the client under test runs unmodified, and only the network is gone.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -104,7 +105,7 @@ def _response(request: requests.PreparedRequest, reply: Reply) -> requests.Respo
     response = requests.Response()
     response.status_code = reply.status
     raw = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
-    response._content = raw.encode()
+    response.raw = io.BytesIO(raw.encode())  # streamed, as a real adapter's answer is
     response.headers = CaseInsensitiveDict({"content-type": "application/json", **reply.headers})
     response.url = request.url or ""
     response.request = request

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 
@@ -111,7 +112,7 @@ class _SilentUntilNoticed(requests.adapters.BaseAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:  # type: ignore[override]
         assert self.noticed.wait(timeout=30), "no 'waiting for' line while the request hung"
         response = requests.Response()
-        response.status_code, response._content = 200, b"{}"
+        response.status_code, response.raw = 200, io.BytesIO(b"{}")
         return response
 
     def close(self) -> None:
@@ -131,12 +132,14 @@ def test_a_silent_endpoint_gets_a_waiting_for_line(caplog: pytest.LogCaptureFixt
     transport = Transport("https://api.test", Anonymous(), timeout=30, retry=RetryPolicy(),
                           session=session, slow_notice=0.01)
     handler = Watch()
-    logging.getLogger("reconciler.client").addHandler(handler)
+    # On the root logger, after caplog's own handler: the line is captured
+    # before the endpoint answers (on the client's logger it was a race).
+    logging.getLogger().addHandler(handler)
     try:
         with caplog.at_level(logging.WARNING, logger="reconciler.client"):
             assert transport.call("GET", "v1beta/tunedModels") == {}
     finally:
-        logging.getLogger("reconciler.client").removeHandler(handler)
+        logging.getLogger().removeHandler(handler)
     assert caplog.messages == [
         "waiting for GET /v1beta/tunedModels at https://api.test: no answer after 0.01s (giving up after 30s)"
     ]

@@ -30,8 +30,10 @@ from reconciler.client.auth import (
     load_default_credentials,
     resolve_connection,
 )
-from reconciler.client.errors import NotFound, UnexpectedResponse
+from reconciler.client.errors import NotFound
+from reconciler.client.pages import pages
 from reconciler.client.retry import RetryPolicy
+from reconciler.client.shapes import ENUM, INTEGER, NUMBER, SCALAR, TEXT, ListOf, Obj, Shape
 from reconciler.client.transport import Resend, Transport, new_session
 from reconciler.model.errors import UserError
 from reconciler.model.settings import DEFAULT_ENDPOINT, Settings
@@ -48,6 +50,20 @@ _NAME_PATTERNS = {
     "permissions": re.compile(rf"^tunedModels/{_SEGMENT}/permissions/{_SEGMENT}$"),
     "operations": re.compile(rf"^(tunedModels/{_SEGMENT}/)?operations/{_SEGMENT}$"),
 }
+
+# The JSON types of what the backend decodes from each list (live.py,
+# defaults.py): a server that sends another type is refused at the list.
+TUNED_MODEL: Shape = Obj({
+    "name": TEXT, "baseModel": TEXT, "displayName": TEXT, "description": TEXT, "state": ENUM,
+    "temperature": NUMBER, "topP": NUMBER, "topK": NUMBER, "createTime": TEXT, "updateTime": TEXT,
+    "tunedModelSource": Obj({"tunedModel": TEXT, "baseModel": TEXT}),
+    "tuningTask": Obj({
+        "hyperparameters": Obj({}, rest=SCALAR),
+        "snapshots": ListOf(Obj({"step": INTEGER, "epoch": INTEGER, "meanLoss": NUMBER})),
+    }),
+}, required=("name",))
+PERMISSION: Shape = Obj({"name": TEXT, "role": ENUM, "granteeType": ENUM, "emailAddress": TEXT}, required=("name",))
+BASE_MODEL: Shape = Obj({"name": TEXT, "temperature": NUMBER, "topP": NUMBER, "topK": NUMBER})
 
 
 class GeminiClient:
@@ -144,7 +160,7 @@ class GeminiClient:
         params = {"filter": filter} if filter else {}
         if fields:
             params["fields"] = f"tunedModels({fields}),nextPageToken"
-        return self._pages(f"{self.api_version}/tunedModels", "tunedModels", params)
+        return self._pages(f"{self.api_version}/tunedModels", "tunedModels", TUNED_MODEL, params)
 
     def get_tuned_model(self, id_or_name: str, fields: str | None = None) -> dict[str, Any]:
         params = {"fields": fields} if fields else None
@@ -197,7 +213,7 @@ class GeminiClient:
 
     def list_permissions(self, id_or_name: str) -> list[dict[str, Any]]:
         path = f"{self._versioned(tuned_model_name(id_or_name))}/permissions"
-        return self._list_all(path, "permissions")
+        return self._list_all(path, "permissions", PERMISSION)
 
     def create_permission(self, id_or_name: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Grant a role; `body` is a Permission ({role, granteeType, emailAddress})."""
@@ -227,7 +243,7 @@ class GeminiClient:
     # Base models
 
     def list_base_models(self) -> list[dict[str, Any]]:
-        return self._list_all(f"{self.api_version}/models", "models")
+        return self._list_all(f"{self.api_version}/models", "models", BASE_MODEL)
 
     def get_base_model(self, name: str) -> dict[str, Any]:
         return self._call("GET", self._versioned(base_model_name(name)))
@@ -250,28 +266,23 @@ class GeminiClient:
                 raise
 
     def _list_all(
-        self, path: str, key: str, params: Mapping[str, str] | None = None
+        self, path: str, key: str, shape: Shape, params: Mapping[str, str] | None = None
     ) -> list[dict[str, Any]]:
-        return [item for page in self._pages(path, key, params) for item in page]
+        return [item for page in self._pages(path, key, shape, params) for item in page]
 
     def _pages(
-        self, path: str, key: str, params: Mapping[str, str] | None = None
+        self, path: str, key: str, shape: Shape, params: Mapping[str, str] | None = None
     ) -> Iterator[list[dict[str, Any]]]:
-        """Follow nextPageToken to the last page; every other parameter stays the same."""
-        seen_tokens: set[str] = set()
-        token = ""
-        while True:
+        """Follow nextPageToken to the last page (or to a bound: `pages`); every
+        other parameter stays the same."""
+
+        def fetch(token: str) -> dict[str, Any]:
             page_params = {**(params or {}), "pageSize": str(PAGE_SIZE)}
             if token:
                 page_params["pageToken"] = token
-            page = self._call("GET", path, params=page_params)
-            yield page.get(key) or []
-            token = page.get("nextPageToken") or ""
-            if not token:
-                return
-            if token in seen_tokens:
-                raise UnexpectedResponse(f"GET /{path} repeated page token {token!r}; stopped")
-            seen_tokens.add(token)
+            return self._call("GET", path, params=page_params)
+
+        return pages(fetch, key, what=f"GET /{path}", page_size=PAGE_SIZE, shape=shape)
 
 
 def tuned_model_name(id_or_name: str) -> str:

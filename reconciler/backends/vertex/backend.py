@@ -46,7 +46,14 @@ from reconciler.backends.vertex.live import (
 from reconciler.backends.vertex.lock import Locks
 from reconciler.backends.vertex.names import host_for, without_version
 from reconciler.backends.vertex.rules import ADAPTER_SIZE_NAMES, RULES, manifest_problems
-from reconciler.client.auth import AdcLoader, Anonymous, GoogleCredentials, emulator_url, load_default_credentials
+from reconciler.client.auth import (
+    AdcLoader,
+    Anonymous,
+    GoogleCredentials,
+    emulator_url,
+    emulator_with_credentials,
+    load_default_credentials,
+)
 from reconciler.client.errors import ApiError, FailedPrecondition, NotFound
 from reconciler.client.retry import is_transient
 from reconciler.model.desired import Desired, DesiredModel
@@ -94,7 +101,9 @@ class VertexBackend:
                 env: Mapping[str, str] = os.environ, load_adc: AdcLoader = load_default_credentials) -> VertexBackend:
         """A backend for reconciler.yaml's `vertex:` block: the embedded emulator
         (`emulator`), an emulator named by AIPLATFORM_EMULATOR_HOST /
-        STORAGE_EMULATOR_HOST (no credentials), or Vertex AI with ADC."""
+        STORAGE_EMULATOR_HOST (no credentials), or Vertex AI with ADC. With
+        ADC, STORAGE_EMULATOR_HOST alone is refused unless it is on this
+        machine: the access token would go to it."""
         vertex = settings.vertex
         if vertex is None:
             raise UserError("backend: vertex needs a `vertex:` block in reconciler.yaml")
@@ -108,19 +117,24 @@ class VertexBackend:
             storage = emulator or (emulator_url(storage_host) if storage_host else api)
             client = VertexClient(api, storage, vertex.project, vertex.location, credentials=Anonymous(), **common)
             return cls(client, vertex, marker=marker, emulated=True)
+        storage = emulator_with_credentials(STORAGE_EMULATOR_ENV, storage_host) if storage_host else STORAGE_HOST
         credentials, adc_quota = load_adc(CLOUD_PLATFORM)
-        storage = emulator_url(storage_host) if storage_host else STORAGE_HOST
         client = VertexClient(host_for(vertex.location), storage, vertex.project, vertex.location,
                               credentials=GoogleCredentials(credentials),
                               quota_project=settings.quota_project or adc_quota, **common)
         return cls(client, vertex, marker=marker)
 
     def describe_target(self) -> str:
+        """Every host the run calls: the Vertex AI API's and Cloud Storage's."""
         where = f"Vertex AI project {self.settings.project} in {self.settings.location}"
+        storage = f"Cloud Storage at {self.client.storage_endpoint}"
         if isinstance(self.client.credentials, Anonymous):
-            return f"{where} on the emulator at {self.client.endpoint} ({AIPLATFORM_EMULATOR_ENV}, no credentials)"
+            return (f"{where} on the emulator at {self.client.endpoint} ({AIPLATFORM_EMULATOR_ENV}), "
+                    f"{storage}, no credentials")
+        if self.client.storage_endpoint != STORAGE_HOST:
+            storage += f" ({STORAGE_EMULATOR_ENV})"
         quota = self.client.quota_project
-        return (f"{where} at {self.client.endpoint} ({self.client.credentials.describe()})"
+        return (f"{where} at {self.client.endpoint}, {storage} ({self.client.credentials.describe()})"
                 + (f", quota project {quota}" if quota else ""))
 
     def close(self) -> None:

@@ -19,7 +19,9 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from reconciler.client.auth import Anonymous, Credentials
 from reconciler.client.errors import Conflict, NotFound, UnexpectedResponse
+from reconciler.client.pages import pages
 from reconciler.client.retry import RetryPolicy
+from reconciler.client.shapes import ENUM, INTEGER, NUMBER, TEXT, ListOf, MapOf, Obj, Shape
 from reconciler.client.transport import Answer, Resend, Transport, new_session
 
 PAGE_SIZE = 1000  # the most a list page holds
@@ -44,6 +46,27 @@ class UploadState:
 
     committed: int
     stored: dict[str, Any] | None = None
+
+# The JSON types of what the backend decodes from each list (live.py,
+# labels.py, backend.py): a server that sends another type is refused at the list.
+LABELS: Shape = MapOf(TEXT)
+TUNING_JOB: Shape = Obj({
+    "name": TEXT, "labels": LABELS, "state": ENUM, "createTime": TEXT, "updateTime": TEXT, "baseModel": TEXT,
+    "tunedModelDisplayName": TEXT, "description": TEXT,
+    "tunedModel": Obj({"model": TEXT, "endpoint": TEXT, "checkpoints": ListOf(Obj({"endpoint": TEXT}))}),
+    "preTunedModel": Obj({"tunedModelName": TEXT, "baseModel": TEXT}),
+    "tuningJobMetadata": Obj({"completedStepCount": INTEGER, "completedEpochCount": INTEGER}),
+    "supervisedTuningSpec": Obj({"hyperParameters": Obj({
+        "epochCount": INTEGER, "learningRateMultiplier": NUMBER, "adapterSize": ENUM})}),
+}, required=("name",))
+MODEL: Shape = Obj({
+    "name": TEXT, "labels": LABELS, "displayName": TEXT, "description": TEXT, "createTime": TEXT,
+    "updateTime": TEXT, "etag": TEXT, "deployedModels": ListOf(Obj({"endpoint": TEXT, "deployedModelId": TEXT})),
+}, required=("name",))
+ENDPOINT: Shape = Obj({
+    "name": TEXT, "labels": LABELS, "etag": TEXT, "trafficSplit": MapOf(INTEGER),
+    "deployedModels": ListOf(Obj({"id": TEXT, "model": TEXT})),
+}, required=("name",))
 
 
 class VertexClient:
@@ -98,7 +121,7 @@ class VertexClient:
     # --- tuning jobs ----------------------------------------------------------------
 
     def list_tuning_jobs(self, filter: str = "") -> list[dict[str, Any]]:
-        return self._list_all(self._collection("tuningJobs"), "tuningJobs", filter)
+        return self._list_all(self._collection("tuningJobs"), "tuningJobs", TUNING_JOB, filter)
 
     def get_tuning_job(self, name: str) -> dict[str, Any]:
         return self._call("GET", self._v(name))
@@ -112,13 +135,13 @@ class VertexClient:
     # --- models -----------------------------------------------------------------------
 
     def list_models(self, filter: str = "") -> list[dict[str, Any]]:
-        return self._list_all(self._collection("models"), "models", filter)
+        return self._list_all(self._collection("models"), "models", MODEL, filter)
 
     def get_model(self, name: str) -> dict[str, Any]:
         return self._call("GET", self._v(name))
 
     def list_model_versions(self, name: str) -> list[dict[str, Any]]:
-        return self._list_all(self._v(name) + ":listVersions", "models", "")
+        return self._list_all(self._v(name) + ":listVersions", "models", MODEL, "")
 
     def update_model(self, name: str, body: Mapping[str, Any], mask: list[str]) -> dict[str, Any]:
         return self._call("PATCH", self._v(name), params={"updateMask": ",".join(mask)}, body=body)
@@ -130,7 +153,7 @@ class VertexClient:
     # --- endpoints ----------------------------------------------------------------------
 
     def list_endpoints(self, filter: str = "") -> list[dict[str, Any]]:
-        return self._list_all(self._collection("endpoints"), "endpoints", filter)
+        return self._list_all(self._collection("endpoints"), "endpoints", ENDPOINT, filter)
 
     def get_endpoint(self, name: str) -> dict[str, Any]:
         return self._call("GET", self._v(name))
@@ -244,25 +267,19 @@ class VertexClient:
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         return self._api.call(method, path, **kwargs)
 
-    def _list_all(self, path: str, key: str, filter: str) -> list[dict[str, Any]]:
-        """Every page; a repeated page token stops with an error (never a partial list)."""
-        items: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        token = ""
-        while True:
+    def _list_all(self, path: str, key: str, shape: Shape, filter: str) -> list[dict[str, Any]]:
+        """Every page, or an error at a bound (`pages`): never a partial list."""
+
+        def fetch(token: str) -> dict[str, Any]:
             params = {"pageSize": str(PAGE_SIZE)}
             if filter:
                 params["filter"] = filter
             if token:
                 params["pageToken"] = token
-            page = self._call("GET", path, params=params)
-            items.extend(page.get(key) or ())
-            token = page.get("nextPageToken") or ""
-            if not token:
-                return items
-            if token in seen:
-                raise UnexpectedResponse(f"GET /{path} repeated page token {token!r}; stopped")
-            seen.add(token)
+            return self._call("GET", path, params=params)
+
+        return [item for page in pages(fetch, key, what=f"GET /{path}", page_size=PAGE_SIZE, shape=shape)
+                for item in page]
 
 
 def _upload_state(answer: Answer, total: int) -> UploadState:
