@@ -582,9 +582,9 @@ class VertexBackend:
 
     def generate(self, key: str, base_model: str, text: str) -> str:
         endpoint = self._endpoint.get(key)
-        if endpoint is None:
+        if endpoint is None:  # the model this id is now: a candidate, not the one still serving
             live = self.find(key)
-            endpoint = live.serving.get("endpoint") if live is not None else None
+            endpoint = live.handle.endpoint if live is not None and isinstance(live.handle, Handle) else None
         if not endpoint:
             raise ChangeFailed(f"{RULES.address(key)} has no endpoint to test")
         response = self.client.generate_content(endpoint, text, self._generation.get(key, {}))

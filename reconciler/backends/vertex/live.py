@@ -64,6 +64,7 @@ class Handle:
     # failed run's Model.
     others: tuple[dict[str, Any], ...] = ()
     jobs: tuple[dict[str, Any], ...] = field(default=())
+    endpoint: str = ""  # where `model` answers (smoke tests and scores go here, not to the serving one)
 
 def job_state(job: Mapping[str, Any]) -> str:
     state = job.get("state", 0)
@@ -238,7 +239,8 @@ class Join:
             serving=serving_handle,
             superseded=tuple(without_version(b["name"]) for b in others if b is not serving_body),
             broken=self._broken(model, job, live_state, key),
-            handle=Handle(job=job, model=model, endpoints=endpoints, others=others, jobs=tuple(claim.jobs)),
+            handle=Handle(job=job, model=model, endpoints=endpoints, others=others, jobs=tuple(claim.jobs),
+                          endpoint=self._owned_endpoint(job, model, key) if model is not None else ""),
         )
 
     def _serving_and_current(self, claim: _Claims) -> tuple[str | None, str | None]:
