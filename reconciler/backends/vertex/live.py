@@ -121,7 +121,6 @@ class Join:
         self.endpoints = {e["name"]: e for e in endpoints}
         self.ownership: dict[str, Ownership] = {}  # job name -> ownership its labels record
         self.claims: dict[str, _Claims] = defaultdict(_Claims)
-        self.notes: dict[str, str] = {}  # unclaimed Model name -> why its labels were not trusted
         for job in jobs:
             self._claim_job(job)
         for claim in self.claims.values():
