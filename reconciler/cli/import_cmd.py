@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from reconciler.backends.vertex.backend import VertexBackend
 from reconciler.cli.app import App, pass_app
 from reconciler.cli.repository import check_repository, command_hint
 from reconciler.cli.session import Session
@@ -30,7 +29,10 @@ def import_command(app: App, model_id: str, manifest: str, path: str) -> None:
     session = Session.open(app, str(manifest_path))
     model, live_key = _described(session, model_id, manifest)
     backend = session.backend
-    if isinstance(backend, VertexBackend):
+    if live_key is not None:
+        from reconciler.backends.vertex.backend import VertexBackend  # only Vertex AI imports under another id
+
+        assert isinstance(backend, VertexBackend)
         backend.adopt(model, live_key)
     else:
         backend.adopt(model)
@@ -52,9 +54,10 @@ def _described(session: Session, model_id: str, manifest: str) -> tuple[DesiredM
     short = model_id.rpartition("/")[2]  # an id, or the API's name of the model
     if short in models:
         return models[short], None
-    if isinstance(session.backend, VertexBackend) and len(models) == 1:
+    vertex = session.backend.name == "vertex"
+    if vertex and len(models) == 1:
         return next(iter(models.values())), model_id
-    if isinstance(session.backend, VertexBackend):
+    if vertex:
         raise UserError(f"{manifest} does not describe {short} (metadata.name); to import it under another id, "
                         "give a manifest file that describes that one model")
     raise UserError(f"{manifest} does not describe {short} (metadata.name): on the Gemini API a tuned model's id "
