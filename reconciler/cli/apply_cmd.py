@@ -93,25 +93,71 @@ def execute(app: App, session: Session, plan: Plan, options: ApplyOptions, *, ou
     executor = Executor(session.backend, session.desired, reporter, waiter, options)
     with stop_on_sigterm(waiter.stop):
         result = executor.run(plan)
-    report(app, result, output, path)
+    report(app, result, output, path, endpoints=new_endpoints(session, result), plan=plan)
     return result
 
 
-def report(app: App, result: ApplyResult, output: str, path: str) -> None:
+def new_endpoints(session: Session, result: ApplyResult) -> dict[str, str]:
+    """The endpoint each model this run created or replaced now serves from, by
+    address, where the backend serves from one (Vertex AI): callers must move to it."""
+    endpoints = {}
+    for outcome in result.outcomes:
+        if outcome.ok and outcome.action in (Action.CREATE, Action.REPLACE):
+            live = session.backend.find(outcome.model_id)
+            endpoint = live.serving.get("endpoint") if live is not None else None
+            if endpoint:
+                endpoints[session.backend.rules.address(outcome.model_id)] = endpoint
+    return endpoints
+
+
+def report(app: App, result: ApplyResult, output: str, path: str, *, endpoints: dict[str, str] | None = None,
+           plan: Plan | None = None) -> None:
+    endpoints = endpoints or {}
+    blocked = blocked_line(plan) if plan is not None else ""
     if output == "text":
-        app.console.print(render_apply_text(result), nl=False)
+        app.console.print(_with_endpoints(render_apply_text(result), endpoints, blocked), nl=False)
     else:
-        app.console.print(_json_summary(result))
+        app.console.print(_json_summary(result, endpoints=endpoints, blocked=blocked))
     if result.interrupted:  # said once, with the command to copy
         resume = command_hint(app.emulator, "apply", path)
         app.console.warn(f"stopped before the end: {RESUME_HINT.replace('`reconciler apply`', f'`{resume}`')}")
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
+        markdown = render_apply_markdown(result) + _endpoints_markdown(endpoints) + (f"\n**{blocked}**\n"
+                                                                                     if blocked else "")
         with open(summary_file, "a", encoding="utf-8") as handle:  # shown on the run's page: no secret
-            handle.write(scrub(render_apply_markdown(result), app.console.secrets) + "\n")
+            handle.write(scrub(markdown, app.console.secrets) + "\n")
 
 
-def _json_summary(result: ApplyResult, summary: str | None = None) -> str:
+def blocked_line(plan: Plan) -> str:
+    """The last word of an apply that left blocked models alone: it exits 1."""
+    if not plan.blocked:
+        return ""
+    names = ", ".join(plan.address(error.model_id) for error in plan.blocked if error.model_id)
+    return (f"Not converged: {plural(len(plan.blocked), 'model')} blocked, left as "
+            f"{'it is' if len(plan.blocked) == 1 else 'they are'}" + (f" ({names})" if names else "") + ".")
+
+
+def _with_endpoints(text: str, endpoints: dict[str, str], blocked: str) -> str:
+    """The apply text with the new endpoints above its summary line, and the
+    blocked models below it: the last line says why the apply exits 1."""
+    body, _, last = text.rstrip("\n").rpartition("\n")
+    lines = [body] if body else []
+    lines += [f"{address} serves at {endpoint}" for address, endpoint in endpoints.items()]
+    lines.append(last)
+    if blocked:
+        lines.append(blocked)
+    return "\n".join(lines) + "\n"
+
+
+def _endpoints_markdown(endpoints: dict[str, str]) -> str:
+    if not endpoints:
+        return ""
+    return "\n**New endpoints:**\n\n" + "".join(f"- `{a}` serves at `{e}`\n" for a, e in endpoints.items())
+
+
+def _json_summary(result: ApplyResult, summary: str | None = None, *, endpoints: dict[str, str] | None = None,
+                  blocked: str = "") -> str:
     return json.dumps(
         {
             "type": "summary",
@@ -124,6 +170,8 @@ def _json_summary(result: ApplyResult, summary: str | None = None) -> str:
                  "message": o.message or None, "waited_for": o.waited_for}
                 for o in result.outcomes
             ],
+            "endpoints": endpoints or {},
+            "blocked": blocked or None,
             "smoke_tests": [
                 {"model_id": s.model_id, "input": s.input, "expected": s.expected, "got": s.got,
                  "passed": s.passed}
@@ -143,7 +191,9 @@ def show_plan(app: App, plan: Plan, output: str) -> None:
 
 def nothing_to_apply(plan: Plan) -> str:
     """What an apply with nothing to do says; never "matches" next to models
-    that require pruning."""
+    that require pruning or are blocked."""
+    if plan.blocked:
+        return blocked_line(plan)
     if not plan.needs_pruning:
         return NO_CHANGES
     return (
@@ -153,9 +203,13 @@ def nothing_to_apply(plan: Plan) -> str:
 
 
 def say_no_changes(app: App, plan: Plan, output: str) -> None:
+    """The text plan above already said "No changes" (once, on stdout): only what
+    it leaves out is said, a blocked model (the apply exits 1) last."""
     if output == "json":
         app.console.print(_json_summary(ApplyResult(), summary=nothing_to_apply(plan)))
-    else:
+    elif plan.blocked:
+        app.console.print(blocked_line(plan))
+    elif plan.needs_pruning:
         app.console.info(nothing_to_apply(plan))
 
 

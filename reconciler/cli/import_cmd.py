@@ -9,6 +9,7 @@ import click
 from reconciler.cli.app import App, pass_app
 from reconciler.cli.repository import check_repository, command_hint
 from reconciler.cli.session import Session
+from reconciler.model.desired import DesiredModel
 from reconciler.model.errors import UserError
 
 
@@ -26,17 +27,48 @@ def import_command(app: App, model_id: str, manifest: str, path: str) -> None:
     if not manifest_path.is_file():
         raise UserError(f"{manifest_path}: no such manifest file")
     session = Session.open(app, str(manifest_path))
-    model_id = model_id.rpartition("/")[2]  # an id, or the API's name of the model
-    model = session.desired.by_id().get(model_id)
-    if model is None:
-        raise UserError(f"{manifest} does not describe {model_id} (metadata.name)")
-    session.backend.adopt(model)
-    source = model.manifest.spec.training_data.file or "the inline examples"
-    app.console.warn(
-        "training data cannot be verified: the API never returns it, so the model is "
-        f"recorded as tuned on the {model.dataset.examples} examples of {source}"
-    )
+    model, live_key = _described(session, model_id, manifest)
+    backend = session.backend
+    if live_key is not None:
+        from reconciler.backends.vertex.backend import VertexBackend  # only Vertex AI imports under another id
+
+        assert isinstance(backend, VertexBackend)
+        backend.adopt(model, live_key)
+    else:
+        backend.adopt(model)
+    app.console.warn(_training_data_warning(model))
+    address = backend.rules.address(model.id)
+    under = f" ({live_key} is now {model.id})" if live_key else ""
     app.console.print(
-        f"Imported {session.backend.rules.address(model_id)}. Run `{command_hint(app.emulator, 'plan', path)}` "
+        f"Imported {address}{under}. Run `{command_hint(app.emulator, 'plan', path)}` "
         "to see any difference in its mutable fields."
     )
+
+
+def _described(session: Session, model_id: str, manifest: str) -> tuple[DesiredModel, str | None]:
+    """The manifest's model, and the live model's own name when it is imported
+    under another id: on Vertex AI a model made by hand is named by the server
+    (`model-<digits>`), and a manifest that describes one model may give it the
+    id of the user's choosing. A Gemini API model's id is its name."""
+    models = session.desired.by_id()
+    short = model_id.rpartition("/")[2]  # an id, or the API's name of the model
+    if short in models:
+        return models[short], None
+    vertex = session.backend.name == "vertex"
+    if vertex and len(models) == 1:
+        return next(iter(models.values())), model_id
+    if vertex:
+        raise UserError(f"{manifest} does not describe {short} (metadata.name); to import it under another id, "
+                        "give a manifest file that describes that one model")
+    raise UserError(f"{manifest} does not describe {short} (metadata.name): on the Gemini API a tuned model's id "
+                    "is its name, so the manifest must use it")
+
+
+def _training_data_warning(model: DesiredModel) -> str:
+    """What is recorded about the training data, which no API returns."""
+    if not model.dataset.known:
+        return ("training data cannot be verified: the API never returns it, and the manifest says "
+                "`trainingData: {unknown: true}`, so none is recorded; a later `trainingData` re-tunes the model")
+    source = model.manifest.spec.training_data.file or "the inline examples"
+    return ("training data cannot be verified: the API never returns it, so the model is "
+            f"recorded as tuned on the {model.dataset.examples} examples of {source}")

@@ -7,10 +7,12 @@ run the whole loop with no account and no network.
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,6 +24,7 @@ from reconciler.cli.annotations import print_problem
 from reconciler.cli.app import App
 from reconciler.cli.repository import check_repository, command_hint
 from reconciler.cli.state import STATE_DIR, make_state_folder
+from reconciler.client.errors import CredentialsError, VertexCredentialsError
 from reconciler.loader import Problem, load, load_settings
 from reconciler.model.desired import Desired
 from reconciler.model.errors import ReconcilerError, UserError
@@ -29,6 +32,10 @@ from reconciler.model.live import Observed
 from reconciler.model.settings import Settings
 from reconciler.plan import PlanOptions, plan
 from reconciler.plan.types import Plan, PlanError
+
+if TYPE_CHECKING:  # only the chosen backend is imported at run time (backend_class)
+    from reconciler.backends.gemini.backend import GeminiBackend
+    from reconciler.backends.vertex.backend import VertexBackend
 
 EMULATOR_DIR = STATE_DIR
 EMULATOR_STATE = "emulator.sqlite"
@@ -106,8 +113,25 @@ class _Connection:
             state = Path(root) / EMULATOR_DIR / EMULATOR_STATE
             return cls(connected, EMULATOR_POLL_SECONDS,
                        f"Target: the embedded emulator (--emulator), state in {_shown(state)}", settings)
-        connected = backend.connect(settings)
+        connected = _connect(backend, settings)
         return cls(connected, settings.poll_interval_seconds, f"Target: {connected.describe_target()}", settings)
+
+
+def _connect(backend: type[GeminiBackend] | type[VertexBackend], settings: Settings,
+             env: Mapping[str, str] = os.environ) -> GeminiBackend | VertexBackend:
+    """Connect; a Vertex AI run without credentials is told of Application
+    Default Credentials (never of API keys), and of the variable its emulator
+    is named by when only the Gemini API emulator's is set."""
+    try:
+        return backend.connect(settings)
+    except CredentialsError as error:
+        if settings.backend != "vertex" or isinstance(error, VertexCredentialsError):
+            raise
+        message = error.message  # its own words, without the API-key remedy
+        if env.get("GENERATIVELANGUAGE_EMULATOR_HOST", "").strip() and not env.get("AIPLATFORM_EMULATOR_HOST"):
+            message += ("; GENERATIVELANGUAGE_EMULATOR_HOST names the Gemini API's emulator, and "
+                        "`backend: vertex` reads AIPLATFORM_EMULATOR_HOST (set it to the same host:port)")
+        raise VertexCredentialsError(message) from error
 
 
 class _Listing:

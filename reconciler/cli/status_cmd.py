@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import click
 
+from reconciler.backends.vertex.live import Handle, job_state
 from reconciler.cli.app import App, pass_app
 from reconciler.cli.session import Session
 from reconciler.model.desired import DesiredModel
@@ -20,7 +21,7 @@ from reconciler.model.tuning import TuningDefaults
 from reconciler.plan.types import Action, Plan
 
 JSON_FORMAT_VERSION = "1.1"  # docs/plan-json.md; 1.1: backend, serving
-COLUMNS = ("MODEL", "MANAGED", "STATE", "PROGRESS", "LAST LOSS", "SYNC")
+COLUMNS = ("MODEL", "MANAGED", "STATE", "PROGRESS", "LAST LOSS", "SYNC", "ENDPOINT")
 REQUIRES_PRUNING = "requires_pruning"
 
 
@@ -80,23 +81,42 @@ def record(
     }
 
 
+def state_words(model: LiveModel, backend: str) -> str:
+    """The state as the backend's own console says it: on Vertex AI the tuning
+    job's state (RUNNING, SUCCEEDED, ...), on the Gemini API the model's."""
+    if backend != "vertex":
+        return model.state.value
+    handle = model.handle
+    if isinstance(handle, Handle) and handle.job is not None:
+        return job_state(handle.job).removeprefix("JOB_STATE_")
+    return _VERTEX_STATES[model.state]
+
+
 def cells(item: dict[str, object], model: LiveModel, plan: Plan) -> dict[str, str]:
     percent, loss = item["progress_percent"], item["last_loss"]
     running = model.state is LiveState.CREATING
     return {
         "MODEL": model.id,
         "MANAGED": "yes" if model.managed else "no",
-        "STATE": model.state.value,
+        "STATE": state_words(model, str(item["backend"])),
         "PROGRESS": f"{percent}%" if percent is not None else ("tuning" if running else "-"),
         "LAST LOSS": f"{loss:.4f}" if isinstance(loss, float) else "-",
         "SYNC": sync_of(model, plan).text(),
+        # where callers send requests, when the backend serves from an endpoint
+        "ENDPOINT": model.serving.get("endpoint", "-"),
     }
 
 
+# A Model with no job to read (imported): what its LiveState is in Vertex's words.
+_VERTEX_STATES = {LiveState.ACTIVE: "SUCCEEDED", LiveState.CREATING: "RUNNING", LiveState.FAILED: "FAILED"}
+
+
 def table(rows: list[dict[str, str]]) -> str:
-    widths = {c: max([len(c), *(len(r[c]) for r in rows)]) for c in COLUMNS}
-    lines = ["  ".join(c.ljust(widths[c]) for c in COLUMNS).rstrip()]
-    lines += ["  ".join(r[c].ljust(widths[c]) for c in COLUMNS).rstrip() for r in rows]
+    """The columns; ENDPOINT only where some model serves from one (Vertex AI)."""
+    columns = [c for c in COLUMNS if c != "ENDPOINT" or any(r[c] != "-" for r in rows)]
+    widths = {c: max([len(c), *(len(r[c]) for r in rows)]) for c in columns}
+    lines = ["  ".join(c.ljust(widths[c]) for c in columns).rstrip()]
+    lines += ["  ".join(r[c].ljust(widths[c]) for c in columns).rstrip() for r in rows]
     return "\n".join(lines) + "\n"
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from reconciler.client.errors import SCOPES, CredentialsError, CredentialsRefused
+from reconciler.client.errors import SCOPES, CredentialsError, CredentialsRefused, TransportError
 from reconciler.model.secrets import API_KEY_ENVS
 from reconciler.model.settings import is_loopback
 
@@ -126,6 +126,10 @@ class GoogleCredentials:
 
         try:
             self._credentials.refresh(self._refresh_request())
+        except google.auth.exceptions.TransportError as exc:
+            # The token endpoint was not reached: a network failure, not a credentials one.
+            raise TransportError(f"could not reach the token endpoint to refresh the access token: {exc}",
+                                 sent=False) from exc
         except google.auth.exceptions.GoogleAuthError as exc:
             raise CredentialsError(f"could not refresh the access token: {exc}") from exc
 

@@ -37,6 +37,10 @@ VERBS = {
     Action.NOOP: "is up to date",
 }
 
+# Terraform's create_before_destroy: the new model is made, then the old one
+# removed (Vertex AI: the server names the new one, the old one serves meanwhile).
+CREATE_FIRST_SYMBOL = "+/-"
+
 NO_CHANGES = "No changes. The live models match the manifests."
 # What a replace costs on a backend that frees the id first: nothing answers
 # under it from the delete until the new run ends.
@@ -85,6 +89,23 @@ def summary_line(plan: Plan) -> str:
     if not plan.has_changes:
         return failed + "."
     return f"{failed} (planned: {plan.summary.line().removeprefix('Plan: ').rstrip('.')})."
+
+
+def symbol(plan: Plan, change: Change) -> str:
+    """The change's symbol; a replace shows its order as Terraform does:
+    `-/+` destroys first, `+/-` creates first."""
+    if change.action is Action.REPLACE and not plan.replace_outage:
+        return CREATE_FIRST_SYMBOL
+    return SYMBOLS[change.action]
+
+
+def endpoint_change(plan: Plan, change: Change) -> str:
+    """What a replace does to the endpoint callers use, where the backend serves
+    from one: "" when it has none (the Gemini API serves under the model's name)."""
+    endpoint = plan.serving.get(change.model_id, {}).get("endpoint")
+    if change.action is not Action.REPLACE or not endpoint:
+        return ""
+    return f"the endpoint changes: {endpoint} -> (new, known after apply; the old one serves until then)"
 
 
 def value_text(value: Any, limit: int | None = None) -> str:
@@ -147,9 +168,9 @@ def detail_lines(plan: Plan, change: Change, value_limit: int | None = None) -> 
         lines.append("estimate: " + estimate_text(change.estimate))
     if change.action is Action.REPLACE and plan.replace_outage:
         lines.append("outage: " + REPLACE_OUTAGE)
-    endpoint = plan.serving.get(change.model_id, {}).get("endpoint")
-    if change.action is Action.REPLACE and endpoint:
-        lines.append(f"endpoint: {endpoint} -> (new, known after apply; the old one serves until then)")
+    endpoint = endpoint_change(plan, change)
+    if endpoint:
+        lines.append("endpoint: " + endpoint.removeprefix("the endpoint changes: "))
     return lines
 
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from reconciler.plan.types import Action, Change, Plan, PlanError
 from reconciler.render.common import (
-    SYMBOLS,
     detail_lines,
+    endpoint_change,
     extra_counts,
     headline,
     listed_changes,
@@ -22,6 +22,7 @@ from reconciler.render.common import (
     plural,
     subject,
     summary_line,
+    symbol,
     totals_text,
 )
 
@@ -70,11 +71,16 @@ def _error_item(error: PlanError) -> str:
 
 
 def _destructive_item(plan: Plan, change: Change) -> str:
-    return f"- {code(SYMBOLS[change.action])} {code(plan.address(change.model_id))}: {change.reason}\n"
+    """A replace or delete, always shown: a replace says when callers' endpoint changes."""
+    moved = ""
+    if endpoint_change(plan, change):
+        endpoint = plan.serving[change.model_id]["endpoint"]
+        moved = f"; **the endpoint changes**: {code(endpoint)} -> a new one, known after apply"
+    return f"- {code(symbol(plan, change))} {code(plan.address(change.model_id))}: {change.reason}{moved}\n"
 
 
 def _details_item(plan: Plan, change: Change) -> str:
-    lines = [f"# {headline(plan, change)}", f"{SYMBOLS[change.action]} {subject(plan, change)}"]
+    lines = [f"# {headline(plan, change)}", f"{symbol(plan, change)} {subject(plan, change)}"]
     lines += ["    " + line for line in detail_lines(plan, change, VALUE_LIMIT)]
     return _fenced(lines)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from reconciler.plan.types import Action, Change, Plan, PlanError
 from reconciler.render.common import (
-    SYMBOLS,
     detail_lines,
     extra_counts,
     headline,
@@ -16,6 +15,7 @@ from reconciler.render.common import (
     plural,
     subject,
     summary_line,
+    symbol,
     totals_text,
 )
 
@@ -46,8 +46,8 @@ def _paint(text: str, colour: str, enabled: bool) -> str:
 
 def change_block(plan: Plan, change: Change, colour: bool = False) -> list[str]:
     """A comment line saying why, the symbol line, then the details."""
-    symbol = _paint(f"{SYMBOLS[change.action]:>3}", _ACTION_COLOURS[change.action], colour)
-    lines = [f"  # {headline(plan, change)}", f"{symbol} {subject(plan, change)}"]
+    shown = _paint(f"{symbol(plan, change):>3}", _ACTION_COLOURS[change.action], colour)
+    lines = [f"  # {headline(plan, change)}", f"{shown} {subject(plan, change)}"]
     lines += [_INDENT + line for line in detail_lines(plan, change)]
     return lines
 

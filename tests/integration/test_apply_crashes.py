@@ -123,7 +123,7 @@ def test_two_applies_at_once_make_each_model_once(
 
     for result in results:
         assert result.code == 0, result.text
-        assert "Apply complete" in result.out or "No changes" in result.err
+        assert "Apply complete" in result.out or "No changes" in result.out
     live = live_models(server)
     assert sorted(live) == [f"model-{n}" for n in range(4)]
     assert all(body["state"] == "ACTIVE" for body in live.values())

@@ -44,7 +44,8 @@ def test_create_then_converge_then_update_then_replace(server: EmulatorServer, t
 
     again = run_cli(repo, server, "plan", "--detailed-exitcode")
     assert again.code == 0, again.text
-    assert "No changes" in run_cli(repo, server, "apply", "--yes").err
+    converged = run_cli(repo, server, "apply", "--yes")
+    assert converged.text.count("No changes") == 1 and "No changes" in converged.out
 
     write_manifest(repo, manifest("alpha", display_name="Alpha v2", temperature=0.9, smoke=(("3", "4"),)))
     updated = run_cli(repo, server, "apply", "--yes")

@@ -29,22 +29,25 @@ from reconciler.backends.vertex.labels import (
     FORGOTTEN,
     ID,
     MANAGED_FILTER,
+    PUBLISHER_PREFIX,
     LabelMarker,
     job_scope,
     model_scope,
     owned_labels,
 )
 from reconciler.backends.vertex.live import (
+    JOB_ID_LABEL,
     RUNNING,
     SUCCEEDED,
     Handle,
     Join,
+    hyperparameters,
     job_endpoints,
     job_model,
     job_state,
 )
 from reconciler.backends.vertex.lock import Locks
-from reconciler.backends.vertex.names import host_for, without_version
+from reconciler.backends.vertex.names import host_for, unmanaged_key, without_version
 from reconciler.backends.vertex.rules import ADAPTER_SIZE_NAMES, RULES, manifest_problems
 from reconciler.client.auth import (
     AdcLoader,
@@ -560,23 +563,68 @@ class VertexBackend:
                 body = self.client.get_endpoint(endpoint)
                 self.client.update_endpoint_labels(endpoint, self.marker.merged(body.get("labels") or {}, {}))
 
-    def adopt(self, model: DesiredModel) -> LiveModel:
-        """Label an unmanaged tuned Model the manifest describes (by its key
-        `model-<id>`); returns it as it was."""
-        live = next((m for m in self._join().live_models() if m.key == model.id), None)
-        if live is None:
-            raise CannotAdopt(f"no tuned model {model.id} is live")
+    def adopt(self, model: DesiredModel, live_key: str | None = None) -> LiveModel:
+        """Label an unmanaged tuned Model the manifest describes; returns it as it was.
+
+        `live_key` names it (`model-<id>`, or a Model's or tuning job's resource
+        name); by default it is the Model whose key is the manifest id. Its base
+        model and hyperparameters are read from the job that made it (a job
+        made by hand carries no reconciler label, so it is fetched by the name
+        the service's own label gives) and must be the manifest's. The Model is
+        then labelled with the manifest id, and lives under that id."""
+        live = self._unmanaged(live_key or model.id)
         if live.ownership is not None:
             raise CannotAdopt(f"{live.address} is managed already; `reconciler plan` shows its state")
-        _, _, diffs = input_changes(model, live, RULES.hyperparameter_defaults)
+        handle = live.handle
+        if not isinstance(handle, Handle) or handle.model is None:
+            raise CannotAdopt(f"{live.address} has no Model to import")
+        described = self._as_tuned(live, self._job_that_made(handle.model))
+        _, _, diffs = input_changes(model, described, RULES.hyperparameter_defaults)
         if diffs:
             raise CannotAdopt(f"{live.address} does not match {model.file}; fix the manifest to describe it:\n  - "
                               + "\n  - ".join(mismatch_lines(diffs)))
-        handle = live.handle
-        assert isinstance(handle, Handle) and handle.model is not None
-        name = without_version(handle.model["name"])
-        self._patch_model(model, name, ("labels",), untested=False)
+        taken = self.find(model.id) if model.id != live.key else None
+        if taken is not None:
+            raise CannotAdopt(f"{taken.address} is live under the id {model.id} already; "
+                              "choose another metadata.name to import it under")
+        self._patch_model(model, without_version(handle.model["name"]), ("labels",), untested=False)
+        return described
+
+    def _unmanaged(self, wanted: str) -> LiveModel:
+        """The live model `wanted` names: its key, or a Model's or tuning job's name."""
+        lives = self._join().live_models()
+        key = wanted.rpartition("/")[2]
+        if "/tuningJobs/" in wanted:
+            made = job_model(self.client.get_tuning_job(wanted))
+            key = unmanaged_key(made) if made else key
+        elif "/models/" in wanted:
+            key = unmanaged_key(wanted)
+        live = next((m for m in lives if m.key == key), None)
+        if live is None:
+            raise CannotAdopt(f"no tuned model {key} is live")
         return live
+
+    def _job_that_made(self, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The tuning job that made a Model, by the job id the service labels it
+        with; None when the label is gone or the job is (a Model uploaded by hand)."""
+        job_id = (body.get("labels") or {}).get(JOB_ID_LABEL, "")
+        if not job_id:
+            return None
+        try:
+            return self.client.get_tuning_job(f"projects/{self.settings.project}/locations/"
+                                              f"{self.settings.location}/tuningJobs/{job_id}")
+        except NotFound:
+            return None
+
+    @staticmethod
+    def _as_tuned(live: LiveModel, job: Mapping[str, Any] | None) -> LiveModel:
+        """The live model with what its job was tuned from and with: the base
+        model as the catalogue spells it, and the hyperparameters it ran."""
+        if job is None or job.get("preTunedModel"):
+            return live
+        base = str(job.get("baseModel", "")).removeprefix(PUBLISHER_PREFIX) or live.source
+        return live.model_copy(update={"source": base, "base_model": base,
+                                       "hyperparameters": hyperparameters(job)})
 
     # --- smoke tests ----------------------------------------------------------------
 
@@ -607,8 +655,16 @@ class VertexBackend:
         missing = wanted - {m.key for m in live}
         if missing:
             raise UserError(f"no live model {', '.join(sorted(missing))}; nothing was exported")
-        return {m.key: manifest_for(m) for m in live
+        return {m.key: manifest_for(self._with_its_job(m)) for m in live
                 if (not wanted or m.key in wanted) and m.state is not LiveState.FAILED}
+
+    def _with_its_job(self, live: LiveModel) -> LiveModel:
+        """A Model made by hand (or imported) has no job in the managed lists:
+        its job, fetched by the service's label, says how it was tuned."""
+        handle = live.handle
+        if live.hyperparameters or not isinstance(handle, Handle) or handle.model is None or handle.job is not None:
+            return live
+        return self._as_tuned(live, self._job_that_made(handle.model))
 
 
 def _left_nothing(live: LiveModel) -> bool:
