@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import click
 
-from reconciler.backends.vertex.live import Handle, job_state
 from reconciler.cli.app import App, pass_app
 from reconciler.cli.session import Session
 from reconciler.model.desired import DesiredModel
@@ -81,15 +80,10 @@ def record(
     }
 
 
-def state_words(model: LiveModel, backend: str) -> str:
-    """The state as the backend's own console says it: on Vertex AI the tuning
-    job's state (RUNNING, SUCCEEDED, ...), on the Gemini API the model's."""
-    if backend != "vertex":
-        return model.state.value
-    handle = model.handle
-    if isinstance(handle, Handle) and handle.job is not None:
-        return job_state(handle.job).removeprefix("JOB_STATE_")
-    return _VERTEX_STATES[model.state]
+def state_words(model: LiveModel) -> str:
+    """The state as the backend's own console says it (Vertex AI: the tuning
+    job's RUNNING, SUCCEEDED, ...; the Gemini API: the model's)."""
+    return model.state_words or model.state.value
 
 
 def cells(item: dict[str, object], model: LiveModel, plan: Plan) -> dict[str, str]:
@@ -98,17 +92,13 @@ def cells(item: dict[str, object], model: LiveModel, plan: Plan) -> dict[str, st
     return {
         "MODEL": model.id,
         "MANAGED": "yes" if model.managed else "no",
-        "STATE": state_words(model, str(item["backend"])),
+        "STATE": state_words(model),
         "PROGRESS": f"{percent}%" if percent is not None else ("tuning" if running else "-"),
         "LAST LOSS": f"{loss:.4f}" if isinstance(loss, float) else "-",
         "SYNC": sync_of(model, plan).text(),
         # where callers send requests, when the backend serves from an endpoint
         "ENDPOINT": model.serving.get("endpoint", "-"),
     }
-
-
-# A Model with no job to read (imported): what its LiveState is in Vertex's words.
-_VERTEX_STATES = {LiveState.ACTIVE: "SUCCEEDED", LiveState.CREATING: "RUNNING", LiveState.FAILED: "FAILED"}
 
 
 def table(rows: list[dict[str, str]]) -> str:

@@ -54,6 +54,9 @@ class LiveModel(Live):
     # Progress, where the backend read it: a plan's observe reads none (0, ()),
     # status the last step and loss, a wait or an adoption the whole curve.
     step: int = 0  # the last training step reported
+    # The state in the service's own words, for people (Vertex AI: the tuning
+    # job's RUNNING, SUCCEEDED, ...); "" where `state` says it already.
+    state_words: str = ""
     losses: tuple[float, ...] = ()  # the loss curve so far (or its last point)
     # What callers of the tuned model use, where the backend serves it apart
     # from the model itself (Vertex AI: {"model": …, "endpoint": …}); the plan

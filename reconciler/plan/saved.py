@@ -17,7 +17,7 @@ from reconciler.plan.types import ObservedModel, Plan
 
 # Tuning progress (step, losses) is left out: a model that merely advanced a
 # few steps does not make a saved plan stale.
-_PROGRESS_FIELDS = {"step", "losses"}
+_PROGRESS_FIELDS = {"step", "losses", "state_words"}
 
 
 def _digest(value: Any) -> str:

@@ -235,6 +235,7 @@ class Join:
             create_time=(job or model or {}).get("createTime", ""),
             update_time=(model or job or {}).get("updateTime", ""),
             step=int(metadata.get("completedStepCount", 0) or 0),
+            state_words=state.removeprefix("JOB_STATE_"),
             serving=serving_handle,
             superseded=tuple(without_version(b["name"]) for b in others if b is not serving_body),
             broken=self._broken(model, job, live_state, key),
@@ -349,6 +350,7 @@ class Join:
             fields={"spec.displayName": body.get("displayName", ""), "spec.description": body.get("description", "")},
             create_time=body.get("createTime", ""),
             update_time=body.get("updateTime", ""),
+            state_words="SUCCEEDED",  # a Model with no job to read: what it is in Vertex's words
             serving=_serving(body, None, next((r for r in refs if r), "")),
             handle=Handle(job=None, model=body, endpoints=tuple(dict.fromkeys(r for r in refs if r))),
         )
