@@ -43,7 +43,9 @@ def read_examples(model: DesiredModel, *, validation: bool = False) -> Iterator[
     source = model.validation_source if validation else model.dataset_source
     if data is None or source is None:
         return
-    yield from _read(data, source)
+    for item in _read(data, source):
+        assert isinstance(item, Example)  # _read yields Turns only when asked to
+        yield item
 
 
 def read_canonical_lines(model: DesiredModel, *, validation: bool = False) -> Iterator[tuple[bytes, bytes]]:

@@ -173,7 +173,7 @@ class _Tally:
             if type(item) is not Row:
                 add_problem(item)  # type: ignore[arg-type]
                 continue
-            line, _, text_input, output = item  # type: ignore[misc]
+            line, _, text_input, output = item
             count += 1
             input_length, output_length = len(text_input), len(output)
             input_characters += input_length
@@ -186,7 +186,7 @@ class _Tally:
                 or not output
                 or output.isspace()
             ):
-                for problem in _row_problems(item, display, field_name, limits, self.max_example_characters):  # type: ignore[arg-type]
+                for problem in _row_problems(item, display, field_name, limits, self.max_example_characters):
                     add_problem(problem)
             try:
                 digest = self._pair_hash(text_input, output)

@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
+from reconciler.loader.contents import Turns
 from reconciler.loader.datasets import FieldNamer
 from reconciler.loader.fingerprint import example_hash
 from reconciler.loader.problems import Problem, error
-from reconciler.loader.contents import Turns
 from reconciler.loader.readers import Row
 from reconciler.model.desired import DatasetSummary
 from reconciler.model.manifest import Metric

@@ -17,11 +17,12 @@ from pydantic import ValidationError
 from reconciler.loader import datasets
 from reconciler.loader.cache import DatasetCache
 from reconciler.loader.checks import BackendChecks, Declared, ManifestCheck, cross_problems
+from reconciler.loader.contents import Turns
 from reconciler.loader.datasets import FieldNamer, Keys, Row, Scan
 from reconciler.loader.evaluation import TrainingIndex, Where, row_problems, size_problems
 from reconciler.loader.files import MAX_YAML_BYTES, FileProblem, Resolver, confined, inside, read_bounded, resolve
-from reconciler.loader.limits import NO_LIMITS, DatasetLimits
 from reconciler.loader.layout import DEFAULT_MANIFESTS, MANIFEST_SUFFIXES, Layout, display_path, locate, manifest_files
+from reconciler.loader.limits import NO_LIMITS, DatasetLimits
 from reconciler.loader.problems import Problem, error, warning
 from reconciler.loader.readers import RowOrProblem, read_rows
 from reconciler.loader.validation import validate
@@ -459,7 +460,7 @@ class _Load:
         self, examples: Sequence[Example], origin: _Origin, where: tuple[str, ...], keep_lines: bool = False,
         system: str | None = None,
     ) -> Scan:
-        rows: list[Row | Problem] = list(self._inline_rows(examples, origin, where))
+        rows: list[Row | Turns | Problem] = list(self._inline_rows(examples, origin, where))
         size = datasets.utf8_size((e.text_input, e.output) for e in examples)
         namer = datasets.inline_field_namer(".".join((*where, "examples")))
         result = datasets.scan([rows], size, origin.file, namer, keep_lines=keep_lines,
@@ -613,7 +614,8 @@ def _dataset_file_problem(path: Path, limits: DatasetLimits) -> str | None:
                 f"is {_megabytes(size)}, far above the {_megabytes(limits.max_request_bytes)} {limits.service} "
                 "takes in one request; not read"
             )
-        return f"is {_megabytes(size)}, above the {_megabytes(limits.max_file_bytes)} {limits.service} takes in a file; not read"
+        limit = _megabytes(limits.max_file_bytes)
+        return f"is {_megabytes(size)}, above the {limit} {limits.service} takes in a file; not read"
     return None
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.backends.gemini.rules import DATASET_LIMITS as GEMINI_LIMITS
 from reconciler.loader import readers
 from reconciler.loader.datasets import (
     Keys,
@@ -18,7 +19,6 @@ from reconciler.loader.datasets import (
 )
 from reconciler.loader.datasets import scan as scan_with
 from reconciler.loader.problems import Problem
-from reconciler.backends.gemini.rules import DATASET_LIMITS as GEMINI_LIMITS
 
 
 def scan(*args, **kwargs):  # type: ignore[no-untyped-def]

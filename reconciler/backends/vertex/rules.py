@@ -140,7 +140,9 @@ def manifest_problems(
         yield from _base_model_problems(spec, SHIPPED if models is None else models, on or today())
 
 
-def _base_model_problems(spec: Spec, models: Mapping[str, BaseModel], on: date) -> Iterator[tuple[tuple[str, ...], str]]:
+def _base_model_problems(
+    spec: Spec, models: Mapping[str, BaseModel], on: date
+) -> Iterator[tuple[tuple[str, ...], str]]:
     assert spec.base_model is not None
     name = bare_name(spec.base_model)
     model = models.get(name)
