@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from reconciler.loader.checks import BackendChecks
 from reconciler.model.settings import Settings
 
 if TYPE_CHECKING:
@@ -27,3 +28,14 @@ def backend_class(settings: Settings) -> type[GeminiBackend] | type[VertexBacken
     from reconciler.backends.gemini import GeminiBackend
 
     return GeminiBackend
+
+
+def backend_checks(settings: Settings) -> BackendChecks:
+    """What the chosen backend checks on the manifests and datasets before anything is sent."""
+    if settings.backend == "vertex":
+        from reconciler.backends.vertex.rules import checks
+
+        return checks(settings.vertex)
+    from reconciler.backends.gemini.rules import CHECKS
+
+    return CHECKS

@@ -19,7 +19,7 @@ import click
 from reconciler.apply.backend import Backend
 from reconciler.apply.progress import Reporter
 from reconciler.apply.waiting import Waiter
-from reconciler.backends import backend_class
+from reconciler.backends import backend_checks, backend_class
 from reconciler.cli.annotations import print_problem
 from reconciler.cli.app import App
 from reconciler.cli.repository import check_repository, command_hint
@@ -56,8 +56,7 @@ class ManifestsInvalid(UserError):
 def load_desired(app: App, path: str, on_manifests: Callable[[], None] | None = None) -> Desired:
     """The desired state, or every problem printed and ManifestsInvalid."""
     check_repository(path)
-    result = load(path, checks_for=lambda settings: backend_class(settings).manifest_problems,
-                  on_manifests=on_manifests)
+    result = load(path, checks_for=backend_checks, on_manifests=on_manifests)
     for problem in result.problems:
         print_problem(app.console, problem)
     if result.desired is None:

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 
-from reconciler.backends import backend_class
+from reconciler.backends import backend_checks, backend_class
 from reconciler.cli.annotations import print_problem
 from reconciler.cli.app import EXIT_ERROR, App, exit_with, pass_app
 from reconciler.cli.console import Console
 from reconciler.cli.repository import check_repository
 from reconciler.loader import LoadResult, Problem, load, load_files
-from reconciler.loader.checks import ManifestCheck
+from reconciler.loader.checks import BackendChecks
 from reconciler.loader.layout import display_path
 from reconciler.loader.problems import error
 from reconciler.loader.staged import StagedCopy, staged_copy
@@ -109,9 +109,9 @@ def _load_staged(copy: StagedCopy, paths: tuple[Path, ...]) -> LoadResult:
     return LoadResult(None, (*missing, *result.problems), result.models, result.settings)
 
 
-def _checks(settings: Settings) -> ManifestCheck:
-    """What the backend the repository chooses cannot honour."""
-    return backend_class(settings).manifest_problems
+def _checks(settings: Settings) -> BackendChecks:
+    """What the backend the repository chooses cannot honour, and its dataset limits."""
+    return backend_checks(settings)
 
 
 def _as_json(result: LoadResult, summaries: list[ModelSummary], files_given: bool) -> dict[str, object]:
@@ -161,10 +161,13 @@ def _table(summaries: list[ModelSummary], tuning: TuningDefaults) -> list[str]:
     ]
     lines.append("~TRAINING-TOKENS: estimated tokens of the dataset times the epochs, as `plan` counts them")
     if any(s.assumes_defaults for s in summaries):
-        lines.append(
-            "* epochCount or batchSize not set: the API's defaults "
-            f"({tuning.epoch_count} and {tuning.batch_size}) assumed"
-        )
+        if tuning.batch_size_is_setting:
+            lines.append(
+                "* epochCount or batchSize not set: the API's defaults "
+                f"({tuning.epoch_count} and {tuning.batch_size}) assumed"
+            )
+        else:  # Vertex AI has no batch size to speak of
+            lines.append(f"* epochCount not set: {tuning.epoch_count} epochs assumed (the service chooses)")
     return [line.rstrip() for line in lines]
 
 

@@ -5,6 +5,7 @@ Public surface:
 - `load(path) -> LoadResult`: a repository root, a manifests folder or one manifest file.
 - `load_files(paths) -> LoadResult`: the repository around some files, reported for those files.
 - `read_examples(model) -> Iterator[Example]`: stream a model's examples again (for apply).
+- `read_canonical_lines(model)`: each example as (its hash, its canonical `contents` line), for Vertex AI.
 - `read_evaluation(model) -> Iterator[Example]`: the same for its evaluation set (scoring).
 - `example_digest(examples) -> "sha256:<hex>"`: the canonical, order-insensitive fingerprint.
 - `manifest_json_schema()`, `settings_json_schema()`: the JSON Schemas editors check files with.
@@ -15,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from reconciler.loader.fingerprint import example_digest
+from reconciler.loader.contents import Turns, contents_hash, pair_line
+from reconciler.loader.fingerprint import example_digest, example_hash
 from reconciler.loader.load import LoadResult, load, load_files, load_settings
 from reconciler.loader.problems import Problem, Severity
 from reconciler.loader.readers import Keys, read_rows
@@ -41,7 +43,36 @@ def read_examples(model: DesiredModel, *, validation: bool = False) -> Iterator[
     source = model.validation_source if validation else model.dataset_source
     if data is None or source is None:
         return
-    yield from _read(data, source)
+    for item in _read(data, source):
+        assert isinstance(item, Example)  # _read yields Turns only when asked to
+        yield item
+
+
+def read_canonical_lines(model: DesiredModel, *, validation: bool = False) -> Iterator[tuple[bytes, bytes]]:
+    """Each example of a loaded model (or of its validation set) as (the hash
+    the fingerprint took of it, its canonical `contents` line): pairs with
+    `spec.systemInstruction` put in, examples in the `contents` format as
+    they were checked. Raises UserError as `read_examples` does."""
+    system = model.manifest.spec.system_instruction or None
+    for item in _read_items(model, validation):
+        if isinstance(item, Turns):
+            yield contents_hash(item.canonical), item.canonical
+        else:
+            line = pair_line(item.text_input, item.output, system)
+            yield (contents_hash(line) if system else example_hash(item.text_input, item.output)), line
+
+
+def _read_items(model: DesiredModel, validation: bool) -> Iterator[Example | Turns]:
+    if not model.dataset.known:
+        raise UserError(
+            f"{model.file}: the training data of {model.id} is unknown "
+            "(trainingData.unknown); give spec.trainingData a file or examples to tune it"
+        )
+    data = model.manifest.spec.validation_data if validation else model.manifest.spec.training_data
+    source = model.validation_source if validation else model.dataset_source
+    if data is None or source is None:
+        return
+    yield from _read(data, source, allow_turns=True)
 
 
 def read_evaluation(model: DesiredModel) -> Iterator[Example]:
@@ -53,10 +84,12 @@ def read_evaluation(model: DesiredModel) -> Iterator[Example]:
     evaluation = model.manifest.spec.evaluation
     if evaluation is None or model.evaluation is None:
         return
-    yield from _read(evaluation.data, model.evaluation.source)
+    for item in _read(evaluation.data, model.evaluation.source):
+        assert isinstance(item, Example)
+        yield item
 
 
-def _read(data: TrainingData, source: DatasetSource) -> Iterator[Example]:
+def _read(data: TrainingData, source: DatasetSource, *, allow_turns: bool = False) -> Iterator[Example | Turns]:
     if source.path is None:
         yield from data.examples or ()
         return
@@ -64,6 +97,12 @@ def _read(data: TrainingData, source: DatasetSource) -> Iterator[Example]:
     for item in read_rows(Path(source.path), keys, source.path):
         if isinstance(item, Problem):
             raise UserError(f"{item} (the file changed since it was validated)")
+        if isinstance(item, Turns):
+            if not allow_turns:  # validated against a backend that refuses them: the file changed
+                raise UserError(f"{source.path}:{item.line}: an example in the contents format "
+                                "(the file changed since it was validated)")
+            yield item
+            continue
         yield Example(text_input=item.text_input, output=item.output)
 
 
@@ -76,6 +115,7 @@ __all__ = [
     "load_files",
     "load_settings",
     "manifest_json_schema",
+    "read_canonical_lines",
     "read_evaluation",
     "read_examples",
     "settings_json_schema",

@@ -44,11 +44,13 @@ class DatasetCache:
         self._added: dict[str, dict[str, Any]] = {}
 
     @staticmethod
-    def key(file_hash: str, keys: Keys) -> str:
-        return json.dumps([file_hash, list(keys.inputs), keys.output])
+    def key(file_hash: str, keys: Keys, variant: str = "") -> str:
+        # `variant`: what else the checks depended on (the backend's limits):
+        # a file clean under one backend's limits may break another's.
+        return json.dumps([file_hash, list(keys.inputs), keys.output, *([variant] if variant else [])])
 
-    def get(self, file_hash: str, keys: Keys) -> DatasetSummary | None:
-        key = self.key(file_hash, keys)
+    def get(self, file_hash: str, keys: Keys, variant: str = "") -> DatasetSummary | None:
+        key = self.key(file_hash, keys, variant)
         entry = self._known.get(key)
         if entry is None:
             return None
@@ -57,8 +59,8 @@ class DatasetCache:
         except ValueError:  # a hand-edited entry: check the file instead
             return None
 
-    def put(self, file_hash: str, keys: Keys, summary: DatasetSummary) -> None:
-        self._added[self.key(file_hash, keys)] = summary.model_dump(mode="json")
+    def put(self, file_hash: str, keys: Keys, summary: DatasetSummary, variant: str = "") -> None:
+        self._added[self.key(file_hash, keys, variant)] = summary.model_dump(mode="json")
 
     def save(self) -> None:
         """Add this load's new entries, atomically; a failure only costs the cache."""

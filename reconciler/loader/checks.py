@@ -5,12 +5,26 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from reconciler.loader.limits import DatasetLimits
 from reconciler.loader.problems import Problem, error
 from reconciler.loader.yamldoc import Document
 from reconciler.model.manifest import TunedModelManifest
 
 # A backend's own rules for one valid manifest: (field path, message) per problem.
 ManifestCheck = Callable[[TunedModelManifest], Iterable[tuple[tuple[str, ...], str]]]
+
+
+
+@dataclass(frozen=True)
+class BackendChecks:
+    """What the chosen backend checks: its rules for each manifest, and its dataset limits."""
+
+    manifest: ManifestCheck
+    limits: DatasetLimits
+    # The manifest as the backend reads it, where two spellings mean one thing
+    # (Vertex AI: `publishers/google/models/X` is `X`): one fingerprint for both.
+    canonical: Callable[[TunedModelManifest], TunedModelManifest] | None = None
+
 
 _NAME = ("metadata", "name")
 _SOURCE = ("spec", "sourceModel")

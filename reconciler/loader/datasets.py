@@ -10,25 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
+from reconciler.loader.contents import Turns, contents_hash, pair_line
 from reconciler.loader.fingerprint import Fingerprint, example_hash, example_hashes
+from reconciler.loader.limits import NO_LIMITS, DatasetLimits
 from reconciler.loader.problems import Problem, error, warning
 from reconciler.loader.readers import Batch, Columns, Keys, Row, read_batches, read_rows
 from reconciler.model.desired import DatasetSummary
 
 SUFFIXES = (".jsonl", ".json", ".csv")
 
-# Limits of the tuning API (reference/gemini-tuning-api.md §7).
-MIN_EXAMPLES = 20
-MAX_INPUT_CHARACTERS = 40_000
-MAX_OUTPUT_CHARACTERS = 5_000
-LARGE_FILE_BYTES = 4 * 1024 * 1024
-# The largest request body the API takes is not documented (reference §7); 20 MB
-# is Google's documented limit for a generateContent request and what the
-# emulator enforces. A create sends every example in its body.
-MAX_REQUEST_BYTES = 20 * 1024 * 1024
-# A file this far past the request limit is refused without being read.
-MAX_FILE_BYTES = 8 * MAX_REQUEST_BYTES
-# `{"textInput": "", "output": ""}, `: what each example adds around its text.
+# `{"textInput": "", "output": ""}, `: what each example adds around its text
+# in a create request that carries the examples (the Gemini API's).
 EXAMPLE_JSON_OVERHEAD = len('{"textInput": "", "output": ""}, ')
 
 # A broken file can have thousands of bad rows; past this many the rest are counted.
@@ -38,10 +30,6 @@ MAX_ALIKE_PROBLEMS = 3
 FieldNamer = Callable[[Row, str], str]  # (row, "input" | "output") -> field path
 
 __all__ = [
-    "LARGE_FILE_BYTES",
-    "MAX_FILE_BYTES",
-    "MAX_REQUEST_BYTES",
-    "MIN_EXAMPLES",
     "SUFFIXES",
     "Keys",
     "Row",
@@ -69,10 +57,22 @@ class Scan:
 
 
 def scan(
-    batches: Iterable[Batch], size_bytes: int, display: str, field_name: FieldNamer, *, keep_lines: bool = False
+    batches: Iterable[Batch],
+    size_bytes: int,
+    display: str,
+    field_name: FieldNamer,
+    *,
+    keep_lines: bool = False,
+    limits: DatasetLimits = NO_LIMITS,
+    system_instruction: str | None = None,
 ) -> Scan:
-    """Check every row against the API's limits and fingerprint the examples."""
-    tally = _Tally(display, field_name)
+    """Check every row against the backend's limits and fingerprint the examples.
+
+    `system_instruction` (spec.systemInstruction) goes into every
+    text_input/output example: those are then hashed in their canonical
+    `contents` form, instruction included (`contents.pair_line`).
+    """
+    tally = _Tally(display, field_name, limits, system_instruction or None)
     for batch in batches:
         if not isinstance(batch, Columns):
             tally.add_rows(batch)
@@ -89,9 +89,18 @@ class _Tally:
     and reports each problem at its line.
     """
 
-    def __init__(self, display: str, field_name: FieldNamer) -> None:
+    def __init__(
+        self, display: str, field_name: FieldNamer, limits: DatasetLimits, system_instruction: str | None
+    ) -> None:
         self.display = display
         self.field_name = field_name
+        self.limits = limits
+        self.system = system_instruction
+        # Characters an example may hold: None, or the token limit's estimate less the instruction.
+        example_limit = limits.example_characters_limit()
+        self.max_example_characters = (
+            None if example_limit is None else example_limit - len(system_instruction or "")
+        )
         self.fingerprint = Fingerprint()
         self.collector = _Collector()
         self.first_line_of: dict[bytes, int] = {}
@@ -100,15 +109,21 @@ class _Tally:
     def add_clean(self, batch: Columns) -> bool:
         """Take a batch in one go if no example in it breaks a limit; False leaves it to `add_rows`."""
         inputs, outputs = batch.inputs, batch.outputs
+        limits = self.limits
         if (
-            max(map(len, outputs), default=0) > MAX_OUTPUT_CHARACTERS
-            or max(map(len, inputs), default=0) > MAX_INPUT_CHARACTERS
+            (limits.max_output_characters is not None
+             and max(map(len, outputs), default=0) > limits.max_output_characters)
+            or (limits.max_input_characters is not None
+                and max(map(len, inputs), default=0) > limits.max_input_characters)
+            or (self.max_example_characters is not None
+                and max(map(len, inputs), default=0) + max(map(len, outputs), default=0)
+                > self.max_example_characters)
             or not all(outputs)
             or any(map(str.isspace, outputs))
         ):
             return False
         try:
-            digests = example_hashes(inputs, outputs)
+            digests = self._pair_hashes(inputs, outputs)
         except UnicodeEncodeError:  # a lone surrogate: add_rows says where
             return False
         self.count += len(inputs)
@@ -123,13 +138,38 @@ class _Tally:
             self._note_duplicates(digests, lines)
         return True
 
-    def add_rows(self, batch: Iterable[Row | Problem]) -> None:
+    def _pair_hashes(self, inputs: list[str], outputs: list[str]) -> list[bytes]:
+        if self.system is None:
+            return example_hashes(inputs, outputs)
+        system = self.system
+        return [contents_hash(pair_line(i, o, system)) for i, o in zip(inputs, outputs, strict=True)]
+
+    def _pair_hash(self, text_input: str, output: str) -> bytes:
+        if self.system is None:
+            return example_hash(text_input, output)
+        return contents_hash(pair_line(text_input, output, self.system))
+
+    def add_rows(self, batch: Iterable[Row | Turns | Problem]) -> None:
         # Locals, not attributes, in the loop: it runs once a row.
         add_hash, add_problem = self.fingerprint.add_hash, self.collector.add
         display, field_name = self.display, self.field_name
         first_line = self.first_line_of.setdefault
+        limits = self.limits
+        max_output = limits.max_output_characters or float("inf")
+        max_input = limits.max_input_characters or float("inf")
+        max_example = self.max_example_characters or float("inf")
         count = input_characters = output_characters = 0
         for item in batch:
+            if type(item) is Turns:
+                digest = self._add_turns(item)
+                if digest is not None:
+                    count += 1
+                    input_characters += item.input_characters
+                    output_characters += item.output_characters
+                    first = first_line(digest, item.line)
+                    if first != item.line:
+                        add_problem(_duplicate(display, item.line, first))
+                continue
             if type(item) is not Row:
                 add_problem(item)  # type: ignore[arg-type]
                 continue
@@ -140,15 +180,16 @@ class _Tally:
             output_characters += output_length
             # Cheap tests first: nearly every row passes them all.
             if (
-                output_length > MAX_OUTPUT_CHARACTERS
-                or input_length > MAX_INPUT_CHARACTERS
+                output_length > max_output
+                or input_length > max_input
+                or input_length + output_length > max_example
                 or not output
                 or output.isspace()
             ):
-                for problem in _row_problems(item, display, field_name):
+                for problem in _row_problems(item, display, field_name, limits, self.max_example_characters):
                     add_problem(problem)
             try:
-                digest = example_hash(text_input, output)
+                digest = self._pair_hash(text_input, output)
             except UnicodeEncodeError:  # a lone surrogate, from a \ud800-style escape
                 add_problem(error(display, line, "", "text is not valid Unicode (a lone surrogate)"))
                 continue
@@ -159,6 +200,20 @@ class _Tally:
         self.count += count
         self.input_characters += input_characters
         self.output_characters += output_characters
+
+    def _add_turns(self, turns: Turns) -> bytes | None:
+        """Check an example in the `contents` format; its hash, or None when the backend refuses the format."""
+        limits = self.limits
+        if limits.contents_refused is not None:
+            self.collector.add(error(self.display, turns.line, "contents", limits.contents_refused))
+            return None
+        characters = turns.input_characters + turns.output_characters
+        example_limit = limits.example_characters_limit()
+        if example_limit is not None and characters > example_limit:
+            self.collector.add(error(self.display, turns.line, "contents", _too_many_tokens(characters, limits)))
+        digest = contents_hash(turns.canonical)
+        self.fingerprint.add_hash(digest)
+        return digest
 
     def _note_duplicates(self, digests: list[bytes], lines: range) -> None:
         first_line = self.first_line_of.setdefault
@@ -182,19 +237,33 @@ def _duplicate(display: str, line: int, first: int) -> Problem:
     return warning(display, line, "", f"duplicate of the example at line {first}")
 
 
-def _row_problems(row: Row, display: str, field_name: FieldNamer) -> Iterator[Problem]:
+def _row_problems(
+    row: Row, display: str, field_name: FieldNamer, limits: DatasetLimits, max_example: int | None
+) -> Iterator[Problem]:
+    max_output, max_input = limits.max_output_characters, limits.max_input_characters
     if not row.output.strip():
         yield error(display, row.line, field_name(row, "output"), "must not be empty")
-    elif len(row.output) > MAX_OUTPUT_CHARACTERS:
-        message = _too_long(row.output, MAX_OUTPUT_CHARACTERS)
+    elif max_output is not None and len(row.output) > max_output:
+        message = _too_long(row.output, max_output, limits.service)
         yield error(display, row.line, field_name(row, "output"), message)
-    if len(row.text_input) > MAX_INPUT_CHARACTERS:
-        message = _too_long(row.text_input, MAX_INPUT_CHARACTERS)
+    if max_input is not None and len(row.text_input) > max_input:
+        message = _too_long(row.text_input, max_input, limits.service)
         yield error(display, row.line, field_name(row, "input"), message)
+    if max_example is not None and len(row.text_input) + len(row.output) > max_example:
+        characters = len(row.text_input) + len(row.output) + (limits.example_characters_limit() or 0) - max_example
+        yield error(display, row.line, "", _too_many_tokens(characters, limits))
 
 
-def _too_long(text: str, limit: int) -> str:
-    return f"is {len(text):,} characters, the API takes at most {limit:,}"
+def _too_long(text: str, limit: int, service: str) -> str:
+    return f"is {len(text):,} characters, {service} takes at most {limit:,}"
+
+
+def _too_many_tokens(characters: int, limits: DatasetLimits) -> str:
+    tokens = -(-characters // 4)
+    return (
+        f"the example is about {tokens:,} tokens ({characters:,} characters, ~4 a token, system "
+        f"instruction included), {limits.service} takes at most {limits.max_example_tokens:,} an example"
+    )
 
 
 class _Collector:

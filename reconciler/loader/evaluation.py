@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
+from reconciler.loader.contents import Turns
 from reconciler.loader.datasets import FieldNamer
 from reconciler.loader.fingerprint import example_hash
 from reconciler.loader.problems import Problem, error
@@ -61,7 +62,7 @@ def size_problems(summary: DatasetSummary, max_examples: int, where: Where) -> l
 
 
 def row_problems(
-    rows: Iterable[Row | Problem],
+    rows: Iterable[Row | Turns | Problem],
     display: str,
     field_name: FieldNamer,
     metrics: tuple[Metric, ...],
@@ -78,6 +79,10 @@ def row_problems(
     regex = Metric.REGEX in metrics
     leaks: list[Row] = []
     for row in rows:
+        if isinstance(row, Turns):
+            yield error(display, row.line, "contents", "an evaluation set holds text_input/output pairs "
+                        "(each is one inference call and one expected answer), not the contents format")
+            continue
         if not isinstance(row, Row):
             continue
         if regex and (problem := compile_problem(row.output)) is not None:

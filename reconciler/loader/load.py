@@ -16,11 +16,13 @@ from pydantic import ValidationError
 
 from reconciler.loader import datasets
 from reconciler.loader.cache import DatasetCache
-from reconciler.loader.checks import Declared, ManifestCheck, cross_problems
+from reconciler.loader.checks import BackendChecks, Declared, ManifestCheck, cross_problems
+from reconciler.loader.contents import Turns
 from reconciler.loader.datasets import FieldNamer, Keys, Row, Scan
 from reconciler.loader.evaluation import TrainingIndex, Where, row_problems, size_problems
 from reconciler.loader.files import MAX_YAML_BYTES, FileProblem, Resolver, confined, inside, read_bounded, resolve
 from reconciler.loader.layout import DEFAULT_MANIFESTS, MANIFEST_SUFFIXES, Layout, display_path, locate, manifest_files
+from reconciler.loader.limits import NO_LIMITS, DatasetLimits
 from reconciler.loader.problems import Problem, error, warning
 from reconciler.loader.readers import RowOrProblem, read_rows
 from reconciler.loader.validation import validate
@@ -37,6 +39,10 @@ _EVALUATION_DATA = ("spec", "evaluation", "data")
 _MANIFESTS_SETTING = ("manifests",)
 _NAME = ("metadata", "name")
 _SOURCE = ("spec", "sourceModel")
+
+# For the repository's settings: the chosen backend's checks (a bare
+# ManifestCheck: its manifest rules only, no dataset limits).
+ChecksFor = Callable[[Settings], "ManifestCheck | BackendChecks"]
 
 
 @dataclass(frozen=True)
@@ -70,13 +76,15 @@ def load(
     path: str | Path,
     *,
     cwd: Path | None = None,
-    checks_for: Callable[[Settings], ManifestCheck] | None = None,
+    checks_for: ChecksFor | None = None,
     on_manifests: Callable[[], None] | None = None,
 ) -> LoadResult:
     """Load a repository root, a manifests folder or one manifest file.
 
     `checks_for` gives, for the repository's settings, the checks of the
-    backend they choose (what its API accepts), run on every valid manifest.
+    backend they choose (what its API accepts), run on every valid manifest,
+    and the dataset limits of that backend (`BackendChecks`). Without it only
+    what every backend shares is checked.
     `on_manifests` is called once the settings and every manifest have loaded
     without an error, before the datasets are read (a plan starts its list of
     live models there: never for a repository whose manifests are bad).
@@ -90,7 +98,7 @@ def load_files(
     paths: Sequence[str | Path],
     *,
     cwd: Path | None = None,
-    checks_for: Callable[[Settings], ManifestCheck] | None = None,
+    checks_for: ChecksFor | None = None,
 ) -> LoadResult:
     """Check some files of a repository, as a pre-commit hook passes them.
 
@@ -183,11 +191,13 @@ class _Origin:
 
 class _Load:
     def __init__(
-        self, path: Path, cwd: Path | None, checks_for: Callable[[Settings], ManifestCheck] | None = None
+        self, path: Path, cwd: Path | None, checks_for: ChecksFor | None = None
     ) -> None:
         self.path = path
         self.checks_for = checks_for
         self.check: ManifestCheck | None = None
+        self.limits: DatasetLimits = NO_LIMITS
+        self.canonical: Callable[[TunedModelManifest], TunedModelManifest] | None = None
         self.on_manifests: Callable[[], None] | None = None
         self.cwd = (cwd or Path.cwd()).resolve()
         self.problems: list[Problem] = []
@@ -200,7 +210,8 @@ class _Load:
         self.resolver = Resolver()
         self.cache: DatasetCache | None = None
         self.invalid_ids: set[str] = set()  # metadata.name of manifests that failed validation
-        self.scans: dict[tuple[str, Keys], Scan | None] = {}  # by path text, as file_hashes
+        # by path text (as file_hashes), keys and system instruction
+        self.scans: dict[tuple[str, Keys, str | None], Scan | None] = {}
         self.root = Path()
         self.settings_document: Document | None = None
         self.max_evaluation_examples = DEFAULT_EVALUATION_MAX_EXAMPLES  # reconciler.yaml's, once read
@@ -221,7 +232,7 @@ class _Load:
         layout = locate(self.path, self.cwd)
         self.root = layout.root.resolve()
         settings = self._settings(layout.settings_file)
-        self.check = self.checks_for(settings) if self.checks_for else None
+        self._choose_checks(settings)
         self.max_evaluation_examples = settings.evaluation.max_examples
         self.cache = DatasetCache(self.root) if settings.dataset_cache else None
         target = self._manifests_target(layout, settings)
@@ -241,6 +252,13 @@ class _Load:
             digest=self._digest(layout.root),
         )
         return LoadResult(desired, problems, tuple(models), settings, between_files)
+
+    def _choose_checks(self, settings: Settings) -> None:
+        chosen = self.checks_for(settings) if self.checks_for else None
+        if isinstance(chosen, BackendChecks):
+            self.check, self.limits, self.canonical = chosen.manifest, chosen.limits, chosen.canonical
+        else:
+            self.check = chosen
 
     # ----------------------------------------------------------------- files
 
@@ -318,6 +336,8 @@ class _Load:
                 problems = [error(shown, document.line_of(path), ".".join(path), message)
                             for path, message in self.check(manifest)]
                 manifest = None if problems else manifest
+            if manifest is not None and self.canonical is not None:
+                manifest = self.canonical(manifest)
             self.problems.extend(problems)
             origin = _Origin(document, shown, path)
             if manifest is not None:
@@ -341,7 +361,7 @@ class _Load:
             return  # already reported with the rest of the manifest
         found = self._dataset(data, origin)
         if found is not None:
-            self._check_totals(origin, found[0].summary)
+            self._check_totals(origin, found[0].summary, found[1])
 
     # -------------------------------------------------------------- datasets
 
@@ -353,21 +373,24 @@ class _Load:
             summary, source = DatasetSummary.unknown(), DatasetSource()
         else:
             # With an evaluation set, the scan keeps the examples' hashes for its leakage check.
-            found = self._dataset(spec.training_data, origin, keep_lines=spec.evaluation is not None)
+            found = self._dataset(spec.training_data, origin, keep_lines=spec.evaluation is not None,
+                                  system_instruction=spec.system_instruction)
             if found is None:
                 return None
             summary, source = found[0].summary, found[1]
-            self._check_totals(origin, summary)
+            self._check_totals(origin, summary, source)
             if found[0].lines is not None:
                 shown = self.show(Path(source.path)) if source.path else origin.file
                 training = TrainingIndex(found[0].lines, shown)
         validation: tuple[DatasetSummary, DatasetSource] | None = None
         validation_data = declared.manifest.spec.validation_data
         if validation_data is not None:
-            scanned = self._dataset(validation_data, origin, _VALIDATION_DATA)
+            scanned = self._dataset(validation_data, origin, _VALIDATION_DATA,
+                                    system_instruction=spec.system_instruction)
             if scanned is None:
                 return None
             validation = (scanned[0].summary, scanned[1])
+            self._check_validation_totals(origin, validation[0], validation[1])
         evaluation: EvaluationSet | None = None
         if spec.evaluation is not None:
             evaluation = self._evaluation(spec.evaluation, origin, training)
@@ -416,32 +439,38 @@ class _Load:
         return read_rows(Path(source.path), keys, shown), shown, datasets.file_field_namer(keys), None
 
     def _dataset(
-        self, data: TrainingData, origin: _Origin, where: tuple[str, ...] = _TRAINING_DATA, *, keep_lines: bool = False
+        self, data: TrainingData, origin: _Origin, where: tuple[str, ...] = _TRAINING_DATA, *,
+        keep_lines: bool = False, system_instruction: str | None = None,
     ) -> tuple[Scan, DatasetSource] | None:
         """A dataset's scan; `where` is its manifest path (trainingData, validationData
-        or evaluation.data); `keep_lines` keeps its examples' hashes (`Scan.lines`)."""
+        or evaluation.data); `keep_lines` keeps its examples' hashes (`Scan.lines`);
+        `system_instruction` goes into each text_input/output example (Vertex AI)."""
         if data.unknown:
             return None
+        system = system_instruction or None
         if data.file is None:
-            return self._inline(data.examples or (), origin, where, keep_lines), DatasetSource()
-        return self._file_dataset(data, data.file, origin, where, keep_lines)
+            return self._inline(data.examples or (), origin, where, keep_lines, system), DatasetSource()
+        return self._file_dataset(data, data.file, origin, where, keep_lines, system)
 
     def _inline_rows(self, examples: Sequence[Example], origin: _Origin, where: tuple[str, ...]) -> list[Row]:
         line_of = origin.document.line_of
         return [Row(line_of((*where, "examples", i)), i, e.text_input, e.output) for i, e in enumerate(examples)]
 
     def _inline(
-        self, examples: Sequence[Example], origin: _Origin, where: tuple[str, ...], keep_lines: bool = False
+        self, examples: Sequence[Example], origin: _Origin, where: tuple[str, ...], keep_lines: bool = False,
+        system: str | None = None,
     ) -> Scan:
-        rows: list[Row | Problem] = list(self._inline_rows(examples, origin, where))
+        rows: list[Row | Turns | Problem] = list(self._inline_rows(examples, origin, where))
         size = datasets.utf8_size((e.text_input, e.output) for e in examples)
         namer = datasets.inline_field_namer(".".join((*where, "examples")))
-        result = datasets.scan([rows], size, origin.file, namer, keep_lines=keep_lines)
+        result = datasets.scan([rows], size, origin.file, namer, keep_lines=keep_lines,
+                               limits=self.limits, system_instruction=system)
         self.problems.extend(result.problems)
         return result
 
     def _file_dataset(
-        self, data: TrainingData, file: str, origin: _Origin, where: tuple[str, ...], keep_lines: bool = False
+        self, data: TrainingData, file: str, origin: _Origin, where: tuple[str, ...], keep_lines: bool = False,
+        system: str | None = None,
     ) -> tuple[Scan, DatasetSource] | None:
         message: str | None
         try:
@@ -449,19 +478,19 @@ class _Load:
         except FileProblem as exc:
             message = str(exc)
         else:
-            message = _dataset_file_problem(path)
+            message = _dataset_file_problem(path, self.limits)
         if message is not None:
             line = origin.document.line_of((*where, "file"))
             self.problems.append(error(origin.file, line, ".".join((*where, "file")), message))
             return None
         keys = Keys.of(data.input_key, data.output_key)
         source = DatasetSource(path=str(path), input_key=data.input_key, output_key=data.output_key)
-        result = self._scan_file(path, keys, keep_lines)
+        result = self._scan_file(path, keys, keep_lines, system)
         return None if result is None else (result, source)
 
-    def _scan_file(self, path: Path, keys: Keys, keep_lines: bool = False) -> Scan | None:
+    def _scan_file(self, path: Path, keys: Keys, keep_lines: bool = False, system: str | None = None) -> Scan | None:
         # Several manifests may share a file: read and report it once per key choice.
-        key = (str(path), keys)
+        key = (str(path), keys, system)
         if key in self.scans and (self.scans[key] is None or not keep_lines):
             return self.scans[key]
         # Read the first time, or again for its examples' hashes: those are not
@@ -470,8 +499,8 @@ class _Load:
         shown = self.show(path)
         try:
             # The dataset cache keeps no hashes: a leakage check reads the file.
-            cached = None if keep_lines else self._cached_scan(path, keys)
-            result = cached or self._checked_scan(path, keys, shown, keep_lines)
+            cached = None if keep_lines else self._cached_scan(path, keys, system)
+            result = cached or self._checked_scan(path, keys, shown, keep_lines, system)
         except OSError as exc:
             if first:
                 self.problems.append(error(shown, 0, "", f"cannot be read: {exc.strerror or exc}"))
@@ -481,47 +510,71 @@ class _Load:
             self.problems.extend(result.problems)
         return result
 
-    def _checked_scan(self, path: Path, keys: Keys, shown: str, keep_lines: bool = False) -> Scan:
+    def _checked_scan(
+        self, path: Path, keys: Keys, shown: str, keep_lines: bool = False, system: str | None = None
+    ) -> Scan:
         """Read, check and fingerprint the file, hashing its bytes in the same pass."""
         digest = hashlib.sha256()
         batches = datasets.read_batches(path, keys, shown, digest)
         namer = datasets.file_field_namer(keys)
-        result = datasets.scan(batches, path.stat().st_size, shown, namer, keep_lines=keep_lines)
+        result = datasets.scan(batches, path.stat().st_size, shown, namer, keep_lines=keep_lines,
+                               limits=self.limits, system_instruction=system)
         self.file_hashes[str(path)] = file_hash = digest.hexdigest()
         if self.cache is not None and not result.problems:
-            self.cache.put(file_hash, keys, result.summary)
+            self.cache.put(file_hash, keys, result.summary, self._cache_variant(system))
         return result
 
-    def _cached_scan(self, path: Path, keys: Keys) -> Scan | None:
+    def _cache_variant(self, system: str | None) -> str:
+        """What a cached check also depends on: the backend's limits and the system instruction."""
+        return hashlib.sha256(repr((self.limits, system)).encode("utf-8")).hexdigest()[:16]
+
+    def _cached_scan(self, path: Path, keys: Keys, system: str | None = None) -> Scan | None:
         """The result kept for these exact bytes, if the cache is on and has it."""
         if self.cache is None:
             return None
         file_hash = _sha256_of_file(path)
-        summary = self.cache.get(file_hash, keys)
+        summary = self.cache.get(file_hash, keys, self._cache_variant(system))
         if summary is None:
             return None
         self.file_hashes[str(path)] = file_hash
         return datasets.Scan(summary, ())
 
-    def _check_totals(self, origin: _Origin, summary: DatasetSummary) -> None:
-        if summary.examples < datasets.MIN_EXAMPLES:
-            line = origin.document.line_of(_TRAINING_DATA)
-            message = f"has {summary.examples} examples, the API needs at least {datasets.MIN_EXAMPLES}"
+    def _check_totals(self, origin: _Origin, summary: DatasetSummary, source: DatasetSource) -> None:
+        """The training set against the backend's limits on a whole dataset."""
+        limits = self.limits
+        line = origin.document.line_of(_TRAINING_DATA)
+        named = f"{self.show(Path(source.path))} " if source.path else ""
+        if summary.examples < limits.min_examples:
+            message = f"{named}has {summary.examples} examples, {limits.service} needs at least {limits.min_examples}"
+            self.problems.append(error(origin.file, line, "spec.trainingData", message))
+        if limits.max_examples is not None and summary.examples > limits.max_examples:
+            message = (f"{named}has {summary.examples:,} examples, {limits.service} takes at most "
+                       f"{limits.max_examples:,}")
             self.problems.append(error(origin.file, line, "spec.trainingData", message))
         request = datasets.request_bytes_at_least(summary)
-        if request > datasets.MAX_REQUEST_BYTES:
+        if limits.max_request_bytes is not None and request > limits.max_request_bytes:
             line = origin.document.line_of(_DATA_FILE)
             message = (
                 f"is {_megabytes(summary.size_bytes)}: the create request would carry at least "
-                f"{_megabytes(request)} of examples, above the {_megabytes(datasets.MAX_REQUEST_BYTES)} "
-                "the API takes in one request"
+                f"{_megabytes(request)} of examples, above the {_megabytes(limits.max_request_bytes)} "
+                f"{limits.service} takes in one request"
             )
             self.problems.append(error(origin.file, line, "spec.trainingData", message))
-        elif summary.size_bytes > datasets.LARGE_FILE_BYTES:
+        elif limits.warn_file_bytes is not None and summary.size_bytes > limits.warn_file_bytes:
             line = origin.document.line_of(_DATA_FILE)
             size = summary.size_bytes / 2**20
-            message = f"is {size:.1f} MB, above the API's 4 MB reference limit"
+            message = f"is {size:.1f} MB, above {limits.warn_file_reason}"
             self.problems.append(warning(origin.file, line, "spec.trainingData.file", message))
+
+    def _check_validation_totals(self, origin: _Origin, summary: DatasetSummary, source: DatasetSource) -> None:
+        """The validation set against its own limit (Vertex AI: at most 5,000 examples)."""
+        limit = self.limits.max_validation_examples
+        if limit is not None and summary.examples > limit:
+            named = f"{self.show(Path(source.path))} " if source.path else ""
+            message = (f"{named}has {summary.examples:,} examples, {self.limits.service} takes at most "
+                       f"{limit:,} in a validation set")
+            line = origin.document.line_of(_VALIDATION_DATA)
+            self.problems.append(error(origin.file, line, "spec.validationData", message))
 
     def _digest(self, root: Path) -> str:
         """One hash over every file read: a saved plan compares it to see if git moved."""
@@ -549,17 +602,20 @@ def _sha256_of_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _dataset_file_problem(path: Path) -> str | None:
+def _dataset_file_problem(path: Path, limits: DatasetLimits) -> str | None:
     if path.suffix.lower() not in datasets.SUFFIXES:
         return f"must end in {', '.join(datasets.SUFFIXES)}"
     size = path.stat().st_size
-    if size > datasets.MAX_FILE_BYTES:
-        # Far past what one request carries: refused before it is read, so a
-        # huge file costs neither the time nor the memory of a scan.
-        return (
-            f"is {_megabytes(size)}, far above the {_megabytes(datasets.MAX_REQUEST_BYTES)} the API takes "
-            "in one request; not read"
-        )
+    if size > limits.max_file_bytes:
+        # Refused before it is read, so a huge file costs neither the time
+        # nor the memory of a scan.
+        if limits.max_request_bytes is not None:  # far past what one request carries
+            return (
+                f"is {_megabytes(size)}, far above the {_megabytes(limits.max_request_bytes)} {limits.service} "
+                "takes in one request; not read"
+            )
+        limit = _megabytes(limits.max_file_bytes)
+        return f"is {_megabytes(size)}, above the {limit} {limits.service} takes in a file; not read"
     return None
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
+from reconciler.loader.contents import Turns, is_contents_row, to_turns
 from reconciler.loader.problems import Problem, error
 
 
@@ -95,7 +96,7 @@ class Columns(NamedTuple):
         ]
 
 
-RowOrProblem = Row | Problem
+RowOrProblem = Row | Turns | Problem
 Rows = list[RowOrProblem]
 Batch = Rows | Columns  # Columns only from the JSONL fast path
 
@@ -209,8 +210,11 @@ def _jsonl_slow(lines: list[bytes], line: int, index: int, keys: Keys, display: 
             batch.append(error(display, number, "", TOO_DEEP))
             continue
         item = to_row(value, number, index, keys, display)
-        index += type(item) is Row
-        batch.append(item)
+        if type(item) is list:
+            batch.extend(item)
+            continue
+        index += type(item) is not Problem
+        batch.append(item)  # type: ignore[arg-type]
     return batch
 
 
@@ -238,7 +242,11 @@ def _json_batches(path: Path, keys: Keys, display: str, digest: Digest) -> Itera
     batch: Rows = []
     try:
         for index, (line, value) in enumerate(_JsonCursor(text).examples()):
-            batch.append(to_row(value, line, index, keys, display))
+            item = to_row(value, line, index, keys, display)
+            if type(item) is list:
+                batch.extend(item)
+            else:
+                batch.append(item)  # type: ignore[arg-type]
             if len(batch) >= 1000:
                 yield batch
                 batch = []
@@ -426,14 +434,21 @@ class _DecodedLines:
 # ---------------------------------------------------------------------- shared
 
 
-def to_row(value: Any, line: int, index: int, keys: Keys, display: str) -> RowOrProblem:
-    """One decoded JSON value as an example, or the problem with it."""
+def to_row(value: Any, line: int, index: int, keys: Keys, display: str) -> RowOrProblem | list[Problem]:
+    """One decoded JSON value as an example, or the problem(s) with it.
+
+    An object with `contents` and none of the input keys is an example in
+    Vertex AI's own format (`contents.to_turns`); whether the backend takes
+    it is the scan's question.
+    """
     if type(value) is not dict:
         return error(display, line, "", f"an example must be an object, not {_json_type(value)}")
     for input_key in keys.inputs:
         if input_key in value:
             break
     else:
+        if is_contents_row(value):
+            return to_turns(value, line, index, display)
         message = f"missing (expected a {keys.describe_inputs()} key)"
         return error(display, line, keys.inputs[0], message)
     if keys.output not in value:

@@ -293,6 +293,12 @@ class Spec(Strict):
     # Another manifest's model: its id, optionally after the backend's collection.
     source_model: str | None = Field(None, pattern=rf"^(?:[A-Za-z]+/)?{TUNED_MODEL_ID}$")
     training_data: TrainingData
+    # Vertex AI only: put into every text_input/output example, as Vertex's
+    # own `systemInstruction`; part of the data the model is tuned on.
+    system_instruction: str | None = Field(
+        None, min_length=1,
+        description="Vertex AI: the system instruction put into every text_input/output example.",
+    )
     # Examples the tuning evaluates on, not trains on (Vertex AI only).
     validation_data: TrainingData | None = None
     hyperparameters: Hyperparameters = Hyperparameters()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from datetime import date
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -26,6 +27,18 @@ VERTEX_PROJECT = r"^([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,20})$"
 GCS_PREFIX = r"^gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](/[^\x00-\x1f\x7f]+)?/?$"
 
 
+class BaseModelEntry(Strict):
+    """One entry of `vertex.baseModels`: a base model the catalogue lacks, or new facts about one it has."""
+
+    adapter_sizes: tuple[Literal[1, 2, 4, 8, 16, 32], ...] | None = Field(
+        None, min_length=1, description="The adapter sizes the model allows (the catalogue's, if left out).",
+    )
+    retires: date | None = Field(None, description="The day the model retires (YYYY-MM-DD), if announced.")
+
+
+DEFAULT_RETIREMENT_NOTICE_DAYS = 30
+
+
 class VertexSettings(Strict):
     """Where Vertex AI tunes (`backend: vertex`): the host follows the location."""
 
@@ -36,6 +49,14 @@ class VertexSettings(Strict):
     # A job's intermediate checkpoints each get an endpoint of their own; one
     # endpoint a model is simpler to label, serve and delete.
     export_last_checkpoint_only: Flag = Field(True, description="Keep only the last checkpoint: one endpoint a model.")
+    base_models: dict[str, BaseModelEntry] = Field(
+        default_factory=dict,
+        description="Base models to add to the shipped catalogue, or entries of it to override, by id.",
+    )
+    retirement_notice_days: int = Field(
+        DEFAULT_RETIREMENT_NOTICE_DAYS, ge=0, le=3650, strict=True,
+        description="plan notes a live model whose base model retires within this many days.",
+    )
 
     @property
     def bucket(self) -> str:

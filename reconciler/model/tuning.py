@@ -19,6 +19,12 @@ class TuningDefaults:
 
     epoch_count: int
     batch_size: int  # where the server chooses by dataset size, the smaller: more, safer steps
+    # False where the service has no batch-size setting (Vertex AI): the
+    # manifest cannot set it, and no footnote speaks of it.
+    batch_size_is_setting: bool = True
+    # True where the service counts steps per epoch, a part-filled last batch
+    # being a step (Vertex AI): ceil(examples / batch) x epochs.
+    steps_per_epoch: bool = False
 
     def epochs(self, model: DesiredModel) -> int:
         return model.manifest.spec.hyperparameters.epoch_count or self.epoch_count
@@ -27,6 +33,8 @@ class TuningDefaults:
         return model.manifest.spec.hyperparameters.batch_size or self.batch_size
 
     def total_steps(self, model: DesiredModel) -> int:
+        if self.steps_per_epoch:
+            return -(-model.dataset.examples // self.batch(model)) * self.epochs(model)
         return -(-model.dataset.examples * self.epochs(model) // self.batch(model))
 
     def training_tokens(self, model: DesiredModel) -> int:
@@ -37,4 +45,6 @@ class TuningDefaults:
     def assumed(self, model: DesiredModel) -> bool:
         """Whether the manifest leaves epochs or batch size to the server."""
         hyperparameters = model.manifest.spec.hyperparameters
+        if not self.batch_size_is_setting:
+            return hyperparameters.epoch_count is None
         return hyperparameters.epoch_count is None or hyperparameters.batch_size is None

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.loader.datasets import MAX_FILE_BYTES, MAX_REQUEST_BYTES, request_bytes_at_least
+from reconciler.backends.gemini.rules import DATASET_LIMITS, MAX_REQUEST_BYTES
+from reconciler.loader.datasets import request_bytes_at_least
 from reconciler.model.desired import DatasetSummary
 
 from .conftest import CountingServer
@@ -50,7 +51,7 @@ def test_a_huge_dataset_is_refused_without_being_read(tmp_path: Path) -> None:
     dataset = repo / "datasets" / "alpha.jsonl"
     with dataset.open("wb") as stream:  # sparse: 200 MB that take no disk space
         stream.truncate(200 * 2**20)
-    assert MAX_FILE_BYTES < 200 * 2**20
+    assert DATASET_LIMITS.max_file_bytes < 200 * 2**20
     assert_clear_error(
         run(repo, "validate"),
         f"manifests/alpha.yaml:8: spec.trainingData.file: is 200.0 MB, far above the {LIMIT} the API takes "

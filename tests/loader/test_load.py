@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.backends.gemini.rules import CHECKS as GEMINI_CHECKS
 from reconciler.loader import LoadResult, load, read_examples
 from reconciler.loader import datasets as datasets_module
 from reconciler.model.errors import UserError
@@ -215,7 +216,7 @@ def test_a_dataset_over_4_mb_is_a_warning_not_an_error(tmp_path: Path) -> None:
         {"manifests/a.yaml": MANIFEST.format(name="model-a", file="../datasets/a.jsonl")},
         {"datasets/a.jsonl": big},
     )
-    result = load(tmp_path, cwd=tmp_path)
+    result = load(tmp_path, cwd=tmp_path, checks_for=lambda _settings: GEMINI_CHECKS)
     assert result.ok
     assert [str(p) for p in result.warnings] == [
         "manifests/a.yaml:8: spec.trainingData.file: is 4.2 MB, above the API's 4 MB reference limit"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from reconciler.backends.gemini.names import ADDRESS_TEMPLATE, BASE_PREFIX, TUNED_PREFIX
+from reconciler.loader.checks import BackendChecks
+from reconciler.loader.limits import DatasetLimits
 from reconciler.model.manifest import TunedModelManifest
 from reconciler.model.tuning import TuningDefaults
 from reconciler.plan.rules import MutableField, PlanRules, ReplaceOrder
@@ -16,6 +18,28 @@ from reconciler.plan.rules import MutableField, PlanRules, ReplaceOrder
 # default the planner can compare an undeclared value with.
 TUNING_DEFAULTS = TuningDefaults(epoch_count=5, batch_size=4)
 HYPERPARAMETER_DEFAULTS = {"epochCount": TUNING_DEFAULTS.epoch_count}
+
+# The API's limits on training data (reference/gemini-tuning-api.md §7).
+# The largest request body it takes is not documented; 20 MB is Google's
+# documented limit for a generateContent request and what the emulator
+# enforces. A create sends every example in its body.
+MAX_REQUEST_BYTES = 20 * 1024 * 1024
+SINGLE_TURN_ONLY = (
+    "the Gemini API tunes on single-turn text pairs only (text_input and output); "
+    "examples in Vertex AI's contents format need backend: vertex"
+)
+DATASET_LIMITS = DatasetLimits(
+    service="the API",
+    min_examples=20,
+    max_input_characters=40_000,
+    max_output_characters=5_000,
+    max_request_bytes=MAX_REQUEST_BYTES,
+    warn_file_bytes=4 * 1024 * 1024,
+    warn_file_reason="the API's 4 MB reference limit",
+    # A file this far past the request limit is refused without being read.
+    max_file_bytes=8 * MAX_REQUEST_BYTES,
+    contents_refused=SINGLE_TURN_ONLY,
+)
 
 RULES = PlanRules(
     mutable_fields=(
@@ -40,6 +64,11 @@ RULES = PlanRules(
 def manifest_problems(manifest: TunedModelManifest) -> Iterator[tuple[tuple[str, ...], str]]:
     """The names the Gemini API accepts for what a model is tuned from."""
     spec = manifest.spec
+    if spec.system_instruction is not None:
+        yield ("spec", "systemInstruction"), (
+            "the Gemini API takes no system instruction: it tunes on single-turn text pairs only "
+            "(text_input and output); systemInstruction needs backend: vertex"
+        )
     if spec.validation_data is not None:
         yield ("spec", "validationData"), "the Gemini API takes no validation data (Vertex AI does)"
     if spec.evaluation is not None and spec.evaluation.gate.not_worse_than is not None:
@@ -57,3 +86,6 @@ def manifest_problems(manifest: TunedModelManifest) -> Iterator[tuple[tuple[str,
         yield ("spec", "sourceModel"), (
             f"must be a tuned model name such as {TUNED_PREFIX}number-generator"
         )
+
+
+CHECKS = BackendChecks(manifest_problems, DATASET_LIMITS)

@@ -3,7 +3,9 @@ allows, and the defaults the service fills into a job."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 GEMINI_ADAPTER_SIZES = frozenset({"ADAPTER_SIZE_ONE", "ADAPTER_SIZE_TWO", "ADAPTER_SIZE_FOUR",
                                   "ADAPTER_SIZE_EIGHT", "ADAPTER_SIZE_SIXTEEN"})
@@ -18,15 +20,20 @@ class TunableModel:
     default_learning_rate_multiplier: float = 1.0
 
 
-# Adapter sizes 1, 2, 4, 8, 16 are documented for 2.5 Flash and Flash-Lite; 32 is refused
-# (python-genai#908). For the other models the docs were not captured: the same set [infer].
-BASE_MODELS = (
-    TunableModel("gemini-2.5-flash", GEMINI_ADAPTER_SIZES),
-    TunableModel("gemini-2.5-flash-lite", GEMINI_ADAPTER_SIZES),
-    TunableModel("gemini-2.5-pro", GEMINI_ADAPTER_SIZES),
-    TunableModel("gemini-2.0-flash-001", GEMINI_ADAPTER_SIZES),
-    TunableModel("gemini-2.0-flash-lite-001", GEMINI_ADAPTER_SIZES),
-)
+# The same catalogue the reconciler ships (backends/vertex/base_models.json),
+# read as data: the emulator tunes exactly the models validate accepts.
+CATALOGUE = Path(__file__).resolve().parents[2] / "backends" / "vertex" / "base_models.json"
+SIZE_NAMES = {1: "ADAPTER_SIZE_ONE", 2: "ADAPTER_SIZE_TWO", 4: "ADAPTER_SIZE_FOUR", 8: "ADAPTER_SIZE_EIGHT",
+              16: "ADAPTER_SIZE_SIXTEEN", 32: "ADAPTER_SIZE_THIRTY_TWO"}
+
+
+def _catalogue() -> tuple[TunableModel, ...]:
+    models = json.loads(CATALOGUE.read_text(encoding="utf-8"))["models"]
+    return tuple(TunableModel(name, frozenset(SIZE_NAMES[size] for size in entry["adapterSizes"]))
+                 for name, entry in models.items())
+
+
+BASE_MODELS = _catalogue()
 _BY_NAME = {model.name: model for model in BASE_MODELS}
 PUBLISHER_PREFIX = "publishers/google/models/"
 

@@ -47,15 +47,25 @@ def read_jsonl(data: bytes) -> list[Line] | None:
 
 
 def _line(example: Any) -> Line | None:
-    if not isinstance(example, dict) or not isinstance(example.get("contents"), list):
+    """An example as Vertex AI documents it: turns alternate user, model,
+    ..., the last is the model's, and every turn has text; else None."""
+    if not isinstance(example, dict) or not isinstance(example.get("contents"), list) or not example["contents"]:
         return None
     user: list[str] = []
     model: list[str] = []
+    expected = "user"
     for content in example["contents"]:
         if not isinstance(content, dict) or not isinstance(content.get("parts", []), list):
             return None
+        if content.get("role") != expected:
+            return None
         text = _text(content)
-        (model if content.get("role") == "model" else user).append(text)
+        if not text.strip():
+            return None
+        (model if expected == "model" else user).append(text)
+        expected = "user" if expected == "model" else "model"
+    if expected != "user":  # the last turn was the user's
+        return None
     system = example.get("systemInstruction")
     system_text = _text(system) if isinstance(system, dict) else ""
     return Line(system_text, user, model, len(example["contents"]), example["contents"])
