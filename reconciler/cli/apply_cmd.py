@@ -81,6 +81,7 @@ def apply_settings(session: Session, smoke: bool, max_deletions: int | None) -> 
         concurrency=settings.concurrency,
         max_deletions=settings.max_deletions if max_deletions is None else max_deletions,
         smoke_tests=smoke,
+        evaluation_concurrency=settings.evaluation.concurrency,
     )
 
 

@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.backends.vertex.labels import (
+    EVALUATION_LABELS,
     FORGOTTEN,
     ID,
     LabelMarker,
     Reading,
+    evaluation_of,
     job_scope,
     model_scope,
     owned_labels,
@@ -237,6 +239,10 @@ class Join:
             serving=serving_handle,
             superseded=tuple(without_version(b["name"]) for b in others if b is not serving_body),
             broken=self._broken(model, job, live_state, key),
+            evaluation=evaluation_of((model or {}).get("labels") or {}),
+            serving_evaluation=evaluation_of((serving_body or {}).get("labels") or {})
+            if serving_body is not None and serving_body is not model else {},
+            candidate=serving_body is not None and model is not None and serving_body is not model,
             handle=Handle(job=job, model=model, endpoints=endpoints, others=others, jobs=tuple(claim.jobs)),
         )
 
@@ -254,14 +260,15 @@ class Join:
 
     def _serving_model(self, claim: _Claims) -> tuple[str, dict[str, Any]] | None:
         """The Model callers use: the newest claimed one that has passed its smoke
-        tests (a candidate that has not stays beside it), else the newest."""
+        tests and was not held by its promotion gate (a candidate that has not
+        stays beside it), else the newest."""
         def order(name: str) -> tuple[str, str]:
             made = self.job_of_model.get(name)
             return ((made[1].get("createTime", "") if made else "") or claim.models[name][0].get("createTime", ""),
                     name)
 
         names = sorted(claim.models, key=order)
-        tested = [n for n in names if not claim.models[n][1].untested]
+        tested = [n for n in names if not claim.models[n][1].untested and not _held(claim.models[n][0])]
         chosen = (tested or names)[-1:]
         return (chosen[0], claim.models[chosen[0]][0]) if chosen else None
 
@@ -359,6 +366,10 @@ def _serving(model: Mapping[str, Any] | None, job: Mapping[str, Any] | None, end
     if endpoint:
         serving["endpoint"] = endpoint
     return serving
+
+
+def _held(model: Mapping[str, Any]) -> bool:
+    return (model.get("labels") or {}).get(EVALUATION_LABELS["held"]) == "true"
 
 
 def _base_model_of(labels: Mapping[str, str]) -> str:
