@@ -140,7 +140,17 @@ class ApplyResult:
             parts.append(f"{counts['waited_for']} created by another run and waited for")
         parts += [f"{counts['updated']} updated", f"{counts['replaced']} replaced", f"{counts['deleted']} deleted"]
         parts += [f"{counts[key]} {key}" for key in ("imported", "forgotten") if counts[key]]
-        return f"{head}: {', '.join(parts)}{self._smoke_text()}."
+        return f"{head}: {', '.join(parts)}{self._smoke_text()}{self._gate_text()}."
+
+    def _gate_text(self) -> str:
+        """Each promotion gate's decision, with its scores (never an answer)."""
+        held = [gate for gate in self.gates if gate.decision == "hold"]
+        done = [gate for gate in self.gates if gate.decision != "hold"]
+        text = "".join(f"; gate {gate.model_id}: {gate.reason} ({gate.decision})" for gate in done)
+        if held:
+            text += "; held by its promotion gate, the old model keeps serving: " + "; ".join(
+                f"{gate.model_id} ({gate.reason})" for gate in held)
+        return text
 
     def _smoke_text(self) -> str:
         if self.smoke_tests_skipped:
@@ -354,8 +364,7 @@ class Executor:
             return record
         self.backend.hold(model, record)
         if self.backend.rules.replace_order is ReplaceOrder.CREATE_FIRST:
-            raise ChangeFailed(f"held: {decision.reason}; the old model keeps serving "
-                               f"(the candidate is kept: `reconciler promote {model.id}` promotes it)")
+            raise ChangeFailed(f"held: {decision.reason}; the old model keeps serving (the candidate is kept)")
         raise ChangeFailed(f"failed its gate: {decision.reason}; the old model was deleted first, so this one "
                            "stays marked untested and the plan shows verify until it passes")
 
