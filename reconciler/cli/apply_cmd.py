@@ -130,6 +130,8 @@ def _json_summary(result: ApplyResult, summary: str | None = None) -> str:
                  "passed": s.passed}
                 for s in result.smoke
             ],
+            # Scores and thresholds only, never an evaluation answer.
+            "gates": [gate.as_json() for gate in result.gates],
         },
         sort_keys=True,
     )

@@ -22,7 +22,7 @@ from reconciler.plan.rules import ReplaceOrder
 # saved plan must be executed exactly, so a reader refuses a plan with fields it
 # does not know (a newer minor) as well as another major.
 # 1.1: address_template; 1.2: blocked, the verify action, Change.to_default, replace_order; 1.3: backend, serving;
-# 1.4: the clean_up action
+# 1.4: the clean_up action; 1.5: the evaluate action (docs/promotion-gates.md)
 FORMAT_VERSION = "1.5"
 # Keys render_json adds to the saved form; a saved plan may carry them.
 DERIVED_KEYS = ("summary", "has_changes", "has_errors", "in_sync")
