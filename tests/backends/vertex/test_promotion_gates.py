@@ -100,3 +100,21 @@ def test_b_a_candidate_as_good_is_promoted_and_the_old_model_removed(tmp_path: P
     exact = sum(a.strip() == str(n + 1) for n, a in enumerate(answers)) / 10
     assert f"{exact:.2f}" in good.text and new["labels"]["reconciler-score"] == f"{round(exact * 1000):04d}"
     assert vertex_cli(repo, emulator, "plan", "--detailed-exitcode").code == 0
+
+
+def test_d_an_evaluation_changed_alone_plans_evaluate_and_tunes_nothing(tmp_path: Path, make_emulator: Any) -> None:
+    emulator = make_emulator(seed=0, step_seconds=0)
+    repo = _repo(tmp_path)
+    assert vertex_cli(repo, emulator, "apply", "--yes").code == 0
+    [before] = _models(emulator)
+    write_manifest(repo, manifest("numbers", evaluation={**EVALUATION, "gate": {"metric": "rougeL", "atLeast": 0.5}}))
+    plan = vertex_cli(repo, emulator, "plan", "--detailed-exitcode")
+    assert plan.code == 2 and "evaluate" in plan.text, plan.text
+    jobs = len(jobs_of(emulator, "numbers"))
+    applied = vertex_cli(repo, emulator, "apply", "--yes")
+    assert applied.code == 0, applied.text
+    assert len(jobs_of(emulator, "numbers")) == jobs  # never tuned
+    [after] = _models(emulator)
+    assert after["name"] == before["name"]  # never deleted
+    assert after["labels"]["reconciler-eval"] != before["labels"]["reconciler-eval"]
+    assert vertex_cli(repo, emulator, "plan", "--detailed-exitcode").code == 0
