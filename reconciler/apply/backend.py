@@ -12,7 +12,7 @@ earlier, interrupted attempt left behind instead of making a second model.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -88,8 +88,19 @@ class Backend(Protocol):
         keeps `untested` while the model's smoke tests are still to pass."""
         ...
 
-    def mark_tested(self, model: DesiredModel) -> None:
-        """Record in the ownership marker that the smoke tests passed."""
+    def mark_tested(self, model: DesiredModel, evaluation: Mapping[str, str] | None = None) -> None:
+        """Record in the ownership marker that the smoke tests and the gate passed
+        (the model may serve), with the gate's result ({"digest", "score"}) where
+        the backend records one."""
+        ...
+
+    def hold(self, model: DesiredModel, evaluation: Mapping[str, str]) -> None:
+        """Record that the current model failed its gate: it never serves until
+        promoted (create-first), or stays `untested` (a backend that deletes first)."""
+        ...
+
+    def record_evaluation(self, model: DesiredModel, evaluation: Mapping[str, str]) -> None:
+        """Record a gate result on the model serving (an `evaluate`)."""
         ...
 
     def delete(self, live: LiveModel) -> None:
@@ -112,7 +123,12 @@ class Backend(Protocol):
         ...
 
     def generate(self, key: str, base_model: str, text: str) -> str:
-        """One smoke-test answer from the tuned model (base_model: its chain's root)."""
+        """One smoke-test answer from the tuned model (base_model: its chain's root);
+        a candidate beside a serving model is the one asked."""
+        ...
+
+    def generate_serving(self, key: str, base_model: str, text: str) -> str:
+        """One answer from the model serving now, not a candidate beside it."""
         ...
 
     def grant(self, key: str, grant: PermissionChange) -> None: ...

@@ -14,12 +14,17 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from reconciler.apply.backend import Backend, ChangeFailed, Tuned
+from reconciler.apply.evaluation import EvaluationResult, decide, format_score, score
 from reconciler.apply.progress import Event, Reporter
 from reconciler.apply.smoke import SmokeResult, run_smoke_tests
 from reconciler.apply.waiting import Stopped, TimedOut, Waiter
+from reconciler.loader import read_evaluation
 from reconciler.model.desired import Desired, DesiredModel
 from reconciler.model.errors import ReconcilerError
+from reconciler.model.evaluation import evaluation_digest
 from reconciler.model.live import LiveModel
+from reconciler.model.manifest import Gate, Metric
+from reconciler.model.ownership import gated
 from reconciler.plan.graph import order_changes
 from reconciler.plan.rules import ReplaceOrder
 from reconciler.plan.types import Action, Change, PermissionChange, Plan
@@ -41,6 +46,26 @@ class ApplyOptions:
     concurrency: int = 4
     max_deletions: int = 5
     smoke_tests: bool = True
+    evaluation_concurrency: int = 4  # inference calls in flight while one model is scored
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """One promotion gate's decision: scores and thresholds only, never an answer."""
+
+    model_id: str
+    metric: str
+    candidate: float
+    live: float | None  # the model serving now, on the same set; None: not compared
+    threshold: str  # "atLeast 0.80", "live - 0.02", both joined by "; "
+    decision: str  # promote | hold | promote (gate failed)
+    reason: str
+    examples: int
+
+    def as_json(self) -> dict[str, object]:
+        return {"model_id": self.model_id, "metric": self.metric, "candidate": self.candidate,
+                "live": self.live, "threshold": self.threshold, "decision": self.decision,
+                "reason": self.reason, "examples": self.examples}
 
 
 @dataclass(frozen=True)
@@ -66,6 +91,7 @@ class Outcome:
 class ApplyResult:
     outcomes: list[Outcome] = field(default_factory=list)
     smoke: list[SmokeResult] = field(default_factory=list)
+    gates: list[GateResult] = field(default_factory=list)
     interrupted: bool = False
     smoke_tests_skipped: bool = False  # --skip-smoke-tests
 
@@ -114,7 +140,17 @@ class ApplyResult:
             parts.append(f"{counts['waited_for']} created by another run and waited for")
         parts += [f"{counts['updated']} updated", f"{counts['replaced']} replaced", f"{counts['deleted']} deleted"]
         parts += [f"{counts[key]} {key}" for key in ("imported", "forgotten") if counts[key]]
-        return f"{head}: {', '.join(parts)}{self._smoke_text()}."
+        return f"{head}: {', '.join(parts)}{self._smoke_text()}{self._gate_text()}."
+
+    def _gate_text(self) -> str:
+        """Each promotion gate's decision, with its scores (never an answer)."""
+        held = [gate for gate in self.gates if gate.decision == "hold"]
+        done = [gate for gate in self.gates if gate.decision != "hold"]
+        text = "".join(f"; gate {gate.model_id}: {gate.reason} ({gate.decision})" for gate in done)
+        if held:
+            text += "; held by its promotion gate, the old model keeps serving: " + "; ".join(
+                f"{gate.model_id} ({gate.reason})" for gate in held)
+        return text
 
     def _smoke_text(self) -> str:
         if self.smoke_tests_skipped:
@@ -156,6 +192,7 @@ class Executor:
         self.options = options
         self._lock = threading.Lock()
         self._smoke: list[SmokeResult] = []
+        self._gates: list[GateResult] = []
         self._to_verify: set[str] = set()
 
     def run(self, plan: Plan) -> ApplyResult:
@@ -164,6 +201,7 @@ class Executor:
         self._to_verify = {c.model_id for c in plan.changes if c.action is Action.VERIFY}
         self._schedule(_group_by_model(plan), result)
         result.smoke = list(self._smoke)
+        result.gates = list(self._gates)
         result.interrupted = self.waiter.stop.is_set()
         result.smoke_tests_skipped = not self.options.smoke_tests
         return result
@@ -252,6 +290,7 @@ class Executor:
             Action.WAIT: self._wait,
             Action.VERIFY: self._verify,
             Action.CLEAN_UP: self._clean_up,
+            Action.EVALUATE: self._evaluate_serving,
             Action.PERMISSION_ADD: self._permission_add,
             Action.PERMISSION_UPDATE: self._permission_update,
             Action.PERMISSION_REMOVE: self._permission_remove,
@@ -268,18 +307,27 @@ class Executor:
         return self._finish(model, self.backend.wait(model, self.waiter))
 
     def _finish(self, model: DesiredModel, tuned: Tuned) -> Tuned:
-        if self._smoke_test(model):
-            self._promote(model.id)
+        self._pass_gates(model)
         return tuned
 
     def _verify(self, change: Change) -> None:
-        if self._smoke_test(self.desired[change.model_id]):
-            self._promote(change.model_id)
+        self._pass_gates(self.desired[change.model_id])
+
+    def _pass_gates(self, model: DesiredModel) -> None:
+        """Smoke tests, then the evaluation gate; only a model that passes both
+        (or a failed gate with `onFailure: promote`) is marked tested and
+        promoted. The marker says `untested` until then, so a kill at any step
+        leaves the old model serving and the next plan runs the gates again."""
+        if not self._smoke_test(model):
+            return
+        record = self._gate(model)
+        if gated(model):
+            self.backend.mark_tested(model, evaluation=record)
+        self._promote(model.id)
 
     def _smoke_test(self, model: DesiredModel) -> bool:
-        """Run the model's smoke tests; the marker keeps saying `untested` (so the
-        next plan runs them again) until they have all passed once. Whether the
-        model may serve: no tests declared, or all passed now."""
+        """Run the model's smoke tests. Whether they let the model go on to its
+        gate: no tests declared, or all passed now."""
         tests = model.manifest.spec.smoke_tests
         if not tests:
             return True
@@ -291,10 +339,73 @@ class Executor:
         )
         with self._lock:
             self._smoke.extend(results)
-        if len(results) == len(tests) and all(result.passed for result in results):
-            self.backend.mark_tested(model)
-            return True
-        return False
+        return len(results) == len(tests) and all(result.passed for result in results)
+
+    def _gate(self, model: DesiredModel) -> dict[str, str] | None:
+        """Score the candidate (and the model serving now, for `notWorseThan: live`)
+        and decide. Returns what to record on a promoted model; on a hold,
+        records it on the candidate and raises ChangeFailed saying why."""
+        evaluation = model.manifest.spec.evaluation
+        if evaluation is None:
+            return None
+        base_model = self._base_model(model)
+        candidate = self._score(model, lambda text: self.backend.generate(model.id, base_model, text))
+        live = self._live_scores(model, base_model) if evaluation.gate.not_worse_than else None
+        decision = decide(evaluation.gate, candidate.scores, live, evaluation.on_failure)
+        metric = evaluation.gate.metric
+        record = {"digest": evaluation_digest(model) or "", "score": score_label(candidate.scores[metric])}
+        verdict = "promote" if decision.passed else ("promote (gate failed)" if decision.promote else "hold")
+        with self._lock:
+            self._gates.append(GateResult(
+                model.id, metric.value, candidate.scores[metric], None if live is None else live[metric],
+                _thresholds(evaluation.gate), verdict, decision.reason, candidate.examples,
+            ))
+        if decision.promote:
+            return record
+        self.backend.hold(model, record)
+        if self.backend.rules.replace_order is ReplaceOrder.CREATE_FIRST:
+            raise ChangeFailed(f"held: {decision.reason}; the old model keeps serving (the candidate is kept)")
+        raise ChangeFailed(f"failed its gate: {decision.reason}; the old model was deleted first, so this one "
+                           "stays marked untested and the plan shows verify until it passes")
+
+    def _score(self, model: DesiredModel, generate: Callable[[str], str]) -> EvaluationResult:
+        evaluation = model.manifest.spec.evaluation
+        assert evaluation is not None
+        return score(generate, read_evaluation(model), evaluation.metrics,
+                     concurrency=self.options.evaluation_concurrency, stop=self.waiter.stop)
+
+    def _live_scores(self, model: DesiredModel, base_model: str) -> dict[Metric, float] | None:
+        """The serving model's score on the gate metric: its recorded one when it is
+        for this exact evaluation (by digest), else scored now; None when no
+        other model serves (a first create, or a backend that deletes first)."""
+        if self.backend.rules.replace_order is not ReplaceOrder.CREATE_FIRST:
+            return None
+        live = self.backend.find(model.id)
+        if live is None or not live.candidate or not live.serving.get("model"):
+            return None
+        evaluation = model.manifest.spec.evaluation
+        assert evaluation is not None
+        recorded = live.serving_evaluation
+        if recorded.get("digest") == evaluation_digest(model) and recorded.get("score", "").isdigit():
+            return {evaluation.gate.metric: int(recorded["score"]) / SCORE_SCALE}
+        result = self._score(model, lambda text: self.backend.generate_serving(model.id, base_model, text))
+        return dict(result.scores)
+
+    def _evaluate_serving(self, change: Change) -> None:
+        """An evaluation changed alone: score the model serving and record it; never tunes or deletes."""
+        model = self.desired[change.model_id]
+        evaluation = model.manifest.spec.evaluation
+        if evaluation is None:
+            return
+        base_model = self._base_model(model)
+        result = self._score(model, lambda text: self.backend.generate_serving(model.id, base_model, text))
+        got = result.scores[evaluation.gate.metric]
+        with self._lock:
+            self._gates.append(GateResult(
+                model.id, evaluation.gate.metric.value, got, got, _thresholds(evaluation.gate), "recorded",
+                f"the model serving scored {evaluation.gate.metric.value} {format_score(got)}", result.examples,
+            ))
+        self.backend.record_evaluation(model, {"digest": evaluation_digest(model) or "", "score": score_label(got)})
 
     def _promote(self, model_id: str) -> None:
         """The new model serves: what it supersedes goes, decided from a fresh read
@@ -365,6 +476,21 @@ class Executor:
 
     def _permission_remove(self, change: Change) -> None:
         self.backend.revoke(change.model_id, _permission(change))
+
+
+# A score recorded on a resource: 4 digits, thousandths (0800 = 0.800), a valid label value.
+SCORE_SCALE = 1000
+
+
+def score_label(value: float) -> str:
+    return f"{round(value * SCORE_SCALE):04d}"
+
+
+def _thresholds(gate: Gate) -> str:
+    parts = [f"atLeast {format_score(gate.at_least)}"] if gate.at_least is not None else []
+    if gate.not_worse_than:
+        parts.append(f"live - {format_score(gate.tolerance)}" if gate.tolerance else "live")
+    return "; ".join(parts)
 
 
 def details_of(change: Change) -> dict[str, str]:

@@ -81,6 +81,7 @@ def apply_settings(session: Session, smoke: bool, max_deletions: int | None) -> 
         concurrency=settings.concurrency,
         max_deletions=settings.max_deletions if max_deletions is None else max_deletions,
         smoke_tests=smoke,
+        evaluation_concurrency=settings.evaluation.concurrency,
     )
 
 
@@ -177,6 +178,8 @@ def _json_summary(result: ApplyResult, summary: str | None = None, *, endpoints:
                  "passed": s.passed}
                 for s in result.smoke
             ],
+            # Scores and thresholds only, never an evaluation answer.
+            "gates": [gate.as_json() for gate in result.gates],
         },
         sort_keys=True,
     )

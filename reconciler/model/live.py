@@ -68,6 +68,16 @@ class LiveModel(Live):
     # Why the live model cannot serve as it is although its run succeeded (its
     # endpoint is gone): only a new run mends it.
     broken: str = ""
+    # The promotion gate's result recorded on the current model (the candidate
+    # while there is one): {"digest": evaluation digest, "score": the gate
+    # metric's score as 4 digits (0800 = 0.800), "held": "true" when it failed
+    # its gate and the model serving before keeps serving}; and the same read
+    # from the model that serves, when that is another one.
+    evaluation: dict[str, str] = Field(default_factory=dict)
+    serving_evaluation: dict[str, str] = Field(default_factory=dict)
+    # The current model is a candidate beside another model that serves (its
+    # smoke tests or gate have not passed): `serving` names the other one.
+    candidate: bool = False
     handle: Any = Field(default=None, exclude=True)  # the backend's own reference
 
     @property
@@ -77,6 +87,11 @@ class LiveModel(Live):
     @property
     def managed(self) -> bool:
         return self.ownership is not None
+
+    @property
+    def held(self) -> bool:
+        """The current model failed its promotion gate and is kept beside the one serving."""
+        return self.evaluation.get("held") == "true"
 
     @property
     def last_loss(self) -> float | None:

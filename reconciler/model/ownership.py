@@ -80,6 +80,13 @@ def data_digest(model: DesiredModel) -> str:
     return "sha256:" + hashlib.sha256(both.encode("utf-8")).hexdigest()
 
 
+def gated(model: DesiredModel) -> bool:
+    """Whether a new model of this manifest starts `untested`: it has smoke tests
+    or an evaluation to pass before it may serve (docs/promotion-gates.md)."""
+    spec = model.manifest.spec
+    return bool(spec.smoke_tests) or spec.evaluation is not None
+
+
 def ownership_for(model: DesiredModel, *, untested: bool = False) -> Ownership:
     """The ownership a model created from this manifest carries."""
     lifecycle = model.manifest.spec.lifecycle

@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from reconciler.model.desired import Desired, DesiredModel
+from reconciler.model.evaluation import evaluation_digest
 from reconciler.model.live import LiveModel, Observed
+from reconciler.model.manifest import OnFailure
+from reconciler.model.ownership import gated
 from reconciler.plan.decide import Blocked, decide
 from reconciler.plan.estimate import estimate, totals
 from reconciler.plan.graph import depth, find_cycles, order_changes, with_sources
@@ -157,6 +160,8 @@ def _decide_model(state: _Planning, model: DesiredModel) -> None:
             reason="its smoke tests have not passed since it was tuned (they failed, were skipped, or the "
                    "apply stopped first); apply runs them again and re-tunes nothing",
         ))
+    if live is not None and result.action in (Action.UPDATE, Action.NOOP) and _gate_decided(state, model, live):
+        return
     if live is not None and live.superseded and result.action in (Action.UPDATE, Action.NOOP):
         state.verifies.append(Change(
             action=Action.CLEAN_UP, model_id=model.id, file=model.file,
@@ -182,8 +187,48 @@ def _decide_model(state: _Planning, model: DesiredModel) -> None:
     state.decided[model.id] = result
 
 
+def _gate_decided(state: _Planning, model: DesiredModel, live: LiveModel) -> bool:
+    """A candidate held by its promotion gate, for the manifest's inputs: never
+    tuned again (the same run would give the same answer), shown as blocked
+    (out of sync) with the ways out, or promoted by a verify with
+    `onFailure: promote`. Else an evaluation changed alone plans `evaluate`.
+    True when the model is decided (nothing else is planned for it)."""
+    evaluation = model.manifest.spec.evaluation
+    address = state.rules.address(model.id)
+    if live.held:
+        if evaluation is not None and evaluation.on_failure is OnFailure.PROMOTE:
+            state.verifies.append(Change(
+                action=Action.VERIFY, model_id=model.id, file=model.file, paths=("spec.evaluation.onFailure",),
+                reason="its candidate was held by its promotion gate and onFailure is now promote: apply runs "
+                       "its gates again and promotes it whatever they say; re-tunes nothing",
+            ))
+            return False
+        score = live.evaluation.get("score", "")
+        scored = f" (its score {int(score) / 1000:.3f})" if score.isdigit() else ""
+        state.blocked.append(PlanError(
+            model_id=model.id,
+            message=f"{address} held: its candidate failed its promotion gate{scored}; the model before it "
+                    f"keeps serving ({live.serving.get('model', 'see status')}), and the same inputs are "
+                    "never tuned again",
+            hint=f"change its inputs in {model.file}, set spec.evaluation.onFailure: promote, "
+                 "or remove the manifest (prune deletes the candidate)",
+        ))
+        return True
+    digest = evaluation_digest(model)
+    if (digest is not None and not live.candidate and live.ownership is not None and not live.ownership.untested
+            and live.evaluation.get("digest") != digest):
+        recorded = live.evaluation.get("digest")
+        state.verifies.append(Change(
+            action=Action.EVALUATE, model_id=model.id, file=model.file, paths=("spec.evaluation",),
+            reason=(f"its evaluation changed (digest {recorded} -> {digest})" if recorded else
+                    f"its evaluation {digest} has no recorded score") +
+                   ": apply scores the model serving and records it; never tunes, never deletes",
+        ))
+    return False
+
+
 def _smoke_tests_pending(model: DesiredModel, live: LiveModel | None) -> bool:
-    return bool(model.manifest.spec.smoke_tests and live and live.ownership and live.ownership.untested)
+    return bool(gated(model) and live and live.ownership and live.ownership.untested)
 
 
 def _note_untrusted_markers(state: _Planning) -> None:

@@ -22,8 +22,8 @@ from reconciler.plan.rules import ReplaceOrder
 # saved plan must be executed exactly, so a reader refuses a plan with fields it
 # does not know (a newer minor) as well as another major.
 # 1.1: address_template; 1.2: blocked, the verify action, Change.to_default, replace_order; 1.3: backend, serving;
-# 1.4: the clean_up action
-FORMAT_VERSION = "1.4"
+# 1.4: the clean_up action; 1.5: the evaluate action (docs/promotion-gates.md)
+FORMAT_VERSION = "1.5"
 # Keys render_json adds to the saved form; a saved plan may carry them.
 DERIVED_KEYS = ("summary", "has_changes", "has_errors", "in_sync")
 
@@ -42,6 +42,7 @@ class Action(str, Enum):
     WAIT = "wait"  # still CREATING from an earlier run: never create it twice
     VERIFY = "verify"  # run smoke tests that have not passed yet (failed, skipped, interrupted)
     CLEAN_UP = "clean_up"  # remove earlier models of the id that serve nobody (a replace that stopped)
+    EVALUATE = "evaluate"  # score the model serving on a changed evaluation, record it; never tunes or deletes
     NOOP = "noop"
     PERMISSION_ADD = "permission_add"
     PERMISSION_UPDATE = "permission_update"

@@ -18,6 +18,7 @@ SYMBOLS = {
     Action.WAIT: "...",
     Action.VERIFY: "?",
     Action.CLEAN_UP: "-",
+    Action.EVALUATE: "?",
     Action.NOOP: "=",
     Action.PERMISSION_ADD: "+",
     Action.PERMISSION_UPDATE: "~",
@@ -34,6 +35,7 @@ VERBS = {
     Action.WAIT: "is still being created",
     Action.VERIFY: "will be smoke-tested again (not re-tuned)",
     Action.CLEAN_UP: "keeps serving; its superseded models will be deleted",
+    Action.EVALUATE: "keeps serving; it will be scored on its changed evaluation",
     Action.NOOP: "is up to date",
 }
 
@@ -54,6 +56,7 @@ EXTRA_COUNTS = (
     (Action.WAIT, "still creating"),
     (Action.VERIFY, "to smoke-test again"),
     (Action.CLEAN_UP, "to clean up"),
+    (Action.EVALUATE, "to evaluate"),
     (Action.NOOP, "unchanged"),
 )
 

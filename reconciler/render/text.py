@@ -30,6 +30,7 @@ _ACTION_COLOURS = {
     Action.WAIT: "cyan",
     Action.VERIFY: "yellow",
     Action.CLEAN_UP: "red",
+    Action.EVALUATE: "cyan",
     Action.NOOP: "cyan",
     Action.PERMISSION_ADD: "green",
     Action.PERMISSION_UPDATE: "yellow",

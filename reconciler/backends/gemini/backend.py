@@ -35,7 +35,7 @@ from reconciler.client.errors import AlreadyExists, NotFound
 from reconciler.model.desired import Desired, DesiredModel
 from reconciler.model.errors import UserError
 from reconciler.model.live import LiveModel, LivePermission, LiveState, Observed
-from reconciler.model.ownership import ownership_for
+from reconciler.model.ownership import gated, ownership_for
 from reconciler.model.settings import Settings
 from reconciler.plan.inputs import input_changes, mismatch_lines
 from reconciler.plan.types import PermissionChange
@@ -199,7 +199,7 @@ class GeminiBackend:
         self._create_times[model.id] = created
         self._weak.discard(model.id)
         if canonical_time(created):
-            untested = bool(model.manifest.spec.smoke_tests)  # as the create wrote it
+            untested = gated(model)  # as the create wrote it
             description = self.marker.description(model, name_of(model), untested=untested, created=created)
             self.client.update_tuned_model(model.id, {"description": description}, ["description"])
 
@@ -255,11 +255,23 @@ class GeminiBackend:
         if RULES.marker_mask in update_mask:
             self._weak.discard(model.id)
 
-    def mark_tested(self, model: DesiredModel) -> None:
-        """Drop `untested`; a marker still trusted only where nothing is destroyed
+    def mark_tested(self, model: DesiredModel, evaluation: Mapping[str, str] | None = None) -> None:
+        """Drop `untested` (the trailer records no scores: the apply summary has
+        them); a marker still trusted only where nothing is destroyed
         (a run the apply waited for) stays unbound: passing smoke tests says
         nothing about whose model it is, and the next plan decides."""
         self._patch(model, (RULES.marker_mask,), untested=False, bind=model.id not in self._weak)
+
+    def hold(self, model: DesiredModel, evaluation: Mapping[str, str]) -> None:
+        """A failed gate: the old model was deleted first, so the model stays
+        `untested` and the plan shows `verify` until it passes."""
+
+    def record_evaluation(self, model: DesiredModel, evaluation: Mapping[str, str]) -> None:
+        """Nothing to record on: the trailer carries no scores."""
+
+    def generate_serving(self, key: str, base_model: str, text: str) -> str:
+        """There is no model serving beside a candidate: a replace deleted it first."""
+        return self.generate(key, base_model, text)
 
     def _patch(self, model: DesiredModel, update_mask: tuple[str, ...], *, untested: bool, bind: bool) -> None:
         defaults = self._defaults_for(model, update_mask)

@@ -8,6 +8,7 @@ from reconciler.backends.gemini.names import ADDRESS_TEMPLATE
 from reconciler.backends.gemini.trailer import UNKEYED, Marker
 from reconciler.loader import read_examples
 from reconciler.model.desired import DesiredModel
+from reconciler.model.ownership import gated
 from reconciler.plan.types import PermissionChange
 
 
@@ -27,7 +28,7 @@ def create_body(model: DesiredModel, marker: Marker = UNKEYED) -> dict[str, Any]
         for example in read_examples(model)
     ]
     body: dict[str, Any] = {
-        "description": marker.description(model, name_of(model), untested=bool(spec.smoke_tests)),
+        "description": marker.description(model, name_of(model), untested=gated(model)),
         "tuningTask": {
             "hyperparameters": spec.hyperparameters.as_sent(),
             "trainingData": {"examples": {"examples": examples}},

@@ -31,6 +31,7 @@ from reconciler.backends.vertex.labels import (
     MANAGED_FILTER,
     PUBLISHER_PREFIX,
     LabelMarker,
+    evaluation_of,
     job_scope,
     model_scope,
     owned_labels,
@@ -62,7 +63,7 @@ from reconciler.client.retry import is_transient
 from reconciler.model.desired import Desired, DesiredModel
 from reconciler.model.errors import UserError
 from reconciler.model.live import LiveModel, LiveState, Observed
-from reconciler.model.ownership import Ownership, ownership_for
+from reconciler.model.ownership import Ownership, gated, ownership_for
 from reconciler.model.settings import Settings, VertexSettings
 from reconciler.plan.inputs import input_changes, mismatch_lines
 from reconciler.plan.types import PermissionChange
@@ -319,7 +320,7 @@ class VertexBackend:
             tuning["validationDatasetUri"] = validation_uri
         if hyper_body:
             tuning["hyperParameters"] = hyper_body
-        ownership = ownership_for(model, untested=bool(spec.smoke_tests))
+        ownership = ownership_for(model, untested=gated(model))
         body: dict[str, Any] = {
             "supervisedTuningSpec": tuning,
             # Never the source's display name: that would add a version to the
@@ -399,9 +400,14 @@ class VertexBackend:
             raise ChangeFailed(f"{job_model(job)} carries reconciler labels that are not its tuning job's; "
                                "it is not labelled or promoted")
 
-    def _patch_model(self, model: DesiredModel, name: str, mask: tuple[str, ...], *, untested: bool) -> None:
+    def _patch_model(self, model: DesiredModel, name: str, mask: tuple[str, ...], *, untested: bool,
+                     evaluation: Mapping[str, str] | None = None) -> None:
+        """`evaluation`: the gate result to record; None keeps the one recorded."""
         live = self.client.get_model(name)
-        owned = self.marker.labels(model.id, ownership_for(model, untested=untested), model_scope(live))
+        if evaluation is None:
+            evaluation = evaluation_of(live.get("labels") or {})
+        owned = self.marker.labels(model.id, ownership_for(model, untested=untested), model_scope(live),
+                                   evaluation=evaluation)
         values = {
             "displayName": _display_name(model),
             "description": model.manifest.spec.description,
@@ -421,8 +427,27 @@ class VertexBackend:
         live = self._managed_model(model.id)
         self._patch_model(model, live, tuple(update_mask), untested=untested)
 
-    def mark_tested(self, model: DesiredModel) -> None:
-        self.update(model, ("labels",))
+    def mark_tested(self, model: DesiredModel, evaluation: Mapping[str, str] | None = None) -> None:
+        """Drop `untested` (and `held`): the Model serves from the next read on."""
+        live = self._managed_model(model.id)
+        self._patch_model(model, live, ("labels",), untested=False,
+                          evaluation={k: v for k, v in (evaluation or {}).items() if k != "held"})
+
+    def hold(self, model: DesiredModel, evaluation: Mapping[str, str]) -> None:
+        """Label the candidate held: the Join keeps serving on the Model before it."""
+        live = self._managed_model(model.id)
+        self._patch_model(model, live, ("labels",), untested=False, evaluation={**evaluation, "held": "true"})
+
+    def record_evaluation(self, model: DesiredModel, evaluation: Mapping[str, str]) -> None:
+        """Record a gate result on the Model serving (an `evaluate`): nothing else changes."""
+        live = self.find(model.id)
+        handle = live.handle if live is not None else None
+        name = live.serving.get("model", "") if live is not None else ""
+        if not isinstance(handle, Handle) or not name:
+            raise ChangeFailed(f"{RULES.address(model.id)} has no Model serving to record its evaluation on")
+        untested = bool(live is not None and live.ownership is not None and live.ownership.untested
+                        and handle.model is not None and without_version(handle.model["name"]) == name)
+        self._patch_model(model, name, ("labels",), untested=untested, evaluation=evaluation)
 
     def _managed_model(self, key: str) -> str:
         live = self.find(key)
@@ -633,6 +658,14 @@ class VertexBackend:
         if endpoint is None:  # the model this id is now: a candidate, not the one still serving
             live = self.find(key)
             endpoint = live.handle.endpoint if live is not None and isinstance(live.handle, Handle) else None
+        return self._answer(key, endpoint, text)
+
+    def generate_serving(self, key: str, base_model: str, text: str) -> str:
+        """One answer from the Model serving now (not a candidate beside it)."""
+        live = self.find(key)
+        return self._answer(key, live.serving.get("endpoint") if live is not None else None, text)
+
+    def _answer(self, key: str, endpoint: str | None, text: str) -> str:
         if not endpoint:
             raise ChangeFailed(f"{RULES.address(key)} has no endpoint to test")
         response = self.client.generate_content(endpoint, text, self._generation.get(key, {}))

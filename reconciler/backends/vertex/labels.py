@@ -4,6 +4,8 @@
     reconciler-fp=v1-<src8>-<hp8>-<data12>   reconciler-n=<examples>
     reconciler-orphan / -protect / -untested = true   (only when set)
     reconciler-attempt=<8 hex>     (the job only: which create made it)
+    reconciler-eval=<12 hex>  reconciler-score=<4 digits>  reconciler-held=true
+                                   (a Model's promotion gate: docs/promotion-gates.md)
     reconciler-chk=<16 hex> or reconciler-sig=<16 hex>
 
 Label values allow no `.` or `:`, hence the fingerprint's dashes. The check
@@ -46,7 +48,10 @@ CHECK = "reconciler-chk"
 SIGNATURE = "reconciler-sig"
 FLAGS = ("orphan", "protect", "untested")
 _FLAG_LABELS = {flag: f"reconciler-{flag}" for flag in FLAGS}
-OWNED = frozenset({MANAGED_BY, ID, FINGERPRINT, EXAMPLES, ATTEMPT, CHECK, SIGNATURE, *_FLAG_LABELS.values()})
+# The promotion gate's result on a Model, by the neutral key LiveModel.evaluation uses.
+EVALUATION_LABELS = {"digest": "reconciler-eval", "score": "reconciler-score", "held": "reconciler-held"}
+OWNED = frozenset({MANAGED_BY, ID, FINGERPRINT, EXAMPLES, ATTEMPT, CHECK, SIGNATURE, *_FLAG_LABELS.values(),
+                   *EVALUATION_LABELS.values()})
 # Left on a Model `forget` released: its job's frozen labels no longer claim it.
 FORGOTTEN = "reconciler-forgotten"
 MANAGED_FILTER = f"labels.{MANAGED_BY}={MANAGER}"
@@ -86,8 +91,10 @@ class LabelMarker:
     def __repr__(self) -> str:  # never the keys themselves
         return f"LabelMarker(keys={len(self._keys)})"
 
-    def labels(self, key: str, ownership: Ownership, scope: str, attempt: str = "") -> dict[str, str]:
-        """The owned labels for `key` on the resource named `scope` ("" for a job)."""
+    def labels(self, key: str, ownership: Ownership, scope: str, attempt: str = "",
+               evaluation: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The owned labels for `key` on the resource named `scope` ("" for a job);
+        `evaluation`: a Model's gate result ({"digest", "score", "held"}), covered by the check."""
         labels = {
             MANAGED_BY: MANAGER,
             ID: key,
@@ -97,6 +104,7 @@ class LabelMarker:
         labels.update({_FLAG_LABELS[f]: "true" for f in FLAGS if getattr(ownership, f)})
         if attempt:
             labels[ATTEMPT] = attempt
+        labels.update({EVALUATION_LABELS[k]: v for k, v in (evaluation or {}).items() if k in EVALUATION_LABELS and v})
         if self._keys:
             labels[SIGNATURE] = _check(self._keys[0], scope, labels)
         else:
@@ -147,6 +155,11 @@ KEY_VARIABLE = "RECONCILER_OWNERSHIP_KEY"
 
 def owned_labels(labels: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in labels.items() if k in OWNED}
+
+
+def evaluation_of(labels: Mapping[str, str]) -> dict[str, str]:
+    """The gate result a Model's labels record, by neutral key (see EVALUATION_LABELS)."""
+    return {key: labels[label] for key, label in EVALUATION_LABELS.items() if labels.get(label)}
 
 
 def job_scope(job: Mapping[str, Any]) -> str:

@@ -24,10 +24,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.backends.vertex.labels import (
+    EVALUATION_LABELS,
     FORGOTTEN,
     ID,
     LabelMarker,
     Reading,
+    evaluation_of,
     job_scope,
     model_scope,
     owned_labels,
@@ -239,24 +241,28 @@ class Join:
             serving=serving_handle,
             superseded=tuple(without_version(b["name"]) for b in others if b is not serving_body),
             broken=self._broken(model, job, live_state, key),
+            evaluation=evaluation_of((model or {}).get("labels") or {}),
+            serving_evaluation=evaluation_of((serving_body or {}).get("labels") or {})
+            if serving_body is not None and serving_body is not model else {},
+            candidate=serving_body is not None and model is not None and serving_body is not model,
             handle=Handle(job=job, model=model, endpoints=endpoints, others=others, jobs=tuple(claim.jobs),
                           endpoint=self._owned_endpoint(job, model, key) if model is not None else ""),
         )
 
     def _serving_and_current(self, claim: _Claims) -> tuple[str | None, str | None]:
         """The Model that serves: of those a run made whole (not a failed run's),
-        the one that passed its smoke tests and was promoted last (labelled last:
+        the one that passed its smoke tests and promotion gate and was promoted last (labelled last:
         superseded Models are never written to). The current Model: a candidate
-        labelled since that has not passed them yet, else the serving one."""
+        labelled since that has not passed them (yet, or held), else the serving one."""
         def recency(name: str) -> tuple[str, str, str]:
             body = claim.models[name][0]
             return (body.get("updateTime", ""), body.get("createTime", ""), name)
 
         whole = sorted((n for n in claim.models if self._made_whole(n)), key=recency)
-        tested = [n for n in whole if not claim.models[n][1].untested]
-        serving = tested[-1] if tested else None
+        passed = [n for n in whole if not claim.models[n][1].untested and not _held(claim.models[n][0])]
+        serving = passed[-1] if passed else None
         after = whole[whole.index(serving) + 1:] if serving is not None else whole
-        candidates = [n for n in after if claim.models[n][1].untested]
+        candidates = [n for n in after if n not in passed]
         return serving, (candidates[-1] if candidates else serving)
 
     def _made_whole(self, name: str) -> bool:
@@ -370,6 +376,10 @@ def _serving(model: Mapping[str, Any] | None, job: Mapping[str, Any] | None, end
     if endpoint:
         serving["endpoint"] = endpoint
     return serving
+
+
+def _held(model: Mapping[str, Any]) -> bool:
+    return (model.get("labels") or {}).get(EVALUATION_LABELS["held"]) == "true"
 
 
 def _base_model_of(labels: Mapping[str, str]) -> str:
