@@ -10,7 +10,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
-WORKFLOW_NAMES = ("plan", "apply", "drift", "ci")
+WORKFLOW_NAMES = ("plan", "apply", "drift", "ci", "release")
 ACTION = ROOT / "action.yml"
 ACTION_SCRIPTS = ROOT / "action"
 
