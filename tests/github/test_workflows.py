@@ -224,16 +224,18 @@ def test_plan_validates_then_plans_and_comments_through_the_action() -> None:
     assert "${{ steps.plan.outputs.plan-json }}" in upload["with"]["path"]
 
 
-def test_plan_skips_the_live_account_for_forks() -> None:
+def test_plan_skips_the_live_account_for_forks_and_without_credentials() -> None:
     workflow = load_workflow("plan")
     mode = step_named(workflow, "Decide whether")
     assert mode["env"]["IS_FORK"] == (
         "${{ github.event_name == 'pull_request' && "
         "github.event.pull_request.head.repo.full_name != github.repository }}"
     )
-    assert "GITHUB_STEP_SUMMARY" in mode["run"]
+    assert "GITHUB_STEP_SUMMARY" in mode["run"] and "exit 1" not in mode["run"]
     for prefix in ("Plan", "Authenticate"):
         assert "steps.mode.outputs" in step_named(workflow, prefix)["if"]
+    # Only the plan step, with credentials, may reach the API; the rest never does.
+    assert step_named(workflow, "Plan")["if"] == "${{ !cancelled() && steps.mode.outputs.plan == 'true' }}"
 
 
 def test_secrets_reach_only_the_steps_that_need_them() -> None:
