@@ -158,3 +158,62 @@ def test_an_untracked_file_does_not_lend_the_commit_a_source(repo: UserRepo) -> 
     repo.git("add", "manifests/base-two.yaml")  # with the source in the commit, it passes
     committed = repo.commit("tuned from base-two, which is declared")
     assert committed.returncode == 0, committed.stdout + committed.stderr
+
+
+# --- `pre-commit try-repo`: what a user runs to try the hook before adopting it ---------
+
+
+@pytest.fixture
+def hook_repo(tmp_path: Path, repo: UserRepo) -> Path:
+    """A repository offering this repository's hooks, as written, but for the language
+    (system: the wheel's reconciler on PATH, not a pip install from an index)."""
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    path = tmp_path / "hook-repo"
+    path.mkdir()
+    (path / ".pre-commit-hooks.yaml").write_text(yaml.safe_dump([{**hook, "language": "system"}]))
+    for step in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@example.com",
+                                                 "commit", "-q", "-m", "hooks"]):
+        done = subprocess.run(["git", *step], cwd=path, env=repo.env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+    return path
+
+
+def try_repo(repo: UserRepo, hook_repo: Path) -> tuple[int, str]:
+    """The hook on what is staged, as `pre-commit try-repo` runs it (no --files: the staged files)."""
+    result = repo.pre_commit("try-repo", str(hook_repo), "reconciler-validate", "--verbose")
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_try_repo_staging_only_a_dataset_validates_the_repository(repo: UserRepo, hook_repo: Path) -> None:
+    with open(repo.path / "datasets" / "number-generator.jsonl", "a") as dataset:
+        dataset.write('{"text_input": "41", "output": "42"}\n')
+    repo.git("add", "datasets/number-generator.jsonl")
+    code, output = try_repo(repo, hook_repo)
+    assert code == 0, output
+    assert "no manifests found" not in output
+    assert "Valid" in output
+
+
+def test_try_repo_staging_only_the_settings_passes(repo: UserRepo, hook_repo: Path) -> None:
+    repo.edit("reconciler.yaml", "concurrency: 4", "concurrency: 8")
+    repo.git("add", "reconciler.yaml")
+    code, output = try_repo(repo, hook_repo)
+    assert code == 0, output
+    assert "no manifests found" not in output
+
+
+def test_try_repo_a_dataset_no_manifest_uses_is_a_warning(repo: UserRepo, hook_repo: Path) -> None:
+    (repo.path / "datasets" / "retired.jsonl").write_text('{"text_input": "1", "output": "2"}\n')
+    repo.git("add", "datasets/retired.jsonl")
+    code, output = try_repo(repo, hook_repo)
+    assert code == 0, output
+    assert "Warning: datasets/retired.jsonl: a dataset no manifest uses" in output
+
+
+def test_try_repo_a_broken_dataset_shows_its_own_error(repo: UserRepo, hook_repo: Path) -> None:
+    with open(repo.path / "datasets" / "number-generator.jsonl", "a") as dataset:
+        dataset.write('{"text_input": "41", "outp\n')
+    repo.git("add", "datasets/number-generator.jsonl")
+    code, output = try_repo(repo, hook_repo)
+    assert code == 1, output
+    assert "datasets/number-generator.jsonl:" in output and "malformed JSON" in output
