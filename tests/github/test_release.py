@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 
 import pytest
 
@@ -127,3 +128,35 @@ def test_the_notes_of_this_version_exist_so_the_next_tag_can_release() -> None:
     # The dry run extracts them on every push; a missing section would only
     # show at the tag otherwise.
     assert section((ROOT / "CHANGELOG.md").read_text(encoding="utf-8"), __version__)
+
+
+# --- the one placeholder: OWNER/reconciler --------------------------------------------
+
+# Where `OWNER/reconciler` may stand: the docs a user reads (README explains it
+# once) and the package metadata, which the release fills in.
+PLACEHOLDER_FILES = {"README.md", "docs/github.md", "CHANGELOG.md", "pyproject.toml", ".pre-commit-hooks.yaml"}
+FILLED_BY_THE_RELEASE = ("pyproject.toml", "README.md", "CHANGELOG.md")
+
+
+def test_the_placeholder_is_only_where_documented_and_never_in_what_runs() -> None:
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    if tracked.returncode != 0:
+        pytest.skip("needs the git checkout")
+    holding = {name for name in tracked.stdout.splitlines()
+               if (ROOT / name).is_file() and not name.startswith("tests/")
+               and "OWNER/reconciler" in (ROOT / name).read_text(encoding="utf-8", errors="replace")}
+    # No workflow, action or code depends on it; release.yml only replaces it.
+    assert holding - {".github/workflows/release.yml"} <= PLACEHOLDER_FILES
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "`OWNER/reconciler`, here and in [docs/github.md](docs/github.md), stands for" in readme
+
+
+def test_the_release_names_this_repository_in_what_it_publishes() -> None:
+    workflow = load_workflow("release")
+    filled = step_named(workflow, "Name this repository")["run"]
+    assert filled.startswith('sed -i "s#OWNER/reconciler#${GITHUB_REPOSITORY}#g" ')
+    assert filled.split()[-3:] == list(FILLED_BY_THE_RELEASE)
+    names = [step.get("name", "") for step in workflow["jobs"]["build"]["steps"]]
+    assert names.index("Name this repository in the package's metadata") < names.index("Build the sdist and the wheel")
+    urls = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]
+    assert all("github.com/OWNER/reconciler" in url for url in urls.values())  # what the sed fills in

@@ -79,3 +79,13 @@ def test_the_readme_loop_runs_from_the_wheel_on_a_copy_of_the_examples(
     again = run(installed, "--emulator", "reconcile", "--yes", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "No changes" in again.stdout + again.stderr
+
+
+def test_the_readme_install_names_the_wheel_the_build_writes(dist: Path) -> None:
+    # README, "Install": until a release is published, a clone or the built wheel.
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("## Install", 1)[1].split("\n## ", 1)[0]
+    wheel = only(dist, "*.whl").name
+    assert wheel == f"gemini_tuning_reconciler-{__version__}-py3-none-any.whl"
+    assert f"python3 -m build    # writes dist/{wheel}" in section
+    assert f"pipx install dist/{wheel}" in section
+    assert "**No release is published yet**" in section
