@@ -7,13 +7,17 @@ publishing stores no token, and that the notes are the version's own section.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 
 from reconciler import __version__
+from tests.github.test_workflow_scripts import run_step
 from tests.github.workflows import ROOT, load_workflow, step_named, steps_using
 
 SCRIPT = ROOT / ".github" / "scripts" / "changelog_section.py"
@@ -160,3 +164,14 @@ def test_the_release_names_this_repository_in_what_it_publishes() -> None:
     assert names.index("Name this repository in the package's metadata") < names.index("Build the sdist and the wheel")
     urls = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]
     assert all("github.com/OWNER/reconciler" in url for url in urls.values())  # what the sed fills in
+
+
+@pytest.mark.parametrize(("tag", "code"), [(f"v{__version__}", 0), ("v99.0.0", 1), (__version__, 1)])
+def test_a_tag_that_is_not_the_codes_version_stops_the_release(tmp_path: Path, tag: str, code: int) -> None:
+    (tmp_path / "reconciler").mkdir()
+    shutil.copy(ROOT / "reconciler" / "__init__.py", tmp_path / "reconciler")
+    env = {"TAG": tag, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    run = run_step("release", "On a tag, check", tmp_path, env)
+    assert run.returncode == code, run.stdout
+    if code:
+        assert run.stdout.startswith(f"::error title=Tag and version differ::the tag is {tag} but ")
