@@ -26,7 +26,10 @@ global=()
 # apply and reconcile append their Markdown result to $GITHUB_STEP_SUMMARY;
 # catch it in a file of our own, for the output and the comment.
 status=0
-GITHUB_STEP_SUMMARY="$result_markdown" reconciler "${global[@]}" "$RECONCILER_COMMAND" "${args[@]}" || status=$?
+# ${a[@]+"${a[@]}"}: an empty array under `set -u` is an error in bash 3.2,
+# the /bin/bash of macOS runners.
+GITHUB_STEP_SUMMARY="$result_markdown" reconciler ${global[@]+"${global[@]}"} "$RECONCILER_COMMAND" \
+  ${args[@]+"${args[@]}"} || status=$?
 
 markdown=""
 has_changes=false

@@ -125,11 +125,25 @@ def load_files(
     shown = {display_path(path, cwd) for path in read}
     between_files = set(whole.between_files)
     problems = [p for p in whole.problems if p.file in shown or p in between_files]
-    problems += [error(display_path(p, cwd), 0, "", "not read by the repository: not a manifest under "
-                       "its manifests folder, its reconciler.yaml or a dataset of its manifests")
-                 for p in given if not _read_by(whole, layout, p)]
+    problems += [_not_read(display_path(p, cwd), p) for p in given if not _read_by(whole, layout, p)]
     ok = not any(p.is_error for p in problems)
     return LoadResult(whole.desired if ok else None, tuple(problems), models, whole.settings)
+
+
+# The formats a dataset may have (readers.read_rows).
+_DATASET_SUFFIXES = (".jsonl", ".json", ".csv")
+
+
+def _not_read(shown: str, path: Path) -> Problem:
+    """A file given that the repository does not read. A dataset no manifest uses
+    any more is a warning: deleting the manifest that used it, or committing
+    the dataset before the manifest, is a valid commit. Anything else is an
+    error: a manifest outside the manifests folder would silently be ignored."""
+    if path.suffix.lower() in _DATASET_SUFFIXES:
+        return warning(shown, 0, "", "a dataset no manifest uses: nothing reads it (name it in a manifest, "
+                                     "or delete it)")
+    return error(shown, 0, "", "not read by the repository: not a manifest under its manifests folder, "
+                               "its reconciler.yaml or a dataset of its manifests")
 
 
 def _read_by(result: LoadResult, layout: Layout, path: Path) -> bool:

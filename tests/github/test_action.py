@@ -13,13 +13,14 @@ import re
 import shutil
 import stat
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from reconciler import __version__
 from tests.github.test_workflow_scripts import fake_gh
-from tests.github.workflows import ACTION_SCRIPTS, ROOT, load_action
+from tests.github.workflows import ACTION_SCRIPTS, ROOT, load_action, load_workflow
 
 BASH = shutil.which("bash")
 pytestmark = pytest.mark.skipif(BASH is None, reason="the action's scripts are bash")
@@ -42,7 +43,7 @@ def test_the_action_is_composite_and_its_scripts_are_executable() -> None:
     action = load_action()
     assert action["runs"]["using"] == "composite"
     for step in action["runs"]["steps"]:
-        for script in re.findall(r"action/([\w-]+\.sh)", step["run"]):
+        for script in re.findall(r"action/([\w-]+\.sh)", step.get("run", "")):
             assert os.access(ACTION_SCRIPTS / script, os.X_OK), script
 
 
@@ -61,7 +62,7 @@ def test_inputs_and_outputs_are_those_documented() -> None:
 
 def test_inputs_reach_the_scripts_only_through_the_environment() -> None:
     for step in load_action()["runs"]["steps"]:
-        assert "${{" not in step["run"], step["name"]
+        assert "${{" not in step.get("run", ""), step["name"]
 
 
 # --- install.sh -------------------------------------------------------------------
@@ -93,7 +94,8 @@ def test_install_takes_the_actions_own_copy_or_the_release_asked_for(
 ) -> None:
     python_bin, log = fake_python(tmp_path)
     github_path = tmp_path / "github_path"
-    env = {"PATH": f"{python_bin}{os.pathsep}{os.environ['PATH']}", "RUNNER_TEMP": str(tmp_path),
+    env = {"PATH": os.environ["PATH"], "RUNNER_TEMP": str(tmp_path),
+           "RECONCILER_PYTHON": str(python_bin / "python3"),  # the Python setup-python gave, not PATH's
            "GITHUB_ACTION_PATH": str(ROOT), "GITHUB_PATH": str(github_path),
            "RECONCILER_VERSION": version}
     for _ in range(2):  # the second use in a job reuses the environment
@@ -101,13 +103,54 @@ def test_install_takes_the_actions_own_copy_or_the_release_asked_for(
         assert result.returncode == 0, result.stderr
     spec = spec.replace("ACTION_PATH", str(ROOT))
     venv = tmp_path / "reconciler-venv"
+    pip = "python -m pip install --quiet --disable-pip-version-check"
     assert log.read_text().splitlines() == [
         f"python3 -m venv {venv}",
-        f"python -m pip install --quiet --disable-pip-version-check {spec}",
+        f"{pip} --require-hashes -r {ROOT}/action/requirements.lock",
+        f"{pip} --no-deps --no-build-isolation {spec}",
+        "python -m pip check",
         "reconciler --version",
         "reconciler --version",
     ]
     assert github_path.read_text().splitlines() == [f"{venv}/bin"] * 2
+
+
+def test_the_action_sets_up_a_supported_python_of_its_own() -> None:
+    steps = load_action()["runs"]["steps"]
+    (setup,) = [s for s in steps if str(s.get("uses", "")).startswith("actions/setup-python@")]
+    classifiers = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["classifiers"]
+    assert f"Programming Language :: Python :: {setup['with']['python-version']}" in classifiers
+    assert setup["with"]["update-environment"] is False  # the job's own Python stays first on PATH
+    (install,) = [s for s in steps if s.get("name") == "Install reconciler"]
+    assert install["env"]["RECONCILER_PYTHON"] == f"${{{{ steps.{setup['id']}.outputs.python-path }}}}"
+    (cache,) = [s for s in steps if str(s.get("uses", "")).startswith("actions/cache@")]
+    assert cache["with"]["path"] == install["env"]["PIP_CACHE_DIR"]
+    assert "steps.lock.outputs.hash" in cache["with"]["key"]  # a new lock, a new cache
+
+
+def locked() -> dict[str, str]:
+    """The lock's requirements: name -> the rest of its entry."""
+    text = (ACTION_SCRIPTS / "requirements.lock").read_text(encoding="utf-8")
+    entries = re.split(r"\n(?=[a-z0-9])", text.strip())
+    return {entry.split("==", 1)[0]: entry for entry in entries}
+
+
+def test_the_lock_pins_every_dependency_exactly_with_hashes() -> None:
+    entries = locked()
+    for name, entry in entries.items():
+        assert re.match(rf"{re.escape(name)}==[\w.]+( ;|\s*\\)", entry), entry
+        assert "--hash=sha256:" in entry, name
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = [re.split(r"[<>=!~ \[;]", dependency, maxsplit=1)[0].lower() for dependency in project["dependencies"]]
+    assert set(wanted) | {"setuptools"} <= set(entries)  # setuptools: the build, without isolation
+
+
+def test_ci_checks_the_lock_and_runs_the_action_on_the_runners_users_have() -> None:
+    workflow = load_workflow("ci")
+    assert workflow["jobs"]["action"]["strategy"]["matrix"]["os"] == ["ubuntu-22.04", "ubuntu-24.04", "macos-latest"]
+    check = workflow["jobs"]["action-lock"]["steps"][-1]["run"]
+    assert "action/lock.sh" in check and "git diff --exit-code action/requirements.lock" in check
+    assert re.search(r"uv==\d+\.\d+\.\d+", check)  # the lock is written by one known uv
 
 
 def test_the_documented_pins_name_this_version() -> None:
@@ -115,7 +158,7 @@ def test_the_documented_pins_name_this_version() -> None:
     # the release of the distribution, both the version in the changelog.
     docs = (ROOT / "docs" / "github.md").read_text(encoding="utf-8")
     assert f"uses: OWNER/reconciler@v{__version__}" in docs
-    assert f"pip install gemini-tuning-reconciler=={__version__}" in docs
+    assert f"pip install gemini-tuning-reconciler=={__version__}   # from the first release on" in docs
     assert f"## [{__version__}]" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
 
 

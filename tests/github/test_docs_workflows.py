@@ -59,3 +59,11 @@ def test_they_pass_actionlint_and_pinned_to_shas_zizmor(tmp_path: Path) -> None:
     for path in folder.glob("*.yml"):
         path.write_text(pinned_to_shas(path.read_text(encoding="utf-8")), encoding="utf-8")
     assert run_zizmor(tmp_path) == []
+
+
+def test_the_apply_environment_is_limited_to_the_default_branch_as_a_requirement() -> None:
+    docs = DOCS.read_text(encoding="utf-8")
+    setup = docs[docs.index("Then, in Settings → Branches"):docs.index("Try a repository before")]
+    assert "**required**, set its deployment branches to the\ndefault branch only" in setup
+    assert "any workflow on any branch can name the environment" in setup  # and why
+    assert "optionally with required reviewers" not in setup

@@ -23,7 +23,14 @@ import requests
 
 from reconciler.emulator import EmulatorServer
 from reconciler.render.markdown import GITHUB_COMMENT_LIMIT
-from tests.github.workflows import ACTION_SCRIPTS, ROOT, ActionUse, action_uses, load_workflow
+from tests.github.workflows import (
+    ACTION_SCRIPTS,
+    ROOT,
+    ActionUse,
+    action_uses,
+    fast_emulator_reconciler,
+    load_workflow,
+)
 
 BASH = shutil.which("bash")
 pytestmark = pytest.mark.skipif(BASH is None, reason="the action's scripts are bash")
@@ -221,7 +228,8 @@ def test_drift_check_on_broken_manifests_is_an_error(
 
 def test_ci_runs_the_action_against_the_embedded_emulator(workspace: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in _CREDENTIAL_ENVS}
-    env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
+    fast = fast_emulator_reconciler(Path(sys.executable), workspace.parent / "bin")
+    env.update(PATH=f"{fast}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
                GITHUB_ACTIONS="true", GITHUB_WORKSPACE=str(workspace),
                GITHUB_STEP_SUMMARY=str(workspace.parent / "summary.md"))
     planned, reconciled = (run_action_step(use, workspace, env) for use in action_uses("ci"))

@@ -55,12 +55,34 @@ def run_step(workflow: str, step: str, tmp_path: Path, env: dict[str, str]) -> S
 MODE = "Decide whether"
 
 
-def test_a_fork_is_not_planned_and_the_summary_says_why(tmp_path: Path) -> None:
-    run = run_step("plan", MODE, tmp_path,
-                   {"IS_FORK": "true", "HAS_API_KEY": "false", "HAS_WIF": "false"})
-    assert run.returncode == 0
-    assert run.outputs == {"plan": "false"}
-    assert run.summary.startswith("### Plan skipped: this pull request comes from a fork")
+VALIDATED_ONLY = "### Planned without credentials: validated only\n"
+
+
+@pytest.mark.parametrize(("is_fork", "has_secrets", "why"), [
+    ("true", "false", "comes from a fork"),
+    ("true", "true", "comes from a fork"),  # even if a secret were visible: a fork is never planned
+    ("false", "false", "Dependabot's pull requests no Actions secrets"),
+])
+def test_without_credentials_the_check_passes_marked_validated_only(
+    tmp_path: Path, is_fork: str, has_secrets: str, why: str,
+) -> None:
+    env = {"IS_FORK": is_fork, "HAS_API_KEY": has_secrets, "HAS_WIF": has_secrets, "RUNNER_TEMP": str(tmp_path)}
+    run = run_step("plan", MODE, tmp_path, env)
+    assert run.returncode == 0  # the required check is not failed for want of secrets
+    assert run.outputs == {"plan": "false", "fork": is_fork, "note": str(tmp_path / "validated-only.md")}
+    note = (tmp_path / "validated-only.md").read_text()
+    assert note.startswith(VALIDATED_ONLY) and why in note
+    assert run.summary == note  # the job summary and the comment say the same
+    assert run.stdout.startswith("::notice title=Planned without credentials::")
+
+
+def test_the_validated_only_note_becomes_the_plan_comment_where_the_token_allows(tmp_path: Path) -> None:
+    mark = step_named(load_workflow("plan"), "Mark the plan comment")
+    assert mark["continue-on-error"] is True  # a read-only token must not fail the check
+    assert "steps.mode.outputs.fork != 'true'" in mark["if"]
+    assert mark["env"]["MARKDOWN_FILE"] == "${{ steps.mode.outputs.note }}"
+    assert mark["env"]["RECONCILER_COMMAND"] == "plan"  # the one plan comment, updated in place
+    assert mark["run"] == '"$GITHUB_WORKSPACE/action/comment.sh"'
 
 
 @pytest.mark.parametrize(
@@ -76,8 +98,9 @@ def test_credentials_choose_the_auth(tmp_path: Path, has_wif: str, has_key: str,
         assert run.outputs["auth"] == auth
 
 
-def test_no_credentials_fail_with_an_annotation(tmp_path: Path) -> None:
-    for workflow, step in (("plan", MODE), ("apply", "Choose"), ("drift", "Choose")):
+def test_apply_and_drift_without_credentials_fail_with_an_annotation(tmp_path: Path) -> None:
+    # They run on main and on a schedule, where a missing secret is a mistake to fix.
+    for workflow, step in (("apply", "Choose"), ("drift", "Choose")):
         env = {"IS_FORK": "false", "HAS_API_KEY": "false", "HAS_WIF": "false"}
         run = run_step(workflow, step, tmp_path, env)
         assert run.returncode == 1

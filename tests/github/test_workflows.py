@@ -43,7 +43,13 @@ ALLOWED_WRITES = {
     "apply": {"pull-requests", "id-token"},
     "drift": {"issues", "id-token"},
     "ci": set(),
+    # Trusted publishing (OIDC), then the GitHub release and the major tag.
+    "release": {"id-token", "contents"},
 }
+# Who may publish actions a workflow uses: GitHub, Google's auth, and for the
+# release only, the package index's own publishing action.
+TRUSTED_PUBLISHERS = {"actions", "google-github-actions"}
+RELEASE_PUBLISHERS = {"pypa"}
 GITOPS_PATHS = {"manifests/**", "datasets/**", "reconciler.yaml"}
 # A major-version tag, or a full commit SHA with the version in a comment.
 _PIN = re.compile(r"[\w.-]+/[\w./-]+@(v\d+(\.\d+)*|[0-9a-f]{40}\s+#\s*v\d+(\.\d+)*)")
@@ -100,7 +106,7 @@ def lint_problems(repo: Path) -> list[str]:
     return run_actionlint(repo, files) + run_zizmor(repo)
 
 
-def test_the_four_workflows_exist() -> None:
+def test_the_five_workflows_exist() -> None:
     assert {p.stem for p in workflow_files()} == set(WORKFLOW_NAMES)
 
 
@@ -173,7 +179,8 @@ def test_only_trusted_publishers_and_our_own_action_are_used(name: str) -> None:
     for step in steps(load_workflow(name)):
         uses = step.get("uses")
         if uses is not None:
-            assert uses == "./" or uses.split("/")[0] in {"actions", "google-github-actions"}, uses
+            allowed = TRUSTED_PUBLISHERS | (RELEASE_PUBLISHERS if name == "release" else set())
+            assert uses == "./" or uses.split("/")[0] in allowed, uses
 
 
 @pytest.mark.parametrize("name", WORKFLOW_NAMES)
@@ -217,16 +224,18 @@ def test_plan_validates_then_plans_and_comments_through_the_action() -> None:
     assert "${{ steps.plan.outputs.plan-json }}" in upload["with"]["path"]
 
 
-def test_plan_skips_the_live_account_for_forks() -> None:
+def test_plan_skips_the_live_account_for_forks_and_without_credentials() -> None:
     workflow = load_workflow("plan")
     mode = step_named(workflow, "Decide whether")
     assert mode["env"]["IS_FORK"] == (
         "${{ github.event_name == 'pull_request' && "
         "github.event.pull_request.head.repo.full_name != github.repository }}"
     )
-    assert "GITHUB_STEP_SUMMARY" in mode["run"]
+    assert "GITHUB_STEP_SUMMARY" in mode["run"] and "exit 1" not in mode["run"]
     for prefix in ("Plan", "Authenticate"):
         assert "steps.mode.outputs" in step_named(workflow, prefix)["if"]
+    # Only the plan step, with credentials, may reach the API; the rest never does.
+    assert step_named(workflow, "Plan")["if"] == "${{ !cancelled() && steps.mode.outputs.plan == 'true' }}"
 
 
 def test_secrets_reach_only_the_steps_that_need_them() -> None:

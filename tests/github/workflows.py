@@ -10,7 +10,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
-WORKFLOW_NAMES = ("plan", "apply", "drift", "ci")
+WORKFLOW_NAMES = ("plan", "apply", "drift", "ci", "release")
 ACTION = ROOT / "action.yml"
 ACTION_SCRIPTS = ROOT / "action"
 
@@ -78,3 +78,33 @@ def readme_test_command() -> str:
         if "pip install -e '.[test]'" in line:
             return line.strip()
     raise AssertionError("README.md has no test command")
+
+
+# The embedded emulator (`reconciler --emulator`) tunes in real time, a tenth of a
+# second a step, so that the README's first command shows live progress: a test
+# of the whole loop would wait ten seconds for nothing. This `reconciler` is the
+# real command of an environment with the embedded emulator's clock sped up, as
+# tests pass `pollIntervalSeconds` to a served emulator; nothing else changes.
+_FAST_EMULATOR_COMMAND = """\
+import sys
+
+import reconciler.cli.session as session
+
+# Fail loudly if the clock moves: a silently unpatched clock would only be slow.
+assert session.EMULATOR_STEP_SECONDS > 0.001 and session.EMULATOR_POLL_SECONDS > 0.01
+session.EMULATOR_STEP_SECONDS, session.EMULATOR_POLL_SECONDS = 0.001, 0.01
+
+from reconciler.cli.main import main
+
+sys.argv[0] = "reconciler"
+main()
+"""
+
+
+def fast_emulator_reconciler(python: Path, folder: Path) -> Path:
+    """`folder`, holding a `reconciler` run by `python` whose embedded emulator's clock is fast."""
+    folder.mkdir(parents=True, exist_ok=True)
+    command = folder / "reconciler"
+    command.write_text(f"#!{python}\n{_FAST_EMULATOR_COMMAND}", encoding="utf-8")
+    command.chmod(0o755)
+    return folder

@@ -71,6 +71,16 @@ def test_a_file_the_repository_does_not_read_is_a_problem(
     assert "notes.yaml: not read by the repository" in err
 
 
+def test_a_dataset_no_manifest_uses_is_a_warning_not_an_error(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Deleting the manifest that used it, or committing the dataset first, is a valid commit.
+    (repo / "datasets" / "retired.jsonl").write_text('{"text_input": "1", "output": "2"}\n')
+    code, _, err = validate(["datasets/retired.jsonl"], capsys)
+    assert code == 0, err
+    assert "Warning: datasets/retired.jsonl: a dataset no manifest uses" in err
+
+
 def test_a_file_outside_any_repository_stands_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 from reconciler import __version__
+from tests.github.workflows import fast_emulator_reconciler
 
 from .conftest import ROOT, only
 
@@ -73,9 +74,22 @@ def test_the_readme_loop_runs_from_the_wheel_on_a_copy_of_the_examples(
         shutil.copytree(ROOT / folder, tmp_path / folder)
     settings = (ROOT / "reconciler.yaml").read_text(encoding="utf-8")
     (tmp_path / "reconciler.yaml").write_text(settings + "\npollIntervalSeconds: 0.01\n", encoding="utf-8")
-    first = run(installed, "--emulator", "reconcile", "--yes", cwd=tmp_path)
+    # The wheel's code, its embedded emulator's clock sped up (the console
+    # script itself is run by the test above).
+    fast = fast_emulator_reconciler(installed / "python", tmp_path / "fast-bin")
+    first = run(fast, "--emulator", "reconcile", "--yes", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "2 created" in first.stdout + first.stderr
-    again = run(installed, "--emulator", "reconcile", "--yes", cwd=tmp_path)
+    again = run(fast, "--emulator", "reconcile", "--yes", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "No changes" in again.stdout + again.stderr
+
+
+def test_the_readme_install_names_the_wheel_the_build_writes(dist: Path) -> None:
+    # README, "Install": until a release is published, a clone or the built wheel.
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("## Install", 1)[1].split("\n## ", 1)[0]
+    wheel = only(dist, "*.whl").name
+    assert wheel == f"gemini_tuning_reconciler-{__version__}-py3-none-any.whl"
+    assert f"python3 -m build    # writes dist/{wheel}" in section
+    assert f"pipx install dist/{wheel}" in section
+    assert "**No release is published yet**" in section

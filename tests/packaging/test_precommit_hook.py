@@ -40,7 +40,7 @@ class UserRepo:
     """A user's repository holding the examples, with the hook installed and one commit."""
 
     def __init__(self, path: Path, bin_dir: Path, home: Path) -> None:
-        self.path = path
+        self.path, self.bin_dir, self.home = path, bin_dir, home
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PYTHON", "GEMINI_", "GOOGLE_"))}
         self.env.update({
             "PATH": f"{bin_dir}{os.pathsep}{self.env['PATH']}",  # the wheel's reconciler first
@@ -71,8 +71,10 @@ class UserRepo:
         path.write_text(text.replace(old, new))
 
 
-@pytest.fixture
-def repo(tmp_path: Path, installed: Path) -> UserRepo:
+@pytest.fixture(scope="module")
+def committed(tmp_path_factory: pytest.TempPathFactory, installed: Path) -> UserRepo:
+    """The user's repository after its first commit, made once: each test gets a copy."""
+    tmp_path = tmp_path_factory.mktemp("precommit")
     user = UserRepo(tmp_path / "user-repo", installed, tmp_path / "pre-commit-home")
     for folder in ("manifests", "datasets"):
         shutil.copytree(ROOT / folder, user.path / folder)
@@ -88,6 +90,14 @@ def repo(tmp_path: Path, installed: Path) -> UserRepo:
     assert first.returncode == 0, first.stdout + first.stderr  # the hook ran on every file and passed
     assert "reconciler validate" in first.stderr and "Passed" in first.stderr  # a commit's hooks speak on stderr
     return user
+
+
+@pytest.fixture
+def repo(committed: UserRepo, tmp_path: Path) -> UserRepo:
+    """A copy of the committed repository, hook installed (its script finds the config
+    relative to the repository, so the copy runs the same hook)."""
+    shutil.copytree(committed.path, tmp_path / "user-repo", symlinks=True)
+    return UserRepo(tmp_path / "user-repo", committed.bin_dir, committed.home)
 
 
 def test_the_hook_checks_the_files_given_against_the_whole_repository(repo: UserRepo) -> None:
@@ -158,3 +168,62 @@ def test_an_untracked_file_does_not_lend_the_commit_a_source(repo: UserRepo) -> 
     repo.git("add", "manifests/base-two.yaml")  # with the source in the commit, it passes
     committed = repo.commit("tuned from base-two, which is declared")
     assert committed.returncode == 0, committed.stdout + committed.stderr
+
+
+# --- `pre-commit try-repo`: what a user runs to try the hook before adopting it ---------
+
+
+@pytest.fixture(scope="module")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory, committed: UserRepo) -> Path:
+    """A repository offering this repository's hooks, as written, but for the language
+    (system: the wheel's reconciler on PATH, not a pip install from an index)."""
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    path = tmp_path_factory.mktemp("hook-repo")
+    (path / ".pre-commit-hooks.yaml").write_text(yaml.safe_dump([{**hook, "language": "system"}]))
+    for step in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@example.com",
+                                                 "commit", "-q", "-m", "hooks"]):
+        done = subprocess.run(["git", *step], cwd=path, env=committed.env, capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0, done.stderr
+    return path
+
+
+def try_repo(repo: UserRepo, hook_repo: Path) -> tuple[int, str]:
+    """The hook on what is staged, as `pre-commit try-repo` runs it (no --files: the staged files)."""
+    result = repo.pre_commit("try-repo", str(hook_repo), "reconciler-validate", "--verbose")
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_try_repo_staging_only_a_dataset_validates_the_repository(repo: UserRepo, hook_repo: Path) -> None:
+    with open(repo.path / "datasets" / "number-generator.jsonl", "a") as dataset:
+        dataset.write('{"text_input": "41", "output": "42"}\n')
+    repo.git("add", "datasets/number-generator.jsonl")
+    code, output = try_repo(repo, hook_repo)
+    assert code == 0, output
+    assert "no manifests found" not in output
+    assert "Valid" in output
+
+
+def test_try_repo_staging_only_the_settings_passes(repo: UserRepo, hook_repo: Path) -> None:
+    repo.edit("reconciler.yaml", "concurrency: 4", "concurrency: 8")
+    repo.git("add", "reconciler.yaml")
+    code, output = try_repo(repo, hook_repo)
+    assert code == 0, output
+    assert "no manifests found" not in output
+
+
+def test_try_repo_a_dataset_no_manifest_uses_is_a_warning(repo: UserRepo, hook_repo: Path) -> None:
+    (repo.path / "datasets" / "retired.jsonl").write_text('{"text_input": "1", "output": "2"}\n')
+    repo.git("add", "datasets/retired.jsonl")
+    code, output = try_repo(repo, hook_repo)
+    assert code == 0, output
+    assert "Warning: datasets/retired.jsonl: a dataset no manifest uses" in output
+
+
+def test_try_repo_a_broken_dataset_shows_its_own_error(repo: UserRepo, hook_repo: Path) -> None:
+    with open(repo.path / "datasets" / "number-generator.jsonl", "a") as dataset:
+        dataset.write('{"text_input": "41", "outp\n')
+    repo.git("add", "datasets/number-generator.jsonl")
+    code, output = try_repo(repo, hook_repo)
+    assert code == 1, output
+    assert "datasets/number-generator.jsonl:" in output and "malformed JSON" in output
