@@ -103,3 +103,23 @@ def reset_counts(emulator: EmulatorServer) -> None:
 
 def vertex_faults(emulator: EmulatorServer, **faults: Any) -> None:
     requests.post(f"{emulator.url}/_internal/vertex/faults", json=faults, timeout=10).raise_for_status()
+
+
+def model_names(emulator: EmulatorServer) -> set[str]:
+    """Every tuned Model live, by name (without its version)."""
+    return {m["name"].partition("@")[0] for m in listed(emulator, "models")}
+
+
+def status_of(repo: Path, emulator: EmulatorServer, key: str, **env: str) -> dict[str, Any]:
+    """One model's entry of `status --output json`."""
+    result = vertex_cli(repo, emulator, "status", "--output", "json", **env)
+    return dict(next(m for m in json.loads(result.out)["models"] if m["model_id"] == key))
+
+
+def remove_endpoint(emulator: EmulatorServer, endpoint: str) -> None:
+    """Undeploy everything from an endpoint and delete it, as someone would by hand."""
+    body = requests.get(f"{emulator.url}/v1/{endpoint}", timeout=10).json()
+    for deployed in body.get("deployedModels") or ():
+        requests.post(f"{emulator.url}/v1/{endpoint}:undeployModel", json={"deployedModelId": deployed["id"]},
+                      timeout=10).raise_for_status()
+    requests.delete(f"{emulator.url}/v1/{endpoint}", timeout=10).raise_for_status()

@@ -12,14 +12,19 @@ from typing import Any
 import requests
 
 from reconciler.emulator import EmulatorServer
-from tests.backends.vertex.helpers import jobs_of, listed, manifest, rows, vertex_cli, write_manifest, write_repo
+from tests.backends.vertex.helpers import (
+    jobs_of,
+    manifest,
+    model_names,
+    remove_endpoint,
+    rows,
+    status_of,
+    vertex_cli,
+    write_manifest,
+    write_repo,
+)
 
 SMOKE = (("3", "4"),)
-
-
-def status_of(repo: Path, emulator: EmulatorServer, key: str) -> dict[str, Any]:
-    result = vertex_cli(repo, emulator, "status", "--output", "json")
-    return dict(next(m for m in json.loads(result.out)["models"] if m["model_id"] == key))
 
 
 def answer(emulator: EmulatorServer, endpoint: str, text: str) -> str:
@@ -27,10 +32,6 @@ def answer(emulator: EmulatorServer, endpoint: str, text: str) -> str:
                              json={"contents": [{"role": "user", "parts": [{"text": text}]}]}, timeout=10)
     response.raise_for_status()
     return str(response.json()["candidates"][0]["content"]["parts"][0]["text"])
-
-
-def model_names(emulator: EmulatorServer) -> set[str]:
-    return {m["name"].partition("@")[0] for m in listed(emulator, "models")}
 
 
 def teach_a_wrong_answer(repo: Path) -> None:
@@ -90,11 +91,7 @@ def test_a_tombstone_is_never_adopted(tmp_path: Path, make_emulator: Any) -> Non
     repo = write_repo(tmp_path, [manifest("numbers")])
     assert vertex_cli(repo, emulator, "apply", "--yes").code == 0
     serving = status_of(repo, emulator, "numbers")["serving"]
-    endpoint = requests.get(f"{emulator.url}/v1/{serving['endpoint']}", timeout=10).json()
-    for deployed in endpoint.get("deployedModels") or ():
-        requests.post(f"{emulator.url}/v1/{serving['endpoint']}:undeployModel",
-                      json={"deployedModelId": deployed["id"]}, timeout=10).raise_for_status()
-    requests.delete(f"{emulator.url}/v1/{serving['endpoint']}", timeout=10).raise_for_status()
+    remove_endpoint(emulator, serving["endpoint"])
     requests.delete(f"{emulator.url}/v1/{serving['model']}", timeout=10).raise_for_status()
     recreated = vertex_cli(repo, emulator, "apply", "--yes")
     assert recreated.code == 0, recreated.text

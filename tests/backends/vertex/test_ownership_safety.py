@@ -5,7 +5,6 @@ hand edits, leftovers and a false serving handle."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,9 @@ from tests.backends.vertex.helpers import (
     jobs_of,
     listed,
     manifest,
+    model_names,
+    remove_endpoint,
+    status_of,
     vertex_cli,
     vertex_faults,
     write_manifest,
@@ -32,10 +34,6 @@ OTHER_KEY = {"RECONCILER_OWNERSHIP_KEY": "k2-" + "b" * 32}
 
 def models_of(emulator: EmulatorServer, key: str) -> list[dict[str, Any]]:
     return [m for m in listed(emulator, "models") if (m.get("labels") or {}).get("reconciler-id") == key]
-
-
-def model_names(emulator: EmulatorServer) -> set[str]:
-    return {m["name"].partition("@")[0] for m in listed(emulator, "models")}
 
 
 def create_job(emulator: EmulatorServer, body: dict[str, Any]) -> dict[str, Any]:
@@ -53,8 +51,7 @@ def job_now(emulator: EmulatorServer, name: str) -> dict[str, Any]:
 
 
 def serving(repo: Path, emulator: EmulatorServer, key: str, **env: str) -> dict[str, str]:
-    status = vertex_cli(repo, emulator, "status", "--output", "json", **env)
-    return dict(next(m for m in json.loads(status.out)["models"] if m["model_id"] == key).get("serving") or {})
+    return dict(status_of(repo, emulator, key, **env).get("serving") or {})
 
 
 def test_two_applies_replacing_one_model_at_once_leave_exactly_one_model(tmp_path: Path, make_emulator: Any) -> None:
@@ -243,12 +240,7 @@ def test_a_deleted_endpoint_is_never_published_as_serving(tmp_path: Path, make_e
     emulator = make_emulator(seed=0, step_seconds=0)
     repo = write_repo(tmp_path, [manifest("numbers")])
     assert vertex_cli(repo, emulator, "apply", "--yes").code == 0
-    endpoint = serving(repo, emulator, "numbers")["endpoint"]
-    body = requests.get(f"{emulator.url}/v1/{endpoint}", timeout=10).json()
-    for deployed in body.get("deployedModels") or ():
-        requests.post(f"{emulator.url}/v1/{endpoint}:undeployModel", json={"deployedModelId": deployed["id"]},
-                      timeout=10).raise_for_status()
-    requests.delete(f"{emulator.url}/v1/{endpoint}", timeout=10).raise_for_status()
+    remove_endpoint(emulator, serving(repo, emulator, "numbers")["endpoint"])
     assert "endpoint" not in serving(repo, emulator, "numbers")
     plan = vertex_cli(repo, emulator, "plan", "--detailed-exitcode")
     assert plan.code == 2 and "is gone" in plan.out, plan.text
