@@ -68,6 +68,9 @@ class LiveModel(Live):
     # Why the live model cannot serve as it is although its run succeeded (its
     # endpoint is gone): only a new run mends it.
     broken: str = ""
+    # What a person must act on although nothing differs from the manifest (its
+    # base model retires soon), in words; the plan shows them as notices.
+    notices: tuple[str, ...] = ()
     handle: Any = Field(default=None, exclude=True)  # the backend's own reference
 
     @property

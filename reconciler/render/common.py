@@ -78,6 +78,8 @@ def plan_headline(plan: Plan) -> str:
             f"Out of sync: {plural(len(plan.needs_pruning), 'managed model')} without a manifest "
             "(requires pruning); prune is off, so nothing changes."
         )
+    if plan.notices:
+        return f"Out of sync: {plural(len(plan.notices), 'notice')} to act on (below); apply changes nothing."
     return NO_CHANGES
 
 
