@@ -72,7 +72,7 @@ class Estimate(PlanValue):
     tokens: int  # estimated training tokens: dataset tokens x epochs
     total_steps: int  # ceil(examples * epochs / batch size)
     epochs: int
-    batch_size: int
+    batch_size: int | None = None  # None where the service has no batch size (Vertex AI)
 
 
 class Totals(PlanValue):

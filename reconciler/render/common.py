@@ -139,10 +139,10 @@ def headline(plan: Plan, change: Change) -> str:
 
 
 def estimate_text(estimate: Estimate) -> str:
+    batch = f", batch size {estimate.batch_size}" if estimate.batch_size is not None else ""
     return (
         f"{plural(estimate.examples, 'example')}, ~{estimate.tokens:,} training tokens (all epochs), "
-        f"{plural(estimate.total_steps, 'step')} "
-        f"({plural(estimate.epochs, 'epoch')}, batch size {estimate.batch_size})"
+        f"{plural(estimate.total_steps, 'step')} ({plural(estimate.epochs, 'epoch')}{batch})"
     )
 
 
