@@ -78,3 +78,13 @@ def test_the_plan_speaks_of_no_batch_size_on_vertex(tmp_path: Path, make_emulato
     estimate = json.loads(vertex_cli(repo, emulator, "plan", "--output", "json").out)["changes"][0]["estimate"]
     assert estimate["batch_size"] is None and estimate["total_steps"] == 12  # ceil(20 / 8) x 4
     assert "batch" not in vertex_cli(repo, emulator, "plan", "--output", "markdown").out.lower()
+
+
+def test_help_and_the_package_summary_name_both_backends(tmp_path: Path, make_emulator: Any) -> None:
+    emulator = make_emulator(seed=0)
+    for args in (("--help",), ("emulator", "--help")):
+        shown = " ".join(vertex_cli(tmp_path, emulator, *args).out.split())
+        assert "Gemini API" in shown and "Vertex AI" in shown, shown
+    pyproject = (Path(__file__).parents[3] / "pyproject.toml").read_text("utf-8")
+    summary = next(line for line in pyproject.splitlines() if line.startswith("description"))
+    assert "Gemini API" in summary and "Vertex AI" in summary
