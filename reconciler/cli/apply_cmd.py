@@ -197,6 +197,8 @@ def nothing_to_apply(plan: Plan) -> str:
     that require pruning or are blocked."""
     if plan.blocked:
         return blocked_line(plan)
+    if plan.notices and not plan.needs_pruning:
+        return f"Nothing to apply, but {plural(len(plan.notices), 'notice')} to act on (see the plan)."
     if not plan.needs_pruning:
         return NO_CHANGES
     return (
@@ -212,7 +214,7 @@ def say_no_changes(app: App, plan: Plan, output: str) -> None:
         app.console.print(_json_summary(ApplyResult(), summary=nothing_to_apply(plan)))
     elif plan.blocked:
         app.console.print(blocked_line(plan))
-    elif plan.needs_pruning:
+    elif plan.needs_pruning or plan.notices:
         app.console.info(nothing_to_apply(plan))
 
 
@@ -358,6 +360,8 @@ def pass_verdict(plan: Plan) -> str:
         return f"out of sync: {plural(len(plan.blocked), 'model')} blocked (left as they are)"
     if plan.needs_pruning:
         return f"out of sync: {plural(len(plan.needs_pruning), 'managed model')} without a manifest (prune is off)"
+    if plan.notices:
+        return f"out of sync: {plural(len(plan.notices), 'notice')} to act on"
     return "in sync"
 
 

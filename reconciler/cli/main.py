@@ -78,7 +78,7 @@ def _load_command(spec: str) -> click.Command:
 @click.version_option(version=__version__, prog_name="reconciler")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, emulator: bool) -> None:
-    """Declarative, GitOps-style reconciler for Gemini API tuned models."""
+    """Declarative, GitOps-style reconciler for tuned models on the Gemini API or Vertex AI."""
     ctx.obj = App(debug=debug, emulator=emulator)
 
 

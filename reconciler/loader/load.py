@@ -228,6 +228,7 @@ class _Load:
         self.scans: dict[tuple[str, Keys, str | None], Scan | None] = {}
         self.root = Path()
         self.settings_document: Document | None = None
+        self.settings_invalid = False  # reconciler.yaml did not validate: no backend's checks run
         self.max_evaluation_examples = DEFAULT_EVALUATION_MAX_EXAMPLES  # reconciler.yaml's, once read
         self.paths: dict[tuple[str | int, ...], tuple[str | int, ...]] = {}  # one tuple per line-table path
 
@@ -246,7 +247,11 @@ class _Load:
         layout = locate(self.path, self.cwd)
         self.root = layout.root.resolve()
         settings = self._settings(layout.settings_file)
-        self._choose_checks(settings)
+        if not self.settings_invalid:
+            # Invalid settings fall back to the defaults: checking the manifests
+            # against the default backend's rules would bury the one mistake
+            # under errors that are not (backend: vertx and a Vertex repository).
+            self._choose_checks(settings)
         self.max_evaluation_examples = settings.evaluation.max_examples
         self.cache = DatasetCache(self.root) if settings.dataset_cache else None
         target = self._manifests_target(layout, settings)
@@ -323,6 +328,7 @@ class _Load:
         self.settings_document = documents[0]
         settings, problems = validate(Settings, documents[0], self.show(path))
         self.problems.extend(problems)
+        self.settings_invalid = settings is None
         return settings or Settings()
 
     def _all_manifests(self, target: Path) -> Iterator[_Declared]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any, TypeVar
 
@@ -18,6 +19,11 @@ _PATTERN_MESSAGES = {
     "baseModel": "must be a base model name (letters, digits, '.', '_', '-' and '/')",
     "sourceModel": "must name another manifest's model by its id (metadata.name)",
     "apiVersion": "must be v1, v1alpha, v1beta or v1beta3",
+    # reconciler.yaml's vertex block
+    "project": "must be a Google Cloud project id such as my-project (6 to 30 lowercase letters, digits and "
+               "'-', starting with a letter) or a project number",
+    "location": "must be a location such as us-central1 (or global, us, eu)",
+    "datasets": "must be a Cloud Storage bucket and prefix such as gs://my-bucket/reconciler/datasets",
 }
 
 # Messages by pydantic error type; `{...}` are filled from the error's context.
@@ -77,6 +83,8 @@ def _message(detail: ErrorDetails, model: type[BaseModel]) -> str:
         return _PATTERN_MESSAGES.get(last, "must match {pattern}".format(**context))
     if kind in ("value_error", "assertion_error"):
         return str(context.get("error", detail["msg"]))
+    if kind == "literal_error":
+        return "must be {expected}".format(**context) + _did_you_mean(detail["input"], str(context["expected"]))
     template = _TYPE_MESSAGES.get(kind)
     if template is None:
         return detail["msg"]
@@ -85,6 +93,19 @@ def _message(detail: ErrorDetails, model: type[BaseModel]) -> str:
     except KeyError:
         return detail["msg"]
     return message + _the_text(detail["input"]) if kind in _TEXT_FOR_A_VALUE else message
+
+
+def _did_you_mean(value: object, expected: str) -> str:
+    """` (did you mean vertex?)` for a misspelt choice (`'gemini' or 'vertex'` given as `expected`)."""
+    import difflib
+
+    if not isinstance(value, str):
+        return ""
+    choices = re.findall(r"'([^']*)'", expected)
+    if len(choices) < 2:  # the one choice is named already
+        return ""
+    close = difflib.get_close_matches(value.lower(), choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def _the_text(value: object) -> str:

@@ -78,6 +78,9 @@ class LiveModel(Live):
     # The current model is a candidate beside another model that serves (its
     # smoke tests or gate have not passed): `serving` names the other one.
     candidate: bool = False
+    # What a person must act on although nothing differs from the manifest (its
+    # base model retires soon), in words; the plan shows them as notices.
+    notices: tuple[str, ...] = ()
     handle: Any = Field(default=None, exclude=True)  # the backend's own reference
 
     @property

@@ -14,6 +14,10 @@ is and how a manifest's fingerprint is computed.
 - `untested`: the manifest declares smoke tests that have not passed on this
   model yet (they failed, were skipped, or the apply stopped before them), so
   the next plan runs them again, as Terraform's "tainted" survives a run.
+- `parts`: with validation data, the training and the validation data recorded
+  apart (the fingerprint's `data` covers both together), so a plan can say
+  which of the two changed. None where the marker records no validation data:
+  the model had none, or its marker predates `parts` (then unknown).
 - `legacy`: the marker predates check values, so anyone could have written
   it: it is trusted only where trusting it destroys nothing (see
   docs/ownership.md).
@@ -32,6 +36,15 @@ from reconciler.model.manifest import DeletionPolicy
 FINGERPRINT_VERSION = "v1"
 
 
+@dataclass(frozen=True, slots=True)
+class DataParts:
+    """The two datasets of a run with validation data, each as the start of its digest."""
+
+    training: str  # 12 hex digits of the training data's digest
+    validation: str  # 12 hex digits of the validation data's digest
+    validation_examples: int
+
+
 @dataclass(frozen=True, slots=True)  # one a live model: no __dict__ each
 class Ownership:
     source: str
@@ -43,6 +56,7 @@ class Ownership:
     version: str = FINGERPRINT_VERSION
     untested: bool = False
     legacy: bool = False
+    parts: DataParts | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -87,6 +101,14 @@ def gated(model: DesiredModel) -> bool:
     return bool(spec.smoke_tests) or spec.evaluation is not None
 
 
+def data_parts(model: DesiredModel) -> DataParts | None:
+    """The training and validation data apart, when the manifest has validation data."""
+    if model.validation is None:
+        return None
+    return DataParts(training=_data_hash(model.dataset.digest), validation=_data_hash(model.validation.digest),
+                     validation_examples=model.validation.examples)
+
+
 def ownership_for(model: DesiredModel, *, untested: bool = False) -> Ownership:
     """The ownership a model created from this manifest carries."""
     lifecycle = model.manifest.spec.lifecycle
@@ -98,4 +120,5 @@ def ownership_for(model: DesiredModel, *, untested: bool = False) -> Ownership:
         orphan=lifecycle.deletion_policy is DeletionPolicy.ORPHAN,
         protect=lifecycle.prevent_destroy,
         untested=untested,
+        parts=data_parts(model),
     )

@@ -22,7 +22,8 @@ def estimate(model: DesiredModel, tuning: TuningDefaults) -> Estimate:
         tokens=tuning.training_tokens(model),
         total_steps=tuning.total_steps(model),
         epochs=epochs,
-        batch_size=tuning.batch(model),
+        # None where the service has no batch size (Vertex AI): nothing to show.
+        batch_size=tuning.batch(model) if tuning.batch_size_is_setting else None,
     )
 
 

@@ -28,6 +28,7 @@ from reconciler.plan.types import FieldDiff
 SOURCE_PATHS = ("spec.baseModel", "spec.sourceModel")
 HYPERPARAMETERS_PATH = "spec.hyperparameters"
 TRAINING_DATA_PATH = "spec.trainingData"
+VALIDATION_DATA_PATH = "spec.validationData"
 
 
 def source_diff(model: DesiredModel, live: LiveModel) -> FieldDiff | None:
@@ -52,28 +53,55 @@ def hyperparameter_diffs(
     )
 
 
-def data_diff(ownership: Ownership, model: DesiredModel) -> FieldDiff | None:
+def data_diffs(ownership: Ownership, model: DesiredModel) -> tuple[FieldDiff, ...]:
+    """The training data's and the validation data's diffs, each only where it
+    changed. The fingerprint covers both together; a marker that records them
+    apart (`parts`) tells which. Without `parts`, a live data part equal to
+    the manifest's training data alone means the live run had no validation
+    data; otherwise which of the two changed is unknown, and the diff is the
+    combined data's, under spec.trainingData as before."""
     wanted = ownership_for(model)
     if (wanted.data, wanted.examples) == (ownership.data, ownership.examples):
-        return None
-    return FieldDiff(
-        path=TRAINING_DATA_PATH,
-        before={"examples": ownership.examples, "hash": ownership.data},
-        after={"examples": wanted.examples, "hash": wanted.data},
-    )
+        return ()
+    live_training = ownership.parts.training if ownership.parts else ownership.data
+    wanted_training = wanted.parts.training if wanted.parts else wanted.data
+    if ownership.parts is None and wanted.parts is not None and live_training != wanted_training:
+        return (_counted(TRAINING_DATA_PATH, ownership.data, ownership.examples, wanted.data, wanted.examples),)
+    diffs = []
+    if (live_training, ownership.examples) != (wanted_training, wanted.examples):
+        diffs.append(_counted(TRAINING_DATA_PATH, live_training, ownership.examples, wanted_training, wanted.examples))
+    if ownership.parts != wanted.parts:
+        diffs.append(FieldDiff(path=VALIDATION_DATA_PATH, before=_validation(ownership), after=_validation(wanted)))
+    return tuple(diffs)
 
 
-def data_reason(diff: FieldDiff) -> str:
+def _counted(path: str, before_hash: str, before: int, after_hash: str, after: int) -> FieldDiff:
+    return FieldDiff(path=path, before={"examples": before, "hash": before_hash},
+                     after={"examples": after, "hash": after_hash})
+
+
+def _validation(ownership: Ownership) -> dict[str, Any] | None:
+    parts = ownership.parts
+    return None if parts is None else {"examples": parts.validation_examples, "hash": parts.validation}
+
+
+def data_reason(diff: FieldDiff, ambiguous: bool = False) -> str:
     """What the counts and the hashes show, and no more: the count's net change,
     and that the multiset of examples differs. Which examples were added,
     removed or edited is unknown (the ownership records a hash, and no API
     returns training data): 20 -> 21 may be one added, or two added, one
     removed and one edited."""
     before, after = diff.before, diff.after
+    if diff.path == VALIDATION_DATA_PATH and (before is None or after is None):
+        return (f"validation data added ({after['examples']} examples, hash {after['hash']})" if before is None
+                else f"validation data removed (was {before['examples']} examples, hash {before['hash']})")
+    what = "validation data" if diff.path == VALIDATION_DATA_PATH else "training data"
+    if ambiguous:
+        what = "training or validation data (its labels predate recording them apart)"
     delta = after["examples"] - before["examples"]
     counted = f"a net {abs(delta)} {'more' if delta > 0 else 'fewer'}" if delta else "the same count"
     return (
-        f"the training data changed ({before['examples']} -> {after['examples']} examples: {counted}; "
+        f"the {what} changed ({before['examples']} -> {after['examples']} examples: {counted}; "
         f"data hash {before['hash']} -> {after['hash']}: the examples differ)"
     )
 
@@ -95,11 +123,12 @@ def input_changes(
         reasons.append("the hyperparameters changed")
         paths.append(HYPERPARAMETERS_PATH)
         diffs.extend(hyperparameters)
-    data = data_diff(live.ownership, model) if live.ownership and model.dataset.known else None
-    if data is not None:
-        reasons.append(data_reason(data))
-        paths.append(TRAINING_DATA_PATH)
-        diffs.append(data)
+    data = data_diffs(live.ownership, model) if live.ownership and model.dataset.known else ()
+    ambiguous = bool(live.ownership and live.ownership.parts is None and model.validation is not None)
+    for diff in data:
+        reasons.append(data_reason(diff, ambiguous and diff.path == TRAINING_DATA_PATH))
+        paths.append(diff.path)
+        diffs.append(diff)
     return reasons, paths, diffs
 
 

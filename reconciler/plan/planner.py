@@ -78,6 +78,7 @@ def plan(
         errors=tuple(state.errors) + tuple(pruned.errors),
         blocked=tuple(state.blocked) + tuple(pruned.blocked),
         notes=tuple(state.notes),
+        notices=_notices(state),
         unmanaged_count=_unmanaged_left_alone(state, observed),
         would_delete=tuple(pruned.would_delete),
         would_forget=tuple(pruned.would_forget),
@@ -229,6 +230,17 @@ def _gate_decided(state: _Planning, model: DesiredModel, live: LiveModel) -> boo
 
 def _smoke_tests_pending(model: DesiredModel, live: LiveModel | None) -> bool:
     return bool(gated(model) and live and live.ownership and live.ownership.untested)
+
+
+def _notices(state: _Planning) -> tuple[str, ...]:
+    """The backend's notices on the managed models this plan keeps (one it
+    re-tunes or removes needs no warning about the live run)."""
+    kept = (
+        live for model_id, live in sorted(state.live.items())
+        if _trusted(live, state) and model_id in state.desired and state.in_scope(model_id)
+        and (model_id not in state.decided or state.decided[model_id].action not in (*_RE_CREATED, Action.DELETE))
+    )
+    return tuple(notice for live in kept for notice in live.notices)
 
 
 def _note_untrusted_markers(state: _Planning) -> None:

@@ -16,8 +16,9 @@ from reconciler.model.live import LiveModel, LivePermission, Observed
 from reconciler.plan.types import ObservedModel, Plan
 
 # Tuning progress (step, losses) is left out: a model that merely advanced a
-# few steps does not make a saved plan stale.
-_PROGRESS_FIELDS = {"step", "losses", "state_words"}
+# few steps does not make a saved plan stale. So are notices, which follow the
+# calendar (a retirement a day nearer), not the live model.
+_PROGRESS_FIELDS = {"step", "losses", "state_words", "notices"}
 
 
 def _digest(value: Any) -> str:

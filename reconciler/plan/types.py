@@ -22,7 +22,7 @@ from reconciler.plan.rules import ReplaceOrder
 # saved plan must be executed exactly, so a reader refuses a plan with fields it
 # does not know (a newer minor) as well as another major.
 # 1.1: address_template; 1.2: blocked, the verify action, Change.to_default, replace_order; 1.3: backend, serving;
-# 1.4: the clean_up action; 1.5: the evaluate action (docs/promotion-gates.md)
+# 1.4: the clean_up action; 1.5: the evaluate action (docs/promotion-gates.md) and notices
 FORMAT_VERSION = "1.5"
 # Keys render_json adds to the saved form; a saved plan may carry them.
 DERIVED_KEYS = ("summary", "has_changes", "has_errors", "in_sync")
@@ -73,7 +73,7 @@ class Estimate(PlanValue):
     tokens: int  # estimated training tokens: dataset tokens x epochs
     total_steps: int  # ceil(examples * epochs / batch size)
     epochs: int
-    batch_size: int
+    batch_size: int | None = None  # None where the service has no batch size (Vertex AI)
 
 
 class Totals(PlanValue):
@@ -182,6 +182,9 @@ class Plan(PlanValue):
     # without a manifest); the rest of the plan still applies.
     blocked: tuple[PlanError, ...] = ()
     notes: tuple[str, ...] = ()
+    # What needs a person although no apply changes it (a base model that
+    # retires soon): out of sync until acted on, as the drift check reports.
+    notices: tuple[str, ...] = ()
     unmanaged_count: int = 0
     would_delete: tuple[str, ...] = ()  # managed, no manifest, kept because prune is off
     would_forget: tuple[str, ...] = ()  # the same, with deletionPolicy Orphan
@@ -215,8 +218,9 @@ class Plan(PlanValue):
     @property
     def in_sync(self) -> bool:
         """Whether the live models match the manifests: nothing to change, nothing
-        to prune, nothing blocked (a model still being created is on its way, not drift)."""
-        return not (self.has_changes or self.needs_pruning or self.has_errors or self.blocked)
+        to prune, nothing blocked, no notice to act on (a model still being
+        created is on its way, not drift)."""
+        return not (self.has_changes or self.needs_pruning or self.has_errors or self.blocked or self.notices)
 
     def address(self, model_id: str) -> str:
         return self.address_template.format(key=model_id)

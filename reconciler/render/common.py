@@ -81,6 +81,8 @@ def plan_headline(plan: Plan) -> str:
             f"Out of sync: {plural(len(plan.needs_pruning), 'managed model')} without a manifest "
             "(requires pruning); prune is off, so nothing changes."
         )
+    if plan.notices:
+        return f"Out of sync: {plural(len(plan.notices), 'notice')} to act on (below); apply changes nothing."
     return NO_CHANGES
 
 
@@ -140,10 +142,10 @@ def headline(plan: Plan, change: Change) -> str:
 
 
 def estimate_text(estimate: Estimate) -> str:
+    batch = f", batch size {estimate.batch_size}" if estimate.batch_size is not None else ""
     return (
         f"{plural(estimate.examples, 'example')}, ~{estimate.tokens:,} training tokens (all epochs), "
-        f"{plural(estimate.total_steps, 'step')} "
-        f"({plural(estimate.epochs, 'epoch')}, batch size {estimate.batch_size})"
+        f"{plural(estimate.total_steps, 'step')} ({plural(estimate.epochs, 'epoch')}{batch})"
     )
 
 

@@ -119,6 +119,15 @@ def _blocked_section(plan: Plan, budget: int) -> str:
     return _alert("WARNING", title, plan.blocked, budget, "blocked models")
 
 
+def _notices_section(plan: Plan, budget: int) -> str:
+    """Notices before the details: the PR comment and the drift issue never fold them away."""
+    if not plan.notices:
+        return ""
+    head = f"> [!WARNING]\n> **{plural(len(plan.notices), 'notice')} to act on (apply changes nothing):**\n>\n"
+    items, _ = _fit([f"> - {notice}\n" for notice in plan.notices], budget - len(head), _cut("notices"))
+    return head + "".join(items) + "\n"
+
+
 def _alert(kind: str, title: str, errors: tuple[PlanError, ...], budget: int, noun: str) -> str:
     """A GitHub alert box listing `errors`, cut to the budget; empty when there are none."""
     if not errors:
@@ -170,6 +179,7 @@ def render_markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
     # Errors may take half of what is left, so the deletes always have room.
     text += _errors_section(plan, budget // 2)
     text += _blocked_section(plan, (limit - len(text) - _CLOSING_RESERVE) // 2)
+    text += _notices_section(plan, (limit - len(text) - _CLOSING_RESERVE) // 2)
     for section in (_destructive_section, _details_section, _kept_section):
         text += section(plan, limit - len(text) - len(notes) - _CLOSING_RESERVE)
     return text + notes

@@ -72,7 +72,8 @@ def _kept_lines(plan: Plan) -> list[str]:
 
 
 def _footer(plan: Plan, colour: bool) -> list[str]:
-    lines = [f"Note: {note}" for note in plan.notes] + _kept_lines(plan)
+    lines = [f"Note: {note}" for note in plan.notes] + [f"Notice: {notice}" for notice in plan.notices]
+    lines += _kept_lines(plan)
     if plan.totals.models:
         lines.append("Cost: " + totals_text(plan.totals) + ".")
     extras = extra_counts(plan)

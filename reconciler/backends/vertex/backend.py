@@ -49,7 +49,7 @@ from reconciler.backends.vertex.live import (
 )
 from reconciler.backends.vertex.lock import Locks
 from reconciler.backends.vertex.names import host_for, unmanaged_key, without_version
-from reconciler.backends.vertex.rules import ADAPTER_SIZE_NAMES, RULES, manifest_problems
+from reconciler.backends.vertex.rules import ADAPTER_SIZE_NAMES, RULES, manifest_problems, retirement_notes
 from reconciler.client.auth import (
     AdcLoader,
     Anonymous,
@@ -162,9 +162,16 @@ class VertexBackend:
             # A run that failed or was cancelled and left nothing behind is only a
             # tombstone (jobs cannot be deleted): without a manifest there is
             # nothing to delete, so it is not a live model.
-            return Observed(models=tuple(m for m in live if m.key in declared or not _left_nothing(m)))
+            kept = [m for m in live if m.key in declared or not _left_nothing(m)]
+            return Observed(models=tuple(self._with_retirement_notices(kept)))
 
         return complete
+
+    def _with_retirement_notices(self, live: list[LiveModel]) -> list[LiveModel]:
+        """Managed models whose base model retires within retirementNoticeDays
+        carry a notice saying when (the planner turns it into a plan notice)."""
+        notes = retirement_notes({m.key: m.base_model for m in live if m.managed and m.base_model}, self.settings)
+        return [m.model_copy(update={"notices": (notes[m.key],)}) if m.key in notes else m for m in live]
 
     def _join(self) -> Join:
         jobs = [j for j in self.client.list_tuning_jobs(MANAGED_FILTER) if _managed(j)]

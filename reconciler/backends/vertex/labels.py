@@ -2,6 +2,7 @@
 
     managed-by=reconciler          reconciler-id=<manifest id>
     reconciler-fp=v1-<src8>-<hp8>-<data12>   reconciler-n=<examples>
+    reconciler-vdata=<train12>-<valid12>-<validation examples>   (only with validation data)
     reconciler-orphan / -protect / -untested = true   (only when set)
     reconciler-attempt=<8 hex>     (the job only: which create made it)
     reconciler-eval=<12 hex>  reconciler-score=<4 digits>  reconciler-held=true
@@ -17,6 +18,11 @@ it tunes: its source, its datasets and the display name of what it makes
 lifecycle flags that change later live on the Model. `sig=` is an HMAC under
 RECONCILER_OWNERSHIP_KEY (the first key signs, any verifies), as the Gemini
 trailer's; docs/ownership.md has the threat model.
+
+`reconciler-vdata` records the training and the validation data apart (the
+fingerprint's data part covers both), so a plan names `spec.validationData`
+when only that changed. Markers written before it have none: for them which
+of the two changed is unknown; the fingerprint itself is unchanged.
 
 A marker that verifies only as an earlier release wrote it (a Model's scope
 without its version, a job's empty scope), or a `chk=` while a key is
@@ -36,13 +42,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from reconciler.model.ownership import FINGERPRINT_VERSION, Ownership
+from reconciler.model.ownership import FINGERPRINT_VERSION, DataParts, Ownership
 
 MANAGED_BY = "managed-by"
 MANAGER = "reconciler"
 ID = "reconciler-id"
 FINGERPRINT = "reconciler-fp"
 EXAMPLES = "reconciler-n"
+DATA_PARTS = "reconciler-vdata"
 ATTEMPT = "reconciler-attempt"
 CHECK = "reconciler-chk"
 SIGNATURE = "reconciler-sig"
@@ -50,8 +57,8 @@ FLAGS = ("orphan", "protect", "untested")
 _FLAG_LABELS = {flag: f"reconciler-{flag}" for flag in FLAGS}
 # The promotion gate's result on a Model, by the neutral key LiveModel.evaluation uses.
 EVALUATION_LABELS = {"digest": "reconciler-eval", "score": "reconciler-score", "held": "reconciler-held"}
-OWNED = frozenset({MANAGED_BY, ID, FINGERPRINT, EXAMPLES, ATTEMPT, CHECK, SIGNATURE, *_FLAG_LABELS.values(),
-                   *EVALUATION_LABELS.values()})
+OWNED = frozenset({MANAGED_BY, ID, FINGERPRINT, EXAMPLES, DATA_PARTS, ATTEMPT, CHECK, SIGNATURE,
+                   *_FLAG_LABELS.values(), *EVALUATION_LABELS.values()})
 # Left on a Model `forget` released: its job's frozen labels no longer claim it.
 FORGOTTEN = "reconciler-forgotten"
 MANAGED_FILTER = f"labels.{MANAGED_BY}={MANAGER}"
@@ -59,6 +66,7 @@ PUBLISHER_PREFIX = "publishers/google/models/"
 _CHECK_LENGTH = 16
 _FP_RE = re.compile(rf"({FINGERPRINT_VERSION})-([0-9a-f]{{8}})-([0-9a-f]{{8}})-([0-9a-f]{{12}})", re.ASCII)
 _COUNT_RE = re.compile(r"0|[1-9][0-9]{0,8}", re.ASCII)
+_PARTS_RE = re.compile(r"([0-9a-f]{12})-([0-9a-f]{12})-(0|[1-9][0-9]{0,8})", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,9 @@ class LabelMarker:
             FINGERPRINT: "-".join((ownership.version, ownership.source, ownership.hyperparameters, ownership.data)),
             EXAMPLES: str(ownership.examples),
         }
+        if ownership.parts is not None:
+            parts = ownership.parts
+            labels[DATA_PARTS] = f"{parts.training}-{parts.validation}-{parts.validation_examples}"
         labels.update({_FLAG_LABELS[f]: "true" for f in FLAGS if getattr(ownership, f)})
         if attempt:
             labels[ATTEMPT] = attempt
@@ -191,10 +202,20 @@ def _parsed(labels: Mapping[str, str]) -> Ownership | None:
         return None
     if any(labels.get(label, "true") != "true" for label in _FLAG_LABELS.values()):
         return None
+    parts = _PARTS_RE.fullmatch(labels[DATA_PARTS]) if DATA_PARTS in labels else None
+    if DATA_PARTS in labels and parts is None:
+        return None
     version, source, hyperparameters, data = match.groups()
     flags = {f: labels.get(_FLAG_LABELS[f]) == "true" for f in FLAGS}
     return Ownership(source=source, hyperparameters=hyperparameters, data=data, examples=int(count),
-                     version=version, **flags)
+                     version=version, **flags, parts=_data_parts(parts))
+
+
+def _data_parts(match: re.Match[str] | None) -> DataParts | None:
+    if match is None:
+        return None
+    training, validation, examples = match.groups()
+    return DataParts(training=training, validation=validation, validation_examples=int(examples))
 
 
 def _check(key: bytes | None, scope: str, labels: Mapping[str, str]) -> str:

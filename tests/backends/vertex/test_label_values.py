@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import replace
 from pathlib import Path
 
 from reconciler.backends.vertex.labels import CHECK, SIGNATURE, LabelMarker, job_scope, model_scope
 from reconciler.loader import load
-from reconciler.model.ownership import Ownership, ownership_for
+from reconciler.model.ownership import DataParts, Ownership, ownership_for
 from tests.backends.vertex.helpers import manifest, write_repo
 
 OWNERSHIP = Ownership(source="0a1b2c3d", hyperparameters="4e5f6a7b", data="0123456789ab", examples=20,
@@ -87,3 +88,20 @@ def test_the_fingerprint_with_validation_data_is_pinned(tmp_path: Path) -> None:
     assert (ownership.fingerprint, ownership.examples) == ("v1:de40daba.cbdb497b.e19fdd259334", 20)
     both = f"{model.dataset.digest}\nvalidation {model.validation.digest if model.validation else ''}"
     assert ownership.data == hashlib.sha256(both.encode("utf-8")).hexdigest()[:12]
+
+
+def test_the_data_parts_label_is_pinned_and_a_marker_without_it_still_reads() -> None:
+    """With validation data, reconciler-vdata records the training and the
+    validation data apart; it is covered by the check value like every owned label."""
+    with_parts = replace(OWNERSHIP, parts=DataParts(training="00112233aabb", validation="44556677ccdd",
+                                                    validation_examples=5))
+    owned = {**OWNED, "reconciler-vdata": "00112233aabb-44556677ccdd-5"}
+    unsigned = LabelMarker().labels("numbers", with_parts, model_scope(MODEL))
+    assert unsigned == {**owned, CHECK: by_definition(None, model_scope(MODEL), owned)}
+    assert unsigned[CHECK] == "c7699419495543af"
+    assert LabelMarker().read(unsigned, model_scope(MODEL)).ownership == with_parts
+    edited = {**unsigned, "reconciler-vdata": "00112233aabb-44556677ccdd-6"}
+    assert LabelMarker().read(edited, model_scope(MODEL)).ownership is None
+    earlier = LabelMarker().labels("numbers", OWNERSHIP, model_scope(MODEL))
+    read = LabelMarker().read(earlier, model_scope(MODEL)).ownership
+    assert read is not None and read.parts is None

@@ -66,3 +66,25 @@ def test_no_changes_is_said_once_on_one_stream(tmp_path: Path, make_emulator: An
     again = vertex_cli(repo, emulator, "apply", "--yes")
     assert again.code == 0
     assert again.out.count("No changes") == 1 and "No changes" not in again.err
+
+
+def test_the_plan_speaks_of_no_batch_size_on_vertex(tmp_path: Path, make_emulator: Any) -> None:
+    """Vertex AI has no batch size for Gemini: the estimate shows epochs and steps only."""
+    emulator = make_emulator(seed=0, step_seconds=0)
+    repo = write_repo(tmp_path, [manifest("numbers", epochs=4)])
+    planned = vertex_cli(repo, emulator, "plan")
+    assert "20 examples" in planned.out and "(4 epochs)" in planned.out
+    assert "batch" not in planned.text.lower()
+    estimate = json.loads(vertex_cli(repo, emulator, "plan", "--output", "json").out)["changes"][0]["estimate"]
+    assert estimate["batch_size"] is None and estimate["total_steps"] == 12  # ceil(20 / 8) x 4
+    assert "batch" not in vertex_cli(repo, emulator, "plan", "--output", "markdown").out.lower()
+
+
+def test_help_and_the_package_summary_name_both_backends(tmp_path: Path, make_emulator: Any) -> None:
+    emulator = make_emulator(seed=0)
+    for args in (("--help",), ("emulator", "--help")):
+        shown = " ".join(vertex_cli(tmp_path, emulator, *args).out.split())
+        assert "Gemini API" in shown and "Vertex AI" in shown, shown
+    pyproject = (Path(__file__).parents[3] / "pyproject.toml").read_text("utf-8")
+    summary = next(line for line in pyproject.splitlines() if line.startswith("description"))
+    assert "Gemini API" in summary and "Vertex AI" in summary
