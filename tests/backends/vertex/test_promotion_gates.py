@@ -118,3 +118,50 @@ def test_d_an_evaluation_changed_alone_plans_evaluate_and_tunes_nothing(tmp_path
     assert after["name"] == before["name"]  # never deleted
     assert after["labels"]["reconciler-eval"] != before["labels"]["reconciler-eval"]
     assert vertex_cli(repo, emulator, "plan", "--detailed-exitcode").code == 0
+
+
+def _held_repo(tmp_path: Path, make_emulator: Any) -> tuple[Path, EmulatorServer, dict[str, Any]]:
+    """A model applied, then a training change its gate holds; the old Model serving."""
+    emulator = make_emulator(seed=0, step_seconds=0)
+    repo = _repo(tmp_path)
+    assert vertex_cli(repo, emulator, "apply", "--yes").code == 0
+    [old] = _models(emulator)
+    write_manifest(repo, manifest("numbers", evaluation=EVALUATION), shift=5)
+    assert vertex_cli(repo, emulator, "apply", "--yes").code == 1
+    return repo, emulator, old
+
+
+def test_c_a_held_candidate_is_promoted_by_the_promote_command(tmp_path: Path, make_emulator: Any) -> None:
+    repo, emulator, old = _held_repo(tmp_path, make_emulator)
+    [held] = [m for m in _models(emulator) if m["name"] != old["name"]]
+    jobs = len(jobs_of(emulator, "numbers"))
+    promoted = vertex_cli(repo, emulator, "promote", "numbers")
+    assert promoted.code == 0, promoted.text
+    assert "Promoted" in promoted.out and old["name"].partition("@")[0] in promoted.out, promoted.text
+    [now] = _models(emulator)  # the old Model removed
+    assert now["name"] == held["name"]
+    assert "reconciler-held" not in now["labels"] and "reconciler-untested" not in now["labels"]
+    assert now["labels"]["reconciler-score"] == "0000"  # the recorded score stays
+    assert _serving_endpoint(repo, emulator) != ""
+    assert _answer(emulator, _serving_endpoint(repo, emulator), "3?") == "9"  # the candidate answers now
+    assert len(jobs_of(emulator, "numbers")) == jobs  # nothing tuned
+    assert vertex_cli(repo, emulator, "plan", "--detailed-exitcode").code == 0
+
+
+def test_promote_refuses_without_a_held_candidate(tmp_path: Path, make_emulator: Any) -> None:
+    emulator = make_emulator(seed=0, step_seconds=0)
+    repo = _repo(tmp_path)
+    assert vertex_cli(repo, emulator, "apply", "--yes").code == 0
+    [before] = _models(emulator)
+    refused = vertex_cli(repo, emulator, "promote", "numbers")
+    assert refused.code == 1 and "no held candidate to promote" in refused.text, refused.text
+    assert _models(emulator) == [before]
+
+
+def test_promote_refuses_a_candidate_held_for_other_inputs(tmp_path: Path, make_emulator: Any) -> None:
+    repo, emulator, _ = _held_repo(tmp_path, make_emulator)
+    models = _models(emulator)
+    write_manifest(repo, manifest("numbers", evaluation=EVALUATION, epochs=3), shift=5)
+    refused = vertex_cli(repo, emulator, "promote", "numbers")
+    assert refused.code == 1 and "other inputs" in refused.text, refused.text
+    assert _models(emulator) == models
