@@ -15,6 +15,7 @@ from reconciler.model.manifest import OnFailure
 from reconciler.model.ownership import gated
 from reconciler.plan.decide import Blocked, decide
 from reconciler.plan.estimate import estimate, totals
+from reconciler.plan.gate import gate_plan
 from reconciler.plan.graph import depth, find_cycles, order_changes, with_sources
 from reconciler.plan.permissions import grant_changes, grants_for_new_model
 from reconciler.plan.prune import PruneOutcome, prune_model
@@ -329,6 +330,9 @@ def _with_order(state: _Planning, change: Change) -> Change:
     update: dict[str, object] = {}
     if change.action in _RE_CREATED:
         update["estimate"] = estimate(state.desired[change.model_id], state.rules.tuning)
+        gate = gate_plan(state.desired[change.model_id], state.live.get(change.model_id), state.rules)
+        if gate is not None:
+            update["gate"] = gate
         tuned_from = state.sources.get(change.model_id)
         source_change = state.decided.get(tuned_from or "")
         if source_change is not None and source_change.action in _PENDING:

@@ -165,3 +165,24 @@ def test_promote_refuses_a_candidate_held_for_other_inputs(tmp_path: Path, make_
     refused = vertex_cli(repo, emulator, "promote", "numbers")
     assert refused.code == 1 and "other inputs" in refused.text, refused.text
     assert _models(emulator) == models
+
+
+def test_the_plan_shows_the_gate_of_a_replace_and_the_live_score(tmp_path: Path, make_emulator: Any) -> None:
+    emulator = make_emulator(seed=0, step_seconds=0)
+    repo = _repo(tmp_path)
+    assert vertex_cli(repo, emulator, "apply", "--yes").code == 0
+    [live] = _models(emulator)
+    digest = live["labels"]["reconciler-eval"]
+    write_manifest(repo, manifest("numbers", epochs=3, evaluation=EVALUATION))
+    gate_line = f"gate: exactMatch atLeast 0.80, on 10 examples (evaluation {digest}); on failure: hold"
+    score_line = "live score: exactMatch 1.000 (recorded for this evaluation)"
+    for output in ("text", "markdown"):
+        shown = vertex_cli(repo, emulator, "plan", "--output", output)
+        assert gate_line in shown.out and score_line in shown.out, shown.text
+        assert "cannot be kept" not in shown.out
+    document = json.loads(vertex_cli(repo, emulator, "plan", "--output", "json").out)
+    [change] = [c for c in document["changes"] if c["action"] == "replace"]
+    assert change["gate"] == {
+        "metric": "exactMatch", "at_least": 0.8, "not_worse_than": None, "tolerance": 0.0, "on_failure": "hold",
+        "examples": 10, "digest": digest, "live_score": 1.0, "live_digest": digest, "old_model_kept": True,
+    }
