@@ -156,11 +156,7 @@ def _decide_model(state: _Planning, model: DesiredModel) -> None:
         ))
         return
     if _smoke_tests_pending(model, live) and result.action in (Action.UPDATE, Action.NOOP):
-        state.verifies.append(Change(
-            action=Action.VERIFY, model_id=model.id, file=model.file, paths=("spec.smokeTests",),
-            reason="its smoke tests have not passed since it was tuned (they failed, were skipped, or the "
-                   "apply stopped first); apply runs them again and re-tunes nothing",
-        ))
+        state.verifies.append(_verify(model))
     if live is not None and result.action in (Action.UPDATE, Action.NOOP) and _gate_decided(state, model, live):
         return
     if live is not None and live.superseded and result.action in (Action.UPDATE, Action.NOOP):
@@ -216,7 +212,8 @@ def _gate_decided(state: _Planning, model: DesiredModel, live: LiveModel) -> boo
         ))
         return True
     digest = evaluation_digest(model)
-    if (digest is not None and not live.candidate and live.ownership is not None and not live.ownership.untested
+    if (state.rules.records_scores and digest is not None and not live.candidate
+            and live.ownership is not None and not live.ownership.untested
             and live.evaluation.get("digest") != digest):
         recorded = live.evaluation.get("digest")
         state.verifies.append(Change(
@@ -226,6 +223,22 @@ def _gate_decided(state: _Planning, model: DesiredModel, live: LiveModel) -> boo
                    ": apply scores the model serving and records it; never tunes, never deletes",
         ))
     return False
+
+
+def _verify(model: DesiredModel) -> Change:
+    """Run the gates of a model marked untested again; with an evaluation, its gate too."""
+    if model.manifest.spec.evaluation is None:
+        return Change(
+            action=Action.VERIFY, model_id=model.id, file=model.file, paths=("spec.smokeTests",),
+            reason="its smoke tests have not passed since it was tuned (they failed, were skipped, or the "
+                   "apply stopped first); apply runs them again and re-tunes nothing",
+        )
+    paths = ("spec.smokeTests", "spec.evaluation") if model.manifest.spec.smoke_tests else ("spec.evaluation",)
+    return Change(
+        action=Action.VERIFY, model_id=model.id, file=model.file, paths=paths,
+        reason="its smoke tests and promotion gate have not passed since it was tuned (they failed, were "
+               "skipped, or the apply stopped first); apply runs them again and re-tunes nothing",
+    )
 
 
 def _smoke_tests_pending(model: DesiredModel, live: LiveModel | None) -> bool:
