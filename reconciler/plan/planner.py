@@ -207,8 +207,8 @@ def _gate_decided(state: _Planning, model: DesiredModel, live: LiveModel) -> boo
             message=f"{address} held: its candidate failed its promotion gate{scored}; the model before it "
                     f"keeps serving ({live.serving.get('model', 'see status')}), and the same inputs are "
                     "never tuned again",
-            hint=f"change its inputs in {model.file}, set spec.evaluation.onFailure: promote, "
-                 "or remove the manifest (prune deletes the candidate)",
+            hint=f"change its inputs in {model.file}, set spec.evaluation.onFailure: promote, run "
+                 f"`reconciler promote {model.id}`, or remove the manifest (prune deletes the candidate)",
         ))
         return True
     digest = evaluation_digest(model)

@@ -61,8 +61,12 @@ def test_a_bad_training_change_is_held_and_the_old_model_keeps_serving(tmp_path:
 
     document = manifest("numbers", evaluation=EVALUATION)
     write_manifest(repo, document, shift=5)  # every answer learnt wrong
-    bad = vertex_cli(repo, emulator, "apply", "--yes")
+    summary = tmp_path / "step-summary.md"
+    bad = vertex_cli(repo, emulator, "apply", "--yes", GITHUB_STEP_SUMMARY=str(summary))
     assert bad.code == 1, bad.text
+    # the "Quality gate" table: metric, live, candidate, threshold, decision
+    assert "Quality gate:" in bad.out and "numbers  exactMatch  -     0.000      atLeast 0.80  hold" in bad.out, bad.out
+    assert "| `numbers` | exactMatch | - | 0.000 | atLeast 0.80 | hold |" in summary.read_text("utf-8")
     last = bad.out.strip().splitlines()[-1]
     assert "held" in bad.text and "exactMatch 0.00 < atLeast 0.80" in bad.text, bad.text
     assert "held" in last, bad.out
@@ -73,6 +77,11 @@ def test_a_bad_training_change_is_held_and_the_old_model_keeps_serving(tmp_path:
     # the old Model and Endpoint still answer, and status serves the old one
     assert _serving_endpoint(repo, emulator) == old_endpoint
     assert _answer(emulator, old_endpoint, "3?") == "4"
+    document = json.loads(vertex_cli(repo, emulator, "status", "--output", "json").out)
+    assert document["models"][0]["evaluation"] == {
+        "score": 0.0, "digest": held["labels"]["reconciler-eval"], "decision": "hold", "candidate": True,
+        "serving_score": 1.0, "serving_digest": old["labels"]["reconciler-eval"],
+    }
 
     jobs = len(jobs_of(emulator, "numbers"))
     again = vertex_cli(repo, emulator, "apply", "--yes")
@@ -80,6 +89,7 @@ def test_a_bad_training_change_is_held_and_the_old_model_keeps_serving(tmp_path:
     plan = vertex_cli(repo, emulator, "plan", "--detailed-exitcode")
     assert plan.code == 2, plan.text
     assert "held" in plan.text and "onFailure: promote" in plan.text, plan.text
+    assert "reconciler promote numbers" in plan.text, plan.text
 
 
 def test_b_a_candidate_as_good_is_promoted_and_the_old_model_removed(tmp_path: Path, make_emulator: Any) -> None:
