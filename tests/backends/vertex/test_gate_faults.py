@@ -94,3 +94,27 @@ def test_a_kill_while_the_candidate_is_scored_leaves_the_old_model_serving(
         finish(process)
     assert len(_model_names(emulator)) == 2
     _resumes_and_promotes(repo, emulator, old)
+
+
+def test_an_evaluation_file_emptied_during_the_apply_fails_the_change_clearly(
+    tmp_path: Path, make_emulator: Any
+) -> None:
+    """The file validated, then lost its examples before the scoring: a failed change
+    naming the problem, never an internal error; the old model keeps serving."""
+    import threading
+
+    repo, emulator, old = _replace_started(tmp_path, make_emulator)
+    results: list[Any] = []
+    with emulator.hold("POST", r"/tuningJobs$") as held:
+        worker = threading.Thread(target=lambda: results.append(vertex_cli(repo, emulator, "apply", "--yes")))
+        worker.start()
+        held.wait_arrived(timeout=60)
+        (repo / "datasets" / "numbers.eval.jsonl").write_text("", "utf-8")
+    worker.join(timeout=60)
+    [failed] = results
+    assert failed.code == 1, failed.text
+    assert "internal error" not in failed.text and "numbers.eval.jsonl" in failed.text, failed.text
+    assert "has no examples now" in failed.text, failed.text
+    _repo(tmp_path)  # the evaluation set back (and the settings as they were)
+    write_manifest(repo, manifest("numbers", epochs=3, evaluation=EVALUATION))
+    _resumes_and_promotes(repo, emulator, old)
