@@ -196,3 +196,18 @@ def test_the_plan_shows_the_gate_of_a_replace_and_the_live_score(tmp_path: Path,
         "metric": "exactMatch", "at_least": 0.8, "not_worse_than": None, "tolerance": 0.0, "on_failure": "hold",
         "examples": 10, "digest": digest, "live_score": 1.0, "live_digest": digest, "old_model_kept": True,
     }
+
+
+def _snapshot(emulator: EmulatorServer) -> list[tuple[str, str, str]]:
+    return sorted((m["name"], str(m.get("updateTime")), json.dumps(m["labels"], sort_keys=True))
+                  for m in _models(emulator))
+
+
+def test_a_held_candidate_is_never_touched_by_another_models_apply(tmp_path: Path, make_emulator: Any) -> None:
+    repo, emulator, _ = _held_repo(tmp_path, make_emulator)
+    write_manifest(repo, manifest("letters"))
+    before = _snapshot(emulator)
+    other = vertex_cli(repo, emulator, "apply", "--yes")  # letters is created; numbers stays held
+    assert "1 created" in other.text, other.text
+    assert [m for m in listed(emulator, "models") if m["labels"].get("reconciler-id") == "letters"]
+    assert _snapshot(emulator) == before
