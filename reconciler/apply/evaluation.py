@@ -105,6 +105,10 @@ METRICS: Mapping[Metric, Callable[[str, str], float]] = {
 # ------------------------------------------------------------------ scoring
 
 
+class EmptyEvaluation(ReconcilerError, ValueError):
+    """No example was read: validate refuses an empty set, so the data changed since."""
+
+
 class EvaluationStopped(ReconcilerError):
     """Scoring was asked to stop (SIGTERM or Ctrl-C) before every example had its answer."""
 
@@ -149,7 +153,7 @@ def score(
     An exception from `generate` (the backend has retried what it retries)
     stops the scoring and propagates, as does EvaluationStopped once `stop` is
     set: a gate is never decided on part of the set. Raises ValueError on an
-    empty set (validate refuses one).
+    empty set (EmptyEvaluation: validate refuses one).
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
@@ -200,7 +204,7 @@ def _check(stop: threading.Event) -> None:
 
 def _result(scored: dict[int, _Scored], metrics: tuple[Metric, ...]) -> EvaluationResult:
     if not scored:
-        raise ValueError("an evaluation set needs at least one example")
+        raise EmptyEvaluation("an evaluation set needs at least one example")
     # fsum is exact whatever the order: the same answers give the same score
     # whichever thread finished first.
     scores = {

@@ -14,7 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from reconciler.apply.backend import Backend, ChangeFailed, Tuned
-from reconciler.apply.evaluation import EvaluationResult, decide, format_score, score
+from reconciler.apply.evaluation import EmptyEvaluation, EvaluationResult, decide, format_score, score
 from reconciler.apply.progress import Event, Reporter
 from reconciler.apply.smoke import SmokeResult, run_smoke_tests
 from reconciler.apply.waiting import Stopped, TimedOut, Waiter
@@ -371,8 +371,14 @@ class Executor:
     def _score(self, model: DesiredModel, generate: Callable[[str], str]) -> EvaluationResult:
         evaluation = model.manifest.spec.evaluation
         assert evaluation is not None
-        return score(generate, read_evaluation(model), evaluation.metrics,
-                     concurrency=self.options.evaluation_concurrency, stop=self.waiter.stop)
+        try:
+            return score(generate, read_evaluation(model), evaluation.metrics,
+                         concurrency=self.options.evaluation_concurrency, stop=self.waiter.stop)
+        except EmptyEvaluation:
+            source = model.evaluation.source.path if model.evaluation is not None else None
+            where = source or f"{model.file}: spec.evaluation.data.examples"
+            raise ChangeFailed(f"{where}: the evaluation set has no examples now (it changed since it was "
+                               "validated); nothing was decided, and the old model keeps serving") from None
 
     def _live_scores(self, model: DesiredModel, base_model: str) -> dict[Metric, float] | None:
         """The serving model's score on the gate metric: its recorded one when it is

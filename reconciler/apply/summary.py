@@ -5,7 +5,8 @@ terminal, a Mermaid xychart GitHub renders). Pure functions of an ApplyResult.
 
 from __future__ import annotations
 
-from reconciler.apply.executor import ApplyResult, Outcome
+from reconciler.apply.evaluation import format_score
+from reconciler.apply.executor import ApplyResult, GateResult, Outcome
 from reconciler.apply.progress import one_line
 from reconciler.apply.smoke import SmokeResult
 
@@ -54,6 +55,41 @@ def smoke_table(results: list[SmokeResult]) -> list[tuple[str, str, str, str]]:
     return [(r.model_id, r.input, r.expected, r.error or r.got) for r in results if not r.passed]
 
 
+QUALITY_GATE_COLUMNS = ("model", "metric", "live", "candidate", "threshold", "decision")
+
+
+def quality_gate_rows(gates: list[GateResult]) -> list[tuple[str, ...]]:
+    """One row a promotion gate decided in this apply: scores and thresholds, never an answer."""
+    return [
+        (gate.model_id, gate.metric, "-" if gate.live is None else format_score(gate.live, 3),
+         format_score(gate.candidate, 3), gate.threshold, gate.decision)
+        for gate in gates
+    ]
+
+
+def quality_gate_text(gates: list[GateResult]) -> list[str]:
+    """The "Quality gate" table for a terminal; no lines when no gate was decided."""
+    rows = quality_gate_rows(gates)
+    if not rows:
+        return []
+    widths = [max(len(row[i]) for row in (QUALITY_GATE_COLUMNS, *rows)) for i in range(len(QUALITY_GATE_COLUMNS))]
+    return ["Quality gate:"] + [
+        "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in (QUALITY_GATE_COLUMNS, *rows)
+    ]
+
+
+def quality_gate_markdown(gates: list[GateResult]) -> list[str]:
+    """The "Quality gate" table for the PR and job summary; no lines when no gate was decided."""
+    rows = quality_gate_rows(gates)
+    if not rows:
+        return []
+    lines = ["#### Quality gate", "", "| " + " | ".join(QUALITY_GATE_COLUMNS) + " |",
+             "|" + "---|" * len(QUALITY_GATE_COLUMNS)]
+    lines += [f"| `{row[0]}` | " + " | ".join(_cell(cell) for cell in row[1:]) + " |" for row in rows]
+    return [*lines, ""]
+
+
 def render_apply_text(result: ApplyResult) -> str:
     lines = []
     for outcome in result.outcomes:
@@ -71,6 +107,7 @@ def render_apply_text(result: ApplyResult) -> str:
         for model_id, text, expected, got in failed:
             text, expected, got = one_line(text[:20]), one_line(expected[:24]), one_line(got[:60])
             lines.append(f"  {model_id:<24} {text:<20} {expected:<24} {got}")
+    lines += quality_gate_text(result.gates)
     lines.append(result.summary_line())
     return "\n".join(lines) + "\n"
 
@@ -89,6 +126,7 @@ def render_apply_markdown(result: ApplyResult) -> str:
         parts += ["#### Failed smoke tests", "", "| model | input | expected | got |", "|---|---|---|---|"]
         parts += [f"| `{m}` | {_cell(i)} | {_cell(e)} | {_cell(g)} |" for m, i, e, g in failed]
         parts.append("")
+    parts += quality_gate_markdown(result.gates)
     for outcome in result.outcomes:
         if outcome.ok and outcome.losses:
             parts += [mermaid_loss_chart(outcome), ""]

@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "status": "reconciler.cli.status_cmd:status_command",
     "import": "reconciler.cli.import_cmd:import_command",
     "export": "reconciler.cli.export_cmd:export_command",
+    "promote": "reconciler.cli.promote_cmd:promote_command",
     "emulator": "reconciler.cli.emulator_cmd:emulator",
 }
 

@@ -19,7 +19,7 @@ from reconciler.model.live import LiveModel, LiveState
 from reconciler.model.tuning import TuningDefaults
 from reconciler.plan.types import Action, Plan
 
-JSON_FORMAT_VERSION = "1.1"  # docs/plan-json.md; 1.1: backend, serving
+JSON_FORMAT_VERSION = "1.2"  # docs/plan-json.md; 1.1: backend, serving; 1.2: evaluation
 COLUMNS = ("MODEL", "MANAGED", "STATE", "PROGRESS", "LAST LOSS", "SYNC", "ENDPOINT")
 REQUIRES_PRUNING = "requires_pruning"
 
@@ -77,7 +77,36 @@ def record(
         "last_loss": model.last_loss,
         "sync": sync.state,
         "sync_reasons": list(sync.reasons),
+        "evaluation": evaluation_record(model),
     }
+
+
+SCORE_SCALE = 1000  # a recorded score: thousandths, 4 digits (0800 = 0.800)
+
+
+def evaluation_record(model: LiveModel) -> dict[str, object] | None:
+    """The promotion gate's result recorded on the model (docs/promotion-gates.md):
+    the current model's score and the decision on it (`hold` for a held candidate,
+    `promote` once it passed, null while its gates are still to run), and the score
+    recorded on the model serving beside a candidate. Scores only, never an answer."""
+    current, serving = model.evaluation, model.serving_evaluation if model.candidate else {}
+    if not current and not serving:
+        return None
+    untested = model.ownership is not None and model.ownership.untested
+    decision = "hold" if model.held else (None if untested or not current else "promote")
+    return {
+        "score": _score(current),
+        "digest": current.get("digest") or None,
+        "decision": decision,
+        "candidate": model.candidate,
+        "serving_score": _score(serving) if model.candidate else _score(current),
+        "serving_digest": (serving if model.candidate else current).get("digest") or None,
+    }
+
+
+def _score(recorded: dict[str, str]) -> float | None:
+    score = recorded.get("score", "")
+    return int(score) / SCORE_SCALE if score.isdigit() else None
 
 
 def state_words(model: LiveModel) -> str:

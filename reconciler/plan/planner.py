@@ -15,6 +15,7 @@ from reconciler.model.manifest import OnFailure
 from reconciler.model.ownership import gated
 from reconciler.plan.decide import Blocked, decide
 from reconciler.plan.estimate import estimate, totals
+from reconciler.plan.gate import gate_plan
 from reconciler.plan.graph import depth, find_cycles, order_changes, with_sources
 from reconciler.plan.permissions import grant_changes, grants_for_new_model
 from reconciler.plan.prune import PruneOutcome, prune_model
@@ -156,11 +157,7 @@ def _decide_model(state: _Planning, model: DesiredModel) -> None:
         ))
         return
     if _smoke_tests_pending(model, live) and result.action in (Action.UPDATE, Action.NOOP):
-        state.verifies.append(Change(
-            action=Action.VERIFY, model_id=model.id, file=model.file, paths=("spec.smokeTests",),
-            reason="its smoke tests have not passed since it was tuned (they failed, were skipped, or the "
-                   "apply stopped first); apply runs them again and re-tunes nothing",
-        ))
+        state.verifies.append(_verify(model))
     if live is not None and result.action in (Action.UPDATE, Action.NOOP) and _gate_decided(state, model, live):
         return
     if live is not None and live.superseded and result.action in (Action.UPDATE, Action.NOOP):
@@ -211,12 +208,13 @@ def _gate_decided(state: _Planning, model: DesiredModel, live: LiveModel) -> boo
             message=f"{address} held: its candidate failed its promotion gate{scored}; the model before it "
                     f"keeps serving ({live.serving.get('model', 'see status')}), and the same inputs are "
                     "never tuned again",
-            hint=f"change its inputs in {model.file}, set spec.evaluation.onFailure: promote, "
-                 "or remove the manifest (prune deletes the candidate)",
+            hint=f"change its inputs in {model.file}, set spec.evaluation.onFailure: promote, run "
+                 f"`reconciler promote {model.id}`, or remove the manifest (prune deletes the candidate)",
         ))
         return True
     digest = evaluation_digest(model)
-    if (digest is not None and not live.candidate and live.ownership is not None and not live.ownership.untested
+    if (state.rules.records_scores and digest is not None and not live.candidate
+            and live.ownership is not None and not live.ownership.untested
             and live.evaluation.get("digest") != digest):
         recorded = live.evaluation.get("digest")
         state.verifies.append(Change(
@@ -226,6 +224,22 @@ def _gate_decided(state: _Planning, model: DesiredModel, live: LiveModel) -> boo
                    ": apply scores the model serving and records it; never tunes, never deletes",
         ))
     return False
+
+
+def _verify(model: DesiredModel) -> Change:
+    """Run the gates of a model marked untested again; with an evaluation, its gate too."""
+    if model.manifest.spec.evaluation is None:
+        return Change(
+            action=Action.VERIFY, model_id=model.id, file=model.file, paths=("spec.smokeTests",),
+            reason="its smoke tests have not passed since it was tuned (they failed, were skipped, or the "
+                   "apply stopped first); apply runs them again and re-tunes nothing",
+        )
+    paths = ("spec.smokeTests", "spec.evaluation") if model.manifest.spec.smoke_tests else ("spec.evaluation",)
+    return Change(
+        action=Action.VERIFY, model_id=model.id, file=model.file, paths=paths,
+        reason="its smoke tests and promotion gate have not passed since it was tuned (they failed, were "
+               "skipped, or the apply stopped first); apply runs them again and re-tunes nothing",
+    )
 
 
 def _smoke_tests_pending(model: DesiredModel, live: LiveModel | None) -> bool:
@@ -341,6 +355,9 @@ def _with_order(state: _Planning, change: Change) -> Change:
     update: dict[str, object] = {}
     if change.action in _RE_CREATED:
         update["estimate"] = estimate(state.desired[change.model_id], state.rules.tuning)
+        gate = gate_plan(state.desired[change.model_id], state.live.get(change.model_id), state.rules)
+        if gate is not None:
+            update["gate"] = gate
         tuned_from = state.sources.get(change.model_id)
         source_change = state.decided.get(tuned_from or "")
         if source_change is not None and source_change.action in _PENDING:

@@ -64,6 +64,10 @@ class PlanRules:
     replace_order: ReplaceOrder = ReplaceOrder.DESTROY_FIRST
     address_template: str = "{key}"  # how people name a model; {key} is its manifest id
     backend: str = ""  # the backend's name, as reconciler.yaml's `backend:` says it (plan JSON)
+    # Whether the backend records a gate's scores on the model (Vertex AI's labels):
+    # only then does an evaluation changed alone plan `evaluate`, which would
+    # otherwise find nothing recorded on every plan and never be in sync.
+    records_scores: bool = False
 
     def address(self, key: str) -> str:
         return self.address_template.format(key=key)

@@ -22,8 +22,8 @@ from reconciler.plan.rules import ReplaceOrder
 # saved plan must be executed exactly, so a reader refuses a plan with fields it
 # does not know (a newer minor) as well as another major.
 # 1.1: address_template; 1.2: blocked, the verify action, Change.to_default, replace_order; 1.3: backend, serving;
-# 1.4: the clean_up action; 1.5: the evaluate action (docs/promotion-gates.md) and notices
-FORMAT_VERSION = "1.5"
+# 1.4: the clean_up action; 1.5: the evaluate action (docs/promotion-gates.md) and notices; 1.6: Change.gate
+FORMAT_VERSION = "1.6"
 # Keys render_json adds to the saved form; a saved plan may carry them.
 DERIVED_KEYS = ("summary", "has_changes", "has_errors", "in_sync")
 
@@ -76,6 +76,26 @@ class Estimate(PlanValue):
     batch_size: int | None = None  # None where the service has no batch size (Vertex AI)
 
 
+class GatePlan(PlanValue):
+    """The promotion gate a create or replace must pass (docs/promotion-gates.md):
+    thresholds, counts and digests only, never an example or an answer."""
+
+    metric: str
+    at_least: float | None = None
+    not_worse_than: str | None = None  # "live"
+    tolerance: float = 0.0
+    on_failure: str = "hold"
+    examples: int  # in the evaluation set
+    digest: str  # the evaluation digest the decision will be recorded under
+    # The live model's last recorded score on the gate metric (the one serving,
+    # not a candidate beside it), and the evaluation digest it was recorded under.
+    live_score: float | None = None
+    live_digest: str | None = None
+    # False where a replace deletes the old model before creating the new one
+    # (the Gemini API): a failed gate cannot keep it.
+    old_model_kept: bool = True
+
+
 class Totals(PlanValue):
     models: int = 0  # tuning runs: creates plus replaces
     examples: int = 0
@@ -110,6 +130,7 @@ class Change(PlanValue):
     to_default: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()  # model ids whose changes must finish first
     estimate: Estimate | None = None
+    gate: GatePlan | None = None  # a create or replace with spec.evaluation
     permission: PermissionChange | None = None
     file: str | None = None  # the manifest, when there is one
 

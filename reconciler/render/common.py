@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.plan.types import Action, Change, Estimate, Plan, Totals
+from reconciler.plan.types import Action, Change, Estimate, GatePlan, Plan, Totals
 
 SYMBOLS = {
     Action.CREATE: "+",
@@ -171,11 +171,52 @@ def detail_lines(plan: Plan, change: Change, value_limit: int | None = None) -> 
         lines.append("after: " + ", ".join(plan.address(m) for m in change.depends_on))
     if change.estimate is not None:
         lines.append("estimate: " + estimate_text(change.estimate))
+    if change.gate is not None:
+        lines += gate_lines(change)
     if change.action is Action.REPLACE and plan.replace_outage:
         lines.append("outage: " + REPLACE_OUTAGE)
     endpoint = endpoint_change(plan, change)
     if endpoint:
         lines.append("endpoint: " + endpoint.removeprefix("the endpoint changes: "))
+    return lines
+
+
+def gate_text(gate: GatePlan) -> str:
+    """`exactMatch atLeast 0.80, not worse than live - 0.02, on 10 examples
+    (evaluation 1a2b3c4d5e6f); on failure: hold`"""
+    thresholds = [f"atLeast {gate.at_least:.2f}"] if gate.at_least is not None else []
+    if gate.not_worse_than:
+        minus = f" - {gate.tolerance:.2f}" if gate.tolerance else ""
+        thresholds.append(f"not worse than {gate.not_worse_than}{minus}")
+    return (f"{gate.metric} {', '.join(thresholds)}, on {plural(gate.examples, 'example')} "
+            f"(evaluation {gate.digest}); on failure: {gate.on_failure}")
+
+
+def live_score_text(gate: GatePlan) -> str:
+    """The serving model's last recorded score, and whether it is for this evaluation."""
+    if gate.live_score is None:
+        return "none recorded"
+    same = "this evaluation" if gate.live_digest == gate.digest else f"evaluation {gate.live_digest or 'unknown'}"
+    return f"{gate.metric} {gate.live_score:.3f} (recorded for {same})"
+
+
+# A destroy-first replace cannot keep the old model while the new one is judged.
+OLD_MODEL_NOT_KEPT = (
+    "the old model cannot be kept: it is deleted before the new one is tuned, so a failed gate leaves "
+    "the new model marked untested (the plan shows verify until it passes), not the old one serving"
+)
+
+
+def gate_lines(change: Change) -> list[str]:
+    """The promotion gate of a create or replace: thresholds, counts, digests; never an answer."""
+    gate = change.gate
+    if gate is None:
+        return []
+    lines = ["gate: " + gate_text(gate)]
+    if change.action is Action.REPLACE:
+        lines.append("live score: " + live_score_text(gate))
+        if not gate.old_model_kept:
+            lines.append("gate: " + OLD_MODEL_NOT_KEPT)
     return lines
 
 

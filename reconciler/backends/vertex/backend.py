@@ -356,7 +356,7 @@ class VertexBackend:
             error = (final.get("error") or {}).get("message", "")
             raise ChangeFailed(f"tuning ended {state.removeprefix('JOB_STATE_')}"
                                + (f": {error}" if error else "") + "; the next plan replaces it")
-        self._label_outputs(model, final, untested=bool(model.manifest.spec.smoke_tests))
+        self._label_outputs(model, final, untested=gated(model))
         endpoint = (final.get("tunedModel") or {}).get("endpoint", "")
         if endpoint:
             self._endpoint[model.id] = endpoint

@@ -110,6 +110,7 @@ RULES = PlanRules(
     tuning=TUNING_DEFAULTS,
     # The server names each job and Model: the old one serves until the new one can.
     replace_order=ReplaceOrder.CREATE_FIRST,
+    records_scores=True,  # reconciler-eval and reconciler-score on the Model
     address_template=ADDRESS_TEMPLATE,
     backend="vertex",
 )

@@ -61,8 +61,12 @@ def test_a_bad_training_change_is_held_and_the_old_model_keeps_serving(tmp_path:
 
     document = manifest("numbers", evaluation=EVALUATION)
     write_manifest(repo, document, shift=5)  # every answer learnt wrong
-    bad = vertex_cli(repo, emulator, "apply", "--yes")
+    summary = tmp_path / "step-summary.md"
+    bad = vertex_cli(repo, emulator, "apply", "--yes", GITHUB_STEP_SUMMARY=str(summary))
     assert bad.code == 1, bad.text
+    # the "Quality gate" table: metric, live, candidate, threshold, decision
+    assert "Quality gate:" in bad.out and "numbers  exactMatch  -     0.000      atLeast 0.80  hold" in bad.out, bad.out
+    assert "| `numbers` | exactMatch | - | 0.000 | atLeast 0.80 | hold |" in summary.read_text("utf-8")
     last = bad.out.strip().splitlines()[-1]
     assert "held" in bad.text and "exactMatch 0.00 < atLeast 0.80" in bad.text, bad.text
     assert "held" in last, bad.out
@@ -73,6 +77,11 @@ def test_a_bad_training_change_is_held_and_the_old_model_keeps_serving(tmp_path:
     # the old Model and Endpoint still answer, and status serves the old one
     assert _serving_endpoint(repo, emulator) == old_endpoint
     assert _answer(emulator, old_endpoint, "3?") == "4"
+    document = json.loads(vertex_cli(repo, emulator, "status", "--output", "json").out)
+    assert document["models"][0]["evaluation"] == {
+        "score": 0.0, "digest": held["labels"]["reconciler-eval"], "decision": "hold", "candidate": True,
+        "serving_score": 1.0, "serving_digest": old["labels"]["reconciler-eval"],
+    }
 
     jobs = len(jobs_of(emulator, "numbers"))
     again = vertex_cli(repo, emulator, "apply", "--yes")
@@ -80,6 +89,7 @@ def test_a_bad_training_change_is_held_and_the_old_model_keeps_serving(tmp_path:
     plan = vertex_cli(repo, emulator, "plan", "--detailed-exitcode")
     assert plan.code == 2, plan.text
     assert "held" in plan.text and "onFailure: promote" in plan.text, plan.text
+    assert "reconciler promote numbers" in plan.text, plan.text
 
 
 def test_b_a_candidate_as_good_is_promoted_and_the_old_model_removed(tmp_path: Path, make_emulator: Any) -> None:
@@ -118,3 +128,86 @@ def test_d_an_evaluation_changed_alone_plans_evaluate_and_tunes_nothing(tmp_path
     assert after["name"] == before["name"]  # never deleted
     assert after["labels"]["reconciler-eval"] != before["labels"]["reconciler-eval"]
     assert vertex_cli(repo, emulator, "plan", "--detailed-exitcode").code == 0
+
+
+def _held_repo(tmp_path: Path, make_emulator: Any) -> tuple[Path, EmulatorServer, dict[str, Any]]:
+    """A model applied, then a training change its gate holds; the old Model serving."""
+    emulator = make_emulator(seed=0, step_seconds=0)
+    repo = _repo(tmp_path)
+    assert vertex_cli(repo, emulator, "apply", "--yes").code == 0
+    [old] = _models(emulator)
+    write_manifest(repo, manifest("numbers", evaluation=EVALUATION), shift=5)
+    assert vertex_cli(repo, emulator, "apply", "--yes").code == 1
+    return repo, emulator, old
+
+
+def test_c_a_held_candidate_is_promoted_by_the_promote_command(tmp_path: Path, make_emulator: Any) -> None:
+    repo, emulator, old = _held_repo(tmp_path, make_emulator)
+    [held] = [m for m in _models(emulator) if m["name"] != old["name"]]
+    jobs = len(jobs_of(emulator, "numbers"))
+    promoted = vertex_cli(repo, emulator, "promote", "numbers")
+    assert promoted.code == 0, promoted.text
+    assert "Promoted" in promoted.out and old["name"].partition("@")[0] in promoted.out, promoted.text
+    [now] = _models(emulator)  # the old Model removed
+    assert now["name"] == held["name"]
+    assert "reconciler-held" not in now["labels"] and "reconciler-untested" not in now["labels"]
+    assert now["labels"]["reconciler-score"] == "0000"  # the recorded score stays
+    assert _serving_endpoint(repo, emulator) != ""
+    assert _answer(emulator, _serving_endpoint(repo, emulator), "3?") == "9"  # the candidate answers now
+    assert len(jobs_of(emulator, "numbers")) == jobs  # nothing tuned
+    assert vertex_cli(repo, emulator, "plan", "--detailed-exitcode").code == 0
+
+
+def test_promote_refuses_without_a_held_candidate(tmp_path: Path, make_emulator: Any) -> None:
+    emulator = make_emulator(seed=0, step_seconds=0)
+    repo = _repo(tmp_path)
+    assert vertex_cli(repo, emulator, "apply", "--yes").code == 0
+    [before] = _models(emulator)
+    refused = vertex_cli(repo, emulator, "promote", "numbers")
+    assert refused.code == 1 and "no held candidate to promote" in refused.text, refused.text
+    assert _models(emulator) == [before]
+
+
+def test_promote_refuses_a_candidate_held_for_other_inputs(tmp_path: Path, make_emulator: Any) -> None:
+    repo, emulator, _ = _held_repo(tmp_path, make_emulator)
+    models = _models(emulator)
+    write_manifest(repo, manifest("numbers", evaluation=EVALUATION, epochs=3), shift=5)
+    refused = vertex_cli(repo, emulator, "promote", "numbers")
+    assert refused.code == 1 and "other inputs" in refused.text, refused.text
+    assert _models(emulator) == models
+
+
+def test_the_plan_shows_the_gate_of_a_replace_and_the_live_score(tmp_path: Path, make_emulator: Any) -> None:
+    emulator = make_emulator(seed=0, step_seconds=0)
+    repo = _repo(tmp_path)
+    assert vertex_cli(repo, emulator, "apply", "--yes").code == 0
+    [live] = _models(emulator)
+    digest = live["labels"]["reconciler-eval"]
+    write_manifest(repo, manifest("numbers", epochs=3, evaluation=EVALUATION))
+    gate_line = f"gate: exactMatch atLeast 0.80, on 10 examples (evaluation {digest}); on failure: hold"
+    score_line = "live score: exactMatch 1.000 (recorded for this evaluation)"
+    for output in ("text", "markdown"):
+        shown = vertex_cli(repo, emulator, "plan", "--output", output)
+        assert gate_line in shown.out and score_line in shown.out, shown.text
+        assert "cannot be kept" not in shown.out
+    document = json.loads(vertex_cli(repo, emulator, "plan", "--output", "json").out)
+    [change] = [c for c in document["changes"] if c["action"] == "replace"]
+    assert change["gate"] == {
+        "metric": "exactMatch", "at_least": 0.8, "not_worse_than": None, "tolerance": 0.0, "on_failure": "hold",
+        "examples": 10, "digest": digest, "live_score": 1.0, "live_digest": digest, "old_model_kept": True,
+    }
+
+
+def _snapshot(emulator: EmulatorServer) -> list[tuple[str, str, str]]:
+    return sorted((m["name"], str(m.get("updateTime")), json.dumps(m["labels"], sort_keys=True))
+                  for m in _models(emulator))
+
+
+def test_a_held_candidate_is_never_touched_by_another_models_apply(tmp_path: Path, make_emulator: Any) -> None:
+    repo, emulator, _ = _held_repo(tmp_path, make_emulator)
+    write_manifest(repo, manifest("letters"))
+    before = _snapshot(emulator)
+    other = vertex_cli(repo, emulator, "apply", "--yes")  # letters is created; numbers stays held
+    assert "1 created" in other.text, other.text
+    assert [m for m in listed(emulator, "models") if m["labels"].get("reconciler-id") == "letters"]
+    assert _snapshot(emulator) == before
