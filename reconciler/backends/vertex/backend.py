@@ -645,26 +645,39 @@ def _normalised(split: dict[str, int]) -> dict[str, int]:
 
 
 def _progress(key: str, job: Mapping[str, Any], elapsed: float) -> Progress:
-    metadata = job.get("tuningJobMetadata") or {}
+    """What the job says of its progress. v1 gives the state and, once the data
+    is read, `tuningDataStats.tuningStepCount`; the completed steps and epochs
+    (`tuningJobMetadata`) only v1beta1 gives. Without them no step count is
+    shown (never `step 0/N` for a whole run): the stage says why."""
+    metadata = job.get("tuningJobMetadata")
     stats = (job.get("tuningDataStats") or {}).get("supervisedTuningDataStats") or {}
     total = int(stats.get("tuningStepCount", 0) or 0)
-    steps = int(metadata.get("completedStepCount", 0) or 0)
+    steps = int((metadata or {}).get("completedStepCount", 0) or 0)
     done = job_state(job) == SUCCEEDED
+    if not done and not isinstance(metadata, Mapping):
+        total = 0  # the run's length is known, how far it is is not
     return Progress(
         model_id=key,
         completed_steps=total if done and total else steps,
         total_steps=total,
         percent=100.0 if done else (min(100.0, 100.0 * steps / total) if total else 0.0),
-        epoch=int(metadata.get("completedEpochCount", 0) or 0),
+        epoch=int((metadata or {}).get("completedEpochCount", 0) or 0),
         elapsed=elapsed,
         stage=_stage(job),
     )
 
 
+NO_STEP_PROGRESS = "no step progress from this API version"
+
+
 def _stage(job: Mapping[str, Any]) -> str:
     """`pending`, `running: tuning`, `succeeded`: the job state, with the
-    running sub-state google-genai reads (tuningJobState) when there is one."""
+    running sub-state (v1beta1's tuningJobState) when there is one; a v1 answer
+    has none, nor step counts: `running (no step progress from this API version)`."""
     state = job_state(job).removeprefix("JOB_STATE_").lower()
     detail = str(job.get("tuningJobState", "")).removeprefix("TUNING_JOB_STATE_").lower().replace("_", " ")
-    return f"{state}: {detail}" if detail and state == "running" else state
-
+    if state != "running":
+        return state
+    if detail:
+        return f"{state}: {detail}"
+    return state if "tuningJobMetadata" in job else f"{state} ({NO_STEP_PROGRESS})"

@@ -73,6 +73,7 @@ class RegistryService:
     def list_models(self, call: Call, project: str, location: str) -> Reply:
         where = self._parent(call, project, location)
         page = page_request(call.query, default_size=100, max_size=1000)  # [infer] sizes
+        self.vertex.faults.refuse_label_filter(page.filter)
         matches = compile_filter(page.filter, MODEL_FILTER_FIELDS, lambda m: m["labels"])
         models, next_token = page_of_documents(
             self.vertex.store, MODELS, page, lambda m: m["parent"] == vars(where) and matches(m))
@@ -190,6 +191,7 @@ class RegistryService:
     def list_endpoints(self, call: Call, project: str, location: str) -> Reply:
         where = self._parent(call, project, location)
         page = page_request(call.query, default_size=100, max_size=1000)
+        self.vertex.faults.refuse_label_filter(page.filter)
         matches = compile_filter(page.filter, ENDPOINT_FILTER_FIELDS, lambda e: e["labels"])
         endpoints, next_token = page_of_documents(
             self.vertex.store, ENDPOINTS, page,

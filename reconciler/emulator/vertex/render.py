@@ -31,7 +31,9 @@ def etag(document: JsonDict) -> str:
 
 # --- tuning jobs -------------------------------------------------------------------------
 
-def tuning_job(job: JsonDict, run: Phase, enums: Enums) -> JsonDict:
+def tuning_job(job: JsonDict, run: Phase, enums: Enums, version: str = "v1") -> JsonDict:
+    """The job as API `version` shows it: `tuningJobState` and `tuningJobMetadata`
+    are in the v1beta1 discovery document only, so v1 never carries them."""
     where = parent(job)
     body: JsonDict = {"name": where.child("tuningJobs", job["id"])}
     if job["pre_tuned"]:
@@ -59,7 +61,8 @@ def tuning_job(job: JsonDict, run: Phase, enums: Enums) -> JsonDict:
         body["tuningDataStats"] = {"supervisedTuningDataStats": job["stats"]}
     body.update(_compact({"encryptionSpec": job.get("encryption_spec"),
                           "serviceAccount": job.get("service_account")}))
-    # Outside the published protos; google-genai parses them.
+    if version == "v1":
+        return body
     if run.state == RUNNING:
         body["tuningJobState"] = run.sub_state
     if run.completed_steps:
