@@ -122,11 +122,14 @@ def test_every_answer_parses_strictly(make_emulator, params: dict[str, str]) -> 
     undeploy = vertex(url, "POST", short(endpoint_name) + ":undeployModel",
                       {"deployedModelId": deployed}, **params).json()
     delete_endpoint = vertex(url, "DELETE", short(endpoint_name), **params).json()
-    seen += [(undeploy, _Operation), (delete_endpoint, _Operation),
-             (vertex(url, "GET", short(undeploy["name"]), **params).json(), _Operation)]
+    assert "done" not in undeploy and "done" not in delete_endpoint  # one step of the clock
+    clock.advance(10)
+    undeployed = vertex(url, "GET", short(undeploy["name"]), **params).json()
+    seen += [(undeploy, _Operation), (delete_endpoint, _Operation), (undeployed, _Operation)]
     for body, message in seen:
         _parse(body, message)
-    assert undeploy["response"]["@type"].endswith("aiplatform.v1.UndeployModelResponse")
+    assert undeployed["done"] is True
+    assert undeployed["response"]["@type"].endswith("aiplatform.v1.UndeployModelResponse")
     assert delete_endpoint["metadata"]["@type"].endswith("aiplatform.v1.DeleteOperationMetadata")
 
 

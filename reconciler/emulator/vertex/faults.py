@@ -34,7 +34,7 @@ class VertexFaults:
     delete_model_refusals: int = 0  # after each undeploy, DeleteModel is refused N times
     model_delete_refusals: int = 0  # the next N DeleteModel calls are refused (400)
     endpoint_delete_refusals: int = 0  # the next N DeleteEndpoint calls are refused (400)
-    operation_seconds: float = 0.0  # new operations stay in progress this long
+    operation_seconds: float = 0.0  # new operations stay in progress this long (0: one step)
     operation_errors: int = 0  # the next N operations end in error; their change is not made
     label_filter_refusals: int = 0  # the next N lists whose filter names labels answer 400
     # Cloud Storage, where the datasets live:

@@ -1,6 +1,7 @@
 """models, endpoints, their long-running operations, and generateContent on a
-tuned endpoint. Deletes and undeploys are operations that are done at once,
-unless the operation_seconds / operation_errors faults say otherwise."""
+tuned endpoint. Deletes and undeploys are operations in progress for one step
+of the clock (or the operation_seconds fault), ending in an error when the
+operation_errors fault says so."""
 
 from __future__ import annotations
 
