@@ -397,6 +397,21 @@ class VertexBackend:
                                "it is not labelled or promoted")
 
     def _patch_model(self, model: DesiredModel, name: str, mask: tuple[str, ...], *, untested: bool) -> None:
+        """Read-modify-write with the etag read. A stale etag (someone changed the
+        Model meanwhile: 400 FAILED_PRECONDITION, AIP-154) is read again and sent
+        once more; a second one fails this model with a clear conflict."""
+        for attempt in range(2):
+            try:
+                self._patch_model_once(model, name, mask, untested=untested)
+                return
+            except _StaleEtag as stale:
+                if attempt:
+                    raise ChangeFailed(f"{name} was changed by someone else while it was being updated, twice "
+                                       "(its etag was stale); nothing was changed; the next apply tries again"
+                                       ) from stale
+        raise AssertionError("unreachable")
+
+    def _patch_model_once(self, model: DesiredModel, name: str, mask: tuple[str, ...], *, untested: bool) -> None:
         live = self.client.get_model(name)
         owned = self.marker.labels(model.id, ownership_for(model, untested=untested), model_scope(live))
         values = {
@@ -410,7 +425,13 @@ class VertexBackend:
         body = {field: values[field] for field in mask}
         if live.get("etag"):
             body["etag"] = live["etag"]
-        self.client.update_model(name, body, list(mask))
+        try:
+            self.client.update_model(name, body, list(mask))
+        except FailedPrecondition as error:
+            # Refused for the etag only if the Model's etag is no longer the one sent.
+            if body.get("etag") and self.client.get_model(name).get("etag") != body["etag"]:
+                raise _StaleEtag(name) from error
+            raise
 
     # --- changes in place ------------------------------------------------------------
 
@@ -609,6 +630,10 @@ class VertexBackend:
             raise UserError(f"no live model {', '.join(sorted(missing))}; nothing was exported")
         return {m.key: manifest_for(m) for m in live
                 if (not wanted or m.key in wanted) and m.state is not LiveState.FAILED}
+
+
+class _StaleEtag(Exception):
+    """A Model PATCH refused because the Model changed after it was read."""
 
 
 def _left_nothing(live: LiveModel) -> bool:

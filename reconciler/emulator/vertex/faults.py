@@ -22,7 +22,8 @@ from reconciler.emulator.faults import check_settings_object
 
 COUNT_FIELDS = ("create_errors", "create_answers_lost", "endpoint_failures",
                 "delete_model_refusals", "model_delete_refusals", "endpoint_delete_refusals",
-                "operation_errors", "upload_corruptions", "broken_chunks", "label_filter_refusals")
+                "operation_errors", "upload_corruptions", "broken_chunks", "label_filter_refusals",
+                "model_changes_before_patch")
 
 
 @dataclass
@@ -37,6 +38,7 @@ class VertexFaults:
     operation_seconds: float = 0.0  # new operations stay in progress this long (0: one step)
     operation_errors: int = 0  # the next N operations end in error; their change is not made
     label_filter_refusals: int = 0  # the next N lists whose filter names labels answer 400
+    model_changes_before_patch: int = 0  # the next N Model PATCHes find it changed since it was read
     # Cloud Storage, where the datasets live:
     upload_corruptions: int = 0  # the next N objects written keep one byte changed
     broken_chunks: int = 0  # the next N resumable chunks keep their first half; the answer is lost

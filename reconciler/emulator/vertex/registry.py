@@ -95,6 +95,10 @@ class RegistryService:
     def update_model(self, call: Call, project: str, location: str, model_id: str) -> Reply:
         body = parse(call.body, MODEL, "model")
         model, version = self._model_version(call, project, location, model_id)
+        if self.vertex.faults.take("model_changes_before_patch"):
+            model["update_time"] = call.now + 1e-6  # someone else's change, just before this one
+            self.vertex.save(MODELS, model)
+        _check_etag(body, model, render.parent(model).child("models", model["id"]))
         on_version = "@" in model_id and not model_id.endswith("@-")
         paths = _update_paths(call.query.get("updateMask"), body,
                               MODEL_FIELDS + VERSION_FIELDS + EITHER_FIELDS, "model")
@@ -203,6 +207,7 @@ class RegistryService:
     def update_endpoint(self, call: Call, project: str, location: str, endpoint_id: str) -> Reply:
         body = parse(call.body, ENDPOINT, "endpoint")
         endpoint = self._endpoint(call, project, location, endpoint_id)
+        _check_etag(body, endpoint, render.parent(endpoint).child("endpoints", endpoint["id"]))
         for path in _update_paths(call.query.get("updateMask"), body, ENDPOINT_FIELDS,
                                   "endpoint"):
             _set_common_field(endpoint, path, body.get(path), "endpoint")
@@ -303,6 +308,17 @@ class RegistryService:
         if operation is None:
             raise missing("operation", name)
         return 200, render.operation(operation, call.now)
+
+
+def _check_etag(body: Document, document: Document, name: str) -> None:
+    """Optimistic concurrency: a PATCH carrying an etag that is not the resource's
+    current one is refused 400 FAILED_PRECONDITION, as AIP-154 requires (the
+    Model and Endpoint protos: "used to perform consistent read-modify-write
+    updates"); without an etag the update is blind. [infer: the wording]"""
+    sent = body.get("etag")
+    if sent and sent != render.etag(document):
+        raise failed_precondition(f"The etag {str(sent)[:64]!r} does not match the current etag of "
+                                  f"{name}: it was changed after it was read. Read it again and retry.")
 
 
 def _default_version(model: Document) -> Document:
