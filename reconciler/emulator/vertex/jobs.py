@@ -123,6 +123,20 @@ class TuningJobService:
         self.vertex.save(JOBS, job)
         return 200, {}
 
+    def get_experiment_context(self, call: Call, project: str, location: str, store: str,
+                               context_id: str) -> Reply:
+        """The metadata Context a started job names as its `experiment` (MetadataService
+        GetContext): google-cloud-aiplatform's `TuningJob.refresh()` reads it."""
+        where = parent_of(project, location)
+        name = f"{where.name}/metadataStores/{store}/contexts/{context_id}"
+        job_id = context_id.removeprefix(render.EXPERIMENT_PREFIX)
+        self.vertex.settle(call.now)
+        job = self.vertex.find(JOBS, where, job_id) if store == "default" and job_id != context_id else None
+        run = phase(job, call.now) if job is not None else None
+        if job is None or run is None or run.start_time is None:
+            raise missing("Context", name)
+        return 200, render.experiment_context(name, context_id, run.start_time)
+
     def _job(self, call: Call, project: str, location: str, job_id: str) -> dict[str, Any]:
         where = parent_of(project, location)
         check_id(job_id, "tuning job")

@@ -85,8 +85,21 @@ def _spec(spec: JsonDict, enums: Enums) -> JsonDict:
     return body
 
 
+EXPERIMENT_PREFIX = "tuning-experiment-"
+
+
 def _experiment(where: Parent, job: JsonDict) -> str:
-    return f"{where.name}/metadataStores/default/contexts/tuning-experiment-{job['id']}"
+    return f"{where.name}/metadataStores/default/contexts/{EXPERIMENT_PREFIX}{job['id']}"
+
+
+def experiment_context(name: str, context_id: str, start_time: float) -> JsonDict:
+    """The Vertex AI Experiment a job names: a `system.Experiment` Context [infer: its
+    metadata, which google-cloud-aiplatform only checks for a TensorBoard field]."""
+    return {"name": name, "displayName": context_id,
+            "etag": etag({"name": name, "start": start_time}),
+            "createTime": timestamp(start_time), "updateTime": timestamp(start_time),
+            "schemaTitle": "system.Experiment", "schemaVersion": "0.0.1",
+            "metadata": {"experiment_deleted": False}}
 
 
 def _stats_ready(run: Phase) -> bool:
