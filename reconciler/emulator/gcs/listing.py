@@ -22,7 +22,7 @@ MAX_RESULTS = 1000
 @dataclass(frozen=True)
 class Entry:
     key: str  # the object's name, or the prefix
-    document: Mapping[str, Any] | None  # None: a prefix
+    document: dict[str, Any] | None  # None: a prefix
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class Listing:
                    trailing=query.get("includeTrailingDelimiter", "false").lower() == "true",
                    size=min(int(size_text), MAX_RESULTS), after=_after(query.get("pageToken", "")))
 
-    def page(self, documents: Iterable[Mapping[str, Any]]) -> tuple[list[Entry], str]:
+    def page(self, documents: Iterable[dict[str, Any]]) -> tuple[list[Entry], str]:
         """The entries of this page in name order, and the next page's token ("" at the end)."""
         prefixes: set[str] = set()
         objects: list[Entry] = []

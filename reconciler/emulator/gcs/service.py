@@ -17,6 +17,7 @@ from reconciler.emulator.gcs.conditions import NotModified, byte_range, check_bu
 from reconciler.emulator.gcs.listing import Listing
 from reconciler.emulator.ids import IdMaker
 from reconciler.emulator.store import Document, Store
+from reconciler.emulator.vertex.names import project_number
 from reconciler.emulator.wire import timestamp
 
 BUCKETS, OBJECTS, UPLOADS = "gcs.bucket", "gcs.object", "gcs.upload"
@@ -65,8 +66,9 @@ class StorageService:
         name = body.get("name")
         if not isinstance(name, str) or not BUCKET_NAME.fullmatch(name):
             raise errors.bad_request("Invalid bucket name: " + repr(name)[:100])
-        document = {"name": name, "create_time": call.now,
-                    "project_number": call.query.get("project", DEFAULT_PROJECT_NUMBER)}
+        project = call.query.get("project", DEFAULT_PROJECT_NUMBER)
+        # projectNumber is a number (uint64) even when the bucket was made with the project id.
+        document = {"name": name, "create_time": call.now, "project_number": project_number(project)}
 
         def create(current: Document | None) -> Document:
             if current is not None:
