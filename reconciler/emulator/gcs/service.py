@@ -15,9 +15,8 @@ from reconciler.emulator.gcs import errors
 from reconciler.emulator.gcs.checksums import crc32c_base64, md5_base64
 from reconciler.emulator.gcs.conditions import NotModified, byte_range, check_bucket, check_object
 from reconciler.emulator.gcs.listing import Listing
-from reconciler.emulator.ids import IdMaker
+from reconciler.emulator.ids import IdMaker, project_number
 from reconciler.emulator.store import Document, Store
-from reconciler.emulator.vertex.names import project_number
 from reconciler.emulator.wire import timestamp
 
 BUCKETS, OBJECTS, UPLOADS = "gcs.bucket", "gcs.object", "gcs.upload"

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 
 from reconciler.emulator.errors import ApiError, invalid_argument
-from reconciler.emulator.ids import IdMaker
+from reconciler.emulator.ids import IdMaker, project_number
 
 LOCATION = re.compile(r"[a-z][a-z0-9-]{0,62}")
 PROJECT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]|\d{1,20}")
@@ -22,17 +21,6 @@ TUNING_REGIONS = frozenset({
     "me-central1", "me-central2", "me-west1", "northamerica-northeast1", "southamerica-east1",
     "us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1", "us-west4",
 })
-
-
-def project_number(project: str) -> str:
-    """A project number as given, or a fixed 12-digit one derived from the project id.
-
-    The real service answers with the number even when the request used the id; the
-    number of a given id is stable here (a hash) so that names survive restarts."""
-    if project.isdigit():
-        return project
-    digest = int.from_bytes(hashlib.sha256(project.encode()).digest()[:8], "big")
-    return str(100_000_000_000 + digest % 900_000_000_000)
 
 
 @dataclass(frozen=True)
