@@ -151,6 +151,8 @@ ROUTES = Map(
         _api("GET", f"/{VERTEX}/tuningJobs", "jobs.list_tuning_jobs", *PAGED, "filter"),
         _api("GET", f"/{JOB}", "jobs.get_tuning_job"),
         _api("POST", f"/{JOB}:cancel", "jobs.cancel_tuning_job"),
+        _api("GET", f"/{VERTEX}/metadataStores/<id:store>/contexts/<id:context_id>",
+             "jobs.get_experiment_context"),
         # Vertex AI: Model Registry
         _api("GET", f"/{VERTEX}/models", "registry.list_models", *VLIST),
         _api("GET", f"/{VMODEL}", "registry.get_model"),

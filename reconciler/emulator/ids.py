@@ -7,6 +7,7 @@ name joined by hyphens plus a random suffix (`number generator` →
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 import string
@@ -61,3 +62,14 @@ def _words(display_name: str) -> list[str]:
         if not kept[0]:
             kept.pop(0)
     return kept
+
+
+def project_number(project: str) -> str:
+    """A project number as given, or a fixed 12-digit one derived from the project id.
+
+    The real service answers with the number even when the request used the id; the
+    number of a given id is stable here (a hash) so that names survive restarts."""
+    if project.isdigit():
+        return project
+    digest = int.from_bytes(hashlib.sha256(project.encode()).digest()[:8], "big")
+    return str(100_000_000_000 + digest % 900_000_000_000)

@@ -49,7 +49,8 @@ def test_a_listed_display_name_fails_in_tuning_with_no_model(make_emulator: Any)
     clock.advance(10 + 2 * 10 + 5)  # pending, quota, dataset, then into the first epoch
     running = _job(server.url, job["name"])
     assert running["state"] == "JOB_STATE_RUNNING"
-    assert running["tuningJobState"] == "TUNING_JOB_STATE_TUNING"
+    beta = vertex(server.url, "GET", "v1beta1/" + job["name"]).json()  # v1 has no tuningJobState
+    assert beta["tuningJobState"] == "TUNING_JOB_STATE_TUNING"
     clock.advance(10)
     failed = _job(server.url, job["name"])
     assert failed["state"] == "JOB_STATE_FAILED"

@@ -88,12 +88,15 @@ def test_every_answer_parses_strictly(make_emulator, params: dict[str, str]) -> 
             "hyperParameters": {"epochCount": 2}}
     job = create_job(url, supervisedTuningSpec=spec, description="Counts.")
     seen: list[tuple[dict[str, Any], type]] = [(job, v1.TuningJob)]
+    sub_states = set()  # v1beta1's tuningJobState: v1 has no such field
     for _ in range(6):  # PENDING, then RUNNING through each sub-state, then SUCCEEDED
         clock.advance(10)
         seen.append((vertex(url, "GET", short(job["name"]), **params).json(), v1.TuningJob))
+        sub_states.add(vertex(url, "GET", "v1beta1/" + job["name"]).json().get("tuningJobState"))
     done = seen[-1][0]
     assert done["state"] in ("JOB_STATE_SUCCEEDED", 4)
-    assert {body.get("tuningJobState") for body, _ in seen} >= {
+    assert not {"tuningJobState", "tuningJobMetadata"} & {key for body, _ in seen for key in body}
+    assert sub_states >= {
         "TUNING_JOB_STATE_WAITING_FOR_QUOTA", "TUNING_JOB_STATE_PROCESSING_DATASET",
         "TUNING_JOB_STATE_TUNING", "TUNING_JOB_STATE_POST_PROCESSING"}
 
@@ -119,11 +122,14 @@ def test_every_answer_parses_strictly(make_emulator, params: dict[str, str]) -> 
     undeploy = vertex(url, "POST", short(endpoint_name) + ":undeployModel",
                       {"deployedModelId": deployed}, **params).json()
     delete_endpoint = vertex(url, "DELETE", short(endpoint_name), **params).json()
-    seen += [(undeploy, _Operation), (delete_endpoint, _Operation),
-             (vertex(url, "GET", short(undeploy["name"]), **params).json(), _Operation)]
+    assert "done" not in undeploy and "done" not in delete_endpoint  # one step of the clock
+    clock.advance(10)
+    undeployed = vertex(url, "GET", short(undeploy["name"]), **params).json()
+    seen += [(undeploy, _Operation), (delete_endpoint, _Operation), (undeployed, _Operation)]
     for body, message in seen:
         _parse(body, message)
-    assert undeploy["response"]["@type"].endswith("aiplatform.v1.UndeployModelResponse")
+    assert undeployed["done"] is True
+    assert undeployed["response"]["@type"].endswith("aiplatform.v1.UndeployModelResponse")
     assert delete_endpoint["metadata"]["@type"].endswith("aiplatform.v1.DeleteOperationMetadata")
 
 

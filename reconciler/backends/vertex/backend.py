@@ -409,7 +409,23 @@ class VertexBackend:
 
     def _patch_model(self, model: DesiredModel, name: str, mask: tuple[str, ...], *, untested: bool,
                      evaluation: Mapping[str, str] | None = None) -> None:
-        """`evaluation`: the gate result to record; None keeps the one recorded."""
+        """Read-modify-write with the etag read; `evaluation`: the gate result to
+        record (None keeps the one recorded). A stale etag (someone changed the
+        Model meanwhile: 400 FAILED_PRECONDITION, AIP-154) is read again and sent
+        once more; a second one fails this model with a clear conflict."""
+        for attempt in range(2):
+            try:
+                self._patch_model_once(model, name, mask, untested=untested, evaluation=evaluation)
+                return
+            except _StaleEtag as stale:
+                if attempt:
+                    raise ChangeFailed(f"{name} was changed by someone else while it was being updated, twice "
+                                       "(its etag was stale); nothing was changed; the next apply tries again"
+                                       ) from stale
+        raise AssertionError("unreachable")
+
+    def _patch_model_once(self, model: DesiredModel, name: str, mask: tuple[str, ...], *, untested: bool,
+                          evaluation: Mapping[str, str] | None = None) -> None:
         live = self.client.get_model(name)
         if evaluation is None:
             evaluation = evaluation_of(live.get("labels") or {})
@@ -426,7 +442,13 @@ class VertexBackend:
         body = {field: values[field] for field in mask}
         if live.get("etag"):
             body["etag"] = live["etag"]
-        self.client.update_model(name, body, list(mask))
+        try:
+            self.client.update_model(name, body, list(mask))
+        except FailedPrecondition as error:
+            # Refused for the etag only if the Model's etag is no longer the one sent.
+            if body.get("etag") and self.client.get_model(name).get("etag") != body["etag"]:
+                raise _StaleEtag(name) from error
+            raise
 
     # --- changes in place ------------------------------------------------------------
 
@@ -707,6 +729,10 @@ class VertexBackend:
         return self._as_tuned(live, self._job_that_made(handle.model))
 
 
+class _StaleEtag(Exception):
+    """A Model PATCH refused because the Model changed after it was read."""
+
+
 def _left_nothing(live: LiveModel) -> bool:
     handle = live.handle
     return (live.state is LiveState.FAILED and isinstance(handle, Handle) and handle.model is None
@@ -741,26 +767,39 @@ def _normalised(split: dict[str, int]) -> dict[str, int]:
 
 
 def _progress(key: str, job: Mapping[str, Any], elapsed: float) -> Progress:
-    metadata = job.get("tuningJobMetadata") or {}
+    """What the job says of its progress. v1 gives the state and, once the data
+    is read, `tuningDataStats.tuningStepCount`; the completed steps and epochs
+    (`tuningJobMetadata`) only v1beta1 gives. Without them no step count is
+    shown (never `step 0/N` for a whole run): the stage says why."""
+    metadata = job.get("tuningJobMetadata")
     stats = (job.get("tuningDataStats") or {}).get("supervisedTuningDataStats") or {}
     total = int(stats.get("tuningStepCount", 0) or 0)
-    steps = int(metadata.get("completedStepCount", 0) or 0)
+    steps = int((metadata or {}).get("completedStepCount", 0) or 0)
     done = job_state(job) == SUCCEEDED
+    if not done and not isinstance(metadata, Mapping):
+        total = 0  # the run's length is known, how far it is is not
     return Progress(
         model_id=key,
         completed_steps=total if done and total else steps,
         total_steps=total,
         percent=100.0 if done else (min(100.0, 100.0 * steps / total) if total else 0.0),
-        epoch=int(metadata.get("completedEpochCount", 0) or 0),
+        epoch=int((metadata or {}).get("completedEpochCount", 0) or 0),
         elapsed=elapsed,
         stage=_stage(job),
     )
 
 
+NO_STEP_PROGRESS = "no step progress from this API version"
+
+
 def _stage(job: Mapping[str, Any]) -> str:
     """`pending`, `running: tuning`, `succeeded`: the job state, with the
-    running sub-state google-genai reads (tuningJobState) when there is one."""
+    running sub-state (v1beta1's tuningJobState) when there is one; a v1 answer
+    has none, nor step counts: `running (no step progress from this API version)`."""
     state = job_state(job).removeprefix("JOB_STATE_").lower()
     detail = str(job.get("tuningJobState", "")).removeprefix("TUNING_JOB_STATE_").lower().replace("_", " ")
-    return f"{state}: {detail}" if detail and state == "running" else state
-
+    if state != "running":
+        return state
+    if detail:
+        return f"{state}: {detail}"
+    return state if "tuningJobMetadata" in job else f"{state} ({NO_STEP_PROGRESS})"

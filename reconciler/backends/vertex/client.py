@@ -10,15 +10,16 @@ the attempt label (see `VertexBackend.create`).
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from reconciler.client.auth import Anonymous, Credentials
-from reconciler.client.errors import Conflict, NotFound, UnexpectedResponse
+from reconciler.client.errors import Conflict, InvalidArgument, NotFound, UnexpectedResponse
 from reconciler.client.pages import pages
 from reconciler.client.retry import RetryPolicy
 from reconciler.client.shapes import ENUM, INTEGER, NUMBER, TEXT, ListOf, MapOf, Obj, Shape
@@ -28,6 +29,9 @@ PAGE_SIZE = 1000  # the most a list page holds
 PRECONDITION_FAILED = 412  # Cloud Storage: ifGenerationMatch did not hold
 RESUME_INCOMPLETE = 308  # a resumable upload's answer while bytes are still missing
 COMMITTED_RANGE = re.compile(r"bytes=0-(\d+)")
+# The label terms the backend filters by: `labels.KEY=VALUE` and `labels.KEY:*`, ANDed.
+LABEL_TERM = re.compile(r"labels\.([a-z0-9_-]+)(?:=([a-z0-9_-]*)|(:\*))")
+logger = logging.getLogger("reconciler.backends.vertex")
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,7 @@ class VertexClient:
                               session=session, quota_project=quota_project)
         self._storage = Transport(storage_endpoint, credentials, timeout=timeout, retry=retry or RetryPolicy(),
                                   session=session, quota_project=quota_project)
+        self._unfiltered: set[str] = set()  # lists that refused a `labels.` filter: filtered here
 
     @property
     def endpoint(self) -> str:
@@ -268,6 +273,22 @@ class VertexClient:
         return self._api.call(method, path, **kwargs)
 
     def _list_all(self, path: str, key: str, shape: Shape, filter: str) -> list[dict[str, Any]]:
+        """Every item, or an error. The v1 reference does not promise a `labels.`
+        filter on every list: one refused 400 INVALID_ARGUMENT is read unfiltered
+        (every page) and filtered here, for the rest of the run too."""
+        matches = _label_matcher(filter)
+        if matches is not None and path in self._unfiltered:
+            return [item for item in self._pages(path, key, shape, "") if matches(item)]
+        try:
+            return self._pages(path, key, shape, filter)
+        except InvalidArgument:
+            if matches is None:
+                raise
+            self._unfiltered.add(path)
+            logger.debug("GET /%s refused the filter %r: listing every item and filtering here", path, filter)
+            return [item for item in self._pages(path, key, shape, "") if matches(item)]
+
+    def _pages(self, path: str, key: str, shape: Shape, filter: str) -> list[dict[str, Any]]:
         """Every page, or an error at a bound (`pages`): never a partial list."""
 
         def fetch(token: str) -> dict[str, Any]:
@@ -280,6 +301,21 @@ class VertexClient:
 
         return [item for page in pages(fetch, key, what=f"GET /{path}", page_size=PAGE_SIZE, shape=shape)
                 for item in page]
+
+
+def _label_matcher(filter: str) -> Callable[[Mapping[str, Any]], bool] | None:
+    """The filter as a predicate over listed items, when it is only label terms
+    joined by AND (what the backend sends); else None: no client-side fallback."""
+    terms = [LABEL_TERM.fullmatch(term.strip()) for term in filter.split(" AND ")] if filter else []
+    if not terms or not all(terms):
+        return None
+    wanted = [(m.group(1), m.group(2)) for m in terms if m is not None]  # value None: the key is there
+
+    def matches(item: Mapping[str, Any]) -> bool:
+        labels = item.get("labels") or {}
+        return all(k in labels if v is None else labels.get(k) == v for k, v in wanted)
+
+    return matches
 
 
 def _upload_state(answer: Answer, total: int) -> UploadState:

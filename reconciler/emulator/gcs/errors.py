@@ -7,9 +7,10 @@ from typing import Any
 
 from reconciler.emulator.errors import ApiError
 
-REASONS = {400: "invalid", 404: "notFound", 409: "conflict", 412: "conditionNotMet"}
+REASONS = {400: "invalid", 404: "notFound", 409: "conflict", 412: "conditionNotMet",
+           416: "requestedRangeNotSatisfiable"}
 STATUSES = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 409: "ALREADY_EXISTS",
-            412: "FAILED_PRECONDITION"}
+            412: "FAILED_PRECONDITION", 416: "OUT_OF_RANGE"}
 
 
 class StorageError(ApiError):

@@ -6,15 +6,16 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 from urllib.parse import quote
 
 from reconciler.emulator.calls import AnswerLost, Call, RawReply, Reply
 from reconciler.emulator.gcs import errors
 from reconciler.emulator.gcs.checksums import crc32c_base64, md5_base64
-from reconciler.emulator.ids import IdMaker
-from reconciler.emulator.paging import encode_token, page_request
+from reconciler.emulator.gcs.conditions import NotModified, byte_range, check_bucket, check_object
+from reconciler.emulator.gcs.listing import Listing
+from reconciler.emulator.ids import IdMaker, project_number
 from reconciler.emulator.store import Document, Store
 from reconciler.emulator.wire import timestamp
 
@@ -52,15 +53,21 @@ class StorageService:
     # --- buckets -------------------------------------------------------------------------
 
     def get_bucket(self, call: Call, bucket: str) -> Reply:
-        return 200, _bucket_json(self._bucket(bucket))
+        document = self._bucket(bucket)
+        try:
+            check_bucket(call.query)
+        except NotModified:
+            return RawReply(304)
+        return 200, _bucket_json(document)
 
     def insert_bucket(self, call: Call) -> Reply:
         body = call.body if isinstance(call.body, dict) else {}
         name = body.get("name")
         if not isinstance(name, str) or not BUCKET_NAME.fullmatch(name):
             raise errors.bad_request("Invalid bucket name: " + repr(name)[:100])
-        document = {"name": name, "create_time": call.now,
-                    "project_number": call.query.get("project", DEFAULT_PROJECT_NUMBER)}
+        project = call.query.get("project", DEFAULT_PROJECT_NUMBER)
+        # projectNumber is a number (uint64) even when the bucket was made with the project id.
+        document = {"name": name, "create_time": call.now, "project_number": project_number(project)}
 
         def create(current: Document | None) -> Document:
             if current is not None:
@@ -81,13 +88,20 @@ class StorageService:
     # --- objects -------------------------------------------------------------------------
 
     def get_object(self, call: Call, bucket: str, object_name: str) -> Reply:
-        document = self._object(bucket, object_name, call.query)
+        try:
+            document = self._object(bucket, object_name, call.query)
+        except NotModified:
+            return RawReply(304)
         if call.system.get("alt") == "media":
-            return _media(document)
+            return _media(document, call.headers.get("range", ""))
         return 200, _object_json(document, call.host_url)
 
     def download_object(self, call: Call, bucket: str, object_name: str) -> Reply:
-        return _media(self._object(bucket, object_name, call.query))
+        try:
+            document = self._object(bucket, object_name, call.query)
+        except NotModified:
+            return RawReply(304)
+        return _media(document, call.headers.get("range", ""))
 
     def delete_object(self, call: Call, bucket: str, object_name: str) -> Reply:
         self._bucket(bucket)
@@ -95,7 +109,7 @@ class StorageService:
         def delete(current: Document | None) -> None:
             if current is None:
                 raise errors.object_not_found(bucket, object_name)
-            _check_generation(call.query, current)
+            check_object(call.query, current, read=False)  # a failed precondition deletes nothing
             return None
 
         self.store.change_document(OBJECTS, f"{bucket}/{object_name}", delete)
@@ -103,47 +117,36 @@ class StorageService:
 
     def list_objects(self, call: Call, bucket: str) -> Reply:
         self._bucket(bucket)
-        prefix = call.query.get("prefix", "")
-        delimiter = call.query.get("delimiter", "")
-        query = {"pageSize": call.query.get("maxResults", ""),
-                 "pageToken": call.query.get("pageToken", ""), "filter": f"{prefix}|{delimiter}"}
-        page = page_request(query, default_size=1000, max_size=1000)
-        items: list[dict[str, Any]] = []
-        prefixes: set[str] = set()
-        position, last = page.position, page.position
-        more = False
-        while not more:
-            batch = self.store.documents_after(OBJECTS, position, 1000)
-            for entry_position, document in batch:
-                if document["bucket"] != bucket or not document["name"].startswith(prefix):
-                    continue
-                if len(items) + len(prefixes) >= page.size:
-                    more = True
-                    break
-                rest = document["name"][len(prefix):]
-                if delimiter and delimiter in rest:
-                    prefixes.add(prefix + rest.split(delimiter, 1)[0] + delimiter)
-                else:
-                    items.append(_object_json(document, call.host_url))
-                last = entry_position
-            if len(batch) < 1000:
-                break
-            position = batch[-1][0]
+        listing = Listing.of(call.query)
+        page, token = listing.page(d for d in self._all_objects() if d["bucket"] == bucket)
         body: dict[str, Any] = {"kind": "storage#objects"}
-        if more:
-            body["nextPageToken"] = encode_token(last, page.filter)
+        if token:
+            body["nextPageToken"] = token
+        prefixes = [entry.key for entry in page if entry.document is None]
+        items = [_object_json(entry.document, call.host_url) for entry in page if entry.document is not None]
         if prefixes:
-            body["prefixes"] = sorted(prefixes)
+            body["prefixes"] = prefixes
         if items:
             body["items"] = items
         return 200, body
+
+    def _all_objects(self) -> Iterator[Document]:
+        """Every object, read in batches (names are sorted by the listing: the
+        store keeps them in the order they were first written)."""
+        position = 0
+        while True:
+            batch = self.store.documents_after(OBJECTS, position, 1000)
+            yield from (document for _, document in batch)
+            if len(batch) < 1000:
+                return
+            position = batch[-1][0]
 
     def _object(self, bucket: str, name: str, query: Mapping[str, str]) -> Document:
         self._bucket(bucket)
         document = self.store.get_document(OBJECTS, f"{bucket}/{name}")
         if document is None:
             raise errors.object_not_found(bucket, name)
-        _check_generation(query, document)
+        check_object(query, document, read=True)
         return document
 
     # --- uploads -------------------------------------------------------------------------
@@ -239,8 +242,11 @@ class StorageService:
         if self.faults.take("upload_corruptions"):
             data = _corrupted(data)  # damaged on the way in; the checksums are of what is kept
 
+        if "generation" in conditions:
+            raise errors.bad_request("generation is not a parameter of an upload: use ifGenerationMatch.")
+
         def write(current: Document | None) -> Document:
-            _check_generation(conditions, current)
+            check_object(conditions, current, read=False)
             generation = max(now_us, int(current["generation"]) + 1) if current else now_us
             return {
                 "bucket": bucket, "name": name, "generation": generation,
@@ -255,24 +261,14 @@ class StorageService:
         return document
 
     def _precondition(self, query: Mapping[str, str], bucket: str, name: str) -> None:
-        _check_generation(query, self.store.get_document(OBJECTS, f"{bucket}/{name}"))
+        if "generation" in query:
+            raise errors.bad_request("generation is not a parameter of an upload: use ifGenerationMatch.")
+        check_object(query, self.store.get_document(OBJECTS, f"{bucket}/{name}"), read=False)
 
 
 def _corrupted(data: bytes) -> bytes:
     """`data` with its last byte changed (one extra byte when there is none)."""
     return data[:-1] + bytes([data[-1] ^ 0x01]) if data else b"\x00"
-
-
-def _check_generation(query: Mapping[str, str], current: Document | None) -> None:
-    """`ifGenerationMatch`: 0 means "no live object"; N means "the live generation is N"."""
-    wanted = query.get("ifGenerationMatch")
-    if wanted is None:
-        return
-    if not re.fullmatch(r"\d{1,20}", wanted):
-        raise errors.bad_request(f"Invalid value for ifGenerationMatch: {wanted[:30]!r}")
-    live = int(current["generation"]) if current else 0
-    if int(wanted) != live:
-        raise errors.precondition_failed()
 
 
 def _check_name(name: Any) -> None:
@@ -325,13 +321,19 @@ def _split_part(part: bytes) -> tuple[str, bytes]:
     return content_type, content.removesuffix(b"\r\n")
 
 
-def _media(document: Document) -> RawReply:
+def _media(document: Document, range_header: str = "") -> RawReply:
+    """The bytes, or the part a `Range` header asks for (206 with Content-Range)."""
     data = base64.b64decode(document["data"])
     headers = {"X-Goog-Hash": f"crc32c={document['crc32c']},md5={document['md5']}",
                "X-Goog-Generation": str(document["generation"]),
                "X-Goog-Metageneration": "1",
                "X-Goog-Stored-Content-Length": str(len(data))}
-    return RawReply(200, data, document["content_type"], headers)
+    wanted = byte_range(range_header, len(data))
+    if wanted is None:
+        return RawReply(200, data, document["content_type"], headers)
+    first, last = wanted
+    headers["Content-Range"] = f"bytes {first}-{last}/{len(data)}"
+    return RawReply(206, data[first:last + 1], document["content_type"], headers)
 
 
 def _bucket_json(document: Document) -> dict[str, Any]:

@@ -22,7 +22,8 @@ from reconciler.emulator.faults import check_settings_object
 
 COUNT_FIELDS = ("create_errors", "create_answers_lost", "endpoint_failures",
                 "delete_model_refusals", "model_delete_refusals", "endpoint_delete_refusals",
-                "operation_errors", "upload_corruptions", "broken_chunks")
+                "operation_errors", "upload_corruptions", "broken_chunks", "label_filter_refusals",
+                "model_changes_before_patch")
 
 
 @dataclass
@@ -34,8 +35,10 @@ class VertexFaults:
     delete_model_refusals: int = 0  # after each undeploy, DeleteModel is refused N times
     model_delete_refusals: int = 0  # the next N DeleteModel calls are refused (400)
     endpoint_delete_refusals: int = 0  # the next N DeleteEndpoint calls are refused (400)
-    operation_seconds: float = 0.0  # new operations stay in progress this long
+    operation_seconds: float = 0.0  # new operations stay in progress this long (0: one step)
     operation_errors: int = 0  # the next N operations end in error; their change is not made
+    label_filter_refusals: int = 0  # the next N lists whose filter names labels answer 400
+    model_changes_before_patch: int = 0  # the next N Model PATCHes find it changed since it was read
     # Cloud Storage, where the datasets live:
     upload_corruptions: int = 0  # the next N objects written keep one byte changed
     broken_chunks: int = 0  # the next N resumable chunks keep their first half; the answer is lost
@@ -63,6 +66,13 @@ class VertexFaults:
                 return False
             setattr(self, name, left - 1)
             return True
+
+    def refuse_label_filter(self, text: str) -> None:
+        """The `label_filter_refusals` fault: the v1 reference does not promise a
+        `labels.` filter on ListTuningJobs, so a service may refuse it [infer: wording]."""
+        if "labels" in text and self.take("label_filter_refusals"):
+            raise invalid_argument(f"Unsupported filter: \"{text[:200]}\". Filtering by labels "
+                                   "is not supported for this list.", "filter")
 
     def reset(self) -> None:
         with self._lock:

@@ -80,7 +80,7 @@ class TuningJobService:
             raise AnswerLost
         # "Will be attempted to be run right away": the answer is PENDING, whatever the speed.
         created = Phase(PENDING, update_time=job["create_time"])
-        return 200, render.tuning_job(job, created, call.enums)
+        return 200, render.tuning_job(job, created, call.enums, call.version)
 
     def _failure(self, job: dict[str, Any]) -> str:
         """How this job will fail, if it does: an armed endpoint_failures fault, or the
@@ -96,16 +96,17 @@ class TuningJobService:
 
     def get_tuning_job(self, call: Call, project: str, location: str, job_id: str) -> Reply:
         job = self._job(call, project, location, job_id)
-        return 200, render.tuning_job(job, phase(job, call.now), call.enums)
+        return 200, render.tuning_job(job, phase(job, call.now), call.enums, call.version)
 
     def list_tuning_jobs(self, call: Call, project: str, location: str) -> Reply:
         where = parent_of(project, location)
         self.vertex.settle(call.now)
         page = page_request(call.query, default_size=100, max_size=1000)  # [infer] sizes
+        self.vertex.faults.refuse_label_filter(page.filter)
         matches = compile_filter(page.filter, _job_fields(call.now), lambda job: job["labels"])
         jobs, next_token = page_of_documents(
             self.vertex.store, JOBS, page, lambda job: job["parent"] == vars(where) and matches(job))
-        rendered = [render.tuning_job(job, phase(job, call.now), call.enums) for job in jobs]
+        rendered = [render.tuning_job(job, phase(job, call.now), call.enums, call.version) for job in jobs]
         return 200, page_body("tuningJobs", rendered, next_token)
 
     @serialized
@@ -121,6 +122,20 @@ class TuningJobService:
         job["cancel_time"] = call.now
         self.vertex.save(JOBS, job)
         return 200, {}
+
+    def get_experiment_context(self, call: Call, project: str, location: str, store: str,
+                               context_id: str) -> Reply:
+        """The metadata Context a started job names as its `experiment` (MetadataService
+        GetContext): google-cloud-aiplatform's `TuningJob.refresh()` reads it."""
+        where = parent_of(project, location)
+        name = f"{where.name}/metadataStores/{store}/contexts/{context_id}"
+        job_id = context_id.removeprefix(render.EXPERIMENT_PREFIX)
+        self.vertex.settle(call.now)
+        job = self.vertex.find(JOBS, where, job_id) if store == "default" and job_id != context_id else None
+        run = phase(job, call.now) if job is not None else None
+        if job is None or run is None or run.start_time is None:
+            raise missing("Context", name)
+        return 200, render.experiment_context(name, context_id, run.start_time)
 
     def _job(self, call: Call, project: str, location: str, job_id: str) -> dict[str, Any]:
         where = parent_of(project, location)

@@ -3,27 +3,24 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 
 from reconciler.emulator.errors import ApiError, invalid_argument
-from reconciler.emulator.ids import IdMaker
+from reconciler.emulator.ids import IdMaker, project_number
 
 LOCATION = re.compile(r"[a-z][a-z0-9-]{0,62}")
 PROJECT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]|\d{1,20}")
 RESOURCE_ID = re.compile(r"\d{1,20}")
-
-
-def project_number(project: str) -> str:
-    """A project number as given, or a fixed 12-digit one derived from the project id.
-
-    The real service answers with the number even when the request used the id; the
-    number of a given id is stable here (a hash) so that names survive restarts."""
-    if project.isdigit():
-        return project
-    digest = int.from_bytes(hashlib.sha256(project.encode()).digest()[:8], "big")
-    return str(100_000_000_000 + digest % 900_000_000_000)
+# The regions where Vertex AI runs supervised tuning (Google Cloud's "Supervised
+# tuning region settings" page for Gemini); reconciler.yaml validation keeps the same list.
+TUNING_REGIONS = frozenset({
+    "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast3", "asia-south1", "asia-southeast1",
+    "australia-southeast1", "europe-central2", "europe-north1", "europe-southwest1", "europe-west1",
+    "europe-west2", "europe-west3", "europe-west4", "europe-west6", "europe-west8", "europe-west9",
+    "me-central1", "me-central2", "me-west1", "northamerica-northeast1", "southamerica-east1",
+    "us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1", "us-west4",
+})
 
 
 @dataclass(frozen=True)
@@ -48,6 +45,11 @@ def parent_of(project: str, location: str) -> Parent:
         raise invalid_argument(f"Invalid project: {project[:100]}", "parent")
     if not LOCATION.fullmatch(location):
         raise invalid_argument(f"Invalid location: {location[:100]}", "parent")
+    if location not in TUNING_REGIONS:
+        # The service's shape for a location it does not serve, as recorded in
+        # python-aiplatform#1684 (a list of field errors on `parent`) [infer: the words].
+        raise invalid_argument("List of found errors:\t1.Field: parent; Message: The provided location ID "
+                               f"{location!r} is not valid.\t", "parent")
     return Parent(project_number(project), location)
 
 

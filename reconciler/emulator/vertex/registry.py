@@ -1,6 +1,7 @@
 """models, endpoints, their long-running operations, and generateContent on a
-tuned endpoint. Deletes and undeploys are operations that are done at once,
-unless the operation_seconds / operation_errors faults say otherwise."""
+tuned endpoint. Deletes and undeploys are operations in progress for one step
+of the clock (or the operation_seconds fault), ending in an error when the
+operation_errors fault says so."""
 
 from __future__ import annotations
 
@@ -73,6 +74,7 @@ class RegistryService:
     def list_models(self, call: Call, project: str, location: str) -> Reply:
         where = self._parent(call, project, location)
         page = page_request(call.query, default_size=100, max_size=1000)  # [infer] sizes
+        self.vertex.faults.refuse_label_filter(page.filter)
         matches = compile_filter(page.filter, MODEL_FILTER_FIELDS, lambda m: m["labels"])
         models, next_token = page_of_documents(
             self.vertex.store, MODELS, page, lambda m: m["parent"] == vars(where) and matches(m))
@@ -93,6 +95,10 @@ class RegistryService:
     def update_model(self, call: Call, project: str, location: str, model_id: str) -> Reply:
         body = parse(call.body, MODEL, "model")
         model, version = self._model_version(call, project, location, model_id)
+        if self.vertex.faults.take("model_changes_before_patch"):
+            model["update_time"] = call.now + 1e-6  # someone else's change, just before this one
+            self.vertex.save(MODELS, model)
+        _check_etag(body, model, render.parent(model).child("models", model["id"]))
         on_version = "@" in model_id and not model_id.endswith("@-")
         paths = _update_paths(call.query.get("updateMask"), body,
                               MODEL_FIELDS + VERSION_FIELDS + EITHER_FIELDS, "model")
@@ -190,6 +196,7 @@ class RegistryService:
     def list_endpoints(self, call: Call, project: str, location: str) -> Reply:
         where = self._parent(call, project, location)
         page = page_request(call.query, default_size=100, max_size=1000)
+        self.vertex.faults.refuse_label_filter(page.filter)
         matches = compile_filter(page.filter, ENDPOINT_FILTER_FIELDS, lambda e: e["labels"])
         endpoints, next_token = page_of_documents(
             self.vertex.store, ENDPOINTS, page,
@@ -200,6 +207,7 @@ class RegistryService:
     def update_endpoint(self, call: Call, project: str, location: str, endpoint_id: str) -> Reply:
         body = parse(call.body, ENDPOINT, "endpoint")
         endpoint = self._endpoint(call, project, location, endpoint_id)
+        _check_etag(body, endpoint, render.parent(endpoint).child("endpoints", endpoint["id"]))
         for path in _update_paths(call.query.get("updateMask"), body, ENDPOINT_FIELDS,
                                   "endpoint"):
             _set_common_field(endpoint, path, body.get(path), "endpoint")
@@ -300,6 +308,17 @@ class RegistryService:
         if operation is None:
             raise missing("operation", name)
         return 200, render.operation(operation, call.now)
+
+
+def _check_etag(body: Document, document: Document, name: str) -> None:
+    """Optimistic concurrency: a PATCH carrying an etag that is not the resource's
+    current one is refused 400 FAILED_PRECONDITION, as AIP-154 requires (the
+    Model and Endpoint protos: "used to perform consistent read-modify-write
+    updates"); without an etag the update is blind. [infer: the wording]"""
+    sent = body.get("etag")
+    if sent and sent != render.etag(document):
+        raise failed_precondition(f"The etag {str(sent)[:64]!r} does not match the current etag of "
+                                  f"{name}: it was changed after it was read. Read it again and retry.")
 
 
 def _default_version(model: Document) -> Document:

@@ -31,7 +31,9 @@ def etag(document: JsonDict) -> str:
 
 # --- tuning jobs -------------------------------------------------------------------------
 
-def tuning_job(job: JsonDict, run: Phase, enums: Enums) -> JsonDict:
+def tuning_job(job: JsonDict, run: Phase, enums: Enums, version: str = "v1") -> JsonDict:
+    """The job as API `version` shows it: `tuningJobState` and `tuningJobMetadata`
+    are in the v1beta1 discovery document only, so v1 never carries them."""
     where = parent(job)
     body: JsonDict = {"name": where.child("tuningJobs", job["id"])}
     if job["pre_tuned"]:
@@ -59,7 +61,8 @@ def tuning_job(job: JsonDict, run: Phase, enums: Enums) -> JsonDict:
         body["tuningDataStats"] = {"supervisedTuningDataStats": job["stats"]}
     body.update(_compact({"encryptionSpec": job.get("encryption_spec"),
                           "serviceAccount": job.get("service_account")}))
-    # Outside the published protos; google-genai parses them.
+    if version == "v1":
+        return body
     if run.state == RUNNING:
         body["tuningJobState"] = run.sub_state
     if run.completed_steps:
@@ -82,8 +85,21 @@ def _spec(spec: JsonDict, enums: Enums) -> JsonDict:
     return body
 
 
+EXPERIMENT_PREFIX = "tuning-experiment-"
+
+
 def _experiment(where: Parent, job: JsonDict) -> str:
-    return f"{where.name}/metadataStores/default/contexts/tuning-experiment-{job['id']}"
+    return f"{where.name}/metadataStores/default/contexts/{EXPERIMENT_PREFIX}{job['id']}"
+
+
+def experiment_context(name: str, context_id: str, start_time: float) -> JsonDict:
+    """The Vertex AI Experiment a job names: a `system.Experiment` Context [infer: its
+    metadata, which google-cloud-aiplatform only checks for a TensorBoard field]."""
+    return {"name": name, "displayName": context_id,
+            "etag": etag({"name": name, "start": start_time}),
+            "createTime": timestamp(start_time), "updateTime": timestamp(start_time),
+            "schemaTitle": "system.Experiment", "schemaVersion": "0.0.1",
+            "metadata": {"experiment_deleted": False}}
 
 
 def _stats_ready(run: Phase) -> bool:

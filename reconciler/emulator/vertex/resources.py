@@ -78,12 +78,14 @@ class Vertex:
 
     def operation(self, resource_name: str, api_version: str, metadata_type: str,
                   response_type: str, now: float) -> Document:
-        """A new operation, in progress for `operation_seconds` and failed when an
+        """A new operation, in progress for one step of the clock (`step_seconds`,
+        or the `operation_seconds` fault when set) and failed when an
         `operation_errors` fault is armed (its caller then makes no change)."""
         name = f"{resource_name}/operations/{new_id(self.ids)}"
+        seconds = self.faults.operation_seconds or self.tuning.step_seconds
         document: Document = {"name": name, "api_version": api_version,
                               "metadata_type": metadata_type, "response_type": response_type,
-                              "time": now, "done_time": now + self.faults.operation_seconds}
+                              "time": now, "done_time": now + seconds}
         if self.faults.take("operation_errors"):  # [infer] the text
             document["error"] = {"code": 13, "message": "Internal error encountered."}
         self.store.change_document(OPERATIONS, name, lambda _: document)

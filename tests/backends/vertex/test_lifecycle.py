@@ -299,6 +299,9 @@ def test_delete_refused_while_the_deployment_is_released_backs_off(tmp_path: Pat
 def test_the_wait_shows_the_job_state_and_tuning_sub_state(tmp_path: Path, make_emulator: Any) -> None:
     emulator = make_emulator(seed=0, step_seconds=0.05)
     repo = write_repo(tmp_path, [manifest("numbers")])
+    settings = repo / "reconciler.yaml"  # the sub-state is v1beta1's (tuningJobState)
+    settings.write_text(settings.read_text("utf-8").replace(
+        "  datasets:", "  apiVersion: v1beta1\n  datasets:"), "utf-8")
     result = vertex_cli(repo, emulator, "apply", "--yes", "--output", "json")
     assert result.code == 0, result.text
     stages = {json.loads(line).get("stage") for line in result.out.splitlines() if '"progress"' in line}
