@@ -84,7 +84,8 @@ class VertexSettings(Strict):
     @classmethod
     def _location(cls, value: str) -> str:
         if value not in TUNING_REGIONS:
-            raise ValueError("must be a region where Vertex AI runs tuning jobs: " + ", ".join(TUNING_REGIONS))
+            raise ValueError("must be a region where Vertex AI runs tuning jobs, a location such as us-central1: "
+                             + ", ".join(TUNING_REGIONS))
         return value
 
     @property
