@@ -8,6 +8,7 @@ from __future__ import annotations
 from reconciler.apply.executor import ApplyResult, Outcome
 from reconciler.apply.progress import one_line
 from reconciler.apply.smoke import SmokeResult
+from reconciler.apply.usage import usage_notes, usage_text
 
 SPARK = "▁▂▃▄▅▆▇█"
 CHART_POINTS = 60  # Mermaid charts stay readable (and small) below this
@@ -64,6 +65,7 @@ def render_apply_text(result: ApplyResult) -> str:
             lines.append(
                 f"{outcome.model_id}: loss {sparkline(outcome.losses)} {first:.3f} -> {last:.3f}"
             )
+    lines += usage_lines(result)
     failed = smoke_table(result.smoke)
     if failed:
         lines.append("Smoke tests failed:")
@@ -84,6 +86,7 @@ def render_apply_markdown(result: ApplyResult) -> str:
             for o in result.outcomes
         ]
         parts.append("")
+    parts += usage_markdown(result)
     failed = smoke_table(result.smoke)
     if failed:
         parts += ["#### Failed smoke tests", "", "| model | input | expected | got |", "|---|---|---|---|"]
@@ -93,3 +96,22 @@ def render_apply_markdown(result: ApplyResult) -> str:
         if outcome.ok and outcome.losses:
             parts += [mermaid_loss_chart(outcome), ""]
     return "\n".join(parts)
+
+
+def usage_lines(result: ApplyResult) -> list[str]:
+    """Each new model's estimate against what the service reported, and a note
+    for a figure more than usage.THRESHOLD apart."""
+    lines = []
+    for outcome in result.outcomes:
+        text = usage_text(outcome.model_id, outcome.estimate, outcome.reported) if outcome.ok else ""
+        if text:
+            lines.append(text)
+            lines += [f"note: {note}" for note in usage_notes(outcome.model_id, outcome.estimate, outcome.reported)]
+    return lines
+
+
+def usage_markdown(result: ApplyResult) -> list[str]:
+    lines = usage_lines(result)
+    if not lines:
+        return []
+    return ["#### Estimated -> reported", "", *(f"- {_cell(line)}" for line in lines), ""]

@@ -16,6 +16,7 @@ import click
 
 from reconciler.apply.executor import RESUME_HINT, ApplyOptions, ApplyResult, Executor, check_guards
 from reconciler.apply.summary import render_apply_markdown, render_apply_text
+from reconciler.apply.usage import usage_json
 from reconciler.cli.app import EXIT_ERROR, App, exit_with, pass_app
 from reconciler.cli.plan_cmd import F, plan_options
 from reconciler.cli.progress import make_reporter
@@ -168,7 +169,8 @@ def _json_summary(result: ApplyResult, summary: str | None = None, *, endpoints:
             "counts": result.counts(),
             "outcomes": [
                 {"model_id": o.model_id, "action": o.action.value, "status": o.status,
-                 "message": o.message or None, "waited_for": o.waited_for}
+                 "message": o.message or None, "waited_for": o.waited_for,
+                 "usage": usage_json(o.estimate, o.reported) if o.ok else None}
                 for o in result.outcomes
             ],
             "endpoints": endpoints or {},
