@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import click
 
@@ -22,6 +23,7 @@ from reconciler.cli.plan_cmd import F, plan_options
 from reconciler.cli.progress import make_reporter
 from reconciler.cli.repository import command_hint
 from reconciler.cli.session import Session, load_desired
+from reconciler.cli.truncations import remember, truncation_warnings
 from reconciler.model.errors import ReconcilerError, UserError
 from reconciler.model.secrets import scrub
 from reconciler.plan import compare_saved
@@ -96,7 +98,22 @@ def execute(app: App, session: Session, plan: Plan, options: ApplyOptions, *, ou
     with stop_on_sigterm(waiter.stop):
         result = executor.run(plan)
     report(app, result, output, path, endpoints=new_endpoints(session, result), plan=plan)
+    warn_truncations(app, session, result, path)
     return result
+
+
+def warn_truncations(app: App, session: Session, result: ApplyResult, path: str) -> None:
+    """The examples each new run's service truncated, at their file and line; kept for `validate`."""
+    declared = session.desired.by_id()
+    for outcome in result.outcomes:
+        model = declared.get(outcome.model_id)
+        if not outcome.ok or outcome.reported is None or model is None:
+            continue
+        warnings = truncation_warnings(model, outcome.reported, session.desired.root)
+        if warnings:  # a dataset changed since has another digest: nothing stale to clear
+            remember(Path(session.desired.root), model, warnings)
+        for warning in warnings:
+            app.console.warn(warning)
 
 
 def new_endpoints(session: Session, result: ApplyResult) -> dict[str, str]:
