@@ -27,6 +27,7 @@ from reconciler.cli.truncations import remember, truncation_warnings
 from reconciler.model.errors import ReconcilerError, UserError
 from reconciler.model.secrets import scrub
 from reconciler.plan import compare_saved
+from reconciler.plan.estimate import budget_errors
 from reconciler.plan.types import Action, Plan
 from reconciler.render.common import plural
 from reconciler.render.json import render_json
@@ -279,6 +280,11 @@ def refuse_planning_options(targets: tuple[str, ...], prune: bool | None, allow_
 def saved_plan(app: App, session: Session, planfile: str, path: str) -> Plan:
     """The saved plan, if the manifests and the live state are still what it saw."""
     plan = Plan.from_file(planfile)
+    # Checked again here: a saved plan made before the budget (or edited) never spends past it.
+    over = budget_errors(plan.changes, session.desired.settings.budget)
+    if over:
+        raise UserError(f"the saved plan {planfile} is over budget, nothing was applied:\n  - "
+                        + "\n  - ".join(error.message for error in over))
     stale = compare_saved(plan, session.desired, session.observe(), plan.address)
     if stale:
         raise UserError(

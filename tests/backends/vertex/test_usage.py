@@ -65,11 +65,7 @@ def test_a_plan_over_budget_exits_1_and_applies_nothing(tmp_path: Path, make_emu
            "8 over budget.maxTrainingTokensPerModel (40)" in plan.text
     assert "the plan would spend 96 training tokens, 36 over budget.maxTrainingTokens (60): " \
            "letters (48), numbers (48)" in plan.text
-    saved = tmp_path / "plan.json"
-    assert vertex_cli(repo, emulator, "plan", "--out", str(saved)).code == 1
     assert vertex_cli(repo, emulator, "apply", "--yes").code == 1
-    if saved.exists():
-        assert vertex_cli(repo, emulator, "apply", "--yes", str(saved)).code == 1
     assert jobs_of(emulator, "numbers") == [] and jobs_of(emulator, "letters") == []
 
 
@@ -98,3 +94,16 @@ def test_a_truncated_example_is_reported_at_its_file_and_line(tmp_path: Path, ma
     assert warning in result.err
     validated = vertex_cli(repo, emulator, "validate")
     assert validated.code == 0 and warning in validated.err
+
+
+def test_a_saved_plan_over_budget_is_refused(tmp_path: Path, make_emulator: Any) -> None:
+    emulator = make_emulator(seed=0, step_seconds=0)
+    repo = write_repo(tmp_path, [manifest("numbers")])
+    saved = tmp_path / "plan.json"
+    assert vertex_cli(repo, emulator, "plan", "--out", str(saved)).code == 0
+    write_repo(repo, [], budget={"maxTrainingTokensPerModel": 40})  # the budget after the plan was saved
+    refused = vertex_cli(repo, emulator, "apply", "--yes", str(saved))
+    assert refused.code == 1
+    assert "over budget, nothing was applied" in refused.text and "8 over budget.maxTrainingTokensPerModel" \
+        in refused.text
+    assert jobs_of(emulator, "numbers") == []
