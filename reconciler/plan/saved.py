@@ -16,8 +16,10 @@ from reconciler.model.live import LiveModel, LivePermission, Observed
 from reconciler.plan.types import ObservedModel, Plan
 
 # Tuning progress (step, losses) is left out: a model that merely advanced a
-# few steps does not make a saved plan stale.
-_PROGRESS_FIELDS = {"step", "losses", "state_words"}
+# few steps does not make a saved plan stale. So is what a finished run
+# reported (`reported`): read from the snapshots on the Gemini API (progress),
+# and fixed once a run has succeeded, which the state already covers.
+_PROGRESS_FIELDS = {"step", "losses", "state_words", "reported"}
 
 
 def _digest(value: Any) -> str:
