@@ -72,7 +72,9 @@ def live_model(body: dict[str, Any], marker: Marker = UNKEYED, snapshots: Snapsh
         update_time=body.get("updateTime", ""),
         step=step,
         losses=losses,
-        reported=reported_of(task, reading.ownership.data) if reading.ownership and state is LiveState.ACTIVE else None,
+        # only where the caller asked for the snapshots: a plan reads none, even when a server sends them
+        reported=reported_of(task, reading.ownership.data)
+        if reading.ownership and state is LiveState.ACTIVE and snapshots is not Snapshots.NONE else None,
         handle=body["name"],
     )
 
