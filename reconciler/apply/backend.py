@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from reconciler.apply.waiting import Waiter
 from reconciler.model.desired import Desired, DesiredModel
 from reconciler.model.errors import ReconcilerError
-from reconciler.model.live import LiveModel, Observed
+from reconciler.model.live import LiveModel, Observed, Reported
 from reconciler.model.manifest import TunedModelManifest
 from reconciler.plan.rules import PlanRules
 from reconciler.plan.types import PermissionChange
@@ -44,6 +44,9 @@ class Tuned:
 
     losses: tuple[float, ...] = ()
     found: bool = False
+    # What the service reported for the run (tokens, steps, epochs, truncated
+    # examples), where the backend reads it: the apply summary sets it beside the estimate.
+    reported: Reported | None = None
 
 
 class Backend(Protocol):

@@ -22,12 +22,12 @@ from reconciler.loader import read_evaluation
 from reconciler.model.desired import Desired, DesiredModel
 from reconciler.model.errors import ReconcilerError
 from reconciler.model.evaluation import evaluation_digest
-from reconciler.model.live import LiveModel
+from reconciler.model.live import LiveModel, Reported
 from reconciler.model.manifest import Gate, Metric
 from reconciler.model.ownership import gated
 from reconciler.plan.graph import order_changes
 from reconciler.plan.rules import ReplaceOrder
-from reconciler.plan.types import Action, Change, PermissionChange, Plan
+from reconciler.plan.types import Action, Change, Estimate, PermissionChange, Plan
 
 RESUME_HINT = (
     "tuning runs keep going on the server; run `reconciler apply` again to pick them up"
@@ -77,6 +77,9 @@ class Outcome:
     losses: tuple[float, ...] = ()
     # Created by another (concurrent or earlier) run; this one only waited for it.
     found: bool = False
+    # A tuning run's estimate (from the plan) and what the service reported (reconciler/apply/usage.py).
+    estimate: Estimate | None = None
+    reported: Reported | None = None
 
     @property
     def ok(self) -> bool:
@@ -274,7 +277,8 @@ class Executor:
         except (TimedOut, ReconcilerError) as exc:  # API errors, failed runs, changed files
             outcome = Outcome(change.model_id, change.action, "failed", str(exc))
         else:
-            outcome = Outcome(change.model_id, change.action, "done", losses=tuned.losses, found=tuned.found)
+            outcome = Outcome(change.model_id, change.action, "done", losses=tuned.losses, found=tuned.found,
+                              estimate=change.estimate, reported=tuned.reported)
         kind = outcome.status if outcome.status in ("done", "stopped") else "failed"
         self.reporter.event(Event(kind, change.model_id, change.action.value, outcome.message, details_of(change)))
         return outcome

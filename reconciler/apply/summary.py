@@ -9,6 +9,7 @@ from reconciler.apply.evaluation import format_score
 from reconciler.apply.executor import ApplyResult, GateResult, Outcome
 from reconciler.apply.progress import one_line
 from reconciler.apply.smoke import SmokeResult
+from reconciler.apply.usage import usage_notes, usage_text
 
 SPARK = "▁▂▃▄▅▆▇█"
 CHART_POINTS = 60  # Mermaid charts stay readable (and small) below this
@@ -100,6 +101,7 @@ def render_apply_text(result: ApplyResult) -> str:
             lines.append(
                 f"{outcome.model_id}: loss {sparkline(outcome.losses)} {first:.3f} -> {last:.3f}"
             )
+    lines += usage_lines(result)
     failed = smoke_table(result.smoke)
     if failed:
         lines.append("Smoke tests failed:")
@@ -121,6 +123,7 @@ def render_apply_markdown(result: ApplyResult) -> str:
             for o in result.outcomes
         ]
         parts.append("")
+    parts += usage_markdown(result)
     failed = smoke_table(result.smoke)
     if failed:
         parts += ["#### Failed smoke tests", "", "| model | input | expected | got |", "|---|---|---|---|"]
@@ -131,3 +134,22 @@ def render_apply_markdown(result: ApplyResult) -> str:
         if outcome.ok and outcome.losses:
             parts += [mermaid_loss_chart(outcome), ""]
     return "\n".join(parts)
+
+
+def usage_lines(result: ApplyResult) -> list[str]:
+    """Each new model's estimate against what the service reported, and a note
+    for a figure more than usage.THRESHOLD apart."""
+    lines = []
+    for outcome in result.outcomes:
+        text = usage_text(outcome.model_id, outcome.estimate, outcome.reported) if outcome.ok else ""
+        if text:
+            lines.append(text)
+            lines += [f"note: {note}" for note in usage_notes(outcome.model_id, outcome.estimate, outcome.reported)]
+    return lines
+
+
+def usage_markdown(result: ApplyResult) -> list[str]:
+    lines = usage_lines(result)
+    if not lines:
+        return []
+    return ["#### Estimated -> reported", "", *(f"- {_cell(line)}" for line in lines), ""]

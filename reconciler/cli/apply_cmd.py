@@ -11,19 +11,23 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import click
 
 from reconciler.apply.executor import RESUME_HINT, ApplyOptions, ApplyResult, Executor, check_guards
 from reconciler.apply.summary import render_apply_markdown, render_apply_text
+from reconciler.apply.usage import usage_json
 from reconciler.cli.app import EXIT_ERROR, App, exit_with, pass_app
 from reconciler.cli.plan_cmd import F, plan_options
 from reconciler.cli.progress import make_reporter
 from reconciler.cli.repository import command_hint
 from reconciler.cli.session import Session, load_desired
+from reconciler.cli.truncations import remember, truncation_warnings
 from reconciler.model.errors import ReconcilerError, UserError
 from reconciler.model.secrets import scrub
 from reconciler.plan import compare_saved
+from reconciler.plan.estimate import budget_errors
 from reconciler.plan.types import Action, Plan
 from reconciler.render.common import plural
 from reconciler.render.json import render_json
@@ -95,7 +99,22 @@ def execute(app: App, session: Session, plan: Plan, options: ApplyOptions, *, ou
     with stop_on_sigterm(waiter.stop):
         result = executor.run(plan)
     report(app, result, output, path, endpoints=new_endpoints(session, result), plan=plan)
+    warn_truncations(app, session, result, path)
     return result
+
+
+def warn_truncations(app: App, session: Session, result: ApplyResult, path: str) -> None:
+    """The examples each new run's service truncated, at their file and line; kept for `validate`."""
+    declared = session.desired.by_id()
+    for outcome in result.outcomes:
+        model = declared.get(outcome.model_id)
+        if not outcome.ok or outcome.reported is None or model is None:
+            continue
+        warnings = truncation_warnings(model, outcome.reported, session.desired.root)
+        if warnings:  # a dataset changed since has another digest: nothing stale to clear
+            remember(Path(session.desired.root), model, warnings)
+        for warning in warnings:
+            app.console.warn(warning)
 
 
 def new_endpoints(session: Session, result: ApplyResult) -> dict[str, str]:
@@ -168,7 +187,8 @@ def _json_summary(result: ApplyResult, summary: str | None = None, *, endpoints:
             "counts": result.counts(),
             "outcomes": [
                 {"model_id": o.model_id, "action": o.action.value, "status": o.status,
-                 "message": o.message or None, "waited_for": o.waited_for}
+                 "message": o.message or None, "waited_for": o.waited_for,
+                 "usage": usage_json(o.estimate, o.reported) if o.ok else None}
                 for o in result.outcomes
             ],
             "endpoints": endpoints or {},
@@ -262,6 +282,11 @@ def refuse_planning_options(targets: tuple[str, ...], prune: bool | None, allow_
 def saved_plan(app: App, session: Session, planfile: str, path: str) -> Plan:
     """The saved plan, if the manifests and the live state are still what it saw."""
     plan = Plan.from_file(planfile)
+    # Checked again here: a saved plan made before the budget (or edited) never spends past it.
+    over = budget_errors(plan.changes, session.desired.settings.budget)
+    if over:
+        raise UserError(f"the saved plan {planfile} is over budget, nothing was applied:\n  - "
+                        + "\n  - ".join(error.message for error in over))
     stale = compare_saved(plan, session.desired, session.observe(), plan.address)
     if stale:
         raise UserError(

@@ -12,14 +12,17 @@ from dataclasses import dataclass
 
 import click
 
+from reconciler.apply.usage import usage_json
 from reconciler.cli.app import App, pass_app
 from reconciler.cli.session import Session
 from reconciler.model.desired import DesiredModel
 from reconciler.model.live import LiveModel, LiveState
+from reconciler.model.ownership import data_digest, data_hash
 from reconciler.model.tuning import TuningDefaults
+from reconciler.plan.estimate import estimate
 from reconciler.plan.types import Action, Plan
 
-JSON_FORMAT_VERSION = "1.2"  # docs/plan-json.md; 1.1: backend, serving; 1.2: evaluation
+JSON_FORMAT_VERSION = "1.3"  # docs/plan-json.md; 1.1: backend, serving; 1.2: evaluation; 1.3: usage
 COLUMNS = ("MODEL", "MANAGED", "STATE", "PROGRESS", "LAST LOSS", "SYNC", "ENDPOINT")
 REQUIRES_PRUNING = "requires_pruning"
 
@@ -78,6 +81,7 @@ def record(
         "sync": sync.state,
         "sync_reasons": list(sync.reasons),
         "evaluation": evaluation_record(model),
+        "usage": usage(model, declared.get(model.id), tuning),
     }
 
 
@@ -107,6 +111,15 @@ def evaluation_record(model: LiveModel) -> dict[str, object] | None:
 def _score(recorded: dict[str, str]) -> float | None:
     score = recorded.get("score", "")
     return int(score) / SCORE_SCALE if score.isdigit() else None
+
+
+def usage(model: LiveModel, manifest: DesiredModel | None, tuning: TuningDefaults) -> dict[str, object] | None:
+    """The manifest's estimate (characters / 4) against what the service reported
+    for the run that made the model, when that run tuned the data the manifest has."""
+    reported = model.reported
+    if manifest is None or reported is None or reported.data != data_hash(data_digest(manifest)):
+        return None
+    return usage_json(estimate(manifest, tuning), reported)
 
 
 def state_words(model: LiveModel) -> str:

@@ -13,6 +13,7 @@ from reconciler.cli.annotations import print_problem
 from reconciler.cli.app import EXIT_ERROR, App, exit_with, pass_app
 from reconciler.cli.console import Console
 from reconciler.cli.repository import check_repository
+from reconciler.cli.truncations import remembered
 from reconciler.loader import LoadResult, Problem, load, load_files
 from reconciler.loader.checks import BackendChecks
 from reconciler.loader.layout import display_path
@@ -66,6 +67,9 @@ def validate(app: App, paths: tuple[Path, ...], directory: str, output: str, sta
         app.console.print(json.dumps(_as_json(result, summaries, files_given), indent=2))
     else:
         _print_text(app.console, result, summaries, tuning, files_given)
+        for model in result.models:  # what the last run on the same data truncated (reconciler/cli/truncations.py)
+            for warning in remembered(Path(directory), model):
+                app.console.warn(warning)
     if not _valid(result, summaries, files_given):
         exit_with(EXIT_ERROR)
 

@@ -13,6 +13,7 @@ Public surface:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,6 +61,21 @@ def read_canonical_lines(model: DesiredModel, *, validation: bool = False) -> It
         else:
             line = pair_line(item.text_input, item.output, system)
             yield (contents_hash(line) if system else example_hash(item.text_input, item.output)), line
+
+
+def canonical_origins(model: DesiredModel, root: str = "") -> list[str]:
+    """Where each training example comes from (`file:line`; the manifest for
+    examples written inline), in the canonical order Vertex AI's upload has
+    (`read_canonical_lines` sorted): index i - 1 is the service's one-based
+    example i. Raises UserError as `read_examples` does."""
+    data, source = model.manifest.spec.training_data, model.dataset_source
+    if not model.dataset.known or data is None or source.path is None:
+        return [model.file] * model.dataset.examples
+    shown = os.path.relpath(source.path, root) if root else source.path
+    keyed = sorted((pair, index) for index, pair in enumerate(read_canonical_lines(model)))
+    lines = [item.line for item in read_rows(Path(source.path), Keys.of(source.input_key, source.output_key),
+                                               source.path) if not isinstance(item, Problem)]
+    return [f"{shown}:{lines[index]}" if index < len(lines) else shown for _, index in keyed]
 
 
 def _read_items(model: DesiredModel, validation: bool) -> Iterator[Example | Turns]:
@@ -110,6 +126,7 @@ __all__ = [
     "LoadResult",
     "Problem",
     "Severity",
+    "canonical_origins",
     "example_digest",
     "load",
     "load_files",

@@ -28,6 +28,21 @@ class Live(Compact):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
 
+class Reported(Live):
+    """What the service reported for the run that made a model, bound to the
+    dataset it tuned on (`data`: the ownership fingerprint's data part, the
+    start of the dataset digest). None where the service does not say."""
+
+    data: str
+    tokens: int | None = None  # billable tokens of one pass over the data (Vertex AI)
+    steps: int | None = None  # training steps of the whole run
+    epochs: int | None = None
+    # One-based indices, in the uploaded order, of the examples the service
+    # truncated, and the reason it gives for each (Vertex AI).
+    truncated: tuple[int, ...] = ()
+    reasons: tuple[str, ...] = ()
+
+
 class LiveModel(Live):
     key: str  # the manifest id (metadata.name) this model is, or would be, declared by
     address: str  # how people name it (the Gemini backend: its resource name)
@@ -81,6 +96,10 @@ class LiveModel(Live):
     # What a person must act on although nothing differs from the manifest (its
     # base model retires soon), in words; the plan shows them as notices.
     notices: tuple[str, ...] = ()
+    # What the service reported for the run that made the current model, where
+    # it succeeded and the backend read it: later plans of the same dataset
+    # estimate from it (docs/plan-json.md, "Estimates").
+    reported: Reported | None = None
     handle: Any = Field(default=None, exclude=True)  # the backend's own reference
 
     @property

@@ -72,7 +72,7 @@ def short_hash(text: str, length: int) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 
-def _data_hash(digest: str) -> str:
+def data_hash(digest: str) -> str:
     """The first 12 hex digits of a "sha256:<hex>" digest (hashed again if not hex)."""
     hex_part = digest.split(":", 1)[-1].lower()
     if re.fullmatch(r"[0-9a-f]{12,}", hex_part):
@@ -105,7 +105,7 @@ def data_parts(model: DesiredModel) -> DataParts | None:
     """The training and validation data apart, when the manifest has validation data."""
     if model.validation is None:
         return None
-    return DataParts(training=_data_hash(model.dataset.digest), validation=_data_hash(model.validation.digest),
+    return DataParts(training=data_hash(model.dataset.digest), validation=data_hash(model.validation.digest),
                      validation_examples=model.validation.examples)
 
 
@@ -115,7 +115,7 @@ def ownership_for(model: DesiredModel, *, untested: bool = False) -> Ownership:
     return Ownership(
         source=short_hash(model.manifest.spec.source, 8),
         hyperparameters=hyperparameters_hash(model),
-        data=_data_hash(data_digest(model)),
+        data=data_hash(data_digest(model)),
         examples=model.dataset.examples,
         orphan=lifecycle.deletion_policy is DeletionPolicy.ORPHAN,
         protect=lifecycle.prevent_destroy,

@@ -117,6 +117,18 @@ class EvaluationSettings(Strict):
     )
 
 
+class BudgetSettings(Strict):
+    """Training tokens a plan may spend (docs/plan-json.md, "Budget"); unset: no limit."""
+
+    max_training_tokens: int | None = Field(
+        None, ge=1, strict=True,
+        description="The most training tokens one plan may spend: the sum over every create and replace.",
+    )
+    max_training_tokens_per_model: int | None = Field(
+        None, ge=1, strict=True, description="The most training tokens one tuning run of a plan may spend.",
+    )
+
+
 class Settings(Strict):
     backend: Literal["gemini", "vertex"] = Field("gemini", description="The tuning service the manifests drive.")
     vertex: VertexSettings | None = Field(
@@ -134,6 +146,10 @@ class Settings(Strict):
     poll_interval_seconds: Number = Field(5.0, gt=0, le=MAX_POLL_INTERVAL_SECONDS)
     evaluation: EvaluationSettings = Field(
         default_factory=EvaluationSettings, description="Limits of the models' evaluation sets (spec.evaluation).",
+    )
+    budget: BudgetSettings = Field(
+        default_factory=BudgetSettings,
+        description="Training tokens a plan may spend; a plan over budget is an error and applies nothing.",
     )
     dataset_cache: Flag = Field(
         False,

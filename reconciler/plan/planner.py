@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 
 from reconciler.model.desired import Desired, DesiredModel
 from reconciler.model.evaluation import evaluation_digest
-from reconciler.model.live import LiveModel, Observed
+from reconciler.model.live import LiveModel, Observed, Reported
 from reconciler.model.manifest import OnFailure
 from reconciler.model.ownership import gated
 from reconciler.plan.decide import Blocked, decide
-from reconciler.plan.estimate import estimate, totals
+from reconciler.plan.estimate import budget_errors, estimate, measured_passes, totals
 from reconciler.plan.gate import gate_plan
 from reconciler.plan.graph import depth, find_cycles, order_changes, with_sources
 from reconciler.plan.permissions import grant_changes, grants_for_new_model
@@ -36,6 +36,8 @@ class _Planning:
     sources: dict[str, str]  # model id -> the tuned model it is tuned from
     options: PlanOptions
     rules: PlanRules
+    # What earlier runs reported, by the dataset they tuned on (estimates that learn)
+    measured: dict[str, Reported] = field(default_factory=dict)
     decided: dict[str, Change] = field(default_factory=dict)
     errors: list[PlanError] = field(default_factory=list)
     blocked: list[PlanError] = field(default_factory=list)
@@ -55,7 +57,8 @@ def plan(
     desired: Desired, observed: Observed, rules: PlanRules, options: PlanOptions | None = None
 ) -> Plan:
     options = options or PlanOptions()
-    state = _Planning(desired.by_id(), observed.by_id(), _source_map(desired, observed), options, rules)
+    state = _Planning(desired.by_id(), observed.by_id(), _source_map(desired, observed), options, rules,
+                      measured_passes(observed.models))
     _check_targets(state)
     _check_cycles(state)
     state.limit_to_targets()
@@ -68,6 +71,7 @@ def plan(
     changes = [_with_order(state, c) for c in (*state.decided.values(), *state.verifies, *pruned.changes)]
     changes += _permission_changes(state, observed)
     _note_unplanned_dependents(state)
+    state.errors += budget_errors(changes, desired.settings.budget)
     live_state = observed_models(observed)
     return Plan(
         address_template=rules.address_template,
@@ -83,7 +87,7 @@ def plan(
         unmanaged_count=_unmanaged_left_alone(state, observed),
         would_delete=tuple(pruned.would_delete),
         would_forget=tuple(pruned.would_forget),
-        totals=totals(changes),
+        totals=totals(changes, desired.settings.budget),
         desired_digest=desired.digest,
         observed_digest=digest_of(live_state),
         observed_models=live_state,
@@ -354,7 +358,7 @@ def _with_order(state: _Planning, change: Change) -> Change:
     """Add what the change waits for, and the cost of a tuning run."""
     update: dict[str, object] = {}
     if change.action in _RE_CREATED:
-        update["estimate"] = estimate(state.desired[change.model_id], state.rules.tuning)
+        update["estimate"] = estimate(state.desired[change.model_id], state.rules.tuning, state.measured)
         gate = gate_plan(state.desired[change.model_id], state.live.get(change.model_id), state.rules)
         if gate is not None:
             update["gate"] = gate

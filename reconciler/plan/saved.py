@@ -17,8 +17,10 @@ from reconciler.plan.types import ObservedModel, Plan
 
 # Tuning progress (step, losses) is left out: a model that merely advanced a
 # few steps does not make a saved plan stale. So are notices, which follow the
-# calendar (a retirement a day nearer), not the live model.
-_PROGRESS_FIELDS = {"step", "losses", "state_words", "notices"}
+# calendar (a retirement a day nearer), not the live model, and what a finished
+# run reported (`reported`): read from the snapshots on the Gemini API
+# (progress), and fixed once a run has succeeded, which the state already covers.
+_PROGRESS_FIELDS = {"step", "losses", "state_words", "notices", "reported"}
 
 
 def _digest(value: Any) -> str:

@@ -23,7 +23,8 @@ from reconciler.plan.rules import ReplaceOrder
 # does not know (a newer minor) as well as another major.
 # 1.1: address_template; 1.2: blocked, the verify action, Change.to_default, replace_order; 1.3: backend, serving;
 # 1.4: the clean_up action; 1.5: the evaluate action (docs/promotion-gates.md) and notices; 1.6: Change.gate
-FORMAT_VERSION = "1.6"
+# 1.7: measured estimates and their upper bound (Estimate.measured, tokens_per_pass, tokens_upper)
+FORMAT_VERSION = "1.7"
 # Keys render_json adds to the saved form; a saved plan may carry them.
 DERIVED_KEYS = ("summary", "has_changes", "has_errors", "in_sync")
 
@@ -74,6 +75,13 @@ class Estimate(PlanValue):
     total_steps: int  # ceil(examples * epochs / batch size)
     epochs: int
     batch_size: int | None = None  # None where the service has no batch size (Vertex AI)
+    # From the figures the service reported for a run on the same dataset
+    # (tokens a pass x epochs), rather than characters / 4.
+    measured: bool = False
+    tokens_per_pass: int = 0
+    # What a budget counts: `tokens` when measured, else the estimate's upper bound.
+    tokens_upper: int = 0
+
 
 
 class GatePlan(PlanValue):
@@ -101,6 +109,10 @@ class Totals(PlanValue):
     examples: int = 0
     tokens: int = 0
     total_steps: int = 0
+    tokens_upper: int = 0  # the sum a budget counts (see Estimate.tokens_upper)
+    # reconciler.yaml's budget, for the PR comment (None: no limit)
+    max_training_tokens: int | None = None
+    max_training_tokens_per_model: int | None = None
 
 
 def _absent_as_none(value: Any) -> Any:

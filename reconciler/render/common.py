@@ -143,17 +143,37 @@ def headline(plan: Plan, change: Change) -> str:
 
 def estimate_text(estimate: Estimate) -> str:
     batch = f", batch size {estimate.batch_size}" if estimate.batch_size is not None else ""
+    tokens = (f"measured: {estimate.tokens_per_pass:,} tokens a pass x {plural(estimate.epochs, 'epoch')} = "
+              f"{estimate.tokens:,} training tokens" if estimate.measured
+              else f"~{estimate.tokens:,} training tokens (all epochs)")
     return (
-        f"{plural(estimate.examples, 'example')}, ~{estimate.tokens:,} training tokens (all epochs), "
+        f"{plural(estimate.examples, 'example')}, {tokens}, "
         f"{plural(estimate.total_steps, 'step')} ({plural(estimate.epochs, 'epoch')}{batch})"
     )
+
+
+def _all_measured(totals: Totals) -> bool:
+    """Every run's tokens come from figures a run on the same data reported."""
+    return totals.tokens_upper == totals.tokens > 0
+
+
+def budget_text(totals: Totals) -> str:
+    """The plan's tokens against reconciler.yaml's budget; "" without one."""
+    limits = [f"{totals.max_training_tokens:,} a plan" if totals.max_training_tokens else "",
+              f"{totals.max_training_tokens_per_model:,} a model" if totals.max_training_tokens_per_model else ""]
+    shown = " and ".join(limit for limit in limits if limit)
+    if not shown:
+        return ""
+    bound = "" if totals.tokens_upper == totals.tokens else " (the upper bound of estimates not measured)"
+    return f"{totals.tokens_upper:,} training tokens{bound} against a budget of {shown}"
 
 
 def totals_text(totals: Totals) -> str:
     runs = "run" if totals.models == 1 else "runs"
     return (
         f"{totals.models} tuning {runs}: {plural(totals.examples, 'example')}, "
-        f"~{totals.tokens:,} training tokens (all epochs), {plural(totals.total_steps, 'step')}"
+        f"~{totals.tokens:,} training tokens (all epochs{', measured' if _all_measured(totals) else ''}), "
+        f"{plural(totals.total_steps, 'step')}"
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from reconciler.plan.types import Action, Change, Plan, PlanError
 from reconciler.render.common import (
+    budget_text,
     detail_lines,
     endpoint_change,
     extra_counts,
@@ -99,6 +100,8 @@ def _facts(plan: Plan) -> str:
     lines = []
     if plan.totals.models:
         lines.append(f"**Cost:** {totals_text(plan.totals)}.")
+        if budget_text(plan.totals):
+            lines.append(f"**Budget:** {budget_text(plan.totals)}.")
     extras = extra_counts(plan)
     if extras:
         lines.append("**Also:** " + "; ".join(extras) + ".")

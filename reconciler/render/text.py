@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from reconciler.plan.types import Action, Change, Plan, PlanError
 from reconciler.render.common import (
+    budget_text,
     detail_lines,
     extra_counts,
     headline,
@@ -76,6 +77,8 @@ def _footer(plan: Plan, colour: bool) -> list[str]:
     lines += _kept_lines(plan)
     if plan.totals.models:
         lines.append("Cost: " + totals_text(plan.totals) + ".")
+        if budget_text(plan.totals):
+            lines.append("Budget: " + budget_text(plan.totals) + ".")
     extras = extra_counts(plan)
     if extras:
         lines.append("Also: " + "; ".join(extras) + ".")

@@ -261,14 +261,36 @@ def test_tuning_data_stats_come_from_the_uploaded_object(emulator: EmulatorServe
     stats = vertex(emulator.url, "GET", short(job["name"])).json()["tuningDataStats"][
         "supervisedTuningDataStats"]
     assert stats["tuningDatasetExampleCount"] == "2"
-    assert stats["totalTuningCharacterCount"] == str(9 + 40 + 8 + 4 + 4 + 4 + 600)
+    assert "totalTuningCharacterCount" not in stats and "totalBillableCharacterCount" not in stats
     assert stats["userMessagePerExampleDistribution"]["max"] == 4.0
-    # ≈4 characters a token: inputs 13 (system + user turns) and 2; outputs 2 and 151
-    assert stats["userInputTokenDistribution"]["sum"] == "15"
-    assert stats["userOutputTokenDistribution"]["sum"] == "153"
-    assert stats["totalBillableTokenCount"] == str((15 + 153) * 2)
+    # the emulator's tokenizer: a word is a token every 6 characters, "." one token;
+    # inputs "Be brief." + "a"*40 = 1 + 1 + 1 + 7 = 10 and "c"*4 + "e"*4 = 2; outputs 2 and 1 + 100
+    assert stats["userInputTokenDistribution"]["sum"] == "12"
+    assert stats["userOutputTokenDistribution"]["sum"] == "103"
+    # one pass over the data, as the real answer: input plus output, not times the epochs
+    assert stats["totalBillableTokenCount"] == str(12 + 103)
+    assert "billableSum" not in stats["userInputTokenDistribution"]
+    assert "truncatedExampleIndices" not in stats and "totalTruncatedExampleCount" not in stats
     shown = stats["userDatasetExamples"]
     assert shown[0] == {"role": "user", "parts": [{"text": "a" * 40}]}
+
+
+def test_the_truncation_switch_reports_examples_over_the_limit(emulator: EmulatorServer) -> None:
+    lines = [{"contents": [{"role": "user", "parts": [{"text": text}]},
+                           {"role": "model", "parts": [{"text": "ok"}]}]}
+             for text in ("short", "word " * 30, "fine")]
+    upload(emulator.url, "".join(json.dumps(line) + "\n" for line in lines).encode())
+    requests.post(f"{emulator.url}/_internal/vertex/faults", json={"max_example_tokens": 10},
+                  timeout=10).raise_for_status()
+    job = create_job(emulator.url, supervisedTuningSpec={
+        "trainingDatasetUri": "gs://tuning-data/datasets/numbers.jsonl"})
+    stats = vertex(emulator.url, "GET", short(job["name"])).json()["tuningDataStats"][
+        "supervisedTuningDataStats"]
+    assert stats["truncatedExampleIndices"] == ["2"]  # one-based, in the uploaded order
+    assert stats["totalTruncatedExampleCount"] == "1"
+    assert "10 tokens" in stats["droppedExampleReasons"][0]
+    # the truncated example counts at the limit: 1 + 1, 10, 1 + 1
+    assert stats["totalBillableTokenCount"] == str(2 + 10 + 2)
 
 
 def test_version_aliases(emulator: EmulatorServer) -> None:

@@ -25,7 +25,14 @@ from reconciler.backends.gemini import progress
 from reconciler.backends.gemini.client import GeminiClient
 from reconciler.backends.gemini.defaults import GENERATION_KEYS, BaseModelDefaults
 from reconciler.backends.gemini.export import manifest_for
-from reconciler.backends.gemini.live import PLAN_FIELDS, PROGRESS_FIELDS, Snapshots, live_model, live_permission
+from reconciler.backends.gemini.live import (
+    PLAN_FIELDS,
+    PROGRESS_FIELDS,
+    Snapshots,
+    live_model,
+    live_permission,
+    reported_of,
+)
 from reconciler.backends.gemini.names import ADDRESS_TEMPLATE, BASE_PREFIX, key_of
 from reconciler.backends.gemini.requests import create_body, name_of, permission_body, update_body
 from reconciler.backends.gemini.rules import RULES, manifest_problems
@@ -173,8 +180,13 @@ class GeminiBackend:
         if "error" in operation:
             error = operation["error"]
             raise ChangeFailed(f"tuning failed: {error.get('message', error)}")
-        snapshots = (operation.get("metadata") or {}).get("snapshots") or []
-        return Tuned(tuple(float(s["meanLoss"]) for s in snapshots if "meanLoss" in s))
+        metadata = operation.get("metadata") or {}
+        snapshots = metadata.get("snapshots") or []
+        sent = model.manifest.spec.hyperparameters.as_sent()
+        reported = reported_of({"snapshots": snapshots, "hyperparameters": sent}, ownership_for(model).data)
+        if reported is not None and metadata.get("totalSteps"):
+            reported = reported.model_copy(update={"steps": int(metadata["totalSteps"])})
+        return Tuned(tuple(float(s["meanLoss"]) for s in snapshots if "meanLoss" in s), reported=reported)
 
     def _take_over(self, model: DesiredModel, waiter: Waiter) -> Tuned:
         live = self.find(model.id)
@@ -187,7 +199,7 @@ class GeminiBackend:
         if live.ownership.legacy:
             self._weak.add(model.id)
         finished = self._finished(live if live.state is not LiveState.CREATING else self._wait_for(model, waiter))
-        return Tuned(finished.losses, found=True)
+        return Tuned(finished.losses, found=True, reported=finished.reported)
 
     def _bind_marker(self, model: DesiredModel) -> None:
         """Bind the new model's trailer to its createTime, which exists only once
@@ -210,7 +222,7 @@ class GeminiBackend:
         if live.state is LiveState.FAILED:
             # The model does not keep its operation's error; the operation is not known here.
             raise ChangeFailed("tuning ended FAILED; the next plan replaces the model")
-        return Tuned(live.losses)
+        return Tuned(live.losses, reported=live.reported)
 
     def wait_for_operation(self, key: str, name: str, waiter: Waiter, *, just_looked: bool = False) -> dict[str, Any]:
         """Poll a create operation until `done`; returns the final operation."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from reconciler.backends.gemini.names import ADDRESS_TEMPLATE, key_of, tuned_key
 from reconciler.backends.gemini.trailer import UNKEYED, Marker, strip_trailer
-from reconciler.model.live import LiveModel, LivePermission, LiveState
+from reconciler.model.live import LiveModel, LivePermission, LiveState, Reported
 
 STATE_NAMES = {0: "STATE_UNSPECIFIED", 1: "CREATING", 2: "ACTIVE", 3: "FAILED"}
 ROLE_NAMES = {0: "ROLE_UNSPECIFIED", 1: "OWNER", 2: "WRITER", 3: "READER"}
@@ -31,7 +31,7 @@ def enum_name(value: Any, names: dict[int, str]) -> str:
 PLAN_FIELDS = ("name,baseModel,tunedModelSource,displayName,description,temperature,topP,topK,"
                "state,createTime,updateTime,tuningTask/hyperparameters")
 # `status` shows each run's last step and loss: the snapshots, two fields each.
-PROGRESS_FIELDS = f"{PLAN_FIELDS},tuningTask/snapshots(step,meanLoss)"
+PROGRESS_FIELDS = f"{PLAN_FIELDS},tuningTask/snapshots(step,meanLoss,epoch)"
 
 
 class Snapshots(Enum):
@@ -50,12 +50,13 @@ def live_model(body: dict[str, Any], marker: Marker = UNKEYED, snapshots: Snapsh
     tuned_from = source.get("tunedModel", "")
     key = key_of(body["name"])
     reading = marker.read(description, body["name"], body.get("createTime", ""))
+    state = _STATES.get(enum_name(body.get("state", 0), STATE_NAMES), LiveState.ACTIVE)
     return LiveModel(
         key=key,
         address=ADDRESS_TEMPLATE.format(key=key),
         ownership=reading.ownership,
         ownership_note=reading.note,
-        state=_STATES.get(enum_name(body.get("state", 0), STATE_NAMES), LiveState.ACTIVE),
+        state=state,
         source=tuned_from or body.get("baseModel", ""),
         source_key=tuned_key(tuned_from),
         base_model=body.get("baseModel") or source.get("baseModel", ""),
@@ -71,8 +72,23 @@ def live_model(body: dict[str, Any], marker: Marker = UNKEYED, snapshots: Snapsh
         update_time=body.get("updateTime", ""),
         step=step,
         losses=losses,
+        # only where the caller asked for the snapshots: a plan reads none, even when a server sends them
+        reported=reported_of(task, reading.ownership.data)
+        if reading.ownership and state is LiveState.ACTIVE and snapshots is not Snapshots.NONE else None,
         handle=body["name"],
     )
+
+
+def reported_of(task: Any, data: str) -> Reported | None:
+    """What a finished run reports of itself: the steps and epoch of its last
+    snapshot (the epochs from its hyperparameters when the snapshot has none).
+    The Gemini API reports no tokens. None where no snapshot was read."""
+    snapshots = (task or {}).get("snapshots") or ()
+    if not snapshots:
+        return None
+    last = snapshots[-1]
+    epochs = last.get("epoch") or ((task.get("hyperparameters") or {}).get("epochCount"))
+    return Reported(data=data, steps=int(last.get("step", 0)) or None, epochs=int(epochs) if epochs else None)
 
 
 def _progress(snapshots: Any, wanted: Snapshots) -> tuple[int, tuple[float, ...]]:

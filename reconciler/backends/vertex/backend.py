@@ -46,6 +46,7 @@ from reconciler.backends.vertex.live import (
     job_endpoints,
     job_model,
     job_state,
+    reported_of,
 )
 from reconciler.backends.vertex.lock import Locks
 from reconciler.backends.vertex.names import host_for, unmanaged_key, without_version
@@ -360,7 +361,7 @@ class VertexBackend:
         endpoint = (final.get("tunedModel") or {}).get("endpoint", "")
         if endpoint:
             self._endpoint[model.id] = endpoint
-        return Tuned(found=found)
+        return Tuned(found=found, reported=reported_of(final, ownership_for(model)))
 
     def _poll_job(self, key: str, name: str, waiter: Waiter) -> dict[str, Any]:
         final: dict[str, Any] = {}

@@ -36,7 +36,7 @@ from reconciler.backends.vertex.labels import (
 )
 from reconciler.backends.vertex.names import ADDRESS_TEMPLATE, last_segment, unmanaged_key, without_version
 from reconciler.backends.vertex.rules import ADAPTER_SIZE_NAMES, ADAPTER_SIZE_NUMBERS, BASE_MODELS
-from reconciler.model.live import LiveModel, LiveState
+from reconciler.model.live import LiveModel, LiveState, Reported
 from reconciler.model.ownership import Ownership
 
 RUNNING = frozenset({"JOB_STATE_QUEUED", "JOB_STATE_PENDING", "JOB_STATE_RUNNING", "JOB_STATE_CANCELLING",
@@ -245,6 +245,7 @@ class Join:
             serving_evaluation=evaluation_of((serving_body or {}).get("labels") or {})
             if serving_body is not None and serving_body is not model else {},
             candidate=serving_body is not None and model is not None and serving_body is not model,
+            reported=reported_of(job, ownership) if state == SUCCEEDED else None,
             handle=Handle(job=job, model=model, endpoints=endpoints, others=others, jobs=tuple(claim.jobs),
                           endpoint=self._owned_endpoint(job, model, key) if model is not None else ""),
         )
@@ -363,6 +364,31 @@ class Join:
 
 
 _STRIPPED = "its reconciler labels were removed (by hand?): it is left alone; to manage it again, import it"
+
+
+def reported_of(job: Mapping[str, Any] | None, ownership: Ownership | None) -> Reported | None:
+    """What a finished job reports of its run (`tuningDataStats`), bound to the
+    dataset its verified labels say it tuned on; None without either."""
+    stats = ((job or {}).get("tuningDataStats") or {}).get("supervisedTuningDataStats") or {}
+    if not stats or ownership is None:
+        return None
+    truncated = tuple(_count(index) for index in stats.get("truncatedExampleIndices") or ())
+    return Reported(
+        data=ownership.data,
+        tokens=_count(stats.get("totalBillableTokenCount")) or None,
+        steps=_count(stats.get("tuningStepCount")) or None,
+        epochs=_count(hyperparameters(job or {}).get("epochCount")) or None,
+        truncated=tuple(index for index in truncated if index > 0),
+        reasons=tuple(str(reason)[:200] for reason in stats.get("droppedExampleReasons") or ()),
+    )
+
+
+def _count(value: Any) -> int:
+    """An int64 of proto3 JSON (a string) or a number; 0 when it is neither."""
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _serving(model: Mapping[str, Any] | None, job: Mapping[str, Any] | None, endpoint: str) -> dict[str, str]:

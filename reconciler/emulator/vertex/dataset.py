@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 from dataclasses import dataclass
 from typing import Any
 
-TOKEN_CHARS = 4  # about four characters a token, as the Gemini surface estimates
+# The emulator's own tokenizer approximation (`count_tokens`): deliberately not
+# the planner's characters / 4, so that a plan's estimate agreeing with what
+# the emulator reports means something.
+WORD_PIECE_CHARS = 6  # a run of letters and digits: one token every 6 characters
+_PIECES = re.compile(r"\w+|[^\w\s]")
 BATCH_SIZE = 8  # [infer] examples per step, for tuningStepCount
 SHOWN_EXAMPLES = 3  # userDatasetExamples kept in the stats
 SHOWN_CHARS = 500  # each shown text is cut here and ends with "..."
@@ -88,29 +93,49 @@ def steps_per_epoch(lines: list[Line]) -> int:
     return max(1, math.ceil(len(lines) / BATCH_SIZE))
 
 
-def tuning_data_stats(lines: list[Line], epochs: int) -> dict[str, Any]:
-    """SupervisedTuningDataStats in proto3 JSON (int64 as strings)."""
-    input_tokens = [_tokens(line.system + "".join(line.user)) for line in lines]
-    output_tokens = [_tokens("".join(line.model)) for line in lines]
-    characters = sum(len(line.system) + sum(map(len, line.user)) + sum(map(len, line.model))
-                     for line in lines)
-    tokens = sum(input_tokens) + sum(output_tokens)
-    return {
+def tuning_data_stats(lines: list[Line], epochs: int, max_example_tokens: int = 0) -> dict[str, Any]:
+    """SupervisedTuningDataStats in proto3 JSON (int64 as strings), for one pass
+    over the data, with the fields a real job answer carries (the SUCCEEDED and
+    FAILED job JSON in mscraftsman/generative-ai's TuningJob.cs): the example
+    count, the token distributions, whose sums add up to
+    `totalBillableTokenCount`, the messages per example, the first examples,
+    and `tuningStepCount` (documented; the steps of every epoch). An example
+    whose tokens exceed `max_example_tokens` (0: no limit, the emulator's
+    truncation switch) is cut to the limit and listed in
+    `truncatedExampleIndices` (one-based, in the uploaded order) with its
+    reason in `droppedExampleReasons`."""
+    input_tokens = [count_tokens(line.system + "".join(line.user)) for line in lines]
+    output_tokens = [count_tokens("".join(line.model)) for line in lines]
+    truncated: list[int] = []
+    if max_example_tokens:
+        for index, (given, wanted) in enumerate(zip(input_tokens, output_tokens, strict=True)):
+            if given + wanted > max_example_tokens:
+                truncated.append(index + 1)
+                input_tokens[index] = min(given, max_example_tokens)
+                output_tokens[index] = max_example_tokens - input_tokens[index]
+    stats: dict[str, Any] = {
         "tuningDatasetExampleCount": str(len(lines)),
-        "totalTuningCharacterCount": str(characters),
-        "totalBillableCharacterCount": str(characters),
-        # [infer] billed per pass over the data
-        "totalBillableTokenCount": str(tokens * epochs),
+        "totalBillableTokenCount": str(sum(input_tokens) + sum(output_tokens)),
         "tuningStepCount": str(steps_per_epoch(lines) * epochs),
         "userInputTokenDistribution": _distribution(input_tokens),
         "userOutputTokenDistribution": _distribution(output_tokens),
         "userMessagePerExampleDistribution": _distribution([line.turns for line in lines]),
         "userDatasetExamples": [_shown(line) for line in lines[:SHOWN_EXAMPLES]],
     }
+    if truncated:
+        stats["totalTruncatedExampleCount"] = str(len(truncated))
+        stats["truncatedExampleIndices"] = [str(index) for index in truncated]
+        stats["droppedExampleReasons"] = [
+            f"The example has more than {max_example_tokens} tokens and was truncated." for _ in truncated]
+    return stats
 
 
-def _tokens(text: str) -> int:
-    return math.ceil(len(text) / TOKEN_CHARS)
+def count_tokens(text: str) -> int:
+    """The emulator's tokenizer approximation: a run of letters and digits is
+    one token every WORD_PIECE_CHARS characters (a started piece counts), any
+    other visible character one token, whitespace none."""
+    return sum(-(-len(piece) // WORD_PIECE_CHARS) if piece[0].isalnum() or piece[0] == "_" else 1
+               for piece in _PIECES.findall(text))
 
 
 def _distribution(values: list[int]) -> dict[str, Any]:
@@ -119,7 +144,6 @@ def _distribution(values: list[int]) -> dict[str, Any]:
     low, high = ordered[0], ordered[-1]
     body: dict[str, Any] = {
         "sum": str(total),
-        "billableSum": str(total),
         "min": float(low),
         "max": float(high),
         "mean": total / len(ordered),

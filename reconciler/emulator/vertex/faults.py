@@ -23,7 +23,7 @@ from reconciler.emulator.faults import check_settings_object
 COUNT_FIELDS = ("create_errors", "create_answers_lost", "endpoint_failures",
                 "delete_model_refusals", "model_delete_refusals", "endpoint_delete_refusals",
                 "operation_errors", "upload_corruptions", "broken_chunks", "label_filter_refusals",
-                "model_changes_before_patch")
+                "model_changes_before_patch", "max_example_tokens")
 
 
 @dataclass
@@ -42,6 +42,9 @@ class VertexFaults:
     # Cloud Storage, where the datasets live:
     upload_corruptions: int = 0  # the next N objects written keep one byte changed
     broken_chunks: int = 0  # the next N resumable chunks keep their first half; the answer is lost
+    # The truncation switch: new jobs cut an example over this many tokens (0: no limit)
+    # and report it in truncatedExampleIndices.
+    max_example_tokens: int = 0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()

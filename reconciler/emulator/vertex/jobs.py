@@ -176,7 +176,7 @@ class TuningJobService:
             "spec": job_spec,
             "encryption_spec": body.get("encryptionSpec"),
             "service_account": body.get("serviceAccount", ""),
-            "stats": tuning_data_stats(lines, hyper["epochCount"]),
+            "stats": tuning_data_stats(lines, hyper["epochCount"], self.vertex.faults.max_example_tokens),
             "examples": examples_for_inference(lines),
             "failure": "",  # "", "endpoint" or "tuning": decided once the create commits
             "cancel_time": None, "outcome": None,

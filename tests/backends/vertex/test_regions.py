@@ -27,7 +27,8 @@ def test_a_region_without_tuning_is_refused_with_the_list(tmp_path: Path, make_e
     result = vertex_cli(repo, emulator, "plan")
     assert result.code == 1
     assert "reconciler.yaml" in result.text and "location" in result.text
-    assert "must be a region where Vertex AI runs tuning jobs, a location such as us-central1: asia-east1," in result.text
+    assert ("must be a region where Vertex AI runs tuning jobs, a location such as us-central1: asia-east1,"
+            in result.text)
     assert "us-central1" in result.text
     assert listed(emulator, "tuningJobs") == []
 
