@@ -272,6 +272,13 @@ class GeminiBackend:
         them); a marker still trusted only where nothing is destroyed
         (a run the apply waited for) stays unbound: passing smoke tests says
         nothing about whose model it is, and the next plan decides."""
+        if model.id in self._weak:
+            # A concurrent run that made the model may have bound it since this one
+            # looked: a marker that verifies bound now is trusted, and stays bound.
+            live = self.find(model.id)
+            if live is not None and live.ownership is not None and not live.ownership.legacy:
+                self._weak.discard(model.id)
+                self._create_times[model.id] = live.create_time
         self._patch(model, (RULES.marker_mask,), untested=False, bind=model.id not in self._weak)
 
     def hold(self, model: DesiredModel, evaluation: Mapping[str, str]) -> None:
