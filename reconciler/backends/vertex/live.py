@@ -1,19 +1,20 @@
 """The live model of a manifest id is a join of three paged lists: its tuning
-jobs, its Model and the Endpoints serving it.
+jobs, its Models and the Endpoints serving them.
 
-- The newest job (by createTime) is the current one; older ones are history.
-- A running job is CREATING: wait, never create again.
-- SUCCEEDED with its Model present is ACTIVE; with the Model gone it is a
-  tombstone (jobs can never be deleted) and the id has no live model.
-- FAILED, CANCELLED or EXPIRED is FAILED; a FAILED job may still have made a
-  Model (code 13: no endpoint), which a replace deletes.
+- A Model is the id's only by its own labels, or as the untouched output of a
+  verified job of the id (`Join`); a job's claim alone never makes it so.
+- The Model that serves is the one promoted last among those whose run
+  succeeded and that passed their smoke tests and gate; a newer one that has
+  not (untested or held) is a candidate beside it, and the others are
+  superseded (a replace removes them once the new one serves, from a fresh
+  read: `_serving_and_current`).
+- A run newer than the current Model that still runs makes the id CREATING:
+  wait, never create again. With no Model, the newest run decides: FAILED,
+  CANCELLED or EXPIRED is FAILED; SUCCEEDED with its Model gone is a tombstone
+  (jobs can never be deleted) and the id has no live model.
 
 Ownership comes from the Model's own labels once the reconciler has written
 them (the lifecycle flags live there), else from the job's (frozen at create).
-The Model that serves is the one promoted last among those that passed their
-smoke tests: a newer one that has not (`untested`) is a candidate beside it,
-and the others are superseded (a replace removes them once the new one
-serves, from a fresh read: see `_serving_and_current`).
 """
 
 from __future__ import annotations
@@ -214,7 +215,7 @@ class Join:
         # Every other Model it claims; the plan lists those that serve nobody.
         others = tuple(body for name, (body, _) in claim.models.items()
                        if model is None or name != without_version(model["name"]))
-        endpoints = self._endpoints_of(job, model, key)
+        endpoints = self._endpoints_of(job, model)
         serving_handle = _serving(serving_body, serving_job, self._owned_endpoint(serving_job, serving_body, key))
         pre_tuned = (job or {}).get("preTunedModel") or {}
         source_name = without_version(pre_tuned.get("tunedModelName", ""))
@@ -252,9 +253,10 @@ class Join:
 
     def _serving_and_current(self, claim: _Claims) -> tuple[str | None, str | None]:
         """The Model that serves: of those a run made whole (not a failed run's),
-        the one that passed its smoke tests and promotion gate and was promoted last (labelled last:
-        superseded Models are never written to). The current Model: a candidate
-        labelled since that has not passed them (yet, or held), else the serving one."""
+        the one that passed its smoke tests and gate and was promoted last
+        (labelled last: superseded Models are never written to). The current
+        Model: a candidate labelled since that has not passed them (yet, or
+        held), else the serving one."""
         def recency(name: str) -> tuple[str, str, str]:
             body = claim.models[name][0]
             return (body.get("updateTime", ""), body.get("createTime", ""), name)
@@ -319,8 +321,7 @@ class Join:
             return f"its endpoint {made[0]} is gone"
         return ""
 
-    def _endpoints_of(self, job: Mapping[str, Any] | None, model: Mapping[str, Any] | None,
-                      key: str) -> tuple[str, ...]:
+    def _endpoints_of(self, job: Mapping[str, Any] | None, model: Mapping[str, Any] | None) -> tuple[str, ...]:
         """The job's endpoints (checkpoints included) and any listed endpoint
         that serves its Model."""
         names = list(job_endpoints(job)) if job is not None else []
