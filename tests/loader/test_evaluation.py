@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -381,13 +382,28 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_example_evaluation_set_is_held_out_from_its_training_set(tmp_path: Path) -> None:
-    root = REPO / "examples" / "vertex"
-    data = {f"datasets/{name}": (root / "datasets" / name).read_text()
-            for name in ("number-generator.jsonl", "number-generator.eval.jsonl")}
-    manifest = MANIFEST.replace("train.jsonl", "number-generator.jsonl").format(
-        name="m", base=GEMINI_BASE, evaluation=EVALUATION.replace("eval.jsonl", "number-generator.eval.jsonl"))
-    model = loaded(make_repo(tmp_path, {"manifests/m.yaml": manifest}, data))
-    assert model.evaluation is not None and model.evaluation.examples >= 5
+    # The example as it is (pairs under spec.systemInstruction, on Vertex AI), then with a
+    # training example copied into its evaluation set: the check is not blind to that form.
+    root = tmp_path / "vertex"
+    shutil.copytree(REPO / "examples" / "vertex", root, ignore=shutil.ignore_patterns(".reconciler"))
+    (tmp_path / "schema").mkdir()
+    model = loaded_from(root, "number-generator")
+    assert model.manifest.spec.system_instruction and model.evaluation is not None
+    assert model.evaluation.examples >= 5
+    training = (root / "datasets" / "number-generator.jsonl").read_text().splitlines()
+    evaluation = root / "datasets" / "number-generator.eval.jsonl"
+    held_out = evaluation.read_text()
+    evaluation.write_text(held_out + training[0] + "\n")
+    copied_at = len(held_out.splitlines()) + 1
+    assert errors(load(root, cwd=root)) == [
+        f"datasets/number-generator.eval.jsonl:{copied_at}: leakage: the same example is in the training data "
+        "at datasets/number-generator.jsonl:1; remove it from one of them"]
+
+
+def loaded_from(root: Path, model_id: str) -> DesiredModel:
+    result = load(root, cwd=root)
+    assert errors(result) == [] and result.desired is not None
+    return result.desired.by_id()[model_id]
 
 
 def test_the_vertex_example_declares_an_evaluation() -> None:
