@@ -61,7 +61,9 @@ def validate(app: App, paths: tuple[Path, ...], directory: str, output: str, sta
     else:
         result = _load(given)
     tuning = backend_class(result.settings).rules.tuning
-    summaries = [summarize(model, tuning) for model in result.models]
+    # With reconciler.yaml invalid the backend is unknown: no summary, whose step
+    # estimates would be the default backend's (one settings mistake, one error).
+    summaries = [summarize(model, tuning) for model in result.models] if result.settings_valid else []
     files_given = bool(paths) and not (len(given) == 1 and given[0].is_dir())
     if output == "json":
         app.console.print(json.dumps(_as_json(result, summaries, files_given), indent=2))
@@ -110,7 +112,8 @@ def _load_staged(copy: StagedCopy, paths: tuple[Path, ...]) -> LoadResult:
     result = _load(staged, inside)
     if not missing:
         return result
-    return LoadResult(None, (*missing, *result.problems), result.models, result.settings)
+    return LoadResult(None, (*missing, *result.problems), result.models, result.settings,
+                      settings_valid=result.settings_valid)
 
 
 def _checks(settings: Settings) -> BackendChecks:

@@ -40,6 +40,9 @@ class Turns(NamedTuple):
     canonical: bytes  # the line uploaded, newline included
     input_characters: int  # system instruction and user turns
     output_characters: int  # model turns
+    # The first user turn's text and the model's answer to it, each part joined:
+    # what the example teaches with no conversation before it (the leakage check's key).
+    opening: tuple[str, str]
 
 
 def is_contents_row(value: Any) -> bool:
@@ -92,7 +95,13 @@ def to_turns(value: dict[str, Any], line: int, index: int, display: str) -> Turn
         canonical = _dumps(example)
     except UnicodeEncodeError:  # a lone surrogate, from a \ud800-style escape
         return [error(display, line, "", "text is not valid Unicode (a lone surrogate)")]
-    return Turns(line, index, canonical, system_chars + user_chars, model_chars)
+    return Turns(line, index, canonical, system_chars + user_chars, model_chars, _opening(contents))
+
+
+def _opening(contents: list[dict[str, Any]]) -> tuple[str, str]:
+    """The first exchange of checked turns (user then model, as `_contents` requires)."""
+    user, model = ("".join(part["text"] for part in turn["parts"]) for turn in contents[:2])
+    return user, model
 
 
 def _system_instruction(value: Any, wrong: Any) -> tuple[list[dict[str, str]], int]:

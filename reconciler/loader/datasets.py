@@ -7,6 +7,7 @@ example (its hash), never a second copy of the data.
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -46,9 +47,14 @@ __all__ = [
 class Scan:
     """What checking a dataset found: its summary and every problem in it.
 
-    `lines`, kept only when asked for: each example's hash (`example_hash`)
-    and the line it first appears at, as the duplicate check collected them
-    (an evaluation set's leakage check looks its examples up in it).
+    `lines`, kept only when asked for: the line each example first appears
+    at, by the `example_hash` of its input and output whatever form it is
+    written in (an evaluation set's leakage check looks its examples up in it).
+    A text_input/output pair is keyed by its text, without the system
+    instruction; a `contents` row by its opening exchange (`Turns.opening`):
+    the first answer is learned with no conversation before it, as an
+    evaluation pair is asked; later answers follow a conversation no
+    evaluation pair holds, so they are not compared.
     """
 
     summary: DatasetSummary
@@ -72,13 +78,13 @@ def scan(
     text_input/output example: those are then hashed in their canonical
     `contents` form, instruction included (`contents.pair_line`).
     """
-    tally = _Tally(display, field_name, limits, system_instruction or None)
+    tally = _Tally(display, field_name, limits, system_instruction or None, keep_lines)
     for batch in batches:
         if not isinstance(batch, Columns):
             tally.add_rows(batch)
         elif not tally.add_clean(batch):
             tally.add_rows(batch.rows())  # something in it needs a problem located: row by row
-    return tally.finish(size_bytes, keep_lines)
+    return tally.finish(size_bytes)
 
 
 class _Tally:
@@ -90,7 +96,8 @@ class _Tally:
     """
 
     def __init__(
-        self, display: str, field_name: FieldNamer, limits: DatasetLimits, system_instruction: str | None
+        self, display: str, field_name: FieldNamer, limits: DatasetLimits, system_instruction: str | None,
+        keep_lines: bool = False,
     ) -> None:
         self.display = display
         self.field_name = field_name
@@ -104,6 +111,10 @@ class _Tally:
         self.fingerprint = Fingerprint()
         self.collector = _Collector()
         self.first_line_of: dict[bytes, int] = {}
+        # For the leakage check (`Scan.lines`): the text keys of the examples whose
+        # hash above is not that key (contents rows; pairs with a system instruction).
+        self.keep_lines = keep_lines
+        self.text_keys: dict[bytes, int] = {}
         self.count = self.input_characters = self.output_characters = 0
 
     def add_clean(self, batch: Columns) -> bool:
@@ -131,6 +142,9 @@ class _Tally:
         self.output_characters += sum(map(len, outputs))
         self.fingerprint.add_hashes(digests)
         lines = range(batch.first_line, batch.first_line + len(digests))
+        if self.keep_lines and self.system is not None:
+            for key, line in zip(example_hashes(inputs, outputs), lines, strict=True):
+                self.text_keys.setdefault(key, line)
         first_lines = dict(zip(digests, lines, strict=True))
         if len(first_lines) == len(digests) and self.first_line_of.keys().isdisjoint(first_lines):
             self.first_line_of.update(first_lines)  # no duplicates: the common case, in one step
@@ -158,6 +172,8 @@ class _Tally:
         max_output = limits.max_output_characters or float("inf")
         max_input = limits.max_input_characters or float("inf")
         max_example = self.max_example_characters or float("inf")
+        keep_text_keys, text_key = self.keep_lines, self.text_keys.setdefault
+        pairs_need_text_keys = keep_text_keys and self.system is not None
         count = input_characters = output_characters = 0
         for item in batch:
             if type(item) is Turns:
@@ -169,6 +185,8 @@ class _Tally:
                     first = first_line(digest, item.line)
                     if first != item.line:
                         add_problem(_duplicate(display, item.line, first))
+                    if keep_text_keys:
+                        text_key(example_hash(*item.opening), item.line)
                 continue
             if type(item) is not Row:
                 add_problem(item)  # type: ignore[arg-type]
@@ -197,6 +215,8 @@ class _Tally:
             first = first_line(digest, line)
             if first != line:
                 add_problem(_duplicate(display, line, first))
+            if pairs_need_text_keys:
+                text_key(example_hash(text_input, output), line)
         self.count += count
         self.input_characters += input_characters
         self.output_characters += output_characters
@@ -222,7 +242,7 @@ class _Tally:
             if first != line:
                 self.collector.add(_duplicate(self.display, line, first))
 
-    def finish(self, size_bytes: int, keep_lines: bool = False) -> Scan:
+    def finish(self, size_bytes: int) -> Scan:
         summary = DatasetSummary(
             examples=self.count,
             input_characters=self.input_characters,
@@ -230,7 +250,16 @@ class _Tally:
             size_bytes=size_bytes,
             digest=self.fingerprint.hexdigest(),
         )
-        return Scan(summary, self.collector.finish(self.display), self.first_line_of if keep_lines else None)
+        return Scan(summary, self.collector.finish(self.display), self._lines())
+
+    def _lines(self) -> Mapping[bytes, int] | None:
+        """`Scan.lines`: without a system instruction a pair's hash is its text key,
+        so the duplicate check's map serves, with the contents rows' keys beside it."""
+        if not self.keep_lines:
+            return None
+        if self.system is not None:
+            return self.text_keys
+        return ChainMap(self.first_line_of, self.text_keys)
 
 
 def _duplicate(display: str, line: int, first: int) -> Problem:

@@ -8,8 +8,11 @@ better than it is), and with the `regex` metric each expected output must
 compile, since it is used as a pattern.
 
 Leakage is found through the per-example hashes the training scan collects
-for its duplicate check (`datasets.Scan.lines`), so the training data is not
-read a second time; the evaluation rows, at most the cap, are.
+(`datasets.Scan.lines`), so the training data is not read a second time; the
+evaluation rows, at most the cap, are. Those hashes key an example by its
+input and output text whatever form the training data writes it in (a pair,
+a pair given `spec.systemInstruction`, a `contents` row by its opening
+exchange), so an evaluation pair is looked up by its own text alone.
 """
 
 from __future__ import annotations

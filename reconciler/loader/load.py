@@ -58,6 +58,9 @@ class LoadResult:
     # The problems between manifests (duplicate ids, missing sources, cycles),
     # also in `problems`: a change to one file can break another's reference.
     between_files: tuple[Problem, ...] = ()
+    # False when reconciler.yaml did not validate: `settings` are then the defaults,
+    # and nothing that depends on the backend (such as step estimates) holds.
+    settings_valid: bool = True
 
     @property
     def ok(self) -> bool:
@@ -127,7 +130,8 @@ def load_files(
     problems = [p for p in whole.problems if p.file in shown or p in between_files]
     problems += [_not_read(display_path(p, cwd), p) for p in given if not _read_by(whole, layout, p)]
     ok = not any(p.is_error for p in problems)
-    return LoadResult(whole.desired if ok else None, tuple(problems), models, whole.settings)
+    return LoadResult(whole.desired if ok else None, tuple(problems), models, whole.settings,
+                      settings_valid=whole.settings_valid)
 
 
 # The formats a dataset may have (readers.read_rows).
@@ -169,7 +173,7 @@ def _merged(results: Sequence[LoadResult]) -> LoadResult:
     models = tuple(m for r in results for m in r.models)
     ok = all(r.ok for r in results)
     return LoadResult(results[0].desired if ok and len(results) == 1 else None, problems, models,
-                      results[0].settings)
+                      results[0].settings, settings_valid=all(r.settings_valid for r in results))
 
 
 def _declared_id(document: Document) -> str:
@@ -263,7 +267,8 @@ class _Load:
         self.problems.extend(between_files)
         problems = tuple(self.problems)
         if any(p.is_error for p in problems):
-            return LoadResult(None, problems, tuple(models), settings, between_files)
+            return LoadResult(None, problems, tuple(models), settings, between_files,
+                              settings_valid=not self.settings_invalid)
         desired = Desired(
             models=tuple(models),
             settings=settings,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -313,6 +314,67 @@ def test_vertex_takes_not_worse_than_live(tmp_path: Path, capsys: pytest.Capture
     assert run_validate(root, capsys) == (0, [])
 
 
+# ------------------------------------------- leakage whatever the form (Vertex AI)
+
+VERTEX = "backend: vertex\nvertex: {project: my-project, datasets: gs://my-bucket/tuning}\n"
+VERTEX_BASE = "gemini-2.5-flash"
+LEAK_AT_LINE_2 = ("Error: datasets/eval.jsonl:2: leakage: the same example is in the training data at "
+                  "datasets/train.jsonl:6; remove it from one of them")
+
+
+def contents_row(*texts: str, system: str | None = None) -> str:
+    """A `contents` row of alternate user and model turns; the last text is the model's."""
+    row: dict[str, object] = {"contents": [{"role": ("user", "model")[i % 2], "parts": [{"text": text}]}
+                                           for i, text in enumerate(texts)]}
+    if system is not None:
+        row = {"systemInstruction": {"parts": [{"text": system}]}, **row}
+    return json.dumps(row) + "\n"
+
+
+def vertex_repo(root: Path, training: str, eval_file: str, system_instruction: str | None = None) -> Path:
+    manifest = MANIFEST.format(name="m", base=VERTEX_BASE, evaluation=EVALUATION)
+    if system_instruction is not None:
+        manifest = manifest.replace("  trainingData:", f"  systemInstruction: {system_instruction}\n  trainingData:")
+    data = {"datasets/train.jsonl": training, "datasets/eval.jsonl": eval_file}
+    return make_repo(root, {"manifests/m.yaml": manifest}, data, VERTEX)
+
+
+def test_a_pair_copied_from_contents_training_rows_is_leakage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Training line 6 is {"5" -> "6"} in the contents format, with an instruction of its own.
+    training = "".join(contents_row(str(i), str(i + 1), system="Count." if i == 5 else None) for i in range(20))
+    root = vertex_repo(tmp_path, training, eval_jsonl([("100", "101"), ("5", "6")]))
+    assert run_validate(root, capsys) == (1, [LEAK_AT_LINE_2])
+
+
+def test_a_pair_copied_from_training_with_a_system_instruction_is_leakage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = vertex_repo(tmp_path, examples_jsonl(), eval_jsonl([("100", "101"), ("5", "6")]), "Count on.")
+    assert run_validate(root, capsys) == (1, [LEAK_AT_LINE_2])
+
+
+def test_the_opening_exchange_of_a_multi_turn_row_is_compared(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Line 6 opens with {"5" -> "6"}: that answer is learned with no conversation before it.
+    training = "".join(contents_row(str(i), str(i + 1), "again", str(i + 2)) for i in range(20))
+    root = vertex_repo(tmp_path, training, eval_jsonl([("100", "101"), ("5", "6")]), "Count on.")
+    assert run_validate(root, capsys) == (1, [LEAK_AT_LINE_2])
+
+
+def test_held_out_examples_are_no_leak_whatever_the_forms(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Alike but not the same: another answer to a training input, a later turn of a
+    # conversation (learned after it), a training answer to another input.
+    training = contents_row("5", "6", "again", "7") + examples_jsonl(19, start=10)
+    held_out = eval_jsonl([("5", "seven"), ("again", "7"), ("6", "5"), ("10", "12")])
+    root = vertex_repo(tmp_path, training, held_out, "Count on.")
+    assert run_validate(root, capsys) == (0, [])
+
+
 # --------------------------------------------------------------- examples
 
 
@@ -320,13 +382,28 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_example_evaluation_set_is_held_out_from_its_training_set(tmp_path: Path) -> None:
-    root = REPO / "examples" / "vertex"
-    data = {f"datasets/{name}": (root / "datasets" / name).read_text()
-            for name in ("number-generator.jsonl", "number-generator.eval.jsonl")}
-    manifest = MANIFEST.replace("train.jsonl", "number-generator.jsonl").format(
-        name="m", base=GEMINI_BASE, evaluation=EVALUATION.replace("eval.jsonl", "number-generator.eval.jsonl"))
-    model = loaded(make_repo(tmp_path, {"manifests/m.yaml": manifest}, data))
-    assert model.evaluation is not None and model.evaluation.examples >= 5
+    # The example as it is (pairs under spec.systemInstruction, on Vertex AI), then with a
+    # training example copied into its evaluation set: the check is not blind to that form.
+    root = tmp_path / "vertex"
+    shutil.copytree(REPO / "examples" / "vertex", root, ignore=shutil.ignore_patterns(".reconciler"))
+    (tmp_path / "schema").mkdir()
+    model = loaded_from(root, "number-generator")
+    assert model.manifest.spec.system_instruction and model.evaluation is not None
+    assert model.evaluation.examples >= 5
+    training = (root / "datasets" / "number-generator.jsonl").read_text().splitlines()
+    evaluation = root / "datasets" / "number-generator.eval.jsonl"
+    held_out = evaluation.read_text()
+    evaluation.write_text(held_out + training[0] + "\n")
+    copied_at = len(held_out.splitlines()) + 1
+    assert errors(load(root, cwd=root)) == [
+        f"datasets/number-generator.eval.jsonl:{copied_at}: leakage: the same example is in the training data "
+        "at datasets/number-generator.jsonl:1; remove it from one of them"]
+
+
+def loaded_from(root: Path, model_id: str) -> DesiredModel:
+    result = load(root, cwd=root)
+    assert errors(result) == [] and result.desired is not None
+    return result.desired.by_id()[model_id]
 
 
 def test_the_vertex_example_declares_an_evaluation() -> None:

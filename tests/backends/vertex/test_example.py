@@ -1,5 +1,6 @@
-"""`reconciler -C examples/vertex --emulator reconcile --yes` converges, and
-`-C DIR` is accepted before the subcommand as git's is."""
+"""`reconciler -C examples/vertex --emulator reconcile --yes` converges (a
+second run has nothing to do), and `-C DIR` is accepted before the
+subcommand as git's is."""
 
 from __future__ import annotations
 
@@ -48,3 +49,8 @@ def test_the_vertex_example_converges_with_the_embedded_emulator(
     assert "2 created" in capsys.readouterr().out
     assert run("-C", "examples/vertex", "--emulator", "plan", "--detailed-exitcode") == 0
     assert "No changes" in capsys.readouterr().out
+    # A second run of the same command has nothing to do (the system instruction and
+    # the contents rows hash the same way twice).
+    assert run("-C", "examples/vertex", "--emulator", "reconcile", "--yes") == 0
+    second = capsys.readouterr().out
+    assert "No changes" in second and "created" not in second, second
