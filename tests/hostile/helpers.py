@@ -63,6 +63,22 @@ def bounded_env(**extra: str) -> dict[str, str]:
     return {**env, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "NO_GCE_CHECK": "True", **extra}
 
 
+# `python -m reconciler ARGS` that writes its peak resident memory (kB) to the
+# file named first as it exits, however it exits (an error, a MemoryError).
+_REPORTING_PEAK = """
+import atexit, re, runpy, sys
+peak_file = sys.argv.pop(1)
+
+def report():
+    with open("/proc/self/status") as status, open(peak_file, "w") as out:
+        out.write(re.search(r"VmHWM:\\s+(\\d+)", status.read()).group(1))
+
+atexit.register(report)
+sys.argv[0] = "reconciler"
+runpy.run_module("reconciler", run_name="__main__", alter_sys=True)
+"""
+
+
 class Child:
     """A CLI child process whose output goes to files, so it can be reaped with its rusage."""
 
@@ -71,8 +87,9 @@ class Child:
         # Open for the child's whole life; output() reads and closes them.
         self._out = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         self._err = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self._peak = tempfile.NamedTemporaryFile("r", encoding="ascii", suffix=".hwm")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "reconciler", *args],
+            [sys.executable, "-c", _REPORTING_PEAK, self._peak.name, *args],
             cwd=cwd,
             env=bounded_env(**env),
             stdin=subprocess.DEVNULL,
@@ -88,6 +105,16 @@ class Child:
             if pid:
                 self.status = (status, usage)
         return None if self.status is None else os.waitstatus_to_exitcode(self.status[0])
+
+    def peak_rss_bytes(self) -> int:
+        """The child's own peak resident memory (VmHWM of the process after its
+        exec, written as it exits). Not ru_maxrss: on Linux that counts the
+        parent's resident memory at the fork, which a long test run grows."""
+        self._peak.seek(0)
+        text = self._peak.read().strip()
+        self._peak.close()
+        assert self.status is not None
+        return int(text) * 1024 if text else self.status[1].ru_maxrss * 1024
 
     def send_signal(self, number: int) -> None:
         if self.status is None:
@@ -125,8 +152,7 @@ def finish(child: Child, started: float | None = None, timeout: float = WALL_TIM
     out, err = child.output()
     assert child.status is not None
     code = os.waitstatus_to_exitcode(child.status[0])
-    # ru_maxrss is in kilobytes on Linux.
-    return Run(code, out, err, seconds, child.status[1].ru_maxrss * 1024)
+    return Run(code, out, err, seconds, child.peak_rss_bytes())
 
 
 def run(cwd: Path, *args: str, **env: str) -> Run:
