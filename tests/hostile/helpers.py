@@ -66,13 +66,15 @@ def bounded_env(**extra: str) -> dict[str, str]:
 class Child:
     """A CLI child process whose output goes to files, so it can be reaped with its rusage."""
 
-    def __init__(self, cwd: Path, args: tuple[str, ...], env: dict[str, str]) -> None:
+    def __init__(self, cwd: Path, args: tuple[str, ...], env: dict[str, str], prelude: str = "") -> None:
         self.started = time.monotonic()
         # Open for the child's whole life; output() reads and closes them.
         self._out = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         self._err = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "reconciler", *args],
+            # `-c`: the prelude, then the entry point, which reads its arguments from sys.argv[1:].
+            [sys.executable, "-c", f"{prelude}\nfrom reconciler.cli.main import main\nmain()", *args]
+            if prelude else [sys.executable, "-m", "reconciler", *args],
             cwd=cwd,
             env=bounded_env(**env),
             stdin=subprocess.DEVNULL,
@@ -104,9 +106,23 @@ class Child:
         return texts[0], texts[1]
 
 
-def start(cwd: Path, *args: str, **env: str) -> Child:
-    """`python -m reconciler ARGS` in `cwd`, under the memory and CPU limits."""
-    return Child(cwd, args, env)
+# A prelude for `start`: the backends retry with backoffs of 10-20 ms instead of
+# 1-8 s, so a test of what retrying ends in does not wait on the backoff itself.
+# The attempts and their count are the real ones.
+FAST_BACKOFF = """
+import functools
+import reconciler.backends.gemini.client as gemini
+import reconciler.backends.vertex.client as vertex
+from reconciler.client.retry import RetryPolicy
+for module in (gemini, vertex):
+    module.RetryPolicy = functools.partial(RetryPolicy, base_backoff=0.01, max_backoff=0.02)
+"""
+
+
+def start(cwd: Path, *args: str, prelude: str = "", **env: str) -> Child:
+    """`python -m reconciler ARGS` in `cwd`, under the memory and CPU limits;
+    with a `prelude`, that code runs in the child first."""
+    return Child(cwd, args, env, prelude)
 
 
 def finish(child: Child, started: float | None = None, timeout: float = WALL_TIMEOUT_SECONDS) -> Run:
