@@ -17,8 +17,8 @@ import requests
 from reconciler.apply.backend import ChangeFailed
 from reconciler.backends.vertex import client as vertex_client
 from reconciler.backends.vertex.client import VertexClient
-from reconciler.client.retry import RetryPolicy
 from reconciler.backends.vertex.lock import Locks
+from reconciler.client.retry import RetryPolicy
 from reconciler.emulator import EmulatorServer
 from tests.backends.vertex.helpers import (
     BUCKET,
