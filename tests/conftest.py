@@ -42,6 +42,14 @@ def no_metadata_server_probe(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gce_metadata, "ping", probe)
 
 
+@pytest.fixture(autouse=True)
+def not_in_a_github_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The suite runs in GitHub Actions too: a test that wants the runner's
+    # variables (annotations, the apply ref guard) sets them itself.
+    for name in ("GITHUB_ACTIONS", "GITHUB_REF", "GITHUB_EVENT_PATH", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def make_emulator() -> Iterator[Callable[..., EmulatorServer]]:
     started: list[EmulatorServer] = []

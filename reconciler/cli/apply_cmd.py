@@ -21,9 +21,11 @@ from reconciler.apply.usage import usage_json
 from reconciler.cli.app import EXIT_ERROR, App, exit_with, pass_app
 from reconciler.cli.plan_cmd import F, plan_options
 from reconciler.cli.progress import make_reporter
+from reconciler.cli.ref_guard import ref_refusal
 from reconciler.cli.repository import command_hint
 from reconciler.cli.session import Session, load_desired
 from reconciler.cli.truncations import remember, truncation_warnings
+from reconciler.loader import load_settings
 from reconciler.model.errors import ReconcilerError, UserError
 from reconciler.model.secrets import scrub
 from reconciler.plan import compare_saved
@@ -45,6 +47,9 @@ def apply_options(command: F) -> F:
             click.option("--skip-smoke-tests", is_flag=True, help="Do not run smoke tests."),
             click.option("--max-deletions", type=click.IntRange(min=0), default=None,
                          help="Refuse a plan deleting more models (default: reconciler.yaml)."),
+            click.option("--apply-ref", default=None, metavar="REF",
+                         help="In GitHub Actions, the only ref allowed to apply ('*': any; default: "
+                              "reconciler.yaml's applyRef, else the default branch)."),
         ]
     ):
         command = option(command)
@@ -246,10 +251,12 @@ def say_no_changes(app: App, plan: Plan, output: str) -> None:
 def apply_command(
     app: App, planfile: str | None, path: str, targets: tuple[str, ...], prune: bool | None,
     allow_empty: bool, yes: bool, output: str, skip_smoke_tests: bool, max_deletions: int | None,
+    apply_ref: str | None,
 ) -> None:
     """Apply a saved plan exactly, or plan, show and (after confirmation) apply."""
     if planfile:
         refuse_planning_options(targets, prune, allow_empty)
+    refuse_other_refs(app, path, apply_ref, "apply")
     session = Session.open(app, path)
     if planfile:
         options = apply_settings(session, not skip_smoke_tests, max_deletions)
@@ -261,6 +268,21 @@ def apply_command(
         ok = reconcile_once(app, session, pass_, threading.Event())
     if not ok:
         exit_with(EXIT_ERROR)
+
+
+def refuse_other_refs(app: App, path: str, apply_ref: str | None, command: str) -> None:
+    """In GitHub Actions, only the configured ref applies (reconciler/cli/ref_guard.py).
+
+    Before the session opens, so a refused run sends nothing. The embedded
+    emulator (--emulator) writes to no account and is not refused."""
+    if app.emulator or os.environ.get("GITHUB_ACTIONS") != "true":
+        return
+    if apply_ref is None:
+        # reconciler.yaml's, or (when it has problems, which the session reports) the default: the default branch.
+        apply_ref = load_settings(path)[0].apply_ref
+    refusal = ref_refusal(os.environ, apply_ref, command)
+    if refusal:
+        raise UserError(refusal)
 
 
 def refuse_planning_options(targets: tuple[str, ...], prune: bool | None, allow_empty: bool) -> None:
@@ -306,9 +328,10 @@ def saved_plan(app: App, session: Session, planfile: str, path: str) -> Plan:
 def reconcile_command(
     app: App, path: str, targets: tuple[str, ...], prune: bool | None, allow_empty: bool,
     yes: bool, output: str, skip_smoke_tests: bool, max_deletions: int | None,
-    watch: float | None,
+    watch: float | None, apply_ref: str | None,
 ) -> None:
     """Plan and apply in one step; with --watch, keep doing it."""
+    refuse_other_refs(app, path, apply_ref, "reconcile")
     stop = threading.Event()
     session = Session.open(app, path)
     pass_ = Pass(targets, prune, allow_empty, yes, output, not skip_smoke_tests, max_deletions, path)

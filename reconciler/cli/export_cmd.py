@@ -53,6 +53,8 @@ def export_command(app: App, out: str, path: str, models: tuple[str, ...], force
         raise UserError(f"would overwrite {', '.join(existing)}; pass --force to overwrite")
     folder.mkdir(parents=True, exist_ok=True)
     schema_line = schema_comment(folder, root)
+    if not schema_line:
+        app.console.info(NO_SCHEMA_HINT)
     for key, manifest in manifests.items():
         text = manifest_text(backend.rules.address(key), manifest, schema_line)
         targets[key].write_text(text, encoding="utf-8")
@@ -63,12 +65,23 @@ def export_command(app: App, out: str, path: str, models: tuple[str, ...], force
     )
 
 
+SCHEMA_FILE = "schema/tunedmodel.schema.json"
+NO_SCHEMA_HINT = (
+    f"The repository has no {SCHEMA_FILE}, so the manifests have no `$schema` line; "
+    f"`reconciler schema > {SCHEMA_FILE}` writes it, for editors to check manifests as they are typed."
+)
+
+
 def schema_comment(folder: Path, root: Path) -> str:
-    """The editor's `$schema` line, as a path from `folder` to the repository's schema.
+    """The editor's `$schema` line, as a path from `folder` to the repository's
+    committed schema; none when the repository has none (a line pointing
+    nowhere would only make editors complain).
 
     A manifest may be exported anywhere (`--out a/b/c`, or outside the
     repository), so the path is worked out from where the file lands.
     """
-    schema = root.resolve() / "schema" / "tunedmodel.schema.json"
+    schema = root.resolve() / SCHEMA_FILE
+    if not schema.is_file():
+        return ""
     relative = Path(os.path.relpath(schema, folder.resolve())).as_posix()
     return f"# yaml-language-server: $schema={relative}\n"

@@ -5,8 +5,8 @@ Exit codes: 0 success (no changes), 1 any error, 2 changes present (only with
 one meaning.
 
 Commands load lazily: each lives in its own module, imported only when it
-runs (or when `--help` lists them), so `reconciler --version` and shell
-completion start without requests, google-auth or the emulator.
+runs, so `reconciler --version`, `reconciler --help` (from SUMMARIES) and
+shell completion start without pydantic, requests, google-auth or the emulator.
 """
 
 from __future__ import annotations
@@ -38,6 +38,25 @@ COMMANDS: dict[str, str] = {
     "emulator": "reconciler.cli.emulator_cmd:emulator",
 }
 
+# Each command's one-line summary, the first paragraph of its docstring, for
+# `reconciler --help`: listing the commands then loads none of them (and so
+# none of pydantic, requests or google-auth). tests/packaging/test_startup.py
+# checks each against the command's own docstring.
+SUMMARIES: dict[str, str] = {
+    "apply": "Apply a saved plan exactly, or plan, show and (after confirmation) apply.",
+    "emulator": "Serve a local emulator of the Gemini API and Vertex AI tuning (with Cloud Storage) "
+                "until SIGINT/SIGTERM.",
+    "export": "Write a manifest for each live model (training data marked unknown).",
+    "import": "Adopt a live model: from now on the reconciler manages it.",
+    "plan": "Show what apply would change in the live account, and why.",
+    "promote": "Promote a candidate held by its promotion gate; the model it replaces is removed.",
+    "reconcile": "Plan and apply in one step; with --watch, keep doing it.",
+    "schema": "Print the JSON Schema of a TunedModel manifest (or of reconciler.yaml).",
+    "show": "Render a saved plan (from `plan --out`) as text, Markdown or JSON.",
+    "status": "A table of live models: managed or not, state, progress, last loss, in sync or not.",
+    "validate": "Check manifests, settings and datasets without calling the API.",
+}
+
 
 class LazyGroup(click.Group):
     """A group that imports a command's module the first time the command is asked for."""
@@ -48,6 +67,23 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands and their summaries, as click lists them, loading none that is not loaded yet."""
+        names = [name for name in self.list_commands(ctx)
+                 if name not in self.commands or not self.commands[name].hidden]
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [(name, self.commands[name].get_short_help_str(limit) if name in self.commands
+                 else self._short_help(name, limit)) for name in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    @staticmethod
+    def _short_help(name: str, limit: int) -> str:
+        # Shortened by click's own rule, as the loaded command's docstring would be.
+        return click.Command(name, help=SUMMARIES.get(name, "")).get_short_help_str(limit)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in self.lazy_commands:

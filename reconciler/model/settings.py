@@ -156,6 +156,11 @@ class Settings(Strict):
         description="Keep the checks of clean datasets in .reconciler/, by file content hash: "
         "an unchanged dataset is hashed but not parsed again.",
     )
+    apply_ref: str | None = Field(
+        None, min_length=1,
+        description="In GitHub Actions, the only ref apply and reconcile run on (a branch name, a full "
+        "refs/... ref, or * for any); default: the repository's default branch.",
+    )
 
     @model_validator(mode="after")
     def _vertex_block(self) -> Settings:
@@ -163,7 +168,7 @@ class Settings(Strict):
             raise ValueError("backend: vertex needs a `vertex:` block with project, location and datasets")
         return self
 
-    @field_validator("quota_project", "manifests")
+    @field_validator("quota_project", "manifests", "apply_ref")
     @classmethod
     def _printable(cls, value: str | None) -> str | None:
         # A NUL byte breaks every file system call; a newline would split a header.

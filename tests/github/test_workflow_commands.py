@@ -10,6 +10,7 @@ GITHUB_WORKSPACE, GITHUB_STEP_SUMMARY, GITHUB_OUTPUT and the workflow's `env:`.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -83,6 +84,9 @@ class Job:
         self.workspace = workspace
         self.summary = workspace.parent / f"{workflow}-step-summary.md"
         self.summary.touch()
+        # The apply workflow runs on a push to the default branch: the ref apply requires (ref_guard.py).
+        event = workspace.parent / f"{workflow}-event.json"
+        event.write_text(json.dumps({"repository": {"default_branch": "main"}}), encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if k not in _CREDENTIAL_ENVS}
         env.update({str(k): str(v) for k, v in load_workflow(workflow).get("env", {}).items()})
         env.update(
@@ -92,6 +96,8 @@ class Job:
             GITHUB_ACTIONS="true",
             GITHUB_WORKSPACE=str(workspace),
             GITHUB_STEP_SUMMARY=str(self.summary),
+            GITHUB_REF="refs/heads/main",
+            GITHUB_EVENT_PATH=str(event),
         )
         self.env = env
 

@@ -64,7 +64,8 @@ def bounded_env(**extra: str) -> dict[str, str]:
 
 
 # `python -m reconciler ARGS` that writes its peak resident memory (kB) to the
-# file named first as it exits, however it exits (an error, a MemoryError).
+# file named first as it exits, however it exits (an error, a MemoryError); a
+# test's prelude runs first, in place of `# PRELUDE`.
 _REPORTING_PEAK = """
 import atexit, re, runpy, sys
 peak_file = sys.argv.pop(1)
@@ -74,6 +75,7 @@ def report():
         out.write(re.search(r"VmHWM:\\s+(\\d+)", status.read()).group(1))
 
 atexit.register(report)
+# PRELUDE
 sys.argv[0] = "reconciler"
 runpy.run_module("reconciler", run_name="__main__", alter_sys=True)
 """
@@ -82,14 +84,15 @@ runpy.run_module("reconciler", run_name="__main__", alter_sys=True)
 class Child:
     """A CLI child process whose output goes to files, so it can be reaped with its rusage."""
 
-    def __init__(self, cwd: Path, args: tuple[str, ...], env: dict[str, str]) -> None:
+    def __init__(self, cwd: Path, args: tuple[str, ...], env: dict[str, str], prelude: str = "") -> None:
         self.started = time.monotonic()
         # Open for the child's whole life; output() reads and closes them.
         self._out = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         self._err = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         self._peak = tempfile.NamedTemporaryFile("r", encoding="ascii", suffix=".hwm")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _REPORTING_PEAK, self._peak.name, *args],
+            # `-c`: report the peak as it exits, run the prelude, then the command line.
+            [sys.executable, "-c", _REPORTING_PEAK.replace("# PRELUDE", prelude), self._peak.name, *args],
             cwd=cwd,
             env=bounded_env(**env),
             stdin=subprocess.DEVNULL,
@@ -131,9 +134,23 @@ class Child:
         return texts[0], texts[1]
 
 
-def start(cwd: Path, *args: str, **env: str) -> Child:
-    """`python -m reconciler ARGS` in `cwd`, under the memory and CPU limits."""
-    return Child(cwd, args, env)
+# A prelude for `start`: the backends retry with backoffs of 10-20 ms instead of
+# 1-8 s, so a test of what retrying ends in does not wait on the backoff itself.
+# The attempts and their count are the real ones.
+FAST_BACKOFF = """
+import functools
+import reconciler.backends.gemini.client as gemini
+import reconciler.backends.vertex.client as vertex
+from reconciler.client.retry import RetryPolicy
+for module in (gemini, vertex):
+    module.RetryPolicy = functools.partial(RetryPolicy, base_backoff=0.01, max_backoff=0.02)
+"""
+
+
+def start(cwd: Path, *args: str, prelude: str = "", **env: str) -> Child:
+    """`python -m reconciler ARGS` in `cwd`, under the memory and CPU limits;
+    with a `prelude`, that code runs in the child first."""
+    return Child(cwd, args, env, prelude)
 
 
 def finish(child: Child, started: float | None = None, timeout: float = WALL_TIMEOUT_SECONDS) -> Run:

@@ -25,19 +25,21 @@ import pytest
 from reconciler.client.bounded_json import MAX_JSON_DEPTH, MAX_JSON_VALUES
 from reconciler.client.pages import MAX_PAGES
 from reconciler.client.reading import MAX_RESPONSE_BYTES
+from reconciler.client.retry import RetryPolicy
 from tests.backends.vertex.helpers import manifest as vertex_manifest
 from tests.backends.vertex.helpers import write_repo as write_vertex_repo
 
-from .helpers import EXPECTED_PEAK_BYTES, Run, finish, start, write_repo
+from .helpers import EXPECTED_PEAK_BYTES, FAST_BACKOFF, Run, finish, start, write_repo
 
 # A server that misbehaves stops by itself: after this long, this many bytes,
 # or once the test is over.
 SERVER_SECONDS = 120.0
 ENDLESS_BYTES_CAP = 1536 * 1024 * 1024
-TRICKLE_SECONDS = 0.25
+TRICKLE_SECONDS = 0.1
 # Five attempts of 1 s each and their backoff take about 20 s; the wall
 # timeout only catches a run that would go on for ever.
 SLOW_WALL_TIMEOUT = 120.0
+SLOW_REQUEST_TIMEOUT = 0.4  # four trickled bytes' time (TRICKLE_SECONDS)
 SETTINGS = {"requestTimeoutSeconds": 1}
 # What the backend decodes from an entry, with a type it must refuse.
 WRONG_FIELD = {
@@ -184,15 +186,16 @@ def serve() -> Iterator[Callable[[Callable[[_Handler, str], None]], HostileServe
         server.server_close()
 
 
-def plan_against(tmp_path: Path, backend: str, server: HostileServer, timeout: float = 60.0) -> Run:
+def plan_against(tmp_path: Path, backend: str, server: HostileServer, timeout: float = 60.0,
+                 settings: dict[str, float] = SETTINGS, prelude: str = "") -> Run:
     """`plan` of a one-model repository of `backend`, its API at `server`."""
     if backend == "gemini":
-        repo = write_repo(tmp_path, settings=SETTINGS)
+        repo = write_repo(tmp_path, settings=settings)
         env = {"GENERATIVELANGUAGE_EMULATOR_HOST": server.host_port}
     else:
-        repo = write_vertex_repo(tmp_path, [vertex_manifest("alpha")], **SETTINGS)
+        repo = write_vertex_repo(tmp_path, [vertex_manifest("alpha")], **settings)
         env = {"AIPLATFORM_EMULATOR_HOST": server.host_port, "STORAGE_EMULATOR_HOST": server.host_port}
-    return finish(start(repo, "plan", **env), timeout=timeout)
+    return finish(start(repo, "plan", prelude=prelude, **env), timeout=timeout)
 
 
 def assert_bounded_error(result: Run, *expected: str) -> None:
@@ -226,7 +229,11 @@ def test_a_trickling_server_is_cut_off_at_the_request_timeout(
     backend: str, behave: Callable[[_Handler, str], None],
 ) -> None:
     server = serve(behave)
-    result = plan_against(tmp_path, backend, server, timeout=SLOW_WALL_TIMEOUT)
+    # A byte every 0.1 s: no read waits as long as the 0.4 s request timeout,
+    # which bounds the whole answer. The backoff between attempts is cut short
+    # (FAST_BACKOFF): the five attempts, not the waits between them, are tested.
+    result = plan_against(tmp_path, backend, server, timeout=SLOW_WALL_TIMEOUT,
+                          settings={"requestTimeoutSeconds": SLOW_REQUEST_TIMEOUT}, prelude=FAST_BACKOFF)
     # Retried like any timeout, then given up on.
-    assert_bounded_error(result, "no whole answer within the request timeout of 1s (requestTimeoutSeconds)",
-                         "attempts")
+    assert_bounded_error(result, "no whole answer within the request timeout of 0.4s (requestTimeoutSeconds)",
+                         f"(after {RetryPolicy().max_attempts} attempts)")

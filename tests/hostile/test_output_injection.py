@@ -101,7 +101,8 @@ def test_a_model_answer_cannot_annotate_the_apply_log(
     write_dataset(repo, "alpha.jsonl", [*rows(), {"text_input": "inject", "output": ANSWER}])
     started = time.monotonic()
     process = start(
-        repo, "apply", "--yes", "--output", output,
+        # --apply-ref '*': the log is what is tested, not the ref an apply may run on.
+        repo, "apply", "--yes", "--output", output, "--apply-ref", "*",
         GENERATIVELANGUAGE_EMULATOR_HOST=server.host_port, GITHUB_ACTIONS="true",
     )
     result = finish(process, started)

@@ -83,12 +83,41 @@ def test_the_schema_line_points_at_the_schema_from_wherever_the_file_lands(
 ) -> None:
     source = write_repo(tmp_path / "source", [manifest("alpha")])
     assert run_cli(source, emulator, "apply", "--yes").code == 0
+    written = run_cli(source, emulator, "schema")
+    (source / "schema").mkdir()
+    (source / "schema" / "tunedmodel.schema.json").write_text(written.out, encoding="utf-8")
     for out in ("manifests", "a/b/c", str(tmp_path / "elsewhere")):
         result = run_cli(source, emulator, "export", "--out", out, "--force")
         assert result.code == 0, result.text
+        assert "reconciler schema" not in result.err
         folder = source / out
         first = (folder / "alpha.yaml").read_text().splitlines()[0]
         relative = first.removeprefix("# yaml-language-server: $schema=")
         assert (folder / relative).resolve() == (source / "schema" / "tunedmodel.schema.json").resolve()
     assert (source / "manifests" / "alpha.yaml").read_text().startswith(
         "# yaml-language-server: $schema=../schema/tunedmodel.schema.json\n")
+
+
+def test_without_a_committed_schema_no_line_points_nowhere_and_a_hint_says_how(
+    tmp_path: Path, emulator: EmulatorServer
+) -> None:
+    source = write_repo(tmp_path / "source", [manifest("alpha")])
+    assert run_cli(source, emulator, "apply", "--yes").code == 0
+    result = run_cli(source, emulator, "export", "--out", "manifests", "--force")
+    assert result.code == 0, result.text
+    assert "$schema" not in (source / "manifests" / "alpha.yaml").read_text()
+    assert "`reconciler schema > schema/tunedmodel.schema.json` writes it" in result.err
+
+
+def test_status_works_on_a_folder_with_only_reconciler_yaml(tmp_path: Path, emulator: EmulatorServer) -> None:
+    # Where a migration begins: the settings, no manifests folder yet, and models made by hand.
+    seed_unmanaged(emulator, "by-hand")
+    repo = tmp_path / "new"
+    repo.mkdir()
+    write_settings(repo)
+    result = run_cli(repo, emulator, "status")
+    assert result.code == 0, result.text
+    assert "no manifests folder (treated as empty)" in result.err
+    (row,) = [line.split() for line in result.out.splitlines() if line.startswith("by-hand")]
+    assert row[:2] == ["by-hand", "no"]
+    assert row[-1] == "unmanaged"

@@ -6,6 +6,7 @@ Checked in a fresh interpreter, since this one has imported everything already.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -16,7 +17,7 @@ import click
 import pytest
 
 from reconciler import __version__
-from reconciler.cli.main import COMMANDS, cli
+from reconciler.cli.main import COMMANDS, SUMMARIES, cli
 from reconciler.emulator import EmulatorServer
 
 # What a command needs only once it runs.
@@ -59,6 +60,34 @@ def test_version_imports_no_command_module_and_no_network_library() -> None:
     loaded = sorted(name for name in modules
                     if any(name == banned or name.startswith(banned + ".") for banned in NOT_AT_START))
     assert loaded == []
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_lists_the_commands_without_loading_one(flag: str) -> None:
+    modules, printed = _modules_after(_LIST_MODULES_AFTER_VERSION.replace('["--version"]', f'["{flag}"]'))
+    assert all(f"  {name} " in printed for name in COMMANDS)
+    loaded = sorted(name for name in modules
+                    if any(name == banned or name.startswith(banned + ".") for banned in NOT_AT_START))
+    assert loaded == []
+
+
+def test_help_says_what_it_would_say_with_every_command_loaded() -> None:
+    # The summaries in main.py are the commands' own: the same text as click
+    # makes from each loaded command's docstring.
+    _, lazy = _modules_after(_LIST_MODULES_AFTER_VERSION.replace('["--version"]', '["--help"]'))
+    load_all = ("import click\nfrom reconciler.cli.main import COMMANDS, cli\n"
+                "for name in COMMANDS:\n    cli.get_command(click.Context(cli), name)\n")
+    modules, loaded = _modules_after(load_all + _LIST_MODULES_AFTER_VERSION.replace('["--version"]', '["--help"]'))
+    assert "reconciler.cli.apply_cmd" in modules
+    assert lazy.startswith("Usage: ")
+    assert loaded == lazy
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_each_summary_is_the_first_paragraph_of_the_commands_docstring(name: str) -> None:
+    command = cli.get_command(click.Context(cli), name)
+    assert command is not None and command.help is not None
+    assert SUMMARIES[name] == inspect.cleandoc(command.help).split("\n\n")[0].replace("\n", " ")
 
 
 def test_the_check_above_can_fail() -> None:
