@@ -35,16 +35,7 @@ def read_examples(model: DesiredModel, *, validation: bool = False) -> Iterator[
     Raises UserError if the data file no longer reads cleanly (it was valid
     when loaded, so it changed since).
     """
-    if not model.dataset.known:
-        raise UserError(
-            f"{model.file}: the training data of {model.id} is unknown "
-            "(trainingData.unknown); give spec.trainingData a file or examples to tune it"
-        )
-    data = model.manifest.spec.validation_data if validation else model.manifest.spec.training_data
-    source = model.validation_source if validation else model.dataset_source
-    if data is None or source is None:
-        return
-    for item in _read(data, source):
+    for item in _read_items(model, validation, allow_turns=False):
         assert isinstance(item, Example)  # _read yields Turns only when asked to
         yield item
 
@@ -55,7 +46,7 @@ def read_canonical_lines(model: DesiredModel, *, validation: bool = False) -> It
     `spec.systemInstruction` put in, examples in the `contents` format as
     they were checked. Raises UserError as `read_examples` does."""
     system = model.manifest.spec.system_instruction or None
-    for item in _read_items(model, validation):
+    for item in _read_items(model, validation, allow_turns=True):
         if isinstance(item, Turns):
             yield contents_hash(item.canonical), item.canonical
         else:
@@ -78,7 +69,7 @@ def canonical_origins(model: DesiredModel, root: str = "") -> list[str]:
     return [f"{shown}:{lines[index]}" if index < len(lines) else shown for _, index in keyed]
 
 
-def _read_items(model: DesiredModel, validation: bool) -> Iterator[Example | Turns]:
+def _read_items(model: DesiredModel, validation: bool, *, allow_turns: bool) -> Iterator[Example | Turns]:
     if not model.dataset.known:
         raise UserError(
             f"{model.file}: the training data of {model.id} is unknown "
@@ -88,7 +79,7 @@ def _read_items(model: DesiredModel, validation: bool) -> Iterator[Example | Tur
     source = model.validation_source if validation else model.dataset_source
     if data is None or source is None:
         return
-    yield from _read(data, source, allow_turns=True)
+    yield from _read(data, source, allow_turns=allow_turns)
 
 
 def read_evaluation(model: DesiredModel) -> Iterator[Example]:
