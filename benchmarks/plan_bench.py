@@ -107,10 +107,12 @@ def write_repository(root: Path, account: Account) -> list[str]:
 
 def seed(server: Any, root: Path) -> None:
     """Create every model as apply would, through the emulator's handler (no HTTP)."""
-    from reconciler.backends.gemini.requests import create_body
+    from reconciler.backends.gemini.requests import create_body, name_of
+    from reconciler.backends.gemini.trailer import UNKEYED
     from reconciler.emulator.calls import Call
     from reconciler.emulator.wire import Enums
     from reconciler.loader import load
+    from reconciler.model.ownership import gated
 
     result = load(root)
     if result.desired is None:
@@ -120,6 +122,12 @@ def seed(server: Any, root: Path) -> None:
         call = Call(version="v1beta", body=create_body(model), query={"tunedModelId": model.id},
                     enums=Enums(), now=time.time())
         service.create_tuned_model(call)
+        # As apply does once the create answered: the trailer bound to the createTime.
+        _, body = service.get_tuned_model(Call(version="v1beta", body={}, query={}, enums=Enums(), now=time.time()),
+                                          model.id)
+        bound = UNKEYED.description(model, name_of(model), untested=gated(model), created=body["createTime"])
+        service.update_tuned_model(Call(version="v1beta", body={"description": bound}, enums=Enums(),
+                                        query={"updateMask": "description"}, now=time.time()), model.id)
 
 
 # --- children ----------------------------------------------------------------------
