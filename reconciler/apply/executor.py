@@ -21,7 +21,7 @@ from reconciler.apply.waiting import Stopped, TimedOut, Waiter
 from reconciler.loader import read_evaluation
 from reconciler.model.desired import Desired, DesiredModel
 from reconciler.model.errors import ReconcilerError
-from reconciler.model.evaluation import evaluation_digest
+from reconciler.model.evaluation import evaluation_digest, recorded_score, score_label
 from reconciler.model.live import LiveModel, Reported
 from reconciler.model.manifest import Gate, Metric
 from reconciler.model.ownership import gated
@@ -396,8 +396,9 @@ class Executor:
         evaluation = model.manifest.spec.evaluation
         assert evaluation is not None
         recorded = live.serving_evaluation
-        if recorded.get("digest") == evaluation_digest(model) and recorded.get("score", "").isdigit():
-            return {evaluation.gate.metric: int(recorded["score"]) / SCORE_SCALE}
+        score = recorded_score(recorded)
+        if recorded.get("digest") == evaluation_digest(model) and score is not None:
+            return {evaluation.gate.metric: score}
         result = self._score(model, lambda text: self.backend.generate_serving(model.id, base_model, text))
         return dict(result.scores)
 
@@ -486,14 +487,6 @@ class Executor:
 
     def _permission_remove(self, change: Change) -> None:
         self.backend.revoke(change.model_id, _permission(change))
-
-
-# A score recorded on a resource: 4 digits, thousandths (0800 = 0.800), a valid label value.
-SCORE_SCALE = 1000
-
-
-def score_label(value: float) -> str:
-    return f"{round(value * SCORE_SCALE):04d}"
 
 
 def _thresholds(gate: Gate) -> str:

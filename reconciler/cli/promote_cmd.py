@@ -16,6 +16,7 @@ from reconciler.cli.app import App, pass_app
 from reconciler.cli.repository import command_hint
 from reconciler.cli.session import Session
 from reconciler.model.errors import UserError
+from reconciler.model.evaluation import recorded_score
 from reconciler.model.live import LiveModel
 from reconciler.model.ownership import ownership_for
 from reconciler.plan.rules import ReplaceOrder
@@ -70,5 +71,5 @@ def _check_held(live: LiveModel | None, address: str, fingerprint: str) -> None:
 
 
 def _score(live: LiveModel) -> str:
-    recorded = live.evaluation.get("score", "")
-    return f"{int(recorded) / 1000:.3f}" if recorded.isdigit() else "none"
+    score = recorded_score(live.evaluation)
+    return f"{score:.3f}" if score is not None else "none"

@@ -16,6 +16,7 @@ from reconciler.apply.usage import usage_json
 from reconciler.cli.app import App, pass_app
 from reconciler.cli.session import Session
 from reconciler.model.desired import DesiredModel
+from reconciler.model.evaluation import recorded_score
 from reconciler.model.live import LiveModel, LiveState
 from reconciler.model.ownership import data_digest, data_hash
 from reconciler.model.tuning import TuningDefaults
@@ -85,7 +86,6 @@ def record(
     }
 
 
-SCORE_SCALE = 1000  # a recorded score: thousandths, 4 digits (0800 = 0.800)
 
 
 def evaluation_record(model: LiveModel) -> dict[str, object] | None:
@@ -99,18 +99,15 @@ def evaluation_record(model: LiveModel) -> dict[str, object] | None:
     untested = model.ownership is not None and model.ownership.untested
     decision = "hold" if model.held else (None if untested or not current else "promote")
     return {
-        "score": _score(current),
+        "score": recorded_score(current),
         "digest": current.get("digest") or None,
         "decision": decision,
         "candidate": model.candidate,
-        "serving_score": _score(serving) if model.candidate else _score(current),
+        "serving_score": recorded_score(serving) if model.candidate else recorded_score(current),
         "serving_digest": (serving if model.candidate else current).get("digest") or None,
     }
 
 
-def _score(recorded: dict[str, str]) -> float | None:
-    score = recorded.get("score", "")
-    return int(score) / SCORE_SCALE if score.isdigit() else None
 
 
 def usage(model: LiveModel, manifest: DesiredModel | None, tuning: TuningDefaults) -> dict[str, object] | None:

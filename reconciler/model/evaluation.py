@@ -19,12 +19,27 @@ or decision.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from reconciler.model.desired import DesiredModel
 from reconciler.model.manifest import Evaluation
 from reconciler.model.ownership import short_hash
 
 DIGEST_LENGTH = 12
+# A score recorded on a resource (a label value on Vertex AI): thousandths, 4
+# digits (0800 = 0.800).
+SCORE_SCALE = 1000
+
+
+def score_label(value: float) -> str:
+    """A score as it is recorded: `0800` for 0.8."""
+    return f"{round(value * SCORE_SCALE):04d}"
+
+
+def recorded_score(recorded: Mapping[str, str]) -> float | None:
+    """The score a recorded gate result holds (`{"score": "0800"}` -> 0.8), or None."""
+    score = recorded.get("score", "")
+    return int(score) / SCORE_SCALE if score.isdigit() else None
 # Bumped if the canonical form below changes, so old and new never compare equal.
 _VERSION = "evaluation/v1"
 

@@ -6,12 +6,10 @@ example or an answer."""
 from __future__ import annotations
 
 from reconciler.model.desired import DesiredModel
-from reconciler.model.evaluation import evaluation_digest
+from reconciler.model.evaluation import evaluation_digest, recorded_score
 from reconciler.model.live import LiveModel
 from reconciler.plan.rules import PlanRules, ReplaceOrder
 from reconciler.plan.types import GatePlan
-
-SCORE_SCALE = 1000  # a recorded score: thousandths, 4 digits (0800 = 0.800)
 
 
 def gate_plan(model: DesiredModel, live: LiveModel | None, rules: PlanRules) -> GatePlan | None:
@@ -22,7 +20,6 @@ def gate_plan(model: DesiredModel, live: LiveModel | None, rules: PlanRules) -> 
         return None
     gate = evaluation.gate
     recorded = _serving_record(live)
-    score = recorded.get("score", "")
     return GatePlan(
         metric=gate.metric.value,
         at_least=gate.at_least,
@@ -31,7 +28,7 @@ def gate_plan(model: DesiredModel, live: LiveModel | None, rules: PlanRules) -> 
         on_failure=evaluation.on_failure.value,
         examples=model.evaluation.examples,
         digest=digest,
-        live_score=int(score) / SCORE_SCALE if score.isdigit() else None,
+        live_score=recorded_score(recorded),
         live_digest=recorded.get("digest") or None,
         old_model_kept=rules.replace_order is ReplaceOrder.CREATE_FIRST,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from reconciler.model.desired import Desired, DesiredModel
-from reconciler.model.evaluation import evaluation_digest
+from reconciler.model.evaluation import evaluation_digest, recorded_score
 from reconciler.model.live import LiveModel, Observed, Reported
 from reconciler.model.manifest import OnFailure
 from reconciler.model.ownership import gated
@@ -205,8 +205,8 @@ def _gate_decided(state: _Planning, model: DesiredModel, live: LiveModel) -> boo
                        "its gates again and promotes it whatever they say; re-tunes nothing",
             ))
             return False
-        score = live.evaluation.get("score", "")
-        scored = f" (its score {int(score) / 1000:.3f})" if score.isdigit() else ""
+        score = recorded_score(live.evaluation)
+        scored = f" (its score {score:.3f})" if score is not None else ""
         state.blocked.append(PlanError(
             model_id=model.id,
             message=f"{address} held: its candidate failed its promotion gate{scored}; the model before it "
