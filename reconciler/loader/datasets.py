@@ -138,7 +138,8 @@ class _Tally:
         except UnicodeEncodeError:  # a lone surrogate: add_rows says where
             return False
         self.count += len(inputs)
-        self.input_characters += sum(map(len, inputs))
+        # The system instruction goes into every pair as uploaded: it is tuned on (and billed).
+        self.input_characters += sum(map(len, inputs)) + len(self.system or "") * len(inputs)
         self.output_characters += sum(map(len, outputs))
         self.fingerprint.add_hashes(digests)
         lines = range(batch.first_line, batch.first_line + len(digests))
@@ -174,6 +175,7 @@ class _Tally:
         max_example = self.max_example_characters or float("inf")
         keep_text_keys, text_key = self.keep_lines, self.text_keys.setdefault
         pairs_need_text_keys = keep_text_keys and self.system is not None
+        system_length = len(self.system or "")  # in every pair as uploaded: tuned on, and billed
         count = input_characters = output_characters = 0
         for item in batch:
             if type(item) is Turns:
@@ -194,7 +196,7 @@ class _Tally:
             line, _, text_input, output = item
             count += 1
             input_length, output_length = len(text_input), len(output)
-            input_characters += input_length
+            input_characters += input_length + system_length
             output_characters += output_length
             # Cheap tests first: nearly every row passes them all.
             if (

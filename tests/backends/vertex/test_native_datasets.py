@@ -15,6 +15,7 @@ import yaml
 
 from reconciler.backends.gemini.rules import MAX_REQUEST_BYTES as GEMINI_MAX_REQUEST_BYTES
 from reconciler.emulator import EmulatorServer
+from reconciler.loader import load
 from tests.backends.vertex.helpers import BUCKET, jobs_of, manifest, objects, vertex_cli, write_repo
 
 SYSTEM = "Answer in French."
@@ -216,3 +217,17 @@ def test_a_retired_base_model_is_refused_and_the_catalogue_can_be_extended(
     write_repo(tmp_path, [document])
     result = vertex_cli(repo, emulator, "validate")
     assert result.code == 1 and "the nearest are" in result.text
+
+
+def test_the_system_instruction_counts_in_every_pairs_characters(tmp_path: Path) -> None:
+    """It is tuned on, and billed, with every example: the estimate counts it,
+    for a file (read in clean batches) and for inline examples (row by row)."""
+    system = "Answer with the next number."
+    inline = [{"textInput": str(n), "output": str(n + 1)} for n in range(20)]
+    repo = write_repo(tmp_path, [manifest("numbers", systemInstruction=system),
+                                 manifest("inline", systemInstruction=system, trainingData={"examples": inline})])
+    result = load(repo, cwd=repo)
+    assert result.desired is not None
+    for model in result.desired.models:
+        inputs = sum(len(str(n)) for n in range(20))
+        assert model.dataset.input_characters == inputs + 20 * len(system), model.id
