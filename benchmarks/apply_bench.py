@@ -56,9 +56,10 @@ def write_repo(root: Path, models: int) -> None:
 
 
 def run(models: int, step_seconds: float, poll: float, concurrency: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as folder, EmulatorServer(
-        EmulatorOptions(step_seconds=step_seconds, seed=1)
-    ) as server:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        EmulatorServer(EmulatorOptions(step_seconds=step_seconds, seed=1)) as server,
+    ):
         root = Path(folder)
         write_repo(root, models)
         started = time.perf_counter()
@@ -98,10 +99,14 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
     figures = run(args.models, args.step_seconds, args.poll, args.concurrency)
-    print(f"{figures['models']} models applied in {figures['wall_seconds']}s "
-          f"(concurrency {figures['concurrency']}, {figures['tuning_seconds_per_model']}s of tuning each)")
-    print(f"{figures['requests']} API requests: {figures['requests_per_model']} per model, "
-          f"of which {figures['polls_per_model']} operation polls")
+    print(
+        f"{figures['models']} models applied in {figures['wall_seconds']}s "
+        f"(concurrency {figures['concurrency']}, {figures['tuning_seconds_per_model']}s of tuning each)"
+    )
+    print(
+        f"{figures['requests']} API requests: {figures['requests_per_model']} per model, "
+        f"of which {figures['polls_per_model']} operation polls"
+    )
     for kind, number in figures["requests_by_kind"].items():
         print(f"  {number:6d}  {kind}")
     RESULTS.parent.mkdir(exist_ok=True)

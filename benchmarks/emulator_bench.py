@@ -45,18 +45,32 @@ def seed(url: str) -> None:
 
 def seed_vertex(url: str) -> tuple[str, str]:
     """The name of one tuning job and of one Model, after seeding VERTEX_JOBS jobs."""
-    lines = [{"contents": [{"role": "user", "parts": [{"text": str(n)}]},
-                           {"role": "model", "parts": [{"text": str(n + 1)}]}]} for n in range(20)]
+    lines = [
+        {
+            "contents": [
+                {"role": "user", "parts": [{"text": str(n)}]},
+                {"role": "model", "parts": [{"text": str(n + 1)}]},
+            ]
+        }
+        for n in range(20)
+    ]
     dataset = "".join(json.dumps(line) + "\n" for line in lines).encode()
     with requests.Session() as session:
         session.post(f"{url}/storage/v1/b", json={"name": "bench-data"}, timeout=10).raise_for_status()
-        session.post(f"{url}/upload/storage/v1/b/bench-data/o", params={"uploadType": "media", "name": "d.jsonl"},
-                     data=dataset, timeout=10).raise_for_status()
-        body = {"baseModel": "gemini-2.5-flash", "tunedModelDisplayName": "Bench",
-                "supervisedTuningSpec": {"trainingDatasetUri": "gs://bench-data/d.jsonl",
-                                         "exportLastCheckpointOnly": True}}
-        names = [session.post(f"{url}/{VERTEX}/tuningJobs", json=body, timeout=10).json()["name"]
-                 for _ in range(VERTEX_JOBS)]
+        session.post(
+            f"{url}/upload/storage/v1/b/bench-data/o",
+            params={"uploadType": "media", "name": "d.jsonl"},
+            data=dataset,
+            timeout=10,
+        ).raise_for_status()
+        body = {
+            "baseModel": "gemini-2.5-flash",
+            "tunedModelDisplayName": "Bench",
+            "supervisedTuningSpec": {"trainingDatasetUri": "gs://bench-data/d.jsonl", "exportLastCheckpointOnly": True},
+        }
+        names = [
+            session.post(f"{url}/{VERTEX}/tuningJobs", json=body, timeout=10).json()["name"] for _ in range(VERTEX_JOBS)
+        ]
         job = session.get(f"{url}/v1/{names[VERTEX_JOBS // 2]}", timeout=10).json()
     return job["name"], job["tunedModel"]["model"]
 
@@ -112,18 +126,19 @@ def main() -> None:
             session.get(f"{server.url}/v1/{model_name}", timeout=10).raise_for_status()
 
         def list_jobs(session: requests.Session) -> None:
-            page = session.get(f"{server.url}/{VERTEX}/tuningJobs", params={"pageSize": VERTEX_PAGE},
-                               timeout=30).json()
+            page = session.get(f"{server.url}/{VERTEX}/tuningJobs", params={"pageSize": VERTEX_PAGE}, timeout=30).json()
             assert len(page["tuningJobs"]) == VERTEX_PAGE
 
         def list_models(session: requests.Session) -> None:
-            page = session.get(f"{server.url}/{VERTEX}/models", params={"pageSize": VERTEX_PAGE},
-                               timeout=30).json()
+            page = session.get(f"{server.url}/{VERTEX}/models", params={"pageSize": VERTEX_PAGE}, timeout=30).json()
             assert len(page["models"]) == VERTEX_PAGE
 
-        for label, one in (("GET tuningJobs/{id}", get_job), ("GET models/{id}@1", get_model),
-                           (f"GET tuningJobs?pageSize={VERTEX_PAGE} (one page)", list_jobs),
-                           (f"GET models?pageSize={VERTEX_PAGE} (one page)", list_models)):
+        for label, one in (
+            ("GET tuningJobs/{id}", get_job),
+            ("GET models/{id}@1", get_model),
+            (f"GET tuningJobs?pageSize={VERTEX_PAGE} (one page)", list_jobs),
+            (f"GET models?pageSize={VERTEX_PAGE} (one page)", list_models),
+        ):
             for threads in (1, 4):
                 rate(label, args.seconds, threads, one)
 

@@ -119,15 +119,25 @@ def seed(server: Any, root: Path) -> None:
         raise SystemExit("\n".join(str(problem) for problem in result.problems))
     service = server.app.services["models"]
     for model in result.desired.models:
-        call = Call(version="v1beta", body=create_body(model), query={"tunedModelId": model.id},
-                    enums=Enums(), now=time.time())
+        call = Call(
+            version="v1beta", body=create_body(model), query={"tunedModelId": model.id}, enums=Enums(), now=time.time()
+        )
         service.create_tuned_model(call)
         # As apply does once the create answered: the trailer bound to the createTime.
-        _, body = service.get_tuned_model(Call(version="v1beta", body={}, query={}, enums=Enums(), now=time.time()),
-                                          model.id)
+        _, body = service.get_tuned_model(
+            Call(version="v1beta", body={}, query={}, enums=Enums(), now=time.time()), model.id
+        )
         bound = UNKEYED.description(model, name_of(model), untested=gated(model), created=body["createTime"])
-        service.update_tuned_model(Call(version="v1beta", body={"description": bound}, enums=Enums(),
-                                        query={"updateMask": "description"}, now=time.time()), model.id)
+        service.update_tuned_model(
+            Call(
+                version="v1beta",
+                body={"description": bound},
+                enums=Enums(),
+                query={"updateMask": "description"},
+                now=time.time(),
+            ),
+            model.id,
+        )
 
 
 # --- children ----------------------------------------------------------------------
@@ -186,8 +196,9 @@ def measured(command: list[str], env: dict[str, str], server: Any) -> dict[str, 
     """`run_child` with the child's own peak RSS, which it reports on exit."""
     requests.delete(f"{server.url}/_internal/requests", timeout=10).raise_for_status()
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", RSS_WRAPPER, *command], env=env, capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", RSS_WRAPPER, *command], env=env, capture_output=True, text=True, check=False
+    )
     wall = time.perf_counter() - started
     peak = [line for line in done.stderr.splitlines() if line.startswith("PEAK_RSS_KIB=")]
     if done.returncode != 0 or not peak:
@@ -205,8 +216,16 @@ def commands(root: Path, cached_root: Path, ids_file: Path, url: str) -> dict[st
     this = str(Path(__file__).resolve())
     return {
         "reconciler plan": ["-m", "reconciler", "plan", "-C", str(root), "--output", "json", "--detailed-exitcode"],
-        "plan, dataset cache warm": ["-m", "reconciler", "plan", "-C", str(cached_root), "--output", "json",
-                                     "--detailed-exitcode"],
+        "plan, dataset cache warm": [
+            "-m",
+            "reconciler",
+            "plan",
+            "-C",
+            str(cached_root),
+            "--output",
+            "json",
+            "--detailed-exitcode",
+        ],
         f"GET each x{GET_PARALLEL}": [this, "child", "get-each", url, str(ids_file)],
         "SDK list (google-generativeai)": [this, "child", "sdk-list", url],
     }
@@ -228,8 +247,11 @@ def bench_account(account: Account, latency: float, rounds: int, only_plan: bool
         seeded = time.perf_counter() - started
         # With bytecode caches, as an installed package and the baselines' libraries have them: under
         # PYTHONDONTWRITEBYTECODE a source checkout recompiles reconciler's modules in every plan (~70 ms).
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "PYTHONDONTWRITEBYTECODE")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "PYTHONDONTWRITEBYTECODE")
+        }
         env["GENERATIVELANGUAGE_EMULATOR_HOST"] = server.host_port
         # The same repository with `datasetCache: true`, its cache filled by one plan first.
         cached_root = Path(folder) / "cached"
@@ -260,7 +282,8 @@ def bench_account(account: Account, latency: float, rounds: int, only_plan: bool
         figures["sdk_over_plan"] = round(summary["SDK list (google-generativeai)"]["wall_seconds"] / plan_wall, 2)
     plan_requests = summary["reconciler plan"]["requests"]
     figures["plan_list_only"] = set(plan_requests) <= LIST_KEYS and plan_requests.get(
-        "GET /{version}/tunedModels") == math.ceil(account.models / 1000)
+        "GET /{version}/tunedModels"
+    ) == math.ceil(account.models / 1000)
     return figures
 
 
@@ -280,32 +303,41 @@ def verdicts(figures: dict[str, Any]) -> dict[str, bool]:
     short, long = figures["accounts"]["short"], figures["accounts"]["long"]
     result = {
         "plan is list-only": short["plan_list_only"] and long["plan_list_only"],
-        f">= {TARGETS['short_ratio']}x GET each at 2,000 short-run models":
-            short["get_each_over_plan"] >= TARGETS["short_ratio"],
+        f">= {TARGETS['short_ratio']}x GET each at 2,000 short-run models": short["get_each_over_plan"]
+        >= TARGETS["short_ratio"],
         f">= {TARGETS['long_ratio']}x GET each with long runs": long["get_each_over_plan"] >= TARGETS["long_ratio"],
-        f"< {TARGETS['long_rss_mb']} MB with long runs":
-            long["median"]["reconciler plan"]["peak_rss_mb"] < TARGETS["long_rss_mb"],
+        f"< {TARGETS['long_rss_mb']} MB with long runs": long["median"]["reconciler plan"]["peak_rss_mb"]
+        < TARGETS["long_rss_mb"],
     }
     if "10k" in figures["accounts"]:
         big = figures["accounts"]["10k"]
         result[f"< {TARGETS['10k_rss_mb']} MB at 10,000 models"] = (
-            big["median"]["reconciler plan"]["peak_rss_mb"] < TARGETS["10k_rss_mb"])
+            big["median"]["reconciler plan"]["peak_rss_mb"] < TARGETS["10k_rss_mb"]
+        )
         result["plan is list-only"] = result["plan is list-only"] and big["plan_list_only"]
     return result
 
 
 def report(figures: dict[str, Any]) -> None:
-    print(f"{figures['latency_seconds'] * 1000:.0f} ms added to every request; median of "
-          f"{figures['rounds']} interleaved rounds; machine: {figures['machine']}")
+    print(
+        f"{figures['latency_seconds'] * 1000:.0f} ms added to every request; median of "
+        f"{figures['rounds']} interleaved rounds; machine: {figures['machine']}"
+    )
     for account in figures["accounts"].values():
-        print(f"\n{account['models']:,} models x {account['snapshots_per_model']} snapshots "
-              f"(seeded in {account['seed_seconds']} s)")
+        print(
+            f"\n{account['models']:,} models x {account['snapshots_per_model']} snapshots "
+            f"(seeded in {account['seed_seconds']} s)"
+        )
         for name, result in account["median"].items():
-            print(f"  {name:<26} {result['wall_seconds']:7.2f} s  {result['requests_total']:6} requests  "
-                  f"{result['peak_rss_mb']:7.1f} MB peak RSS   (runs {result['wall_seconds_all']})")
+            print(
+                f"  {name:<26} {result['wall_seconds']:7.2f} s  {result['requests_total']:6} requests  "
+                f"{result['peak_rss_mb']:7.1f} MB peak RSS   (runs {result['wall_seconds_all']})"
+            )
         if "get_each_over_plan" in account:
-            print(f"  plan's lead: x{account['get_each_over_plan']} over GET each, "
-                  f"x{account['sdk_over_plan']} over the SDK list; list-only: {account['plan_list_only']}")
+            print(
+                f"  plan's lead: x{account['get_each_over_plan']} over GET each, "
+                f"x{account['sdk_over_plan']} over the SDK list; list-only: {account['plan_list_only']}"
+            )
     print("\ntargets:")
     for target, met in figures["verdicts"].items():
         print(f"  {'met    ' if met else 'NOT MET'}  {target}")
@@ -328,8 +360,10 @@ def main() -> None:
     def scaled(account: Account) -> Account:
         return Account(account.name, max(1, round(account.models * args.scale)), account.examples)
 
-    accounts = {"short": bench_account(scaled(SHORT), args.latency, args.rounds),
-                "long": bench_account(scaled(LONG), args.latency, args.rounds)}
+    accounts = {
+        "short": bench_account(scaled(SHORT), args.latency, args.rounds),
+        "long": bench_account(scaled(LONG), args.latency, args.rounds),
+    }
     if not args.skip_10k:
         accounts["10k"] = bench_account(scaled(MEMORY), args.latency, args.rounds, only_plan=True)
     figures: dict[str, Any] = {
@@ -346,8 +380,14 @@ def main() -> None:
     args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     print(f"written to {args.out}")
     if not args.skip_vertex:  # the same 2,000 short runs on backend: vertex, in its own script
-        vertex = [sys.executable, str(Path(__file__).with_name("plan_bench_vertex.py")), "--latency", str(args.latency),
-                  "--models", str(scaled(SHORT).models)]
+        vertex = [
+            sys.executable,
+            str(Path(__file__).with_name("plan_bench_vertex.py")),
+            "--latency",
+            str(args.latency),
+            "--models",
+            str(scaled(SHORT).models),
+        ]
         subprocess.run(vertex, check=True)
 
 

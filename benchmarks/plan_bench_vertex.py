@@ -36,6 +36,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "plan_bench_vertex.json"
 RSS_TARGET_MB = 300
 EXAMPLES = 20  # the fewest the API accepts
 
+
 def load_desired(root: Path) -> Desired:
     result = load(root)
     if result.desired is None:
@@ -77,7 +78,8 @@ def write_vertex_repository(root: Path, models: int) -> None:
     (root / "reconciler.yaml").write_text(VERTEX_SETTINGS, encoding="utf-8")
     for index in range(models):
         (root / "manifests" / f"model-{index:04d}.yaml").write_text(
-            VERTEX_MANIFEST.format(index=index), encoding="utf-8")
+            VERTEX_MANIFEST.format(index=index), encoding="utf-8"
+        )
         rows = (json.dumps({"textInput": f"{index} {n}", "output": str(n + 1)}) for n in range(EXAMPLES))
         (root / "datasets" / f"model-{index:04d}.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
@@ -98,11 +100,22 @@ def seed_vertex(server: EmulatorServer, desired: Desired) -> None:
     for model in desired.models:
         data = canonical_jsonl(model)
         name = object_name(settings.prefix, data)
-        gcs.upload(Call(version="", body=data, query={"name": name}, enums=Enums(), now=time.time(),
-                        headers={"content-type": CONTENT_TYPE}, system={"uploadType": "media"}), settings.bucket)
+        gcs.upload(
+            Call(
+                version="",
+                body=data,
+                query={"name": name},
+                enums=Enums(),
+                now=time.time(),
+                headers={"content-type": CONTENT_TYPE},
+                system={"uploadType": "media"},
+            ),
+            settings.bucket,
+        )
         body = backend._job_body(model, f"gs://{settings.bucket}/{name}", "bench", model.manifest.spec.base_model or "")
-        jobs.create_tuning_job(Call(version="v1", body=body, query={}, enums=Enums(), now=time.time()),
-                               settings.project, settings.location)
+        jobs.create_tuning_job(
+            Call(version="v1", body=body, query={}, enums=Enums(), now=time.time()), settings.project, settings.location
+        )
     client.list_tuning_jobs()  # the first request after the end makes the Models and Endpoints
     client.close()
 
@@ -117,9 +130,25 @@ def vertex_plan_in_subprocess(server: EmulatorServer, root: Path) -> dict[str, A
     # Through a wrapper process, so that this plan's peak RSS is measured
     # apart from the Gemini plan's (RUSAGE_CHILDREN keeps the largest child).
     done = subprocess.run(
-        [sys.executable, "-c", _PEAK_WRAPPER, str(out), sys.executable, "-m", "reconciler", "plan",
-         "-C", str(root), "--output", "json", "--detailed-exitcode"],
-        env=env, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-c",
+            _PEAK_WRAPPER,
+            str(out),
+            sys.executable,
+            "-m",
+            "reconciler",
+            "plan",
+            "-C",
+            str(root),
+            "--output",
+            "json",
+            "--detailed-exitcode",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     wall = time.perf_counter() - started
     if done.returncode != 0:
@@ -153,19 +182,30 @@ def run_vertex(models: int, latency: float) -> dict[str, Any]:
         seed_vertex(server, load_desired(root))
         seeded = time.perf_counter() - started
         cli = vertex_plan_in_subprocess(server, root)
-    return {"seed_seconds": round(seeded, 2), "cli_plan": cli,
-            "targets": {"list_calls_each": math.ceil(models / PAGE_SIZE), "other_requests": 0}}
+    return {
+        "seed_seconds": round(seeded, 2),
+        "cli_plan": cli,
+        "targets": {"list_calls_each": math.ceil(models / PAGE_SIZE), "other_requests": 0},
+    }
 
 
 def report_vertex(figures: dict[str, Any]) -> None:
     cli = figures["cli_plan"]
-    lists = {k: v for k, v in cli["requests"].items()
-             if k.startswith("GET ") and k.rsplit("/", 1)[-1] in ("tuningJobs", "models", "endpoints")}
+    lists = {
+        k: v
+        for k, v in cli["requests"].items()
+        if k.startswith("GET ") and k.rsplit("/", 1)[-1] in ("tuningJobs", "models", "endpoints")
+    }
     other = cli["requests_total"] - sum(lists.values())
-    print(f"backend: vertex, reconciler plan (subprocess): {cli['wall_seconds']} s wall, "
-          f"{cli['changes']} changes listed (seeded in {figures['seed_seconds']} s)")
-    print("  requests: " + ", ".join(f"{k.rsplit('/', 1)[-1]} {v}" for k, v in sorted(lists.items()))
-          + f" list calls (target {figures['targets']['list_calls_each']} each), {other} other (target 0)")
+    print(
+        f"backend: vertex, reconciler plan (subprocess): {cli['wall_seconds']} s wall, "
+        f"{cli['changes']} changes listed (seeded in {figures['seed_seconds']} s)"
+    )
+    print(
+        "  requests: "
+        + ", ".join(f"{k.rsplit('/', 1)[-1]} {v}" for k, v in sorted(lists.items()))
+        + f" list calls (target {figures['targets']['list_calls_each']} each), {other} other (target 0)"
+    )
     print(f"  peak RSS: {cli['peak_rss_mb']} MB (target < {RSS_TARGET_MB} MB)")
 
 

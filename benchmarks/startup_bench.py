@@ -61,8 +61,9 @@ class FirstRequest:
 
 
 def child_env(emulator_host: str | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONDONTWRITEBYTECODE", "GEMINI_API_KEY", "GOOGLE_API_KEY")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "GEMINI_API_KEY", "GOOGLE_API_KEY")
+    }
     if emulator_host:
         env["GENERATIVELANGUAGE_EMULATOR_HOST"] = emulator_host
     return env
@@ -107,8 +108,12 @@ def plan_times(runs: int, root: Path) -> tuple[list[float], list[float], list[st
             if first.at is None:
                 raise SystemExit("plan made no request")
             to_request.append(first.at - started)
-        logs = [subprocess.run([sys.executable, "-X", "importtime", *command[1:]], check=True,
-                               capture_output=True, text=True, env=env).stderr for _ in range(IMPORTTIME_RUNS)]
+        logs = [
+            subprocess.run(
+                [sys.executable, "-X", "importtime", *command[1:]], check=True, capture_output=True, text=True, env=env
+            ).stderr
+            for _ in range(IMPORTTIME_RUNS)
+        ]
     return to_request, to_exit, logs
 
 
@@ -126,7 +131,7 @@ def imports_by_package(importtime_log: str) -> dict[str, float]:
     spent: Counter[str] = Counter()
     for index, (depth, self_us, package) in enumerate(rows):
         owner = package
-        for later_depth, _, later_package in rows[index + 1:]:  # the ancestors, nearest first
+        for later_depth, _, later_package in rows[index + 1 :]:  # the ancestors, nearest first
             if not _is_stdlib(owner):
                 break
             if later_depth < depth:
@@ -174,16 +179,24 @@ def main() -> None:
         "plan_to_exit": summary(to_exit),
         "plan_imports_ms_by_package": by_package,
     }
-    for name, label in (("python_c_pass", "python -c pass"), ("version", "reconciler --version"),
-                        ("help", "reconciler --help"), ("plan_to_first_request", "plan, to first request"),
-                        ("plan_to_exit", "plan, to exit")):
+    for name, label in (
+        ("python_c_pass", "python -c pass"),
+        ("version", "reconciler --version"),
+        ("help", "reconciler --help"),
+        ("plan_to_first_request", "plan, to first request"),
+        ("plan_to_exit", "plan, to exit"),
+    ):
         result = figures[name]
-        print(f"{label:<24} median {result['median_seconds']:.3f} s, fastest {result['fastest_seconds']:.3f} s "
-              f"over {args.runs} runs")
+        print(
+            f"{label:<24} median {result['median_seconds']:.3f} s, fastest {result['fastest_seconds']:.3f} s "
+            f"over {args.runs} runs"
+        )
     print(f"reconciler --help is {figures['help_over_python']}x python -c pass (budget: 3x)")
     top = ", ".join(f"{package} {ms}" for package, ms in list(by_package.items())[:10])
-    print(f"plan's imports (ms, -X importtime, by the package that caused them): "
-          f"total {sum(by_package.values()):.0f}; {top}")
+    print(
+        f"plan's imports (ms, -X importtime, by the package that caused them): "
+        f"total {sum(by_package.values()):.0f}; {top}"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     print(f"written to {args.out}")

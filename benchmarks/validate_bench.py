@@ -128,16 +128,24 @@ def bench_small_files(manifests: int, examples: int) -> dict[str, Any]:
         load(root, cwd=root)  # fills the cache
         _, cached, _ = best_of(3, lambda: load(root, cwd=root))
     figures = {
-        "manifests": count, "examples_each": examples, "dataset_mb": round(size / 1e6, 1),
-        "load_seconds": round(wall, 2), "load_cpu_seconds": round(cpu, 2),
-        "load_mb_per_s": round(size / 1e6 / wall), "sha256sum_seconds": round(hashed, 3),
-        "sha256sum_mb_per_s": round(size / 1e6 / hashed), "load_over_sha256sum": round(wall / hashed, 1),
-        "cached_load_seconds": round(cached, 2), "cached_over_sha256sum": round(cached / hashed, 1),
+        "manifests": count,
+        "examples_each": examples,
+        "dataset_mb": round(size / 1e6, 1),
+        "load_seconds": round(wall, 2),
+        "load_cpu_seconds": round(cpu, 2),
+        "load_mb_per_s": round(size / 1e6 / wall),
+        "sha256sum_seconds": round(hashed, 3),
+        "sha256sum_mb_per_s": round(size / 1e6 / hashed),
+        "load_over_sha256sum": round(wall / hashed, 1),
+        "cached_load_seconds": round(cached, 2),
+        "cached_over_sha256sum": round(cached / hashed, 1),
     }
     print(f"many small files: {count:,} manifests x {examples} examples ({size / 1e6:.1f} MB of data)")
-    print(f"  load: {wall:.2f} s wall, CPU {cpu:.2f} s (target < 5 s), {figures['load_mb_per_s']} MB/s; "
-          f"sha256sum of the datasets {hashed:.2f} s ({figures['sha256sum_mb_per_s']} MB/s): "
-          f"x{figures['load_over_sha256sum']}")
+    print(
+        f"  load: {wall:.2f} s wall, CPU {cpu:.2f} s (target < 5 s), {figures['load_mb_per_s']} MB/s; "
+        f"sha256sum of the datasets {hashed:.2f} s ({figures['sha256sum_mb_per_s']} MB/s): "
+        f"x{figures['load_over_sha256sum']}"
+    )
     print(f"  load with the dataset cache warm: {cached:.2f} s: x{figures['cached_over_sha256sum']} sha256sum")
     return figures
 
@@ -156,13 +164,18 @@ def bench_large_file(megabytes: int) -> dict[str, Any]:
         _, wall, cpu = best_of(3, read_check_hash)
         hashed = sha256sum_seconds([path])
     figures = {
-        "dataset_mb": round(size / 1e6), "fingerprint_only_mb_per_s": fingerprint,
-        "read_check_hash_mb_per_s": round(size / 1e6 / wall), "cpu_mb_per_s": round(size / 1e6 / cpu),
-        "sha256sum_mb_per_s": round(size / 1e6 / hashed), "read_check_hash_over_sha256sum": round(wall / hashed, 1),
+        "dataset_mb": round(size / 1e6),
+        "fingerprint_only_mb_per_s": fingerprint,
+        "read_check_hash_mb_per_s": round(size / 1e6 / wall),
+        "cpu_mb_per_s": round(size / 1e6 / cpu),
+        "sha256sum_mb_per_s": round(size / 1e6 / hashed),
+        "read_check_hash_over_sha256sum": round(wall / hashed, 1),
     }
-    print(f"  read + parse + check + fingerprint + file hash: {figures['read_check_hash_mb_per_s']} MB/s "
-          f"(CPU {figures['cpu_mb_per_s']}); sha256sum {figures['sha256sum_mb_per_s']} MB/s: "
-          f"x{figures['read_check_hash_over_sha256sum']}  (target >= 200 MB/s)")
+    print(
+        f"  read + parse + check + fingerprint + file hash: {figures['read_check_hash_mb_per_s']} MB/s "
+        f"(CPU {figures['cpu_mb_per_s']}); sha256sum {figures['sha256sum_mb_per_s']} MB/s: "
+        f"x{figures['read_check_hash_over_sha256sum']}  (target >= 200 MB/s)"
+    )
     return figures
 
 

@@ -1,5 +1,5 @@
 """The project's own gates, run with the tests so one command checks everything:
-lint (ruff), types (mypy) and the layer contracts (import-linter)."""
+lint and format (ruff), types (mypy) and the layer contracts (import-linter)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,12 @@ def tool(name: str) -> str:
 
 def test_ruff_is_clean() -> None:
     result = run(tool("ruff"), "check", "reconciler", "tests", "benchmarks")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_code_is_formatted() -> None:
+    # One layout for everyone: a diff shows what changed, never how an editor wraps lines.
+    result = run(tool("ruff"), "format", "--check", ".")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

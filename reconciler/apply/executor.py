@@ -29,9 +29,7 @@ from reconciler.plan.graph import order_changes
 from reconciler.plan.rules import ReplaceOrder
 from reconciler.plan.types import Action, Change, Estimate, PermissionChange, Plan
 
-RESUME_HINT = (
-    "tuning runs keep going on the server; run `reconciler apply` again to pick them up"
-)
+RESUME_HINT = "tuning runs keep going on the server; run `reconciler apply` again to pick them up"
 # What a stopped model's outcome says; the resume hint is said once, by the CLI.
 STOPPED_WAITING = "stopped waiting; the tuning run goes on on the server"
 NOT_STARTED = "not started"
@@ -63,9 +61,16 @@ class GateResult:
     examples: int
 
     def as_json(self) -> dict[str, object]:
-        return {"model_id": self.model_id, "metric": self.metric, "candidate": self.candidate,
-                "live": self.live, "threshold": self.threshold, "decision": self.decision,
-                "reason": self.reason, "examples": self.examples}
+        return {
+            "model_id": self.model_id,
+            "metric": self.metric,
+            "candidate": self.candidate,
+            "live": self.live,
+            "threshold": self.threshold,
+            "decision": self.decision,
+            "reason": self.reason,
+            "examples": self.examples,
+        }
 
 
 @dataclass(frozen=True)
@@ -152,7 +157,8 @@ class ApplyResult:
         text = "".join(f"; gate {gate.model_id}: {gate.reason} ({gate.decision})" for gate in done)
         if held:
             text += "; held by its promotion gate, the old model keeps serving: " + "; ".join(
-                f"{gate.model_id} ({gate.reason})" for gate in held)
+                f"{gate.model_id} ({gate.reason})" for gate in held
+            )
         return text
 
     def _smoke_text(self) -> str:
@@ -277,8 +283,15 @@ class Executor:
         except (TimedOut, ReconcilerError) as exc:  # API errors, failed runs, changed files
             outcome = Outcome(change.model_id, change.action, "failed", str(exc))
         else:
-            outcome = Outcome(change.model_id, change.action, "done", losses=tuned.losses, found=tuned.found,
-                              estimate=change.estimate, reported=tuned.reported)
+            outcome = Outcome(
+                change.model_id,
+                change.action,
+                "done",
+                losses=tuned.losses,
+                found=tuned.found,
+                estimate=change.estimate,
+                reported=tuned.reported,
+            )
         kind = outcome.status if outcome.status in ("done", "stopped") else "failed"
         self.reporter.event(Event(kind, change.model_id, change.action.value, outcome.message, details_of(change)))
         return outcome
@@ -360,29 +373,46 @@ class Executor:
         record = {"digest": evaluation_digest(model) or "", "score": score_label(candidate.scores[metric])}
         verdict = "promote" if decision.passed else ("promote (gate failed)" if decision.promote else "hold")
         with self._lock:
-            self._gates.append(GateResult(
-                model.id, metric.value, candidate.scores[metric], None if live is None else live[metric],
-                _thresholds(evaluation.gate), verdict, decision.reason, candidate.examples,
-            ))
+            self._gates.append(
+                GateResult(
+                    model.id,
+                    metric.value,
+                    candidate.scores[metric],
+                    None if live is None else live[metric],
+                    _thresholds(evaluation.gate),
+                    verdict,
+                    decision.reason,
+                    candidate.examples,
+                )
+            )
         if decision.promote:
             return record
         self.backend.hold(model, record)
         if self.backend.rules.replace_order is ReplaceOrder.CREATE_FIRST:
             raise ChangeFailed(f"held: {decision.reason}; the old model keeps serving (the candidate is kept)")
-        raise ChangeFailed(f"failed its gate: {decision.reason}; the old model was deleted first, so this one "
-                           "stays marked untested and the plan shows verify until it passes")
+        raise ChangeFailed(
+            f"failed its gate: {decision.reason}; the old model was deleted first, so this one "
+            "stays marked untested and the plan shows verify until it passes"
+        )
 
     def _score(self, model: DesiredModel, generate: Callable[[str], str]) -> EvaluationResult:
         evaluation = model.manifest.spec.evaluation
         assert evaluation is not None
         try:
-            return score(generate, read_evaluation(model), evaluation.metrics,
-                         concurrency=self.options.evaluation_concurrency, stop=self.waiter.stop)
+            return score(
+                generate,
+                read_evaluation(model),
+                evaluation.metrics,
+                concurrency=self.options.evaluation_concurrency,
+                stop=self.waiter.stop,
+            )
         except EmptyEvaluation:
             source = model.evaluation.source.path if model.evaluation is not None else None
             where = source or f"{model.file}: spec.evaluation.data.examples"
-            raise ChangeFailed(f"{where}: the evaluation set has no examples now (it changed since it was "
-                               "validated); nothing was decided, and the old model keeps serving") from None
+            raise ChangeFailed(
+                f"{where}: the evaluation set has no examples now (it changed since it was "
+                "validated); nothing was decided, and the old model keeps serving"
+            ) from None
 
     def _live_scores(self, model: DesiredModel, base_model: str) -> dict[Metric, float] | None:
         """The serving model's score on the gate metric: its recorded one when it is
@@ -412,10 +442,18 @@ class Executor:
         result = self._score(model, lambda text: self.backend.generate_serving(model.id, base_model, text))
         got = result.scores[evaluation.gate.metric]
         with self._lock:
-            self._gates.append(GateResult(
-                model.id, evaluation.gate.metric.value, got, got, _thresholds(evaluation.gate), "recorded",
-                f"the model serving scored {evaluation.gate.metric.value} {format_score(got)}", result.examples,
-            ))
+            self._gates.append(
+                GateResult(
+                    model.id,
+                    evaluation.gate.metric.value,
+                    got,
+                    got,
+                    _thresholds(evaluation.gate),
+                    "recorded",
+                    f"the model serving scored {evaluation.gate.metric.value} {format_score(got)}",
+                    result.examples,
+                )
+            )
         self.backend.record_evaluation(model, {"digest": evaluation_digest(model) or "", "score": score_label(got)})
 
     def _promote(self, model_id: str) -> None:

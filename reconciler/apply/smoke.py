@@ -36,9 +36,7 @@ def run_smoke_tests(
         try:
             got = ask(test.input)
         except ReconcilerError as exc:  # one failing call must not hide the others
-            results.append(
-                SmokeResult(model_id, test.input, test.expect.describe(), "", False, str(exc))
-            )
+            results.append(SmokeResult(model_id, test.input, test.expect.describe(), "", False, str(exc)))
             continue
         try:
             passed = test.expect.matches(got)  # a regex runs with a time bound

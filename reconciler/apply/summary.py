@@ -62,8 +62,14 @@ QUALITY_GATE_COLUMNS = ("model", "metric", "live", "candidate", "threshold", "de
 def quality_gate_rows(gates: list[GateResult]) -> list[tuple[str, ...]]:
     """One row a promotion gate decided in this apply: scores and thresholds, never an answer."""
     return [
-        (gate.model_id, gate.metric, "-" if gate.live is None else format_score(gate.live, 3),
-         format_score(gate.candidate, 3), gate.threshold, gate.decision)
+        (
+            gate.model_id,
+            gate.metric,
+            "-" if gate.live is None else format_score(gate.live, 3),
+            format_score(gate.candidate, 3),
+            gate.threshold,
+            gate.decision,
+        )
         for gate in gates
     ]
 
@@ -85,8 +91,12 @@ def quality_gate_markdown(gates: list[GateResult]) -> list[str]:
     rows = quality_gate_rows(gates)
     if not rows:
         return []
-    lines = ["#### Quality gate", "", "| " + " | ".join(QUALITY_GATE_COLUMNS) + " |",
-             "|" + "---|" * len(QUALITY_GATE_COLUMNS)]
+    lines = [
+        "#### Quality gate",
+        "",
+        "| " + " | ".join(QUALITY_GATE_COLUMNS) + " |",
+        "|" + "---|" * len(QUALITY_GATE_COLUMNS),
+    ]
     lines += [f"| `{row[0]}` | " + " | ".join(_cell(cell) for cell in row[1:]) + " |" for row in rows]
     return [*lines, ""]
 
@@ -98,9 +108,7 @@ def render_apply_text(result: ApplyResult) -> str:
             lines.append(f"{outcome.model_id}: {outcome.action.value} {outcome.status}: {one_line(outcome.message)}")
         elif outcome.losses:
             first, last = outcome.losses[0], outcome.losses[-1]
-            lines.append(
-                f"{outcome.model_id}: loss {sparkline(outcome.losses)} {first:.3f} -> {last:.3f}"
-            )
+            lines.append(f"{outcome.model_id}: loss {sparkline(outcome.losses)} {first:.3f} -> {last:.3f}")
     lines += usage_lines(result)
     failed = smoke_table(result.smoke)
     if failed:
@@ -118,10 +126,7 @@ def render_apply_markdown(result: ApplyResult) -> str:
     parts = [f"### {result.summary_line()}", ""]
     if result.outcomes:
         parts += ["| model | action | result | message |", "|---|---|---|---|"]
-        parts += [
-            f"| `{o.model_id}` | {o.action.value} | {o.status} | {_cell(o.message)} |"
-            for o in result.outcomes
-        ]
+        parts += [f"| `{o.model_id}` | {o.action.value} | {o.status} | {_cell(o.message)} |" for o in result.outcomes]
         parts.append("")
     parts += usage_markdown(result)
     failed = smoke_table(result.smoke)

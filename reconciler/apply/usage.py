@@ -38,8 +38,11 @@ class Figure:
         return f"{self.name} {self.estimated:,} -> {self.reported:,} ({self.difference:+.0%})"
 
     def as_json(self) -> dict[str, object]:
-        return {"estimated": self.estimated, "reported": self.reported,
-                "difference_percent": round(self.difference * 100, 1)}
+        return {
+            "estimated": self.estimated,
+            "reported": self.reported,
+            "difference_percent": round(self.difference * 100, 1),
+        }
 
 
 def figures(estimate: Estimate | None, reported: Reported | None) -> list[Figure]:
@@ -63,9 +66,12 @@ def usage_text(model_id: str, estimate: Estimate | None, reported: Reported | No
 
 
 def usage_notes(model_id: str, estimate: Estimate | None, reported: Reported | None) -> list[str]:
-    return [f"{model_id}: the service reported {f.reported:,} {f.name}, {f.difference:+.0%} from the estimate "
-            f"of {f.estimated:,} (more than {THRESHOLD:.0%} apart)"
-            for f in figures(estimate, reported) if f.off]
+    return [
+        f"{model_id}: the service reported {f.reported:,} {f.name}, {f.difference:+.0%} from the estimate "
+        f"of {f.estimated:,} (more than {THRESHOLD:.0%} apart)"
+        for f in figures(estimate, reported)
+        if f.off
+    ]
 
 
 def usage_json(estimate: Estimate | None, reported: Reported | None) -> dict[str, object] | None:

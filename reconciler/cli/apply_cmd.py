@@ -42,14 +42,27 @@ def apply_options(command: F) -> F:
     for option in reversed(
         [
             click.option("--yes", "-y", is_flag=True, help="Apply without asking."),
-            click.option("--output", type=click.Choice(["text", "json"]), default="text",
-                         show_default=True, help="json: progress and results as JSON lines."),
+            click.option(
+                "--output",
+                type=click.Choice(["text", "json"]),
+                default="text",
+                show_default=True,
+                help="json: progress and results as JSON lines.",
+            ),
             click.option("--skip-smoke-tests", is_flag=True, help="Do not run smoke tests."),
-            click.option("--max-deletions", type=click.IntRange(min=0), default=None,
-                         help="Refuse a plan deleting more models (default: reconciler.yaml)."),
-            click.option("--apply-ref", default=None, metavar="REF",
-                         help="In GitHub Actions, the only ref allowed to apply ('*': any; default: "
-                              "reconciler.yaml's applyRef, else the default branch)."),
+            click.option(
+                "--max-deletions",
+                type=click.IntRange(min=0),
+                default=None,
+                help="Refuse a plan deleting more models (default: reconciler.yaml).",
+            ),
+            click.option(
+                "--apply-ref",
+                default=None,
+                metavar="REF",
+                help="In GitHub Actions, the only ref allowed to apply ('*': any; default: "
+                "reconciler.yaml's applyRef, else the default branch).",
+            ),
         ]
     ):
         command = option(command)
@@ -94,8 +107,16 @@ def apply_settings(session: Session, smoke: bool, max_deletions: int | None) -> 
     )
 
 
-def execute(app: App, session: Session, plan: Plan, options: ApplyOptions, *, output: str,
-            path: str, stop: threading.Event | None = None) -> ApplyResult:
+def execute(
+    app: App,
+    session: Session,
+    plan: Plan,
+    options: ApplyOptions,
+    *,
+    output: str,
+    path: str,
+    stop: threading.Event | None = None,
+) -> ApplyResult:
     reporter = make_reporter(app.console, output)
     waiter = session.waiter(reporter)
     if stop is not None:
@@ -135,8 +156,15 @@ def new_endpoints(session: Session, result: ApplyResult) -> dict[str, str]:
     return endpoints
 
 
-def report(app: App, result: ApplyResult, output: str, path: str, *, endpoints: dict[str, str] | None = None,
-           plan: Plan | None = None) -> None:
+def report(
+    app: App,
+    result: ApplyResult,
+    output: str,
+    path: str,
+    *,
+    endpoints: dict[str, str] | None = None,
+    plan: Plan | None = None,
+) -> None:
     endpoints = endpoints or {}
     blocked = blocked_line(plan) if plan is not None else ""
     if output == "text":
@@ -148,8 +176,9 @@ def report(app: App, result: ApplyResult, output: str, path: str, *, endpoints: 
         app.console.warn(f"stopped before the end: {RESUME_HINT.replace('`reconciler apply`', f'`{resume}`')}")
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
-        markdown = render_apply_markdown(result) + _endpoints_markdown(endpoints) + (f"\n**{blocked}**\n"
-                                                                                     if blocked else "")
+        markdown = (
+            render_apply_markdown(result) + _endpoints_markdown(endpoints) + (f"\n**{blocked}**\n" if blocked else "")
+        )
         with open(summary_file, "a", encoding="utf-8") as handle:  # shown on the run's page: no secret
             handle.write(scrub(markdown, app.console.secrets) + "\n")
 
@@ -159,8 +188,10 @@ def blocked_line(plan: Plan) -> str:
     if not plan.blocked:
         return ""
     names = ", ".join(plan.address(error.model_id) for error in plan.blocked if error.model_id)
-    return (f"Not converged: {plural(len(plan.blocked), 'model')} blocked, left as "
-            f"{'it is' if len(plan.blocked) == 1 else 'they are'}" + (f" ({names})" if names else "") + ".")
+    return (
+        f"Not converged: {plural(len(plan.blocked), 'model')} blocked, left as "
+        f"{'it is' if len(plan.blocked) == 1 else 'they are'}" + (f" ({names})" if names else "") + "."
+    )
 
 
 def _with_endpoints(text: str, endpoints: dict[str, str], blocked: str) -> str:
@@ -181,8 +212,9 @@ def _endpoints_markdown(endpoints: dict[str, str]) -> str:
     return "\n**New endpoints:**\n\n" + "".join(f"- `{a}` serves at `{e}`\n" for a, e in endpoints.items())
 
 
-def _json_summary(result: ApplyResult, summary: str | None = None, *, endpoints: dict[str, str] | None = None,
-                  blocked: str = "") -> str:
+def _json_summary(
+    result: ApplyResult, summary: str | None = None, *, endpoints: dict[str, str] | None = None, blocked: str = ""
+) -> str:
     return json.dumps(
         {
             "type": "summary",
@@ -191,16 +223,20 @@ def _json_summary(result: ApplyResult, summary: str | None = None, *, endpoints:
             "summary": summary or result.summary_line(),
             "counts": result.counts(),
             "outcomes": [
-                {"model_id": o.model_id, "action": o.action.value, "status": o.status,
-                 "message": o.message or None, "waited_for": o.waited_for,
-                 "usage": usage_json(o.estimate, o.reported) if o.ok else None}
+                {
+                    "model_id": o.model_id,
+                    "action": o.action.value,
+                    "status": o.status,
+                    "message": o.message or None,
+                    "waited_for": o.waited_for,
+                    "usage": usage_json(o.estimate, o.reported) if o.ok else None,
+                }
                 for o in result.outcomes
             ],
             "endpoints": endpoints or {},
             "blocked": blocked or None,
             "smoke_tests": [
-                {"model_id": s.model_id, "input": s.input, "expected": s.expected, "got": s.got,
-                 "passed": s.passed}
+                {"model_id": s.model_id, "input": s.input, "expected": s.expected, "got": s.got, "passed": s.passed}
                 for s in result.smoke
             ],
             # Scores and thresholds only, never an evaluation answer.
@@ -249,8 +285,16 @@ def say_no_changes(app: App, plan: Plan, output: str) -> None:
 @apply_options
 @pass_app
 def apply_command(
-    app: App, planfile: str | None, path: str, targets: tuple[str, ...], prune: bool | None,
-    allow_empty: bool, yes: bool, output: str, skip_smoke_tests: bool, max_deletions: int | None,
+    app: App,
+    planfile: str | None,
+    path: str,
+    targets: tuple[str, ...],
+    prune: bool | None,
+    allow_empty: bool,
+    yes: bool,
+    output: str,
+    skip_smoke_tests: bool,
+    max_deletions: int | None,
     apply_ref: str | None,
 ) -> None:
     """Apply a saved plan exactly, or plan, show and (after confirmation) apply."""
@@ -307,8 +351,10 @@ def saved_plan(app: App, session: Session, planfile: str, path: str) -> Plan:
     # Checked again here: a saved plan made before the budget (or edited) never spends past it.
     over = budget_errors(plan.changes, session.desired.settings.budget)
     if over:
-        raise UserError(f"the saved plan {planfile} is over budget, nothing was applied:\n  - "
-                        + "\n  - ".join(error.message for error in over))
+        raise UserError(
+            f"the saved plan {planfile} is over budget, nothing was applied:\n  - "
+            + "\n  - ".join(error.message for error in over)
+        )
     stale = compare_saved(plan, session.desired, session.observe(), plan.address)
     if stale:
         raise UserError(
@@ -322,13 +368,26 @@ def saved_plan(app: App, session: Session, planfile: str, path: str) -> Plan:
 @click.command("reconcile")
 @plan_options
 @apply_options
-@click.option("--watch", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
-              help="Keep converging every SECONDS, reporting drift, until SIGTERM or Ctrl-C.")
+@click.option(
+    "--watch",
+    type=click.FloatRange(min=1),
+    default=None,
+    metavar="SECONDS",
+    help="Keep converging every SECONDS, reporting drift, until SIGTERM or Ctrl-C.",
+)
 @pass_app
 def reconcile_command(
-    app: App, path: str, targets: tuple[str, ...], prune: bool | None, allow_empty: bool,
-    yes: bool, output: str, skip_smoke_tests: bool, max_deletions: int | None,
-    watch: float | None, apply_ref: str | None,
+    app: App,
+    path: str,
+    targets: tuple[str, ...],
+    prune: bool | None,
+    allow_empty: bool,
+    yes: bool,
+    output: str,
+    skip_smoke_tests: bool,
+    max_deletions: int | None,
+    watch: float | None,
+    apply_ref: str | None,
 ) -> None:
     """Plan and apply in one step; with --watch, keep doing it."""
     refuse_other_refs(app, path, apply_ref, "reconcile")
@@ -358,8 +417,9 @@ class Pass:
     path: str = "."
 
 
-def reconcile_once(app: App, session: Session, pass_: Pass, stop: threading.Event,
-                   watch: WatchState | None = None) -> bool:
+def reconcile_once(
+    app: App, session: Session, pass_: Pass, stop: threading.Event, watch: WatchState | None = None
+) -> bool:
     """Plan, show, confirm and apply: `apply` without a plan file, and each reconcile pass.
 
     In watch mode a pass says one line, and shows the plan only when there is
@@ -413,8 +473,7 @@ def pass_verdict(plan: Plan) -> str:
     return "in sync"
 
 
-def watch_loop(app: App, session: Session, path: str, pass_: Pass, stop: threading.Event,
-               interval: float) -> bool:
+def watch_loop(app: App, session: Session, path: str, pass_: Pass, stop: threading.Event, interval: float) -> bool:
     """Converge every `interval` seconds until SIGTERM or Ctrl-C.
 
     The manifests are read again each pass (a `git pull` between passes is
@@ -434,8 +493,7 @@ def watch_loop(app: App, session: Session, path: str, pass_: Pass, stop: threadi
     return ok
 
 
-def _watch_pass(app: App, session: Session, path: str, pass_: Pass, stop: threading.Event,
-                watch: WatchState) -> bool:
+def _watch_pass(app: App, session: Session, path: str, pass_: Pass, stop: threading.Event, watch: WatchState) -> bool:
     try:
         fresh = replace(session, desired=load_desired(app, path))
         return reconcile_once(app, fresh, pass_, stop, watch)

@@ -30,8 +30,15 @@ def manifest_text(address: str, manifest: dict[str, Any], schema_line: str = "")
 
 @click.command("export")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder to write manifests to.")
-@click.option("-C", "--dir", "path", default=".", show_default=True,
-              type=click.Path(exists=True, file_okay=False), help="The repository (for reconciler.yaml).")
+@click.option(
+    "-C",
+    "--dir",
+    "path",
+    default=".",
+    show_default=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="The repository (for reconciler.yaml).",
+)
 @click.option("--model", "models", multiple=True, metavar="ID", help="Export only these models.")
 @click.option("--force", is_flag=True, help="Overwrite manifests already in the folder.")
 @pass_app

@@ -35,7 +35,7 @@ def _dir_after_command(words: list[str]) -> list[str]:
     while index < len(words):
         word = words[index]
         if word in DIR_OPTIONS and index + 1 < len(words):
-            moved += words[index:index + 2]
+            moved += words[index : index + 2]
             index += 2
         elif word.startswith("--dir=") or (word.startswith("-C") and len(word) > 2):
             moved.append(word)
@@ -47,4 +47,4 @@ def _dir_after_command(words: list[str]) -> list[str]:
             break
     if not moved or index >= len(words) or words[index].startswith("-"):
         return words  # no subcommand follows: leave the line to click's own error
-    return [*before, words[index], *moved, *words[index + 1:]]
+    return [*before, words[index], *moved, *words[index + 1 :]]

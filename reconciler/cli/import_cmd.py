@@ -15,10 +15,21 @@ from reconciler.model.errors import UserError
 
 @click.command("import")
 @click.argument("model_id", metavar="ID")
-@click.option("--manifest", required=True, type=click.Path(dir_okay=False),
-              help="The manifest that describes the live model (relative to -C DIR).")
-@click.option("-C", "--dir", "path", default=".", show_default=True,
-              type=click.Path(exists=True, file_okay=False), help="The repository.")
+@click.option(
+    "--manifest",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The manifest that describes the live model (relative to -C DIR).",
+)
+@click.option(
+    "-C",
+    "--dir",
+    "path",
+    default=".",
+    show_default=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="The repository.",
+)
 @pass_app
 def import_command(app: App, model_id: str, manifest: str, path: str) -> None:
     """Adopt a live model: from now on the reconciler manages it."""
@@ -58,17 +69,25 @@ def _described(session: Session, model_id: str, manifest: str) -> tuple[DesiredM
     if vertex and len(models) == 1:
         return next(iter(models.values())), model_id
     if vertex:
-        raise UserError(f"{manifest} does not describe {short} (metadata.name); to import it under another id, "
-                        "give a manifest file that describes that one model")
-    raise UserError(f"{manifest} does not describe {short} (metadata.name): on the Gemini API a tuned model's id "
-                    "is its name, so the manifest must use it")
+        raise UserError(
+            f"{manifest} does not describe {short} (metadata.name); to import it under another id, "
+            "give a manifest file that describes that one model"
+        )
+    raise UserError(
+        f"{manifest} does not describe {short} (metadata.name): on the Gemini API a tuned model's id "
+        "is its name, so the manifest must use it"
+    )
 
 
 def _training_data_warning(model: DesiredModel) -> str:
     """What is recorded about the training data, which no API returns."""
     if not model.dataset.known:
-        return ("training data cannot be verified: the API never returns it, and the manifest says "
-                "`trainingData: {unknown: true}`, so none is recorded; a later `trainingData` re-tunes the model")
+        return (
+            "training data cannot be verified: the API never returns it, and the manifest says "
+            "`trainingData: {unknown: true}`, so none is recorded; a later `trainingData` re-tunes the model"
+        )
     source = model.manifest.spec.training_data.file or "the inline examples"
-    return ("training data cannot be verified: the API never returns it, so the model is "
-            f"recorded as tuned on the {model.dataset.examples} examples of {source}")
+    return (
+        "training data cannot be verified: the API never returns it, so the model is "
+        f"recorded as tuned on the {model.dataset.examples} examples of {source}"
+    )

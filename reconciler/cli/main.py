@@ -45,7 +45,7 @@ COMMANDS: dict[str, str] = {
 SUMMARIES: dict[str, str] = {
     "apply": "Apply a saved plan exactly, or plan, show and (after confirmation) apply.",
     "emulator": "Serve a local emulator of the Gemini API and Vertex AI tuning (with Cloud Storage) "
-                "until SIGINT/SIGTERM.",
+    "until SIGINT/SIGTERM.",
     "export": "Write a manifest for each live model (training data marked unknown).",
     "import": "Adopt a live model: from now on the reconciler manages it.",
     "plan": "Show what apply would change in the live account, and why.",
@@ -70,13 +70,21 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The commands and their summaries, as click lists them, loading none that is not loaded yet."""
-        names = [name for name in self.list_commands(ctx)
-                 if name not in self.commands or not self.commands[name].hidden]
+        names = [
+            name for name in self.list_commands(ctx) if name not in self.commands or not self.commands[name].hidden
+        ]
         if not names:
             return
         limit = formatter.width - 6 - max(len(name) for name in names)
-        rows = [(name, self.commands[name].get_short_help_str(limit) if name in self.commands
-                 else self._short_help(name, limit)) for name in names]
+        rows = [
+            (
+                name,
+                self.commands[name].get_short_help_str(limit)
+                if name in self.commands
+                else self._short_help(name, limit),
+            )
+            for name in names
+        ]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

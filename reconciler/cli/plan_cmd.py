@@ -33,15 +33,28 @@ def plan_options(command: F) -> F:
     """The options every planning command shares (plan, apply, reconcile)."""
     for option in reversed(
         [
-            click.option("-C", "--dir", "path", default=".", show_default=True,
-                         type=click.Path(exists=True, file_okay=False),
-                         help="The repository (or its manifests folder)."),
-            click.option("--target", "targets", multiple=True, metavar="ID",
-                         help="Plan only these models and those they are tuned from."),
-            click.option("--prune/--no-prune", default=None,
-                         help="Delete managed models no manifest describes (default: reconciler.yaml)."),
-            click.option("--allow-empty", is_flag=True,
-                         help="Allow pruning when there are no manifests at all."),
+            click.option(
+                "-C",
+                "--dir",
+                "path",
+                default=".",
+                show_default=True,
+                type=click.Path(exists=True, file_okay=False),
+                help="The repository (or its manifests folder).",
+            ),
+            click.option(
+                "--target",
+                "targets",
+                multiple=True,
+                metavar="ID",
+                help="Plan only these models and those they are tuned from.",
+            ),
+            click.option(
+                "--prune/--no-prune",
+                default=None,
+                help="Delete managed models no manifest describes (default: reconciler.yaml).",
+            ),
+            click.option("--allow-empty", is_flag=True, help="Allow pruning when there are no manifests at all."),
         ]
     ):
         command = option(command)
@@ -52,13 +65,23 @@ def plan_options(command: F) -> F:
 @plan_options
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Save the plan for `apply`.")
 @click.option("--output", type=click.Choice(OUTPUTS), default="text", show_default=True)
-@click.option("--markdown-out", type=click.Path(dir_okay=False),
-              help="Also write the Markdown plan here (for a pull-request comment).")
+@click.option(
+    "--markdown-out",
+    type=click.Path(dir_okay=False),
+    help="Also write the Markdown plan here (for a pull-request comment).",
+)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
 @pass_app
 def plan_command(
-    app: App, path: str, targets: tuple[str, ...], prune: bool | None, allow_empty: bool,
-    out: str | None, output: str, markdown_out: str | None, detailed_exitcode: bool,
+    app: App,
+    path: str,
+    targets: tuple[str, ...],
+    prune: bool | None,
+    allow_empty: bool,
+    out: str | None,
+    output: str,
+    markdown_out: str | None,
+    detailed_exitcode: bool,
 ) -> None:
     """Show what apply would change in the live account, and why.
 

@@ -24,8 +24,15 @@ from reconciler.plan.rules import ReplaceOrder
 
 @click.command("promote")
 @click.argument("model_id", metavar="ID")
-@click.option("-C", "--dir", "path", default=".", show_default=True,
-              type=click.Path(exists=True, file_okay=False), help="The repository.")
+@click.option(
+    "-C",
+    "--dir",
+    "path",
+    default=".",
+    show_default=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="The repository.",
+)
 @pass_app
 def promote_command(app: App, model_id: str, path: str) -> None:
     """Promote a candidate held by its promotion gate; the model it replaces is removed."""
@@ -53,9 +60,11 @@ def promote_command(app: App, model_id: str, path: str) -> None:
         backend.remove_superseded(fresh)
     serving = (fresh.serving.get("model") if fresh is not None else "") or "the candidate"
     gone = f"; removed {', '.join(removed)}" if removed else (f"; {superseded} was gone already" if superseded else "")
-    app.console.print(f"Promoted {address}: {serving} serves now (its gate score "
-                      f"{_score(live)} recorded){gone}. "
-                      f"Run `{command_hint(app.emulator, 'plan', path)}` to check it is in sync.")
+    app.console.print(
+        f"Promoted {address}: {serving} serves now (its gate score "
+        f"{_score(live)} recorded){gone}. "
+        f"Run `{command_hint(app.emulator, 'plan', path)}` to check it is in sync."
+    )
 
 
 def _check_held(live: LiveModel | None, address: str, fingerprint: str) -> None:
@@ -63,11 +72,15 @@ def _check_held(live: LiveModel | None, address: str, fingerprint: str) -> None:
     if live is None or live.ownership is None:
         raise UserError(f"{address}: no held candidate to promote (no managed model is live under this id)")
     if not live.held:
-        raise UserError(f"{address}: no held candidate to promote: no candidate of it failed its promotion gate "
-                        "(`reconciler plan` shows what an apply would do)")
+        raise UserError(
+            f"{address}: no held candidate to promote: no candidate of it failed its promotion gate "
+            "(`reconciler plan` shows what an apply would do)"
+        )
     if live.ownership.fingerprint != fingerprint:
-        raise UserError(f"{address}: its held candidate was tuned from other inputs than the manifest declares "
-                        "now; it is not promoted (`reconciler plan` shows the replace the new inputs need)")
+        raise UserError(
+            f"{address}: its held candidate was tuned from other inputs than the manifest declares "
+            "now; it is not promoted (`reconciler plan` shows the replace the new inputs need)"
+        )
 
 
 def _score(live: LiveModel) -> str:

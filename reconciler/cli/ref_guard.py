@@ -27,15 +27,19 @@ def ref_refusal(env: Mapping[str, str], allowed: str | None, command: str) -> st
     wanted = allowed or default_branch(env.get("GITHUB_EVENT_PATH", ""))
     how = "name the ref that may apply with `applyRef` in reconciler.yaml or `--apply-ref REF` ('*': any ref)"
     if not wanted:
-        return (f"refusing to {command} in GitHub Actions: the repository's default branch is not in the "
-                f"event payload (GITHUB_EVENT_PATH); {how}; nothing was sent")
+        return (
+            f"refusing to {command} in GitHub Actions: the repository's default branch is not in the "
+            f"event payload (GITHUB_EVENT_PATH); {how}; nothing was sent"
+        )
     expected = full_ref(wanted)
     ref = env.get("GITHUB_REF", "")
     if ref == expected:
         return None
-    return (f"refusing to {command} in GitHub Actions on {ref or 'an unknown ref (GITHUB_REF is not set)'}: "
-            f"only {expected} may {command}{'' if allowed else ' (the default branch)'}; nothing was sent. "
-            f"To {command} from another ref, {how}")
+    return (
+        f"refusing to {command} in GitHub Actions on {ref or 'an unknown ref (GITHUB_REF is not set)'}: "
+        f"only {expected} may {command}{'' if allowed else ' (the default branch)'}; nothing was sent. "
+        f"To {command} from another ref, {how}"
+    )
 
 
 def full_ref(name: str) -> str:

@@ -62,8 +62,7 @@ def load_desired(app: App, path: str, on_manifests: Callable[[], None] | None = 
     if result.desired is None:
         errors = sum(1 for p in result.problems if p.severity != "warning")
         noun = "problem" if errors == 1 else "problems"
-        raise ManifestsInvalid(f"{errors} {noun} in the manifests; nothing was planned or changed",
-                               result.problems)
+        raise ManifestsInvalid(f"{errors} {noun} in the manifests; nothing was planned or changed", result.problems)
     return result.desired
 
 
@@ -110,14 +109,19 @@ class _Connection:
         if app.emulator:
             connected = backend.connect(settings, start_embedded_emulator(root))
             state = Path(root) / EMULATOR_DIR / EMULATOR_STATE
-            return cls(connected, EMULATOR_POLL_SECONDS,
-                       f"Target: the embedded emulator (--emulator), state in {_shown(state)}", settings)
+            return cls(
+                connected,
+                EMULATOR_POLL_SECONDS,
+                f"Target: the embedded emulator (--emulator), state in {_shown(state)}",
+                settings,
+            )
         connected = _connect(backend, settings)
         return cls(connected, settings.poll_interval_seconds, f"Target: {connected.describe_target()}", settings)
 
 
-def _connect(backend: type[GeminiBackend] | type[VertexBackend], settings: Settings,
-             env: Mapping[str, str] = os.environ) -> GeminiBackend | VertexBackend:
+def _connect(
+    backend: type[GeminiBackend] | type[VertexBackend], settings: Settings, env: Mapping[str, str] = os.environ
+) -> GeminiBackend | VertexBackend:
     """Connect; a Vertex AI run without credentials is told of Application
     Default Credentials (never of API keys), and of the variable its emulator
     is named by when only the Gemini API emulator's is set."""
@@ -128,8 +132,10 @@ def _connect(backend: type[GeminiBackend] | type[VertexBackend], settings: Setti
             raise
         message = error.message  # its own words, without the API-key remedy
         if env.get("GENERATIVELANGUAGE_EMULATOR_HOST", "").strip() and not env.get("AIPLATFORM_EMULATOR_HOST"):
-            message += ("; GENERATIVELANGUAGE_EMULATOR_HOST names the Gemini API's emulator, and "
-                        "`backend: vertex` reads AIPLATFORM_EMULATOR_HOST (set it to the same host:port)")
+            message += (
+                "; GENERATIVELANGUAGE_EMULATOR_HOST names the Gemini API's emulator, and "
+                "`backend: vertex` reads AIPLATFORM_EMULATOR_HOST (set it to the same host:port)"
+            )
         raise VertexCredentialsError(message) from error
 
 
@@ -249,8 +255,10 @@ class Session:
             return planned
 
         def fixed(errors: tuple[PlanError, ...]) -> tuple[PlanError, ...]:
-            return tuple(e.model_copy(update={"hint": e.hint.replace("reconciler import ", command + " ")})
-                         if e.hint else e for e in errors)
+            return tuple(
+                e.model_copy(update={"hint": e.hint.replace("reconciler import ", command + " ")}) if e.hint else e
+                for e in errors
+            )
 
         return planned.model_copy(update={"errors": fixed(planned.errors), "blocked": fixed(planned.blocked)})
 

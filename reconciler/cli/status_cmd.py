@@ -86,8 +86,6 @@ def record(
     }
 
 
-
-
 def evaluation_record(model: LiveModel) -> dict[str, object] | None:
     """The promotion gate's result recorded on the model (docs/promotion-gates.md):
     the current model's score and the decision on it (`hold` for a held candidate,
@@ -106,8 +104,6 @@ def evaluation_record(model: LiveModel) -> dict[str, object] | None:
         "serving_score": recorded_score(serving) if model.candidate else recorded_score(current),
         "serving_digest": (serving if model.candidate else current).get("digest") or None,
     }
-
-
 
 
 def usage(model: LiveModel, manifest: DesiredModel | None, tuning: TuningDefaults) -> dict[str, object] | None:
@@ -159,8 +155,15 @@ def status_document(records: list[dict[str, object]]) -> dict[str, object]:
 
 
 @click.command("status")
-@click.option("-C", "--dir", "path", default=".", show_default=True,
-              type=click.Path(exists=True, file_okay=False), help="The repository.")
+@click.option(
+    "-C",
+    "--dir",
+    "path",
+    default=".",
+    show_default=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="The repository.",
+)
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @pass_app
 def status_command(app: App, path: str, output: str) -> None:

@@ -55,4 +55,4 @@ def remembered(root: Path, model: DesiredModel) -> list[str]:
     except (OSError, ValueError):
         return []
     warnings = data.get("warnings") if isinstance(data, dict) else None
-    return [w for w in warnings if isinstance(w, str)][:MAX_SHOWN + 1] if isinstance(warnings, list) else []
+    return [w for w in warnings if isinstance(w, str)][: MAX_SHOWN + 1] if isinstance(warnings, list) else []

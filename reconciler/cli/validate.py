@@ -30,9 +30,15 @@ _COLUMNS = ("MODEL", "SOURCE", "EXAMPLES", "CHARACTERS", "~TRAINING-TOKENS", "~S
 
 @click.command("validate")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("-C", "--dir", "directory", default=".", show_default=True,
-              type=click.Path(exists=True, file_okay=False),
-              help="The repository; PATHS are relative to it.")
+@click.option(
+    "-C",
+    "--dir",
+    "directory",
+    default=".",
+    show_default=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="The repository; PATHS are relative to it.",
+)
 @click.option(
     "--output",
     type=click.Choice(["text", "json"]),
@@ -40,9 +46,11 @@ _COLUMNS = ("MODEL", "SOURCE", "EXAMPLES", "CHARACTERS", "~TRAINING-TOKENS", "~S
     show_default=True,
     help="json prints one document on stdout for machines.",
 )
-@click.option("--staged", is_flag=True,
-              help="Check what the next commit holds (git's index), not the working tree: "
-                   "the pre-commit hook's mode.")
+@click.option(
+    "--staged",
+    is_flag=True,
+    help="Check what the next commit holds (git's index), not the working tree: the pre-commit hook's mode.",
+)
 @pass_app
 def validate(app: App, paths: tuple[Path, ...], directory: str, output: str, staged: bool) -> None:
     """Check manifests, settings and datasets without calling the API.
@@ -104,16 +112,20 @@ def _load_staged(copy: StagedCopy, paths: tuple[Path, ...]) -> LoadResult:
         return _load((folder,), inside)
     if any(path.is_dir() for path in paths):
         raise UserError("give one folder, or any number of files")
-    missing = [error(display_path(Path(os.path.abspath(path)), cwd), 0, "", why)
-               for path in paths if (why := copy.why_not_exported(path)) is not None]
+    missing = [
+        error(display_path(Path(os.path.abspath(path)), cwd), 0, "", why)
+        for path in paths
+        if (why := copy.why_not_exported(path)) is not None
+    ]
     staged = tuple(copy.path_of(path) or path for path in paths if copy.why_not_exported(path) is None)
     if not staged:
         return LoadResult(None, tuple(missing))
     result = _load(staged, inside)
     if not missing:
         return result
-    return LoadResult(None, (*missing, *result.problems), result.models, result.settings,
-                      settings_valid=result.settings_valid)
+    return LoadResult(
+        None, (*missing, *result.problems), result.models, result.settings, settings_valid=result.settings_valid
+    )
 
 
 def _checks(settings: Settings) -> BackendChecks:
@@ -161,9 +173,7 @@ def _table(summaries: list[ModelSummary], tuning: TuningDefaults) -> list[str]:
     rows = [_COLUMNS] + [_cells(s) for s in summaries]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
     lines = [
-        "  ".join(
-            _align(cell, width, i) for i, (cell, width) in enumerate(zip(row, widths, strict=False))
-        )
+        "  ".join(_align(cell, width, i) for i, (cell, width) in enumerate(zip(row, widths, strict=False)))
         for row in rows
     ]
     lines.append("~TRAINING-TOKENS: estimated tokens of the dataset times the epochs, as `plan` counts them")

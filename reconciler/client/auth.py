@@ -128,8 +128,9 @@ class GoogleCredentials:
             self._credentials.refresh(self._refresh_request())
         except google.auth.exceptions.TransportError as exc:
             # The token endpoint was not reached: a network failure, not a credentials one.
-            raise TransportError(f"could not reach the token endpoint to refresh the access token: {exc}",
-                                 sent=False) from exc
+            raise TransportError(
+                f"could not reach the token endpoint to refresh the access token: {exc}", sent=False
+            ) from exc
         except google.auth.exceptions.GoogleAuthError as exc:
             raise CredentialsError(f"could not refresh the access token: {exc}") from exc
 
@@ -196,9 +197,11 @@ def credentials_problem(endpoint: str, credentials: Credentials) -> str | None:
     parts = urlsplit(endpoint)
     if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname or "")):
         return None
-    return (f"{credentials.describe()} would be sent to {parts.scheme}://{parts.hostname} in clear; "
-            "credentials go over https, or over http only to an emulator on this machine "
-            "(127.0.0.1, ::1, localhost)")
+    return (
+        f"{credentials.describe()} would be sent to {parts.scheme}://{parts.hostname} in clear; "
+        "credentials go over https, or over http only to an emulator on this machine "
+        "(127.0.0.1, ::1, localhost)"
+    )
 
 
 def emulator_with_credentials(variable: str, host: str) -> str:
@@ -226,4 +229,3 @@ def _api_key_from(env: Mapping[str, str]) -> ApiKey | None:
         # quote it; say what is wrong without showing it.
         raise CredentialsError(f"{name} must be one word of printable ASCII characters (is there a newline in it?)")
     return ApiKey(key, name)
-

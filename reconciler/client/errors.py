@@ -157,10 +157,7 @@ class Unauthenticated(ClientError):
     def remedy(self) -> str | None:
         # Before October 2024 tuning refused API keys; the message is the API's own.
         if "API keys are not supported" in self.message:
-            return (
-                "This endpoint needs OAuth: unset GEMINI_API_KEY and GOOGLE_API_KEY "
-                f"and run `{LOGIN_COMMAND}`"
-            )
+            return f"This endpoint needs OAuth: unset GEMINI_API_KEY and GOOGLE_API_KEY and run `{LOGIN_COMMAND}`"
         return None
 
 
@@ -235,10 +232,7 @@ class CredentialsError(ApiError):
 
     @property
     def remedy(self) -> str | None:
-        return (
-            "Set GOOGLE_API_KEY or GEMINI_API_KEY, or log in with "
-            f"`{LOGIN_COMMAND}`"
-        )
+        return f"Set GOOGLE_API_KEY or GEMINI_API_KEY, or log in with `{LOGIN_COMMAND}`"
 
 
 VERTEX_LOGIN_COMMAND = "gcloud auth application-default login --scopes=https://www.googleapis.com/auth/cloud-platform"
@@ -296,9 +290,7 @@ _BY_HTTP_STATUS: dict[int, type[ApiError]] = {
 }
 
 
-def error_from_response(
-    http_status: int, body: str, headers: Mapping[str, str], *, request: str = ""
-) -> ApiError:
+def error_from_response(http_status: int, body: str, headers: Mapping[str, str], *, request: str = "") -> ApiError:
     """The error an HTTP answer stands for; `headers` must match names case-insensitively."""
     status_body = _parse_status(body)
     if status_body is None:
@@ -309,8 +301,7 @@ def error_from_response(
         status = str(status_body.get("status", ""))
         details = [d for d in status_body.get("details") or () if isinstance(d, dict)]
     error_class = _error_class(http_status, status, details, message)
-    error = error_class(message, http_status=http_status, status=status, details=details,
-                        request=request)
+    error = error_class(message, http_status=http_status, status=status, details=details, request=request)
     error.retry_after = _retry_after(headers, error)
     return error
 
@@ -329,8 +320,7 @@ def error_from_transport(exc: requests.RequestException, *, request: str = "") -
         sent = not isinstance(cause, NewConnectionError)
         kind = "connection dropped" if sent else "connection failed"
         return TransportError(f"{kind}: {cause}", request=request, sent=sent)
-    if isinstance(exc, (requests.exceptions.ChunkedEncodingError,
-                        requests.exceptions.ContentDecodingError)):
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
         return TransportError(f"answer cut short: {cause}", request=request)
     # Invalid URLs, too many redirects and the like: not worth retrying.
     return ApiError(f"request failed: {cause}", request=request)
@@ -344,9 +334,7 @@ def _innermost(exc: requests.RequestException) -> object:
     return reason if reason is not None else exc
 
 
-def _error_class(
-    http_status: int, status: str, details: list[dict[str, Any]], message: str
-) -> type[ApiError]:
+def _error_class(http_status: int, status: str, details: list[dict[str, Any]], message: str) -> type[ApiError]:
     error_class = _BY_STATUS.get(status) or _BY_HTTP_STATUS.get(http_status)
     if error_class is None:
         error_class = _by_range(http_status)
@@ -366,10 +354,7 @@ def _by_range(http_status: int) -> type[ApiError]:
 
 def _scope_insufficient(details: list[dict[str, Any]], message: str) -> bool:
     reasons = {d.get("reason") for d in details if d.get("@type") == _TYPE_PREFIX + "ErrorInfo"}
-    return (
-        "ACCESS_TOKEN_SCOPE_INSUFFICIENT" in reasons
-        or "insufficient authentication scopes" in message.lower()
-    )
+    return "ACCESS_TOKEN_SCOPE_INSUFFICIENT" in reasons or "insufficient authentication scopes" in message.lower()
 
 
 def _parse_status(body: str) -> dict[str, Any] | None:

@@ -43,5 +43,6 @@ def read_body(response: requests.Response, deadline: Deadline | None, what: str)
 def _too_large(status: int, what: str, how: str) -> UnexpectedResponse:
     return UnexpectedResponse(
         f"answered with a body larger than {MAX_RESPONSE_BYTES // 2**20} MiB ({how}); not read further",
-        http_status=status, request=what,
+        http_status=status,
+        request=what,
     )

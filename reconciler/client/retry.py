@@ -69,9 +69,7 @@ class RetryPolicy:
         full = min(self.max_backoff, self.base_backoff * 2 ** (failures - 1))
         return full * (1 - self.jitter * self.random())
 
-    def run(
-        self, attempt: Callable[[], T], *, what: str, retry_if: Callable[[ApiError], bool]
-    ) -> T:
+    def run(self, attempt: Callable[[], T], *, what: str, retry_if: Callable[[ApiError], bool]) -> T:
         """Call `attempt` until it returns, or raise its last error when retrying stops."""
         started = self.clock()
         number = 0
@@ -91,7 +89,11 @@ class RetryPolicy:
                     raise
                 logger.warning(
                     "%s: attempt %d of at most %d failed (%s); retrying in %.1fs",
-                    what, number, self.max_attempts, _summary(error), delay,
+                    what,
+                    number,
+                    self.max_attempts,
+                    _summary(error),
+                    delay,
                 )
                 self.sleep(delay)
 

@@ -18,8 +18,9 @@ logger = logging.getLogger("reconciler.client")
 
 
 class SlowNotices:
-    def __init__(self, after: float, describe: Callable[[str], str],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, after: float, describe: Callable[[str], str], clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.after = after
         self.describe = describe  # what is waited for -> the line to log
         self.clock = clock

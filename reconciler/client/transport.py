@@ -151,7 +151,8 @@ class Transport:
         retry_if = is_transient if resend is Resend.IF_TRANSIENT else never_processed
         return self.retry.run(
             lambda: self._attempt(method, path, params, body, what, media, headers, accept),
-            what=what, retry_if=retry_if,
+            what=what,
+            retry_if=retry_if,
         )
 
     def _attempt(
@@ -228,8 +229,10 @@ class Transport:
         )
 
     def _slow_line(self, what: str) -> str:
-        return f"waiting for {what} at {self.endpoint}: no answer after {self.slow_notice:g}s " \
-               f"(giving up after {self.timeout:g}s)"
+        return (
+            f"waiting for {what} at {self.endpoint}: no answer after {self.slow_notice:g}s "
+            f"(giving up after {self.timeout:g}s)"
+        )
 
     def _headers(self) -> dict[str, str]:
         headers = {

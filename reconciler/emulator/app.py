@@ -50,11 +50,27 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 20 * 1024 * 1024  # our choice; the real limit is not documented
 MAX_DRAIN_BYTES = 4 * MAX_BODY_BYTES  # how much of a refused body is read before hanging up
 # Standard parameters every Google API accepts; never part of a request message.
-SYSTEM_PARAMS = frozenset({
-    "$alt", "alt", "key", "prettyPrint", "$prettyPrint", "fields", "$fields", "quotaUser",
-    "$quotaUser", "access_token", "callback", "$callback", "upload_protocol", "uploadType",
-    "$.xgafv", "xgafv", "oauth_token",
-})
+SYSTEM_PARAMS = frozenset(
+    {
+        "$alt",
+        "alt",
+        "key",
+        "prettyPrint",
+        "$prettyPrint",
+        "fields",
+        "$fields",
+        "quotaUser",
+        "$quotaUser",
+        "access_token",
+        "callback",
+        "$callback",
+        "upload_protocol",
+        "uploadType",
+        "$.xgafv",
+        "xgafv",
+        "oauth_token",
+    }
+)
 
 
 class IdConverter(BaseConverter):
@@ -91,14 +107,32 @@ VLIST = (*PAGED, "filter", "orderBy", "readMask")
 BUCKET = "/storage/v1/b/<id:bucket>"
 OBJECT = f"{BUCKET}/o/<path:object_name>"
 UPLOAD = "/upload/storage/v1/b/<id:bucket>/o"
-GCS_COMMON = ("userProject", "projection", "generation", "ifGenerationMatch",
-              "ifGenerationNotMatch", "ifMetagenerationMatch", "ifMetagenerationNotMatch",
-              "softDeleted")
-GCS_UPLOAD = (*GCS_COMMON, "name", "uploadId", "predefinedAcl", "kmsKeyName",
-              "contentEncoding")
-GCS_LIST = ("prefix", "delimiter", "maxResults", "pageToken", "projection", "versions",
-            "userProject", "includeTrailingDelimiter", "startOffset", "endOffset", "matchGlob",
-            "softDeleted", "includeFoldersAsPrefixes")
+GCS_COMMON = (
+    "userProject",
+    "projection",
+    "generation",
+    "ifGenerationMatch",
+    "ifGenerationNotMatch",
+    "ifMetagenerationMatch",
+    "ifMetagenerationNotMatch",
+    "softDeleted",
+)
+GCS_UPLOAD = (*GCS_COMMON, "name", "uploadId", "predefinedAcl", "kmsKeyName", "contentEncoding")
+GCS_LIST = (
+    "prefix",
+    "delimiter",
+    "maxResults",
+    "pageToken",
+    "projection",
+    "versions",
+    "userProject",
+    "includeTrailingDelimiter",
+    "startOffset",
+    "endOffset",
+    "matchGlob",
+    "softDeleted",
+    "includeFoldersAsPrefixes",
+)
 
 
 def _api(method: str, path: str, handler: str, *query: str) -> Rule:
@@ -127,32 +161,28 @@ ROUTES = Map(
         _api("POST", f"/{PALM}/{MODEL}:generateText", "generation.generate_text_tuned"),
         # long-running operations
         _api("GET", f"/{ALL}/{MODEL}/operations/<id:operation_id>", "models.get_operation"),
-        _api("POST", f"/{ALL}/{MODEL}/operations/<id:operation_id>:cancel",
-             "models.cancel_operation"),
+        _api("POST", f"/{ALL}/{MODEL}/operations/<id:operation_id>:cancel", "models.cancel_operation"),
         _api("GET", f"/{ALL}/{MODEL}/operations", "models.list_model_operations", *OPS),
         _api("GET", f"/{ALL}/operations", "models.list_operations", *OPS),
         # permissions
         _api("POST", f"/{TUNING}/{MODEL}/permissions", "permissions.create_permission"),
         _api("GET", f"/{TUNING}/{MODEL}/permissions", "permissions.list_permissions", *PAGED),
-        _api("GET", f"/{TUNING}/{MODEL}/permissions/<id:permission_id>",
-             "permissions.get_permission"),
-        _api("PATCH", f"/{TUNING}/{MODEL}/permissions/<id:permission_id>",
-             "permissions.update_permission", "updateMask"),
-        _api("DELETE", f"/{TUNING}/{MODEL}/permissions/<id:permission_id>",
-             "permissions.delete_permission"),
+        _api("GET", f"/{TUNING}/{MODEL}/permissions/<id:permission_id>", "permissions.get_permission"),
+        _api(
+            "PATCH", f"/{TUNING}/{MODEL}/permissions/<id:permission_id>", "permissions.update_permission", "updateMask"
+        ),
+        _api("DELETE", f"/{TUNING}/{MODEL}/permissions/<id:permission_id>", "permissions.delete_permission"),
         # base models
         _api("GET", f"/{ALL}/models", "emulator.list_base_models", *PAGED),
         _api("GET", f"/{ALL}/models/<id:base_id>", "emulator.get_base_model"),
-        _api("POST", f"/{GEMINI}/models/<id:base_id>:generateContent",
-             "generation.generate_content_base"),
+        _api("POST", f"/{GEMINI}/models/<id:base_id>:generateContent", "generation.generate_content_base"),
         _api("POST", f"/{PALM}/models/<id:base_id>:generateText", "generation.generate_text_base"),
         # Vertex AI: tuning jobs
         _api("POST", f"/{VERTEX}/tuningJobs", "jobs.create_tuning_job"),
         _api("GET", f"/{VERTEX}/tuningJobs", "jobs.list_tuning_jobs", *PAGED, "filter"),
         _api("GET", f"/{JOB}", "jobs.get_tuning_job"),
         _api("POST", f"/{JOB}:cancel", "jobs.cancel_tuning_job"),
-        _api("GET", f"/{VERTEX}/metadataStores/<id:store>/contexts/<id:context_id>",
-             "jobs.get_experiment_context"),
+        _api("GET", f"/{VERTEX}/metadataStores/<id:store>/contexts/<id:context_id>", "jobs.get_experiment_context"),
         # Vertex AI: Model Registry
         _api("GET", f"/{VERTEX}/models", "registry.list_models", *VLIST),
         _api("GET", f"/{VMODEL}", "registry.get_model"),
@@ -169,12 +199,23 @@ ROUTES = Map(
         _api("POST", f"/{VENDPOINT}:undeployModel", "registry.undeploy_model"),
         _api("POST", f"/{VENDPOINT}:generateContent", "registry.generate_content"),
         # Vertex AI: long-running operations
-        _api("GET", f"/{VERTEX}/<any(tuningJobs,models,endpoints):collection>/<id:resource_id>"
-             "/operations/<id:operation_id>", "registry.get_operation"),
+        _api(
+            "GET",
+            f"/{VERTEX}/<any(tuningJobs,models,endpoints):collection>/<id:resource_id>/operations/<id:operation_id>",
+            "registry.get_operation",
+        ),
         # Cloud Storage
-        _storage("POST", "/storage/v1/b", "gcs.insert_bucket", "project", "predefinedAcl",
-                 "predefinedDefaultObjectAcl", "projection", "userProject",
-                 "enableObjectRetention"),
+        _storage(
+            "POST",
+            "/storage/v1/b",
+            "gcs.insert_bucket",
+            "project",
+            "predefinedAcl",
+            "predefinedDefaultObjectAcl",
+            "projection",
+            "userProject",
+            "enableObjectRetention",
+        ),
         _storage("GET", BUCKET, "gcs.get_bucket", *GCS_COMMON),
         _storage("GET", f"{BUCKET}/o", "gcs.list_objects", *GCS_LIST),
         _storage("GET", OBJECT, "gcs.get_object", *GCS_COMMON),
@@ -195,8 +236,7 @@ ROUTES = Map(
         _control("POST", "/_internal/vertex/faults", "emulator.set_vertex_faults"),
         _control("GET", "/_internal/holds", "emulator.list_holds"),
         _control("POST", "/_internal/holds", "emulator.add_hold"),
-        _control("GET", "/_internal/holds/<id:hold_id>", "emulator.get_hold", "arrived",
-                 "waitSeconds"),
+        _control("GET", "/_internal/holds/<id:hold_id>", "emulator.get_hold", "arrived", "waitSeconds"),
         _control("POST", "/_internal/holds/<id:hold_id>:release", "emulator.release_hold"),
         _control("GET", "/_internal/lost-answers", "emulator.get_lost_answers"),
         _control("POST", "/_internal/lost-answers", "emulator.add_lost_answer"),
@@ -296,15 +336,13 @@ class EmulatorApp:
             self.holds.pause(request.method, request.path, after=True)
             self._lose_answer(request)
         if isinstance(result, RawReply):
-            return Response(result.data, status=result.status, headers=result.headers,
-                            content_type=result.content_type)
+            return Response(result.data, status=result.status, headers=result.headers, content_type=result.content_type)
         status, body = result
         if mask is not None:
             body = mask.apply(body)
         return _json_response(status, body, pretty)
 
-    def _before_api_call(self, request: Request, endpoint: Endpoint,
-                         version: str) -> Response | None:
+    def _before_api_call(self, request: Request, endpoint: Endpoint, version: str) -> Response | None:
         """Latency, faults and auth, in that order; a response when one cuts in."""
         if self.latency_seconds:
             self.sleep(self.latency_seconds)
@@ -320,8 +358,7 @@ class EmulatorApp:
             self.sleep(self.faults.slow_seconds)
         if not endpoint.anonymous:
             has_api_key = bool(request.headers.get("x-goog-api-key") or request.args.get("key"))
-            check_caller(self.auth, request.headers.get("Authorization", ""), has_api_key,
-                         endpoint.handler, version)
+            check_caller(self.auth, request.headers.get("Authorization", ""), has_api_key, endpoint.handler, version)
         return None
 
     def _lose_answer(self, request: Request) -> None:
@@ -331,16 +368,14 @@ class EmulatorApp:
         if lost == "503":
             raise unavailable()
 
-    def _handle(self, request: Request, endpoint: Endpoint, args: dict[str, str],
-                mask: FieldMask | None) -> Reply:
+    def _handle(self, request: Request, endpoint: Endpoint, args: dict[str, str], mask: FieldMask | None) -> Reply:
         service_name, method_name = endpoint.handler.split(".")
         handler = getattr(self.services[service_name], method_name)
         call = Call(
             version=args.pop("version", ""),
             body=_read_raw_body(request) if endpoint.raw_body else _read_body(request),
             query=_api_query(request, endpoint),
-            enums=Enums(as_int="enum-encoding=int" in request.args.get("$alt", "")
-                        + request.args.get("alt", "")),
+            enums=Enums(as_int="enum-encoding=int" in request.args.get("$alt", "") + request.args.get("alt", "")),
             now=self.clock(),
             headers={key.lower(): value for key, value in request.headers.items()},
             host_url=request.host_url,
@@ -367,8 +402,9 @@ class EmulatorApp:
     def get_base_model(self, call: Call, base_id: str) -> Reply:
         model = find_base_model(f"models/{base_id}")
         if model is None:
-            raise not_found(f"models/{base_id[:200]} is not found for API version "
-                            f"{call.version}, or is not supported for getModel.")
+            raise not_found(
+                f"models/{base_id[:200]} is not found for API version {call.version}, or is not supported for getModel."
+            )
         return 200, model.to_json(call.version)
 
     # --- control (/_internal/) -----------------------------------------------------------
@@ -407,12 +443,18 @@ class EmulatorApp:
         rate = body.get("fail_rate", self.tuning.fail_rate)
         fail_ids = body.get("fail_ids", sorted(self.tuning.fail_ids))
         vertex_failure = body.get("vertex_failure", self.tuning.vertex_failure)
-        if not (_number_in(step, 0, 86400) and _number_in(rate, 0, 1)
-                and isinstance(fail_ids, list) and all(isinstance(i, str) for i in fail_ids)
-                and vertex_failure in VERTEX_FAILURES):
-            raise invalid_argument("step_seconds 0..86400, fail_rate 0..1, fail_ids a list "
-                                   "of model ids (Vertex: manifest ids or display names), "
-                                   f"vertex_failure one of {', '.join(VERTEX_FAILURES)}.")
+        if not (
+            _number_in(step, 0, 86400)
+            and _number_in(rate, 0, 1)
+            and isinstance(fail_ids, list)
+            and all(isinstance(i, str) for i in fail_ids)
+            and vertex_failure in VERTEX_FAILURES
+        ):
+            raise invalid_argument(
+                "step_seconds 0..86400, fail_rate 0..1, fail_ids a list "
+                "of model ids (Vertex: manifest ids or display names), "
+                f"vertex_failure one of {', '.join(VERTEX_FAILURES)}."
+            )
         self.tuning.step_seconds = float(step)
         self.tuning.fail_rate = float(rate)
         self.tuning.fail_ids = frozenset(fail_ids)
@@ -442,8 +484,10 @@ class EmulatorApp:
         hold = self._hold(hold_id)
         if "arrived" in call.query:
             count = _whole_number(call.query["arrived"], "arrived", 1000)
-            wait = min(float(_whole_number(call.query.get("waitSeconds", "10"), "wait_seconds",
-                                           int(MAX_WAIT_SECONDS))), MAX_WAIT_SECONDS)
+            wait = min(
+                float(_whole_number(call.query.get("waitSeconds", "10"), "wait_seconds", int(MAX_WAIT_SECONDS))),
+                MAX_WAIT_SECONDS,
+            )
             with contextlib.suppress(TimeoutError):
                 hold.wait_arrived(count, wait)
         return 200, hold.to_json()
@@ -486,8 +530,12 @@ TUNING_FIELDS = ("step_seconds", "fail_rate", "fail_ids", "vertex_failure")
 
 
 def _tuning_json(tuning: TuningSettings) -> dict[str, Any]:
-    return {"step_seconds": tuning.step_seconds, "fail_rate": tuning.fail_rate,
-            "fail_ids": sorted(tuning.fail_ids), "vertex_failure": tuning.vertex_failure}
+    return {
+        "step_seconds": tuning.step_seconds,
+        "fail_rate": tuning.fail_rate,
+        "fail_ids": sorted(tuning.fail_ids),
+        "vertex_failure": tuning.vertex_failure,
+    }
 
 
 def _whole_number(text: str, name: str, high: int) -> int:
@@ -520,7 +568,8 @@ def _api_query(request: Request, endpoint: Endpoint) -> dict[str, str]:
         if name not in endpoint.query:
             raise invalid_argument(
                 f'Invalid JSON payload received. Unknown name "{key[:100]}": Cannot bind query '
-                f"parameter. Field '{key[:100]}' could not be found in request message.")
+                f"parameter. Field '{key[:100]}' could not be found in request message."
+            )
         query[name] = value
     return query
 
@@ -567,10 +616,6 @@ def _drop_connection(request: Request) -> None:
             connection.shutdown(socket.SHUT_RDWR)
 
 
-def _json_response(
-    status: int, body: dict[str, Any], pretty: bool, headers: dict[str, str] | None = None
-) -> Response:
-    text = json.dumps(body, indent=2 if pretty else None, ensure_ascii=False,
-                      separators=None if pretty else (",", ":"))
-    return Response(text + "\n", status=status, headers=headers,
-                    content_type="application/json; charset=UTF-8")
+def _json_response(status: int, body: dict[str, Any], pretty: bool, headers: dict[str, str] | None = None) -> Response:
+    text = json.dumps(body, indent=2 if pretty else None, ensure_ascii=False, separators=None if pretty else (",", ":"))
+    return Response(text + "\n", status=status, headers=headers, content_type="application/json; charset=UTF-8")

@@ -59,8 +59,7 @@ class AuthSettings:
     tokens_without_tuning_scope: frozenset[str] = field(default_factory=frozenset)
 
 
-def check_caller(settings: AuthSettings, authorization: str, has_api_key: bool, handler: str,
-                 version: str) -> None:
+def check_caller(settings: AuthSettings, authorization: str, has_api_key: bool, handler: str, version: str) -> None:
     """Raise the real API's refusal for this caller and method, if any."""
     if settings.require_auth and not has_api_key:
         if not authorization:

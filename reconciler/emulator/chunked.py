@@ -61,8 +61,7 @@ class BoundedDechunkedInput(io.RawIOBase):
             raise ChunkedBodyError("malformed chunk header")
         size = int(match.group(1), 16)
         if size > self._max_chunk:
-            raise ChunkedBodyError(f"a chunk of {size} bytes exceeds the limit of "
-                                   f"{self._max_chunk} bytes")
+            raise ChunkedBodyError(f"a chunk of {size} bytes exceeds the limit of {self._max_chunk} bytes")
         return size
 
     def _chunk_terminator(self) -> None:

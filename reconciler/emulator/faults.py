@@ -74,8 +74,7 @@ class FaultSettings:
 def check_path_regex(path_regex: Any) -> None:
     """A path regex from a control request or a test: bounded, and it compiles."""
     if not isinstance(path_regex, str) or len(path_regex) > MAX_PATH_REGEX:
-        raise invalid_argument(f"path_regex must be a string of at most {MAX_PATH_REGEX} "
-                               "characters.")
+        raise invalid_argument(f"path_regex must be a string of at most {MAX_PATH_REGEX} characters.")
     try:
         regex.compile(path_regex)
     except (regex.error, RecursionError, OverflowError) as exc:
@@ -97,11 +96,14 @@ def path_matches(path_regex: str, path: str) -> bool:
     if not path_regex:
         return True
     try:
-        return regex.search(path_regex, path[:MAX_MATCHED_PATH], concurrent=True,
-                            timeout=REGEX_TIMEOUT_SECONDS) is not None
+        return (
+            regex.search(path_regex, path[:MAX_MATCHED_PATH], concurrent=True, timeout=REGEX_TIMEOUT_SECONDS)
+            is not None
+        )
     except TimeoutError:
-        log.warning("path_regex %.100r took over %ss on %.100r; no fault injected",
-                    path_regex, REGEX_TIMEOUT_SECONDS, path)
+        log.warning(
+            "path_regex %.100r took over %ss on %.100r; no fault injected", path_regex, REGEX_TIMEOUT_SECONDS, path
+        )
         return False
 
 
@@ -109,8 +111,12 @@ def pick_fault(settings: FaultSettings, path: str, ids: IdMaker) -> str:
     """'drop', '429', '503', 'slow' or '' for this request."""
     if settings.path_regex and not path_matches(settings.path_regex, path):
         return ""
-    for fault, rate in (("drop", settings.rate_drop), ("429", settings.rate_429),
-                        ("503", settings.rate_503), ("slow", settings.rate_slow)):
+    for fault, rate in (
+        ("drop", settings.rate_drop),
+        ("429", settings.rate_429),
+        ("503", settings.rate_503),
+        ("slow", settings.rate_slow),
+    ):
         if rate and ids.chance(rate):
             return fault
     return ""
@@ -188,8 +194,7 @@ class LostAnswers:
         """'' or how this request's answer is lost; uses up one of the first matching rule."""
         with self._lock:
             for rule in self._rules:
-                if rule.count > 0 and rule.method in ("*", method) \
-                        and path_matches(rule.path_regex, path):
+                if rule.count > 0 and rule.method in ("*", method) and path_matches(rule.path_regex, path):
                     rule.count -= 1
                     return rule.answer
         return ""

@@ -37,31 +37,61 @@ _TOKEN = re.compile(r"\s*([A-Za-z_@$][A-Za-z0-9_@$]*|\*|[(),/.])\s*")
 # --- shapes of the Gemini tuned-model surface's answers --------------------------------
 
 _SNAPSHOT = {"step": None, "epoch": None, "meanLoss": None, "computeTime": None}
-_HYPERPARAMETERS = {"learningRate": None, "learningRateMultiplier": None, "epochCount": None,
-                    "batchSize": None}
-_EXAMPLES = {"examples": {"examples": {"textInput": None, "output": None}},
-             "multiturnExamples": {"examples": ANY}}
+_HYPERPARAMETERS = {"learningRate": None, "learningRateMultiplier": None, "epochCount": None, "batchSize": None}
+_EXAMPLES = {"examples": {"examples": {"textInput": None, "output": None}}, "multiturnExamples": {"examples": ANY}}
 TUNED_MODEL: Shape = {
-    "name": None, "baseModel": None,
+    "name": None,
+    "baseModel": None,
     "tunedModelSource": {"tunedModel": None, "baseModel": None},
-    "displayName": None, "description": None, "temperature": None, "topP": None, "topK": None,
-    "state": None, "createTime": None, "updateTime": None,
-    "tuningTask": {"startTime": None, "completeTime": None, "snapshots": _SNAPSHOT,
-                   "trainingData": _EXAMPLES, "hyperparameters": _HYPERPARAMETERS},
+    "displayName": None,
+    "description": None,
+    "temperature": None,
+    "topP": None,
+    "topK": None,
+    "state": None,
+    "createTime": None,
+    "updateTime": None,
+    "tuningTask": {
+        "startTime": None,
+        "completeTime": None,
+        "snapshots": _SNAPSHOT,
+        "trainingData": _EXAMPLES,
+        "hyperparameters": _HYPERPARAMETERS,
+    },
     "readerProjectNumbers": None,
 }
-_METADATA = {"@type": None, "tunedModel": None, "totalSteps": None, "completedSteps": None,
-             "completedPercent": None, "snapshots": _SNAPSHOT}
+_METADATA = {
+    "@type": None,
+    "tunedModel": None,
+    "totalSteps": None,
+    "completedSteps": None,
+    "completedPercent": None,
+    "snapshots": _SNAPSHOT,
+}
 OPERATION: Shape = {
-    "name": None, "metadata": _METADATA, "done": None,
+    "name": None,
+    "metadata": _METADATA,
+    "done": None,
     "error": {"code": None, "message": None, "details": ANY},
     "response": {"@type": None, **TUNED_MODEL},
 }
 PERMISSION: Shape = {"name": None, "granteeType": None, "emailAddress": None, "role": None}
-BASE_MODEL: Shape = dict.fromkeys((
-    "name", "baseModelId", "version", "displayName", "description", "inputTokenLimit",
-    "outputTokenLimit", "supportedGenerationMethods", "temperature", "maxTemperature", "topP",
-    "topK"))
+BASE_MODEL: Shape = dict.fromkeys(
+    (
+        "name",
+        "baseModelId",
+        "version",
+        "displayName",
+        "description",
+        "inputTokenLimit",
+        "outputTokenLimit",
+        "supportedGenerationMethods",
+        "temperature",
+        "maxTemperature",
+        "topP",
+        "topK",
+    )
+)
 EMPTY: Shape = {}
 
 
@@ -244,4 +274,4 @@ def _camel(name: str) -> str:
 
 
 def _invalid(text: str) -> Exception:
-    return invalid_argument(f"Invalid field selection: cannot parse \"{text[:200]}\"")
+    return invalid_argument(f'Invalid field selection: cannot parse "{text[:200]}"')

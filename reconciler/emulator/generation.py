@@ -25,8 +25,12 @@ from reconciler.emulator.wire import Enums
 MAX_TUNED_PROMPT_CHARS = 40_000
 MAX_TEXT_CANDIDATES = 8  # GenerateTextRequest.candidate_count: "between [1, 8], inclusive"
 # The order of every recorded generateContent answer, candidates and prompt feedback alike.
-RECORDED_RATING_ORDER = ("HARM_CATEGORY_SEXUALLY_EXPLICIT", "HARM_CATEGORY_HATE_SPEECH",
-                         "HARM_CATEGORY_HARASSMENT", "HARM_CATEGORY_DANGEROUS_CONTENT")
+RECORDED_RATING_ORDER = (
+    "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+    "HARM_CATEGORY_HATE_SPEECH",
+    "HARM_CATEGORY_HARASSMENT",
+    "HARM_CATEGORY_DANGEROUS_CONTENT",
+)
 
 
 class GenerationService:
@@ -38,8 +42,7 @@ class GenerationService:
         prompt = _tuned_model_prompt(_last_turn_text(request))
         record = self._ready_model(model_id, call)
         _require_method(_base(record), "generateContent", record.name, call.version)
-        return 200, _content_response(inference.answer(record.examples, prompt), prompt,
-                                      call.enums)
+        return 200, _content_response(inference.answer(record.examples, prompt), prompt, call.enums)
 
     def generate_content_base(self, call: Call, base_id: str) -> Reply:
         request = parse(call.body, GENERATE_CONTENT)
@@ -68,8 +71,7 @@ class GenerationService:
         if state != "ACTIVE":
             # The real API's answer here is not recorded; FAILED_PRECONDITION is the
             # canonical code for "the resource is not in a state for this call".
-            raise failed_precondition(f"Tuned model {record.name} is not ready for inference: "
-                                      f"its state is {state}.")
+            raise failed_precondition(f"Tuned model {record.name} is not ready for inference: its state is {state}.")
         return record
 
 
@@ -89,21 +91,24 @@ def _known_base(base_id: str, method: str, version: str) -> BaseModel:
 def _require_method(base: BaseModel | None, method: str, name: str, version: str) -> None:
     if base is None or method not in base.methods:
         # The recorded wording of the real API.
-        raise not_found(f"{name[:200]} is not found for API version {version}, or is not "
-                        f"supported for {method}. Call ListModels to see the list of available "
-                        "models and their supported methods.")
+        raise not_found(
+            f"{name[:200]} is not found for API version {version}, or is not "
+            f"supported for {method}. Call ListModels to see the list of available "
+            "models and their supported methods."
+        )
 
 
 def _last_turn_text(request: dict[str, Any]) -> str:
     contents = request.get("contents", [])
     if not contents:
-        raise invalid_argument("* GenerateContentRequest.contents: contents is not specified",
-                               "contents")
+        raise invalid_argument("* GenerateContentRequest.contents: contents is not specified", "contents")
     parts = contents[-1].get("parts", [])
     texts = [part["text"] for part in parts if "text" in part]
     if not texts:
-        raise invalid_argument("* GenerateContentRequest.contents[-1].parts: a tuned model "
-                               "answers text parts only, and none was sent", "contents")
+        raise invalid_argument(
+            "* GenerateContentRequest.contents[-1].parts: a tuned model answers text parts only, and none was sent",
+            "contents",
+        )
     return "".join(texts)
 
 
@@ -118,22 +123,26 @@ def _tuned_model_prompt(prompt: str) -> str:
     if len(prompt) > MAX_TUNED_PROMPT_CHARS:
         raise invalid_argument(
             f"The input of a tuned model is limited to {MAX_TUNED_PROMPT_CHARS} characters; "
-            f"this prompt has {len(prompt)}.", "contents")
+            f"this prompt has {len(prompt)}.",
+            "contents",
+        )
     return prompt
 
 
 def _within_token_limit(prompt: str, base: BaseModel) -> None:
     tokens = _tokens(prompt)
     if tokens > base.input_token_limit:
-        raise invalid_argument(f"The input token count ({tokens}) exceeds the maximum number "
-                               f"of tokens allowed ({base.input_token_limit}).")
+        raise invalid_argument(
+            f"The input token count ({tokens}) exceeds the maximum number of tokens allowed ({base.input_token_limit})."
+        )
 
 
 def _candidate_count(request: dict[str, Any]) -> int:
     count = request.get("candidateCount") or 1  # proto3: 0 is unset
     if not 1 <= count <= MAX_TEXT_CANDIDATES:
-        raise invalid_argument(f"candidate_count must be between 1 and {MAX_TEXT_CANDIDATES}, "
-                               f"not {count}.", "candidate_count")
+        raise invalid_argument(
+            f"candidate_count must be between 1 and {MAX_TEXT_CANDIDATES}, not {count}.", "candidate_count"
+        )
     return int(count)
 
 
@@ -169,15 +178,21 @@ def _content_response(text: str, prompt: str, enums: Enums) -> dict[str, Any]:
 
 
 def _text_response(texts: list[str], enums: Enums) -> dict[str, Any]:
-    return {"candidates": [{"output": text, "safetyRatings": _palm_safety_ratings(enums)}
-                           for text in texts]}
+    return {"candidates": [{"output": text, "safetyRatings": _palm_safety_ratings(enums)} for text in texts]}
 
 
 def _palm_safety_ratings(enums: Enums) -> list[dict[str, Any]]:
     # PaLM's harm categories (v1beta3 HarmCategory values 1..6).
-    categories = ("HARM_CATEGORY_DEROGATORY", "HARM_CATEGORY_TOXICITY",
-                  "HARM_CATEGORY_VIOLENCE", "HARM_CATEGORY_SEXUAL", "HARM_CATEGORY_MEDICAL",
-                  "HARM_CATEGORY_DANGEROUS")
+    categories = (
+        "HARM_CATEGORY_DEROGATORY",
+        "HARM_CATEGORY_TOXICITY",
+        "HARM_CATEGORY_VIOLENCE",
+        "HARM_CATEGORY_SEXUAL",
+        "HARM_CATEGORY_MEDICAL",
+        "HARM_CATEGORY_DANGEROUS",
+    )
     negligible = enums("HarmProbability", "NEGLIGIBLE")
-    return [{"category": index if enums.as_int else name, "probability": negligible}
-            for index, name in enumerate(categories, start=1)]
+    return [
+        {"category": index if enums.as_int else name, "probability": negligible}
+        for index, name in enumerate(categories, start=1)
+    ]

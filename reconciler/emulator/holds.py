@@ -40,9 +40,15 @@ class Hold:
 
     def to_json(self) -> dict[str, Any]:
         with self._changed:
-            return {"id": self.id, "method": self.method, "path_regex": self.path_regex,
-                    "times": self.times, "after": self.after, "arrived": self._arrived,
-                    "released": self._released}
+            return {
+                "id": self.id,
+                "method": self.method,
+                "path_regex": self.path_regex,
+                "times": self.times,
+                "after": self.after,
+                "arrived": self._arrived,
+                "released": self._released,
+            }
 
     @property
     def arrived(self) -> int:
@@ -53,8 +59,10 @@ class Hold:
         """Return once `count` requests have been caught; TimeoutError after `timeout`."""
         with self._changed:
             if not self._changed.wait_for(lambda: self._arrived >= count, timeout):
-                raise TimeoutError(f"hold {self.method} {self.path_regex!r}: {self._arrived} "
-                                   f"of {count} requests arrived within {timeout}s")
+                raise TimeoutError(
+                    f"hold {self.method} {self.path_regex!r}: {self._arrived} "
+                    f"of {count} requests arrived within {timeout}s"
+                )
 
     def release(self) -> None:
         """Let every caught request go on; the hold catches nothing more."""
@@ -84,8 +92,7 @@ class Hold:
     def _wait_released(self, method: str, path: str) -> None:
         with self._changed:
             if not self._changed.wait_for(lambda: self._released, MAX_HOLD_SECONDS):
-                log.warning("held %s %.200s for %ss without a release; letting it go",
-                            method, path, MAX_HOLD_SECONDS)
+                log.warning("held %s %.200s for %ss without a release; letting it go", method, path, MAX_HOLD_SECONDS)
 
 
 class Holds:
@@ -105,8 +112,7 @@ class Holds:
             raise invalid_argument("after must be true or false.")
         with self._lock:
             if len(self._holds) >= MAX_HOLDS:  # forget the released ones first
-                self._holds = {key: held for key, held in self._holds.items()
-                               if not held.to_json()["released"]}
+                self._holds = {key: held for key, held in self._holds.items() if not held.to_json()["released"]}
             if len(self._holds) >= MAX_HOLDS:
                 raise invalid_argument(f"At most {MAX_HOLDS} holds; release some first.")
             hold = Hold(str(self._next_id), method, path_regex, times, after)
@@ -115,12 +121,13 @@ class Holds:
         return hold
 
     def from_json(self, data: Any) -> Hold:
-        if not isinstance(data, dict) or not {"method", "path_regex"} <= set(data) \
-                or set(data) - {"method", "path_regex", "times", "after"}:
-            raise invalid_argument("A hold is an object with method, path_regex, and optionally "
-                                   "times and after.")
-        return self.add(data["method"], data["path_regex"], data.get("times", 1),
-                        data.get("after", False))
+        if (
+            not isinstance(data, dict)
+            or not {"method", "path_regex"} <= set(data)
+            or set(data) - {"method", "path_regex", "times", "after"}
+        ):
+            raise invalid_argument("A hold is an object with method, path_regex, and optionally times and after.")
+        return self.add(data["method"], data["path_regex"], data.get("times", 1), data.get("after", False))
 
     def get(self, hold_id: str) -> Hold | None:
         with self._lock:

@@ -28,8 +28,7 @@ def _closeness(text: str, prompt: str) -> float:
         return 2.0  # an exact match beats any ratio
     # difflib is quadratic; the heads of long texts decide as well as the whole.
     head = SIMILARITY_HEAD
-    return difflib.SequenceMatcher(None, text.strip()[:head], prompt[:head],
-                                   autojunk=False).ratio()
+    return difflib.SequenceMatcher(None, text.strip()[:head], prompt[:head], autojunk=False).ratio()
 
 
 def base_model_answer(prompt: str) -> str:

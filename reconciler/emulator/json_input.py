@@ -20,8 +20,7 @@ from reconciler.emulator.errors import invalid_argument
 # stay invalid. The closing quote is optional so that an unterminated string is
 # consumed to the end in one pass, not retried from each quote inside it
 # (which would be quadratic).
-_STRING_OR_TRAILING_COMMA = re.compile(r'"(?:[^"\\]|\\.)*"?|(?<=[^\s{\[,])\s*,(?=\s*[}\]])',
-                                       re.DOTALL)
+_STRING_OR_TRAILING_COMMA = re.compile(r'"(?:[^"\\]|\\.)*"?|(?<=[^\s{\[,])\s*,(?=\s*[}\]])', re.DOTALL)
 
 
 def parse_json(raw: bytes) -> Any:

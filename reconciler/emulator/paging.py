@@ -39,8 +39,7 @@ def _page_size(raw: str, default_size: int, max_size: int) -> int:
     try:
         size = int(raw)
     except ValueError:
-        raise invalid_argument(f"Invalid value at 'page_size' (TYPE_INT32), \"{raw}\"",
-                               "page_size") from None
+        raise invalid_argument(f"Invalid value at 'page_size' (TYPE_INT32), \"{raw}\"", "page_size") from None
     if size < 0:
         raise invalid_argument("page_size must not be negative.", "page_size")
     return min(size, max_size) if size else default_size
@@ -63,7 +62,9 @@ def _decode_token(token: str, text_filter: str) -> int:
     if issued_for != text_filter:
         raise invalid_argument(
             "The page token was issued for a different filter; all other parameters "
-            "must match the call that returned it.", "page_token")
+            "must match the call that returned it.",
+            "page_token",
+        )
     return position
 
 

@@ -31,8 +31,7 @@ class PermissionService:
 
         def add(record: TunedModelRecord) -> TunedModelRecord:
             if any(_same_grantee(grant, other) for other in record.permissions):
-                raise already_exists(f"A permission for this grantee already exists on "
-                                     f"{record.name}.")
+                raise already_exists(f"A permission for this grantee already exists on {record.name}.")
             record.permissions.append(grant)
             return record
 
@@ -55,8 +54,10 @@ class PermissionService:
         body = parse(call.body, PERMISSION, "permission")
         mask = call.query.get("updateMask") or ",".join(k for k in body if k != "name")
         if mask != "role":
-            raise invalid_argument("update_mask must be \"role\": the role is the only field "
-                                   "of a permission that can be updated.", "update_mask")
+            raise invalid_argument(
+                'update_mask must be "role": the role is the only field of a permission that can be updated.',
+                "update_mask",
+            )
         role = body.get("role", "ROLE_UNSPECIFIED")
         _check_grantable(role)
         changed: list[PermissionRecord] = []
@@ -64,8 +65,7 @@ class PermissionService:
         def set_role(record: TunedModelRecord) -> TunedModelRecord:
             grant = _find(record, permission_id)
             if grant.role == "OWNER":
-                raise failed_precondition("The owner's role changes only through "
-                                          "transferOwnership.")
+                raise failed_precondition("The owner's role changes only through transferOwnership.")
             grant.role = role
             changed.append(grant)
             return record
@@ -96,8 +96,9 @@ class PermissionService:
             for grant in record.permissions:
                 if grant.role == "OWNER" and grant.email_address != email:
                     grant.role = "WRITER"
-            target = next((g for g in record.permissions if g.grantee_type == "USER"
-                           and g.email_address == email), None)
+            target = next(
+                (g for g in record.permissions if g.grantee_type == "USER" and g.email_address == email), None
+            )
             if target is None:
                 record.permissions.append(PermissionRecord(new_id, "OWNER", "USER", email))
             else:
@@ -121,25 +122,21 @@ def _new_grant(body: dict[str, Any], permission_id: str) -> PermissionRecord:
     if grantee == "GRANTEE_TYPE_UNSPECIFIED":
         grantee = "USER" if email else "EVERYONE"
     if grantee == "EVERYONE" and email:
-        raise invalid_argument("email_address must not be set for grantee type EVERYONE.",
-                               "permission.email_address")
+        raise invalid_argument("email_address must not be set for grantee type EVERYONE.", "permission.email_address")
     if grantee != "EVERYONE" and not email:
-        raise invalid_argument(f"email_address is required for grantee type {grantee}.",
-                               "permission.email_address")
+        raise invalid_argument(f"email_address is required for grantee type {grantee}.", "permission.email_address")
     return PermissionRecord(permission_id, role, grantee, email)
 
 
 def _check_grantable(role: str) -> None:
     if role == "OWNER":
-        raise invalid_argument("The OWNER role is given only through transferOwnership.",
-                               "permission.role")
+        raise invalid_argument("The OWNER role is given only through transferOwnership.", "permission.role")
     if role == "ROLE_UNSPECIFIED":
         raise invalid_argument("permission.role is required.", "permission.role")
 
 
 def _same_grantee(one: PermissionRecord, other: PermissionRecord) -> bool:
-    return (one.grantee_type, one.email_address.lower()) == (
-        other.grantee_type, other.email_address.lower())
+    return (one.grantee_type, one.email_address.lower()) == (other.grantee_type, other.email_address.lower())
 
 
 def _find(record: TunedModelRecord, permission_id: str) -> PermissionRecord:

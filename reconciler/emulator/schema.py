@@ -22,16 +22,40 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "FinishReason": ("FINISH_REASON_UNSPECIFIED", "STOP", "MAX_TOKENS", "SAFETY"),
     "HarmProbability": ("HARM_PROBABILITY_UNSPECIFIED", "NEGLIGIBLE", "LOW", "MEDIUM", "HIGH"),
     # Vertex AI (google.cloud.aiplatform.v1); each tuple index is the proto number.
-    "JobState": ("JOB_STATE_UNSPECIFIED", "JOB_STATE_QUEUED", "JOB_STATE_PENDING",
-                 "JOB_STATE_RUNNING", "JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED",
-                 "JOB_STATE_CANCELLING", "JOB_STATE_CANCELLED", "JOB_STATE_PAUSED",
-                 "JOB_STATE_EXPIRED", "JOB_STATE_UPDATING", "JOB_STATE_PARTIALLY_SUCCEEDED"),
+    "JobState": (
+        "JOB_STATE_UNSPECIFIED",
+        "JOB_STATE_QUEUED",
+        "JOB_STATE_PENDING",
+        "JOB_STATE_RUNNING",
+        "JOB_STATE_SUCCEEDED",
+        "JOB_STATE_FAILED",
+        "JOB_STATE_CANCELLING",
+        "JOB_STATE_CANCELLED",
+        "JOB_STATE_PAUSED",
+        "JOB_STATE_EXPIRED",
+        "JOB_STATE_UPDATING",
+        "JOB_STATE_PARTIALLY_SUCCEEDED",
+    ),
     # Not in size order: TWO was added last, as number 6.
-    "AdapterSize": ("ADAPTER_SIZE_UNSPECIFIED", "ADAPTER_SIZE_ONE", "ADAPTER_SIZE_FOUR",
-                    "ADAPTER_SIZE_EIGHT", "ADAPTER_SIZE_SIXTEEN", "ADAPTER_SIZE_THIRTY_TWO",
-                    "ADAPTER_SIZE_TWO"),
-    "ModelSourceType": ("MODEL_SOURCE_TYPE_UNSPECIFIED", "AUTOML", "CUSTOM", "BQML",
-                        "MODEL_GARDEN", "GENIE", "CUSTOM_TEXT_EMBEDDING", "MARKETPLACE"),
+    "AdapterSize": (
+        "ADAPTER_SIZE_UNSPECIFIED",
+        "ADAPTER_SIZE_ONE",
+        "ADAPTER_SIZE_FOUR",
+        "ADAPTER_SIZE_EIGHT",
+        "ADAPTER_SIZE_SIXTEEN",
+        "ADAPTER_SIZE_THIRTY_TWO",
+        "ADAPTER_SIZE_TWO",
+    ),
+    "ModelSourceType": (
+        "MODEL_SOURCE_TYPE_UNSPECIFIED",
+        "AUTOML",
+        "CUSTOM",
+        "BQML",
+        "MODEL_GARDEN",
+        "GENIE",
+        "CUSTOM_TEXT_EMBEDDING",
+        "MARKETPLACE",
+    ),
     "VertexFinishReason": ("FINISH_REASON_UNSPECIFIED", "STOP", "MAX_TOKENS", "SAFETY"),
 }
 HARM_CATEGORIES = {
@@ -122,8 +146,7 @@ def _parse_value(value: Any, spec: Spec, path: str) -> Any:
     if isinstance(spec, Repeated):
         if not isinstance(value, list):
             raise _invalid_value(path, "list", value)
-        return [_parse_value(item, spec.item, f"{path}[{index}]") for index, item in
-                enumerate(value)]
+        return [_parse_value(item, spec.item, f"{path}[{index}]") for index, item in enumerate(value)]
     return _parse_scalar(value, spec, path)
 
 
@@ -187,9 +210,7 @@ def _parse_enum(value: Any, enum_name: str, path: str) -> str:
 
 def _invalid_value(path: str, type_name: str, value: Any) -> ApiError:
     shown = repr(value)[:100]
-    return invalid_argument(
-        f"Invalid value at '{path}' ({type_name}), {shown}", path or None
-    )
+    return invalid_argument(f"Invalid value at '{path}' ({type_name}), {shown}", path or None)
 
 
 def enum_number(enum_name: str, name: str) -> int:
@@ -215,23 +236,18 @@ CONTENT_PART = Message(
     },
 )
 CONTENT = Message("Content", {"role": STRING, "parts": Repeated(CONTENT_PART)})
-MULTITURN_EXAMPLE = Message(
-    "TuningMultiturnExample", {"systemInstruction": CONTENT, "contents": Repeated(CONTENT)}
-)
+MULTITURN_EXAMPLE = Message("TuningMultiturnExample", {"systemInstruction": CONTENT, "contents": Repeated(CONTENT)})
 DATASET = Message(
     "Dataset",
     {
         "examples": Message("TuningExamples", {"examples": Repeated(EXAMPLE)}),
-        "multiturnExamples": Message(
-            "TuningMultiturnExamples", {"examples": Repeated(MULTITURN_EXAMPLE)}
-        ),
+        "multiturnExamples": Message("TuningMultiturnExamples", {"examples": Repeated(MULTITURN_EXAMPLE)}),
     },
     (("examples", "multiturnExamples"),),
 )
 HYPERPARAMETERS = Message(
     "Hyperparameters",
-    {"learningRate": FLOAT, "learningRateMultiplier": FLOAT, "epochCount": INT32,
-     "batchSize": INT32},
+    {"learningRate": FLOAT, "learningRateMultiplier": FLOAT, "epochCount": INT32, "batchSize": INT32},
     (("learningRate", "learningRateMultiplier"),),
 )
 SNAPSHOT = Message(
@@ -252,9 +268,7 @@ TUNED_MODEL = Message(
     "TunedModel",
     {
         "name": STRING,
-        "tunedModelSource": Message(
-            "TunedModelSource", {"tunedModel": STRING, "baseModel": STRING}
-        ),
+        "tunedModelSource": Message("TunedModelSource", {"tunedModel": STRING, "baseModel": STRING}),
         "baseModel": STRING,
         "displayName": STRING,
         "description": STRING,
@@ -271,8 +285,7 @@ TUNED_MODEL = Message(
 )
 PERMISSION = Message(
     "Permission",
-    {"name": STRING, "granteeType": enum("GranteeType"), "emailAddress": STRING,
-     "role": enum("Role")},
+    {"name": STRING, "granteeType": enum("GranteeType"), "emailAddress": STRING, "role": enum("Role")},
 )
 TRANSFER_OWNERSHIP = Message("TransferOwnershipRequest", {"name": STRING, "emailAddress": STRING})
 GENERATION_CONFIG = Message(

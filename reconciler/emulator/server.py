@@ -87,8 +87,11 @@ class EmulatorServer:
     def _bind(self) -> BaseWSGIServer:
         if self._server is None:
             self._server = make_server(
-                self.options.host, self.options.port, self.app,
-                threaded=True, request_handler=_QuietHandler,
+                self.options.host,
+                self.options.port,
+                self.app,
+                threaded=True,
+                request_handler=_QuietHandler,
             )
         return self._server
 
@@ -109,8 +112,7 @@ class EmulatorServer:
     def start(self) -> EmulatorServer:
         """Serve on a background thread; returns once the port accepts connections."""
         server = self._bind()
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="emulator",
-                                        daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="emulator", daemon=True)
         self._thread.start()
         return self
 
@@ -124,8 +126,7 @@ class EmulatorServer:
         `release()`: `hold.wait_arrived(timeout=5)`, then `hold.release()`."""
         return self.app.holds.add(method, path_regex, times, after)
 
-    def lose_answers(self, method: str, path_regex: str, count: int = 1,
-                     answer: str = "drop") -> None:
+    def lose_answers(self, method: str, path_regex: str, count: int = 1, answer: str = "drop") -> None:
         """Serve the next `count` such requests, then drop the connection (`drop`) or
         answer 503 (`503`) instead of their answer."""
         self.app.lost_answers.arm(method, path_regex, count, answer)
@@ -155,8 +156,7 @@ def _tuning_settings(options: EmulatorOptions) -> TuningSettings:
     if options.vertex_failure not in VERTEX_FAILURES:
         raise ValueError(f"vertex_failure must be one of {', '.join(VERTEX_FAILURES)}")
     fail = options.fail_tuning
-    settings = TuningSettings(step_seconds=options.step_seconds,
-                              vertex_failure=options.vertex_failure)
+    settings = TuningSettings(step_seconds=options.step_seconds, vertex_failure=options.vertex_failure)
     if isinstance(fail, (int, float)):
         settings.fail_rate = float(fail)
     else:

@@ -28,14 +28,21 @@ MAX_DISPLAY_NAME = 40
 # The documented limits of a tuning example (Gemini 1.5 Flash), applied to every base model.
 MAX_EXAMPLE_INPUT_CHARS = 40_000
 MAX_EXAMPLE_OUTPUT_CHARS = 5_000
-MUTABLE_FIELDS = ("displayName", "description", "temperature", "topP", "topK",
-                  "readerProjectNumbers")
-IMMUTABLE_PATHS = frozenset({
-    "baseModel", "tunedModelSource", "tunedModelSource.tunedModel", "tuningTask",
-    "tuningTask.trainingData", "tuningTask.hyperparameters",
-    "tuningTask.hyperparameters.learningRate", "tuningTask.hyperparameters.epochCount",
-    "tuningTask.hyperparameters.batchSize", "tuningTask.hyperparameters.learningRateMultiplier",
-})
+MUTABLE_FIELDS = ("displayName", "description", "temperature", "topP", "topK", "readerProjectNumbers")
+IMMUTABLE_PATHS = frozenset(
+    {
+        "baseModel",
+        "tunedModelSource",
+        "tunedModelSource.tunedModel",
+        "tuningTask",
+        "tuningTask.trainingData",
+        "tuningTask.hyperparameters",
+        "tuningTask.hyperparameters.learningRate",
+        "tuningTask.hyperparameters.epochCount",
+        "tuningTask.hyperparameters.batchSize",
+        "tuningTask.hyperparameters.learningRateMultiplier",
+    }
+)
 OUTPUT_ONLY_FIELDS = ("name", "state", "createTime", "updateTime")
 
 
@@ -68,9 +75,11 @@ class TunedModelService:
         model_id = call.query.get("tunedModelId", "")
         if model_id and not MODEL_ID.fullmatch(model_id):
             raise invalid_argument(
-                f"tuned_model_id \"{model_id[:100]}\" must be up to 40 characters, start with a "
+                f'tuned_model_id "{model_id[:100]}" must be up to 40 characters, start with a '
                 "letter, end with a letter or a number, and contain only lowercase letters, "
-                "numbers and hyphens.", "tuned_model_id")
+                "numbers and hyphens.",
+                "tuned_model_id",
+            )
         base, source = self._source(body, call.now)
         record = self._new_record(call, body, base, source, model_id)
         self._insert(record, generated=not model_id)
@@ -97,18 +106,17 @@ class TunedModelService:
         else:
             base_name = body.get("baseModel", "")
             if not base_name:
-                raise invalid_argument("base_model or tuned_model_source is required.",
-                                       "tuned_model.base_model")
+                raise invalid_argument("base_model or tuned_model_source is required.", "tuned_model.base_model")
         base = find_base_model(base_name)
         if base is None:
             raise not_found(f"Base model {base_name[:200]} does not exist.")
         if not base.tunable:
-            raise invalid_argument(f"Base model {base.name} does not support tuning.",
-                                   "tuned_model.base_model")
+            raise invalid_argument(f"Base model {base.name} does not support tuning.", "tuned_model.base_model")
         return base, source
 
-    def _new_record(self, call: Call, body: dict[str, Any], base: BaseModel, source: str,
-                    model_id: str) -> TunedModelRecord:
+    def _new_record(
+        self, call: Call, body: dict[str, Any], base: BaseModel, source: str, model_id: str
+    ) -> TunedModelRecord:
         display_name = _display_name(body.get("displayName", ""))
         task = body.get("tuningTask", {})
         examples = _examples(task.get("trainingData", {}))
@@ -132,8 +140,7 @@ class TunedModelService:
             operation_id=self.ids.token(12),
             step_seconds=self.settings.step_seconds,
             total_steps=steps,
-            permissions=[PermissionRecord(self.ids.token(12), "OWNER", "USER",
-                                          self.settings.owner_email)],
+            permissions=[PermissionRecord(self.ids.token(12), "OWNER", "USER", self.settings.owner_email)],
         )
         _apply_mutable(record, body, [name for name in MUTABLE_FIELDS if name in body], base)
         record.fail_at_step = self._fail_at_step(record)
@@ -182,9 +189,13 @@ class TunedModelService:
 
     def get_operation(self, call: Call, model_id: str, operation_id: str) -> Reply:
         record = self._operation_record(model_id, operation_id)
-        return 200, wire.operation(record, call.now, call.enums,
-                                   snapshots=call.wants("metadata", "snapshots"),
-                                   model_snapshots=call.wants("response", "tuningTask", "snapshots"))
+        return 200, wire.operation(
+            record,
+            call.now,
+            call.enums,
+            snapshots=call.wants("metadata", "snapshots"),
+            model_snapshots=call.wants("response", "tuningTask", "snapshots"),
+        )
 
     def list_model_operations(self, call: Call, model_id: str) -> Reply:
         page_request(call.query, default_size=10, max_size=1000)  # validates the parameters
@@ -203,8 +214,9 @@ class TunedModelService:
         def cancel(record: TunedModelRecord) -> TunedModelRecord:
             run = progress(record, call.now)
             if run.done:
-                raise failed_precondition(f"Operation {record.operation_name} has already "
-                                          "completed and cannot be cancelled.")
+                raise failed_precondition(
+                    f"Operation {record.operation_name} has already completed and cannot be cancelled."
+                )
             return replace(record, cancel_time=call.now, cancelled_at_step=run.completed_steps)
 
         self.store.mutate(model_id, cancel)
@@ -232,18 +244,19 @@ def _model_id(name: str, field_path: str) -> str:
 def _display_name(name: str) -> str:
     if len(name) > MAX_DISPLAY_NAME:
         raise invalid_argument(
-            f"display_name is {len(name)} characters; it may be at most {MAX_DISPLAY_NAME}.",
-            "tuned_model.display_name")
+            f"display_name is {len(name)} characters; it may be at most {MAX_DISPLAY_NAME}.", "tuned_model.display_name"
+        )
     return name
 
 
 def _examples(dataset: dict[str, Any]) -> list[Example]:
     raw = dataset.get("examples", {}).get("examples", [])
-    raw = raw or [_from_multiturn(item) for item in
-                  dataset.get("multiturnExamples", {}).get("examples", [])]
+    raw = raw or [_from_multiturn(item) for item in dataset.get("multiturnExamples", {}).get("examples", [])]
     if not raw:
-        raise invalid_argument("Training data is required: tuning_task.training_data has "
-                               "no examples.", "tuned_model.tuning_task.training_data")
+        raise invalid_argument(
+            "Training data is required: tuning_task.training_data has no examples.",
+            "tuned_model.tuning_task.training_data",
+        )
     examples = []
     for index, item in enumerate(raw):
         where = f"tuned_model.tuning_task.training_data.examples.examples[{index}]"
@@ -258,14 +271,14 @@ def _examples(dataset: dict[str, Any]) -> list[Example]:
 
 def _within_limit(text: str, limit: int, where: str) -> None:
     if len(text) > limit:
-        raise invalid_argument(f"{where} is {len(text)} characters; the limit is {limit}.",
-                               where)
+        raise invalid_argument(f"{where} is {len(text)} characters; the limit is {limit}.", where)
 
 
 def _from_multiturn(example: dict[str, Any]) -> dict[str, str]:
     # A multiturn example (v1alpha) counts as: everything before the last turn → its last turn.
-    turns = ["".join(part.get("text", "") for part in content.get("parts", []))
-             for content in example.get("contents", [])]
+    turns = [
+        "".join(part.get("text", "") for part in content.get("parts", [])) for content in example.get("contents", [])
+    ]
     return {"textInput": "\n".join(turns[:-1]), "output": turns[-1] if turns else ""}
 
 
@@ -293,7 +306,8 @@ def _bounded_total_steps(examples: int, hyperparameters: dict[str, Any]) -> int:
         raise invalid_argument(
             f"The tuning run would take {steps} steps (examples {examples} x epoch_count "
             f"{epochs} / batch_size {batch}); the emulator runs at most {MAX_TOTAL_STEPS}.",
-            "tuned_model.tuning_task.hyperparameters.epoch_count")
+            "tuned_model.tuning_task.hyperparameters.epoch_count",
+        )
     return steps
 
 
@@ -309,11 +323,13 @@ def _update_paths(mask: str | None, body: dict[str, Any]) -> list[str]:
     for raw in mask.split(","):
         path = ".".join(_camel(part) for part in raw.strip().split("."))
         if path in IMMUTABLE_PATHS or path in OUTPUT_ONLY_FIELDS:
-            raise invalid_argument(f"update_mask path \"{raw.strip()}\" names a field that "
-                                   "cannot be updated.", "update_mask")
+            raise invalid_argument(
+                f'update_mask path "{raw.strip()}" names a field that cannot be updated.', "update_mask"
+            )
         if path not in MUTABLE_FIELDS:
-            raise invalid_argument(f"update_mask path \"{raw.strip()[:100]}\" is not a field "
-                                   "of TunedModel.", "update_mask")
+            raise invalid_argument(
+                f'update_mask path "{raw.strip()[:100]}" is not a field of TunedModel.', "update_mask"
+            )
         paths.append(path)
     return paths
 
@@ -323,13 +339,11 @@ def _camel(name: str) -> str:
     return head + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
-def _apply_mutable(record: TunedModelRecord, body: dict[str, Any], paths: list[str],
-                   base: BaseModel) -> None:
+def _apply_mutable(record: TunedModelRecord, body: dict[str, Any], paths: list[str], base: BaseModel) -> None:
     """Set each path from the body; a path the body lacks is reset, as a field mask means."""
     for path in paths:
         if path not in MUTABLE_FIELDS:
-            raise invalid_argument(f"Field \"{_snake(path)}\" cannot be updated.",
-                                   f"tuned_model.{_snake(path)}")
+            raise invalid_argument(f'Field "{_snake(path)}" cannot be updated.', f"tuned_model.{_snake(path)}")
         _SETTERS[path](record, body.get(path), base)
 
 
@@ -342,8 +356,7 @@ def _set_description(record: TunedModelRecord, value: Any, base: BaseModel) -> N
 
 
 def _set_temperature(record: TunedModelRecord, value: Any, base: BaseModel) -> None:
-    record.temperature = _in_range(value, 0.0, base.max_temperature, "temperature",
-                                   base.temperature)
+    record.temperature = _in_range(value, 0.0, base.max_temperature, "temperature", base.temperature)
 
 
 def _set_top_p(record: TunedModelRecord, value: Any, base: BaseModel) -> None:
@@ -357,8 +370,9 @@ def _set_top_k(record: TunedModelRecord, value: Any, base: BaseModel) -> None:
 def _set_readers(record: TunedModelRecord, value: Any, base: BaseModel) -> None:
     numbers = value or []
     if any(number <= 0 for number in numbers):
-        raise invalid_argument("reader_project_numbers must be positive project numbers.",
-                               "tuned_model.reader_project_numbers")
+        raise invalid_argument(
+            "reader_project_numbers must be positive project numbers.", "tuned_model.reader_project_numbers"
+        )
     record.reader_project_numbers = list(numbers)
 
 
@@ -366,8 +380,7 @@ def _in_range(value: Any, low: float, high: float, name: str, default: float) ->
     if value is None:
         return default  # unset: the base model's value, as on create
     if not (math.isfinite(value) and low <= value <= high):
-        raise invalid_argument(f"{name} must be between {low} and {high}, not {value}.",
-                               f"tuned_model.{name}")
+        raise invalid_argument(f"{name} must be between {low} and {high}, not {value}.", f"tuned_model.{name}")
     return float(value)
 
 
@@ -389,8 +402,7 @@ def _text_filter(text: str) -> Callable[[TunedModelRecord], bool]:
     """
     terms = text.lower().split()
     everyone = "readers:everyone" in terms
-    words = [t for t in terms if t not in ("owner:me", "writers:me", "readers:me",
-                                           "readers:everyone")]
+    words = [t for t in terms if t not in ("owner:me", "writers:me", "readers:me", "readers:everyone")]
 
     def keep(record: TunedModelRecord) -> bool:
         haystack = f"{record.display_name}\n{record.description}".lower()

@@ -77,7 +77,8 @@ class StateFileError(Exception):
         super().__init__(
             f"The emulator's state file {path} is not usable: {reason}. Nothing was served. "
             f"To start over, delete it (every emulated resource in it is lost): "
-            f"rm -f '{path}' '{path}-wal' '{path}-shm'")
+            f"rm -f '{path}' '{path}-wal' '{path}-shm'"
+        )
         self.path = path
 
 
@@ -189,8 +190,9 @@ class SqliteStore:
         self._lock = threading.RLock()
         self._depth = 0  # nesting of transaction() in the thread that holds the lock
         try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
-                                       timeout=BUSY_TIMEOUT_SECONDS)
+            self._db = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS
+            )
             self._use_wal()
             with self.transaction():  # two processes opening a new file make its tables once
                 self._create_tables()
@@ -243,23 +245,25 @@ class SqliteStore:
         reads the damaged part: SQLite's own check, then every row decoded."""
         problems = [row[0] for row in self._db.execute("PRAGMA quick_check(5)")]
         if problems != ["ok"]:
-            raise StateFileError(self._path, "SQLite's integrity check failed: "
-                                 + "; ".join(str(p)[:200] for p in problems))
-        for model_id, document, examples in self._db.execute(
-                "SELECT model_id, document, examples FROM tuned_models"):
+            raise StateFileError(
+                self._path, "SQLite's integrity check failed: " + "; ".join(str(p)[:200] for p in problems)
+            )
+        for model_id, document, examples in self._db.execute("SELECT model_id, document, examples FROM tuned_models"):
             try:
                 _decode(document, examples)
             except Exception as exc:  # any failure to decode is a broken row
-                raise StateFileError(self._path, f"the tuned model {str(model_id)[:100]!r} "
-                                     f"does not decode ({type(exc).__name__})") from None
+                raise StateFileError(
+                    self._path, f"the tuned model {str(model_id)[:100]!r} does not decode ({type(exc).__name__})"
+                ) from None
         for kind, key, document in self._db.execute("SELECT kind, key, document FROM documents"):
             try:
                 if not isinstance(_load(document), dict):
                     raise ValueError("not an object")
             except (ValueError, TypeError, RecursionError) as exc:
-                raise StateFileError(self._path, f"the {str(kind)[:50]} document "
-                                     f"{str(key)[:100]!r} does not decode "
-                                     f"({type(exc).__name__})") from None
+                raise StateFileError(
+                    self._path,
+                    f"the {str(kind)[:50]} document {str(key)[:100]!r} does not decode ({type(exc).__name__})",
+                ) from None
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -323,40 +327,36 @@ class SqliteStore:
     def list_after(self, position: int, limit: int) -> list[tuple[int, TunedModelRecord]]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT position, document FROM tuned_models WHERE position > ?"
-                " ORDER BY position LIMIT ?",
+                "SELECT position, document FROM tuned_models WHERE position > ? ORDER BY position LIMIT ?",
                 (position, limit),
             ).fetchall()
         return [(pos, _decode(document)) for pos, document in rows]
 
     def get_document(self, kind: str, key: str) -> Document | None:
         with self._lock:
-            row = self._db.execute(
-                "SELECT document FROM documents WHERE kind = ? AND key = ?", (kind, key)
-            ).fetchone()
+            row = self._db.execute("SELECT document FROM documents WHERE kind = ? AND key = ?", (kind, key)).fetchone()
         return _load(row[0]) if row else None
 
     def change_document(self, kind: str, key: str, change: DocumentChange) -> Document | None:
         with self.transaction():
-            row = self._db.execute(
-                "SELECT document FROM documents WHERE kind = ? AND key = ?", (kind, key)
-            ).fetchone()
+            row = self._db.execute("SELECT document FROM documents WHERE kind = ? AND key = ?", (kind, key)).fetchone()
             changed = change(_load(row[0]) if row else None)
             if changed is None:
                 self._db.execute("DELETE FROM documents WHERE kind = ? AND key = ?", (kind, key))
             elif row:
-                self._db.execute("UPDATE documents SET document = ? WHERE kind = ? AND key = ?",
-                                 (_dump(changed), kind, key))
+                self._db.execute(
+                    "UPDATE documents SET document = ? WHERE kind = ? AND key = ?", (_dump(changed), kind, key)
+                )
             else:
-                self._db.execute("INSERT INTO documents (kind, key, document) VALUES (?, ?, ?)",
-                                 (kind, key, _dump(changed)))
+                self._db.execute(
+                    "INSERT INTO documents (kind, key, document) VALUES (?, ?, ?)", (kind, key, _dump(changed))
+                )
         return changed
 
     def documents_after(self, kind: str, position: int, limit: int) -> list[tuple[int, Document]]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT position, document FROM documents WHERE kind = ? AND position > ?"
-                " ORDER BY position LIMIT ?",
+                "SELECT position, document FROM documents WHERE kind = ? AND position > ? ORDER BY position LIMIT ?",
                 (kind, position, limit),
             ).fetchall()
         return [(pos, _load(document)) for pos, document in rows]

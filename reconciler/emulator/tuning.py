@@ -56,18 +56,14 @@ def progress(record: TunedModelRecord, now: float) -> Progress:
     if record.cancel_time is not None and record.cancelled_at_step is not None:
         # A cancelled run keeps the model it had reached (the docs warn that its
         # quality is "unpredictable"), so it is ACTIVE with fewer steps.
-        return Progress(
-            ACTIVE, record.cancelled_at_step, record.total_steps, record.cancel_time, False, True
-        )
+        return Progress(ACTIVE, record.cancelled_at_step, record.total_steps, record.cancel_time, False, True)
     last_step = record.fail_at_step if record.fail_at_step is not None else record.total_steps
     completed = min(_steps_elapsed(record, now), last_step)
     if completed < last_step:
         return Progress(CREATING, completed, record.total_steps, None, False, False)
     complete_time = record.create_time + last_step * record.step_seconds
     failed = record.fail_at_step is not None
-    return Progress(
-        FAILED if failed else ACTIVE, completed, record.total_steps, complete_time, failed, False
-    )
+    return Progress(FAILED if failed else ACTIVE, completed, record.total_steps, complete_time, failed, False)
 
 
 def _steps_elapsed(record: TunedModelRecord, now: float) -> int:
@@ -76,8 +72,15 @@ def _steps_elapsed(record: TunedModelRecord, now: float) -> int:
     return max(0, math.floor((now - record.create_time) / record.step_seconds))
 
 
-def snapshots(model_id: str, create_time: float, step_seconds: float, total: int,
-              batch_size: int, examples: int, completed_steps: int) -> list[Snapshot]:
+def snapshots(
+    model_id: str,
+    create_time: float,
+    step_seconds: float,
+    total: int,
+    batch_size: int,
+    examples: int,
+    completed_steps: int,
+) -> list[Snapshot]:
     return [
         Snapshot(
             step=step,

@@ -56,15 +56,12 @@ def tuned_model(record: TunedModelRecord, now: float, enums: Enums, *, snapshots
     run = progress(record, now)
     body: JsonDict = {"name": record.name}
     if record.source_model:
-        body["tunedModelSource"] = {"tunedModel": record.source_model,
-                                    "baseModel": record.base_model}
+        body["tunedModelSource"] = {"tunedModel": record.source_model, "baseModel": record.base_model}
     else:
         body["baseModel"] = record.base_model
-    body.update(_omit_defaults({"displayName": record.display_name,
-                                "description": record.description}))
+    body.update(_omit_defaults({"displayName": record.display_name, "description": record.description}))
     # proto3 `optional` fields: present whenever set, even to 0.
-    for key, value in (("temperature", record.temperature), ("topP", record.top_p),
-                       ("topK", record.top_k)):
+    for key, value in (("temperature", record.temperature), ("topP", record.top_p), ("topK", record.top_k)):
         if value is not None:
             body[key] = value
     body["state"] = enums("State", run.state)
@@ -97,9 +94,17 @@ def _tuning_task(record: TunedModelRecord, run: Progress, with_snapshots: bool) 
 def _snapshots(record: TunedModelRecord, run: Progress) -> list[JsonDict]:
     # The bound also holds for a run stored before creates were bounded.
     completed = min(run.completed_steps, MAX_TOTAL_STEPS)
-    return list(_rendered_snapshots(record.model_id, record.create_time, record.step_seconds,
-                                    record.total_steps, int(record.hyperparameters["batchSize"]),
-                                    record.example_count, completed))
+    return list(
+        _rendered_snapshots(
+            record.model_id,
+            record.create_time,
+            record.step_seconds,
+            record.total_steps,
+            int(record.hyperparameters["batchSize"]),
+            record.example_count,
+            completed,
+        )
+    )
 
 
 # Rendered snapshots are kept for at most this many snapshots in all (a few
@@ -138,28 +143,31 @@ class _RenderedRuns:
 _RENDERED = _RenderedRuns(SNAPSHOT_CACHE_BUDGET)
 
 
-def _rendered_snapshots(model_id: str, create_time: float, step_seconds: float, total: int,
-                        batch_size: int, examples: int, completed: int) -> tuple[JsonDict, ...]:
+def _rendered_snapshots(
+    model_id: str, create_time: float, step_seconds: float, total: int, batch_size: int, examples: int, completed: int
+) -> tuple[JsonDict, ...]:
     # A run's snapshots never change once made, and rendering them (hashes and
     # timestamps) is most of the cost of a long list; so they are rendered once.
     def render() -> tuple[JsonDict, ...]:
         return tuple(
-            _omit_defaults({
-                "step": shot.step,
-                "epoch": shot.epoch,
-                "meanLoss": shot.mean_loss,
-                "computeTime": timestamp(shot.compute_time, nanos=True),
-            })
-            for shot in snapshots(model_id, create_time, step_seconds, total, batch_size, examples,
-                                  completed)
+            _omit_defaults(
+                {
+                    "step": shot.step,
+                    "epoch": shot.epoch,
+                    "meanLoss": shot.mean_loss,
+                    "computeTime": timestamp(shot.compute_time, nanos=True),
+                }
+            )
+            for shot in snapshots(model_id, create_time, step_seconds, total, batch_size, examples, completed)
         )
 
     key = (model_id, create_time, step_seconds, total, batch_size, examples, completed)
     return _RENDERED.get(key, render)
 
 
-def operation(record: TunedModelRecord, now: float, enums: Enums, *, snapshots: bool = True,
-              model_snapshots: bool = True) -> JsonDict:
+def operation(
+    record: TunedModelRecord, now: float, enums: Enums, *, snapshots: bool = True, model_snapshots: bool = True
+) -> JsonDict:
     """The create operation; `snapshots` and `model_snapshots` (those of the
     finished model in `response`) may be left out when a partial response drops them."""
     run = progress(record, now)
@@ -168,11 +176,15 @@ def operation(record: TunedModelRecord, now: float, enums: Enums, *, snapshots: 
         "tunedModel": record.name,
         "totalSteps": run.total_steps,
     }
-    metadata.update(_omit_defaults({
-        "completedSteps": run.completed_steps,
-        "completedPercent": round(run.completed_percent, 4),
-        "snapshots": _snapshots(record, run) if snapshots else [],
-    }))
+    metadata.update(
+        _omit_defaults(
+            {
+                "completedSteps": run.completed_steps,
+                "completedPercent": round(run.completed_percent, 4),
+                "snapshots": _snapshots(record, run) if snapshots else [],
+            }
+        )
+    )
     body: JsonDict = {"name": record.operation_name, "metadata": metadata}
     if not run.done:
         return body

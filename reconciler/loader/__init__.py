@@ -64,8 +64,11 @@ def canonical_origins(model: DesiredModel, root: str = "") -> list[str]:
         return [model.file] * model.dataset.examples
     shown = os.path.relpath(source.path, root) if root else source.path
     keyed = sorted((pair, index) for index, pair in enumerate(read_canonical_lines(model)))
-    lines = [item.line for item in read_rows(Path(source.path), Keys.of(source.input_key, source.output_key),
-                                               source.path) if not isinstance(item, Problem)]
+    lines = [
+        item.line
+        for item in read_rows(Path(source.path), Keys.of(source.input_key, source.output_key), source.path)
+        if not isinstance(item, Problem)
+    ]
     return [f"{shown}:{lines[index]}" if index < len(lines) else shown for _, index in keyed]
 
 
@@ -106,8 +109,10 @@ def _read(data: TrainingData, source: DatasetSource, *, allow_turns: bool = Fals
             raise UserError(f"{item} (the file changed since it was validated)")
         if isinstance(item, Turns):
             if not allow_turns:  # validated against a backend that refuses them: the file changed
-                raise UserError(f"{source.path}:{item.line}: an example in the contents format "
-                                "(the file changed since it was validated)")
+                raise UserError(
+                    f"{source.path}:{item.line}: an example in the contents format "
+                    "(the file changed since it was validated)"
+                )
             yield item
             continue
         yield Example(text_input=item.text_input, output=item.output)

@@ -14,7 +14,6 @@ from reconciler.model.manifest import TunedModelManifest
 ManifestCheck = Callable[[TunedModelManifest], Iterable[tuple[tuple[str, ...], str]]]
 
 
-
 @dataclass(frozen=True)
 class BackendChecks:
     """What the chosen backend checks: its rules for each manifest, and its dataset limits."""

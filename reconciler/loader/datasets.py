@@ -96,7 +96,11 @@ class _Tally:
     """
 
     def __init__(
-        self, display: str, field_name: FieldNamer, limits: DatasetLimits, system_instruction: str | None,
+        self,
+        display: str,
+        field_name: FieldNamer,
+        limits: DatasetLimits,
+        system_instruction: str | None,
         keep_lines: bool = False,
     ) -> None:
         self.display = display
@@ -105,9 +109,7 @@ class _Tally:
         self.system = system_instruction
         # Characters an example may hold: None, or the token limit's estimate less the instruction.
         example_limit = limits.example_characters_limit()
-        self.max_example_characters = (
-            None if example_limit is None else example_limit - len(system_instruction or "")
-        )
+        self.max_example_characters = None if example_limit is None else example_limit - len(system_instruction or "")
         self.fingerprint = Fingerprint()
         self.collector = _Collector()
         self.first_line_of: dict[bytes, int] = {}
@@ -122,13 +124,18 @@ class _Tally:
         inputs, outputs = batch.inputs, batch.outputs
         limits = self.limits
         if (
-            (limits.max_output_characters is not None
-             and max(map(len, outputs), default=0) > limits.max_output_characters)
-            or (limits.max_input_characters is not None
-                and max(map(len, inputs), default=0) > limits.max_input_characters)
-            or (self.max_example_characters is not None
-                and max(map(len, inputs), default=0) + max(map(len, outputs), default=0)
-                > self.max_example_characters)
+            (
+                limits.max_output_characters is not None
+                and max(map(len, outputs), default=0) > limits.max_output_characters
+            )
+            or (
+                limits.max_input_characters is not None
+                and max(map(len, inputs), default=0) > limits.max_input_characters
+            )
+            or (
+                self.max_example_characters is not None
+                and max(map(len, inputs), default=0) + max(map(len, outputs), default=0) > self.max_example_characters
+            )
             or not all(outputs)
             or any(map(str.isspace, outputs))
         ):

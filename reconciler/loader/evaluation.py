@@ -83,8 +83,13 @@ def row_problems(
     leaks: list[Row] = []
     for row in rows:
         if isinstance(row, Turns):
-            yield error(display, row.line, "contents", "an evaluation set holds text_input/output pairs "
-                        "(each is one inference call and one expected answer), not the contents format")
+            yield error(
+                display,
+                row.line,
+                "contents",
+                "an evaluation set holds text_input/output pairs "
+                "(each is one inference call and one expected answer), not the contents format",
+            )
             continue
         if not isinstance(row, Row):
             continue
@@ -96,8 +101,12 @@ def row_problems(
         assert training is not None
         first = training.lines[example_hash(row.text_input, row.output)]
         field = f"{inline}[{row.position}]" if inline else ""
-        yield error(display, row.line, field, f"leakage: the same example is in the training data at "
-                                              f"{training.file}:{first}; remove it from one of them")
+        yield error(
+            display,
+            row.line,
+            field,
+            f"leakage: the same example is in the training data at {training.file}:{first}; remove it from one of them",
+        )
     if len(leaks) > MAX_LEAKS_SHOWN:
         more = len(leaks) - MAX_LEAKS_SHOWN
         yield error(display, 0, "", f"leakage: {more} more examples are also in the training data")
@@ -108,4 +117,3 @@ def _in_training(row: Row, training: TrainingIndex) -> bool:
         return example_hash(row.text_input, row.output) in training.lines
     except UnicodeEncodeError:  # a lone surrogate: the scan reported it
         return False
-

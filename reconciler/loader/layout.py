@@ -86,6 +86,7 @@ def manifest_files(target: Path) -> ManifestFiles:
         return ManifestFiles((target,), ())
     found: list[Path] = []
     skipped: list[tuple[Path, str]] = []
+
     def unreadable(exc: OSError) -> None:
         skipped.append((Path(exc.filename or target), f"not loaded: cannot be read: {exc.strerror or exc}"))
 

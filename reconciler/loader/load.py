@@ -130,8 +130,9 @@ def load_files(
     problems = [p for p in whole.problems if p.file in shown or p in between_files]
     problems += [_not_read(display_path(p, cwd), p) for p in given if not _read_by(whole, layout, p)]
     ok = not any(p.is_error for p in problems)
-    return LoadResult(whole.desired if ok else None, tuple(problems), models, whole.settings,
-                      settings_valid=whole.settings_valid)
+    return LoadResult(
+        whole.desired if ok else None, tuple(problems), models, whole.settings, settings_valid=whole.settings_valid
+    )
 
 
 # The formats a dataset may have (readers.read_rows).
@@ -144,10 +145,16 @@ def _not_read(shown: str, path: Path) -> Problem:
     the dataset before the manifest, is a valid commit. Anything else is an
     error: a manifest outside the manifests folder would silently be ignored."""
     if path.suffix.lower() in _DATASET_SUFFIXES:
-        return warning(shown, 0, "", "a dataset no manifest uses: nothing reads it (name it in a manifest, "
-                                     "or delete it)")
-    return error(shown, 0, "", "not read by the repository: not a manifest under its manifests folder, "
-                               "its reconciler.yaml or a dataset of its manifests")
+        return warning(
+            shown, 0, "", "a dataset no manifest uses: nothing reads it (name it in a manifest, or delete it)"
+        )
+    return error(
+        shown,
+        0,
+        "",
+        "not read by the repository: not a manifest under its manifests folder, "
+        "its reconciler.yaml or a dataset of its manifests",
+    )
 
 
 def _read_by(result: LoadResult, layout: Layout, path: Path) -> bool:
@@ -172,8 +179,13 @@ def _merged(results: Sequence[LoadResult]) -> LoadResult:
     problems = tuple(p for r in results for p in r.problems)
     models = tuple(m for r in results for m in r.models)
     ok = all(r.ok for r in results)
-    return LoadResult(results[0].desired if ok and len(results) == 1 else None, problems, models,
-                      results[0].settings, settings_valid=all(r.settings_valid for r in results))
+    return LoadResult(
+        results[0].desired if ok and len(results) == 1 else None,
+        problems,
+        models,
+        results[0].settings,
+        settings_valid=all(r.settings_valid for r in results),
+    )
 
 
 def _declared_id(document: Document) -> str:
@@ -208,9 +220,7 @@ class _Origin:
 
 
 class _Load:
-    def __init__(
-        self, path: Path, cwd: Path | None, checks_for: ChecksFor | None = None
-    ) -> None:
+    def __init__(self, path: Path, cwd: Path | None, checks_for: ChecksFor | None = None) -> None:
         self.path = path
         self.checks_for = checks_for
         self.check: ManifestCheck | None = None
@@ -267,8 +277,9 @@ class _Load:
         self.problems.extend(between_files)
         problems = tuple(self.problems)
         if any(p.is_error for p in problems):
-            return LoadResult(None, problems, tuple(models), settings, between_files,
-                              settings_valid=not self.settings_invalid)
+            return LoadResult(
+                None, problems, tuple(models), settings, between_files, settings_valid=not self.settings_invalid
+            )
         desired = Desired(
             models=tuple(models),
             settings=settings,
@@ -358,8 +369,10 @@ class _Load:
         for document in self._read_yaml(path):
             manifest, problems = validate(TunedModelManifest, document, shown)
             if manifest is not None and self.check is not None:
-                problems = [error(shown, document.line_of(path), ".".join(path), message)
-                            for path, message in self.check(manifest)]
+                problems = [
+                    error(shown, document.line_of(path), ".".join(path), message)
+                    for path, message in self.check(manifest)
+                ]
                 manifest = None if problems else manifest
             if manifest is not None and self.canonical is not None:
                 manifest = self.canonical(manifest)
@@ -368,9 +381,7 @@ class _Load:
             if manifest is not None:
                 # Later steps ask only for the lines of the datasets, the id and the
                 # source, never for the data.
-                slim = document.kept_for(
-                    (_NAME, _SOURCE), (_TRAINING_DATA, _VALIDATION_DATA, _EVALUATION), self.paths
-                )
+                slim = document.kept_for((_NAME, _SOURCE), (_TRAINING_DATA, _VALIDATION_DATA, _EVALUATION), self.paths)
                 yield _Declared(manifest=manifest, document=slim, file=shown, path=path)
             else:
                 self.invalid_ids.add(_declared_id(document))
@@ -398,8 +409,12 @@ class _Load:
             summary, source = DatasetSummary.unknown(), DatasetSource()
         else:
             # With an evaluation set, the scan keeps the examples' hashes for its leakage check.
-            found = self._dataset(spec.training_data, origin, keep_lines=spec.evaluation is not None,
-                                  system_instruction=spec.system_instruction)
+            found = self._dataset(
+                spec.training_data,
+                origin,
+                keep_lines=spec.evaluation is not None,
+                system_instruction=spec.system_instruction,
+            )
             if found is None:
                 return None
             summary, source = found[0].summary, found[1]
@@ -410,8 +425,9 @@ class _Load:
         validation: tuple[DatasetSummary, DatasetSource] | None = None
         validation_data = declared.manifest.spec.validation_data
         if validation_data is not None:
-            scanned = self._dataset(validation_data, origin, _VALIDATION_DATA,
-                                    system_instruction=spec.system_instruction)
+            scanned = self._dataset(
+                validation_data, origin, _VALIDATION_DATA, system_instruction=spec.system_instruction
+            )
             if scanned is None:
                 return None
             validation = (scanned[0].summary, scanned[1])
@@ -464,8 +480,13 @@ class _Load:
         return read_rows(Path(source.path), keys, shown), shown, datasets.file_field_namer(keys), None
 
     def _dataset(
-        self, data: TrainingData, origin: _Origin, where: tuple[str, ...] = _TRAINING_DATA, *,
-        keep_lines: bool = False, system_instruction: str | None = None,
+        self,
+        data: TrainingData,
+        origin: _Origin,
+        where: tuple[str, ...] = _TRAINING_DATA,
+        *,
+        keep_lines: bool = False,
+        system_instruction: str | None = None,
     ) -> tuple[Scan, DatasetSource] | None:
         """A dataset's scan; `where` is its manifest path (trainingData, validationData
         or evaluation.data); `keep_lines` keeps its examples' hashes (`Scan.lines`);
@@ -482,19 +503,29 @@ class _Load:
         return [Row(line_of((*where, "examples", i)), i, e.text_input, e.output) for i, e in enumerate(examples)]
 
     def _inline(
-        self, examples: Sequence[Example], origin: _Origin, where: tuple[str, ...], keep_lines: bool = False,
+        self,
+        examples: Sequence[Example],
+        origin: _Origin,
+        where: tuple[str, ...],
+        keep_lines: bool = False,
         system: str | None = None,
     ) -> Scan:
         rows: list[Row | Turns | Problem] = list(self._inline_rows(examples, origin, where))
         size = datasets.utf8_size((e.text_input, e.output) for e in examples)
         namer = datasets.inline_field_namer(".".join((*where, "examples")))
-        result = datasets.scan([rows], size, origin.file, namer, keep_lines=keep_lines,
-                               limits=self.limits, system_instruction=system)
+        result = datasets.scan(
+            [rows], size, origin.file, namer, keep_lines=keep_lines, limits=self.limits, system_instruction=system
+        )
         self.problems.extend(result.problems)
         return result
 
     def _file_dataset(
-        self, data: TrainingData, file: str, origin: _Origin, where: tuple[str, ...], keep_lines: bool = False,
+        self,
+        data: TrainingData,
+        file: str,
+        origin: _Origin,
+        where: tuple[str, ...],
+        keep_lines: bool = False,
         system: str | None = None,
     ) -> tuple[Scan, DatasetSource] | None:
         message: str | None
@@ -542,8 +573,15 @@ class _Load:
         digest = hashlib.sha256()
         batches = datasets.read_batches(path, keys, shown, digest)
         namer = datasets.file_field_namer(keys)
-        result = datasets.scan(batches, path.stat().st_size, shown, namer, keep_lines=keep_lines,
-                               limits=self.limits, system_instruction=system)
+        result = datasets.scan(
+            batches,
+            path.stat().st_size,
+            shown,
+            namer,
+            keep_lines=keep_lines,
+            limits=self.limits,
+            system_instruction=system,
+        )
         self.file_hashes[str(path)] = file_hash = digest.hexdigest()
         if self.cache is not None and not result.problems:
             self.cache.put(file_hash, keys, result.summary, self._cache_variant(system))
@@ -573,8 +611,9 @@ class _Load:
             message = f"{named}has {summary.examples} examples, {limits.service} needs at least {limits.min_examples}"
             self.problems.append(error(origin.file, line, "spec.trainingData", message))
         if limits.max_examples is not None and summary.examples > limits.max_examples:
-            message = (f"{named}has {summary.examples:,} examples, {limits.service} takes at most "
-                       f"{limits.max_examples:,}")
+            message = (
+                f"{named}has {summary.examples:,} examples, {limits.service} takes at most {limits.max_examples:,}"
+            )
             self.problems.append(error(origin.file, line, "spec.trainingData", message))
         request = datasets.request_bytes_at_least(summary)
         if limits.max_request_bytes is not None and request > limits.max_request_bytes:
@@ -596,8 +635,10 @@ class _Load:
         limit = self.limits.max_validation_examples
         if limit is not None and summary.examples > limit:
             named = f"{self.show(Path(source.path))} " if source.path else ""
-            message = (f"{named}has {summary.examples:,} examples, {self.limits.service} takes at most "
-                       f"{limit:,} in a validation set")
+            message = (
+                f"{named}has {summary.examples:,} examples, {self.limits.service} takes at most "
+                f"{limit:,} in a validation set"
+            )
             line = origin.document.line_of(_VALIDATION_DATA)
             self.problems.append(error(origin.file, line, "spec.validationData", message))
 
@@ -615,7 +656,7 @@ def _relative(path: str | Path, root: Path) -> str:
     lies inside, which it nearly always does: os.path.relpath is slow)."""
     text, prefix = str(path), str(root).rstrip(os.sep) + os.sep
     if text.startswith(prefix):
-        return text[len(prefix):].replace(os.sep, "/")
+        return text[len(prefix) :].replace(os.sep, "/")
     return Path(os.path.relpath(path, root)).as_posix()
 
 

@@ -40,15 +40,15 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
     },
     "Metadata": {
         "name": "The model's id, unique in the repository (on Gemini, the tunedModelId). "
-                "1-40 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'.",
+        "1-40 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'.",
     },
     "Spec": {
         "displayName": f"The name shown in the API and AI Studio, at most {DISPLAY_NAME_MAX} characters.",
         "description": "Free text; on Gemini, reconciler appends its ownership trailer when sending it.",
         "baseModel": "The base model to tune, as the backend names it (Gemini: models/gemini-1.5-flash-001-tuning; "
-                     "Vertex AI: gemini-2.5-flash). Exactly one of baseModel and sourceModel.",
+        "Vertex AI: gemini-2.5-flash). Exactly one of baseModel and sourceModel.",
         "sourceModel": "Another manifest's model to tune further, by its id (on Gemini written as the API's "
-                       "tuned model name). Exactly one of baseModel and sourceModel.",
+        "tuned model name). Exactly one of baseModel and sourceModel.",
         "trainingData": "The examples: a file, inline examples, or unknown: true. Changing them re-tunes.",
         "validationData": "Vertex AI only: examples to evaluate on, a file or inline examples. Changing them re-tunes.",
         "hyperparameters": "Tuning hyperparameters; unset ones take the API's defaults. Changing them re-tunes.",
@@ -56,7 +56,7 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
         "permissions": "Who may use the model besides its owner; one grant per grantee.",
         "smokeTests": "Prompts run after tuning, each with one expectation on the answer.",
         "evaluation": "An evaluation set, its metrics and the gate a replacement must pass before it "
-                      "takes over (docs/promotion-gates.md). Changing it never re-tunes.",
+        "takes over (docs/promotion-gates.md). Changing it never re-tunes.",
         "lifecycle": "What a delete or replace may do to this model.",
     },
     "TrainingData": {
@@ -65,7 +65,7 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
         "outputKey": "The key or column holding the output (default output).",
         "examples": "Inline examples, for small sets.",
         "unknown": "The data is not known (written by `reconciler export`): "
-                   "the model can be adopted and updated, never created or replaced.",
+        "the model can be adopted and updated, never created or replaced.",
     },
     "Example": {
         "textInput": "The prompt.",
@@ -99,23 +99,23 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
     },
     "Evaluation": {
         "data": "The evaluation examples: a file or inline examples, read as trainingData is. "
-                "None may also be in the training data.",
+        "None may also be in the training data.",
         "metrics": "The metrics scored: exactMatch, contains, regex (each expected output is a pattern), rougeL.",
         "gate": "The score the candidate must reach on one of the metrics.",
         "onFailure": "hold (default): a failed gate keeps the model serving now and holds the candidate; "
-                     "promote: the candidate replaces it anyway.",
+        "promote: the candidate replaces it anyway.",
     },
     "Gate": {
         "metric": "The metric the gate looks at; one of metrics.",
         "atLeast": "The lowest score passing, 0 to 1.",
         "notWorseThan": "live: the candidate must score at least the model serving now, on the same set "
-                        "(less tolerance). Not on the Gemini API, which deletes the old model first.",
+        "(less tolerance). Not on the Gemini API, which deletes the old model first.",
         "tolerance": "How much below the live model's score still passes, 0 to 1 (default 0).",
     },
     "Lifecycle": {
         "preventDestroy": "Refuse to delete or replace this model.",
         "deletionPolicy": "Delete: removing the manifest deletes the model (with prune). "
-                          "Orphan: it forgets the model and leaves it live.",
+        "Orphan: it forgets the model and leaves it live.",
     },
     "Settings": {
         "apiVersion": "The API version in request paths: v1beta (default), v1alpha, v1beta3 or v1.",
@@ -125,7 +125,6 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
         "pollIntervalSeconds": "Seconds between checks of a running tuning operation.",
         "evaluation": "Limits of the models' evaluation sets (spec.evaluation): maxExamples, concurrency.",
     },
-
 }
 
 

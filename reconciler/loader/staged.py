@@ -72,8 +72,14 @@ def staged_copy(folder: Path) -> Iterator[StagedCopy]:
         root = Path(temporary)
         if exported:
             # --stdin -z: any file name, however odd, one NUL-separated list.
-            _git(top, "checkout-index", "-z", "--stdin", f"--prefix={root}{os.sep}",
-                 stdin="\0".join(sorted(exported)).encode("utf-8", "surrogateescape"))
+            _git(
+                top,
+                "checkout-index",
+                "-z",
+                "--stdin",
+                f"--prefix={root}{os.sep}",
+                stdin="\0".join(sorted(exported)).encode("utf-8", "surrogateescape"),
+            )
         yield StagedCopy(top, root, indexed, exported)
 
 
@@ -83,8 +89,13 @@ def _names(output: bytes) -> list[str]:
 
 def _git(folder: Path, *args: str, stdin: bytes | None = None) -> bytes:
     try:
-        done = subprocess.run(["git", "-C", str(folder), *args], input=stdin, capture_output=True,
-                              timeout=GIT_TIMEOUT_SECONDS, check=False)
+        done = subprocess.run(
+            ["git", "-C", str(folder), *args],
+            input=stdin,
+            capture_output=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            check=False,
+        )
     except FileNotFoundError:
         raise UserError("--staged reads git's index, but git is not on PATH") from None
     except subprocess.TimeoutExpired:

@@ -21,7 +21,7 @@ _PATTERN_MESSAGES = {
     "apiVersion": "must be v1, v1alpha, v1beta or v1beta3",
     # reconciler.yaml's vertex block
     "project": "must be a Google Cloud project id such as my-project (6 to 30 lowercase letters, digits and "
-               "'-', starting with a letter) or a project number",
+    "'-', starting with a letter) or a project number",
     "location": "must be a location such as us-central1 (or global, us, eu)",
     "datasets": "must be a Cloud Storage bucket and prefix such as gs://my-bucket/reconciler/datasets",
 }

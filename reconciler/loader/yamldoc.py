@@ -38,13 +38,19 @@ _DEFAULT_TAGS = {yaml.ScalarNode: _STR_TAG, yaml.SequenceNode: _SEQ_TAG, yaml.Ma
 # field refuses ("must be an integer, not the text '1:30'") and a text field
 # keeps. Every other YAML 1.1 form means what it reads as: 1_000, 0x1F, 0b101,
 # 1.5, .inf, and yes/no/on/off as booleans (which only a true/false field takes).
-_INT = re.compile(r"""^(?:[-+]?0b[0-1_]+
+_INT = re.compile(
+    r"""^(?:[-+]?0b[0-1_]+
                     |[-+]?(?:0|[1-9][0-9_]*)
-                    |[-+]?0x[0-9a-fA-F_]+)$""", re.X)
-_FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+                    |[-+]?0x[0-9a-fA-F_]+)$""",
+    re.X,
+)
+_FLOAT = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
                     |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
                     |[-+]?\.(?:inf|Inf|INF)
-                    |\.(?:nan|NaN|NAN))$""", re.X)
+                    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
 _NUMBERS = {"tag:yaml.org,2002:int": _INT, "tag:yaml.org,2002:float": _FLOAT}
 
 # SafeLoader's implicit resolvers by a plain scalar's first character, with
@@ -55,8 +61,9 @@ IMPLICIT_RESOLVERS = {
 }
 # The same, with the resolvers for any character appended, as `Resolver.resolve` tries them.
 _ANY_FIRST = list(IMPLICIT_RESOLVERS.get(None, []))
-_IMPLICIT_BY_FIRST = {first: [*resolvers, *_ANY_FIRST]
-                      for first, resolvers in IMPLICIT_RESOLVERS.items() if first is not None}
+_IMPLICIT_BY_FIRST = {
+    first: [*resolvers, *_ANY_FIRST] for first, resolvers in IMPLICIT_RESOLVERS.items() if first is not None
+}
 
 
 class _Loader(_SafeLoader):  # type: ignore[valid-type,misc]  # a base chosen at import

@@ -40,6 +40,8 @@ def recorded_score(recorded: Mapping[str, str]) -> float | None:
     """The score a recorded gate result holds (`{"score": "0800"}` -> 0.8), or None."""
     score = recorded.get("score", "")
     return int(score) / SCORE_SCALE if score.isdigit() else None
+
+
 # Bumped if the canonical form below changes, so old and new never compare equal.
 _VERSION = "evaluation/v1"
 
@@ -58,16 +60,18 @@ def evaluation_digest(model: DesiredModel) -> str | None:
     if evaluation is None or model.evaluation is None:
         return None
     gate = evaluation.gate
-    return _digest({
-        "data": model.evaluation.digest,
-        "metrics": _metrics(evaluation),
-        "gate": {
-            "metric": gate.metric.value,
-            "atLeast": _number(gate.at_least),
-            "notWorseThan": gate.not_worse_than,
-            "tolerance": _number(gate.tolerance),
-        },
-    })
+    return _digest(
+        {
+            "data": model.evaluation.digest,
+            "metrics": _metrics(evaluation),
+            "gate": {
+                "metric": gate.metric.value,
+                "atLeast": _number(gate.at_least),
+                "notWorseThan": gate.not_worse_than,
+                "tolerance": _number(gate.tolerance),
+            },
+        }
+    )
 
 
 def _metrics(evaluation: Evaluation) -> list[str]:

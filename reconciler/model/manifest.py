@@ -296,7 +296,8 @@ class Spec(Strict):
     # Vertex AI only: put into every text_input/output example, as Vertex's
     # own `systemInstruction`; part of the data the model is tuned on.
     system_instruction: str | None = Field(
-        None, min_length=1,
+        None,
+        min_length=1,
         description="Vertex AI: the system instruction put into every text_input/output example.",
     )
     # Examples the tuning evaluates on, not trains on (Vertex AI only).

@@ -105,8 +105,11 @@ def data_parts(model: DesiredModel) -> DataParts | None:
     """The training and validation data apart, when the manifest has validation data."""
     if model.validation is None:
         return None
-    return DataParts(training=data_hash(model.dataset.digest), validation=data_hash(model.validation.digest),
-                     validation_examples=model.validation.examples)
+    return DataParts(
+        training=data_hash(model.dataset.digest),
+        validation=data_hash(model.validation.digest),
+        validation_examples=model.validation.examples,
+    )
 
 
 def ownership_for(model: DesiredModel, *, untested: bool = False) -> Ownership:

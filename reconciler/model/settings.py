@@ -26,11 +26,35 @@ MAX_POLL_INTERVAL_SECONDS = 3600.0
 # tuning region settings" page for Gemini): a job runs, and its Model lives,
 # in the region of the request.
 TUNING_REGIONS = (
-    "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast3", "asia-south1", "asia-southeast1",
-    "australia-southeast1", "europe-central2", "europe-north1", "europe-southwest1", "europe-west1",
-    "europe-west2", "europe-west3", "europe-west4", "europe-west6", "europe-west8", "europe-west9",
-    "me-central1", "me-central2", "me-west1", "northamerica-northeast1", "southamerica-east1",
-    "us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1", "us-west4",
+    "asia-east1",
+    "asia-east2",
+    "asia-northeast1",
+    "asia-northeast3",
+    "asia-south1",
+    "asia-southeast1",
+    "australia-southeast1",
+    "europe-central2",
+    "europe-north1",
+    "europe-southwest1",
+    "europe-west1",
+    "europe-west2",
+    "europe-west3",
+    "europe-west4",
+    "europe-west6",
+    "europe-west8",
+    "europe-west9",
+    "me-central1",
+    "me-central2",
+    "me-west1",
+    "northamerica-northeast1",
+    "southamerica-east1",
+    "us-central1",
+    "us-east1",
+    "us-east4",
+    "us-east5",
+    "us-south1",
+    "us-west1",
+    "us-west4",
 )
 # The service's labels allow a-z, 0-9, `_` and `-`: the project id's own alphabet.
 VERTEX_PROJECT = r"^([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,20})$"
@@ -41,7 +65,9 @@ class BaseModelEntry(Strict):
     """One entry of `vertex.baseModels`: a base model the catalogue lacks, or new facts about one it has."""
 
     adapter_sizes: tuple[Literal[1, 2, 4, 8, 16, 32], ...] | None = Field(
-        None, min_length=1, description="The adapter sizes the model allows (the catalogue's, if left out).",
+        None,
+        min_length=1,
+        description="The adapter sizes the model allows (the catalogue's, if left out).",
     )
     retires: date | None = Field(None, description="The day the model retires (YYYY-MM-DD), if announced.")
 
@@ -53,10 +79,14 @@ class VertexSettings(Strict):
     """Where Vertex AI tunes (`backend: vertex`): the host follows the location."""
 
     # Checked by the validators below, in words; the JSON schema keeps the rules for editors.
-    project: str = Field(description="The Google Cloud project id (or number).",
-                         json_schema_extra={"pattern": VERTEX_PROJECT})
-    location: str = Field("us-central1", description="A region where Vertex AI runs tuning jobs.",
-                          json_schema_extra={"enum": list(TUNING_REGIONS)})
+    project: str = Field(
+        description="The Google Cloud project id (or number).", json_schema_extra={"pattern": VERTEX_PROJECT}
+    )
+    location: str = Field(
+        "us-central1",
+        description="A region where Vertex AI runs tuning jobs.",
+        json_schema_extra={"enum": list(TUNING_REGIONS)},
+    )
     datasets: str = Field(pattern=GCS_PREFIX, description="gs://bucket/prefix the datasets are uploaded under.")
     api_version: Literal["v1", "v1beta1"] = Field("v1", description="The Vertex AI API version: v1 or v1beta1.")
     # A job's intermediate checkpoints each get an endpoint of their own; one
@@ -67,7 +97,10 @@ class VertexSettings(Strict):
         description="Base models to add to the shipped catalogue, or entries of it to override, by id.",
     )
     retirement_notice_days: int = Field(
-        DEFAULT_RETIREMENT_NOTICE_DAYS, ge=0, le=3650, strict=True,
+        DEFAULT_RETIREMENT_NOTICE_DAYS,
+        ge=0,
+        le=3650,
+        strict=True,
         description="plan notes a live model whose base model retires within this many days.",
     )
 
@@ -75,17 +108,21 @@ class VertexSettings(Strict):
     @classmethod
     def _project(cls, value: str) -> str:
         if re.fullmatch(VERTEX_PROJECT, value) is None:
-            raise ValueError("must be a Google Cloud project id: 6 to 30 characters, lowercase letters, digits "
-                             "and hyphens, starting with a letter and not ending with a hyphen (e.g. my-project-42); "
-                             "or a project number (digits only)")
+            raise ValueError(
+                "must be a Google Cloud project id: 6 to 30 characters, lowercase letters, digits "
+                "and hyphens, starting with a letter and not ending with a hyphen (e.g. my-project-42); "
+                "or a project number (digits only)"
+            )
         return value
 
     @field_validator("location")
     @classmethod
     def _location(cls, value: str) -> str:
         if value not in TUNING_REGIONS:
-            raise ValueError("must be a region where Vertex AI runs tuning jobs, a location such as us-central1: "
-                             + ", ".join(TUNING_REGIONS))
+            raise ValueError(
+                "must be a region where Vertex AI runs tuning jobs, a location such as us-central1: "
+                + ", ".join(TUNING_REGIONS)
+            )
         return value
 
     @property
@@ -109,11 +146,18 @@ class EvaluationSettings(Strict):
     """Limits of `spec.evaluation` (docs/promotion-gates.md)."""
 
     max_examples: int = Field(
-        DEFAULT_EVALUATION_MAX_EXAMPLES, ge=1, le=MAX_EVALUATION_MAX_EXAMPLES, strict=True,
+        DEFAULT_EVALUATION_MAX_EXAMPLES,
+        ge=1,
+        le=MAX_EVALUATION_MAX_EXAMPLES,
+        strict=True,
         description="The most examples an evaluation set may hold (validate refuses more).",
     )
     concurrency: int = Field(
-        4, ge=1, le=16, strict=True, description="Inference calls in flight at once while one model is scored.",
+        4,
+        ge=1,
+        le=16,
+        strict=True,
+        description="Inference calls in flight at once while one model is scored.",
     )
 
 
@@ -121,11 +165,16 @@ class BudgetSettings(Strict):
     """Training tokens a plan may spend (docs/plan-json.md, "Budget"); unset: no limit."""
 
     max_training_tokens: int | None = Field(
-        None, ge=1, strict=True,
+        None,
+        ge=1,
+        strict=True,
         description="The most training tokens one plan may spend: the sum over every create and replace.",
     )
     max_training_tokens_per_model: int | None = Field(
-        None, ge=1, strict=True, description="The most training tokens one tuning run of a plan may spend.",
+        None,
+        ge=1,
+        strict=True,
+        description="The most training tokens one tuning run of a plan may spend.",
     )
 
 
@@ -145,7 +194,8 @@ class Settings(Strict):
     operation_timeout_seconds: Number = Field(4 * 3600.0, gt=0, le=MAX_OPERATION_TIMEOUT_SECONDS)
     poll_interval_seconds: Number = Field(5.0, gt=0, le=MAX_POLL_INTERVAL_SECONDS)
     evaluation: EvaluationSettings = Field(
-        default_factory=EvaluationSettings, description="Limits of the models' evaluation sets (spec.evaluation).",
+        default_factory=EvaluationSettings,
+        description="Limits of the models' evaluation sets (spec.evaluation).",
     )
     budget: BudgetSettings = Field(
         default_factory=BudgetSettings,
@@ -157,7 +207,8 @@ class Settings(Strict):
         "an unchanged dataset is hashed but not parsed again.",
     )
     apply_ref: str | None = Field(
-        None, min_length=1,
+        None,
+        min_length=1,
         description="In GitHub Actions, the only ref apply and reconcile run on (a branch name, a full "
         "refs/... ref, or * for any); default: the repository's default branch.",
     )

@@ -60,17 +60,25 @@ def _migrate(model: DesiredModel, live: LiveModel, ownership: Ownership, rules: 
     declared = f"{rules.address(model.id)} (declared in {model.file}:{model.line})"
     if live.state is LiveState.FAILED or reasons or _lifecycle_diffs(model, ownership):
         # The backend's note says why its marker is weak, where that is not its age.
-        weak = (f"does not match its manifest, and {live.ownership_note}" if live.ownership_note else
-                "carries an ownership marker without a check value that does not match its manifest")
-        return Blocked(PlanError(
-            model_id=model.id,
-            message=f"{declared} {weak}: it is treated as unmanaged and nothing is replaced or deleted on its word",
-            hint=f"if it is yours, adopt it with: reconciler import {model.id} --manifest {model.file}",
-        ))
+        weak = (
+            f"does not match its manifest, and {live.ownership_note}"
+            if live.ownership_note
+            else "carries an ownership marker without a check value that does not match its manifest"
+        )
+        return Blocked(
+            PlanError(
+                model_id=model.id,
+                message=f"{declared} {weak}: it is treated as unmanaged and nothing is replaced or deleted on its word",
+                hint=f"if it is yours, adopt it with: reconciler import {model.id} --manifest {model.file}",
+            )
+        )
     update = _update_or_noop(model, live, ownership, rules)
     mask = tuple(dict.fromkeys((*update.update_mask, rules.marker_mask)))
-    reason = (f"{live.ownership_note}: it is rewritten in place, nothing is re-tuned" if live.ownership_note
-              else "its ownership marker predates check values: it is rewritten with one")
+    reason = (
+        f"{live.ownership_note}: it is rewritten in place, nothing is re-tuned"
+        if live.ownership_note
+        else "its ownership marker predates check values: it is rewritten with one"
+    )
     if update.action is Action.UPDATE:
         reason += f"; {update.reason}"
     return update.model_copy(update={"action": Action.UPDATE, "reason": reason, "update_mask": mask})
@@ -88,13 +96,17 @@ def _decide_unknown_data(model: DesiredModel, live: LiveModel | None, rules: Pla
     _, _, diffs = input_changes(model, live, rules.hyperparameter_defaults)
     if diffs:
         return _unknown_data_error(
-            model, rules,
+            model,
+            rules,
             "differs from the live model in inputs that cannot change (" + "; ".join(mismatch_lines(diffs)) + ")",
         )
     if live.ownership is None or live.ownership.legacy:
-        return _change(model, Action.IMPORT,
-                       "exported manifest: adopt the live model as it is (its training data cannot be verified)",
-                       update_mask=(rules.marker_mask,))
+        return _change(
+            model,
+            Action.IMPORT,
+            "exported manifest: adopt the live model as it is (its training data cannot be verified)",
+            update_mask=(rules.marker_mask,),
+        )
     if live.state is LiveState.CREATING:
         return _change(model, Action.WAIT, "still CREATING from an earlier run; wait, never create it twice")
     if live.state is LiveState.FAILED:
@@ -106,7 +118,7 @@ def _unknown_data_error(model: DesiredModel, rules: PlanRules, problem: str) -> 
     return PlanError(
         model_id=model.id,
         message=f"{rules.address(model.id)} (declared in {model.file}:{model.line}) {problem}: "
-                "its training data is unknown (trainingData.unknown)",
+        "its training data is unknown (trainingData.unknown)",
         hint=f"give spec.trainingData a file or examples in {model.file} to tune it",
     )
 
@@ -145,7 +157,9 @@ def _replace_for_inputs(model: DesiredModel, live: LiveModel, rules: PlanRules) 
         return None
     mutable = _mutable_diffs(model, live, rules)
     return _change(
-        model, Action.REPLACE, "; ".join(reasons),
+        model,
+        Action.REPLACE,
+        "; ".join(reasons),
         paths=(*paths, *(d.path for d in mutable)),
         diffs=(*diffs, *mutable),
         to_default=_to_default(model, rules, mutable),
@@ -180,14 +194,15 @@ def _lifecycle_diffs(model: DesiredModel, ownership: Ownership) -> tuple[FieldDi
     wanted = ownership_for(model)
     diffs = []
     if wanted.protect != ownership.protect:
-        diffs.append(FieldDiff(path=_LIFECYCLE_PATHS["protect"],
-                               before=ownership.protect, after=wanted.protect))
+        diffs.append(FieldDiff(path=_LIFECYCLE_PATHS["protect"], before=ownership.protect, after=wanted.protect))
     if wanted.orphan != ownership.orphan:
-        diffs.append(FieldDiff(
-            path=_LIFECYCLE_PATHS["orphan"],
-            before="Orphan" if ownership.orphan else "Delete",
-            after=model.manifest.spec.lifecycle.deletion_policy.value,
-        ))
+        diffs.append(
+            FieldDiff(
+                path=_LIFECYCLE_PATHS["orphan"],
+                before="Orphan" if ownership.orphan else "Delete",
+                after=model.manifest.spec.lifecycle.deletion_policy.value,
+            )
+        )
     return tuple(diffs)
 
 
@@ -196,17 +211,20 @@ def _update_or_noop(model: DesiredModel, live: LiveModel, ownership: Ownership, 
     lifecycle = _lifecycle_diffs(model, ownership)
     if not mutable and not lifecycle:
         checked = ", ".join(rules.mask_of(path) for path in rules.declared_fields(model))
-        return _change(model, Action.NOOP,
-                       f"up to date: fingerprint {ownership.fingerprint} matches; {checked} equal")
+        return _change(model, Action.NOOP, f"up to date: fingerprint {ownership.fingerprint} matches; {checked} equal")
     masks = [rules.mask_of(d.path) for d in mutable]
     if lifecycle and rules.marker_mask not in masks:
         masks.append(rules.marker_mask)
     to_default = _to_default(model, rules, mutable)
     changed = [*(d.path for d in mutable if d.path not in to_default), *(d.path for d in lifecycle)]
     return _change(
-        model, Action.UPDATE, _update_reason(changed, to_default),
+        model,
+        Action.UPDATE,
+        _update_reason(changed, to_default),
         paths=(*(d.path for d in mutable), *(d.path for d in lifecycle)),
-        diffs=(*mutable, *lifecycle), update_mask=tuple(masks), to_default=to_default,
+        diffs=(*mutable, *lifecycle),
+        update_mask=tuple(masks),
+        to_default=to_default,
     )
 
 

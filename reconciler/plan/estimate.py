@@ -78,23 +78,27 @@ def budget_errors(changes: Iterable[Change], budget: BudgetSettings) -> list[Pla
         for change in costed:
             assert change.estimate is not None
             if change.estimate.tokens_upper > per_model:
-                errors.append(PlanError(
-                    model_id=change.model_id,
-                    message=f"{change.model_id} would spend {_counted(change.estimate)}, "
-                            f"{change.estimate.tokens_upper - per_model:,} over budget.maxTrainingTokensPerModel "
-                            f"({per_model:,})",
-                    hint="fewer examples or epochs, or raise the budget in reconciler.yaml",
-                ))
+                errors.append(
+                    PlanError(
+                        model_id=change.model_id,
+                        message=f"{change.model_id} would spend {_counted(change.estimate)}, "
+                        f"{change.estimate.tokens_upper - per_model:,} over budget.maxTrainingTokensPerModel "
+                        f"({per_model:,})",
+                        hint="fewer examples or epochs, or raise the budget in reconciler.yaml",
+                    )
+                )
     total = budget.max_training_tokens
     spent = sum(c.estimate.tokens_upper for c in costed if c.estimate is not None)
     if total is not None and spent > total:
         models = ", ".join(f"{c.model_id} ({c.estimate.tokens_upper:,})" for c in costed if c.estimate is not None)
-        errors.append(PlanError(
-            model_id=None,
-            message=f"the plan would spend {spent:,} training tokens, {spent - total:,} over "
-                    f"budget.maxTrainingTokens ({total:,}): {models}",
-            hint="apply fewer runs at once (--target), or raise the budget in reconciler.yaml",
-        ))
+        errors.append(
+            PlanError(
+                model_id=None,
+                message=f"the plan would spend {spent:,} training tokens, {spent - total:,} over "
+                f"budget.maxTrainingTokens ({total:,}): {models}",
+                hint="apply fewer runs at once (--target), or raise the budget in reconciler.yaml",
+            )
+        )
     return errors
 
 

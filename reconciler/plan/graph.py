@@ -35,7 +35,7 @@ def find_cycles(sources: Mapping[str, str]) -> list[list[str]]:
             path.append(node)
             node = sources.get(node)
         if node is not None and node in path:
-            cycles.append(path[path.index(node):])
+            cycles.append(path[path.index(node) :])
         settled.update(path)
     return cycles
 

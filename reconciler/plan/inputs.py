@@ -39,9 +39,7 @@ def source_diff(model: DesiredModel, live: LiveModel) -> FieldDiff | None:
     return FieldDiff(path=path, before=live.source or None, after=wanted)
 
 
-def hyperparameter_diffs(
-    model: DesiredModel, live: LiveModel, defaults: Mapping[str, Any]
-) -> tuple[FieldDiff, ...]:
+def hyperparameter_diffs(model: DesiredModel, live: LiveModel, defaults: Mapping[str, Any]) -> tuple[FieldDiff, ...]:
     declared = model.manifest.spec.hyperparameters.as_sent()
     echoed = live.hyperparameters
     wanted = {**{k: v for k, v in defaults.items() if k in echoed}, **declared}
@@ -76,8 +74,9 @@ def data_diffs(ownership: Ownership, model: DesiredModel) -> tuple[FieldDiff, ..
 
 
 def _counted(path: str, before_hash: str, before: int, after_hash: str, after: int) -> FieldDiff:
-    return FieldDiff(path=path, before={"examples": before, "hash": before_hash},
-                     after={"examples": after, "hash": after_hash})
+    return FieldDiff(
+        path=path, before={"examples": before, "hash": before_hash}, after={"examples": after, "hash": after_hash}
+    )
 
 
 def _validation(ownership: Ownership) -> dict[str, Any] | None:
@@ -93,8 +92,11 @@ def data_reason(diff: FieldDiff, ambiguous: bool = False) -> str:
     removed and one edited."""
     before, after = diff.before, diff.after
     if diff.path == VALIDATION_DATA_PATH and (before is None or after is None):
-        return (f"validation data added ({after['examples']} examples, hash {after['hash']})" if before is None
-                else f"validation data removed (was {before['examples']} examples, hash {before['hash']})")
+        return (
+            f"validation data added ({after['examples']} examples, hash {after['hash']})"
+            if before is None
+            else f"validation data removed (was {before['examples']} examples, hash {before['hash']})"
+        )
     what = "validation data" if diff.path == VALIDATION_DATA_PATH else "training data"
     if ambiguous:
         what = "training or validation data (its labels predate recording them apart)"

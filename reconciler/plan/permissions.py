@@ -27,9 +27,7 @@ def _add(model: DesiredModel, permission: Permission, reason: str) -> Change:
         model_id=model.id,
         reason=f"grant {permission.role.value} to {_grantee_text(grantee_type, email)}: {reason}",
         paths=("spec.permissions",),
-        permission=PermissionChange(
-            grantee_type=grantee_type, email_address=email, role_after=permission.role.value
-        ),
+        permission=PermissionChange(grantee_type=grantee_type, email_address=email, role_after=permission.role.value),
         depends_on=(model.id,),
         file=model.file,
     )
@@ -76,8 +74,7 @@ def _role_change(model: DesiredModel, permission: Permission, current: LivePermi
         action=Action.PERMISSION_UPDATE,
         model_id=model.id,
         reason=(
-            f"change the role of {_grantee_text(grantee_type, email)} "
-            f"from {current.role} to {permission.role.value}"
+            f"change the role of {_grantee_text(grantee_type, email)} from {current.role} to {permission.role.value}"
         ),
         paths=("spec.permissions",),
         update_mask=("role",),
@@ -100,7 +97,9 @@ def _remove(model: DesiredModel, current: LivePermission) -> Change:
         reason=f"revoke {current.role} from {_grantee_text(grantee_type, email)}: not declared",
         paths=("spec.permissions",),
         permission=PermissionChange(
-            grantee_type=grantee_type, email_address=email, role_before=current.role,
+            grantee_type=grantee_type,
+            email_address=email,
+            role_before=current.role,
             name=current.name,
         ),
         file=model.file,

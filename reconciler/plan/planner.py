@@ -53,12 +53,16 @@ class _Planning:
         return self.scope is None or model_id in self.scope
 
 
-def plan(
-    desired: Desired, observed: Observed, rules: PlanRules, options: PlanOptions | None = None
-) -> Plan:
+def plan(desired: Desired, observed: Observed, rules: PlanRules, options: PlanOptions | None = None) -> Plan:
     options = options or PlanOptions()
-    state = _Planning(desired.by_id(), observed.by_id(), _source_map(desired, observed), options, rules,
-                      measured_passes(observed.models))
+    state = _Planning(
+        desired.by_id(),
+        observed.by_id(),
+        _source_map(desired, observed),
+        options,
+        rules,
+        measured_passes(observed.models),
+    )
     _check_targets(state)
     _check_cycles(state)
     state.limit_to_targets()
@@ -117,21 +121,25 @@ def _source_map(desired: Desired, observed: Observed) -> dict[str, str]:
 def _check_targets(state: _Planning) -> None:
     for target in sorted(state.options.targets or ()):
         if target not in state.desired and target not in state.live:
-            state.errors.append(PlanError(
-                model_id=target,
-                message=f"--target {target} matches no manifest and no live model",
-                hint="give the tuned model id, e.g. --target number-generator",
-            ))
+            state.errors.append(
+                PlanError(
+                    model_id=target,
+                    message=f"--target {target} matches no manifest and no live model",
+                    hint="give the tuned model id, e.g. --target number-generator",
+                )
+            )
 
 
 def _check_cycles(state: _Planning) -> None:
     for cycle in find_cycles(state.sources):
         chain = " -> ".join(state.rules.address(m) for m in [*cycle, cycle[0]])
-        state.errors.append(PlanError(
-            model_id=cycle[0],
-            message=f"sourceModel references form a cycle: {chain}",
-            hint="a model cannot be tuned, even indirectly, from itself",
-        ))
+        state.errors.append(
+            PlanError(
+                model_id=cycle[0],
+                message=f"sourceModel references form a cycle: {chain}",
+                hint="a model cannot be tuned, even indirectly, from itself",
+            )
+        )
         for model_id in cycle:
             state.sources.pop(model_id, None)
 
@@ -153,38 +161,48 @@ def _decide_model(state: _Planning, model: DesiredModel) -> None:
     result = _follow_source(state, model, result)
     source = state.sources.get(model.id)
     if result.action in _RE_CREATED and source in {b.model_id for b in state.blocked}:
-        state.blocked.append(PlanError(
-            model_id=model.id,
-            message=f"{state.rules.address(model.id)} must be tuned from {state.rules.address(source or '')}, "
-                    "which this plan cannot touch (see above)",
-            hint="resolve the model it is tuned from first",
-        ))
+        state.blocked.append(
+            PlanError(
+                model_id=model.id,
+                message=f"{state.rules.address(model.id)} must be tuned from {state.rules.address(source or '')}, "
+                "which this plan cannot touch (see above)",
+                hint="resolve the model it is tuned from first",
+            )
+        )
         return
     if _smoke_tests_pending(model, live) and result.action in (Action.UPDATE, Action.NOOP):
         state.verifies.append(_verify(model))
     if live is not None and result.action in (Action.UPDATE, Action.NOOP) and _gate_decided(state, model, live):
         return
     if live is not None and live.superseded and result.action in (Action.UPDATE, Action.NOOP):
-        state.verifies.append(Change(
-            action=Action.CLEAN_UP, model_id=model.id, file=model.file,
-            reason=f"earlier models of it still live serve nobody ({', '.join(live.superseded)}): a replace "
-                   "stopped before removing them; apply deletes them, never the one serving",
-        ))
+        state.verifies.append(
+            Change(
+                action=Action.CLEAN_UP,
+                model_id=model.id,
+                file=model.file,
+                reason=f"earlier models of it still live serve nobody ({', '.join(live.superseded)}): a replace "
+                "stopped before removing them; apply deletes them, never the one serving",
+            )
+        )
     if result.action is Action.REPLACE and not model.dataset.known:
-        state.errors.append(PlanError(
-            model_id=model.id,
-            message=f"{state.rules.address(model.id)} must be replaced ({result.reason}) but its training data "
-                    f"is unknown (trainingData.unknown in {model.file}:{model.line})",
-            hint=f"give spec.trainingData a file or examples in {model.file}",
-        ))
+        state.errors.append(
+            PlanError(
+                model_id=model.id,
+                message=f"{state.rules.address(model.id)} must be replaced ({result.reason}) but its training data "
+                f"is unknown (trainingData.unknown in {model.file}:{model.line})",
+                hint=f"give spec.trainingData a file or examples in {model.file}",
+            )
+        )
         return
     if result.action is Action.REPLACE and model.manifest.spec.lifecycle.prevent_destroy:
-        state.errors.append(PlanError(
-            model_id=model.id,
-            message=f"{state.rules.address(model.id)} must be replaced ({result.reason}) but its "
-                    f"manifest {model.file}:{model.line} sets lifecycle.preventDestroy",
-            hint="revert the change to its immutable inputs, or set preventDestroy: false",
-        ))
+        state.errors.append(
+            PlanError(
+                model_id=model.id,
+                message=f"{state.rules.address(model.id)} must be replaced ({result.reason}) but its "
+                f"manifest {model.file}:{model.line} sets lifecycle.preventDestroy",
+                hint="revert the change to its immutable inputs, or set preventDestroy: false",
+            )
+        )
         return
     state.decided[model.id] = result
 
@@ -199,34 +217,54 @@ def _gate_decided(state: _Planning, model: DesiredModel, live: LiveModel) -> boo
     address = state.rules.address(model.id)
     if live.held:
         if evaluation is not None and evaluation.on_failure is OnFailure.PROMOTE:
-            state.verifies.append(Change(
-                action=Action.VERIFY, model_id=model.id, file=model.file, paths=("spec.evaluation.onFailure",),
-                reason="its candidate was held by its promotion gate and onFailure is now promote: apply runs "
-                       "its gates again and promotes it whatever they say; re-tunes nothing",
-            ))
+            state.verifies.append(
+                Change(
+                    action=Action.VERIFY,
+                    model_id=model.id,
+                    file=model.file,
+                    paths=("spec.evaluation.onFailure",),
+                    reason="its candidate was held by its promotion gate and onFailure is now promote: apply runs "
+                    "its gates again and promotes it whatever they say; re-tunes nothing",
+                )
+            )
             return False
         score = recorded_score(live.evaluation)
         scored = f" (its score {score:.3f})" if score is not None else ""
-        state.blocked.append(PlanError(
-            model_id=model.id,
-            message=f"{address} held: its candidate failed its promotion gate{scored}; the model before it "
-                    f"keeps serving ({live.serving.get('model', 'see status')}), and the same inputs are "
-                    "never tuned again",
-            hint=f"change its inputs in {model.file}, set spec.evaluation.onFailure: promote, run "
-                 f"`reconciler promote {model.id}`, or remove the manifest (prune deletes the candidate)",
-        ))
+        state.blocked.append(
+            PlanError(
+                model_id=model.id,
+                message=f"{address} held: its candidate failed its promotion gate{scored}; the model before it "
+                f"keeps serving ({live.serving.get('model', 'see status')}), and the same inputs are "
+                "never tuned again",
+                hint=f"change its inputs in {model.file}, set spec.evaluation.onFailure: promote, run "
+                f"`reconciler promote {model.id}`, or remove the manifest (prune deletes the candidate)",
+            )
+        )
         return True
     digest = evaluation_digest(model)
-    if (state.rules.records_scores and digest is not None and not live.candidate
-            and live.ownership is not None and not live.ownership.untested
-            and live.evaluation.get("digest") != digest):
+    if (
+        state.rules.records_scores
+        and digest is not None
+        and not live.candidate
+        and live.ownership is not None
+        and not live.ownership.untested
+        and live.evaluation.get("digest") != digest
+    ):
         recorded = live.evaluation.get("digest")
-        state.verifies.append(Change(
-            action=Action.EVALUATE, model_id=model.id, file=model.file, paths=("spec.evaluation",),
-            reason=(f"its evaluation changed (digest {recorded} -> {digest})" if recorded else
-                    f"its evaluation {digest} has no recorded score") +
-                   ": apply scores the model serving and records it; never tunes, never deletes",
-        ))
+        state.verifies.append(
+            Change(
+                action=Action.EVALUATE,
+                model_id=model.id,
+                file=model.file,
+                paths=("spec.evaluation",),
+                reason=(
+                    f"its evaluation changed (digest {recorded} -> {digest})"
+                    if recorded
+                    else f"its evaluation {digest} has no recorded score"
+                )
+                + ": apply scores the model serving and records it; never tunes, never deletes",
+            )
+        )
     return False
 
 
@@ -234,15 +272,21 @@ def _verify(model: DesiredModel) -> Change:
     """Run the gates of a model marked untested again; with an evaluation, its gate too."""
     if model.manifest.spec.evaluation is None:
         return Change(
-            action=Action.VERIFY, model_id=model.id, file=model.file, paths=("spec.smokeTests",),
+            action=Action.VERIFY,
+            model_id=model.id,
+            file=model.file,
+            paths=("spec.smokeTests",),
             reason="its smoke tests have not passed since it was tuned (they failed, were skipped, or the "
-                   "apply stopped first); apply runs them again and re-tunes nothing",
+            "apply stopped first); apply runs them again and re-tunes nothing",
         )
     paths = ("spec.smokeTests", "spec.evaluation") if model.manifest.spec.smoke_tests else ("spec.evaluation",)
     return Change(
-        action=Action.VERIFY, model_id=model.id, file=model.file, paths=paths,
+        action=Action.VERIFY,
+        model_id=model.id,
+        file=model.file,
+        paths=paths,
         reason="its smoke tests and promotion gate have not passed since it was tuned (they failed, were "
-               "skipped, or the apply stopped first); apply runs them again and re-tunes nothing",
+        "skipped, or the apply stopped first); apply runs them again and re-tunes nothing",
     )
 
 
@@ -254,8 +298,11 @@ def _notices(state: _Planning) -> tuple[str, ...]:
     """The backend's notices on the managed models this plan keeps (one it
     re-tunes or removes needs no warning about the live run)."""
     kept = (
-        live for model_id, live in sorted(state.live.items())
-        if _trusted(live, state) and model_id in state.desired and state.in_scope(model_id)
+        live
+        for model_id, live in sorted(state.live.items())
+        if _trusted(live, state)
+        and model_id in state.desired
+        and state.in_scope(model_id)
         and (model_id not in state.decided or state.decided[model_id].action not in (*_RE_CREATED, Action.DELETE))
     )
     return tuple(notice for live in kept for notice in live.notices)
@@ -292,12 +339,14 @@ def _follow_source(state: _Planning, model: DesiredModel, change: Change) -> Cha
         reason = f"its source model {source} was re-created after it was tuned"
     else:
         return change
-    return change.model_copy(update={
-        "action": Action.REPLACE,
-        "reason": reason,
-        "paths": ("spec.sourceModel", *change.paths),
-        "update_mask": (),
-    })
+    return change.model_copy(
+        update={
+            "action": Action.REPLACE,
+            "reason": reason,
+            "paths": ("spec.sourceModel", *change.paths),
+            "update_mask": (),
+        }
+    )
 
 
 def _source_is_newer(source: LiveModel | None, dependent: LiveModel) -> bool:
@@ -322,12 +371,14 @@ def _check_sources(state: _Planning) -> None:
         if tuned_from is None or change is None or change.action not in _RE_CREATED:
             continue
         if tuned_from not in state.desired and tuned_from not in state.live:
-            state.errors.append(PlanError(
-                model_id=model.id,
-                message=f"{state.rules.address(model.id)} ({model.file}:{model.line}) is tuned from "
-                        f"{state.rules.address(tuned_from)}, which is neither declared nor live",
-                hint=f"add a manifest for {tuned_from}, or change spec.sourceModel",
-            ))
+            state.errors.append(
+                PlanError(
+                    model_id=model.id,
+                    message=f"{state.rules.address(model.id)} ({model.file}:{model.line}) is tuned from "
+                    f"{state.rules.address(tuned_from)}, which is neither declared nor live",
+                    hint=f"add a manifest for {tuned_from}, or change spec.sourceModel",
+                )
+            )
 
 
 def _prune(state: _Planning, observed: Observed) -> PruneOutcome:
@@ -338,13 +389,15 @@ def _prune(state: _Planning, observed: Observed) -> PruneOutcome:
             continue
         needed_by = _declared_dependents(state, live.id)
         if needed_by and state.options.prune and not ownership.orphan:
-            outcome.errors.append(PlanError(
-                model_id=live.id,
-                message=f"{live.address} has no manifest, but "
-                        f"{', '.join(state.rules.address(m) for m in needed_by)} is tuned from it: "
-                        "pruning would delete a model a manifest depends on",
-                hint=f"add a manifest for {live.id}, or change the dependents' sourceModel",
-            ))
+            outcome.errors.append(
+                PlanError(
+                    model_id=live.id,
+                    message=f"{live.address} has no manifest, but "
+                    f"{', '.join(state.rules.address(m) for m in needed_by)} is tuned from it: "
+                    "pruning would delete a model a manifest depends on",
+                    hint=f"add a manifest for {live.id}, or change the dependents' sourceModel",
+                )
+            )
             continue
         prune_model(live, ownership, state.options.prune, state.rules, outcome)
     return outcome
@@ -368,10 +421,13 @@ def _with_order(state: _Planning, change: Change) -> Change:
             update["depends_on"] = (source_change.model_id,)
     elif change.action is Action.DELETE:
         # Dependents go first: every deleted model tuned from this one.
-        update["depends_on"] = tuple(sorted(
-            m for m, s in state.sources.items()
-            if s == change.model_id and m not in state.desired and m != change.model_id
-        ))
+        update["depends_on"] = tuple(
+            sorted(
+                m
+                for m, s in state.sources.items()
+                if s == change.model_id and m not in state.desired and m != change.model_id
+            )
+        )
     return change.model_copy(update=update) if update else change
 
 
@@ -397,8 +453,7 @@ def _note_unplanned_dependents(state: _Planning) -> None:
         if change.action is not Action.REPLACE:
             continue
         left_out = sorted(
-            m for m, s in state.sources.items()
-            if s == model_id and m in state.live and not state.in_scope(m)
+            m for m, s in state.sources.items() if s == model_id and m in state.live and not state.in_scope(m)
         )
         for dependent in left_out:
             state.notes.append(

@@ -19,9 +19,7 @@ class PruneOutcome:
     would_forget: list[str] = field(default_factory=list)
 
 
-def prune_model(
-    live: LiveModel, ownership: Ownership, prune: bool, rules: PlanRules, outcome: PruneOutcome
-) -> None:
+def prune_model(live: LiveModel, ownership: Ownership, prune: bool, rules: PlanRules, outcome: PruneOutcome) -> None:
     """Record what happens to one managed model without a manifest.
 
     The lifecycle comes from the ownership marker: the manifest that set it is gone.
@@ -31,21 +29,29 @@ def prune_model(
     if not prune:
         (outcome.would_forget if ownership.orphan else outcome.would_delete).append(live.id)
     elif ownership.orphan:
-        outcome.changes.append(Change(
-            action=Action.FORGET, model_id=live.id, update_mask=(rules.marker_mask,),
-            reason="no manifest declares it and its deletionPolicy is Orphan",
-        ))
+        outcome.changes.append(
+            Change(
+                action=Action.FORGET,
+                model_id=live.id,
+                update_mask=(rules.marker_mask,),
+                reason="no manifest declares it and its deletionPolicy is Orphan",
+            )
+        )
     elif ownership.protect:
         # Blocked, not an error: one protected model must not stop every other change.
-        outcome.blocked.append(PlanError(
-            model_id=live.id,
-            message=f"{live.address} has no manifest but has preventDestroy set: "
-                    "refusing to delete it",
-            hint="restore its manifest with preventDestroy: false and apply before removing "
-                 "the manifest, or set deletionPolicy: Orphan to keep the model",
-        ))
+        outcome.blocked.append(
+            PlanError(
+                model_id=live.id,
+                message=f"{live.address} has no manifest but has preventDestroy set: refusing to delete it",
+                hint="restore its manifest with preventDestroy: false and apply before removing "
+                "the manifest, or set deletionPolicy: Orphan to keep the model",
+            )
+        )
     else:
-        outcome.changes.append(Change(
-            action=Action.DELETE, model_id=live.id,
-            reason="no manifest declares it and prune is on",
-        ))
+        outcome.changes.append(
+            Change(
+                action=Action.DELETE,
+                model_id=live.id,
+                reason="no manifest declares it and prune is on",
+            )
+        )

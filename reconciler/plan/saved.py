@@ -72,9 +72,7 @@ def digest_of(entries: tuple[ObservedModel, ...]) -> str:
     return "sha256:" + total.hexdigest()
 
 
-def compare_saved(
-    saved: Plan, desired: Desired, observed: Observed, address: Callable[[str], str] = str
-) -> list[str]:
+def compare_saved(saved: Plan, desired: Desired, observed: Observed, address: Callable[[str], str] = str) -> list[str]:
     """What changed since `saved` was made, one sentence each; empty when it still holds."""
     differences: list[str] = []
     if saved.desired_digest != desired.digest:

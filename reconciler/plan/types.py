@@ -83,7 +83,6 @@ class Estimate(PlanValue):
     tokens_upper: int = 0
 
 
-
 class GatePlan(PlanValue):
     """The promotion gate a create or replace must pass (docs/promotion-gates.md):
     thresholds, counts and digests only, never an example or an answer."""
@@ -186,8 +185,10 @@ class Summary(PlanValue):
         """Terraform's line: imports first, forgets last, each only when there are any."""
         parts = [f"{self[Action.IMPORT]} to import"] if self[Action.IMPORT] else []
         parts += [
-            f"{self[Action.CREATE]} to create", f"{self[Action.UPDATE]} to update",
-            f"{self[Action.REPLACE]} to replace", f"{self[Action.DELETE]} to delete",
+            f"{self[Action.CREATE]} to create",
+            f"{self[Action.UPDATE]} to update",
+            f"{self[Action.REPLACE]} to replace",
+            f"{self[Action.DELETE]} to delete",
         ]
         if self[Action.FORGET]:
             parts.append(f"{self[Action.FORGET]} to forget")

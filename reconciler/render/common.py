@@ -143,9 +143,12 @@ def headline(plan: Plan, change: Change) -> str:
 
 def estimate_text(estimate: Estimate) -> str:
     batch = f", batch size {estimate.batch_size}" if estimate.batch_size is not None else ""
-    tokens = (f"measured: {estimate.tokens_per_pass:,} tokens a pass x {plural(estimate.epochs, 'epoch')} = "
-              f"{estimate.tokens:,} training tokens" if estimate.measured
-              else f"~{estimate.tokens:,} training tokens (all epochs)")
+    tokens = (
+        f"measured: {estimate.tokens_per_pass:,} tokens a pass x {plural(estimate.epochs, 'epoch')} = "
+        f"{estimate.tokens:,} training tokens"
+        if estimate.measured
+        else f"~{estimate.tokens:,} training tokens (all epochs)"
+    )
     return (
         f"{plural(estimate.examples, 'example')}, {tokens}, "
         f"{plural(estimate.total_steps, 'step')} ({plural(estimate.epochs, 'epoch')}{batch})"
@@ -159,8 +162,10 @@ def _all_measured(totals: Totals) -> bool:
 
 def budget_text(totals: Totals) -> str:
     """The plan's tokens against reconciler.yaml's budget; "" without one."""
-    limits = [f"{totals.max_training_tokens:,} a plan" if totals.max_training_tokens else "",
-              f"{totals.max_training_tokens_per_model:,} a model" if totals.max_training_tokens_per_model else ""]
+    limits = [
+        f"{totals.max_training_tokens:,} a plan" if totals.max_training_tokens else "",
+        f"{totals.max_training_tokens_per_model:,} a model" if totals.max_training_tokens_per_model else "",
+    ]
     shown = " and ".join(limit for limit in limits if limit)
     if not shown:
         return ""
@@ -181,8 +186,7 @@ def detail_lines(plan: Plan, change: Change, value_limit: int | None = None) -> 
     """The indented lines under a change's symbol line: diffs, mask, order, cost."""
     lines = [
         f"~ {diff.path}: {value_text(diff.before, value_limit)} -> "
-        f"{value_text(diff.after, value_limit)}"
-        + (" (base model default)" if diff.path in change.to_default else "")
+        f"{value_text(diff.after, value_limit)}" + (" (base model default)" if diff.path in change.to_default else "")
         for diff in change.diffs
     ]
     if change.update_mask:
@@ -208,8 +212,10 @@ def gate_text(gate: GatePlan) -> str:
     if gate.not_worse_than:
         minus = f" - {gate.tolerance:.2f}" if gate.tolerance else ""
         thresholds.append(f"not worse than {gate.not_worse_than}{minus}")
-    return (f"{gate.metric} {', '.join(thresholds)}, on {plural(gate.examples, 'example')} "
-            f"(evaluation {gate.digest}); on failure: {gate.on_failure}")
+    return (
+        f"{gate.metric} {', '.join(thresholds)}, on {plural(gate.examples, 'example')} "
+        f"(evaluation {gate.digest}); on failure: {gate.on_failure}"
+    )
 
 
 def live_score_text(gate: GatePlan) -> str:
@@ -245,8 +251,7 @@ def extra_counts(plan: Plan) -> list[str]:
     (joined with "; " by the renderers)."""
     summary = plan.summary
     parts = [f"{summary[action]:,} {label}" for action, label in EXTRA_COUNTS if summary[action]]
-    grants = (summary[Action.PERMISSION_ADD], summary[Action.PERMISSION_UPDATE],
-              summary[Action.PERMISSION_REMOVE])
+    grants = (summary[Action.PERMISSION_ADD], summary[Action.PERMISSION_UPDATE], summary[Action.PERMISSION_REMOVE])
     if any(grants):
         parts.append("grants: {} to add, {} to change, {} to remove".format(*grants))
     if plan.unmanaged_count:

@@ -107,8 +107,10 @@ def _facts(plan: Plan) -> str:
         lines.append("**Also:** " + "; ".join(extras) + ".")
     kept = len(plan.needs_pruning)
     if kept:
-        lines.append(f"**Out of sync, prune is off:** {plural(kept, 'managed model')} without a manifest "
-                     "kept (requires pruning).")
+        lines.append(
+            f"**Out of sync, prune is off:** {plural(kept, 'managed model')} without a manifest "
+            "kept (requires pruning)."
+        )
     return "".join(line + "\n\n" for line in lines)
 
 
@@ -145,8 +147,7 @@ def _destructive_section(plan: Plan, budget: int) -> str:
     if not changes:
         return ""
     head = f"**Replaces and deletes ({len(changes):,}):**\n\n"
-    items, _ = _fit([_destructive_item(plan, c) for c in changes], budget - len(head),
-                    _cut("replaces and deletes"))
+    items, _ = _fit([_destructive_item(plan, c) for c in changes], budget - len(head), _cut("replaces and deletes"))
     return head + "".join(items) + "\n"
 
 
@@ -156,8 +157,7 @@ def _details_section(plan: Plan, budget: int) -> str:
         return ""
     head = f"<details><summary>Details of {plural(len(changes), 'change')}</summary>\n\n"
     tail = "\n</details>\n"
-    items, _ = _fit([_details_item(plan, c) for c in changes], budget - len(head) - len(tail),
-                    _cut("changes"))
+    items, _ = _fit([_details_item(plan, c) for c in changes], budget - len(head) - len(tail), _cut("changes"))
     return head + "".join(items) + tail
 
 

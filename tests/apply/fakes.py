@@ -58,9 +58,12 @@ class FakeClient:
             raise AlreadyExists(f"tunedModels/{model_id} already exists", http_status=409)
         snapshots = [{"step": n, "epoch": 1, "meanLoss": 1.0 / n} for n in (1, 2, 3)]
         state = "CREATING" if self.running else "FAILED" if model_id in self.failing else "ACTIVE"
-        self.models[model_id] = {**body, "name": f"tunedModels/{model_id}", "state": state,
-                                 "tuningTask": {"hyperparameters": body["tuningTask"]["hyperparameters"],
-                                                "snapshots": snapshots}}
+        self.models[model_id] = {
+            **body,
+            "name": f"tunedModels/{model_id}",
+            "state": state,
+            "tuningTask": {"hyperparameters": body["tuningTask"]["hyperparameters"], "snapshots": snapshots},
+        }
         metadata = {"totalSteps": 3, "snapshots": snapshots}
         return {"name": f"tunedModels/{model_id}/operations/op", "metadata": metadata}
 

@@ -44,9 +44,13 @@ class Resource:
 def labels_for(model: DesiredModel, untested: bool = False) -> dict[str, str]:
     ownership = ownership_for(model, untested=untested)
     return {
-        "managed-by": "reconciler", "reconciler-id": model.id, "fingerprint": ownership.fingerprint,
-        "examples": str(ownership.examples), "orphan": str(ownership.orphan).lower(),
-        "protect": str(ownership.protect).lower(), "untested": str(ownership.untested).lower(),
+        "managed-by": "reconciler",
+        "reconciler-id": model.id,
+        "fingerprint": ownership.fingerprint,
+        "examples": str(ownership.examples),
+        "orphan": str(ownership.orphan).lower(),
+        "protect": str(ownership.protect).lower(),
+        "untested": str(ownership.untested).lower(),
     }
 
 
@@ -55,10 +59,16 @@ def ownership_of(labels: dict[str, str]) -> Ownership | None:
         return None
     version, _, parts = labels["fingerprint"].partition(":")
     source, hyperparameters, data = parts.split(".")
-    return Ownership(source=source, hyperparameters=hyperparameters, data=data,
-                     examples=int(labels["examples"]), orphan=labels["orphan"] == "true",
-                     protect=labels["protect"] == "true", untested=labels["untested"] == "true",
-                     version=version)
+    return Ownership(
+        source=source,
+        hyperparameters=hyperparameters,
+        data=data,
+        examples=int(labels["examples"]),
+        orphan=labels["orphan"] == "true",
+        protect=labels["protect"] == "true",
+        untested=labels["untested"] == "true",
+        version=version,
+    )
 
 
 class LabelBackend:
@@ -87,11 +97,16 @@ class LabelBackend:
     def _live(self, resource: Resource, superseded: tuple[str, ...] = ()) -> LiveModel:
         source_key = resource.source.rpartition("/")[2] if "/" in resource.source else None
         return LiveModel(
-            key=self._key(resource), address=f"labelled/{resource.server_id}",
-            ownership=ownership_of(resource.labels), state=resource.state, source=resource.source,
+            key=self._key(resource),
+            address=f"labelled/{resource.server_id}",
+            ownership=ownership_of(resource.labels),
+            state=resource.state,
+            source=resource.source,
             source_key=source_key,
             fields={"spec.displayName": resource.display_name, "spec.description": resource.description},
-            hyperparameters=resource.hyperparameters, superseded=superseded, handle=resource.server_id,
+            hyperparameters=resource.hyperparameters,
+            superseded=superseded,
+            handle=resource.server_id,
         )
 
     def _current(self) -> dict[str, LiveModel]:
@@ -123,8 +138,11 @@ class LabelBackend:
     def create(self, model: DesiredModel, waiter: Waiter) -> Tuned:
         spec = model.manifest.spec
         resource = Resource(
-            server_id=next(self._ids), display_name=spec.display_name or "", description=spec.description,
-            source=spec.source, hyperparameters=spec.hyperparameters.as_sent(),
+            server_id=next(self._ids),
+            display_name=spec.display_name or "",
+            description=spec.description,
+            source=spec.source,
+            hyperparameters=spec.hyperparameters.as_sent(),
             labels=labels_for(model, untested=bool(spec.smoke_tests)),
             polls_left=self.polls_per_run,
         )
@@ -198,4 +216,3 @@ class LabelBackend:
 
     def close(self) -> None:
         pass
-

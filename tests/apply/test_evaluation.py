@@ -41,8 +41,12 @@ def test_exact_match_compares_trimmed_texts(answer: str, expected: str, score_: 
 
 @pytest.mark.parametrize(
     ("answer", "expected", "score_"),
-    [("The answer is 42.", " 42 \n", 1.0), ("twenty three", "twenty three", 1.0),
-     ("4 2", "42", 0.0), ("Forty", "forty", 0.0)],
+    [
+        ("The answer is 42.", " 42 \n", 1.0),
+        ("twenty three", "twenty three", 1.0),
+        ("4 2", "42", 0.0),
+        ("Forty", "forty", 0.0),
+    ],
 )
 def test_contains_looks_for_the_trimmed_expected_output(answer: str, expected: str, score_: float) -> None:
     assert contains(answer, expected) == score_

@@ -29,8 +29,9 @@ def executor(client: FakeClient, desired: Desired, clock: FakeClock | None = Non
     return Executor(backend, desired, RecordingReporter(), waiter, ApplyOptions(**options))
 
 
-def run(client: FakeClient, desired: Desired, *, prune: bool = False, max_deletions: int = 5,
-        clock: FakeClock | None = None) -> ApplyResult:
+def run(
+    client: FakeClient, desired: Desired, *, prune: bool = False, max_deletions: int = 5, clock: FakeClock | None = None
+) -> ApplyResult:
     """Plan against what the fake holds, then apply."""
     observed = GeminiBackend(client).observe(desired)  # type: ignore[arg-type]
     planned = plan(desired, observed, RULES, PlanOptions(prune=prune))
@@ -105,8 +106,9 @@ def test_a_stop_while_waiting_reports_every_model_and_the_resume_hint(tmp_path: 
 def test_guards_refuse_before_any_call(tmp_path: Path) -> None:
     client = FakeClient()
     for n in range(3):
-        client.create_tuned_model(create_body(desired_for(tmp_path / str(n), [manifest(f"m{n}")]).models[0]),
-                                  tuned_model_id=f"m{n}")
+        client.create_tuned_model(
+            create_body(desired_for(tmp_path / str(n), [manifest(f"m{n}")]).models[0]), tuned_model_id=f"m{n}"
+        )
     client.calls.clear()
     desired = desired_for(tmp_path / "keep", [manifest("keep")])
     with pytest.raises(ApplyRefused, match="deletes 3 models, over the cap of 2"):
@@ -136,8 +138,14 @@ def test_a_delete_rechecks_that_the_model_is_still_managed(tmp_path: Path) -> No
 def test_a_grant_that_exists_already_is_kept_with_the_wanted_role(tmp_path: Path) -> None:
     desired = desired_for(tmp_path, [manifest("alpha", reader="analyst@example.com")])
     client = FakeClient()
-    client.permissions["alpha"] = [{"name": "tunedModels/alpha/permissions/p0", "role": "WRITER",
-                                    "granteeType": "USER", "emailAddress": "analyst@example.com"}]
+    client.permissions["alpha"] = [
+        {
+            "name": "tunedModels/alpha/permissions/p0",
+            "role": "WRITER",
+            "granteeType": "USER",
+            "emailAddress": "analyst@example.com",
+        }
+    ]
     result = run(client, desired)
     assert result.ok, result.outcomes
     assert client.permissions["alpha"][0]["role"] == "READER"
@@ -148,25 +156,39 @@ def test_a_role_change_and_a_revocation_are_applied(tmp_path: Path) -> None:
     client = FakeClient()
     client.create_tuned_model(create_body(desired.models[0]), tuned_model_id="alpha")
     client.permissions["alpha"] = [
-        {"name": "tunedModels/alpha/permissions/p0", "role": "WRITER", "granteeType": "USER",
-         "emailAddress": "analyst@example.com"},
-        {"name": "tunedModels/alpha/permissions/p1", "role": "READER", "granteeType": "USER",
-         "emailAddress": "former@example.com"},
+        {
+            "name": "tunedModels/alpha/permissions/p0",
+            "role": "WRITER",
+            "granteeType": "USER",
+            "emailAddress": "analyst@example.com",
+        },
+        {
+            "name": "tunedModels/alpha/permissions/p1",
+            "role": "READER",
+            "granteeType": "USER",
+            "emailAddress": "former@example.com",
+        },
     ]
     client.calls.clear()
     result = run(client, desired)
     assert result.ok, result.outcomes
     grants = [call for call in client.calls if call[0] in ("grant", "update_permission", "revoke")]
-    assert grants == [("update_permission", "tunedModels/alpha/permissions/p0"),
-                      ("revoke", "tunedModels/alpha/permissions/p1")]
+    assert grants == [
+        ("update_permission", "tunedModels/alpha/permissions/p0"),
+        ("revoke", "tunedModels/alpha/permissions/p1"),
+    ]
     assert client.permissions["alpha"][0]["role"] == "READER"
 
 
 def test_a_plan_with_errors_is_refused_before_any_call(tmp_path: Path) -> None:
     desired = desired_for(tmp_path, [manifest("alpha")])
     client = FakeClient()
-    planned = plan(desired, GeminiBackend(client).observe(desired), RULES,  # type: ignore[arg-type]
-                   PlanOptions(targets=frozenset({"ghost"})))
+    planned = plan(
+        desired,
+        GeminiBackend(client).observe(desired),
+        RULES,  # type: ignore[arg-type]
+        PlanOptions(targets=frozenset({"ghost"})),
+    )
     client.calls.clear()
     with pytest.raises(ApplyRefused, match="the plan has errors, nothing was applied: --target ghost"):
         executor(client, desired).run(planned)

@@ -60,11 +60,16 @@ def test_observe_lists_the_base_models_once_and_plans_removed_fields_back(tmp_pa
 
     assert [call for call in client.calls if "base_model" in call[0]] == [("list_base_models", "")]
     alpha = observed.by_id()["alpha"]
-    assert alpha.defaults == {"spec.generation.temperature": 1.0, "spec.generation.topP": 0.95,
-                              "spec.generation.topK": 64}
+    assert alpha.defaults == {
+        "spec.generation.temperature": 1.0,
+        "spec.generation.topP": 0.95,
+        "spec.generation.topK": 64,
+    }
     (change,) = [c for c in plan(after, observed, RULES, PlanOptions()).changes if c.model_id == "alpha"]
     assert (change.action, change.update_mask, change.to_default) == (
-        Action.UPDATE, ("temperature",), ("spec.generation.temperature",)
+        Action.UPDATE,
+        ("temperature",),
+        ("spec.generation.temperature",),
     )
 
     backend.update(after.by_id()["alpha"], change.update_mask)

@@ -104,8 +104,12 @@ def test_prune_deletes_and_unmanaged_resources_are_never_touched(tmp_path: Path)
     apply(backend, desired_for(tmp_path / "a", [manifest("alpha"), manifest("beta")]))
     hand_made = next(iter(backend.resources.values()))
     backend.resources["9" * 19] = type(hand_made)(
-        server_id="9" * 19, display_name="alpha", description="made by hand", source="models/x",
-        hyperparameters={}, state=LiveState.ACTIVE,
+        server_id="9" * 19,
+        display_name="alpha",
+        description="made by hand",
+        source="models/x",
+        hyperparameters={},
+        state=LiveState.ACTIVE,
     )
     desired = desired_for(tmp_path / "b", [manifest("alpha")])
     planned = plan_for(backend, desired, prune=True)

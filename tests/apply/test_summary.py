@@ -37,13 +37,15 @@ def test_the_summary_line_counts_each_kind() -> None:
 
 
 def test_models_created_by_another_run_are_counted_apart_from_those_this_run_created() -> None:
-    counted = ApplyResult(outcomes=[
-        Outcome("a", Action.CREATE, "done"),
-        Outcome("b", Action.CREATE, "done", found=True),  # a concurrent apply created it
-        Outcome("c", Action.WAIT, "done"),  # an earlier, interrupted apply created it
-        Outcome("d", Action.IMPORT, "done"),
-        Outcome("e", Action.FORGET, "done"),
-    ])
+    counted = ApplyResult(
+        outcomes=[
+            Outcome("a", Action.CREATE, "done"),
+            Outcome("b", Action.CREATE, "done", found=True),  # a concurrent apply created it
+            Outcome("c", Action.WAIT, "done"),  # an earlier, interrupted apply created it
+            Outcome("d", Action.IMPORT, "done"),
+            Outcome("e", Action.FORGET, "done"),
+        ]
+    )
     assert counted.summary_line() == (
         "Apply complete: 1 created, 2 created by another run and waited for, 0 updated, 0 replaced, "
         "0 deleted, 1 imported, 1 forgotten."
@@ -52,12 +54,20 @@ def test_models_created_by_another_run_are_counted_apart_from_those_this_run_cre
 
 
 def test_a_grant_event_names_the_grantee_not_the_action() -> None:
-    grant = Change(action=Action.PERMISSION_ADD, model_id="a", reason="r", permission=PermissionChange(
-        grantee_type="USER", email_address="analyst@example.com", role_after="READER"))
+    grant = Change(
+        action=Action.PERMISSION_ADD,
+        model_id="a",
+        reason="r",
+        permission=PermissionChange(grantee_type="USER", email_address="analyst@example.com", role_after="READER"),
+    )
     event = Event("done", "a", grant.action.value, details=details_of(grant))
     assert event_line(event) == "a: grant READER to USER analyst@example.com done"
-    revoke = grant.model_copy(update={"action": Action.PERMISSION_REMOVE, "permission": PermissionChange(
-        grantee_type="EVERYONE", role_before="READER")})
+    revoke = grant.model_copy(
+        update={
+            "action": Action.PERMISSION_REMOVE,
+            "permission": PermissionChange(grantee_type="EVERYONE", role_before="READER"),
+        }
+    )
     assert event_line(Event("start", "a", "permission_remove", details=details_of(revoke))) == (
         "a: revoke READER from EVERYONE started"
     )
@@ -84,8 +94,13 @@ def test_loss_curves_are_sparklines_and_mermaid_charts() -> None:
     assert downsample(list(range(100)), 5) == [0, 25, 50, 74, 99]
     chart = mermaid_loss_chart(result().outcomes[0])
     assert chart.splitlines() == [
-        "```mermaid", "xychart-beta", '    title "a: mean loss"', '    x-axis "step" 1 --> 3',
-        '    y-axis "mean loss"', "    line [4, 2, 1]", "```",
+        "```mermaid",
+        "xychart-beta",
+        '    title "a: mean loss"',
+        '    x-axis "step" 1 --> 3',
+        '    y-axis "mean loss"',
+        "    line [4, 2, 1]",
+        "```",
     ]
     markdown = render_apply_markdown(result())
     assert markdown.startswith("### Apply complete: 2 created")

@@ -27,8 +27,7 @@ def test_gemini_apply_and_status_show_estimated_against_reported_steps(tmp_path:
     summary = json.loads(run_cli(repo, emulator, "apply", "--yes", "--output", "json").out.splitlines()[-1])
     assert summary["outcomes"] == []  # nothing more to do: the usage was shown by the run that tuned
     status = json.loads(run_cli(repo, emulator, "status", "--output", "json").out)
-    assert status["models"][0]["usage"] == {"steps": {"estimated": steps, "reported": steps,
-                                                       "difference_percent": 0.0}}
+    assert status["models"][0]["usage"] == {"steps": {"estimated": steps, "reported": steps, "difference_percent": 0.0}}
 
 
 def test_a_gemini_plan_never_counts_as_measured(tmp_path: Path, make_emulator: Any) -> None:
@@ -44,8 +43,15 @@ def test_a_gemini_plan_never_counts_as_measured(tmp_path: Path, make_emulator: A
 
 
 def _estimate(per_pass: int, steps: int) -> Estimate:
-    return Estimate(examples=10, tokens=per_pass * 2, total_steps=steps, epochs=2, batch_size=4,
-                    tokens_per_pass=per_pass, tokens_upper=per_pass * 3)
+    return Estimate(
+        examples=10,
+        tokens=per_pass * 2,
+        total_steps=steps,
+        epochs=2,
+        batch_size=4,
+        tokens_per_pass=per_pass,
+        tokens_upper=per_pass * 3,
+    )
 
 
 def test_a_difference_over_the_threshold_is_off() -> None:

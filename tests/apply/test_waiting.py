@@ -40,8 +40,7 @@ class Operations:
 
 
 def waiter(clock: FakeClock, timeout: float = 1000) -> Waiter:
-    return Waiter(interval=2, timeout=timeout, reporter=RecordingReporter(), max_interval=5,
-                  stop=clock, clock=clock)  # type: ignore[arg-type]
+    return Waiter(interval=2, timeout=timeout, reporter=RecordingReporter(), max_interval=5, stop=clock, clock=clock)  # type: ignore[arg-type]
 
 
 def wait_operation(w: Waiter, operations: Operations) -> dict[str, Any]:

@@ -56,10 +56,14 @@ class Gemini:
         return set(gemini.live_models(emulator))
 
     def _hand_made(self, emulator: EmulatorServer, name: str, description: str) -> str:
-        body = {"baseModel": "models/gemini-1.5-flash-001-tuning", "description": description,
-                "tuningTask": {"trainingData": {"examples": {"examples": [{"textInput": "1", "output": "2"}] * 20}}}}
-        requests.post(f"{emulator.url}/v1beta/tunedModels", params={"tunedModelId": name}, json=body,
-                      timeout=10).raise_for_status()
+        body = {
+            "baseModel": "models/gemini-1.5-flash-001-tuning",
+            "description": description,
+            "tuningTask": {"trainingData": {"examples": {"examples": [{"textInput": "1", "output": "2"}] * 20}}},
+        }
+        requests.post(
+            f"{emulator.url}/v1beta/tunedModels", params={"tunedModelId": name}, json=body, timeout=10
+        ).raise_for_status()
         wait_until(lambda: gemini.live_models(emulator)[name]["state"] == "ACTIVE", "the hand-made model")
         return name
 
@@ -71,8 +75,12 @@ class Gemini:
         live = gemini.live_models(emulator)[name]
         model = desired(repo, key)
         description = UNKEYED.description(model, f"tunedModels/{name}", created=live["createTime"])
-        requests.patch(f"{emulator.url}/v1beta/tunedModels/{name}", params={"updateMask": "description"},
-                       json={"description": description}, timeout=10).raise_for_status()
+        requests.patch(
+            f"{emulator.url}/v1beta/tunedModels/{name}",
+            params={"updateMask": "description"},
+            json={"description": description},
+            timeout=10,
+        ).raise_for_status()
         return name
 
 
@@ -89,8 +97,11 @@ class Vertex:
 
     def _hand_made(self, emulator: EmulatorServer, display: str) -> dict[str, Any]:
         dataset = vertex.listed(emulator, "tuningJobs")[0]["supervisedTuningSpec"]["trainingDatasetUri"]
-        job = {"baseModel": vertex.BASE_MODEL, "tunedModelDisplayName": display,
-               "supervisedTuningSpec": {"trainingDatasetUri": dataset}}
+        job = {
+            "baseModel": vertex.BASE_MODEL,
+            "tunedModelDisplayName": display,
+            "supervisedTuningSpec": {"trainingDatasetUri": dataset},
+        }
         response = requests.post(f"{emulator.url}/{vertex.PARENT}/tuningJobs", json=job, timeout=10)
         response.raise_for_status()
         made = response.json()
@@ -104,8 +115,12 @@ class Vertex:
 
     def _set_labels(self, emulator: EmulatorServer, model: dict[str, Any], owned: dict[str, str]) -> str:
         name = model["name"].partition("@")[0]
-        requests.patch(f"{emulator.url}/v1/{name}", params={"updateMask": "labels"},
-                       json={"labels": {**model.get("labels", {}), **owned}}, timeout=10).raise_for_status()
+        requests.patch(
+            f"{emulator.url}/v1/{name}",
+            params={"updateMask": "labels"},
+            json={"labels": {**model.get("labels", {}), **owned}},
+            timeout=10,
+        ).raise_for_status()
         return name
 
     def copy_marker(self, emulator: EmulatorServer, key: str) -> str:
@@ -133,8 +148,9 @@ def surface(request: pytest.FixtureRequest) -> Surface:
     return SURFACES[request.param]  # type: ignore[return-value]
 
 
-def test_a_copied_marker_never_gets_a_hand_made_model_deleted(surface: Surface, tmp_path: Path,
-                                                               make_emulator: Any) -> None:
+def test_a_copied_marker_never_gets_a_hand_made_model_deleted(
+    surface: Surface, tmp_path: Path, make_emulator: Any
+) -> None:
     emulator = make_emulator(seed=0, step_seconds=0)
     repo = surface.repo(tmp_path, ["alpha", "beta"])
     assert surface.cli(repo, emulator, "apply", "--yes").code == 0
@@ -145,8 +161,9 @@ def test_a_copied_marker_never_gets_a_hand_made_model_deleted(surface: Surface, 
     assert stranger in surface.names(emulator)
 
 
-def test_with_a_key_a_valid_unsigned_marker_is_never_destroyed(surface: Surface, tmp_path: Path,
-                                                                make_emulator: Any) -> None:
+def test_with_a_key_a_valid_unsigned_marker_is_never_destroyed(
+    surface: Surface, tmp_path: Path, make_emulator: Any
+) -> None:
     emulator = make_emulator(seed=0, step_seconds=0)
     repo = surface.repo(tmp_path, ["alpha", "beta", "gamma"])
     assert surface.cli(repo, emulator, "apply", "--yes", **KEY).code == 0

@@ -83,8 +83,9 @@ class FakeApi(BaseAdapter):
         url = urlsplit(request.url or "")
         body = json.loads(request.body) if request.body else None
         headers = CaseInsensitiveDict(request.headers)
-        seen = Seen(request.method or "", request.url or "", url.path, parse_qs(url.query),
-                    headers, body, kwargs.get("timeout"))
+        seen = Seen(
+            request.method or "", request.url or "", url.path, parse_qs(url.query), headers, body, kwargs.get("timeout")
+        )
         self.seen.append(seen)
         reply = self._next((seen.method, seen.path))
         if isinstance(reply, Exception):

@@ -148,19 +148,17 @@ def test_a_failed_refresh_is_a_credentials_error_with_the_remedy() -> None:
     assert "application-default login --scopes=" in str(raised.value)
 
 
-def test_no_adc_at_all_is_a_credentials_error(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
-) -> None:
+def test_no_adc_at_all_is_a_credentials_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
     with pytest.raises(CredentialsError, match="no credentials found") as raised:
         load_default_credentials(SCOPES)
     assert "GEMINI_API_KEY" in str(raised.value)
 
 
-def client_for(env: dict[str, str], api: FakeApi, settings: Settings, loader: Any = no_adc,
-               retry: RetryPolicy | None = None) -> GeminiClient:
-    return GeminiClient.from_settings(settings, env, load_adc=loader, session=api.session(),
-                                      retry=retry)
+def client_for(
+    env: dict[str, str], api: FakeApi, settings: Settings, loader: Any = no_adc, retry: RetryPolicy | None = None
+) -> GeminiClient:
+    return GeminiClient.from_settings(settings, env, load_adc=loader, session=api.session(), retry=retry)
 
 
 def test_from_settings_with_an_emulator_sends_plain_http_and_no_credentials(api: FakeApi) -> None:
@@ -188,8 +186,7 @@ def test_from_settings_with_a_key_sends_only_the_key(api: FakeApi) -> None:
 
 def test_from_settings_with_adc_sends_a_bearer_token_and_the_quota_project(api: FakeApi) -> None:
     api.script("GET", "/v1beta/tunedModels/m", Reply(200, {}))
-    client = client_for({}, api, Settings(quota_project="billing"),
-                        AdcLoader(FakeCredentials()))
+    client = client_for({}, api, Settings(quota_project="billing"), AdcLoader(FakeCredentials()))
     client.get_tuned_model("m")
     headers = api.seen[0].headers
     assert headers["authorization"] == "Bearer ya29.secret-token-1"
@@ -198,23 +195,29 @@ def test_from_settings_with_adc_sends_a_bearer_token_and_the_quota_project(api: 
 
 
 @pytest.mark.parametrize("mode", ["api key", "adc"])
-def test_no_secret_reaches_repr_str_errors_or_logs(
-    api: FakeApi, mode: str, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_no_secret_reaches_repr_str_errors_or_logs(api: FakeApi, mode: str, caplog: pytest.LogCaptureFixture) -> None:
     fake = FakeCredentials()
     env = {"GEMINI_API_KEY": API_KEY} if mode == "api key" else {}
     retry = RetryPolicy(sleep=lambda s: None, random=lambda: 0.0)
     client = client_for(env, api, Settings(), AdcLoader(fake), retry)
-    api.script("GET", "/v1beta/tunedModels/m", error(503, "UNAVAILABLE"),
-               error(401, "UNAUTHENTICATED", "bad credentials"))
+    api.script(
+        "GET", "/v1beta/tunedModels/m", error(503, "UNAVAILABLE"), error(401, "UNAUTHENTICATED", "bad credentials")
+    )
     with caplog.at_level(logging.DEBUG), pytest.raises(Exception) as raised:
         client.get_tuned_model("m")
 
     secret = API_KEY if mode == "api key" else str(fake.token)
     # It was sent, so the checks below look for something that exists.
     assert any(secret in value for value in api.seen[0].headers.values())
-    outputs = [repr(client), str(client), repr(client.credentials), client.credentials.describe(),
-               str(raised.value), repr(raised.value), caplog.text]
+    outputs = [
+        repr(client),
+        str(client),
+        repr(client.credentials),
+        client.credentials.describe(),
+        str(raised.value),
+        repr(raised.value),
+        caplog.text,
+    ]
     for output in outputs:
         assert secret not in output
     assert "attempt 1 of at most 5" in caplog.text

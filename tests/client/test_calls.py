@@ -22,10 +22,12 @@ def models(*ids: str) -> list[dict[str, str]]:
 
 
 def test_list_reads_every_page_a_thousand_at_a_time(client: GeminiClient, api: FakeApi) -> None:
-    api.script("GET", "/v1beta/tunedModels", *pages("tunedModels", models("a", "b"), models("c"),
-                                                     models("d")))
+    api.script("GET", "/v1beta/tunedModels", *pages("tunedModels", models("a", "b"), models("c"), models("d")))
     assert [m["name"] for m in client.list_tuned_models()] == [
-        "tunedModels/a", "tunedModels/b", "tunedModels/c", "tunedModels/d"
+        "tunedModels/a",
+        "tunedModels/b",
+        "tunedModels/c",
+        "tunedModels/d",
     ]
     assert client.request_count == 3
     assert [s.query for s in api.seen] == [
@@ -47,8 +49,7 @@ def test_an_empty_list_omits_its_key(client: GeminiClient, api: FakeApi) -> None
 
 
 def test_a_page_token_seen_twice_stops_the_list(client: GeminiClient, api: FakeApi) -> None:
-    api.script("GET", "/v1beta/tunedModels", Reply(200, {"tunedModels": models("a"),
-                                                         "nextPageToken": "same"}))
+    api.script("GET", "/v1beta/tunedModels", Reply(200, {"tunedModels": models("a"), "nextPageToken": "same"}))
     with pytest.raises(UnexpectedResponse, match="repeated page token"):
         client.list_tuned_models()
     assert client.request_count == 2
@@ -60,9 +61,7 @@ def test_get_takes_an_id_or_a_name(client: GeminiClient, api: FakeApi, given: st
     assert client.get_tuned_model(given) == {"name": "tunedModels/m"}
 
 
-@pytest.mark.parametrize(
-    "bad", ["", "../secrets", "tunedModels/m/extra", "models/m", "tunedModels/", "a b", "m?x=1"]
-)
+@pytest.mark.parametrize("bad", ["", "../secrets", "tunedModels/m/extra", "models/m", "tunedModels/", "a b", "m?x=1"])
 def test_a_malformed_name_never_reaches_a_url(client: GeminiClient, api: FakeApi, bad: str) -> None:
     with pytest.raises(UserError, match="not a valid tunedModels resource name"):
         client.get_tuned_model(bad)
@@ -75,9 +74,7 @@ def test_names_are_completed_from_ids() -> None:
     assert base_model_name("models/text-bison-001") == "models/text-bison-001"
 
 
-def test_create_with_an_id_sends_it_and_returns_the_operation(
-    client: GeminiClient, api: FakeApi
-) -> None:
+def test_create_with_an_id_sends_it_and_returns_the_operation(client: GeminiClient, api: FakeApi) -> None:
     operation = {"name": OPERATION, "metadata": {"totalSteps": 38, "tunedModel": "tunedModels/m"}}
     api.script("POST", "/v1beta/tunedModels", Reply(200, operation))
     body = {"displayName": "M", "baseModel": "models/gemini-1.5-flash-001-tuning"}
@@ -104,9 +101,7 @@ def test_an_operation_falls_back_to_v1_and_stays_there(client: GeminiClient, api
     api.script("GET", f"/v1/{OPERATION}", Reply(200, {"name": OPERATION}))
     client.get_operation(OPERATION)
     client.get_operation(OPERATION)
-    assert api.paths() == [
-        f"GET /v1beta/{OPERATION}", f"GET /v1/{OPERATION}", f"GET /v1/{OPERATION}"
-    ]
+    assert api.paths() == [f"GET /v1beta/{OPERATION}", f"GET /v1/{OPERATION}", f"GET /v1/{OPERATION}"]
 
 
 def test_an_operation_missing_everywhere_is_not_found(client: GeminiClient, api: FakeApi) -> None:
@@ -115,9 +110,7 @@ def test_an_operation_missing_everywhere_is_not_found(client: GeminiClient, api:
     assert client.request_count == 2
 
 
-def test_an_operation_error_other_than_404_does_not_fall_back(
-    client: GeminiClient, api: FakeApi
-) -> None:
+def test_an_operation_error_other_than_404_does_not_fall_back(client: GeminiClient, api: FakeApi) -> None:
     api.script("GET", f"/v1beta/{OPERATION}", error(403, "PERMISSION_DENIED"))
     with pytest.raises(Exception, match="403"):
         client.get_operation(OPERATION)
@@ -148,8 +141,11 @@ def test_delete_sends_delete(client: GeminiClient, api: FakeApi) -> None:
 def test_permissions_list_create_update_delete(client: GeminiClient, api: FakeApi) -> None:
     base = "/v1beta/tunedModels/m/permissions"
     grant = {"role": "READER", "granteeType": "USER", "emailAddress": "a@example.com"}
-    api.script("GET", base, *pages("permissions", [{"name": "tunedModels/m/permissions/p1"}],
-                                   [{"name": "tunedModels/m/permissions/p2"}]))
+    api.script(
+        "GET",
+        base,
+        *pages("permissions", [{"name": "tunedModels/m/permissions/p1"}], [{"name": "tunedModels/m/permissions/p2"}]),
+    )
     api.script("POST", base, Reply(200, {"name": "tunedModels/m/permissions/p3", **grant}))
     api.script("PATCH", f"{base}/p3", Reply(200, {"name": "tunedModels/m/permissions/p3"}))
     api.script("DELETE", f"{base}/p3", Reply(200, {}))
@@ -159,8 +155,7 @@ def test_permissions_list_create_update_delete(client: GeminiClient, api: FakeAp
     client.update_permission("tunedModels/m/permissions/p3", "WRITER")
     client.delete_permission("tunedModels/m/permissions/p3")
 
-    assert api.paths() == [f"GET {base}", f"GET {base}", f"POST {base}",
-                           f"PATCH {base}/p3", f"DELETE {base}/p3"]
+    assert api.paths() == [f"GET {base}", f"GET {base}", f"POST {base}", f"PATCH {base}/p3", f"DELETE {base}/p3"]
     assert api.seen[0].query["pageSize"] == ["1000"]
     assert api.seen[2].body == grant
     assert (api.seen[3].query, api.seen[3].body) == ({"updateMask": ["role"]}, {"role": "WRITER"})
@@ -191,15 +186,13 @@ def test_generate_content_reaches_base_models_too(client: GeminiClient, api: Fak
 
 
 def test_generate_text_is_on_v1beta3(client: GeminiClient, api: FakeApi) -> None:
-    api.script("POST", "/v1beta3/tunedModels/m:generateText",
-               Reply(200, {"candidates": [{"output": "2"}]}))
+    api.script("POST", "/v1beta3/tunedModels/m:generateText", Reply(200, {"candidates": [{"output": "2"}]}))
     assert client.generate_text("m", "1") == {"candidates": [{"output": "2"}]}
     assert api.seen[0].body == {"prompt": {"text": "1"}}
 
 
 def test_base_models_are_listed_and_read(client: GeminiClient, api: FakeApi) -> None:
-    api.script("GET", "/v1beta/models", *pages("models", [{"name": "models/a"}],
-                                               [{"name": "models/b"}]))
+    api.script("GET", "/v1beta/models", *pages("models", [{"name": "models/a"}], [{"name": "models/b"}]))
     api.script("GET", "/v1beta/models/a", Reply(200, {"name": "models/a"}))
     assert [m["name"] for m in client.list_base_models()] == ["models/a", "models/b"]
     assert client.get_base_model("a") == {"name": "models/a"}
@@ -212,9 +205,7 @@ def test_the_api_version_is_in_every_path(api: FakeApi) -> None:
     assert api.seen[0].path == "/v1alpha/tunedModels/m"
 
 
-def test_requests_carry_the_key_header_and_a_user_agent(
-    client: GeminiClient, api: FakeApi
-) -> None:
+def test_requests_carry_the_key_header_and_a_user_agent(client: GeminiClient, api: FakeApi) -> None:
     api.script("GET", "/v1beta/tunedModels/m", Reply(200, {}))
     client.get_tuned_model("m")
     headers = api.seen[0].headers

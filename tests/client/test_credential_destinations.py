@@ -48,13 +48,16 @@ def vertex(env: dict[str, str], loader: Loader | None = None) -> VertexBackend:
     return VertexBackend.connect(Settings.model_validate(VERTEX_SETTINGS), env=env, load_adc=loader or Loader())
 
 
-@pytest.mark.parametrize("storage", [
-    "203.0.113.5:9000",  # documentation range: never a real host
-    "http://203.0.113.5:9000",
-    "https://storage.example.test",
-    "http://127.0.0.1.example.test:9000",
-    "http://localhost.example.test",
-])
+@pytest.mark.parametrize(
+    "storage",
+    [
+        "203.0.113.5:9000",  # documentation range: never a real host
+        "http://203.0.113.5:9000",
+        "https://storage.example.test",
+        "http://127.0.0.1.example.test:9000",
+        "http://localhost.example.test",
+    ],
+)
 def test_a_storage_emulator_off_this_machine_never_gets_the_access_token(storage: str) -> None:
     loader = Loader()
     with pytest.raises(CredentialsRefused) as refused:
@@ -66,11 +69,14 @@ def test_a_storage_emulator_off_this_machine_never_gets_the_access_token(storage
     assert loader.loads == 0  # refused before credentials are even loaded
 
 
-@pytest.mark.parametrize(("storage", "url"), [
-    ("127.0.0.1:9000", "http://127.0.0.1:9000"),
-    ("http://[::1]:9000", "http://[::1]:9000"),
-    ("localhost:9000", "http://localhost:9000"),
-])
+@pytest.mark.parametrize(
+    ("storage", "url"),
+    [
+        ("127.0.0.1:9000", "http://127.0.0.1:9000"),
+        ("http://[::1]:9000", "http://[::1]:9000"),
+        ("localhost:9000", "http://localhost:9000"),
+    ],
+)
 def test_a_storage_emulator_on_this_machine_is_used_and_named(storage: str, url: str) -> None:
     backend = vertex({"STORAGE_EMULATOR_HOST": storage})
     assert isinstance(backend.client.credentials, GoogleCredentials)
@@ -94,15 +100,17 @@ def test_the_emulators_target_line_names_both_hosts_too() -> None:
 
 def test_an_emulator_variable_takes_no_credentials_wherever_it_points() -> None:
     """The API emulators get no credentials at all, so they may be anywhere."""
-    gemini = resolve_connection(STORAGE_HOST, None, {"GENERATIVELANGUAGE_EMULATOR_HOST": "203.0.113.5:80",
-                                                     "GEMINI_API_KEY": API_KEY})
+    gemini = resolve_connection(
+        STORAGE_HOST, None, {"GENERATIVELANGUAGE_EMULATOR_HOST": "203.0.113.5:80", "GEMINI_API_KEY": API_KEY}
+    )
     assert isinstance(gemini.credentials, Anonymous)
     backend = vertex({"AIPLATFORM_EMULATOR_HOST": "203.0.113.5:80", "STORAGE_EMULATOR_HOST": "203.0.113.6:80"})
     assert isinstance(backend.client.credentials, Anonymous)
 
 
-@pytest.mark.parametrize("credentials", [ApiKey(API_KEY, "GEMINI_API_KEY"), GoogleCredentials(FakeAdc())],
-                         ids=["API key", "ADC"])
+@pytest.mark.parametrize(
+    "credentials", [ApiKey(API_KEY, "GEMINI_API_KEY"), GoogleCredentials(FakeAdc())], ids=["API key", "ADC"]
+)
 @pytest.mark.parametrize("endpoint", ["http://203.0.113.5:8080", "http://example.test", "ftp://example.test"])
 def test_the_transport_never_sends_credentials_in_clear(credentials: Any, endpoint: str) -> None:
     api = FakeApi()
@@ -113,8 +121,15 @@ def test_the_transport_never_sends_credentials_in_clear(credentials: Any, endpoi
     assert api.seen == []
 
 
-@pytest.mark.parametrize("endpoint", ["https://generativelanguage.googleapis.com", "http://127.0.0.1:8085",
-                                      "http://[::1]:8085", "http://localhost:8085"])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://generativelanguage.googleapis.com",
+        "http://127.0.0.1:8085",
+        "http://[::1]:8085",
+        "http://localhost:8085",
+    ],
+)
 def test_the_transport_sends_credentials_over_https_or_to_loopback(endpoint: str) -> None:
     transport = Transport(endpoint, ApiKey(API_KEY), timeout=1, retry=RetryPolicy(), session=new_session(1))
     assert transport.endpoint == endpoint

@@ -44,9 +44,7 @@ ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
 
 
-def from_status(
-    code: int, status: str, message: str = "m", *details: dict, **headers: str
-) -> ApiError:
+def from_status(code: int, status: str, message: str = "m", *details: dict, **headers: str) -> ApiError:
     body = status_body(code, status, message, *details)
     return error_from_response(code, _json(body), headers)
 
@@ -78,15 +76,20 @@ def _json(body: dict) -> str:
 def test_each_status_has_its_class(code: int, status: str, expected: type[ApiError]) -> None:
     error = from_status(code, status, "it failed")
     assert type(error) is expected
-    assert (error.http_status, error.code, error.status, error.message) == (
-        code, code, status, "it failed"
-    )
+    assert (error.http_status, error.code, error.status, error.message) == (code, code, status, "it failed")
 
 
 @pytest.mark.parametrize(
     ("code", "expected"),
-    [(400, InvalidArgument), (404, NotFound), (409, Conflict), (418, ClientError),
-     (502, ServerError), (503, Unavailable), (302, UnexpectedResponse)],
+    [
+        (400, InvalidArgument),
+        (404, NotFound),
+        (409, Conflict),
+        (418, ClientError),
+        (502, ServerError),
+        (503, Unavailable),
+        (302, UnexpectedResponse),
+    ],
 )
 def test_without_a_status_body_the_http_status_decides(code: int, expected: type) -> None:
     error = error_from_response(code, "<html>Bad Gateway</html>", {})
@@ -112,10 +115,13 @@ def test_an_empty_body_still_says_what_happened() -> None:
 
 
 def test_field_violations_come_from_bad_request_details() -> None:
-    violations = {"@type": BAD_REQUEST, "fieldViolations": [
-        {"field": "displayName", "description": "longer than 40 characters"},
-        {"field": "tuningTask.hyperparameters.epochCount", "description": "must be positive"},
-    ]}
+    violations = {
+        "@type": BAD_REQUEST,
+        "fieldViolations": [
+            {"field": "displayName", "description": "longer than 40 characters"},
+            {"field": "tuningTask.hyperparameters.epochCount", "description": "must be positive"},
+        ],
+    }
     error = from_status(400, "INVALID_ARGUMENT", "Invalid argument.", violations)
     assert isinstance(error, InvalidArgument)
     assert error.field_violations == (
@@ -128,9 +134,7 @@ def test_field_violations_come_from_bad_request_details() -> None:
 def test_str_says_request_status_and_message() -> None:
     body = _json(status_body(404, "NOT_FOUND", "Tuned model tunedModels/x does not exist."))
     error = error_from_response(404, body, {}, request="GET /v1beta/tunedModels/x")
-    assert str(error) == (
-        "GET /v1beta/tunedModels/x: 404 NOT_FOUND: Tuned model tunedModels/x does not exist."
-    )
+    assert str(error) == ("GET /v1beta/tunedModels/x: 404 NOT_FOUND: Tuned model tunedModels/x does not exist.")
     assert error.reason == ""
 
 
@@ -141,8 +145,7 @@ def test_str_says_request_status_and_message() -> None:
         ({}, [{"@type": RETRY_INFO, "retryDelay": "2s"}], 2.0),
         ({}, [{"@type": RETRY_INFO, "retryDelay": "0.5s"}], 0.5),
         ({"Retry-After": "3"}, [{"@type": RETRY_INFO, "retryDelay": "59s"}], 59.0),
-        ({"Retry-After": "Wed, 21 Oct 2015 07:28:30 GMT", "Date": "Wed, 21 Oct 2015 07:28:00 GMT"},
-         [], 30.0),
+        ({"Retry-After": "Wed, 21 Oct 2015 07:28:30 GMT", "Date": "Wed, 21 Oct 2015 07:28:00 GMT"}, [], 30.0),
         ({"Retry-After": "soon"}, [{"@type": RETRY_INFO, "retryDelay": "later"}], None),
         ({}, [], None),
     ],
@@ -155,10 +158,8 @@ def test_retry_after_takes_the_longer_of_header_and_retry_info(
 
 
 def test_insufficient_scopes_carry_the_login_command_with_both_scopes() -> None:
-    info = {"@type": ERROR_INFO, "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
-            "domain": "googleapis.com"}
-    error = from_status(403, "PERMISSION_DENIED", "Request had insufficient authentication scopes.",
-                        info)
+    info = {"@type": ERROR_INFO, "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "domain": "googleapis.com"}
+    error = from_status(403, "PERMISSION_DENIED", "Request had insufficient authentication scopes.", info)
     assert isinstance(error, InsufficientScopes)
     assert isinstance(error, PermissionDenied)
     assert error.reason == "ACCESS_TOKEN_SCOPE_INSUFFICIENT"
@@ -191,8 +192,7 @@ def test_api_error_is_ours_not_the_http_librarys() -> None:
 
 
 def test_transport_failures_say_whether_the_request_left() -> None:
-    refused = requests.ConnectionError(MaxRetryError(
-        None, "/", NewConnectionError(None, "refused")))  # type: ignore[arg-type]
+    refused = requests.ConnectionError(MaxRetryError(None, "/", NewConnectionError(None, "refused")))  # type: ignore[arg-type]
     cases = {
         refused: False,
         requests.ConnectTimeout("connect timed out"): False,
@@ -221,9 +221,7 @@ def test_transport_failures_say_whether_the_request_left() -> None:
     ],
     ids=lambda e: type(e).__name__,
 )
-def test_no_requests_exception_escapes_the_client(
-    client: GeminiClient, api: FakeApi, exc: Exception
-) -> None:
+def test_no_requests_exception_escapes_the_client(client: GeminiClient, api: FakeApi, exc: Exception) -> None:
     api.script("GET", "/v1beta/tunedModels/m", exc)
     with pytest.raises(ApiError) as raised:
         client.get_tuned_model("m")
@@ -239,9 +237,7 @@ def test_a_certificate_failure_is_not_retried(client: GeminiClient, api: FakeApi
 
 
 @pytest.mark.parametrize("body", ["<html>ok</html>", "[1, 2]", '"text"'])
-def test_a_success_that_is_not_a_json_object_is_an_error(
-    client: GeminiClient, api: FakeApi, body: str
-) -> None:
+def test_a_success_that_is_not_a_json_object_is_an_error(client: GeminiClient, api: FakeApi, body: str) -> None:
     api.script("GET", "/v1beta/tunedModels/m", Reply(200, body))
     with pytest.raises(UnexpectedResponse, match="not a JSON object"):
         client.get_tuned_model("m")
@@ -254,8 +250,7 @@ def test_an_empty_success_is_an_empty_dict(client: GeminiClient, api: FakeApi) -
 
 def test_a_server_echoing_the_key_does_not_leak_it(client: GeminiClient, api: FakeApi) -> None:
     message = f"API key not valid: {API_KEY}"
-    api.script("GET", "/v1beta/tunedModels/m", Reply(400, status_body(400, "INVALID_ARGUMENT",
-                                                                      message)))
+    api.script("GET", "/v1beta/tunedModels/m", Reply(400, status_body(400, "INVALID_ARGUMENT", message)))
     with pytest.raises(InvalidArgument) as raised:
         client.get_tuned_model("m")
     for text in (str(raised.value), repr(raised.value), raised.value.message):
@@ -263,9 +258,7 @@ def test_a_server_echoing_the_key_does_not_leak_it(client: GeminiClient, api: Fa
         assert "[REDACTED]" in text
 
 
-def test_a_transport_error_quoting_the_key_does_not_leak_it(
-    client: GeminiClient, api: FakeApi
-) -> None:
+def test_a_transport_error_quoting_the_key_does_not_leak_it(client: GeminiClient, api: FakeApi) -> None:
     leaky = requests.exceptions.InvalidURL(f"bad ?key={API_KEY}")
     api.script("GET", "/v1beta/tunedModels/m", leaky)
     with pytest.raises(ApiError) as raised:

@@ -32,8 +32,10 @@ DROP, HANG = "drop", "hang"
 
 def http_response(status: int, body: dict[str, Any]) -> bytes:
     payload = json.dumps(body).encode()
-    head = (f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n")
+    head = (
+        f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+    )
     return head.encode() + payload
 
 
@@ -82,8 +84,9 @@ def _read_request(connection: socket.socket) -> str:
     while b"\r\n\r\n" not in data:
         data += connection.recv(65536)
     head, _, body = data.partition(b"\r\n\r\n")
-    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                   if line.lower().startswith(b"content-length:")), 0)
+    length = next(
+        (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0
+    )
     while len(body) < length:
         body += connection.recv(65536)
     return (head + b"\r\n\r\n" + body).decode()
@@ -135,18 +138,14 @@ def test_a_refused_connection_is_retried_then_reported(clock: FakeClock) -> None
     assert clock.sleeps == [1.0, 2.0]
 
 
-def test_a_dropped_connection_is_retried_on_get(
-    servers: list[ScriptedServer], clock: FakeClock
-) -> None:
+def test_a_dropped_connection_is_retried_on_get(servers: list[ScriptedServer], clock: FakeClock) -> None:
     server = serve(servers, DROP, http_response(200, {"name": "tunedModels/m"}))
     client = client_at(server.url, clock)
     assert client.get_tuned_model("m") == {"name": "tunedModels/m"}
     assert len(server.received) == 2
 
 
-def test_a_dropped_create_without_id_is_not_resent(
-    servers: list[ScriptedServer], clock: FakeClock
-) -> None:
+def test_a_dropped_create_without_id_is_not_resent(servers: list[ScriptedServer], clock: FakeClock) -> None:
     server = serve(servers, DROP, http_response(200, {"name": "tunedModels/m/operations/o"}))
     client = client_at(server.url, clock)
     with pytest.raises(TransportError, match="connection dropped") as raised:
@@ -155,9 +154,7 @@ def test_a_dropped_create_without_id_is_not_resent(
     assert len(server.received) == 1
 
 
-def test_a_hung_answer_times_out_and_is_retried(
-    servers: list[ScriptedServer], clock: FakeClock
-) -> None:
+def test_a_hung_answer_times_out_and_is_retried(servers: list[ScriptedServer], clock: FakeClock) -> None:
     server = serve(servers, HANG, http_response(200, {"name": "tunedModels/m"}))
     client = client_at(server.url, clock, timeout=0.1)
     assert client.get_tuned_model("m") == {"name": "tunedModels/m"}
@@ -167,13 +164,22 @@ def test_a_hung_answer_times_out_and_is_retried(
 def service_account_file(path: Path, token_uri: str) -> Path:
     """A service-account key file whose token endpoint is our loopback server."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    path.write_text(json.dumps({
-        "type": "service_account", "project_id": "p", "private_key_id": "k1",
-        "private_key": pem, "client_email": "tuner@p.iam.gserviceaccount.com",
-        "client_id": "1", "token_uri": token_uri,
-    }))
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "p",
+                "private_key_id": "k1",
+                "private_key": pem,
+                "client_email": "tuner@p.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": token_uri,
+            }
+        )
+    )
     return path
 
 
@@ -185,11 +191,12 @@ def jwt_claims(form: str) -> dict[str, Any]:
 
 
 def test_adc_refreshes_against_the_token_endpoint_with_both_scopes(
-    servers: list[ScriptedServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    servers: list[ScriptedServer],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    token = http_response(200, {"access_token": "ya29.loopback-token", "expires_in": 3600,
-                                "token_type": "Bearer"})
+    token = http_response(200, {"access_token": "ya29.loopback-token", "expires_in": 3600, "token_type": "Bearer"})
     server = serve(servers, token, http_response(200, {"name": "tunedModels/m"}))
     adc_file = service_account_file(tmp_path / "adc.json", f"{server.url}/token")
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(adc_file))

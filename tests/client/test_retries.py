@@ -47,9 +47,7 @@ def test_a_404_makes_one_request(client: GeminiClient, api: FakeApi, clock: Fake
     assert clock.sleeps == []
 
 
-def test_two_503_then_200_make_three_requests(
-    client: GeminiClient, api: FakeApi, clock: FakeClock
-) -> None:
+def test_two_503_then_200_make_three_requests(client: GeminiClient, api: FakeApi, clock: FakeClock) -> None:
     api.script("GET", MODEL, error(503, "UNAVAILABLE"), error(503, "UNAVAILABLE"), OK)
     assert client.get_tuned_model("m") == {"name": "tunedModels/m"}
     assert client.request_count == 3
@@ -64,18 +62,14 @@ def test_transient_statuses_are_retried(client: GeminiClient, api: FakeApi, stat
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 501])
-def test_permanent_statuses_make_one_request(
-    client: GeminiClient, api: FakeApi, status: int
-) -> None:
+def test_permanent_statuses_make_one_request(client: GeminiClient, api: FakeApi, status: int) -> None:
     api.script("GET", MODEL, error(status), OK)
     with pytest.raises(Exception, match=str(status)):
         client.get_tuned_model("m")
     assert client.request_count == 1
 
 
-def test_retry_after_header_is_honoured(
-    client: GeminiClient, api: FakeApi, clock: FakeClock
-) -> None:
+def test_retry_after_header_is_honoured(client: GeminiClient, api: FakeApi, clock: FakeClock) -> None:
     api.script("GET", MODEL, error(429, "RESOURCE_EXHAUSTED", headers={"Retry-After": "7"}), OK)
     client.get_tuned_model("m")
     assert clock.sleeps == [7.0]
@@ -129,8 +123,9 @@ def test_a_silent_endpoint_gets_a_waiting_for_line(caplog: pytest.LogCaptureFixt
 
     session = requests.Session()
     session.mount("https://", _SilentUntilNoticed(noticed))
-    transport = Transport("https://api.test", Anonymous(), timeout=30, retry=RetryPolicy(),
-                          session=session, slow_notice=0.01)
+    transport = Transport(
+        "https://api.test", Anonymous(), timeout=30, retry=RetryPolicy(), session=session, slow_notice=0.01
+    )
     handler = Watch()
     # On the root logger, after caplog's own handler: the line is captured
     # before the endpoint answers (on the client's logger it was a race).
@@ -185,11 +180,14 @@ def test_jitter_takes_off_at_most_its_fraction() -> None:
     assert RetryPolicy(base_backoff=2, jitter=0.0, random=lambda: 1.0).backoff(1) == 2.0
 
 
-@pytest.mark.parametrize(("bad", "message"), [
-    ({"max_attempts": 0}, "max_attempts must be at least 1"),
-    ({"jitter": 1.5}, "jitter must be between 0 and 1"),
-    ({"jitter": -0.1}, "jitter must be between 0 and 1"),
-])
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"max_attempts": 0}, "max_attempts must be at least 1"),
+        ({"jitter": 1.5}, "jitter must be between 0 and 1"),
+        ({"jitter": -0.1}, "jitter must be between 0 and 1"),
+    ],
+)
 def test_a_policy_that_cannot_work_is_refused(bad: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=f"^{message}$"):
         RetryPolicy(**bad)  # type: ignore[arg-type]
@@ -230,9 +228,7 @@ def test_create_without_id_is_not_retried_after_a_503(client: GeminiClient, api:
     assert client.request_count == 1
 
 
-def test_create_without_id_is_not_retried_after_a_dropped_connection(
-    client: GeminiClient, api: FakeApi
-) -> None:
+def test_create_without_id_is_not_retried_after_a_dropped_connection(client: GeminiClient, api: FakeApi) -> None:
     api.script("POST", CREATE, dropped(), OK)
     with pytest.raises(TransportError) as raised:
         client.create_tuned_model({"displayName": "x"})
@@ -240,9 +236,7 @@ def test_create_without_id_is_not_retried_after_a_dropped_connection(
     assert client.request_count == 1
 
 
-def test_create_without_id_is_resent_when_the_connection_was_never_made(
-    client: GeminiClient, api: FakeApi
-) -> None:
+def test_create_without_id_is_resent_when_the_connection_was_never_made(client: GeminiClient, api: FakeApi) -> None:
     api.script("POST", CREATE, refused(), OK)
     client.create_tuned_model({"displayName": "x"})
     assert client.request_count == 2
@@ -269,9 +263,7 @@ def test_generate_content_is_retried(client: GeminiClient, api: FakeApi) -> None
     ],
     ids=["create_permission", "transfer_ownership"],
 )
-def test_calls_that_must_not_run_twice_are_not_retried(
-    client: GeminiClient, api: FakeApi, call: object
-) -> None:
+def test_calls_that_must_not_run_twice_are_not_retried(client: GeminiClient, api: FakeApi, call: object) -> None:
     api.script("POST", "/v1beta/tunedModels/m/permissions", error(503), OK)
     api.script("POST", "/v1beta/tunedModels/m:transferOwnership", error(503), OK)
     with pytest.raises(Unavailable):
@@ -279,9 +271,7 @@ def test_calls_that_must_not_run_twice_are_not_retried(
     assert client.request_count == 1
 
 
-def test_a_retried_delete_that_finds_nothing_has_succeeded(
-    client: GeminiClient, api: FakeApi
-) -> None:
+def test_a_retried_delete_that_finds_nothing_has_succeeded(client: GeminiClient, api: FakeApi) -> None:
     api.script("DELETE", MODEL, error(503), error(404, "NOT_FOUND"))
     client.delete_tuned_model("m")  # no NotFound raised
     assert client.request_count == 2

@@ -36,8 +36,7 @@ def model_body(count: int = 20, **fields: Any) -> dict[str, Any]:
 
 
 def call(url: str, method: str, path: str, body: Any = None, **params: Any) -> requests.Response:
-    return requests.request(method, f"{url}/{path.lstrip('/')}", json=body, params=params,
-                            timeout=10)
+    return requests.request(method, f"{url}/{path.lstrip('/')}", json=body, params=params, timeout=10)
 
 
 def create(url: str, model_id: str | None = "number-generator", **fields: Any) -> dict[str, Any]:
@@ -72,18 +71,31 @@ def _limit_resources(memory_bytes: int, cpu_seconds: int) -> Callable[[], None]:
     def limit() -> None:  # runs in the child, before exec
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+
     return limit
 
 
 @contextlib.contextmanager
-def emulator_process(*args: str, memory_bytes: int = 2 << 30,
-                     cpu_seconds: int = 300) -> Iterator[EmulatorProcess]:
+def emulator_process(*args: str, memory_bytes: int = 2 << 30, cpu_seconds: int = 300) -> Iterator[EmulatorProcess]:
     """Start `reconciler emulator` on a free port under memory and CPU limits, so
     that a regression (unbounded memory, a spinning thread) ends in a failure."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "emulator", "--port", "0", "--state", ":memory:",
-         "--step-seconds", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "reconciler",
+            "emulator",
+            "--port",
+            "0",
+            "--state",
+            ":memory:",
+            "--step-seconds",
+            "0",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         preexec_fn=_limit_resources(memory_bytes, cpu_seconds),
     )
     try:

@@ -80,15 +80,18 @@ def recorded_calls(seed: Path) -> tuple[list[RecordedCall], list[Skipped]]:
 def _curl_call(seed: str, text: str, match: re.Match[str]) -> RecordedCall | Skipped:
     line = _line_of(text, match.start())
     end = _shell_command_end(text, match.start())
-    command = text[match.start():end]
+    command = text[match.start() : end]
     body_match = re.search(r"-d '(.*?)'", command, re.DOTALL)
     raw_body = body_match.group(1) if body_match else None
     output = _output_after(text, end)
     uploaded = _uploaded_bytes(output)
     if raw_body is not None:
         if uploaded is not None and uploaded != len(raw_body.encode()):
-            return Skipped(seed, line, f"body of {len(raw_body.encode())} bytes, but curl "
-                                       f"uploaded {uploaded}: not the request that was sent")
+            return Skipped(
+                seed,
+                line,
+                f"body of {len(raw_body.encode())} bytes, but curl uploaded {uploaded}: not the request that was sent",
+            )
         if not _balanced(raw_body):
             return Skipped(seed, line, "unbalanced body")
     grep = re.search(r"\| grep (\w+)", command)
@@ -101,9 +104,18 @@ def _curl_call(seed: str, text: str, match: re.Match[str]) -> RecordedCall | Ski
         if block is None:
             return Skipped(seed, line, "unbalanced answer")
         answer = json.loads(block)
-    return RecordedCall(seed, line, "curl", match.group(1), path, raw_body,
-                        _lenient_json(raw_body), answer, grep.group(1) if grep else "",
-                        grep_lines)
+    return RecordedCall(
+        seed,
+        line,
+        "curl",
+        match.group(1),
+        path,
+        raw_body,
+        _lenient_json(raw_body),
+        answer,
+        grep.group(1) if grep else "",
+        grep_lines,
+    )
 
 
 def _shell_command_end(text: str, start: int) -> int:
@@ -120,7 +132,7 @@ def _shell_command_end(text: str, start: int) -> int:
 
 def _output_after(text: str, end: int) -> str:
     following = NEXT_CALL.search(text, end)
-    return text[end + 1:following.start() if following else len(text)]
+    return text[end + 1 : following.start() if following else len(text)]
 
 
 def _uploaded_bytes(output: str) -> int | None:
@@ -164,8 +176,7 @@ def _python_call(seed: str, text: str, match: re.Match[str]) -> RecordedCall | S
             return Skipped(seed, line, "body is not a Python literal")
     output = _output_after(text, match.end() - 1 + len(arguments))
     answer = _python_answer(output)
-    return RecordedCall(seed, line, "python", match.group(1).upper(), url.group(1), None, body,
-                        answer, "", ())
+    return RecordedCall(seed, line, "python", match.group(1).upper(), url.group(1), None, body, answer, "", ())
 
 
 def _python_answer(output: str) -> Any:
@@ -190,7 +201,7 @@ def _balanced(text: str) -> bool:
         return False
     opener = text[start]
     block = _balanced_block(text, start, opener, "}" if opener == "{" else "]")
-    return block is not None and not text[start + len(block):].strip()
+    return block is not None and not text[start + len(block) :].strip()
 
 
 def _balanced_block(text: str, start: int, opener: str = "{", closer: str = "}") -> str | None:
@@ -215,6 +226,6 @@ def _balanced_block(text: str, start: int, opener: str = "{", closer: str = "}")
                 return None
             depth -= 1
             if depth == 0:
-                return text[start:index + 1] if text[start] == opener and char == closer else None
+                return text[start : index + 1] if text[start] == opener and char == closer else None
         index += 1
     return None

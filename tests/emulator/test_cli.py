@@ -21,7 +21,9 @@ READY = re.compile(
 def _start(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "reconciler", "emulator", "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -59,8 +61,7 @@ def test_bad_option_is_a_clear_error() -> None:
 
 
 def test_auth_options() -> None:
-    process = _start("--state", ":memory:", "--require-auth",
-                     "--token-without-tuning-scope", "narrow")
+    process = _start("--state", ":memory:", "--require-auth", "--token-without-tuning-scope", "narrow")
     try:
         assert process.stdout is not None
         match = READY.match(process.stdout.readline().rstrip("\n"))
@@ -69,11 +70,9 @@ def test_auth_options() -> None:
         anonymous = requests.get(f"{url}/v1beta/tunedModels", timeout=5)
         assert anonymous.status_code == 403
         assert "unregistered callers" in anonymous.json()["error"]["message"]
-        narrow = requests.get(f"{url}/v1beta/tunedModels", timeout=5,
-                              headers={"Authorization": "Bearer narrow"})
+        narrow = requests.get(f"{url}/v1beta/tunedModels", timeout=5, headers={"Authorization": "Bearer narrow"})
         assert narrow.json()["error"]["message"] == "Request had insufficient authentication scopes."
-        wide = requests.get(f"{url}/v1beta/tunedModels", timeout=5,
-                            headers={"Authorization": "Bearer wide"})
+        wide = requests.get(f"{url}/v1beta/tunedModels", timeout=5, headers={"Authorization": "Bearer wide"})
         assert wide.status_code == 200
     finally:
         process.terminate()

@@ -49,15 +49,17 @@ def _client(document: str, origin: str, service_path: str = "") -> Any:
     is also written into `rootUrl`, as a user of a local server does."""
     description = json.loads((DOCUMENTS / f"{document}.json").read_text("utf-8"))
     description["rootUrl"] = f"{origin}/"
-    return build_from_document(description, http=_LocalOnly(origin),
-                               client_options={"api_endpoint": f"{origin}/{service_path}"})
+    return build_from_document(
+        description, http=_LocalOnly(origin), client_options={"api_endpoint": f"{origin}/{service_path}"}
+    )
 
 
 def _job_body(display_name: str) -> dict[str, Any]:
-    return {"baseModel": "gemini-2.5-flash",
-            "supervisedTuningSpec": {"trainingDatasetUri": DATASET_URI,
-                                     "hyperParameters": {"epochCount": 2}},
-            "tunedModelDisplayName": display_name}
+    return {
+        "baseModel": "gemini-2.5-flash",
+        "supervisedTuningSpec": {"trainingDatasetUri": DATASET_URI, "hyperParameters": {"epochCount": 2}},
+        "tunedModelDisplayName": display_name,
+    }
 
 
 def _run_until_ended(jobs: Any, name: str, clock: ManualClock) -> tuple[dict[str, Any], list[str]]:
@@ -95,9 +97,13 @@ def test_aiplatform_v1_tune_get_list_model_generate_and_cancel(make_emulator: An
 
     # generateContent is a method of endpoints in aiplatform.v1; the endpoint
     # answers from the examples it was tuned on ("3" -> "4").
-    answer = locations.endpoints().generateContent(
-        model=job["tunedModel"]["endpoint"],
-        body={"contents": [{"role": "user", "parts": [{"text": "3"}]}]}).execute()
+    answer = (
+        locations.endpoints()
+        .generateContent(
+            model=job["tunedModel"]["endpoint"], body={"contents": [{"role": "user", "parts": [{"text": "3"}]}]}
+        )
+        .execute()
+    )
     assert answer["candidates"][0]["content"]["parts"][0]["text"] == "4"
 
     other = jobs.create(parent=PARENT, body=_job_body("Letters")).execute()
@@ -124,11 +130,13 @@ def test_storage_v1_objects_insert_get_list_delete(make_emulator: Any) -> None:
     objects = storage.objects()
     data = jsonl(5)
 
-    inserted = objects.insert(bucket=BUCKET, name=DATASET,
-                              media_body=MediaInMemoryUpload(data, mimetype="application/jsonl")).execute()
+    inserted = objects.insert(
+        bucket=BUCKET, name=DATASET, media_body=MediaInMemoryUpload(data, mimetype="application/jsonl")
+    ).execute()
     assert inserted["name"] == DATASET and int(inserted["size"]) == len(data)
-    objects.insert(bucket=BUCKET, name="other/notes.txt",
-                   media_body=MediaInMemoryUpload(b"notes", mimetype="text/plain")).execute()
+    objects.insert(
+        bucket=BUCKET, name="other/notes.txt", media_body=MediaInMemoryUpload(b"notes", mimetype="text/plain")
+    ).execute()
 
     got = objects.get(bucket=BUCKET, object=DATASET).execute()
     assert got["generation"] == inserted["generation"] and got["md5Hash"] == inserted["md5Hash"]

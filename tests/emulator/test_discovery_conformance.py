@@ -38,8 +38,9 @@ RESUMABLE_SESSION = ("PUT", "/upload/storage/v1/b/{}/o")
 # Not methods either: what the real service answers there is recorded, and the
 # emulator answers the same refusal (400 for generateContent on a Model name,
 # python-genai#1679); no lifecycle sends it.
-RECORDED_REFUSALS = frozenset({("POST", f"/{v}/projects/{{}}/locations/{{}}/models/{{}}:generateContent")
-                               for v in VERTEX_VERSIONS})
+RECORDED_REFUSALS = frozenset(
+    {("POST", f"/{v}/projects/{{}}/locations/{{}}/models/{{}}:generateContent") for v in VERTEX_VERSIONS}
+)
 
 
 def _document(name: str) -> dict[str, Any]:
@@ -72,8 +73,7 @@ def _template(path: str) -> str:
 
 def vertex_methods(version: str) -> list[Method]:
     document = _document(f"aiplatform.{version}")
-    return [Method(m["httpMethod"], "/" + _template(m["flatPath"]), m, document["schemas"])
-            for m in _walk(document)]
+    return [Method(m["httpMethod"], "/" + _template(m["flatPath"]), m, document["schemas"]) for m in _walk(document)]
 
 
 def storage_methods() -> list[Method]:
@@ -84,19 +84,30 @@ def storage_methods() -> list[Method]:
         for protocol in (m.get("mediaUpload") or {}).get("protocols", {}).values():
             found.append(Method(m["httpMethod"], _template(protocol["path"]), m, document["schemas"]))
         if m.get("useMediaDownloadService"):
-            found.append(Method(m["httpMethod"], "/download/storage/v1/" + _template(m["path"]), m,
-                                document["schemas"], media_download=True))
+            found.append(
+                Method(
+                    m["httpMethod"],
+                    "/download/storage/v1/" + _template(m["path"]),
+                    m,
+                    document["schemas"],
+                    media_download=True,
+                )
+            )
     return found
 
 
 # --- (a) routes ----------------------------------------------------------------------------
 
+
 def _expansions(rule: str) -> list[str]:
     """A werkzeug rule as path templates: `<any(a,b):x>` once per choice, other converters `{}`."""
     match = re.search(r"<any\(([^)]*)\):\w+>", rule)
     if match:
-        return [path for choice in match.group(1).split(",")
-                for path in _expansions(rule[:match.start()] + choice.strip() + rule[match.end():])]
+        return [
+            path
+            for choice in match.group(1).split(",")
+            for path in _expansions(rule[: match.start()] + choice.strip() + rule[match.end() :])
+        ]
     return [re.sub(r"<[^>]+>", "{}", rule)]
 
 
@@ -125,6 +136,7 @@ def test_every_route_is_a_method_of_its_api_version(verb: str, path: str) -> Non
 
 
 # --- (b), (c) bodies ------------------------------------------------------------------------
+
 
 class SchemaError(AssertionError):
     pass
@@ -167,7 +179,8 @@ def _scalar(value: Any, schema: dict[str, Any], kind: str, where: str, *, sent: 
     if kind == "string":
         if schema.get("format") in ("int64", "uint64"):
             ok = (isinstance(value, str) and re.fullmatch(r"-?\d+", value) is not None) or (
-                sent and isinstance(value, int) and not isinstance(value, bool))
+                sent and isinstance(value, int) and not isinstance(value, bool)
+            )
         else:
             ok = isinstance(value, str)
         if ok and "enum" in schema and value not in schema["enum"]:
@@ -220,9 +233,17 @@ class Recorder:
         media = "uploadType=media" in environ.get("QUERY_STRING", "")  # the body is the object's bytes
         if raw and not media and environ.get("CONTENT_TYPE", "").split(";")[0].strip() == "application/json":
             sent = json.loads(raw)
-        self.seen.append(Exchange(environ["REQUEST_METHOD"], environ["PATH_INFO"],
-                                  environ.get("QUERY_STRING", ""), sent, int(status[0].split()[0]),
-                                  content_type, answer))
+        self.seen.append(
+            Exchange(
+                environ["REQUEST_METHOD"],
+                environ["PATH_INFO"],
+                environ.get("QUERY_STRING", ""),
+                sent,
+                int(status[0].split()[0]),
+                content_type,
+                answer,
+            )
+        )
         return [answer]
 
 
@@ -233,8 +254,7 @@ def _method_of(exchange: Exchange, methods: list[Method]) -> Method:
 
 
 @pytest.fixture(scope="module", params=VERTEX_VERSIONS)
-def lifecycle(request: pytest.FixtureRequest,
-              tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[Exchange]]:
+def lifecycle(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[Exchange]]:
     """apply, plan, a change in place, a replace, a delete: through the CLI on one API version."""
     version = request.param
     tmp_path = tmp_path_factory.mktemp(f"lifecycle-{version}")
@@ -245,8 +265,9 @@ def lifecycle(request: pytest.FixtureRequest,
     try:
         repo = write_repo(tmp_path, [manifest("numbers"), manifest("letters")])
         settings = repo / "reconciler.yaml"
-        settings.write_text(settings.read_text("utf-8").replace(
-            "  datasets:", f"  apiVersion: {version}\n  datasets:"), "utf-8")
+        settings.write_text(
+            settings.read_text("utf-8").replace("  datasets:", f"  apiVersion: {version}\n  datasets:"), "utf-8"
+        )
         assert vertex_cli(repo, server, "apply", "--yes").code == 0
         assert vertex_cli(repo, server, "plan", "--detailed-exitcode").code == 0
         write_manifest(repo, manifest("numbers", display_name="Numbers, renamed"))
@@ -291,10 +312,15 @@ def test_every_answer_of_a_lifecycle_validates(lifecycle: tuple[str, list[Exchan
         validate(body, {"$ref": ref}, method.schemas, f"{exchange.verb} {exchange.path} → {ref}", sent=False)
         checked.add(method.body["id"])
     assert {f"aiplatform.projects.locations.tuningJobs.{m}" for m in ("get", "list", "create")} <= checked
-    assert {"aiplatform.projects.locations.models.list", "aiplatform.projects.locations.models.patch",
-            "aiplatform.projects.locations.endpoints.get", "aiplatform.projects.locations.models.delete",
-            "aiplatform.projects.locations.endpoints.undeployModel", "storage.objects.insert",
-            "storage.objects.get"} <= checked
+    assert {
+        "aiplatform.projects.locations.models.list",
+        "aiplatform.projects.locations.models.patch",
+        "aiplatform.projects.locations.endpoints.get",
+        "aiplatform.projects.locations.models.delete",
+        "aiplatform.projects.locations.endpoints.undeployModel",
+        "storage.objects.insert",
+        "storage.objects.get",
+    } <= checked
     assert any(e.path.startswith(f"/{version}/") for e, _ in _api_exchanges(seen))
 
 
@@ -306,21 +332,32 @@ def test_every_request_the_backend_sends_validates(lifecycle: tuple[str, list[Ex
             continue
         ref = (method.body.get("request") or {}).get("$ref")
         assert ref, f"{exchange.verb} {exchange.path} sends a body its method does not take"
-        validate(exchange.sent, {"$ref": ref}, method.schemas, f"{exchange.verb} {exchange.path} ← {ref}",
-                 sent=True)
+        validate(exchange.sent, {"$ref": ref}, method.schemas, f"{exchange.verb} {exchange.path} ← {ref}", sent=True)
         checked.add(method.body["id"])
-    assert {"aiplatform.projects.locations.tuningJobs.create", "aiplatform.projects.locations.models.patch",
-            "aiplatform.projects.locations.endpoints.patch"} <= checked
+    assert {
+        "aiplatform.projects.locations.tuningJobs.create",
+        "aiplatform.projects.locations.models.patch",
+        "aiplatform.projects.locations.endpoints.patch",
+    } <= checked
 
 
 def test_the_validator_refuses_what_the_document_does_not_allow() -> None:
     schemas = _document("aiplatform.v1")["schemas"]
     job = {"$ref": "GoogleCloudAiplatformV1TuningJob"}
     validate({"name": "x", "state": "JOB_STATE_RUNNING"}, job, schemas, "job", sent=False)
-    for wrong in ({"tuningJobState": "TUNING_JOB_STATE_TUNING"}, {"state": "RUNNING"},
-                  {"supervisedTuningSpec": {"hyperParameters": {"epochCount": 3}}}, {"labels": {"a": 1}}):
+    for wrong in (
+        {"tuningJobState": "TUNING_JOB_STATE_TUNING"},
+        {"state": "RUNNING"},
+        {"supervisedTuningSpec": {"hyperParameters": {"epochCount": 3}}},
+        {"labels": {"a": 1}},
+    ):
         with pytest.raises(SchemaError):
             validate(wrong, job, schemas, "job", sent=False)
     beta = _document("aiplatform.v1beta1")["schemas"]
-    validate({"tuningJobState": "TUNING_JOB_STATE_TUNING"}, {"$ref": "GoogleCloudAiplatformV1beta1TuningJob"},
-             beta, "job", sent=False)
+    validate(
+        {"tuningJobState": "TUNING_JOB_STATE_TUNING"},
+        {"$ref": "GoogleCloudAiplatformV1beta1TuningJob"},
+        beta,
+        "job",
+        sent=False,
+    )

@@ -17,8 +17,10 @@ from tests.emulator.helpers import call, create, error_of
 PARSED = [
     ("name", {"name": None}),
     ("name,description", {"name": None, "description": None}),
-    ("tunedModels(name,description),nextPageToken",
-     {"tunedModels": {"name": None, "description": None}, "nextPageToken": None}),
+    (
+        "tunedModels(name,description),nextPageToken",
+        {"tunedModels": {"name": None, "description": None}, "nextPageToken": None},
+    ),
     ("tunedModels/name", {"tunedModels": {"name": None}}),
     ("tunedModels.name", {"tunedModels": {"name": None}}),
     ("a/b(c,d/e),f", {"a": {"b": {"c": None, "d": {"e": None}}}, "f": None}),
@@ -38,20 +40,24 @@ def test_grammar(text: str, selection: dict[str, Any]) -> None:
     assert parse_mask(text).selection == selection
 
 
-@pytest.mark.parametrize("text", ["", ",", "a,", "a(", "a()", "a(b", "a)b", "a/", "/a", "a//b",
-                                  "a(b))", "a b", "a-b", "(a)", "a/(b)"])
+@pytest.mark.parametrize(
+    "text", ["", ",", "a,", "a(", "a()", "a(b", "a)b", "a/", "/a", "a//b", "a(b))", "a b", "a-b", "(a)", "a/(b)"]
+)
 def test_malformed_masks_are_refused(text: str) -> None:
     with pytest.raises(ApiError) as raised:
         parse_mask(text)
     assert raised.value.status == "INVALID_ARGUMENT"
 
 
-@pytest.mark.parametrize(("text", "named"), [
-    ("nmae", "nmae"),
-    ("tuningTask(snapshot)", "tuningTask/snapshot"),
-    ("tuningTask/snapshots/loss", "tuningTask/snapshots/loss"),
-    ("name(first)", "name/first"),  # a scalar has no fields
-])
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("nmae", "nmae"),
+        ("tuningTask(snapshot)", "tuningTask/snapshot"),
+        ("tuningTask/snapshots/loss", "tuningTask/snapshots/loss"),
+        ("name(first)", "name/first"),  # a scalar has no fields
+    ],
+)
 def test_a_field_that_does_not_exist_is_an_error(text: str, named: str) -> None:
     with pytest.raises(ApiError) as raised:
         parse_mask(text, TUNED_MODEL)
@@ -71,13 +77,23 @@ def test_selects_answers_for_nested_paths() -> None:
 def test_list_keeps_only_the_selection(emulator: EmulatorServer) -> None:
     create(emulator.url, "one", description="first")
     create(emulator.url, "two", description="second")
-    response = call(emulator.url, "GET", "v1beta/tunedModels", pageSize=1,
-                    fields="tunedModels(name,description,tuningTask/hyperparameters),nextPageToken")
+    response = call(
+        emulator.url,
+        "GET",
+        "v1beta/tunedModels",
+        pageSize=1,
+        fields="tunedModels(name,description,tuningTask/hyperparameters),nextPageToken",
+    )
     page = response.json()
     assert response.status_code == 200
     assert set(page) == {"tunedModels", "nextPageToken"}
-    assert page["tunedModels"] == [{"name": "tunedModels/one", "description": "first", "tuningTask": {
-        "hyperparameters": {"epochCount": 5, "batchSize": 4, "learningRate": 0.001}}}]
+    assert page["tunedModels"] == [
+        {
+            "name": "tunedModels/one",
+            "description": "first",
+            "tuningTask": {"hyperparameters": {"epochCount": 5, "batchSize": 4, "learningRate": 0.001}},
+        }
+    ]
 
 
 def test_dollar_fields_and_the_header_mean_the_same(emulator: EmulatorServer) -> None:
@@ -89,8 +105,14 @@ def test_dollar_fields_and_the_header_mean_the_same(emulator: EmulatorServer) ->
 
 
 def test_an_unknown_field_is_a_400_and_changes_nothing(emulator: EmulatorServer) -> None:
-    response = call(emulator.url, "POST", "v1beta/tunedModels", {"baseModel": "models/x"},
-                    tunedModelId="never", fields="name,metadata/nope")
+    response = call(
+        emulator.url,
+        "POST",
+        "v1beta/tunedModels",
+        {"baseModel": "models/x"},
+        tunedModelId="never",
+        fields="name,metadata/nope",
+    )
     assert response.status_code == 400
     assert error_of(response)["message"] == "Invalid field selection metadata/nope"
     assert call(emulator.url, "GET", "v1beta/tunedModels/never").status_code == 404
@@ -140,8 +162,7 @@ def _within(value: Any, mask: Any, where: str = "") -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.sampled_from(MODEL_PATHS), min_size=1, max_size=4))
-def test_a_field_outside_the_mask_never_appears(shared_emulator: EmulatorServer,
-                                                paths: list[tuple[str, ...]]) -> None:
+def test_a_field_outside_the_mask_never_appears(shared_emulator: EmulatorServer, paths: list[tuple[str, ...]]) -> None:
     text = ",".join("/".join(path) for path in paths)
     mask = parse_mask(text).selection
     listed = call(shared_emulator.url, "GET", "v1beta/tunedModels", fields=f"tunedModels({text})").json()
@@ -160,8 +181,9 @@ def shared_emulator() -> Any:
 
 
 def test_other_surfaces_get_the_mask_as_a_filter(emulator: EmulatorServer) -> None:
-    created = requests.post(f"{emulator.url}/storage/v1/b", params={"project": "p"}, json={"name": "masked"},
-                            timeout=10)
+    created = requests.post(
+        f"{emulator.url}/storage/v1/b", params={"project": "p"}, json={"name": "masked"}, timeout=10
+    )
     assert created.status_code == 200, created.text
     answer = requests.get(f"{emulator.url}/storage/v1/b/masked", params={"fields": "name,nonesuch"}, timeout=10)
     assert answer.status_code == 200  # no declared shape here: unknown names select nothing

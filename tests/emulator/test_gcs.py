@@ -39,8 +39,7 @@ def test_upload_download_list_delete(client: storage.Client) -> None:
     assert fetched.generation > 0
     assert fetched.download_as_bytes() == DATA  # the client checks the checksum it is sent
 
-    assert [b.name for b in client.list_blobs("tuning-data", prefix="datasets/")] == [
-        "datasets/a.jsonl"]
+    assert [b.name for b in client.list_blobs("tuning-data", prefix="datasets/")] == ["datasets/a.jsonl"]
     assert len(list(client.list_blobs("tuning-data"))) == 2
     fetched.delete()
     assert not bucket.blob("datasets/a.jsonl").exists()
@@ -56,8 +55,9 @@ def test_second_upload_with_if_generation_match_0_fails(client: storage.Client) 
     assert bucket.blob("a.jsonl").download_as_bytes() == DATA
 
 
-def test_resumable_upload_through_the_client(client: storage.Client, emulator: EmulatorServer,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resumable_upload_through_the_client(
+    client: storage.Client, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The client sends anything up to 8 MiB as one multipart request: lower its line.
     monkeypatch.setattr(storage.blob, "_MAX_MULTIPART_SIZE", 256 * 1024)
     bucket = client.create_bucket("tuning-data")
@@ -69,13 +69,11 @@ def test_resumable_upload_through_the_client(client: storage.Client, emulator: E
     assert bucket.get_blob("big.bin").size == len(data)
     assert bucket.blob("big.bin").download_as_bytes() == data
     with pytest.raises(exceptions.PreconditionFailed):
-        bucket.blob("big.bin", chunk_size=256 * 1024).upload_from_string(
-            data, if_generation_match=0)
+        bucket.blob("big.bin", chunk_size=256 * 1024).upload_from_string(data, if_generation_match=0)
 
 
 @pytest.mark.parametrize("upload_type", ["media", "multipart", "resumable"])
-def test_if_generation_match_0_on_every_upload_type(emulator: EmulatorServer,
-                                                    upload_type: str) -> None:
+def test_if_generation_match_0_on_every_upload_type(emulator: EmulatorServer, upload_type: str) -> None:
     url = emulator.url
     assert requests.post(f"{url}/storage/v1/b", json={"name": "bkt"}, timeout=5).ok
     statuses = [_upload(url, upload_type).status_code for _ in range(2)]
@@ -87,22 +85,35 @@ def test_if_generation_match_0_on_every_upload_type(emulator: EmulatorServer,
 def _upload(url: str, upload_type: str) -> requests.Response:
     target = f"{url}/upload/storage/v1/b/bkt/o"
     if upload_type == "media":
-        return requests.post(target, params={"uploadType": "media", "name": "x.jsonl",
-                                             "ifGenerationMatch": "0"}, data=DATA, timeout=5)
+        return requests.post(
+            target, params={"uploadType": "media", "name": "x.jsonl", "ifGenerationMatch": "0"}, data=DATA, timeout=5
+        )
     if upload_type == "multipart":
-        body = (b"--BOUNDARY\r\ncontent-type: application/json; charset=UTF-8\r\n\r\n"
-                + json.dumps({"name": "x.jsonl"}).encode()
-                + b"\r\n--BOUNDARY\r\ncontent-type: application/jsonl\r\n\r\n" + DATA
-                + b"\r\n--BOUNDARY--\r\n")
-        return requests.post(target, params={"uploadType": "multipart", "ifGenerationMatch": "0"},
-                             data=body, timeout=5,
-                             headers={"Content-Type": 'multipart/related; boundary="BOUNDARY"'})
-    started = requests.post(target, params={"uploadType": "resumable", "name": "x.jsonl",
-                                            "ifGenerationMatch": "0"}, timeout=5)
+        body = (
+            b"--BOUNDARY\r\ncontent-type: application/json; charset=UTF-8\r\n\r\n"
+            + json.dumps({"name": "x.jsonl"}).encode()
+            + b"\r\n--BOUNDARY\r\ncontent-type: application/jsonl\r\n\r\n"
+            + DATA
+            + b"\r\n--BOUNDARY--\r\n"
+        )
+        return requests.post(
+            target,
+            params={"uploadType": "multipart", "ifGenerationMatch": "0"},
+            data=body,
+            timeout=5,
+            headers={"Content-Type": 'multipart/related; boundary="BOUNDARY"'},
+        )
+    started = requests.post(
+        target, params={"uploadType": "resumable", "name": "x.jsonl", "ifGenerationMatch": "0"}, timeout=5
+    )
     if started.status_code != 200:
         return started
-    return requests.put(started.headers["Location"], data=DATA, timeout=5,
-                        headers={"Content-Range": f"bytes 0-{len(DATA) - 1}/{len(DATA)}"})
+    return requests.put(
+        started.headers["Location"],
+        data=DATA,
+        timeout=5,
+        headers={"Content-Range": f"bytes 0-{len(DATA) - 1}/{len(DATA)}"},
+    )
 
 
 def test_missing_bucket_and_object(emulator: EmulatorServer) -> None:
@@ -121,8 +132,7 @@ def test_list_pages_and_delimiter(client: storage.Client) -> None:
     for name in ("a/1", "a/2", "a/3", "b/1", "top"):
         bucket.blob(name).upload_from_string(b"x")
     pages = client.list_blobs("tuning-data", page_size=2).pages
-    assert [[blob.name for blob in page] for page in pages] == [["a/1", "a/2"], ["a/3", "b/1"],
-                                                                ["top"]]
+    assert [[blob.name for blob in page] for page in pages] == [["a/1", "a/2"], ["a/3", "b/1"], ["top"]]
     iterator = client.list_blobs("tuning-data", delimiter="/")
     assert [blob.name for blob in iterator] == ["top"]
     assert iterator.prefixes == {"a/", "b/"}
@@ -132,14 +142,18 @@ def test_a_finished_resumable_session_answers_with_its_object(emulator: Emulator
     """A status query (or the last chunk sent again, its answer lost) gets the object, not a 404."""
     url = emulator.url
     assert requests.post(f"{url}/storage/v1/b", json={"name": "bkt"}, timeout=5).ok
-    started = requests.post(f"{url}/upload/storage/v1/b/bkt/o",
-                            params={"uploadType": "resumable", "name": "y.jsonl"}, timeout=5)
+    started = requests.post(
+        f"{url}/upload/storage/v1/b/bkt/o", params={"uploadType": "resumable", "name": "y.jsonl"}, timeout=5
+    )
     session = started.headers["Location"]
-    first = requests.put(session, data=DATA[:10], timeout=5,
-                         headers={"Content-Range": f"bytes 0-9/{len(DATA)}"})
+    first = requests.put(session, data=DATA[:10], timeout=5, headers={"Content-Range": f"bytes 0-9/{len(DATA)}"})
     assert first.status_code == 308 and first.headers["Range"] == "bytes=0-9"
-    last = requests.put(session, data=DATA[5:], timeout=5,  # overlaps: only bytes 10.. count
-                        headers={"Content-Range": f"bytes 5-{len(DATA) - 1}/{len(DATA)}"})
+    last = requests.put(
+        session,
+        data=DATA[5:],
+        timeout=5,  # overlaps: only bytes 10.. count
+        headers={"Content-Range": f"bytes 5-{len(DATA) - 1}/{len(DATA)}"},
+    )
     assert last.status_code == 200 and last.json()["size"] == str(len(DATA))
     status = requests.put(session, timeout=5, headers={"Content-Range": f"bytes */{len(DATA)}"})
     assert status.status_code == 200

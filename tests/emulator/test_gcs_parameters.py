@@ -25,8 +25,7 @@ def _put(server: Any, name: str, data: bytes = b"0123456789") -> dict[str, Any]:
 
 def _names(server: Any, **params: str) -> tuple[list[str], list[str], str]:
     body = requests.get(f"{server.url}/storage/v1/b/{BUCKET}/o", params=params, timeout=10).json()
-    return ([item["name"] for item in body.get("items", [])], body.get("prefixes", []),
-            body.get("nextPageToken", ""))
+    return ([item["name"] for item in body.get("items", [])], body.get("prefixes", []), body.get("nextPageToken", ""))
 
 
 @pytest.fixture
@@ -53,8 +52,9 @@ def test_delimiter_and_prefixes_page_in_name_order(server: Any) -> None:
     seen: list[str] = []
     token = ""
     for _ in range(10):
-        items, prefixes, token = _names(server, delimiter="/", maxResults="2",
-                                        **({"pageToken": token} if token else {}))
+        items, prefixes, token = _names(
+            server, delimiter="/", maxResults="2", **({"pageToken": token} if token else {})
+        )
         seen += sorted(items + prefixes)
         if not token:
             break
@@ -66,8 +66,12 @@ def test_generation_names_the_live_generation_only(server: Any) -> None:
     assert requests.get(_object_url(server, "a"), params={"generation": live}, timeout=10).status_code == 200
     assert requests.get(_object_url(server, "a"), params={"generation": "1"}, timeout=10).status_code == 404
     assert requests.get(_object_url(server, "a"), params={"generation": "x"}, timeout=10).status_code == 400
-    refused = requests.post(f"{server.url}/upload/storage/v1/b/{BUCKET}/o", data=b"z", timeout=10,
-                            params={"uploadType": "media", "name": "g", "generation": "1"})
+    refused = requests.post(
+        f"{server.url}/upload/storage/v1/b/{BUCKET}/o",
+        data=b"z",
+        timeout=10,
+        params={"uploadType": "media", "name": "g", "generation": "1"},
+    )
     assert refused.status_code == 400
 
 
@@ -92,19 +96,26 @@ def test_a_delete_whose_metageneration_precondition_fails_deletes_nothing(server
 
 def test_an_upload_under_a_metageneration_precondition(server: Any) -> None:
     params = {"uploadType": "media", "name": "a", "ifMetagenerationMatch": "3"}
-    refused = requests.post(f"{server.url}/upload/storage/v1/b/{BUCKET}/o", params=params, data=b"new",
-                            timeout=10)
+    refused = requests.post(f"{server.url}/upload/storage/v1/b/{BUCKET}/o", params=params, data=b"new", timeout=10)
     assert refused.status_code == 412
     assert requests.get(_object_url(server, "a"), params={"alt": "media"}, timeout=10).content == b"0123456789"
 
 
-@pytest.mark.parametrize("header, status, content", [
-    ("bytes=2-4", 206, b"234"), ("bytes=7-", 206, b"789"), ("bytes=-3", 206, b"789"),
-    ("bytes=5-100", 206, b"56789"), ("bytes=10-", 416, b""), ("", 200, b"0123456789"),
-])
+@pytest.mark.parametrize(
+    "header, status, content",
+    [
+        ("bytes=2-4", 206, b"234"),
+        ("bytes=7-", 206, b"789"),
+        ("bytes=-3", 206, b"789"),
+        ("bytes=5-100", 206, b"56789"),
+        ("bytes=10-", 416, b""),
+        ("", 200, b"0123456789"),
+    ],
+)
 def test_alt_media_with_ranges(server: Any, header: str, status: int, content: bytes) -> None:
-    answer = requests.get(_object_url(server, "a"), params={"alt": "media"}, timeout=10,
-                          headers={"Range": header} if header else {})
+    answer = requests.get(
+        _object_url(server, "a"), params={"alt": "media"}, timeout=10, headers={"Range": header} if header else {}
+    )
     assert answer.status_code == status
     if status != 416:
         assert answer.content == content
@@ -112,9 +123,17 @@ def test_alt_media_with_ranges(server: Any, header: str, status: int, content: b
         assert answer.headers["Content-Range"].endswith("/10")
 
 
-@pytest.mark.parametrize("params", [{"softDeleted": "true"}, {"projection": "most"},
-                                    {"includeFoldersAsPrefixes": "true"}, {"maxResults": "0"},
-                                    {"matchGlob": "[ab"}, {"pageToken": "%%%"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"softDeleted": "true"},
+        {"projection": "most"},
+        {"includeFoldersAsPrefixes": "true"},
+        {"maxResults": "0"},
+        {"matchGlob": "[ab"},
+        {"pageToken": "%%%"},
+    ],
+)
 def test_what_is_not_honoured_is_refused(server: Any, params: dict[str, str]) -> None:
     listing = requests.get(f"{server.url}/storage/v1/b/{BUCKET}/o", params=params, timeout=10)
     assert listing.status_code == 400
@@ -124,8 +143,9 @@ def test_google_cloud_storage_reads_ranges_and_lists_with_it(server: Any) -> Non
     storage = pytest.importorskip("google.cloud.storage")
     from google.auth.credentials import AnonymousCredentials
 
-    client = storage.Client(project="my-project", credentials=AnonymousCredentials(),
-                            client_options={"api_endpoint": server.url})
+    client = storage.Client(
+        project="my-project", credentials=AnonymousCredentials(), client_options={"api_endpoint": server.url}
+    )
     bucket = client.bucket(BUCKET)
     assert bucket.blob("a").download_as_bytes(start=3, end=5) == b"345"
     assert [b.name for b in client.list_blobs(BUCKET, start_offset="b", end_offset="c")] == ["b/", "b/1", "b/2"]

@@ -37,8 +37,7 @@ def test_creating_model_refuses_inference(make_emulator) -> None:  # type: ignor
     server = make_emulator(step_seconds=3600)
     create(server.url)
     body = {"contents": [{"parts": [{"text": "1"}]}]}
-    response = call(server.url, "POST", "v1beta/tunedModels/number-generator:generateContent",
-                    body)
+    response = call(server.url, "POST", "v1beta/tunedModels/number-generator:generateContent", body)
     assert response.status_code == 400
     assert error_of(response)["status"] == "FAILED_PRECONDITION"
 
@@ -56,8 +55,9 @@ def test_palm_generate_text(emulator: EmulatorServer) -> None:
     assert tuned["candidates"][0]["output"] == "4"
     base = call(emulator.url, "POST", "v1beta3/models/text-bison-001:generateText", body)
     assert base.status_code == 200
-    gemini = call(emulator.url, "POST", "v1beta/tunedModels/palm:generateContent",
-                  {"contents": [{"parts": [{"text": "3"}]}]})
+    gemini = call(
+        emulator.url, "POST", "v1beta/tunedModels/palm:generateContent", {"contents": [{"parts": [{"text": "3"}]}]}
+    )
     assert gemini.status_code == 404
     assert "not supported for generateContent" in error_of(gemini)["message"]
     palm_defaults = call(emulator.url, "GET", "v1beta3/tunedModels/palm").json()

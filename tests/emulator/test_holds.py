@@ -30,8 +30,7 @@ def _create(url: str) -> Any:
     return lambda: vertex(url, "POST", f"{PARENT}/tuningJobs", job_body())
 
 
-def test_a_held_create_runs_only_when_released_and_the_server_keeps_answering(
-        emulator: EmulatorServer) -> None:
+def test_a_held_create_runs_only_when_released_and_the_server_keeps_answering(emulator: EmulatorServer) -> None:
     upload(emulator.url)
     hold = emulator.hold("POST", CREATE)
     thread, results = _in_thread(_create(emulator.url))
@@ -44,8 +43,7 @@ def test_a_held_create_runs_only_when_released_and_the_server_keeps_answering(
     assert [job["name"] for job in _jobs(emulator.url)] == [results[0].json()["name"]]
 
 
-def test_a_hold_after_the_handler_keeps_the_answer_of_a_committed_change(
-        emulator: EmulatorServer) -> None:
+def test_a_hold_after_the_handler_keeps_the_answer_of_a_committed_change(emulator: EmulatorServer) -> None:
     upload(emulator.url)
     hold = emulator.hold("POST", CREATE, after=True)
     thread, results = _in_thread(_create(emulator.url))
@@ -91,12 +89,14 @@ def test_wait_arrived_times_out_when_nothing_comes(emulator: EmulatorServer) -> 
 
 def test_holds_through_the_control_endpoints(emulator: EmulatorServer) -> None:
     upload(emulator.url)
-    made = requests.post(f"{emulator.url}/_internal/holds",
-                         json={"method": "post", "path_regex": CREATE}, timeout=5).json()
+    made = requests.post(
+        f"{emulator.url}/_internal/holds", json={"method": "post", "path_regex": CREATE}, timeout=5
+    ).json()
     assert made["method"] == "POST" and made["arrived"] == 0
     thread, results = _in_thread(_create(emulator.url))
-    seen = requests.get(f"{emulator.url}/_internal/holds/{made['id']}",
-                        params={"arrived": 1, "wait_seconds": 10}, timeout=15).json()
+    seen = requests.get(
+        f"{emulator.url}/_internal/holds/{made['id']}", params={"arrived": 1, "wait_seconds": 10}, timeout=15
+    ).json()
     assert seen["arrived"] == 1 and not seen["released"]
     listed = requests.get(f"{emulator.url}/_internal/holds", timeout=5).json()["holds"]
     assert [hold["id"] for hold in listed] == [made["id"]]
@@ -106,11 +106,16 @@ def test_holds_through_the_control_endpoints(emulator: EmulatorServer) -> None:
     assert results[0].status_code == 200
 
 
-@pytest.mark.parametrize("body", [{"method": "BREW", "path_regex": "x"},
-                                  {"method": "GET", "path_regex": "("},
-                                  {"method": "GET"},
-                                  {"method": "GET", "path_regex": "x", "times": -1},
-                                  {"method": "GET", "path_regex": "x", "colour": "red"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"method": "BREW", "path_regex": "x"},
+        {"method": "GET", "path_regex": "("},
+        {"method": "GET"},
+        {"method": "GET", "path_regex": "x", "times": -1},
+        {"method": "GET", "path_regex": "x", "colour": "red"},
+    ],
+)
 def test_a_bad_hold_is_a_400(emulator: EmulatorServer, body: dict[str, Any]) -> None:
     answer = requests.post(f"{emulator.url}/_internal/holds", json=body, timeout=5)
     assert answer.status_code == 400

@@ -40,8 +40,9 @@ def _raw_request(child: EmulatorProcess, head: bytes, body: bytes) -> bytes:
 
 
 def _chunked(child: EmulatorProcess, body: bytes, path: str = "/v1beta/tunedModels") -> bytes:
-    head = (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            "Transfer-Encoding: chunked\r\n").encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+    ).encode()
     return _raw_request(child, head, body)
 
 
@@ -66,9 +67,8 @@ def test_a_huge_chunk_cut_short_does_not_kill_the_server(child: EmulatorProcess)
 
 
 @pytest.mark.parametrize("declared", [b"10", b"3"])
-def test_a_chunk_cut_short_is_a_400_and_the_server_lives(child: EmulatorProcess,
-                                                         declared: bytes) -> None:
-    answer = _chunked(child, declared + b"\r\n{\"a")  # the client closes inside the chunk
+def test_a_chunk_cut_short_is_a_400_and_the_server_lives(child: EmulatorProcess, declared: bytes) -> None:
+    answer = _chunked(child, declared + b'\r\n{"a')  # the client closes inside the chunk
     if answer:  # the answer may also be lost with the connection; the server must live
         assert _status_and_error(answer)[0] == 400
     _still_serving(child)
@@ -82,21 +82,22 @@ def test_a_malformed_chunk_header_is_a_400(child: EmulatorProcess, header: bytes
 
 
 def test_a_well_formed_chunked_body_is_read(child: EmulatorProcess) -> None:
-    body = json.dumps({"displayName": "chunked", "baseModel": "models/text-bison-001",
-                       "tuningTask": {"trainingData": {"examples": {"examples": [
-                           {"textInput": "1", "output": "2"}]}}}}).encode()
-    chunks = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(part), part)
-                      for part in (body[:10], body[10:]))
+    body = json.dumps(
+        {
+            "displayName": "chunked",
+            "baseModel": "models/text-bison-001",
+            "tuningTask": {"trainingData": {"examples": {"examples": [{"textInput": "1", "output": "2"}]}}},
+        }
+    ).encode()
+    chunks = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(part), part) for part in (body[:10], body[10:]))
     answer = _chunked(child, chunks + b"0\r\nTrailer: x\r\n\r\n")
     head, _, created = answer.partition(b"\r\n\r\n")
     assert head.split()[1] == b"200", answer
     assert json.loads(created)["metadata"]["tunedModel"].startswith("tunedModels/chunked-")
 
 
-def test_a_content_length_over_the_limit_is_refused_before_reading(
-        child: EmulatorProcess) -> None:
-    head = (b"POST /v1beta/tunedModels HTTP/1.1\r\nHost: x\r\n"
-            b"Content-Length: 999999999999\r\n")
+def test_a_content_length_over_the_limit_is_refused_before_reading(child: EmulatorProcess) -> None:
+    head = b"POST /v1beta/tunedModels HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999\r\n"
     status, error = _status_and_error(_raw_request(child, head, b"{}"))
     assert status == 400 and "payload size exceeds the limit" in str(error["message"])
     _still_serving(child)
@@ -107,11 +108,18 @@ def test_a_content_length_over_the_limit_is_refused_before_reading(
 
 def test_an_endless_run_is_refused_and_lists_keep_working(child: EmulatorProcess) -> None:
     hyperparameters = {"epochCount": 2147483647, "batchSize": 1}
-    response = call(child.url, "POST", "v1beta/tunedModels", {
-        "baseModel": "models/text-bison-001",
-        "tuningTask": {"hyperparameters": hyperparameters,
-                       "trainingData": {"examples": {"examples": [{"output": "x"}]}}},
-    })
+    response = call(
+        child.url,
+        "POST",
+        "v1beta/tunedModels",
+        {
+            "baseModel": "models/text-bison-001",
+            "tuningTask": {
+                "hyperparameters": hyperparameters,
+                "trainingData": {"examples": {"examples": [{"output": "x"}]}},
+            },
+        },
+    )
     assert response.status_code == 400
     error = error_of(response)
     assert error["status"] == "INVALID_ARGUMENT"
@@ -120,8 +128,7 @@ def test_an_endless_run_is_refused_and_lists_keep_working(child: EmulatorProcess
     _still_serving(child)
 
 
-def test_a_stored_endless_run_lists_with_bounded_snapshots(tmp_path: Path,
-                                                           make_emulator) -> None:  # type: ignore[no-untyped-def]
+def test_a_stored_endless_run_lists_with_bounded_snapshots(tmp_path: Path, make_emulator) -> None:  # type: ignore[no-untyped-def]
     # A SQLite file written before creates were bounded still holds such a run.
     state = str(tmp_path / "state.sqlite")
     seeded: EmulatorServer = make_emulator(state=state)
@@ -130,8 +137,7 @@ def test_a_stored_endless_run_lists_with_bounded_snapshots(tmp_path: Path,
     store = SqliteStore(state)
     record = store.get("ordinary")
     assert record is not None
-    store.insert(TunedModelRecord.from_dict({**record.to_dict(), "model_id": "endless",
-                                             "total_steps": 2**31 * 15}))
+    store.insert(TunedModelRecord.from_dict({**record.to_dict(), "model_id": "endless", "total_steps": 2**31 * 15}))
     store.close()
     server: EmulatorServer = make_emulator(state=state)
     response = call(server.url, "GET", "v1beta/tunedModels")
@@ -150,8 +156,12 @@ def _token(after: object) -> str:
 
 @pytest.mark.parametrize("after", [2**63, 10**300, -1, [1], "1"])
 @pytest.mark.parametrize("path", ["v1beta/tunedModels", "v1/operations", "v1beta/models"])
-def test_a_forged_page_token_is_a_400(tmp_path: Path, make_emulator, after: object,  # type: ignore[no-untyped-def]
-                                      path: str) -> None:
+def test_a_forged_page_token_is_a_400(
+    tmp_path: Path,
+    make_emulator,
+    after: object,  # type: ignore[no-untyped-def]
+    path: str,
+) -> None:
     server: EmulatorServer = make_emulator(state=str(tmp_path / "state.sqlite"))
     response = call(server.url, "GET", path, pageToken=_token(after))
     assert response.status_code == 400
@@ -192,7 +202,6 @@ def test_a_matching_path_regex_still_injects(child: EmulatorProcess) -> None:
 
 @pytest.mark.parametrize("path_regex", ["a" * 1001, "(", "[z-a]", 5])
 def test_a_bad_path_regex_is_refused(child: EmulatorProcess, path_regex: object) -> None:
-    response = requests.post(f"{child.url}/_internal/faults", json={"path_regex": path_regex},
-                             timeout=10)
+    response = requests.post(f"{child.url}/_internal/faults", json={"path_regex": path_regex}, timeout=10)
     assert response.status_code == 400
     assert "path_regex" in error_of(response)["message"]

@@ -47,8 +47,7 @@ def test_operations_under_every_version(emulator: EmulatorServer) -> None:
         assert got.status_code == 200 and got.json()["done"] is True
     listed = call(emulator.url, "GET", "v1/tunedModels/number-generator/operations").json()
     assert [op["name"] for op in listed["operations"]] == [operation["name"]]
-    assert call(emulator.url, "GET", "v1/operations").json()["operations"][0]["name"] == (
-        operation["name"])
+    assert call(emulator.url, "GET", "v1/operations").json()["operations"][0]["name"] == (operation["name"])
     missing = call(emulator.url, "GET", "v1/tunedModels/number-generator/operations/nope")
     assert missing.status_code == 404
 

@@ -20,8 +20,9 @@ def test_owner_exists_from_the_start(emulator: EmulatorServer) -> None:
 
 def test_grant_read_change_and_revoke(emulator: EmulatorServer) -> None:
     create(emulator.url)
-    made = call(emulator.url, "POST", PERMISSIONS,
-                {"role": "READER", "grantee_type": "USER", "email_address": "a@example.com"})
+    made = call(
+        emulator.url, "POST", PERMISSIONS, {"role": "READER", "grantee_type": "USER", "email_address": "a@example.com"}
+    )
     assert made.status_code == 200, made.text
     name = made.json()["name"]
     assert name.startswith("tunedModels/number-generator/permissions/")
@@ -30,8 +31,9 @@ def test_grant_read_change_and_revoke(emulator: EmulatorServer) -> None:
 
     changed = call(emulator.url, "PATCH", f"v1beta/{name}", {"role": "WRITER"}, updateMask="role")
     assert changed.json()["role"] == "WRITER"
-    bad_mask = call(emulator.url, "PATCH", f"v1beta/{name}", {"emailAddress": "b@example.com"},
-                    updateMask="emailAddress")
+    bad_mask = call(
+        emulator.url, "PATCH", f"v1beta/{name}", {"emailAddress": "b@example.com"}, updateMask="emailAddress"
+    )
     assert bad_mask.status_code == 400
 
     assert call(emulator.url, "DELETE", f"v1beta/{name}").json() == {}
@@ -56,8 +58,12 @@ def test_permission_rules(emulator: EmulatorServer) -> None:
 
 def test_transfer_ownership_downgrades_the_old_owner(emulator: EmulatorServer) -> None:
     create(emulator.url)
-    response = call(emulator.url, "POST", "v1beta/tunedModels/number-generator:transferOwnership",
-                    {"emailAddress": "new@example.com"})
+    response = call(
+        emulator.url,
+        "POST",
+        "v1beta/tunedModels/number-generator:transferOwnership",
+        {"emailAddress": "new@example.com"},
+    )
     assert response.json() == {}
     roles = {g["emailAddress"]: g["role"] for g in _grants(emulator.url)}
     assert roles == {"owner@emulator.local": "WRITER", "new@example.com": "OWNER"}
@@ -66,10 +72,8 @@ def test_transfer_ownership_downgrades_the_old_owner(emulator: EmulatorServer) -
 def test_permission_paging(emulator: EmulatorServer) -> None:
     create(emulator.url)
     for n in range(3):
-        call(emulator.url, "POST", PERMISSIONS,
-             {"role": "READER", "emailAddress": f"r{n}@example.com"})
+        call(emulator.url, "POST", PERMISSIONS, {"role": "READER", "emailAddress": f"r{n}@example.com"})
     first = call(emulator.url, "GET", PERMISSIONS, pageSize=2).json()
-    second = call(emulator.url, "GET", PERMISSIONS, pageSize=2,
-                  pageToken=first["nextPageToken"]).json()
+    second = call(emulator.url, "GET", PERMISSIONS, pageSize=2, pageToken=first["nextPageToken"]).json()
     assert len(first["permissions"]) + len(second["permissions"]) == 4
     assert "nextPageToken" not in second

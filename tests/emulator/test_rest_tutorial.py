@@ -25,9 +25,9 @@ def test_snake_case_create_and_poll_v1(make_emulator) -> None:  # type: ignore[n
         "base_model": "models/gemini-1.0-pro-001",
         "tuning_task": {
             "hyperparameters": {"batch_size": 2, "learning_rate": 0.001, "epoch_count": 5},
-            "training_data": {"examples": {"examples": [
-                {"text_input": str(n), "output": str(n + 1)} for n in range(15)
-            ]}},
+            "training_data": {
+                "examples": {"examples": [{"text_input": str(n), "output": str(n + 1)} for n in range(15)]}
+            },
         },
     }
     created = call(server.url, "POST", "v1beta/tunedModels", body).json()
@@ -45,7 +45,15 @@ def test_snake_case_create_and_poll_v1(make_emulator) -> None:  # type: ignore[n
     assert running["metadata"]["completedSteps"] == 8
     assert running["metadata"]["completedPercent"] == round(100 * 8 / 38, 4)
     assert [s.get("epoch", 0) for s in running["metadata"]["snapshots"]] == [
-        0, 0, 0, 0, 0, 0, 0, 1]  # floor(step * 2 / 15)
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        1,
+    ]  # floor(step * 2 / 15)
     assert "epoch" not in running["metadata"]["snapshots"][0]  # zero is omitted
 
     clock.now += 100

@@ -14,8 +14,7 @@ EXAMPLES = [{"textInput": f"word {n}", "output": f"WORD {n}"} for n in range(1, 
 
 
 def _client(server: EmulatorServer) -> genai.Client:
-    return genai.Client(api_key="test-key", http_options={"base_url": server.url,
-                                                          "api_version": "v1beta"})
+    return genai.Client(api_key="test-key", http_options={"base_url": server.url, "api_version": "v1beta"})
 
 
 def _create(server: EmulatorServer, model_id: str) -> None:
@@ -24,8 +23,9 @@ def _create(server: EmulatorServer, model_id: str) -> None:
         "baseModel": "models/gemini-1.5-flash-001-tuning",
         "tuningTask": {"trainingData": {"examples": {"examples": EXAMPLES}}},
     }
-    response = requests.post(f"{server.url}/v1beta/tunedModels",
-                             params={"tunedModelId": model_id}, json=body, timeout=5)
+    response = requests.post(
+        f"{server.url}/v1beta/tunedModels", params={"tunedModelId": model_id}, json=body, timeout=5
+    )
     response.raise_for_status()
 
 
@@ -66,15 +66,14 @@ def test_tune_without_examples_is_rejected_as_upstream(emulator: EmulatorServer)
     # (an SDK defect); the real API answers such a create with 400 INVALID_ARGUMENT,
     # and so does the emulator instead of papering over it.
     dataset = types.TuningDataset(
-        examples=[types.TuningExample(text_input=e["textInput"], output=e["output"])
-                  for e in EXAMPLES]
+        examples=[types.TuningExample(text_input=e["textInput"], output=e["output"]) for e in EXAMPLES]
     )
     client = _client(emulator)
     with pytest.raises(errors.ClientError) as raised:
         client.tunings.tune(
-            base_model="models/gemini-1.5-flash-001-tuning", training_dataset=dataset,
-            config=types.CreateTuningJobConfig(tuned_model_display_name="Dropped",
-                                               epoch_count=1),
+            base_model="models/gemini-1.5-flash-001-tuning",
+            training_dataset=dataset,
+            config=types.CreateTuningJobConfig(tuned_model_display_name="Dropped", epoch_count=1),
         )
     assert raised.value.code == 400
     assert raised.value.status == "INVALID_ARGUMENT"

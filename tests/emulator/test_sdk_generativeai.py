@@ -19,16 +19,20 @@ BASE = "models/gemini-1.5-flash-001-tuning"
 @pytest.fixture
 def sdk(make_emulator) -> Iterator[EmulatorServer]:  # type: ignore[no-untyped-def]
     server = make_emulator(seed=1, step_seconds=0.01)
-    genai.configure(api_key="test-key", transport="rest",
-                    client_options={"api_endpoint": server.url})
+    genai.configure(api_key="test-key", transport="rest", client_options={"api_endpoint": server.url})
     yield server
     genai.configure(api_key="unused", transport="rest")  # forget the emulator's address
 
 
 def test_tutorial_flow(sdk: EmulatorServer) -> None:
     operation = genai.create_tuned_model(
-        source_model=BASE, training_data=EXAMPLES, id="number-generator",
-        display_name="Number generator", epoch_count=2, batch_size=4, learning_rate=0.001,
+        source_model=BASE,
+        training_data=EXAMPLES,
+        id="number-generator",
+        display_name="Number generator",
+        epoch_count=2,
+        batch_size=4,
+        learning_rate=0.001,
     )
     assert operation.metadata.total_steps == 12  # ceil(24 * 2 / 4)
     seen = [meta.completed_percent for meta in operation.wait_bar(disable=True)]
@@ -43,8 +47,7 @@ def test_tutorial_flow(sdk: EmulatorServer) -> None:
     assert listed == ["tunedModels/number-generator"]
     assert genai.get_tuned_model("tunedModels/number-generator").display_name == "Number generator"
 
-    updated = genai.update_tuned_model("tunedModels/number-generator",
-                                       {"description": "Counts up."})
+    updated = genai.update_tuned_model("tunedModels/number-generator", {"description": "Counts up."})
     assert updated.description == "Counts up."
     assert genai.get_tuned_model("tunedModels/number-generator").description == "Counts up."
 

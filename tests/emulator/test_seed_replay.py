@@ -64,9 +64,12 @@ def test_the_seeds_hold_the_recorded_calls() -> None:
 
 
 def test_the_tutorial_bodies_are_the_uploaded_bytes_with_trailing_commas() -> None:
-    creates = [call for seed in seed_files() for call in recorded_calls(seed)[0]
-               if call.client == "curl" and call.method == "POST" and call.raw_body
-               and call.path.endswith("/tunedModels")]
+    creates = [
+        call
+        for seed in seed_files()
+        for call in recorded_calls(seed)[0]
+        if call.client == "curl" and call.method == "POST" and call.raw_body and call.path.endswith("/tunedModels")
+    ]
     assert len(creates) == 2
     for create in creates:
         assert re.search(r",\s*}", create.raw_body or ""), create.where
@@ -120,10 +123,8 @@ def _send(url: str, recorded: RecordedCall, path: str) -> requests.Response:
     if recorded.raw_body is not None:  # curl: the very bytes the real server accepted
         data = recorded.raw_body.encode()
         headers = {**HEADERS, "Content-Type": "application/json"}
-        return requests.request(recorded.method, url + path, data=data, headers=headers,
-                                timeout=10)
-    return requests.request(recorded.method, url + path, json=recorded.body, headers=HEADERS,
-                            timeout=10)
+        return requests.request(recorded.method, url + path, data=data, headers=headers, timeout=10)
+    return requests.request(recorded.method, url + path, json=recorded.body, headers=HEADERS, timeout=10)
 
 
 # --- comparison ------------------------------------------------------------------------------
@@ -178,8 +179,7 @@ def _schema(shapes: list[Any]) -> Any:
     """What a set of recorded shapes allows: for objects, the union of their fields."""
     if shapes and all(isinstance(shape, dict) for shape in shapes):
         names = {name for shape in shapes for name in shape}
-        return {name: _schema([shape[name] for shape in shapes if name in shape])
-                for name in names}
+        return {name: _schema([shape[name] for shape in shapes if name in shape]) for name in names}
     if shapes and all(isinstance(shape, list) for shape in shapes):
         return [_schema([item for shape in shapes for item in shape])]
     return {json.dumps(shape) for shape in shapes}
@@ -188,7 +188,8 @@ def _schema(shapes: list[Any]) -> Any:
 def _conforms(shape: Any, schema: Any) -> bool:
     if isinstance(shape, dict):
         return isinstance(schema, dict) and all(
-            name in schema and _conforms(item, schema[name]) for name, item in shape.items())
+            name in schema and _conforms(item, schema[name]) for name, item in shape.items()
+        )
     if isinstance(shape, list):
         return isinstance(schema, list) and all(_conforms(item, schema[0]) for item in shape)
     return isinstance(schema, set) and json.dumps(shape) in schema

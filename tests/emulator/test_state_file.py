@@ -28,7 +28,7 @@ def _filled_state(path: Path) -> None:
 
 def _damage_pages(path: Path) -> None:
     data = bytearray(path.read_bytes())
-    data[4096 * 3: 4096 * 3 + 300] = b"A" * 300  # the middle of a b-tree page
+    data[4096 * 3 : 4096 * 3 + 300] = b"A" * 300  # the middle of a b-tree page
     path.write_bytes(bytes(data))
 
 
@@ -54,7 +54,8 @@ def test_a_row_that_does_not_decode_is_refused_at_start(tmp_path: Path) -> None:
 
 
 def test_reconciler_emulator_names_the_damaged_file_and_exits_1(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from reconciler.cli.main import main
 
     state = tmp_path / "emulator.sqlite"
@@ -66,8 +67,7 @@ def test_reconciler_emulator_names_the_damaged_file_and_exits_1(
     assert str(state) in err and "rm -f" in err and "Traceback" not in err
 
 
-def test_an_emulator_run_with_a_damaged_file_exits_1_with_the_reason(
-        emulator: EmulatorServer, tmp_path: Path) -> None:
+def test_an_emulator_run_with_a_damaged_file_exits_1_with_the_reason(emulator: EmulatorServer, tmp_path: Path) -> None:
     repo = write_repo(tmp_path, [manifest("alpha")])
     state = repo / ".reconciler" / "emulator.sqlite"
     state.parent.mkdir()
@@ -99,8 +99,7 @@ def test_two_emulators_opening_a_new_file_at_once_both_start(tmp_path: Path) -> 
     assert [str(e)[:160] for e in errors] == []
 
 
-def test_two_emulators_on_one_file_see_each_others_writes(make_emulator: Any,
-                                                          tmp_path: Path) -> None:
+def test_two_emulators_on_one_file_see_each_others_writes(make_emulator: Any, tmp_path: Path) -> None:
     state = str(tmp_path / "shared.sqlite")
     first = make_emulator(state=state, seed=1)
     second = make_emulator(state=state, seed=2)
@@ -126,8 +125,7 @@ class _Watched:
         self._db.close()
 
 
-def test_a_job_ended_by_two_emulators_at_once_makes_one_model(make_emulator: Any,
-                                                              tmp_path: Path) -> None:
+def test_a_job_ended_by_two_emulators_at_once_makes_one_model(make_emulator: Any, tmp_path: Path) -> None:
     """The interleaving that made two Models for one job: the second emulator reads
     the job as still open while the first is making its Model. Now the second waits
     for the file (it begins its transaction, and blocks) before it reads anything."""

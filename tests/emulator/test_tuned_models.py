@@ -17,8 +17,7 @@ def test_get_returns_what_create_made(emulator: EmulatorServer) -> None:
     assert model["temperature"] == 0.5
     assert (model["topP"], model["topK"]) == (0.95, 64)  # base model defaults
     assert model["readerProjectNumbers"] == ["123"]  # int64 as strings
-    assert model["tuningTask"]["hyperparameters"] == {
-        "epochCount": 5, "batchSize": 4, "learningRate": 0.001}
+    assert model["tuningTask"]["hyperparameters"] == {"epochCount": 5, "batchSize": 4, "learningRate": 0.001}
     assert model["createTime"].endswith("Z")
 
 
@@ -27,8 +26,7 @@ def test_missing_hyperparameters_get_the_defaults(emulator: EmulatorServer) -> N
     del body["tuningTask"]["hyperparameters"]
     call(emulator.url, "POST", "v1beta/tunedModels", body, tunedModelId="defaults")
     model = call(emulator.url, "GET", "v1beta/tunedModels/defaults").json()
-    assert model["tuningTask"]["hyperparameters"] == {
-        "epochCount": 5, "batchSize": 4, "learningRate": 0.001}
+    assert model["tuningTask"]["hyperparameters"] == {"epochCount": 5, "batchSize": 4, "learningRate": 0.001}
 
 
 def test_generated_id_comes_from_the_display_name(emulator: EmulatorServer) -> None:
@@ -41,8 +39,7 @@ def test_generated_id_comes_from_the_display_name(emulator: EmulatorServer) -> N
 
 def test_taken_id_is_409(emulator: EmulatorServer) -> None:
     create(emulator.url)
-    response = call(emulator.url, "POST", "v1beta/tunedModels", model_body(),
-                    tunedModelId="number-generator")
+    response = call(emulator.url, "POST", "v1beta/tunedModels", model_body(), tunedModelId="number-generator")
     assert response.status_code == 409
     assert error_of(response)["status"] == "ALREADY_EXISTS"
 
@@ -50,8 +47,11 @@ def test_taken_id_is_409(emulator: EmulatorServer) -> None:
 def test_missing_model_message_is_the_real_one(emulator: EmulatorServer) -> None:
     response = call(emulator.url, "GET", "v1beta/tunedModels/gone")
     assert response.status_code == 404
-    assert error_of(response) == {"code": 404, "status": "NOT_FOUND",
-                                  "message": "Tuned model tunedModels/gone does not exist."}
+    assert error_of(response) == {
+        "code": 404,
+        "status": "NOT_FOUND",
+        "message": "Tuned model tunedModels/gone does not exist.",
+    }
 
 
 @pytest.mark.parametrize(
@@ -64,22 +64,39 @@ def test_missing_model_message_is_the_real_one(emulator: EmulatorServer) -> None
         ({"baseModel": "models/nope"}, {}, "does not exist"),
         ({"baseModel": "models/gemini-1.5-flash-001"}, {}, "does not support tuning"),
         ({"tuningTask": {}}, {}, "Training data is required"),
-        ({"tuningTask": {"trainingData": {"examples": {"examples": [{"textInput": "1"}]}}}},
-         {}, "output is required"),
-        ({"tuningTask": {"trainingData": {"examples": {"examples": [{"output": "1"}]}},
-                         "hyperparameters": {"learningRate": 0.1,
-                                             "learningRateMultiplier": 1.0}}},
-         {}, "Multiple values for oneof"),
-        ({"tuningTask": {"trainingData": {"examples": {"examples": [{"output": "1"}]}},
-                         "hyperparameters": {"epochCount": 0}}}, {}, "must be positive"),
+        ({"tuningTask": {"trainingData": {"examples": {"examples": [{"textInput": "1"}]}}}}, {}, "output is required"),
+        (
+            {
+                "tuningTask": {
+                    "trainingData": {"examples": {"examples": [{"output": "1"}]}},
+                    "hyperparameters": {"learningRate": 0.1, "learningRateMultiplier": 1.0},
+                }
+            },
+            {},
+            "Multiple values for oneof",
+        ),
+        (
+            {
+                "tuningTask": {
+                    "trainingData": {"examples": {"examples": [{"output": "1"}]}},
+                    "hyperparameters": {"epochCount": 0},
+                }
+            },
+            {},
+            "must be positive",
+        ),
         ({"temperature": 3.0}, {}, "temperature"),
         ({"tunedModelSource": {"tunedModel": "tunedModels/x"}}, {}, "oneof"),
         ({"colour": "blue"}, {}, 'Unknown name "colour"'),
         ({"temperature": "hot"}, {}, "Invalid value at 'tuned_model.temperature'"),
     ],
 )
-def test_create_rules(emulator: EmulatorServer, change: dict, params: dict,  # type: ignore[type-arg]
-                      expected: str) -> None:
+def test_create_rules(
+    emulator: EmulatorServer,
+    change: dict,
+    params: dict,  # type: ignore[type-arg]
+    expected: str,
+) -> None:
     response = call(emulator.url, "POST", "v1beta/tunedModels", model_body(**change), **params)
     assert response.status_code in (400, 404), response.text
     assert expected in error_of(response)["message"]
@@ -93,15 +110,19 @@ def test_tuning_from_a_tuned_model(emulator: EmulatorServer) -> None:
     response = call(emulator.url, "POST", "v1beta/tunedModels", body, tunedModelId="child")
     assert response.status_code == 200, response.text
     child = call(emulator.url, "GET", "v1beta/tunedModels/child").json()
-    assert child["tunedModelSource"] == {"tunedModel": "tunedModels/number-generator",
-                                         "baseModel": BASE}
+    assert child["tunedModelSource"] == {"tunedModel": "tunedModels/number-generator", "baseModel": BASE}
     assert "baseModel" not in child
 
 
 def test_patch_with_mask_changes_only_masked_fields(emulator: EmulatorServer) -> None:
     create(emulator.url, description="old")
-    response = call(emulator.url, "PATCH", "v1beta/tunedModels/number-generator",
-                    {"description": "new", "displayName": "Ignored"}, updateMask="description")
+    response = call(
+        emulator.url,
+        "PATCH",
+        "v1beta/tunedModels/number-generator",
+        {"description": "new", "displayName": "Ignored"},
+        updateMask="description",
+    )
     assert response.status_code == 200, response.text
     model = call(emulator.url, "GET", "v1beta/tunedModels/number-generator").json()
     assert (model["description"], model["displayName"]) == ("new", "Number generator")
@@ -109,8 +130,7 @@ def test_patch_with_mask_changes_only_masked_fields(emulator: EmulatorServer) ->
 
 def test_patch_without_mask_changes_fields_in_body(emulator: EmulatorServer) -> None:
     create(emulator.url)
-    call(emulator.url, "PATCH", "v1beta/tunedModels/number-generator",
-         {"displayName": "Renamed", "top_k": 3})
+    call(emulator.url, "PATCH", "v1beta/tunedModels/number-generator", {"displayName": "Renamed", "top_k": 3})
     model = call(emulator.url, "GET", "v1beta/tunedModels/number-generator").json()
     assert (model["displayName"], model["topK"], model["topP"]) == ("Renamed", 3, 0.95)
 
@@ -118,16 +138,14 @@ def test_patch_without_mask_changes_fields_in_body(emulator: EmulatorServer) -> 
 @pytest.mark.parametrize("mask", ["baseModel", "tuning_task.hyperparameters", "state", "nope"])
 def test_patch_rejects_immutable_and_unknown_paths(emulator: EmulatorServer, mask: str) -> None:
     create(emulator.url)
-    response = call(emulator.url, "PATCH", "v1beta/tunedModels/number-generator",
-                    {"baseModel": BASE}, updateMask=mask)
+    response = call(emulator.url, "PATCH", "v1beta/tunedModels/number-generator", {"baseModel": BASE}, updateMask=mask)
     assert response.status_code == 400
     assert "update_mask" in error_of(response)["message"]
 
 
 def test_patch_without_mask_rejects_immutable_fields_in_body(emulator: EmulatorServer) -> None:
     create(emulator.url)
-    response = call(emulator.url, "PATCH", "v1beta/tunedModels/number-generator",
-                    {"baseModel": BASE})
+    response = call(emulator.url, "PATCH", "v1beta/tunedModels/number-generator", {"baseModel": BASE})
     assert response.status_code == 400
 
 
@@ -171,8 +189,7 @@ def test_list_filter_searches_name_and_description(emulator: EmulatorServer) -> 
     found = call(emulator.url, "GET", "v1beta/tunedModels", filter="ROMAN owner:me").json()
     assert [m["name"] for m in found["tunedModels"]] == ["tunedModels/a", "tunedModels/b"]
     page = call(emulator.url, "GET", "v1beta/tunedModels", filter="roman", pageSize=1).json()
-    other_filter = call(emulator.url, "GET", "v1beta/tunedModels", filter="other",
-                        pageToken=page["nextPageToken"])
+    other_filter = call(emulator.url, "GET", "v1beta/tunedModels", filter="other", pageToken=page["nextPageToken"])
     assert other_filter.status_code == 400
 
 

@@ -18,8 +18,7 @@ from tests.emulator.vertex_helpers import (
     vertex,
 )
 
-FAILED_ENDPOINT = ("Failed to create endpoint. Tuned model is uploaded and can be accessed "
-                   "through Model Registry.")
+FAILED_ENDPOINT = "Failed to create endpoint. Tuned model is uploaded and can be accessed through Model Registry."
 
 
 def _arm(url: str, **faults: Any) -> dict[str, Any]:
@@ -46,8 +45,7 @@ def test_create_committed_but_the_answer_lost(emulator: EmulatorServer) -> None:
     upload(emulator.url)
     _arm(emulator.url, create_answers_lost=1)
     with pytest.raises(requests.ConnectionError):
-        vertex(emulator.url, "POST", f"{PARENT}/tuningJobs",
-               job_body(labels={"reconciler-attempt": "a1b2c3d4"}))
+        vertex(emulator.url, "POST", f"{PARENT}/tuningJobs", job_body(labels={"reconciler-attempt": "a1b2c3d4"}))
     # The job exists: a caller finds it by its attempt label instead of creating twice.
     found = _jobs(emulator.url, filter="labels.reconciler-attempt=a1b2c3d4")
     assert len(found) == 1
@@ -87,8 +85,12 @@ def test_delete_model_refused_for_n_polls_after_undeploy(emulator: EmulatorServe
     job = vertex(emulator.url, "GET", short(create_job(emulator.url)["name"])).json()
     model_name = job["tunedModel"]["model"].split("@")[0]
     endpoint = vertex(emulator.url, "GET", short(job["tunedModel"]["endpoint"])).json()
-    undeploy = vertex(emulator.url, "POST", short(endpoint["name"]) + ":undeployModel",
-                      {"deployedModelId": endpoint["deployedModels"][0]["id"]})
+    undeploy = vertex(
+        emulator.url,
+        "POST",
+        short(endpoint["name"]) + ":undeployModel",
+        {"deployedModelId": endpoint["deployedModels"][0]["id"]},
+    )
     assert undeploy.status_code == 200
     statuses = [vertex(emulator.url, "DELETE", short(model_name)) for _ in range(3)]
     assert [r.status_code for r in statuses] == [400, 400, 200]
@@ -96,11 +98,9 @@ def test_delete_model_refused_for_n_polls_after_undeploy(emulator: EmulatorServe
 
 
 def test_settings_are_checked_and_reset(emulator: EmulatorServer) -> None:
-    bad = requests.post(f"{emulator.url}/_internal/vertex/faults", json={"create_errors": -1},
-                        timeout=5)
+    bad = requests.post(f"{emulator.url}/_internal/vertex/faults", json={"create_errors": -1}, timeout=5)
     assert bad.status_code == 400
-    unknown = requests.post(f"{emulator.url}/_internal/vertex/faults", json={"nope": 1},
-                            timeout=5)
+    unknown = requests.post(f"{emulator.url}/_internal/vertex/faults", json={"nope": 1}, timeout=5)
     assert unknown.status_code == 400
     assert _arm(emulator.url, create_errors=3)["create_errors"] == 3
     requests.post(f"{emulator.url}/_internal/reset", timeout=5)
@@ -111,8 +111,7 @@ def test_settings_are_checked_and_reset(emulator: EmulatorServer) -> None:
 def test_the_shared_faults_reach_the_vertex_paths(emulator: EmulatorServer) -> None:
     upload(emulator.url)
     job = create_job(emulator.url)
-    requests.post(f"{emulator.url}/_internal/faults",
-                  json={"rate_503": 1.0, "path_regex": "/tuningJobs/"}, timeout=5)
+    requests.post(f"{emulator.url}/_internal/faults", json={"rate_503": 1.0, "path_regex": "/tuningJobs/"}, timeout=5)
     assert vertex(emulator.url, "GET", short(job["name"])).status_code == 503
     assert vertex(emulator.url, "GET", f"{PARENT}/models").status_code == 200
     counts = requests.get(f"{emulator.url}/_internal/requests", timeout=5).json()["counts"]

@@ -28,29 +28,33 @@ JobState = v1.JobState
 AdapterSize = v1.SupervisedHyperParameters.AdapterSize
 
 
-def _clients(server: EmulatorServer) -> tuple[v1.GenAiTuningServiceClient,
-                                                  v1.ModelServiceClient,
-                                                  v1.EndpointServiceClient]:
+def _clients(
+    server: EmulatorServer,
+) -> tuple[v1.GenAiTuningServiceClient, v1.ModelServiceClient, v1.EndpointServiceClient]:
     # A plain-http api_endpoint keeps its scheme in the REST transport.
-    kwargs = {"transport": "rest", "credentials": AnonymousCredentials(),
-              "client_options": ClientOptions(api_endpoint=server.url)}
-    return (v1.GenAiTuningServiceClient(**kwargs), v1.ModelServiceClient(**kwargs),
-            v1.EndpointServiceClient(**kwargs))
+    kwargs = {
+        "transport": "rest",
+        "credentials": AnonymousCredentials(),
+        "client_options": ClientOptions(api_endpoint=server.url),
+    }
+    return (v1.GenAiTuningServiceClient(**kwargs), v1.ModelServiceClient(**kwargs), v1.EndpointServiceClient(**kwargs))
 
 
 def _status(error: exceptions.GoogleAPICallError) -> str:
     return str(error.response.json()["error"]["status"])
 
 
-def _job(display_name: str = "Number generator", labels: dict[str, str] | None = None,
-         ) -> v1.TuningJob:
+def _job(
+    display_name: str = "Number generator",
+    labels: dict[str, str] | None = None,
+) -> v1.TuningJob:
     return v1.TuningJob(
         base_model="gemini-2.5-flash",
         tuned_model_display_name=display_name,
         supervised_tuning_spec=v1.SupervisedTuningSpec(
             training_dataset_uri=DATASET_URI,
-            hyper_parameters=v1.SupervisedHyperParameters(
-                epoch_count=3, adapter_size=AdapterSize.ADAPTER_SIZE_FOUR)),
+            hyper_parameters=v1.SupervisedHyperParameters(epoch_count=3, adapter_size=AdapterSize.ADAPTER_SIZE_FOUR),
+        ),
         labels=labels or {"managed-by": "reconciler"},
     )
 
@@ -74,15 +78,17 @@ def test_the_whole_flow(emulator: EmulatorServer) -> None:
     labels = {**model.labels, "owner": "team-a"}
     updated = models.update_model(
         model=v1.Model(name=model_name, display_name="Renamed", labels=labels),
-        update_mask=field_mask_pb2.FieldMask(paths=["display_name", "labels"]))
+        update_mask=field_mask_pb2.FieldMask(paths=["display_name", "labels"]),
+    )
     assert updated.display_name == "Renamed" and updated.labels["owner"] == "team-a"
     assert updated.labels["google-vertex-llm-tuning-job-id"] == job.name.rsplit("/", 1)[1]
 
     prediction = v1.PredictionServiceClient(
-        transport="rest", credentials=AnonymousCredentials(),
-        client_options=ClientOptions(api_endpoint=emulator.url))
-    answer = prediction.generate_content(model=job.tuned_model.endpoint, contents=[
-        v1.Content(role="user", parts=[v1.Part(text="7")])])
+        transport="rest", credentials=AnonymousCredentials(), client_options=ClientOptions(api_endpoint=emulator.url)
+    )
+    answer = prediction.generate_content(
+        model=job.tuned_model.endpoint, contents=[v1.Content(role="user", parts=[v1.Part(text="7")])]
+    )
     assert answer.candidates[0].content.parts[0].text == "8"
     assert answer.candidates[0].finish_reason == v1.Candidate.FinishReason.STOP
 
@@ -90,7 +96,8 @@ def test_the_whole_flow(emulator: EmulatorServer) -> None:
     assert [d.model for d in endpoint.deployed_models] == [model_name]
     relabelled = endpoints.update_endpoint(
         endpoint=v1.Endpoint(name=endpoint.name, labels={"owner": "team-a"}),
-        update_mask=field_mask_pb2.FieldMask(paths=["labels"]))
+        update_mask=field_mask_pb2.FieldMask(paths=["labels"]),
+    )
     assert dict(relabelled.labels) == {"owner": "team-a"}
 
     # FAILED_PRECONDITION is HTTP 400, which the clients raise as BadRequest.
@@ -106,8 +113,7 @@ def test_the_whole_flow(emulator: EmulatorServer) -> None:
     deployments = models.get_model(name=model_name).deployed_models
     assert len(deployments) == 3
     for ref in deployments:
-        undeployed = endpoints.undeploy_model(endpoint=ref.endpoint,
-                                              deployed_model_id=ref.deployed_model_id)
+        undeployed = endpoints.undeploy_model(endpoint=ref.endpoint, deployed_model_id=ref.deployed_model_id)
         assert isinstance(undeployed.result(timeout=10), v1.UndeployModelResponse)
         assert not endpoints.get_endpoint(name=ref.endpoint).traffic_split
         endpoints.delete_endpoint(name=ref.endpoint).result(timeout=10)
@@ -122,19 +128,19 @@ def test_the_whole_flow(emulator: EmulatorServer) -> None:
 def test_list_with_pages_and_a_label_filter(emulator: EmulatorServer) -> None:
     upload(emulator.url)
     tuning, models, endpoints = _clients(emulator)
-    mine = [tuning.create_tuning_job(parent=PARENT, tuning_job=_job(f"M{n}")).name
-            for n in range(3)]
+    mine = [tuning.create_tuning_job(parent=PARENT, tuning_job=_job(f"M{n}")).name for n in range(3)]
     tuning.create_tuning_job(parent=PARENT, tuning_job=_job("X", {"managed-by": "other"}))
 
-    pager = tuning.list_tuning_jobs(request={"parent": PARENT, "page_size": 2,
-                                             "filter": "labels.managed-by=reconciler"})
+    pager = tuning.list_tuning_jobs(
+        request={"parent": PARENT, "page_size": 2, "filter": "labels.managed-by=reconciler"}
+    )
     assert [job.name for job in pager] == mine
-    tuned = models.list_models(request={"parent": PARENT, "page_size": 1,
-                                        "filter": "labels.managed-by=reconciler AND labels.tune-type:*"})
+    tuned = models.list_models(
+        request={"parent": PARENT, "page_size": 1, "filter": "labels.managed-by=reconciler AND labels.tune-type:*"}
+    )
     assert len(list(tuned)) == 3
     # one endpoint per checkpoint, one checkpoint per epoch (3)
-    others = endpoints.list_endpoints(request={"parent": PARENT,
-                                              "filter": "labels.managed-by=other"})
+    others = endpoints.list_endpoints(request={"parent": PARENT, "filter": "labels.managed-by=other"})
     assert len(list(others)) == 3
 
 
@@ -162,12 +168,17 @@ def test_cancel_with_integer_enums(make_emulator) -> None:  # type: ignore[no-un
 def test_adapter_size_outside_the_table_is_refused(emulator: EmulatorServer) -> None:
     # These protos (1.91.0) lack THIRTY_TWO (5); send its number as the clients would.
     upload(emulator.url)
-    body = {"baseModel": "gemini-2.5-flash",
-            "supervisedTuningSpec": {"trainingDatasetUri": DATASET_URI,
-                                     "hyperParameters": {"epochCount": "3", "adapterSize": 5}}}
-    refused = requests.post(f"{emulator.url}/v1/{PARENT}/tuningJobs", json=body,
-                            params=INT_ENUMS, timeout=5)
+    body = {
+        "baseModel": "gemini-2.5-flash",
+        "supervisedTuningSpec": {
+            "trainingDatasetUri": DATASET_URI,
+            "hyperParameters": {"epochCount": "3", "adapterSize": 5},
+        },
+    }
+    refused = requests.post(f"{emulator.url}/v1/{PARENT}/tuningJobs", json=body, params=INT_ENUMS, timeout=5)
     assert refused.status_code == 400
     assert refused.json()["error"] == {
-        "code": 400, "status": "INVALID_ARGUMENT",
-        "message": "The adapter size is not supported for this base model."}
+        "code": 400,
+        "status": "INVALID_ARGUMENT",
+        "message": "The adapter size is not supported for this base model.",
+    }

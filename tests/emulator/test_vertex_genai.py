@@ -18,7 +18,9 @@ from google.genai import errors, types  # noqa: E402
 
 def _client(server: EmulatorServer) -> genai.Client:
     return genai.Client(
-        vertexai=True, project=PROJECT, location=LOCATION,
+        vertexai=True,
+        project=PROJECT,
+        location=LOCATION,
         credentials=google.oauth2.credentials.Credentials(token="emulator"),
         http_options={"base_url": server.url},
     )
@@ -26,12 +28,18 @@ def _client(server: EmulatorServer) -> genai.Client:
 
 def _tune(client: genai.Client, name: str = "Number generator", **config: object) -> types.TuningJob:
     settings: dict[str, object] = {
-        "tuned_model_display_name": name, "epoch_count": 5, "adapter_size": "ADAPTER_SIZE_FOUR",
-        "export_last_checkpoint_only": True, "labels": {"managed-by": "reconciler"}}
+        "tuned_model_display_name": name,
+        "epoch_count": 5,
+        "adapter_size": "ADAPTER_SIZE_FOUR",
+        "export_last_checkpoint_only": True,
+        "labels": {"managed-by": "reconciler"},
+    }
     settings.update(config)
-    return client.tunings.tune(base_model="gemini-2.5-flash",
-                               training_dataset=types.TuningDataset(gcs_uri=DATASET_URI),
-                               config=types.CreateTuningJobConfig(**settings))
+    return client.tunings.tune(
+        base_model="gemini-2.5-flash",
+        training_dataset=types.TuningDataset(gcs_uri=DATASET_URI),
+        config=types.CreateTuningJobConfig(**settings),
+    )
 
 
 def test_tune_until_ended_then_generate_list_update_delete(emulator: EmulatorServer) -> None:
@@ -57,8 +65,7 @@ def test_tune_until_ended_then_generate_list_update_delete(emulator: EmulatorSer
     assert tuned[0].tuned_model_info.base_model == "gemini-2_5-flash"
 
     model_name = job.tuned_model.model.split("@")[0]
-    updated = client.models.update(model=model_name, config={"display_name": "New",
-                                                            "description": "Counts."})
+    updated = client.models.update(model=model_name, config={"display_name": "New", "description": "Counts."})
     assert (updated.display_name, updated.description) == ("New", "Counts.")
 
     # Deleting a deployed model is refused; undeploy first (REST), then delete.
@@ -67,8 +74,9 @@ def test_tune_until_ended_then_generate_list_update_delete(emulator: EmulatorSer
     assert refused.value.code == 400 and refused.value.status == "FAILED_PRECONDITION"
     endpoint = requests.get(f"{emulator.url}/v1/{job.tuned_model.endpoint}", timeout=5).json()
     deployed_id = endpoint["deployedModels"][0]["id"]
-    undeploy = requests.post(f"{emulator.url}/v1/{job.tuned_model.endpoint}:undeployModel",
-                             json={"deployedModelId": deployed_id}, timeout=5)
+    undeploy = requests.post(
+        f"{emulator.url}/v1/{job.tuned_model.endpoint}:undeployModel", json={"deployedModelId": deployed_id}, timeout=5
+    )
     assert undeploy.json()["done"] is True
     client.models.delete(model=model_name)
     with pytest.raises(errors.ClientError) as gone:
@@ -132,12 +140,15 @@ def test_bad_dataset_and_adapter_size_give_the_recorded_errors(emulator: Emulato
     upload(emulator.url, b"not json\n", name="bad.jsonl")
     client = _client(emulator)
     with pytest.raises(errors.ClientError) as bad:
-        client.tunings.tune(base_model="gemini-2.5-flash",
-                            training_dataset=types.TuningDataset(gcs_uri="gs://tuning-data/bad.jsonl"))
+        client.tunings.tune(
+            base_model="gemini-2.5-flash", training_dataset=types.TuningDataset(gcs_uri="gs://tuning-data/bad.jsonl")
+        )
     assert "training_dataset_uri should be a GCS object of type JSONL" in bad.value.message
     upload(emulator.url)
     with pytest.raises(errors.ClientError) as size:
-        client.tunings.tune(base_model="gemini-2.5-flash",
-                            training_dataset=types.TuningDataset(gcs_uri=DATASET_URI),
-                            config={"adapter_size": "ADAPTER_SIZE_THIRTY_TWO"})
+        client.tunings.tune(
+            base_model="gemini-2.5-flash",
+            training_dataset=types.TuningDataset(gcs_uri=DATASET_URI),
+            config={"adapter_size": "ADAPTER_SIZE_THIRTY_TWO"},
+        )
     assert size.value.message == "The adapter size is not supported for this base model."

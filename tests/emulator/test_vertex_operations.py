@@ -22,8 +22,7 @@ def _undeployed(url: str) -> tuple[str, str]:
     job = vertex(url, "GET", short(create_job(url)["name"])).json()
     endpoint = job["tunedModel"]["endpoint"]
     deployed = vertex(url, "GET", short(endpoint)).json()["deployedModels"][0]["id"]
-    undeployed = vertex(url, "POST", short(endpoint) + ":undeployModel",
-                        {"deployedModelId": deployed})
+    undeployed = vertex(url, "POST", short(endpoint) + ":undeployModel", {"deployedModelId": deployed})
     assert undeployed.json()["done"] is True
     return job["tunedModel"]["model"].split("@")[0], endpoint
 
@@ -63,8 +62,7 @@ def test_a_delete_in_progress_keeps_the_model_until_its_operation_ends(make_emul
     clock.advance(30)
     ended = vertex(server.url, "GET", short(operation["name"])).json()
     assert ended["done"] is True and "error" not in ended
-    assert ended["metadata"]["genericMetadata"]["updateTime"] != \
-        ended["metadata"]["genericMetadata"]["createTime"]
+    assert ended["metadata"]["genericMetadata"]["updateTime"] != ended["metadata"]["genericMetadata"]["createTime"]
     assert vertex(server.url, "GET", short(model)).status_code == 404
 
 
@@ -85,7 +83,6 @@ def test_an_undeploy_whose_operation_fails_keeps_the_deployment(emulator: Emulat
     endpoint = job["tunedModel"]["endpoint"]
     deployed = vertex(emulator.url, "GET", short(endpoint)).json()["deployedModels"][0]["id"]
     _arm(emulator.url, operation_errors=1)
-    failed = vertex(emulator.url, "POST", short(endpoint) + ":undeployModel",
-                    {"deployedModelId": deployed}).json()
+    failed = vertex(emulator.url, "POST", short(endpoint) + ":undeployModel", {"deployedModelId": deployed}).json()
     assert failed["error"]["code"] == 13
     assert vertex(emulator.url, "GET", short(endpoint)).json()["deployedModels"][0]["id"] == deployed

@@ -19,8 +19,9 @@ TESTS = str(Path(__file__).resolve().parents[1])
 
 
 def _packaging_modules() -> dict[str, Any]:
-    return {name: module for name, module in sys.modules.items()
-            if name == "packaging" or name.startswith("packaging.")}
+    return {
+        name: module for name, module in sys.modules.items() if name == "packaging" or name.startswith("packaging.")
+    }
 
 
 @contextmanager
@@ -54,10 +55,16 @@ def _sft_flow(make_emulator: Any) -> None:
     clock = ManualClock()
     server = make_emulator(seed=0, clock=clock, step_seconds=10)
     upload(server.url)
-    vertexai.init(project=PROJECT, location=LOCATION, credentials=AnonymousCredentials(),
-                  api_endpoint=server.url, api_transport="rest")
-    job = sft.train(source_model="gemini-2.5-flash", train_dataset=DATASET_URI, epochs=2,
-                    tuned_model_display_name="Numbers")
+    vertexai.init(
+        project=PROJECT,
+        location=LOCATION,
+        credentials=AnonymousCredentials(),
+        api_endpoint=server.url,
+        api_transport="rest",
+    )
+    job = sft.train(
+        source_model="gemini-2.5-flash", train_dataset=DATASET_URI, epochs=2, tuned_model_display_name="Numbers"
+    )
     states = []
     for _ in range(10):  # pending, quota, dataset, two epochs, post-processing, done
         clock.advance(10)
@@ -76,8 +83,11 @@ def test_the_experiment_context_exists_only_once_the_job_started(make_emulator: 
     server = make_emulator(seed=0, clock=clock, step_seconds=10)
     upload(server.url)
     parent = f"{server.url}/v1/projects/{PROJECT}/locations/{LOCATION}"
-    job = requests.post(f"{parent}/tuningJobs", timeout=10, json={
-        "baseModel": "gemini-2.5-flash", "supervisedTuningSpec": {"trainingDatasetUri": DATASET_URI}}).json()
+    job = requests.post(
+        f"{parent}/tuningJobs",
+        timeout=10,
+        json={"baseModel": "gemini-2.5-flash", "supervisedTuningSpec": {"trainingDatasetUri": DATASET_URI}},
+    ).json()
     job_id = job["name"].rsplit("/", 1)[1]
     context = f"{parent}/metadataStores/default/contexts/tuning-experiment-{job_id}"
     assert "experiment" not in job and requests.get(context, timeout=10).status_code == 404

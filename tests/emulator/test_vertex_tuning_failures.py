@@ -12,8 +12,7 @@ from reconciler.cli.emulator_cmd import _options
 from reconciler.cli.emulator_cmd import emulator as emulator_command
 from tests.emulator.vertex_helpers import PARENT, ManualClock, create_job, short, upload, vertex
 
-FAILED_ENDPOINT = ("Failed to create endpoint. Tuned model is uploaded and can be accessed "
-                   "through Model Registry.")
+FAILED_ENDPOINT = "Failed to create endpoint. Tuned model is uploaded and can be accessed through Model Registry."
 
 
 def _job(url: str, name: str) -> dict[str, Any]:
@@ -24,8 +23,7 @@ def _models(url: str) -> list[dict[str, Any]]:
     return vertex(url, "GET", f"{PARENT}/models").json().get("models", [])  # type: ignore[no-any-return]
 
 
-def test_a_listed_manifest_id_fails_at_endpoint_creation_and_leaves_its_model(
-        make_emulator: Any) -> None:
+def test_a_listed_manifest_id_fails_at_endpoint_creation_and_leaves_its_model(make_emulator: Any) -> None:
     server = make_emulator(seed=1, fail_tuning=frozenset({"alpha"}))
     upload(server.url)
     failing = create_job(server.url, labels={"reconciler-id": "alpha"})
@@ -42,8 +40,9 @@ def test_a_listed_manifest_id_fails_at_endpoint_creation_and_leaves_its_model(
 
 def test_a_listed_display_name_fails_in_tuning_with_no_model(make_emulator: Any) -> None:
     clock = ManualClock()
-    server = make_emulator(seed=1, clock=clock, step_seconds=10, vertex_failure="tuning",
-                           fail_tuning=frozenset({"Number generator"}))
+    server = make_emulator(
+        seed=1, clock=clock, step_seconds=10, vertex_failure="tuning", fail_tuning=frozenset({"Number generator"})
+    )
     upload(server.url)
     job = create_job(server.url)  # 3 epochs: fails after 1, in the second
     clock.advance(10 + 2 * 10 + 5)  # pending, quota, dataset, then into the first epoch
@@ -70,23 +69,25 @@ def test_a_fail_rate_of_one_fails_every_vertex_job(make_emulator: Any) -> None:
 def test_the_control_endpoint_sets_how_vertex_jobs_fail(make_emulator: Any) -> None:
     server = make_emulator(seed=1)
     upload(server.url)
-    answer = requests.post(f"{server.url}/_internal/tuning",
-                           json={"fail_ids": ["alpha"], "vertex_failure": "tuning"}, timeout=5)
+    answer = requests.post(
+        f"{server.url}/_internal/tuning", json={"fail_ids": ["alpha"], "vertex_failure": "tuning"}, timeout=5
+    )
     assert answer.json()["vertex_failure"] == "tuning"
     job = create_job(server.url, labels={"reconciler-id": "alpha"})
     assert _job(server.url, job["name"])["error"]["message"].startswith("Tuning failed")
-    bad = requests.post(f"{server.url}/_internal/tuning", json={"vertex_failure": "later"},
-                        timeout=5)
+    bad = requests.post(f"{server.url}/_internal/tuning", json={"vertex_failure": "later"}, timeout=5)
     assert bad.status_code == 400 and "vertex_failure" in bad.json()["error"]["message"]
     requests.post(f"{server.url}/_internal/reset", timeout=5)
-    assert requests.get(f"{server.url}/_internal/tuning", timeout=5).json()["vertex_failure"] \
-        == "endpoint"
+    assert requests.get(f"{server.url}/_internal/tuning", timeout=5).json()["vertex_failure"] == "endpoint"
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (["--fail-model", "alpha"], "endpoint"),
-    (["--fail-model", "alpha", "--vertex-failure", "tuning"], "tuning"),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--fail-model", "alpha"], "endpoint"),
+        (["--fail-model", "alpha", "--vertex-failure", "tuning"], "tuning"),
+    ],
+)
 def test_the_cli_options_reach_the_emulator_options(args: list[str], expected: str) -> None:
     context = emulator_command.make_context("emulator", [*args, "--state", ":memory:"])
     options = _options(context.params)

@@ -32,9 +32,11 @@ OUTSIDE_THE_PROTOS = ("tuningJobState", "tuningJobMetadata", "gcsMetricsUri")
 # resource: (the installed message that lacks it, JSON path). Each is checked to be
 # missing from the installed descriptor, so that an upgrade makes this list shrink.
 NEWER_THAN_INSTALLED: dict[str, tuple[tuple[type, str], ...]] = {
-    "TuningJob": ((v1.TuningJob, "preTunedModel"),
-                  (v1.SupervisedTuningSpec, "supervisedTuningSpec.exportLastCheckpointOnly"),
-                  (v1.TunedModel, "tunedModel.checkpoints")),
+    "TuningJob": (
+        (v1.TuningJob, "preTunedModel"),
+        (v1.SupervisedTuningSpec, "supervisedTuningSpec.exportLastCheckpointOnly"),
+        (v1.TunedModel, "tunedModel.checkpoints"),
+    ),
     "Model": ((v1.Model, "checkpoints"),),
     "Endpoint": ((v1.DeployedModel, "deployedModels[].checkpointId"),),
 }
@@ -72,8 +74,7 @@ def _parse(body: dict[str, Any], message: type) -> None:
 
 
 def test_the_newer_fields_are_really_missing_from_the_installed_protos() -> None:
-    for message, path in (entry for entries in NEWER_THAN_INSTALLED.values()
-                          for entry in entries):
+    for message, path in (entry for entries in NEWER_THAN_INSTALLED.values() for entry in entries):
         field = re.sub(r"([A-Z])", r"_\1", path.rsplit(".", 1)[-1]).lower()
         assert field not in message.meta.fields, f"{message.__name__}.{field} is now known"
 
@@ -84,8 +85,7 @@ def test_every_answer_parses_strictly(make_emulator, params: dict[str, str]) -> 
     server = make_emulator(clock=clock, step_seconds=10)
     url = server.url
     upload(url)
-    spec = {"trainingDatasetUri": "gs://tuning-data/datasets/numbers.jsonl",
-            "hyperParameters": {"epochCount": 2}}
+    spec = {"trainingDatasetUri": "gs://tuning-data/datasets/numbers.jsonl", "hyperParameters": {"epochCount": 2}}
     job = create_job(url, supervisedTuningSpec=spec, description="Counts.")
     seen: list[tuple[dict[str, Any], type]] = [(job, v1.TuningJob)]
     sub_states = set()  # v1beta1's tuningJobState: v1 has no such field
@@ -97,30 +97,54 @@ def test_every_answer_parses_strictly(make_emulator, params: dict[str, str]) -> 
     assert done["state"] in ("JOB_STATE_SUCCEEDED", 4)
     assert not {"tuningJobState", "tuningJobMetadata"} & {key for body, _ in seen for key in body}
     assert sub_states >= {
-        "TUNING_JOB_STATE_WAITING_FOR_QUOTA", "TUNING_JOB_STATE_PROCESSING_DATASET",
-        "TUNING_JOB_STATE_TUNING", "TUNING_JOB_STATE_POST_PROCESSING"}
+        "TUNING_JOB_STATE_WAITING_FOR_QUOTA",
+        "TUNING_JOB_STATE_PROCESSING_DATASET",
+        "TUNING_JOB_STATE_TUNING",
+        "TUNING_JOB_STATE_POST_PROCESSING",
+    }
 
     model_name, endpoint_name = done["tunedModel"]["model"], done["tunedModel"]["endpoint"]
     seen += [
         (vertex(url, "GET", f"{PARENT}/tuningJobs", **params).json(), v1.ListTuningJobsResponse),
         (vertex(url, "GET", short(model_name), **params).json(), v1.Model),
         (vertex(url, "GET", f"{PARENT}/models", **params).json(), v1.ListModelsResponse),
-        (vertex(url, "GET", short(model_name.split("@")[0]) + ":listVersions", **params).json(),
-         v1.ListModelVersionsResponse),
-        (vertex(url, "PATCH", short(model_name.split("@")[0]), {"displayName": "New"},
-                updateMask="displayName", **params).json(), v1.Model),
+        (
+            vertex(url, "GET", short(model_name.split("@")[0]) + ":listVersions", **params).json(),
+            v1.ListModelVersionsResponse,
+        ),
+        (
+            vertex(
+                url,
+                "PATCH",
+                short(model_name.split("@")[0]),
+                {"displayName": "New"},
+                updateMask="displayName",
+                **params,
+            ).json(),
+            v1.Model,
+        ),
         (vertex(url, "GET", short(endpoint_name), **params).json(), v1.Endpoint),
         (vertex(url, "GET", f"{PARENT}/endpoints", **params).json(), v1.ListEndpointsResponse),
-        (vertex(url, "PATCH", short(endpoint_name), {"labels": {"a": "b"}},
-                updateMask="labels", **params).json(), v1.Endpoint),
-        (vertex(url, "POST", short(endpoint_name) + ":generateContent",
-                {"contents": [{"role": "user", "parts": [{"text": "1"}]}]}, **params).json(),
-         v1.GenerateContentResponse),
+        (
+            vertex(url, "PATCH", short(endpoint_name), {"labels": {"a": "b"}}, updateMask="labels", **params).json(),
+            v1.Endpoint,
+        ),
+        (
+            vertex(
+                url,
+                "POST",
+                short(endpoint_name) + ":generateContent",
+                {"contents": [{"role": "user", "parts": [{"text": "1"}]}]},
+                **params,
+            ).json(),
+            v1.GenerateContentResponse,
+        ),
     ]
     endpoint = seen[-4][0]
     deployed = endpoint["deployedModels"][0]["id"]
-    undeploy = vertex(url, "POST", short(endpoint_name) + ":undeployModel",
-                      {"deployedModelId": deployed}, **params).json()
+    undeploy = vertex(
+        url, "POST", short(endpoint_name) + ":undeployModel", {"deployedModelId": deployed}, **params
+    ).json()
     delete_endpoint = vertex(url, "DELETE", short(endpoint_name), **params).json()
     assert "done" not in undeploy and "done" not in delete_endpoint  # one step of the clock
     clock.advance(10)
@@ -144,56 +168,72 @@ class _Operation:
 def test_wire_details(emulator: EmulatorServer) -> None:
     url = emulator.url
     upload(url)
-    job = create_job(url, supervisedTuningSpec={
-        "training_dataset_uri": "gs://tuning-data/datasets/numbers.jsonl",  # snake_case input
-        "hyper_parameters": {"epoch_count": "4", "adapter_size": 3}})
-    number, job_id = re.fullmatch(r"projects/(\d+)/locations/us-central1/tuningJobs/(\d+)",
-                                  job["name"]).groups()  # type: ignore[union-attr]
+    job = create_job(
+        url,
+        supervisedTuningSpec={
+            "training_dataset_uri": "gs://tuning-data/datasets/numbers.jsonl",  # snake_case input
+            "hyper_parameters": {"epoch_count": "4", "adapter_size": 3},
+        },
+    )
+    number, job_id = re.fullmatch(r"projects/(\d+)/locations/us-central1/tuningJobs/(\d+)", job["name"]).groups()  # type: ignore[union-attr]
     assert len(number) == 12 and len(job_id) == 19
     hyper = job["supervisedTuningSpec"]["hyperParameters"]
-    assert hyper == {"epochCount": "4", "learningRateMultiplier": 1.0,
-                     "adapterSize": "ADAPTER_SIZE_EIGHT"}
+    assert hyper == {"epochCount": "4", "learningRateMultiplier": 1.0, "adapterSize": "ADAPTER_SIZE_EIGHT"}
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", job["createTime"])
     assert job["state"] == "JOB_STATE_PENDING"
     # The same job by project number, with integer enums
     numbered = vertex(url, "GET", f"v1beta1/{job['name']}", **INT_ENUMS).json()
-    assert numbered["state"] == 4 and numbered["supervisedTuningSpec"]["hyperParameters"][
-        "adapterSize"] == 3
+    assert numbered["state"] == 4 and numbered["supervisedTuningSpec"]["hyperParameters"]["adapterSize"] == 3
 
 
 def test_recorded_errors(emulator: EmulatorServer) -> None:
     url = emulator.url
-    not_there = vertex(url, "POST", f"{PARENT}/tuningJobs", {
-        "baseModel": "gemini-2.5-flash",
-        "supervisedTuningSpec": {"trainingDatasetUri": "gs://tuning-data/missing.jsonl",
-                                 "validationDatasetUri": "/local/file.jsonl"}})
+    not_there = vertex(
+        url,
+        "POST",
+        f"{PARENT}/tuningJobs",
+        {
+            "baseModel": "gemini-2.5-flash",
+            "supervisedTuningSpec": {
+                "trainingDatasetUri": "gs://tuning-data/missing.jsonl",
+                "validationDatasetUri": "/local/file.jsonl",
+            },
+        },
+    )
     error = not_there.json()["error"]
     assert not_there.status_code == 400 and error["status"] == "INVALID_ARGUMENT"
     assert error["message"] == (
         "List of found errors:\t1.Field: tuning_job.supervised_tuning_spec.training_dataset_uri; "
         "Message: training_dataset_uri should be a GCS object of type JSONL.\t2.Field: "
         "tuning_job.supervised_tuning_spec.validation_dataset_uri; Message: "
-        "validation_dataset_uri should be a GCS object of type JSONL.\t")
+        "validation_dataset_uri should be a GCS object of type JSONL.\t"
+    )
     violations = error["details"][0]["fieldViolations"]
     assert error["details"][0]["@type"] == "type.googleapis.com/google.rpc.BadRequest"
     assert [v["field"] for v in violations] == [
         "tuning_job.supervised_tuning_spec.training_dataset_uri",
-        "tuning_job.supervised_tuning_spec.validation_dataset_uri"]
+        "tuning_job.supervised_tuning_spec.validation_dataset_uri",
+    ]
 
     upload(url)
     job = create_job(url)
     model = vertex(url, "GET", short(job["name"])).json()["tunedModel"]["model"]
-    on_model = vertex(url, "POST", short(model.split("@")[0]) + ":generateContent",
-                      {"contents": [{"role": "user", "parts": [{"text": "1"}]}]})
+    on_model = vertex(
+        url,
+        "POST",
+        short(model.split("@")[0]) + ":generateContent",
+        {"contents": [{"role": "user", "parts": [{"text": "1"}]}]},
+    )
     assert on_model.status_code == 400
-    assert "is malformed and it should be in form of projects/{project}/locations/{location}/" \
-           "publishers/google/models/{model}" in on_model.json()["error"]["message"]
+    assert (
+        "is malformed and it should be in form of projects/{project}/locations/{location}/"
+        "publishers/google/models/{model}" in on_model.json()["error"]["message"]
+    )
 
     version_field = vertex(url, "PATCH", short(model), {"displayName": "x"})
     assert version_field.status_code == 400
     assert version_field.json()["error"]["status"] == "FAILED_PRECONDITION"
-    unknown = vertex(url, "POST", f"{PARENT}/tuningJobs", {"baseModel": "gemini-2.5-flash",
-                                                            "bogus": 1})
+    unknown = vertex(url, "POST", f"{PARENT}/tuningJobs", {"baseModel": "gemini-2.5-flash", "bogus": 1})
     assert 'Unknown name "bogus"' in unknown.json()["error"]["message"]
     assert vertex(url, "GET", f"{PARENT}/tuningJobs/1234567890123456789").status_code == 404
 
@@ -221,9 +261,9 @@ def test_list_filters_and_paging(emulator: EmulatorServer) -> None:
     assert len(names(filter="labels.managed-by=reconciler AND labels.n=1")) == 2
     assert len(names(filter="labels.owner:* AND state=JOB_STATE_SUCCEEDED")) == 1
     # google-genai's way: the filter parameter twice, ANDed
-    repeated = requests.get(f"{url}/{PARENT}/models",
-                            params=[("filter", "labels.n=0"), ("filter", "labels.tune-type:*")],
-                            timeout=5).json()
+    repeated = requests.get(
+        f"{url}/{PARENT}/models", params=[("filter", "labels.n=0"), ("filter", "labels.tune-type:*")], timeout=5
+    ).json()
     assert len(repeated["models"]) == 3
     bad = vertex(url, "GET", jobs, filter="labels.a=b OR labels.c=d")
     assert bad.status_code == 400
@@ -247,19 +287,32 @@ def test_a_state_file_keeps_the_vertex_and_storage_resources(tmp_path) -> None: 
 
 
 def test_tuning_data_stats_come_from_the_uploaded_object(emulator: EmulatorServer) -> None:
-    lines = [{"systemInstruction": {"parts": [{"text": "Be brief."}]},
-              "contents": [{"role": "user", "parts": [{"text": "a" * 40}]},
-                           {"role": "model", "parts": [{"text": "b" * 8}]}]},
-             {"contents": [{"role": "user", "parts": [{"text": "c" * 4}]},
-                           {"role": "model", "parts": [{"text": "d" * 4}]},
-                           {"role": "user", "parts": [{"text": "e" * 4}]},
-                           {"role": "model", "parts": [{"text": "f" * 600}]}]}]
+    lines = [
+        {
+            "systemInstruction": {"parts": [{"text": "Be brief."}]},
+            "contents": [
+                {"role": "user", "parts": [{"text": "a" * 40}]},
+                {"role": "model", "parts": [{"text": "b" * 8}]},
+            ],
+        },
+        {
+            "contents": [
+                {"role": "user", "parts": [{"text": "c" * 4}]},
+                {"role": "model", "parts": [{"text": "d" * 4}]},
+                {"role": "user", "parts": [{"text": "e" * 4}]},
+                {"role": "model", "parts": [{"text": "f" * 600}]},
+            ]
+        },
+    ]
     upload(emulator.url, "".join(json.dumps(line) + "\n" for line in lines).encode())
-    job = create_job(emulator.url, supervisedTuningSpec={
-        "trainingDatasetUri": "gs://tuning-data/datasets/numbers.jsonl",
-        "hyperParameters": {"epochCount": 2}})
-    stats = vertex(emulator.url, "GET", short(job["name"])).json()["tuningDataStats"][
-        "supervisedTuningDataStats"]
+    job = create_job(
+        emulator.url,
+        supervisedTuningSpec={
+            "trainingDatasetUri": "gs://tuning-data/datasets/numbers.jsonl",
+            "hyperParameters": {"epochCount": 2},
+        },
+    )
+    stats = vertex(emulator.url, "GET", short(job["name"])).json()["tuningDataStats"]["supervisedTuningDataStats"]
     assert stats["tuningDatasetExampleCount"] == "2"
     assert "totalTuningCharacterCount" not in stats and "totalBillableCharacterCount" not in stats
     assert stats["userMessagePerExampleDistribution"]["max"] == 4.0
@@ -276,16 +329,18 @@ def test_tuning_data_stats_come_from_the_uploaded_object(emulator: EmulatorServe
 
 
 def test_the_truncation_switch_reports_examples_over_the_limit(emulator: EmulatorServer) -> None:
-    lines = [{"contents": [{"role": "user", "parts": [{"text": text}]},
-                           {"role": "model", "parts": [{"text": "ok"}]}]}
-             for text in ("short", "word " * 30, "fine")]
+    lines = [
+        {"contents": [{"role": "user", "parts": [{"text": text}]}, {"role": "model", "parts": [{"text": "ok"}]}]}
+        for text in ("short", "word " * 30, "fine")
+    ]
     upload(emulator.url, "".join(json.dumps(line) + "\n" for line in lines).encode())
-    requests.post(f"{emulator.url}/_internal/vertex/faults", json={"max_example_tokens": 10},
-                  timeout=10).raise_for_status()
-    job = create_job(emulator.url, supervisedTuningSpec={
-        "trainingDatasetUri": "gs://tuning-data/datasets/numbers.jsonl"})
-    stats = vertex(emulator.url, "GET", short(job["name"])).json()["tuningDataStats"][
-        "supervisedTuningDataStats"]
+    requests.post(
+        f"{emulator.url}/_internal/vertex/faults", json={"max_example_tokens": 10}, timeout=10
+    ).raise_for_status()
+    job = create_job(
+        emulator.url, supervisedTuningSpec={"trainingDatasetUri": "gs://tuning-data/datasets/numbers.jsonl"}
+    )
+    stats = vertex(emulator.url, "GET", short(job["name"])).json()["tuningDataStats"]["supervisedTuningDataStats"]
     assert stats["truncatedExampleIndices"] == ["2"]  # one-based, in the uploaded order
     assert stats["totalTruncatedExampleCount"] == "1"
     assert "10 tokens" in stats["droppedExampleReasons"][0]
@@ -297,18 +352,19 @@ def test_version_aliases(emulator: EmulatorServer) -> None:
     upload(emulator.url)
     first = vertex(emulator.url, "GET", short(create_job(emulator.url)["name"])).json()
     model = first["tunedModel"]["model"].split("@")[0]
-    second = create_job(emulator.url, baseModel=None,
-                        preTunedModel={"tunedModelName": model})
-    assert vertex(emulator.url, "GET", short(second["name"])).json()["tunedModel"]["model"] == \
-        f"{model}@2"
-    merged = vertex(emulator.url, "POST", short(f"{model}@2") + ":mergeVersionAliases",
-                    {"versionAliases": ["live"]}).json()
+    second = create_job(emulator.url, baseModel=None, preTunedModel={"tunedModelName": model})
+    assert vertex(emulator.url, "GET", short(second["name"])).json()["tunedModel"]["model"] == f"{model}@2"
+    merged = vertex(
+        emulator.url, "POST", short(f"{model}@2") + ":mergeVersionAliases", {"versionAliases": ["live"]}
+    ).json()
     assert merged["versionAliases"] == ["live"]
     assert vertex(emulator.url, "GET", short(f"{model}@live")).json()["versionId"] == "2"
-    moved = vertex(emulator.url, "POST", short(f"{model}@1") + ":mergeVersionAliases",
-                   {"versionAliases": ["live", "-default"]})
+    moved = vertex(
+        emulator.url, "POST", short(f"{model}@1") + ":mergeVersionAliases", {"versionAliases": ["live", "-default"]}
+    )
     assert moved.status_code == 400
-    back = vertex(emulator.url, "POST", short(f"{model}@1") + ":mergeVersionAliases",
-                  {"versionAliases": ["live"]}).json()
+    back = vertex(
+        emulator.url, "POST", short(f"{model}@1") + ":mergeVersionAliases", {"versionAliases": ["live"]}
+    ).json()
     assert back["versionAliases"] == ["default", "live"]
     assert "versionAliases" not in vertex(emulator.url, "GET", short(f"{model}@2")).json()

@@ -28,20 +28,28 @@ class ManualClock:
 
 
 def jsonl(count: int = 20) -> bytes:
-    lines = [{"contents": [{"role": "user", "parts": [{"text": str(n)}]},
-                           {"role": "model", "parts": [{"text": str(n + 1)}]}]}
-             for n in range(1, count + 1)]
+    lines = [
+        {
+            "contents": [
+                {"role": "user", "parts": [{"text": str(n)}]},
+                {"role": "model", "parts": [{"text": str(n + 1)}]},
+            ]
+        }
+        for n in range(1, count + 1)
+    ]
     return "".join(json.dumps(line) + "\n" for line in lines).encode()
 
 
-def upload(url: str, data: bytes | None = None, name: str = DATASET,
-           bucket: str = BUCKET) -> dict[str, Any]:
+def upload(url: str, data: bytes | None = None, name: str = DATASET, bucket: str = BUCKET) -> dict[str, Any]:
     """Create the bucket if needed, then upload with uploadType=media."""
     requests.post(f"{url}/storage/v1/b", json={"name": bucket}, timeout=10)
-    response = requests.post(f"{url}/upload/storage/v1/b/{bucket}/o",
-                             params={"uploadType": "media", "name": name},
-                             data=jsonl() if data is None else data,
-                             headers={"Content-Type": "application/jsonl"}, timeout=10)
+    response = requests.post(
+        f"{url}/upload/storage/v1/b/{bucket}/o",
+        params={"uploadType": "media", "name": name},
+        data=jsonl() if data is None else data,
+        headers={"Content-Type": "application/jsonl"},
+        timeout=10,
+    )
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
@@ -61,10 +69,8 @@ def job_body(**fields: Any) -> dict[str, Any]:
     return body
 
 
-def vertex(url: str, method: str, path: str, body: Any = None,
-           **params: Any) -> requests.Response:
-    return requests.request(method, f"{url}/{path.lstrip('/')}", json=body, params=params,
-                            timeout=10)
+def vertex(url: str, method: str, path: str, body: Any = None, **params: Any) -> requests.Response:
+    return requests.request(method, f"{url}/{path.lstrip('/')}", json=body, params=params, timeout=10)
 
 
 def create_job(url: str, **fields: Any) -> dict[str, Any]:

@@ -32,7 +32,11 @@ def run_script(name: str, tmp_path: Path, env: dict[str, str]) -> subprocess.Com
     environment = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **env}
     return subprocess.run(
         [str(BASH), "--noprofile", "--norc", "-eo", "pipefail", str(ACTION_SCRIPTS / name)],
-        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -49,12 +53,19 @@ def test_the_action_is_composite_and_its_scripts_are_executable() -> None:
 
 def test_inputs_and_outputs_are_those_documented() -> None:
     action = load_action()
-    assert set(action["inputs"]) == {"command", "args", "working-directory", "version", "emulator",
-                                     "comment", "github-token"}
+    assert set(action["inputs"]) == {
+        "command",
+        "args",
+        "working-directory",
+        "version",
+        "emulator",
+        "comment",
+        "github-token",
+    }
     assert set(action["outputs"]) == {"exit-code", "has-changes", "plan-markdown", "plan-json"}
     run_sh = (ACTION_SCRIPTS / "run.sh").read_text(encoding="utf-8")
     for output in action["outputs"]:
-        assert f"echo \"{output}=" in run_sh, f"run.sh never sets {output}"
+        assert f'echo "{output}=' in run_sh, f"run.sh never sets {output}"
     documented = (ROOT / "docs" / "github.md").read_text(encoding="utf-8")
     for name in [*action["inputs"], *action["outputs"]]:
         assert f"`{name}`" in documented, f"docs/github.md does not describe {name}"
@@ -86,18 +97,19 @@ def fake_python(tmp_path: Path) -> tuple[Path, Path]:
 
 @pytest.mark.parametrize(
     ("version", "spec"),
-    [("", "ACTION_PATH"), ("0.1.0", "gemini-tuning-reconciler==0.1.0"),
-     ("v0.1.0", "gemini-tuning-reconciler==0.1.0")],
+    [("", "ACTION_PATH"), ("0.1.0", "gemini-tuning-reconciler==0.1.0"), ("v0.1.0", "gemini-tuning-reconciler==0.1.0")],
 )
-def test_install_takes_the_actions_own_copy_or_the_release_asked_for(
-    tmp_path: Path, version: str, spec: str
-) -> None:
+def test_install_takes_the_actions_own_copy_or_the_release_asked_for(tmp_path: Path, version: str, spec: str) -> None:
     python_bin, log = fake_python(tmp_path)
     github_path = tmp_path / "github_path"
-    env = {"PATH": os.environ["PATH"], "RUNNER_TEMP": str(tmp_path),
-           "RECONCILER_PYTHON": str(python_bin / "python3"),  # the Python setup-python gave, not PATH's
-           "GITHUB_ACTION_PATH": str(ROOT), "GITHUB_PATH": str(github_path),
-           "RECONCILER_VERSION": version}
+    env = {
+        "PATH": os.environ["PATH"],
+        "RUNNER_TEMP": str(tmp_path),
+        "RECONCILER_PYTHON": str(python_bin / "python3"),  # the Python setup-python gave, not PATH's
+        "GITHUB_ACTION_PATH": str(ROOT),
+        "GITHUB_PATH": str(github_path),
+        "RECONCILER_VERSION": version,
+    }
     for _ in range(2):  # the second use in a job reuses the environment
         result = run_script("install.sh", tmp_path, env)
         assert result.returncode == 0, result.stderr
@@ -165,9 +177,15 @@ def test_the_documented_pins_name_this_version() -> None:
 # --- comment.sh -------------------------------------------------------------------
 
 
-def comment(tmp_path: Path, command: str, *, markdown: str | None, exit_code: str = "0",
-            answers: dict[str, str] | None = None, event: dict[str, object] | None = None,
-            ) -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
+def comment(
+    tmp_path: Path,
+    command: str,
+    *,
+    markdown: str | None,
+    exit_code: str = "0",
+    answers: dict[str, str] | None = None,
+    event: dict[str, object] | None = None,
+) -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
     gh_bin, calls = fake_gh(tmp_path, answers or {})
     event_file = tmp_path / "event.json"
     event_file.write_text(json.dumps(event or {}))
@@ -175,10 +193,17 @@ def comment(tmp_path: Path, command: str, *, markdown: str | None, exit_code: st
     if markdown is not None:
         markdown_file = str(tmp_path / "plan.md")
         Path(markdown_file).write_text(markdown)
-    env = {"PATH": f"{gh_bin}{os.pathsep}{os.environ['PATH']}", "GH_TOKEN": "t",
-           "GITHUB_REPOSITORY": "o/r", "GITHUB_SHA": SHA, "GITHUB_EVENT_PATH": str(event_file),
-           "RECONCILER_COMMAND": command, "EXIT_CODE": exit_code, "MARKDOWN_FILE": markdown_file,
-           "RUN_URL": RUN_URL}
+    env = {
+        "PATH": f"{gh_bin}{os.pathsep}{os.environ['PATH']}",
+        "GH_TOKEN": "t",
+        "GITHUB_REPOSITORY": "o/r",
+        "GITHUB_SHA": SHA,
+        "GITHUB_EVENT_PATH": str(event_file),
+        "RECONCILER_COMMAND": command,
+        "EXIT_CODE": exit_code,
+        "MARKDOWN_FILE": markdown_file,
+        "RUN_URL": RUN_URL,
+    }
     result = run_script("comment.sh", tmp_path, env)
     assert result.returncode == 0, result.stderr
     logged = [line.split("\t") for line in calls.read_text().splitlines()] if calls.exists() else []
@@ -206,8 +231,9 @@ def test_a_first_plan_comment_is_created_with_a_marker_and_a_footer(tmp_path: Pa
 
 
 def test_a_later_plan_updates_the_same_comment(tmp_path: Path) -> None:
-    _, calls = comment(tmp_path, "plan", markdown="### Plan: 2 to create\n", event=PR_EVENT,
-                       answers={"api --paginate": "991"})
+    _, calls = comment(
+        tmp_path, "plan", markdown="### Plan: 2 to create\n", event=PR_EVENT, answers={"api --paginate": "991"}
+    )
     assert calls[1][:4] == ["api", "--method", "PATCH", "repos/o/r/issues/comments/991"]
 
 
@@ -224,8 +250,12 @@ def test_without_a_plan_the_comment_says_it_failed_and_links_the_run(tmp_path: P
 
 
 def test_an_apply_result_goes_to_the_merged_pull_request(tmp_path: Path) -> None:
-    _, calls = comment(tmp_path, "apply", markdown="### Apply complete: 1 created\n",
-                       answers={f"api repos/o/r/commits/{SHA}/pulls": "12"})
+    _, calls = comment(
+        tmp_path,
+        "apply",
+        markdown="### Apply complete: 1 created\n",
+        answers={f"api repos/o/r/commits/{SHA}/pulls": "12"},
+    )
     assert calls[0][:2] == ["api", f"repos/o/r/commits/{SHA}/pulls"]
     assert calls[1][:4] == ["api", "--method", "POST", "repos/o/r/issues/12/comments"]
     assert "### Apply complete: 1 created" in body_of(calls[1])

@@ -36,9 +36,7 @@ def test_a_warning_is_a_warning() -> None:
 
 def test_whole_file_problems_have_no_line_and_no_title() -> None:
     problem = error("reconciler.yaml", 0, "", "not a mapping")
-    assert annotation(problem, NO_WORKSPACE) == (
-        "::error file=reconciler.yaml::reconciler.yaml: not a mapping"
-    )
+    assert annotation(problem, NO_WORKSPACE) == ("::error file=reconciler.yaml::reconciler.yaml: not a mapping")
 
 
 @pytest.mark.parametrize(
@@ -97,10 +95,7 @@ def test_problems_are_annotations_on_stderr_in_github_actions(
     monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
     out, err = _printed(error("m.yaml", 2, "spec.displayName", "too long"))
     assert out == ""
-    assert err == (
-        "::error file=m.yaml,line=2,title=spec.displayName"
-        "::m.yaml:2: spec.displayName: too long\n"
-    )
+    assert err == ("::error file=m.yaml,line=2,title=spec.displayName::m.yaml:2: spec.displayName: too long\n")
 
 
 def test_problems_are_plain_lines_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:

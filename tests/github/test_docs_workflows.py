@@ -21,8 +21,7 @@ ACTION_PIN = f"OWNER/reconciler@v{__version__}"
 def documented_workflows() -> dict[str, str]:
     """The ```yaml blocks of docs/github.md that are whole workflows, by their `name:`."""
     blocks = re.findall(r"```yaml\n(.*?)```", DOCS.read_text(encoding="utf-8"), flags=re.S)
-    return {block.split("\n", 1)[0].removeprefix("name: "): block
-            for block in blocks if block.startswith("name: ")}
+    return {block.split("\n", 1)[0].removeprefix("name: "): block for block in blocks if block.startswith("name: ")}
 
 
 def test_the_docs_show_plan_apply_and_drift() -> None:
@@ -63,7 +62,7 @@ def test_they_pass_actionlint_and_pinned_to_shas_zizmor(tmp_path: Path) -> None:
 
 def test_the_apply_environment_is_limited_to_the_default_branch_as_a_requirement() -> None:
     docs = DOCS.read_text(encoding="utf-8")
-    setup = docs[docs.index("Then, in Settings → Branches"):docs.index("Try a repository before")]
+    setup = docs[docs.index("Then, in Settings → Branches") : docs.index("Try a repository before")]
     assert "**required**, set its deployment branches to the\ndefault branch only" in setup
     assert "any workflow on any branch can name the environment" in setup  # and why
     assert "optionally with required reviewers" not in setup

@@ -60,10 +60,13 @@ def test_the_last_section_stops_before_the_link_definitions() -> None:
     assert section(CHANGELOG, "v0.1.0") == "The first release.\n"
 
 
-@pytest.mark.parametrize(("text", "version", "message"), [
-    (CHANGELOG, "v0.3.0", r"no section '## \[0.3.0\]'"),
-    (CHANGELOG.replace("The first release.", ""), "v0.1.0", r"section '## \[0.1.0\]' is empty"),
-])
+@pytest.mark.parametrize(
+    ("text", "version", "message"),
+    [
+        (CHANGELOG, "v0.3.0", r"no section '## \[0.3.0\]'"),
+        (CHANGELOG.replace("The first release.", ""), "v0.1.0", r"section '## \[0.1.0\]' is empty"),
+    ],
+)
 def test_a_missing_or_empty_section_is_an_error(text: str, version: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         section(text, version)
@@ -71,12 +74,12 @@ def test_a_missing_or_empty_section_is_an_error(text: str, version: str, message
 
 def test_the_script_prints_this_versions_notes_and_fails_clearly_without_them() -> None:
     run = [sys.executable, str(SCRIPT)]
-    found = subprocess.run([*run, f"v{__version__}", str(ROOT / "CHANGELOG.md")],
-                           capture_output=True, text=True, timeout=60)
+    found = subprocess.run(
+        [*run, f"v{__version__}", str(ROOT / "CHANGELOG.md")], capture_output=True, text=True, timeout=60
+    )
     assert found.returncode == 0, found.stderr
     assert found.stdout.strip() and "## [" not in found.stdout and "]: https://" not in found.stdout
-    missing = subprocess.run([*run, "v99.0.0", str(ROOT / "CHANGELOG.md")],
-                             capture_output=True, text=True, timeout=60)
+    missing = subprocess.run([*run, "v99.0.0", str(ROOT / "CHANGELOG.md")], capture_output=True, text=True, timeout=60)
     assert (missing.returncode, missing.stdout) == (1, "")
     assert "no section '## [99.0.0]'" in missing.stderr
 
@@ -146,9 +149,13 @@ def test_the_placeholder_is_only_where_documented_and_never_in_what_runs() -> No
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     if tracked.returncode != 0:
         pytest.skip("needs the git checkout")
-    holding = {name for name in tracked.stdout.splitlines()
-               if (ROOT / name).is_file() and not name.startswith("tests/")
-               and "OWNER/reconciler" in (ROOT / name).read_text(encoding="utf-8", errors="replace")}
+    holding = {
+        name
+        for name in tracked.stdout.splitlines()
+        if (ROOT / name).is_file()
+        and not name.startswith("tests/")
+        and "OWNER/reconciler" in (ROOT / name).read_text(encoding="utf-8", errors="replace")
+    }
     # No workflow, action or code depends on it; release.yml only replaces it.
     assert holding - {".github/workflows/release.yml"} <= PLACEHOLDER_FILES
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

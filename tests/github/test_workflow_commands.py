@@ -57,8 +57,7 @@ def workspace(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "datasets", root / "datasets")
     settings = (ROOT / "reconciler.yaml").read_text(encoding="utf-8")
     # The emulator tunes at once; poll it without the default 5-second pause.
-    (root / "reconciler.yaml").write_text(settings + "\npollIntervalSeconds: 0.01\n",
-                                          encoding="utf-8")
+    (root / "reconciler.yaml").write_text(settings + "\npollIntervalSeconds: 0.01\n", encoding="utf-8")
     return root
 
 
@@ -109,11 +108,20 @@ class Job:
 def run_action_step(use: ActionUse, workspace: Path, env: dict[str, str]) -> StepResult:
     output = workspace.parent / "github_output"
     output.write_text("")
-    step_env = dict(env, GITHUB_OUTPUT=str(output), RECONCILER_COMMAND=use.command,
-                    RECONCILER_ARGS=" ".join(use.args), RECONCILER_EMULATOR=use.emulator)
+    step_env = dict(
+        env,
+        GITHUB_OUTPUT=str(output),
+        RECONCILER_COMMAND=use.command,
+        RECONCILER_ARGS=" ".join(use.args),
+        RECONCILER_EMULATOR=use.emulator,
+    )
     result = subprocess.run(
         [str(BASH), "--noprofile", "--norc", "-eo", "pipefail", str(ACTION_SCRIPTS / "run.sh")],
-        cwd=workspace, env=step_env, capture_output=True, text=True, timeout=120,
+        cwd=workspace,
+        env=step_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
     return StepResult(result.returncode, result.stderr, outputs)
@@ -126,8 +134,7 @@ def break_manifest(workspace: Path) -> None:
 
 
 def test_every_use_of_the_action_is_exercised_here() -> None:
-    found = {(u.workflow, u.command, u.args) for name in ("plan", "apply", "drift", "ci")
-             for u in action_uses(name)}
+    found = {(u.workflow, u.command, u.args) for name in ("plan", "apply", "drift", "ci") for u in action_uses(name)}
     assert found == EXERCISED
 
 
@@ -154,15 +161,10 @@ def test_pull_request_validate_and_plan(workspace: Path, emulator: EmulatorServe
     assert first_example not in markdown
 
 
-def test_pull_request_with_a_broken_manifest_is_annotated(
-    workspace: Path, emulator: EmulatorServer
-) -> None:
+def test_pull_request_with_a_broken_manifest_is_annotated(workspace: Path, emulator: EmulatorServer) -> None:
     break_manifest(workspace)
     job = Job("plan", workspace, emulator)
-    annotation = (
-        "::error file=manifests/number-generator.yaml,line=16,"
-        "title=spec.hyperparameters.epochCount::"
-    )
+    annotation = "::error file=manifests/number-generator.yaml,line=16,title=spec.hyperparameters.epochCount::"
     validated = job.run("validate")
     assert validated.exit_code == 1
     assert annotation in validated.stderr
@@ -194,9 +196,7 @@ def test_push_to_main_applies_and_summarises(workspace: Path, emulator: Emulator
     )
 
 
-def test_a_failed_apply_fails_the_job(
-    workspace: Path, make_emulator: Callable[..., EmulatorServer]
-) -> None:
+def test_a_failed_apply_fails_the_job(workspace: Path, make_emulator: Callable[..., EmulatorServer]) -> None:
     emulator = make_emulator(fail_tuning=frozenset({"number-generator"}))
     job = Job("apply", workspace, emulator)
     applied = job.run("apply")
@@ -215,7 +215,9 @@ def test_drift_check_exit_codes(workspace: Path, emulator: EmulatorServer) -> No
     # Someone renames the model by hand, outside git.
     requests.patch(
         f"{emulator.url}/v1beta/tunedModels/number-generator",
-        params={"updateMask": "displayName"}, json={"displayName": "Changed by hand"}, timeout=10,
+        params={"updateMask": "displayName"},
+        json={"displayName": "Changed by hand"},
+        timeout=10,
     ).raise_for_status()
     drifted = job.run("plan")
     assert drifted.exit_code == 2, drifted.stderr
@@ -224,9 +226,7 @@ def test_drift_check_exit_codes(workspace: Path, emulator: EmulatorServer) -> No
     assert "Changed by hand" in markdown
 
 
-def test_drift_check_on_broken_manifests_is_an_error(
-    workspace: Path, emulator: EmulatorServer
-) -> None:
+def test_drift_check_on_broken_manifests_is_an_error(workspace: Path, emulator: EmulatorServer) -> None:
     break_manifest(workspace)
     # Exit 1, not 0 or 2: the action fails the job before the issue step.
     assert Job("drift", workspace, emulator).run("plan").exit_code == 1
@@ -235,9 +235,12 @@ def test_drift_check_on_broken_manifests_is_an_error(
 def test_ci_runs_the_action_against_the_embedded_emulator(workspace: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in _CREDENTIAL_ENVS}
     fast = fast_emulator_reconciler(Path(sys.executable), workspace.parent / "bin")
-    env.update(PATH=f"{fast}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
-               GITHUB_ACTIONS="true", GITHUB_WORKSPACE=str(workspace),
-               GITHUB_STEP_SUMMARY=str(workspace.parent / "summary.md"))
+    env.update(
+        PATH=f"{fast}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
+        GITHUB_ACTIONS="true",
+        GITHUB_WORKSPACE=str(workspace),
+        GITHUB_STEP_SUMMARY=str(workspace.parent / "summary.md"),
+    )
     planned, reconciled = (run_action_step(use, workspace, env) for use in action_uses("ci"))
     assert planned.exit_code == 2, planned.stderr
     assert planned.file("plan-markdown").read_text().startswith("### Plan: 2 to create")

@@ -44,7 +44,11 @@ def run_step(workflow: str, step: str, tmp_path: Path, env: dict[str, str]) -> S
     environment.update(env, GITHUB_OUTPUT=str(output), GITHUB_STEP_SUMMARY=str(summary))
     result = subprocess.run(
         [str(BASH), "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
-        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=30,
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     outputs = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
     return StepRun(result.returncode, result.stdout, outputs, summary.read_text())
@@ -58,13 +62,19 @@ MODE = "Decide whether"
 VALIDATED_ONLY = "### Planned without credentials: validated only\n"
 
 
-@pytest.mark.parametrize(("is_fork", "has_secrets", "why"), [
-    ("true", "false", "comes from a fork"),
-    ("true", "true", "comes from a fork"),  # even if a secret were visible: a fork is never planned
-    ("false", "false", "Dependabot's pull requests no Actions secrets"),
-])
+@pytest.mark.parametrize(
+    ("is_fork", "has_secrets", "why"),
+    [
+        ("true", "false", "comes from a fork"),
+        ("true", "true", "comes from a fork"),  # even if a secret were visible: a fork is never planned
+        ("false", "false", "Dependabot's pull requests no Actions secrets"),
+    ],
+)
 def test_without_credentials_the_check_passes_marked_validated_only(
-    tmp_path: Path, is_fork: str, has_secrets: str, why: str,
+    tmp_path: Path,
+    is_fork: str,
+    has_secrets: str,
+    why: str,
 ) -> None:
     env = {"IS_FORK": is_fork, "HAS_API_KEY": has_secrets, "HAS_WIF": has_secrets, "RUNNER_TEMP": str(tmp_path)}
     run = run_step("plan", MODE, tmp_path, env)
@@ -89,8 +99,7 @@ def test_the_validated_only_note_becomes_the_plan_comment_where_the_token_allows
     ("has_wif", "has_key", "auth"),
     [("true", "false", "wif"), ("false", "true", "key"), ("true", "true", "wif")],
 )
-def test_credentials_choose_the_auth(tmp_path: Path, has_wif: str, has_key: str,
-                                     auth: str) -> None:
+def test_credentials_choose_the_auth(tmp_path: Path, has_wif: str, has_key: str, auth: str) -> None:
     for workflow, step in (("plan", MODE), ("apply", "Choose"), ("drift", "Choose")):
         env = {"IS_FORK": "false", "HAS_API_KEY": has_key, "HAS_WIF": has_wif}
         run = run_step(workflow, step, tmp_path, env)
@@ -118,9 +127,14 @@ def drift_step(tmp_path: Path, exit_code: str, open_issue: str) -> tuple[StepRun
     markdown = tmp_path / "plan.md"
     markdown.write_text("### Plan: 0 to create, 1 to update\n")
     gh_bin, calls = fake_gh(tmp_path, {"issue list": open_issue})
-    env = {"EXIT_CODE": exit_code, "PLAN_MARKDOWN": str(markdown), "RUN_URL": RUN_URL,
-           "RUNNER_TEMP": str(tmp_path), "GH_TOKEN": "t",
-           "PATH": f"{gh_bin}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        "EXIT_CODE": exit_code,
+        "PLAN_MARKDOWN": str(markdown),
+        "RUN_URL": RUN_URL,
+        "RUNNER_TEMP": str(tmp_path),
+        "GH_TOKEN": "t",
+        "PATH": f"{gh_bin}{os.pathsep}{os.environ['PATH']}",
+    }
     run = run_step("drift", DRIFT_ISSUE, tmp_path, env)
     return run, [line.split("\t") for line in calls.read_text().splitlines()] if calls.exists() else []
 
@@ -165,10 +179,6 @@ def fake_gh(tmp_path: Path, answers: dict[str, str]) -> tuple[Path, Path]:
     calls = tmp_path / "gh-calls"
     cases = "".join(f'  "{key}") printf \'%s\\n\' "{value}" ;;\n' for key, value in answers.items())
     script = folder / "gh"
-    script.write_text(
-        "#!/usr/bin/env bash\n"
-        f"(IFS=$'\\t'; echo \"$*\") >> '{calls}'\n"
-        f'case "$1 $2" in\n{cases}esac\n'
-    )
+    script.write_text(f"#!/usr/bin/env bash\n(IFS=$'\\t'; echo \"$*\") >> '{calls}'\ncase \"$1 $2\" in\n{cases}esac\n")
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return folder, calls

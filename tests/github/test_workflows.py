@@ -66,17 +66,25 @@ def tool(name: str) -> str:
 def run_actionlint(repo: Path, files: list[Path]) -> list[str]:
     result = subprocess.run(
         [tool("actionlint"), "-format", "{{json .}}", *map(str, files)],
-        cwd=repo, capture_output=True, text=True, timeout=120,
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode in (0, 1), result.stderr
-    return [f"{f['filepath']}:{f['line']}:{f['column']}: {f['message']} [{f['kind']}]"
-            for f in json.loads(result.stdout or "[]")]
+    return [
+        f"{f['filepath']}:{f['line']}:{f['column']}: {f['message']} [{f['kind']}]"
+        for f in json.loads(result.stdout or "[]")
+    ]
 
 
 def run_zizmor(repo: Path) -> list[str]:
     result = subprocess.run(
         [tool("zizmor"), "--offline", "--no-progress", "--format", "json", "."],
-        cwd=repo, capture_output=True, text=True, timeout=120,
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     findings: list[dict[str, Any]] = json.loads(result.stdout or "[]")
     return [f"{f['ident']}: {f['desc']} ({f['locations'][0]['symbolic']['key']})" for f in findings]
@@ -94,6 +102,7 @@ def uses_lines(text: str) -> list[tuple[str, str]]:
 
 def pinned_to_shas(text: str) -> str:
     """The same file with every remote action pinned to a commit SHA and a version comment."""
+
     def pin(match: re.Match[str]) -> str:
         sha = hashlib.sha1(match["action"].encode()).hexdigest()
         return f"uses: {match['action']}@{sha} # {match['version']}"
@@ -129,7 +138,7 @@ def test_the_linters_do_report_problems(repo_copy: Path) -> None:
     # action on the retired node20 runtime: each must be caught.
     (repo_copy / ".github" / "workflows" / "broken.yml").write_text(
         "on: pull_request\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
-        "      - run: echo \"${{ github.event.pull_request.title }}\"\n"
+        '      - run: echo "${{ github.event.pull_request.title }}"\n'
         "      - uses: ./\n        with: {command: plan, colour: red}\n"
         "      - uses: actions/upload-artifact@v4\n        with: {path: x}\n",
         encoding="utf-8",
@@ -219,7 +228,9 @@ def test_plan_always_reports_so_it_can_be_a_required_check() -> None:
 def test_plan_validates_then_plans_and_comments_through_the_action() -> None:
     uses = action_uses("plan")
     assert [(u.command, u.comment) for u in uses] == [
-        ("validate", "false"), ("plan", "${{ github.event_name == 'pull_request' }}")]
+        ("validate", "false"),
+        ("plan", "${{ github.event_name == 'pull_request' }}"),
+    ]
     (upload,) = steps_using(load_workflow("plan"), "actions/upload-artifact")
     assert "${{ steps.plan.outputs.plan-json }}" in upload["with"]["path"]
 
@@ -272,8 +283,11 @@ def test_ci_runs_the_readme_test_command_on_every_declared_python() -> None:
     assert {"pull_request", "push", "merge_group"} <= set(workflow["on"])
     assert step_named(workflow, "Test")["run"].strip() == readme_test_command()
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    declared = [c.rsplit(" :: ", 1)[1] for c in project["classifiers"]
-                if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)]
+    declared = [
+        c.rsplit(" :: ", 1)[1]
+        for c in project["classifiers"]
+        if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)
+    ]
     assert workflow["jobs"]["test"]["strategy"]["matrix"]["python-version"] == declared
     assert project["requires-python"] == f">={declared[0]}"
 

@@ -64,11 +64,16 @@ class ActionUse:
 
 def action_uses(name: str) -> list[ActionUse]:
     return [
-        ActionUse(name, str(step.get("name", "")), str(step["with"]["command"]),
-                  tuple(str(step["with"].get("args", "")).split()),
-                  str(step["with"].get("comment", "false")),
-                  str(step["with"].get("emulator", "false")))
-        for step in steps(load_workflow(name)) if step.get("uses") == "./"
+        ActionUse(
+            name,
+            str(step.get("name", "")),
+            str(step["with"]["command"]),
+            tuple(str(step["with"].get("args", "")).split()),
+            str(step["with"].get("comment", "false")),
+            str(step["with"].get("emulator", "false")),
+        )
+        for step in steps(load_workflow(name))
+        if step.get("uses") == "./"
     ]
 
 

@@ -128,7 +128,7 @@ def trickled_body(handler: _Handler, key: str) -> None:
     handler.send_header("content-type", "application/json")
     handler.end_headers()
     handler.wfile.flush()
-    handler.trickle(f'{{"{key}": [{{"name": "x"}}' .encode() + b" " * 100_000)
+    handler.trickle(f'{{"{key}": [{{"name": "x"}}'.encode() + b" " * 100_000)
 
 
 def trickled_headers(handler: _Handler, key: str) -> None:
@@ -156,15 +156,19 @@ CASES: list[tuple[str, Callable[[_Handler, str], None], str]] = [
     ("a repeated page token", repeated_token, "page 2: repeated page token"),
     ("not JSON", fixed(lambda key: "<html>Service Unavailable</html>"), "not a JSON object (invalid JSON"),
     ("a JSON array", fixed(lambda key: "[1, 2, 3]"), "not a JSON object (a JSON array)"),
-    ("nested 100,000 deep", fixed(lambda key: f'{{"{key}": ' + "[" * 100_000 + "]" * 100_000 + "}"),
-     "not a JSON object (nested deeper than"),
-    (f"nested {MAX_JSON_DEPTH + 1} deep", fixed(lambda key: f'{{"{key}": ' + "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH
-                                                 + "}"), f"nested deeper than {MAX_JSON_DEPTH} levels"),
-    ("the list is a string", fixed(lambda key: json.dumps({key: "everything"})),
-     "is a string, not an array"),
+    (
+        "nested 100,000 deep",
+        fixed(lambda key: f'{{"{key}": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+        "not a JSON object (nested deeper than",
+    ),
+    (
+        f"nested {MAX_JSON_DEPTH + 1} deep",
+        fixed(lambda key: f'{{"{key}": ' + "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH + "}"),
+        f"nested deeper than {MAX_JSON_DEPTH} levels",
+    ),
+    ("the list is a string", fixed(lambda key: json.dumps({key: "everything"})), "is a string, not an array"),
     ("an entry is a number", fixed(lambda key: json.dumps({key: [5]})), "[0] is a number, not an object"),
-    ("a field of the wrong type", fixed(lambda key: json.dumps({key: [WRONG_FIELD.get(key, {})]})),
-     "[0]."),
+    ("a field of the wrong type", fixed(lambda key: json.dumps({key: [WRONG_FIELD.get(key, {})]})), "[0]."),
 ]
 SLOW = [("a trickled body", trickled_body), ("trickled headers", trickled_headers)]
 
@@ -186,8 +190,14 @@ def serve() -> Iterator[Callable[[Callable[[_Handler, str], None]], HostileServe
         server.server_close()
 
 
-def plan_against(tmp_path: Path, backend: str, server: HostileServer, timeout: float = 60.0,
-                 settings: dict[str, float] = SETTINGS, prelude: str = "") -> Run:
+def plan_against(
+    tmp_path: Path,
+    backend: str,
+    server: HostileServer,
+    timeout: float = 60.0,
+    settings: dict[str, float] = SETTINGS,
+    prelude: str = "",
+) -> Run:
     """`plan` of a one-model repository of `backend`, its API at `server`."""
     if backend == "gemini":
         repo = write_repo(tmp_path, settings=settings)
@@ -213,8 +223,11 @@ def assert_bounded_error(result: Run, *expected: str) -> None:
 @pytest.mark.parametrize("backend", ["gemini", "vertex"])
 @pytest.mark.parametrize(("behave", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_a_hostile_answer_is_a_clear_error_in_bounded_memory(
-    tmp_path: Path, serve: Callable[[Callable[[_Handler, str], None]], HostileServer],
-    backend: str, behave: Callable[[_Handler, str], None], message: str,
+    tmp_path: Path,
+    serve: Callable[[Callable[[_Handler, str], None]], HostileServer],
+    backend: str,
+    behave: Callable[[_Handler, str], None],
+    message: str,
 ) -> None:
     server = serve(behave)
     assert_bounded_error(plan_against(tmp_path, backend, server), message)
@@ -225,15 +238,26 @@ def test_a_hostile_answer_is_a_clear_error_in_bounded_memory(
 @pytest.mark.parametrize("backend", ["gemini", "vertex"])
 @pytest.mark.parametrize("behave", [c[1] for c in SLOW], ids=[c[0] for c in SLOW])
 def test_a_trickling_server_is_cut_off_at_the_request_timeout(
-    tmp_path: Path, serve: Callable[[Callable[[_Handler, str], None]], HostileServer],
-    backend: str, behave: Callable[[_Handler, str], None],
+    tmp_path: Path,
+    serve: Callable[[Callable[[_Handler, str], None]], HostileServer],
+    backend: str,
+    behave: Callable[[_Handler, str], None],
 ) -> None:
     server = serve(behave)
     # A byte every 0.1 s: no read waits as long as the 0.4 s request timeout,
     # which bounds the whole answer. The backoff between attempts is cut short
     # (FAST_BACKOFF): the five attempts, not the waits between them, are tested.
-    result = plan_against(tmp_path, backend, server, timeout=SLOW_WALL_TIMEOUT,
-                          settings={"requestTimeoutSeconds": SLOW_REQUEST_TIMEOUT}, prelude=FAST_BACKOFF)
+    result = plan_against(
+        tmp_path,
+        backend,
+        server,
+        timeout=SLOW_WALL_TIMEOUT,
+        settings={"requestTimeoutSeconds": SLOW_REQUEST_TIMEOUT},
+        prelude=FAST_BACKOFF,
+    )
     # Retried like any timeout, then given up on.
-    assert_bounded_error(result, "no whole answer within the request timeout of 0.4s (requestTimeoutSeconds)",
-                         f"(after {RetryPolicy().max_attempts} attempts)")
+    assert_bounded_error(
+        result,
+        "no whole answer within the request timeout of 0.4s (requestTimeoutSeconds)",
+        f"(after {RetryPolicy().max_attempts} attempts)",
+    )

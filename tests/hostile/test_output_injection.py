@@ -71,7 +71,7 @@ def test_the_console_defuses_only_in_github_actions(monkeypatch: pytest.MonkeyPa
 def test_text_printed_in_pieces_is_defused_as_if_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     text = "\n".join(INJECTIONS * 20) + "\n" + "\n".join(HARMLESS)
-    pieces = [text[i:i + 5] for i in range(0, len(text), 5)]  # cuts through every command
+    pieces = [text[i : i + 5] for i in range(0, len(text), 5)]  # cuts through every command
     whole, streamed = io.StringIO(), io.StringIO()
     Console(out=whole, err=io.StringIO(), secrets=()).print(text, nl=False)
     Console(out=streamed, err=io.StringIO(), secrets=()).print_chunks(pieces, block_chars=50)
@@ -102,8 +102,15 @@ def test_a_model_answer_cannot_annotate_the_apply_log(
     started = time.monotonic()
     process = start(
         # --apply-ref '*': the log is what is tested, not the ref an apply may run on.
-        repo, "apply", "--yes", "--output", output, "--apply-ref", "*",
-        GENERATIVELANGUAGE_EMULATOR_HOST=server.host_port, GITHUB_ACTIONS="true",
+        repo,
+        "apply",
+        "--yes",
+        "--output",
+        output,
+        "--apply-ref",
+        "*",
+        GENERATIVELANGUAGE_EMULATOR_HOST=server.host_port,
+        GITHUB_ACTIONS="true",
     )
     result = finish(process, started)
     assert result.code == 1, result.text  # the smoke test failed
@@ -137,8 +144,10 @@ def test_api_text_in_the_apply_summary_is_one_plain_line_a_row() -> None:
     from reconciler.plan.types import Action
 
     hostile = "quota\x1b[2J\r\nnext"
-    result = ApplyResult(outcomes=[Outcome("m", Action.CREATE, "failed", message=hostile)],
-                         smoke=[SmokeResult(model_id="m", input="1", expected="2", got=hostile, passed=False)])
+    result = ApplyResult(
+        outcomes=[Outcome("m", Action.CREATE, "failed", message=hostile)],
+        smoke=[SmokeResult(model_id="m", input="1", expected="2", got=hostile, passed=False)],
+    )
     text = render_apply_text(result)
     assert "quota" in text and "next" in text and "\x1b" not in text and "\r" not in text
     assert all(line.count("quota") <= 1 and ("quota" not in line or "next" in line) for line in text.splitlines())

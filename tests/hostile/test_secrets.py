@@ -72,7 +72,7 @@ def test_text_printed_in_pieces_is_scrubbed_as_if_whole(secret: str) -> None:
     secret split across pieces or blocks is still found (NASTY holds a line
     break, so its text is cleaned whole)."""
     text = "".join(f"line {n} {every_form(secret)[n % 8]} end\n" for n in range(200))
-    pieces = [text[i:i + 7] for i in range(0, len(text), 7)]  # cuts through every form
+    pieces = [text[i : i + 7] for i in range(0, len(text), 7)]  # cuts through every form
     whole, streamed = io.StringIO(), io.StringIO()
     Console(out=whole, err=io.StringIO(), secrets=[secret]).print(text, nl=False)
     Console(out=streamed, err=io.StringIO(), secrets=[secret]).print_chunks(pieces, block_chars=64)

@@ -106,8 +106,7 @@ def write_settings(root: Path, **settings: Any) -> None:
 
 def write_manifest(root: Path, document: dict[str, Any], shift: int = 0) -> None:
     model_id = document["metadata"]["name"]
-    (root / "manifests" / f"{model_id}.yaml").write_text(yaml.safe_dump(document, sort_keys=False),
-                                                         encoding="utf-8")
+    (root / "manifests" / f"{model_id}.yaml").write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     write_dataset(root, model_id, shift)
 
 
@@ -259,7 +258,6 @@ def apply_in_process(repo: Path, client: GeminiClient, *, concurrency: int = 4) 
     planned = plan(desired, backend.observe(desired), RULES, PlanOptions(prune=desired.settings.prune))
     assert not planned.has_errors, planned.errors
     reporter = RecordingReporter()
-    waiter = Waiter(interval=desired.settings.poll_interval_seconds, timeout=120, reporter=reporter,
-                    max_interval=0.2)
+    waiter = Waiter(interval=desired.settings.poll_interval_seconds, timeout=120, reporter=reporter, max_interval=0.2)
     options = ApplyOptions(concurrency=concurrency, max_deletions=desired.settings.max_deletions)
     return Executor(backend, desired, reporter, waiter, options).run(planned)

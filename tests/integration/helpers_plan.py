@@ -72,15 +72,19 @@ def example_rows(model_id: str, count: int = EXAMPLES) -> list[dict[str, str]]:
     return [{"textInput": f"{model_id} {n}", "output": str(n + 1)} for n in range(count)]
 
 
-def manifest_text(model_id: str, *, display_name: str | None = None, source_model: str = "",
-                  dataset_file: str = "", with_permissions: bool = False) -> str:
+def manifest_text(
+    model_id: str,
+    *,
+    display_name: str | None = None,
+    source_model: str = "",
+    dataset_file: str = "",
+    with_permissions: bool = False,
+) -> str:
     """One TunedModel document: inline examples, or `dataset_file` (relative to the manifest)."""
     if dataset_file:
         training_data = f"    file: {dataset_file}"
     else:
-        training_data = "    examples:\n" + "\n".join(
-            f"      - {json.dumps(row)}" for row in example_rows(model_id)
-        )
+        training_data = "    examples:\n" + "\n".join(f"      - {json.dumps(row)}" for row in example_rows(model_id))
     text = _MANIFEST.format(
         model_id=model_id,
         display_name=display_name or f"Model {model_id}",
@@ -101,18 +105,15 @@ def write_dataset(root: Path, model_id: str, rows: list[dict[str, str]]) -> str:
     """A JSON Lines dataset under datasets/; returns its path as a manifest names it."""
     folder = root / "datasets"
     folder.mkdir(exist_ok=True)
-    (folder / f"{model_id}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows),
-                                              encoding="utf-8")
+    (folder / f"{model_id}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return f"../datasets/{model_id}.jsonl"
 
 
-def write_repo(root: Path, ids: Iterable[str], *, with_permissions: Iterable[str] = (),
-               prune: bool = False) -> Path:
+def write_repo(root: Path, ids: Iterable[str], *, with_permissions: Iterable[str] = (), prune: bool = False) -> Path:
     """A repository at `root` declaring `ids`; those in `with_permissions` grant a reader."""
     granted = set(with_permissions)
     (root / "manifests").mkdir(parents=True)
-    (root / "reconciler.yaml").write_text(_SETTINGS.format(prune=str(prune).lower()),
-                                          encoding="utf-8")
+    (root / "reconciler.yaml").write_text(_SETTINGS.format(prune=str(prune).lower()), encoding="utf-8")
     for model_id in ids:
         write_manifest(root, model_id, with_permissions=model_id in granted)
     return root
@@ -132,20 +133,22 @@ def seed(server: EmulatorServer, models: Iterable[DesiredModel]) -> None:
     for model in models:
         now = time.time()
         body = create_body(model)
-        body["description"] = UNKEYED.description(model, f"tunedModels/{model.id}",
-                                                  untested=bool(model.manifest.spec.smoke_tests),
-                                                  created=timestamp(now))
+        body["description"] = UNKEYED.description(
+            model, f"tunedModels/{model.id}", untested=bool(model.manifest.spec.smoke_tests), created=timestamp(now)
+        )
         call = Call(version="v1beta", body=body, query={"tunedModelId": model.id}, enums=Enums(), now=now)
         service.create_tuned_model(call)
 
 
 def seed_unmanaged(server: EmulatorServer, model_id: str) -> None:
     """A live model the reconciler did not create: no trailer in its description."""
-    body = {"displayName": "Made by hand", "description": "Not ours.", "baseModel": BASE_MODEL,
-            "tuningTask": {"trainingData": {"examples": {"examples": [
-                {"textInput": "1", "output": "2"}]}}}}
-    call = Call(version="v1beta", body=body, query={"tunedModelId": model_id}, enums=Enums(),
-                now=time.time())
+    body = {
+        "displayName": "Made by hand",
+        "description": "Not ours.",
+        "baseModel": BASE_MODEL,
+        "tuningTask": {"trainingData": {"examples": {"examples": [{"textInput": "1", "output": "2"}]}}},
+    }
+    call = Call(version="v1beta", body=body, query={"tunedModelId": model_id}, enums=Enums(), now=time.time())
     server.app.services["models"].create_tuned_model(call)
 
 

@@ -35,8 +35,9 @@ IDS = ["alpha", "beta", "gamma"]
 
 def three_models(root: Path) -> Path:
     """alpha, beta (tuned from alpha) and gamma, one change at a time."""
-    return write_repo(root, [manifest("alpha"), manifest("beta", source_model="alpha"), manifest("gamma")],
-                      concurrency=1)
+    return write_repo(
+        root, [manifest("alpha"), manifest("beta", source_model="alpha"), manifest("gamma")], concurrency=1
+    )
 
 
 def count(server: EmulatorServer, key: str) -> int:
@@ -93,8 +94,9 @@ def test_killed_between_the_delete_and_the_create_of_a_replace(
     process = start_cli(repo, server, "apply", "--yes")
     # Replace: read (ownership check), delete, read until gone, create. The
     # second read is sent only once the delete has answered, and takes 0.15 s.
-    wait_until(lambda: count(server, DELETE_KEY) == 1 and count(server, GET_KEY) >= reads + 2,
-               "the read after the delete")
+    wait_until(
+        lambda: count(server, DELETE_KEY) == 1 and count(server, GET_KEY) >= reads + 2, "the read after the delete"
+    )
     process.kill()
     finish(process)
     assert count(server, CREATE_KEY) == 1
@@ -109,9 +111,7 @@ def test_killed_between_the_delete_and_the_create_of_a_replace(
     assert run_cli(repo, server, "plan", "--detailed-exitcode").code == 0
 
 
-def test_two_applies_at_once_make_each_model_once(
-    make_emulator: Callable[..., EmulatorServer], tmp_path: Path
-) -> None:
+def test_two_applies_at_once_make_each_model_once(make_emulator: Callable[..., EmulatorServer], tmp_path: Path) -> None:
     # 0.1 s a request: both usually list before either creates, so both plan
     # the creates and one of them is answered ALREADY_EXISTS for each model.
     server = make_emulator(seed=5, step_seconds=0.05, latency_seconds=0.1)

@@ -159,9 +159,9 @@ def create_unmanaged(server: EmulatorServer, model_id: str) -> None:
         "temperature": 0.5,
         "tuningTask": {
             "hyperparameters": {"epochCount": 2, "batchSize": 4, "learningRate": 0.001},
-            "trainingData": {"examples": {"examples": [
-                {"textInput": row["text_input"], "output": row["output"]} for row in rows()
-            ]}},
+            "trainingData": {
+                "examples": {"examples": [{"textInput": row["text_input"], "output": row["output"]} for row in rows()]}
+            },
         },
     }
     with client_for(server) as client:

@@ -79,8 +79,15 @@ def test_output_json_is_json_lines(emulator: EmulatorServer, tmp_path: Path) -> 
     assert lines[-1]["smoke_tests"] == [
         {"model_id": "alpha", "input": "3", "expected": "equals '4'", "got": "4", "passed": True}
     ]
-    assert lines[-1]["counts"] == {"created": 1, "waited_for": 0, "updated": 0, "replaced": 0,
-                                   "deleted": 0, "imported": 0, "forgotten": 0}
+    assert lines[-1]["counts"] == {
+        "created": 1,
+        "waited_for": 0,
+        "updated": 0,
+        "replaced": 0,
+        "deleted": 0,
+        "imported": 0,
+        "forgotten": 0,
+    }
     assert not any(empty_strings(line) for line in lines)  # null where absent, never ""
     again = run_cli(repo, emulator, "apply", "--yes", "--output", "json")
     assert [json.loads(line)["type"] for line in again.out.splitlines()] == ["plan", "summary"]

@@ -38,8 +38,10 @@ def test_a_branch_other_than_the_default_is_refused_and_nothing_is_sent(
 ) -> None:
     result = run_cli(repo, server, command, "--yes", **github_env(tmp_path, "refs/heads/feature"))
     assert result.code == 1
-    assert (f"refusing to {command} in GitHub Actions on refs/heads/feature: only refs/heads/main may "
-            f"{command} (the default branch); nothing was sent") in result.err
+    assert (
+        f"refusing to {command} in GitHub Actions on refs/heads/feature: only refs/heads/main may "
+        f"{command} (the default branch); nothing was sent"
+    ) in result.err
     assert request_counts(server) == {}
     assert live_models(server) == {}
 
@@ -57,18 +59,14 @@ def test_a_pull_request_ref_is_refused(server: EmulatorServer, repo: Path, tmp_p
     assert request_counts(server) == {}
 
 
-def test_without_a_default_branch_in_the_event_it_refuses(
-    server: EmulatorServer, repo: Path, tmp_path: Path
-) -> None:
+def test_without_a_default_branch_in_the_event_it_refuses(server: EmulatorServer, repo: Path, tmp_path: Path) -> None:
     result = run_cli(repo, server, "apply", "--yes", **github_env(tmp_path, "refs/heads/main", None))
     assert result.code == 1
     assert "the repository's default branch is not in the event payload" in result.err
     assert request_counts(server) == {}
 
 
-def test_apply_ref_in_reconciler_yaml_names_another_branch(
-    server: EmulatorServer, repo: Path, tmp_path: Path
-) -> None:
+def test_apply_ref_in_reconciler_yaml_names_another_branch(server: EmulatorServer, repo: Path, tmp_path: Path) -> None:
     write_settings(repo, applyRef="release")
     refused = run_cli(repo, server, "apply", "--yes", **github_env(tmp_path, "refs/heads/main"))
     assert refused.code == 1

@@ -94,8 +94,11 @@ def test_the_schema_line_points_at_the_schema_from_wherever_the_file_lands(
         first = (folder / "alpha.yaml").read_text().splitlines()[0]
         relative = first.removeprefix("# yaml-language-server: $schema=")
         assert (folder / relative).resolve() == (source / "schema" / "tunedmodel.schema.json").resolve()
-    assert (source / "manifests" / "alpha.yaml").read_text().startswith(
-        "# yaml-language-server: $schema=../schema/tunedmodel.schema.json\n")
+    assert (
+        (source / "manifests" / "alpha.yaml")
+        .read_text()
+        .startswith("# yaml-language-server: $schema=../schema/tunedmodel.schema.json\n")
+    )
 
 
 def test_without_a_committed_schema_no_line_points_nowhere_and_a_hint_says_how(

@@ -46,8 +46,11 @@ def set_description(server: EmulatorServer, model_id: str, description: str) -> 
 
 
 def hand_made(server: EmulatorServer, model_id: str, description: str) -> None:
-    body = {"baseModel": "models/gemini-1.5-flash-001-tuning", "description": description,
-            "tuningTask": {"trainingData": {"examples": {"examples": [{"textInput": "1", "output": "2"}] * 20}}}}
+    body = {
+        "baseModel": "models/gemini-1.5-flash-001-tuning",
+        "description": description,
+        "tuningTask": {"trainingData": {"examples": {"examples": [{"textInput": "1", "output": "2"}] * 20}}},
+    }
     with GeminiClient(endpoint=server.url) as client:
         client.create_tuned_model(body, tuned_model_id=model_id)
 
@@ -94,9 +97,7 @@ def test_signed_markers_need_one_of_the_keys(server: EmulatorServer, tmp_path: P
     assert "1 blocked" in unkeyed.out  # never replaced or deleted on an unverifiable marker
 
 
-def test_markers_from_before_check_values_migrate_in_the_first_plan(
-    server: EmulatorServer, tmp_path: Path
-) -> None:
+def test_markers_from_before_check_values_migrate_in_the_first_plan(server: EmulatorServer, tmp_path: Path) -> None:
     repo = write_repo(tmp_path, [manifest("alpha"), manifest("beta")])
     assert run_cli(repo, server, "apply", "--yes").code == 0
     for model_id, body in live_models(server).items():  # what an older reconciler wrote
@@ -151,10 +152,16 @@ def made_again(server: EmulatorServer, clock: Clock, model_id: str, description:
     """Delete a model and make one by hand at its id, with every input the API
     shows equal (other training data) and `description`; returns it, finished."""
     live = live_models(server)[model_id]
-    body = {"baseModel": live["baseModel"], "displayName": live["displayName"], "description": description,
-            "temperature": live["temperature"],
-            "tuningTask": {"hyperparameters": live["tuningTask"]["hyperparameters"],
-                           "trainingData": {"examples": {"examples": [{"textInput": "1", "output": "x"}] * 20}}}}
+    body = {
+        "baseModel": live["baseModel"],
+        "displayName": live["displayName"],
+        "description": description,
+        "temperature": live["temperature"],
+        "tuningTask": {
+            "hyperparameters": live["tuningTask"]["hyperparameters"],
+            "trainingData": {"examples": {"examples": [{"textInput": "1", "output": "x"}] * 20}},
+        },
+    }
     with client_for(server) as client:
         client.delete_tuned_model(model_id)
         client.create_tuned_model(body, tuned_model_id=model_id)
@@ -283,22 +290,24 @@ def test_a_marker_from_before_the_binding_never_replaces_or_prunes(timed: Emulat
 
     applied = run_cli(repo, timed, "apply", "--yes", "--prune")
     assert applied.code == 1, applied.text  # a model blocked
-    assert "tunedModels/alpha (declared in manifests/alpha.yaml:1) does not match its manifest, and its " \
-           "ownership marker is not bound to this model's createTime" in applied.out
+    assert (
+        "tunedModels/alpha (declared in manifests/alpha.yaml:1) does not match its manifest, and its "
+        "ownership marker is not bound to this model's createTime" in applied.out
+    )
     assert "tunedModels/beta is treated as unmanaged (never deleted)" in applied.out
     live = live_models(timed)
     assert all(unchanged(before[model_id], live[model_id]) for model_id in before)
 
 
-def test_a_marker_signed_with_another_key_is_blocked_for_that_reason(
-    server: EmulatorServer, tmp_path: Path
-) -> None:
+def test_a_marker_signed_with_another_key_is_blocked_for_that_reason(server: EmulatorServer, tmp_path: Path) -> None:
     repo = write_repo(tmp_path, [manifest("alpha")])
     assert run_cli(repo, server, "apply", "--yes", RECONCILER_OWNERSHIP_KEY=KEY).code == 0
     planned = run_cli(repo, server, "plan", RECONCILER_OWNERSHIP_KEY="another-key")
     blocked = next(line for line in planned.out.splitlines() if "x tunedModels/alpha" in line)
-    assert "not managed by the reconciler (its ownership marker is not signed by any " \
-           "RECONCILER_OWNERSHIP_KEY given" in blocked
+    assert (
+        "not managed by the reconciler (its ownership marker is not signed by any "
+        "RECONCILER_OWNERSHIP_KEY given" in blocked
+    )
     assert "no reconciler trailer" not in planned.out
 
 
@@ -322,9 +331,7 @@ def test_a_model_made_again_during_an_apply_never_gets_a_marker_that_verifies(
     assert UNKEYED.read(live["description"], live["name"], live["createTime"]).ownership is None
 
 
-def test_passing_smoke_tests_never_binds_a_marker_the_plan_did_not_trust(
-    timed: EmulatorServer, tmp_path: Path
-) -> None:
+def test_passing_smoke_tests_never_binds_a_marker_the_plan_did_not_trust(timed: EmulatorServer, tmp_path: Path) -> None:
     """A run the apply only waited for may carry a copied unbound marker: its
     smoke tests passing drops `untested` and leaves the binding to the next plan."""
     repo = write_repo(tmp_path, [manifest("alpha", smoke=(("3", "4"),))])

@@ -78,8 +78,7 @@ def actions(plan: dict[str, Any]) -> list[tuple[str, str]]:
     return [(change["action"], change["model_id"]) for change in plan["changes"]]
 
 
-def converged_repo(root: Path, server: EmulatorServer, ids: list[str],
-                   with_permissions: tuple[str, ...] = ()) -> Path:
+def converged_repo(root: Path, server: EmulatorServer, ids: list[str], with_permissions: tuple[str, ...] = ()) -> Path:
     """A repository whose models are all live and up to date (grants left to the caller)."""
     write_repo(root, ids, with_permissions=with_permissions)
     seed(server, load_desired(root).models)
@@ -98,8 +97,12 @@ def test_plan_on_an_empty_account_creates_every_model(
 
     assert result.code == 2, result.err
     plan = plan_json(result)
-    assert sorted(actions(plan)) == [("create", "alpha"), ("create", "beta"),
-                                     ("create", "gamma"), ("permission_add", "beta")]
+    assert sorted(actions(plan)) == [
+        ("create", "alpha"),
+        ("create", "beta"),
+        ("create", "gamma"),
+        ("permission_add", "beta"),
+    ]
     assert plan["errors"] == [] and plan["unmanaged_count"] == 0
     # One list call; no permissions to read, since nothing is live yet.
     assert request_counts(at_emulator) == {LIST_KEY: 1}
@@ -146,8 +149,11 @@ def test_a_manifest_whose_id_is_taken_by_an_unmanaged_model_is_blocked_and_the_r
     ids=["plain", "detailed"],
 )
 def test_changes_exit_2_only_with_detailed_exitcode(
-    tmp_path: Path, at_emulator: EmulatorServer, cli: Callable[..., Result],
-    flags: tuple[str, ...], expected: int,
+    tmp_path: Path,
+    at_emulator: EmulatorServer,
+    cli: Callable[..., Result],
+    flags: tuple[str, ...],
+    expected: int,
 ) -> None:
     repo = converged_repo(tmp_path / "repo", at_emulator, ["alpha"])
     write_manifest(repo, "alpha", display_name="Renamed")
@@ -180,8 +186,7 @@ def test_plan_of_2000_models_lists_them_in_two_pages_and_reads_only_declared_per
     granted = ("model-0007", "model-1000", "model-1999")
     repo = converged_repo(tmp_path / "repo", at_emulator, ids, with_permissions=granted)
     for model_id in granted:
-        client.create_permission(model_id, {"granteeType": "USER", "emailAddress": READER,
-                                            "role": "READER"})
+        client.create_permission(model_id, {"granteeType": "USER", "emailAddress": READER, "role": "READER"})
     reset_request_counts(at_emulator)
 
     result = cli("plan", "-C", str(repo), "--output", "json", "--detailed-exitcode")
@@ -222,8 +227,7 @@ def failing_from_second_list_page(monkeypatch: pytest.MonkeyPatch) -> EmulatorSe
         calls += 1
         if calls == 2:
             faults = {"rate_503": 1.0, "path_regex": r"/tunedModels$"}
-            requests.post(f"{holder[0].url}/_internal/faults", json=faults,
-                          timeout=10).raise_for_status()
+            requests.post(f"{holder[0].url}/_internal/faults", json=faults, timeout=10).raise_for_status()
 
     server = EmulatorServer(EmulatorOptions(latency_seconds=0.001), sleep=before_request)
     holder.append(server)
@@ -288,8 +292,7 @@ def delete_model(client: GeminiClient) -> None:
 
 
 def grant_reader(client: GeminiClient) -> None:
-    client.create_permission("alpha", {"granteeType": "USER", "emailAddress": "other@example.com",
-                                       "role": "READER"})
+    client.create_permission("alpha", {"granteeType": "USER", "emailAddress": "other@example.com", "role": "READER"})
 
 
 @pytest.mark.parametrize(
@@ -302,11 +305,14 @@ def grant_reader(client: GeminiClient) -> None:
     ids=["patched", "deleted", "permission-granted"],
 )
 def test_apply_refuses_a_saved_plan_after_a_live_change(
-    tmp_path: Path, at_emulator: EmulatorServer, client: GeminiClient, cli: Callable[..., Result],
-    change_live: Callable[[GeminiClient], None], expected: str,
+    tmp_path: Path,
+    at_emulator: EmulatorServer,
+    client: GeminiClient,
+    cli: Callable[..., Result],
+    change_live: Callable[[GeminiClient], None],
+    expected: str,
 ) -> None:
-    repo = converged_repo(tmp_path / "repo", at_emulator, ["alpha", "beta"],
-                          with_permissions=("alpha",))
+    repo = converged_repo(tmp_path / "repo", at_emulator, ["alpha", "beta"], with_permissions=("alpha",))
     write_manifest(repo, "beta", display_name="Renamed in git")
     plan_file = tmp_path / "plan.json"
     assert cli("plan", "-C", str(repo), "--out", str(plan_file)).code == 0

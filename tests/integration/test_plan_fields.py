@@ -47,8 +47,7 @@ class Recording(requests.Session):
 
 
 def seed_at(server: EmulatorServer, model: DesiredModel, started: float) -> None:
-    call = Call(version="v1beta", body=create_body(model), query={"tunedModelId": model.id},
-                enums=Enums(), now=started)
+    call = Call(version="v1beta", body=create_body(model), query={"tunedModelId": model.id}, enums=Enums(), now=started)
     server.app.services["models"].create_tuned_model(call)
 
 
@@ -64,8 +63,7 @@ def account(tmp_path: Path, make_emulator: Callable[..., EmulatorServer]) -> tup
     return server, load_desired(root)
 
 
-def observe_with(server: EmulatorServer, desired: Desired, session: Recording, *,
-                 progress: bool = False) -> Observed:
+def observe_with(server: EmulatorServer, desired: Desired, session: Recording, *, progress: bool = False) -> Observed:
     client = GeminiClient(endpoint=server.url, credentials=Anonymous(), session=session)
     return GeminiBackend(client).observe_models(progress=progress)(desired)
 

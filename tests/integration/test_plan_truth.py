@@ -37,9 +37,7 @@ def without_generation(model_id: str) -> dict[str, object]:
 # --- 1. a managed model with no manifest is out of sync -----------------------------------
 
 
-def test_a_model_that_would_be_pruned_is_out_of_sync_everywhere(
-    emulator: EmulatorServer, tmp_path: Path
-) -> None:
+def test_a_model_that_would_be_pruned_is_out_of_sync_everywhere(emulator: EmulatorServer, tmp_path: Path) -> None:
     repo = write_repo(tmp_path, [manifest("kept"), manifest("gone")])  # prune: false
     assert run_cli(repo, emulator, "apply", "--yes").code == 0
     remove_manifest(repo, "gone")
@@ -196,7 +194,8 @@ def test_concurrent_applies_count_each_model_created_once(tmp_path: Path) -> Non
             assert result.code == 0, result.text
             summary = re.search(
                 r"Apply complete: (\d+) created(?:, (\d+) created by another run and waited for)?, 0 updated",
-                result.out)
+                result.out,
+            )
             assert summary is not None, result.out
             made, found = int(summary.group(1)), int(summary.group(2) or 0)
             assert made + found == len(ids), result.out  # every run planned, and saw through, every model
@@ -242,9 +241,7 @@ def test_every_api_command_says_where_it_points(emulator: EmulatorServer, tmp_pa
         assert targets == [f"Target: the emulator at {emulator.host_port} (GENERATIVELANGUAGE_EMULATOR_HOST)"]
 
 
-def test_global_flags_after_the_subcommand_and_hints_that_keep_them(
-    emulator: EmulatorServer, tmp_path: Path
-) -> None:
+def test_global_flags_after_the_subcommand_and_hints_that_keep_them(emulator: EmulatorServer, tmp_path: Path) -> None:
     repo = write_repo(tmp_path / "repo", [manifest("alpha")])
     # In the parent folder, pointing at the repository with -C; the flag after the subcommand.
     planned = run_cli(tmp_path, emulator, "plan", "-C", "repo", "--emulator", "--out", "plan.json")

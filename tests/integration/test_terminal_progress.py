@@ -44,7 +44,7 @@ class Screen:
     def feed(self, text: str) -> None:
         position = 0
         for match in CONTROL.finditer(text):
-            self._text(text[position:match.start()])
+            self._text(text[position : match.start()])
             self._control(int(match.group(1) or 1), match.group(2))
             position = match.end()
         self._text(text[position:])
@@ -57,7 +57,7 @@ class Screen:
             self.row, self.col = max(0, self.row - count), 0
         elif command == "J":  # clear from the cursor to the end of the screen
             self.rows[self.row] = self.rows[self.row][: self.col]
-            del self.rows[self.row + 1:]
+            del self.rows[self.row + 1 :]
         # "m" (colours) changes nothing on the grid
 
     def _text(self, text: str) -> None:
@@ -80,8 +80,9 @@ class Screen:
             self.rows.append([])
 
 
-def run_in_pty(repo: Path, emulator: EmulatorServer, columns: int, *args: str,
-               typed: bytes | None = None) -> tuple[int, str]:
+def run_in_pty(
+    repo: Path, emulator: EmulatorServer, columns: int, *args: str, typed: bytes | None = None
+) -> tuple[int, str]:
     """`python -m reconciler ARGS` with stdout and stderr on a pty `columns` wide;
     with `typed`, stdin is the pty too and that is what the user types."""
     master, slave = os.openpty()
@@ -89,8 +90,9 @@ def run_in_pty(repo: Path, emulator: EmulatorServer, columns: int, *args: str,
     env = {**os.environ, "PYTHONPATH": str(ROOT), **cli_env(emulator), "TERM": "xterm"}
     env.pop("COLUMNS", None)
     stdin = slave if typed is not None else subprocess.DEVNULL
-    process = subprocess.Popen([sys.executable, "-m", "reconciler", *args], cwd=repo, env=env,
-                               stdin=stdin, stdout=slave, stderr=slave)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", *args], cwd=repo, env=env, stdin=stdin, stdout=slave, stderr=slave
+    )
     os.close(slave)
     if typed is not None:
         os.write(master, typed)  # the terminal keeps it until the prompt reads it

@@ -48,7 +48,11 @@ def test_a_validated_manifest_keeps_only_the_lines_later_asked_for() -> None:
     kept = document.kept_for([("metadata", "name"), ("spec", "sourceModel")], [("spec", "trainingData")], shared)
     assert kept.data is None
     assert set(kept.lines) == {
-        ("metadata",), ("metadata", "name"), ("spec",), ("spec", "trainingData"), ("spec", "trainingData", "file"),
+        ("metadata",),
+        ("metadata", "name"),
+        ("spec",),
+        ("spec", "trainingData"),
+        ("spec", "trainingData", "file"),
     }
     assert kept.line_of(("spec", "sourceModel")) == kept.lines[("spec",)]  # absent: its mapping's line
     [again], _ = parse_documents(manifest, "n.yaml")

@@ -217,17 +217,27 @@ _TWO_CHUNKS = [(f"{n}", str(n)) for n in range(2400)]
     ("content", "expected"),
     [
         (_jsonl(_CLEAN), []),
-        (_jsonl([*_CLEAN, _CLEAN[3], _CLEAN[3]]), ["d.jsonl:51: duplicate of the example at line 4",
-                                                   "d.jsonl:52: duplicate of the example at line 4"]),
+        (
+            _jsonl([*_CLEAN, _CLEAN[3], _CLEAN[3]]),
+            ["d.jsonl:51: duplicate of the example at line 4", "d.jsonl:52: duplicate of the example at line 4"],
+        ),
         (_jsonl([*_TWO_CHUNKS, _TWO_CHUNKS[0]], pad=500), ["d.jsonl:2401: duplicate of the example at line 1"]),
-        (_jsonl([*_CLEAN[:10], ("x", "y" * 5_001), *_CLEAN[10:]]),
-         ["d.jsonl:11: output: is 5,001 characters, the API takes at most 5,000"]),
-        (_jsonl([*_CLEAN[:10], ("x" * 40_001, "y"), *_CLEAN[10:]]),
-         ["d.jsonl:11: text_input: is 40,001 characters, the API takes at most 40,000"]),
-        (_jsonl([*_CLEAN[:10], ("x", ""), ("z", " \t"), *_CLEAN[10:]]),
-         ["d.jsonl:11: output: must not be empty", "d.jsonl:12: output: must not be empty"]),
-        (_jsonl(_CLEAN) + '{"text_input": "\\ud800", "output": "x"}\n',
-         ["d.jsonl:51: text is not valid Unicode (a lone surrogate)"]),
+        (
+            _jsonl([*_CLEAN[:10], ("x", "y" * 5_001), *_CLEAN[10:]]),
+            ["d.jsonl:11: output: is 5,001 characters, the API takes at most 5,000"],
+        ),
+        (
+            _jsonl([*_CLEAN[:10], ("x" * 40_001, "y"), *_CLEAN[10:]]),
+            ["d.jsonl:11: text_input: is 40,001 characters, the API takes at most 40,000"],
+        ),
+        (
+            _jsonl([*_CLEAN[:10], ("x", ""), ("z", " \t"), *_CLEAN[10:]]),
+            ["d.jsonl:11: output: must not be empty", "d.jsonl:12: output: must not be empty"],
+        ),
+        (
+            _jsonl(_CLEAN) + '{"text_input": "\\ud800", "output": "x"}\n',
+            ["d.jsonl:51: text is not valid Unicode (a lone surrogate)"],
+        ),
     ],
     ids=["clean", "duplicates", "duplicate-across-chunks", "long-output", "long-input", "empty-outputs", "surrogate"],
 )

@@ -19,8 +19,9 @@ def test_an_empty_manifests_folder_loads_with_a_warning(tmp_path: Path) -> None:
     assert [p.message for p in result.warnings] == ["no manifests (.yaml or .yml files) found"]
 
 
-def test_validate_without_any_manifest_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_validate_without_any_manifest_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A wrong path must not pass CI: nothing to check is a failed check.
     (tmp_path / "manifests").mkdir()
     monkeypatch.chdir(tmp_path)
@@ -41,8 +42,17 @@ def test_a_missing_configured_manifests_folder_is_an_empty_one(tmp_path: Path) -
     assert [p.message for p in result.warnings] == ["no manifests folder (treated as empty)"]
 
 
-@pytest.mark.parametrize("command", [["validate"], ["validate", "-C", "."], ["--emulator", "plan"],
-                                     ["plan", "--emulator"], ["status"], ["import", "x", "--manifest", "c.yml"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["validate"],
+        ["validate", "-C", "."],
+        ["--emulator", "plan"],
+        ["plan", "--emulator"],
+        ["status"],
+        ["import", "x", "--manifest", "c.yml"],
+    ],
+)
 def test_a_folder_that_is_no_repository_is_refused_not_scanned(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, command: list[str]
 ) -> None:

@@ -98,8 +98,11 @@ def test_inline_evaluation_examples_have_the_same_digest_as_the_file(tmp_path: P
 
 
 def test_a_model_without_evaluation_has_none(tmp_path: Path) -> None:
-    make_repo(tmp_path, {"manifests/m.yaml": MANIFEST.split("  evaluation:")[0].format(name="m", base=GEMINI_BASE)},
-              {"datasets/train.jsonl": examples_jsonl()})
+    make_repo(
+        tmp_path,
+        {"manifests/m.yaml": MANIFEST.split("  evaluation:")[0].format(name="m", base=GEMINI_BASE)},
+        {"datasets/train.jsonl": examples_jsonl()},
+    )
     model = loaded(tmp_path)
     assert model.evaluation is None
     assert list(read_evaluation(model)) == []
@@ -129,11 +132,13 @@ def test_the_scores_digest_follows_the_data_and_metrics_not_the_thresholds(tmp_p
 
 def test_the_digests_ignore_metric_order_file_order_and_on_failure(tmp_path: Path) -> None:
     base = loaded(repo(tmp_path / "a"))
-    reordered = loaded(repo(
-        tmp_path / "b",
-        evaluation=EVALUATION.replace("[exactMatch, rougeL]", "[rougeL, exactMatch]") + "\n    onFailure: promote",
-        eval_file="".join(reversed(FRESH.splitlines(keepends=True))),
-    ))
+    reordered = loaded(
+        repo(
+            tmp_path / "b",
+            evaluation=EVALUATION.replace("[exactMatch, rougeL]", "[rougeL, exactMatch]") + "\n    onFailure: promote",
+            eval_file="".join(reversed(FRESH.splitlines(keepends=True))),
+        )
+    )
     assert evaluation_digest(reordered) == evaluation_digest(base)
     digest = evaluation_digest(base)
     assert digest is not None and len(digest) == 12 and digest.isalnum() and digest.islower()
@@ -151,27 +156,43 @@ def test_a_whole_number_threshold_is_the_same_as_its_float(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("evaluation", "expected"),
     [
-        (EVALUATION.replace("rougeL]", "bleu]"),
-         "manifests/m.yaml:11: spec.evaluation.metrics[1]: must be 'exactMatch', 'contains', 'regex' or 'rougeL'"),
-        (EVALUATION.replace("metric: exactMatch", "metric: contains"),
-         "manifests/m.yaml:12: spec.evaluation.gate: the gate's metric contains is not in metrics "
-         "(exactMatch, rougeL)"),
+        (
+            EVALUATION.replace("rougeL]", "bleu]"),
+            "manifests/m.yaml:11: spec.evaluation.metrics[1]: must be 'exactMatch', 'contains', 'regex' or 'rougeL'",
+        ),
+        (
+            EVALUATION.replace("metric: exactMatch", "metric: contains"),
+            "manifests/m.yaml:12: spec.evaluation.gate: the gate's metric contains is not in metrics "
+            "(exactMatch, rougeL)",
+        ),
         (EVALUATION.replace("0.8", "1.5"), "manifests/m.yaml:12: spec.evaluation.gate.atLeast: must be <= 1.0"),
         (EVALUATION.replace("0.8", "-0.1"), "manifests/m.yaml:12: spec.evaluation.gate.atLeast: must be >= 0.0"),
-        (EVALUATION.replace("atLeast: 0.8", "notWorseThan: live, tolerance: -0.01"),
-         "manifests/m.yaml:12: spec.evaluation.gate.tolerance: must be >= 0.0"),
-        (EVALUATION.replace("atLeast: 0.8", "notWorseThan: live, tolerance: 1.5"),
-         "manifests/m.yaml:12: spec.evaluation.gate.tolerance: must be <= 1.0"),
-        (EVALUATION.replace("atLeast: 0.8", "atLeast: 0.8, tolerance: 0.1"),
-         "manifests/m.yaml:12: spec.evaluation.gate: tolerance applies to notWorseThan: live; "
-         "give it too, or remove tolerance"),
-        (EVALUATION.replace(", atLeast: 0.8", ""),
-         "manifests/m.yaml:12: spec.evaluation.gate: give atLeast, notWorseThan: live, or both"),
-        (EVALUATION.replace("rougeL]", "exactMatch]"),
-         "manifests/m.yaml:11: spec.evaluation.metrics: metric exactMatch is listed more than once"),
-        (EVALUATION.replace("{file: ../datasets/eval.jsonl}", "{unknown: true}"),
-         "manifests/m.yaml:10: spec.evaluation.data: evaluation data must be a file or examples "
-         "(unknown: true is for trainingData)"),
+        (
+            EVALUATION.replace("atLeast: 0.8", "notWorseThan: live, tolerance: -0.01"),
+            "manifests/m.yaml:12: spec.evaluation.gate.tolerance: must be >= 0.0",
+        ),
+        (
+            EVALUATION.replace("atLeast: 0.8", "notWorseThan: live, tolerance: 1.5"),
+            "manifests/m.yaml:12: spec.evaluation.gate.tolerance: must be <= 1.0",
+        ),
+        (
+            EVALUATION.replace("atLeast: 0.8", "atLeast: 0.8, tolerance: 0.1"),
+            "manifests/m.yaml:12: spec.evaluation.gate: tolerance applies to notWorseThan: live; "
+            "give it too, or remove tolerance",
+        ),
+        (
+            EVALUATION.replace(", atLeast: 0.8", ""),
+            "manifests/m.yaml:12: spec.evaluation.gate: give atLeast, notWorseThan: live, or both",
+        ),
+        (
+            EVALUATION.replace("rougeL]", "exactMatch]"),
+            "manifests/m.yaml:11: spec.evaluation.metrics: metric exactMatch is listed more than once",
+        ),
+        (
+            EVALUATION.replace("{file: ../datasets/eval.jsonl}", "{unknown: true}"),
+            "manifests/m.yaml:10: spec.evaluation.data: evaluation data must be a file or examples "
+            "(unknown: true is for trainingData)",
+        ),
     ],
 )
 def test_a_bad_evaluation_is_an_error_at_its_field(tmp_path: Path, evaluation: str, expected: str) -> None:
@@ -180,13 +201,15 @@ def test_a_bad_evaluation_is_an_error_at_its_field(tmp_path: Path, evaluation: s
 
 def test_an_empty_evaluation_file_is_an_error(tmp_path: Path) -> None:
     assert load_errors(repo(tmp_path, eval_file="")) == [
-        "manifests/m.yaml:10: spec.evaluation.data: the evaluation set has no examples"]
+        "manifests/m.yaml:10: spec.evaluation.data: the evaluation set has no examples"
+    ]
 
 
 def test_empty_inline_evaluation_examples_are_an_error(tmp_path: Path) -> None:
     evaluation = EVALUATION.replace("{file: ../datasets/eval.jsonl}", "{examples: []}")
     assert load_errors(repo(tmp_path, evaluation=evaluation)) == [
-        "manifests/m.yaml:10: spec.evaluation.data: the evaluation set has no examples"]
+        "manifests/m.yaml:10: spec.evaluation.data: the evaluation set has no examples"
+    ]
 
 
 def test_an_evaluation_set_over_the_cap_is_an_error(tmp_path: Path) -> None:
@@ -194,7 +217,8 @@ def test_an_evaluation_set_over_the_cap_is_an_error(tmp_path: Path) -> None:
     assert load_errors(root) == [
         "manifests/m.yaml:10: spec.evaluation.data: the evaluation set has 3 examples, more than "
         "evaluation.maxExamples (2, in reconciler.yaml): each one is an inference call on the candidate "
-        "and on the model serving now"]
+        "and on the model serving now"
+    ]
 
 
 def test_an_evaluation_set_at_the_cap_loads(tmp_path: Path) -> None:
@@ -206,7 +230,8 @@ def test_the_default_cap_is_1000(tmp_path: Path) -> None:
     pairs = [(str(1000 + i), str(1001 + i)) for i in range(1001)]
     assert load_errors(repo(tmp_path, eval_file=eval_jsonl(pairs)))[0].endswith(
         "has 1,001 examples, more than evaluation.maxExamples (1,000, in reconciler.yaml): each one is an "
-        "inference call on the candidate and on the model serving now")
+        "inference call on the candidate and on the model serving now"
+    )
 
 
 @pytest.mark.parametrize("cap", ["0", "100001", "true", "1.5"])
@@ -220,7 +245,8 @@ def test_an_evaluation_example_in_the_training_data_is_leakage_at_its_line(tmp_p
     leaky = eval_jsonl([("100", "101"), ("5", "6"), ("7", "nine")])
     assert load_errors(repo(tmp_path, eval_file=leaky)) == [
         "datasets/eval.jsonl:2: leakage: the same example is in the training data at datasets/train.jsonl:6; "
-        "remove it from one of them"]
+        "remove it from one of them"
+    ]
 
 
 def test_leakage_of_an_inline_example_names_it(tmp_path: Path) -> None:
@@ -232,7 +258,8 @@ def test_leakage_of_an_inline_example_names_it(tmp_path: Path) -> None:
     gate: {metric: exactMatch, atLeast: 0.8}"""
     assert load_errors(repo(tmp_path, evaluation=evaluation)) == [
         "manifests/m.yaml:13: spec.evaluation.data.examples[1]: leakage: the same example is in the training "
-        "data at datasets/train.jsonl:4; remove it from one of them"]
+        "data at datasets/train.jsonl:4; remove it from one of them"
+    ]
 
 
 def test_leakage_is_found_in_a_training_file_another_manifest_read_first(tmp_path: Path) -> None:
@@ -241,7 +268,8 @@ def test_leakage_is_found_in_a_training_file_another_manifest_read_first(tmp_pat
     root = repo(tmp_path, eval_file=eval_jsonl([("100", "101"), ("5", "6")]), extra={"manifests/a.yaml": plain})
     assert load_errors(root) == [
         "datasets/eval.jsonl:2: leakage: the same example is in the training data at datasets/train.jsonl:6; "
-        "remove it from one of them"]
+        "remove it from one of them"
+    ]
 
 
 def test_leakage_is_found_with_the_dataset_cache_warm(tmp_path: Path) -> None:
@@ -262,7 +290,8 @@ def test_with_the_regex_metric_each_expected_output_must_compile(tmp_path: Path)
     evaluation = EVALUATION.replace("[exactMatch, rougeL]", "[exactMatch, regex]")
     patterns = eval_jsonl([("100", "^10[0-9]$"), ("200", "(20")])
     assert load_errors(repo(tmp_path, evaluation=evaluation, eval_file=patterns)) == [
-        "datasets/eval.jsonl:2: output: with the regex metric, regex does not compile: missing ) at position 3"]
+        "datasets/eval.jsonl:2: output: with the regex metric, regex does not compile: missing ) at position 3"
+    ]
 
 
 def test_without_the_regex_metric_an_output_is_not_a_pattern(tmp_path: Path) -> None:
@@ -301,7 +330,8 @@ def test_gemini_refuses_not_worse_than_live(tmp_path: Path, capsys: pytest.Captu
     assert found == [
         "Error: manifests/m.yaml:12: spec.evaluation.gate.notWorseThan: the Gemini API cannot keep the old "
         "model during a replace (it is deleted first, to free its id), so there is no live model to compare "
-        "with; use atLeast, or backend: vertex"]
+        "with; use atLeast, or backend: vertex"
+    ]
 
 
 def test_gemini_takes_an_absolute_floor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -318,14 +348,17 @@ def test_vertex_takes_not_worse_than_live(tmp_path: Path, capsys: pytest.Capture
 
 VERTEX = "backend: vertex\nvertex: {project: my-project, datasets: gs://my-bucket/tuning}\n"
 VERTEX_BASE = "gemini-2.5-flash"
-LEAK_AT_LINE_2 = ("Error: datasets/eval.jsonl:2: leakage: the same example is in the training data at "
-                  "datasets/train.jsonl:6; remove it from one of them")
+LEAK_AT_LINE_2 = (
+    "Error: datasets/eval.jsonl:2: leakage: the same example is in the training data at "
+    "datasets/train.jsonl:6; remove it from one of them"
+)
 
 
 def contents_row(*texts: str, system: str | None = None) -> str:
     """A `contents` row of alternate user and model turns; the last text is the model's."""
-    row: dict[str, object] = {"contents": [{"role": ("user", "model")[i % 2], "parts": [{"text": text}]}
-                                           for i, text in enumerate(texts)]}
+    row: dict[str, object] = {
+        "contents": [{"role": ("user", "model")[i % 2], "parts": [{"text": text}]} for i, text in enumerate(texts)]
+    }
     if system is not None:
         row = {"systemInstruction": {"parts": [{"text": system}]}, **row}
     return json.dumps(row) + "\n"
@@ -364,9 +397,7 @@ def test_the_opening_exchange_of_a_multi_turn_row_is_compared(
     assert run_validate(root, capsys) == (1, [LEAK_AT_LINE_2])
 
 
-def test_held_out_examples_are_no_leak_whatever_the_forms(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_held_out_examples_are_no_leak_whatever_the_forms(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # Alike but not the same: another answer to a training input, a later turn of a
     # conversation (learned after it), a training answer to another input.
     training = contents_row("5", "6", "again", "7") + examples_jsonl(19, start=10)
@@ -397,7 +428,8 @@ def test_the_example_evaluation_set_is_held_out_from_its_training_set(tmp_path: 
     copied_at = len(held_out.splitlines()) + 1
     assert errors(load(root, cwd=root)) == [
         f"datasets/number-generator.eval.jsonl:{copied_at}: leakage: the same example is in the training data "
-        "at datasets/number-generator.jsonl:1; remove it from one of them"]
+        "at datasets/number-generator.jsonl:1; remove it from one of them"
+    ]
 
 
 def loaded_from(root: Path, model_id: str) -> DesiredModel:

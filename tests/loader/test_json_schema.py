@@ -28,12 +28,33 @@ SETTINGS_SCHEMA = ROOT / "schema" / "reconciler.schema.json"
 # Not bad-base-model: which names a base model may take is the backend's rule
 # (`models/...` on Gemini), checked by `validate`, not by the shared schema.
 MANIFEST_CASES = {
-    "bad-id", "base-and-source", "batch-size-zero", "both-learning-rates",
-    "dataset-bad-suffix", "display-name-too-long", "duplicate-key", "epoch-not-integer", "evaluation-unknown-metric",
-    "file-and-examples", "id-too-long", "inline-empty-output", "inline-with-keys",
-    "manifest-not-utf8", "many-problems", "missing-spec", "missing-training-data", "not-a-mapping",
-    "permission-no-email", "permission-owner-role", "smoke-test-bad-regex", "source-invalid",
-    "temperature-too-high", "unknown-field", "wrong-api-version", "wrong-kind", "yaml-syntax",
+    "bad-id",
+    "base-and-source",
+    "batch-size-zero",
+    "both-learning-rates",
+    "dataset-bad-suffix",
+    "display-name-too-long",
+    "duplicate-key",
+    "epoch-not-integer",
+    "evaluation-unknown-metric",
+    "file-and-examples",
+    "id-too-long",
+    "inline-empty-output",
+    "inline-with-keys",
+    "manifest-not-utf8",
+    "many-problems",
+    "missing-spec",
+    "missing-training-data",
+    "not-a-mapping",
+    "permission-no-email",
+    "permission-owner-role",
+    "smoke-test-bad-regex",
+    "source-invalid",
+    "temperature-too-high",
+    "unknown-field",
+    "wrong-api-version",
+    "wrong-kind",
+    "yaml-syntax",
 }
 # Bad reconciler.yaml files the settings schema rejects.
 SETTINGS_CASES = {"settings-invalid"}
@@ -43,8 +64,13 @@ def check_jsonschema(schema: Path, files: list[Path]) -> set[Path]:
     """The files check-jsonschema rejects (failing the schema, or not parsing)."""
     found = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
     assert found, "check-jsonschema is in the test extra"
-    result = subprocess.run([found, "-o", "json", "--schemafile", str(schema), *map(str, files)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [found, "-o", "json", "--schemafile", str(schema), *map(str, files)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     report: dict[str, Any] = json.loads(result.stdout)
     assert (result.returncode == 0) == (report["status"] == "ok"), result.stderr
     return {(ROOT / e["filename"]).resolve() for e in [*report.get("errors", []), *report.get("parse_errors", [])]}
@@ -56,8 +82,7 @@ def corpus_files(pattern: str) -> dict[Path, str]:
 
 def test_the_committed_schemas_are_up_to_date() -> None:
     for kind, (path, _) in SCHEMAS.items():
-        assert (ROOT / path).read_text(encoding="utf-8") == schema_text(kind), (
-            f"run: reconciler schema {kind} > {path}")
+        assert (ROOT / path).read_text(encoding="utf-8") == schema_text(kind), f"run: reconciler schema {kind} > {path}"
 
 
 def test_the_examples_pass_their_schemas() -> None:
@@ -90,8 +115,10 @@ def test_every_field_has_a_description_for_hover_text(kind: str) -> None:
 
 
 def test_files_point_editors_at_their_schema() -> None:
-    assert (ROOT / "reconciler.yaml").read_text().startswith(
-        "# yaml-language-server: $schema=schema/reconciler.schema.json\n")
+    assert (
+        (ROOT / "reconciler.yaml")
+        .read_text()
+        .startswith("# yaml-language-server: $schema=schema/reconciler.schema.json\n")
+    )
     for manifest in (ROOT / "manifests").glob("*.yaml"):
-        assert manifest.read_text().startswith(
-            "# yaml-language-server: $schema=../schema/tunedmodel.schema.json\n")
+        assert manifest.read_text().startswith("# yaml-language-server: $schema=../schema/tunedmodel.schema.json\n")

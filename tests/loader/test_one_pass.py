@@ -21,8 +21,11 @@ BAD_CSV = "question,answer\n1,2\n" + "x,y\n" * 5000  # no such columns: read sto
 JSON = json.dumps({"examples": [{"text_input": str(n), "output": str(n + 1)} for n in range(20)]}, indent=1)
 
 
-@pytest.mark.parametrize(("suffix", "text"), [(".jsonl", examples_jsonl(3000)), (".csv", CSV), (".csv", BAD_CSV),
-                                              (".json", JSON)], ids=["jsonl", "csv", "csv header problem", "json"])
+@pytest.mark.parametrize(
+    ("suffix", "text"),
+    [(".jsonl", examples_jsonl(3000)), (".csv", CSV), (".csv", BAD_CSV), (".json", JSON)],
+    ids=["jsonl", "csv", "csv header problem", "json"],
+)
 def test_the_digest_fed_while_reading_is_the_files_sha256(tmp_path: Path, suffix: str, text: str) -> None:
     path = tmp_path / f"data{suffix}"
     path.write_text(text)
@@ -46,8 +49,11 @@ def read_counting(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
 
 def test_each_dataset_is_opened_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    make_repo(tmp_path, {f"manifests/{n}.yaml": MANIFEST.format(name=n, file=f"../datasets/{n}.jsonl") for n in "abc"},
-              {f"datasets/{n}.jsonl": examples_jsonl(start=i * 100) for i, n in enumerate("abc")})
+    make_repo(
+        tmp_path,
+        {f"manifests/{n}.yaml": MANIFEST.format(name=n, file=f"../datasets/{n}.jsonl") for n in "abc"},
+        {f"datasets/{n}.jsonl": examples_jsonl(start=i * 100) for i, n in enumerate("abc")},
+    )
     opened = read_counting(monkeypatch)
     result = load(tmp_path, cwd=tmp_path)
     assert result.ok, result.problems
@@ -60,16 +66,24 @@ def test_the_resolver_follows_symlinked_folders_and_files(tmp_path: Path) -> Non
     (tmp_path / "linked").symlink_to(tmp_path / "real")
     (tmp_path / "real" / "alias.jsonl").symlink_to(tmp_path / "real" / "data.jsonl")
     resolver = Resolver()
-    for path in (tmp_path / "linked" / "data.jsonl", tmp_path / "linked" / "alias.jsonl",
-                 tmp_path / "linked" / ".." / "real" / "data.jsonl", tmp_path / "real" / "missing.jsonl"):
+    for path in (
+        tmp_path / "linked" / "data.jsonl",
+        tmp_path / "linked" / "alias.jsonl",
+        tmp_path / "linked" / ".." / "real" / "data.jsonl",
+        tmp_path / "real" / "missing.jsonl",
+    ):
         assert resolver.resolve(path) == path.resolve()
     with pytest.raises(FileProblem, match="cannot be resolved"):
         resolver.resolve(tmp_path / "real" / "nul\x00.jsonl")
 
 
 def cached_repo(root: Path, enabled: bool = True) -> Path:
-    return make_repo(root, {"manifests/a.yaml": MANIFEST.format(name="a", file="../datasets/a.jsonl")},
-                     {"datasets/a.jsonl": examples_jsonl()}, settings=f"datasetCache: {str(enabled).lower()}\n")
+    return make_repo(
+        root,
+        {"manifests/a.yaml": MANIFEST.format(name="a", file="../datasets/a.jsonl")},
+        {"datasets/a.jsonl": examples_jsonl()},
+        settings=f"datasetCache: {str(enabled).lower()}\n",
+    )
 
 
 def test_the_cache_reuses_a_clean_result_for_the_same_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,8 +23,12 @@ SOURCE = "manifests/number-generator.yaml"
 
 
 def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture
@@ -66,8 +70,10 @@ def test_a_duplicate_id_fixed_only_in_the_working_tree_is_refused(
     code, out, err = validate(capsys, "--staged", "manifests/copy.yaml")
     assert code == 1, out + err
     # Reported on the other file, yet about the file given: not filtered out.
-    assert ("Error: manifests/roman-numerals.yaml:8: metadata.name: duplicate id roman-numerals: "
-            "also declared at manifests/copy.yaml:8") in err
+    assert (
+        "Error: manifests/roman-numerals.yaml:8: metadata.name: duplicate id roman-numerals: "
+        "also declared at manifests/copy.yaml:8"
+    ) in err
     assert "Invalid: 1 error" in out
 
 
@@ -103,7 +109,7 @@ def test_a_source_declared_only_in_an_untracked_file_is_missing_from_the_commit(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (repo / "manifests" / "base-two.yaml").write_text(declaring("base-two"))  # never added
-    derived = (repo / "manifests" / "roman-numerals.yaml")
+    derived = repo / "manifests" / "roman-numerals.yaml"
     derived.write_text(derived.read_text().replace("tunedModels/number-generator", "tunedModels/base-two"))
     git(repo, "add", "manifests/roman-numerals.yaml")
 

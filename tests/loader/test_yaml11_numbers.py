@@ -48,18 +48,31 @@ def validate(capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
 
 # what replaces a valid line of number-generator.yaml, and every error expected
 MANIFEST_CASES = [
-    ("epochCount: 5", "epochCount: 1:30",
-     [f"{MANIFEST}:16: spec.hyperparameters.epochCount: must be an integer, not the text '1:30'"]),
-    ("epochCount: 5", "epochCount: 017",
-     [f"{MANIFEST}:16: spec.hyperparameters.epochCount: must be an integer, not the text '017'"]),
-    ("learningRate: 0.001", "learningRate: 0:0.5",
-     [f"{MANIFEST}:18: spec.hyperparameters.learningRate: must be a number, not the text '0:0.5'"]),
-    ("topK: 40", "topK: 1:30.5",
-     [f"{MANIFEST}:22: spec.generation.topK: must be an integer, not the text '1:30.5'"]),
+    (
+        "epochCount: 5",
+        "epochCount: 1:30",
+        [f"{MANIFEST}:16: spec.hyperparameters.epochCount: must be an integer, not the text '1:30'"],
+    ),
+    (
+        "epochCount: 5",
+        "epochCount: 017",
+        [f"{MANIFEST}:16: spec.hyperparameters.epochCount: must be an integer, not the text '017'"],
+    ),
+    (
+        "learningRate: 0.001",
+        "learningRate: 0:0.5",
+        [f"{MANIFEST}:18: spec.hyperparameters.learningRate: must be a number, not the text '0:0.5'"],
+    ),
+    ("topK: 40", "topK: 1:30.5", [f"{MANIFEST}:22: spec.generation.topK: must be an integer, not the text '1:30.5'"]),
     # An alias takes the general path: the value it names is text there too.
-    ("epochCount: 5\n    batchSize: 4", "epochCount: &n 1:04\n    batchSize: *n",
-     [f"{MANIFEST}:16: spec.hyperparameters.epochCount: must be an integer, not the text '1:04'",
-      f"{MANIFEST}:17: spec.hyperparameters.batchSize: must be an integer, not the text '1:04'"]),
+    (
+        "epochCount: 5\n    batchSize: 4",
+        "epochCount: &n 1:04\n    batchSize: *n",
+        [
+            f"{MANIFEST}:16: spec.hyperparameters.epochCount: must be an integer, not the text '1:04'",
+            f"{MANIFEST}:17: spec.hyperparameters.batchSize: must be an integer, not the text '1:04'",
+        ],
+    ),
 ]
 
 
@@ -76,15 +89,29 @@ def test_a_base_60_or_octal_number_in_a_manifest_is_refused_at_its_line(
 
 
 SETTINGS_CASES = [
-    ("concurrency: 4", "concurrency: 1:04",
-     ["reconciler.yaml:29: concurrency: must be an integer, not the text '1:04'"]),
-    ("# requestTimeoutSeconds: 30", "requestTimeoutSeconds: 1:30",
-     ["reconciler.yaml:32: requestTimeoutSeconds: must be a number, not the text '1:30'"]),
-    ("maxDeletions: 5", "maxDeletions: 05",
-     ["reconciler.yaml:26: maxDeletions: must be an integer, not the text '05'"]),
-    ("\nconcurrency: 4", "\nconcurrency: &c 1:04\nprune: *c",
-     ["reconciler.yaml:28: concurrency: must be an integer, not the text '1:04'",
-      "reconciler.yaml:29: prune: must be true or false, not the text '1:04'"]),
+    (
+        "concurrency: 4",
+        "concurrency: 1:04",
+        ["reconciler.yaml:29: concurrency: must be an integer, not the text '1:04'"],
+    ),
+    (
+        "# requestTimeoutSeconds: 30",
+        "requestTimeoutSeconds: 1:30",
+        ["reconciler.yaml:32: requestTimeoutSeconds: must be a number, not the text '1:30'"],
+    ),
+    (
+        "maxDeletions: 5",
+        "maxDeletions: 05",
+        ["reconciler.yaml:26: maxDeletions: must be an integer, not the text '05'"],
+    ),
+    (
+        "\nconcurrency: 4",
+        "\nconcurrency: &c 1:04\nprune: *c",
+        [
+            "reconciler.yaml:28: concurrency: must be an integer, not the text '1:04'",
+            "reconciler.yaml:29: prune: must be true or false, not the text '1:04'",
+        ],
+    ),
 ]
 
 
@@ -126,9 +153,24 @@ def test_base_60_and_leading_zero_octal_are_text_on_both_paths(text: str) -> Non
 
 
 # What YAML 1.1 reads that is no surprise: kept as SafeLoader reads it.
-KEPT = [("1_000", 1000), ("0x1F", 31), ("0b101", 5), ("+12", 12), ("0", 0), ("-0", 0), ("1_000.5", 1000.5),
-        ("1.0e-4", 0.0001), ("yes", True), ("No", False), ("on", True), ("OFF", False), ("0o17", "0o17"),
-        ("1e-4", "1e-4"), ("1:60", "1:60"), ("08", "08")]
+KEPT = [
+    ("1_000", 1000),
+    ("0x1F", 31),
+    ("0b101", 5),
+    ("+12", 12),
+    ("0", 0),
+    ("-0", 0),
+    ("1_000.5", 1000.5),
+    ("1.0e-4", 0.0001),
+    ("yes", True),
+    ("No", False),
+    ("on", True),
+    ("OFF", False),
+    ("0o17", "0o17"),
+    ("1e-4", "1e-4"),
+    ("1:60", "1:60"),
+    ("08", "08"),
+]
 
 
 @pytest.mark.parametrize(("text", "value"), KEPT, ids=[k[0] for k in KEPT])

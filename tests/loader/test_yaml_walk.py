@@ -65,7 +65,8 @@ def same(a: object, b: object, comparing: frozenset[tuple[int, int]] = frozenset
     if isinstance(a, dict) and isinstance(b, dict):
         return len(a) == len(b) and all(
             same(key_a, key_b, comparing) and same(value_a, value_b, comparing)
-            for (key_a, value_a), (key_b, value_b) in zip(a.items(), b.items(), strict=True))
+            for (key_a, value_a), (key_b, value_b) in zip(a.items(), b.items(), strict=True)
+        )
     assert isinstance(a, list) and isinstance(b, list)
     return len(a) == len(b) and all(same(x, y, comparing) for x, y in zip(a, b, strict=True))
 
@@ -148,14 +149,14 @@ SNIPPETS: dict[str, str] = {
     "a manifest twice in one stream": MANIFEST + "---\n" + MANIFEST,
     # YAML 1.1 integers, as SafeLoader reads them
     "ints": "a: 12\nb: -12\nc: +12\nd: 0\ne: -0\nf: 1_000\ng: 0b1010\nh: -0b1_0\ni: 017\nj: 0o17\nk: 0x1F\n"
-            "l: 0x_1f\nm: 190:20:30\nn: 08\no: 09_1\np: 0x\nq: 12abc\n",
+    "l: 0x_1f\nm: 190:20:30\nn: 08\no: 09_1\np: 0x\nq: 12abc\n",
     "floats": "a: 1.5\nb: 1e3\nc: 1.0e+3\nd: .5\ne: -.inf\nf: .Inf\ng: +.INF\nh: .nan\ni: .NaN\nj: 190:20:30.15\n"
-              "k: 1_000.5\nl: 6.8523015e+5\nm: 1.\nn: -1.5e-3\no: 1.5e3\n",
+    "k: 1_000.5\nl: 6.8523015e+5\nm: 1.\nn: -1.5e-3\no: 1.5e3\n",
     "nan everywhere": "a: .nan\nb: [.nan, .NAN]\n.nan: 1\n",
     "bools": "a: yes\nb: no\nc: on\nd: off\ne: Yes\nf: NO\ng: true\nh: False\ni: y\nj: n\nk: TRUE\nl: oN\n",
     "nulls": "a: ~\nb: null\nc: Null\nd: NULL\ne:\nf: ''\ng: nul\n",
     "timestamps": "a: 2001-12-14t21:59:43.10-05:00\nb: 2002-12-14\nc: 2001-12-14 21:59:43.10 -5\n"
-                  "d: 2001-12-15T02:59:43.1Z\ne: 2001-12-15 2:59:43.10\n",
+    "d: 2001-12-15T02:59:43.1Z\ne: 2001-12-15 2:59:43.10\n",
     "a timestamp that is no date": "a: 2001-13-45\n",
     "binary": "a: !!binary aGVsbG8gd29ybGQ=\nb: !!binary |\n  aGVs\n  bG8=\n",
     "binary, bad padding": "a: !!binary R0lGODlhDAAMAIQAAP\n",
@@ -311,19 +312,47 @@ def general_path_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-@pytest.mark.parametrize("name", ["a manifest", "ints", "floats", "nan everywhere", "bools", "nulls", "timestamps",
-                                  "binary", "non-string keys", "duplicate keys nested", "explicit str",
-                                  "explicit map and seq", f"flow lists {MAX_DEPTH + 1} deep",
-                                  "an ampersand in a string only", "an unused anchor"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "a manifest",
+        "ints",
+        "floats",
+        "nan everywhere",
+        "bools",
+        "nulls",
+        "timestamps",
+        "binary",
+        "non-string keys",
+        "duplicate keys nested",
+        "explicit str",
+        "explicit map and seq",
+        f"flow lists {MAX_DEPTH + 1} deep",
+        "an ampersand in a string only",
+        "an unused anchor",
+    ],
+)
 def test_ordinary_documents_take_the_walk(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     calls = general_path_calls(monkeypatch)
     parse_documents(SNIPPETS[name], "m.yaml")
     assert calls == []
 
 
-@pytest.mark.parametrize("name", ["merge key, no anchor", "value key", "set", "unknown tag on a mapping",
-                                  "a list as a key", "explicit int, not a number", "binary, not base64",
-                                  "an anchor", "an alias as a key", "the hostile bomb"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "merge key, no anchor",
+        "value key",
+        "set",
+        "unknown tag on a mapping",
+        "a list as a key",
+        "explicit int, not a number",
+        "binary, not base64",
+        "an anchor",
+        "an alias as a key",
+        "the hostile bomb",
+    ],
+)
 def test_unusual_documents_take_the_general_path(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     calls = general_path_calls(monkeypatch)
     parse_documents(SNIPPETS[name], "m.yaml")
@@ -347,10 +376,12 @@ class _PureLoader(yaml.SafeLoader):
     resolve = yamldoc._Loader.resolve
 
 
-@pytest.mark.parametrize(("ours", "theirs"), [(yamldoc._Loader, _OldLoader), (_PureLoader, _OldPureLoader)],
-                         ids=["libyaml", "pure Python"])
+@pytest.mark.parametrize(
+    ("ours", "theirs"), [(yamldoc._Loader, _OldLoader), (_PureLoader, _OldPureLoader)], ids=["libyaml", "pure Python"]
+)
 def test_composition_resolves_every_tag_as_safe_loader_does(
-        ours: type[yaml.SafeLoader], theirs: type[yaml.SafeLoader]) -> None:
+    ours: type[yaml.SafeLoader], theirs: type[yaml.SafeLoader]
+) -> None:
     def tags(loader_class: type[yaml.SafeLoader], text: str) -> list[tuple[str, int]]:
         found: list[tuple[str, int]] = []
         try:
@@ -383,14 +414,17 @@ def test_composition_resolves_every_tag_as_safe_loader_does(
             assert tags(ours, text) == tags(theirs, text)
 
 
-@pytest.mark.parametrize(("text", "line", "message"), [
-    ("a: 1\nb: 2001-13-45\n", 2, "'2001-13-45' is not a valid timestamp"),
-    ("a: !!int abc\n", 1, "'abc' is not a valid int"),
-    ("a: !!float x\n", 1, "'x' is not a valid float"),
-    ("a: !!bool maybe\n", 1, "'maybe' is not a valid bool"),
-    ("a: !!timestamp x\n", 1, "'x' is not a valid timestamp"),
-    ("a: &x 1\nb: [*x]\nc: !!int no\n", 3, "'no' is not a valid int"),  # the general path, for the anchor
-])
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("a: 1\nb: 2001-13-45\n", 2, "'2001-13-45' is not a valid timestamp"),
+        ("a: !!int abc\n", 1, "'abc' is not a valid int"),
+        ("a: !!float x\n", 1, "'x' is not a valid float"),
+        ("a: !!bool maybe\n", 1, "'maybe' is not a valid bool"),
+        ("a: !!timestamp x\n", 1, "'x' is not a valid timestamp"),
+        ("a: &x 1\nb: [*x]\nc: !!int no\n", 3, "'no' is not a valid int"),  # the general path, for the anchor
+    ],
+)
 def test_a_value_its_type_refuses_is_a_problem_at_its_line(text: str, line: int, message: str) -> None:
     """Once an internal error that stopped the run; now a problem like any other."""
     documents, problems = parse_documents(text, "m.yaml")

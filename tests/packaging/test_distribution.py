@@ -53,8 +53,9 @@ def test_the_sdist_holds_the_license_and_the_typing_marker(dist: Path) -> None:
 def run(bin_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI_", "GOOGLE_", "PYTHON"))}
     env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
-    return subprocess.run([str(bin_dir / "reconciler"), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [str(bin_dir / "reconciler"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_the_installed_command_runs_from_the_wheel(installed: Path, tmp_path: Path) -> None:
@@ -62,14 +63,19 @@ def test_the_installed_command_runs_from_the_wheel(installed: Path, tmp_path: Pa
     assert version.returncode == 0, version.stderr
     assert version.stdout.strip() == f"reconciler, version {__version__}"
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}  # no PYTHONPATH to a checkout
-    where = subprocess.run([str(installed / "python"), "-c", "import reconciler; print(reconciler.__file__)"],
-                           cwd=tmp_path, env=clean, check=True, capture_output=True, text=True, timeout=60)
+    where = subprocess.run(
+        [str(installed / "python"), "-c", "import reconciler; print(reconciler.__file__)"],
+        cwd=tmp_path,
+        env=clean,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert Path(where.stdout.strip()).is_relative_to(installed.parent)
 
 
-def test_the_readme_loop_runs_from_the_wheel_on_a_copy_of_the_examples(
-    installed: Path, tmp_path: Path
-) -> None:
+def test_the_readme_loop_runs_from_the_wheel_on_a_copy_of_the_examples(installed: Path, tmp_path: Path) -> None:
     for folder in ("manifests", "datasets"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     settings = (ROOT / "reconciler.yaml").read_text(encoding="utf-8")

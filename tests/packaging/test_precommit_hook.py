@@ -42,12 +42,15 @@ class UserRepo:
     def __init__(self, path: Path, bin_dir: Path, home: Path) -> None:
         self.path, self.bin_dir, self.home = path, bin_dir, home
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PYTHON", "GEMINI_", "GOOGLE_"))}
-        self.env.update({
-            "PATH": f"{bin_dir}{os.pathsep}{self.env['PATH']}",  # the wheel's reconciler first
-            "PRE_COMMIT_HOME": str(home),
-            "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",  # no hooksPath, no signing
-            "NO_COLOR": "1",
-        })
+        self.env.update(
+            {
+                "PATH": f"{bin_dir}{os.pathsep}{self.env['PATH']}",  # the wheel's reconciler first
+                "PRE_COMMIT_HOME": str(home),
+                "GIT_CONFIG_GLOBAL": os.devnull,
+                "GIT_CONFIG_NOSYSTEM": "1",  # no hooksPath, no signing
+                "NO_COLOR": "1",
+            }
+        )
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(list(args), cwd=self.path, env=self.env, capture_output=True, text=True, timeout=300)
@@ -105,8 +108,9 @@ def test_the_hook_checks_the_files_given_against_the_whole_repository(repo: User
     repo.git("add", "-A")
     # roman-numerals.yaml is tuned from number-generator, declared in the other
     # file: no false "no manifest declares" error, only the real problem.
-    result = repo.pre_commit("run", "--files", "manifests/roman-numerals.yaml", "manifests/number-generator.yaml",
-                             "README.md")
+    result = repo.pre_commit(
+        "run", "--files", "manifests/roman-numerals.yaml", "manifests/number-generator.yaml", "README.md"
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "manifests/number-generator.yaml:16: spec.hyperparameters.epochCount" in output
@@ -126,8 +130,11 @@ def test_a_commit_of_the_settings_alone_passes(repo: UserRepo) -> None:
 
 def test_a_duplicate_id_fixed_only_in_the_working_tree_is_refused(repo: UserRepo) -> None:
     copy = repo.path / "manifests" / "copy.yaml"
-    copy.write_text((ROOT / "manifests" / "number-generator.yaml").read_text().replace(
-        "name: number-generator", "name: roman-numerals"))
+    copy.write_text(
+        (ROOT / "manifests" / "number-generator.yaml")
+        .read_text()
+        .replace("name: number-generator", "name: roman-numerals")
+    )
     repo.git("add", "manifests/copy.yaml")
     repo.edit("manifests/copy.yaml", "name: roman-numerals", "name: unique-copy")  # not staged
 
@@ -155,8 +162,8 @@ def test_a_broken_staged_settings_file_fixed_only_in_the_working_tree_is_refused
 
 def test_an_untracked_file_does_not_lend_the_commit_a_source(repo: UserRepo) -> None:
     (repo.path / "manifests" / "base-two.yaml").write_text(
-        (ROOT / "manifests" / "number-generator.yaml").read_text().replace(
-            "name: number-generator", "name: base-two"))  # never added: not in the commit
+        (ROOT / "manifests" / "number-generator.yaml").read_text().replace("name: number-generator", "name: base-two")
+    )  # never added: not in the commit
     repo.edit("manifests/roman-numerals.yaml", "tunedModels/number-generator", "tunedModels/base-two")
     repo.git("add", "manifests/roman-numerals.yaml")
     before = repo.head()
@@ -180,10 +187,12 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory, committed: UserRepo) -> 
     (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
     path = tmp_path_factory.mktemp("hook-repo")
     (path / ".pre-commit-hooks.yaml").write_text(yaml.safe_dump([{**hook, "language": "system"}]))
-    for step in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@example.com",
-                                                 "commit", "-q", "-m", "hooks"]):
-        done = subprocess.run(["git", *step], cwd=path, env=committed.env, capture_output=True, text=True,
-                              timeout=60)
+    for step in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "hooks"],
+    ):
+        done = subprocess.run(["git", *step], cwd=path, env=committed.env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
     return path
 

@@ -21,9 +21,19 @@ from reconciler.cli.main import COMMANDS, SUMMARIES, cli
 from reconciler.emulator import EmulatorServer
 
 # What a command needs only once it runs.
-NOT_AT_START = ("requests", "google.auth", "werkzeug", "pydantic", "yaml", "reconciler.emulator", "reconciler.client",
-                "reconciler.apply", "reconciler.plan", "reconciler.loader", *sorted(
-                    spec.split(":")[0] for spec in COMMANDS.values()))
+NOT_AT_START = (
+    "requests",
+    "google.auth",
+    "werkzeug",
+    "pydantic",
+    "yaml",
+    "reconciler.emulator",
+    "reconciler.client",
+    "reconciler.apply",
+    "reconciler.plan",
+    "reconciler.loader",
+    *sorted(spec.split(":")[0] for spec in COMMANDS.values()),
+)
 
 _LIST_MODULES_AFTER_VERSION = """
 import json, sys
@@ -48,8 +58,9 @@ print(json.dumps(sorted(sys.modules)))
 
 
 def _modules_after(script: str, *args: str, env: dict[str, str] | None = None) -> tuple[set[str], str]:
-    result = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True,
-                            env=env, check=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, check=True, timeout=60
+    )
     *printed, modules = result.stdout.strip().splitlines()
     return set(json.loads(modules)), "\n".join(printed)
 
@@ -57,8 +68,9 @@ def _modules_after(script: str, *args: str, env: dict[str, str] | None = None) -
 def test_version_imports_no_command_module_and_no_network_library() -> None:
     modules, printed = _modules_after(_LIST_MODULES_AFTER_VERSION)
     assert printed == f"reconciler, version {__version__}"
-    loaded = sorted(name for name in modules
-                    if any(name == banned or name.startswith(banned + ".") for banned in NOT_AT_START))
+    loaded = sorted(
+        name for name in modules if any(name == banned or name.startswith(banned + ".") for banned in NOT_AT_START)
+    )
     assert loaded == []
 
 
@@ -66,8 +78,9 @@ def test_version_imports_no_command_module_and_no_network_library() -> None:
 def test_help_lists_the_commands_without_loading_one(flag: str) -> None:
     modules, printed = _modules_after(_LIST_MODULES_AFTER_VERSION.replace('["--version"]', f'["{flag}"]'))
     assert all(f"  {name} " in printed for name in COMMANDS)
-    loaded = sorted(name for name in modules
-                    if any(name == banned or name.startswith(banned + ".") for banned in NOT_AT_START))
+    loaded = sorted(
+        name for name in modules if any(name == banned or name.startswith(banned + ".") for banned in NOT_AT_START)
+    )
     assert loaded == []
 
 
@@ -75,8 +88,10 @@ def test_help_says_what_it_would_say_with_every_command_loaded() -> None:
     # The summaries in main.py are the commands' own: the same text as click
     # makes from each loaded command's docstring.
     _, lazy = _modules_after(_LIST_MODULES_AFTER_VERSION.replace('["--version"]', '["--help"]'))
-    load_all = ("import click\nfrom reconciler.cli.main import COMMANDS, cli\n"
-                "for name in COMMANDS:\n    cli.get_command(click.Context(cli), name)\n")
+    load_all = (
+        "import click\nfrom reconciler.cli.main import COMMANDS, cli\n"
+        "for name in COMMANDS:\n    cli.get_command(click.Context(cli), name)\n"
+    )
     modules, loaded = _modules_after(load_all + _LIST_MODULES_AFTER_VERSION.replace('["--version"]', '["--help"]'))
     assert "reconciler.cli.apply_cmd" in modules
     assert lazy.startswith("Usage: ")
@@ -100,8 +115,14 @@ def test_the_check_above_can_fail() -> None:
 # What a Gemini plan with an API key (or the emulator host), text output and no
 # regex smoke test never uses: the other backend, ADC, the emulator, the regex
 # engine, and the validate command's diagnostics.
-NOT_IN_A_GEMINI_PLAN = ("reconciler.backends.vertex", "google.auth", "reconciler.emulator", "werkzeug", "regex",
-                        "reconciler.cli.validate")
+NOT_IN_A_GEMINI_PLAN = (
+    "reconciler.backends.vertex",
+    "google.auth",
+    "reconciler.emulator",
+    "werkzeug",
+    "regex",
+    "reconciler.cli.validate",
+)
 
 MANIFEST = """\
 apiVersion: reconciler/v1
@@ -136,8 +157,11 @@ def test_a_gemini_plan_imports_neither_the_other_backend_nor_auth_emulator_or_re
     tmp_path: Path, emulator: EmulatorServer
 ) -> None:
     modules = _modules_after_plan(_write_repository(tmp_path, MANIFEST), emulator)
-    loaded = sorted(name for name in modules
-                    if any(name == banned or name.startswith(banned + ".") for banned in NOT_IN_A_GEMINI_PLAN))
+    loaded = sorted(
+        name
+        for name in modules
+        if any(name == banned or name.startswith(banned + ".") for banned in NOT_IN_A_GEMINI_PLAN)
+    )
     assert loaded == []
     assert "reconciler.backends.gemini" in modules
 
@@ -156,9 +180,7 @@ def test_every_listed_command_loads_under_its_name(name: str) -> None:
 
 
 def test_shell_completion_offers_the_lazily_loaded_commands() -> None:
-    env = {**os.environ, "_RECONCILER_COMPLETE": "bash_complete", "COMP_WORDS": "reconciler pl",
-           "COMP_CWORD": "1"}
+    env = {**os.environ, "_RECONCILER_COMPLETE": "bash_complete", "COMP_WORDS": "reconciler pl", "COMP_CWORD": "1"}
     command = Path(sys.executable).parent / "reconciler"
-    result = subprocess.run([str(command)], env=env, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run([str(command)], env=env, capture_output=True, text=True, timeout=60)
     assert "plain,plan" in result.stdout.splitlines()

@@ -38,6 +38,11 @@ def test_git_add_all_after_the_embedded_emulator_commits_no_state(tmp_path: Path
     assert exited.value.code == 0
     assert (repo / ".reconciler" / "emulator.sqlite").exists()
     subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True, timeout=60)
-    staged = subprocess.run(["git", "-C", str(repo), "diff", "--cached", "--name-only"],
-                            check=True, capture_output=True, text=True, timeout=60).stdout.split()
+    staged = subprocess.run(
+        ["git", "-C", str(repo), "diff", "--cached", "--name-only"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.split()
     assert staged == ["reconciler.yaml"]

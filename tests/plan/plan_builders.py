@@ -43,12 +43,18 @@ def desired_model(entry: dict[str, Any]) -> DesiredModel:
     spec: dict[str, Any] = {"trainingData": {"file": f"../datasets/{model_id}.jsonl"}}
     if "sourceModel" not in spec_override:
         spec["baseModel"] = BASE_MODEL
-    manifest = TunedModelManifest.model_validate({
-        "apiVersion": API_VERSION, "kind": KIND,
-        "metadata": {"name": model_id}, "spec": merged(spec, spec_override),
-    })
+    manifest = TunedModelManifest.model_validate(
+        {
+            "apiVersion": API_VERSION,
+            "kind": KIND,
+            "metadata": {"name": model_id},
+            "spec": merged(spec, spec_override),
+        }
+    )
     dataset = {
-        "examples": 100, "input_characters": 2000, "output_characters": 2000,
+        "examples": 100,
+        "input_characters": 2000,
+        "output_characters": 2000,
         "size_bytes": 6000,
         "digest": "sha256:" + hashlib.sha256(model_id.encode()).hexdigest(),
         **entry.get("dataset", {}),
@@ -64,13 +70,16 @@ def desired_model(entry: dict[str, Any]) -> DesiredModel:
 
 def desired_state(entries: list[dict[str, Any]], digest: str = "sha256:desired") -> Desired:
     return Desired(
-        models=tuple(desired_model(e) for e in entries), settings=Settings(),
-        root="/repo", digest=digest,
+        models=tuple(desired_model(e) for e in entries),
+        settings=Settings(),
+        root="/repo",
+        digest=digest,
     )
 
 
-def created_body(model: DesiredModel, name: str | None = None, untested: bool = False,
-                 created: str = CREATE_TIME) -> dict[str, Any]:
+def created_body(
+    model: DesiredModel, name: str | None = None, untested: bool = False, created: str = CREATE_TIME
+) -> dict[str, Any]:
     """The live model apply would have created from `model` (under `name`, by
     default its own) at `created`, as the API returns it."""
     spec = model.manifest.spec
@@ -82,8 +91,7 @@ def created_body(model: DesiredModel, name: str | None = None, untested: bool = 
         "state": "ACTIVE",
         "createTime": created,
         "updateTime": CREATE_TIME,
-        "tuningTask": {"hyperparameters": {**SERVER_HYPERPARAMETERS,
-                                           **spec.hyperparameters.as_sent()}},
+        "tuningTask": {"hyperparameters": {**SERVER_HYPERPARAMETERS, **spec.hyperparameters.as_sent()}},
         **SERVER_GENERATION,
         **generation,
     }
@@ -109,8 +117,7 @@ def live_model(item: dict[str, Any], desired_entries: dict[str, dict[str, Any]])
         body = created_body(desired_model(desired_entries[created_from]), overrides.get("name"), untested, created)
     elif isinstance(created_from, dict):
         base_entry = desired_entries.get(created_from["id"], {})
-        body = created_body(desired_model(merged(base_entry, created_from)), overrides.get("name"), untested,
-                            created)
+        body = created_body(desired_model(merged(base_entry, created_from)), overrides.get("name"), untested, created)
     else:
         body = {}
     if item.get("legacy"):  # neither a check value nor a createTime, as before check values
@@ -127,9 +134,7 @@ def live_permissions(model_id: str, grants: list[dict[str, Any]]) -> tuple[LiveP
     )
 
 
-def observed_state(
-    items: list[dict[str, Any]], desired_entries: list[dict[str, Any]]
-) -> Observed:
+def observed_state(items: list[dict[str, Any]], desired_entries: list[dict[str, Any]]) -> Observed:
     by_id = {entry["id"]: entry for entry in desired_entries}
     models = [live_model(item, by_id) for item in items]
     permissions = {

@@ -20,18 +20,23 @@ CREATED = "2024-05-01T10:00:00.123456Z"  # the live model's createTime, which th
 
 
 def model(description: str = "", **spec: object) -> DesiredModel:
-    return desired_model({
-        "id": "numbers", "spec": {"description": description, **spec},
-        "dataset": {"examples": 42, "digest": DIGEST},
-    })
+    return desired_model(
+        {
+            "id": "numbers",
+            "spec": {"description": description, **spec},
+            "dataset": {"examples": 42, "digest": DIGEST},
+        }
+    )
 
 
 def trailer_of(description: str) -> str:
     return description.rpartition("\n")[2]
 
 
-@pytest.mark.parametrize("description", ["", "Counts.", "Two\n\nparagraphs.", "ends with newline\n",
-                                         "Ünïcode ✓", "[managed-by: reconciler] in the text"])
+@pytest.mark.parametrize(
+    "description",
+    ["", "Counts.", "Two\n\nparagraphs.", "ends with newline\n", "Ünïcode ✓", "[managed-by: reconciler] in the text"],
+)
 def test_the_user_description_round_trips(description: str) -> None:
     written = UNKEYED.description(model(description), NAME, created=CREATED)
     assert strip_trailer(written) == description
@@ -39,8 +44,9 @@ def test_the_user_description_round_trips(description: str) -> None:
 
 
 def test_the_trailer_names_its_parts() -> None:
-    written = UNKEYED.description(model(lifecycle={"preventDestroy": True, "deletionPolicy": "Orphan"}),
-                                  NAME, untested=True, created=CREATED)
+    written = UNKEYED.description(
+        model(lifecycle={"preventDestroy": True, "deletionPolicy": "Orphan"}), NAME, untested=True, created=CREATED
+    )
     marker = trailer_of(written)
     assert marker.startswith("[managed-by: reconciler fp=v1:")
     assert f".{'ab' * 6} n=42 orphan protect untested at={CREATED} chk=" in marker
@@ -82,27 +88,33 @@ def test_a_marker_copied_onto_another_model_does_not_verify() -> None:
     assert "does not verify" in (reading.note or "")
 
 
-@pytest.mark.parametrize("edit", [
-    lambda d: d.replace("Counts.", "Counts!"),            # the user's words
-    lambda d: d.replace(" n=42", " n=43"),                # the example count
-    lambda d: d.replace(" chk=", " protect chk="),        # a forged protect flag
-    lambda d: d.replace("fp=v1:", "fp=v1:0") [:-1],       # a broken fingerprint
-])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d: d.replace("Counts.", "Counts!"),  # the user's words
+        lambda d: d.replace(" n=42", " n=43"),  # the example count
+        lambda d: d.replace(" chk=", " protect chk="),  # a forged protect flag
+        lambda d: d.replace("fp=v1:", "fp=v1:0")[:-1],  # a broken fingerprint
+    ],
+)
 def test_a_marker_edited_by_hand_is_not_trusted(edit: object) -> None:
     written = UNKEYED.description(model("Counts."), NAME, created=CREATED)
     reading = UNKEYED.read(edit(written), NAME, CREATED)  # type: ignore[operator]
     assert reading.ownership is None and reading.note
 
 
-@pytest.mark.parametrize("marker", [
-    "[managed-by: reconciler fp=v1:0123abcd.0123abcd.0123456789ab n=٢٠]",   # Arabic-Indic digits
-    "[managed-by: reconciler fp=v١:0123abcd.0123abcd.0123456789ab n=20]",
-    "[managed-by: reconciler fp=v9:0123abcd.0123abcd.0123456789ab n=20]",   # an unknown version
-    "[managed-by: reconciler fp=v1:0123abcd.0123abcd.0123456789ab n=20 sticky]",  # an unknown flag
-    "[managed-by: reconciler fp=v1:0123abcd.0123abcd.0123456789ab n=20 protect orphan]",  # out of order
-    "[managed-by: reconciler fp=v1:0123abcd.0123abcd.0123456789ab n=20 protect protect]",
-    "[managed-by: reconciler fp=v1:0123abcd.0123abcd.0123456789ab n=020]",
-])
+@pytest.mark.parametrize(
+    "marker",
+    [
+        "[managed-by: reconciler fp=v1:0123abcd.0123abcd.0123456789ab n=٢٠]",  # Arabic-Indic digits
+        "[managed-by: reconciler fp=v١:0123abcd.0123abcd.0123456789ab n=20]",
+        "[managed-by: reconciler fp=v9:0123abcd.0123abcd.0123456789ab n=20]",  # an unknown version
+        "[managed-by: reconciler fp=v1:0123abcd.0123abcd.0123456789ab n=20 sticky]",  # an unknown flag
+        "[managed-by: reconciler fp=v1:0123abcd.0123abcd.0123456789ab n=20 protect orphan]",  # out of order
+        "[managed-by: reconciler fp=v1:0123abcd.0123abcd.0123456789ab n=20 protect protect]",
+        "[managed-by: reconciler fp=v1:0123abcd.0123abcd.0123456789ab n=020]",
+    ],
+)
 def test_strict_parsing_refuses_what_the_reconciler_never_writes(marker: str) -> None:
     reading = UNKEYED.read("Text.\n\n" + marker, NAME, CREATED)
     assert reading.ownership is None
@@ -172,8 +184,7 @@ def test_adopting_a_managed_model_replaces_its_trailer() -> None:
 
 GOLDEN_KEY = b"golden-key"
 GOLDEN_USER_PART = "Counts.\n\n"
-GOLDEN_BODY = ("[managed-by: reconciler fp=v1:60fd6d98.44136fa3.abababababab n=42 protect "
-               "at=2024-05-01T10:00:00.123456Z")
+GOLDEN_BODY = "[managed-by: reconciler fp=v1:60fd6d98.44136fa3.abababababab n=42 protect at=2024-05-01T10:00:00.123456Z"
 
 
 def golden_model() -> DesiredModel:
@@ -210,11 +221,14 @@ OTHER_NAME = "tunedModels/other"
 OTHER_CREATED = "2024-05-02T11:30:00.654321Z"
 
 
-@pytest.mark.parametrize(("name", "created"), [
-    (OTHER_NAME, CREATED),           # another id
-    (NAME, OTHER_CREATED),           # the same id, made again
-    (OTHER_NAME, OTHER_CREATED),     # another model altogether
-])
+@pytest.mark.parametrize(
+    ("name", "created"),
+    [
+        (OTHER_NAME, CREATED),  # another id
+        (NAME, OTHER_CREATED),  # the same id, made again
+        (OTHER_NAME, OTHER_CREATED),  # another model altogether
+    ],
+)
 @pytest.mark.parametrize("marker", [UNKEYED, SIGNER], ids=["chk", "sig"])
 def test_a_marker_moved_to_another_model_does_not_verify(marker: Marker, name: str, created: str) -> None:
     written = marker.description(golden_model(), NAME, created=CREATED)
@@ -229,15 +243,19 @@ def test_a_marker_copied_onto_a_model_made_again_says_so() -> None:
     assert f"created at {OTHER_CREATED}" in note and "made again at this id" in note
 
 
-@pytest.mark.parametrize("edit", [
-    lambda d: d.replace("Counts.", "Counts!"),                                 # the user's words
-    lambda d: d.replace(".abababababab", ".abababababac"),                     # the fingerprint
-    lambda d: d.replace(" n=42", " n=43"),                                     # the example count
-    lambda d: d.replace(" protect", ""),                                       # a flag removed
-    lambda d: d.replace(" protect", " orphan protect"),                        # a flag added
-    lambda d: d.replace(f" at={CREATED}", f" at={OTHER_CREATED}"),             # the binding
-    lambda d: d.replace(f" at={CREATED}", ""),                                 # the binding removed
-], ids=["user-part", "fingerprint", "examples", "flag-removed", "flag-added", "binding", "binding-removed"])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d: d.replace("Counts.", "Counts!"),  # the user's words
+        lambda d: d.replace(".abababababab", ".abababababac"),  # the fingerprint
+        lambda d: d.replace(" n=42", " n=43"),  # the example count
+        lambda d: d.replace(" protect", ""),  # a flag removed
+        lambda d: d.replace(" protect", " orphan protect"),  # a flag added
+        lambda d: d.replace(f" at={CREATED}", f" at={OTHER_CREATED}"),  # the binding
+        lambda d: d.replace(f" at={CREATED}", ""),  # the binding removed
+    ],
+    ids=["user-part", "fingerprint", "examples", "flag-removed", "flag-added", "binding", "binding-removed"],
+)
 def test_one_field_edited_fails_under_a_key(edit: Any) -> None:
     written = SIGNER.description(golden_model(), NAME, created=CREATED)
     moved_time = OTHER_CREATED if OTHER_CREATED in edit(written) else CREATED  # the live time it claims
@@ -262,8 +280,16 @@ def test_whole_seconds_bind_without_a_fraction() -> None:
     assert UNKEYED.read(written, NAME, "2024-05-01T10:00:00Z").ownership == ownership_for(model())
 
 
-@pytest.mark.parametrize("at", ["2024-05-01T10:00:00.1234560Z", "2024-05-01T10:00:00.Z",
-                                "2024-05-01T10:00:00+00:00", "2024-05-01 10:00:00Z", "٢٠٢٤-05-01T10:00:00Z"])
+@pytest.mark.parametrize(
+    "at",
+    [
+        "2024-05-01T10:00:00.1234560Z",
+        "2024-05-01T10:00:00.Z",
+        "2024-05-01T10:00:00+00:00",
+        "2024-05-01 10:00:00Z",
+        "٢٠٢٤-05-01T10:00:00Z",
+    ],
+)
 def test_a_binding_in_another_spelling_is_malformed(at: str) -> None:
     marker = f"[managed-by: reconciler fp=v1:0123abcd.0123abcd.0123456789ab n=20 at={at} chk=0123456789abcdef]"
     reading = UNKEYED.read("Text.\n\n" + marker, NAME, CREATED)
@@ -291,8 +317,10 @@ def test_with_a_key_an_unsigned_marker_says_why_it_is_not_trusted() -> None:
     written = UNKEYED.description(model(), NAME, created=CREATED)
     reading = Marker([b"key"]).read(written, NAME, CREATED)
     assert reading.ownership is not None and reading.ownership.legacy
-    assert reading.note == ("its ownership marker is unsigned (chk=, not sig=) although RECONCILER_OWNERSHIP_KEY "
-                            "is set, so anyone could have written it")
+    assert reading.note == (
+        "its ownership marker is unsigned (chk=, not sig=) although RECONCILER_OWNERSHIP_KEY "
+        "is set, so anyone could have written it"
+    )
 
 
 def test_a_bound_marker_is_trusted_in_full() -> None:

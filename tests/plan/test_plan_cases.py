@@ -50,8 +50,7 @@ def change_problems(expected: dict[str, Any], change: dict[str, Any]) -> list[st
     for key in ("estimate", "permission"):
         for field, value in (expected.get(key) or {}).items():
             if (change[key] or {}).get(field) != value:
-                problems.append(f"{key}.{field} is {(change[key] or {}).get(field)}, "
-                                f"expected {value}")
+                problems.append(f"{key}.{field} is {(change[key] or {}).get(field)}, expected {value}")
     return problems
 
 
@@ -103,11 +102,14 @@ def plan_problems(expect: dict[str, Any], result: Plan) -> list[str]:
 
 def both_sides(case: dict[str, Any], result: Plan) -> str:
     sides = {key: case.get(key) for key in ("options", "desired", "observed")}
-    got = result.model_dump(mode="json", include={"changes", "errors", "blocked", "notes",
-                                                  "would_delete", "would_forget"})
+    got = result.model_dump(
+        mode="json", include={"changes", "errors", "blocked", "notes", "would_delete", "would_forget"}
+    )
     return (
-        "\n--- case input ---\n" + yaml.safe_dump(sides, sort_keys=False)
-        + "--- plan ---\n" + yaml.safe_dump(got, sort_keys=False)
+        "\n--- case input ---\n"
+        + yaml.safe_dump(sides, sort_keys=False)
+        + "--- plan ---\n"
+        + yaml.safe_dump(got, sort_keys=False)
     )
 
 

@@ -15,26 +15,34 @@ def ids(changes: tuple[Change, ...]) -> list[tuple[str, str]]:
 
 
 def test_creates_follow_their_sources_whatever_the_given_order() -> None:
-    plan = Plan(changes=(
-        change(Action.CREATE, "c", "b"),
-        change(Action.CREATE, "b", "a"),
-        change(Action.CREATE, "a"),
-    ))
+    plan = Plan(
+        changes=(
+            change(Action.CREATE, "c", "b"),
+            change(Action.CREATE, "b", "a"),
+            change(Action.CREATE, "a"),
+        )
+    )
     assert ids(order_changes(plan.changes)) == [("create", "a"), ("create", "b"), ("create", "c")]
 
 
 def test_deletes_of_dependents_come_first_and_before_creates() -> None:
-    plan = Plan(changes=(
-        change(Action.CREATE, "new"), change(Action.DELETE, "source", "dependent"),
-        change(Action.DELETE, "dependent"),
-    ))
+    plan = Plan(
+        changes=(
+            change(Action.CREATE, "new"),
+            change(Action.DELETE, "source", "dependent"),
+            change(Action.DELETE, "dependent"),
+        )
+    )
     assert ids(order_changes(plan.changes)) == [("delete", "dependent"), ("delete", "source"), ("create", "new")]
 
 
 def test_grants_come_after_their_model() -> None:
-    plan = Plan(changes=(
-        change(Action.PERMISSION_ADD, "a", "a"), change(Action.CREATE, "a"),
-    ))
+    plan = Plan(
+        changes=(
+            change(Action.PERMISSION_ADD, "a", "a"),
+            change(Action.CREATE, "a"),
+        )
+    )
     assert ids(order_changes(plan.changes)) == [("create", "a"), ("permission_add", "a")]
 
 

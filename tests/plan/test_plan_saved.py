@@ -25,8 +25,10 @@ from reconciler.plan import (
 from reconciler.render import render_json
 
 DESIRED: list[dict[str, Any]] = [{"id": "a", "spec": {"displayName": "A"}}, {"id": "b"}]
-LIVE: list[dict[str, Any]] = [{"created_from": {"id": "a", "spec": {"displayName": "Old"}}},
-        {"created_from": "b", "permissions": []}]
+LIVE: list[dict[str, Any]] = [
+    {"created_from": {"id": "a", "spec": {"displayName": "Old"}}},
+    {"created_from": "b", "permissions": []},
+]
 
 
 def observed(items: list[dict[str, Any]] | None = None) -> Observed:
@@ -54,13 +56,15 @@ def test_serialization_is_deterministic() -> None:
     assert saved_plan().model_dump_json() == saved_plan().model_dump_json()
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("{not json", "cannot read the saved plan"),
-    ("[]", "a saved plan is a JSON object"),
-    ('{"format_version": "2.0"}', "format_version 2.0 is not readable"),
-    ('{"format_version": "1.0", "changes": [{"action": "explode"}]}',
-     "not a valid saved plan: changes.0"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "cannot read the saved plan"),
+        ("[]", "a saved plan is a JSON object"),
+        ('{"format_version": "2.0"}', "format_version 2.0 is not readable"),
+        ('{"format_version": "1.0", "changes": [{"action": "explode"}]}', "not a valid saved plan: changes.0"),
+    ],
+)
 def test_a_bad_plan_file_is_a_user_error(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "plan.json"
     path.write_text(content)
@@ -80,11 +84,9 @@ def test_changed_manifests_are_reported() -> None:
 
 
 def test_a_changed_live_model_is_named_with_its_update_time() -> None:
-    items = [{**LIVE[0], "body": {"displayName": "Edited", "updateTime": "2024-07-01T00:00:00Z"}},
-             LIVE[1]]
+    items = [{**LIVE[0], "body": {"displayName": "Edited", "updateTime": "2024-07-01T00:00:00Z"}}, LIVE[1]]
     assert compare_saved(saved_plan(), desired_state(DESIRED), observed(items), RULES.address) == [
-        "live model tunedModels/a changed "
-        "(updateTime 2024-05-01T10:00:00.123456Z -> 2024-07-01T00:00:00Z)"
+        "live model tunedModels/a changed (updateTime 2024-05-01T10:00:00.123456Z -> 2024-07-01T00:00:00Z)"
     ]
 
 
@@ -98,9 +100,7 @@ def test_appeared_and_disappeared_models_are_named() -> None:
 
 def test_changed_permissions_are_named() -> None:
     current = observed()
-    grant = LivePermission(
-        name="tunedModels/b/permissions/x", role="READER", grantee_type="EVERYONE"
-    )
+    grant = LivePermission(name="tunedModels/b/permissions/x", role="READER", grantee_type="EVERYONE")
     changed = current.model_copy(update={"permissions": {"b": (grant,)}})
     assert compare_saved(saved_plan(), desired_state(DESIRED), changed, RULES.address) == [
         "the permissions of live model tunedModels/b changed"

@@ -41,8 +41,12 @@ def compare(rendered: str, name: str, update_golden: bool) -> None:
     if update_golden:
         golden.write_text(rendered, encoding="utf-8")
     expected = golden.read_text(encoding="utf-8") if golden.exists() else ""
-    diff = "".join(difflib.unified_diff(
-        expected.splitlines(keepends=True), rendered.splitlines(keepends=True),
-        fromfile=str(golden), tofile="rendered",
-    ))
+    diff = "".join(
+        difflib.unified_diff(
+            expected.splitlines(keepends=True),
+            rendered.splitlines(keepends=True),
+            fromfile=str(golden),
+            tofile="rendered",
+        )
+    )
     assert rendered == expected, f"output differs from {golden.name}:\n{diff}"

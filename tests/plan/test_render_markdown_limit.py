@@ -24,8 +24,7 @@ def big_plan(changes: int, errors: int = 0) -> Plan:
             for i in range(changes)
         ),
         errors=tuple(
-            PlanError(model_id=f"bad-{i}", message=f"problem {i} " + "y" * 80, hint="fix it")
-            for i in range(errors)
+            PlanError(model_id=f"bad-{i}", message=f"problem {i} " + "y" * 80, hint="fix it") for i in range(errors)
         ),
     )
 
@@ -33,8 +32,7 @@ def big_plan(changes: int, errors: int = 0) -> Plan:
 def test_a_5000_change_plan_fits_and_says_what_was_cut() -> None:
     comment = render_markdown(big_plan(5000))
     assert len(comment) <= GITHUB_COMMENT_LIMIT
-    assert comment.startswith("### Plan: 1250 to create, 1250 to update, 1250 to replace, "
-                              "1250 to delete.")
+    assert comment.startswith("### Plan: 1250 to create, 1250 to update, 1250 to replace, 1250 to delete.")
     assert "more replaces and deletes not shown" in comment
     assert "more changes not shown" in comment
     assert comment.rstrip().endswith("</details>")

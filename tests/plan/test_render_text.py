@@ -50,17 +50,24 @@ def test_a_model_that_would_be_pruned_is_out_of_sync_not_no_changes() -> None:
 
 
 def test_imports_and_forgets_are_counted_in_the_plan_line() -> None:
-    changes = (Change(action=Action.IMPORT, model_id="a", reason="r"),
-               Change(action=Action.FORGET, model_id="b", reason="r"))
+    changes = (
+        Change(action=Action.IMPORT, model_id="a", reason="r"),
+        Change(action=Action.FORGET, model_id="b", reason="r"),
+    )
     assert Plan(changes=changes).summary.line() == (
         "Plan: 1 to import, 0 to create, 0 to update, 0 to replace, 0 to delete, 1 to forget."
     )
 
 
 def test_a_field_going_back_to_its_default_says_so() -> None:
-    change = Change(action=Action.UPDATE, model_id="a", reason="r", update_mask=("temperature",),
-                    diffs=(FieldDiff(path="spec.generation.temperature", before=0.6, after=0.9),),
-                    to_default=("spec.generation.temperature",))
+    change = Change(
+        action=Action.UPDATE,
+        model_id="a",
+        reason="r",
+        update_mask=("temperature",),
+        diffs=(FieldDiff(path="spec.generation.temperature", before=0.6, after=0.9),),
+        to_default=("spec.generation.temperature",),
+    )
     assert "~ spec.generation.temperature: 0.6 -> 0.9 (base model default)" in render_text(Plan(changes=(change,)))
 
 

@@ -378,8 +378,10 @@ class GeminiBackend:
                 if live.role != role:
                     self.client.update_permission(live.name, role)
                 return
-        raise ChangeFailed(f"granting {role} to {grant.grantee_type} {grant.email_address} on "
-                           f"{RULES.address(key)}: the API says the grant exists but does not list it")
+        raise ChangeFailed(
+            f"granting {role} to {grant.grantee_type} {grant.email_address} on "
+            f"{RULES.address(key)}: the API says the grant exists but does not list it"
+        )
 
     def update_grant(self, key: str, grant: PermissionChange) -> None:
         self.client.update_permission(grant.name or "", grant.role_after or "")

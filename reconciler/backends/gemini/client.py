@@ -53,15 +53,28 @@ _NAME_PATTERNS = {
 
 # The JSON types of what the backend decodes from each list (live.py,
 # defaults.py): a server that sends another type is refused at the list.
-TUNED_MODEL: Shape = Obj({
-    "name": TEXT, "baseModel": TEXT, "displayName": TEXT, "description": TEXT, "state": ENUM,
-    "temperature": NUMBER, "topP": NUMBER, "topK": NUMBER, "createTime": TEXT, "updateTime": TEXT,
-    "tunedModelSource": Obj({"tunedModel": TEXT, "baseModel": TEXT}),
-    "tuningTask": Obj({
-        "hyperparameters": Obj({}, rest=SCALAR),
-        "snapshots": ListOf(Obj({"step": INTEGER, "epoch": INTEGER, "meanLoss": NUMBER})),
-    }),
-}, required=("name",))
+TUNED_MODEL: Shape = Obj(
+    {
+        "name": TEXT,
+        "baseModel": TEXT,
+        "displayName": TEXT,
+        "description": TEXT,
+        "state": ENUM,
+        "temperature": NUMBER,
+        "topP": NUMBER,
+        "topK": NUMBER,
+        "createTime": TEXT,
+        "updateTime": TEXT,
+        "tunedModelSource": Obj({"tunedModel": TEXT, "baseModel": TEXT}),
+        "tuningTask": Obj(
+            {
+                "hyperparameters": Obj({}, rest=SCALAR),
+                "snapshots": ListOf(Obj({"step": INTEGER, "epoch": INTEGER, "meanLoss": NUMBER})),
+            }
+        ),
+    },
+    required=("name",),
+)
 PERMISSION: Shape = Obj({"name": TEXT, "role": ENUM, "granteeType": ENUM, "emailAddress": TEXT}, required=("name",))
 BASE_MODEL: Shape = Obj({"name": TEXT, "temperature": NUMBER, "topP": NUMBER, "topK": NUMBER})
 
@@ -166,9 +179,7 @@ class GeminiClient:
         params = {"fields": fields} if fields else None
         return self._call("GET", self._versioned(tuned_model_name(id_or_name)), params=params)
 
-    def create_tuned_model(
-        self, body: Mapping[str, Any], tuned_model_id: str | None = None
-    ) -> dict[str, Any]:
+    def create_tuned_model(self, body: Mapping[str, Any], tuned_model_id: str | None = None) -> dict[str, Any]:
         """Start tuning; returns the long-running operation (not the model)."""
         params = {"tunedModelId": tuned_model_id} if tuned_model_id else None
         resend = Resend.IF_TRANSIENT if tuned_model_id else Resend.IF_NEVER_PROCESSED

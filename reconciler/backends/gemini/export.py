@@ -13,8 +13,11 @@ from reconciler.model.live import LiveModel, LivePermission
 from reconciler.model.manifest import API_VERSION, KIND
 
 HYPERPARAMETER_KEYS = ("epochCount", "batchSize", "learningRate", "learningRateMultiplier")
-_GENERATION = {"temperature": "spec.generation.temperature", "topP": "spec.generation.topP",
-               "topK": "spec.generation.topK"}
+_GENERATION = {
+    "temperature": "spec.generation.temperature",
+    "topP": "spec.generation.topP",
+    "topK": "spec.generation.topK",
+}
 
 
 def _hyperparameters(live: LiveModel) -> dict[str, Any]:

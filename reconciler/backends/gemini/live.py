@@ -28,8 +28,10 @@ def enum_name(value: Any, names: dict[int, str]) -> str:
 # step, so a long run's are most of a list's bytes) nor its training data. The
 # fields system parameter selects them; `live_model` reads no more even when a
 # server ignores the mask and sends everything.
-PLAN_FIELDS = ("name,baseModel,tunedModelSource,displayName,description,temperature,topP,topK,"
-               "state,createTime,updateTime,tuningTask/hyperparameters")
+PLAN_FIELDS = (
+    "name,baseModel,tunedModelSource,displayName,description,temperature,topP,topK,"
+    "state,createTime,updateTime,tuningTask/hyperparameters"
+)
 # `status` shows each run's last step and loss: the snapshots, two fields each.
 PROGRESS_FIELDS = f"{PLAN_FIELDS},tuningTask/snapshots(step,meanLoss,epoch)"
 
@@ -74,7 +76,8 @@ def live_model(body: dict[str, Any], marker: Marker = UNKEYED, snapshots: Snapsh
         losses=losses,
         # only where the caller asked for the snapshots: a plan reads none, even when a server sends them
         reported=reported_of(task, reading.ownership.data)
-        if reading.ownership and state is LiveState.ACTIVE and snapshots is not Snapshots.NONE else None,
+        if reading.ownership and state is LiveState.ACTIVE and snapshots is not Snapshots.NONE
+        else None,
         handle=body["name"],
     )
 

@@ -23,10 +23,7 @@ def create_body(model: DesiredModel, marker: Marker = UNKEYED) -> dict[str, Any]
     trailer (`untested` until its smoke tests, if any, have passed), not yet
     bound to a createTime: the backend binds it once the create has answered."""
     spec = model.manifest.spec
-    examples = [
-        {"textInput": example.text_input, "output": example.output}
-        for example in read_examples(model)
-    ]
+    examples = [{"textInput": example.text_input, "output": example.output} for example in read_examples(model)]
     body: dict[str, Any] = {
         "description": marker.description(model, name_of(model), untested=gated(model)),
         "tuningTask": {

@@ -65,27 +65,31 @@ def manifest_problems(manifest: TunedModelManifest) -> Iterator[tuple[tuple[str,
     """The names the Gemini API accepts for what a model is tuned from."""
     spec = manifest.spec
     if spec.system_instruction is not None:
-        yield ("spec", "systemInstruction"), (
-            "the Gemini API takes no system instruction: it tunes on single-turn text pairs only "
-            "(text_input and output); systemInstruction needs backend: vertex"
+        yield (
+            ("spec", "systemInstruction"),
+            (
+                "the Gemini API takes no system instruction: it tunes on single-turn text pairs only "
+                "(text_input and output); systemInstruction needs backend: vertex"
+            ),
         )
     if spec.validation_data is not None:
         yield ("spec", "validationData"), "the Gemini API takes no validation data (Vertex AI does)"
     if spec.evaluation is not None and spec.evaluation.gate.not_worse_than is not None:
         # A replace deletes the old model before it creates the new one (the
         # tunedModelId must be free), so there is no live model left to score.
-        yield ("spec", "evaluation", "gate", "notWorseThan"), (
-            "the Gemini API cannot keep the old model during a replace (it is deleted first, to free "
-            "its id), so there is no live model to compare with; use atLeast, or backend: vertex"
+        yield (
+            ("spec", "evaluation", "gate", "notWorseThan"),
+            (
+                "the Gemini API cannot keep the old model during a replace (it is deleted first, to free "
+                "its id), so there is no live model to compare with; use atLeast, or backend: vertex"
+            ),
         )
     if spec.hyperparameters.adapter_size is not None:
         yield ("spec", "hyperparameters", "adapterSize"), "the Gemini API has no adapter size (Vertex AI has)"
     if spec.base_model is not None and not spec.base_model.startswith(BASE_PREFIX):
         yield ("spec", "baseModel"), "must be a base model name such as models/gemini-1.5-flash-001-tuning"
     if spec.source_model is not None and not spec.source_model.startswith(TUNED_PREFIX):
-        yield ("spec", "sourceModel"), (
-            f"must be a tuned model name such as {TUNED_PREFIX}number-generator"
-        )
+        yield ("spec", "sourceModel"), (f"must be a tuned model name such as {TUNED_PREFIX}number-generator")
 
 
 CHECKS = BackendChecks(manifest_problems, DATASET_LIMITS)

@@ -74,8 +74,10 @@ class Reading:
 
 # Why a marker is trusted only where that destroys nothing (joined with ", and ").
 UNSIGNED = f"unsigned (chk=, not sig=) although {KEY_VARIABLE} is set, so anyone could have written it"
-UNBOUND = ("not bound to this model's createTime (an older reconciler wrote it, "
-           "or the apply that created the model stopped before binding it)")
+UNBOUND = (
+    "not bound to this model's createTime (an older reconciler wrote it, "
+    "or the apply that created the model stopped before binding it)"
+)
 
 
 def keys_from(env: Mapping[str, str]) -> tuple[bytes, ...]:
@@ -142,8 +144,11 @@ class Marker:
             return Reading(None, untrusted)
         if match["created"] is not None and match["created"] != canonical_time(created):
             now = canonical_time(created) or "an unknown time"
-            return Reading(None, f"its ownership marker belongs to a model created at {match['created']}, not to "
-                                 f"this one, created at {now}: it was copied onto a model made again at this id")
+            return Reading(
+                None,
+                f"its ownership marker belongs to a model created at {match['created']}, not to "
+                f"this one, created at {now}: it was copied onto a model made again at this id",
+            )
         # Trusted only where that destroys nothing: a marker that binds to no
         # createTime could be a copy from an earlier model at this id, and
         # with keys configured an unsigned one is one anybody could have
@@ -161,12 +166,16 @@ class Marker:
         """Why the check value does not verify for this model, or None when it does."""
         if match["kind"] == "sig":
             if not self._keys:
-                return (f"its ownership marker is signed, and no {KEY_VARIABLE} is set to verify it "
-                        "(give this run the key the runs that apply use)")
+                return (
+                    f"its ownership marker is signed, and no {KEY_VARIABLE} is set to verify it "
+                    "(give this run the key the runs that apply use)"
+                )
             if any(hmac.compare_digest(_signature(k, name, user_part, body), match["check"]) for k in self._keys):
                 return None
-            return (f"its ownership marker is not signed by any {KEY_VARIABLE} given "
-                    "(signed with another key, copied from another model, or edited)")
+            return (
+                f"its ownership marker is not signed by any {KEY_VARIABLE} given "
+                "(signed with another key, copied from another model, or edited)"
+            )
         if not hmac.compare_digest(_checksum(name, user_part, body), match["check"]):
             return "its ownership marker does not verify (copied from another model, or edited)"
         return None

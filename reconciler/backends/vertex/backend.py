@@ -88,9 +88,16 @@ class VertexBackend:
     rules = RULES
     manifest_problems = staticmethod(manifest_problems)
 
-    def __init__(self, client: VertexClient, settings: VertexSettings, *, marker: LabelMarker | None = None,
-                 emulated: bool = False, sleep: Callable[[float], None] = time.sleep,
-                 locks: Locks | None = None) -> None:
+    def __init__(
+        self,
+        client: VertexClient,
+        settings: VertexSettings,
+        *,
+        marker: LabelMarker | None = None,
+        emulated: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+        locks: Locks | None = None,
+    ) -> None:
         self.client = client
         self.settings = settings
         self.marker = marker or LabelMarker()
@@ -102,8 +109,13 @@ class VertexBackend:
         self.uploads = 0  # objects this backend uploaded (tests: a second apply uploads nothing)
 
     @classmethod
-    def connect(cls, settings: Settings, emulator: str | None = None,
-                env: Mapping[str, str] = os.environ, load_adc: AdcLoader = load_default_credentials) -> VertexBackend:
+    def connect(
+        cls,
+        settings: Settings,
+        emulator: str | None = None,
+        env: Mapping[str, str] = os.environ,
+        load_adc: AdcLoader = load_default_credentials,
+    ) -> VertexBackend:
         """A backend for reconciler.yaml's `vertex:` block: the embedded emulator
         (`emulator`), an emulator named by AIPLATFORM_EMULATOR_HOST /
         STORAGE_EMULATOR_HOST (no credentials), or Vertex AI with ADC. With
@@ -115,8 +127,11 @@ class VertexBackend:
         marker = LabelMarker(keys_from(env))
         api_host = env.get(AIPLATFORM_EMULATOR_ENV, "").strip()
         storage_host = env.get(STORAGE_EMULATOR_ENV, "").strip()
-        common: dict[str, Any] = {"api_version": vertex.api_version, "timeout": settings.request_timeout_seconds,
-                                  "pool_size": max(10, settings.concurrency)}
+        common: dict[str, Any] = {
+            "api_version": vertex.api_version,
+            "timeout": settings.request_timeout_seconds,
+            "pool_size": max(10, settings.concurrency),
+        }
         if emulator is not None or api_host:
             api = emulator or emulator_url(api_host)
             storage = emulator or (emulator_url(storage_host) if storage_host else api)
@@ -124,9 +139,15 @@ class VertexBackend:
             return cls(client, vertex, marker=marker, emulated=True)
         storage = emulator_with_credentials(STORAGE_EMULATOR_ENV, storage_host) if storage_host else STORAGE_HOST
         credentials, adc_quota = load_adc(CLOUD_PLATFORM)
-        client = VertexClient(host_for(vertex.location), storage, vertex.project, vertex.location,
-                              credentials=GoogleCredentials(credentials),
-                              quota_project=settings.quota_project or adc_quota, **common)
+        client = VertexClient(
+            host_for(vertex.location),
+            storage,
+            vertex.project,
+            vertex.location,
+            credentials=GoogleCredentials(credentials),
+            quota_project=settings.quota_project or adc_quota,
+            **common,
+        )
         return cls(client, vertex, marker=marker)
 
     def describe_target(self) -> str:
@@ -134,13 +155,16 @@ class VertexBackend:
         where = f"Vertex AI project {self.settings.project} in {self.settings.location}"
         storage = f"Cloud Storage at {self.client.storage_endpoint}"
         if isinstance(self.client.credentials, Anonymous):
-            return (f"{where} on the emulator at {self.client.endpoint} ({AIPLATFORM_EMULATOR_ENV}), "
-                    f"{storage}, no credentials")
+            return (
+                f"{where} on the emulator at {self.client.endpoint} ({AIPLATFORM_EMULATOR_ENV}), "
+                f"{storage}, no credentials"
+            )
         if self.client.storage_endpoint != STORAGE_HOST:
             storage += f" ({STORAGE_EMULATOR_ENV})"
         quota = self.client.quota_project
-        return (f"{where} at {self.client.endpoint}, {storage} ({self.client.credentials.describe()})"
-                + (f", quota project {quota}" if quota else ""))
+        return f"{where} at {self.client.endpoint}, {storage} ({self.client.credentials.describe()})" + (
+            f", quota project {quota}" if quota else ""
+        )
 
     def close(self) -> None:
         self.client.close()
@@ -210,15 +234,19 @@ class VertexBackend:
 
     def upload(self, model: DesiredModel, *, validation: bool = False) -> str:
         """The canonical JSONL at its content address, its checksum checked (uploads.py)."""
-        stored = uploads.store_dataset(self.client, self.settings, canonical_jsonl(model, validation=validation),
-                                       emulated=self.emulated)
+        stored = uploads.store_dataset(
+            self.client, self.settings, canonical_jsonl(model, validation=validation), emulated=self.emulated
+        )
         self.uploads += stored.uploaded
         return stored.uri
 
     def _jobs_of(self, key: str) -> list[dict[str, Any]]:
         listed = self.client.list_tuning_jobs(f"{MANAGED_FILTER} AND labels.{ID}={key}")
-        return [j for j in listed if _managed(j) and (j.get("labels") or {}).get(ID) == key
-                and self._job_ownership(j) is not None]
+        return [
+            j
+            for j in listed
+            if _managed(j) and (j.get("labels") or {}).get(ID) == key and self._job_ownership(j) is not None
+        ]
 
     def _job_ownership(self, job: Mapping[str, Any]) -> Ownership | None:
         """What a job's labels record, when they verify for what the job tunes
@@ -271,8 +299,9 @@ class VertexBackend:
             if job_state(job) in RUNNING and ownership is not None and ownership.inputs != wanted:
                 self._cancel_and_wait(job)
 
-    def _create_job(self, model: DesiredModel, dataset_uri: str, source: str,
-                    validation_uri: str = "") -> dict[str, Any]:
+    def _create_job(
+        self, model: DesiredModel, dataset_uri: str, source: str, validation_uri: str = ""
+    ) -> dict[str, Any]:
         for _ in range(CREATE_ATTEMPTS):
             attempt = secrets.token_hex(4)
             body = self._job_body(model, dataset_uri, attempt, source, validation_uri)
@@ -284,16 +313,21 @@ class VertexBackend:
                 landed = self._find_attempt(model.id, attempt)
                 if landed is not None:
                     return landed
-        raise ChangeFailed(f"creating the tuning job of {model.id} failed {CREATE_ATTEMPTS} times; "
-                           "no job was made (each attempt was looked for by its label)")
+        raise ChangeFailed(
+            f"creating the tuning job of {model.id} failed {CREATE_ATTEMPTS} times; "
+            "no job was made (each attempt was looked for by its label)"
+        )
 
     def _find_attempt(self, key: str, attempt: str) -> dict[str, Any] | None:
         """Whether an ambiguous create landed: list by its attempt label."""
         for look in range(ATTEMPT_LOOKS):
             with suppress(ApiError):
                 listed = self.client.list_tuning_jobs(f"labels.{ATTEMPT}={attempt}")
-                found = [j for j in listed if (j.get("labels") or {}).get(ATTEMPT) == attempt
-                         and (j.get("labels") or {}).get(ID) == key]
+                found = [
+                    j
+                    for j in listed
+                    if (j.get("labels") or {}).get(ATTEMPT) == attempt and (j.get("labels") or {}).get(ID) == key
+                ]
                 if found:
                     return found[0]
                 if look >= 1:
@@ -311,8 +345,9 @@ class VertexBackend:
             return display
         return f"{display} ({model.id})"[-128:]
 
-    def _job_body(self, model: DesiredModel, dataset_uri: str, attempt: str, source: str,
-                  validation_uri: str = "") -> dict[str, Any]:
+    def _job_body(
+        self, model: DesiredModel, dataset_uri: str, attempt: str, source: str, validation_uri: str = ""
+    ) -> dict[str, Any]:
         spec = model.manifest.spec
         hyper = spec.hyperparameters
         hyper_body: dict[str, Any] = {}
@@ -322,8 +357,10 @@ class VertexBackend:
             hyper_body["learningRateMultiplier"] = hyper.learning_rate_multiplier
         if hyper.adapter_size is not None:
             hyper_body["adapterSize"] = ADAPTER_SIZE_NAMES[hyper.adapter_size]
-        tuning: dict[str, Any] = {"trainingDatasetUri": dataset_uri,
-                                  "exportLastCheckpointOnly": self.settings.export_last_checkpoint_only}
+        tuning: dict[str, Any] = {
+            "trainingDatasetUri": dataset_uri,
+            "exportLastCheckpointOnly": self.settings.export_last_checkpoint_only,
+        }
         if validation_uri:
             tuning["validationDatasetUri"] = validation_uri
         if hyper_body:
@@ -355,8 +392,11 @@ class VertexBackend:
         state = job_state(final)
         if state != SUCCEEDED:
             error = (final.get("error") or {}).get("message", "")
-            raise ChangeFailed(f"tuning ended {state.removeprefix('JOB_STATE_')}"
-                               + (f": {error}" if error else "") + "; the next plan replaces it")
+            raise ChangeFailed(
+                f"tuning ended {state.removeprefix('JOB_STATE_')}"
+                + (f": {error}" if error else "")
+                + "; the next plan replaces it"
+            )
         self._label_outputs(model, final, untested=gated(model))
         endpoint = (final.get("tunedModel") or {}).get("endpoint", "")
         if endpoint:
@@ -399,17 +439,30 @@ class VertexBackend:
     def _check_made_by(self, key: str, job: Mapping[str, Any], body: Mapping[str, Any]) -> None:
         """Refuse to claim a Model this job did not make whole (see live.Join)."""
         if str(body.get("versionId") or "1") != "1":
-            raise ChangeFailed(f"{job_model(job)} is a new version (@{body.get('versionId')}) of a Model the "
-                               "reconciler did not make; it is not labelled, promoted or deleted")
+            raise ChangeFailed(
+                f"{job_model(job)} is a new version (@{body.get('versionId')}) of a Model the "
+                "reconciler did not make; it is not labelled, promoted or deleted"
+            )
         reading = self.marker.read(body.get("labels") or {}, model_scope(body))
         owned = owned_labels(body.get("labels") or {})
         if not (reading.key == key and reading.ownership is not None) and owned not in (
-                {}, owned_labels(job.get("labels") or {})):
-            raise ChangeFailed(f"{job_model(job)} carries reconciler labels that are not its tuning job's; "
-                               "it is not labelled or promoted")
+            {},
+            owned_labels(job.get("labels") or {}),
+        ):
+            raise ChangeFailed(
+                f"{job_model(job)} carries reconciler labels that are not its tuning job's; "
+                "it is not labelled or promoted"
+            )
 
-    def _patch_model(self, model: DesiredModel, name: str, mask: tuple[str, ...], *, untested: bool,
-                     evaluation: Mapping[str, str] | None = None) -> None:
+    def _patch_model(
+        self,
+        model: DesiredModel,
+        name: str,
+        mask: tuple[str, ...],
+        *,
+        untested: bool,
+        evaluation: Mapping[str, str] | None = None,
+    ) -> None:
         """Read-modify-write with the etag read; `evaluation`: the gate result to
         record (None keeps the one recorded). A stale etag (someone changed the
         Model meanwhile: 400 FAILED_PRECONDITION, AIP-154) is read again and sent
@@ -420,25 +473,35 @@ class VertexBackend:
                 return
             except _StaleEtag as stale:
                 if attempt:
-                    raise ChangeFailed(f"{name} was changed by someone else while it was being updated, twice "
-                                       "(its etag was stale); nothing was changed; the next apply tries again"
-                                       ) from stale
+                    raise ChangeFailed(
+                        f"{name} was changed by someone else while it was being updated, twice "
+                        "(its etag was stale); nothing was changed; the next apply tries again"
+                    ) from stale
         raise AssertionError("unreachable")
 
-    def _patch_model_once(self, model: DesiredModel, name: str, mask: tuple[str, ...], *, untested: bool,
-                          evaluation: Mapping[str, str] | None = None) -> None:
+    def _patch_model_once(
+        self,
+        model: DesiredModel,
+        name: str,
+        mask: tuple[str, ...],
+        *,
+        untested: bool,
+        evaluation: Mapping[str, str] | None = None,
+    ) -> None:
         live = self.client.get_model(name)
         if evaluation is None:
             evaluation = evaluation_of(live.get("labels") or {})
-        owned = self.marker.labels(model.id, ownership_for(model, untested=untested), model_scope(live),
-                                   evaluation=evaluation)
+        owned = self.marker.labels(
+            model.id, ownership_for(model, untested=untested), model_scope(live), evaluation=evaluation
+        )
         values = {
             "displayName": _display_name(model),
             "description": model.manifest.spec.description,
             # Read-modify-write: the service's own labels (tune-type, google-vertex-llm-tuning-*)
             # stay, or google-genai stops listing the model.
-            "labels": self.marker.merged({k: v for k, v in (live.get("labels") or {}).items() if k != FORGOTTEN},
-                                         owned),
+            "labels": self.marker.merged(
+                {k: v for k, v in (live.get("labels") or {}).items() if k != FORGOTTEN}, owned
+            ),
         }
         body = {field: values[field] for field in mask}
         if live.get("etag"):
@@ -460,8 +523,13 @@ class VertexBackend:
     def mark_tested(self, model: DesiredModel, evaluation: Mapping[str, str] | None = None) -> None:
         """Drop `untested` (and `held`): the Model serves from the next read on."""
         live = self._managed_model(model.id)
-        self._patch_model(model, live, ("labels",), untested=False,
-                          evaluation={k: v for k, v in (evaluation or {}).items() if k != "held"})
+        self._patch_model(
+            model,
+            live,
+            ("labels",),
+            untested=False,
+            evaluation={k: v for k, v in (evaluation or {}).items() if k != "held"},
+        )
 
     def hold(self, model: DesiredModel, evaluation: Mapping[str, str]) -> None:
         """Label the candidate held: the Join keeps serving on the Model before it."""
@@ -475,8 +543,13 @@ class VertexBackend:
         name = live.serving.get("model", "") if live is not None else ""
         if not isinstance(handle, Handle) or not name:
             raise ChangeFailed(f"{RULES.address(model.id)} has no Model serving to record its evaluation on")
-        untested = bool(live is not None and live.ownership is not None and live.ownership.untested
-                        and handle.model is not None and without_version(handle.model["name"]) == name)
+        untested = bool(
+            live is not None
+            and live.ownership is not None
+            and live.ownership.untested
+            and handle.model is not None
+            and without_version(handle.model["name"]) == name
+        )
         self._patch_model(model, name, ("labels",), untested=untested, evaluation=evaluation)
 
     def _managed_model(self, key: str) -> str:
@@ -524,8 +597,9 @@ class VertexBackend:
         made = {e for job in handle.jobs if job_model(job) in bodies for e in job_endpoints(job)}
         if handle.model is not None and without_version(handle.model["name"]) in bodies:
             made |= set(handle.endpoints)
-        serving = sorted(made) + [r.get("endpoint", "") for body in bodies.values()
-                                  for r in body.get("deployedModels") or ()]
+        serving = sorted(made) + [
+            r.get("endpoint", "") for body in bodies.values() for r in body.get("deployedModels") or ()
+        ]
         for endpoint in dict.fromkeys(e for e in serving if e):
             self._delete_endpoint(endpoint, set(bodies), made)
         for name in bodies:
@@ -537,8 +611,10 @@ class VertexBackend:
         versions = [str(v.get("versionId", "")) for v in self.client.list_model_versions(name)]
         foreign = [v for v in versions if v != "1"]
         if foreign:
-            raise ChangeFailed(f"{name} has versions the reconciler did not make ({', '.join('@' + v for v in foreign)}"
-                               "): it is not deleted; delete those versions, or the Model, yourself")
+            raise ChangeFailed(
+                f"{name} has versions the reconciler did not make ({', '.join('@' + v for v in foreign)}"
+                "): it is not deleted; delete those versions, or the Model, yourself"
+            )
 
     def _cancel_and_wait(self, job: dict[str, Any]) -> dict[str, Any]:
         with suppress(FailedPrecondition):  # ended (or cancelling) meanwhile
@@ -636,12 +712,16 @@ class VertexBackend:
         described = self._as_tuned(live, self._job_that_made(handle.model))
         _, _, diffs = input_changes(model, described, RULES.hyperparameter_defaults)
         if diffs:
-            raise CannotAdopt(f"{live.address} does not match {model.file}; fix the manifest to describe it:\n  - "
-                              + "\n  - ".join(mismatch_lines(diffs)))
+            raise CannotAdopt(
+                f"{live.address} does not match {model.file}; fix the manifest to describe it:\n  - "
+                + "\n  - ".join(mismatch_lines(diffs))
+            )
         taken = self.find(model.id) if model.id != live.key else None
         if taken is not None:
-            raise CannotAdopt(f"{taken.address} is live under the id {model.id} already; "
-                              "choose another metadata.name to import it under")
+            raise CannotAdopt(
+                f"{taken.address} is live under the id {model.id} already; "
+                "choose another metadata.name to import it under"
+            )
         self._patch_model(model, without_version(handle.model["name"]), ("labels",), untested=False)
         return described
 
@@ -666,8 +746,9 @@ class VertexBackend:
         if not job_id:
             return None
         try:
-            return self.client.get_tuning_job(f"projects/{self.settings.project}/locations/"
-                                              f"{self.settings.location}/tuningJobs/{job_id}")
+            return self.client.get_tuning_job(
+                f"projects/{self.settings.project}/locations/{self.settings.location}/tuningJobs/{job_id}"
+            )
         except NotFound:
             return None
 
@@ -678,8 +759,7 @@ class VertexBackend:
         if job is None or job.get("preTunedModel"):
             return live
         base = str(job.get("baseModel", "")).removeprefix(PUBLISHER_PREFIX) or live.source
-        return live.model_copy(update={"source": base, "base_model": base,
-                                       "hyperparameters": hyperparameters(job)})
+        return live.model_copy(update={"source": base, "base_model": base, "hyperparameters": hyperparameters(job)})
 
     # --- smoke tests ----------------------------------------------------------------
 
@@ -718,8 +798,11 @@ class VertexBackend:
         missing = wanted - {m.key for m in live}
         if missing:
             raise UserError(f"no live model {', '.join(sorted(missing))}; nothing was exported")
-        return {m.key: manifest_for(self._with_its_job(m)) for m in live
-                if (not wanted or m.key in wanted) and m.state is not LiveState.FAILED}
+        return {
+            m.key: manifest_for(self._with_its_job(m))
+            for m in live
+            if (not wanted or m.key in wanted) and m.state is not LiveState.FAILED
+        }
 
     def _with_its_job(self, live: LiveModel) -> LiveModel:
         """A Model made by hand (or imported) has no job in the managed lists:
@@ -736,8 +819,13 @@ class _StaleEtag(Exception):
 
 def _left_nothing(live: LiveModel) -> bool:
     handle = live.handle
-    return (live.state is LiveState.FAILED and isinstance(handle, Handle) and handle.model is None
-            and not handle.endpoints and not handle.others)
+    return (
+        live.state is LiveState.FAILED
+        and isinstance(handle, Handle)
+        and handle.model is None
+        and not handle.endpoints
+        and not handle.others
+    )
 
 
 def _tuned_from(job: Mapping[str, Any]) -> str:

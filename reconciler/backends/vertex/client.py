@@ -51,26 +51,52 @@ class UploadState:
     committed: int
     stored: dict[str, Any] | None = None
 
+
 # The JSON types of what the backend decodes from each list (live.py,
 # labels.py, backend.py): a server that sends another type is refused at the list.
 LABELS: Shape = MapOf(TEXT)
-TUNING_JOB: Shape = Obj({
-    "name": TEXT, "labels": LABELS, "state": ENUM, "createTime": TEXT, "updateTime": TEXT, "baseModel": TEXT,
-    "tunedModelDisplayName": TEXT, "description": TEXT,
-    "tunedModel": Obj({"model": TEXT, "endpoint": TEXT, "checkpoints": ListOf(Obj({"endpoint": TEXT}))}),
-    "preTunedModel": Obj({"tunedModelName": TEXT, "baseModel": TEXT}),
-    "tuningJobMetadata": Obj({"completedStepCount": INTEGER, "completedEpochCount": INTEGER}),
-    "supervisedTuningSpec": Obj({"hyperParameters": Obj({
-        "epochCount": INTEGER, "learningRateMultiplier": NUMBER, "adapterSize": ENUM})}),
-}, required=("name",))
-MODEL: Shape = Obj({
-    "name": TEXT, "labels": LABELS, "displayName": TEXT, "description": TEXT, "createTime": TEXT,
-    "updateTime": TEXT, "etag": TEXT, "deployedModels": ListOf(Obj({"endpoint": TEXT, "deployedModelId": TEXT})),
-}, required=("name",))
-ENDPOINT: Shape = Obj({
-    "name": TEXT, "labels": LABELS, "etag": TEXT, "trafficSplit": MapOf(INTEGER),
-    "deployedModels": ListOf(Obj({"id": TEXT, "model": TEXT})),
-}, required=("name",))
+TUNING_JOB: Shape = Obj(
+    {
+        "name": TEXT,
+        "labels": LABELS,
+        "state": ENUM,
+        "createTime": TEXT,
+        "updateTime": TEXT,
+        "baseModel": TEXT,
+        "tunedModelDisplayName": TEXT,
+        "description": TEXT,
+        "tunedModel": Obj({"model": TEXT, "endpoint": TEXT, "checkpoints": ListOf(Obj({"endpoint": TEXT}))}),
+        "preTunedModel": Obj({"tunedModelName": TEXT, "baseModel": TEXT}),
+        "tuningJobMetadata": Obj({"completedStepCount": INTEGER, "completedEpochCount": INTEGER}),
+        "supervisedTuningSpec": Obj(
+            {"hyperParameters": Obj({"epochCount": INTEGER, "learningRateMultiplier": NUMBER, "adapterSize": ENUM})}
+        ),
+    },
+    required=("name",),
+)
+MODEL: Shape = Obj(
+    {
+        "name": TEXT,
+        "labels": LABELS,
+        "displayName": TEXT,
+        "description": TEXT,
+        "createTime": TEXT,
+        "updateTime": TEXT,
+        "etag": TEXT,
+        "deployedModels": ListOf(Obj({"endpoint": TEXT, "deployedModelId": TEXT})),
+    },
+    required=("name",),
+)
+ENDPOINT: Shape = Obj(
+    {
+        "name": TEXT,
+        "labels": LABELS,
+        "etag": TEXT,
+        "trafficSplit": MapOf(INTEGER),
+        "deployedModels": ListOf(Obj({"id": TEXT, "model": TEXT})),
+    },
+    required=("name",),
+)
 
 
 class VertexClient:
@@ -94,10 +120,22 @@ class VertexClient:
         self.parent = f"projects/{project}/locations/{location}"
         self.project = project
         self.location = location
-        self._api = Transport(endpoint, credentials, timeout=timeout, retry=retry or RetryPolicy(),
-                              session=session, quota_project=quota_project)
-        self._storage = Transport(storage_endpoint, credentials, timeout=timeout, retry=retry or RetryPolicy(),
-                                  session=session, quota_project=quota_project)
+        self._api = Transport(
+            endpoint,
+            credentials,
+            timeout=timeout,
+            retry=retry or RetryPolicy(),
+            session=session,
+            quota_project=quota_project,
+        )
+        self._storage = Transport(
+            storage_endpoint,
+            credentials,
+            timeout=timeout,
+            retry=retry or RetryPolicy(),
+            session=session,
+            quota_project=quota_project,
+        )
         self._unfiltered: set[str] = set()  # lists that refused a `labels.` filter: filtered here
 
     @property
@@ -195,47 +233,61 @@ class VertexClient:
     def download_object(self, bucket: str, name: str) -> dict[str, Any] | None:
         """An object holding one JSON document (a lock), or None."""
         try:
-            return self._storage.call("GET", f"storage/v1/b/{bucket}/o/{quote(name, safe='')}",
-                                      params={"alt": "media"})
+            return self._storage.call("GET", f"storage/v1/b/{bucket}/o/{quote(name, safe='')}", params={"alt": "media"})
         except NotFound:
             return None
 
-    def upload_object(self, bucket: str, name: str, data: bytes, content_type: str,
-                      if_generation_match: str = "0") -> dict[str, Any]:
+    def upload_object(
+        self, bucket: str, name: str, data: bytes, content_type: str, if_generation_match: str = "0"
+    ) -> dict[str, Any]:
         """A media upload that only succeeds if the object's live generation is
         `if_generation_match` ("0": none); a 412 says it did not hold."""
         params = {"uploadType": "media", "name": name, "ifGenerationMatch": if_generation_match}
-        return self._storage.call("POST", f"upload/storage/v1/b/{bucket}/o", params=params,
-                                  media=(data, content_type))
+        return self._storage.call("POST", f"upload/storage/v1/b/{bucket}/o", params=params, media=(data, content_type))
 
-    def start_resumable_upload(self, bucket: str, name: str, content_type: str, size: int,
-                               if_generation_match: str) -> UploadSession:
+    def start_resumable_upload(
+        self, bucket: str, name: str, content_type: str, size: int, if_generation_match: str
+    ) -> UploadSession:
         """Opens a resumable upload session (`uploadType=resumable`); the object
         is written only if its live generation is still `if_generation_match`
         when the last byte arrives (a 412 then)."""
         params = {"uploadType": "resumable", "name": name, "ifGenerationMatch": if_generation_match}
         answer = self._storage.exchange(
-            "POST", f"upload/storage/v1/b/{bucket}/o", params=params,
+            "POST",
+            f"upload/storage/v1/b/{bucket}/o",
+            params=params,
             body={"name": name, "contentType": content_type},
-            headers={"x-upload-content-type": content_type, "x-upload-content-length": str(size)})
+            headers={"x-upload-content-type": content_type, "x-upload-content-length": str(size)},
+        )
         return self._session(answer.headers.get("location", ""))
 
-    def put_upload_chunk(self, session: UploadSession, chunk: bytes, first: int, total: int,
-                         content_type: str) -> UploadState:
+    def put_upload_chunk(
+        self, session: UploadSession, chunk: bytes, first: int, total: int, content_type: str
+    ) -> UploadState:
         """Sends bytes `first`.. of `total`. Resent only when it surely never
         arrived: after anything else the caller asks what was committed."""
         content_range = f"bytes {first}-{first + len(chunk) - 1}/{total}"
         answer = self._storage.exchange(
-            "PUT", session.path, params=session.params, media=(chunk, content_type),
-            headers={"content-range": content_range}, resend=Resend.IF_NEVER_PROCESSED,
-            accept=frozenset({RESUME_INCOMPLETE}))
+            "PUT",
+            session.path,
+            params=session.params,
+            media=(chunk, content_type),
+            headers={"content-range": content_range},
+            resend=Resend.IF_NEVER_PROCESSED,
+            accept=frozenset({RESUME_INCOMPLETE}),
+        )
         return _upload_state(answer, total)
 
     def query_upload(self, session: UploadSession, total: int) -> UploadState:
         """What the server committed so far (an empty PUT, `Content-Range: bytes */total`)."""
         answer = self._storage.exchange(
-            "PUT", session.path, params=session.params, media=(b"", "application/octet-stream"),
-            headers={"content-range": f"bytes */{total}"}, accept=frozenset({RESUME_INCOMPLETE}))
+            "PUT",
+            session.path,
+            params=session.params,
+            media=(b"", "application/octet-stream"),
+            headers={"content-range": f"bytes */{total}"},
+            accept=frozenset({RESUME_INCOMPLETE}),
+        )
         return _upload_state(answer, total)
 
     def _session(self, location: str) -> UploadSession:
@@ -245,7 +297,8 @@ class VertexClient:
         if (url.scheme, url.netloc) != (endpoint.scheme, endpoint.netloc) or not url.path.startswith("/"):
             raise UnexpectedResponse(
                 f"the resumable upload session is not on {self._storage.endpoint} "
-                f"({url.scheme}://{url.netloc[:100]}); nothing was sent there")
+                f"({url.scheme}://{url.netloc[:100]}); nothing was sent there"
+            )
         return UploadSession(url.path.lstrip("/"), dict(parse_qsl(url.query)))
 
     def delete_object(self, bucket: str, name: str, if_generation_match: str | None = None) -> None:
@@ -299,8 +352,9 @@ class VertexClient:
                 params["pageToken"] = token
             return self._call("GET", path, params=params)
 
-        return [item for page in pages(fetch, key, what=f"GET /{path}", page_size=PAGE_SIZE, shape=shape)
-                for item in page]
+        return [
+            item for page in pages(fetch, key, what=f"GET /{path}", page_size=PAGE_SIZE, shape=shape) for item in page
+        ]
 
 
 def _label_matcher(filter: str) -> Callable[[Mapping[str, Any]], bool] | None:
@@ -327,6 +381,5 @@ def _upload_state(answer: Answer, total: int) -> UploadState:
         return UploadState(0)
     match = COMMITTED_RANGE.fullmatch(committed.strip())
     if match is None:
-        raise UnexpectedResponse(f"a resumable upload answered 308 with Range {committed[:100]!r}, "
-                                 "not bytes=0-N")
+        raise UnexpectedResponse(f"a resumable upload answered 308 with Range {committed[:100]!r}, not bytes=0-N")
     return UploadState(int(match.group(1)) + 1)

@@ -22,6 +22,8 @@ def manifest_for(live: LiveModel) -> dict[str, Any]:
         spec["hyperparameters"] = dict(live.hyperparameters)
     ownership = live.ownership
     if ownership is not None and (ownership.protect or ownership.orphan):
-        spec["lifecycle"] = {"preventDestroy": ownership.protect,
-                             "deletionPolicy": "Orphan" if ownership.orphan else "Delete"}
+        spec["lifecycle"] = {
+            "preventDestroy": ownership.protect,
+            "deletionPolicy": "Orphan" if ownership.orphan else "Delete",
+        }
     return {"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": live.key}, "spec": spec}

@@ -57,8 +57,20 @@ FLAGS = ("orphan", "protect", "untested")
 _FLAG_LABELS = {flag: f"reconciler-{flag}" for flag in FLAGS}
 # The promotion gate's result on a Model, by the neutral key LiveModel.evaluation uses.
 EVALUATION_LABELS = {"digest": "reconciler-eval", "score": "reconciler-score", "held": "reconciler-held"}
-OWNED = frozenset({MANAGED_BY, ID, FINGERPRINT, EXAMPLES, DATA_PARTS, ATTEMPT, CHECK, SIGNATURE,
-                   *_FLAG_LABELS.values(), *EVALUATION_LABELS.values()})
+OWNED = frozenset(
+    {
+        MANAGED_BY,
+        ID,
+        FINGERPRINT,
+        EXAMPLES,
+        DATA_PARTS,
+        ATTEMPT,
+        CHECK,
+        SIGNATURE,
+        *_FLAG_LABELS.values(),
+        *EVALUATION_LABELS.values(),
+    }
+)
 # Left on a Model `forget` released: its job's frozen labels no longer claim it.
 FORGOTTEN = "reconciler-forgotten"
 MANAGED_FILTER = f"labels.{MANAGED_BY}={MANAGER}"
@@ -99,8 +111,9 @@ class LabelMarker:
     def __repr__(self) -> str:  # never the keys themselves
         return f"LabelMarker(keys={len(self._keys)})"
 
-    def labels(self, key: str, ownership: Ownership, scope: str, attempt: str = "",
-               evaluation: Mapping[str, str] | None = None) -> dict[str, str]:
+    def labels(
+        self, key: str, ownership: Ownership, scope: str, attempt: str = "", evaluation: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
         """The owned labels for `key` on the resource named `scope` ("" for a job);
         `evaluation`: a Model's gate result ({"digest", "score", "held"}), covered by the check."""
         labels = {
@@ -138,12 +151,19 @@ class LabelMarker:
         scopes = (scope,) if legacy_scope is None else (scope, legacy_scope)
         if SIGNATURE in labels:
             if not self._keys:
-                return Reading(None, key, f"its labels are signed, and {KEY_VARIABLE} is not set: give the "
-                                          "plan the key that signed them")
+                return Reading(
+                    None,
+                    key,
+                    f"its labels are signed, and {KEY_VARIABLE} is not set: give the plan the key that signed them",
+                )
             matched = self._matching_scope(labels, scopes, self._keys, labels[SIGNATURE])
             if matched is None:
-                return Reading(None, key, "its label signature does not verify under the keys in "
-                                          f"{KEY_VARIABLE} (copied, edited, or signed by a key no longer given)")
+                return Reading(
+                    None,
+                    key,
+                    "its label signature does not verify under the keys in "
+                    f"{KEY_VARIABLE} (copied, edited, or signed by a key no longer given)",
+                )
             return Reading(replace(ownership, legacy=matched != scope), key)
         if CHECK not in labels:
             return Reading(None, key, "its labels carry no check value")
@@ -155,10 +175,12 @@ class LabelMarker:
         return Reading(replace(ownership, legacy=bool(self._keys) or matched != scope), key)
 
     @staticmethod
-    def _matching_scope(labels: Mapping[str, str], scopes: Sequence[str], keys: Sequence[bytes | None],
-                        value: str) -> str | None:
-        return next((scope for scope in scopes for key in keys
-                     if hmac.compare_digest(_check(key, scope, labels), value)), None)
+    def _matching_scope(
+        labels: Mapping[str, str], scopes: Sequence[str], keys: Sequence[bytes | None], value: str
+    ) -> str | None:
+        return next(
+            (scope for scope in scopes for key in keys if hmac.compare_digest(_check(key, scope, labels), value)), None
+        )
 
 
 KEY_VARIABLE = "RECONCILER_OWNERSHIP_KEY"
@@ -181,13 +203,15 @@ def job_scope(job: Mapping[str, Any]) -> str:
     spec = job.get("supervisedTuningSpec") or {}
     pre_tuned = job.get("preTunedModel") or {}
     source = pre_tuned.get("tunedModelName", "").partition("@")[0] or str(job.get("baseModel", ""))
-    return "\n".join((
-        "tuningJob",
-        f"source={source.removeprefix(PUBLISHER_PREFIX)}",
-        f"training={spec.get('trainingDatasetUri', '')}",
-        f"validation={spec.get('validationDatasetUri', '')}",
-        f"displayName={job.get('tunedModelDisplayName', '')}",
-    ))
+    return "\n".join(
+        (
+            "tuningJob",
+            f"source={source.removeprefix(PUBLISHER_PREFIX)}",
+            f"training={spec.get('trainingDatasetUri', '')}",
+            f"validation={spec.get('validationDatasetUri', '')}",
+            f"displayName={job.get('tunedModelDisplayName', '')}",
+        )
+    )
 
 
 def model_scope(model: Mapping[str, Any]) -> str:
@@ -207,8 +231,15 @@ def _parsed(labels: Mapping[str, str]) -> Ownership | None:
         return None
     version, source, hyperparameters, data = match.groups()
     flags = {f: labels.get(_FLAG_LABELS[f]) == "true" for f in FLAGS}
-    return Ownership(source=source, hyperparameters=hyperparameters, data=data, examples=int(count),
-                     version=version, **flags, parts=_data_parts(parts))
+    return Ownership(
+        source=source,
+        hyperparameters=hyperparameters,
+        data=data,
+        examples=int(count),
+        version=version,
+        **flags,
+        parts=_data_parts(parts),
+    )
 
 
 def _data_parts(match: re.Match[str] | None) -> DataParts | None:

@@ -40,13 +40,31 @@ from reconciler.backends.vertex.rules import ADAPTER_SIZE_NAMES, ADAPTER_SIZE_NU
 from reconciler.model.live import LiveModel, LiveState, Reported
 from reconciler.model.ownership import Ownership
 
-RUNNING = frozenset({"JOB_STATE_QUEUED", "JOB_STATE_PENDING", "JOB_STATE_RUNNING", "JOB_STATE_CANCELLING",
-                     "JOB_STATE_PAUSED", "JOB_STATE_UPDATING"})
+RUNNING = frozenset(
+    {
+        "JOB_STATE_QUEUED",
+        "JOB_STATE_PENDING",
+        "JOB_STATE_RUNNING",
+        "JOB_STATE_CANCELLING",
+        "JOB_STATE_PAUSED",
+        "JOB_STATE_UPDATING",
+    }
+)
 SUCCEEDED = "JOB_STATE_SUCCEEDED"
-JOB_STATE_NAMES = {0: "JOB_STATE_UNSPECIFIED", 1: "JOB_STATE_QUEUED", 2: "JOB_STATE_PENDING",
-                   3: "JOB_STATE_RUNNING", 4: "JOB_STATE_SUCCEEDED", 5: "JOB_STATE_FAILED",
-                   6: "JOB_STATE_CANCELLING", 7: "JOB_STATE_CANCELLED", 8: "JOB_STATE_PAUSED",
-                   9: "JOB_STATE_EXPIRED", 10: "JOB_STATE_UPDATING", 11: "JOB_STATE_PARTIALLY_SUCCEEDED"}
+JOB_STATE_NAMES = {
+    0: "JOB_STATE_UNSPECIFIED",
+    1: "JOB_STATE_QUEUED",
+    2: "JOB_STATE_PENDING",
+    3: "JOB_STATE_RUNNING",
+    4: "JOB_STATE_SUCCEEDED",
+    5: "JOB_STATE_FAILED",
+    6: "JOB_STATE_CANCELLING",
+    7: "JOB_STATE_CANCELLED",
+    8: "JOB_STATE_PAUSED",
+    9: "JOB_STATE_EXPIRED",
+    10: "JOB_STATE_UPDATING",
+    11: "JOB_STATE_PARTIALLY_SUCCEEDED",
+}
 _SIZE_BY_NAME = {name: size for size, name in ADAPTER_SIZE_NAMES.items()}
 _SIZE_BY_NUMBER = {number: size for size, number in ADAPTER_SIZE_NUMBERS.items()}
 # The service's label of a tuned Model's base model (dots become `_`).
@@ -68,6 +86,7 @@ class Handle:
     others: tuple[dict[str, Any], ...] = ()
     jobs: tuple[dict[str, Any], ...] = field(default=())
     endpoint: str = ""  # where `model` answers (smoke tests and scores go here, not to the serving one)
+
 
 def job_state(job: Mapping[str, Any]) -> str:
     state = job.get("state", 0)
@@ -117,8 +136,13 @@ class Join:
     verify blocks that id when nothing of it verifies (likely ours, signed
     with a key not given), and is a note otherwise."""
 
-    def __init__(self, marker: LabelMarker, jobs: Iterable[dict[str, Any]], models: Iterable[dict[str, Any]],
-                 endpoints: Iterable[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        marker: LabelMarker,
+        jobs: Iterable[dict[str, Any]],
+        models: Iterable[dict[str, Any]],
+        endpoints: Iterable[dict[str, Any]],
+    ) -> None:
         self.marker = marker
         self.models = {without_version(m["name"]): m for m in models}
         self.endpoints = {e["name"]: e for e in endpoints}
@@ -202,26 +226,33 @@ class Join:
         if job is None and current is None:
             return None
         state = job_state(job) if job is not None else SUCCEEDED
-        model = claim.models[current][0] if current is not None and (job is None or job_model(job) == current) else (
-            claim.models[job_model(job)][0] if job is not None and job_model(job) in claim.models else None)
+        model = (
+            claim.models[current][0]
+            if current is not None and (job is None or job_model(job) == current)
+            else (claim.models[job_model(job)][0] if job is not None and job_model(job) in claim.models else None)
+        )
         if state == SUCCEEDED and model is None:
             return None  # a tombstone: its model was deleted (or forgotten); the job stays forever
-        live_state = LiveState.CREATING if state in RUNNING else (
-            LiveState.ACTIVE if state == SUCCEEDED else LiveState.FAILED)
+        live_state = (
+            LiveState.CREATING if state in RUNNING else (LiveState.ACTIVE if state == SUCCEEDED else LiveState.FAILED)
+        )
         ownership = self._ownership(job, model, claim)
         serving_body = claim.models[serving][0] if serving is not None else model
         made_serving = self.job_of_model[serving][1] if serving in self.job_of_model else None
         serving_job = made_serving if serving is not None else job
         # Every other Model it claims; the plan lists those that serve nobody.
-        others = tuple(body for name, (body, _) in claim.models.items()
-                       if model is None or name != without_version(model["name"]))
+        others = tuple(
+            body for name, (body, _) in claim.models.items() if model is None or name != without_version(model["name"])
+        )
         endpoints = self._endpoints_of(job, model)
         serving_handle = _serving(serving_body, serving_job, self._owned_endpoint(serving_job, serving_body, key))
         pre_tuned = (job or {}).get("preTunedModel") or {}
         source_name = without_version(pre_tuned.get("tunedModelName", ""))
         source_key = self.current_models.get(source_name) if source_name else None
-        fields_from = model or {"displayName": (job or {}).get("tunedModelDisplayName", ""),
-                                "description": (job or {}).get("description", "")}
+        fields_from = model or {
+            "displayName": (job or {}).get("tunedModelDisplayName", ""),
+            "description": (job or {}).get("description", ""),
+        }
         base = (job or {}).get("baseModel", "") or _base_model_of((model or {}).get("labels") or {})
         metadata = (job or {}).get("tuningJobMetadata") or {}
         return LiveModel(
@@ -232,8 +263,10 @@ class Join:
             source=(source_key or source_name) if source_name else base,
             source_key=source_key,
             base_model=pre_tuned.get("baseModel") or base,
-            fields={"spec.displayName": fields_from.get("displayName", ""),
-                    "spec.description": fields_from.get("description", "")},
+            fields={
+                "spec.displayName": fields_from.get("displayName", ""),
+                "spec.description": fields_from.get("description", ""),
+            },
             hyperparameters=hyperparameters(job) if job is not None else {},
             create_time=(job or model or {}).get("createTime", ""),
             update_time=(model or job or {}).get("updateTime", ""),
@@ -244,11 +277,18 @@ class Join:
             broken=self._broken(model, job, live_state, key),
             evaluation=evaluation_of((model or {}).get("labels") or {}),
             serving_evaluation=evaluation_of((serving_body or {}).get("labels") or {})
-            if serving_body is not None and serving_body is not model else {},
+            if serving_body is not None and serving_body is not model
+            else {},
             candidate=serving_body is not None and model is not None and serving_body is not model,
             reported=reported_of(job, ownership) if state == SUCCEEDED else None,
-            handle=Handle(job=job, model=model, endpoints=endpoints, others=others, jobs=tuple(claim.jobs),
-                          endpoint=self._owned_endpoint(job, model, key) if model is not None else ""),
+            handle=Handle(
+                job=job,
+                model=model,
+                endpoints=endpoints,
+                others=others,
+                jobs=tuple(claim.jobs),
+                endpoint=self._owned_endpoint(job, model, key) if model is not None else "",
+            ),
         )
 
     def _serving_and_current(self, claim: _Claims) -> tuple[str | None, str | None]:
@@ -257,6 +297,7 @@ class Join:
         (labelled last: superseded Models are never written to). The current
         Model: a candidate labelled since that has not passed them (yet, or
         held), else the serving one."""
+
         def recency(name: str) -> tuple[str, str, str]:
             body = claim.models[name][0]
             return (body.get("updateTime", ""), body.get("createTime", ""), name)
@@ -264,7 +305,7 @@ class Join:
         whole = sorted((n for n in claim.models if self._made_whole(n)), key=recency)
         passed = [n for n in whole if not claim.models[n][1].untested and not _held(claim.models[n][0])]
         serving = passed[-1] if passed else None
-        after = whole[whole.index(serving) + 1:] if serving is not None else whole
+        after = whole[whole.index(serving) + 1 :] if serving is not None else whole
         candidates = [n for n in after if n not in passed]
         return serving, (candidates[-1] if candidates else serving)
 
@@ -314,8 +355,9 @@ class Join:
                 return name
         return ""
 
-    def _broken(self, model: Mapping[str, Any] | None, job: Mapping[str, Any] | None, state: LiveState,
-                key: str) -> str:
+    def _broken(
+        self, model: Mapping[str, Any] | None, job: Mapping[str, Any] | None, state: LiveState, key: str
+    ) -> str:
         made = job_endpoints(job)[:1] if job is not None else ()
         if state is LiveState.ACTIVE and model is not None and made and not self._owned_endpoint(job, model, key):
             return f"its endpoint {made[0]} is gone"
@@ -328,19 +370,26 @@ class Join:
         if model is not None:
             names += [ref.get("endpoint", "") for ref in model.get("deployedModels") or ()]
             model_name = without_version(model["name"])
-            names += [name for name, body in self.endpoints.items()
-                      if any(without_version(d.get("model", "")) == model_name
-                             for d in body.get("deployedModels") or ())]
+            names += [
+                name
+                for name, body in self.endpoints.items()
+                if any(without_version(d.get("model", "")) == model_name for d in body.get("deployedModels") or ())
+            ]
         return tuple(dict.fromkeys(n for n in names if n))
 
     def _blocked(self, key: str, name: str, reading: Reading) -> LiveModel:
         """An id whose only claim does not verify: shown, left alone, never re-created."""
         body = self.models.get(name) or {}
-        return LiveModel(key=key, address=name, ownership=None, ownership_note=reading.note,
-                         fields={"spec.displayName": body.get("displayName", ""),
-                                 "spec.description": body.get("description", "")},
-                         create_time=body.get("createTime", ""), update_time=body.get("updateTime", ""),
-                         handle=Handle(job=None, model=body or None))
+        return LiveModel(
+            key=key,
+            address=name,
+            ownership=None,
+            ownership_note=reading.note,
+            fields={"spec.displayName": body.get("displayName", ""), "spec.description": body.get("description", "")},
+            create_time=body.get("createTime", ""),
+            update_time=body.get("updateTime", ""),
+            handle=Handle(job=None, model=body or None),
+        )
 
     def _from_model_alone(self, name: str, body: dict[str, Any], note: str | None = None) -> LiveModel:
         """A tuned Model no claim of an id holds: not the reconciler's."""

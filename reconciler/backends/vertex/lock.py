@@ -98,9 +98,17 @@ def parse(generation: str, content: Any, now: float) -> Seen:
 
 
 class Locks:
-    def __init__(self, client: VertexClient, bucket: str, prefix: str, owner: str | None = None,
-                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
-                 wait_seconds: float | None = None, renew_seconds: float | None = None) -> None:
+    def __init__(
+        self,
+        client: VertexClient,
+        bucket: str,
+        prefix: str,
+        owner: str | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        wait_seconds: float | None = None,
+        renew_seconds: float | None = None,
+    ) -> None:
         self.client, self.bucket, self.prefix = client, bucket, prefix
         self.owner = owner or this_run()
         self.token = secrets.token_hex(8)  # this run's, so it knows its own writes
@@ -140,9 +148,11 @@ class Locks:
                 continue
             if self.clock() >= deadline:
                 until = datetime.fromtimestamp(seen.expires, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-                raise ChangeFailed(f"another apply holds the lock gs://{self.bucket}/{name}: {quoted(seen.owner)}, "
-                                   f"renewed until {until}; try again when it has finished (a lock not "
-                                   f"renewed for {STALE_SECONDS:g} s is taken over)")
+                raise ChangeFailed(
+                    f"another apply holds the lock gs://{self.bucket}/{name}: {quoted(seen.owner)}, "
+                    f"renewed until {until}; try again when it has finished (a lock not "
+                    f"renewed for {STALE_SECONDS:g} s is taken over)"
+                )
             self.sleep(1.0)
 
     def write(self, name: str, over: str) -> tuple[str, Seen | None]:
@@ -151,8 +161,9 @@ class Locks:
         and the lock found instead (None: there is none now)."""
         body = json.dumps({"owner": self.owner, "token": self.token, "expires": self.clock() + STALE_SECONDS})
         try:
-            written = self.client.upload_object(self.bucket, name, body.encode(), "application/json",
-                                                if_generation_match=over)
+            written = self.client.upload_object(
+                self.bucket, name, body.encode(), "application/json", if_generation_match=over
+            )
             return str(written.get("generation", "")), None
         except ApiError as error:
             seen = self.read(name)
@@ -206,8 +217,9 @@ class Lease:
             self.generation = generation
             return
         self.lost = quoted(seen.owner) if seen is not None else "nobody"
-        logger.warning("lost the lock gs://%s/%s to %s: it was not renewed in time",
-                       self.locks.bucket, self.name, self.lost)
+        logger.warning(
+            "lost the lock gs://%s/%s to %s: it was not renewed in time", self.locks.bucket, self.name, self.lost
+        )
 
     def release(self) -> None:
         self._stop.set()
@@ -223,5 +235,6 @@ class Lease:
             try:
                 self.renew()
             except ApiError as error:  # tried again next time; the lock holds until its expiry
-                logger.warning("could not renew the lock gs://%s/%s: %s", self.locks.bucket, self.name,
-                               one_line(str(error)))
+                logger.warning(
+                    "could not renew the lock gs://%s/%s: %s", self.locks.bucket, self.name, one_line(str(error))
+                )

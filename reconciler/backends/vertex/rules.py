@@ -37,8 +37,9 @@ def _shipped() -> dict[str, BaseModel]:
     """The catalogue shipped with the package (base_models.json, package data)."""
     data = json.loads(resources.files(__package__).joinpath(CATALOGUE_FILE).read_text(encoding="utf-8"))
     return {
-        name: BaseModel(name, tuple(entry["adapterSizes"]),
-                        date.fromisoformat(entry["retires"]) if entry.get("retires") else None)
+        name: BaseModel(
+            name, tuple(entry["adapterSizes"]), date.fromisoformat(entry["retires"]) if entry.get("retires") else None
+        )
         for name, entry in data["models"].items()
     }
 
@@ -68,8 +69,14 @@ def bare_name(name: str) -> str:
 # Adapter sizes of an added model that names none (1, 2, 4, 8, 16 are
 # documented for the 2.5 models; 32 is refused, python-genai#908).
 GEMINI_ADAPTER_SIZES = (1, 2, 4, 8, 16)
-ADAPTER_SIZE_NAMES = {1: "ADAPTER_SIZE_ONE", 2: "ADAPTER_SIZE_TWO", 4: "ADAPTER_SIZE_FOUR",
-                      8: "ADAPTER_SIZE_EIGHT", 16: "ADAPTER_SIZE_SIXTEEN", 32: "ADAPTER_SIZE_THIRTY_TWO"}
+ADAPTER_SIZE_NAMES = {
+    1: "ADAPTER_SIZE_ONE",
+    2: "ADAPTER_SIZE_TWO",
+    4: "ADAPTER_SIZE_FOUR",
+    8: "ADAPTER_SIZE_EIGHT",
+    16: "ADAPTER_SIZE_SIXTEEN",
+    32: "ADAPTER_SIZE_THIRTY_TWO",
+}
 # proto numbers (not in size order), for answers under enum-encoding=int
 ADAPTER_SIZE_NUMBERS = {1: 1, 2: 6, 4: 2, 8: 3, 16: 4, 32: 5}
 
@@ -130,8 +137,9 @@ def manifest_problems(
     if hyperparameters.batch_size is not None:
         yield ("spec", "hyperparameters", "batchSize"), "Vertex AI has no batch size for Gemini tuning; remove it"
     if hyperparameters.learning_rate is not None:
-        yield ("spec", "hyperparameters", "learningRate"), (
-            "Vertex AI has no learning rate for Gemini tuning; use learningRateMultiplier"
+        yield (
+            ("spec", "hyperparameters", "learningRate"),
+            ("Vertex AI has no learning rate for Gemini tuning; use learningRateMultiplier"),
         )
     if spec.permissions:
         yield ("spec", "permissions"), "Vertex AI has no per-model grants; use IAM on the project"
@@ -149,20 +157,27 @@ def _base_model_problems(
     model = models.get(name)
     if model is None:
         nearest = difflib.get_close_matches(name, list(models), n=3, cutoff=0.5) or list(models)[:3]
-        yield ("spec", "baseModel"), (
-            f"{spec.base_model!r} is not a base model Vertex AI tunes (in the catalogue); the nearest are "
-            f"{', '.join(nearest)}. A newer model can be added under vertex.baseModels in reconciler.yaml"
+        yield (
+            ("spec", "baseModel"),
+            (
+                f"{spec.base_model!r} is not a base model Vertex AI tunes (in the catalogue); the nearest are "
+                f"{', '.join(nearest)}. A newer model can be added under vertex.baseModels in reconciler.yaml"
+            ),
         )
         return
     if model.retired(on):
-        yield ("spec", "baseModel"), (
-            f"{name} retired on {model.retires}: Vertex AI tunes no new model on it; choose a current base "
-            "model (or correct its date under vertex.baseModels in reconciler.yaml)"
+        yield (
+            ("spec", "baseModel"),
+            (
+                f"{name} retired on {model.retires}: Vertex AI tunes no new model on it; choose a current base "
+                "model (or correct its date under vertex.baseModels in reconciler.yaml)"
+            ),
         )
     adapter_size = spec.hyperparameters.adapter_size
     if adapter_size is not None and adapter_size not in model.adapter_sizes:
-        yield ("spec", "hyperparameters", "adapterSize"), (
-            f"{name} allows adapter sizes {', '.join(map(str, model.adapter_sizes))}"
+        yield (
+            ("spec", "hyperparameters", "adapterSize"),
+            (f"{name} allows adapter sizes {', '.join(map(str, model.adapter_sizes))}"),
         )
 
 

@@ -78,8 +78,10 @@ class Digest:
         return str(stored.get("size", "")) == str(self.size) and stored.get("md5Hash") == self.md5
 
     def describe(self, stored: Mapping[str, Any]) -> str:
-        return (f"it holds {str(stored.get('size', '?'))[:20]} bytes with md5 "
-                f"{str(stored.get('md5Hash', 'none'))[:30]}, the plan {self.size} bytes with md5 {self.md5}")
+        return (
+            f"it holds {str(stored.get('size', '?'))[:20]} bytes with md5 "
+            f"{str(stored.get('md5Hash', 'none'))[:30]}, the plan {self.size} bytes with md5 {self.md5}"
+        )
 
 
 def store_dataset(client: VertexClient, settings: VertexSettings, data: bytes, *, emulated: bool) -> Stored:
@@ -99,8 +101,9 @@ def ensure_object(client: VertexClient, bucket: str, name: str, data: bytes, con
     if current is not None and digest.held_by(current):
         return False
     if current is not None:
-        logger.warning("%s does not hold the planned dataset (%s); writing the planned bytes",
-                       where, digest.describe(current))
+        logger.warning(
+            "%s does not hold the planned dataset (%s); writing the planned bytes", where, digest.describe(current)
+        )
     try:
         stored = write_object(client, bucket, name, data, content_type, _generation(current))
     except ApiError as error:
@@ -111,19 +114,24 @@ def ensure_object(client: VertexClient, bucket: str, name: str, data: bytes, con
         again = client.get_object(bucket, name)
         if again is not None and digest.held_by(again):
             return False
-        raise ChangeFailed(f"{where} was changed by someone else while the planned dataset was "
-                           "being written, and does not hold it; nothing was tuned. Find who writes "
-                           "there, then apply again") from error
+        raise ChangeFailed(
+            f"{where} was changed by someone else while the planned dataset was "
+            "being written, and does not hold it; nothing was tuned. Find who writes "
+            "there, then apply again"
+        ) from error
     if not digest.held_by(stored):
         with suppress(ApiError):  # a best effort: the next create checks it anyway
             client.delete_object(bucket, name, if_generation_match=str(stored.get("generation", "")) or None)
-        raise ChangeFailed(f"the upload of {where} did not store the planned dataset "
-                           f"({digest.describe(stored)}); nothing was tuned on it. Apply again")
+        raise ChangeFailed(
+            f"the upload of {where} did not store the planned dataset "
+            f"({digest.describe(stored)}); nothing was tuned on it. Apply again"
+        )
     return True
 
 
-def write_object(client: VertexClient, bucket: str, name: str, data: bytes, content_type: str,
-                 generation: str) -> dict[str, Any]:
+def write_object(
+    client: VertexClient, bucket: str, name: str, data: bytes, content_type: str, generation: str
+) -> dict[str, Any]:
     """One media upload, or a resumable one above RESUMABLE_ABOVE; the object the API reports."""
     if len(data) <= RESUMABLE_ABOVE:
         return client.upload_object(bucket, name, data, content_type, if_generation_match=generation)
@@ -144,7 +152,7 @@ def _send_chunks(client: VertexClient, session: UploadSession, data: bytes, cont
                 raise ChangeFailed(f"the resumable upload committed all {total} bytes but wrote no object")
             break
         try:
-            state = client.put_upload_chunk(session, data[first:first + CHUNK_BYTES], first, total, content_type)
+            state = client.put_upload_chunk(session, data[first : first + CHUNK_BYTES], first, total, content_type)
         except ApiError as error:
             broken += 1
             if not is_transient(error) or broken > BROKEN_CHUNKS:

@@ -55,7 +55,8 @@ def check_object(query: Mapping[str, str], current: Mapping[str, Any] | None, *,
     if meta_match is not None and (current is None or meta_match != METAGENERATION):
         raise errors.precondition_failed()
     unchanged = (not_match is not None and not_match == live) or (
-        meta_not_match is not None and current is not None and meta_not_match == METAGENERATION)
+        meta_not_match is not None and current is not None and meta_not_match == METAGENERATION
+    )
     if unchanged:
         if read:
             raise NotModified

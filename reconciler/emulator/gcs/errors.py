@@ -7,10 +7,20 @@ from typing import Any
 
 from reconciler.emulator.errors import ApiError
 
-REASONS = {400: "invalid", 404: "notFound", 409: "conflict", 412: "conditionNotMet",
-           416: "requestedRangeNotSatisfiable"}
-STATUSES = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 409: "ALREADY_EXISTS",
-            412: "FAILED_PRECONDITION", 416: "OUT_OF_RANGE"}
+REASONS = {
+    400: "invalid",
+    404: "notFound",
+    409: "conflict",
+    412: "conditionNotMet",
+    416: "requestedRangeNotSatisfiable",
+}
+STATUSES = {
+    400: "INVALID_ARGUMENT",
+    404: "NOT_FOUND",
+    409: "ALREADY_EXISTS",
+    412: "FAILED_PRECONDITION",
+    416: "OUT_OF_RANGE",
+}
 
 
 class StorageError(ApiError):
@@ -24,9 +34,7 @@ class StorageError(ApiError):
 
     def envelope(self) -> dict[str, Any]:
         body = super().envelope()
-        body["error"]["errors"] = [
-            {"message": self.message, "domain": "global", "reason": REASONS[self.code]}
-        ]
+        body["error"]["errors"] = [{"message": self.message, "domain": "global", "reason": REASONS[self.code]}]
         return body
 
 

@@ -40,8 +40,7 @@ class Listing:
     def of(cls, query: Mapping[str, str]) -> Listing:
         check_common(query)
         if query.get("includeFoldersAsPrefixes", "false").lower() != "false":
-            raise errors.bad_request("includeFoldersAsPrefixes is for buckets with hierarchical namespace: "
-                                     "none here.")
+            raise errors.bad_request("includeFoldersAsPrefixes is for buckets with hierarchical namespace: none here.")
         size_text = query.get("maxResults", str(MAX_RESULTS))
         if not re.fullmatch(r"\d{1,9}", size_text) or int(size_text) < 1:
             raise errors.bad_request(f"Invalid value for maxResults: {size_text[:30]!r}")
@@ -49,11 +48,16 @@ class Listing:
             if query.get(flag, "false").lower() not in ("true", "false"):
                 raise errors.bad_request(f"Invalid value for {flag}: {query[flag][:30]!r}")
         glob = query.get("matchGlob")
-        return cls(prefix=query.get("prefix", ""), delimiter=query.get("delimiter", ""),
-                   start=query.get("startOffset", ""), end=query.get("endOffset", ""),
-                   glob=compile_glob(glob) if glob else None,
-                   trailing=query.get("includeTrailingDelimiter", "false").lower() == "true",
-                   size=min(int(size_text), MAX_RESULTS), after=_after(query.get("pageToken", "")))
+        return cls(
+            prefix=query.get("prefix", ""),
+            delimiter=query.get("delimiter", ""),
+            start=query.get("startOffset", ""),
+            end=query.get("endOffset", ""),
+            glob=compile_glob(glob) if glob else None,
+            trailing=query.get("includeTrailingDelimiter", "false").lower() == "true",
+            size=min(int(size_text), MAX_RESULTS),
+            after=_after(query.get("pageToken", "")),
+        )
 
     def page(self, documents: Iterable[dict[str, Any]]) -> tuple[list[Entry], str]:
         """The entries of this page in name order, and the next page's token ("" at the end)."""
@@ -63,7 +67,7 @@ class Listing:
             name = document["name"]
             if not self._wanted(name):
                 continue
-            rest = name[len(self.prefix):]
+            rest = name[len(self.prefix) :]
             if self.delimiter and self.delimiter in rest:
                 prefix = self.prefix + rest.split(self.delimiter, 1)[0] + self.delimiter
                 prefixes.add(prefix)
@@ -77,8 +81,12 @@ class Listing:
         return page, _token(page[-1]) if len(ordered) > self.size else ""
 
     def _wanted(self, name: str) -> bool:
-        return (name.startswith(self.prefix) and name >= self.start and (not self.end or name < self.end)
-                and (self.glob is None or self.glob.fullmatch(name) is not None))
+        return (
+            name.startswith(self.prefix)
+            and name >= self.start
+            and (not self.end or name < self.end)
+            and (self.glob is None or self.glob.fullmatch(name) is not None)
+        )
 
 
 def compile_glob(pattern: str) -> re.Pattern[str]:
@@ -99,7 +107,7 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
             close = pattern.find("]", i + 1)
             if close < 0:
                 raise errors.bad_request(f"Invalid matchGlob: {pattern[:100]!r}")
-            body = pattern[i + 1:close]
+            body = pattern[i + 1 : close]
             negate = body.startswith("!")
             out.append("[" + ("^" if negate else "") + re.escape(body.removeprefix("!")) + "]")
             i = close + 1
@@ -108,7 +116,7 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
             close = pattern.find("}", i + 1)
             if close < 0:
                 raise errors.bad_request(f"Invalid matchGlob: {pattern[:100]!r}")
-            out.append("(?:" + "|".join(re.escape(part) for part in pattern[i + 1:close].split(",")) + ")")
+            out.append("(?:" + "|".join(re.escape(part) for part in pattern[i + 1 : close].split(",")) + ")")
             i = close + 1
             continue
         else:

@@ -72,8 +72,9 @@ class StorageService:
         def create(current: Document | None) -> Document:
             if current is not None:
                 # The real text, for a bucket the caller already owns.
-                raise errors.StorageError(409, "Your previous request to create the named "
-                                          "bucket succeeded and you already own it.")
+                raise errors.StorageError(
+                    409, "Your previous request to create the named bucket succeeded and you already own it."
+                )
             return document
 
         self.store.change_document(BUCKETS, name, create)
@@ -155,18 +156,22 @@ class StorageService:
         kind = call.system.get("uploadType", "")
         self._bucket(bucket)
         if kind == "media":
-            return self._finish(call, bucket, call.query.get("name", ""),
-                                call.headers.get("content-type", ""), {}, _bytes(call.body))
+            return self._finish(
+                call, bucket, call.query.get("name", ""), call.headers.get("content-type", ""), {}, _bytes(call.body)
+            )
         if kind == "multipart":
-            metadata, content_type, data = _multipart(call.headers.get("content-type", ""),
-                                                      _bytes(call.body))
-            return self._finish(call, bucket, metadata.get("name") or call.query.get("name", ""),
-                                metadata.get("contentType") or content_type,
-                                metadata.get("metadata") or {}, data)
+            metadata, content_type, data = _multipart(call.headers.get("content-type", ""), _bytes(call.body))
+            return self._finish(
+                call,
+                bucket,
+                metadata.get("name") or call.query.get("name", ""),
+                metadata.get("contentType") or content_type,
+                metadata.get("metadata") or {},
+                data,
+            )
         if kind == "resumable":
             return self._start_resumable(call, bucket)
-        raise errors.bad_request(f"Invalid or missing uploadType: {kind[:50]!r}. Use media, "
-                                 "multipart or resumable.")
+        raise errors.bad_request(f"Invalid or missing uploadType: {kind[:50]!r}. Use media, multipart or resumable.")
 
     def _start_resumable(self, call: Call, bucket: str) -> Reply:
         metadata = _json_object(_bytes(call.body))
@@ -174,14 +179,18 @@ class StorageService:
         _check_name(name)
         self._precondition(call.query, bucket, name)
         upload_id = self.ids.token(24)
-        session = {"bucket": bucket, "name": name, "data": "",
-                   "content_type": metadata.get("contentType")
-                   or call.headers.get("x-upload-content-type", ""),
-                   "metadata": metadata.get("metadata") or {},
-                   "query": dict(call.query)}
+        session = {
+            "bucket": bucket,
+            "name": name,
+            "data": "",
+            "content_type": metadata.get("contentType") or call.headers.get("x-upload-content-type", ""),
+            "metadata": metadata.get("metadata") or {},
+            "query": dict(call.query),
+        }
         self.store.change_document(UPLOADS, upload_id, lambda _: session)
-        location = (f"{call.host_url}upload/storage/v1/b/{quote(bucket, safe='')}/o"
-                    f"?uploadType=resumable&upload_id={upload_id}")
+        location = (
+            f"{call.host_url}upload/storage/v1/b/{quote(bucket, safe='')}/o?uploadType=resumable&upload_id={upload_id}"
+        )
         return RawReply(200, headers={"Location": location}, content_type="text/plain")
 
     def resume(self, call: Call, bucket: str) -> Reply:
@@ -197,26 +206,35 @@ class StorageService:
             return 200, _object_json(session["object"], call.host_url)
         data = base64.b64decode(session["data"])
         chunk = _bytes(call.body)
-        match = CONTENT_RANGE.fullmatch(call.headers.get("content-range", "").strip() or
-                                        f"bytes 0-{len(chunk) - 1}/{len(chunk)}")
+        match = CONTENT_RANGE.fullmatch(
+            call.headers.get("content-range", "").strip() or f"bytes 0-{len(chunk) - 1}/{len(chunk)}"
+        )
         if not match:
             raise errors.bad_request("Invalid Content-Range header.")
         first, _, total = match.groups()
         if first is not None:
             if int(first) > len(data):
-                raise errors.bad_request(f"Invalid request: the chunk starts at {first}, but "
-                                         f"{len(data)} bytes were received so far.")
+                raise errors.bad_request(
+                    f"Invalid request: the chunk starts at {first}, but {len(data)} bytes were received so far."
+                )
             # A chunk sent again after a break overlaps what was committed: only
             # what follows it counts (google-resumable-media resends whole chunks).
-            chunk = chunk[len(data) - int(first):]
+            chunk = chunk[len(data) - int(first) :]
             if chunk and self.faults.take("broken_chunks"):
                 # The connection breaks mid-chunk: what arrived is kept, the answer is lost.
                 self._save_session(upload_id, session, data + chunk[: len(chunk) // 2])
                 raise AnswerLost
             data += chunk
         if total != "*" and len(data) >= int(total):
-            written = self._write(call, bucket, session["name"], session["content_type"],
-                                  session["metadata"], data[: int(total)], session["query"])
+            written = self._write(
+                call,
+                bucket,
+                session["name"],
+                session["content_type"],
+                session["metadata"],
+                data[: int(total)],
+                session["query"],
+            )
             self._save_session(upload_id, {**session, "object": {**written, "data": ""}}, b"")
             return 200, _object_json(written, call.host_url)
         self._save_session(upload_id, session, data)
@@ -227,14 +245,21 @@ class StorageService:
         saved = {**session, "data": base64.b64encode(data).decode()}
         self.store.change_document(UPLOADS, upload_id, lambda _: saved)
 
-    def _finish(self, call: Call, bucket: str, name: str, content_type: str,
-                metadata: dict[str, Any], data: bytes) -> Reply:
-        return 200, _object_json(self._write(call, bucket, name, content_type, metadata, data),
-                                 call.host_url)
+    def _finish(
+        self, call: Call, bucket: str, name: str, content_type: str, metadata: dict[str, Any], data: bytes
+    ) -> Reply:
+        return 200, _object_json(self._write(call, bucket, name, content_type, metadata, data), call.host_url)
 
-    def _write(self, call: Call, bucket: str, name: str, content_type: str,
-               metadata: dict[str, Any], data: bytes,
-               query: Mapping[str, str] | None = None) -> Document:
+    def _write(
+        self,
+        call: Call,
+        bucket: str,
+        name: str,
+        content_type: str,
+        metadata: dict[str, Any],
+        data: bytes,
+        query: Mapping[str, str] | None = None,
+    ) -> Document:
         """The object as written, under the upload's `ifGenerationMatch`."""
         _check_name(name)
         conditions = query if query is not None else call.query
@@ -249,11 +274,16 @@ class StorageService:
             check_object(conditions, current, read=False)
             generation = max(now_us, int(current["generation"]) + 1) if current else now_us
             return {
-                "bucket": bucket, "name": name, "generation": generation,
+                "bucket": bucket,
+                "name": name,
+                "generation": generation,
                 "content_type": content_type or "application/octet-stream",
                 "metadata": metadata if isinstance(metadata, dict) else {},
-                "size": len(data), "md5": md5_base64(data), "crc32c": crc32c_base64(data),
-                "create_time": call.now, "data": base64.b64encode(data).decode(),
+                "size": len(data),
+                "md5": md5_base64(data),
+                "crc32c": crc32c_base64(data),
+                "create_time": call.now,
+                "data": base64.b64encode(data).decode(),
             }
 
         document = self.store.change_document(OBJECTS, f"{bucket}/{name}", write)
@@ -298,8 +328,7 @@ def _multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], str, byt
     """`multipart/related`: a JSON metadata part, then the media part."""
     match = re.search(r'boundary="?([^";]+)"?', content_type)
     if not content_type.startswith("multipart/related") or not match:
-        raise errors.bad_request("A multipart upload needs Content-Type multipart/related "
-                                 "with a boundary.")
+        raise errors.bad_request("A multipart upload needs Content-Type multipart/related with a boundary.")
     delimiter = b"--" + match.group(1).encode()
     parts = body.split(delimiter)
     if len(parts) < 4 or not parts[-1].startswith(b"--"):
@@ -324,24 +353,35 @@ def _split_part(part: bytes) -> tuple[str, bytes]:
 def _media(document: Document, range_header: str = "") -> RawReply:
     """The bytes, or the part a `Range` header asks for (206 with Content-Range)."""
     data = base64.b64decode(document["data"])
-    headers = {"X-Goog-Hash": f"crc32c={document['crc32c']},md5={document['md5']}",
-               "X-Goog-Generation": str(document["generation"]),
-               "X-Goog-Metageneration": "1",
-               "X-Goog-Stored-Content-Length": str(len(data))}
+    headers = {
+        "X-Goog-Hash": f"crc32c={document['crc32c']},md5={document['md5']}",
+        "X-Goog-Generation": str(document["generation"]),
+        "X-Goog-Metageneration": "1",
+        "X-Goog-Stored-Content-Length": str(len(data)),
+    }
     wanted = byte_range(range_header, len(data))
     if wanted is None:
         return RawReply(200, data, document["content_type"], headers)
     first, last = wanted
     headers["Content-Range"] = f"bytes {first}-{last}/{len(data)}"
-    return RawReply(206, data[first:last + 1], document["content_type"], headers)
+    return RawReply(206, data[first : last + 1], document["content_type"], headers)
 
 
 def _bucket_json(document: Document) -> dict[str, Any]:
     created = timestamp(document["create_time"])
-    return {"kind": "storage#bucket", "id": document["name"], "name": document["name"],
-            "projectNumber": document["project_number"], "metageneration": "1",
-            "location": "US", "storageClass": "STANDARD", "locationType": "multi-region",
-            "timeCreated": created, "updated": created, "etag": "CAE="}
+    return {
+        "kind": "storage#bucket",
+        "id": document["name"],
+        "name": document["name"],
+        "projectNumber": document["project_number"],
+        "metageneration": "1",
+        "location": "US",
+        "storageClass": "STANDARD",
+        "locationType": "multi-region",
+        "timeCreated": created,
+        "updated": created,
+        "etag": "CAE=",
+    }
 
 
 def _object_json(document: Document, host_url: str) -> dict[str, Any]:

@@ -7,8 +7,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-GEMINI_ADAPTER_SIZES = frozenset({"ADAPTER_SIZE_ONE", "ADAPTER_SIZE_TWO", "ADAPTER_SIZE_FOUR",
-                                  "ADAPTER_SIZE_EIGHT", "ADAPTER_SIZE_SIXTEEN"})
+GEMINI_ADAPTER_SIZES = frozenset(
+    {"ADAPTER_SIZE_ONE", "ADAPTER_SIZE_TWO", "ADAPTER_SIZE_FOUR", "ADAPTER_SIZE_EIGHT", "ADAPTER_SIZE_SIXTEEN"}
+)
 
 
 @dataclass(frozen=True)
@@ -23,14 +24,22 @@ class TunableModel:
 # The same catalogue the reconciler ships (backends/vertex/base_models.json),
 # read as data: the emulator tunes exactly the models validate accepts.
 CATALOGUE = Path(__file__).resolve().parents[2] / "backends" / "vertex" / "base_models.json"
-SIZE_NAMES = {1: "ADAPTER_SIZE_ONE", 2: "ADAPTER_SIZE_TWO", 4: "ADAPTER_SIZE_FOUR", 8: "ADAPTER_SIZE_EIGHT",
-              16: "ADAPTER_SIZE_SIXTEEN", 32: "ADAPTER_SIZE_THIRTY_TWO"}
+SIZE_NAMES = {
+    1: "ADAPTER_SIZE_ONE",
+    2: "ADAPTER_SIZE_TWO",
+    4: "ADAPTER_SIZE_FOUR",
+    8: "ADAPTER_SIZE_EIGHT",
+    16: "ADAPTER_SIZE_SIXTEEN",
+    32: "ADAPTER_SIZE_THIRTY_TWO",
+}
 
 
 def _catalogue() -> tuple[TunableModel, ...]:
     models = json.loads(CATALOGUE.read_text(encoding="utf-8"))["models"]
-    return tuple(TunableModel(name, frozenset(SIZE_NAMES[size] for size in entry["adapterSizes"]))
-                 for name, entry in models.items())
+    return tuple(
+        TunableModel(name, frozenset(SIZE_NAMES[size] for size in entry["adapterSizes"]))
+        for name, entry in models.items()
+    )
 
 
 BASE_MODELS = _catalogue()

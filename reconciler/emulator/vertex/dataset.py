@@ -85,8 +85,7 @@ def _text(content: dict[str, Any]) -> str:
 
 def examples_for_inference(lines: list[Line]) -> list[list[str]]:
     """(last user turn, last model turn) pairs: what the tuned endpoint learned."""
-    return [[line.user[-1] if line.user else "", line.model[-1] if line.model else ""]
-            for line in lines]
+    return [[line.user[-1] if line.user else "", line.model[-1] if line.model else ""] for line in lines]
 
 
 def steps_per_epoch(lines: list[Line]) -> int:
@@ -126,7 +125,8 @@ def tuning_data_stats(lines: list[Line], epochs: int, max_example_tokens: int = 
         stats["totalTruncatedExampleCount"] = str(len(truncated))
         stats["truncatedExampleIndices"] = [str(index) for index in truncated]
         stats["droppedExampleReasons"] = [
-            f"The example has more than {max_example_tokens} tokens and was truncated." for _ in truncated]
+            f"The example has more than {max_example_tokens} tokens and was truncated." for _ in truncated
+        ]
     return stats
 
 
@@ -134,8 +134,10 @@ def count_tokens(text: str) -> int:
     """The emulator's tokenizer approximation: a run of letters and digits is
     one token every WORD_PIECE_CHARS characters (a started piece counts), any
     other visible character one token, whitespace none."""
-    return sum(-(-len(piece) // WORD_PIECE_CHARS) if piece[0].isalnum() or piece[0] == "_" else 1
-               for piece in _PIECES.findall(text))
+    return sum(
+        -(-len(piece) // WORD_PIECE_CHARS) if piece[0].isalnum() or piece[0] == "_" else 1
+        for piece in _PIECES.findall(text)
+    )
 
 
 def _distribution(values: list[int]) -> dict[str, Any]:

@@ -20,10 +20,20 @@ from typing import Any
 from reconciler.emulator.errors import invalid_argument
 from reconciler.emulator.faults import check_settings_object
 
-COUNT_FIELDS = ("create_errors", "create_answers_lost", "endpoint_failures",
-                "delete_model_refusals", "model_delete_refusals", "endpoint_delete_refusals",
-                "operation_errors", "upload_corruptions", "broken_chunks", "label_filter_refusals",
-                "model_changes_before_patch", "max_example_tokens")
+COUNT_FIELDS = (
+    "create_errors",
+    "create_answers_lost",
+    "endpoint_failures",
+    "delete_model_refusals",
+    "model_delete_refusals",
+    "endpoint_delete_refusals",
+    "operation_errors",
+    "upload_corruptions",
+    "broken_chunks",
+    "label_filter_refusals",
+    "model_changes_before_patch",
+    "max_example_tokens",
+)
 
 
 @dataclass
@@ -74,8 +84,9 @@ class VertexFaults:
         """The `label_filter_refusals` fault: the v1 reference does not promise a
         `labels.` filter on ListTuningJobs, so a service may refuse it [infer: wording]."""
         if "labels" in text and self.take("label_filter_refusals"):
-            raise invalid_argument(f"Unsupported filter: \"{text[:200]}\". Filtering by labels "
-                                   "is not supported for this list.", "filter")
+            raise invalid_argument(
+                f'Unsupported filter: "{text[:200]}". Filtering by labels is not supported for this list.', "filter"
+            )
 
     def reset(self) -> None:
         with self._lock:
@@ -87,6 +98,10 @@ def _check(name: str, value: Any) -> None:
     if name in COUNT_FIELDS:
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 1_000_000:
             raise invalid_argument(f"{name} must be a whole number from 0 to 1000000.")
-    elif not (isinstance(value, (int, float)) and not isinstance(value, bool)
-              and math.isfinite(value) and 0 <= value <= 86400 * 7):
+    elif not (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 <= value <= 86400 * 7
+    ):
         raise invalid_argument(f"{name} must be a number of seconds from 0 to 604800.")

@@ -23,8 +23,9 @@ TERM = re.compile(r"\s*([A-Za-z_][\w.-]*)\s*(!=|=|:)\s*(\"(?:[^\"\\]|\\.)*\"|[^\
 AND = re.compile(r"\s+AND\s+")
 
 
-def compile_filter(text: str, fields: Mapping[str, Getter],
-                   labels: Callable[[dict[str, Any]], Mapping[str, str]]) -> Predicate:
+def compile_filter(
+    text: str, fields: Mapping[str, Getter], labels: Callable[[dict[str, Any]], Mapping[str, str]]
+) -> Predicate:
     """A predicate over store documents; `fields` maps snake and camel names to getters."""
     if not text.strip():
         return lambda _: True
@@ -34,8 +35,9 @@ def compile_filter(text: str, fields: Mapping[str, Getter],
     return lambda document: all(term(document) for term in terms)
 
 
-def _term(raw: str, fields: Mapping[str, Getter],
-          labels: Callable[[dict[str, Any]], Mapping[str, str]], whole: str) -> Predicate:
+def _term(
+    raw: str, fields: Mapping[str, Getter], labels: Callable[[dict[str, Any]], Mapping[str, str]], whole: str
+) -> Predicate:
     match = TERM.fullmatch(raw)
     if not match:
         raise _unsupported(whole)
@@ -53,8 +55,9 @@ def _term(raw: str, fields: Mapping[str, Getter],
     return _field_term(getter, operator, value)
 
 
-def _label_term(key: str, operator: str, value: str,
-                labels: Callable[[dict[str, Any]], Mapping[str, str]]) -> Predicate:
+def _label_term(
+    key: str, operator: str, value: str, labels: Callable[[dict[str, Any]], Mapping[str, str]]
+) -> Predicate:
     if operator == ":":
         if value == "*":
             return lambda document: key in labels(document)
@@ -75,6 +78,9 @@ def _field_term(getter: Getter, operator: str, value: str) -> Predicate:
 
 
 def _unsupported(text: str) -> Exception:
-    return invalid_argument(f"Unsupported filter: \"{text[:200]}\". This emulator supports "
-                            "terms joined by AND: labels.KEY=VALUE, labels.KEY:*, labels:KEY, "
-                            "and FIELD=VALUE, FIELD!=VALUE, FIELD:VALUE.", "filter")
+    return invalid_argument(
+        f'Unsupported filter: "{text[:200]}". This emulator supports '
+        "terms joined by AND: labels.KEY=VALUE, labels.KEY:*, labels:KEY, "
+        "and FIELD=VALUE, FIELD!=VALUE, FIELD:VALUE.",
+        "filter",
+    )

@@ -46,6 +46,7 @@ ADAPTER_SIZE_MESSAGE = "The adapter size is not supported for this base model." 
 
 def _job_fields(now: float) -> dict[str, Callable[[dict[str, Any]], str]]:
     """What a tuningJobs filter can name (the state is where the clock says it is)."""
+
     def display_name(job: dict[str, Any]) -> str:
         return str(job["display_name"])
 
@@ -54,9 +55,12 @@ def _job_fields(now: float) -> dict[str, Callable[[dict[str, Any]], str]]:
 
     return {
         "state": lambda job: phase(job, now).state,
-        "display_name": display_name, "displayName": display_name,
-        "tuned_model_display_name": display_name, "tunedModelDisplayName": display_name,
-        "base_model": base_model, "baseModel": base_model,
+        "display_name": display_name,
+        "displayName": display_name,
+        "tuned_model_display_name": display_name,
+        "tunedModelDisplayName": display_name,
+        "base_model": base_model,
+        "baseModel": base_model,
     }
 
 
@@ -105,7 +109,8 @@ class TuningJobService:
         self.vertex.faults.refuse_label_filter(page.filter)
         matches = compile_filter(page.filter, _job_fields(call.now), lambda job: job["labels"])
         jobs, next_token = page_of_documents(
-            self.vertex.store, JOBS, page, lambda job: job["parent"] == vars(where) and matches(job))
+            self.vertex.store, JOBS, page, lambda job: job["parent"] == vars(where) and matches(job)
+        )
         rendered = [render.tuning_job(job, phase(job, call.now), call.enums, call.version) for job in jobs]
         return 200, page_body("tuningJobs", rendered, next_token)
 
@@ -117,14 +122,13 @@ class TuningJobService:
         if run.ended or job.get("cancel_time") is not None:
             # [infer] the text; the code is the canonical one for a job in the wrong state
             raise failed_precondition(
-                f"Cannot cancel tuning job {render.parent(job).child('tuningJobs', job['id'])} "
-                f"in state {run.state}.")
+                f"Cannot cancel tuning job {render.parent(job).child('tuningJobs', job['id'])} in state {run.state}."
+            )
         job["cancel_time"] = call.now
         self.vertex.save(JOBS, job)
         return 200, {}
 
-    def get_experiment_context(self, call: Call, project: str, location: str, store: str,
-                               context_id: str) -> Reply:
+    def get_experiment_context(self, call: Call, project: str, location: str, store: str, context_id: str) -> Reply:
         """The metadata Context a started job names as its `experiment` (MetadataService
         GetContext): google-cloud-aiplatform's `TuningJob.refresh()` reads it."""
         where = parent_of(project, location)
@@ -157,21 +161,33 @@ class TuningJobService:
         hyper = _hyper_parameters(spec.get("hyperParameters", {}), base)
         display_name = body.get("tunedModelDisplayName") or source_name or self._generated_name(base)
         if len(display_name) > MAX_DISPLAY_NAME:
-            raise invalid_argument(f"tuned_model_display_name must be at most {MAX_DISPLAY_NAME} "
-                                   "characters.", "tuning_job.tuned_model_display_name")
+            raise invalid_argument(
+                f"tuned_model_display_name must be at most {MAX_DISPLAY_NAME} characters.",
+                "tuning_job.tuned_model_display_name",
+            )
         step = self.vertex.tuning.step_seconds
         pending = self.vertex.faults.pending_seconds or step
-        job_spec = {"trainingDatasetUri": spec["trainingDatasetUri"],
-                    "hyperParameters": hyper,
-                    "exportLastCheckpointOnly": bool(spec.get("exportLastCheckpointOnly"))}
+        job_spec = {
+            "trainingDatasetUri": spec["trainingDatasetUri"],
+            "hyperParameters": hyper,
+            "exportLastCheckpointOnly": bool(spec.get("exportLastCheckpointOnly")),
+        }
         if spec.get("validationDatasetUri"):
             job_spec["validationDatasetUri"] = spec["validationDatasetUri"]
         return {
-            "id": new_id(self.vertex.ids), "parent": vars(where), "api_version": call.version,
-            "create_time": call.now, "pending_until": call.now + pending, "step_seconds": step,
-            "epochs": hyper["epochCount"], "steps_per_epoch": steps_per_epoch(lines),
-            "base_model": base.name, "pre_tuned": pre_tuned, "source_model_key": source_key,
-            "display_name": display_name, "description": body.get("description", ""),
+            "id": new_id(self.vertex.ids),
+            "parent": vars(where),
+            "api_version": call.version,
+            "create_time": call.now,
+            "pending_until": call.now + pending,
+            "step_seconds": step,
+            "epochs": hyper["epochCount"],
+            "steps_per_epoch": steps_per_epoch(lines),
+            "base_model": base.name,
+            "pre_tuned": pre_tuned,
+            "source_model_key": source_key,
+            "display_name": display_name,
+            "description": body.get("description", ""),
             "labels": check_labels(body.get("labels"), "tuning_job.labels"),
             "spec": job_spec,
             "encryption_spec": body.get("encryptionSpec"),
@@ -179,11 +195,11 @@ class TuningJobService:
             "stats": tuning_data_stats(lines, hyper["epochCount"], self.vertex.faults.max_example_tokens),
             "examples": examples_for_inference(lines),
             "failure": "",  # "", "endpoint" or "tuning": decided once the create commits
-            "cancel_time": None, "outcome": None,
+            "cancel_time": None,
+            "outcome": None,
         }
 
-    def _source(self, body: dict[str, Any],
-                where: Parent) -> tuple[TunableModel, dict[str, str] | None, str, str]:
+    def _source(self, body: dict[str, Any], where: Parent) -> tuple[TunableModel, dict[str, str] | None, str, str]:
         """The base model, and for continuous tuning the source Model (its key and name)."""
         pre_tuned = body.get("preTunedModel")
         if pre_tuned:
@@ -194,12 +210,10 @@ class TuningJobService:
         base = find_tunable(name)
         if base is None:
             # [infer] wording; the code is what an unsupported value gets
-            raise invalid_argument(f"Base model {name[:200]} is not supported for tuning.",
-                                   "tuning_job.base_model")
+            raise invalid_argument(f"Base model {name[:200]} is not supported for tuning.", "tuning_job.base_model")
         return base, None, "", ""
 
-    def _pre_tuned(self, pre_tuned: dict[str, str],
-                   where: Parent) -> tuple[TunableModel, dict[str, str], str, str]:
+    def _pre_tuned(self, pre_tuned: dict[str, str], where: Parent) -> tuple[TunableModel, dict[str, str], str, str]:
         field = "tuning_job.pre_tuned_model.tuned_model_name"
         raw = pre_tuned.get("tunedModelName", "")
         if raw.startswith("models/"):  # relative to the job's parent [infer]
@@ -209,14 +223,18 @@ class TuningJobService:
         if source is None:
             raise missing("model", raw)
         versions = source["versions"]
-        version = next((v for v in versions if v["version_id"] == name.version
-                        or name.version in v["aliases"]), None) if name.version else versions[0]
+        version = (
+            next((v for v in versions if v["version_id"] == name.version or name.version in v["aliases"]), None)
+            if name.version
+            else versions[0]
+        )
         if version is None:
             raise missing("model", raw)
         checkpoint = pre_tuned.get("checkpointId", "")
         if checkpoint and checkpoint not in {c["checkpointId"] for c in version["checkpoints"]}:
-            raise invalid_argument(f"Checkpoint {checkpoint[:50]} does not exist in {raw}.",
-                                   "tuning_job.pre_tuned_model.checkpoint_id")
+            raise invalid_argument(
+                f"Checkpoint {checkpoint[:50]} does not exist in {raw}.", "tuning_job.pre_tuned_model.checkpoint_id"
+            )
         base = find_tunable(version["base_model"])
         assert base is not None  # versions are only made from catalog models
         echoed = {"tunedModelName": raw, "baseModel": base.name}
@@ -257,16 +275,16 @@ def _hyper_parameters(sent: dict[str, Any], base: TunableModel) -> dict[str, Any
     for name in ("batchSize", "learningRate"):
         if name in sent:
             field = "batch_size" if name == "batchSize" else "learning_rate"
-            raise invalid_argument(f"{field} is not supported for the base model {base.name}; "
-                                   "it is only available for open models.", f"{where}.{field}")
+            raise invalid_argument(
+                f"{field} is not supported for the base model {base.name}; it is only available for open models.",
+                f"{where}.{field}",
+            )
     epochs = sent.get("epochCount", base.default_epochs)
     if not 1 <= epochs <= MAX_EPOCHS:
-        raise invalid_argument(f"epoch_count must be between 1 and {MAX_EPOCHS}.",
-                               f"{where}.epoch_count")
+        raise invalid_argument(f"epoch_count must be between 1 and {MAX_EPOCHS}.", f"{where}.epoch_count")
     multiplier = sent.get("learningRateMultiplier", base.default_learning_rate_multiplier)
     if not (math.isfinite(multiplier) and multiplier > 0):
-        raise invalid_argument("learning_rate_multiplier must be positive.",
-                               f"{where}.learning_rate_multiplier")
+        raise invalid_argument("learning_rate_multiplier must be positive.", f"{where}.learning_rate_multiplier")
     size = sent.get("adapterSize", "ADAPTER_SIZE_UNSPECIFIED")
     if size == "ADAPTER_SIZE_UNSPECIFIED":
         size = base.default_adapter_size
@@ -278,11 +296,15 @@ def _hyper_parameters(sent: dict[str, Any], base: TunableModel) -> dict[str, Any
 def _not_jsonl(fields: list[str]) -> ApiError:
     """The recorded text (generative-ai#2081), one numbered entry per field."""
     entries = "".join(
-        f"{index}.Field: {SPEC}.{field}; Message: {field} should be a GCS object of type "
-        f"JSONL.\t" for index, field in enumerate(fields, start=1))
-    violations = [{"field": f"{SPEC}.{field}",
-                   "description": f"{field} should be a GCS object of type JSONL."}
-                  for field in fields]
-    return ApiError("INVALID_ARGUMENT", f"List of found errors:\t{entries}",
-                    [{"@type": BAD_REQUEST_TYPE, "fieldViolations": violations}])
-
+        f"{index}.Field: {SPEC}.{field}; Message: {field} should be a GCS object of type JSONL.\t"
+        for index, field in enumerate(fields, start=1)
+    )
+    violations = [
+        {"field": f"{SPEC}.{field}", "description": f"{field} should be a GCS object of type JSONL."}
+        for field in fields
+    ]
+    return ApiError(
+        "INVALID_ARGUMENT",
+        f"List of found errors:\t{entries}",
+        [{"@type": BAD_REQUEST_TYPE, "fieldViolations": violations}],
+    )

@@ -14,13 +14,39 @@ PROJECT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]|\d{1,20}")
 RESOURCE_ID = re.compile(r"\d{1,20}")
 # The regions where Vertex AI runs supervised tuning (Google Cloud's "Supervised
 # tuning region settings" page for Gemini); reconciler.yaml validation keeps the same list.
-TUNING_REGIONS = frozenset({
-    "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast3", "asia-south1", "asia-southeast1",
-    "australia-southeast1", "europe-central2", "europe-north1", "europe-southwest1", "europe-west1",
-    "europe-west2", "europe-west3", "europe-west4", "europe-west6", "europe-west8", "europe-west9",
-    "me-central1", "me-central2", "me-west1", "northamerica-northeast1", "southamerica-east1",
-    "us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1", "us-west4",
-})
+TUNING_REGIONS = frozenset(
+    {
+        "asia-east1",
+        "asia-east2",
+        "asia-northeast1",
+        "asia-northeast3",
+        "asia-south1",
+        "asia-southeast1",
+        "australia-southeast1",
+        "europe-central2",
+        "europe-north1",
+        "europe-southwest1",
+        "europe-west1",
+        "europe-west2",
+        "europe-west3",
+        "europe-west4",
+        "europe-west6",
+        "europe-west8",
+        "europe-west9",
+        "me-central1",
+        "me-central2",
+        "me-west1",
+        "northamerica-northeast1",
+        "southamerica-east1",
+        "us-central1",
+        "us-east1",
+        "us-east4",
+        "us-east5",
+        "us-south1",
+        "us-west1",
+        "us-west4",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -48,8 +74,10 @@ def parent_of(project: str, location: str) -> Parent:
     if location not in TUNING_REGIONS:
         # The service's shape for a location it does not serve, as recorded in
         # python-aiplatform#1684 (a list of field errors on `parent`) [infer: the words].
-        raise invalid_argument("List of found errors:\t1.Field: parent; Message: The provided location ID "
-                               f"{location!r} is not valid.\t", "parent")
+        raise invalid_argument(
+            f"List of found errors:\t1.Field: parent; Message: The provided location ID {location!r} is not valid.\t",
+            "parent",
+        )
     return Parent(project_number(project), location)
 
 
@@ -68,8 +96,11 @@ def parse_name(name: str, collection: str, field: str) -> ResourceName:
     """`projects/p/locations/l/{collection}/{id}[@version]`, or a 400 naming `field`."""
     match = NAME.fullmatch(name)
     if not match or match.group(3) != collection:
-        raise invalid_argument(f"Invalid resource name for {field}: \"{name[:200]}\". It must "
-                               f"look like projects/*/locations/*/{collection}/*.", field)
+        raise invalid_argument(
+            f'Invalid resource name for {field}: "{name[:200]}". It must '
+            f"look like projects/*/locations/*/{collection}/*.",
+            field,
+        )
     project, location, _, resource_id, version = match.groups()
     return ResourceName(parent_of(project, location), collection, resource_id, version or "")
 

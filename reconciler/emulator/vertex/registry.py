@@ -41,24 +41,42 @@ MODEL_FIELDS = ("displayName", "description", "labels")  # a Model (no @version)
 VERSION_FIELDS = ("versionDescription", "labels")  # a version (@N) PATCH
 EITHER_FIELDS = ("defaultCheckpointId",)  # the addressed (or default) version's
 ENDPOINT_FIELDS = ("displayName", "description", "labels")
-OUTPUT_ONLY = frozenset({"name", "etag", "versionId", "versionAliases", "versionCreateTime",
-                         "versionUpdateTime", "createTime", "updateTime", "deployedModels",
-                         "modelSourceInfo", "checkpoints", "trafficSplit",
-                         "supportedDeploymentResourcesTypes", "baseModelSource"})
+OUTPUT_ONLY = frozenset(
+    {
+        "name",
+        "etag",
+        "versionId",
+        "versionAliases",
+        "versionCreateTime",
+        "versionUpdateTime",
+        "createTime",
+        "updateTime",
+        "deployedModels",
+        "modelSourceInfo",
+        "checkpoints",
+        "trafficSplit",
+        "supportedDeploymentResourcesTypes",
+        "baseModelSource",
+    }
+)
 MODEL_FILTER_FIELDS = {
-    "display_name": lambda m: m["display_name"], "displayName": lambda m: m["display_name"],
+    "display_name": lambda m: m["display_name"],
+    "displayName": lambda m: m["display_name"],
     "model": lambda m: m["id"],
     "base_model_name": lambda m: m["versions"][0]["base_model"],
     "baseModelName": lambda m: m["versions"][0]["base_model"],
 }
 ENDPOINT_FILTER_FIELDS = {
-    "display_name": lambda e: e["display_name"], "displayName": lambda e: e["display_name"],
+    "display_name": lambda e: e["display_name"],
+    "displayName": lambda e: e["display_name"],
     "endpoint": lambda e: e["id"],
 }
 MAX_DISPLAY_NAME = 128
 VERSION_ALIAS = re.compile(r"[a-z][a-zA-Z0-9-]{0,126}[a-z0-9]")  # from the Model proto
-MALFORMED_MODEL = ("The Model name {name} is malformed and it should be in form of "
-                   "projects/{{project}}/locations/{{location}}/publishers/google/models/{{model}}")
+MALFORMED_MODEL = (
+    "The Model name {name} is malformed and it should be in form of "
+    "projects/{{project}}/locations/{{location}}/publishers/google/models/{{model}}"
+)
 
 
 class RegistryService:
@@ -77,15 +95,15 @@ class RegistryService:
         self.vertex.faults.refuse_label_filter(page.filter)
         matches = compile_filter(page.filter, MODEL_FILTER_FIELDS, lambda m: m["labels"])
         models, next_token = page_of_documents(
-            self.vertex.store, MODELS, page, lambda m: m["parent"] == vars(where) and matches(m))
+            self.vertex.store, MODELS, page, lambda m: m["parent"] == vars(where) and matches(m)
+        )
         rendered = [render.model(m, _default_version(m), call.enums) for m in models]
         return 200, page_body("models", rendered, next_token)
 
-    def list_model_versions(self, call: Call, project: str, location: str,
-                            model_id: str) -> Reply:
+    def list_model_versions(self, call: Call, project: str, location: str, model_id: str) -> Reply:
         model, _ = self._model_version(call, project, location, model_id)
         page = page_request(call.query, default_size=100, max_size=1000)
-        versions = model["versions"][page.position: page.position + page.size]
+        versions = model["versions"][page.position : page.position + page.size]
         more = page.position + page.size < len(model["versions"])
         token = encode_token(page.position + page.size, page.filter) if more else ""
         rendered = [render.model(model, version, call.enums) for version in versions]
@@ -100,15 +118,15 @@ class RegistryService:
             self.vertex.save(MODELS, model)
         _check_etag(body, model, render.parent(model).child("models", model["id"]))
         on_version = "@" in model_id and not model_id.endswith("@-")
-        paths = _update_paths(call.query.get("updateMask"), body,
-                              MODEL_FIELDS + VERSION_FIELDS + EITHER_FIELDS, "model")
+        paths = _update_paths(
+            call.query.get("updateMask"), body, MODEL_FIELDS + VERSION_FIELDS + EITHER_FIELDS, "model"
+        )
         allowed = VERSION_FIELDS + EITHER_FIELDS if on_version else MODEL_FIELDS + EITHER_FIELDS
         wrong = [path for path in paths if path not in allowed]
         if wrong:
             # UpdateModel's rule: a version name takes version fields, a model name model fields.
             kind = "model version" if on_version else "model"
-            raise failed_precondition(f"Field {wrong[0]} cannot be updated on a {kind}: "
-                                      f"{model_id[:100]}.")
+            raise failed_precondition(f"Field {wrong[0]} cannot be updated on a {kind}: {model_id[:100]}.")
         for path in paths:
             _set_model_field(model, version, path, body.get(path))
         version["update_time"] = model["update_time"] = call.now
@@ -116,8 +134,7 @@ class RegistryService:
         return 200, render.model(model, version, call.enums)
 
     @serialized
-    def merge_version_aliases(self, call: Call, project: str, location: str,
-                              model_id: str) -> Reply:
+    def merge_version_aliases(self, call: Call, project: str, location: str, model_id: str) -> Reply:
         """Add aliases to a version (`live`) or remove them (`-live`); an alias added here
         leaves the version that had it [infer]; `default` can be moved, never removed."""
         request = parse(call.body, MERGE_VERSION_ALIASES)
@@ -128,8 +145,7 @@ class RegistryService:
         for change in changes:
             alias = change.removeprefix("-")
             if not VERSION_ALIAS.fullmatch(alias) or (change.startswith("-") and alias == "default"):
-                raise invalid_argument(f"Invalid version alias change: {change[:130]!r}.",
-                                       "version_aliases")
+                raise invalid_argument(f"Invalid version alias change: {change[:130]!r}.", "version_aliases")
             if change.startswith("-"):
                 version["aliases"] = [a for a in version["aliases"] if a != alias]
                 continue
@@ -143,8 +159,9 @@ class RegistryService:
     @serialized
     def delete_model(self, call: Call, project: str, location: str, model_id: str) -> Reply:
         if "@" in model_id:
-            raise invalid_argument("DeleteModel deletes every version: name the model without "
-                                   "@version, or use :deleteVersion.", "name")
+            raise invalid_argument(
+                "DeleteModel deletes every version: name the model without @version, or use :deleteVersion.", "name"
+            )
         model, _ = self._model_version(call, project, location, model_id)
         name = render.parent(model).child("models", model["id"])
         releasing = self.vertex.faults.take("model_delete_refusals")
@@ -157,9 +174,9 @@ class RegistryService:
             raise failed_precondition(
                 f"The model {name} is deployed or being deployed at the following endpoints: "
                 f"{endpoints or '(an undeployment is still being released)'}. Undeploy it "
-                "before deleting it.")
-        operation = self.vertex.operation(name, call.version, "DeleteOperationMetadata", "Empty",
-                                          call.now)
+                "before deleting it."
+            )
+        operation = self.vertex.operation(name, call.version, "DeleteOperationMetadata", "Empty", call.now)
         self.vertex.remove_when_done(MODELS, model, operation)
         return 200, render.operation(operation, call.now)
 
@@ -168,8 +185,7 @@ class RegistryService:
         name = f"projects/{project}/locations/{location}/models/{model_id}"
         raise invalid_argument(MALFORMED_MODEL.format(name=name[:300]))  # python-genai#1679
 
-    def _model_version(self, call: Call, project: str, location: str,
-                       model_id: str) -> tuple[Document, Document]:
+    def _model_version(self, call: Call, project: str, location: str, model_id: str) -> tuple[Document, Document]:
         where = self._parent(call, project, location)
         bare, _, wanted = model_id.partition("@")
         check_id(bare, "model")
@@ -199,8 +215,8 @@ class RegistryService:
         self.vertex.faults.refuse_label_filter(page.filter)
         matches = compile_filter(page.filter, ENDPOINT_FILTER_FIELDS, lambda e: e["labels"])
         endpoints, next_token = page_of_documents(
-            self.vertex.store, ENDPOINTS, page,
-            lambda e: e["parent"] == vars(where) and matches(e))
+            self.vertex.store, ENDPOINTS, page, lambda e: e["parent"] == vars(where) and matches(e)
+        )
         return 200, page_body("endpoints", [render.endpoint(e) for e in endpoints], next_token)
 
     @serialized
@@ -208,8 +224,7 @@ class RegistryService:
         body = parse(call.body, ENDPOINT, "endpoint")
         endpoint = self._endpoint(call, project, location, endpoint_id)
         _check_etag(body, endpoint, render.parent(endpoint).child("endpoints", endpoint["id"]))
-        for path in _update_paths(call.query.get("updateMask"), body, ENDPOINT_FIELDS,
-                                  "endpoint"):
+        for path in _update_paths(call.query.get("updateMask"), body, ENDPOINT_FIELDS, "endpoint"):
             _set_common_field(endpoint, path, body.get(path), "endpoint")
         endpoint["update_time"] = call.now
         self.vertex.save(ENDPOINTS, endpoint)
@@ -221,13 +236,14 @@ class RegistryService:
         name = render.parent(endpoint).child("endpoints", endpoint["id"])
         if endpoint["deployed"]:
             # [infer] wording
-            raise failed_precondition(f"Endpoint {name} has deployed models. Undeploy them "
-                                      "before deleting the endpoint.")
+            raise failed_precondition(
+                f"Endpoint {name} has deployed models. Undeploy them before deleting the endpoint."
+            )
         if self.vertex.faults.take("endpoint_delete_refusals"):
-            raise failed_precondition(f"Endpoint {name} has deployed models being released. "
-                                      "Try again later.")  # [infer] wording
-        operation = self.vertex.operation(name, call.version, "DeleteOperationMetadata", "Empty",
-                                          call.now)
+            raise failed_precondition(
+                f"Endpoint {name} has deployed models being released. Try again later."
+            )  # [infer] wording
+        operation = self.vertex.operation(name, call.version, "DeleteOperationMetadata", "Empty", call.now)
         self.vertex.remove_when_done(ENDPOINTS, endpoint, operation)
         return 200, render.operation(operation, call.now)
 
@@ -241,8 +257,9 @@ class RegistryService:
         if target is None:
             raise not_found(f"Deployed model {deployed_id[:50]!r} not found on endpoint {name}.")
         split = _split_after_undeploy(endpoint, deployed_id, request.get("trafficSplit"))
-        operation = self.vertex.operation(name, call.version, "UndeployModelOperationMetadata",
-                                          "UndeployModelResponse", call.now)
+        operation = self.vertex.operation(
+            name, call.version, "UndeployModelOperationMetadata", "UndeployModelResponse", call.now
+        )
         if not operation.get("error"):  # [infer] made at once, even while it is in progress
             endpoint["traffic_split"] = split
             endpoint["deployed"].remove(target)
@@ -258,9 +275,11 @@ class RegistryService:
         model = self.vertex.find(MODELS, Parent(number, location), model_id)
         if model is None:
             return
-        model["deployed"] = [ref for ref in model["deployed"]
-                             if not (ref["endpoint"] == endpoint_name
-                                     and ref["deployed_model_id"] == deployed["id"])]
+        model["deployed"] = [
+            ref
+            for ref in model["deployed"]
+            if not (ref["endpoint"] == endpoint_name and ref["deployed_model_id"] == deployed["id"])
+        ]
         model["delete_refusals"] = self.vertex.faults.delete_model_refusals
         self.vertex.save(MODELS, model)
 
@@ -284,8 +303,9 @@ class RegistryService:
         for item in deployed:
             number, location, model_id = item["model"].split("/")[1::2]
             model = self.vertex.find(MODELS, Parent(number, location), model_id)
-            version = next((v for v in (model or {}).get("versions", [])
-                            if v["version_id"] == item["model_version_id"]), None)
+            version = next(
+                (v for v in (model or {}).get("versions", []) if v["version_id"] == item["model_version_id"]), None
+            )
             if model is not None and version is not None:
                 return model, version
         raise failed_precondition(f"Endpoint {name} has no deployed model to serve the request.")
@@ -300,8 +320,9 @@ class RegistryService:
 
     # --- operations ----------------------------------------------------------------------
 
-    def get_operation(self, call: Call, project: str, location: str, collection: str,
-                      resource_id: str, operation_id: str) -> Reply:
+    def get_operation(
+        self, call: Call, project: str, location: str, collection: str, resource_id: str, operation_id: str
+    ) -> Reply:
         where = self._parent(call, project, location)
         name = f"{where.child(collection, resource_id)}/operations/{operation_id}"
         operation = self.vertex.store.get_document(OPERATIONS, name)
@@ -317,16 +338,17 @@ def _check_etag(body: Document, document: Document, name: str) -> None:
     updates"); without an etag the update is blind. [infer: the wording]"""
     sent = body.get("etag")
     if sent and sent != render.etag(document):
-        raise failed_precondition(f"The etag {str(sent)[:64]!r} does not match the current etag of "
-                                  f"{name}: it was changed after it was read. Read it again and retry.")
+        raise failed_precondition(
+            f"The etag {str(sent)[:64]!r} does not match the current etag of "
+            f"{name}: it was changed after it was read. Read it again and retry."
+        )
 
 
 def _default_version(model: Document) -> Document:
     return next((v for v in model["versions"] if "default" in v["aliases"]), model["versions"][0])
 
 
-def _update_paths(mask: str | None, body: Document, known: tuple[str, ...],
-                  message: str) -> list[str]:
+def _update_paths(mask: str | None, body: Document, known: tuple[str, ...], message: str) -> list[str]:
     """The mask's paths (camel or snake), or without a mask the fields the body sets."""
     if not mask:
         return [name for name in body if name not in OUTPUT_ONLY]
@@ -335,8 +357,10 @@ def _update_paths(mask: str | None, body: Document, known: tuple[str, ...],
         head, *rest = raw.strip().split("_")
         path = head + "".join(word[:1].upper() + word[1:] for word in rest)
         if path not in known:
-            raise invalid_argument(f"update_mask path \"{raw.strip()[:100]}\" is not a field of "
-                                   f"{message} that can be updated.", "update_mask")
+            raise invalid_argument(
+                f'update_mask path "{raw.strip()[:100]}" is not a field of {message} that can be updated.',
+                "update_mask",
+            )
         paths.append(path)
     return paths
 
@@ -347,8 +371,10 @@ def _set_model_field(model: Document, version: Document, path: str, value: Any) 
     elif path == "defaultCheckpointId":
         known = {point["checkpointId"] for point in version["checkpoints"]}
         if value not in known:
-            raise invalid_argument(f"default_checkpoint_id {str(value)[:50]!r} is not a "
-                                   "checkpoint of this model version.", "model.default_checkpoint_id")
+            raise invalid_argument(
+                f"default_checkpoint_id {str(value)[:50]!r} is not a checkpoint of this model version.",
+                "model.default_checkpoint_id",
+            )
         version["default_checkpoint_id"] = value
     else:
         _set_common_field(model, path, value, "model")
@@ -357,8 +383,9 @@ def _set_model_field(model: Document, version: Document, path: str, value: Any) 
 def _set_common_field(document: Document, path: str, value: Any, message: str) -> None:
     if path == "displayName":
         if not value or len(value) > MAX_DISPLAY_NAME:
-            raise invalid_argument(f"display_name is required and at most {MAX_DISPLAY_NAME} "
-                                   "characters.", f"{message}.display_name")
+            raise invalid_argument(
+                f"display_name is required and at most {MAX_DISPLAY_NAME} characters.", f"{message}.display_name"
+            )
         document["display_name"] = value
     elif path == "description":
         document["description"] = value or ""
@@ -377,41 +404,43 @@ def _split_after_undeploy(endpoint: Document, deployed_id: str, sent: Any) -> di
         return {}
     if sent is None:
         if current.get(deployed_id, 0) > 0:
-            raise failed_precondition(f"Deployed model {deployed_id} still receives traffic; send "
-                                      "a traffic_split that takes it away.")
+            raise failed_precondition(
+                f"Deployed model {deployed_id} still receives traffic; send a traffic_split that takes it away."
+            )
         return {key: value for key, value in current.items() if key != deployed_id}
-    if not (isinstance(sent, dict) and all(isinstance(v, int) and not isinstance(v, bool)
-                                           and v >= 0 for v in sent.values())):
-        raise invalid_argument("traffic_split must map deployed model ids to percentages.",
-                               "traffic_split")
+    if not (
+        isinstance(sent, dict) and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in sent.values())
+    ):
+        raise invalid_argument("traffic_split must map deployed model ids to percentages.", "traffic_split")
     split = {key: value for key, value in sent.items() if value}
     if sent.get(deployed_id) or set(split) - set(remaining) or sum(split.values()) != 100:
-        raise invalid_argument("traffic_split must give 100 percent to the remaining deployed "
-                               "models.", "traffic_split")
+        raise invalid_argument("traffic_split must give 100 percent to the remaining deployed models.", "traffic_split")
     return split
 
 
 def _last_user_text(request: Document) -> str:
     contents = request.get("contents", [])
     if not contents:
-        raise invalid_argument("Unable to submit request because it has an empty contents "
-                               "field.", "contents")
+        raise invalid_argument("Unable to submit request because it has an empty contents field.", "contents")
     texts = [part.get("text", "") for part in contents[-1].get("parts", [])]
     return "".join(texts)
 
 
-def _generate_response(answer: str, prompt: str, model: Document, version: Document,
-                       call: Call) -> Document:
+def _generate_response(answer: str, prompt: str, model: Document, version: Document, call: Call) -> Document:
     prompt_tokens = max(1, math.ceil(len(prompt) / 4))
     answer_tokens = max(1, math.ceil(len(answer) / 4))
     return {
-        "candidates": [{
-            "content": {"role": "model", "parts": [{"text": answer}]},
-            "finishReason": call.enums("VertexFinishReason", "STOP"),
-        }],
-        "usageMetadata": {"promptTokenCount": prompt_tokens,
-                          "candidatesTokenCount": answer_tokens,
-                          "totalTokenCount": prompt_tokens + answer_tokens},
+        "candidates": [
+            {
+                "content": {"role": "model", "parts": [{"text": answer}]},
+                "finishReason": call.enums("VertexFinishReason", "STOP"),
+            }
+        ],
+        "usageMetadata": {
+            "promptTokenCount": prompt_tokens,
+            "candidatesTokenCount": answer_tokens,
+            "totalTokenCount": prompt_tokens + answer_tokens,
+        },
         "modelVersion": f"{version['base_model']}",
         "createTime": timestamp(call.now),
         "responseId": f"emulator-{model['id']}-{version['version_id']}",

@@ -36,8 +36,9 @@ from reconciler.emulator.vertex.timeline import (
 JOBS, MODELS, ENDPOINTS = "vertex.job", "vertex.model", "vertex.endpoint"
 OPERATIONS, OPEN = "vertex.operation", "vertex.open"
 PENDING = "vertex.pending"  # a delete whose operation has not ended yet: made when it does
-FAILED_ENDPOINT_MESSAGE = ("Failed to create endpoint. Tuned model is uploaded and can be "
-                           "accessed through Model Registry.")
+FAILED_ENDPOINT_MESSAGE = (
+    "Failed to create endpoint. Tuned model is uploaded and can be accessed through Model Registry."
+)
 MAX_CHECKPOINTS = 10  # with intermediate checkpoints: one per epoch, at most ten [docs]
 MAX_LABELS = 64
 
@@ -73,19 +74,24 @@ class Vertex:
         self.store.change_document(kind, key, lambda _: document)
 
     def remove(self, kind: str, document: Document) -> None:
-        self.store.change_document(kind, render.parent(document).key(document["id"]),
-                                   lambda _: None)
+        self.store.change_document(kind, render.parent(document).key(document["id"]), lambda _: None)
 
-    def operation(self, resource_name: str, api_version: str, metadata_type: str,
-                  response_type: str, now: float) -> Document:
+    def operation(
+        self, resource_name: str, api_version: str, metadata_type: str, response_type: str, now: float
+    ) -> Document:
         """A new operation, in progress for one step of the clock (`step_seconds`,
         or the `operation_seconds` fault when set) and failed when an
         `operation_errors` fault is armed (its caller then makes no change)."""
         name = f"{resource_name}/operations/{new_id(self.ids)}"
         seconds = self.faults.operation_seconds or self.tuning.step_seconds
-        document: Document = {"name": name, "api_version": api_version,
-                              "metadata_type": metadata_type, "response_type": response_type,
-                              "time": now, "done_time": now + seconds}
+        document: Document = {
+            "name": name,
+            "api_version": api_version,
+            "metadata_type": metadata_type,
+            "response_type": response_type,
+            "time": now,
+            "done_time": now + seconds,
+        }
         if self.faults.take("operation_errors"):  # [infer] the text
             document["error"] = {"code": 13, "message": "Internal error encountered."}
         self.store.change_document(OPERATIONS, name, lambda _: document)
@@ -100,8 +106,7 @@ class Vertex:
             self.remove(kind, document)
             return
         key = render.parent(document).key(document["id"])
-        pending = {"operation": operation["name"], "kind": kind, "key": key,
-                   "done_time": operation["done_time"]}
+        pending = {"operation": operation["name"], "kind": kind, "key": key, "done_time": operation["done_time"]}
         self.store.change_document(PENDING, operation["name"], lambda _: pending)
 
     # --- the end of a tuning run ---------------------------------------------------------
@@ -124,15 +129,20 @@ class Vertex:
 
     def _finish(self, job: Document, run: Phase) -> None:
         assert run.ends_at is not None
-        outcome: Document = {"state": run.state, "end_time": run.ends_at,
-                             "start_time": run.start_time,
-                             "completed_epochs": run.completed_epochs,
-                             "completed_steps": run.completed_steps}
+        outcome: Document = {
+            "state": run.state,
+            "end_time": run.ends_at,
+            "start_time": run.start_time,
+            "completed_epochs": run.completed_epochs,
+            "completed_steps": run.completed_steps,
+        }
         if run.state == CANCELLED:
             outcome["error"] = {"code": 1, "message": "CANCELLED"}
         elif failure(job) == "tuning":  # [infer] the text; 13 as the endpoint failure
-            outcome["error"] = {"code": 13, "message": (
-                f"Tuning failed at epoch {failed_after_epochs(job) + 1} of {job['epochs']}.")}
+            outcome["error"] = {
+                "code": 13,
+                "message": (f"Tuning failed at epoch {failed_after_epochs(job) + 1} of {job['epochs']}."),
+            }
         else:
             model, version = self._register(job, run.ends_at)
             model_ref = f"{render.parent(model).child('models', model['id'])}@{version['version_id']}"
@@ -147,9 +157,16 @@ class Vertex:
     def _register(self, job: Document, when: float) -> tuple[Document, Document]:
         """A new Model, or a new version of the source Model (same display name)."""
         source = self._source_model(job)
-        version = {"create_time": when, "update_time": when, "description": "",
-                   "checkpoints": _checkpoints(job), "base_model": job["base_model"],
-                   "job_id": job["id"], "examples": job["examples"], "aliases": []}
+        version = {
+            "create_time": when,
+            "update_time": when,
+            "description": "",
+            "checkpoints": _checkpoints(job),
+            "base_model": job["base_model"],
+            "job_id": job["id"],
+            "examples": job["examples"],
+            "aliases": [],
+        }
         version["default_checkpoint_id"] = version["checkpoints"][-1]["checkpointId"]
         if source is not None:
             version["version_id"] = str(max(int(v["version_id"]) for v in source["versions"]) + 1)
@@ -158,11 +175,18 @@ class Vertex:
             self.save(MODELS, source)
             return source, version
         version.update(version_id="1", aliases=["default"])
-        model = {"id": new_id(self.ids), "parent": job["parent"], "create_time": when,
-                 "update_time": when, "display_name": job["display_name"],
-                 "description": job["description"],
-                 "labels": {**job["labels"], **_system_labels(job)},
-                 "versions": [version], "deployed": [], "delete_refusals": 0}
+        model = {
+            "id": new_id(self.ids),
+            "parent": job["parent"],
+            "create_time": when,
+            "update_time": when,
+            "display_name": job["display_name"],
+            "description": job["description"],
+            "labels": {**job["labels"], **_system_labels(job)},
+            "versions": [version],
+            "deployed": [],
+            "delete_refusals": 0,
+        }
         self.save(MODELS, model)
         return model, version
 
@@ -175,8 +199,7 @@ class Vertex:
             return None
         return source
 
-    def _deploy(self, job: Document, model: Document, version: Document, model_ref: str,
-                when: float) -> Document:
+    def _deploy(self, job: Document, model: Document, version: Document, model_ref: str, when: float) -> Document:
         """The default endpoint, plus one per intermediate checkpoint unless export-last-only."""
         checkpoints = version["checkpoints"]
         default = self._endpoint(job, model, version, checkpoints[-1]["checkpointId"], when)
@@ -186,31 +209,40 @@ class Vertex:
         listed = []
         for point in checkpoints:
             is_default = point is checkpoints[-1]
-            endpoint = default if is_default else self._endpoint(
-                job, model, version, point["checkpointId"], when)
+            endpoint = default if is_default else self._endpoint(job, model, version, point["checkpointId"], when)
             listed.append({**point, "endpoint": endpoint})
         tuned["checkpoints"] = listed
         return tuned
 
-    def _endpoint(self, job: Document, model: Document, version: Document, checkpoint_id: str,
-                  when: float) -> str:
+    def _endpoint(self, job: Document, model: Document, version: Document, checkpoint_id: str, when: float) -> str:
         where = render.parent(model)
         deployed_id = new_id(self.ids)
         endpoint = {
-            "id": new_id(self.ids), "parent": model["parent"], "create_time": when,
-            "update_time": when, "display_name": model["display_name"], "description": "",
+            "id": new_id(self.ids),
+            "parent": model["parent"],
+            "create_time": when,
+            "update_time": when,
+            "display_name": model["display_name"],
+            "description": "",
             # [infer] the job's labels propagate to the endpoints as to the Model
             "labels": dict(job["labels"]),
-            "deployed": [{"id": deployed_id, "model": where.child("models", model["id"]),
-                          "model_version_id": version["version_id"],
-                          "checkpoint_id": checkpoint_id,
-                          "display_name": model["display_name"], "create_time": when}],
+            "deployed": [
+                {
+                    "id": deployed_id,
+                    "model": where.child("models", model["id"]),
+                    "model_version_id": version["version_id"],
+                    "checkpoint_id": checkpoint_id,
+                    "display_name": model["display_name"],
+                    "create_time": when,
+                }
+            ],
             "traffic_split": {deployed_id: 100},
         }
         self.save(ENDPOINTS, endpoint)
         endpoint_name = where.child("endpoints", endpoint["id"])
-        model["deployed"].append({"endpoint": endpoint_name, "deployed_model_id": deployed_id,
-                                  "version_id": version["version_id"]})
+        model["deployed"].append(
+            {"endpoint": endpoint_name, "deployed_model_id": deployed_id, "version_id": version["version_id"]}
+        )
         self.save(MODELS, model)
         return endpoint_name
 
@@ -222,17 +254,25 @@ def _checkpoints(job: Document) -> list[Document]:
     if job["spec"].get("exportLastCheckpointOnly"):
         chosen = [epochs]
     else:
-        chosen = sorted({max(1, round(epochs * k / min(epochs, MAX_CHECKPOINTS)))
-                         for k in range(1, min(epochs, MAX_CHECKPOINTS) + 1)})
-    return [{"checkpointId": str(index), "epoch": str(epoch), "step": str(epoch * per_epoch)}
-            for index, epoch in enumerate(chosen, start=1)]
+        chosen = sorted(
+            {
+                max(1, round(epochs * k / min(epochs, MAX_CHECKPOINTS)))
+                for k in range(1, min(epochs, MAX_CHECKPOINTS) + 1)
+            }
+        )
+    return [
+        {"checkpointId": str(index), "epoch": str(epoch), "step": str(epoch * per_epoch)}
+        for index, epoch in enumerate(chosen, start=1)
+    ]
 
 
 def _system_labels(job: Document) -> dict[str, str]:
     """The labels the service puts on a tuned Model; google-genai lists by tune-type."""
-    return {"tune-type": "sft",
-            "google-vertex-llm-tuning-base-model-id": job["base_model"].replace(".", "_"),
-            "google-vertex-llm-tuning-job-id": job["id"]}
+    return {
+        "tune-type": "sft",
+        "google-vertex-llm-tuning-base-model-id": job["base_model"].replace(".", "_"),
+        "google-vertex-llm-tuning-job-id": job["id"],
+    }
 
 
 def is_open(run: Phase) -> bool:
@@ -247,12 +287,15 @@ def check_labels(value: Any, field: str) -> dict[str, str]:
     if not isinstance(value, dict) or len(value) > MAX_LABELS:
         raise invalid_argument(f"{field} must be a map of at most {MAX_LABELS} labels.", field)
     for key, item in value.items():
-        if not (isinstance(item, str) and _label_text(key, first_letter=True)
-                and _label_text(item, first_letter=False)):
+        if not (
+            isinstance(item, str) and _label_text(key, first_letter=True) and _label_text(item, first_letter=False)
+        ):
             raise invalid_argument(
                 f"Invalid label {str(key)[:70]!r}: {str(item)[:70]!r}. Keys and values may have "
                 "up to 63 lowercase letters, digits, underscores and dashes; keys start with a "
-                "letter.", field)
+                "letter.",
+                field,
+            )
     return dict(value)
 
 

@@ -20,20 +20,28 @@ from reconciler.emulator.schema import (
 
 HYPER_PARAMETERS = Message(
     "SupervisedHyperParameters",
-    {"epochCount": INT64, "learningRateMultiplier": FLOAT, "adapterSize": enum("AdapterSize"),
-     # v1beta1, open models only; google-genai sends them when set, so they parse, and
-     # create refuses them for Gemini base models.
-     "batchSize": INT64, "learningRate": FLOAT},
+    {
+        "epochCount": INT64,
+        "learningRateMultiplier": FLOAT,
+        "adapterSize": enum("AdapterSize"),
+        # v1beta1, open models only; google-genai sends them when set, so they parse, and
+        # create refuses them for Gemini base models.
+        "batchSize": INT64,
+        "learningRate": FLOAT,
+    },
 )
 SUPERVISED_SPEC = Message(
     "SupervisedTuningSpec",
-    {"trainingDatasetUri": STRING, "validationDatasetUri": STRING,
-     "hyperParameters": HYPER_PARAMETERS, "exportLastCheckpointOnly": BOOL,
-     "evaluationConfig": ANY, "tuningMode": ANY},
+    {
+        "trainingDatasetUri": STRING,
+        "validationDatasetUri": STRING,
+        "hyperParameters": HYPER_PARAMETERS,
+        "exportLastCheckpointOnly": BOOL,
+        "evaluationConfig": ANY,
+        "tuningMode": ANY,
+    },
 )
-PRE_TUNED_MODEL = Message(
-    "PreTunedModel", {"tunedModelName": STRING, "checkpointId": STRING, "baseModel": STRING}
-)
+PRE_TUNED_MODEL = Message("PreTunedModel", {"tunedModelName": STRING, "checkpointId": STRING, "baseModel": STRING})
 TUNING_JOB = Message(
     "TuningJob",
     {
@@ -111,6 +119,4 @@ GENERATE = Message(
     "GenerateContentRequest",
     {**GENERATE_CONTENT.fields, "labels": ANY, "modelArmorConfig": ANY},
 )
-MERGE_VERSION_ALIASES = Message(
-    "MergeVersionAliasesRequest", {"name": STRING, "versionAliases": Repeated(STRING)}
-)
+MERGE_VERSION_ALIASES = Message("MergeVersionAliasesRequest", {"name": STRING, "versionAliases": Repeated(STRING)})

@@ -40,10 +40,14 @@ class Phase:
 def phase(job: dict[str, Any], now: float) -> Phase:
     outcome = job.get("outcome")
     if outcome:
-        return Phase(outcome["state"], start_time=outcome.get("start_time"),
-                     completed_epochs=outcome.get("completed_epochs", 0),
-                     completed_steps=outcome.get("completed_steps", 0),
-                     ends_at=outcome["end_time"], update_time=outcome["end_time"])
+        return Phase(
+            outcome["state"],
+            start_time=outcome.get("start_time"),
+            completed_epochs=outcome.get("completed_epochs", 0),
+            completed_steps=outcome.get("completed_steps", 0),
+            ends_at=outcome["end_time"],
+            update_time=outcome["end_time"],
+        )
     if job.get("cancel_time") is not None:
         return _cancelling(job, now)
     return _running(job, now)
@@ -54,12 +58,22 @@ def _cancelling(job: dict[str, Any], now: float) -> Phase:
     done_at = cancel_time + job["step_seconds"]
     before = _running(job, cancel_time)
     if now >= done_at:
-        return Phase(CANCELLED, start_time=before.start_time, ends_at=done_at,
-                     completed_epochs=before.completed_epochs,
-                     completed_steps=before.completed_steps, update_time=done_at)
-    return Phase(CANCELLING, start_time=before.start_time, ends_at=done_at,
-                 completed_epochs=before.completed_epochs,
-                 completed_steps=before.completed_steps, update_time=cancel_time)
+        return Phase(
+            CANCELLED,
+            start_time=before.start_time,
+            ends_at=done_at,
+            completed_epochs=before.completed_epochs,
+            completed_steps=before.completed_steps,
+            update_time=done_at,
+        )
+    return Phase(
+        CANCELLING,
+        start_time=before.start_time,
+        ends_at=done_at,
+        completed_epochs=before.completed_epochs,
+        completed_steps=before.completed_steps,
+        update_time=cancel_time,
+    )
 
 
 def _running(job: dict[str, Any], now: float) -> Phase:
@@ -71,15 +85,25 @@ def _running(job: dict[str, Any], now: float) -> Phase:
         reached = failed_after_epochs(job)
         end = start + (2 + reached) * step
         if now >= end:
-            return Phase(FAILED, start_time=start, completed_epochs=reached,
-                         completed_steps=reached * job["steps_per_epoch"], ends_at=end,
-                         update_time=end)
+            return Phase(
+                FAILED,
+                start_time=start,
+                completed_epochs=reached,
+                completed_steps=reached * job["steps_per_epoch"],
+                ends_at=end,
+                update_time=end,
+            )
     end = start + (epochs + 3) * step
     if now >= end:
         outcome = FAILED if failure(job) else SUCCEEDED
-        return Phase(outcome, start_time=start, completed_epochs=epochs,
-                     completed_steps=epochs * job["steps_per_epoch"], ends_at=end,
-                     update_time=end)
+        return Phase(
+            outcome,
+            start_time=start,
+            completed_epochs=epochs,
+            completed_steps=epochs * job["steps_per_epoch"],
+            ends_at=end,
+            update_time=end,
+        )
     done = math.floor((now - start) / step)  # step > 0 here, else now >= end
     epochs_done = min(epochs, max(0, done - 2))
     if done == 0:
@@ -90,13 +114,19 @@ def _running(job: dict[str, Any], now: float) -> Phase:
         sub = "TUNING"
     else:
         sub = "POST_PROCESSING"
-    return Phase(RUNNING, SUB_STATE + sub, start_time=start, completed_epochs=epochs_done,
-                 completed_steps=epochs_done * job["steps_per_epoch"], ends_at=end,
-                 update_time=start + done * step)
+    return Phase(
+        RUNNING,
+        SUB_STATE + sub,
+        start_time=start,
+        completed_epochs=epochs_done,
+        completed_steps=epochs_done * job["steps_per_epoch"],
+        ends_at=end,
+        update_time=start + done * step,
+    )
 
 
 def failure(job: dict[str, Any]) -> str:
-    """"" (none), "endpoint" (tuned, then code 13: a Model, no Endpoint) or "tuning"
+    """ "" (none), "endpoint" (tuned, then code 13: a Model, no Endpoint) or "tuning"
     (code 13 halfway through TUNING: no Model). Jobs stored before `failure`
     existed carry `fail_code` (True: the endpoint failure)."""
     return str(job.get("failure") or ("endpoint" if job.get("fail_code") else ""))

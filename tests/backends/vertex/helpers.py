@@ -30,9 +30,16 @@ def rows(count: int = 20, shift: int = 0) -> list[dict[str, str]]:
     return [{"text_input": str(n), "output": str(n + 1 + shift)} for n in range(count)]
 
 
-def manifest(model_id: str, *, display_name: str | None = None, epochs: int = 2, source_model: str | None = None,
-             smoke: tuple[tuple[str, str], ...] = (), deletion_policy: str = "Delete",
-             **spec_extra: Any) -> dict[str, Any]:
+def manifest(
+    model_id: str,
+    *,
+    display_name: str | None = None,
+    epochs: int = 2,
+    source_model: str | None = None,
+    smoke: tuple[tuple[str, str], ...] = (),
+    deletion_policy: str = "Delete",
+    **spec_extra: Any,
+) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "displayName": display_name or model_id,
         "description": f"The {model_id} model.",
@@ -71,8 +78,9 @@ def write_manifest(root: Path, document: dict[str, Any], shift: int = 0, reverse
 
 def vertex_cli(repo: Path, emulator: EmulatorServer, *args: str, **env: str) -> CliResult:
     """`reconciler ARGS` against the emulator's Vertex AI and Cloud Storage surfaces."""
-    return run_cli(repo, emulator, *args, AIPLATFORM_EMULATOR_HOST=emulator.host_port,
-                   STORAGE_EMULATOR_HOST=emulator.url, **env)
+    return run_cli(
+        repo, emulator, *args, AIPLATFORM_EMULATOR_HOST=emulator.host_port, STORAGE_EMULATOR_HOST=emulator.url, **env
+    )
 
 
 def listed(emulator: EmulatorServer, kind: str) -> list[dict[str, Any]]:
@@ -120,6 +128,7 @@ def remove_endpoint(emulator: EmulatorServer, endpoint: str) -> None:
     """Undeploy everything from an endpoint and delete it, as someone would by hand."""
     body = requests.get(f"{emulator.url}/v1/{endpoint}", timeout=10).json()
     for deployed in body.get("deployedModels") or ():
-        requests.post(f"{emulator.url}/v1/{endpoint}:undeployModel", json={"deployedModelId": deployed["id"]},
-                      timeout=10).raise_for_status()
+        requests.post(
+            f"{emulator.url}/v1/{endpoint}:undeployModel", json={"deployedModelId": deployed["id"]}, timeout=10
+        ).raise_for_status()
     requests.delete(f"{emulator.url}/v1/{endpoint}", timeout=10).raise_for_status()

@@ -20,13 +20,16 @@ from tests.backends.vertex.helpers import SETTINGS, manifest, write_manifest, wr
 from tests.integration.helpers_apply import load_repo
 
 
-@pytest.mark.parametrize("location, host", [
-    ("us-central1", "https://us-central1-aiplatform.googleapis.com"),
-    ("europe-west4", "https://europe-west4-aiplatform.googleapis.com"),
-    ("global", "https://aiplatform.googleapis.com"),
-    ("us", "https://aiplatform.us.rep.googleapis.com"),
-    ("eu", "https://aiplatform.eu.rep.googleapis.com"),
-])
+@pytest.mark.parametrize(
+    "location, host",
+    [
+        ("us-central1", "https://us-central1-aiplatform.googleapis.com"),
+        ("europe-west4", "https://europe-west4-aiplatform.googleapis.com"),
+        ("global", "https://aiplatform.googleapis.com"),
+        ("us", "https://aiplatform.us.rep.googleapis.com"),
+        ("eu", "https://aiplatform.eu.rep.googleapis.com"),
+    ],
+)
 def test_the_host_follows_the_location(location: str, host: str) -> None:
     assert host_for(location) == host
 
@@ -76,7 +79,8 @@ def test_a_dataset_becomes_canonical_contents_jsonl(tmp_path: Path) -> None:
     lines = first.decode("utf-8").splitlines()
     assert len(lines) == 20
     assert json.loads(lines[0])["contents"][0]["role"] == "user"
-    assert example_line("é", "ü") == (
-        '{"contents":[{"role":"user","parts":[{"text":"é"}]},{"role":"model","parts":[{"text":"ü"}]}]}\n'
-    ).encode()
+    assert (
+        example_line("é", "ü")
+        == ('{"contents":[{"role":"user","parts":[{"text":"é"}]},{"role":"model","parts":[{"text":"ü"}]}]}\n').encode()
+    )
     assert object_name("p/", first).startswith("p/") and object_name("p/", first).endswith(".jsonl")

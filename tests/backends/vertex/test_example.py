@@ -15,15 +15,18 @@ from reconciler.cli.main import main
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "vertex"
 
 
-@pytest.mark.parametrize("argv, hoisted", [
-    (["-C", "x", "--emulator", "reconcile", "--yes"], ["--emulator", "reconcile", "-C", "x", "--yes"]),
-    (["--emulator", "-C", "x", "plan"], ["--emulator", "plan", "-C", "x"]),
-    (["--dir=x", "status"], ["status", "--dir=x"]),
-    (["-Cx", "plan", "--debug"], ["--debug", "plan", "-Cx"]),
-    (["plan", "-C", "x"], ["plan", "-C", "x"]),
-    (["-C", "x"], ["-C", "x"]),  # no subcommand: click says what is wrong
-    (["-C", "x", "plan", "--", "-C"], ["plan", "-C", "x", "--", "-C"]),
-])
+@pytest.mark.parametrize(
+    "argv, hoisted",
+    [
+        (["-C", "x", "--emulator", "reconcile", "--yes"], ["--emulator", "reconcile", "-C", "x", "--yes"]),
+        (["--emulator", "-C", "x", "plan"], ["--emulator", "plan", "-C", "x"]),
+        (["--dir=x", "status"], ["status", "--dir=x"]),
+        (["-Cx", "plan", "--debug"], ["--debug", "plan", "-Cx"]),
+        (["plan", "-C", "x"], ["plan", "-C", "x"]),
+        (["-C", "x"], ["-C", "x"]),  # no subcommand: click says what is wrong
+        (["-C", "x", "plan", "--", "-C"], ["plan", "-C", "x", "--", "-C"]),
+    ],
+)
 def test_dir_before_the_subcommand_moves_after_it(argv: list[str], hoisted: list[str]) -> None:
     assert hoist_global_flags(argv) == hoisted
 

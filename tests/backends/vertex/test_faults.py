@@ -80,8 +80,9 @@ def test_a_quarter_of_requests_failing_converges_without_a_duplicate_job(
     tmp_path: Path, make_emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Every retry still happens, 5-50 ms apart instead of 1-8 s: the faults, not the waits, are tested.
-    monkeypatch.setattr(vertex_client, "RetryPolicy",
-                        functools.partial(RetryPolicy, base_backoff=0.005, max_backoff=0.05))
+    monkeypatch.setattr(
+        vertex_client, "RetryPolicy", functools.partial(RetryPolicy, base_backoff=0.005, max_backoff=0.05)
+    )
     emulator = make_emulator(seed=3, step_seconds=0)
     set_faults(emulator, rate_503=0.15, rate_drop=0.1)
     repo = write_repo(tmp_path, [manifest("numbers"), manifest("letters"), manifest("more", source_model="numbers")])
@@ -92,10 +93,13 @@ def test_a_quarter_of_requests_failing_converges_without_a_duplicate_job(
     assert vertex_cli(repo, emulator, "plan", "--detailed-exitcode").code == 0
 
 
-@pytest.mark.parametrize("path_regex, counted", [
-    (r"/upload/storage/", UPLOAD),
-    (r"/tuningJobs$", CREATE),
-])
+@pytest.mark.parametrize(
+    "path_regex, counted",
+    [
+        (r"/upload/storage/", UPLOAD),
+        (r"/tuningJobs$", CREATE),
+    ],
+)
 def test_sigkill_during_the_upload_or_the_create_then_apply_again_makes_one_job(
     tmp_path: Path, make_emulator: Any, path_regex: str, counted: str
 ) -> None:
@@ -142,10 +146,13 @@ def test_two_applies_at_once_make_one_job(tmp_path: Path, make_emulator: Any) ->
 
 def _put_lock(emulator: EmulatorServer, owner: str, expires: float) -> None:
     requests.post(f"{emulator.url}/storage/v1/b", json={"name": BUCKET}, timeout=10)
-    response = requests.post(f"{emulator.url}/upload/storage/v1/b/{BUCKET}/o", timeout=10,
-                             params={"uploadType": "media", "name": LOCK, "ifGenerationMatch": "0"},
-                             data=json.dumps({"owner": owner, "expires": expires}).encode(),
-                             headers={"Content-Type": "application/json"})
+    response = requests.post(
+        f"{emulator.url}/upload/storage/v1/b/{BUCKET}/o",
+        timeout=10,
+        params={"uploadType": "media", "name": LOCK, "ifGenerationMatch": "0"},
+        data=json.dumps({"owner": owner, "expires": expires}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 200, response.text
 
 
@@ -166,9 +173,11 @@ def test_a_held_lock_names_its_holder_and_stops_the_create(make_emulator: Any) -
     with pytest.raises(ChangeFailed, match="alice@laptop pid 42"), locks.held("numbers"):
         pass
     # and one lock excludes another
-    with locks.held("other"), pytest.raises(ChangeFailed, match="me"), Locks(
-        client, BUCKET, "reconciler/datasets/", owner="you", wait_seconds=0
-    ).held("other"):
+    with (
+        locks.held("other"),
+        pytest.raises(ChangeFailed, match="me"),
+        Locks(client, BUCKET, "reconciler/datasets/", owner="you", wait_seconds=0).held("other"),
+    ):
         pass
 
 

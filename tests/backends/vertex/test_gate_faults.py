@@ -82,9 +82,7 @@ def test_answers_lost_while_scoring_stop_the_apply_and_the_next_one_resumes(
     _resumes_and_promotes(repo, emulator, old)
 
 
-def test_a_kill_while_the_candidate_is_scored_leaves_the_old_model_serving(
-    tmp_path: Path, make_emulator: Any
-) -> None:
+def test_a_kill_while_the_candidate_is_scored_leaves_the_old_model_serving(tmp_path: Path, make_emulator: Any) -> None:
     repo, emulator, old = _replace_started(tmp_path, make_emulator)
     env = {"AIPLATFORM_EMULATOR_HOST": emulator.host_port, "STORAGE_EMULATOR_HOST": emulator.url}
     with emulator.hold("POST", GENERATE) as held:

@@ -28,8 +28,11 @@ SMOKE = (("3", "4"),)
 
 
 def answer(emulator: EmulatorServer, endpoint: str, text: str) -> str:
-    response = requests.post(f"{emulator.url}/v1/{endpoint}:generateContent",
-                             json={"contents": [{"role": "user", "parts": [{"text": text}]}]}, timeout=10)
+    response = requests.post(
+        f"{emulator.url}/v1/{endpoint}:generateContent",
+        json={"contents": [{"role": "user", "parts": [{"text": text}]}]},
+        timeout=10,
+    )
     response.raise_for_status()
     return str(response.json()["candidates"][0]["content"]["parts"][0]["text"])
 

@@ -47,8 +47,9 @@ def requests_left(emulator: Any) -> int:
     return int(faults["label_filter_refusals"])
 
 
-def test_the_fallback_filters_on_the_client_and_says_so_once(make_emulator: Any,
-                                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_the_fallback_filters_on_the_client_and_says_so_once(
+    make_emulator: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     emulator = make_emulator(seed=0, step_seconds=0)
     client = VertexClient(emulator.url, emulator.url, PROJECT, LOCATION)
     vertex_faults(emulator, label_filter_refusals=ALWAYS)

@@ -15,14 +15,21 @@ from reconciler.loader import load
 from reconciler.model.ownership import DataParts, Ownership, ownership_for
 from tests.backends.vertex.helpers import manifest, write_repo
 
-OWNERSHIP = Ownership(source="0a1b2c3d", hyperparameters="4e5f6a7b", data="0123456789ab", examples=20,
-                      protect=True)
-JOB = {"baseModel": "gemini-2.5-flash", "tunedModelDisplayName": "Numbers",
-       "supervisedTuningSpec": {"trainingDatasetUri": "gs://b/reconciler/datasets/abc.jsonl"}}
+OWNERSHIP = Ownership(source="0a1b2c3d", hyperparameters="4e5f6a7b", data="0123456789ab", examples=20, protect=True)
+JOB = {
+    "baseModel": "gemini-2.5-flash",
+    "tunedModelDisplayName": "Numbers",
+    "supervisedTuningSpec": {"trainingDatasetUri": "gs://b/reconciler/datasets/abc.jsonl"},
+}
 MODEL = {"name": "projects/1/locations/us-central1/models/123@1", "versionId": "1"}
 KEY = b"fixed-key"
-OWNED = {"managed-by": "reconciler", "reconciler-id": "numbers", "reconciler-fp": "v1-0a1b2c3d-4e5f6a7b-0123456789ab",
-         "reconciler-n": "20", "reconciler-protect": "true"}
+OWNED = {
+    "managed-by": "reconciler",
+    "reconciler-id": "numbers",
+    "reconciler-fp": "v1-0a1b2c3d-4e5f6a7b-0123456789ab",
+    "reconciler-n": "20",
+    "reconciler-protect": "true",
+}
 
 
 def by_definition(key: bytes | None, scope: str, owned: dict[str, str]) -> str:
@@ -34,8 +41,10 @@ def by_definition(key: bytes | None, scope: str, owned: dict[str, str]) -> str:
 
 
 def test_the_scopes_are_pinned() -> None:
-    assert job_scope(JOB) == ("tuningJob\nsource=gemini-2.5-flash\ntraining=gs://b/reconciler/datasets/abc.jsonl\n"
-                              "validation=\ndisplayName=Numbers")
+    assert job_scope(JOB) == (
+        "tuningJob\nsource=gemini-2.5-flash\ntraining=gs://b/reconciler/datasets/abc.jsonl\n"
+        "validation=\ndisplayName=Numbers"
+    )
     # The publisher prefix and a version of the source name the same source.
     same = {**JOB, "baseModel": "publishers/google/models/gemini-2.5-flash"}
     assert job_scope(same) == job_scope(JOB)
@@ -65,16 +74,27 @@ def test_a_signature_covers_the_resource_and_every_label() -> None:
     marker = LabelMarker([KEY])
     signed = marker.labels("numbers", OWNERSHIP, model_scope(MODEL))
     assert marker.read(signed, model_scope(MODEL)).ownership == OWNERSHIP
-    moved = [model_scope({**MODEL, "name": "projects/1/locations/us-central1/models/124@1"}),
-             model_scope({**MODEL, "versionId": "2"}), job_scope(JOB)]
+    moved = [
+        model_scope({**MODEL, "name": "projects/1/locations/us-central1/models/124@1"}),
+        model_scope({**MODEL, "versionId": "2"}),
+        job_scope(JOB),
+    ]
     assert all(marker.read(signed, scope).ownership is None for scope in moved)
-    for label, value in (("reconciler-id", "other"), ("reconciler-n", "21"), ("reconciler-protect", None),
-                         ("reconciler-orphan", "true"), ("reconciler-fp", "v1-0a1b2c3d-4e5f6a7b-0123456789ac")):
+    for label, value in (
+        ("reconciler-id", "other"),
+        ("reconciler-n", "21"),
+        ("reconciler-protect", None),
+        ("reconciler-orphan", "true"),
+        ("reconciler-fp", "v1-0a1b2c3d-4e5f6a7b-0123456789ac"),
+    ):
         edited = {k: v for k, v in {**signed, label: value}.items() if v is not None}
         assert marker.read(edited, model_scope(MODEL)).ownership is None, label
     job_signed = marker.labels("numbers", OWNERSHIP, job_scope(JOB))
-    for field, value in (("baseModel", "gemini-2.0-flash"), ("tunedModelDisplayName", "team-b"),
-                         ("supervisedTuningSpec", {"trainingDatasetUri": "gs://b/other.jsonl"})):
+    for field, value in (
+        ("baseModel", "gemini-2.0-flash"),
+        ("tunedModelDisplayName", "team-b"),
+        ("supervisedTuningSpec", {"trainingDatasetUri": "gs://b/other.jsonl"}),
+    ):
         assert marker.read(job_signed, job_scope({**JOB, field: value})).ownership is None, field
 
 
@@ -93,8 +113,9 @@ def test_the_fingerprint_with_validation_data_is_pinned(tmp_path: Path) -> None:
 def test_the_data_parts_label_is_pinned_and_a_marker_without_it_still_reads() -> None:
     """With validation data, reconciler-vdata records the training and the
     validation data apart; it is covered by the check value like every owned label."""
-    with_parts = replace(OWNERSHIP, parts=DataParts(training="00112233aabb", validation="44556677ccdd",
-                                                    validation_examples=5))
+    with_parts = replace(
+        OWNERSHIP, parts=DataParts(training="00112233aabb", validation="44556677ccdd", validation_examples=5)
+    )
     owned = {**OWNED, "reconciler-vdata": "00112233aabb-44556677ccdd-5"}
     unsigned = LabelMarker().labels("numbers", with_parts, model_scope(MODEL))
     assert unsigned == {**owned, CHECK: by_definition(None, model_scope(MODEL), owned)}

@@ -6,8 +6,7 @@ from __future__ import annotations
 from reconciler.backends.vertex.labels import CHECK, SIGNATURE, LabelMarker
 from reconciler.model.ownership import Ownership
 
-OWNERSHIP = Ownership(source="0a1b2c3d", hyperparameters="4e5f6a7b", data="0123456789ab", examples=20,
-                      protect=True)
+OWNERSHIP = Ownership(source="0a1b2c3d", hyperparameters="4e5f6a7b", data="0123456789ab", examples=20, protect=True)
 MODEL = "projects/1/locations/us-central1/models/123"
 OTHER = "projects/1/locations/us-central1/models/456"
 
@@ -48,14 +47,22 @@ def test_signed_labels_need_a_key_that_signed_them() -> None:
 
 def test_a_labels_merge_keeps_every_label_it_does_not_own() -> None:
     marker = LabelMarker()
-    live = {"tune-type": "sft", "google-vertex-llm-tuning-base-model-id": "gemini-2_5-flash", "team": "ml",
-            "reconciler-orphan": "true", "managed-by": "reconciler"}
+    live = {
+        "tune-type": "sft",
+        "google-vertex-llm-tuning-base-model-id": "gemini-2_5-flash",
+        "team": "ml",
+        "reconciler-orphan": "true",
+        "managed-by": "reconciler",
+    }
     merged = marker.merged(live, marker.labels("numbers", OWNERSHIP, MODEL))
     assert merged["tune-type"] == "sft" and merged["team"] == "ml"
     assert merged["google-vertex-llm-tuning-base-model-id"] == "gemini-2_5-flash"
     assert "reconciler-orphan" not in merged  # owned: rewritten
-    assert marker.merged(live, {}) == {"tune-type": "sft", "google-vertex-llm-tuning-base-model-id": "gemini-2_5-flash",
-                                        "team": "ml"}
+    assert marker.merged(live, {}) == {
+        "tune-type": "sft",
+        "google-vertex-llm-tuning-base-model-id": "gemini-2_5-flash",
+        "team": "ml",
+    }
 
 
 def test_malformed_labels_are_unmanaged_with_a_note() -> None:

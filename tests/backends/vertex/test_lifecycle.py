@@ -39,13 +39,19 @@ def count(emulator: EmulatorServer, prefix: str) -> int:
 
 def count_key(emulator: EmulatorServer, method: str, kind: str) -> int:
     """Requests whose route is `method …/{kind}` or `method …/{kind}/{id}` (no sub-resource)."""
-    return sum(n for key, n in counts(emulator).items()
-               if key.startswith(method + " ") and key.rstrip("}").rsplit("/", 2)[-2:][0] == kind)
+    return sum(
+        n
+        for key, n in counts(emulator).items()
+        if key.startswith(method + " ") and key.rstrip("}").rsplit("/", 2)[-2:][0] == kind
+    )
 
 
 def generate(emulator: EmulatorServer, endpoint: str, text: str) -> requests.Response:
-    return requests.post(f"{emulator.url}/v1/{endpoint}:generateContent",
-                         json={"contents": [{"role": "user", "parts": [{"text": text}]}]}, timeout=10)
+    return requests.post(
+        f"{emulator.url}/v1/{endpoint}:generateContent",
+        json={"contents": [{"role": "user", "parts": [{"text": text}]}]},
+        timeout=10,
+    )
 
 
 def serving(emulator: EmulatorServer, key: str) -> dict[str, Any]:
@@ -151,8 +157,12 @@ def test_reordering_the_dataset_changes_nothing_and_uploads_nothing(tmp_path: Pa
 
 def test_prune_deletes_endpoints_checkpoint_endpoints_and_model(tmp_path: Path, make_emulator: Any) -> None:
     emulator = make_emulator(seed=0, step_seconds=0)
-    vertex = {"project": "my-project", "location": "us-central1", "datasets": "gs://tuning-data/reconciler/datasets",
-              "exportLastCheckpointOnly": False}
+    vertex = {
+        "project": "my-project",
+        "location": "us-central1",
+        "datasets": "gs://tuning-data/reconciler/datasets",
+        "exportLastCheckpointOnly": False,
+    }
     repo = write_repo(tmp_path, [manifest("numbers", epochs=3), manifest("keep")], vertex=vertex)
     assert vertex_cli(repo, emulator, "apply", "--yes").code == 0
     tuned = serving(emulator, "numbers")
@@ -208,8 +218,11 @@ def _hand_tuned(emulator: EmulatorServer, display_name: str) -> dict[str, Any]:
     from tests.emulator.vertex_helpers import job_body, upload
 
     upload(emulator.url)
-    response = requests.post(f"{emulator.url}/{PARENT}/tuningJobs", timeout=10,
-                             json=job_body(tunedModelDisplayName=display_name, labels={"team": "ml"}))
+    response = requests.post(
+        f"{emulator.url}/{PARENT}/tuningJobs",
+        timeout=10,
+        json=job_body(tunedModelDisplayName=display_name, labels={"team": "ml"}),
+    )
     assert response.status_code == 200, response.text
     job = requests.get(f"{emulator.url}/v1/{response.json()['name']}", timeout=10).json()
     assert job["state"] == "JOB_STATE_SUCCEEDED"
@@ -300,8 +313,9 @@ def test_the_wait_shows_the_job_state_and_tuning_sub_state(tmp_path: Path, make_
     emulator = make_emulator(seed=0, step_seconds=0.05)
     repo = write_repo(tmp_path, [manifest("numbers")])
     settings = repo / "reconciler.yaml"  # the sub-state is v1beta1's (tuningJobState)
-    settings.write_text(settings.read_text("utf-8").replace(
-        "  datasets:", "  apiVersion: v1beta1\n  datasets:"), "utf-8")
+    settings.write_text(
+        settings.read_text("utf-8").replace("  datasets:", "  apiVersion: v1beta1\n  datasets:"), "utf-8"
+    )
     result = vertex_cli(repo, emulator, "apply", "--yes", "--output", "json")
     assert result.code == 0, result.text
     stages = {json.loads(line).get("stage") for line in result.out.splitlines() if '"progress"' in line}
@@ -313,7 +327,8 @@ def _with_validation(repo: Path, shift: int = 0) -> dict[str, Any]:
     write_manifest(repo, document)
     rows = [{"text_input": str(n), "output": str(n + 1 + shift)} for n in range(100, 105)]
     (repo / "datasets" / "numbers-validation.jsonl").write_text(
-        "".join(json.dumps(row) + "\n" for row in rows), "utf-8")
+        "".join(json.dumps(row) + "\n" for row in rows), "utf-8"
+    )
     return document
 
 

@@ -52,8 +52,9 @@ class Client(VertexClient):
         self.lose = ""  # "retry": the resend meets a 412; "gone": the retries run out
         self.writes: list[str] = []  # each write's ifGenerationMatch
 
-    def upload_object(self, bucket: str, name: str, data: bytes, content_type: str,
-                      if_generation_match: str = "0") -> dict[str, Any]:
+    def upload_object(
+        self, bucket: str, name: str, data: bytes, content_type: str, if_generation_match: str = "0"
+    ) -> dict[str, Any]:
         self.on_write(if_generation_match)
         self.writes.append(if_generation_match)
         answer = super().upload_object(bucket, name, data, content_type, if_generation_match)
@@ -91,9 +92,13 @@ def stored(emulator: EmulatorServer) -> dict[str, Any] | None:
 
 def put_raw(emulator: EmulatorServer, data: bytes) -> None:
     requests.post(f"{emulator.url}/storage/v1/b", json={"name": BUCKET}, timeout=10)
-    response = requests.post(f"{emulator.url}/upload/storage/v1/b/{BUCKET}/o", timeout=10,
-                             params={"uploadType": "media", "name": LOCK}, data=data,
-                             headers={"Content-Type": "application/json"})
+    response = requests.post(
+        f"{emulator.url}/upload/storage/v1/b/{BUCKET}/o",
+        timeout=10,
+        params={"uploadType": "media", "name": LOCK},
+        data=data,
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 200, response.text
 
 
@@ -111,8 +116,12 @@ def test_the_holder_renews_its_lock_and_a_renewed_lock_is_not_taken_over(emulato
         clock.now += 50
         lease.renew()
         assert lease.generation != first
-        assert stored(emulator) == {"owner": "holder", "token": lease.locks.token, "expires": START + 50 + 60,
-                                    "generation": lease.generation}
+        assert stored(emulator) == {
+            "owner": "holder",
+            "token": lease.locks.token,
+            "expires": START + 50 + 60,
+            "generation": lease.generation,
+        }
         clock.now += 50  # 100 s after the take: past its first expiry, 50 s after the renewal
         with pytest.raises(ChangeFailed, match=r"another apply holds the lock .*: holder, renewed until"):
             locks(client, clock, "other").acquire("numbers")
@@ -129,8 +138,9 @@ def test_the_lock_is_renewed_in_the_background_while_the_block_runs(emulator: Em
     assert stored(emulator) is None
 
 
-def test_a_lock_not_renewed_for_60_seconds_is_taken_over(emulator: EmulatorServer,
-                                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_a_lock_not_renewed_for_60_seconds_is_taken_over(
+    emulator: EmulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
     client, clock = client_for(emulator), Clock()
     locks(client, clock, "killed run").acquire("numbers")  # never renewed nor released: the run was killed
     clock.now += 59
@@ -139,8 +149,12 @@ def test_a_lock_not_renewed_for_60_seconds_is_taken_over(emulator: EmulatorServe
     clock.now += 2
     with caplog.at_level(logging.WARNING, logger="reconciler.vertex"):
         lease = locks(client, clock, "rerun").acquire("numbers")
-    assert stored(emulator) == {"owner": "rerun", "token": lease.locks.token, "expires": START + 61 + 60,
-                                "generation": lease.generation}
+    assert stored(emulator) == {
+        "owner": "rerun",
+        "token": lease.locks.token,
+        "expires": START + 61 + 60,
+        "generation": lease.generation,
+    }
     assert "killed run let it expire 1 s ago" in caplog.text
 
 
@@ -164,13 +178,16 @@ def test_two_breakers_racing_for_one_lock_only_one_takes_it(emulator: EmulatorSe
     with pytest.raises(ChangeFailed, match="second breaker"):
         first.acquire("numbers")
     assert first_client.writes[-1] not in ("", "0")  # the first did try to take it over
-    assert stored(emulator) == {"owner": "second breaker", "token": second.token, "expires": START + 60,
-                                "generation": won[0].generation}
+    assert stored(emulator) == {
+        "owner": "second breaker",
+        "token": second.token,
+        "expires": START + 60,
+        "generation": won[0].generation,
+    }
 
 
 @pytest.mark.parametrize("renews", [True, False])
-def test_a_holder_whose_lock_was_taken_over_leaves_the_new_holder_alone(emulator: EmulatorServer,
-                                                                        renews: bool) -> None:
+def test_a_holder_whose_lock_was_taken_over_leaves_the_new_holder_alone(emulator: EmulatorServer, renews: bool) -> None:
     client, clock = client_for(emulator), Clock()
     slow = locks(client, clock, "slow run").acquire("numbers")
     clock.now += 61  # it could not renew in time
@@ -179,22 +196,41 @@ def test_a_holder_whose_lock_was_taken_over_leaves_the_new_holder_alone(emulator
         slow.renew()
         assert slow.lost == "breaker"
     slow.release()
-    assert stored(emulator) == {"owner": "breaker", "token": breaker.locks.token, "expires": START + 61 + 60,
-                                "generation": breaker.generation}
+    assert stored(emulator) == {
+        "owner": "breaker",
+        "token": breaker.locks.token,
+        "expires": START + 61 + 60,
+        "generation": breaker.generation,
+    }
 
 
 # --- bad content and the holder's text -----------------------------------------------------
 
 
-@pytest.mark.parametrize("content", [
-    b"\x00 garbage {", b"inf", b"NaN", b"", b"[1, 2]", b'"a string"', b"42",
-    b'{"owner": "x", "expires": Infinity}', b'{"owner": "x", "expires": NaN}',
-    b'{"owner": "x", "expires": "soon"}', b'{"owner": "x", "expires": true}',
-    b'{"owner": "x", "expires": 1e300}', b'{"owner": "x", "expires": -1}', b'{"owner": ["x"], "expires": 1}',
-    b'{"owner": "x", "token": 7, "expires": 1}', b'{"expires": 1}',
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\x00 garbage {",
+        b"inf",
+        b"NaN",
+        b"",
+        b"[1, 2]",
+        b'"a string"',
+        b"42",
+        b'{"owner": "x", "expires": Infinity}',
+        b'{"owner": "x", "expires": NaN}',
+        b'{"owner": "x", "expires": "soon"}',
+        b'{"owner": "x", "expires": true}',
+        b'{"owner": "x", "expires": 1e300}',
+        b'{"owner": "x", "expires": -1}',
+        b'{"owner": ["x"], "expires": 1}',
+        b'{"owner": "x", "token": 7, "expires": 1}',
+        b'{"expires": 1}',
+    ],
+)
 def test_a_lock_whose_content_is_no_lock_is_broken_with_a_clear_message(
-        emulator: EmulatorServer, caplog: pytest.LogCaptureFixture, content: bytes) -> None:
+    emulator: EmulatorServer, caplog: pytest.LogCaptureFixture, content: bytes
+) -> None:
     put_raw(emulator, content)
     client = client_for(emulator)
     with caplog.at_level(logging.WARNING, logger="reconciler.vertex"):
@@ -228,8 +264,12 @@ def test_a_lost_answer_on_a_lock_write_leaves_this_run_the_holder(emulator: Emul
     clock.now += 30
     lease.renew()
     assert not lease.lost
-    assert stored(emulator) == {"owner": "me", "token": lease.locks.token, "expires": START + 30 + 60,
-                                "generation": lease.generation}
+    assert stored(emulator) == {
+        "owner": "me",
+        "token": lease.locks.token,
+        "expires": START + 30 + 60,
+        "generation": lease.generation,
+    }
     lease.release()
     assert stored(emulator) is None  # its own generation: released, not left to go stale
 
@@ -237,8 +277,9 @@ def test_a_lost_answer_on_a_lock_write_leaves_this_run_the_holder(emulator: Emul
 # --- through the CLI ---------------------------------------------------------------------------
 
 
-def test_an_apply_after_a_killed_holder_proceeds_without_waiting(tmp_path: Path, make_emulator: Any,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_apply_after_a_killed_holder_proceeds_without_waiting(
+    tmp_path: Path, make_emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     emulator = make_emulator(seed=0, step_seconds=0)
     repo = write_repo(tmp_path, [manifest("numbers")])
     # A holder that took the lock 61 s ago and was killed: nothing renewed or released it.
@@ -250,11 +291,12 @@ def test_an_apply_after_a_killed_holder_proceeds_without_waiting(tmp_path: Path,
     assert stored(emulator) is None
 
 
-def test_an_apply_takes_over_a_lock_with_garbage_content(tmp_path: Path, make_emulator: Any,
-                                                         caplog: pytest.LogCaptureFixture) -> None:
+def test_an_apply_takes_over_a_lock_with_garbage_content(
+    tmp_path: Path, make_emulator: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     emulator = make_emulator(seed=0, step_seconds=0)
     repo = write_repo(tmp_path, [manifest("numbers")])
-    put_raw(emulator, b"[\"not\", \"a lock\"]")
+    put_raw(emulator, b'["not", "a lock"]')
     with caplog.at_level(logging.WARNING, logger="reconciler.vertex"):
         result = vertex_cli(repo, emulator, "apply", "--yes")
     assert result.code == 0, result.text

@@ -25,8 +25,9 @@ REQUESTS = [
 
 @pytest.mark.parametrize(("method", "path"), REQUESTS, ids=[f"{m} {p}" for m, p in REQUESTS])
 @pytest.mark.parametrize("answer", ["drop", "503"])
-def test_a_lost_answer_anywhere_in_a_replace_converges(tmp_path: Path, make_emulator: Any, method: str, path: str,
-                                                       answer: str) -> None:
+def test_a_lost_answer_anywhere_in_a_replace_converges(
+    tmp_path: Path, make_emulator: Any, method: str, path: str, answer: str
+) -> None:
     emulator = make_emulator(seed=0, step_seconds=0)
     repo = write_repo(tmp_path, [manifest("numbers", smoke=(("3", "4"),))])
     assert vertex_cli(repo, emulator, "apply", "--yes").code == 0
@@ -44,4 +45,5 @@ def test_a_lost_answer_anywhere_in_a_replace_converges(tmp_path: Path, make_emul
     endpoints = listed(emulator, "endpoints")
     assert all((e.get("labels") or {}).get("reconciler-id") == "numbers" for e in endpoints)
     assert {d["model"] for e in endpoints for d in e.get("deployedModels") or ()} == {
-        models[0]["name"].partition("@")[0]}
+        models[0]["name"].partition("@")[0]
+    }

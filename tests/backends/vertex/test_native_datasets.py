@@ -53,8 +53,11 @@ def big_pairs(path: Path, size: int) -> int:
 
 
 def object_text(emulator: EmulatorServer, name: str) -> str:
-    response = requests.get(f"{emulator.url}/download/storage/v1/b/{BUCKET}/o/{name.replace('/', '%2F')}",
-                            params={"alt": "media"}, timeout=60)
+    response = requests.get(
+        f"{emulator.url}/download/storage/v1/b/{BUCKET}/o/{name.replace('/', '%2F')}",
+        params={"alt": "media"},
+        timeout=60,
+    )
     response.raise_for_status()
     return response.content.decode("utf-8")
 
@@ -104,16 +107,36 @@ def test_changing_the_system_instruction_changes_the_training_data(tmp_path: Pat
 BAD_ROWS = [
     ({"contents": [{"role": "user", "parts": [{"text": "q"}]}]}, "contents[0].role", "last turn must be the model's"),
     ({"contents": [{"role": "model", "parts": [{"text": "a"}]}]}, "contents[0].role", "turns alternate"),
-    ({"contents": [{"role": "user", "parts": [{"text": "q"}]}, {"role": "user", "parts": [{"text": "q"}]},
-                   {"role": "model", "parts": [{"text": "a"}]}]}, "contents[1].role", "turns alternate"),
-    ({"contents": [{"role": "user", "parts": [{"text": " "}]}, {"role": "model", "parts": [{"text": "a"}]}]},
-     "contents[0].parts[0].text", "must not be empty"),
+    (
+        {
+            "contents": [
+                {"role": "user", "parts": [{"text": "q"}]},
+                {"role": "user", "parts": [{"text": "q"}]},
+                {"role": "model", "parts": [{"text": "a"}]},
+            ]
+        },
+        "contents[1].role",
+        "turns alternate",
+    ),
+    (
+        {"contents": [{"role": "user", "parts": [{"text": " "}]}, {"role": "model", "parts": [{"text": "a"}]}]},
+        "contents[0].parts[0].text",
+        "must not be empty",
+    ),
     ({"contents": [{"role": "assistant", "parts": [{"text": "q"}]}]}, "contents[0].role", "must be user or model"),
-    ({"contents": [{"role": "user", "parts": [{"fileData": {}}]}, {"role": "model", "parts": [{"text": "a"}]}]},
-     "contents[0].parts[0]", "text only"),
-    ({"systemInstruction": {"parts": [{"text": ""}]}, "contents": [
-        {"role": "user", "parts": [{"text": "q"}]}, {"role": "model", "parts": [{"text": "a"}]}]},
-     "systemInstruction.parts[0].text", "must not be empty"),
+    (
+        {"contents": [{"role": "user", "parts": [{"fileData": {}}]}, {"role": "model", "parts": [{"text": "a"}]}]},
+        "contents[0].parts[0]",
+        "text only",
+    ),
+    (
+        {
+            "systemInstruction": {"parts": [{"text": ""}]},
+            "contents": [{"role": "user", "parts": [{"text": "q"}]}, {"role": "model", "parts": [{"text": "a"}]}],
+        },
+        "systemInstruction.parts[0].text",
+        "must not be empty",
+    ),
 ]
 
 
@@ -152,8 +175,7 @@ def test_the_gemini_backend_refuses_a_system_instruction(tmp_path: Path, emulato
 
 def test_the_gemini_backend_keeps_its_limits(tmp_path: Path, emulator: EmulatorServer) -> None:
     repo = write_repo(tmp_path, [_gemini_manifest()], backend="gemini", vertex=None)
-    write_jsonl(repo / "datasets" / "numbers.jsonl",
-                [{"text_input": str(n), "output": "y" * 6_000} for n in range(20)])
+    write_jsonl(repo / "datasets" / "numbers.jsonl", [{"text_input": str(n), "output": "y" * 6_000} for n in range(20)])
     result = vertex_cli(repo, emulator, "validate")
     assert result.code == 1
     assert "output: is 6,000 characters, the API takes at most 5,000" in result.text
@@ -161,8 +183,7 @@ def test_the_gemini_backend_keeps_its_limits(tmp_path: Path, emulator: EmulatorS
 
 def test_vertex_takes_long_outputs_and_few_examples_name_the_file(tmp_path: Path, emulator: EmulatorServer) -> None:
     repo = write_repo(tmp_path, [manifest("numbers")])
-    write_jsonl(repo / "datasets" / "numbers.jsonl",
-                [{"text_input": str(n), "output": "y" * 6_000} for n in range(20)])
+    write_jsonl(repo / "datasets" / "numbers.jsonl", [{"text_input": str(n), "output": "y" * 6_000} for n in range(20)])
     assert vertex_cli(repo, emulator, "validate").code == 0
     write_jsonl(repo / "datasets" / "numbers.jsonl", [{"text_input": "1", "output": "2"}] * 3)
     result = vertex_cli(repo, emulator, "validate")
@@ -209,8 +230,10 @@ def test_a_retired_base_model_is_refused_and_the_catalogue_can_be_extended(
     assert "spec.baseModel: gemini-2.0-flash-001 retired on 2026-02-05" in result.text
     document["spec"]["baseModel"] = "gemini-9-flash"
     future = (date.today() + timedelta(days=365)).isoformat()
-    vertex = {**yaml.safe_load((repo / "reconciler.yaml").read_text())["vertex"],
-              "baseModels": {"gemini-9-flash": {"adapterSizes": [1, 4], "retires": future}}}
+    vertex = {
+        **yaml.safe_load((repo / "reconciler.yaml").read_text())["vertex"],
+        "baseModels": {"gemini-9-flash": {"adapterSizes": [1, 4], "retires": future}},
+    }
     write_repo(tmp_path, [document], vertex=vertex)
     assert vertex_cli(repo, emulator, "validate").code == 0
     document["spec"]["baseModel"] = "gemini-9-flsh"
@@ -224,8 +247,13 @@ def test_the_system_instruction_counts_in_every_pairs_characters(tmp_path: Path)
     for a file (read in clean batches) and for inline examples (row by row)."""
     system = "Answer with the next number."
     inline = [{"textInput": str(n), "output": str(n + 1)} for n in range(20)]
-    repo = write_repo(tmp_path, [manifest("numbers", systemInstruction=system),
-                                 manifest("inline", systemInstruction=system, trainingData={"examples": inline})])
+    repo = write_repo(
+        tmp_path,
+        [
+            manifest("numbers", systemInstruction=system),
+            manifest("inline", systemInstruction=system, trainingData={"examples": inline}),
+        ],
+    )
     result = load(repo, cwd=repo)
     assert result.desired is not None
     for model in result.desired.models:

@@ -41,8 +41,10 @@ def create_job(emulator: EmulatorServer, body: dict[str, Any]) -> dict[str, Any]
     response = requests.post(f"{emulator.url}/{PARENT}/tuningJobs", json=body, timeout=10)
     response.raise_for_status()
     job = dict(response.json())
-    wait_until(lambda: job_now(emulator, job["name"]).get("state") in ("JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED"),
-               "the hand-made job to end")
+    wait_until(
+        lambda: job_now(emulator, job["name"]).get("state") in ("JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED"),
+        "the hand-made job to end",
+    )
     return job_now(emulator, job["name"])
 
 
@@ -86,8 +88,9 @@ def test_a_resumed_replace_after_a_revert_keeps_the_model_it_adopts(tmp_path: Pa
     keeps its Model (the one it promotes), removing the other."""
     offset = [0.0]
     frozen: list[float | None] = [None]
-    emulator = make_emulator(seed=0, step_seconds=0,
-                             clock=lambda: frozen[0] if frozen[0] is not None else time.time() + offset[0])
+    emulator = make_emulator(
+        seed=0, step_seconds=0, clock=lambda: frozen[0] if frozen[0] is not None else time.time() + offset[0]
+    )
     repo = write_repo(tmp_path, [manifest("numbers")])
     assert vertex_cli(repo, emulator, "apply", "--yes").code == 0
     original = models_of(emulator, "numbers")[0]["name"].partition("@")[0]
@@ -114,18 +117,32 @@ def test_a_replayed_label_never_makes_another_teams_model_managed(tmp_path: Path
         assert vertex_cli(repo, emulator, "apply", "--yes", **env).code == 0
         ours = jobs_of(emulator, "numbers")[0]
         spec = {"trainingDatasetUri": ours["supervisedTuningSpec"]["trainingDatasetUri"]}
-        theirs = create_job(emulator, {"baseModel": BASE_MODEL, "tunedModelDisplayName": "team-b",
-                                       "supervisedTuningSpec": spec})
+        theirs = create_job(
+            emulator, {"baseModel": BASE_MODEL, "tunedModelDisplayName": "team-b", "supervisedTuningSpec": spec}
+        )
         their_model = theirs["tunedModel"]["model"].partition("@")[0]
         # A job copying our job's labels, continuing the other team's Model under
         # its display name: its result is a new version of *their* Model.
-        replay = create_job(emulator, {"preTunedModel": {"tunedModelName": their_model},
-                                       "tunedModelDisplayName": "team-b", "supervisedTuningSpec": spec,
-                                       "labels": ours["labels"]})
+        replay = create_job(
+            emulator,
+            {
+                "preTunedModel": {"tunedModelName": their_model},
+                "tunedModelDisplayName": "team-b",
+                "supervisedTuningSpec": spec,
+                "labels": ours["labels"],
+            },
+        )
         assert replay["tunedModel"]["model"] == f"{their_model}@2"
         # The same labels on a job tuning something else into a Model of its own.
-        other = create_job(emulator, {"baseModel": BASE_MODEL, "tunedModelDisplayName": "team-c",
-                                      "supervisedTuningSpec": spec, "labels": ours["labels"]})
+        other = create_job(
+            emulator,
+            {
+                "baseModel": BASE_MODEL,
+                "tunedModelDisplayName": "team-c",
+                "supervisedTuningSpec": spec,
+                "labels": ours["labels"],
+            },
+        )
         plan = vertex_cli(repo, emulator, "plan", "--detailed-exitcode", **env)
         assert plan.code == 0, plan.text
         assert serving(repo, emulator, "numbers", **env)["model"] == ours["tunedModel"]["model"].partition("@")[0]
@@ -141,8 +158,10 @@ def test_a_replayed_label_never_makes_another_teams_model_managed(tmp_path: Path
 
 def test_a_derived_model_named_as_its_source_gets_a_model_of_its_own(tmp_path: Path, make_emulator: Any) -> None:
     emulator = make_emulator(seed=0, step_seconds=0)
-    repo = write_repo(tmp_path, [manifest("base", display_name="Numbers"),
-                                 manifest("derived", display_name="Numbers", source_model="base")])
+    repo = write_repo(
+        tmp_path,
+        [manifest("base", display_name="Numbers"), manifest("derived", display_name="Numbers", source_model="base")],
+    )
     assert vertex_cli(repo, emulator, "apply", "--yes").code == 0
     base_endpoint = serving(repo, emulator, "base")["endpoint"]
     assert len(models_of(emulator, "base")) == 1 and len(models_of(emulator, "derived")) == 1
@@ -189,8 +208,9 @@ def test_a_model_whose_labels_were_removed_by_hand_is_left_alone(tmp_path: Path,
     model = models_of(emulator, "numbers")[0]
     name = model["name"].partition("@")[0]
     system = {k: v for k, v in model["labels"].items() if not (k.startswith("reconciler-") or k == "managed-by")}
-    requests.patch(f"{emulator.url}/v1/{name}", params={"updateMask": "labels"}, json={"labels": system},
-                   timeout=10).raise_for_status()
+    requests.patch(
+        f"{emulator.url}/v1/{name}", params={"updateMask": "labels"}, json={"labels": system}, timeout=10
+    ).raise_for_status()
     blocked = vertex_cli(repo, emulator, "plan", "--detailed-exitcode")
     assert blocked.code == 2 and "blocked" in blocked.out and "removed" in blocked.text, blocked.text
     (repo / "manifests" / "numbers.yaml").unlink()
@@ -215,8 +235,11 @@ def test_a_delete_refused_is_retried_and_shown_by_every_plan_until_done(tmp_path
     new_endpoint = serving(repo, emulator, "numbers")["endpoint"]
     for _ in range(2):
         plan = vertex_cli(repo, emulator, "plan", "--detailed-exitcode")
-        assert plan.code == 2 and old in plan.out and "clean_up" in vertex_cli(
-            repo, emulator, "plan", "--output", "json").out, plan.text
+        assert (
+            plan.code == 2
+            and old in plan.out
+            and "clean_up" in vertex_cli(repo, emulator, "plan", "--output", "json").out
+        ), plan.text
     done = vertex_cli(repo, emulator, "apply", "--yes")
     assert done.code == 0, done.text
     assert old not in model_names(emulator) and len(models_of(emulator, "numbers")) == 1

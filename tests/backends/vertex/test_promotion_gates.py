@@ -36,8 +36,11 @@ def _models(emulator: EmulatorServer) -> list[dict[str, Any]]:
 def _answer(emulator: EmulatorServer, endpoint: str, text: str) -> str:
     import requests
 
-    response = requests.post(f"{emulator.url}/v1/{endpoint}:generateContent",
-                             json={"contents": [{"role": "user", "parts": [{"text": text}]}]}, timeout=10)
+    response = requests.post(
+        f"{emulator.url}/v1/{endpoint}:generateContent",
+        json={"contents": [{"role": "user", "parts": [{"text": text}]}]},
+        timeout=10,
+    )
     response.raise_for_status()
     return "".join(p.get("text", "") for p in response.json()["candidates"][0]["content"]["parts"])
 
@@ -79,8 +82,12 @@ def test_a_bad_training_change_is_held_and_the_old_model_keeps_serving(tmp_path:
     assert _answer(emulator, old_endpoint, "3?") == "4"
     document = json.loads(vertex_cli(repo, emulator, "status", "--output", "json").out)
     assert document["models"][0]["evaluation"] == {
-        "score": 0.0, "digest": held["labels"]["reconciler-eval"], "decision": "hold", "candidate": True,
-        "serving_score": 1.0, "serving_digest": old["labels"]["reconciler-eval"],
+        "score": 0.0,
+        "digest": held["labels"]["reconciler-eval"],
+        "decision": "hold",
+        "candidate": True,
+        "serving_score": 1.0,
+        "serving_digest": old["labels"]["reconciler-eval"],
     }
 
     jobs = len(jobs_of(emulator, "numbers"))
@@ -97,8 +104,14 @@ def test_b_a_candidate_as_good_is_promoted_and_the_old_model_removed(tmp_path: P
     repo = _repo(tmp_path, gate={"metric": "exactMatch", "atLeast": 0.8, "notWorseThan": "live"})
     assert vertex_cli(repo, emulator, "apply", "--yes").code == 0
     [old] = _models(emulator)
-    write_manifest(repo, manifest("numbers", epochs=3, evaluation={
-        **EVALUATION, "gate": {"metric": "exactMatch", "atLeast": 0.8, "notWorseThan": "live"}}))
+    write_manifest(
+        repo,
+        manifest(
+            "numbers",
+            epochs=3,
+            evaluation={**EVALUATION, "gate": {"metric": "exactMatch", "atLeast": 0.8, "notWorseThan": "live"}},
+        ),
+    )
     good = vertex_cli(repo, emulator, "apply", "--yes")
     assert good.code == 0, good.text
     [new] = _models(emulator)
@@ -193,14 +206,23 @@ def test_the_plan_shows_the_gate_of_a_replace_and_the_live_score(tmp_path: Path,
     document = json.loads(vertex_cli(repo, emulator, "plan", "--output", "json").out)
     [change] = [c for c in document["changes"] if c["action"] == "replace"]
     assert change["gate"] == {
-        "metric": "exactMatch", "at_least": 0.8, "not_worse_than": None, "tolerance": 0.0, "on_failure": "hold",
-        "examples": 10, "digest": digest, "live_score": 1.0, "live_digest": digest, "old_model_kept": True,
+        "metric": "exactMatch",
+        "at_least": 0.8,
+        "not_worse_than": None,
+        "tolerance": 0.0,
+        "on_failure": "hold",
+        "examples": 10,
+        "digest": digest,
+        "live_score": 1.0,
+        "live_digest": digest,
+        "old_model_kept": True,
     }
 
 
 def _snapshot(emulator: EmulatorServer) -> list[tuple[str, str, str]]:
-    return sorted((m["name"], str(m.get("updateTime")), json.dumps(m["labels"], sort_keys=True))
-                  for m in _models(emulator))
+    return sorted(
+        (m["name"], str(m.get("updateTime")), json.dumps(m["labels"], sort_keys=True)) for m in _models(emulator)
+    )
 
 
 def test_a_held_candidate_is_never_touched_by_another_models_apply(tmp_path: Path, make_emulator: Any) -> None:

@@ -27,15 +27,17 @@ def test_a_region_without_tuning_is_refused_with_the_list(tmp_path: Path, make_e
     result = vertex_cli(repo, emulator, "plan")
     assert result.code == 1
     assert "reconciler.yaml" in result.text and "location" in result.text
-    assert ("must be a region where Vertex AI runs tuning jobs, a location such as us-central1: asia-east1,"
-            in result.text)
+    assert (
+        "must be a region where Vertex AI runs tuning jobs, a location such as us-central1: asia-east1," in result.text
+    )
     assert "us-central1" in result.text
     assert listed(emulator, "tuningJobs") == []
 
 
 @pytest.mark.parametrize("project", ["My-Project", "proj", "1project", "my-project-", "a" * 31, "my_project"])
-def test_a_project_id_that_breaks_googles_rules_is_refused_in_words(tmp_path: Path, make_emulator: Any,
-                                                                    project: str) -> None:
+def test_a_project_id_that_breaks_googles_rules_is_refused_in_words(
+    tmp_path: Path, make_emulator: Any, project: str
+) -> None:
     emulator = make_emulator(seed=0, step_seconds=0)
     repo = write_repo(tmp_path, [manifest("numbers")])
     settings = repo / "reconciler.yaml"
@@ -48,8 +50,7 @@ def test_a_project_id_that_breaks_googles_rules_is_refused_in_words(tmp_path: Pa
 
 def test_the_emulator_answers_an_unknown_location_as_the_service(make_emulator: Any) -> None:
     emulator = make_emulator(seed=0, step_seconds=0)
-    answer = requests.get(f"{emulator.url}/v1/projects/my-project/locations/antarctica-south1/tuningJobs",
-                          timeout=10)
+    answer = requests.get(f"{emulator.url}/v1/projects/my-project/locations/antarctica-south1/tuningJobs", timeout=10)
     assert answer.status_code == 400
     error = answer.json()["error"]
     assert error["status"] == "INVALID_ARGUMENT"

@@ -20,18 +20,21 @@ def test_the_emulator_refuses_a_stale_etag_and_accepts_the_current_one(make_emul
     model = listed(server, "models")[0]
     endpoint = listed(server, "endpoints")[0]
     url = f"{server.url}/{short(model['name'])}"
-    changed = requests.patch(url, params={"updateMask": "description"}, timeout=10,
-                             json={"description": "one", "etag": model["etag"]})
+    changed = requests.patch(
+        url, params={"updateMask": "description"}, timeout=10, json={"description": "one", "etag": model["etag"]}
+    )
     assert changed.status_code == 200, changed.text
-    stale = requests.patch(url, params={"updateMask": "description"}, timeout=10,
-                           json={"description": "two", "etag": model["etag"]})
+    stale = requests.patch(
+        url, params={"updateMask": "description"}, timeout=10, json={"description": "two", "etag": model["etag"]}
+    )
     assert stale.status_code == 400
     assert stale.json()["error"]["status"] == "FAILED_PRECONDITION"
     assert requests.get(url, timeout=10).json()["description"] == "one"
     endpoint_url = f"{server.url}/{short(endpoint['name'])}"
     requests.patch(endpoint_url, params={"updateMask": "labels"}, json={"labels": {"a": "b"}}, timeout=10)
-    refused = requests.patch(endpoint_url, params={"updateMask": "labels"}, timeout=10,
-                             json={"labels": {"a": "c"}, "etag": endpoint["etag"]})
+    refused = requests.patch(
+        endpoint_url, params={"updateMask": "labels"}, timeout=10, json={"labels": {"a": "c"}, "etag": endpoint["etag"]}
+    )
     assert refused.status_code == 400 and refused.json()["error"]["status"] == "FAILED_PRECONDITION"
 
 

@@ -37,17 +37,24 @@ PREFIX = "reconciler/datasets/"
 
 
 def download(emulator: EmulatorServer, name: str) -> bytes:
-    response = requests.get(f"{emulator.url}/storage/v1/b/{BUCKET}/o/{requests.utils.quote(name, safe='')}",
-                            params={"alt": "media"}, timeout=10)
+    response = requests.get(
+        f"{emulator.url}/storage/v1/b/{BUCKET}/o/{requests.utils.quote(name, safe='')}",
+        params={"alt": "media"},
+        timeout=10,
+    )
     response.raise_for_status()
     return response.content
 
 
 def overwrite(emulator: EmulatorServer, name: str, data: bytes) -> None:
     """Someone with write access to the bucket replaces the object (no precondition)."""
-    response = requests.post(f"{emulator.url}/upload/storage/v1/b/{BUCKET}/o", timeout=10,
-                             params={"uploadType": "media", "name": name}, data=data,
-                             headers={"Content-Type": "application/jsonl"})
+    response = requests.post(
+        f"{emulator.url}/upload/storage/v1/b/{BUCKET}/o",
+        timeout=10,
+        params={"uploadType": "media", "name": name},
+        data=data,
+        headers={"Content-Type": "application/jsonl"},
+    )
     assert response.status_code == 200, response.text
 
 
@@ -62,16 +69,26 @@ def newest_job(emulator: EmulatorServer, key: str) -> dict[str, Any]:
     return max(jobs_of(emulator, key), key=lambda job: job["createTime"])
 
 
-def test_an_overwritten_object_is_rewritten_before_the_next_create(tmp_path: Path, make_emulator: Any,
-                                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_an_overwritten_object_is_rewritten_before_the_next_create(
+    tmp_path: Path, make_emulator: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     emulator = make_emulator(seed=0, step_seconds=0)
     repo = write_repo(tmp_path, [manifest("numbers")])
     assert vertex_cli(repo, emulator, "apply", "--yes").code == 0
     [name] = objects(emulator)
     planned = download(emulator, name)
-    other = b"".join(json.dumps({"contents": [{"role": "user", "parts": [{"text": str(n)}]},
-                                              {"role": "model", "parts": [{"text": "wrong"}]}]}).encode() + b"\n"
-                     for n in range(20))
+    other = b"".join(
+        json.dumps(
+            {
+                "contents": [
+                    {"role": "user", "parts": [{"text": str(n)}]},
+                    {"role": "model", "parts": [{"text": "wrong"}]},
+                ]
+            }
+        ).encode()
+        + b"\n"
+        for n in range(20)
+    )
     overwrite(emulator, name, other)
     write_manifest(repo, manifest("numbers", epochs=3))  # a replace: a new job on the same dataset
 
@@ -84,8 +101,7 @@ def test_an_overwritten_object_is_rewritten_before_the_next_create(tmp_path: Pat
     assert "does not hold the planned dataset" in caplog.text
 
 
-def test_an_upload_that_stores_other_bytes_is_an_error_and_nothing_is_tuned(
-        tmp_path: Path, make_emulator: Any) -> None:
+def test_an_upload_that_stores_other_bytes_is_an_error_and_nothing_is_tuned(tmp_path: Path, make_emulator: Any) -> None:
     emulator = make_emulator(seed=0, step_seconds=0)
     vertex_faults(emulator, upload_corruptions=1)
     repo = write_repo(tmp_path, [manifest("numbers")])
@@ -149,6 +165,7 @@ def test_a_broken_chunk_goes_on_from_the_committed_range(tmp_path: Path, make_em
 
 # --- a concurrent writer between the read and the write ----------------------------------
 
+
 class RacedClient(VertexClient):
     """Someone writes `theirs` to the object just before each of our uploads."""
 
@@ -157,16 +174,18 @@ class RacedClient(VertexClient):
         self.emulator = emulator
         self.theirs = theirs
 
-    def upload_object(self, bucket: str, name: str, data: bytes, content_type: str,
-                      if_generation_match: str = "0") -> dict[str, Any]:
+    def upload_object(
+        self, bucket: str, name: str, data: bytes, content_type: str, if_generation_match: str = "0"
+    ) -> dict[str, Any]:
         overwrite(self.emulator, name, self.theirs)
         return super().upload_object(bucket, name, data, content_type, if_generation_match)
 
 
 @pytest.mark.parametrize("before", [None, b"old\n"], ids=["no object", "a wrong object"])
 @pytest.mark.parametrize("theirs", [b"", b"tampered\n"], ids=["same bytes", "other bytes"])
-def test_a_lost_precondition_reads_again_once_then_stops(emulator: EmulatorServer, theirs: bytes,
-                                                         before: bytes | None) -> None:
+def test_a_lost_precondition_reads_again_once_then_stops(
+    emulator: EmulatorServer, theirs: bytes, before: bytes | None
+) -> None:
     data = b'{"contents": []}\n'
     client = RacedClient(emulator, theirs or data)
     client.ensure_bucket(BUCKET)
@@ -192,8 +211,10 @@ def test_a_session_on_another_host_is_refused(emulator: EmulatorServer) -> None:
 
 # --- google-cloud-storage against the emulator's resumable surface -----------------------
 
+
 def test_google_cloud_storage_resumes_a_broken_chunk_and_reads_the_object_back(
-        emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     storage = pytest.importorskip("google.cloud.storage")
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator.url)
     # The client sends anything up to 8 MiB as one multipart request: lower its line.

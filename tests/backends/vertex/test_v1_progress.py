@@ -52,11 +52,11 @@ def test_a_v1beta1_run_shows_its_steps(tmp_path: Path, make_emulator: Any) -> No
     emulator = make_emulator(seed=0, step_seconds=0.1)
     repo = write_repo(tmp_path, [manifest("numbers", epochs=3)])
     settings = repo / "reconciler.yaml"
-    settings.write_text(settings.read_text("utf-8").replace(
-        "  datasets:", "  apiVersion: v1beta1\n  datasets:"), "utf-8")
+    settings.write_text(
+        settings.read_text("utf-8").replace("  datasets:", "  apiVersion: v1beta1\n  datasets:"), "utf-8"
+    )
     result = vertex_cli(repo, emulator, "apply", "--yes", "--output", "json")
     assert result.code == 0, result.text
     lines = _progress_lines(result.out)
     assert "running: tuning" in {p.get("stage") for p in lines}
-    assert any(p["stage"].startswith("running") and p["total_steps"] > 0 and p["completed_steps"] > 0
-               for p in lines)
+    assert any(p["stage"].startswith("running") and p["total_steps"] > 0 and p["completed_steps"] > 0 for p in lines)

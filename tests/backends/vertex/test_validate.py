@@ -15,8 +15,11 @@ CASES = [
     ({"hyperparameters": {"learningRate": 0.01}}, "spec.hyperparameters.learningRate", "no learning rate"),
     ({"permissions": [{"role": "READER", "granteeType": "EVERYONE"}]}, "spec.permissions", "no per-model grants"),
     ({"baseModel": "gemini-9-ultra"}, "spec.baseModel", "not a base model Vertex AI tunes"),
-    ({"hyperparameters": {"adapterSize": 32}}, "spec.hyperparameters.adapterSize",
-     "allows adapter sizes 1, 2, 4, 8, 16"),
+    (
+        {"hyperparameters": {"adapterSize": 32}},
+        "spec.hyperparameters.adapterSize",
+        "allows adapter sizes 1, 2, 4, 8, 16",
+    ),
 ]
 
 

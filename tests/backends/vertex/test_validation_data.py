@@ -20,7 +20,8 @@ def _with_validation(repo: Path, count: int = 5, shift: int = 0) -> None:
     write_manifest(repo, manifest("numbers", validationData={"file": "../datasets/numbers-validation.jsonl"}))
     rows = [{"text_input": str(n), "output": str(n + 1 + shift)} for n in range(100, 100 + count)]
     (repo / "datasets" / "numbers-validation.jsonl").write_text(
-        "".join(json.dumps(row) + "\n" for row in rows), "utf-8")
+        "".join(json.dumps(row) + "\n" for row in rows), "utf-8"
+    )
 
 
 def _plan(repo: Path, emulator: Any) -> dict[str, Any]:
@@ -69,11 +70,13 @@ def test_a_marker_without_the_parts_is_not_re_tuned_and_says_what_it_cannot_tell
     model = result.desired.by_id()["numbers"]
     current = ownership_for(model)
     assert current.parts is not None
-    earlier = Ownership(source=current.source, hyperparameters=current.hyperparameters, data=current.data,
-                        examples=current.examples)  # as a release before reconciler-vdata wrote it
+    earlier = Ownership(
+        source=current.source, hyperparameters=current.hyperparameters, data=current.data, examples=current.examples
+    )  # as a release before reconciler-vdata wrote it
     live = LiveModel(key="numbers", address="vertex/numbers", ownership=earlier, source=model.manifest.spec.source)
     assert input_changes(model, live, {})[0] == []
-    edited = Ownership(source=current.source, hyperparameters=current.hyperparameters, data="0" * 12,
-                       examples=current.examples)
+    edited = Ownership(
+        source=current.source, hyperparameters=current.hyperparameters, data="0" * 12, examples=current.examples
+    )
     reasons, paths, _ = input_changes(model, live.model_copy(update={"ownership": edited}), {})
     assert paths == ["spec.trainingData"] and "training or validation data" in reasons[0]

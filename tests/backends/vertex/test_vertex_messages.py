@@ -11,14 +11,17 @@ from tests.backends.vertex.helpers import manifest, write_repo
 from tests.integration.helpers_apply import run_cli
 
 
-def test_missing_credentials_on_vertex_speak_of_adc_and_the_vertex_emulator(
-    tmp_path: Path, make_emulator: Any
-) -> None:
+def test_missing_credentials_on_vertex_speak_of_adc_and_the_vertex_emulator(tmp_path: Path, make_emulator: Any) -> None:
     emulator = make_emulator(seed=0, step_seconds=0)
     repo = write_repo(tmp_path / "repo", [manifest("numbers")])
     # Only the Gemini API emulator is named (run_cli sets it); ADC points nowhere.
-    result = run_cli(repo, emulator, "plan", GOOGLE_APPLICATION_CREDENTIALS=str(tmp_path / "missing.json"),
-                     CLOUDSDK_CONFIG=str(tmp_path / "gcloud"))
+    result = run_cli(
+        repo,
+        emulator,
+        "plan",
+        GOOGLE_APPLICATION_CREDENTIALS=str(tmp_path / "missing.json"),
+        CLOUDSDK_CONFIG=str(tmp_path / "gcloud"),
+    )
     assert result.code == 1, result.text
     assert "gcloud auth application-default login --scopes=https://www.googleapis.com/auth/cloud-platform" in result.err
     assert "Workload Identity Federation" in result.err
