@@ -91,7 +91,7 @@ def seed_vertex(server: EmulatorServer, desired: Desired) -> None:
     from reconciler.backends.vertex.client import VertexClient
     from reconciler.backends.vertex.datasets import CONTENT_TYPE, canonical_jsonl, object_name
 
-    settings = desired.settings.vertex
+    settings = VertexBackend.block_of(desired.settings)
     assert settings is not None
     client = VertexClient(server.url, server.url, settings.project, settings.location)
     client.ensure_bucket(settings.bucket)

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from reconciler.apply.waiting import Waiter
+from reconciler.loader.checks import BackendChecks
 from reconciler.model.desired import Desired, DesiredModel
 from reconciler.model.errors import ReconcilerError
 from reconciler.model.live import LiveModel, Observed, Reported
-from reconciler.model.manifest import TunedModelManifest
+from reconciler.model.manifest import Strict, TunedModelManifest
+from reconciler.model.settings import Settings
 from reconciler.plan.rules import PlanRules
 from reconciler.plan.types import PermissionChange
 
@@ -120,9 +122,11 @@ class Backend(Protocol):
         """Remove the ownership marker and leave the model live."""
         ...
 
-    def adopt(self, model: DesiredModel) -> LiveModel:
+    def adopt(self, model: DesiredModel, live_key: str | None = None) -> LiveModel:
         """Write the ownership marker onto an unmanaged live model the manifest
-        describes; returns it as it was. Raises CannotAdopt."""
+        describes (the one under `live_key`, where the service names models and
+        a model is imported under an id of the user's choosing; by default the
+        model's own id); returns it as it was. Raises CannotAdopt."""
         ...
 
     def generate(self, key: str, base_model: str, text: str) -> str:
@@ -146,3 +150,38 @@ class Backend(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class BackendClass(Protocol):
+    """What is true of a backend before it connects: the class registered in the
+    `reconciler.backends` entry-point group (reconciler.model.registry)."""
+
+    name: ClassVar[str]  # as reconciler.yaml's `backend:` names it, and the entry point
+    rules: ClassVar[PlanRules]  # the planner's data: fields, defaults, replace order, address template
+    # Its block of reconciler.yaml (a pydantic model: the settings schema is composed
+    # from it), under its name, or its keys at the top level where `settings_inline`.
+    settings_block: ClassVar[type[Strict] | None]
+    settings_inline: ClassVar[bool]
+    # Environment variables whose values are secrets (scrubbed from every output).
+    secret_variables: ClassVar[tuple[str, ...]]
+
+    @classmethod
+    def checks(cls, settings: Settings) -> BackendChecks:
+        """What it checks on the manifests and datasets before anything is sent: its
+        manifest rules, dataset formats and limits."""
+        ...
+
+    @classmethod
+    def connect(
+        cls, settings: Settings, *, emulator: str | None = None, env: Mapping[str, str] | None = None
+    ) -> Backend:
+        """A backend for the settings: at `emulator` (a base URL of the embedded
+        emulator, no credentials), or the service itself with the credentials it
+        discovers in `env` (default: the process's); a CredentialsError says how to give them."""
+        ...
+
+    @classmethod
+    def emulator_fixtures(cls, settings: Settings) -> Mapping[str, Any]:
+        """What the embedded emulator must hold before a first run that a real account
+        already has (e.g. the datasets bucket): EmulatorOptions fields."""
+        ...

@@ -203,9 +203,13 @@ class Executor:
         self._smoke: list[SmokeResult] = []
         self._gates: list[GateResult] = []
         self._to_verify: set[str] = set()
+        self._plan = Plan()
 
     def run(self, plan: Plan) -> ApplyResult:
         check_guards(plan, self.options)
+        # The replace order and addresses are the saved plan's, as reviewed: the
+        # apply does what the plan said, whatever the backend would decide now.
+        self._plan = plan
         result = ApplyResult()
         self._to_verify = {c.model_id for c in plan.changes if c.action is Action.VERIFY}
         self._schedule(_group_by_model(plan), result)
@@ -388,12 +392,16 @@ class Executor:
         if decision.promote:
             return record
         self.backend.hold(model, record)
-        if self.backend.rules.replace_order is ReplaceOrder.CREATE_FIRST:
+        if self._creates_first:
             raise ChangeFailed(f"held: {decision.reason}; the old model keeps serving (the candidate is kept)")
         raise ChangeFailed(
             f"failed its gate: {decision.reason}; the old model was deleted first, so this one "
             "stays marked untested and the plan shows verify until it passes"
         )
+
+    @property
+    def _creates_first(self) -> bool:
+        return self._plan.replace_order is ReplaceOrder.CREATE_FIRST
 
     def _score(self, model: DesiredModel, generate: Callable[[str], str]) -> EvaluationResult:
         evaluation = model.manifest.spec.evaluation
@@ -418,7 +426,7 @@ class Executor:
         """The serving model's score on the gate metric: its recorded one when it is
         for this exact evaluation (by digest), else scored now; None when no
         other model serves (a first create, or a backend that deletes first)."""
-        if self.backend.rules.replace_order is not ReplaceOrder.CREATE_FIRST:
+        if not self._creates_first:
             return None
         live = self.backend.find(model.id)
         if live is None or not live.candidate or not live.serving.get("model"):
@@ -460,7 +468,7 @@ class Executor:
         """The new model serves: what it supersedes goes, decided from a fresh read
         (never the model just made, whatever ran concurrently or was interrupted).
         Until then, on a backend that creates first, the old model keeps serving."""
-        if self.backend.rules.replace_order is not ReplaceOrder.CREATE_FIRST:
+        if not self._creates_first:
             return
         live = self.backend.find(model_id)
         if live is not None and live.ownership is not None and live.superseded:
@@ -481,13 +489,13 @@ class Executor:
         return model.manifest.spec.base_model or ""
 
     def _replace(self, change: Change) -> Tuned:
-        if self.backend.rules.replace_order is ReplaceOrder.CREATE_FIRST:
+        if self._creates_first:
             # The old model serves until the new one has passed its smoke tests
             # (`_promote`); a failed run or test leaves it serving.
             self._managed(change)
             return self._create(change)
         self._delete(change)
-        address = self.backend.rules.address(change.model_id)
+        address = self._plan.address_template.format(key=change.model_id)
         self.waiter.until(lambda: self.backend.find(change.model_id) is None, f"deletion of {address}")
         return self._create(change)
 

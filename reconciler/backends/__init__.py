@@ -1,41 +1,31 @@
 """The backends the reconciler drives; reconciler.yaml's `backend:` picks one.
 
-Only the CLI imports this package (an import-linter contract keeps plan/,
-render/ and apply/ from it). A new backend is a sibling package whose class
-implements `reconciler.apply.backend.Backend`, plus one branch in `backend_class`.
+Each is one sibling package whose class (`reconciler.apply.backend.BackendClass`)
+is registered in the `reconciler.backends` entry-point group: a new backend is
+its folder plus that entry, here or in a package of its own
+(docs/adding-a-backend.md). Only the CLI imports this module (an import-linter
+contract keeps plan/, render/ and apply/ from it), and only the chosen backend
+is imported.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import cast
 
+from reconciler.apply.backend import BackendClass
 from reconciler.loader.checks import BackendChecks
+from reconciler.model.registry import installed, load_backend
 from reconciler.model.settings import Settings
 
-if TYPE_CHECKING:
-    from reconciler.backends.gemini import GeminiBackend
-    from reconciler.backends.vertex import VertexBackend
+__all__ = ["backend_checks", "backend_class", "installed"]
 
 
-def backend_class(settings: Settings) -> type[GeminiBackend] | type[VertexBackend]:
-    """The class of the backend the settings choose: its `rules` and
-    `manifest_problems` need no connection, `connect` makes one."""
-    # Only the chosen backend is imported: the other is start-up time its commands do not need.
-    if settings.backend == "vertex":
-        from reconciler.backends.vertex import VertexBackend
-
-        return VertexBackend
-    from reconciler.backends.gemini import GeminiBackend
-
-    return GeminiBackend
+def backend_class(settings: Settings) -> BackendClass:
+    """The class of the backend the settings choose: its `rules` and `checks`
+    need no connection, `connect` makes one. Raises UnknownBackend."""
+    return cast(BackendClass, load_backend(settings.backend))
 
 
 def backend_checks(settings: Settings) -> BackendChecks:
     """What the chosen backend checks on the manifests and datasets before anything is sent."""
-    if settings.backend == "vertex":
-        from reconciler.backends.vertex.rules import checks
-
-        return checks(settings.vertex)
-    from reconciler.backends.gemini.rules import CHECKS
-
-    return CHECKS
+    return backend_class(settings).checks(settings)

@@ -57,6 +57,10 @@ class Console:
         self.err_colour = wants_colour(self.err)
         self.secrets = tuple(secrets_in_env(os.environ) if secrets is None else secrets)
 
+    def add_secrets(self, secrets: Iterable[str]) -> None:
+        """Scrub these too (the chosen backend's credentials, once it is known)."""
+        self.secrets = tuple(dict.fromkeys((*self.secrets, *secrets)))
+
     @property
     def is_tty(self) -> bool:
         return hasattr(self.out, "isatty") and self.out.isatty()

@@ -40,13 +40,7 @@ def import_command(app: App, model_id: str, manifest: str, path: str) -> None:
     session = Session.open(app, str(manifest_path))
     model, live_key = _described(session, model_id, manifest)
     backend = session.backend
-    if live_key is not None:
-        from reconciler.backends.vertex.backend import VertexBackend  # only Vertex AI imports under another id
-
-        assert isinstance(backend, VertexBackend)
-        backend.adopt(model, live_key)
-    else:
-        backend.adopt(model)
+    backend.adopt(model, live_key)
     app.console.warn(_training_data_warning(model))
     address = backend.rules.address(model.id)
     under = f" ({live_key} is now {model.id})" if live_key else ""
@@ -58,24 +52,18 @@ def import_command(app: App, model_id: str, manifest: str, path: str) -> None:
 
 def _described(session: Session, model_id: str, manifest: str) -> tuple[DesiredModel, str | None]:
     """The manifest's model, and the live model's own name when it is imported
-    under another id: on Vertex AI a model made by hand is named by the server
-    (`model-<digits>`), and a manifest that describes one model may give it the
-    id of the user's choosing. A Gemini API model's id is its name."""
+    under another id: where the service names a model made by hand (Vertex AI:
+    `model-<digits>`), a manifest that describes one model may give it the id
+    of the user's choosing; the backend refuses where an id is the model's name."""
     models = session.desired.by_id()
     short = model_id.rpartition("/")[2]  # an id, or the API's name of the model
     if short in models:
         return models[short], None
-    vertex = session.backend.name == "vertex"
-    if vertex and len(models) == 1:
+    if len(models) == 1:
         return next(iter(models.values())), model_id
-    if vertex:
-        raise UserError(
-            f"{manifest} does not describe {short} (metadata.name); to import it under another id, "
-            "give a manifest file that describes that one model"
-        )
     raise UserError(
-        f"{manifest} does not describe {short} (metadata.name): on the Gemini API a tuned model's id "
-        "is its name, so the manifest must use it"
+        f"{manifest} does not describe {short} (metadata.name); to import it under another id, "
+        "give a manifest file that describes that one model"
     )
 
 

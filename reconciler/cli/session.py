@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import click
 
@@ -24,18 +24,14 @@ from reconciler.cli.annotations import print_problem
 from reconciler.cli.app import App
 from reconciler.cli.repository import check_repository, command_hint
 from reconciler.cli.state import STATE_DIR, make_state_folder
-from reconciler.client.errors import CredentialsError, VertexCredentialsError
 from reconciler.loader import Problem, load, load_settings
 from reconciler.model.desired import Desired
 from reconciler.model.errors import ReconcilerError, UserError
 from reconciler.model.live import Observed
+from reconciler.model.secrets import secrets_in_env
 from reconciler.model.settings import Settings
 from reconciler.plan import PlanOptions, plan
 from reconciler.plan.types import Plan, PlanError
-
-if TYPE_CHECKING:  # only the chosen backend is imported at run time (backend_class)
-    from reconciler.backends.gemini.backend import GeminiBackend
-    from reconciler.backends.vertex.backend import VertexBackend
 
 EMULATOR_DIR = STATE_DIR
 EMULATOR_STATE = "emulator.sqlite"
@@ -66,8 +62,9 @@ def load_desired(app: App, path: str, on_manifests: Callable[[], None] | None = 
     return result.desired
 
 
-def start_embedded_emulator(root: str) -> str:
-    """Start the emulator on a free loopback port for this process; returns its URL."""
+def start_embedded_emulator(root: str, fixtures: Mapping[str, Any]) -> str:
+    """Start the emulator on a free loopback port for this process, holding the
+    backend's `fixtures` (what a real account has already); returns its URL."""
     from reconciler.emulator.server import EmulatorOptions, EmulatorServer
     from reconciler.emulator.store import StateFileError
 
@@ -77,7 +74,7 @@ def start_embedded_emulator(root: str) -> str:
         # Another `--emulator` run may use the same file at the same time: the store
         # shares it safely (see reconciler/emulator/store.py).
         server = EmulatorServer(
-            EmulatorOptions(host="127.0.0.1", port=0, state=str(state), step_seconds=EMULATOR_STEP_SECONDS)
+            EmulatorOptions(host="127.0.0.1", port=0, state=str(state), step_seconds=EMULATOR_STEP_SECONDS, **fixtures)
         )
     except StateFileError as exc:
         raise UserError(f"--emulator: {exc}") from None
@@ -106,8 +103,10 @@ class _Connection:
     @classmethod
     def open(cls, app: App, settings: Settings, root: str) -> _Connection:
         backend = backend_class(settings)
+        app.console.add_secrets(secrets_in_env(os.environ, backend.secret_variables))
         if app.emulator:
-            connected = backend.connect(settings, start_embedded_emulator(root))
+            url = start_embedded_emulator(root, backend.emulator_fixtures(settings))
+            connected = backend.connect(settings, emulator=url)
             state = Path(root) / EMULATOR_DIR / EMULATOR_STATE
             return cls(
                 connected,
@@ -115,28 +114,8 @@ class _Connection:
                 f"Target: the embedded emulator (--emulator), state in {_shown(state)}",
                 settings,
             )
-        connected = _connect(backend, settings)
+        connected = backend.connect(settings)
         return cls(connected, settings.poll_interval_seconds, f"Target: {connected.describe_target()}", settings)
-
-
-def _connect(
-    backend: type[GeminiBackend] | type[VertexBackend], settings: Settings, env: Mapping[str, str] = os.environ
-) -> GeminiBackend | VertexBackend:
-    """Connect; a Vertex AI run without credentials is told of Application
-    Default Credentials (never of API keys), and of the variable its emulator
-    is named by when only the Gemini API emulator's is set."""
-    try:
-        return backend.connect(settings)
-    except CredentialsError as error:
-        if settings.backend != "vertex" or isinstance(error, VertexCredentialsError):
-            raise
-        message = error.message  # its own words, without the API-key remedy
-        if env.get("GENERATIVELANGUAGE_EMULATOR_HOST", "").strip() and not env.get("AIPLATFORM_EMULATOR_HOST"):
-            message += (
-                "; GENERATIVELANGUAGE_EMULATOR_HOST names the Gemini API's emulator, and "
-                "`backend: vertex` reads AIPLATFORM_EMULATOR_HOST (set it to the same host:port)"
-            )
-        raise VertexCredentialsError(message) from error
 
 
 class _Listing:

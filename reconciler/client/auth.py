@@ -26,12 +26,13 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from reconciler.client.errors import SCOPES, CredentialsError, CredentialsRefused, TransportError
-from reconciler.model.secrets import API_KEY_ENVS
 from reconciler.model.settings import is_loopback
 
 logger = logging.getLogger("reconciler.client")
 
 EMULATOR_HOST_ENV = "GENERATIVELANGUAGE_EMULATOR_HOST"
+# Where an API key is read from (GOOGLE_API_KEY wins, as in google-genai): secrets.
+API_KEY_VARIABLES = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
 API_KEY_HEADER = "x-goog-api-key"
 QUOTA_PROJECT_HEADER = "x-goog-user-project"
 
@@ -217,12 +218,12 @@ def emulator_with_credentials(variable: str, host: str) -> str:
 
 
 def _api_key_from(env: Mapping[str, str]) -> ApiKey | None:
-    found = [(name, env.get(name, "").strip()) for name in API_KEY_ENVS]
+    found = [(name, env.get(name, "").strip()) for name in API_KEY_VARIABLES]
     found = [(name, key) for name, key in found if key]
     if not found:
         return None
     if len(found) > 1:  # google-genai's words, whether or not the two keys differ
-        logger.warning("Both %s and %s are set. Using %s.", *API_KEY_ENVS, found[0][0])
+        logger.warning("Both %s and %s are set. Using %s.", *API_KEY_VARIABLES, found[0][0])
     name, key = found[0]
     if not (key.isascii() and key.isprintable()) or " " in key:
         # It could not be sent in a header, and the HTTP library's error would

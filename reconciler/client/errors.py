@@ -235,21 +235,6 @@ class CredentialsError(ApiError):
         return f"Set GOOGLE_API_KEY or GEMINI_API_KEY, or log in with `{LOGIN_COMMAND}`"
 
 
-VERTEX_LOGIN_COMMAND = "gcloud auth application-default login --scopes=https://www.googleapis.com/auth/cloud-platform"
-
-
-class VertexCredentialsError(CredentialsError):
-    """No Application Default Credentials for Vertex AI: API keys play no part there."""
-
-    @property
-    def remedy(self) -> str | None:
-        return (
-            f"Vertex AI takes Application Default Credentials: run `{VERTEX_LOGIN_COMMAND}` "
-            "(the cloud-platform scope only); in CI, use Workload Identity Federation "
-            "(google-github-actions/auth); to use the emulator instead, set AIPLATFORM_EMULATOR_HOST"
-        )
-
-
 class CredentialsRefused(ApiError):
     """Credentials would be sent in clear, or to an emulator that is not on this
     machine: refused before any request, the message saying why."""

@@ -29,7 +29,8 @@ from reconciler.loader.validation import validate
 from reconciler.loader.yamldoc import Document, parse_documents
 from reconciler.model.desired import DatasetSource, DatasetSummary, Desired, DesiredModel, EvaluationSet
 from reconciler.model.manifest import Evaluation, Example, TrainingData, TunedModelManifest
-from reconciler.model.settings import DEFAULT_EVALUATION_MAX_EXAMPLES, Settings
+from reconciler.model.registry import DEFAULT_BACKEND, UnknownBackend
+from reconciler.model.settings import DEFAULT_EVALUATION_MAX_EXAMPLES, Settings, settings_type
 
 _TRAINING_DATA = ("spec", "trainingData")
 _DATA_FILE = ("spec", "trainingData", "file")
@@ -342,7 +343,14 @@ class _Load:
         if not documents:
             return Settings()
         self.settings_document = documents[0]
-        settings, problems = validate(Settings, documents[0], self.show(path))
+        try:
+            chosen = settings_type(_backend_named(documents[0]))
+        except UnknownBackend as exc:
+            line = documents[0].line_of(("backend",))
+            self.problems.append(error(self.show(path), line, "backend", str(exc)))
+            self.settings_invalid = True
+            return Settings()
+        settings, problems = validate(chosen, documents[0], self.show(path))
         self.problems.extend(problems)
         self.settings_invalid = settings is None
         return settings or Settings()
@@ -687,3 +695,10 @@ def _dataset_file_problem(path: Path, limits: DatasetLimits) -> str | None:
 
 def _megabytes(size: int) -> str:
     return f"{size / 2**20:.1f} MB"
+
+
+def _backend_named(document: Document) -> str:
+    """The backend reconciler.yaml chooses (the default where `backend:` is not a string:
+    validating it then says what is wrong)."""
+    named = document.data.get("backend") if isinstance(document.data, dict) else None
+    return named if isinstance(named, str) else DEFAULT_BACKEND

@@ -17,7 +17,8 @@ from reconciler.model.manifest import (
     TUNED_MODEL_ID,
     TunedModelManifest,
 )
-from reconciler.model.settings import Settings
+from reconciler.model.registry import installed
+from reconciler.model.settings import schema_type
 
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -142,8 +143,9 @@ def manifest_json_schema() -> dict[str, Any]:
 
 
 def settings_json_schema() -> dict[str, Any]:
-    """The schema of reconciler.yaml."""
-    schema = Settings.model_json_schema(by_alias=True, mode="validation")
+    """The schema of reconciler.yaml, with every installed backend's settings."""
+    schema = schema_type().model_json_schema(by_alias=True, mode="validation")
+    schema["properties"]["backend"]["enum"] = list(installed())  # for editors: the names it may take
     _describe({"Settings": schema})
     return {"$schema": _DRAFT, **schema, "title": "reconciler settings (reconciler.yaml)"}
 

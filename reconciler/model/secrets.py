@@ -41,14 +41,14 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-# Environment variables whose values are secrets: API keys (GOOGLE_API_KEY wins,
-# as in google-genai) and the keys that sign ownership markers.
-API_KEY_ENVS = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
+# The keys that sign ownership markers, for every backend: a secret. Each backend
+# names its own secret variables (BackendClass.secret_variables).
 OWNERSHIP_KEY_ENV = "RECONCILER_OWNERSHIP_KEY"
 
 
-def secrets_in_env(env: Mapping[str, str]) -> tuple[str, ...]:
-    """The secret values the environment holds, for scrubbing from any output."""
-    keys = [value for name in API_KEY_ENVS if (value := env.get(name, "").strip())]
+def secrets_in_env(env: Mapping[str, str], variables: Iterable[str] = ()) -> tuple[str, ...]:
+    """The secret values the environment holds (the ownership keys, and the values
+    of `variables`), for scrubbing from any output."""
+    keys = [value for name in variables if (value := env.get(name, "").strip())]
     keys += [key for key in re.split(r"[\s,]+", env.get(OWNERSHIP_KEY_ENV, "")) if key]
     return tuple(keys)

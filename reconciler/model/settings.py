@@ -1,18 +1,24 @@
-"""Repository-wide settings from `reconciler.yaml` (everything that is not per model)."""
+"""Repository-wide settings from `reconciler.yaml` (everything that is not per model).
+
+The neutral keys are declared here; each installed backend adds its own block
+(`vertex:`), or, for the first backend, its keys at the top level. `settings_type`
+composes the two, so the loader, `validate` and `reconciler schema settings`
+all check one type, and a backend shipped as its own package needs no change here.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-import re
-from datetime import date
-from typing import Literal
+from collections.abc import Mapping
+from functools import cache, partial
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, create_model, field_validator
 
 from reconciler.model.manifest import Flag, Number, Strict
+from reconciler.model.registry import DEFAULT_BACKEND, installed, load_backend
 
-DEFAULT_ENDPOINT = "https://generativelanguage.googleapis.com"
 LOOPBACK_NAMES = ("localhost",)
 
 # Upper bounds keep every duration within what sockets and thread waits
@@ -20,120 +26,6 @@ LOOPBACK_NAMES = ("localhost",)
 MAX_REQUEST_TIMEOUT_SECONDS = 3600.0
 MAX_OPERATION_TIMEOUT_SECONDS = 7 * 24 * 3600.0
 MAX_POLL_INTERVAL_SECONDS = 3600.0
-
-
-# Where Vertex AI runs supervised tuning jobs (Google Cloud's "Supervised
-# tuning region settings" page for Gemini): a job runs, and its Model lives,
-# in the region of the request.
-TUNING_REGIONS = (
-    "asia-east1",
-    "asia-east2",
-    "asia-northeast1",
-    "asia-northeast3",
-    "asia-south1",
-    "asia-southeast1",
-    "australia-southeast1",
-    "europe-central2",
-    "europe-north1",
-    "europe-southwest1",
-    "europe-west1",
-    "europe-west2",
-    "europe-west3",
-    "europe-west4",
-    "europe-west6",
-    "europe-west8",
-    "europe-west9",
-    "me-central1",
-    "me-central2",
-    "me-west1",
-    "northamerica-northeast1",
-    "southamerica-east1",
-    "us-central1",
-    "us-east1",
-    "us-east4",
-    "us-east5",
-    "us-south1",
-    "us-west1",
-    "us-west4",
-)
-# The service's labels allow a-z, 0-9, `_` and `-`: the project id's own alphabet.
-VERTEX_PROJECT = r"^([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,20})$"
-GCS_PREFIX = r"^gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](/[^\x00-\x1f\x7f]+)?/?$"
-
-
-class BaseModelEntry(Strict):
-    """One entry of `vertex.baseModels`: a base model the catalogue lacks, or new facts about one it has."""
-
-    adapter_sizes: tuple[Literal[1, 2, 4, 8, 16, 32], ...] | None = Field(
-        None,
-        min_length=1,
-        description="The adapter sizes the model allows (the catalogue's, if left out).",
-    )
-    retires: date | None = Field(None, description="The day the model retires (YYYY-MM-DD), if announced.")
-
-
-DEFAULT_RETIREMENT_NOTICE_DAYS = 30
-
-
-class VertexSettings(Strict):
-    """Where Vertex AI tunes (`backend: vertex`): the host follows the location."""
-
-    # Checked by the validators below, in words; the JSON schema keeps the rules for editors.
-    project: str = Field(
-        description="The Google Cloud project id (or number).", json_schema_extra={"pattern": VERTEX_PROJECT}
-    )
-    location: str = Field(
-        "us-central1",
-        description="A region where Vertex AI runs tuning jobs.",
-        json_schema_extra={"enum": list(TUNING_REGIONS)},
-    )
-    datasets: str = Field(pattern=GCS_PREFIX, description="gs://bucket/prefix the datasets are uploaded under.")
-    api_version: Literal["v1", "v1beta1"] = Field("v1", description="The Vertex AI API version: v1 or v1beta1.")
-    # A job's intermediate checkpoints each get an endpoint of their own; one
-    # endpoint a model is simpler to label, serve and delete.
-    export_last_checkpoint_only: Flag = Field(True, description="Keep only the last checkpoint: one endpoint a model.")
-    base_models: dict[str, BaseModelEntry] = Field(
-        default_factory=dict,
-        description="Base models to add to the shipped catalogue, or entries of it to override, by id.",
-    )
-    retirement_notice_days: int = Field(
-        DEFAULT_RETIREMENT_NOTICE_DAYS,
-        ge=0,
-        le=3650,
-        strict=True,
-        description="plan notes a live model whose base model retires within this many days.",
-    )
-
-    @field_validator("project")
-    @classmethod
-    def _project(cls, value: str) -> str:
-        if re.fullmatch(VERTEX_PROJECT, value) is None:
-            raise ValueError(
-                "must be a Google Cloud project id: 6 to 30 characters, lowercase letters, digits "
-                "and hyphens, starting with a letter and not ending with a hyphen (e.g. my-project-42); "
-                "or a project number (digits only)"
-            )
-        return value
-
-    @field_validator("location")
-    @classmethod
-    def _location(cls, value: str) -> str:
-        if value not in TUNING_REGIONS:
-            raise ValueError(
-                "must be a region where Vertex AI runs tuning jobs, a location such as us-central1: "
-                + ", ".join(TUNING_REGIONS)
-            )
-        return value
-
-    @property
-    def bucket(self) -> str:
-        return self.datasets.removeprefix("gs://").split("/", 1)[0]
-
-    @property
-    def prefix(self) -> str:
-        """The object-name prefix under the bucket ("" or "a/b/")."""
-        rest = self.datasets.removeprefix("gs://").partition("/")[2].strip("/")
-        return f"{rest}/" if rest else ""
 
 
 # Every evaluation example is one inference call on the candidate and one on
@@ -179,12 +71,9 @@ class BudgetSettings(Strict):
 
 
 class Settings(Strict):
-    backend: Literal["gemini", "vertex"] = Field("gemini", description="The tuning service the manifests drive.")
-    vertex: VertexSettings | None = Field(
-        None, description="Project, location and datasets bucket of `backend: vertex`."
+    backend: str = Field(
+        DEFAULT_BACKEND, description="The tuning service the manifests drive: an installed backend's name."
     )
-    endpoint: str = Field(DEFAULT_ENDPOINT, description="Base URL of the API: https, or http to loopback.")
-    api_version: str = Field("v1beta", pattern=r"^v1(alpha|beta|beta3)?$")
     quota_project: str | None = Field(None, description="Sent as x-goog-user-project with ADC.")
     manifests: str = Field("manifests", description="Folder of manifests, inside the repository.")
     prune: Flag = Field(False, description="Delete managed models that no manifest describes.")
@@ -213,12 +102,6 @@ class Settings(Strict):
         "refs/... ref, or * for any); default: the repository's default branch.",
     )
 
-    @model_validator(mode="after")
-    def _vertex_block(self) -> Settings:
-        if self.backend == "vertex" and self.vertex is None:
-            raise ValueError("backend: vertex needs a `vertex:` block with project, location and datasets")
-        return self
-
     @field_validator("quota_project", "manifests", "apply_ref")
     @classmethod
     def _printable(cls, value: str | None) -> str | None:
@@ -227,17 +110,72 @@ class Settings(Strict):
             raise ValueError("must not contain control characters (a NUL byte, a newline, ...)")
         return value
 
-    @field_validator("endpoint")
-    @classmethod
-    def _endpoint(cls, value: str) -> str:
-        problem = endpoint_problem(value)
-        if problem is not None:
-            raise ValueError(problem)
-        return value
+    def block(self) -> Strict | None:
+        """The chosen backend's own block (`vertex:`), as its backend declares it;
+        None for a backend whose settings are inline or that has none."""
+        value = getattr(self, self.backend, None)
+        return value if isinstance(value, Strict) else None
 
 
-def endpoint_problem(url: str) -> str | None:
-    """Why `url` is not a usable API endpoint, or None.
+@cache
+def settings_type(backend: str = DEFAULT_BACKEND) -> type[Settings]:
+    """reconciler.yaml's type when `backend:` names `backend`: the neutral keys and
+    that backend's block. Other installed backends' blocks are accepted unread, so
+    a repository can keep one while it moves between backends; only the chosen
+    backend is imported. Raises UnknownBackend."""
+    others: dict[str, Any] = {
+        name: (Any, Field(None, description=f"The settings of `backend: {name}` (not chosen: not read)."))
+        for name in installed()
+        if name != backend
+    }
+    return _composed(f"Settings[{backend}]", (backend,), others, required=True)
+
+
+def parse_settings(data: Mapping[str, Any]) -> Settings:
+    """reconciler.yaml's mapping as the settings of the backend it chooses
+    (the loader does the same with file, line and field in its errors)."""
+    backend = data.get("backend", DEFAULT_BACKEND)
+    return settings_type(backend if isinstance(backend, str) else DEFAULT_BACKEND).model_validate(data)
+
+
+@cache
+def schema_type() -> type[Settings]:
+    """reconciler.yaml's type with every installed backend's block, for its JSON schema."""
+    return _composed("Settings", tuple(installed()), {}, required=False)
+
+
+def _composed(title: str, backends: tuple[str, ...], fields: dict[str, Any], *, required: bool) -> type[Settings]:
+    """Settings with the backends' blocks: inline ones as base classes, the others as
+    fields under the backend's name (`required`: the one chosen backend's must be given)."""
+    bases: list[type[Strict]] = [Settings]
+    for name in backends:
+        kind = load_backend(name)
+        block: type[Strict] | None = kind.settings_block
+        if block is None:
+            continue
+        if kind.settings_inline:
+            bases.append(block)
+        elif required:
+            needed = AfterValidator(partial(_block_given, name))
+            fields[name] = (
+                Annotated[block | None, needed],
+                Field(None, validate_default=True, description=block.__doc__),
+            )
+        else:
+            fields[name] = (block | None, Field(None, description=block.__doc__))
+    base = bases[0] if len(bases) == 1 else type(title, tuple(bases), {"__module__": __name__})
+    return create_model(title, __base__=base, __module__=__name__, **fields)
+
+
+def _block_given(backend: str, block: Strict | None) -> Strict:
+    if block is None:
+        raise ValueError(f"backend: {backend} needs a `{backend}:` block")
+    return block
+
+
+def endpoint_problem(url: str, *, example: str = "https://api.example.com", key_variable: str = "") -> str | None:
+    """Why `url` is not a usable API endpoint, or None; `example` is shown as a
+    good one, `key_variable` as where a credential goes instead.
 
     The message never repeats the URL: a mistyped one may still hold a password.
     """
@@ -247,12 +185,13 @@ def endpoint_problem(url: str) -> str | None:
         parts = urlsplit(url)
         port = parts.port  # raises ValueError on a port that is not a number in range
     except ValueError:
-        return "must be a URL such as https://generativelanguage.googleapis.com"
+        return f"must be a URL such as {example}"
     del port
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        return "must not hold credentials (user:password@); give the API key in GEMINI_API_KEY"
+        where = f"; give the API key in {key_variable}" if key_variable else ""
+        return "must not hold credentials (user:password@)" + where
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        return "must be an https:// URL such as https://generativelanguage.googleapis.com"
+        return f"must be an https:// URL such as {example}"
     if parts.path not in ("", "/") or parts.query or parts.fragment or url.endswith(("?", "#")):
         return "must be a scheme and host only (no path, query or fragment); the API version is apiVersion"
     if parts.scheme == "http" and not is_loopback(parts.hostname):

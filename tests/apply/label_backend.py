@@ -196,7 +196,7 @@ class LabelBackend:
     def forget(self, live: LiveModel) -> None:
         self.resources[live.handle].labels = {}
 
-    def adopt(self, model: DesiredModel) -> LiveModel:
+    def adopt(self, model: DesiredModel, live_key: str | None = None) -> LiveModel:
         live = self.find(model.id)
         if live is None or live.ownership is not None:
             raise CannotAdopt(f"{model.id}: nothing to adopt")

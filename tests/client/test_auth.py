@@ -11,6 +11,7 @@ import pytest
 from google.auth.exceptions import RefreshError
 
 from reconciler.backends.gemini.client import GeminiClient
+from reconciler.backends.gemini.settings import DEFAULT_ENDPOINT
 from reconciler.client import (
     SCOPES,
     Anonymous,
@@ -21,7 +22,7 @@ from reconciler.client import (
     resolve_connection,
 )
 from reconciler.client.auth import load_default_credentials
-from reconciler.model.settings import DEFAULT_ENDPOINT, Settings
+from reconciler.model.settings import Settings, parse_settings
 
 from .fakes import API_KEY, FakeApi, Reply, error
 
@@ -174,7 +175,7 @@ def test_from_settings_with_an_emulator_sends_plain_http_and_no_credentials(api:
 
 def test_from_settings_with_a_key_sends_only_the_key(api: FakeApi) -> None:
     api.script("GET", "/v1beta3/tunedModels/m", Reply(200, {}))
-    settings = Settings(quota_project="q", api_version="v1beta3", request_timeout_seconds=5)
+    settings = parse_settings({"quotaProject": "q", "apiVersion": "v1beta3", "requestTimeoutSeconds": 5})
     client = client_for({"GEMINI_API_KEY": API_KEY}, api, settings)
     client.get_tuned_model("m")
     [seen] = api.seen

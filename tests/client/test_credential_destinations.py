@@ -16,7 +16,7 @@ from reconciler.backends.gemini.client import GeminiClient
 from reconciler.backends.vertex import VertexBackend
 from reconciler.client import Anonymous, ApiKey, CredentialsRefused, GoogleCredentials, RetryPolicy, resolve_connection
 from reconciler.client.transport import Transport, new_session
-from reconciler.model.settings import Settings
+from reconciler.model.settings import parse_settings
 from tests.backends.vertex.helpers import SETTINGS as VERTEX_SETTINGS
 
 from .fakes import API_KEY, FakeApi
@@ -45,7 +45,7 @@ class Loader:
 
 
 def vertex(env: dict[str, str], loader: Loader | None = None) -> VertexBackend:
-    return VertexBackend.connect(Settings.model_validate(VERTEX_SETTINGS), env=env, load_adc=loader or Loader())
+    return VertexBackend.connect(parse_settings(VERTEX_SETTINGS), env=env, load_adc=loader or Loader())
 
 
 @pytest.mark.parametrize(

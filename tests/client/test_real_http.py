@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from reconciler.backends.gemini.client import GeminiClient
 from reconciler.client import SCOPES, ApiKey, RetryPolicy, TransportError
-from reconciler.model.settings import Settings
+from reconciler.model.settings import parse_settings
 
 from .fakes import API_KEY, FakeClock
 
@@ -201,7 +201,7 @@ def test_adc_refreshes_against_the_token_endpoint_with_both_scopes(
     adc_file = service_account_file(tmp_path / "adc.json", f"{server.url}/token")
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(adc_file))
 
-    settings = Settings(endpoint=server.url, quota_project="billing")
+    settings = parse_settings({"endpoint": server.url, "quotaProject": "billing"})
     with caplog.at_level(logging.DEBUG):
         client = GeminiClient.from_settings(settings, env={})
         assert client.get_tuned_model("m") == {"name": "tunedModels/m"}

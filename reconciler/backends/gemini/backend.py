@@ -35,10 +35,12 @@ from reconciler.backends.gemini.live import (
 )
 from reconciler.backends.gemini.names import ADDRESS_TEMPLATE, BASE_PREFIX, key_of
 from reconciler.backends.gemini.requests import create_body, name_of, permission_body, update_body
-from reconciler.backends.gemini.rules import RULES, manifest_problems
+from reconciler.backends.gemini.rules import CHECKS, RULES, manifest_problems
+from reconciler.backends.gemini.settings import GeminiSettings
 from reconciler.backends.gemini.trailer import Marker, canonical_time, keys_from
-from reconciler.client.auth import Anonymous
+from reconciler.client.auth import API_KEY_VARIABLES, Anonymous
 from reconciler.client.errors import AlreadyExists, NotFound
+from reconciler.loader.checks import BackendChecks
 from reconciler.model.desired import Desired, DesiredModel
 from reconciler.model.errors import UserError
 from reconciler.model.live import LiveModel, LivePermission, LiveState, Observed
@@ -60,6 +62,9 @@ WAIT_FIELDS = f"{PLAN_FIELDS},tuningTask/snapshots(step,epoch,meanLoss)"
 class GeminiBackend:
     name = "gemini"
     rules = RULES
+    settings_block = GeminiSettings
+    settings_inline = True  # endpoint and apiVersion at the top level, where they always were
+    secret_variables = API_KEY_VARIABLES
 
     def __init__(self, client: GeminiClient, concurrency: int = 4, marker: Marker | None = None) -> None:
         self.client = client
@@ -75,16 +80,25 @@ class GeminiBackend:
         self._weak: set[str] = set()
 
     @classmethod
+    def checks(cls, settings: Settings) -> BackendChecks:
+        return CHECKS
+
+    @classmethod
+    def emulator_fixtures(cls, settings: Settings) -> Mapping[str, Any]:
+        return {}  # the emulator's Gemini API starts as a new project does: no tuned models
+
+    @classmethod
     def connect(
-        cls, settings: Settings, emulator_url: str | None = None, env: Mapping[str, str] = os.environ
+        cls, settings: Settings, *, emulator: str | None = None, env: Mapping[str, str] | None = None
     ) -> GeminiBackend:
         """A backend for `reconciler.yaml`'s settings, or for an emulator at
-        `emulator_url`; ownership markers are signed with the keys in `env`."""
+        `emulator`; ownership markers are signed with the keys in `env`."""
+        env = os.environ if env is None else env
         marker = Marker(keys_from(env))
-        if emulator_url is not None:
+        if emulator is not None:
             client = GeminiClient(
-                endpoint=emulator_url,
-                api_version=settings.api_version,
+                endpoint=emulator,
+                api_version=GeminiSettings.of(settings).api_version,
                 credentials=Anonymous(),
                 timeout=settings.request_timeout_seconds,
                 pool_size=max(10, settings.concurrency),
@@ -330,12 +344,18 @@ class GeminiBackend:
         body = {"description": live.fields.get("spec.description", "")}
         self.client.update_tuned_model(live.key, body, ["description"])
 
-    def adopt(self, model: DesiredModel) -> LiveModel:
+    def adopt(self, model: DesiredModel, live_key: str | None = None) -> LiveModel:
         """Write the trailer onto the live model; returns it as it was before.
 
         What the API returns is checked first (source model, hyperparameters);
-        training data never comes back, so it is taken on trust.
+        training data never comes back, so it is taken on trust. A tuned model's
+        id is its name: it cannot be imported under another (`live_key`).
         """
+        if live_key is not None and live_key.rpartition("/")[2] != model.id:
+            raise CannotAdopt(
+                f"{model.file} does not describe {live_key.rpartition('/')[2]} (metadata.name): on the Gemini API "
+                "a tuned model's id is its name, so the manifest must use it"
+            )
         body = self.client.get_tuned_model(model.id)
         live = live_model(body, self.marker)
         if live.ownership is not None and not live.ownership.legacy:

@@ -23,6 +23,7 @@ from typing import Any
 
 import requests
 
+from reconciler.backends.gemini.settings import DEFAULT_ENDPOINT, GeminiSettings
 from reconciler.client.auth import (
     AdcLoader,
     Anonymous,
@@ -36,7 +37,7 @@ from reconciler.client.retry import RetryPolicy
 from reconciler.client.shapes import ENUM, INTEGER, NUMBER, SCALAR, TEXT, ListOf, Obj, Shape
 from reconciler.client.transport import Resend, Transport, new_session
 from reconciler.model.errors import UserError
-from reconciler.model.settings import DEFAULT_ENDPOINT, Settings
+from reconciler.model.settings import Settings
 
 PAGE_SIZE = 1000  # the most the API returns a page, for tuned models, permissions and models
 OPERATIONS_FALLBACK_VERSION = "v1"  # official samples poll operations on v1 only
@@ -116,10 +117,11 @@ class GeminiClient:
         session: requests.Session | None = None,
     ) -> GeminiClient:
         """A client for `reconciler.yaml`'s settings, with credentials from `env`."""
-        connection = resolve_connection(settings.endpoint, settings.quota_project, env, load_adc)
+        gemini = GeminiSettings.of(settings)
+        connection = resolve_connection(gemini.endpoint, settings.quota_project, env, load_adc)
         return cls(
             connection.endpoint,
-            settings.api_version,
+            gemini.api_version,
             connection.credentials,
             timeout=settings.request_timeout_seconds,
             retry=retry,

@@ -22,6 +22,12 @@ from reconciler.apply.waiting import Waiter
 from reconciler.backends.gemini.trailer import keys_from
 from reconciler.backends.vertex import uploads
 from reconciler.backends.vertex.client import VertexClient
+from reconciler.backends.vertex.credentials import (
+    AIPLATFORM_EMULATOR_ENV,
+    CLOUD_PLATFORM,
+    STORAGE_EMULATOR_ENV,
+    vertex_credentials_error,
+)
 from reconciler.backends.vertex.datasets import canonical_jsonl
 from reconciler.backends.vertex.export import manifest_for
 from reconciler.backends.vertex.labels import (
@@ -50,7 +56,8 @@ from reconciler.backends.vertex.live import (
 )
 from reconciler.backends.vertex.lock import Locks
 from reconciler.backends.vertex.names import host_for, unmanaged_key, without_version
-from reconciler.backends.vertex.rules import ADAPTER_SIZE_NAMES, RULES, manifest_problems, retirement_notes
+from reconciler.backends.vertex.rules import ADAPTER_SIZE_NAMES, RULES, checks, manifest_problems, retirement_notes
+from reconciler.backends.vertex.settings import VertexSettings
 from reconciler.client.auth import (
     AdcLoader,
     Anonymous,
@@ -59,20 +66,18 @@ from reconciler.client.auth import (
     emulator_with_credentials,
     load_default_credentials,
 )
-from reconciler.client.errors import ApiError, FailedPrecondition, NotFound
+from reconciler.client.errors import ApiError, CredentialsError, FailedPrecondition, NotFound
 from reconciler.client.retry import is_transient
+from reconciler.loader.checks import BackendChecks
 from reconciler.model.desired import Desired, DesiredModel
 from reconciler.model.errors import UserError
 from reconciler.model.live import LiveModel, LiveState, Observed
 from reconciler.model.ownership import Ownership, gated, ownership_for
-from reconciler.model.settings import Settings, VertexSettings
+from reconciler.model.settings import Settings
 from reconciler.plan.inputs import input_changes, mismatch_lines
 from reconciler.plan.types import PermissionChange
 
-AIPLATFORM_EMULATOR_ENV = "AIPLATFORM_EMULATOR_HOST"
-STORAGE_EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 STORAGE_HOST = "https://storage.googleapis.com"
-CLOUD_PLATFORM = ("https://www.googleapis.com/auth/cloud-platform",)
 TUNED_FILTER = "labels.tune-type:*"
 FAILED_STATES = frozenset({"JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"})
 CREATE_ATTEMPTS = 3
@@ -86,7 +91,25 @@ DELETE_REFUSALS = 8  # DeleteModel refused FAILED_PRECONDITION this often (backi
 class VertexBackend:
     name = "vertex"
     rules = RULES
+    settings_block = VertexSettings
+    settings_inline = False
+    secret_variables: tuple[str, ...] = ()  # Application Default Credentials are files, never variables
     manifest_problems = staticmethod(manifest_problems)
+
+    @classmethod
+    def checks(cls, settings: Settings) -> BackendChecks:
+        return checks(cls.block_of(settings))
+
+    @classmethod
+    def emulator_fixtures(cls, settings: Settings) -> Mapping[str, Any]:
+        return {}
+
+    @staticmethod
+    def block_of(settings: Settings) -> VertexSettings:
+        block = settings.block()
+        if not isinstance(block, VertexSettings):
+            raise UserError("backend: vertex needs a `vertex:` block in reconciler.yaml")
+        return block
 
     def __init__(
         self,
@@ -112,8 +135,9 @@ class VertexBackend:
     def connect(
         cls,
         settings: Settings,
+        *,
         emulator: str | None = None,
-        env: Mapping[str, str] = os.environ,
+        env: Mapping[str, str] | None = None,
         load_adc: AdcLoader = load_default_credentials,
     ) -> VertexBackend:
         """A backend for reconciler.yaml's `vertex:` block: the embedded emulator
@@ -121,9 +145,8 @@ class VertexBackend:
         STORAGE_EMULATOR_HOST (no credentials), or Vertex AI with ADC. With
         ADC, STORAGE_EMULATOR_HOST alone is refused unless it is on this
         machine: the access token would go to it."""
-        vertex = settings.vertex
-        if vertex is None:
-            raise UserError("backend: vertex needs a `vertex:` block in reconciler.yaml")
+        env = os.environ if env is None else env
+        vertex = cls.block_of(settings)
         marker = LabelMarker(keys_from(env))
         api_host = env.get(AIPLATFORM_EMULATOR_ENV, "").strip()
         storage_host = env.get(STORAGE_EMULATOR_ENV, "").strip()
@@ -138,7 +161,10 @@ class VertexBackend:
             client = VertexClient(api, storage, vertex.project, vertex.location, credentials=Anonymous(), **common)
             return cls(client, vertex, marker=marker, emulated=True)
         storage = emulator_with_credentials(STORAGE_EMULATOR_ENV, storage_host) if storage_host else STORAGE_HOST
-        credentials, adc_quota = load_adc(CLOUD_PLATFORM)
+        try:
+            credentials, adc_quota = load_adc(CLOUD_PLATFORM)
+        except CredentialsError as error:
+            raise vertex_credentials_error(error, env) from error
         client = VertexClient(
             host_for(vertex.location),
             storage,

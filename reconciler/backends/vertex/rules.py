@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime
 from importlib import resources
 
 from reconciler.backends.vertex.names import ADDRESS_TEMPLATE
+from reconciler.backends.vertex.settings import VertexSettings
 from reconciler.loader.checks import BackendChecks
 from reconciler.loader.limits import GIB, DatasetLimits
 from reconciler.model.manifest import Spec, TunedModelManifest
-from reconciler.model.settings import VertexSettings
 from reconciler.model.tuning import TuningDefaults
 from reconciler.plan.rules import MutableField, PlanRules, ReplaceOrder
 

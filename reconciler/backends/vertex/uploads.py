@@ -40,9 +40,9 @@ from typing import Any
 from reconciler.apply.backend import ChangeFailed
 from reconciler.backends.vertex.client import PRECONDITION_FAILED, UploadSession, UploadState, VertexClient
 from reconciler.backends.vertex.datasets import CONTENT_TYPE, object_name
+from reconciler.backends.vertex.settings import VertexSettings
 from reconciler.client.errors import ApiError
 from reconciler.client.retry import is_transient
-from reconciler.model.settings import VertexSettings
 
 logger = logging.getLogger("reconciler.backends.vertex")
 

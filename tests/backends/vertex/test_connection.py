@@ -15,7 +15,7 @@ from reconciler.backends.vertex import VertexBackend
 from reconciler.backends.vertex.datasets import canonical_jsonl, example_line, object_name
 from reconciler.backends.vertex.names import host_for
 from reconciler.client.auth import Anonymous, GoogleCredentials
-from reconciler.model.settings import Settings
+from reconciler.model.settings import parse_settings
 from tests.backends.vertex.helpers import SETTINGS, manifest, write_manifest, write_repo
 from tests.integration.helpers_apply import load_repo
 
@@ -48,7 +48,7 @@ def test_adc_with_the_cloud_platform_scope_and_the_quota_project() -> None:
         asked.append(scopes)
         return FakeAdc(), "adc-project"
 
-    settings = Settings.model_validate({**SETTINGS, "quotaProject": "billing-project"})
+    settings = parse_settings({**SETTINGS, "quotaProject": "billing-project"})
     backend = VertexBackend.connect(settings, env={}, load_adc=load_adc)
     assert asked == [("https://www.googleapis.com/auth/cloud-platform",)]
     assert isinstance(backend.client.credentials, GoogleCredentials)
@@ -59,7 +59,7 @@ def test_adc_with_the_cloud_platform_scope_and_the_quota_project() -> None:
 
 
 def test_emulator_hosts_mean_no_credentials() -> None:
-    settings = Settings.model_validate(SETTINGS)
+    settings = parse_settings(SETTINGS)
     env = {"AIPLATFORM_EMULATOR_HOST": "127.0.0.1:9", "STORAGE_EMULATOR_HOST": "http://127.0.0.1:10"}
 
     def no_adc(scopes: Sequence[str]) -> tuple[Any, str | None]:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
+from reconciler.backends.vertex.settings import TUNING_REGIONS
 from reconciler.emulator.vertex.names import TUNING_REGIONS as EMULATED_REGIONS
-from reconciler.model.settings import TUNING_REGIONS
 from tests.backends.vertex.helpers import listed, manifest, vertex_cli, write_repo
 
 

@@ -1,0 +1,124 @@
+"""reconciler.yaml's `vertex:` block, the settings of `backend: vertex`."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from reconciler.model.manifest import Flag, Strict
+
+# Where Vertex AI runs supervised tuning jobs (Google Cloud's "Supervised
+# tuning region settings" page for Gemini): a job runs, and its Model lives,
+# in the region of the request.
+TUNING_REGIONS = (
+    "asia-east1",
+    "asia-east2",
+    "asia-northeast1",
+    "asia-northeast3",
+    "asia-south1",
+    "asia-southeast1",
+    "australia-southeast1",
+    "europe-central2",
+    "europe-north1",
+    "europe-southwest1",
+    "europe-west1",
+    "europe-west2",
+    "europe-west3",
+    "europe-west4",
+    "europe-west6",
+    "europe-west8",
+    "europe-west9",
+    "me-central1",
+    "me-central2",
+    "me-west1",
+    "northamerica-northeast1",
+    "southamerica-east1",
+    "us-central1",
+    "us-east1",
+    "us-east4",
+    "us-east5",
+    "us-south1",
+    "us-west1",
+    "us-west4",
+)
+# The service's labels allow a-z, 0-9, `_` and `-`: the project id's own alphabet.
+VERTEX_PROJECT = r"^([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,20})$"
+GCS_PREFIX = r"^gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](/[^\x00-\x1f\x7f]+)?/?$"
+
+
+class BaseModelEntry(Strict):
+    """One entry of `vertex.baseModels`: a base model the catalogue lacks, or new facts about one it has."""
+
+    adapter_sizes: tuple[Literal[1, 2, 4, 8, 16, 32], ...] | None = Field(
+        None,
+        min_length=1,
+        description="The adapter sizes the model allows (the catalogue's, if left out).",
+    )
+    retires: date | None = Field(None, description="The day the model retires (YYYY-MM-DD), if announced.")
+
+
+DEFAULT_RETIREMENT_NOTICE_DAYS = 30
+
+
+class VertexSettings(Strict):
+    """reconciler.yaml's `vertex:` block: where Vertex AI tunes (the host follows the location)."""
+
+    # Checked by the validators below, in words; the JSON schema keeps the rules for editors.
+    project: str = Field(
+        description="The Google Cloud project id (or number).", json_schema_extra={"pattern": VERTEX_PROJECT}
+    )
+    location: str = Field(
+        "us-central1",
+        description="A region where Vertex AI runs tuning jobs.",
+        json_schema_extra={"enum": list(TUNING_REGIONS)},
+    )
+    datasets: str = Field(pattern=GCS_PREFIX, description="gs://bucket/prefix the datasets are uploaded under.")
+    api_version: Literal["v1", "v1beta1"] = Field("v1", description="The Vertex AI API version: v1 or v1beta1.")
+    # A job's intermediate checkpoints each get an endpoint of their own; one
+    # endpoint a model is simpler to label, serve and delete.
+    export_last_checkpoint_only: Flag = Field(True, description="Keep only the last checkpoint: one endpoint a model.")
+    base_models: dict[str, BaseModelEntry] = Field(
+        default_factory=dict,
+        description="Base models to add to the shipped catalogue, or entries of it to override, by id.",
+    )
+    retirement_notice_days: int = Field(
+        DEFAULT_RETIREMENT_NOTICE_DAYS,
+        ge=0,
+        le=3650,
+        strict=True,
+        description="plan notes a live model whose base model retires within this many days.",
+    )
+
+    @field_validator("project")
+    @classmethod
+    def _project(cls, value: str) -> str:
+        if re.fullmatch(VERTEX_PROJECT, value) is None:
+            raise ValueError(
+                "must be a Google Cloud project id: 6 to 30 characters, lowercase letters, digits "
+                "and hyphens, starting with a letter and not ending with a hyphen (e.g. my-project-42); "
+                "or a project number (digits only)"
+            )
+        return value
+
+    @field_validator("location")
+    @classmethod
+    def _location(cls, value: str) -> str:
+        if value not in TUNING_REGIONS:
+            raise ValueError(
+                "must be a region where Vertex AI runs tuning jobs, a location such as us-central1: "
+                + ", ".join(TUNING_REGIONS)
+            )
+        return value
+
+    @property
+    def bucket(self) -> str:
+        return self.datasets.removeprefix("gs://").split("/", 1)[0]
+
+    @property
+    def prefix(self) -> str:
+        """The object-name prefix under the bucket ("" or "a/b/")."""
+        rest = self.datasets.removeprefix("gs://").partition("/")[2].strip("/")
+        return f"{rest}/" if rest else ""
