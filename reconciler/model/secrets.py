@@ -9,9 +9,10 @@ secret is scrubbed in all of them.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote, quote_plus
+
+from reconciler.model.signing import key_strings
 
 REDACTED = "[REDACTED]"
 # Shorter strings are too likely to occur by chance to be worth redacting.
@@ -42,13 +43,12 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
 
 
 # Environment variables whose values are secrets: API keys (GOOGLE_API_KEY wins,
-# as in google-genai) and the keys that sign ownership markers.
+# as in google-genai) and the keys that sign ownership markers (signing.KEY_VARIABLE).
 API_KEY_ENVS = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
-OWNERSHIP_KEY_ENV = "RECONCILER_OWNERSHIP_KEY"
 
 
 def secrets_in_env(env: Mapping[str, str]) -> tuple[str, ...]:
     """The secret values the environment holds, for scrubbing from any output."""
     keys = [value for name in API_KEY_ENVS if (value := env.get(name, "").strip())]
-    keys += [key for key in re.split(r"[\s,]+", env.get(OWNERSHIP_KEY_ENV, "")) if key]
+    keys += key_strings(env)
     return tuple(keys)
