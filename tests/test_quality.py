@@ -6,9 +6,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,3 +45,25 @@ def test_mypy_is_clean() -> None:
 def test_layers_hold() -> None:
     result = run(tool("lint-imports"))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_gates_are_the_strict_ones() -> None:
+    """Passing gates mean little if the configuration they read was loosened."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    assert config["mypy"]["strict"] is True
+    independent = [c for c in config["importlinter"]["contracts"] if c["type"] == "independence"]
+    assert [c["modules"] for c in independent] == [["reconciler.backends.*"]]
+
+
+def test_the_contributor_hooks_are_valid_and_install_nothing() -> None:
+    """.pre-commit-config.yaml (not .pre-commit-hooks.yaml, the hook shipped to
+    users): local hooks running the tools from .venv, so no network is needed."""
+    config = ROOT / ".pre-commit-config.yaml"
+    result = run(tool("pre-commit"), "validate-config", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    repos = yaml.safe_load(config.read_text(encoding="utf-8"))["repos"]
+    hooks = [hook for repo in repos for hook in repo["hooks"]]
+    assert [repo["repo"] for repo in repos] == ["local"]
+    assert {hook["language"] for hook in hooks} == {"system"}
+    assert all(hook["entry"].startswith(".venv/bin/") for hook in hooks)
+    assert {hook["id"] for hook in hooks} == {"ruff-check", "ruff-format", "mypy"}

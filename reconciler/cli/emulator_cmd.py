@@ -78,7 +78,7 @@ RATE = click.FloatRange(0.0, 1.0)
 )
 @click.option("--seed", type=int, default=None, help="Make ids and faults repeatable.")
 @pass_app
-def emulator(app: App, **values: Any) -> None:
+def emulator(app: App, /, **values: Any) -> None:
     """Serve a local emulator of the Gemini API and Vertex AI tuning (with Cloud Storage) until SIGINT/SIGTERM."""
     options = _options(values)
     server = _server(options)

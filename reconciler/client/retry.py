@@ -66,7 +66,7 @@ class RetryPolicy:
 
     def backoff(self, failures: int) -> float:
         """The wait after the `failures`-th failed attempt, jitter included."""
-        full = min(self.max_backoff, self.base_backoff * 2 ** (failures - 1))
+        full = min(self.max_backoff, self.base_backoff * 2.0 ** (failures - 1))
         return full * (1 - self.jitter * self.random())
 
     def run(self, attempt: Callable[[], T], *, what: str, retry_if: Callable[[ApiError], bool]) -> T:

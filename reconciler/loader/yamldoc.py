@@ -55,7 +55,7 @@ _NUMBERS = {"tag:yaml.org,2002:int": _INT, "tag:yaml.org,2002:float": _FLOAT}
 
 # SafeLoader's implicit resolvers by a plain scalar's first character, with
 # the two number patterns above in place of its own.
-IMPLICIT_RESOLVERS = {
+IMPLICIT_RESOLVERS: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {
     first: [(tag, _NUMBERS.get(tag, regexp)) for tag, regexp in resolvers]
     for first, resolvers in _SafeLoader.yaml_implicit_resolvers.items()
 }

@@ -9,9 +9,10 @@ secret is scrubbed in all of them.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote, quote_plus
+
+from reconciler.model.signing import key_strings
 
 REDACTED = "[REDACTED]"
 # Shorter strings are too likely to occur by chance to be worth redacting.
@@ -41,14 +42,13 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-# The keys that sign ownership markers, for every backend: a secret. Each backend
-# names its own secret variables (BackendClass.secret_variables).
-OWNERSHIP_KEY_ENV = "RECONCILER_OWNERSHIP_KEY"
+# The keys that sign ownership markers (signing.KEY_VARIABLE), for every backend, are
+# secrets; each backend names its own secret variables (BackendClass.secret_variables).
 
 
 def secrets_in_env(env: Mapping[str, str], variables: Iterable[str] = ()) -> tuple[str, ...]:
     """The secret values the environment holds (the ownership keys, and the values
     of `variables`), for scrubbing from any output."""
     keys = [value for name in variables if (value := env.get(name, "").strip())]
-    keys += [key for key in re.split(r"[\s,]+", env.get(OWNERSHIP_KEY_ENV, "")) if key]
+    keys += key_strings(env)
     return tuple(keys)

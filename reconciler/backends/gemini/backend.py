@@ -37,7 +37,7 @@ from reconciler.backends.gemini.names import ADDRESS_TEMPLATE, BASE_PREFIX, key_
 from reconciler.backends.gemini.requests import create_body, name_of, permission_body, update_body
 from reconciler.backends.gemini.rules import CHECKS, RULES, manifest_problems
 from reconciler.backends.gemini.settings import GeminiSettings
-from reconciler.backends.gemini.trailer import Marker, canonical_time, keys_from
+from reconciler.backends.gemini.trailer import Marker, canonical_time
 from reconciler.client.auth import API_KEY_VARIABLES, Anonymous
 from reconciler.client.errors import AlreadyExists, NotFound
 from reconciler.loader.checks import BackendChecks
@@ -46,6 +46,7 @@ from reconciler.model.errors import UserError
 from reconciler.model.live import LiveModel, LivePermission, LiveState, Observed
 from reconciler.model.ownership import gated, ownership_for
 from reconciler.model.settings import Settings
+from reconciler.model.signing import keys_from
 from reconciler.plan.inputs import input_changes, mismatch_lines
 from reconciler.plan.types import PermissionChange
 

@@ -16,7 +16,8 @@ copied onto another model, or edited by hand, no longer verifies, and the
 model is unmanaged. `chk=` is a plain SHA-256 (catches copies and edits);
 with RECONCILER_OWNERSHIP_KEY set it is `sig=`, an HMAC under the first key
 that any of the keys verifies (rotation), which nobody without a key can
-forge. docs/ownership.md has the threat model.
+forge. The keys, the digests and their comparison are reconciler.model.signing's;
+this module chooses what they bind. docs/ownership.md has the threat model.
 
 A model deleted and made again at the same id has the same name, so `at=`
 binds the marker to the model's createTime too: a marker copied onto a
@@ -32,21 +33,21 @@ that stopped before binding it), and with a key configured an unsigned one.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from reconciler.model.desired import DesiredModel
 from reconciler.model.ownership import FINGERPRINT_VERSION, Ownership, ownership_for
-from reconciler.model.secrets import OWNERSHIP_KEY_ENV
+from reconciler.model.signing import CHECK_LENGTH, KEY_VARIABLE, CheckValue, Framing, Signer
 
-KEY_VARIABLE = OWNERSHIP_KEY_ENV
 _SEPARATOR = "\n\n"
 _PREFIX = "[managed-by: reconciler"
 _FLAGS = ("orphan", "protect", "untested")  # written in this order, each at most once
-_CHECK_LENGTH = 16
+# The check value covers the model's name (the subject), the user's part of
+# the description and the marker up to the check value, joined by NUL bytes
+# after the scheme's tag (docs/ownership.md; pinned by tests/plan/test_gemini_trailer.py).
+_FRAMING = Framing(separator="\x00", tag="reconciler-marker/1")
 # RFC 3339 UTC as the API writes createTime, in its one canonical spelling (no
 # trailing zeros in the fraction), so equal times compare equal as text.
 _TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{0,8}[1-9])?Z"
@@ -57,7 +58,7 @@ _TRAILER_RE = re.compile(
     r"(?P<source>[0-9a-f]{8})\.(?P<hyperparameters>[0-9a-f]{8})\.(?P<data>[0-9a-f]{12})"
     r" n=(?P<examples>0|[1-9][0-9]{0,8})(?P<flags>(?: [a-z]+)*)"
     rf"(?: at=(?P<created>{_TIME}))?"
-    rf"(?: (?P<kind>chk|sig)=(?P<check>[0-9a-f]{{{_CHECK_LENGTH}}}))?\]\Z",
+    rf"(?: (?P<kind>chk|sig)=(?P<check>[0-9a-f]{{{CHECK_LENGTH}}}))?\]\Z",
     re.ASCII,
 )
 
@@ -80,11 +81,6 @@ UNBOUND = (
 )
 
 
-def keys_from(env: Mapping[str, str]) -> tuple[bytes, ...]:
-    """The ownership keys: comma- or space-separated, the first one signs."""
-    return tuple(key.encode() for key in re.split(r"[\s,]+", env.get(KEY_VARIABLE, "")) if key)
-
-
 def canonical_time(value: object) -> str:
     """A createTime in the one spelling `at=` uses (the fraction without trailing
     zeros), or "" when it is not an RFC 3339 UTC time (nothing can bind to it)."""
@@ -99,10 +95,10 @@ class Marker:
     """Writes and reads the trailer, signing with the configured keys (if any)."""
 
     def __init__(self, keys: Sequence[bytes] = ()) -> None:
-        self._keys = tuple(keys)
+        self._signer = Signer(_FRAMING, keys)
 
     def __repr__(self) -> str:  # never the keys themselves
-        return f"Marker(keys={len(self._keys)})"
+        return f"Marker({self._signer!r})"
 
     # --- writing --------------------------------------------------------------
 
@@ -121,9 +117,8 @@ class Marker:
 
     def _trailer(self, ownership: Ownership, name: str, user_part: str, created: str) -> str:
         body = _body(ownership, canonical_time(created))
-        if self._keys:
-            return f"{body} sig={_signature(self._keys[0], name, user_part, body)}]"
-        return f"{body} chk={_checksum(name, user_part, body)}]"
+        check = self._signer.check_value(name, (user_part, body))
+        return f"{body} {'sig' if check.signed else 'chk'}={check.value}]"
 
     # --- reading --------------------------------------------------------------
 
@@ -139,7 +134,8 @@ class Marker:
             return Reading(None, "its ownership marker is malformed (edited by hand?)")
         if match["kind"] is None:
             return Reading(replace(ownership, legacy=True))
-        untrusted = self._check(match, name, user_part, last[: match.start("kind") - 1])
+        check = CheckValue(match["check"], signed=match["kind"] == "sig")
+        untrusted = self._verify(check, name, user_part, last[: match.start("kind") - 1])
         if untrusted is not None:
             return Reading(None, untrusted)
         if match["created"] is not None and match["created"] != canonical_time(created):
@@ -154,7 +150,7 @@ class Marker:
         # with keys configured an unsigned one is one anybody could have
         # written. The next apply rewrites either in place.
         weaknesses = []
-        if match["kind"] == "chk" and self._keys:
+        if self._signer.weak(check):
             weaknesses.append(UNSIGNED)
         if match["created"] is None and canonical_time(created):  # a model without one: nothing to bind to
             weaknesses.append(UNBOUND)
@@ -162,41 +158,27 @@ class Marker:
             return Reading(replace(ownership, legacy=True), "its ownership marker is " + ", and ".join(weaknesses))
         return Reading(ownership)
 
-    def _check(self, match: re.Match[str], name: str, user_part: str, body: str) -> str | None:
+    def _verify(self, check: CheckValue, name: str, user_part: str, body: str) -> str | None:
         """Why the check value does not verify for this model, or None when it does."""
-        if match["kind"] == "sig":
-            if not self._keys:
-                return (
-                    f"its ownership marker is signed, and no {KEY_VARIABLE} is set to verify it "
-                    "(give this run the key the runs that apply use)"
-                )
-            if any(hmac.compare_digest(_signature(k, name, user_part, body), match["check"]) for k in self._keys):
-                return None
+        if check.signed and not self._signer.keyed:
+            return (
+                f"its ownership marker is signed, and no {KEY_VARIABLE} is set to verify it "
+                "(give this run the key the runs that apply use)"
+            )
+        if self._signer.verifies(check, name, (user_part, body)):
+            return None
+        if check.signed:
             return (
                 f"its ownership marker is not signed by any {KEY_VARIABLE} given "
                 "(signed with another key, copied from another model, or edited)"
             )
-        if not hmac.compare_digest(_checksum(name, user_part, body), match["check"]):
-            return "its ownership marker does not verify (copied from another model, or edited)"
-        return None
+        return "its ownership marker does not verify (copied from another model, or edited)"
 
 
 def _body(ownership: Ownership, created: str = "") -> str:
     flags = "".join(f" {flag}" for flag in _FLAGS if getattr(ownership, flag))
     bound = f" at={created}" if created else ""
     return f"{_PREFIX} fp={ownership.fingerprint} n={ownership.examples}{flags}{bound}"
-
-
-def _message(name: str, user_part: str, body: str) -> bytes:
-    return "\x00".join(("reconciler-marker/1", name, user_part, body)).encode("utf-8")
-
-
-def _checksum(name: str, user_part: str, body: str) -> str:
-    return hashlib.sha256(_message(name, user_part, body)).hexdigest()[:_CHECK_LENGTH]
-
-
-def _signature(key: bytes, name: str, user_part: str, body: str) -> str:
-    return hmac.new(key, _message(name, user_part, body), hashlib.sha256).hexdigest()[:_CHECK_LENGTH]
 
 
 def _parsed(match: re.Match[str] | None) -> Ownership | None:

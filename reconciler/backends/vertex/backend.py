@@ -19,7 +19,6 @@ from typing import Any
 from reconciler.apply.backend import CannotAdopt, ChangeFailed, Tuned
 from reconciler.apply.progress import Progress
 from reconciler.apply.waiting import Waiter
-from reconciler.backends.gemini.trailer import keys_from
 from reconciler.backends.vertex import uploads
 from reconciler.backends.vertex.client import VertexClient
 from reconciler.backends.vertex.credentials import (
@@ -74,6 +73,7 @@ from reconciler.model.errors import UserError
 from reconciler.model.live import LiveModel, LiveState, Observed
 from reconciler.model.ownership import Ownership, gated, ownership_for
 from reconciler.model.settings import Settings
+from reconciler.model.signing import keys_from
 from reconciler.plan.inputs import input_changes, mismatch_lines
 from reconciler.plan.types import PermissionChange
 

@@ -17,7 +17,9 @@ it tunes: its source, its datasets and the display name of what it makes
 (`job_scope`). So labels copied onto another resource do not verify there. The
 lifecycle flags that change later live on the Model. `sig=` is an HMAC under
 RECONCILER_OWNERSHIP_KEY (the first key signs, any verifies), as the Gemini
-trailer's; docs/ownership.md has the threat model.
+trailer's: the keys, the digests and their comparison are
+reconciler.model.signing's, and this module chooses what they bind.
+docs/ownership.md has the threat model.
 
 `reconciler-vdata` records the training and the validation data apart (the
 fingerprint's data part covers both), so a plan names `spec.validationData`
@@ -35,14 +37,13 @@ Every label not in OWNED (the service's `tune-type`,
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from reconciler.model.ownership import FINGERPRINT_VERSION, DataParts, Ownership
+from reconciler.model.signing import KEY_VARIABLE, CheckValue, Framing, Signer
 
 MANAGED_BY = "managed-by"
 MANAGER = "reconciler"
@@ -75,7 +76,10 @@ OWNED = frozenset(
 FORGOTTEN = "reconciler-forgotten"
 MANAGED_FILTER = f"labels.{MANAGED_BY}={MANAGER}"
 PUBLISHER_PREFIX = "publishers/google/models/"
-_CHECK_LENGTH = 16
+# The check value covers the resource's scope (the subject), then each owned
+# label `k=v` in key order, one a line; the unkeyed digest is tagged
+# (docs/ownership.md; pinned by tests/backends/vertex/test_label_values.py).
+_FRAMING = Framing(separator="\n", checksum_tag=b"reconciler/labels/v1\n")
 _FP_RE = re.compile(rf"({FINGERPRINT_VERSION})-([0-9a-f]{{8}})-([0-9a-f]{{8}})-([0-9a-f]{{12}})", re.ASCII)
 _COUNT_RE = re.compile(r"0|[1-9][0-9]{0,8}", re.ASCII)
 _PARTS_RE = re.compile(r"([0-9a-f]{12})-([0-9a-f]{12})-(0|[1-9][0-9]{0,8})", re.ASCII)
@@ -99,17 +103,17 @@ class Reading:
     def about_keys(self) -> bool:
         """It failed for want of the right key (not set, or another one): likely
         the reconciler's own, so the id is blocked rather than re-created."""
-        return self.note is not None and "RECONCILER_OWNERSHIP_KEY" in self.note
+        return self.note is not None and KEY_VARIABLE in self.note
 
 
 class LabelMarker:
     """Writes and reads the ownership labels, signing with the configured keys."""
 
     def __init__(self, keys: Sequence[bytes] = ()) -> None:
-        self._keys = tuple(keys)
+        self._signer = Signer(_FRAMING, keys)
 
     def __repr__(self) -> str:  # never the keys themselves
-        return f"LabelMarker(keys={len(self._keys)})"
+        return f"LabelMarker({self._signer!r})"
 
     def labels(
         self, key: str, ownership: Ownership, scope: str, attempt: str = "", evaluation: Mapping[str, str] | None = None
@@ -129,10 +133,8 @@ class LabelMarker:
         if attempt:
             labels[ATTEMPT] = attempt
         labels.update({EVALUATION_LABELS[k]: v for k, v in (evaluation or {}).items() if k in EVALUATION_LABELS and v})
-        if self._keys:
-            labels[SIGNATURE] = _check(self._keys[0], scope, labels)
-        else:
-            labels[CHECK] = _check(None, scope, labels)
+        check = self._signer.check_value(scope, _signed_fields(labels))
+        labels[SIGNATURE if check.signed else CHECK] = check.value
         return labels
 
     def merged(self, live: Mapping[str, str], owned: Mapping[str, str]) -> dict[str, str]:
@@ -148,42 +150,30 @@ class LabelMarker:
         ownership = _parsed(labels)
         if key is None or ownership is None:
             return Reading(None, key, "its reconciler labels are malformed")
-        scopes = (scope,) if legacy_scope is None else (scope, legacy_scope)
-        if SIGNATURE in labels:
-            if not self._keys:
-                return Reading(
-                    None,
-                    key,
-                    f"its labels are signed, and {KEY_VARIABLE} is not set: give the plan the key that signed them",
-                )
-            matched = self._matching_scope(labels, scopes, self._keys, labels[SIGNATURE])
-            if matched is None:
-                return Reading(
-                    None,
-                    key,
-                    "its label signature does not verify under the keys in "
-                    f"{KEY_VARIABLE} (copied, edited, or signed by a key no longer given)",
-                )
-            return Reading(replace(ownership, legacy=matched != scope), key)
-        if CHECK not in labels:
+        check = _check_value(labels)
+        if check is None:
             return Reading(None, key, "its labels carry no check value")
-        matched = self._matching_scope(labels, scopes, (None,), labels[CHECK])
+        if check.signed and not self._signer.keyed:
+            return Reading(
+                None,
+                key,
+                f"its labels are signed, and {KEY_VARIABLE} is not set: give the plan the key that signed them",
+            )
+        scopes = (scope,) if legacy_scope is None else (scope, legacy_scope)
+        fields = _signed_fields(labels)
+        matched = next((s for s in scopes if self._signer.verifies(check, s, fields)), None)
+        if matched is None and check.signed:
+            return Reading(
+                None,
+                key,
+                "its label signature does not verify under the keys in "
+                f"{KEY_VARIABLE} (copied, edited, or signed by a key no longer given)",
+            )
         if matched is None:
             return Reading(None, key, "its label check value does not verify (copied or edited)")
         # Unsigned while a key is configured: anyone could have written it, so it
         # is trusted as a legacy marker (re-signed when it matches its manifest).
-        return Reading(replace(ownership, legacy=bool(self._keys) or matched != scope), key)
-
-    @staticmethod
-    def _matching_scope(
-        labels: Mapping[str, str], scopes: Sequence[str], keys: Sequence[bytes | None], value: str
-    ) -> str | None:
-        return next(
-            (scope for scope in scopes for key in keys if hmac.compare_digest(_check(key, scope, labels), value)), None
-        )
-
-
-KEY_VARIABLE = "RECONCILER_OWNERSHIP_KEY"
+        return Reading(replace(ownership, legacy=self._signer.weak(check) or matched != scope), key)
 
 
 def owned_labels(labels: Mapping[str, str]) -> dict[str, str]:
@@ -249,9 +239,17 @@ def _data_parts(match: re.Match[str] | None) -> DataParts | None:
     return DataParts(training=training, validation=validation, validation_examples=int(examples))
 
 
-def _check(key: bytes | None, scope: str, labels: Mapping[str, str]) -> str:
-    owned = sorted((k, v) for k, v in labels.items() if k in OWNED and k not in (CHECK, SIGNATURE))
-    message = (scope + "\n" + "\n".join(f"{k}={v}" for k, v in owned)).encode("utf-8")
-    if key is None:
-        return hashlib.sha256(b"reconciler/labels/v1\n" + message).hexdigest()[:_CHECK_LENGTH]
-    return hmac.new(key, message, hashlib.sha256).hexdigest()[:_CHECK_LENGTH]
+def _check_value(labels: Mapping[str, str]) -> CheckValue | None:
+    """The labels' check value: a signature wins over a checksum beside it."""
+    if SIGNATURE in labels:
+        return CheckValue(labels[SIGNATURE], signed=True)
+    if CHECK in labels:
+        return CheckValue(labels[CHECK], signed=False)
+    return None
+
+
+def _signed_fields(labels: Mapping[str, str]) -> list[str]:
+    """What the check value covers: every owned label but itself, `k=v` in key order.
+    Never empty, as `managed-by` is among them, so the message is the scope,
+    a newline and these lines."""
+    return [f"{k}={v}" for k, v in sorted(labels.items()) if k in OWNED and k not in (CHECK, SIGNATURE)]

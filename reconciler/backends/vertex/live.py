@@ -320,7 +320,7 @@ class Join:
         current Model) the newest run; else the run that made the current Model.
         A run that ended with nothing after the current Model is history."""
         made = self.job_of_model[current][1] if current in self.job_of_model else None
-        for job in reversed(claim.jobs):
+        for job in claim.jobs[::-1]:  # not reversed(): mypy types its items as Any
             if job is made or job_state(job) in RUNNING or current is None:
                 return job
         return made

@@ -45,6 +45,16 @@ def test_signed_labels_need_a_key_that_signed_them() -> None:
     assert legacy is not None and legacy.legacy
 
 
+def test_a_check_value_label_in_another_script_does_not_verify_and_does_not_crash() -> None:
+    """Label values may hold international characters: one where a check value
+    belongs is read as not verifying (the comparison once raised TypeError,
+    failing the whole observe)."""
+    for marker, label in ((LabelMarker(), CHECK), (LabelMarker([b"key"]), SIGNATURE)):
+        labels = marker.labels("numbers", OWNERSHIP, MODEL)
+        reading = marker.read({**labels, label: "é" * 16}, MODEL)
+        assert reading.ownership is None and "does not verify" in (reading.note or "")
+
+
 def test_a_labels_merge_keeps_every_label_it_does_not_own() -> None:
     marker = LabelMarker()
     live = {
