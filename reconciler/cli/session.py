@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -66,8 +66,9 @@ def load_desired(app: App, path: str, on_manifests: Callable[[], None] | None = 
     return result.desired
 
 
-def start_embedded_emulator(root: str) -> str:
-    """Start the emulator on a free loopback port for this process; returns its URL."""
+def start_embedded_emulator(root: str, fixtures: Mapping[str, Any]) -> str:
+    """Start the emulator on a free loopback port for this process; returns its
+    URL. `fixtures`: the `EmulatorOptions` the backend needs (its datasets bucket)."""
     from reconciler.emulator.server import EmulatorOptions, EmulatorServer
     from reconciler.emulator.store import StateFileError
 
@@ -77,7 +78,7 @@ def start_embedded_emulator(root: str) -> str:
         # Another `--emulator` run may use the same file at the same time: the store
         # shares it safely (see reconciler/emulator/store.py).
         server = EmulatorServer(
-            EmulatorOptions(host="127.0.0.1", port=0, state=str(state), step_seconds=EMULATOR_STEP_SECONDS)
+            EmulatorOptions(host="127.0.0.1", port=0, state=str(state), step_seconds=EMULATOR_STEP_SECONDS, **fixtures)
         )
     except StateFileError as exc:
         raise UserError(f"--emulator: {exc}") from None
@@ -107,7 +108,7 @@ class _Connection:
     def open(cls, app: App, settings: Settings, root: str) -> _Connection:
         backend = backend_class(settings)
         if app.emulator:
-            connected = backend.connect(settings, start_embedded_emulator(root))
+            connected = backend.connect(settings, start_embedded_emulator(root, backend.emulator_fixtures(settings)))
             state = Path(root) / EMULATOR_DIR / EMULATOR_STATE
             return cls(
                 connected,
