@@ -108,14 +108,15 @@ class Backend(Protocol):
         """Record a gate result on the model serving (an `evaluate`)."""
         ...
 
-    def delete(self, live: LiveModel) -> None:
-        """Delete a managed model (and whatever serves it); gone already is done."""
+    def delete(self, live: LiveModel, waiter: Waiter) -> None:
+        """Delete a managed model (and whatever serves it); gone already is done.
+        Whatever it waits for (operations, refusals) it waits for through `waiter`."""
         ...
 
-    def remove_superseded(self, live: LiveModel) -> None:
+    def remove_superseded(self, live: LiveModel, waiter: Waiter) -> None:
         """Remove `live.superseded`: earlier models of the id that serve nobody now
-        (`live` read after the new one serves). A backend that frees the id before
-        a replace never has any."""
+        (`live` read after the new one serves), waiting through `waiter`. A backend
+        that frees the id before a replace never has any."""
         ...
 
     def forget(self, live: LiveModel) -> None:

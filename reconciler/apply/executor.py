@@ -472,7 +472,7 @@ class Executor:
             return
         live = self.backend.find(model_id)
         if live is not None and live.ownership is not None and live.superseded:
-            self.backend.remove_superseded(live)
+            self.backend.remove_superseded(live, self.waiter)
 
     def _clean_up(self, change: Change) -> None:
         self._promote(change.model_id)
@@ -515,7 +515,7 @@ class Executor:
     def _delete(self, change: Change) -> None:
         live = self._managed(change)
         if live is not None:  # already gone: the goal is reached
-            self.backend.delete(live)
+            self.backend.delete(live, self.waiter)
 
     def _forget(self, change: Change) -> None:
         live = self.backend.find(change.model_id)

@@ -43,7 +43,9 @@ class Waiter:
     stop: threading.Event = field(default_factory=threading.Event)
     clock: Callable[[], float] = time.monotonic
 
-    def _sleep(self, seconds: float) -> None:
+    def pause(self, seconds: float) -> None:
+        """Sleep `seconds`, or raise Stopped as soon as a stop is asked for: for
+        a wait its caller paces itself (a lock held by another run)."""
         # Event.wait doubles as an interruptible sleep.
         if self.stop.wait(seconds):
             raise Stopped()
@@ -57,7 +59,7 @@ class Waiter:
         interval = self.interval
         failed_polls = 0
         if wait_first:
-            self._sleep(interval)
+            self.pause(interval)
             interval = min(self.max_interval, interval * self.growth)
         while True:
             if self.stop.is_set():
@@ -73,7 +75,7 @@ class Waiter:
                     raise
             if elapsed + interval > self.timeout:
                 raise TimedOut(f"{what} was not done after {self.timeout:.0f}s")
-            self._sleep(interval)
+            self.pause(interval)
             interval = min(self.max_interval, interval * self.growth)
 
     def until(self, check: Callable[[], bool], what: str) -> None:

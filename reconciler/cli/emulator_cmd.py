@@ -76,6 +76,13 @@ RATE = click.FloatRange(0.0, 1.0)
     help="A bearer token that lacks the tuning scope: tuned-model methods answer it "
     "403 'insufficient authentication scopes'. Repeatable.",
 )
+@click.option(
+    "--bucket",
+    multiple=True,
+    metavar="NAME",
+    help="A Cloud Storage bucket that exists from the start, as in a real project "
+    "(the bucket of vertex.datasets). Repeatable.",
+)
 @click.option("--seed", type=int, default=None, help="Make ids and faults repeatable.")
 @pass_app
 def emulator(app: App, /, **values: Any) -> None:
@@ -136,6 +143,7 @@ def _options(values: dict[str, Any]) -> EmulatorOptions:
         require_auth=values["require_auth"],
         seed=values["seed"],
         tokens_without_tuning_scope=frozenset(values["token_without_tuning_scope"]),
+        buckets=tuple(values["bucket"]),
     )
 
 
@@ -145,6 +153,8 @@ def _server(options: EmulatorOptions) -> EmulatorServer:
         server.bind()
     except StateFileError as exc:
         raise UserError(f"--state: {exc}") from None
+    except ValueError as exc:  # the one option the server checks itself
+        raise UserError(f"--bucket: {exc}") from None
     except OSError as exc:
         raise UserError(f"cannot listen on {options.host}:{options.port}: {exc.strerror or exc}") from None
     return server

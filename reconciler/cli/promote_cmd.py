@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import click
 
+from reconciler.apply.progress import NullReporter
 from reconciler.cli.app import App, pass_app
 from reconciler.cli.repository import command_hint
 from reconciler.cli.session import Session
@@ -57,7 +58,8 @@ def promote_command(app: App, model_id: str, path: str) -> None:
     removed: tuple[str, ...] = ()
     if fresh is not None and fresh.ownership is not None and fresh.superseded:
         removed = fresh.superseded
-        backend.remove_superseded(fresh)
+        # Its waits (operations, a delete refused a while) report no progress.
+        backend.remove_superseded(fresh, session.waiter(NullReporter()))
     serving = (fresh.serving.get("model") if fresh is not None else "") or "the candidate"
     gone = f"; removed {', '.join(removed)}" if removed else (f"; {superseded} was gone already" if superseded else "")
     app.console.print(

@@ -64,7 +64,8 @@ def load_desired(app: App, path: str, on_manifests: Callable[[], None] | None = 
 
 def start_embedded_emulator(root: str, fixtures: Mapping[str, Any]) -> str:
     """Start the emulator on a free loopback port for this process, holding the
-    backend's `fixtures` (what a real account has already); returns its URL."""
+    backend's `fixtures` (what a real account has already: `EmulatorOptions`
+    fields, e.g. its datasets bucket); returns its URL."""
     from reconciler.emulator.server import EmulatorOptions, EmulatorServer
     from reconciler.emulator.store import StateFileError
 

@@ -17,6 +17,7 @@ from reconciler.emulator.app import MAX_BODY_BYTES, EmulatorApp
 from reconciler.emulator.auth import AuthSettings
 from reconciler.emulator.chunked import BoundedDechunkedInput
 from reconciler.emulator.faults import FaultSettings
+from reconciler.emulator.gcs.service import seed_bucket
 from reconciler.emulator.holds import Hold
 from reconciler.emulator.ids import IdMaker
 from reconciler.emulator.service import VERTEX_FAILURES, TuningSettings
@@ -40,6 +41,9 @@ class EmulatorOptions:
     require_auth: bool = False  # refuse callers without an API key or bearer token (see auth.py)
     tokens_without_tuning_scope: frozenset[str] = frozenset()  # 403 on tuned-model methods
     seed: int | None = None  # makes generated ids and injected faults repeatable
+    # Cloud Storage buckets that exist from the start, as a real project's do
+    # (the Vertex datasets bucket); kept if the state has them already.
+    buckets: tuple[str, ...] = ()
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -71,6 +75,8 @@ class EmulatorServer:
     ) -> None:
         self.options = options
         self.store: Store = open_store(options.state)
+        for bucket in options.buckets:
+            seed_bucket(self.store, bucket, clock())
         self.app = EmulatorApp(
             store=self.store,
             ids=IdMaker(options.seed),

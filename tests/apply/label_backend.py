@@ -183,12 +183,12 @@ class LabelBackend:
         if "labels" in update_mask:
             resource.labels = labels_for(model, untested=untested)
 
-    def delete(self, live: LiveModel) -> None:
+    def delete(self, live: LiveModel, waiter: Waiter) -> None:
         for server_id in [s for s, r in self.resources.items() if self._key(r) == live.key]:
             self.events.append(("delete", server_id))
             self.resources.pop(server_id)
 
-    def remove_superseded(self, live: LiveModel) -> None:
+    def remove_superseded(self, live: LiveModel, waiter: Waiter) -> None:
         for server_id in live.superseded:
             self.events.append(("delete", server_id))
             self.resources.pop(server_id, None)

@@ -60,6 +60,26 @@ def test_bad_option_is_a_clear_error() -> None:
     assert "Traceback" not in err
 
 
+def test_bucket_options_seed_buckets_and_a_bad_name_is_a_clear_error() -> None:
+    process = _start("--state", ":memory:", "--bucket", "tuning-data", "--bucket", "other-data")
+    try:
+        assert process.stdout is not None
+        match = READY.match(process.stdout.readline().rstrip("\n"))
+        assert match
+        url = match.group(1)
+        for bucket in ("tuning-data", "other-data"):
+            assert requests.get(f"{url}/storage/v1/b/{bucket}", timeout=5).json()["name"] == bucket
+        assert requests.get(f"{url}/storage/v1/b/no-such-bucket", timeout=5).status_code == 404
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+    bad = _start("--state", ":memory:", "--bucket", "Tuning_Data")
+    _, err = bad.communicate(timeout=30)
+    assert bad.returncode == 1
+    assert err.startswith("Error: --bucket: not a bucket name: 'Tuning_Data'"), err
+    assert "Traceback" not in err
+
+
 def test_auth_options() -> None:
     process = _start("--state", ":memory:", "--require-auth", "--token-without-tuning-scope", "narrow")
     try:

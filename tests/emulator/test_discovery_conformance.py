@@ -27,7 +27,7 @@ import pytest
 from reconciler.emulator import EmulatorServer
 from reconciler.emulator.app import ROUTES
 from reconciler.emulator.server import EmulatorOptions
-from tests.backends.vertex.helpers import manifest, vertex_cli, write_manifest, write_repo
+from tests.backends.vertex.helpers import BUCKET, manifest, vertex_cli, write_manifest, write_repo
 
 googleapiclient = pytest.importorskip("googleapiclient")
 DOCUMENTS = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
@@ -258,7 +258,7 @@ def lifecycle(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     """apply, plan, a change in place, a replace, a delete: through the CLI on one API version."""
     version = request.param
     tmp_path = tmp_path_factory.mktemp(f"lifecycle-{version}")
-    server = EmulatorServer(EmulatorOptions(seed=0, step_seconds=0.02))
+    server = EmulatorServer(EmulatorOptions(seed=0, step_seconds=0.02, buckets=(BUCKET,)))
     recorder = Recorder(server.app)
     server.app = recorder  # type: ignore[assignment]
     server.start()

@@ -6,11 +6,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 import requests
 
-from reconciler.emulator import EmulatorServer
+from reconciler.emulator import EmulatorOptions, EmulatorServer
 from reconciler.emulator.gcs.checksums import crc32c
 
 storage = pytest.importorskip("google.cloud.storage")
@@ -125,6 +126,25 @@ def test_missing_bucket_and_object(emulator: EmulatorServer) -> None:
     assert gone.status_code == 404 and gone.json()["error"]["message"] == "No such object: bkt/a/b.jsonl"
     again = requests.post(f"{emulator.url}/storage/v1/b", json={"name": "bkt"}, timeout=5)
     assert again.status_code == 409
+
+
+def test_a_bucket_seeded_at_start_exists_and_a_restart_keeps_it_as_it_was(tmp_path: Path) -> None:
+    options = EmulatorOptions(state=str(tmp_path / "state.sqlite"), buckets=("tuning-data", "other-data"))
+    with EmulatorServer(options) as first:
+        bucket = requests.get(f"{first.url}/storage/v1/b/tuning-data", timeout=5).json()
+        assert requests.get(f"{first.url}/storage/v1/b/other-data", timeout=5).status_code == 200
+        upload = f"{first.url}/upload/storage/v1/b/tuning-data/o"
+        written = requests.post(upload, params={"uploadType": "media", "name": "a.jsonl"}, data=DATA, timeout=5)
+        assert written.status_code == 200, written.text
+    with EmulatorServer(options) as again:  # seeding a bucket the state holds changes nothing
+        assert requests.get(f"{again.url}/storage/v1/b/tuning-data", timeout=5).json() == bucket
+        kept = requests.get(f"{again.url}/storage/v1/b/tuning-data/o/a.jsonl", params={"alt": "media"}, timeout=5)
+        assert kept.content == DATA
+
+
+def test_a_seeded_bucket_must_have_a_bucket_name() -> None:
+    with pytest.raises(ValueError, match="not a bucket name: 'Tuning_Data'"):
+        EmulatorServer(EmulatorOptions(buckets=("Tuning_Data",)))
 
 
 def test_list_pages_and_delimiter(client: storage.Client) -> None:

@@ -85,10 +85,6 @@ class GeminiBackend:
         return CHECKS
 
     @classmethod
-    def emulator_fixtures(cls, settings: Settings) -> Mapping[str, Any]:
-        return {}  # the emulator's Gemini API starts as a new project does: no tuned models
-
-    @classmethod
     def connect(
         cls, settings: Settings, *, emulator: str | None = None, env: Mapping[str, str] | None = None
     ) -> GeminiBackend:
@@ -107,6 +103,12 @@ class GeminiBackend:
         else:
             client = GeminiClient.from_settings(settings, env=env)
         return cls(client, settings.concurrency, marker)
+
+    @classmethod
+    def emulator_fixtures(cls, settings: Settings) -> dict[str, Any]:
+        """What an emulator started for these settings must hold beforehand
+        (`EmulatorOptions` fields): nothing, the Gemini API has no fixtures."""
+        return {}
 
     manifest_problems = staticmethod(manifest_problems)
 
@@ -334,10 +336,11 @@ class GeminiBackend:
         defaults = self.defaults.of(base_model)
         return {GENERATION_KEYS[path]: value for path, value in defaults.items() if GENERATION_KEYS[path] in resets}
 
-    def remove_superseded(self, live: LiveModel) -> None:
+    def remove_superseded(self, live: LiveModel, waiter: Waiter) -> None:
         """Nothing to remove: a replace frees the id first, so an id is one model."""
 
-    def delete(self, live: LiveModel) -> None:
+    def delete(self, live: LiveModel, waiter: Waiter) -> None:
+        # One call, nothing to wait for: the executor waits until the id is free.
         with suppress(NotFound):
             self.client.delete_tuned_model(live.key)
 

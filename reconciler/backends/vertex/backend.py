@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import os
 import secrets
-import time
 from collections.abc import Callable, Collection, Mapping
 from contextlib import suppress
 from typing import Any
 
 from reconciler.apply.backend import CannotAdopt, ChangeFailed, Tuned
 from reconciler.apply.progress import Progress
-from reconciler.apply.waiting import Waiter
+from reconciler.apply.waiting import TimedOut, Waiter
 from reconciler.backends.vertex import uploads
 from reconciler.backends.vertex.client import VertexClient
 from reconciler.backends.vertex.credentials import (
@@ -81,11 +80,11 @@ STORAGE_HOST = "https://storage.googleapis.com"
 TUNED_FILTER = "labels.tune-type:*"
 FAILED_STATES = frozenset({"JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"})
 CREATE_ATTEMPTS = 3
-# After an ambiguous create, how often and how long to list for its attempt
-# label before concluding it did not land (list consistency is not documented).
-ATTEMPT_LOOKS = 6
-ATTEMPT_LOOK_SECONDS = 2.0
-DELETE_REFUSALS = 8  # DeleteModel refused FAILED_PRECONDITION this often (backing off to 60 s): give up
+# After an ambiguous create, the lists by its attempt label, an apply's poll
+# interval apart, that must agree it is not there before it is made again
+# (list consistency is not documented).
+CLEAN_LISTS = 2
+DELETE_REFUSALS = 8  # DeleteModel refused FAILED_PRECONDITION this often (the waiter backing off): give up
 
 
 class VertexBackend:
@@ -100,10 +99,6 @@ class VertexBackend:
     def checks(cls, settings: Settings) -> BackendChecks:
         return checks(cls.block_of(settings))
 
-    @classmethod
-    def emulator_fixtures(cls, settings: Settings) -> Mapping[str, Any]:
-        return {}
-
     @staticmethod
     def block_of(settings: Settings) -> VertexSettings:
         block = settings.block()
@@ -117,16 +112,14 @@ class VertexBackend:
         settings: VertexSettings,
         *,
         marker: LabelMarker | None = None,
-        emulated: bool = False,
-        sleep: Callable[[float], None] = time.sleep,
         locks: Locks | None = None,
     ) -> None:
+        # No timing of its own: every wait goes through the apply's Waiter (its
+        # clock, its stop, its timeout), whatever API the client talks to.
         self.client = client
         self.settings = settings
         self.marker = marker or LabelMarker()
-        self.emulated = emulated
-        self.sleep = sleep
-        self.locks = locks or Locks(client, settings.bucket, settings.prefix, sleep=sleep)
+        self.locks = locks or Locks(client, settings.bucket, settings.prefix)
         self._generation: dict[str, dict[str, Any]] = {}  # key -> generationConfig for smoke tests
         self._endpoint: dict[str, str] = {}  # key -> serving endpoint, from the last create or wait
         self.uploads = 0  # objects this backend uploaded (tests: a second apply uploads nothing)
@@ -159,7 +152,7 @@ class VertexBackend:
             api = emulator or emulator_url(api_host)
             storage = emulator or (emulator_url(storage_host) if storage_host else api)
             client = VertexClient(api, storage, vertex.project, vertex.location, credentials=Anonymous(), **common)
-            return cls(client, vertex, marker=marker, emulated=True)
+            return cls(client, vertex, marker=marker)
         storage = emulator_with_credentials(STORAGE_EMULATOR_ENV, storage_host) if storage_host else STORAGE_HOST
         try:
             credentials, adc_quota = load_adc(CLOUD_PLATFORM)
@@ -175,6 +168,14 @@ class VertexBackend:
             **common,
         )
         return cls(client, vertex, marker=marker)
+
+    @classmethod
+    def emulator_fixtures(cls, settings: Settings) -> dict[str, Any]:
+        """What an emulator started for these settings (`--emulator`) must hold
+        that a real project has before its first apply, as `EmulatorOptions`
+        fields: the datasets bucket. The backend never makes it itself."""
+        block = settings.block()
+        return {"buckets": (block.bucket,)} if isinstance(block, VertexSettings) else {}
 
     def describe_target(self) -> str:
         """Every host the run calls: the Vertex AI API's and Cloud Storage's."""
@@ -250,19 +251,17 @@ class VertexBackend:
         dataset_uri = self.upload(model)
         validation_uri = self.upload(model, validation=True) if model.validation is not None else ""
         source = self._source_of(model)
-        with self.locks.held(model.id):
-            self._cancel_superseded(model)
+        with self.locks.held(model.id, waiter.pause):
+            self._cancel_superseded(model, waiter)
             job = self._adoptable_job(model, source)
             found = job is not None
             if job is None:
-                job = self._create_job(model, dataset_uri, source, validation_uri)
+                job = self._create_job(model, dataset_uri, source, waiter, validation_uri)
         return self._await(model, job, waiter, found=found)
 
     def upload(self, model: DesiredModel, *, validation: bool = False) -> str:
         """The canonical JSONL at its content address, its checksum checked (uploads.py)."""
-        stored = uploads.store_dataset(
-            self.client, self.settings, canonical_jsonl(model, validation=validation), emulated=self.emulated
-        )
+        stored = uploads.store_dataset(self.client, self.settings, canonical_jsonl(model, validation=validation))
         self.uploads += stored.uploaded
         return stored.uri
 
@@ -317,16 +316,16 @@ class VertexBackend:
             return False
         return True
 
-    def _cancel_superseded(self, model: DesiredModel) -> None:
+    def _cancel_superseded(self, model: DesiredModel, waiter: Waiter) -> None:
         """A replace of a model still tuning: its old run is cancelled first."""
         wanted = ownership_for(model).inputs
         for job in self._jobs_of(model.id):
             ownership = self._job_ownership(job)
             if job_state(job) in RUNNING and ownership is not None and ownership.inputs != wanted:
-                self._cancel_and_wait(job)
+                self._cancel_and_wait(job, waiter)
 
     def _create_job(
-        self, model: DesiredModel, dataset_uri: str, source: str, validation_uri: str = ""
+        self, model: DesiredModel, dataset_uri: str, source: str, waiter: Waiter, validation_uri: str = ""
     ) -> dict[str, Any]:
         for _ in range(CREATE_ATTEMPTS):
             attempt = secrets.token_hex(4)
@@ -336,7 +335,7 @@ class VertexBackend:
             except ApiError as error:
                 if not is_transient(error):
                     raise ChangeFailed(f"the tuning job was refused: {error}") from error
-                landed = self._find_attempt(model.id, attempt)
+                landed = self._find_attempt(model.id, attempt, waiter)
                 if landed is not None:
                     return landed
         raise ChangeFailed(
@@ -344,22 +343,31 @@ class VertexBackend:
             "no job was made (each attempt was looked for by its label)"
         )
 
-    def _find_attempt(self, key: str, attempt: str) -> dict[str, Any] | None:
-        """Whether an ambiguous create landed: list by its attempt label."""
-        for look in range(ATTEMPT_LOOKS):
-            with suppress(ApiError):
-                listed = self.client.list_tuning_jobs(f"labels.{ATTEMPT}={attempt}")
-                found = [
-                    j
-                    for j in listed
-                    if (j.get("labels") or {}).get(ATTEMPT) == attempt and (j.get("labels") or {}).get(ID) == key
-                ]
-                if found:
-                    return found[0]
-                if look >= 1:
-                    return None  # two clean lists without it: it did not land
-            self.sleep(ATTEMPT_LOOK_SECONDS if not self.emulated else 0.05)
-        return None
+    def _find_attempt(self, key: str, attempt: str, waiter: Waiter) -> dict[str, Any] | None:
+        """Whether an ambiguous create landed: list by its attempt label until it
+        is found or CLEAN_LISTS lists agree it is not there, paced by the waiter.
+        Lists that keep failing end the create: a blind second one could make a
+        second job (the next apply finds the first by its id and inputs)."""
+        found: list[dict[str, Any]] = []
+        clean_lists = 0
+
+        def look(_elapsed: float) -> bool:
+            nonlocal clean_lists
+            for job in self.client.list_tuning_jobs(f"labels.{ATTEMPT}={attempt}"):
+                labels = job.get("labels") or {}
+                if labels.get(ATTEMPT) == attempt and labels.get(ID) == key:
+                    found.append(job)
+            clean_lists += 1
+            return bool(found) or clean_lists >= CLEAN_LISTS
+
+        try:
+            waiter.poll(look, f"the look for the tuning job of {key} whose create got no answer")
+        except ApiError as error:
+            raise ChangeFailed(
+                f"the create of the tuning job of {key} got no answer, and listing the jobs to see "
+                f"whether it was made failed ({error}); the next apply looks for it again"
+            ) from error
+        return found[0] if found else None
 
     def _tuned_display_name(self, model: DesiredModel, source: str) -> str:
         """The display name the job gives its Model. Tuned from a Model of the same
@@ -587,7 +595,7 @@ class VertexBackend:
 
     # --- delete -----------------------------------------------------------------------
 
-    def delete(self, live: LiveModel) -> None:
+    def delete(self, live: LiveModel, waiter: Waiter) -> None:
         """Cancel its running jobs, then remove every Model the id claims with the
         endpoints made for them; the jobs stay, as tombstones. What a cancelled
         run made meanwhile is decided from a fresh read."""
@@ -597,21 +605,21 @@ class VertexBackend:
         running = [job for job in handle.jobs if job_state(job) in RUNNING]
         if running:
             for job in running:
-                self._cancel_and_wait(job)
+                self._cancel_and_wait(job, waiter)
             fresh = self.find(live.key)
             if fresh is None or not isinstance(fresh.handle, Handle) or fresh.ownership is None:
                 return
             handle = fresh.handle
-        self._remove(handle, [m for m in (handle.model, *handle.others) if m is not None])
+        self._remove(handle, [m for m in (handle.model, *handle.others) if m is not None], waiter)
 
-    def remove_superseded(self, live: LiveModel) -> None:
+    def remove_superseded(self, live: LiveModel, waiter: Waiter) -> None:
         """Remove the id's Models that serve nobody: `live` is read after the new
         model serves, and the Model it serves from is never among them."""
         handle = live.handle
         if isinstance(handle, Handle) and live.ownership is not None:
-            self._remove(handle, [m for m in handle.others if without_version(m["name"]) in live.superseded])
+            self._remove(handle, [m for m in handle.others if without_version(m["name"]) in live.superseded], waiter)
 
-    def _remove(self, handle: Handle, models: list[dict[str, Any]]) -> None:
+    def _remove(self, handle: Handle, models: list[dict[str, Any]], waiter: Waiter) -> None:
         """Undeploy and delete the endpoints these Models' jobs made (a user's own
         endpoint is only emptied of them), then the Models."""
         names = list(dict.fromkeys(without_version(m["name"]) for m in models))
@@ -627,9 +635,9 @@ class VertexBackend:
             r.get("endpoint", "") for body in bodies.values() for r in body.get("deployedModels") or ()
         ]
         for endpoint in dict.fromkeys(e for e in serving if e):
-            self._delete_endpoint(endpoint, set(bodies), made)
+            self._delete_endpoint(endpoint, set(bodies), made, waiter)
         for name in bodies:
-            self._delete_model(name)
+            self._delete_model(name, waiter)
 
     def _refuse_foreign_versions(self, name: str) -> None:
         """The reconciler makes only version 1 of a Model; DeleteModel removes every
@@ -642,17 +650,15 @@ class VertexBackend:
                 "): it is not deleted; delete those versions, or the Model, yourself"
             )
 
-    def _cancel_and_wait(self, job: dict[str, Any]) -> dict[str, Any]:
+    def _cancel_and_wait(self, job: dict[str, Any], waiter: Waiter) -> None:
+        """Cancel a run and wait until it has stopped (what it made meanwhile is
+        then read afresh)."""
+        name = job["name"]
         with suppress(FailedPrecondition):  # ended (or cancelling) meanwhile
-            self.client.cancel_tuning_job(job["name"])
-        for _ in range(600):
-            job = self.client.get_tuning_job(job["name"])
-            if job_state(job) not in RUNNING:
-                return job
-            self.sleep(0.05 if self.emulated else 2.0)
-        raise ChangeFailed(f"{job['name']} did not stop after it was cancelled")
+            self.client.cancel_tuning_job(name)
+        waiter.until(lambda: job_state(self.client.get_tuning_job(name)) not in RUNNING, f"the cancel of {name}")
 
-    def _delete_endpoint(self, name: str, models: set[str], made: set[str]) -> None:
+    def _delete_endpoint(self, name: str, models: set[str], made: set[str], waiter: Waiter) -> None:
         """Undeploy our models (zero-traffic ones first, sending the recomputed
         split), then delete the endpoint once it holds nothing else."""
         try:
@@ -668,38 +674,64 @@ class VertexBackend:
             if rest and rest != 100:  # give the others all the traffic, in proportion
                 split = _normalised(split)
             with suppress(NotFound):
-                self._finish(self.client.undeploy_model(name, item["id"], split))
+                self._finish(self.client.undeploy_model(name, item["id"], split), waiter, f"the undeploy from {name}")
         # Only an endpoint the tuning made (or labelled ours) goes; a user's own
         # endpoint is left, empty of our model.
         labelled = (endpoint.get("labels") or {}).get("managed-by") == "reconciler"
         if len(ours) == len(deployed) and (name in made or labelled):
             with suppress(NotFound):
-                self._finish(self.client.delete_endpoint(name))
+                self._finish(self.client.delete_endpoint(name), waiter, f"the deletion of {name}")
 
-    def _delete_model(self, name: str) -> None:
-        """Delete, backing off while the service refuses it (FAILED_PRECONDITION:
-        a deployment not yet released, python-aiplatform#2807). A Model still
-        refused stays claimed by its labels, so every later plan shows it again."""
-        pause = 0.05 if self.emulated else 2.0
-        for _ in range(DELETE_REFUSALS):
+    def _delete_model(self, name: str, waiter: Waiter) -> None:
+        """Delete, asking again while the service refuses it (FAILED_PRECONDITION:
+        a deployment not yet released, python-aiplatform#2807), the waiter's
+        growing interval apart, until DELETE_REFUSALS refusals or the operation
+        timeout. A Model still refused stays claimed by its labels, so every
+        later plan shows it again."""
+        refusals = 0
+        refused_last = False  # so a delete operation that outlasts the timeout is not called refused
+
+        def look(_elapsed: float) -> bool:
+            nonlocal refusals, refused_last
+            refused_last = False
             try:
-                self._finish(self.client.delete_model(name))
-                return
+                self._finish(self.client.delete_model(name), waiter, f"the deletion of {name}")
             except NotFound:
-                return
-            except FailedPrecondition:
-                self.sleep(pause)
-                pause = min(pause * 2, 0.2 if self.emulated else 60.0)
-        raise ChangeFailed(f"{name} is still refused deletion (FAILED_PRECONDITION); the next apply tries again")
+                pass  # gone already is done
+            except FailedPrecondition as error:
+                refusals += 1
+                refused_last = True
+                if refusals >= DELETE_REFUSALS:
+                    raise ChangeFailed(
+                        f"{name} is still refused deletion (FAILED_PRECONDITION) after {refusals} tries; "
+                        "the next apply tries again"
+                    ) from error
+                return False
+            return True
 
-    def _finish(self, operation: dict[str, Any]) -> None:
-        """Poll a long-running operation until done; raise its error."""
-        for _ in range(600):
-            if operation.get("done") or "name" not in operation:
-                break
-            self.sleep(0.05 if self.emulated else 2.0)
-            operation = self.client.get_operation(operation["name"])
-        error = operation.get("error")
+        try:
+            waiter.poll(look, f"the deletion of {name}")
+        except TimedOut as error:
+            if not refused_last:
+                raise
+            raise ChangeFailed(
+                f"{name} was still refused deletion (FAILED_PRECONDITION) when the operation timeout "
+                f"({waiter.timeout:g}s, operationTimeoutSeconds) ran out; the next apply tries again"
+            ) from error
+
+    def _finish(self, operation: dict[str, Any], waiter: Waiter, what: str) -> None:
+        """Poll a long-running operation until done, paced by the waiter; raise its error."""
+        latest = dict(operation)
+        name = operation.get("name")
+        if not operation.get("done") and name:
+
+            def look(_elapsed: float) -> bool:
+                latest.clear()
+                latest.update(self.client.get_operation(name))
+                return bool(latest.get("done"))
+
+            waiter.poll(look, what, wait_first=True)
+        error = latest.get("error")
         if error:
             if error.get("code") == 9:
                 raise FailedPrecondition(error.get("message", "FAILED_PRECONDITION"))

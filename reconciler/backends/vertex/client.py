@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from reconciler.client.auth import Anonymous, Credentials
-from reconciler.client.errors import Conflict, InvalidArgument, NotFound, UnexpectedResponse
+from reconciler.client.errors import InvalidArgument, NotFound, UnexpectedResponse
 from reconciler.client.pages import pages
 from reconciler.client.retry import RetryPolicy
 from reconciler.client.shapes import ENUM, INTEGER, NUMBER, TEXT, ListOf, MapOf, Obj, Shape
@@ -305,14 +305,6 @@ class VertexClient:
         params = {"ifGenerationMatch": if_generation_match} if if_generation_match else None
         with suppress(NotFound):  # gone already is done
             self._storage.call("DELETE", f"storage/v1/b/{bucket}/o/{quote(name, safe='')}", params=params)
-
-    def ensure_bucket(self, bucket: str) -> None:
-        """Create the bucket if missing (the embedded emulator only)."""
-        try:
-            self._storage.call("GET", f"storage/v1/b/{bucket}")
-        except NotFound:
-            with suppress(Conflict):  # another worker made it meanwhile
-                self._storage.call("POST", "storage/v1/b", params={"project": self.project}, body={"name": bucket})
 
     # --- plumbing -----------------------------------------------------------------------
 

@@ -120,17 +120,20 @@ class Locks:
         return f"{self.prefix}locks/{key}.lock"
 
     @contextmanager
-    def held(self, key: str) -> Iterator[Lease]:
-        """The lock for `key`, renewed in the background while the block runs."""
-        lease = self.acquire(key)
+    def held(self, key: str, pause: Callable[[float], None] | None = None) -> Iterator[Lease]:
+        """The lock for `key`, renewed in the background while the block runs;
+        `pause`: how to wait between looks at a live lock (an apply's waiter, so
+        a stop asked for ends the wait)."""
+        lease = self.acquire(key, pause)
         lease.start_renewing()
         try:
             yield lease
         finally:
             lease.release()
 
-    def acquire(self, key: str) -> Lease:
-        """Take the lock (waiting up to wait_seconds for a live holder); nothing renews it yet."""
+    def acquire(self, key: str, pause: Callable[[float], None] | None = None) -> Lease:
+        """Take the lock (waiting up to wait_seconds for a live holder, pausing
+        with `pause` or else this object's sleep); nothing renews it yet."""
         name = self.object_name(key)
         deadline = self.clock() + self.wait_seconds
         over = "0"  # the generation to write over: none, or a stale lock's
@@ -153,7 +156,7 @@ class Locks:
                     f"renewed until {until}; try again when it has finished (a lock not "
                     f"renewed for {STALE_SECONDS:g} s is taken over)"
                 )
-            self.sleep(1.0)
+            (pause or self.sleep)(1.0)
 
     def write(self, name: str, over: str) -> tuple[str, Seen | None]:
         """Write this run's lock with a fresh expiry, if the object's generation

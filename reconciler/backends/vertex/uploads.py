@@ -41,7 +41,7 @@ from reconciler.apply.backend import ChangeFailed
 from reconciler.backends.vertex.client import PRECONDITION_FAILED, UploadSession, UploadState, VertexClient
 from reconciler.backends.vertex.datasets import CONTENT_TYPE, object_name
 from reconciler.backends.vertex.settings import VertexSettings
-from reconciler.client.errors import ApiError
+from reconciler.client.errors import ApiError, NotFound
 from reconciler.client.retry import is_transient
 
 logger = logging.getLogger("reconciler.backends.vertex")
@@ -84,11 +84,11 @@ class Digest:
         )
 
 
-def store_dataset(client: VertexClient, settings: VertexSettings, data: bytes, *, emulated: bool) -> Stored:
-    """The canonical JSONL at its content address, checked against its checksum."""
+def store_dataset(client: VertexClient, settings: VertexSettings, data: bytes) -> Stored:
+    """The canonical JSONL at its content address, checked against its checksum.
+    The bucket is the project's (an emulator's is seeded when it starts): it is
+    never made here."""
     name = object_name(settings.prefix, data)
-    if emulated:  # an emulator starts empty: make the bucket a real project already has
-        client.ensure_bucket(settings.bucket)
     uploaded = ensure_object(client, settings.bucket, name, data, CONTENT_TYPE)
     return Stored(f"gs://{settings.bucket}/{name}", uploaded)
 
@@ -133,9 +133,15 @@ def write_object(
     client: VertexClient, bucket: str, name: str, data: bytes, content_type: str, generation: str
 ) -> dict[str, Any]:
     """One media upload, or a resumable one above RESUMABLE_ABOVE; the object the API reports."""
-    if len(data) <= RESUMABLE_ABOVE:
-        return client.upload_object(bucket, name, data, content_type, if_generation_match=generation)
-    session = client.start_resumable_upload(bucket, name, content_type, len(data), generation)
+    try:
+        if len(data) <= RESUMABLE_ABOVE:
+            return client.upload_object(bucket, name, data, content_type, if_generation_match=generation)
+        session = client.start_resumable_upload(bucket, name, content_type, len(data), generation)
+    except NotFound as error:  # an upload into a bucket answers 404 only when the bucket is missing
+        raise ChangeFailed(
+            f"the datasets bucket gs://{bucket} does not exist (Cloud Storage: {error}); create it, "
+            "or set vertex.datasets in reconciler.yaml to one that does; nothing was tuned"
+        ) from error
     return _send_chunks(client, session, data, content_type)
 
 

@@ -32,6 +32,15 @@ def read_object(store: Store, bucket: str, name: str) -> bytes | None:
     return base64.b64decode(document["data"]) if document else None
 
 
+def seed_bucket(store: Store, name: str, now: float) -> None:
+    """Make bucket `name` exist, as a project's buckets exist before anything
+    is uploaded (`EmulatorOptions.buckets`); one the store holds already is kept."""
+    if not BUCKET_NAME.fullmatch(name):
+        raise ValueError(f"not a bucket name: {name[:100]!r}")
+    document = {"name": name, "create_time": now, "project_number": DEFAULT_PROJECT_NUMBER}
+    store.change_document(BUCKETS, name, lambda current: current if current is not None else document)
+
+
 class Faults(Protocol):
     def take(self, name: str) -> bool:
         """Use up one of a count fault: True when it was armed."""

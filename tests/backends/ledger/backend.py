@@ -166,12 +166,12 @@ class LedgerBackend:
     def record_evaluation(self, model: DesiredModel, evaluation: Mapping[str, str]) -> None:
         self._change(model.id, evaluation=dict(evaluation))
 
-    def delete(self, live: LiveModel) -> None:
+    def delete(self, live: LiveModel, waiter: Waiter) -> None:
         entries = self._entries()
         entries.pop(live.key, None)
         self._write(entries)
 
-    def remove_superseded(self, live: LiveModel) -> None:
+    def remove_superseded(self, live: LiveModel, waiter: Waiter) -> None:
         pass  # it deletes before a replace: nothing is ever superseded
 
     def forget(self, live: LiveModel) -> None:

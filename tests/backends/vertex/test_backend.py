@@ -21,11 +21,12 @@ def test_create_cancels_a_running_job_of_the_same_id_with_other_inputs(tmp_path:
     backend = VertexBackend.connect(desired.settings, env=env)
     old = desired.models[0]
     vertex_faults(emulator, pending_seconds=3600)
-    backend._create_job(old, backend.upload(old), "gemini-2.5-flash")
+    waiter = Waiter(interval=0.01, timeout=30, reporter=RecordingReporter())
+    backend._create_job(old, backend.upload(old), "gemini-2.5-flash", waiter)
     vertex_faults(emulator, pending_seconds=0)
     write_manifest(repo, manifest("numbers", epochs=3))
     new = load_repo(repo).models[0]
-    tuned = backend.create(new, Waiter(interval=0.01, timeout=30, reporter=RecordingReporter()))
+    tuned = backend.create(new, waiter)
     assert not tuned.found
     states = [job["state"] for job in jobs_of(emulator, "numbers")]
     assert states == ["JOB_STATE_CANCELLED", "JOB_STATE_SUCCEEDED"]

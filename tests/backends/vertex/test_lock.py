@@ -67,9 +67,7 @@ class Client(VertexClient):
 
 
 def client_for(emulator: EmulatorServer) -> Client:
-    client = Client(emulator)
-    client.ensure_bucket(BUCKET)
-    return client
+    return Client(emulator)  # the bucket: seeded by the emulator (tests/backends/conftest.py)
 
 
 def locks(client: VertexClient, clock: Clock, owner: str, **options: Any) -> Locks:
@@ -91,7 +89,6 @@ def stored(emulator: EmulatorServer) -> dict[str, Any] | None:
 
 
 def put_raw(emulator: EmulatorServer, data: bytes) -> None:
-    requests.post(f"{emulator.url}/storage/v1/b", json={"name": BUCKET}, timeout=10)
     response = requests.post(
         f"{emulator.url}/upload/storage/v1/b/{BUCKET}/o",
         timeout=10,

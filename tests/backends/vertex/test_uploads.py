@@ -188,7 +188,6 @@ def test_a_lost_precondition_reads_again_once_then_stops(
 ) -> None:
     data = b'{"contents": []}\n'
     client = RacedClient(emulator, theirs or data)
-    client.ensure_bucket(BUCKET)
     name = f"{PREFIX}raced.jsonl"
     if before is not None:
         overwrite(emulator, name, before)
@@ -220,7 +219,7 @@ def test_google_cloud_storage_resumes_a_broken_chunk_and_reads_the_object_back(
     # The client sends anything up to 8 MiB as one multipart request: lower its line.
     monkeypatch.setattr(storage.blob, "_MAX_MULTIPART_SIZE", uploads.CHUNK_UNIT)
     client = storage.Client(project=PROJECT)
-    bucket = client.create_bucket(BUCKET)
+    bucket = client.bucket(BUCKET)  # seeded by the emulator (tests/backends/conftest.py)
     data = bytes(range(256)) * 2100  # 537,600 bytes: three 256 KiB chunks
     vertex_faults(emulator, broken_chunks=1)
     blob = bucket.blob("big.jsonl", chunk_size=uploads.CHUNK_UNIT)
