@@ -173,15 +173,7 @@ def _is_marker_label(key: str) -> bool:
 @dataclass
 class Vertex:
     name: str = "vertex"
-    known_failures: Mapping[str, str] = field(
-        default_factory=lambda: {
-            "test_with_a_key_a_valid_unsigned_marker_is_trusted_for_nothing_destructive": (
-                "a hand-made Model with a valid unsigned marker for a declared id joins that id's "
-                "claim as its newest Model: it serves, the signed Model is 'superseded', and apply "
-                "deletes it (clean_up) and signs the forged one (vertex/live.py, Join)"
-            )
-        }
-    )
+    known_failures: Mapping[str, str] = field(default_factory=dict)
 
     def start(self, clock: VirtualClock | None = None, *, step_seconds: float = 0.0) -> EmulatorServer:
         emulator = _started(clock, step_seconds)
