@@ -77,7 +77,7 @@ class VirtualClock:
             self._sleeping.notify_all()
 
 
-class Stopped:
+class StopAtOnce:
     """A Waiter's stop event already set: Ctrl-C before the first wait."""
 
     def is_set(self) -> bool:

@@ -1,7 +1,8 @@
 """Each action of the `Backend` protocol as a case: the state it starts from
-(made through the protocol too), the call, and the outcome it must reach.
-The same scenarios run twice in a row (`test_repeat.py`) and crashed after
-each of their requests, then run again (`test_crashes.py`)."""
+(made through the protocol too, except a marker a person removes by hand),
+the call, and the outcome it must reach. The same scenarios run twice in a
+row (`test_repeat.py`) and stopped at each of their writes, then run again
+(`test_crashes.py`)."""
 
 from __future__ import annotations
 
@@ -77,7 +78,9 @@ def live_without_manifest(world: World) -> Any:
 
 
 def unmanaged(world: World) -> Any:
-    """Created, then its marker removed by hand: live under its id, not managed."""
+    """Created, then its marker removed by hand: live under its id, not managed.
+    (Not `forget`: on Vertex a forgotten Model is keyed by its server id, and
+    importing it under another id is that backend's own `adopt(model, live_key)`.)"""
     created(world)
     world.surface.strip_marker(world.emulator, KEY)
     live = world.find()

@@ -23,7 +23,7 @@ from reconciler.model.desired import Desired, DesiredModel
 from reconciler.model.live import LiveModel
 from reconciler.plan import PlanOptions, plan
 from reconciler.plan.types import Plan
-from tests.backends.conformance.clock import Stopped, VirtualClock
+from tests.backends.conformance.clock import StopAtOnce, VirtualClock
 from tests.backends.conformance.surfaces import Surface
 from tests.backends.conformance.taps import Fault
 
@@ -116,7 +116,7 @@ class World:
 
     def waiter(self, *, stopped: bool = False) -> Waiter:
         """Waits on the virtual clock; `stopped`: Ctrl-C came before the first wait."""
-        stop = Stopped() if stopped else self.clock
+        stop = StopAtOnce() if stopped else self.clock
         return Waiter(
             interval=1.0,
             timeout=3600.0,
