@@ -124,6 +124,19 @@ class _Claims:
     models: dict[str, tuple[dict[str, Any], Ownership]] = field(default_factory=dict)  # name -> body, ownership
     unverified: list[tuple[str, Reading]] = field(default_factory=list)  # (resource name, reading)
 
+    def set_aside_weak_models(self, key: str) -> None:
+        """A Model whose own marker is trusted only where that destroys nothing
+        (unsigned while a key is set, or bound as an earlier release bound it)
+        never joins an id that has a Model whose marker fully verifies: as the
+        newest it would serve and have the others deleted as superseded, and as
+        an older one it would be deleted itself, on a word anyone could have
+        written. It is left alone, with the reason."""
+        if all(ownership.legacy for _, ownership in self.models.values()):
+            return  # nothing verifies fully: the id is as legacy as its Models (re-signed in place)
+        for name in [n for n, (_, ownership) in self.models.items() if ownership.legacy]:
+            del self.models[name]
+            self.unverified.append((name, Reading(None, key, _WEAK_BESIDE_TRUSTED)))
+
 
 class Join:
     """Jobs, Models and Endpoints (as listed) decoded into live models.
@@ -155,6 +168,8 @@ class Join:
         self.job_of_model = {job_model(j): (k, j) for k, c in self.claims.items() for j in c.jobs if job_model(j)}
         for name, body in self.models.items():
             self._claim_model(name, body)
+        for key, claim in self.claims.items():
+            claim.set_aside_weak_models(key)
         self.current_models = {name: key for key, claim in self.claims.items() for name in claim.models}
 
     def _claim_job(self, job: dict[str, Any]) -> None:
@@ -414,6 +429,11 @@ class Join:
 
 
 _STRIPPED = "its reconciler labels were removed (by hand?): it is left alone; to manage it again, import it"
+_WEAK_BESIDE_TRUSTED = (
+    "its labels are trusted only where that destroys nothing (unsigned although a key is set, or "
+    "bound as an earlier release bound them), and its id has a Model whose labels verify fully: it is "
+    "left alone, never served from or deleted; to manage it, import it"
+)
 
 
 def reported_of(job: Mapping[str, Any] | None, ownership: Ownership | None) -> Reported | None:

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.backends.conformance.surfaces import SURFACES, Surface
+
+
+@pytest.fixture(params=sorted(SURFACES))
+def surface(request: pytest.FixtureRequest) -> Surface:
+    """Each backend's Surface in turn; a case it is known to fail is a strict xfail."""
+    made = SURFACES[request.param]()
+    reason = made.known_failures.get(request.function.__name__)
+    if reason is not None:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+    return made
