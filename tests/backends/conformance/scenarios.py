@@ -138,7 +138,7 @@ SCENARIOS = [
     Scenario("create", nothing_live, lambda b, w, model: b.create(model, w.waiter()), one_model_in_sync),
     Scenario("wait", running, lambda b, w, model: b.wait(model, w.waiter()), one_model_in_sync),
     Scenario("update", edited, lambda b, w, mask: b.update(w.model(), mask), one_model_in_sync),
-    Scenario("delete", live_without_manifest, lambda b, w, live: b.delete(live), gone),
+    Scenario("delete", live_without_manifest, lambda b, w, live: b.delete(live, w.waiter()), gone),
     Scenario("forget", live_without_manifest, lambda b, w, live: b.forget(live), left_unmanaged),
     Scenario("adopt", unmanaged, lambda b, w, model: b.adopt(model), one_model_in_sync, refusal=(CannotAdopt,)),
     Scenario("find", created, lambda b, w, model: b.find(model.id), one_model_in_sync),

@@ -17,7 +17,8 @@ import requests
 from reconciler.apply.backend import Backend
 from reconciler.backends.gemini import GeminiBackend
 from reconciler.backends.gemini.client import GeminiClient
-from reconciler.backends.gemini.trailer import UNKEYED, Marker, keys_from, strip_trailer
+from reconciler.backends.gemini.settings import GeminiSettings
+from reconciler.backends.gemini.trailer import UNKEYED, Marker, strip_trailer
 from reconciler.backends.vertex import VertexBackend
 from reconciler.backends.vertex.client import VertexClient
 from reconciler.backends.vertex.labels import LabelMarker, model_scope
@@ -29,6 +30,7 @@ from reconciler.loader import load
 from reconciler.model.desired import DesiredModel
 from reconciler.model.ownership import ownership_for
 from reconciler.model.settings import Settings
+from reconciler.model.signing import keys_from
 from tests.backends.conformance.clock import VirtualClock
 from tests.backends.conformance.taps import Hook, requests_tap
 from tests.backends.vertex import helpers as vertex
@@ -118,7 +120,10 @@ class Gemini:
 
     def connect(self, emulator: EmulatorServer, settings: Settings, clock: VirtualClock, **env: str) -> Backend:
         client = GeminiClient(
-            endpoint=emulator.url, api_version=settings.api_version, credentials=Anonymous(), retry=_retries(clock)
+            endpoint=emulator.url,
+            api_version=GeminiSettings.of(settings).api_version,
+            credentials=Anonymous(),
+            retry=_retries(clock),
         )
         return GeminiBackend(client, settings.concurrency, Marker(keys_from(env)))
 
@@ -197,8 +202,7 @@ class Vertex:
         return vertex.write_repo(root, [vertex.manifest(i) for i in ids])
 
     def connect(self, emulator: EmulatorServer, settings: Settings, clock: VirtualClock, **env: str) -> Backend:
-        where = settings.vertex
-        assert where is not None
+        where = VertexBackend.block_of(settings)
         client = VertexClient(
             emulator.url,
             emulator.url,
@@ -209,7 +213,7 @@ class Vertex:
             retry=_retries(clock),
         )
         locks = Locks(client, where.bucket, where.prefix, clock=clock, sleep=clock.sleep)
-        return VertexBackend(client, where, marker=LabelMarker(keys_from(env)), sleep=clock.sleep, locks=locks)
+        return VertexBackend(client, where, marker=LabelMarker(keys_from(env)), locks=locks)
 
     def tap(self, hook: Hook) -> AbstractContextManager[None]:
         return requests_tap(hook)
