@@ -127,19 +127,19 @@ def created_model(model: DesiredModel, untested: bool = False) -> LiveModel:
     )
 
 
-def made_from(item: dict[str, Any], desired_entries: dict[str, dict[str, Any]]) -> LiveModel | None:
-    """The live model as apply made it, from the entry's `created_from`; None if it has none."""
+def made_from(item: dict[str, Any], desired_entries: dict[str, dict[str, Any]]) -> DesiredModel | None:
+    """The manifest an observed entry's model was made from (`created_from`); None if none."""
     created_from = item.get("created_from")
     if isinstance(created_from, str):
-        return created_model(desired_model(desired_entries[created_from]), bool(item.get("untested")))
+        return desired_model(desired_entries[created_from])
     if isinstance(created_from, dict):
-        base_entry = desired_entries.get(created_from["id"], {})
-        return created_model(desired_model(merged(base_entry, created_from)), bool(item.get("untested")))
+        return desired_model(merged(desired_entries.get(created_from["id"], {}), created_from))
     return None
 
 
 def live_model(item: dict[str, Any], desired_entries: dict[str, dict[str, Any]], rules: PlanRules) -> LiveModel:
-    created = made_from(item, desired_entries)
+    manifest = made_from(item, desired_entries)
+    created = None if manifest is None else created_model(manifest, bool(item.get("untested")))
     key = item.get("key") or (created.key if created else "")
     live = created or LiveModel(key=key, address=key, fields={"spec.displayName": "", "spec.description": ""})
     ownership = live.ownership
