@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Mutation testing of the planner's decisions, the Gemini trailer codec and the
 # retry policy. Not part of the test suite (it runs each of ~1,000 mutants against
-# tests/plan, tests/client and tests/apply; about 5 minutes on 2 cores).
+# tests/plan, tests/client, tests/apply and the Gemini trailer and client tests;
+# about 5 minutes on 2 cores).
 #
 # mutmut is not in the [test] extra, so CI never installs it; install it in your
 # own virtualenv:  pip install 'mutmut>=3.8,<4'

@@ -1,11 +1,13 @@
 """A second backend, in memory, to prove the seam: it keeps ownership in
 labels, the server chooses ids, and a replace creates the new model before it
-deletes the old one. Nothing in plan/ or apply/ knows it exists."""
+deletes the old one. Nothing in plan/ or apply/ knows it exists; it implements
+`reconciler.apply.backend.Backend` whole (mypy checks it where the tests hand it
+to the executor)."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +39,7 @@ class Resource:
     source: str
     hyperparameters: dict[str, Any]
     labels: dict[str, str] = field(default_factory=dict)
+    source_key: str | None = None  # the manifest id of the tuned model it was tuned from
     state: LiveState = LiveState.CREATING
     polls_left: int = 0  # polls until a run ends
 
@@ -95,17 +98,17 @@ class LabelBackend:
         return resource.labels.get("reconciler-id") or f"unmanaged-{resource.server_id}"
 
     def _live(self, resource: Resource, superseded: tuple[str, ...] = ()) -> LiveModel:
-        source_key = resource.source.rpartition("/")[2] if "/" in resource.source else None
         return LiveModel(
             key=self._key(resource),
             address=f"labelled/{resource.server_id}",
             ownership=ownership_of(resource.labels),
             state=resource.state,
             source=resource.source,
-            source_key=source_key,
+            source_key=resource.source_key,
             fields={"spec.displayName": resource.display_name, "spec.description": resource.description},
             hyperparameters=resource.hyperparameters,
             superseded=superseded,
+            evaluation={key: resource.labels[key] for key in ("digest", "score", "held") if key in resource.labels},
             handle=resource.server_id,
         )
 
@@ -142,6 +145,7 @@ class LabelBackend:
             display_name=spec.display_name or "",
             description=spec.description,
             source=spec.source,
+            source_key=spec.source_id,
             hyperparameters=spec.hyperparameters.as_sent(),
             labels=labels_for(model, untested=bool(spec.smoke_tests)),
             polls_left=self.polls_per_run,
@@ -168,8 +172,20 @@ class LabelBackend:
         waiter.poll(look, f"run {resource.server_id}")
         return Tuned((0.5, 0.25))
 
-    def mark_tested(self, model: DesiredModel) -> None:
+    def mark_tested(self, model: DesiredModel, evaluation: Mapping[str, str] | None = None) -> None:
         self.update(model, ("labels",))
+        if evaluation:
+            self.record_evaluation(model, evaluation)
+
+    def hold(self, model: DesiredModel, evaluation: Mapping[str, str]) -> None:
+        """The candidate keeps its `untested` label, so it never serves."""
+        self.record_evaluation(model, {**evaluation, "held": "true"})
+
+    def record_evaluation(self, model: DesiredModel, evaluation: Mapping[str, str]) -> None:
+        live = self.find(model.id)
+        assert live is not None
+        self.events.append(("record_evaluation", live.handle))
+        self.resources[live.handle].labels.update(evaluation)
 
     def update(self, model: DesiredModel, update_mask: tuple[str, ...], *, untested: bool = False) -> None:
         live = self.find(model.id)
@@ -204,6 +220,9 @@ class LabelBackend:
         return live
 
     def generate(self, key: str, base_model: str, text: str) -> str:
+        return text.upper()
+
+    def generate_serving(self, key: str, base_model: str, text: str) -> str:
         return text.upper()
 
     def grant(self, key: str, grant: PermissionChange) -> None:

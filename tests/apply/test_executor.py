@@ -1,204 +1,237 @@
-"""The executor against an in-memory client: idempotent creates, ordering,
-skips after a failure, guards, and ownership re-checked before a delete."""
+"""The executor against a neutral in-memory backend: order, a create another run
+made first, skips after a failure, a stop, guards, ownership re-checked before a
+delete, grants, and a replace that frees the id first."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from integration.helpers_apply import manifest
 
 from reconciler.apply.executor import ApplyOptions, ApplyRefused, ApplyResult, Executor
 from reconciler.apply.progress import RecordingReporter
-from reconciler.apply.waiting import Waiter
-from reconciler.backends.gemini import RULES, GeminiBackend
-from reconciler.backends.gemini.live import live_model
-from reconciler.backends.gemini.requests import create_body
 from reconciler.model.desired import Desired
-from reconciler.model.live import Observed
+from reconciler.model.live import LivePermission, Observed
 from reconciler.plan import Plan, PlanOptions, plan
 from reconciler.plan.types import Action
 
-from .fakes import FakeClient, FakeClock, desired_for
+from .fakes import FakeBackend, FakeClock, desired_for, manifest, waiter_for
 
 
-def executor(client: FakeClient, desired: Desired, clock: FakeClock | None = None, **options: int) -> Executor:
-    clock = clock or FakeClock()
-    waiter = Waiter(interval=1, timeout=100, reporter=RecordingReporter(), stop=clock, clock=clock)  # type: ignore[arg-type]
-    backend = GeminiBackend(client)  # type: ignore[arg-type]
-    return Executor(backend, desired, RecordingReporter(), waiter, ApplyOptions(**options))
+def executor(
+    backend: FakeBackend, desired: Desired, clock: FakeClock | None = None, max_deletions: int = 5
+) -> Executor:
+    waiter = waiter_for(clock or FakeClock())
+    options = ApplyOptions(concurrency=2, max_deletions=max_deletions)
+    return Executor(backend, desired, RecordingReporter(), waiter, options)
+
+
+def planned(backend: FakeBackend, desired: Desired, *, prune: bool = False) -> Plan:
+    return plan(desired, backend.observe(desired), backend.rules, PlanOptions(prune=prune))
 
 
 def run(
-    client: FakeClient, desired: Desired, *, prune: bool = False, max_deletions: int = 5, clock: FakeClock | None = None
+    backend: FakeBackend,
+    desired: Desired,
+    *,
+    prune: bool = False,
+    max_deletions: int = 5,
+    clock: FakeClock | None = None,
 ) -> ApplyResult:
-    """Plan against what the fake holds, then apply."""
-    observed = GeminiBackend(client).observe(desired)  # type: ignore[arg-type]
-    planned = plan(desired, observed, RULES, PlanOptions(prune=prune))
-    return executor(client, desired, clock, concurrency=2, max_deletions=max_deletions).run(planned)
+    """Plan against what the backend holds, then apply."""
+    return executor(backend, desired, clock, max_deletions).run(planned(backend, desired, prune=prune))
 
 
-def test_creates_send_the_manifest_id_and_sources_go_first(tmp_path: Path) -> None:
+def verbs(backend: FakeBackend, *wanted: str) -> list[tuple[str, str]]:
+    return [call for call in backend.calls if call[0] in wanted]
+
+
+def test_sources_are_created_first(tmp_path: Path) -> None:
     desired = desired_for(tmp_path, [manifest("child", source_model="parent"), manifest("parent")])
-    client = FakeClient()
-    result = run(client, desired)
-    assert result.ok
-    creates = [model_id for call, model_id in client.calls if call == "create"]
-    assert creates == ["parent", "child"]
+    backend = FakeBackend(polls_per_run=2)
+    result = run(backend, desired)
+    assert result.ok, result.outcomes
+    assert verbs(backend, "create") == [("create", "parent"), ("create", "child")]
+    # the child starts only once the parent's run has ended
+    assert backend.calls.index(("create", "child")) > max(
+        i for i, c in enumerate(backend.calls) if c == ("poll", "parent")
+    )
     assert result.summary_line().startswith("Apply complete: 2 created, 0 updated")
 
 
-def test_already_exists_with_the_same_inputs_is_taken_over_not_created_twice(tmp_path: Path) -> None:
+def test_a_create_another_run_made_first_is_counted_as_waited_for_and_still_smoke_tested(tmp_path: Path) -> None:
     desired = desired_for(tmp_path, [manifest("alpha", smoke=(("3", "4"),))])
-    client = FakeClient()
-    observed_before = Observed(models=())
-    planned = plan(desired, observed_before, RULES, PlanOptions())
-    # Another run creates it between our plan and our create.
-    client.create_tuned_model(create_body(desired.models[0]), tuned_model_id="alpha")
-    result = executor(client, desired).run(planned)
+    backend = FakeBackend()
+    before = plan(desired, Observed(models=()), backend.rules, PlanOptions())
+    backend.put(desired.models[0])  # another run creates it between our plan and our create
+    result = executor(backend, desired).run(before)
     assert result.ok, result.outcomes
-    assert [o.action for o in result.outcomes] == [Action.CREATE]
-    assert len(client.models) == 1
+    assert [(o.action, o.found) for o in result.outcomes] == [(Action.CREATE, True)]
+    assert len(backend.models) == 1
     assert [s.passed for s in result.smoke] == [True]
-    # Found made by the other run: counted as waited for, not as created by this one.
-    assert result.outcomes[0].found and result.counts()["created"] == 0 and result.counts()["waited_for"] == 1
+    assert result.counts()["created"] == 0 and result.counts()["waited_for"] == 1
+    assert result.summary_line().startswith("Apply complete: 0 created, 1 created by another run and waited for")
 
 
-def test_already_exists_with_other_inputs_fails_without_touching_it(tmp_path: Path) -> None:
+def test_a_failed_create_fails_its_model_with_the_backends_words(tmp_path: Path) -> None:
     desired = desired_for(tmp_path, [manifest("alpha")])
-    planned = plan(desired, Observed(models=()), RULES, PlanOptions())
-    client = FakeClient()
-    client.models["alpha"] = {"name": "tunedModels/alpha", "state": "ACTIVE", "description": "someone else's"}
-    result = executor(client, desired).run(planned)
+    backend = FakeBackend()
+    before = plan(desired, Observed(models=()), backend.rules, PlanOptions())
+    someone_elses = backend.put(desired.models[0])
+    someone_elses.record = None  # a model nobody manages took the id meanwhile
+    result = executor(backend, desired).run(before)
     assert not result.ok
-    assert "already exists and was not made from this manifest" in result.outcomes[0].message
-    assert client.models["alpha"]["description"] == "someone else's"
+    assert [(o.status, o.message) for o in result.outcomes] == [
+        ("failed", "fake/alpha exists and was not made from this manifest")
+    ]
+    assert result.summary_line().startswith("Apply failed: 0 created")
 
 
 def test_a_failed_source_skips_its_dependents(tmp_path: Path) -> None:
     desired = desired_for(tmp_path, [manifest("parent"), manifest("child", source_model="parent")])
-    client = FakeClient(failing=frozenset({"parent"}))
-    result = run(client, desired)
+    backend = FakeBackend(failing=frozenset({"parent"}))
+    result = run(backend, desired)
     statuses = {o.model_id: (o.status, o.message) for o in result.outcomes}
-    assert statuses["parent"] == ("failed", "tuning failed: Tuning failed at step 1 of 3.")
+    assert statuses["parent"] == ("failed", "tuning failed: the fake run failed at step 1")
     assert statuses["child"] == ("skipped", "skipped: parent did not finish")
-    assert "child" not in client.models
+    assert ("create", "child") not in backend.calls
 
 
-def test_a_stop_while_waiting_reports_every_model_and_the_resume_hint(tmp_path: Path) -> None:
+def test_a_failed_change_skips_the_rest_of_its_model(tmp_path: Path) -> None:
+    desired = desired_for(tmp_path, [manifest("alpha", reader="analyst@example.com")])
+    backend = FakeBackend(failing=frozenset({"alpha"}))
+    result = run(backend, desired)
+    assert [(o.action, o.status) for o in result.outcomes] == [
+        (Action.CREATE, "failed"),
+        (Action.PERMISSION_ADD, "skipped"),
+    ]
+    assert result.outcomes[1].message == "skipped: alpha did not finish"
+    assert verbs(backend, "grant") == []
+
+
+def test_a_model_whose_smoke_test_fails_is_never_marked_tested(tmp_path: Path) -> None:
+    desired = desired_for(tmp_path, [manifest("alpha", smoke=(("3", "4"), ("7", "9")))])
+    backend = FakeBackend()
+    result = run(backend, desired)
+    assert not result.ok
+    assert [(s.input, s.passed) for s in result.smoke] == [("3", True), ("7", False)]
+    assert verbs(backend, "mark_tested") == []
+    record = backend.models["alpha"].record
+    assert record is not None and record.untested  # the next plan runs the tests again
+    passing = desired_for(tmp_path / "passing", [manifest("beta", smoke=(("3", "4"),))])
+    assert run(backend, passing).ok
+    assert verbs(backend, "mark_tested") == [("mark_tested", "beta")]
+
+
+def test_a_stop_while_waiting_reports_every_model_and_leaves_the_run_going(tmp_path: Path) -> None:
     desired = desired_for(tmp_path, [manifest("parent"), manifest("child", source_model="parent")])
-    client = FakeClient(running=True)
-    clock = FakeClock()
-    original = clock.wait
-
-    def stop_on_first_sleep(seconds: float) -> bool:
-        clock.set()
-        return original(seconds)
-
-    clock.wait = stop_on_first_sleep  # type: ignore[method-assign]
-    result = run(client, desired, clock=clock)
+    backend = FakeBackend(running=True)
+    result = run(backend, desired, clock=FakeClock(stop_at_wait=1))
     assert result.interrupted and not result.ok
     assert {o.model_id: o.status for o in result.outcomes} == {"parent": "stopped", "child": "stopped"}
+    assert {o.model_id: o.message for o in result.outcomes}["child"] == "not started"
     assert result.summary_line().startswith("Apply stopped: 0 created")
-    assert client.models["parent"]["state"] == "CREATING"  # left running
+    assert backend.models["parent"].state.value == "CREATING"  # left running
+    assert ("create", "child") not in backend.calls
 
 
 def test_guards_refuse_before_any_call(tmp_path: Path) -> None:
-    client = FakeClient()
+    backend = FakeBackend()
     for n in range(3):
-        client.create_tuned_model(
-            create_body(desired_for(tmp_path / str(n), [manifest(f"m{n}")]).models[0]), tuned_model_id=f"m{n}"
-        )
-    client.calls.clear()
+        backend.put(desired_for(tmp_path / str(n), [manifest(f"m{n}")]).models[0])
     desired = desired_for(tmp_path / "keep", [manifest("keep")])
+    before = planned(backend, desired, prune=True)
+    backend.calls.clear()
     with pytest.raises(ApplyRefused, match="deletes 3 models, over the cap of 2"):
-        run(client, desired, prune=True, max_deletions=2)
-    assert client.calls == []
+        executor(backend, desired, max_deletions=2).run(before)
+    assert backend.calls == []
+    assert executor(backend, desired, max_deletions=3).run(before).ok  # at the cap: applied
 
 
-def pruning_plan(tmp_path: Path) -> tuple[FakeClient, Desired, Plan]:
+def pruning_plan(tmp_path: Path) -> tuple[FakeBackend, Desired, Plan]:
     """A managed model `gone` with no manifest, and a plan with prune on that deletes it."""
-    client = FakeClient()
-    gone = desired_for(tmp_path / "gone", [manifest("gone")]).models[0]
-    client.create_tuned_model(create_body(gone), tuned_model_id="gone")
+    backend = FakeBackend()
+    backend.put(desired_for(tmp_path / "gone", [manifest("gone")]).models[0])
     desired = desired_for(tmp_path / "keep", [manifest("keep")])
-    observed = Observed(models=tuple(live_model(body) for body in client.models.values()))
-    return client, desired, plan(desired, observed, RULES, PlanOptions(prune=True))
+    return backend, desired, planned(backend, desired, prune=True)
 
 
 def test_a_delete_rechecks_that_the_model_is_still_managed(tmp_path: Path) -> None:
-    client, desired, planned = pruning_plan(tmp_path)
-    client.models["gone"]["description"] = "now hand-made"  # someone took the id over since the plan
-    result = executor(client, desired).run(planned)
+    backend, desired, before = pruning_plan(tmp_path)
+    assert [(c.action, c.model_id) for c in before.changes if c.action is Action.DELETE] == [(Action.DELETE, "gone")]
+    backend.models["gone"].record = None  # someone took the id over since the plan
+    result = executor(backend, desired).run(before)
     failed = [o for o in result.outcomes if o.model_id == "gone"]
-    assert failed[0].status == "failed" and "no longer managed" in failed[0].message
-    assert "gone" in client.models
+    assert failed[0].status == "failed" and "fake/gone is no longer managed" in failed[0].message
+    assert "gone" in backend.models and ("delete", "gone") not in backend.calls
 
 
-def test_a_grant_that_exists_already_is_kept_with_the_wanted_role(tmp_path: Path) -> None:
-    desired = desired_for(tmp_path, [manifest("alpha", reader="analyst@example.com")])
-    client = FakeClient()
-    client.permissions["alpha"] = [
-        {
-            "name": "tunedModels/alpha/permissions/p0",
-            "role": "WRITER",
-            "granteeType": "USER",
-            "emailAddress": "analyst@example.com",
-        }
-    ]
-    result = run(client, desired)
+def test_a_delete_of_a_model_still_managed_deletes_it(tmp_path: Path) -> None:
+    backend, desired, before = pruning_plan(tmp_path)
+    result = executor(backend, desired).run(before)
     assert result.ok, result.outcomes
-    assert client.permissions["alpha"][0]["role"] == "READER"
+    assert "gone" not in backend.models and result.counts()["deleted"] == 1
 
 
-def test_a_role_change_and_a_revocation_are_applied(tmp_path: Path) -> None:
+def test_grants_are_added_changed_and_revoked_as_planned(tmp_path: Path) -> None:
     desired = desired_for(tmp_path, [manifest("alpha", reader="analyst@example.com")])
-    client = FakeClient()
-    client.create_tuned_model(create_body(desired.models[0]), tuned_model_id="alpha")
-    client.permissions["alpha"] = [
-        {
-            "name": "tunedModels/alpha/permissions/p0",
-            "role": "WRITER",
-            "granteeType": "USER",
-            "emailAddress": "analyst@example.com",
-        },
-        {
-            "name": "tunedModels/alpha/permissions/p1",
-            "role": "READER",
-            "granteeType": "USER",
-            "emailAddress": "former@example.com",
-        },
+    backend = FakeBackend()
+    backend.put(desired.models[0])
+    backend.grants["alpha"] = [
+        LivePermission(name="alpha/grants/p0", role="WRITER", grantee_type="USER", email_address="analyst@example.com"),
+        LivePermission(name="alpha/grants/p1", role="READER", grantee_type="USER", email_address="former@example.com"),
     ]
-    client.calls.clear()
-    result = run(client, desired)
+    result = run(backend, desired)
     assert result.ok, result.outcomes
-    grants = [call for call in client.calls if call[0] in ("grant", "update_permission", "revoke")]
-    assert grants == [
-        ("update_permission", "tunedModels/alpha/permissions/p0"),
-        ("revoke", "tunedModels/alpha/permissions/p1"),
+    assert verbs(backend, "grant", "update_grant", "revoke") == [
+        ("update_grant", "alpha/grants/p0"),
+        ("revoke", "alpha/grants/p1"),
     ]
-    assert client.permissions["alpha"][0]["role"] == "READER"
+    assert [(p.email_address, p.role) for p in backend.grants["alpha"]] == [("analyst@example.com", "READER")]
+
+
+def test_a_grant_of_a_new_model_follows_its_create(tmp_path: Path) -> None:
+    desired = desired_for(tmp_path, [manifest("alpha", reader="analyst@example.com")])
+    backend = FakeBackend()
+    result = run(backend, desired)
+    assert result.ok, result.outcomes
+    assert verbs(backend, "create", "grant") == [("create", "alpha"), ("grant", "alpha")]
+    assert [(p.email_address, p.role) for p in backend.grants["alpha"]] == [("analyst@example.com", "READER")]
+
+
+def test_a_replace_deletes_waits_until_the_id_is_free_then_creates(tmp_path: Path) -> None:
+    backend = FakeBackend()
+    backend.put(desired_for(tmp_path / "a", [manifest("alpha")]).models[0])
+    changed = manifest("alpha")
+    changed["spec"]["hyperparameters"]["epochCount"] = 9
+    desired = desired_for(tmp_path / "b", [changed])
+    before = planned(backend, desired)
+    assert [c.action for c in before.changes] == [Action.REPLACE]
+    backend.calls.clear()
+    result = executor(backend, desired).run(before)
+    assert result.ok and result.counts()["replaced"] == 1
+    assert verbs(backend, "delete", "find", "create") == [
+        ("find", "alpha"),  # still managed?
+        ("delete", "alpha"),
+        ("find", "alpha"),  # the id is free
+        ("create", "alpha"),
+    ]
+    assert backend.models["alpha"].hyperparameters["epochCount"] == 9
 
 
 def test_a_plan_with_errors_is_refused_before_any_call(tmp_path: Path) -> None:
     desired = desired_for(tmp_path, [manifest("alpha")])
-    client = FakeClient()
-    planned = plan(
-        desired,
-        GeminiBackend(client).observe(desired),
-        RULES,  # type: ignore[arg-type]
-        PlanOptions(targets=frozenset({"ghost"})),
-    )
-    client.calls.clear()
+    backend = FakeBackend()
+    before = plan(desired, backend.observe(desired), backend.rules, PlanOptions(targets=frozenset({"ghost"})))
     with pytest.raises(ApplyRefused, match="the plan has errors, nothing was applied: --target ghost"):
-        executor(client, desired).run(planned)
-    assert client.calls == []
+        executor(backend, desired).run(before)
+    assert backend.calls == []
 
 
 def test_deletes_in_a_plan_without_prune_are_refused(tmp_path: Path) -> None:
-    client, desired, planned = pruning_plan(tmp_path)
-    edited = planned.model_copy(update={"options": PlanOptions(prune=False)})  # a hand-edited saved plan
-    client.calls.clear()
+    backend, desired, before = pruning_plan(tmp_path)
+    edited = before.model_copy(update={"options": PlanOptions(prune=False)})  # a hand-edited saved plan
+    backend.calls.clear()
     with pytest.raises(ApplyRefused, match="deletes models but prune is off"):
-        executor(client, desired).run(edited)
-    assert client.calls == []
+        executor(backend, desired).run(edited)
+    assert backend.calls == []

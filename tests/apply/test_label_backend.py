@@ -5,17 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from integration.helpers_apply import manifest
-
 from reconciler.apply.executor import ApplyOptions, ApplyResult, Executor
 from reconciler.apply.progress import RecordingReporter
-from reconciler.apply.waiting import Waiter
 from reconciler.model.desired import Desired
 from reconciler.model.live import LiveState
 from reconciler.plan import Action, Plan, PlanOptions, plan
 from reconciler.render import render_text
 
-from .fakes import FakeClock, desired_for
+from .fakes import FakeClock, desired_for, manifest, waiter_for
 from .label_backend import LabelBackend
 
 
@@ -24,9 +21,7 @@ def plan_for(backend: LabelBackend, desired: Desired, prune: bool = False) -> Pl
 
 
 def apply(backend: LabelBackend, desired: Desired, prune: bool = False) -> ApplyResult:
-    clock = FakeClock()
-    waiter = Waiter(interval=1, timeout=100, reporter=RecordingReporter(), stop=clock, clock=clock)  # type: ignore[arg-type]
-    executor = Executor(backend, desired, RecordingReporter(), waiter, ApplyOptions(concurrency=2))
+    executor = Executor(backend, desired, RecordingReporter(), waiter_for(FakeClock()), ApplyOptions(concurrency=2))
     return executor.run(plan_for(backend, desired, prune))
 
 

@@ -8,14 +8,12 @@ from reconciler.apply.executor import ApplyResult, Outcome, details_of
 from reconciler.apply.progress import Event, Progress
 from reconciler.apply.smoke import SmokeResult
 from reconciler.apply.summary import downsample, mermaid_loss_chart, render_apply_markdown, render_apply_text, sparkline
-from reconciler.backends.gemini import RULES
 from reconciler.cli.progress import event_line, progress_line
 from reconciler.cli.status_cmd import progress_percent
 from reconciler.model.live import LiveModel, LiveState
 from reconciler.plan.types import Action, Change, PermissionChange
-from tests.integration.helpers_apply import manifest
 
-from .fakes import desired_for
+from .fakes import RULES, desired_for, manifest
 
 
 def result() -> ApplyResult:
@@ -116,7 +114,7 @@ def test_progress_and_event_lines() -> None:
 
 def test_status_shows_a_running_model_as_a_share_of_its_manifests_run(tmp_path: Path) -> None:
     declared = desired_for(tmp_path, [manifest("alpha")]).by_id()  # 20 examples, 2 epochs, batch 4: 10 steps
-    running = LiveModel(key="alpha", address="tunedModels/alpha", state=LiveState.CREATING, step=3)
+    running = LiveModel(key="alpha", address="fake/alpha", state=LiveState.CREATING, step=3)
     assert progress_percent(running, declared, RULES.tuning) == 30
     assert progress_percent(running, {}, RULES.tuning) is None  # shown as "tuning"
     assert progress_percent(running.model_copy(update={"state": LiveState.ACTIVE}), declared, RULES.tuning) == 100

@@ -1,136 +1,123 @@
-"""The waiter: backoff, timeout, stop, and polls that fail transiently (driven
-through the Gemini backend's two waits: for an operation and for a model)."""
+"""The waiter: backoff, timeout, stop, and looks that fail transiently, driven
+with a look of the test's own (no backend: each backend's waits are tested with
+it, under tests/backends/)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
-from integration.helpers_apply import manifest
 
-from reconciler.apply.progress import RecordingReporter
 from reconciler.apply.waiting import MAX_FAILED_POLLS, Stopped, TimedOut, Waiter
-from reconciler.backends.gemini import GeminiBackend
 from reconciler.client.errors import NotFound, Unavailable
 
-from .fakes import FakeClock, desired_for
+from .fakes import FakeClock, waiter_for
 
 
-class Operations:
-    """An operation done after `polls_needed` reads; `errors` are raised first, in order."""
+class Run:
+    """Done at the `looks_needed`-th look that reads it; `errors` are raised
+    first, one a look, in order (None in their place: a look that reads it)."""
 
-    def __init__(self, polls_needed: int, errors: list[Exception] | None = None) -> None:
-        self.polls_needed = polls_needed
+    def __init__(self, clock: FakeClock, looks_needed: int, errors: list[Exception | None] | None = None) -> None:
+        self.clock = clock
+        self.looks_needed = looks_needed
         self.errors = list(errors or [])
-        self.reads = 0
+        self.looks = 0  # the looks that read the run (not those that failed)
+        self.waits_before_looks: list[int] = []
+        self.elapsed: list[float] = []
 
-    def get_operation(self, name: str, fields: str | None = None) -> dict[str, Any]:
-        if self.errors:
-            raise self.errors.pop(0)
-        self.reads += 1
-        done = self.reads >= self.polls_needed
-        metadata = {"totalSteps": 10, "completedSteps": self.reads, "snapshots": [{"step": self.reads, "meanLoss": 1}]}
-        return {"name": name, "metadata": metadata, **({"done": True} if done else {})}
-
-    def get_tuned_model(self, name: str, fields: str | None = None) -> dict[str, Any]:
-        self.reads += 1
-        state = "ACTIVE" if self.reads >= self.polls_needed else "CREATING"
-        return {"name": name, "state": state, "tuningTask": {"snapshots": [{"step": 5, "epoch": 1}]}}
+    def look(self, elapsed: float) -> bool:
+        self.waits_before_looks.append(len(self.clock.waits))
+        self.elapsed.append(elapsed)
+        error = self.errors.pop(0) if self.errors else None
+        if error is not None:
+            raise error
+        self.looks += 1
+        return self.looks >= self.looks_needed
 
 
 def waiter(clock: FakeClock, timeout: float = 1000) -> Waiter:
-    return Waiter(interval=2, timeout=timeout, reporter=RecordingReporter(), max_interval=5, stop=clock, clock=clock)  # type: ignore[arg-type]
+    w = waiter_for(clock, interval=2)
+    w.timeout, w.max_interval = timeout, 5
+    return w
 
 
-def wait_operation(w: Waiter, operations: Operations) -> dict[str, Any]:
-    return GeminiBackend(operations).wait_for_operation("m", "tunedModels/m/operations/o", w)  # type: ignore[arg-type]
-
-
-def test_polls_back_off_by_half_up_to_the_cap() -> None:
+def test_looks_back_off_by_half_up_to_the_cap() -> None:
     clock = FakeClock()
-    final = wait_operation(waiter(clock), Operations(polls_needed=6))
-    assert final["done"] is True
+    run = Run(clock, looks_needed=6)
+    waiter(clock).poll(run.look, "run")
     assert clock.waits == [2, 3, 4.5, 5, 5]
+    assert run.elapsed == [0, 2, 5, 9.5, 14.5, 19.5]  # measured on the waiter's clock
 
 
-def test_every_poll_is_reported_as_progress() -> None:
+def test_the_first_look_is_at_once_unless_the_caller_has_just_looked() -> None:
     clock = FakeClock()
-    w = waiter(clock)
-    wait_operation(w, Operations(polls_needed=3))
-    reporter = w.reporter
-    assert isinstance(reporter, RecordingReporter)
-    assert [(p.completed_steps, p.percent) for p in reporter.progresses] == [(1, 10.0), (2, 20.0), (10, 100.0)]
-
-
-def test_a_model_wait_turns_snapshots_into_a_percentage() -> None:
+    run = Run(clock, looks_needed=2)
+    waiter(clock).poll(run.look, "run")
+    assert run.waits_before_looks == [0, 1]
     clock = FakeClock()
-    w = waiter(clock)
-    GeminiBackend(Operations(polls_needed=2)).wait_for_model("m", 20, w)  # type: ignore[arg-type]
-    assert isinstance(w.reporter, RecordingReporter)
-    assert [(p.completed_steps, p.percent, p.epoch) for p in w.reporter.progresses] == [(5, 25.0, 1)] * 2
+    later = Run(clock, looks_needed=2)
+    waiter(clock).poll(later.look, "run", wait_first=True)  # a create answered "not done"
+    assert later.waits_before_looks == [1, 2]  # every look comes after a wait
+    assert clock.waits == [2, 3]
 
 
 def test_a_run_longer_than_the_timeout_times_out() -> None:
-    with pytest.raises(TimedOut, match="was not done after 10s"):
-        wait_operation(waiter(FakeClock(), timeout=10), Operations(polls_needed=100))
+    clock = FakeClock()
+    with pytest.raises(TimedOut, match="run of m was not done after 10s"):
+        waiter(clock, timeout=10).poll(Run(clock, looks_needed=100).look, "run of m")
+    assert sum(clock.waits) <= 10  # it never waits past the timeout
 
 
 def test_a_stop_ends_the_wait() -> None:
     clock = FakeClock()
     clock.set()
+    run = Run(clock, looks_needed=100)
     with pytest.raises(Stopped):
-        wait_operation(waiter(clock), Operations(polls_needed=100))
+        waiter(clock).poll(run.look, "run")
+    assert run.looks == 0
 
 
-def test_transient_poll_failures_are_waited_out() -> None:
-    errors: list[Exception] = [Unavailable("down", http_status=503)] * (MAX_FAILED_POLLS - 1)
-    final = wait_operation(waiter(FakeClock()), Operations(1, errors))
-    assert final["done"] is True
+def test_a_stop_during_a_wait_ends_it() -> None:
+    clock = FakeClock(stop_at_wait=2)
+    run = Run(clock, looks_needed=100)
+    with pytest.raises(Stopped):
+        waiter(clock).poll(run.look, "run")
+    assert run.looks == 2 and len(clock.waits) == 2
 
 
-def test_too_many_failed_polls_in_a_row_give_up() -> None:
-    errors: list[Exception] = [Unavailable("down", http_status=503)] * MAX_FAILED_POLLS
+def test_transient_look_failures_are_waited_out() -> None:
+    clock = FakeClock()
+    errors: list[Exception | None] = [Unavailable("down", http_status=503)] * (MAX_FAILED_POLLS - 1)
+    run = Run(clock, 1, errors)
+    waiter(clock).poll(run.look, "run")
+    assert run.looks == 1 and len(clock.waits) == MAX_FAILED_POLLS - 1
+
+
+def test_a_look_that_succeeds_starts_the_count_of_failures_again() -> None:
+    clock = FakeClock()
+    failures: list[Exception | None] = [Unavailable("down", http_status=503)] * (MAX_FAILED_POLLS - 1)
+    run = Run(clock, 2, [*failures, None, *failures])  # one good look between two runs of failures
+    waiter(clock).poll(run.look, "run")
+    assert run.looks == 2
+
+
+def test_too_many_failed_looks_in_a_row_give_up() -> None:
+    clock = FakeClock()
+    errors: list[Exception | None] = [Unavailable("down", http_status=503)] * MAX_FAILED_POLLS
     with pytest.raises(Unavailable):
-        wait_operation(waiter(FakeClock()), Operations(1, errors))
+        waiter(clock).poll(Run(clock, 1, errors).look, "run")
+    assert len(clock.waits) == MAX_FAILED_POLLS - 1
 
 
 def test_a_permanent_error_is_not_retried() -> None:
-    operations = Operations(1, [NotFound("gone", http_status=404)])
-    with pytest.raises(NotFound):
-        wait_operation(waiter(FakeClock()), operations)
-    assert operations.reads == 0
-
-
-class Creates(Operations):
-    """A create that answers "not done"; every read notes how many waits came before it."""
-
-    def __init__(self, clock: FakeClock, polls_needed: int) -> None:
-        super().__init__(polls_needed)
-        self.clock = clock
-        self.waits_before_reads: list[int] = []
-
-    def create_tuned_model(self, body: Any, tuned_model_id: str | None = None) -> dict[str, Any]:
-        metadata = {"totalSteps": 10, "snapshots": []}
-        return {"name": f"tunedModels/{tuned_model_id}/operations/o", "metadata": metadata}
-
-    def get_operation(self, name: str, fields: str | None = None) -> dict[str, Any]:
-        self.waits_before_reads.append(len(self.clock.waits))
-        return super().get_operation(name, fields)
-
-    def get_tuned_model(self, name: str, fields: str | None = None) -> dict[str, Any]:
-        return {"createTime": "2024-05-01T10:00:00.5Z"}  # what the create binds the marker to
-
-    def update_tuned_model(self, name: str, body: dict[str, Any], update_mask: list[str]) -> dict[str, Any]:
-        self.bound_at = len(self.clock.waits)
-        return body
-
-
-def test_a_create_that_answered_not_done_is_not_polled_at_once(tmp_path: Path) -> None:
-    desired = desired_for(tmp_path, [manifest("numbers")])
     clock = FakeClock()
-    client = Creates(clock, polls_needed=2)
-    GeminiBackend(client).create(desired.models[0], waiter(clock))  # type: ignore[arg-type]
-    assert client.waits_before_reads == [1, 2]  # every read comes after a wait
+    run = Run(clock, 1, [NotFound("gone", http_status=404)])
+    with pytest.raises(NotFound):
+        waiter(clock).poll(run.look, "run")
+    assert run.looks == 0 and clock.waits == []
+
+
+def test_until_polls_a_condition() -> None:
+    clock = FakeClock()
+    answers = iter([False, False, True])
+    waiter(clock).until(lambda: next(answers), "the id is free")
     assert clock.waits == [2, 3]
-    assert client.bound_at == 0  # the marker is bound as soon as the model exists, before any wait

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 API_KEY = "AIzaTEST-secret-key-0123456789"
 
@@ -138,3 +139,14 @@ def pages(key: str, *chunks: Iterable[dict[str, Any]]) -> list[Reply]:
             body["nextPageToken"] = f"token-{index + 1}"
         replies.append(Reply(200, body))
     return replies
+
+
+def dropped() -> requests.ConnectionError:
+    """The connection closed after the request went out."""
+    return requests.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError()))
+
+
+def refused() -> requests.ConnectionError:
+    """The connection was never made, so the request never left."""
+    cause = NewConnectionError(None, "Failed to establish a new connection: refused")  # type: ignore[arg-type]
+    return requests.ConnectionError(MaxRetryError(None, "/", cause))  # type: ignore[arg-type]

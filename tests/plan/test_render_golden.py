@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from test_plan_cases import load_case, plan_for
+from test_plan_cases import RULES, load_case, plan_for
 
 from reconciler.plan import Plan
 from reconciler.render import render_json, render_markdown, render_text
@@ -25,8 +25,13 @@ RENDERERS: dict[str, Callable[[Plan], str]] = {
 }
 
 
+# The renderers know no backend; a scenario is planned under one backend's rules
+# (the Gemini API's), whose renderings docs/plan-json.md cites.
+SCENARIO_BACKEND = "gemini"
+
+
 def scenario_plan(name: str) -> Plan:
-    return plan_for(load_case(GOLDEN / f"{name}.scenario.yaml"))
+    return plan_for(load_case(GOLDEN / f"{name}.scenario.yaml"), RULES[SCENARIO_BACKEND])
 
 
 @pytest.mark.parametrize("suffix", RENDERERS)

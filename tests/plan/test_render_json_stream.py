@@ -2,7 +2,8 @@
 
 `json_chunks` encodes each change and observed model on its own (a large
 plan's document and text are never whole in memory); its joined text must be
-`json.dumps(plan_document(plan), indent=2)` byte for byte, for every plan case.
+`json.dumps(plan_document(plan), indent=2)` byte for byte, for every plan case
+under every backend's rules.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_plan_cases import CASES, load_case, plan_for
+from test_plan_cases import CASES, RULES, load_case, plan_for
 
 from reconciler.plan import Plan
 from reconciler.plan.types import Change, FieldDiff, ObservedModel
@@ -24,9 +25,10 @@ def dumped_at_once(plan: Plan) -> str:
     return json.dumps(plan_document(plan), indent=2, ensure_ascii=False) + "\n"
 
 
+@pytest.mark.parametrize("backend", RULES)
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
-def test_every_plan_case_renders_as_one_document(path: Path) -> None:
-    plan = plan_for(load_case(path))
+def test_every_plan_case_renders_as_one_document(path: Path, backend: str) -> None:
+    plan = plan_for(load_case(path), RULES[backend])
     assert "".join(json_chunks(plan)) == dumped_at_once(plan)
 
 

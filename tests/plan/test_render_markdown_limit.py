@@ -13,7 +13,7 @@ ACTIONS = (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
 
 def big_plan(changes: int, errors: int = 0) -> Plan:
     return Plan(
-        address_template="tunedModels/{key}",
+        address_template="fake/{key}",
         changes=tuple(
             Change(
                 action=ACTIONS[i % len(ACTIONS)],
@@ -40,7 +40,7 @@ def test_a_5000_change_plan_fits_and_says_what_was_cut() -> None:
 
 def test_the_deletes_and_replaces_come_before_the_details() -> None:
     comment = render_markdown(big_plan(5000))
-    assert comment.index("`-/+` `tunedModels/model-00002`") < comment.index("<details>")
+    assert comment.index("`-/+` `fake/model-00002`") < comment.index("<details>")
 
 
 @pytest.mark.parametrize("limit", [4000, 20000, GITHUB_COMMENT_LIMIT])

@@ -7,15 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from integration.helpers_apply import BASE_MODEL, manifest
-
-from reconciler.backends.gemini import RULES, GeminiBackend
+from reconciler.backends.gemini import RULES
 from reconciler.backends.gemini.requests import create_body
 from reconciler.client.errors import NotFound
 from reconciler.plan import PlanOptions, plan
 from reconciler.plan.types import Action
-
-from .fakes import FakeClient, desired_for
+from tests.backends.gemini.fakes import FakeClient, desired_for, gemini_backend
+from tests.integration.helpers_apply import BASE_MODEL, manifest
 
 RETIRED = "models/a-retired-base-model"
 
@@ -54,7 +52,7 @@ def test_observe_lists_the_base_models_once_and_plans_removed_fields_back(tmp_pa
     for model in before.models:
         client.create_tuned_model(create_body(model), tuned_model_id=model.id)
     after = desired_for(tmp_path / "after", [without_generation("alpha"), manifest("beta")])
-    backend = GeminiBackend(client)  # type: ignore[arg-type]
+    backend = gemini_backend(client)
 
     observed = backend.observe(after)
 
@@ -84,7 +82,7 @@ def test_a_base_model_the_api_no_longer_has_leaves_undeclared_fields_alone(tmp_p
     client.create_tuned_model(create_body(desired.models[0]), tuned_model_id="alpha")
     edited = desired_for(tmp_path / "edited", [without_generation("alpha", RETIRED)])
 
-    observed = GeminiBackend(client).observe(edited)  # type: ignore[arg-type]
+    observed = gemini_backend(client).observe(edited)
 
     assert observed.by_id()["alpha"].defaults == {}
     (change,) = plan(edited, observed, RULES, PlanOptions()).changes

@@ -8,12 +8,12 @@ import hmac
 from typing import Any
 
 import pytest
-from plan_builders import desired_model
 
 from reconciler.backends.gemini.trailer import UNKEYED, Marker, Reading, strip_trailer
 from reconciler.model.desired import DesiredModel
 from reconciler.model.ownership import ownership_for
 from reconciler.model.signing import keys_from
+from tests.plan.plan_builders import desired_model
 
 DIGEST = "sha256:" + "ab" * 32
 NAME = "tunedModels/numbers"

@@ -1,4 +1,4 @@
-"""Each call's method, path, query and body, and what it gives back."""
+"""The Gemini API client: each call's method, path, query and body, and what it gives back."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from reconciler import __version__
 from reconciler.backends.gemini.client import GeminiClient, base_model_name, tuned_model_name
 from reconciler.client import NotFound, UnexpectedResponse
 from reconciler.model.errors import UserError
-
-from .fakes import API_KEY, FakeApi, Reply, error, pages
+from tests.client.fakes import API_KEY, FakeApi, Reply, error, pages
 
 OPERATION = "tunedModels/m/operations/abc123"
 
