@@ -19,7 +19,7 @@ from typing import Any
 from reconciler.emulator.calls import Reply
 from reconciler.emulator.errors import ApiError, invalid_argument, not_found
 from reconciler.emulator.ids import IdMaker
-from reconciler.emulator.service import TuningSettings
+from reconciler.emulator.settings import TuningSettings
 from reconciler.emulator.store import Document, Store
 from reconciler.emulator.vertex import render
 from reconciler.emulator.vertex.faults import VertexFaults
