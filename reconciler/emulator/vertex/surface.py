@@ -61,10 +61,12 @@ class VertexSurface:
     def _endpoints(self) -> tuple[Route, ...]:
         registry = self.registry
         return (
+            api("POST", f"/{VERTEX}/endpoints", registry.create_endpoint, "endpointId"),
             api("GET", f"/{VERTEX}/endpoints", registry.list_endpoints, *LIST),
             api("GET", f"/{ENDPOINT}", registry.get_endpoint),
             api("PATCH", f"/{ENDPOINT}", registry.update_endpoint, "updateMask"),
             api("DELETE", f"/{ENDPOINT}", registry.delete_endpoint),
+            api("POST", f"/{ENDPOINT}:deployModel", registry.deploy_model),
             api("POST", f"/{ENDPOINT}:undeployModel", registry.undeploy_model),
             api("POST", f"/{ENDPOINT}:generateContent", registry.generate_content),
         )
