@@ -117,7 +117,7 @@ def seed(server: Any, root: Path) -> None:
     result = load(root)
     if result.desired is None:
         raise SystemExit("\n".join(str(problem) for problem in result.problems))
-    service = server.app.services["models"]
+    service = server.app.gemini.models
     for model in result.desired.models:
         call = Call(
             version="v1beta", body=create_body(model), query={"tunedModelId": model.id}, enums=Enums(), now=time.time()

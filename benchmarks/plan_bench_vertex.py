@@ -96,7 +96,7 @@ def seed_vertex(server: EmulatorServer, desired: Desired) -> None:
     client = VertexClient(server.url, server.url, settings.project, settings.location)
     client.ensure_bucket(settings.bucket)
     backend = VertexBackend(client, settings, emulated=True)
-    gcs, jobs = server.app.services["gcs"], server.app.services["jobs"]
+    gcs, jobs = server.app.gcs.service, server.app.vertex.jobs
     for model in desired.models:
         data = canonical_jsonl(model)
         name = object_name(settings.prefix, data)

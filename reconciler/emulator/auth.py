@@ -30,27 +30,6 @@ UNAUTHENTICATED_MESSAGE = (
 SCOPE_MESSAGE = "Request had insufficient authentication scopes."
 ERROR_INFO_TYPE = "type.googleapis.com/google.rpc.ErrorInfo"
 
-# The RPC behind each handler that needs the tuning scope, for ErrorInfo.metadata.method.
-TUNING_RPCS = {
-    "models.create_tuned_model": "ModelService.CreateTunedModel",
-    "models.list_tuned_models": "ModelService.ListTunedModels",
-    "models.get_tuned_model": "ModelService.GetTunedModel",
-    "models.update_tuned_model": "ModelService.UpdateTunedModel",
-    "models.delete_tuned_model": "ModelService.DeleteTunedModel",
-    "models.get_operation": "google.longrunning.Operations.GetOperation",
-    "models.cancel_operation": "google.longrunning.Operations.CancelOperation",
-    "models.list_model_operations": "google.longrunning.Operations.ListOperations",
-    "models.list_operations": "google.longrunning.Operations.ListOperations",
-    "permissions.transfer_ownership": "PermissionService.TransferOwnership",
-    "permissions.create_permission": "PermissionService.CreatePermission",
-    "permissions.list_permissions": "PermissionService.ListPermissions",
-    "permissions.get_permission": "PermissionService.GetPermission",
-    "permissions.update_permission": "PermissionService.UpdatePermission",
-    "permissions.delete_permission": "PermissionService.DeletePermission",
-    "generation.generate_content_tuned": "GenerativeService.GenerateContent",
-    "generation.generate_text_tuned": "TextService.GenerateText",
-}
-
 
 @dataclass(frozen=True)
 class AuthSettings:
@@ -59,16 +38,17 @@ class AuthSettings:
     tokens_without_tuning_scope: frozenset[str] = field(default_factory=frozenset)
 
 
-def check_caller(settings: AuthSettings, authorization: str, has_api_key: bool, handler: str, version: str) -> None:
-    """Raise the real API's refusal for this caller and method, if any."""
+def check_caller(settings: AuthSettings, authorization: str, has_api_key: bool, scoped_rpc: str, version: str) -> None:
+    """Raise the real API's refusal for this caller and method, if any. `scoped_rpc`
+    is the RPC of a method that needs the tuning scope (its route says), else ""."""
     if settings.require_auth and not has_api_key:
         if not authorization:
             raise ApiError("PERMISSION_DENIED", UNREGISTERED_MESSAGE)
         if not _bearer_token(authorization):
             raise ApiError("UNAUTHENTICATED", UNAUTHENTICATED_MESSAGE)
     token = _bearer_token(authorization)
-    if token in settings.tokens_without_tuning_scope and handler in TUNING_RPCS:
-        raise _insufficient_scopes(_full_method(TUNING_RPCS[handler], version))
+    if scoped_rpc and token in settings.tokens_without_tuning_scope:
+        raise _insufficient_scopes(_full_method(scoped_rpc, version))
 
 
 def _full_method(rpc: str, version: str) -> str:

@@ -10,10 +10,11 @@ The grammar (Google Cloud's "System parameters" and partial-response pages):
 
 A selection on a list applies to each element. A name the response message
 does not have is a 400 (`Invalid field selection <name>`), even when this one
-answer happens to omit the field; so the answer's shape is declared here per
-method (`RESPONSES`). A method without a declared shape (Vertex AI, Cloud
-Storage, generation) gets the mask as a filter only. The mask is checked
-before the handler runs, so a bad mask changes nothing.
+answer happens to omit the field; so the answer's shape is declared with each
+route (`routing.Endpoint.response`; the Gemini shapes are in `gemini/shapes.py`).
+A method without a declared shape (Vertex AI, Cloud Storage, generation) gets
+the mask as a filter only. The mask is checked before the handler runs, so a
+bad mask changes nothing.
 """
 
 from __future__ import annotations
@@ -33,91 +34,6 @@ Shape = Mapping[str, Any]
 ANY: Shape = {"*": None}
 WILDCARD = "*"
 _TOKEN = re.compile(r"\s*([A-Za-z_@$][A-Za-z0-9_@$]*|\*|[(),/.])\s*")
-
-# --- shapes of the Gemini tuned-model surface's answers --------------------------------
-
-_SNAPSHOT = {"step": None, "epoch": None, "meanLoss": None, "computeTime": None}
-_HYPERPARAMETERS = {"learningRate": None, "learningRateMultiplier": None, "epochCount": None, "batchSize": None}
-_EXAMPLES = {"examples": {"examples": {"textInput": None, "output": None}}, "multiturnExamples": {"examples": ANY}}
-TUNED_MODEL: Shape = {
-    "name": None,
-    "baseModel": None,
-    "tunedModelSource": {"tunedModel": None, "baseModel": None},
-    "displayName": None,
-    "description": None,
-    "temperature": None,
-    "topP": None,
-    "topK": None,
-    "state": None,
-    "createTime": None,
-    "updateTime": None,
-    "tuningTask": {
-        "startTime": None,
-        "completeTime": None,
-        "snapshots": _SNAPSHOT,
-        "trainingData": _EXAMPLES,
-        "hyperparameters": _HYPERPARAMETERS,
-    },
-    "readerProjectNumbers": None,
-}
-_METADATA = {
-    "@type": None,
-    "tunedModel": None,
-    "totalSteps": None,
-    "completedSteps": None,
-    "completedPercent": None,
-    "snapshots": _SNAPSHOT,
-}
-OPERATION: Shape = {
-    "name": None,
-    "metadata": _METADATA,
-    "done": None,
-    "error": {"code": None, "message": None, "details": ANY},
-    "response": {"@type": None, **TUNED_MODEL},
-}
-PERMISSION: Shape = {"name": None, "granteeType": None, "emailAddress": None, "role": None}
-BASE_MODEL: Shape = dict.fromkeys(
-    (
-        "name",
-        "baseModelId",
-        "version",
-        "displayName",
-        "description",
-        "inputTokenLimit",
-        "outputTokenLimit",
-        "supportedGenerationMethods",
-        "temperature",
-        "maxTemperature",
-        "topP",
-        "topK",
-    )
-)
-EMPTY: Shape = {}
-
-
-def _page(key: str, item: Shape) -> Shape:
-    return {key: item, "nextPageToken": None}
-
-
-RESPONSES: dict[str, Shape] = {
-    "models.create_tuned_model": OPERATION,
-    "models.list_tuned_models": _page("tunedModels", TUNED_MODEL),
-    "models.get_tuned_model": TUNED_MODEL,
-    "models.update_tuned_model": TUNED_MODEL,
-    "models.delete_tuned_model": EMPTY,
-    "models.get_operation": OPERATION,
-    "models.cancel_operation": EMPTY,
-    "models.list_model_operations": _page("operations", OPERATION),
-    "models.list_operations": _page("operations", OPERATION),
-    "permissions.create_permission": PERMISSION,
-    "permissions.list_permissions": _page("permissions", PERMISSION),
-    "permissions.get_permission": PERMISSION,
-    "permissions.update_permission": PERMISSION,
-    "permissions.delete_permission": EMPTY,
-    "permissions.transfer_ownership": EMPTY,
-    "emulator.list_base_models": _page("models", BASE_MODEL),
-    "emulator.get_base_model": BASE_MODEL,
-}
 
 
 @dataclass(frozen=True)

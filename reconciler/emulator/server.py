@@ -20,7 +20,7 @@ from reconciler.emulator.faults import FaultSettings
 from reconciler.emulator.gcs.service import seed_bucket
 from reconciler.emulator.holds import Hold
 from reconciler.emulator.ids import IdMaker
-from reconciler.emulator.service import VERTEX_FAILURES, TuningSettings
+from reconciler.emulator.settings import VERTEX_FAILURES, TuningSettings
 from reconciler.emulator.store import MEMORY, Store, open_store
 
 log = logging.getLogger(__name__)
@@ -130,15 +130,15 @@ class EmulatorServer:
         """Hold the next `times` requests of `method` whose path matches `path_regex`
         (before their handler runs, or with `after` before their answer is sent) until
         `release()`: `hold.wait_arrived(timeout=5)`, then `hold.release()`."""
-        return self.app.holds.add(method, path_regex, times, after)
+        return self.app.control.holds.add(method, path_regex, times, after)
 
     def lose_answers(self, method: str, path_regex: str, count: int = 1, answer: str = "drop") -> None:
         """Serve the next `count` such requests, then drop the connection (`drop`) or
         answer 503 (`503`) instead of their answer."""
-        self.app.lost_answers.arm(method, path_regex, count, answer)
+        self.app.control.lost_answers.arm(method, path_regex, count, answer)
 
     def stop(self) -> None:
-        self.app.holds.release_all()  # a held request must not outlive the server
+        self.app.control.holds.release_all()  # a held request must not outlive the server
         if self._server is not None:
             self._server.shutdown()  # waits for serve_forever to return
             self._server.server_close()

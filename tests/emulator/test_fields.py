@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from reconciler.emulator import EmulatorOptions, EmulatorServer
 from reconciler.emulator.errors import ApiError
-from reconciler.emulator.fields import TUNED_MODEL, parse_mask
+from reconciler.emulator.fields import parse_mask
+from reconciler.emulator.gemini.shapes import TUNED_MODEL
 from tests.emulator.helpers import call, create, error_of
 
 PARSED = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reconciler.emulator import EmulatorOptions, EmulatorServer
-from reconciler.emulator.tuning import mean_loss
+from reconciler.emulator.gemini.tuning import mean_loss
 from tests.emulator.helpers import call, create
 
 

@@ -137,7 +137,7 @@ def test_a_job_ended_by_two_emulators_at_once_makes_one_model(make_emulator: Any
     create_job(first.url)
     clock.advance(3600)  # the job has ended; nobody has seen it yet
 
-    second_store = second.app.vertex.store
+    second_store = second.app.vertex.resources.store
     reached = threading.Event()  # the second settle began its transaction, or read the markers
     second_store._db = _Watched(second_store._db, reached)
     read_markers = second_store.documents_after
@@ -148,19 +148,19 @@ def test_a_job_ended_by_two_emulators_at_once_makes_one_model(make_emulator: Any
         return read_markers(kind, position, limit)
 
     second_store.documents_after = documents_after  # type: ignore[method-assign]
-    first_store = first.app.vertex.store
+    first_store = first.app.vertex.resources.store
     write = first_store.change_document
     other: list[threading.Thread] = []
 
     def change_document(kind: str, key: str, change: Any) -> Any:
         if kind == MODELS and not other:  # the first settle is about to make the Model
-            other.append(threading.Thread(target=second.app.vertex.settle, args=(clock(),)))
+            other.append(threading.Thread(target=second.app.vertex.resources.settle, args=(clock(),)))
             other[0].start()
             assert reached.wait(30)
         return write(kind, key, change)
 
     first_store.change_document = change_document  # type: ignore[method-assign]
-    first.app.vertex.settle(clock())
+    first.app.vertex.resources.settle(clock())
     other[0].join(timeout=60)
     assert not other[0].is_alive()
     models = vertex(first.url, "GET", f"{PARENT}/models").json()["models"]

@@ -129,7 +129,7 @@ def seed(server: EmulatorServer, models: Iterable[DesiredModel]) -> None:
     """Create `models` as apply would (same body, same id, the trailer bound to the
     createTime), without HTTP; ACTIVE at once when the emulator's step_seconds is 0.
     Permissions are not granted."""
-    service = server.app.services["models"]
+    service = server.app.gemini.models
     for model in models:
         now = time.time()
         body = create_body(model)
@@ -149,7 +149,7 @@ def seed_unmanaged(server: EmulatorServer, model_id: str) -> None:
         "tuningTask": {"trainingData": {"examples": {"examples": [{"textInput": "1", "output": "2"}]}}},
     }
     call = Call(version="v1beta", body=body, query={"tunedModelId": model_id}, enums=Enums(), now=time.time())
-    server.app.services["models"].create_tuned_model(call)
+    server.app.gemini.models.create_tuned_model(call)
 
 
 def reset_request_counts(server: EmulatorServer) -> None:

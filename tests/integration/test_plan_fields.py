@@ -48,7 +48,7 @@ class Recording(requests.Session):
 
 def seed_at(server: EmulatorServer, model: DesiredModel, started: float) -> None:
     call = Call(version="v1beta", body=create_body(model), query={"tunedModelId": model.id}, enums=Enums(), now=started)
-    server.app.services["models"].create_tuned_model(call)
+    server.app.gemini.models.create_tuned_model(call)
 
 
 def account(tmp_path: Path, make_emulator: Callable[..., EmulatorServer]) -> tuple[EmulatorServer, Desired]:

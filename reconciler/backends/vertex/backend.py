@@ -629,8 +629,10 @@ class VertexBackend:
                 bodies[name] = self.client.get_model(name)
                 self._refuse_foreign_versions(name)
         made = {e for job in handle.jobs if job_model(job) in bodies for e in job_endpoints(job)}
-        if handle.model is not None and without_version(handle.model["name"]) in bodies:
-            made |= set(handle.endpoints)
+        for name in bodies.keys() - {job_model(job) for job in handle.jobs}:
+            # An imported Model's job is not ours: what that job made is read from it
+            # (every endpoint serving the Model would take a user's own too).
+            made |= set(job_endpoints(self._job_that_made(bodies[name]) or {}))
         serving = sorted(made) + [
             r.get("endpoint", "") for body in bodies.values() for r in body.get("deployedModels") or ()
         ]

@@ -12,6 +12,11 @@ from reconciler.emulator.ids import IdMaker, project_number
 LOCATION = re.compile(r"[a-z][a-z0-9-]{0,62}")
 PROJECT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]|\d{1,20}")
 RESOURCE_ID = re.compile(r"\d{1,20}")
+# An Endpoint id its creator chose (CreateEndpoint's `endpointId`): a letter, then up to
+# 62 of [a-z0-9-] ending in a letter or digit; or up to 9 digits, no leading zero.
+CHOSEN_ENDPOINT_ID = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?|[1-9]\d{0,8}")
+# A DeployedModel id its deployer chose: "1-10 characters, and valid characters are /[0-9]/".
+CHOSEN_DEPLOYED_ID = re.compile(r"\d{1,10}")
 # The regions where Vertex AI runs supervised tuning (Google Cloud's "Supervised
 # tuning region settings" page for Gemini); reconciler.yaml validation keeps the same list.
 TUNING_REGIONS = frozenset(
@@ -113,3 +118,9 @@ def new_id(ids: IdMaker) -> str:
 def check_id(resource_id: str, kind: str) -> None:
     if not RESOURCE_ID.fullmatch(resource_id):
         raise ApiError("INVALID_ARGUMENT", f"Invalid {kind} id: {resource_id[:100]}")
+
+
+def check_endpoint_id(endpoint_id: str) -> None:
+    """A server-made id, or one chosen at CreateEndpoint."""
+    if not (RESOURCE_ID.fullmatch(endpoint_id) or CHOSEN_ENDPOINT_ID.fullmatch(endpoint_id)):
+        raise ApiError("INVALID_ARGUMENT", f"Invalid endpoint id: {endpoint_id[:100]}")

@@ -1,7 +1,7 @@
 """models, endpoints, their long-running operations, and generateContent on a
-tuned endpoint. Deletes and undeploys are operations in progress for one step
-of the clock (or the operation_seconds fault), ending in an error when the
-operation_errors fault says so."""
+tuned endpoint. Endpoint creates, deploys, undeploys and deletes are
+operations in progress for one step of the clock (or the operation_seconds
+fault), ending in an error when the operation_errors fault says so."""
 
 from __future__ import annotations
 
@@ -11,13 +11,22 @@ from typing import Any
 
 from reconciler.emulator import inference
 from reconciler.emulator.calls import Call, Reply
-from reconciler.emulator.errors import failed_precondition, invalid_argument, not_found
+from reconciler.emulator.errors import already_exists, failed_precondition, invalid_argument, not_found
 from reconciler.emulator.paging import encode_token, page_body, page_of_documents, page_request
 from reconciler.emulator.records import Example
 from reconciler.emulator.schema import parse
 from reconciler.emulator.vertex import render
 from reconciler.emulator.vertex.filters import compile_filter
-from reconciler.emulator.vertex.names import Parent, check_id, parent_of
+from reconciler.emulator.vertex.names import (
+    CHOSEN_DEPLOYED_ID,
+    CHOSEN_ENDPOINT_ID,
+    Parent,
+    check_endpoint_id,
+    check_id,
+    new_id,
+    parent_of,
+    parse_name,
+)
 from reconciler.emulator.vertex.resources import (
     ENDPOINTS,
     MODELS,
@@ -28,6 +37,7 @@ from reconciler.emulator.vertex.resources import (
     serialized,
 )
 from reconciler.emulator.vertex.schema import (
+    DEPLOY_MODEL,
     ENDPOINT,
     GENERATE,
     MERGE_VERSION_ALIASES,
@@ -186,7 +196,10 @@ class RegistryService:
         raise invalid_argument(MALFORMED_MODEL.format(name=name[:300]))  # python-genai#1679
 
     def _model_version(self, call: Call, project: str, location: str, model_id: str) -> tuple[Document, Document]:
-        where = self._parent(call, project, location)
+        return self._find_version(self._parent(call, project, location), model_id)
+
+    def _find_version(self, where: Parent, model_id: str) -> tuple[Document, Document]:
+        """`{id}`, `{id}@{version}` or `{id}@{alias}` of this parent, or a 404."""
         bare, _, wanted = model_id.partition("@")
         check_id(bare, "model")
         model = self.vertex.find(MODELS, where, bare)
@@ -246,6 +259,105 @@ class RegistryService:
         operation = self.vertex.operation(name, call.version, "DeleteOperationMetadata", "Empty", call.now)
         self.vertex.remove_when_done(ENDPOINTS, endpoint, operation)
         return 200, render.operation(operation, call.now)
+
+    @serialized
+    def create_endpoint(self, call: Call, project: str, location: str) -> Reply:
+        """An empty Endpoint (no deployments, no traffic), made at once unless the
+        operation ends in an error [infer], as an undeploy."""
+        where = self._parent(call, project, location)
+        body = parse(call.body, ENDPOINT, "endpoint")
+        endpoint_id = self._new_endpoint_id(where, call.query.get("endpointId"))
+        endpoint: Document = {
+            "id": endpoint_id,
+            "parent": vars(where),
+            "create_time": call.now,
+            "update_time": call.now,
+            "description": body.get("description") or "",
+            "labels": check_labels(body.get("labels"), "endpoint.labels"),
+            "deployed": [],
+            "traffic_split": {},
+        }
+        _set_common_field(endpoint, "displayName", body.get("displayName"), "endpoint")
+        name = where.child("endpoints", endpoint_id)
+        operation = self.vertex.operation(
+            name,
+            call.version,
+            "CreateEndpointOperationMetadata",
+            "Endpoint",
+            call.now,
+            response=render.endpoint(endpoint),
+        )
+        if not operation.get("error"):
+            self.vertex.save(ENDPOINTS, endpoint)
+        return 200, render.operation(operation, call.now)
+
+    def _new_endpoint_id(self, where: Parent, chosen: str | None) -> str:
+        if chosen is None:
+            return new_id(self.vertex.ids)
+        if not CHOSEN_ENDPOINT_ID.fullmatch(chosen):
+            raise invalid_argument(
+                f"endpoint_id {chosen[:70]!r} must be a lowercase letter then up to 62 letters, digits "
+                "or hyphens (not ending in a hyphen), or up to 9 digits without a leading zero.",
+                "endpoint_id",
+            )
+        if self.vertex.find(ENDPOINTS, where, chosen) is not None:
+            raise already_exists(f'endpoint "{where.child("endpoints", chosen)}" already exists')  # [infer] wording
+        return chosen
+
+    @serialized
+    def deploy_model(self, call: Call, project: str, location: str, endpoint_id: str) -> Reply:
+        """A new DeployedModel of a Model version (the default one unless the name
+        says `@version` or `@alias`) at one of its checkpoints; a non-empty
+        `trafficSplit` replaces the endpoint's, "0" standing for the new
+        deployment. Made at once unless the operation ends in an error [infer]."""
+        request = parse(call.body, DEPLOY_MODEL)
+        endpoint = self._endpoint(call, project, location, endpoint_id)
+        name = render.parent(endpoint).child("endpoints", endpoint["id"])
+        sent = request.get("deployedModel") or {}
+        model, version = self._deployable(sent.get("model") or "")
+        deployment = {
+            "id": self._new_deployed_id(endpoint, name, sent.get("id") or ""),
+            "model": render.parent(model).child("models", model["id"]),
+            "model_version_id": version["version_id"],
+            "checkpoint_id": _checkpoint(version, sent.get("checkpointId")),
+            "display_name": sent.get("displayName") or model["display_name"],
+            "create_time": call.now,
+        }
+        split = _split_after_deploy(endpoint, deployment["id"], request.get("trafficSplit"))
+        operation = self.vertex.operation(
+            name,
+            call.version,
+            "DeployModelOperationMetadata",
+            "DeployModelResponse",
+            call.now,
+            response={"deployedModel": render.deployed_model(deployment)},
+        )
+        if not operation.get("error"):
+            endpoint["deployed"].append(deployment)
+            endpoint["traffic_split"] = endpoint["traffic_split"] if split is None else split
+            endpoint["update_time"] = call.now
+            self.vertex.save(ENDPOINTS, endpoint)
+            reference = {"endpoint": name, "deployed_model_id": deployment["id"], "version_id": version["version_id"]}
+            model["deployed"].append(reference)
+            self.vertex.save(MODELS, model)
+        return 200, render.operation(operation, call.now)
+
+    def _deployable(self, model_name: str) -> tuple[Document, Document]:
+        """The Model version `deployedModel.model` names, in any location."""
+        if not model_name:
+            raise invalid_argument("deployed_model.model is required.", "deployed_model.model")
+        ref = parse_name(model_name, "models", "deployed_model.model")
+        return self._find_version(ref.parent, f"{ref.resource_id}@{ref.version}" if ref.version else ref.resource_id)
+
+    def _new_deployed_id(self, endpoint: Document, endpoint_name: str, chosen: str) -> str:
+        if not chosen:
+            return new_id(self.vertex.ids)
+        if not CHOSEN_DEPLOYED_ID.fullmatch(chosen):
+            raise invalid_argument("deployed_model.id must be 1 to 10 digits.", "deployed_model.id")
+        if any(item["id"] == chosen for item in endpoint["deployed"]):
+            # [infer] wording and code
+            raise already_exists(f"Deployed model {chosen} already exists on endpoint {endpoint_name}.")
+        return chosen
 
     @serialized
     def undeploy_model(self, call: Call, project: str, location: str, endpoint_id: str) -> Reply:
@@ -312,7 +424,7 @@ class RegistryService:
 
     def _endpoint(self, call: Call, project: str, location: str, endpoint_id: str) -> Document:
         where = self._parent(call, project, location)
-        check_id(endpoint_id, "endpoint")
+        check_endpoint_id(endpoint_id)
         endpoint = self.vertex.find(ENDPOINTS, where, endpoint_id)
         if endpoint is None:
             raise missing("endpoint", where.child("endpoints", endpoint_id))
@@ -408,14 +520,47 @@ def _split_after_undeploy(endpoint: Document, deployed_id: str, sent: Any) -> di
                 f"Deployed model {deployed_id} still receives traffic; send a traffic_split that takes it away."
             )
         return {key: value for key, value in current.items() if key != deployed_id}
+    split = _percentages(sent)
+    if sent.get(deployed_id) or set(split) - set(remaining) or sum(split.values()) != 100:
+        raise invalid_argument("traffic_split must give 100 percent to the remaining deployed models.", "traffic_split")
+    return split
+
+
+def _split_after_deploy(endpoint: Document, deployed_id: str, sent: Any) -> dict[str, int] | None:
+    """DeployModel's rule: a non-empty split replaces the endpoint's, "0" naming the
+    new deployment, and adds up to 100 among its deployments; without one the
+    endpoint's split stays (the new deployment gets no traffic). None: unchanged."""
+    if not sent:
+        return None
+    known = {item["id"] for item in endpoint["deployed"]} | {"0"}
+    split = {deployed_id if key == "0" else key: value for key, value in _percentages(sent).items()}
+    if set(sent) - known or sum(split.values()) != 100:
+        raise invalid_argument(
+            'traffic_split must give 100 percent among the endpoint\'s deployed models and "0", the new one.',
+            "traffic_split",
+        )
+    return split
+
+
+def _percentages(sent: Any) -> dict[str, int]:
+    """A traffic split as sent: deployed model ids to whole percentages; those at 0 dropped."""
     if not (
         isinstance(sent, dict) and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in sent.values())
     ):
         raise invalid_argument("traffic_split must map deployed model ids to percentages.", "traffic_split")
-    split = {key: value for key, value in sent.items() if value}
-    if sent.get(deployed_id) or set(split) - set(remaining) or sum(split.values()) != 100:
-        raise invalid_argument("traffic_split must give 100 percent to the remaining deployed models.", "traffic_split")
-    return split
+    return {key: value for key, value in sent.items() if value}
+
+
+def _checkpoint(version: Document, wanted: str | None) -> str:
+    """The checkpoint a deployment serves: the one asked for, or the version's default."""
+    if not wanted:
+        return str(version["default_checkpoint_id"])
+    if wanted not in {point["checkpointId"] for point in version["checkpoints"]}:
+        raise invalid_argument(
+            f"checkpoint_id {wanted[:50]!r} is not a checkpoint of this model version.",
+            "deployed_model.checkpoint_id",
+        )
+    return wanted
 
 
 def _last_user_text(request: Document) -> str:

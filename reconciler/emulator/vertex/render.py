@@ -171,25 +171,26 @@ def endpoint(document: JsonDict) -> JsonDict:
         "displayName": document["display_name"],
     }
     body.update(_compact({"description": document["description"]}))
-    deployed = [
-        _compact(
-            {
-                "id": item["id"],
-                "model": item["model"],
-                "modelVersionId": item["model_version_id"],
-                "displayName": item["display_name"],
-                "createTime": timestamp(item["create_time"]),
-                "checkpointId": item["checkpoint_id"],
-            }
-        )
-        for item in document["deployed"]
-    ]
+    deployed = [deployed_model(item) for item in document["deployed"]]
     body.update(_compact({"deployedModels": deployed, "trafficSplit": document["traffic_split"]}))
     body["etag"] = etag(document)
     body.update(_compact({"labels": document["labels"]}))
     body["createTime"] = timestamp(document["create_time"])
     body["updateTime"] = timestamp(document["update_time"])
     return body
+
+
+def deployed_model(item: JsonDict) -> JsonDict:
+    return _compact(
+        {
+            "id": item["id"],
+            "model": item["model"],
+            "modelVersionId": item["model_version_id"],
+            "displayName": item["display_name"],
+            "createTime": timestamp(item["create_time"]),
+            "checkpointId": item["checkpoint_id"],
+        }
+    )
 
 
 # --- operations --------------------------------------------------------------------------
@@ -223,5 +224,5 @@ def operation(document: JsonDict, now: float) -> JsonDict:
     if document.get("error"):
         body["error"] = document["error"]
     else:
-        body["response"] = {"@type": response_url}
+        body["response"] = {"@type": response_url, **document.get("response", {})}
     return body

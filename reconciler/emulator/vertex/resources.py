@@ -19,7 +19,7 @@ from typing import Any
 from reconciler.emulator.calls import Reply
 from reconciler.emulator.errors import ApiError, invalid_argument, not_found
 from reconciler.emulator.ids import IdMaker
-from reconciler.emulator.service import TuningSettings
+from reconciler.emulator.settings import TuningSettings
 from reconciler.emulator.store import Document, Store
 from reconciler.emulator.vertex import render
 from reconciler.emulator.vertex.faults import VertexFaults
@@ -77,11 +77,18 @@ class Vertex:
         self.store.change_document(kind, render.parent(document).key(document["id"]), lambda _: None)
 
     def operation(
-        self, resource_name: str, api_version: str, metadata_type: str, response_type: str, now: float
+        self,
+        resource_name: str,
+        api_version: str,
+        metadata_type: str,
+        response_type: str,
+        now: float,
+        response: Document | None = None,
     ) -> Document:
         """A new operation, in progress for one step of the clock (`step_seconds`,
         or the `operation_seconds` fault when set) and failed when an
-        `operation_errors` fault is armed (its caller then makes no change)."""
+        `operation_errors` fault is armed (its caller then makes no change).
+        `response` is the message of `response_type` it answers once done."""
         name = f"{resource_name}/operations/{new_id(self.ids)}"
         seconds = self.faults.operation_seconds or self.tuning.step_seconds
         document: Document = {
@@ -94,6 +101,8 @@ class Vertex:
         }
         if self.faults.take("operation_errors"):  # [infer] the text
             document["error"] = {"code": 13, "message": "Internal error encountered."}
+        elif response:
+            document["response"] = response
         self.store.change_document(OPERATIONS, name, lambda _: document)
         return document
 

@@ -110,6 +110,38 @@ ENDPOINT = Message(
         "updateTime": TIMESTAMP,
     },
 )
+DEPLOYED_MODEL = Message(
+    "DeployedModel",
+    {
+        "id": STRING,
+        "model": STRING,
+        "displayName": STRING,
+        "checkpointId": STRING,
+        # accepted and not simulated: where and how a deployment would run
+        "dedicatedResources": ANY,
+        "automaticResources": ANY,
+        "sharedResources": STRING,
+        "serviceAccount": STRING,
+        "disableExplanations": BOOL,
+        "explanationSpec": ANY,
+        "enableAccessLogging": BOOL,
+        "disableContainerLogging": BOOL,
+        "enableContainerLogging": BOOL,  # v1beta1
+        "fasterDeploymentConfig": ANY,
+        "speculativeDecodingSpec": ANY,
+        "systemLabels": ANY,
+        "gdcConnectedModel": STRING,
+        # output only
+        "modelVersionId": STRING,
+        "createTime": TIMESTAMP,
+        "privateEndpoints": ANY,
+        "status": ANY,
+    },
+)
+DEPLOY_MODEL = Message(
+    "DeployModelRequest",
+    {"endpoint": STRING, "deployedModel": DEPLOYED_MODEL, "trafficSplit": ANY},
+)
 UNDEPLOY_MODEL = Message(
     "UndeployModelRequest",
     {"endpoint": STRING, "deployedModelId": STRING, "trafficSplit": ANY},

@@ -36,7 +36,7 @@ def test_a_lost_answer_anywhere_in_a_replace_converges(
     for _ in range(3):
         if vertex_cli(repo, emulator, "apply", "--yes").code == 0:
             break
-    assert emulator.app.lost_answers.to_json() == []  # the answer was lost, once
+    assert emulator.app.control.lost_answers.to_json() == []  # the answer was lost, once
     plan = vertex_cli(repo, emulator, "plan", "--detailed-exitcode")
     assert plan.code == 0, plan.text
     assert len(jobs_of(emulator, "numbers")) == 2  # the original and exactly one replacement

@@ -5,24 +5,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
-from reconciler.emulator import wire
 from reconciler.emulator.calls import Call, Reply
-from reconciler.emulator.catalog import BaseModel, find_base_model
 from reconciler.emulator.errors import (
     ApiError,
     failed_precondition,
     invalid_argument,
     not_found,
 )
+from reconciler.emulator.gemini import render
+from reconciler.emulator.gemini.catalog import BaseModel, find_base_model
+from reconciler.emulator.gemini.tuning import MAX_TOTAL_STEPS, progress, total_steps
 from reconciler.emulator.ids import MODEL_ID, IdMaker
 from reconciler.emulator.paging import page_body, page_of_models, page_request
 from reconciler.emulator.records import Example, PermissionRecord, TunedModelRecord
 from reconciler.emulator.schema import TUNED_MODEL, parse
+from reconciler.emulator.settings import TuningSettings
 from reconciler.emulator.store import Store, require
-from reconciler.emulator.tuning import MAX_TOTAL_STEPS, progress, total_steps
 
 MAX_DISPLAY_NAME = 40
 # The documented limits of a tuning example (Gemini 1.5 Flash), applied to every base model.
@@ -46,22 +47,6 @@ IMMUTABLE_PATHS = frozenset(
 OUTPUT_ONLY_FIELDS = ("name", "state", "createTime", "updateTime")
 
 
-VERTEX_FAILURES = ("endpoint", "tuning")
-
-
-@dataclass
-class TuningSettings:
-    """How the simulated service tunes; the server owns one, /_internal/ may change it."""
-
-    step_seconds: float = 0.0
-    fail_rate: float = 0.0
-    fail_ids: frozenset[str] = field(default_factory=frozenset)
-    # How a Vertex job chosen by fail_rate / fail_ids fails (see vertex/timeline.py):
-    # "endpoint" (code 13 once tuned: its Model stays, no Endpoint) or "tuning" (no Model).
-    vertex_failure: str = "endpoint"
-    owner_email: str = "owner@emulator.local"
-
-
 class TunedModelService:
     def __init__(self, store: Store, ids: IdMaker, settings: TuningSettings) -> None:
         self.store = store
@@ -83,7 +68,7 @@ class TunedModelService:
         base, source = self._source(body, call.now)
         record = self._new_record(call, body, base, source, model_id)
         self._insert(record, generated=not model_id)
-        return 200, wire.operation(record, call.now, call.enums)
+        return 200, render.operation(record, call.now, call.enums)
 
     def _insert(self, record: TunedModelRecord, generated: bool) -> None:
         for _ in range(5):
@@ -154,14 +139,14 @@ class TunedModelService:
 
     def get_tuned_model(self, call: Call, model_id: str) -> Reply:
         snapshots = call.wants("tuningTask", "snapshots")
-        return 200, wire.tuned_model(self._record(model_id), call.now, call.enums, snapshots=snapshots)
+        return 200, render.tuned_model(self._record(model_id), call.now, call.enums, snapshots=snapshots)
 
     def list_tuned_models(self, call: Call) -> Reply:
         page = page_request(call.query, default_size=10, max_size=1000)
         matches = _text_filter(page.filter)
         records, next_token = page_of_models(self.store, page, matches)
         snapshots = call.wants("tunedModels", "tuningTask", "snapshots")
-        models = [wire.tuned_model(r, call.now, call.enums, snapshots=snapshots) for r in records]
+        models = [render.tuned_model(r, call.now, call.enums, snapshots=snapshots) for r in records]
         return 200, page_body("tunedModels", models, next_token)
 
     def update_tuned_model(self, call: Call, model_id: str) -> Reply:
@@ -176,7 +161,7 @@ class TunedModelService:
             return record
 
         record = self.store.mutate(model_id, change)
-        model = wire.tuned_model(record, call.now, call.enums)
+        model = render.tuned_model(record, call.now, call.enums)
         if call.version == "v1beta3":  # as recorded there: only the fields the patch set
             return 200, {name: value for name, value in model.items() if name in paths}
         return 200, model
@@ -189,7 +174,7 @@ class TunedModelService:
 
     def get_operation(self, call: Call, model_id: str, operation_id: str) -> Reply:
         record = self._operation_record(model_id, operation_id)
-        return 200, wire.operation(
+        return 200, render.operation(
             record,
             call.now,
             call.enums,
@@ -200,12 +185,12 @@ class TunedModelService:
     def list_model_operations(self, call: Call, model_id: str) -> Reply:
         page_request(call.query, default_size=10, max_size=1000)  # validates the parameters
         record = self._record(model_id)
-        return 200, {"operations": [wire.operation(record, call.now, call.enums)]}
+        return 200, {"operations": [render.operation(record, call.now, call.enums)]}
 
     def list_operations(self, call: Call) -> Reply:
         page = page_request(call.query, default_size=10, max_size=1000)
         records, next_token = page_of_models(self.store, page, _text_filter(""))
-        operations = [wire.operation(r, call.now, call.enums) for r in records]
+        operations = [render.operation(r, call.now, call.enums) for r in records]
         return 200, page_body("operations", operations, next_token)
 
     def cancel_operation(self, call: Call, model_id: str, operation_id: str) -> Reply:

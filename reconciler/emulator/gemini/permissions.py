@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.emulator import wire
 from reconciler.emulator.calls import Call, Reply
 from reconciler.emulator.errors import (
     already_exists,
@@ -13,6 +12,7 @@ from reconciler.emulator.errors import (
     invalid_argument,
     not_found,
 )
+from reconciler.emulator.gemini import render
 from reconciler.emulator.ids import IdMaker
 from reconciler.emulator.paging import encode_token, page_body, page_request
 from reconciler.emulator.records import PermissionRecord, TunedModelRecord
@@ -36,17 +36,17 @@ class PermissionService:
             return record
 
         record = self.store.mutate(model_id, add)
-        return 200, wire.permission(record, grant, call.enums)
+        return 200, render.permission(record, grant, call.enums)
 
     def get_permission(self, call: Call, model_id: str, permission_id: str) -> Reply:
         record = self._record(model_id)
-        return 200, wire.permission(record, _find(record, permission_id), call.enums)
+        return 200, render.permission(record, _find(record, permission_id), call.enums)
 
     def list_permissions(self, call: Call, model_id: str) -> Reply:
         page = page_request(call.query, default_size=10, max_size=1000)
         record = self._record(model_id)
         end = page.position + page.size
-        grants = [wire.permission(record, g, call.enums) for g in record.permissions[page.position : end]]
+        grants = [render.permission(record, g, call.enums) for g in record.permissions[page.position : end]]
         next_token = encode_token(end, page.filter) if end < len(record.permissions) else None
         return 200, page_body("permissions", grants, next_token)
 
@@ -71,7 +71,7 @@ class PermissionService:
             return record
 
         record = self.store.mutate(model_id, set_role)
-        return 200, wire.permission(record, changed[0], call.enums)
+        return 200, render.permission(record, changed[0], call.enums)
 
     def delete_permission(self, call: Call, model_id: str, permission_id: str) -> Reply:
         def remove(record: TunedModelRecord) -> TunedModelRecord:

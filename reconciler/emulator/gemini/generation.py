@@ -8,17 +8,17 @@ from typing import Any
 
 from reconciler.emulator import inference
 from reconciler.emulator.calls import Call, Reply
-from reconciler.emulator.catalog import BaseModel, find_base_model
 from reconciler.emulator.errors import (
     failed_precondition,
     invalid_argument,
     not_found,
     tuned_model_not_found,
 )
+from reconciler.emulator.gemini.catalog import BaseModel, find_base_model
+from reconciler.emulator.gemini.tuning import progress
 from reconciler.emulator.records import TunedModelRecord
 from reconciler.emulator.schema import GENERATE_CONTENT, GENERATE_TEXT, HARM_CATEGORIES, parse
 from reconciler.emulator.store import Store
-from reconciler.emulator.tuning import progress
 from reconciler.emulator.wire import Enums
 
 # The documented input limit of a tuned model (Gemini 1.5 Flash), applied to every tuned model.
