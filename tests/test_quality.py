@@ -52,7 +52,7 @@ def test_the_gates_are_the_strict_ones() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
     assert config["mypy"]["strict"] is True
     independent = [c for c in config["importlinter"]["contracts"] if c["type"] == "independence"]
-    assert [c["modules"] for c in independent] == [["reconciler.backends.*"]]
+    assert ["reconciler.backends.*"] in [c["modules"] for c in independent]
 
 
 def test_the_contributor_hooks_are_valid_and_install_nothing() -> None:
