@@ -15,12 +15,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from reconciler.model.manifest import Customization
-
-if TYPE_CHECKING:
-    from reconciler.backends.bedrock.settings import BedrockSettings
 
 CATALOGUE_FILE = "catalogue.json"
 
@@ -181,11 +178,24 @@ def canonical_id(name: str, models: Mapping[str, ModelEntry] | None = None) -> s
     return next((model_id for model_id, entry in models.items() if bare in entry.aliases), bare)
 
 
-def catalogue(settings: BedrockSettings | None = None) -> dict[str, ModelEntry]:
-    """The shipped catalogue with reconciler.yaml's `bedrock.baseModels` added or overriding.
-    An override of a model the catalogue lacks is copied from its `like` (settings check it has one)."""
+class Override(Protocol):
+    """One entry of reconciler.yaml's `bedrock.baseModels` (settings.BaseModelOverride)."""
+
+    @property
+    def like(self) -> str | None: ...
+    @property
+    def customizations(self) -> tuple[Customization, ...] | None: ...
+    @property
+    def teachers(self) -> tuple[str, ...] | None: ...
+    @property
+    def regions(self) -> tuple[str, ...] | None: ...
+
+
+def catalogue(overrides: Mapping[str, Override] | None = None) -> dict[str, ModelEntry]:
+    """The shipped catalogue with reconciler.yaml's `bedrock.baseModels` (`settings.base_models`)
+    added or overriding. A model the catalogue lacks is copied from its `like` (the settings check it has one)."""
     merged = dict(CATALOGUE)
-    for name, override in (settings.base_models if settings else {}).items():
+    for name, override in (overrides or {}).items():
         model_id = canonical_id(name)
         known = merged.get(model_id)
         if override.like is not None:
@@ -202,7 +212,8 @@ def catalogue(settings: BedrockSettings | None = None) -> dict[str, ModelEntry]:
     return merged
 
 
-def entry(base_model: str, settings: BedrockSettings | None = None) -> ModelEntry | None:
-    """The catalogue entry of a base model (by id, alias or ARN), with the settings' overrides; None if unknown."""
-    models = catalogue(settings)
+def entry(base_model: str, overrides: Mapping[str, Override] | None = None) -> ModelEntry | None:
+    """The catalogue entry of a base model (by id, alias or ARN), with `bedrock.baseModels`'
+    overrides (`settings.base_models`); None if unknown."""
+    models = catalogue(overrides)
     return models.get(canonical_id(base_model, models))

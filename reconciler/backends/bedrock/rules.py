@@ -175,7 +175,7 @@ def canonical_manifest(
 
 def checks(settings: BedrockSettings | None) -> BackendChecks:
     """What `validate` and every planning command check, with reconciler.yaml's catalogue entries and Region."""
-    models = catalogue(settings)
+    models = catalogue(settings.base_models if settings else None)
     region = settings.region if settings else None
 
     def limits_for(manifest: TunedModelManifest) -> DatasetLimits:

@@ -117,7 +117,7 @@ def test_bedrock_base_models_adds_a_model_like_one_it_has_and_overrides_facts() 
             "amazon.nova-micro-v1:0": {"customizations": ["fineTuning"], "teachers": []},
         }
     )
-    models = catalogue(block)
+    models = catalogue(block.base_models)
     added = models["amazon.nova-9-micro-v1:0"]
     assert (added.format, added.hyperparameters, added.regions) == (
         CONVERSATION,
@@ -125,7 +125,7 @@ def test_bedrock_base_models_adds_a_model_like_one_it_has_and_overrides_facts() 
         ("us-west-2",),
     )
     assert (models[NOVA].customizations, models[NOVA].teachers) == ((Customization.FINE_TUNING,), ())
-    assert entry("amazon.nova-9-micro-v1:0", block) == added
+    assert entry("amazon.nova-9-micro-v1:0", block.base_models) == added
     assert entry("amazon.nova-9-micro-v1:0") is None
     assert CATALOGUE[NOVA].customizations != models[NOVA].customizations  # the shipped catalogue is left alone
 
