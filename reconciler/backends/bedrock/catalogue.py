@@ -72,7 +72,9 @@ class ModelEntry:
     customizations: tuple[Customization, ...]
     teachers: tuple[str, ...]  # the models a distillation of it may learn from
     format: str  # its fine-tuning data's format
-    multi_turn: bool  # whether its examples may hold a conversation
+    # Whether its examples may hold a conversation, fine-tuned or distilled (Anthropic
+    # and Meta students take one exchange, Amazon Nova several).
+    multi_turn: bool
     reserved_keywords: bool  # whether user and system prompts may not hold Amazon Nova's reserved keywords
     hyperparameters: tuple[tuple[str, Range], ...]  # by the name the hyperParameters map uses
     inference: tuple[str, ...]
@@ -96,10 +98,6 @@ class ModelEntry:
         if customization is Customization.DISTILLATION:
             return CONVERSATION
         return self.format
-
-    def multi_turn_for(self, customization: Customization) -> bool:
-        # Distillation: Anthropic and Meta students take one exchange, Amazon Nova several (as fine-tuning).
-        return self.multi_turn and customization is not Customization.CONTINUED_PRE_TRAINING
 
     def ranges_for(self, customization: Customization) -> dict[str, Range]:
         """The hyperparameters it takes when customized this way, by name.

@@ -145,6 +145,6 @@ def example_format(entry: ModelEntry, customization: Customization) -> BedrockFo
     return BedrockFormat(
         name=entry.format_for(customization),
         model=entry.name,
-        multi_turn=entry.multi_turn_for(customization),
+        multi_turn=entry.multi_turn,
         reserved_keywords=entry.reserved_keywords,
     )

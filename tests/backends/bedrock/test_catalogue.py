@@ -85,8 +85,7 @@ def test_each_customization_has_its_format() -> None:
     assert titan.format_for(Customization.CONTINUED_PRE_TRAINING) == INPUT_TEXT
     llama = CATALOGUE["meta.llama3-1-8b-instruct-v1:0:128k"]
     assert llama.format_for(Customization.DISTILLATION) == CONVERSATION
-    assert not llama.multi_turn_for(Customization.DISTILLATION)
-    assert CATALOGUE[NOVA].multi_turn_for(Customization.DISTILLATION)
+    assert not llama.multi_turn and CATALOGUE[NOVA].multi_turn
     assert llama.ranges_for(Customization.DISTILLATION) == {}
 
 
