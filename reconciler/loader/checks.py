@@ -16,13 +16,16 @@ ManifestCheck = Callable[[TunedModelManifest], Iterable[tuple[tuple[str, ...], s
 
 @dataclass(frozen=True)
 class BackendChecks:
-    """What the chosen backend checks: its rules for each manifest, and its dataset limits."""
+    """What the chosen backend checks: its rules for each manifest, and its dataset limits and formats."""
 
     manifest: ManifestCheck
     limits: DatasetLimits
     # The manifest as the backend reads it, where two spellings mean one thing
     # (Vertex AI: `publishers/google/models/X` is `X`): one fingerprint for both.
     canonical: Callable[[TunedModelManifest], TunedModelManifest] | None = None
+    # The limits and format of one valid manifest's training and validation data,
+    # where they depend on it (its base model's); `limits` otherwise.
+    limits_for: Callable[[TunedModelManifest], DatasetLimits] | None = None
 
 
 _NAME = ("metadata", "name")

@@ -138,6 +138,7 @@ class _Tally:
             )
             or not all(outputs)
             or any(map(str.isspace, outputs))
+            or (limits.example_format is not None and any(map(limits.example_format.pair_problem, inputs, outputs)))
         ):
             return False
         try:
@@ -181,6 +182,7 @@ class _Tally:
         max_input = limits.max_input_characters or float("inf")
         max_example = self.max_example_characters or float("inf")
         keep_text_keys, text_key = self.keep_lines, self.text_keys.setdefault
+        example_format = limits.example_format
         pairs_need_text_keys = keep_text_keys and self.system is not None
         system_length = len(self.system or "")  # in every pair as uploaded: tuned on, and billed
         count = input_characters = output_characters = 0
@@ -215,6 +217,10 @@ class _Tally:
             ):
                 for problem in _row_problems(item, display, field_name, limits, self.max_example_characters):
                     add_problem(problem)
+            if example_format is not None:
+                unwritable = example_format.pair_problem(text_input, output)
+                if unwritable is not None:
+                    add_problem(error(display, line, field_name(item, unwritable[0]), unwritable[1]))
             try:
                 digest = self._pair_hash(text_input, output)
             except UnicodeEncodeError:  # a lone surrogate, from a \ud800-style escape
@@ -236,6 +242,9 @@ class _Tally:
         if limits.contents_refused is not None:
             self.collector.add(error(self.display, turns.line, "contents", limits.contents_refused))
             return None
+        unwritable = limits.example_format and limits.example_format.contents_problem(turns.canonical)
+        if unwritable:
+            self.collector.add(error(self.display, turns.line, *unwritable))
         characters = turns.input_characters + turns.output_characters
         example_limit = limits.example_characters_limit()
         if example_limit is not None and characters > example_limit:

@@ -8,9 +8,26 @@ the loader applies the chosen backend's, and only those. Without a backend
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 GIB = 2**30
 CHARACTERS_PER_TOKEN = 4  # the rule of thumb DatasetSummary.estimated_tokens uses too
+
+
+class ExampleFormat(Protocol):
+    """How a service writes one training example, where its format cannot hold
+    every example the reconciler reads (prompt/completion pairs hold no
+    conversation, say). An implementation is frozen, hashable and has a stable
+    repr: a dataset's checked result is cached under it."""
+
+    def pair_problem(self, text_input: str, output: str) -> tuple[str, str] | None:
+        """Why a text_input/output example cannot be written: ("input" or "output", the reason); None if it can."""
+        ...
+
+    def contents_problem(self, canonical: bytes) -> tuple[str, str] | None:
+        """Why an example in the `contents` format (its canonical line) cannot be written:
+        (its field, the reason); None if it can."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -32,6 +49,8 @@ class DatasetLimits:
     max_validation_examples: int | None = None
     # Rows in Vertex AI's own `contents` format; None accepts them, else why not.
     contents_refused: str | None = None
+    # The service's format, where some examples cannot be written in it (training and validation data).
+    example_format: ExampleFormat | None = None
 
     def example_characters_limit(self) -> int | None:
         """The characters one example may hold under `max_example_tokens` (estimated, ~4 a token)."""

@@ -227,6 +227,7 @@ class _Load:
         self.check: ManifestCheck | None = None
         self.limits: DatasetLimits = NO_LIMITS
         self.canonical: Callable[[TunedModelManifest], TunedModelManifest] | None = None
+        self.limits_for: Callable[[TunedModelManifest], DatasetLimits] | None = None
         self.on_manifests: Callable[[], None] | None = None
         self.cwd = (cwd or Path.cwd()).resolve()
         self.problems: list[Problem] = []
@@ -239,8 +240,8 @@ class _Load:
         self.resolver = Resolver()
         self.cache: DatasetCache | None = None
         self.invalid_ids: set[str] = set()  # metadata.name of manifests that failed validation
-        # by path text (as file_hashes), keys and system instruction
-        self.scans: dict[tuple[str, Keys, str | None], Scan | None] = {}
+        # by path text (as file_hashes), keys, system instruction and the limits checked
+        self.scans: dict[tuple[str, Keys, str | None, DatasetLimits], Scan | None] = {}
         self.root = Path()
         self.settings_document: Document | None = None
         self.settings_invalid = False  # reconciler.yaml did not validate: no backend's checks run
@@ -293,6 +294,7 @@ class _Load:
         chosen = self.checks_for(settings) if self.checks_for else None
         if isinstance(chosen, BackendChecks):
             self.check, self.limits, self.canonical = chosen.manifest, chosen.limits, chosen.canonical
+            self.limits_for = chosen.limits_for
         else:
             self.check = chosen
 
@@ -405,13 +407,14 @@ class _Load:
             return  # already reported with the rest of the manifest
         found = self._dataset(data, origin)
         if found is not None:
-            self._check_totals(origin, found[0].summary, found[1])
+            self._check_totals(origin, found[0].summary, found[1], self.limits)
 
     # -------------------------------------------------------------- datasets
 
     def _desired_model(self, declared: _Declared, layout: Layout) -> DesiredModel | None:
         origin = _Origin(declared.document, declared.file, declared.path)
         spec = declared.manifest.spec
+        limits = self.limits if self.limits_for is None else self.limits_for(declared.manifest)
         training: TrainingIndex | None = None
         if spec.training_data.unknown:
             summary, source = DatasetSummary.unknown(), DatasetSource()
@@ -422,11 +425,12 @@ class _Load:
                 origin,
                 keep_lines=spec.evaluation is not None,
                 system_instruction=spec.system_instruction,
+                limits=limits,
             )
             if found is None:
                 return None
             summary, source = found[0].summary, found[1]
-            self._check_totals(origin, summary, source)
+            self._check_totals(origin, summary, source, limits)
             if found[0].lines is not None:
                 shown = self.show(Path(source.path)) if source.path else origin.file
                 training = TrainingIndex(found[0].lines, shown)
@@ -434,12 +438,12 @@ class _Load:
         validation_data = declared.manifest.spec.validation_data
         if validation_data is not None:
             scanned = self._dataset(
-                validation_data, origin, _VALIDATION_DATA, system_instruction=spec.system_instruction
+                validation_data, origin, _VALIDATION_DATA, system_instruction=spec.system_instruction, limits=limits
             )
             if scanned is None:
                 return None
             validation = (scanned[0].summary, scanned[1])
-            self._check_validation_totals(origin, validation[0], validation[1])
+            self._check_validation_totals(origin, validation[0], validation[1], limits)
         evaluation: EvaluationSet | None = None
         if spec.evaluation is not None:
             evaluation = self._evaluation(spec.evaluation, origin, training)
@@ -495,16 +499,19 @@ class _Load:
         *,
         keep_lines: bool = False,
         system_instruction: str | None = None,
+        limits: DatasetLimits | None = None,
     ) -> tuple[Scan, DatasetSource] | None:
         """A dataset's scan; `where` is its manifest path (trainingData, validationData
         or evaluation.data); `keep_lines` keeps its examples' hashes (`Scan.lines`);
-        `system_instruction` goes into each text_input/output example (Vertex AI)."""
+        `system_instruction` goes into each text_input/output example (Vertex AI);
+        `limits`: the manifest's (the backend's if None)."""
         if data.unknown:
             return None
         system = system_instruction or None
+        limits = limits or self.limits
         if data.file is None:
-            return self._inline(data.examples or (), origin, where, keep_lines, system), DatasetSource()
-        return self._file_dataset(data, data.file, origin, where, keep_lines, system)
+            return self._inline(data.examples or (), origin, where, keep_lines, system, limits), DatasetSource()
+        return self._file_dataset(data, data.file, origin, where, keep_lines, system, limits)
 
     def _inline_rows(self, examples: Sequence[Example], origin: _Origin, where: tuple[str, ...]) -> list[Row]:
         line_of = origin.document.line_of
@@ -517,12 +524,13 @@ class _Load:
         where: tuple[str, ...],
         keep_lines: bool = False,
         system: str | None = None,
+        limits: DatasetLimits = NO_LIMITS,
     ) -> Scan:
         rows: list[Row | Turns | Problem] = list(self._inline_rows(examples, origin, where))
         size = datasets.utf8_size((e.text_input, e.output) for e in examples)
         namer = datasets.inline_field_namer(".".join((*where, "examples")))
         result = datasets.scan(
-            [rows], size, origin.file, namer, keep_lines=keep_lines, limits=self.limits, system_instruction=system
+            [rows], size, origin.file, namer, keep_lines=keep_lines, limits=limits, system_instruction=system
         )
         self.problems.extend(result.problems)
         return result
@@ -535,6 +543,7 @@ class _Load:
         where: tuple[str, ...],
         keep_lines: bool = False,
         system: str | None = None,
+        limits: DatasetLimits = NO_LIMITS,
     ) -> tuple[Scan, DatasetSource] | None:
         message: str | None
         try:
@@ -542,19 +551,26 @@ class _Load:
         except FileProblem as exc:
             message = str(exc)
         else:
-            message = _dataset_file_problem(path, self.limits)
+            message = _dataset_file_problem(path, limits)
         if message is not None:
             line = origin.document.line_of((*where, "file"))
             self.problems.append(error(origin.file, line, ".".join((*where, "file")), message))
             return None
         keys = Keys.of(data.input_key, data.output_key)
         source = DatasetSource(path=str(path), input_key=data.input_key, output_key=data.output_key)
-        result = self._scan_file(path, keys, keep_lines, system)
+        result = self._scan_file(path, keys, keep_lines, system, limits)
         return None if result is None else (result, source)
 
-    def _scan_file(self, path: Path, keys: Keys, keep_lines: bool = False, system: str | None = None) -> Scan | None:
+    def _scan_file(
+        self,
+        path: Path,
+        keys: Keys,
+        keep_lines: bool = False,
+        system: str | None = None,
+        limits: DatasetLimits = NO_LIMITS,
+    ) -> Scan | None:
         # Several manifests may share a file: read and report it once per key choice.
-        key = (str(path), keys, system)
+        key = (str(path), keys, system, limits)
         if key in self.scans and (self.scans[key] is None or not keep_lines):
             return self.scans[key]
         # Read the first time, or again for its examples' hashes: those are not
@@ -563,8 +579,8 @@ class _Load:
         shown = self.show(path)
         try:
             # The dataset cache keeps no hashes: a leakage check reads the file.
-            cached = None if keep_lines else self._cached_scan(path, keys, system)
-            result = cached or self._checked_scan(path, keys, shown, keep_lines, system)
+            cached = None if keep_lines else self._cached_scan(path, keys, system, limits)
+            result = cached or self._checked_scan(path, keys, shown, keep_lines, system, limits)
         except OSError as exc:
             if first:
                 self.problems.append(error(shown, 0, "", f"cannot be read: {exc.strerror or exc}"))
@@ -575,7 +591,13 @@ class _Load:
         return result
 
     def _checked_scan(
-        self, path: Path, keys: Keys, shown: str, keep_lines: bool = False, system: str | None = None
+        self,
+        path: Path,
+        keys: Keys,
+        shown: str,
+        keep_lines: bool = False,
+        system: str | None = None,
+        limits: DatasetLimits = NO_LIMITS,
     ) -> Scan:
         """Read, check and fingerprint the file, hashing its bytes in the same pass."""
         digest = hashlib.sha256()
@@ -587,32 +609,31 @@ class _Load:
             shown,
             namer,
             keep_lines=keep_lines,
-            limits=self.limits,
+            limits=limits,
             system_instruction=system,
         )
         self.file_hashes[str(path)] = file_hash = digest.hexdigest()
         if self.cache is not None and not result.problems:
-            self.cache.put(file_hash, keys, result.summary, self._cache_variant(system))
+            self.cache.put(file_hash, keys, result.summary, _cache_variant(system, limits))
         return result
 
-    def _cache_variant(self, system: str | None) -> str:
-        """What a cached check also depends on: the backend's limits and the system instruction."""
-        return hashlib.sha256(repr((self.limits, system)).encode("utf-8")).hexdigest()[:16]
-
-    def _cached_scan(self, path: Path, keys: Keys, system: str | None = None) -> Scan | None:
+    def _cached_scan(
+        self, path: Path, keys: Keys, system: str | None = None, limits: DatasetLimits = NO_LIMITS
+    ) -> Scan | None:
         """The result kept for these exact bytes, if the cache is on and has it."""
         if self.cache is None:
             return None
         file_hash = _sha256_of_file(path)
-        summary = self.cache.get(file_hash, keys, self._cache_variant(system))
+        summary = self.cache.get(file_hash, keys, _cache_variant(system, limits))
         if summary is None:
             return None
         self.file_hashes[str(path)] = file_hash
         return datasets.Scan(summary, ())
 
-    def _check_totals(self, origin: _Origin, summary: DatasetSummary, source: DatasetSource) -> None:
-        """The training set against the backend's limits on a whole dataset."""
-        limits = self.limits
+    def _check_totals(
+        self, origin: _Origin, summary: DatasetSummary, source: DatasetSource, limits: DatasetLimits
+    ) -> None:
+        """The training set against the limits on a whole dataset (its manifest's)."""
         line = origin.document.line_of(_TRAINING_DATA)
         named = f"{self.show(Path(source.path))} " if source.path else ""
         if summary.examples < limits.min_examples:
@@ -638,13 +659,15 @@ class _Load:
             message = f"is {size:.1f} MB, above {limits.warn_file_reason}"
             self.problems.append(warning(origin.file, line, "spec.trainingData.file", message))
 
-    def _check_validation_totals(self, origin: _Origin, summary: DatasetSummary, source: DatasetSource) -> None:
+    def _check_validation_totals(
+        self, origin: _Origin, summary: DatasetSummary, source: DatasetSource, limits: DatasetLimits
+    ) -> None:
         """The validation set against its own limit (Vertex AI: at most 5,000 examples)."""
-        limit = self.limits.max_validation_examples
+        limit = limits.max_validation_examples
         if limit is not None and summary.examples > limit:
             named = f"{self.show(Path(source.path))} " if source.path else ""
             message = (
-                f"{named}has {summary.examples:,} examples, {self.limits.service} takes at most "
+                f"{named}has {summary.examples:,} examples, {limits.service} takes at most "
                 f"{limit:,} in a validation set"
             )
             line = origin.document.line_of(_VALIDATION_DATA)
@@ -657,6 +680,11 @@ class _Load:
         for name, file_hash in entries:
             total.update(f"{name}\0{file_hash}\n".encode())
         return "sha256:" + total.hexdigest()
+
+
+def _cache_variant(system: str | None, limits: DatasetLimits) -> str:
+    """What a cached check also depends on: the limits checked and the system instruction."""
+    return hashlib.sha256(repr((limits, system)).encode("utf-8")).hexdigest()[:16]
 
 
 def _relative(path: str | Path, root: Path) -> str:

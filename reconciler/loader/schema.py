@@ -47,9 +47,14 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
         "displayName": f"The name shown in the API and AI Studio, at most {DISPLAY_NAME_MAX} characters.",
         "description": "Free text; on Gemini, reconciler appends its ownership trailer when sending it.",
         "baseModel": "The base model to tune, as the backend names it (Gemini: models/gemini-1.5-flash-001-tuning; "
-        "Vertex AI: gemini-2.5-flash). Exactly one of baseModel and sourceModel.",
+        "Vertex AI: gemini-2.5-flash; Amazon Bedrock: amazon.nova-micro-v1:0:128k). "
+        "Exactly one of baseModel and sourceModel.",
         "sourceModel": "Another manifest's model to tune further, by its id (on Gemini written as the API's "
         "tuned model name). Exactly one of baseModel and sourceModel.",
+        "customization": "How the model is made from its base model: fineTuning (default), continuedPreTraining "
+        "or distillation, as the base model allows (Amazon Bedrock; the others fine-tune only). Changing it re-tunes.",
+        "teacherModel": "With customization: distillation, the larger model whose answers the new model learns. "
+        "Changing it re-tunes.",
         "trainingData": "The examples: a file, inline examples, or unknown: true. Changing them re-tunes.",
         "validationData": "Vertex AI only: examples to evaluate on, a file or inline examples. Changing them re-tunes.",
         "hyperparameters": "Tuning hyperparameters; unset ones take the API's defaults. Changing them re-tunes.",
@@ -77,6 +82,8 @@ _DESCRIPTIONS: dict[str, dict[str, str]] = {
         "batchSize": "Examples per training step (the API's default is 4).",
         "learningRate": "The learning rate; not together with learningRateMultiplier.",
         "learningRateMultiplier": "A multiplier of the API's default learning rate; not together with learningRate.",
+        "learningRateWarmupSteps": "Steps over which the learning rate rises to its value "
+        "(Amazon Bedrock, where the base model takes it).",
         "adapterSize": "Vertex AI only: the LoRA adapter size (1, 2, 4, 8, 16 or 32; the base model limits it).",
     },
     "Generation": {
@@ -170,6 +177,13 @@ def _add_rules(definitions: dict[str, Any]) -> None:
     gate["anyOf"] = [{"required": ["atLeast"]}, {"required": ["notWorseThan"]}]
     gate["dependentRequired"] = {"tolerance": ["notWorseThan"]}
     definitions["Evaluation"]["properties"]["metrics"]["uniqueItems"] = True
+    # A teacher exactly when distilling (Spec._teacher_for_distillation).
+    definitions["Spec"]["if"] = {
+        "properties": {"customization": {"const": "distillation"}},
+        "required": ["customization"],
+    }
+    definitions["Spec"]["then"] = {"required": ["teacherModel"]}
+    definitions["Spec"]["else"] = {"not": {"required": ["teacherModel"]}}
 
 
 def _string_option(prop: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ConfigDict, Field
 
 from reconciler.model.compact import Compact
+from reconciler.model.manifest import Customization
 from reconciler.model.ownership import Ownership
 
 
@@ -55,6 +56,10 @@ class LiveModel(Live):
     source: str = ""  # what it was tuned from, as a manifest writes it
     source_key: str | None = None  # the key of the tuned model it was tuned from
     base_model: str = ""  # the base model at the root of its chain
+    # How it was made from its source (spec.customization), and the teacher it
+    # was distilled from; a backend that only fine-tunes leaves the defaults.
+    customization: str = Customization.FINE_TUNING.value
+    teacher_model: str | None = None
     # The mutable fields by manifest path (spec.displayName, ...), as the API
     # returns them; None where it returns nothing.
     fields: dict[str, Any] = Field(default_factory=dict)

@@ -116,6 +116,8 @@ class Hyperparameters(Strict):
     batch_size: Int32 | None = Field(None, gt=0)
     learning_rate: Number | None = Field(None, gt=0)
     learning_rate_multiplier: Number | None = Field(None, gt=0)
+    # Steps over which the learning rate rises to its value (which services take it is each backend's check).
+    learning_rate_warmup_steps: Int32 | None = Field(None, ge=0)
     # LoRA adapter size (Vertex AI only; which sizes a base model allows is the backend's check).
     adapter_size: Literal[1, 2, 4, 8, 16, 32] | None = None
 
@@ -275,6 +277,18 @@ class Evaluation(Strict):
         return value
 
 
+class Customization(str, Enum):
+    """How a model is made from its base model; which a base model allows is the backend's check."""
+
+    FINE_TUNING = "fineTuning"  # learns the examples' outputs from their inputs
+    CONTINUED_PRE_TRAINING = "continuedPreTraining"  # learns from unlabelled text
+    DISTILLATION = "distillation"  # learns a larger teacher model's answers to the examples' inputs
+
+
+# A model id as a service writes it: `models/x`, `publishers/google/models/x`, `vendor.model-v1:0:128k`.
+MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"
+
+
 class DeletionPolicy(str, Enum):
     DELETE = "Delete"
     ORPHAN = "Orphan"
@@ -289,9 +303,18 @@ class Spec(Strict):
     display_name: str | None = Field(None, max_length=DISPLAY_NAME_MAX)
     description: str = ""
     # The forms each backend accepts are its own check (see `Backend.manifest_problems`).
-    base_model: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+    base_model: str | None = Field(None, pattern=MODEL_NAME)
     # Another manifest's model: its id, optionally after the backend's collection.
     source_model: str | None = Field(None, pattern=rf"^(?:[A-Za-z]+/)?{TUNED_MODEL_ID}$")
+    customization: Customization = Field(
+        Customization.FINE_TUNING,
+        description="fineTuning (the default), continuedPreTraining or distillation, as the base model allows.",
+    )
+    teacher_model: str | None = Field(
+        None,
+        pattern=MODEL_NAME,
+        description="customization: distillation: the larger model whose answers the new model learns.",
+    )
     training_data: TrainingData
     # Vertex AI only: put into every text_input/output example, as Vertex's
     # own `systemInstruction`; part of the data the model is tuned on.
@@ -315,6 +338,15 @@ class Spec(Strict):
     def _known_validation_data(self) -> Spec:
         if self.validation_data is not None and self.validation_data.unknown:
             raise ValueError("validationData must be a file or examples (unknown: true is for trainingData)")
+        return self
+
+    @model_validator(mode="after")
+    def _teacher_for_distillation(self) -> Spec:
+        distilled = self.customization is Customization.DISTILLATION
+        if distilled and self.teacher_model is None:
+            raise ValueError("customization: distillation needs a teacherModel, the model whose answers it learns")
+        if not distilled and self.teacher_model is not None:
+            raise ValueError("teacherModel applies to customization: distillation; remove it, or distil")
         return self
 
     @model_validator(mode="after")

@@ -26,6 +26,8 @@ from reconciler.plan.diff import same
 from reconciler.plan.types import FieldDiff
 
 SOURCE_PATHS = ("spec.baseModel", "spec.sourceModel")
+CUSTOMIZATION_PATH = "spec.customization"
+TEACHER_MODEL_PATH = "spec.teacherModel"
 HYPERPARAMETERS_PATH = "spec.hyperparameters"
 TRAINING_DATA_PATH = "spec.trainingData"
 VALIDATION_DATA_PATH = "spec.validationData"
@@ -37,6 +39,17 @@ def source_diff(model: DesiredModel, live: LiveModel) -> FieldDiff | None:
         return None
     path = SOURCE_PATHS[0] if model.manifest.spec.base_model else SOURCE_PATHS[1]
     return FieldDiff(path=path, before=live.source or None, after=wanted)
+
+
+def customization_diffs(model: DesiredModel, live: LiveModel) -> tuple[FieldDiff, ...]:
+    """How the live model was made, against the manifest: fine-tuned, distilled
+    (and from which teacher) or pre-trained further, each a different model."""
+    spec = model.manifest.spec
+    pairs = (
+        (CUSTOMIZATION_PATH, live.customization, spec.customization.value),
+        (TEACHER_MODEL_PATH, live.teacher_model, spec.teacher_model),
+    )
+    return tuple(FieldDiff(path=path, before=before, after=after) for path, before, after in pairs if before != after)
 
 
 def hyperparameter_diffs(model: DesiredModel, live: LiveModel, defaults: Mapping[str, Any]) -> tuple[FieldDiff, ...]:
@@ -120,6 +133,11 @@ def input_changes(
         reasons.append("the source model changed")
         paths.append(source.path)
         diffs.append(source)
+    customization = customization_diffs(model, live)
+    if customization:
+        reasons.append("the customization changed")
+        paths.extend(diff.path for diff in customization)
+        diffs.extend(customization)
     hyperparameters = hyperparameter_diffs(model, live, defaults)
     if hyperparameters:
         reasons.append("the hyperparameters changed")

@@ -115,6 +115,8 @@ def created_model(model: DesiredModel, untested: bool = False) -> LiveModel:
         source=spec.source,
         source_key=spec.source_id,
         base_model=spec.base_model or BASE_MODEL,
+        customization=spec.customization.value,
+        teacher_model=spec.teacher_model,
         fields={
             "spec.displayName": spec.display_name or "",
             "spec.description": spec.description,

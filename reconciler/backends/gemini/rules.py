@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from reconciler.backends.gemini.names import ADDRESS_TEMPLATE, BASE_PREFIX, TUNED_PREFIX
 from reconciler.loader.checks import BackendChecks
 from reconciler.loader.limits import DatasetLimits
-from reconciler.model.manifest import TunedModelManifest
+from reconciler.model.manifest import Customization, TunedModelManifest
 from reconciler.model.tuning import TuningDefaults
 from reconciler.plan.rules import MutableField, PlanRules, ReplaceOrder
 
@@ -86,6 +86,13 @@ def manifest_problems(manifest: TunedModelManifest) -> Iterator[tuple[tuple[str,
         )
     if spec.hyperparameters.adapter_size is not None:
         yield ("spec", "hyperparameters", "adapterSize"), "the Gemini API has no adapter size (Vertex AI has)"
+    if spec.hyperparameters.learning_rate_warmup_steps is not None:
+        yield ("spec", "hyperparameters", "learningRateWarmupSteps"), "the Gemini API has no learning rate warmup"
+    if spec.customization is not Customization.FINE_TUNING:
+        yield (
+            ("spec", "customization"),
+            f"the Gemini API only fine-tunes (customization: fineTuning), not {spec.customization.value}",
+        )
     if spec.base_model is not None and not spec.base_model.startswith(BASE_PREFIX):
         yield ("spec", "baseModel"), "must be a base model name such as models/gemini-1.5-flash-001-tuning"
     if spec.source_model is not None and not spec.source_model.startswith(TUNED_PREFIX):

@@ -13,7 +13,7 @@ from reconciler.backends.vertex.names import ADDRESS_TEMPLATE
 from reconciler.backends.vertex.settings import VertexSettings
 from reconciler.loader.checks import BackendChecks
 from reconciler.loader.limits import GIB, DatasetLimits
-from reconciler.model.manifest import Spec, TunedModelManifest
+from reconciler.model.manifest import Customization, Spec, TunedModelManifest
 from reconciler.model.tuning import TuningDefaults
 from reconciler.plan.rules import MutableField, PlanRules, ReplaceOrder
 
@@ -140,6 +140,17 @@ def manifest_problems(
         yield (
             ("spec", "hyperparameters", "learningRate"),
             ("Vertex AI has no learning rate for Gemini tuning; use learningRateMultiplier"),
+        )
+    if hyperparameters.learning_rate_warmup_steps is not None:
+        yield (
+            ("spec", "hyperparameters", "learningRateWarmupSteps"),
+            "Vertex AI has no learning rate warmup for Gemini tuning; remove it",
+        )
+    if spec.customization is not Customization.FINE_TUNING:
+        yield (
+            ("spec", "customization"),
+            f"Vertex AI tunes Gemini by supervised fine-tuning only (customization: fineTuning), "
+            f"not {spec.customization.value}",
         )
     if spec.permissions:
         yield ("spec", "permissions"), "Vertex AI has no per-model grants; use IAM on the project"

@@ -102,6 +102,8 @@ def test_every_live_model_of_the_plan_cases_is_what_the_api_answer_decodes_to(pa
     observed = observed_state(items, desired, RULES)
     by_id = {entry["id"]: entry for entry in desired}
     for item, neutral in zip(items, observed.models, strict=True):
+        if (neutral.customization, neutral.teacher_model) != ("fineTuning", None):
+            continue  # the Gemini API only fine-tunes: no answer of it holds another customization
         body = api_body(item, neutral, made_from(item, by_id))
         noted = "ownership_note" in item
         assert comparable(live_model(body), noted=noted) == comparable(neutral, noted=noted), body

@@ -20,6 +20,12 @@ CASES = [
         "spec.hyperparameters.adapterSize",
         "allows adapter sizes 1, 2, 4, 8, 16",
     ),
+    ({"customization": "continuedPreTraining"}, "spec.customization", "supervised fine-tuning only"),
+    (
+        {"hyperparameters": {"learningRateWarmupSteps": 5}},
+        "spec.hyperparameters.learningRateWarmupSteps",
+        "no learning rate warmup",
+    ),
 ]
 
 
@@ -52,6 +58,33 @@ def test_the_gemini_backend_refuses_an_adapter_size(tmp_path: Path, emulator: ob
     result = run_cli(repo, emulator, "validate")  # type: ignore[arg-type]
     assert result.code == 1
     assert "spec.hyperparameters.adapterSize: the Gemini API has no adapter size" in result.text
+
+
+@pytest.mark.parametrize(
+    "spec, found",
+    [
+        (
+            {"customization": "distillation", "teacherModel": "models/gemini-1.5-pro"},
+            "spec.customization: the Gemini API only fine-tunes (customization: fineTuning), not distillation",
+        ),
+        (
+            {"hyperparameters": {"learningRateWarmupSteps": 5}},
+            "spec.hyperparameters.learningRateWarmupSteps: the Gemini API has no learning rate warmup",
+        ),
+    ],
+    ids=["customization", "warmup"],
+)
+def test_the_gemini_backend_refuses_what_only_other_services_take(
+    tmp_path: Path, emulator: object, spec: dict[str, object], found: str
+) -> None:
+    document = manifest("numbers")
+    document["spec"]["baseModel"] = "models/gemini-1.5-flash-001-tuning"
+    del document["spec"]["hyperparameters"]["adapterSize"]
+    document["spec"].update(spec)
+    repo = write_repo(tmp_path, [document], backend="gemini", vertex=None)
+    result = run_cli(repo, emulator, "validate")  # type: ignore[arg-type]
+    assert result.code == 1
+    assert found in result.text
 
 
 def test_the_gemini_backend_refuses_validation_data(tmp_path: Path, emulator: object) -> None:
