@@ -104,7 +104,7 @@ def deployment_name(key: str, model_arn: str) -> str:
 
 def deployment_token(key: str, model_arn: str) -> str:
     """CreateCustomModelDeployment's clientRequestToken."""
-    return "reconciler-" + _hex("deployment", key, model_arn)[:32]
+    return "reconciler-" + _hex("deployment-token", key, model_arn)[:32]
 
 
 def unmanaged_key(model_name: str) -> str:
