@@ -32,10 +32,12 @@ Where moto differs from the AWS documentation (for docs/emulator.md):
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote
@@ -66,6 +68,33 @@ class Service(Protocol):
     def models(self) -> dict[str, dict[str, str]]:
         """Every custom model live: name -> its tags."""
 
+    def hand_made_model(self, name: str) -> str:
+        """A custom model made by hand (a job of a person's, not the reconciler's); its name."""
+        self._bedrock.create_model_customization_job(
+            job_name=f"{name}-job",
+            custom_model_name=name,
+            role_arn="arn:aws:iam::123456789012:role/someone",
+            base_model_identifier="amazon.titan-text-lite-v1",
+            training_data_config={"s3Uri": f"s3://{BUCKET}/their-data.jsonl"},
+            output_data_config={"s3Uri": f"s3://{BUCKET}/their-output"},
+            hyper_parameters={"epochCount": "1"},
+            client_request_token=None,
+            customization_type="FINE_TUNING",
+            custom_model_kms_key_id=None,
+            job_tags=None,
+            custom_model_tags=None,
+            validation_data_config=None,
+            vpc_config=None,
+        )
+        return name
+
+    def delete_model_of(self, name: str) -> None:
+        """Remove a custom model moto made at its job's create (the job failed: Bedrock makes none)."""
+        self._bedrock.delete_custom_model(name)
+
+    def put_object(self, key: str, data: bytes, bucket: str = BUCKET) -> None:
+        s3_backends[ACCOUNT]["aws"].put_object(bucket, key, data)
+
     def deployments(self) -> dict[str, dict[str, Any]]:
         """Every deployment live: name -> {arn, modelArn, status, tags}."""
 
@@ -73,7 +102,7 @@ class Service(Protocol):
         """The objects of a bucket: key -> bytes."""
 
     def requests(self) -> Counter[str]:
-        """How many of each call the service answered (`ListTagsForResource`, ...)."""
+        """How many of each call the service received (`ListTagsForResource`, ...)."""
 
     def fail_next_tick(self, job_name: str, message: str) -> None:
         """The job ends Failed at the next tick."""
@@ -101,6 +130,20 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, content_type="application/json")
 
 
+@dataclass
+class Fault:
+    """An error answered instead of the next `times` calls of one operation;
+    `after`: once the service has done the call (its answer is lost)."""
+
+    status: int
+    code: str
+    times: int = 1
+    after: bool = False
+
+    def response(self) -> Response:
+        return _error(self.status, self.code, f"injected {self.code}")
+
+
 class _Shim:
     """Custom model deployments, their tags and Converse, in front of moto's app."""
 
@@ -113,47 +156,55 @@ class _Shim:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
         body = request.get_data()  # read once; moto reads it again from a fresh stream
+        self.service.count(_operation(request, body))
+        fault = self.service.fault_for(_operation(request, body))
+        if fault is not None and not fault.after:
+            return fault.response()(environ, start_response)  # type: ignore[no-any-return]
         response = self._route(request, body)
         if response is None:
-            import io
-
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))
-            self.service.count(_operation(request))
+            if fault is not None:  # the request is served, and its answer lost
+                b"".join(self.app(environ, lambda *_args: None))
+                return fault.response()(environ, start_response)  # type: ignore[no-any-return]
             return self.app(environ, start_response)  # type: ignore[no-any-return]
+        if fault is not None:
+            return fault.response()(environ, start_response)  # type: ignore[no-any-return]
         return response(environ, start_response)  # type: ignore[no-any-return]
 
     def _route(self, request: Request, body: bytes) -> Response | None:
         path = unquote(request.path)
         service = self.service
         if path == self.DEPLOYMENTS and request.method == "POST":
-            service.count("CreateCustomModelDeployment")
             return service.create_deployment(json.loads(body or b"{}"))
         if path == self.DEPLOYMENTS and request.method == "GET":
-            service.count("ListCustomModelDeployments")
             return service.list_deployments(parse_qs(request.query_string.decode()))
         if path.startswith(self.DEPLOYMENTS + "/"):
             identifier = path.removeprefix(self.DEPLOYMENTS + "/")
-            service.count(("Get" if request.method == "GET" else "Delete") + "CustomModelDeployment")
             return (
                 service.get_deployment(identifier) if request.method == "GET" else service.delete_deployment(identifier)
             )
         if path in ("/tagResource", "/untagResource", "/listTagsForResource"):
             parsed = json.loads(body or b"{}")
             if ":custom-model-deployment/" in str(parsed.get("resourceARN", "")):
-                service.count(path.strip("/")[0].upper() + path.strip("/")[1:])
                 return service.deployment_tags(path, parsed)
             return None
         if path.startswith("/model/") and path.endswith("/converse"):
-            service.count("Converse")
             return service.converse(path.removeprefix("/model/").removesuffix("/converse"), json.loads(body or b"{}"))
         return None
 
 
-def _operation(request: Request) -> str:
+def _operation(request: Request, body: bytes = b"") -> str:
+    """The operation a request is, in the service model's words (S3 by method)."""
     path = unquote(request.path)
     if path in ("/tagResource", "/untagResource", "/listTagsForResource"):
         return path.strip("/")[0].upper() + path.strip("/")[1:]
+    if path.startswith(_Shim.DEPLOYMENTS):
+        if path == _Shim.DEPLOYMENTS:
+            return "CreateCustomModelDeployment" if request.method == "POST" else "ListCustomModelDeployments"
+        return ("Get" if request.method == "GET" else "Delete") + "CustomModelDeployment"
+    if path.startswith("/model/") and path.endswith("/converse"):
+        return "Converse"
     if path.startswith("/model-customization-jobs"):
         rest = path.removeprefix("/model-customization-jobs")
         if not rest:
@@ -211,6 +262,21 @@ class MotoService:
             self._deployment_tags: dict[str, dict[str, str]] = {}
             self._tokens: dict[str, str] = {}  # clientRequestToken -> deployment arn
             self._failing: dict[str, str] = {}
+            self._faults: dict[str, Fault] = {}
+
+    def fail_next(self, operation: str, fault: Fault) -> None:
+        with self._lock:
+            self._faults[operation] = fault
+
+    def fault_for(self, operation: str) -> Fault | None:
+        with self._lock:
+            fault = self._faults.get(operation)
+            if fault is None:
+                return None
+            fault.times -= 1
+            if fault.times <= 0:
+                del self._faults[operation]
+            return fault
 
     def count(self, operation: str) -> None:
         with self._lock:
@@ -270,6 +336,33 @@ class MotoService:
         bedrock.tagger.delete_all_tags_for_resource(arn)
         if tags:
             bedrock.tagger.tag_resource(arn, [{"Key": k, "Value": v} for k, v in tags.items()])
+
+    def hand_made_model(self, name: str) -> str:
+        """A custom model made by hand (a job of a person's, not the reconciler's); its name."""
+        self._bedrock.create_model_customization_job(
+            job_name=f"{name}-job",
+            custom_model_name=name,
+            role_arn="arn:aws:iam::123456789012:role/someone",
+            base_model_identifier="amazon.titan-text-lite-v1",
+            training_data_config={"s3Uri": f"s3://{BUCKET}/their-data.jsonl"},
+            output_data_config={"s3Uri": f"s3://{BUCKET}/their-output"},
+            hyper_parameters={"epochCount": "1"},
+            client_request_token=None,
+            customization_type="FINE_TUNING",
+            custom_model_kms_key_id=None,
+            job_tags=None,
+            custom_model_tags=None,
+            validation_data_config=None,
+            vpc_config=None,
+        )
+        return name
+
+    def delete_model_of(self, name: str) -> None:
+        """Remove a custom model moto made at its job's create (the job failed: Bedrock makes none)."""
+        self._bedrock.delete_custom_model(name)
+
+    def put_object(self, key: str, data: bytes, bucket: str = BUCKET) -> None:
+        s3_backends[ACCOUNT]["aws"].put_object(bucket, key, data)
 
     def deployments(self) -> dict[str, dict[str, Any]]:
         return {
