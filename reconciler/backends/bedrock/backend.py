@@ -103,7 +103,8 @@ class BedrockBackend:
 
     @classmethod
     def checks(cls, settings: Settings) -> BackendChecks:
-        return checks(cls.block_of(settings))
+        found: BackendChecks = checks(cls.block_of(settings))
+        return found
 
     @staticmethod
     def block_of(settings: Settings) -> BedrockSettings:
@@ -131,7 +132,8 @@ class BedrockBackend:
         self.uploads = 0  # objects this backend uploaded (tests: a second apply uploads nothing)
 
     def manifest_problems(self, manifest: TunedModelManifest) -> Iterable[tuple[tuple[str, ...], str]]:
-        return checks(self.settings).manifest(manifest)
+        found: BackendChecks = checks(self.settings)
+        return found.manifest(manifest)
 
     @classmethod
     def connect(

@@ -28,6 +28,7 @@ never need it, and without it the error names the extra.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -241,11 +242,11 @@ class BedrockClient:
         s3_config = config.merge(Config(s3={"addressing_style": "path"})) if elsewhere else config
         extra: dict[str, Any] = {}
         if emulator is not None:
-            session = boto3.session.Session(region_name=region, **EMULATOR_KEYS)
+            session = boto3.session.Session(botocore_session=_botocore_session(), region_name=region, **EMULATOR_KEYS)
             extra["endpoint_url"] = emulator.rstrip("/")
             how = "dummy credentials (an emulator)"
         else:
-            session = boto3.session.Session(region_name=region)
+            session = boto3.session.Session(botocore_session=_botocore_session(), region_name=region)
             how = _credentials_method(session)
         return cls(
             session.client("bedrock", config=config, **extra),
@@ -396,6 +397,25 @@ class BedrockClient:
             return self.call(self.s3, "head_object", Bucket=bucket, Key=key, ChecksumMode="ENABLED")
         except NotFound:
             return None
+
+
+_LOADER: list[Any] = []  # botocore's data loader, made once
+_LOADER_LOCK = threading.Lock()
+
+
+def _botocore_session() -> Any:
+    """A new botocore session (its own credentials and configuration) sharing one
+    data loader: the service models are parsed once a process, not once a
+    connect (a fifth of a second each time)."""
+    import botocore.loaders
+    import botocore.session
+
+    with _LOADER_LOCK:
+        if not _LOADER:
+            _LOADER.append(botocore.loaders.create_loader())
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _LOADER[0])
+    return session
 
 
 def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
