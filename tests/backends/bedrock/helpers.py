@@ -127,8 +127,7 @@ def no_sleep(_seconds: float) -> None:
     pass
 
 
-def connect(service: Any, desired: Desired, **env: str) -> BedrockBackend:
+def connect(service: Any, desired: Desired, retry: RetryPolicy | None = None, **env: str) -> BedrockBackend:
     """A backend at the service, as `--emulator` connects, retrying without sleeping."""
-    return BedrockBackend.connect(
-        desired.settings, emulator=service.url, env=env, retry=RetryPolicy(sleep=no_sleep, base_backoff=0.0)
-    )
+    retry = retry or RetryPolicy(sleep=no_sleep, base_backoff=0.0)
+    return BedrockBackend.connect(desired.settings, emulator=service.url, env=env, retry=retry)

@@ -68,7 +68,7 @@ class Service(Protocol):
     def models(self) -> dict[str, dict[str, str]]:
         """Every custom model live: name -> its tags."""
 
-    def hand_made_model(self, name: str) -> str:
+    def hand_made_model(self, name: str, hyperparameters: dict[str, str] | None = None) -> str:
         """A custom model made by hand (a job of a person's, not the reconciler's); its name."""
         self._bedrock.create_model_customization_job(
             job_name=f"{name}-job",
@@ -77,7 +77,7 @@ class Service(Protocol):
             base_model_identifier="amazon.titan-text-lite-v1",
             training_data_config={"s3Uri": f"s3://{BUCKET}/their-data.jsonl"},
             output_data_config={"s3Uri": f"s3://{BUCKET}/their-output"},
-            hyper_parameters={"epochCount": "1"},
+            hyper_parameters=hyperparameters or {"epochCount": "1"},
             client_request_token=None,
             customization_type="FINE_TUNING",
             custom_model_kms_key_id=None,
@@ -337,7 +337,7 @@ class MotoService:
         if tags:
             bedrock.tagger.tag_resource(arn, [{"Key": k, "Value": v} for k, v in tags.items()])
 
-    def hand_made_model(self, name: str) -> str:
+    def hand_made_model(self, name: str, hyperparameters: dict[str, str] | None = None) -> str:
         """A custom model made by hand (a job of a person's, not the reconciler's); its name."""
         self._bedrock.create_model_customization_job(
             job_name=f"{name}-job",
@@ -346,7 +346,7 @@ class MotoService:
             base_model_identifier="amazon.titan-text-lite-v1",
             training_data_config={"s3Uri": f"s3://{BUCKET}/their-data.jsonl"},
             output_data_config={"s3Uri": f"s3://{BUCKET}/their-output"},
-            hyper_parameters={"epochCount": "1"},
+            hyper_parameters=hyperparameters or {"epochCount": "1"},
             client_request_token=None,
             customization_type="FINE_TUNING",
             custom_model_kms_key_id=None,

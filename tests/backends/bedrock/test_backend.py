@@ -18,6 +18,7 @@ from reconciler.apply.backend import CannotAdopt, ChangeFailed
 from reconciler.backends.bedrock import names
 from reconciler.backends.bedrock.live import Handle
 from reconciler.backends.bedrock.tags import TagMarker, deployment_scope, job_scope, model_scope
+from reconciler.client.retry import RetryPolicy
 from reconciler.model.live import LiveState
 from reconciler.model.ownership import ownership_for
 from reconciler.plan.types import PermissionChange
@@ -115,11 +116,15 @@ def test_a_create_interrupted_before_its_deployment_is_finished_by_wait(service:
 
 
 def test_a_throttled_create_is_sent_again_with_the_same_token(service: MotoService, tmp_path: Path) -> None:
-    backend, model, _ = _one(service, tmp_path)
+    """By the project's retry policy, on its injected sleep (botocore's own retries are off)."""
+    sleeps: list[float] = []
+    repo = _repo(tmp_path)
+    backend = connect(service, load(repo), retry=RetryPolicy(sleep=sleeps.append, random=lambda: 0.0))
     service.fail_next("CreateModelCustomizationJob", Fault(429, "ThrottlingException", times=2))
-    backend.create(model, waiter(service))
-    assert service.requests()["CreateModelCustomizationJob"] == 3
-    assert len(service.jobs()) == 1
+    backend.create(load(repo).models[0], waiter(service))
+    assert service.requests()["CreateModelCustomizationJob"] == 3 and sleeps == [1.0, 2.0]
+    (job,) = service.jobs()
+    assert job["token"].startswith("reconciler-")
 
 
 def test_a_create_whose_answer_was_lost_makes_one_job(service: MotoService, tmp_path: Path) -> None:
@@ -421,3 +426,51 @@ def test_the_job_request_carries_validation_data(service: MotoService, tmp_path:
     assert len(service.objects()) == 2
     live = backend.find("numbers")
     assert live is not None and live.ownership is not None and live.ownership.parts is not None
+
+
+def test_adopt_never_writes_over_tags_that_do_not_verify(service: MotoService, tmp_path: Path) -> None:
+    backend, model, _ = _one(service, tmp_path)
+    backend.create(model, waiter(service))
+    ours = next(iter(service.models()))
+    # Named as the manifest id (`import numbers` takes it), tuned as the manifest says.
+    stranger = service.hand_made_model("numbers", {"epochCount": "2", "learningRate": "0.00001"})
+    service.set_model_tags(stranger, service.models()[ours])
+    live = backend.find("numbers")
+    assert live is not None
+    backend.forget(live)  # the id is free for an import
+    with pytest.raises(ChangeFailed, match="do not verify"):
+        backend.adopt(model)
+    assert service.models()[stranger]["reconciler-id"] == "numbers"  # left as it was
+
+
+def test_a_deployment_under_our_name_whose_tags_do_not_verify_is_not_deleted(
+    service: MotoService, tmp_path: Path
+) -> None:
+    backend, model, _ = _one(service, tmp_path)
+    backend.create(model, waiter(service))
+    (deployment,) = service.deployments().values()
+    service.delete_deployment(deployment["customModelDeploymentArn"])
+    service.create_deployment(
+        {"modelDeploymentName": deployment["customModelDeploymentName"], "modelArn": deployment["modelArn"]}
+    )  # the same name and model, made by someone else, untagged
+    live = backend.find("numbers")
+    assert live is not None
+    with pytest.raises(ChangeFailed, match="not the reconciler's"):
+        backend.delete(live, waiter(service))
+    assert len(service.deployments()) == 1 and len(service.models()) == 1
+
+
+def test_a_model_deleted_and_declared_again_is_tuned_under_the_next_attempt(
+    service: MotoService, tmp_path: Path
+) -> None:
+    """The first job is a tombstone: its name is never free again, and never waited on."""
+    backend, model, _ = _one(service, tmp_path)
+    backend.create(model, waiter(service))
+    live = backend.find("numbers")
+    assert live is not None
+    backend.delete(live, waiter(service))
+    tuned = backend.create(model, waiter(service))
+    assert not tuned.found
+    assert sorted(j["jobName"].rpartition("-")[2] for j in service.jobs()) == ["1", "2"]
+    again = backend.find("numbers")
+    assert again is not None and again.state is LiveState.ACTIVE

@@ -234,6 +234,10 @@ def test_a_forgotten_model_is_not_claimed_back_by_its_job() -> None:
     world.model(name, {FORGOTTEN: "true"})
     lives = world.lives()
     assert "numbers" not in lives and lives[f"model-{name}"].ownership is None
+    assert born_of_reads(world.jobs, world.models, world.read()) == []  # its job's tags are not even read
+    # Nor with its job's tags read (a find, or another reason to read them).
+    everything = Join(MARKER, world.jobs, world.models, world.deployments, world.tags).live_models()
+    assert [m.key for m in everything] == [f"model-{name}"]
 
 
 def test_a_model_signed_with_another_key_blocks_its_id() -> None:
@@ -267,3 +271,16 @@ def test_tags_are_read_only_where_a_decision_needs_them() -> None:
     read = tag_reads(world.jobs, world.models)
     by_name = {j["jobArn"]: j["jobName"] for j in world.jobs}
     assert sorted(by_name.get(arn, "model") for arn in read) == sorted(["model", failed, running])
+
+
+def test_a_model_tuned_from_another_names_it_by_its_id_and_has_its_root() -> None:
+    world = World()
+    world.made("numbers", OLD)
+    parent = world.models[0]["modelArn"]
+    child = world.job("child", NEW, "Completed")
+    world.jobs[-1]["baseModelArn"] = parent
+    world.model(child, MARKER.tags("child", NEW, model_scope(child)))
+    world.models[-1]["baseModelArn"] = parent
+    world.deploy("child", world.models[-1]["modelArn"])
+    live = world.lives()["child"]
+    assert (live.source, live.source_key, live.base_model) == ("numbers", "numbers", "amazon.titan-text-lite-v1")
