@@ -33,7 +33,7 @@ from reconciler.apply.backend import CannotAdopt, ChangeFailed, Tuned
 from reconciler.apply.progress import Progress
 from reconciler.apply.waiting import TimedOut, Waiter
 from reconciler.backends.bedrock import names, uploads
-from reconciler.backends.bedrock.catalogue import entry
+from reconciler.backends.bedrock.catalogue import ModelEntry, entry
 from reconciler.backends.bedrock.client import BedrockClient, tag_list
 from reconciler.backends.bedrock.datasets import canonical_jsonl, object_name
 from reconciler.backends.bedrock.export import manifest_for
@@ -58,6 +58,7 @@ from reconciler.backends.bedrock.tags import (
     FORGOTTEN,
     OWNED,
     SOURCE,
+    TEACHER,
     TEXT_FIELDS,
     TagMarker,
     deployment_scope,
@@ -88,6 +89,7 @@ CUSTOMIZATION_TYPES = {
     "continuedPreTraining": "CONTINUED_PRE_TRAINING",
     "distillation": "DISTILLATION",
 }
+ON_DEMAND = "customModelDeployment"  # the catalogue's name of the on-demand inference path
 DELETE_REFUSALS = 8  # DeleteCustomModel refused (a deployment not yet released) this often: give up
 FIELD_PATHS = {"spec.displayName": DISPLAY_NAME, "spec.description": DESCRIPTION}
 
@@ -216,7 +218,7 @@ class BedrockBackend:
         deployments = self.client.list_deployments()
         tags = self._read_tags(tag_reads(jobs, models))
         tags.update(self._read_tags(born_of_reads(jobs, models, tags)))
-        return Join(self.marker, jobs, models, deployments, tags)
+        return Join(self.marker, jobs, models, deployments, tags, deploys=self.deploys)
 
     def _read_tags(self, arns: list[str]) -> dict[str, dict[str, str]]:
         """ListTagsForResource for each ARN, `concurrency` at a time; a resource
@@ -244,7 +246,9 @@ class BedrockBackend:
     def create(self, model: DesiredModel, waiter: Waiter) -> Tuned:
         self._chat[model.id] = _chat_of(model)
         source, base = self._source_of(model)
-        catalogued = entry(base)
+        catalogued = entry(base, self.settings.base_models)
+        if catalogued is None:
+            raise ChangeFailed(f"{base} is not a base model the catalogue knows how to write data for")
         training = self.upload(model, catalogued)
         validation = self.upload(model, catalogued, validation=True) if model.validation is not None else ""
         inputs = _inputs(model, source)
@@ -253,9 +257,9 @@ class BedrockBackend:
         found = job is not None
         if job is None:
             job = self._start(model, inputs, attempt, source, training, validation)
-        return self._await(model, job, waiter, found=found)
+        return self._await(model, job, waiter, found=found, deploy=self.deploys(base))
 
-    def upload(self, model: DesiredModel, catalogued: Any, *, validation: bool = False) -> str:
+    def upload(self, model: DesiredModel, catalogued: ModelEntry, *, validation: bool = False) -> str:
         """The canonical JSONL at its content address (uploads.py); its s3:// URI."""
         data = canonical_jsonl(model, catalogued, validation=validation)
         key = object_name(self.settings.prefix, data)
@@ -337,6 +341,11 @@ class BedrockBackend:
             "customModelTags": tag_list(self.marker.tags(model.id, ownership, model_scope(name)) | fields),
             "clientRequestToken": names.client_token(model.id, inputs, attempt),
         }
+        teacher = _teacher(model)
+        if teacher:
+            request["customizationConfig"] = {
+                "distillationConfig": {"teacherModelConfig": {"teacherModelIdentifier": teacher}}
+            }
         hyperparameters = _hyperparameters(model)
         if hyperparameters:
             request["hyperParameters"] = hyperparameters
@@ -369,10 +378,15 @@ class BedrockBackend:
     def _field_tags(self, model: DesiredModel) -> dict[str, str]:
         """The display name, description and source as tags (tags.text_tags)."""
         spec = model.manifest.spec
-        values = {DISPLAY_NAME: spec.display_name, DESCRIPTION: spec.description, SOURCE: spec.source}
+        values = {
+            DISPLAY_NAME: spec.display_name,
+            DESCRIPTION: spec.description,
+            SOURCE: spec.source,
+            TEACHER: _teacher(model),
+        }
         tags: dict[str, str] = {}
         for tag, value in values.items():
-            if value is None or (tag == DESCRIPTION and not value):
+            if not value and (value is None or tag in (DESCRIPTION, TEACHER)):
                 continue
             try:
                 tags.update(text_tags(tag, value))
@@ -388,14 +402,26 @@ class BedrockBackend:
         handle = live.handle if live is not None else None
         if not isinstance(handle, Handle) or (handle.job is None and handle.model is None):
             raise ChangeFailed(f"{RULES.address(model.id)} has no customization job to wait for")
+        assert live is not None
+        deploy = self.deploys(live.base_model)
         if handle.job is not None and (status(handle.job) in RUNNING or handle.model is None):
-            return self._await(model, handle.job, waiter, found=True)
+            return self._await(model, handle.job, waiter, found=True, deploy=deploy)
         assert handle.model is not None
-        untested = live.ownership.untested if live is not None and live.ownership is not None else gated(model)
-        self._finish(model, str(handle.model["modelName"]), waiter, untested=untested)
+        untested = live.ownership.untested if live.ownership is not None else gated(model)
+        self._finish(model, str(handle.model["modelName"]), waiter, untested=untested, deploy=deploy)
         return Tuned(found=True)
 
-    def _await(self, model: DesiredModel, job: Mapping[str, Any], waiter: Waiter, *, found: bool) -> Tuned:
+    def deploys(self, base_model: str) -> bool:
+        """Whether a custom model of this base model gets an on-demand deployment:
+        where the catalogue says Bedrock has one for it (the others need
+        Provisioned Throughput, which the reconciler never buys). A base model
+        the catalogue lacks is tried."""
+        catalogued = entry(base_model, self.settings.base_models) if base_model else None
+        return catalogued is None or ON_DEMAND in catalogued.inference
+
+    def _await(
+        self, model: DesiredModel, job: Mapping[str, Any], waiter: Waiter, *, found: bool, deploy: bool
+    ) -> Tuned:
         final = self._poll_job(model.id, job_name(job), waiter)
         if status(final) != COMPLETED:
             reason = str(final.get("failureMessage") or "")
@@ -405,7 +431,7 @@ class BedrockBackend:
         # The reconciler names a job's custom model as the job (names.py): by
         # name, the model is found whatever the job's answer says of it.
         model_name = job_name(final)
-        self._finish(model, model_name, waiter, untested=gated(model))
+        self._finish(model, model_name, waiter, untested=gated(model), deploy=deploy)
         loss = (final.get("trainingMetrics") or {}).get("trainingLoss")
         return Tuned(found=found, losses=(float(loss),) if isinstance(loss, int | float) else ())
 
@@ -432,8 +458,9 @@ class BedrockBackend:
         waiter.poll(look, f"tuning of {RULES.address(key)}")
         return final
 
-    def _finish(self, model: DesiredModel, model_name: str, waiter: Waiter, *, untested: bool) -> None:
-        """The custom model, once Active, tagged for this id; then its deployment, Active."""
+    def _finish(self, model: DesiredModel, model_name: str, waiter: Waiter, *, untested: bool, deploy: bool) -> None:
+        """The custom model, once Active, tagged for this id; then its deployment,
+        Active, where its base model has on-demand deployments."""
         body: dict[str, Any] = {}
 
         def active(_elapsed: float) -> bool:
@@ -446,7 +473,8 @@ class BedrockBackend:
         waiter.poll(active, f"the custom model {model_name}")
         model_arn = str(body["modelArn"])
         self._tag_model(model, model_arn, model_name, untested=untested)
-        self._deployment[model.id] = self._ensure_deployment(model, model_arn, waiter)
+        if deploy:
+            self._deployment[model.id] = self._ensure_deployment(model, model_arn, waiter)
 
     def _tag_model(
         self,
@@ -765,7 +793,10 @@ class BedrockBackend:
 
     def _answer(self, key: str, deployment: str | None, text: str) -> str:
         if not deployment:
-            raise ChangeFailed(f"{RULES.address(key)} has no deployment to test")
+            raise ChangeFailed(
+                f"{RULES.address(key)} has no on-demand deployment to test: its base model is served through "
+                "Provisioned Throughput only, which the reconciler does not buy, or its deployment is gone"
+            )
         system, inference = self._chat.get(key, (None, {}))
         return self.client.converse(deployment, text, system=system, inference=inference)
 
@@ -806,13 +837,19 @@ def _inputs(model: DesiredModel, source: str) -> str:
     """What a create tunes, for its names and token: the ownership fingerprint
     and example count, the source as sent, and the customization type."""
     ownership = ownership_for(model)
-    return "\n".join((ownership.fingerprint, str(ownership.examples), source, _customization(model)))
+    parts = (ownership.fingerprint, str(ownership.examples), source, _customization(model), _teacher(model))
+    return "\n".join(part for part in parts if part)
 
 
 def _customization(model: DesiredModel) -> str:
     value = getattr(model.manifest.spec, "customization", None)
     value = getattr(value, "value", value) or "fineTuning"
     return CUSTOMIZATION_TYPES.get(str(value), str(value))
+
+
+def _teacher(model: DesiredModel) -> str:
+    """A distillation's teacher model ("" otherwise)."""
+    return str(getattr(model.manifest.spec, "teacher_model", None) or "")
 
 
 def _hyperparameters(model: DesiredModel) -> dict[str, str]:

@@ -50,6 +50,7 @@ from reconciler.backends.bedrock.tags import (
     FORGOTTEN,
     MANAGED_BY,
     SOURCE,
+    TEACHER,
     Reading,
     TagMarker,
     evaluation_of,
@@ -168,9 +169,12 @@ class Join:
         models: Iterable[dict[str, Any]],
         deployments: Iterable[dict[str, Any]],
         tags: Mapping[str, Mapping[str, str]],
+        *,
+        deploys: Callable[[str], bool] = lambda _base_model: True,
     ) -> None:
         self.marker = marker
         self.tags = tags
+        self.deploys = deploys  # whether a model of this base model gets an on-demand deployment
         self.models = {str(m["modelName"]): m for m in models}
         self.deployments = list(deployments)
         self.ownership: dict[str, Ownership] = {}  # job name -> what its tags record
@@ -259,7 +263,8 @@ class Join:
             return None  # a tombstone: its model was deleted (or forgotten); the job stays for ever
         deployments = self._deployments_of(key, claim)
         deployment = deployments.get(str(model["modelArn"])) if model is not None else None
-        state, words = self._state(job_status, model, deployment)
+        deployable = self.deploys(foundation_model(str((job or model or {}).get("baseModelArn", ""))))
+        state, words = self._state(job_status, model, deployment, deployable)
         ownership = self._ownership(job, model, claim)
         tags = self._tags_of(str(model["modelArn"])) if model is not None else {}
         if job is not None and not owned_tags(tags):
@@ -277,6 +282,7 @@ class Join:
             source=text_of(tags, SOURCE) or source_key or foundation_model(base_arn),
             source_key=source_key,
             base_model=foundation_model(base_arn),
+            **_made_how(model or job or {}, tags),
             fields={
                 "spec.displayName": text_of(tags, DISPLAY_NAME),
                 "spec.description": text_of(tags, DESCRIPTION) or "",
@@ -303,7 +309,7 @@ class Join:
 
     @staticmethod
     def _state(
-        job_status: str, model: Mapping[str, Any] | None, deployment: Mapping[str, Any] | None
+        job_status: str, model: Mapping[str, Any] | None, deployment: Mapping[str, Any] | None, deployable: bool
     ) -> tuple[LiveState, str]:
         """The neutral state, and Bedrock's words for it."""
         if job_status in RUNNING:
@@ -313,6 +319,8 @@ class Join:
         if model_status(model) != ACTIVE:
             words = f"custom model {model_status(model)}"
             return (LiveState.FAILED if model_status(model) == "Failed" else LiveState.CREATING), words
+        if deployment is None and not deployable:
+            return LiveState.ACTIVE, COMPLETED  # served through Provisioned Throughput, not ours to make
         if deployment is None:
             return LiveState.CREATING, "Completed; no deployment yet"
         if deployment.get("status") != ACTIVE:
@@ -407,6 +415,22 @@ _WEAK_BESIDE_TRUSTED = (
     "id has a custom model whose tags verify fully: it is left alone, never served from or deleted; "
     "to manage it, import it"
 )
+
+
+# Bedrock's customizationType, as a manifest's spec.customization writes it.
+CUSTOMIZATIONS = {
+    "FINE_TUNING": "fineTuning",
+    "CONTINUED_PRE_TRAINING": "continuedPreTraining",
+    "DISTILLATION": "distillation",
+}
+
+
+def _made_how(body: Mapping[str, Any], tags: Mapping[str, str]) -> dict[str, Any]:
+    """How the model was made from its source (the listed customizationType)
+    and its teacher (a tag: no list returns it), where LiveModel records them."""
+    kind = str(body.get("customizationType") or "FINE_TUNING")
+    values = {"customization": CUSTOMIZATIONS.get(kind, kind), "teacher_model": text_of(tags, TEACHER)}
+    return {name: value for name, value in values.items() if name in LiveModel.model_fields}
 
 
 def _arn(claim: _Claims, name: str) -> str:

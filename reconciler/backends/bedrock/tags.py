@@ -30,8 +30,9 @@ TagValue), so a value could hold a newline and move a line of the signed
 message; every owned value is read back against a strict pattern that has
 none, and a marker with any other value is malformed.
 
-The manifest's display name, description and source live in tags too
-(`reconciler-display`, `reconciler-description`, `reconciler-source`): Bedrock has no such fields on a custom
+The manifest's display name, description, source and teacher live in tags too
+(`reconciler-display`, `reconciler-description`, `reconciler-source`,
+`reconciler-teacher`): Bedrock has no such fields on a custom
 model, and tags are the one thing it lets change in place. They are not
 signed (they are values compared with the manifest, not ownership). Text the
 tag alphabet cannot hold is written as base64 over as many tags as it needs
@@ -79,7 +80,9 @@ DESCRIPTION = "reconciler-description"
 # The source as the manifest writes it (its hash is in the fingerprint), so a
 # plan compares like with like whatever spelling Bedrock's ARN has.
 SOURCE = "reconciler-source"
-TEXT_FIELDS = (DISPLAY_NAME, DESCRIPTION, SOURCE)
+# A distillation's teacher as the manifest writes it (no list returns it).
+TEACHER = "reconciler-teacher"
+TEXT_FIELDS = (DISPLAY_NAME, DESCRIPTION, SOURCE, TEACHER)
 # Base64 text over several tags: the first value is `b64:<count>:<chunk>`, then
 # `<name>-2` ... `<name>-<count>` hold the rest.
 _BASE64 = "b64:"

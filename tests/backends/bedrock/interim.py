@@ -8,7 +8,8 @@ them (see the report of the bedrock-backend helper):
 
 - settings.BedrockSettings: region, role_arn, datasets, outputs (s3:// URIs);
   `.bucket`, `.prefix` (of `datasets`: "" or "a/b/").
-- catalogue.entry(base_model) -> ModelEntry | None (passed to datasets only).
+- catalogue.entry(base_model, overrides) -> ModelEntry | None (overrides:
+  settings.base_models; the entry is passed to datasets only).
 - rules.RULES (PlanRules: create-first, `bedrock/{key}`, mutable fields
   spec.displayName and spec.description), rules.checks(block) -> BackendChecks.
 - datasets.canonical_jsonl(model, entry, *, validation=False) -> bytes;
@@ -44,6 +45,7 @@ class BedrockSettings(Strict):
     role_arn: str = Field(description="The role Bedrock assumes to read the data.")
     datasets: str = Field(description="s3://bucket/prefix of the datasets.")
     outputs: str = Field(description="s3://bucket/prefix of the job outputs.")
+    base_models: dict[str, dict[str, object]] = Field(default_factory=dict, description="Catalogue overrides.")
 
     @property
     def bucket(self) -> str:
@@ -59,9 +61,14 @@ class BedrockSettings(Strict):
 class ModelEntry:
     name: str
     dataset_format: str = "prompt-completion"
+    inference: tuple[str, ...] = ("customModelDeployment", "provisionedThroughput")
 
 
-def entry(base_model: str) -> ModelEntry | None:
+def entry(base_model: str, overrides: object = None) -> ModelEntry | None:
+    if base_model.startswith("unknown."):
+        return None
+    if base_model.startswith("provisioned."):  # a base model served through Provisioned Throughput only
+        return ModelEntry(base_model, inference=("provisionedThroughput",))
     return ModelEntry(base_model, "conversation" if ".nova-" in base_model else "prompt-completion")
 
 
@@ -89,7 +96,7 @@ def checks(block: BedrockSettings | None) -> BackendChecks:
     return BackendChecks(_manifest_problems, LIMITS)
 
 
-def canonical_jsonl(model: DesiredModel, entry: ModelEntry | None, *, validation: bool = False) -> bytes:
+def canonical_jsonl(model: DesiredModel, entry: ModelEntry, *, validation: bool = False) -> bytes:
     lines = sorted(
         json.dumps({"prompt": e.text_input, "completion": e.output}, sort_keys=True, separators=(",", ":")) + "\n"
         for e in read_examples(model, validation=validation)

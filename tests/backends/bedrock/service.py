@@ -68,13 +68,15 @@ class Service(Protocol):
     def models(self) -> dict[str, dict[str, str]]:
         """Every custom model live: name -> its tags."""
 
-    def hand_made_model(self, name: str, hyperparameters: dict[str, str] | None = None) -> str:
+    def hand_made_model(
+        self, name: str, hyperparameters: dict[str, str] | None = None, base_model: str = "amazon.titan-text-lite-v1"
+    ) -> str:
         """A custom model made by hand (a job of a person's, not the reconciler's); its name."""
         self._bedrock.create_model_customization_job(
             job_name=f"{name}-job",
             custom_model_name=name,
             role_arn="arn:aws:iam::123456789012:role/someone",
-            base_model_identifier="amazon.titan-text-lite-v1",
+            base_model_identifier=base_model,
             training_data_config={"s3Uri": f"s3://{BUCKET}/their-data.jsonl"},
             output_data_config={"s3Uri": f"s3://{BUCKET}/their-output"},
             hyper_parameters=hyperparameters or {"epochCount": "1"},
@@ -337,13 +339,15 @@ class MotoService:
         if tags:
             bedrock.tagger.tag_resource(arn, [{"Key": k, "Value": v} for k, v in tags.items()])
 
-    def hand_made_model(self, name: str, hyperparameters: dict[str, str] | None = None) -> str:
+    def hand_made_model(
+        self, name: str, hyperparameters: dict[str, str] | None = None, base_model: str = "amazon.titan-text-lite-v1"
+    ) -> str:
         """A custom model made by hand (a job of a person's, not the reconciler's); its name."""
         self._bedrock.create_model_customization_job(
             job_name=f"{name}-job",
             custom_model_name=name,
             role_arn="arn:aws:iam::123456789012:role/someone",
-            base_model_identifier="amazon.titan-text-lite-v1",
+            base_model_identifier=base_model,
             training_data_config={"s3Uri": f"s3://{BUCKET}/their-data.jsonl"},
             output_data_config={"s3Uri": f"s3://{BUCKET}/their-output"},
             hyper_parameters=hyperparameters or {"epochCount": "1"},

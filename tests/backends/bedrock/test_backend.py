@@ -22,7 +22,18 @@ from reconciler.client.retry import RetryPolicy
 from reconciler.model.live import LiveState
 from reconciler.model.ownership import ownership_for
 from reconciler.plan.types import PermissionChange
-from tests.backends.bedrock.helpers import ROLE, connect, load, manifest, waiter, write_manifest, write_repo
+from tests.backends.bedrock.flows import (
+    BASE_MODEL,
+    PROVISIONED_MODEL,
+    ROLE,
+    catalogued,
+    connect,
+    load,
+    manifest,
+    waiter,
+    write_manifest,
+    write_repo,
+)
 from tests.backends.bedrock.service import BUCKET, LOSS, Fault, MotoService
 
 pytestmark = pytest.mark.usefixtures("bedrock_installed")
@@ -51,7 +62,7 @@ def test_create_uploads_tunes_tags_and_deploys(service: MotoService, tmp_path: P
     assert key == f"reconciler/datasets/{hashlib.sha256(data).hexdigest()}.jsonl"
     assert len(data.splitlines()) == 20
     job = _job(service)
-    inputs = "\n".join((ownership_for(model).fingerprint, "20", "amazon.titan-text-lite-v1", "FINE_TUNING"))
+    inputs = "\n".join((ownership_for(model).fingerprint, "20", BASE_MODEL, "FINE_TUNING"))
     assert job["jobName"] == names.resource_name("numbers", inputs, 1)
     assert job["token"] == names.client_token("numbers", inputs, 1)
     assert job["request"] == {
@@ -96,7 +107,7 @@ def test_a_create_interrupted_after_the_job_started_is_waited_for(service: MotoS
     backend, model, _ = _one(service, tmp_path)
     source, _ = backend._source_of(model)
     inputs = "\n".join((ownership_for(model).fingerprint, "20", source, "FINE_TUNING"))
-    backend._start(model, inputs, 1, source, backend.upload(model, None), "")
+    backend._start(model, inputs, 1, source, backend.upload(model, catalogued()), "")
     live = backend.find("numbers")
     assert live is not None and live.state is LiveState.CREATING
     tuned = connect(service, load(tmp_path)).create(model, waiter(service))
@@ -228,7 +239,7 @@ def test_a_replace_stops_a_run_of_the_old_inputs_first(service: MotoService, tmp
     backend, model, repo = _one(service, tmp_path)
     source, _ = backend._source_of(model)
     inputs = "\n".join((ownership_for(model).fingerprint, "20", source, "FINE_TUNING"))
-    backend._start(model, inputs, 1, source, backend.upload(model, None), "")
+    backend._start(model, inputs, 1, source, backend.upload(model, catalogued()), "")
     write_manifest(repo, manifest("numbers"), shift=1)
     backend.create(load(repo).models[0], waiter(service))
     assert sorted(j["status"] for j in service.jobs()) == ["Completed", "Stopped"]
@@ -250,7 +261,7 @@ def test_pruning_a_running_job_stops_it(service: MotoService, tmp_path: Path) ->
     backend, model, _ = _one(service, tmp_path)
     source, _ = backend._source_of(model)
     inputs = "\n".join((ownership_for(model).fingerprint, "20", source, "FINE_TUNING"))
-    backend._start(model, inputs, 1, source, backend.upload(model, None), "")
+    backend._start(model, inputs, 1, source, backend.upload(model, catalogued()), "")
     live = backend.find("numbers")
     assert live is not None and live.state is LiveState.CREATING
     backend.delete(live, waiter(service))
@@ -347,7 +358,7 @@ def test_an_object_of_other_bytes_under_the_datasets_name_stops_the_create(
     service: MotoService, tmp_path: Path
 ) -> None:
     backend, model, _ = _one(service, tmp_path)
-    backend.upload(model, None)
+    backend.upload(model, catalogued())
     (key,) = service.objects()
     service.put_object(key, b'{"prompt": "1", "completion": "not what was planned"}\n')
     with pytest.raises(ChangeFailed, match="holds other bytes"):
@@ -357,9 +368,9 @@ def test_an_object_of_other_bytes_under_the_datasets_name_stops_the_create(
 
 def test_an_existing_object_of_the_same_bytes_is_done(service: MotoService, tmp_path: Path) -> None:
     backend, model, _ = _one(service, tmp_path)
-    backend.upload(model, None)
+    backend.upload(model, catalogued())
     again = connect(service, load(tmp_path))
-    again.upload(model, None)
+    again.upload(model, catalogued())
     assert again.uploads == 0 and service.requests()["S3 PUT"] == 2  # the second answered 412
 
 
@@ -374,11 +385,11 @@ def test_a_large_dataset_goes_up_in_parts_with_checksums(
     monkeypatch.setattr(uploads, "PART_SIZE", 256)
     monkeypatch.setattr(moto.s3.models, "S3_UPLOAD_PART_MIN_SIZE", 256)
     backend, model, _ = _one(service, tmp_path)
-    uri = backend.upload(model, None)
+    uri = backend.upload(model, catalogued())
     ((key, data),) = service.objects().items()
     assert uri == f"s3://{BUCKET}/{key}" and len(data) > 256 and backend.uploads == 1
     again = connect(service, load(tmp_path))
-    again.upload(model, None)  # the completion answers 412: there already, and checked
+    again.upload(model, catalogued())  # the completion answers 412: there already, and checked
     assert again.uploads == 0
 
 
@@ -395,7 +406,7 @@ def test_export_writes_the_manifest_of_what_is_live(service: MotoService, tmp_pa
     assert exported["spec"] == {
         "displayName": "numbers",
         "description": "The numbers model.",
-        "baseModel": "amazon.titan-text-lite-v1",
+        "baseModel": BASE_MODEL,
         "trainingData": {"unknown": True},
         "hyperparameters": {"epochCount": 2, "learningRate": 1e-05},
     }
@@ -433,7 +444,7 @@ def test_adopt_never_writes_over_tags_that_do_not_verify(service: MotoService, t
     backend.create(model, waiter(service))
     ours = next(iter(service.models()))
     # Named as the manifest id (`import numbers` takes it), tuned as the manifest says.
-    stranger = service.hand_made_model("numbers", {"epochCount": "2", "learningRate": "0.00001"})
+    stranger = service.hand_made_model("numbers", {"epochCount": "2", "learningRate": "0.00001"}, BASE_MODEL)
     service.set_model_tags(stranger, service.models()[ours])
     live = backend.find("numbers")
     assert live is not None
@@ -474,3 +485,17 @@ def test_a_model_deleted_and_declared_again_is_tuned_under_the_next_attempt(
     assert sorted(j["jobName"].rpartition("-")[2] for j in service.jobs()) == ["1", "2"]
     again = backend.find("numbers")
     assert again is not None and again.state is LiveState.ACTIVE
+
+
+def test_a_model_served_through_provisioned_throughput_gets_no_deployment(service: MotoService, tmp_path: Path) -> None:
+    repo = write_repo(tmp_path, [manifest("numbers", baseModel=PROVISIONED_MODEL)])
+    desired = load(repo)
+    backend = connect(service, desired)
+    backend.create(desired.models[0], waiter(service))
+    assert service.deployments() == {}
+    live = backend.find("numbers")
+    assert live is not None and live.state is LiveState.ACTIVE and "deployment" not in live.serving
+    with pytest.raises(ChangeFailed, match="Provisioned Throughput"):
+        backend.generate("numbers", "", "seven")
+    backend.delete(live, waiter(service))
+    assert service.models() == {}

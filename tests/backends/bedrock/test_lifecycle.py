@@ -15,7 +15,7 @@ from reconciler.apply.progress import RecordingReporter
 from reconciler.backends.bedrock import BedrockBackend
 from reconciler.plan import PlanOptions, plan
 from reconciler.plan.types import Action, Plan
-from tests.backends.bedrock.helpers import connect, load, manifest, waiter, write_manifest, write_repo
+from tests.backends.bedrock.flows import connect, load, manifest, waiter, write_manifest, write_repo
 from tests.backends.bedrock.service import MotoService
 
 pytestmark = pytest.mark.usefixtures("bedrock_installed")
