@@ -165,13 +165,13 @@ class BedrockBackend:
     @classmethod
     def emulator_fixtures(cls, settings: Settings) -> dict[str, Any]:
         """What an emulator started for these settings must hold that an AWS
-        account has before its first apply: the datasets and outputs buckets.
-        The backend never makes a bucket itself."""
+        account has before its first apply: the datasets and outputs buckets,
+        in the region. The backend never makes a bucket itself."""
         block = settings.block()
         if not isinstance(block, BedrockSettings):
             return {}
         outputs = block.outputs.removeprefix("s3://").split("/", 1)[0]
-        return {"buckets": tuple(sorted({block.bucket, outputs}))}
+        return {"s3_buckets": tuple(sorted({block.bucket, outputs})), "aws_region": block.region}
 
     def describe_target(self) -> str:
         endpoints = self.client.endpoints()
@@ -719,19 +719,22 @@ class BedrockBackend:
     # --- forget and adopt -------------------------------------------------------------------
 
     def forget(self, live: LiveModel) -> None:
-        """Remove the reconciler's tags from the custom model and its deployment,
-        and leave both live; `reconciler-forgotten` says its job's tags no longer claim it."""
+        """Remove the reconciler's tags from every custom model of the id and its
+        deployments, and leave them live; `reconciler-forgotten` says the jobs'
+        tags no longer claim them."""
         handle = live.handle
-        if not isinstance(handle, Handle) or handle.model is None:
+        if not isinstance(handle, Handle):
             return
-        arn = str(handle.model["modelArn"])
-        tags = self.client.tags(arn)
-        self.client.tag(arn, {FORGOTTEN: "true"})
-        ours = set(owned_tags(tags)) | {k for tag in TEXT_FIELDS for k in text_keys(tags, tag)}
-        self.client.untag(arn, sorted(ours))
-        deployment = handle.deployments.get(arn)
-        if deployment is not None:
-            with suppress(ApiError):
+        for body in (handle.model, *handle.others):
+            if body is None:
+                continue
+            arn = str(body["modelArn"])
+            tags = self.client.tags(arn)
+            self.client.tag(arn, {FORGOTTEN: "true"})  # first: a stop between the two leaves it ours still
+            ours = set(owned_tags(tags)) | {k for tag in TEXT_FIELDS for k in text_keys(tags, tag)}
+            self.client.untag(arn, sorted(ours))
+        for deployment in handle.deployments.values():
+            with suppress(NotFound):
                 self.client.untag(str(deployment["customModelDeploymentArn"]), list(OWNED))
 
     def adopt(self, model: DesiredModel, live_key: str | None = None) -> LiveModel:

@@ -423,7 +423,10 @@ def test_the_emulator_needs_the_buckets(tmp_path: Path) -> None:
     from reconciler.backends.bedrock import BedrockBackend
 
     desired = load(write_repo(tmp_path, [manifest("numbers")]))
-    assert BedrockBackend.emulator_fixtures(desired.settings) == {"buckets": ("my-bucket",)}
+    assert BedrockBackend.emulator_fixtures(desired.settings) == {
+        "s3_buckets": ("my-bucket",),
+        "aws_region": "us-east-1",
+    }
     assert BedrockBackend.block_of(desired.settings).role_arn == ROLE
 
 
@@ -499,3 +502,20 @@ def test_a_model_served_through_provisioned_throughput_gets_no_deployment(servic
         backend.generate("numbers", "", "seven")
     backend.delete(live, waiter(service))
     assert service.models() == {}
+
+
+def test_forget_releases_every_model_of_the_id(service: MotoService, tmp_path: Path) -> None:
+    """A replace that stopped before its clean-up leaves two models: both are released."""
+    repo = write_repo(tmp_path, [manifest("numbers", smoke=(("7", "7"),))])
+    backend = connect(service, load(repo))
+    first = load(repo).models[0]
+    backend.create(first, waiter(service))
+    backend.mark_tested(first)
+    write_manifest(repo, manifest("numbers", smoke=(("7", "7"),)), shift=1)
+    backend.create(load(repo).models[0], waiter(service))
+    live = backend.find("numbers")
+    assert live is not None and live.candidate
+    backend.forget(live)
+    assert backend.find("numbers") is None
+    assert all("reconciler-id" not in tags for tags in service.models().values())
+    assert all("reconciler-id" not in d["tags"] for d in service.deployments().values())
