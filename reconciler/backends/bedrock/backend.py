@@ -221,8 +221,8 @@ class BedrockBackend:
         return Join(self.marker, jobs, models, deployments, tags, deploys=self.deploys)
 
     def _read_tags(self, arns: list[str]) -> dict[str, dict[str, str]]:
-        """ListTagsForResource for each ARN, `concurrency` at a time; a resource
-        deleted since it was listed is left out."""
+        """ListTagsForResource for each ARN, as many at a time as the client has
+        connections (at least 10); a resource deleted since it was listed is left out."""
 
         def read(arn: str) -> tuple[str, dict[str, str] | None]:
             try:
@@ -233,7 +233,7 @@ class BedrockBackend:
         wanted = list(dict.fromkeys(arns))
         if not wanted:
             return {}
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(wanted))) as pool:
+        with ThreadPoolExecutor(max_workers=min(max(10, self.concurrency), len(wanted))) as pool:
             return {arn: tags for arn, tags in pool.map(read, wanted) if tags is not None}
 
     def find(self, key: str) -> LiveModel | None:

@@ -35,6 +35,7 @@ import hashlib
 import io
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -156,6 +157,8 @@ class _Shim:
         self.service = service
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self.service.latency:  # benchmarks only: a region's round trip
+            time.sleep(self.service.latency)
         request = Request(environ)
         body = request.get_data()  # read once; moto reads it again from a fresh stream
         self.service.count(_operation(request, body))
@@ -242,6 +245,7 @@ class MotoService:
 
         self._server = _Server(ip_address="127.0.0.1", port=0, verbose=False)
         self.url = ""
+        self.latency = 0.0  # seconds added to every request (benchmarks; tests never sleep)
 
     def start(self) -> MotoService:
         self._server.start()
