@@ -26,6 +26,7 @@ from tests.backends.bedrock.flows import (
     BASE_MODEL,
     PROVISIONED_MODEL,
     ROLE,
+    SMOKE,
     catalogued,
     connect,
     load,
@@ -190,12 +191,12 @@ def test_a_failed_run_fails_the_create_and_the_next_attempt_gets_a_new_name(
 
 
 def test_a_replace_creates_first_and_the_old_model_serves_until_promotion(service: MotoService, tmp_path: Path) -> None:
-    repo = write_repo(tmp_path, [manifest("numbers", smoke=(("7", "7"),))])
+    repo = write_repo(tmp_path, [manifest("numbers", smoke=SMOKE)])
     backend = connect(service, load(repo))
     old = load(repo).models[0]
     backend.create(old, waiter(service))
     backend.mark_tested(old)
-    write_manifest(repo, manifest("numbers", smoke=(("7", "7"),)), shift=1)
+    write_manifest(repo, manifest("numbers", smoke=SMOKE), shift=1)
     new = load(repo).models[0]
     backend.create(new, waiter(service))
     live = backend.find("numbers")
@@ -217,12 +218,12 @@ def test_a_replace_creates_first_and_the_old_model_serves_until_promotion(servic
 
 
 def test_a_held_candidate_keeps_the_old_model_serving(service: MotoService, tmp_path: Path) -> None:
-    repo = write_repo(tmp_path, [manifest("numbers", smoke=(("7", "7"),))])
+    repo = write_repo(tmp_path, [manifest("numbers", smoke=SMOKE)])
     backend = connect(service, load(repo))
     old = load(repo).models[0]
     backend.create(old, waiter(service))
     backend.mark_tested(old, {"digest": "abc", "score": "0900"})
-    write_manifest(repo, manifest("numbers", smoke=(("7", "7"),)), shift=1)
+    write_manifest(repo, manifest("numbers", smoke=SMOKE), shift=1)
     new = load(repo).models[0]
     backend.create(new, waiter(service))
     backend.hold(new, {"digest": "abc", "score": "0100"})
@@ -506,12 +507,12 @@ def test_a_model_served_through_provisioned_throughput_gets_no_deployment(servic
 
 def test_forget_releases_every_model_of_the_id(service: MotoService, tmp_path: Path) -> None:
     """A replace that stopped before its clean-up leaves two models: both are released."""
-    repo = write_repo(tmp_path, [manifest("numbers", smoke=(("7", "7"),))])
+    repo = write_repo(tmp_path, [manifest("numbers", smoke=SMOKE)])
     backend = connect(service, load(repo))
     first = load(repo).models[0]
     backend.create(first, waiter(service))
     backend.mark_tested(first)
-    write_manifest(repo, manifest("numbers", smoke=(("7", "7"),)), shift=1)
+    write_manifest(repo, manifest("numbers", smoke=SMOKE), shift=1)
     backend.create(load(repo).models[0], waiter(service))
     live = backend.find("numbers")
     assert live is not None and live.candidate

@@ -15,12 +15,11 @@ from reconciler.apply.progress import RecordingReporter
 from reconciler.backends.bedrock import BedrockBackend
 from reconciler.plan import PlanOptions, plan
 from reconciler.plan.types import Action, Plan
-from tests.backends.bedrock.flows import connect, load, manifest, waiter, write_manifest, write_repo
+from tests.backends.bedrock.flows import SMOKE, connect, load, manifest, waiter, write_manifest, write_repo
 from tests.backends.bedrock.service import MotoService
 
 pytestmark = pytest.mark.usefixtures("bedrock_installed")
 RULES = BedrockBackend.rules
-SMOKE = (("7", "7"),)  # the test service answers what it is asked
 
 
 def _plan(service: MotoService, repo: Path) -> Plan:
@@ -48,7 +47,8 @@ def _apply(service: MotoService, repo: Path) -> ApplyResult:
 def test_create_update_replace_and_prune(service: MotoService, tmp_path: Path) -> None:
     repo = write_repo(tmp_path, [manifest("numbers", smoke=SMOKE), manifest("letters")])
     assert _actions(_plan(service, repo)) == [("letters", "create"), ("numbers", "create")]
-    _apply(service, repo)
+    created = _apply(service, repo)
+    assert [(s.model_id, s.passed) for s in created.smoke] == [("numbers", True)]
     assert _actions(_plan(service, repo)) == []  # the second plan is clean
 
     write_manifest(repo, manifest("numbers", smoke=SMOKE, description="Counts, one by one."))
@@ -60,7 +60,8 @@ def test_create_update_replace_and_prune(service: MotoService, tmp_path: Path) -
     write_manifest(repo, manifest("numbers", smoke=SMOKE, description="Counts, one by one."), shift=1)
     before = {n: d["customModelDeploymentArn"] for n, d in service.deployments().items()}
     assert _actions(_plan(service, repo)) == [("numbers", "replace")]
-    _apply(service, repo)
+    replaced = _apply(service, repo)
+    assert [(s.model_id, s.passed) for s in replaced.smoke] == [("numbers", True)]  # on the candidate, through Converse
     assert _actions(_plan(service, repo)) == []
     after = {n: d["customModelDeploymentArn"] for n, d in service.deployments().items()}
     assert len(after) == 2 and len(set(after.values()) - set(before.values())) == 1  # handed over
