@@ -3,8 +3,10 @@
 - AWS settings of this process never leak in: dummy keys, no profile or config
   file, no endpoint variables, and instance metadata never asked for (tests
   talk to 127.0.0.1 only).
-- `service`: what the flow tests run against (service.py): moto's server
-  today; the lead points it at the project's emulator at merge.
+- `service`: what the flow tests run against (service.py): moto's server,
+  with deployments and Converse added, and controls (faults, counts);
+  `any_service`: that, and the project's emulator where it has Bedrock
+  (emulated.py), for the flows that need no fault or count.
 - `bedrock_installed`: the backend registered as its entry point will be, so
   the loader reads `backend: bedrock` repositories.
 """
@@ -13,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from reconciler.model import registry, settings
-from tests.backends.bedrock import interim
+from tests.backends.bedrock import emulated, interim
 from tests.backends.bedrock.service import BUCKET, MotoService, _FrozenClock
 
 # INTERIM (deleted at merge with interim.py): the modules another helper writes.
@@ -88,3 +91,17 @@ def bedrock_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
 def _clear_caches() -> None:
     for cached in (registry.installed, settings.settings_type, settings.schema_type):
         cached.cache_clear()
+
+
+@pytest.fixture(params=["moto", "emulator"])
+def any_service(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The flow tests that need no fault or count run on every service there is:
+    moto's server, and the project's emulator where it has Bedrock."""
+    if request.param == "moto":
+        yield request.getfixturevalue("service")
+        return
+    if not emulated.AVAILABLE:
+        pytest.skip("the project's emulator has no Bedrock surface on this branch (issue 24's emulator branch)")
+    emulator = emulated.EmulatorService()
+    yield emulator
+    emulator.stop()

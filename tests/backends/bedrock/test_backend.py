@@ -44,7 +44,7 @@ def _repo(tmp_path: Path, *ids: str, **spec: Any) -> Path:
     return write_repo(tmp_path, [manifest(i, **spec) for i in ids or ("numbers",)])
 
 
-def _one(service: MotoService, tmp_path: Path, **spec: Any) -> tuple[Any, Any, Path]:
+def _one(service: Any, tmp_path: Path, **spec: Any) -> tuple[Any, Any, Path]:
     repo = _repo(tmp_path, **spec)
     desired = load(repo)
     return connect(service, desired), desired.models[0], repo
@@ -55,10 +55,11 @@ def _job(service: MotoService) -> dict[str, Any]:
     return job
 
 
-def test_create_uploads_tunes_tags_and_deploys(service: MotoService, tmp_path: Path) -> None:
+def test_create_uploads_tunes_tags_and_deploys(any_service: Any, tmp_path: Path) -> None:
+    service = any_service
     backend, model, _ = _one(service, tmp_path)
     tuned = backend.create(model, waiter(service))
-    assert not tuned.found and tuned.losses == (LOSS,)
+    assert not tuned.found and len(tuned.losses) == 1  # the final training loss the job reports
     ((key, data),) = service.objects().items()
     assert key == f"reconciler/datasets/{hashlib.sha256(data).hexdigest()}.jsonl"
     assert len(data.splitlines()) == 20
@@ -82,10 +83,12 @@ def test_create_uploads_tunes_tags_and_deploys(service: MotoService, tmp_path: P
     assert live is not None and live.state is LiveState.ACTIVE and live.ownership == ownership_for(model)
     assert live.serving["deployment"] == deployment["customModelDeploymentArn"]
     assert live.fields == {"spec.displayName": "numbers", "spec.description": "The numbers model."}
-    assert backend.generate("numbers", "", "seven") == "seven"  # the service answers what it is asked
+    # Through Converse on the deployment: moto's stand-in echoes; the emulator's model learned n -> n + 1.
+    assert backend.generate("numbers", "", "7") == ("7" if isinstance(service, MotoService) else "8")
 
 
-def test_a_second_create_finds_the_first_run_and_uploads_nothing(service: MotoService, tmp_path: Path) -> None:
+def test_a_second_create_finds_the_first_run_and_uploads_nothing(any_service: Any, tmp_path: Path) -> None:
+    service = any_service
     backend, model, _ = _one(service, tmp_path)
     backend.create(model, waiter(service))
     again = connect(service, load(tmp_path))
@@ -190,7 +193,8 @@ def test_a_failed_run_fails_the_create_and_the_next_attempt_gets_a_new_name(
     assert live is not None and live.state is LiveState.ACTIVE
 
 
-def test_a_replace_creates_first_and_the_old_model_serves_until_promotion(service: MotoService, tmp_path: Path) -> None:
+def test_a_replace_creates_first_and_the_old_model_serves_until_promotion(any_service: Any, tmp_path: Path) -> None:
+    service = any_service
     repo = write_repo(tmp_path, [manifest("numbers", smoke=SMOKE)])
     backend = connect(service, load(repo))
     old = load(repo).models[0]
@@ -205,7 +209,13 @@ def test_a_replace_creates_first_and_the_old_model_serves_until_promotion(servic
     old_deployment = live.serving["deployment"]
     assert isinstance(live.handle, Handle) and live.handle.deployment is not None
     assert live.handle.deployment["customModelDeploymentArn"] != old_deployment
-    assert connect(service, load(repo)).generate("numbers", "", "ask the candidate") == "ask the candidate"
+    # The candidate answers (its deployment), not the model serving: on the project's
+    # emulator the two learned different data (n -> n + 2, n -> n + 1).
+    fresh = connect(service, load(repo))
+    if isinstance(service, MotoService):
+        assert fresh.generate("numbers", "", "ask the candidate") == "ask the candidate"
+    else:
+        assert (fresh.generate("numbers", "", "7"), fresh.generate_serving("numbers", "", "7")) == ("9", "8")
     backend.mark_tested(new)
     promoted = backend.find("numbers")
     assert promoted is not None and not promoted.candidate and len(promoted.superseded) == 1
@@ -246,7 +256,8 @@ def test_a_replace_stops_a_run_of_the_old_inputs_first(service: MotoService, tmp
     assert sorted(j["status"] for j in service.jobs()) == ["Completed", "Stopped"]
 
 
-def test_delete_removes_the_deployment_then_the_model_and_keeps_the_job(service: MotoService, tmp_path: Path) -> None:
+def test_delete_removes_the_deployment_then_the_model_and_keeps_the_job(any_service: Any, tmp_path: Path) -> None:
+    service = any_service
     backend, model, _ = _one(service, tmp_path)
     backend.create(model, waiter(service))
     live = backend.find("numbers")
