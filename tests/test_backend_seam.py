@@ -39,7 +39,7 @@ def _names_of_backends(path: Path, backends: set[str]) -> Iterator[str]:
 
 def test_no_core_module_names_a_backend() -> None:
     backends = set(installed())
-    assert {"gemini", "vertex"} <= backends
+    assert {"bedrock", "gemini", "vertex"} <= backends
     found = [
         f"{path.relative_to(ROOT)} {what}" for path in _core_modules() for what in _names_of_backends(path, backends)
     ]

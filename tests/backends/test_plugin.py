@@ -119,7 +119,10 @@ def test_an_unknown_backend_lists_the_installed_ones(
     (repo / "reconciler.yaml").write_text("backend: ledgr\n")
     code, text = _run(capsys, "validate")
     assert code == 1, text
-    assert "no backend named 'ledgr' is installed (installed: gemini, ledger, vertex); did you mean ledger?" in text
+    assert (
+        "no backend named 'ledgr' is installed (installed: bedrock, gemini, ledger, vertex); did you mean ledger?"
+        in text
+    )
 
 
 def test_its_secret_variables_are_scrubbed(

@@ -15,6 +15,7 @@ from reconciler.backends.bedrock.catalogue import (
     catalogue,
 )
 from reconciler.backends.bedrock.formats import example_format, reserved_keyword, reserved_words
+from reconciler.backends.bedrock.names import ADDRESS_TEMPLATE
 from reconciler.backends.bedrock.settings import BedrockSettings
 from reconciler.loader.checks import BackendChecks
 from reconciler.loader.limits import GIB, DatasetLimits
@@ -22,7 +23,6 @@ from reconciler.model.manifest import Customization, Spec, TunedModelManifest
 from reconciler.model.tuning import TuningDefaults
 from reconciler.plan.rules import MutableField, PlanRules, ReplaceOrder
 
-ADDRESS_TEMPLATE = "bedrock/{key}"
 SERVICE = "Amazon Bedrock"
 
 # The defaults differ by base model (catalogue.json: 2 epochs for Nova and
@@ -51,6 +51,7 @@ RULES = PlanRules(
     replace_order=ReplaceOrder.CREATE_FIRST,
     address_template=ADDRESS_TEMPLATE,
     backend="bedrock",
+    records_scores=True,  # a gate's score is kept in the custom model's tags
 )
 
 _CUSTOMIZATION = ("spec", "customization")

@@ -25,7 +25,7 @@ def test_a_misspelt_backend_is_one_error_with_a_suggestion(tmp_path: Path, make_
     assert result.code == 1
     assert _errors(result.text) == [
         "Error: reconciler.yaml:1: backend: no backend named 'vertx' is installed "
-        "(installed: gemini, vertex); did you mean vertex?"
+        "(installed: bedrock, gemini, vertex); did you mean vertex?"
     ], result.text
     # Nor a summary with the default backend's step estimates: the backend is unknown.
     assert "~STEPS" not in result.text and "batchSize" not in result.text, result.text
