@@ -27,6 +27,7 @@ from werkzeug.wrappers import Request, Response
 from reconciler.emulator import sigv4
 from reconciler.emulator.auth import AuthSettings, check_caller
 from reconciler.emulator.aws import AwsError, AwsSurface, RequestIds
+from reconciler.emulator.bedrock.surface import BedrockSurface
 from reconciler.emulator.calls import AnswerLost, Call, RawReply, Reply
 from reconciler.emulator.control import Control
 from reconciler.emulator.errors import ApiError, invalid_argument, not_found
@@ -96,14 +97,21 @@ class EmulatorApp:
         # The datasets' faults (upload_corruptions, broken_chunks) are armed with the
         # Vertex ones: they exist for its uploads.
         self.gcs = StorageSurface(store, ids, self.vertex.faults)
+        self.bedrock = BedrockSurface(store, ids, tuning)
         self.s3 = S3Surface(store, ids)
-        self.control = Control(store, tuning, faults, resets=[self.vertex.faults.reset])
+        self.control = Control(store, tuning, faults, resets=[self.vertex.faults.reset, self.bedrock.faults.reset])
         self.routes = RouteTable(
-            (*self.gemini.routes(), *self.vertex.routes(), *self.gcs.routes(), *self.control.routes())
+            (
+                *self.gemini.routes(),
+                *self.vertex.routes(),
+                *self.gcs.routes(),
+                *self.control.routes(),
+                *self.bedrock.control_routes(),
+            )
         )
         # The AWS surfaces by the service their requests are signed for.
         self.aws: dict[str, tuple[AwsSurface, RouteTable]] = {
-            surface.service: (surface, RouteTable(surface.routes())) for surface in (self.s3,)
+            surface.service: (surface, RouteTable(surface.routes())) for surface in (self.bedrock, self.s3)
         }
         self.request_ids = RequestIds()
 
@@ -136,6 +144,9 @@ class EmulatorApp:
         try:
             route, args = self.routes.match(request.environ)
         except (NotFound, MethodNotAllowed):
+            bedrock = self.aws["bedrock"]
+            if _matches(bedrock[1], request):  # a Bedrock path without a signature: Bedrock refuses it
+                return self._respond_aws(request, *bedrock)
             self.control.count(f"{request.method} (no route)")
             raise not_found(f"Method not found: {request.method} {request.path[:200]}") from None
         except HTTPException as exc:  # e.g. a redirect; nothing here should need one
@@ -206,14 +217,17 @@ class EmulatorApp:
     def _aws_surface(self, request: Request) -> tuple[AwsSurface, RouteTable] | None:
         """The AWS surface a request is for, by its credential scope's service; None
         for the Google surfaces and the control endpoints (which carry no signature).
-        A signature for a service not served here goes to S3, which refuses it
-        as S3 would."""
+        A signature for a service not served here goes to the surface whose path
+        it names (Bedrock's, else S3's), which refuses it as that service would."""
         if request.path.startswith("/_internal/"):
             return None
         service = sigv4.service_of(_lower_headers(request), request.args)
         if service is None:
             return None
-        return self.aws.get(service, self.aws["s3"])
+        if service in self.aws:
+            return self.aws[service]
+        bedrock = self.aws["bedrock"]
+        return bedrock if _matches(bedrock[1], request) else self.aws["s3"]
 
     def _respond_aws(self, request: Request, surface: AwsSurface, table: RouteTable) -> Response:
         request_id = self.request_ids.next()
@@ -288,6 +302,14 @@ class EmulatorApp:
 
 def _lower_headers(request: Request) -> dict[str, str]:
     return {key.lower(): value for key, value in request.headers.items()}
+
+
+def _matches(table: RouteTable, request: Request) -> bool:
+    try:
+        table.match(request.environ)
+    except HTTPException:  # NotFound, MethodNotAllowed
+        return False
+    return True
 
 
 def _signed(surface: AwsSurface, headers: dict[str, str], query: dict[str, str]) -> sigv4.Credential:

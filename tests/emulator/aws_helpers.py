@@ -42,7 +42,7 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def client(service: str, url: str | None = None, region: str = REGION, **config: Any) -> Any:
     """A boto3 client; without `url`, boto3 finds the endpoint itself (AWS_ENDPOINT_URL_*).
     One attempt: a test that wants botocore's retries asks for them."""
-    settings = Config(retries={"total_max_attempts": 1, "mode": "standard"}, **config)
+    settings = Config(**{"retries": {"total_max_attempts": 1, "mode": "standard"}, **config})
     return boto3.client(service, endpoint_url=url, region_name=region, config=settings)
 
 
