@@ -20,42 +20,11 @@ from tests.emulator.aws_helpers import (  # noqa: F401 (fixtures)
     moto_url,
     signed,
 )
+from tests.emulator.bedrock_helpers import DATASET, NOVA, ROLE, STEP, job_args
 from tests.emulator.vertex_helpers import ManualClock
 
 pytest.importorskip("boto3")
 from botocore.exceptions import ClientError
-
-STEP = 10.0
-NOVA = "amazon.nova-micro-v1:0:128k"
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/reconciler-customization"
-TRAIN = "s3://data/datasets/train.jsonl"
-
-
-def conversation(prompt: str, answer: str) -> dict[str, Any]:
-    return {
-        "schemaVersion": "bedrock-conversation-2024",
-        "system": [{"text": "Answer with a number."}],
-        "messages": [
-            {"role": "user", "content": [{"text": prompt}]},
-            {"role": "assistant", "content": [{"text": answer}]},
-        ],
-    }
-
-
-DATASET = "\n".join(json.dumps(conversation(f"{n} plus {n}?", str(2 * n))) for n in range(12)).encode()
-
-
-def job_args(name: str = "job-1", model: str = "model-1", **more: Any) -> dict[str, Any]:
-    args = {
-        "jobName": name,
-        "customModelName": model,
-        "roleArn": ROLE,
-        "baseModelIdentifier": NOVA,
-        "trainingDataConfig": {"s3Uri": TRAIN},
-        "outputDataConfig": {"s3Uri": "s3://data/outputs/"},
-        "hyperParameters": {"epochCount": "2"},
-    }
-    return {**args, **more}
 
 
 def _code(error: pytest.ExceptionInfo[ClientError]) -> str:
@@ -98,10 +67,16 @@ def _completed_model(bedrock: Any, clock: ManualClock, **more: Any) -> dict[str,
 def test_a_job_through_the_endpoint_variables_to_a_deployment_and_back(
     server: EmulatorServer, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", server.url)
-    bedrock = client("bedrock")  # no endpoint_url: botocore reads the variable
+    for service in ("S3", "BEDROCK", "BEDROCK_RUNTIME"):
+        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", server.url)
+    # No endpoint_url from here on: botocore reads the variables.
+    client("s3").put_object(Bucket="data", Key="datasets/adder.jsonl", Body=DATASET, IfNoneMatch="*")
+    bedrock, runtime = client("bedrock"), client("bedrock-runtime")
     tags = [{"key": "managed-by", "value": "reconciler"}, {"key": "reconciler-id", "value": "adder"}]
-    arn = bedrock.create_model_customization_job(**job_args(customModelTags=tags, jobTags=tags[:1]))["jobArn"]
+    training = {"s3Uri": "s3://data/datasets/adder.jsonl"}
+    arn = bedrock.create_model_customization_job(
+        **job_args(customModelTags=tags, jobTags=tags[:1], trainingDataConfig=training)
+    )["jobArn"]
     assert arn.startswith(f"arn:aws:bedrock:us-east-1:{ACCOUNT}:model-customization-job/{NOVA}/")
     seen = []
     while (job := bedrock.get_model_customization_job(jobIdentifier=arn))["status"] == "InProgress":
@@ -118,7 +93,12 @@ def test_a_job_through_the_endpoint_variables_to_a_deployment_and_back(
     assert bedrock.get_custom_model_deployment(customModelDeploymentIdentifier=name)["status"] == "Creating"
     clock.advance(STEP)
     assert bedrock.get_custom_model_deployment(customModelDeploymentIdentifier="adder")["status"] == "Active"
+    answer = runtime.converse(modelId=name, messages=[{"role": "user", "content": [{"text": "7 plus 7?"}]}])
+    assert answer["output"]["message"]["content"] == [{"text": "14"}] and answer["stopReason"] == "end_turn"
     bedrock.delete_custom_model_deployment(customModelDeploymentIdentifier=name)
+    with pytest.raises(ClientError) as undeployed:
+        runtime.converse(modelId=name, messages=[{"role": "user", "content": [{"text": "7 plus 7?"}]}])
+    assert _code(undeployed) == "ResourceNotFoundException"
     bedrock.delete_custom_model(modelIdentifier=model["modelArn"])
     with pytest.raises(ClientError) as gone:
         bedrock.get_custom_model(modelIdentifier="model-1")

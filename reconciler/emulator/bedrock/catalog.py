@@ -34,6 +34,11 @@ class BaseModel:
     data_format: str  # CONVERSATION (Amazon Nova) or PROMPT_COMPLETION
     on_demand: bool  # CreateCustomModelDeployment takes its custom models
     hyperparameters: tuple[Hyperparameter, ...]
+    invocation_id: str = ""  # the id the runtime invokes the base model by, on demand
+
+    @property
+    def runtime_id(self) -> str:
+        return self.invocation_id or self.model_id.rsplit(":", 1)[0]
 
     def hyperparameter(self, name: str) -> Hyperparameter | None:
         return next((h for h in self.hyperparameters if h.name == name), None)
@@ -73,6 +78,7 @@ MODELS = {
             PROMPT_COMPLETION,
             False,
             TITAN_TEXT,
+            "amazon.titan-text-express-v1",
         ),
         BaseModel(
             "amazon.titan-text-lite-v1:0:4k",
@@ -81,6 +87,7 @@ MODELS = {
             PROMPT_COMPLETION,
             False,
             TITAN_TEXT,
+            "amazon.titan-text-lite-v1",
         ),
         BaseModel(
             "meta.llama3-1-8b-instruct-v1:0:128k",

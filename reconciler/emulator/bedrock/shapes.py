@@ -32,6 +32,12 @@ class Number:
 
 
 @dataclass(frozen=True)
+class Real:
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True)
 class Flag:
     pass
 
@@ -55,7 +61,7 @@ class Struct:
     open: bool = False  # a Document (any JSON object), as Converse's additionalModelRequestFields
 
 
-Shape = Text | Number | Flag | ListOf | MapOf | Struct
+Shape = Text | Number | Real | Flag | ListOf | MapOf | Struct
 
 TAG = Struct(
     {"key": Text(1, 128, names.TAG_TEXT), "value": Text(0, 256, names.TAG_TEXT)},
@@ -109,6 +115,29 @@ UNTAG_RESOURCE = Struct(
 LIST_TAGS = Struct({"resourceARN": RESOURCE_ARN}, required=("resourceARN",))
 
 
+MESSAGE = Struct(
+    {"role": Text(enum=("user", "assistant", "system")), "content": ListOf(Struct(open=True))},
+    required=("role", "content"),
+)
+CONVERSE = Struct(
+    {
+        "messages": ListOf(MESSAGE),
+        "system": ListOf(Struct(open=True)),
+        "inferenceConfig": Struct(
+            {
+                "maxTokens": Number(1),
+                "temperature": Real(0, 1),
+                "topP": Real(0, 1),
+                "stopSequences": ListOf(Text(1), 0, 2500),
+            }
+        ),
+        "toolConfig": Struct(open=True),
+        "additionalModelRequestFields": Struct(open=True),
+        "requestMetadata": MapOf(Text(1, 256)),
+    }
+)
+
+
 def parse(body: bytes, shape: Struct) -> dict[str, Any]:
     """A request body: JSON, an object, of `shape` (an empty body is an empty object)."""
     if not body.strip():
@@ -147,6 +176,12 @@ def _check(value: Any, shape: Shape, where: str, failures: list[str]) -> None:
         if isinstance(number, bool) or (shape.low is not None and number < shape.low):
             failures.append(_failure(value, where, f"Member must have value greater than or equal to {shape.low}"))
         elif shape.high is not None and number > shape.high:
+            failures.append(_failure(value, where, f"Member must have value less than or equal to {shape.high}"))
+    elif isinstance(shape, Real):
+        real = _typed(value, (int, float), "a number", where)
+        if isinstance(real, bool) or (shape.low is not None and real < shape.low):
+            failures.append(_failure(value, where, f"Member must have value greater than or equal to {shape.low}"))
+        elif shape.high is not None and real > shape.high:
             failures.append(_failure(value, where, f"Member must have value less than or equal to {shape.high}"))
     elif isinstance(shape, Flag):
         _typed(value, bool, "a boolean", where)
@@ -197,8 +232,8 @@ def _length(value: str | list[Any], low: int, high: int | None, where: str, fail
     return True
 
 
-def _typed(value: Any, kind: type, noun: str, where: str) -> Any:
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+def _typed(value: Any, kind: type | tuple[type, ...], noun: str, where: str) -> Any:
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         raise errors.serialization(f"Expected {noun} at '{where}'.")
     return value
 

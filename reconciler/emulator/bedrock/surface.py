@@ -1,5 +1,6 @@
-"""The Bedrock surface's route table (the control plane's paths, reached only
-by requests signed for `bedrock`), its own control endpoint
+"""The Bedrock surface's route table (the control plane's paths and the
+runtime's Converse and InvokeModel, reached only by requests signed for
+`bedrock`, the signing name of both), its own control endpoint
 (`/_internal/bedrock/faults`), and how Bedrock's front end answers what every
 surface shares: a signature of the wrong shape, throttling, a 503, a 500.
 
@@ -15,6 +16,7 @@ from reconciler.emulator.bedrock.faults import BedrockFaults
 from reconciler.emulator.bedrock.jobs import JobService
 from reconciler.emulator.bedrock.models import CustomModelService
 from reconciler.emulator.bedrock.resources import Bedrock
+from reconciler.emulator.bedrock.runtime import RuntimeService
 from reconciler.emulator.bedrock.tags import TagService
 from reconciler.emulator.calls import Call, Reply
 from reconciler.emulator.ids import IdMaker
@@ -37,6 +39,7 @@ class BedrockSurface:
         self.models = CustomModelService(self.bedrock)
         self.deployments = DeploymentService(self.bedrock)
         self.tags = TagService(self.bedrock)
+        self.runtime = RuntimeService(self.bedrock)
 
     @property
     def faults(self) -> BedrockFaults:
@@ -59,6 +62,9 @@ class BedrockSurface:
             aws("POST", "/tagResource", tags.tag_resource),
             aws("POST", "/untagResource", tags.untag_resource),
             aws("POST", "/listTagsForResource", tags.list_tags),
+            # bedrock-runtime, signed for "bedrock" too
+            aws("POST", "/model/<path:model_id>/converse", self.runtime.converse),
+            aws("POST", "/model/<path:model_id>/invoke", self.runtime.invoke),
         )
 
     def control_routes(self) -> tuple[Route, ...]:
