@@ -14,7 +14,7 @@ from typing import Any
 
 from reconciler.emulator.bedrock import catalog, dataset, errors, names, render, shapes
 from reconciler.emulator.bedrock.listing import page
-from reconciler.emulator.bedrock.resources import JOBS, MODELS, OPEN, Bedrock, region_of, serialized
+from reconciler.emulator.bedrock.resources import EXAMPLES, JOBS, MODELS, OPEN, Bedrock, region_of, serialized
 from reconciler.emulator.bedrock.timeline import IN_PROGRESS, STOPPED, STOPPING, phase
 from reconciler.emulator.calls import AnswerLost, Call, Reply
 from reconciler.emulator.s3.resources import read_object
@@ -47,6 +47,8 @@ class JobService:
             return 201, {"jobArn": earlier}
         job = self._new_job(call, body, region)
         self._refuse_by_fault()
+        taught = {"examples": job.pop("examples")}
+        self.bedrock.store.change_document(EXAMPLES, job["key"], lambda _: taught)
         self.bedrock.save(JOBS, job)
         self.bedrock.store.change_document(OPEN, job["key"], lambda _: {"key": job["key"]})
         self.bedrock.remember(region, OPERATION, token, job["arn"])
@@ -167,9 +169,9 @@ class JobService:
             raise errors.conflict(f"A model customization job named {job_name} already exists.")
         if self.bedrock.store.get_document(MODELS, names.key(region, model_name)) is not None:
             raise errors.conflict(f"A custom model named {model_name} already exists.")
-        for job in self.bedrock.all(JOBS, region):
-            if job["custom_model_name"] == model_name and job.get("outcome") is None:  # still running
-                raise errors.conflict(f"The job {job['name']} is making a custom model named {model_name}.")
+        for running in self.bedrock.running_jobs():  # one of them will make a model of that name
+            if running["region"] == region and running["custom_model_name"] == model_name:
+                raise errors.conflict(f"The job {running['name']} is making a custom model named {model_name}.")
 
     def _data_and_fate(self, job: Document, base: catalog.BaseModel) -> dict[str, Any]:
         """The examples the data teaches, and how the job fails, if it does: at

@@ -6,7 +6,8 @@ account and region): `bedrock.job`, `bedrock.model`, `bedrock.deployment`;
 ARNs, and tags are kept by ARN); `bedrock.token` (a `clientRequestToken` →
 the ARN its create made, so that a retried create answers it again);
 `bedrock.open` (a marker per job that has not ended, so that `settle` looks
-only at those).
+only at those); `bedrock.examples` (what a job's data teaches, the
+(prompt, answer) pairs its custom model answers from, by the job's key).
 
 Every read-modify-write holds one lock and a store transaction (`exclusive`),
 so that two creates with one token make one job, and a job ends into exactly
@@ -30,6 +31,9 @@ from reconciler.emulator.store import Document, DocumentChange, Store
 
 JOBS, MODELS, DEPLOYMENTS = "bedrock.job", "bedrock.model", "bedrock.deployment"
 ARNS, TOKENS, OPEN = "bedrock.arn", "bedrock.token", "bedrock.open"
+# What a job's data teaches, by the job's key, apart from the job and its model:
+# only the runtime reads it, and a list need not decode it.
+EXAMPLES = "bedrock.examples"
 MAX_TAGS = 50
 
 
@@ -97,6 +101,17 @@ class Bedrock:
 
     # --- tags ------------------------------------------------------------------------------
 
+    def running_jobs(self) -> list[Document]:
+        """The jobs that have not ended (as of the last `settle`)."""
+        markers = self.store.documents_after(OPEN, 0, 10_000_000)
+        found = (self.store.get_document(JOBS, marker["key"]) for _, marker in markers)
+        return [job for job in found if job is not None]
+
+    def examples(self, model: Document) -> list[list[str]]:
+        """The (prompt, answer) pairs a custom model was trained on."""
+        taught = self.store.get_document(EXAMPLES, model["examples_key"])
+        return list(taught["examples"]) if taught else []
+
     def check_tag_count(self, tags: list[Document], resource: str) -> None:
         if len({tag["key"] for tag in tags}) > MAX_TAGS:
             raise errors.too_many_tags(resource)
@@ -139,7 +154,7 @@ class Bedrock:
             "customization_config": job.get("customization_config"),
             "epochs_done": epochs_done,
             "tags": job["custom_model_tags"],
-            "examples": job["examples"],
+            "examples_key": job["key"],
         }
         self.save(MODELS, model)
 

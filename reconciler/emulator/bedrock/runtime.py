@@ -128,7 +128,7 @@ class RuntimeService:
         model = self.bedrock.find(MODELS, region, deployment["model_arn"])
         if model is None:  # a deployed model cannot be deleted; a state file edited by hand can lose it
             raise errors.not_found(f"Could not find the custom model {deployment['model_arn'][:200]}.")
-        examples = [Example(prompt, answer) for prompt, answer in model["examples"]]
+        examples = [Example(prompt, answer) for prompt, answer in self.bedrock.examples(model)]
         return Serving(catalog.MODELS[model["base_model"]], examples)
 
 
