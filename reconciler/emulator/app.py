@@ -1,9 +1,15 @@
-"""The HTTP layer: the route tables of the three surfaces (`gemini/`,
+"""The HTTP layer: the route tables of the Google surfaces (`gemini/`,
 `vertex/`, `gcs/`) and of the control endpoints joined into one, and one
 adapter that parses a request, calls the handler and serializes its
 `(status, body)` or its `ApiError` as the real `google.rpc.Status` envelope.
-The surfaces share the store, the ids, the clock, the tuning settings, the
-faults and the control endpoints."""
+
+The AWS surfaces (`bedrock/`, `s3/`) have a table each, chosen by the service
+of the request's SigV4 credential scope (S3's path-style paths would shadow
+every other route), and an adapter of their own (`_respond_aws`) that checks
+the signature's shape and lets each service render its errors.
+
+Every surface shares the store, the ids, the clock, the tuning settings, the
+faults, the holds and the control endpoints."""
 
 from __future__ import annotations
 
@@ -18,7 +24,10 @@ from typing import Any
 from werkzeug.exceptions import ClientDisconnected, HTTPException, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
+from reconciler.emulator import sigv4
 from reconciler.emulator.auth import AuthSettings, check_caller
+from reconciler.emulator.aws import AwsError, AwsSurface, RequestIds
+from reconciler.emulator.bedrock.surface import BedrockSurface
 from reconciler.emulator.calls import AnswerLost, Call, RawReply, Reply
 from reconciler.emulator.control import Control
 from reconciler.emulator.errors import ApiError, invalid_argument, not_found
@@ -29,6 +38,7 @@ from reconciler.emulator.gemini.surface import GeminiSurface
 from reconciler.emulator.ids import IdMaker
 from reconciler.emulator.json_input import parse_json
 from reconciler.emulator.routing import Endpoint, RouteTable
+from reconciler.emulator.s3.surface import S3Surface
 from reconciler.emulator.settings import TuningSettings
 from reconciler.emulator.store import Store
 from reconciler.emulator.vertex.surface import VertexSurface
@@ -87,10 +97,23 @@ class EmulatorApp:
         # The datasets' faults (upload_corruptions, broken_chunks) are armed with the
         # Vertex ones: they exist for its uploads.
         self.gcs = StorageSurface(store, ids, self.vertex.faults)
-        self.control = Control(store, tuning, faults, resets=[self.vertex.faults.reset])
+        self.bedrock = BedrockSurface(store, ids, tuning)
+        self.s3 = S3Surface(store, ids)
+        self.control = Control(store, tuning, faults, resets=[self.vertex.faults.reset, self.bedrock.faults.reset])
         self.routes = RouteTable(
-            (*self.gemini.routes(), *self.vertex.routes(), *self.gcs.routes(), *self.control.routes())
+            (
+                *self.gemini.routes(),
+                *self.vertex.routes(),
+                *self.gcs.routes(),
+                *self.control.routes(),
+                *self.bedrock.control_routes(),
+            )
         )
+        # The AWS surfaces by the service their requests are signed for.
+        self.aws: dict[str, tuple[AwsSurface, RouteTable]] = {
+            surface.service: (surface, RouteTable(surface.routes())) for surface in (self.bedrock, self.s3)
+        }
+        self.request_ids = RequestIds()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
@@ -98,6 +121,9 @@ class EmulatorApp:
         return response(environ, start_response)
 
     def respond(self, request: Request) -> Response:
+        aws = self._aws_surface(request)
+        if aws is not None:
+            return self._respond_aws(request, *aws)
         # The real API pretty-prints unless prettyPrint=false; no client depends on the
         # whitespace, and compact output uses the C encoder (several times faster), so
         # here indentation is only on request.
@@ -118,6 +144,9 @@ class EmulatorApp:
         try:
             route, args = self.routes.match(request.environ)
         except (NotFound, MethodNotAllowed):
+            bedrock = self.aws["bedrock"]
+            if _matches(bedrock[1], request):  # a Bedrock path without a signature: Bedrock refuses it
+                return self._respond_aws(request, *bedrock)
             self.control.count(f"{request.method} (no route)")
             raise not_found(f"Method not found: {request.method} {request.path[:200]}") from None
         except HTTPException as exc:  # e.g. a redirect; nothing here should need one
@@ -182,6 +211,133 @@ class EmulatorApp:
             fields=mask,
         )
         return endpoint.handler(call, **args)
+
+    # --- the AWS surfaces --------------------------------------------------------------------
+
+    def _aws_surface(self, request: Request) -> tuple[AwsSurface, RouteTable] | None:
+        """The AWS surface a request is for, by its credential scope's service; None
+        for the Google surfaces and the control endpoints (which carry no signature).
+        A signature for a service not served here goes to the surface whose path
+        it names (Bedrock's, else S3's), which refuses it as that service would."""
+        if request.path.startswith("/_internal/"):
+            return None
+        service = sigv4.service_of(_lower_headers(request), request.args)
+        if service is None:
+            return None
+        if service in self.aws:
+            return self.aws[service]
+        bedrock = self.aws["bedrock"]
+        return bedrock if _matches(bedrock[1], request) else self.aws["s3"]
+
+    def _respond_aws(self, request: Request, surface: AwsSurface, table: RouteTable) -> Response:
+        request_id = self.request_ids.next()
+        try:
+            return self._dispatch_aws(request, surface, table, request_id)
+        except AnswerLost:
+            _drop_connection(request)
+            return Response(b"", status=200)
+        except AwsError as error:
+            return _raw_response(error.reply(request_id), surface.request_headers(request_id))
+        except Exception:  # a bug in the emulator: the service's own 500
+            log.exception("internal error serving %s %s", request.method, request.path)
+            return _raw_response(surface.internal().reply(request_id), surface.request_headers(request_id))
+
+    def _dispatch_aws(self, request: Request, surface: AwsSurface, table: RouteTable, request_id: str) -> Response:
+        try:
+            route, args = table.match(request.environ)
+        except (NotFound, MethodNotAllowed, HTTPException):
+            self.control.count(f"{request.method} (no route)")
+            raise surface.no_route(request.method, request.path) from None
+        self.control.count(f"{request.method} {route.template}")
+        self.control.holds.pause(request.method, request.path, after=False)
+        fault = self._before_aws_call(request, surface)
+        if fault:
+            return fault
+        headers = _lower_headers(request)
+        query = {key: value for key, value in request.args.items()}
+        credential = _signed(surface, headers, query)
+        call = Call(
+            version="",
+            body=_read_aws_body(request, surface),
+            query=query,
+            enums=Enums(),
+            now=self.clock(),
+            headers=headers,
+            host_url=request.host_url,
+            method=request.method,
+            credential=credential,
+        )
+        result = route.endpoint.handler(call, **args)
+        self.control.holds.pause(request.method, request.path, after=True)
+        lost = self.control.lost_answers.take(request.method, request.path)
+        if lost == "drop":
+            raise AnswerLost
+        if lost == "503":
+            raise surface.unavailable()
+        if isinstance(result, RawReply):
+            return _raw_response(result, surface.request_headers(request_id))
+        status, body = result
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        return Response(
+            text, status=status, headers=surface.request_headers(request_id), content_type="application/json"
+        )
+
+    def _before_aws_call(self, request: Request, surface: AwsSurface) -> Response | None:
+        """Latency and the shared faults, in the service's own words."""
+        if self.latency_seconds:
+            self.sleep(self.latency_seconds)
+        faults = self.control.faults
+        fault = pick_fault(faults, request.path, self.ids)
+        if fault == "drop":
+            _drop_connection(request)
+            return Response(b"", status=200)
+        if fault == "429":
+            raise surface.throttled(faults.retry_after_seconds)
+        if fault == "503":
+            raise surface.unavailable()
+        if fault == "slow":
+            self.sleep(faults.slow_seconds)
+        return None
+
+
+def _lower_headers(request: Request) -> dict[str, str]:
+    return {key.lower(): value for key, value in request.headers.items()}
+
+
+def _matches(table: RouteTable, request: Request) -> bool:
+    try:
+        table.match(request.environ)
+    except HTTPException:  # NotFound, MethodNotAllowed
+        return False
+    return True
+
+
+def _signed(surface: AwsSurface, headers: dict[str, str], query: dict[str, str]) -> sigv4.Credential:
+    try:
+        return sigv4.check(headers, query, surface.service)
+    except sigv4.Problem as problem:
+        raise surface.unauthorized(problem) from None
+
+
+def _read_aws_body(request: Request, surface: AwsSurface) -> bytes:
+    """The raw body: each AWS surface parses its own (JSON, XML or media)."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        _drain(request)
+        raise surface.refuse_body("too_large")
+    try:
+        raw = request.stream.read(MAX_BODY_BYTES + 1)
+    except (OSError, ClientDisconnected):  # a malformed, oversized or cut chunked body
+        raise surface.refuse_body("incomplete") from None
+    if len(raw) > MAX_BODY_BYTES:
+        _drain(request)
+        raise surface.refuse_body("too_large")
+    return raw
+
+
+def _raw_response(reply: RawReply, extra_headers: dict[str, str]) -> Response:
+    return Response(
+        reply.data, status=reply.status, headers={**extra_headers, **reply.headers}, content_type=reply.content_type
+    )
 
 
 def _field_mask(request: Request, endpoint: Endpoint) -> FieldMask | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.emulator.fields import FieldMask
+from reconciler.emulator.sigv4 import Credential
 from reconciler.emulator.wire import Enums
 
 JsonReply = tuple[int, dict[str, Any]]
@@ -42,6 +43,9 @@ class Call:
     # The partial response asked for (fields, $fields, X-Goog-FieldMask): the adapter
     # applies it to the answer; a handler may read it to skip what is not kept.
     fields: FieldMask | None = None
+    method: str = ""  # GET, HEAD, PUT…: what an AWS handler serving several verbs tells apart
+    # The SigV4 credential of an AWS request (its region names the resources' ARNs).
+    credential: Credential | None = None
 
     def wants(self, *path: str) -> bool:
         """Whether the answer keeps anything at `path` (always, without a mask)."""

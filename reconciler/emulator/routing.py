@@ -99,3 +99,10 @@ def _compiled(paths: tuple[tuple[str, str], ...]) -> Map:
     """A werkzeug map of these verbs and paths whose endpoints are their positions."""
     rules = [Rule(path, methods=[method], endpoint=position) for position, (method, path) in enumerate(paths)]
     return Map(rules, converters={"id": IdConverter}, strict_slashes=False, merge_slashes=False)
+
+
+def aws(method: str, path: str, handler: Callable[..., Reply]) -> Route:
+    """A method of an AWS surface: counted, subject to faults and holds, its
+    SigV4 signature checked; the body raw (each service parses its own) and the
+    query taken as sent (AWS ignores parameters it does not know)."""
+    return Route(method, path, Endpoint(handler, raw_body=True))

@@ -20,6 +20,7 @@ from reconciler.emulator.faults import FaultSettings
 from reconciler.emulator.gcs.service import seed_bucket
 from reconciler.emulator.holds import Hold
 from reconciler.emulator.ids import IdMaker
+from reconciler.emulator.s3.resources import seed_bucket as seed_s3_bucket
 from reconciler.emulator.settings import VERTEX_FAILURES, TuningSettings
 from reconciler.emulator.store import MEMORY, Store, open_store
 
@@ -44,6 +45,10 @@ class EmulatorOptions:
     # Cloud Storage buckets that exist from the start, as a real project's do
     # (the Vertex datasets bucket); kept if the state has them already.
     buckets: tuple[str, ...] = ()
+    # S3 buckets that exist from the start (the bucket of bedrock.datasets), in
+    # `aws_region`; kept if the state has them already.
+    s3_buckets: tuple[str, ...] = ()
+    aws_region: str = "us-east-1"
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -77,6 +82,8 @@ class EmulatorServer:
         self.store: Store = open_store(options.state)
         for bucket in options.buckets:
             seed_bucket(self.store, bucket, clock())
+        for bucket in options.s3_buckets:
+            seed_s3_bucket(self.store, bucket, options.aws_region, clock())
         self.app = EmulatorApp(
             store=self.store,
             ids=IdMaker(options.seed),
