@@ -7,6 +7,9 @@
   reported its billable tokens (`LiveModel.reported`); otherwise it is
   estimated as characters / 4, and a budget counts its upper bound
   (`UNMEASURED_MARGIN` more), since tokenizers differ from that rule of thumb.
+- cost_usd: `tokens` at the backend's training price for the base model
+  (`PlanRules.training_price`, US dollars per 1,000 tokens), where it knows
+  one; an estimate twice over (the tokens, and a price from its own data).
 
 A budget (reconciler.yaml `budget:`) turns a plan that would spend more into
 errors: nothing of it is applied.
@@ -34,7 +37,13 @@ def measured_passes(live: Iterable[LiveModel]) -> dict[str, Reported]:
     return {m.reported.data: m.reported for m in live if m.reported is not None and m.reported.tokens}
 
 
-def estimate(model: DesiredModel, tuning: TuningDefaults, measured: Mapping[str, Reported] | None = None) -> Estimate:
+def estimate(
+    model: DesiredModel,
+    tuning: TuningDefaults,
+    measured: Mapping[str, Reported] | None = None,
+    usd_per_1k_tokens: float | None = None,
+) -> Estimate:
+    """`usd_per_1k_tokens`: the training price of the model's base model, None if unknown."""
     epochs = tuning.epochs(model)
     reported = (measured or {}).get(data_hash(data_digest(model))) if model.dataset.known else None
     if reported is not None and reported.tokens:
@@ -52,18 +61,29 @@ def estimate(model: DesiredModel, tuning: TuningDefaults, measured: Mapping[str,
         measured=reported is not None,
         tokens_per_pass=per_pass,
         tokens_upper=upper,
+        usd_per_1k_tokens=usd_per_1k_tokens,
+        cost_usd=None if usd_per_1k_tokens is None else cost(per_pass * epochs, usd_per_1k_tokens),
     )
+
+
+def cost(tokens: int, usd_per_1k_tokens: float) -> float:
+    """US dollars for `tokens` at a price per 1,000, to a millionth of a dollar
+    (a plan's JSON shows no float noise, and no price is finer)."""
+    return round(tokens * usd_per_1k_tokens / 1000, 6)
 
 
 def totals(changes: Iterable[Change], budget: BudgetSettings | None = None) -> Totals:
     estimates = [change.estimate for change in changes if change.estimate is not None]
     budget = budget or BudgetSettings()
+    costs = [e.cost_usd for e in estimates if e.cost_usd is not None]
     return Totals(
         models=len(estimates),
         examples=sum(e.examples for e in estimates),
         tokens=sum(e.tokens for e in estimates),
         total_steps=sum(e.total_steps for e in estimates),
         tokens_upper=sum(e.tokens_upper for e in estimates),
+        cost_usd=round(sum(costs), 6) if costs else None,
+        priced_models=len(costs),
         max_training_tokens=budget.max_training_tokens,
         max_training_tokens_per_model=budget.max_training_tokens_per_model,
     )

@@ -14,7 +14,14 @@ from enum import Enum
 from typing import Any
 
 from reconciler.model.desired import DesiredModel
+from reconciler.model.manifest import Customization
 from reconciler.model.tuning import TuningDefaults
+
+# US dollars per 1,000 training tokens for tuning a base model (its id as the
+# manifest gives it, after the backend's checks made it canonical) in one way;
+# None where the backend knows no price. Always an estimate: the backend's own
+# data, not the bill.
+TrainingPrice = Callable[[str, Customization], float | None]
 
 
 class ReplaceOrder(str, Enum):
@@ -68,6 +75,9 @@ class PlanRules:
     # only then does an evaluation changed alone plan `evaluate`, which would
     # otherwise find nothing recorded on every plan and never be in sync.
     records_scores: bool = False
+    # The price the plan's cost line is worked out from (see TrainingPrice);
+    # None where the backend has no prices: the plan then shows tokens only.
+    training_price: TrainingPrice | None = None
 
     def address(self, key: str) -> str:
         return self.address_template.format(key=key)
@@ -79,3 +89,9 @@ class PlanRules:
 
     def mask_of(self, path: str) -> str:
         return next(f.mask for f in self.mutable_fields if f.path == path)
+
+    def price_per_1k_tokens(self, base_model: str | None, customization: Customization) -> float | None:
+        """The backend's training price for this base model and customization; None if unknown."""
+        if self.training_price is None or not base_model:
+            return None
+        return self.training_price(base_model, customization)

@@ -24,7 +24,9 @@ from reconciler.plan.rules import ReplaceOrder
 # 1.1: address_template; 1.2: blocked, the verify action, Change.to_default, replace_order; 1.3: backend, serving;
 # 1.4: the clean_up action; 1.5: the evaluate action (docs/promotion-gates.md) and notices; 1.6: Change.gate
 # 1.7: measured estimates and their upper bound (Estimate.measured, tokens_per_pass, tokens_upper)
-FORMAT_VERSION = "1.7"
+# 1.8: the training cost where the backend knows a price (Estimate.usd_per_1k_tokens, cost_usd;
+# Totals.cost_usd, priced_models)
+FORMAT_VERSION = "1.8"
 # Keys render_json adds to the saved form; a saved plan may carry them.
 DERIVED_KEYS = ("summary", "has_changes", "has_errors", "in_sync")
 
@@ -81,6 +83,10 @@ class Estimate(PlanValue):
     tokens_per_pass: int = 0
     # What a budget counts: `tokens` when measured, else the estimate's upper bound.
     tokens_upper: int = 0
+    # The backend's training price for the base model (PlanRules.training_price),
+    # and `tokens` at that price: an estimate, None where no price is known.
+    usd_per_1k_tokens: float | None = None
+    cost_usd: float | None = None
 
 
 class GatePlan(PlanValue):
@@ -109,6 +115,9 @@ class Totals(PlanValue):
     tokens: int = 0
     total_steps: int = 0
     tokens_upper: int = 0  # the sum a budget counts (see Estimate.tokens_upper)
+    # The sum of the estimates that have a cost, and how many do (None, 0: none).
+    cost_usd: float | None = None
+    priced_models: int = 0
     # reconciler.yaml's budget, for the PR comment (None: no limit)
     max_training_tokens: int | None = None
     max_training_tokens_per_model: int | None = None

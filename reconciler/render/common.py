@@ -149,10 +149,30 @@ def estimate_text(estimate: Estimate) -> str:
         if estimate.measured
         else f"~{estimate.tokens:,} training tokens (all epochs)"
     )
+    cost = f", {dollars(estimate.cost_usd)} {PRICE_NOTE}" if estimate.cost_usd is not None else ""
     return (
         f"{plural(estimate.examples, 'example')}, {tokens}, "
-        f"{plural(estimate.total_steps, 'step')} ({plural(estimate.epochs, 'epoch')}{batch})"
+        f"{plural(estimate.total_steps, 'step')} ({plural(estimate.epochs, 'epoch')}{batch}){cost}"
     )
+
+
+# Where a cost comes from, said every time one is shown: never a quote or a bill.
+PRICE_NOTE = "(estimate, from the catalogue's price)"
+
+
+def dollars(usd: float) -> str:
+    """`~$12.34`; a cost that rounds to no cent is `under $0.01`, never `~$0.00`."""
+    if 0 < usd < 0.005:
+        return "under $0.01"
+    return f"~${usd:,.2f}"
+
+
+def cost_text(totals: Totals) -> str:
+    """The plan's training cost where the backend priced its runs; "" where it priced none."""
+    if totals.cost_usd is None:
+        return ""
+    share = "" if totals.priced_models == totals.models else f" for {totals.priced_models} of {totals.models} runs"
+    return f", {dollars(totals.cost_usd)}{share} {PRICE_NOTE}"
 
 
 def _all_measured(totals: Totals) -> bool:
@@ -178,7 +198,7 @@ def totals_text(totals: Totals) -> str:
     return (
         f"{totals.models} tuning {runs}: {plural(totals.examples, 'example')}, "
         f"~{totals.tokens:,} training tokens (all epochs{', measured' if _all_measured(totals) else ''}), "
-        f"{plural(totals.total_steps, 'step')}"
+        f"{plural(totals.total_steps, 'step')}{cost_text(totals)}"
     )
 
 

@@ -157,6 +157,15 @@ def test_the_lock_pins_every_dependency_exactly_with_hashes() -> None:
     assert set(wanted) | {"setuptools"} <= set(entries)  # setuptools: the build, without isolation
 
 
+def test_the_lock_holds_the_bedrock_extra_so_the_action_runs_backend_bedrock() -> None:
+    # The action installs the lock alone (then the reconciler with --no-deps):
+    # without boto3 in it, `backend: bedrock` would stop at "install the extra".
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    wanted = {re.split(r"[<>=!~ \[;]", dependency, maxsplit=1)[0].lower() for dependency in extras["bedrock"]}
+    assert wanted and wanted <= set(locked())
+    assert "--extra bedrock" in (ACTION_SCRIPTS / "lock.sh").read_text(encoding="utf-8")
+
+
 def test_ci_checks_the_lock_and_runs_the_action_on_the_runners_users_have() -> None:
     workflow = load_workflow("ci")
     assert workflow["jobs"]["action"]["strategy"]["matrix"]["os"] == ["ubuntu-22.04", "ubuntu-24.04", "macos-latest"]

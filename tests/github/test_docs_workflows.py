@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -22,6 +23,13 @@ def documented_workflows() -> dict[str, str]:
     """The ```yaml blocks of docs/github.md that are whole workflows, by their `name:`."""
     blocks = re.findall(r"```yaml\n(.*?)```", DOCS.read_text(encoding="utf-8"), flags=re.S)
     return {block.split("\n", 1)[0].removeprefix("name: "): block for block in blocks if block.startswith("name: ")}
+
+
+def bedrock_workflows() -> dict[str, str]:
+    """The whole workflows of docs/github.md's Amazon Bedrock section, by their `name:`."""
+    blocks = re.findall(r"```yaml\n(.*?)```", DOCS.read_text(encoding="utf-8"), flags=re.S)
+    prefix = "# Amazon Bedrock: "
+    return {block.split("\nname: ", 1)[1].split("\n", 1)[0]: block for block in blocks if block.startswith(prefix)}
 
 
 def test_the_docs_show_plan_apply_and_drift() -> None:
@@ -66,3 +74,56 @@ def test_the_apply_environment_is_limited_to_the_default_branch_as_a_requirement
     assert "**required**, set its deployment branches to the\ndefault branch only" in setup
     assert "any workflow on any branch can name the environment" in setup  # and why
     assert "optionally with required reviewers" not in setup
+
+
+def test_the_bedrock_workflows_assume_a_role_through_oidc_and_apply_in_the_environment() -> None:
+    workflows = {name: yaml.safe_load(text) for name, text in bedrock_workflows().items()}
+    assert set(workflows) == {"plan", "apply"}
+    for name, workflow in workflows.items():
+        (job,) = workflow["jobs"].values()
+        assert job["permissions"]["id-token"] == "write"  # OIDC, on the job only
+        assert workflow["permissions"] == {"contents": "read"}
+        (aws,) = [
+            s for s in job["steps"] if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@")
+        ]
+        assert aws["with"]["role-to-assume"] == "${{ secrets.AWS_ROLE_ARN }}"
+        assert "secrets.GEMINI_API_KEY" not in bedrock_workflows()[name]  # no long-lived key
+        assert f"uses: {ACTION_PIN}" in bedrock_workflows()[name]
+        check_pins(bedrock_workflows()[name])
+    apply = workflows["apply"]
+    assert apply["jobs"]["apply"]["environment"] == "reconciler-apply"
+    assert apply["concurrency"] == {"group": "reconciler-apply", "cancel-in-progress": False}
+    # The writer's keys outlive the job's wait on tuning runs, and its role allows that session.
+    (aws,) = [s for s in apply["jobs"]["apply"]["steps"] if "role-duration-seconds" in s.get("with", {})]
+    seconds = aws["with"]["role-duration-seconds"]
+    assert seconds >= apply["jobs"]["apply"]["timeout-minutes"] * 60
+    assert f"--max-session-duration {seconds}" in DOCS.read_text(encoding="utf-8")
+
+
+def test_the_bedrock_writer_role_trusts_only_the_apply_environment() -> None:
+    docs = DOCS.read_text(encoding="utf-8")
+    section = docs[docs.index("### Amazon Bedrock") : docs.index("### An API key")]
+    trust = json.loads(section.split("cat > apply-trust.json <<'JSON'\n", 1)[1].split("\nJSON", 1)[0])
+    (statement,) = trust["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": "repo:OWNER/REPO:environment:reconciler-apply",
+        }
+    }
+    assert "deployment-branch rule" in section and "**required**" in section  # and why
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="actionlint needs a git repository")
+def test_the_bedrock_workflows_pass_actionlint_and_pinned_to_shas_zizmor(tmp_path: Path) -> None:
+    folder = tmp_path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    shutil.copy(ROOT / ".github" / "zizmor.yml", tmp_path / ".github")
+    for name, text in bedrock_workflows().items():
+        (folder / f"{name}.yml").write_text(text, encoding="utf-8")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=60)
+    assert run_actionlint(tmp_path, sorted(folder.glob("*.yml"))) == []
+    for path in folder.glob("*.yml"):
+        path.write_text(pinned_to_shas(path.read_text(encoding="utf-8")), encoding="utf-8")
+    assert run_zizmor(tmp_path) == []

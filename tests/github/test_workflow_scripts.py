@@ -96,25 +96,50 @@ def test_the_validated_only_note_becomes_the_plan_comment_where_the_token_allows
 
 
 @pytest.mark.parametrize(
-    ("has_wif", "has_key", "auth"),
-    [("true", "false", "wif"), ("false", "true", "key"), ("true", "true", "wif")],
+    ("has_wif", "has_key", "has_aws", "auth"),
+    [
+        ("true", "false", "false", "wif"),
+        ("false", "true", "false", "key"),
+        ("true", "true", "false", "wif"),
+        # AWS_ROLE_ARN (backend: bedrock) when no Google credential is set.
+        ("false", "false", "true", "aws"),
+        ("false", "true", "true", "key"),
+    ],
 )
-def test_credentials_choose_the_auth(tmp_path: Path, has_wif: str, has_key: str, auth: str) -> None:
+def test_credentials_choose_the_auth(tmp_path: Path, has_wif: str, has_key: str, has_aws: str, auth: str) -> None:
     for workflow, step in (("plan", MODE), ("apply", "Choose"), ("drift", "Choose")):
-        env = {"IS_FORK": "false", "HAS_API_KEY": has_key, "HAS_WIF": has_wif}
+        env = {"IS_FORK": "false", "HAS_API_KEY": has_key, "HAS_WIF": has_wif, "HAS_AWS": has_aws}
         run = run_step(workflow, step, tmp_path, env)
         assert run.returncode == 0
         assert run.outputs["auth"] == auth
+        if workflow == "plan":
+            assert run.outputs["plan"] == "true"
+
+
+def test_a_fork_is_not_planned_with_aws_credentials_either(tmp_path: Path) -> None:
+    env = {"IS_FORK": "true", "HAS_API_KEY": "false", "HAS_WIF": "false", "HAS_AWS": "true"}
+    env["RUNNER_TEMP"] = str(tmp_path)
+    run = run_step("plan", MODE, tmp_path, env)
+    assert run.returncode == 0 and run.outputs["plan"] == "false" and "auth" not in run.outputs
+
+
+def test_each_auth_has_its_credentials_step() -> None:
+    """The AWS step assumes the role AWS_ROLE_ARN names, only when the mode chose it."""
+    for workflow in ("plan", "apply", "drift"):
+        step = step_named(load_workflow(workflow), "Authenticate to AWS")
+        assert step["if"] == "steps.mode.outputs.auth == 'aws'"
+        assert step["uses"].startswith("aws-actions/configure-aws-credentials@")
+        assert step["with"]["role-to-assume"] == "${{ secrets.AWS_ROLE_ARN }}"
 
 
 def test_apply_and_drift_without_credentials_fail_with_an_annotation(tmp_path: Path) -> None:
     # They run on main and on a schedule, where a missing secret is a mistake to fix.
     for workflow, step in (("apply", "Choose"), ("drift", "Choose")):
-        env = {"IS_FORK": "false", "HAS_API_KEY": "false", "HAS_WIF": "false"}
+        env = {"IS_FORK": "false", "HAS_API_KEY": "false", "HAS_WIF": "false", "HAS_AWS": "false"}
         run = run_step(workflow, step, tmp_path, env)
         assert run.returncode == 1
         assert run.stdout.startswith("::error title=No credentials::")
-        assert "GEMINI_API_KEY" in run.stdout
+        assert "GEMINI_API_KEY" in run.stdout and "AWS_ROLE_ARN" in run.stdout
 
 
 # --- drift.yml: the issue, kept with the gh CLI ------------------------------------

@@ -46,9 +46,10 @@ ALLOWED_WRITES = {
     # Trusted publishing (OIDC), then the GitHub release and the major tag.
     "release": {"id-token", "contents"},
 }
-# Who may publish actions a workflow uses: GitHub, Google's auth, and for the
-# release only, the package index's own publishing action.
-TRUSTED_PUBLISHERS = {"actions", "google-github-actions"}
+# Who may publish actions a workflow uses: GitHub, Google's and AWS's own
+# credential actions, and for the release only, the package index's own
+# publishing action.
+TRUSTED_PUBLISHERS = {"actions", "google-github-actions", "aws-actions"}
 RELEASE_PUBLISHERS = {"pypa"}
 GITOPS_PATHS = {"manifests/**", "datasets/**", "reconciler.yaml"}
 # A major-version tag, or a full commit SHA with the version in a comment.

@@ -37,6 +37,23 @@ TUNING_DEFAULTS = TuningDefaults(epoch_count=5, batch_size=1)
 # requirements page), and at least one example.
 DATASET_LIMITS = DatasetLimits(service=SERVICE, max_file_bytes=10 * GIB)
 
+
+def training_price(base_model: str, customization: Customization) -> float | None:
+    """US dollars per 1,000 training tokens for customizing `base_model` this way,
+    from the shipped catalogue's price (an estimate); None where it has none.
+
+    A model reconciler.yaml adds `like` a catalogue entry shares its facts, not
+    its price: it has none here. A distillation has none either: Bedrock bills
+    the teacher's answers at its inference price on top of the student's
+    training [infer: the Bedrock pricing page], and the answers' tokens are not
+    known before the run."""
+    if customization is Customization.DISTILLATION:
+        return None
+    entry = CATALOGUE.get(canonical_id(base_model))
+    price = entry.training_price if entry is not None else None
+    return price.usd if price is not None else None
+
+
 RULES = PlanRules(
     mutable_fields=(
         MutableField("spec.displayName", "displayName"),
@@ -52,6 +69,7 @@ RULES = PlanRules(
     address_template=ADDRESS_TEMPLATE,
     backend="bedrock",
     records_scores=True,  # a gate's score is kept in the custom model's tags
+    training_price=training_price,
 )
 
 _CUSTOMIZATION = ("spec", "customization")
