@@ -93,12 +93,10 @@ def _clear_caches() -> None:
 @pytest.fixture(params=["moto", "emulator"])
 def any_service(request: pytest.FixtureRequest) -> Iterator[Any]:
     """The flow tests that need no fault or count run on every service there is:
-    moto's server, and the project's emulator where it has Bedrock."""
+    moto's server, and the project's emulator."""
     if request.param == "moto":
         yield request.getfixturevalue("service")
         return
-    if not emulated.AVAILABLE:
-        pytest.skip("the project's emulator has no Bedrock surface on this branch (issue 24's emulator branch)")
     emulator = emulated.EmulatorService()
     yield emulator
     emulator.stop()

@@ -10,7 +10,6 @@ sleep. Only the controls the portable flow tests use are here (no faults).
 
 from __future__ import annotations
 
-import importlib.util
 from collections import Counter
 from typing import Any
 
@@ -18,7 +17,6 @@ import boto3
 
 from tests.backends.bedrock.service import BUCKET, REGION
 
-AVAILABLE = importlib.util.find_spec("reconciler.emulator.bedrock") is not None
 TICK_SECONDS = 60.0
 
 

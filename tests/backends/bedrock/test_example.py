@@ -16,7 +16,6 @@ import pytest
 from reconciler.backends.bedrock.catalogue import CONVERSATION, entry
 from reconciler.backends.bedrock.datasets import canonical_jsonl
 from reconciler.cli.main import main
-from tests.backends.bedrock import emulated
 from tests.backends.bedrock.helpers import loaded, settings
 from tests.backends.bedrock.service import MotoService
 
@@ -91,9 +90,6 @@ def test_the_bedrock_example_plans_through_the_endpoint_variable(
     assert "Plan: 2 to create, 0 to update, 0 to replace, 0 to delete." in captured.out
 
 
-@pytest.mark.skipif(
-    not emulated.AVAILABLE, reason="the project's emulator has no Bedrock surface on this branch (issue 24)"
-)
 def test_the_bedrock_example_converges_with_the_embedded_emulator(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
