@@ -26,12 +26,13 @@ from reconciler.plan.types import Action, Plan
 JSON_FORMAT_VERSION = "1.3"  # docs/plan-json.md; 1.1: backend, serving; 1.2: evaluation; 1.3: usage
 COLUMNS = ("MODEL", "MANAGED", "STATE", "PROGRESS", "LAST LOSS", "SYNC", "ENDPOINT")
 REQUIRES_PRUNING = "requires_pruning"
+BLOCKED = "blocked"  # the plan refuses to change it (a held candidate, a marker that does not verify, ...)
 
 
 @dataclass(frozen=True)
 class Sync:
     state: str  # in_sync | out_of_sync | pending | unmanaged
-    reasons: tuple[str, ...] = ()  # the planned actions, or requires_pruning
+    reasons: tuple[str, ...] = ()  # the planned actions, requires_pruning or blocked
 
     def text(self) -> str:
         words = self.state.replace("_", " ")
@@ -44,6 +45,8 @@ def sync_of(model: LiveModel, plan: Plan) -> Sync:
         return Sync("unmanaged")
     if model.id in plan.needs_pruning:
         return Sync("out_of_sync", (REQUIRES_PRUNING,))
+    if any(problem.model_id == model.id for problem in (*plan.blocked, *plan.errors)):
+        return Sync("out_of_sync", (BLOCKED,))
     actions = sorted({c.action.value for c in plan.changes_for(model.id) if c.action.is_change})
     if actions:
         return Sync("out_of_sync", tuple(actions))
