@@ -57,7 +57,8 @@ class Held(Protocol):
 class Surface(Protocol):
     name: str
     # Cases this backend fails, each a finding reported with its reason, by test
-    # function name: run as xfail(strict=True), so a fix shows at once.
+    # function name (or `name[ids]`: one parametrized case, the surface's id left
+    # out): run as xfail(strict=True), so a fix shows at once.
     known_failures: Mapping[str, str]
 
     def start(self, clock: VirtualClock | None = None, *, step_seconds: float = 0.0) -> EmulatorServer:
@@ -309,10 +310,28 @@ def _aws_session() -> Any:
     )
 
 
+# A create a second apply sends while the first apply's create of the same id is
+# on its way (or held) carries the same clientRequestToken (issue 24 derives it
+# from the id, the inputs and the attempt): Bedrock answers it with the job the
+# first made, just as it answers a new job, so each apply believes it made the
+# run. One job and one model all the same (tests/backends/bedrock/
+# test_concurrent_applies.py); only Tuned.found, the apply summary's "created by
+# another run and waited for", is wrong for one of them.
+_DEDUPLICATED_BY_TOKEN = (
+    "Bedrock answers a create deduplicated by its clientRequestToken as it answers a new one: "
+    "both applies report they made the run (Tuned.found), though one job and one model are made"
+)
+
+
 @dataclass
 class Bedrock:
     name: str = "bedrock"
-    known_failures: Mapping[str, str] = field(default_factory=dict)
+    known_failures: Mapping[str, str] = field(
+        default_factory=lambda: {
+            "test_two_creates_at_once_make_one_model_held_at_the_create[before]": _DEDUPLICATED_BY_TOKEN,
+            "test_two_creates_at_once_make_one_model_paused_at_any_write[before]": _DEDUPLICATED_BY_TOKEN,
+        }
+    )
     # The hook of the tap in force (tap), which every client connect made calls.
     _hook: Hook | None = None
     _wire: Any = None  # the HTTP session a tapped request is sent through
@@ -337,6 +356,8 @@ class Bedrock:
     def connect(self, emulator: EmulatorServer, settings: Settings, clock: VirtualClock, **env: str) -> Backend:
         backend = BedrockBackend.connect(settings, emulator=emulator.url, env=env, retry=_retries(clock))
         for client in (backend.client.bedrock, backend.client.runtime, backend.client.s3):
+            # botocore's retries would resend on real sleeps, and hide a lost answer from ours
+            assert client.meta.config.retries["total_max_attempts"] == 1, client.meta.config.retries
             client.meta.events.register("before-send", self._send)
         return backend
 
@@ -410,8 +431,13 @@ class Bedrock:
     def runs(self, emulator: EmulatorServer) -> set[str]:
         return {j["jobName"] for j in self._jobs(emulator)}
 
-    def hold_create(self, emulator: EmulatorServer, *, answered: bool) -> Held:
-        return emulator.hold("POST", r"/model-customization-jobs$", after=answered)
+    def hold_create(self, emulator: EmulatorServer, *, answered: bool, times: int = 1) -> Held:
+        """`times`: the next so many creates (several applies at once)."""
+        return emulator.hold("POST", r"/model-customization-jobs$", times=times, after=answered)
+
+    def deployments(self, emulator: EmulatorServer) -> set[str]:
+        listed = self._bedrock(emulator).list_custom_model_deployments(maxResults=1000)["modelDeploymentSummaries"]
+        return {d["customModelDeploymentName"] for d in listed}
 
     def strip_marker(self, emulator: EmulatorServer, key: str) -> str | None:
         """The owned tags removed from the custom model and from the job that made it
