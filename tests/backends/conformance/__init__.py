@@ -13,4 +13,6 @@ checked through the `Backend` protocol alone, on every backend's emulator.
   requests, run again, converges.
 - `test_concurrent.py` (`interleave.py`): two creates of one id interleaved make one model.
 - `test_markers.py`: copied and forged ownership markers are refused.
+- `test_taps.py`: each Surface's tap reaches its backend's requests (else the
+  crash cases would pass having stopped nothing).
 """

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.backends.conformance.surfaces import SURFACES, Surface
@@ -13,6 +15,18 @@ def surface(request: pytest.FixtureRequest) -> Surface:
     if reason is not None:
         request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
     return made
+
+
+@pytest.fixture(autouse=True)
+def _no_aws_settings_of_this_machine(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """boto3 (the Bedrock Surface's) reads no profile or config file of the
+    person running the tests, and never asks for instance metadata."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    nowhere: Path = tmp_path_factory.getbasetemp() / "no-aws-files"
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(nowhere / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(nowhere / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def _case(request: pytest.FixtureRequest) -> str:

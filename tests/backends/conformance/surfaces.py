@@ -18,7 +18,7 @@ import requests
 from reconciler.apply.backend import Backend
 from reconciler.backends.bedrock import BedrockBackend
 from reconciler.backends.bedrock import tags as bedrock_tags
-from reconciler.backends.bedrock.client import tag_list
+from reconciler.backends.bedrock.client import BedrockClient, tag_list
 from reconciler.backends.bedrock.names import unmanaged_key
 from reconciler.backends.bedrock.tags import TagMarker
 from reconciler.backends.bedrock.tags import model_scope as bedrock_model_scope
@@ -38,8 +38,8 @@ from reconciler.model.desired import DesiredModel
 from reconciler.model.ownership import ownership_for
 from reconciler.model.settings import Settings
 from reconciler.model.signing import keys_from
-from tests.backends.conformance.clock import VirtualClock
 from tests.backends.bedrock import flows as bedrock
+from tests.backends.conformance.clock import VirtualClock
 from tests.backends.conformance.taps import Dropped, Hook, requests_tap
 from tests.backends.vertex import helpers as vertex
 from tests.integration import helpers_apply as gemini
@@ -295,7 +295,7 @@ AWS_BUCKET = bedrock.SETTINGS["bedrock"]["datasets"].removeprefix("s3://").parti
 AWS_DUMMY_KEYS = {"AWS_ACCESS_KEY_ID": "conformance", "AWS_SECRET_ACCESS_KEY": "conformance-not-a-secret"}
 # The person's hand-made models (copy_marker, forge_unsigned) are tuned with
 # the role, data and output the reconciler's jobs use, as anyone in the account can.
-HAND_MADE_JOB = ("roleArn", "baseModelIdentifier", "trainingDataConfig", "outputDataConfig", "hyperParameters")
+HAND_MADE_JOB = ("roleArn", "trainingDataConfig", "outputDataConfig", "hyperParameters")
 
 
 @functools.cache
@@ -332,16 +332,15 @@ class Bedrock:
             "test_two_creates_at_once_make_one_model_paused_at_any_write[before]": _DEDUPLICATED_BY_TOKEN,
         }
     )
-    # The hook of the tap in force (tap), which every client connect made calls.
+    # The hook of the tap in force, which the backends' clients call (`_send`).
     _hook: Hook | None = None
     _wire: Any = None  # the HTTP session a tapped request is sent through
-    _person: dict[str, Any] = field(default_factory=dict)  # emulator URL -> boto3 clients of a person
+    _boto3: dict[str, BedrockClient] = field(default_factory=dict)  # emulator URL -> the backends' clients
+    _person: dict[str, dict[str, Any]] = field(default_factory=dict)  # emulator URL -> a person's boto3 clients
 
     def start(self, clock: VirtualClock | None = None, *, step_seconds: float = 0.0) -> EmulatorServer:
         """With the datasets bucket an AWS account has before its first apply."""
-        options = EmulatorOptions(
-            seed=0, step_seconds=step_seconds, s3_buckets=(AWS_BUCKET,), aws_region=AWS_REGION
-        )
+        options = EmulatorOptions(seed=0, step_seconds=step_seconds, s3_buckets=(AWS_BUCKET,), aws_region=AWS_REGION)
         if clock is None:
             return EmulatorServer(options).start()
         return EmulatorServer(options, clock=clock, sleep=clock.sleep).start()
@@ -354,18 +353,25 @@ class Bedrock:
         return bedrock.write_repo(root, [bedrock.manifest(i) for i in ids])
 
     def connect(self, emulator: EmulatorServer, settings: Settings, clock: VirtualClock, **env: str) -> Backend:
-        backend = BedrockBackend.connect(settings, emulator=emulator.url, env=env, retry=_retries(clock))
-        for client in (backend.client.bedrock, backend.client.runtime, backend.client.s3):
-            # botocore's retries would resend on real sleeps, and hide a lost answer from ours
-            assert client.meta.config.retries["total_max_attempts"] == 1, client.meta.config.retries
-            client.meta.events.register("before-send", self._send)
-        return backend
-
-    def tap(self, hook: Hook) -> AbstractContextManager[None]:
-        return self._tapped(hook)
+        """A new backend each time, on boto3 clients made once an emulator: they keep
+        nothing of a backend's, and botocore builds each client's class anew (a
+        tenth of the suite's time, made at every connect)."""
+        block = BedrockBackend.block_of(settings)
+        made = self._boto3.get(emulator.url)
+        if made is None:
+            made = self._boto3[emulator.url] = BedrockBackend.connect(settings, emulator=emulator.url, env={}).client
+            for client in (made.bedrock, made.runtime, made.s3):
+                # botocore's retries would resend on real sleeps, and hide a lost answer from ours
+                assert client.meta.config.retries["total_max_attempts"] == 1, client.meta.config.retries
+                client.meta.events.register("before-send", self._send)
+        client = BedrockClient(
+            made.bedrock, made.runtime, made.s3, region=made.region, retry=_retries(clock), credentials=made.credentials
+        )
+        return BedrockBackend(client, block, marker=TagMarker(keys_from(env)), concurrency=settings.concurrency)
 
     @contextmanager
-    def _tapped(self, hook: Hook) -> Iterator[None]:
+    def tap(self, hook: Hook) -> Iterator[None]:
+        """Every request of the backends' clients goes through `_send` meanwhile."""
         from botocore.httpsession import URLLib3Session
 
         self._hook, self._wire = hook, URLLib3Session()
