@@ -11,6 +11,8 @@ checked through the `Backend` protocol alone, on every backend's emulator.
 - `test_repeat.py`: each action twice is the action once.
 - `test_crashes.py`: an action crashed (or its answer lost) at each of its
   requests, run again, converges.
-- `test_concurrent.py`: two creates of one id interleaved make one model.
+- `test_concurrent.py` (`interleave.py`): two creates of one id interleaved make one model.
 - `test_markers.py`: copied and forged ownership markers are refused.
+- `test_taps.py`: each Surface's tap reaches its backend's requests (else the
+  crash cases would pass having stopped nothing).
 """

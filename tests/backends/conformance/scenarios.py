@@ -78,14 +78,16 @@ def live_without_manifest(world: World) -> Any:
 
 
 def unmanaged(world: World) -> Any:
-    """Created, then its marker removed by hand: live under its id, not managed.
-    (Not `forget`: on Vertex a forgotten Model is keyed by its server id, and
-    importing it under another id is that backend's own `adopt(model, live_key)`.)"""
+    """Created, then its marker removed by hand: live under its id, not managed
+    (or under the key the backend gives a model without a marker: Bedrock keys
+    it by its own name, and an adopt is told that key). Not `forget`: on Vertex
+    a forgotten Model is keyed by its server id, and importing it under another
+    id is that backend's own `adopt(model, live_key)`."""
     created(world)
-    world.surface.strip_marker(world.emulator, KEY)
-    live = world.find()
+    live_key = world.surface.strip_marker(world.emulator, KEY)
+    live = world.find() if live_key is None else world.observed(live_key)
     assert live is not None and not live.managed, live
-    return world.model()
+    return world.model(), live_key
 
 
 # --- the outcomes ---------------------------------------------------------------------------
@@ -140,7 +142,7 @@ SCENARIOS = [
     Scenario("update", edited, lambda b, w, mask: b.update(w.model(), mask), one_model_in_sync),
     Scenario("delete", live_without_manifest, lambda b, w, live: b.delete(live, w.waiter()), gone),
     Scenario("forget", live_without_manifest, lambda b, w, live: b.forget(live), left_unmanaged),
-    Scenario("adopt", unmanaged, lambda b, w, model: b.adopt(model), one_model_in_sync, refusal=(CannotAdopt,)),
+    Scenario("adopt", unmanaged, lambda b, w, given: b.adopt(*given), one_model_in_sync, refusal=(CannotAdopt,)),
     Scenario("find", created, lambda b, w, model: b.find(model.id), one_model_in_sync),
 ]
 BY_NAME = {s.name: s for s in SCENARIOS}

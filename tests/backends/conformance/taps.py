@@ -5,7 +5,9 @@ answer lost on the wire, and a pause of one thread at one of its requests
 (two applies interleaved).
 
 A Surface says how its backend's requests are tapped (`Surface.tap`); the
-Google surfaces share `requests_tap`, on the one library both clients send with.
+Google surfaces share `requests_tap`, on the one library both clients send with;
+the Bedrock Surface's sends boto3's requests itself from botocore's
+`before-send` event (surfaces.py).
 
 Crashes and lost answers count only the requests that change something (any
 method but GET): a crash before a read leaves the service as a crash before

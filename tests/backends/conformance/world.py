@@ -148,6 +148,10 @@ class World:
     def find(self, key: str = KEY) -> LiveModel | None:
         return self._looker().find(key)
 
+    def observed(self, key: str) -> LiveModel | None:
+        """A live model under any key, as a plan observes it (one no manifest declares too)."""
+        return next((m for m in self._looker().observe(self.desired()).models if m.key == key), None)
+
     def plan(self) -> Plan:
         desired = self.desired()
         looker = self._looker()
