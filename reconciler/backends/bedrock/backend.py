@@ -23,6 +23,7 @@ its smoke tests and gate (`remove_superseded`).
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -57,6 +58,7 @@ from reconciler.backends.bedrock.tags import (
     DISPLAY_NAME,
     FORGOTTEN,
     OWNED,
+    RUN,
     SOURCE,
     TEACHER,
     TEXT_FIELDS,
@@ -132,6 +134,7 @@ class BedrockBackend:
         self._chat: dict[str, tuple[str | None, dict[str, Any]]] = {}  # key -> system text, inferenceConfig
         self._deployment: dict[str, str] = {}  # key -> the deployment its last create or wait made
         self.uploads = 0  # objects this backend uploaded (tests: a second apply uploads nothing)
+        self.run = secrets.token_hex(8)  # this apply, in the RUN tag of each job it sends
 
     def manifest_problems(self, manifest: TunedModelManifest) -> Iterable[tuple[tuple[str, ...], str]]:
         found: BackendChecks = checks(self.settings)
@@ -257,6 +260,8 @@ class BedrockBackend:
         found = job is not None
         if job is None:
             job = self._start(model, inputs, attempt, source, training, validation)
+            # A concurrent apply's create of the same token may have made it first.
+            found = self.client.tags(str(job["jobArn"])).get(RUN) != self.run
         return self._await(model, job, waiter, found=found, deploy=self.deploys(base))
 
     def upload(self, model: DesiredModel, catalogued: ModelEntry, *, validation: bool = False) -> str:
@@ -337,7 +342,9 @@ class BedrockBackend:
             "customizationType": _customization(model),
             "trainingDataConfig": {"s3Uri": training},
             "outputDataConfig": {"s3Uri": self.settings.outputs},
-            "jobTags": tag_list(self.marker.tags(model.id, ownership, job_scope(name, name)) | fields),
+            "jobTags": tag_list(
+                self.marker.tags(model.id, ownership, job_scope(name, name)) | fields | {RUN: self.run}
+            ),
             "customModelTags": tag_list(self.marker.tags(model.id, ownership, model_scope(name)) | fields),
             "clientRequestToken": names.client_token(model.id, inputs, attempt),
         }

@@ -83,6 +83,10 @@ SOURCE = "reconciler-source"
 # A distillation's teacher as the manifest writes it (no list returns it).
 TEACHER = "reconciler-teacher"
 TEXT_FIELDS = (DISPLAY_NAME, DESCRIPTION, SOURCE, TEACHER)
+# The apply that sent a job's create (a random token a process, unsigned): Bedrock
+# answers a create its clientRequestToken deduplicates as it answers a new job, so
+# only the job's tags say whether this apply made it or found another's.
+RUN = "reconciler-run"
 # Base64 text over several tags: the first value is `b64:<count>:<chunk>`, then
 # `<name>-2` ... `<name>-<count>` hold the rest.
 _BASE64 = "b64:"

@@ -317,21 +317,10 @@ def _aws_session() -> Any:
 # run. One job and one model all the same (tests/backends/bedrock/
 # test_concurrent_applies.py); only Tuned.found, the apply summary's "created by
 # another run and waited for", is wrong for one of them.
-_DEDUPLICATED_BY_TOKEN = (
-    "Bedrock answers a create deduplicated by its clientRequestToken as it answers a new one: "
-    "both applies report they made the run (Tuned.found), though one job and one model are made"
-)
-
-
 @dataclass
 class Bedrock:
     name: str = "bedrock"
-    known_failures: Mapping[str, str] = field(
-        default_factory=lambda: {
-            "test_two_creates_at_once_make_one_model_held_at_the_create[before]": _DEDUPLICATED_BY_TOKEN,
-            "test_two_creates_at_once_make_one_model_paused_at_any_write[before]": _DEDUPLICATED_BY_TOKEN,
-        }
-    )
+    known_failures: Mapping[str, str] = field(default_factory=dict)
     # The hook of the tap in force, which the backends' clients call (`_send`).
     _hook: Hook | None = None
     _wire: Any = None  # the HTTP session a tapped request is sent through
