@@ -1,0 +1,90 @@
+"""A Bedrock apply killed (SIGKILL) during the dataset's upload, the job's create
+or the wait, then run again: one job and one custom model, and the next plan
+clean. The kill lands where the emulator holds the request, so it is
+deterministic; the emulator then handles the request of a client that is gone."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from reconciler.emulator import EmulatorOptions, EmulatorServer
+from tests.backends.bedrock import flows
+from tests.integration.helpers_apply import finish, run_cli, start_cli, wait_until
+
+BUCKET = "my-bucket"
+
+
+@pytest.fixture
+def server() -> Iterator[EmulatorServer]:
+    emulator = EmulatorServer(EmulatorOptions(seed=0, step_seconds=0.2, s3_buckets=(BUCKET,))).start()
+    yield emulator
+    emulator.stop()
+
+
+def _env(server: EmulatorServer) -> dict[str, str]:
+    """botocore reaches the emulator through its own endpoint variable, with dummy keys."""
+    return {
+        "AWS_ENDPOINT_URL": server.url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": "/nonexistent",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+    }
+
+
+def _jobs(server: EmulatorServer) -> list[str]:
+    bedrock = boto3.client(
+        "bedrock", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    return [j["jobName"] for j in bedrock.list_model_customization_jobs()["modelCustomizationJobSummaries"]]
+
+
+def _apply_converges_with_one_job(repo: Path, server: EmulatorServer) -> None:
+    result = run_cli(repo, server, "apply", "--yes", **_env(server))
+    assert result.code == 0, result.text
+    assert len(_jobs(server)) == 1
+    plan = run_cli(repo, server, "plan", "--detailed-exitcode", **_env(server))
+    assert plan.code == 0, plan.text
+
+
+def test_killed_during_the_upload_then_applied_again(tmp_path: Path, server: EmulatorServer) -> None:
+    repo = flows.write_repo(tmp_path, [flows.manifest("numbers")])
+    # botocore sends an upload's body after the server's 100 Continue: held here,
+    # the object is never written, and the next apply uploads it.
+    held = server.hold("PUT", r"/datasets/[0-9a-f]{64}\.jsonl$")
+    process = start_cli(repo, server, "apply", "--yes", **_env(server))
+    held.wait_arrived(timeout=60)
+    process.send_signal(signal.SIGKILL)
+    finish(process)
+    held.release()
+    _apply_converges_with_one_job(repo, server)
+
+
+def test_killed_during_the_create_then_applied_again(tmp_path: Path, server: EmulatorServer) -> None:
+    repo = flows.write_repo(tmp_path, [flows.manifest("numbers")])
+    held = server.hold("POST", r"/model-customization-jobs$")  # the create waits before the server handles it
+    handled = server.hold("POST", r"/model-customization-jobs$", after=True)  # and again once the job exists
+    process = start_cli(repo, server, "apply", "--yes", **_env(server))
+    held.wait_arrived(timeout=60)
+    process.send_signal(signal.SIGKILL)
+    finish(process)
+    held.release()  # the server makes the job of a client that is gone
+    handled.wait_arrived(timeout=30)
+    handled.release()
+    assert len(_jobs(server)) == 1
+    _apply_converges_with_one_job(repo, server)
+
+
+def test_killed_during_the_wait_then_applied_again(tmp_path: Path, server: EmulatorServer) -> None:
+    repo = flows.write_repo(tmp_path, [flows.manifest("numbers")])
+    process = start_cli(repo, server, "apply", "--yes", **_env(server))
+    wait_until(lambda: bool(_jobs(server)), "the job")
+    process.send_signal(signal.SIGKILL)
+    finish(process)
+    _apply_converges_with_one_job(repo, server)
