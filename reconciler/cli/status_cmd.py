@@ -21,6 +21,8 @@ from reconciler.model.live import LiveModel, LiveState
 from reconciler.model.ownership import data_digest, data_hash
 from reconciler.model.tuning import TuningDefaults
 from reconciler.plan.estimate import estimate
+from reconciler.plan.graph import root_base_model
+from reconciler.plan.rules import PlanRules
 from reconciler.plan.types import Action, Plan
 
 JSON_FORMAT_VERSION = "1.3"  # docs/plan-json.md; 1.1: backend, serving; 1.2: evaluation; 1.3: usage
@@ -70,7 +72,8 @@ def progress_percent(model: LiveModel, declared: dict[str, DesiredModel], tuning
 def record(
     model: LiveModel, plan: Plan, declared: dict[str, DesiredModel], tuning: TuningDefaults, backend: str = ""
 ) -> dict[str, object]:
-    """One model for `--output json`: typed values, null where absent."""
+    """One model for `--output json`: typed values, null where absent; `tuning`:
+    the defaults of its base model (`PlanRules.tuning_for`)."""
     sync = sync_of(model, plan)
     return {
         "model_id": model.id,
@@ -87,6 +90,18 @@ def record(
         "evaluation": evaluation_record(model),
         "usage": usage(model, declared.get(model.id), tuning),
     }
+
+
+def records_of(
+    models: list[LiveModel], plan: Plan, declared: dict[str, DesiredModel], rules: PlanRules, backend: str = ""
+) -> list[dict[str, object]]:
+    """`record` of each live model, its progress and usage worked out with the
+    defaults of its chain's base model."""
+    live = {model.id: model for model in models}
+    return [
+        record(model, plan, declared, rules.tuning_for(root_base_model(model.id, declared, live)), backend)
+        for model in models
+    ]
 
 
 def evaluation_record(model: LiveModel) -> dict[str, object] | None:
@@ -174,9 +189,8 @@ def status_command(app: App, path: str, output: str) -> None:
     session = Session.open(app, path, progress=True)
     plan, observed = session.plan(prune=False)
     declared = session.desired.by_id()
-    tuning = session.backend.rules.tuning
     models = sorted(observed.models, key=lambda m: m.id)
-    records = [record(model, plan, declared, tuning, session.backend.name) for model in models]
+    records = records_of(models, plan, declared, session.backend.rules, session.backend.name)
     if output == "json":
         app.console.print(json.dumps(status_document(records), indent=2))
     elif models:

@@ -23,6 +23,8 @@ from reconciler.loader.summary import ModelSummary, summarize
 from reconciler.model.errors import UserError
 from reconciler.model.settings import Settings
 from reconciler.model.tuning import TuningDefaults
+from reconciler.plan.graph import root_base_model
+from reconciler.plan.rules import PlanRules
 
 JSON_FORMAT_VERSION = "1.0"  # docs/plan-json.md: the JSON of every command
 _COLUMNS = ("MODEL", "SOURCE", "EXAMPLES", "CHARACTERS", "~TRAINING-TOKENS", "~STEPS")
@@ -68,20 +70,25 @@ def validate(app: App, paths: tuple[Path, ...], directory: str, output: str, sta
             result = _load_staged(copy, given)
     else:
         result = _load(given)
-    tuning = backend_class(result.settings).rules.tuning
     # With reconciler.yaml invalid the backend is unknown: no summary, whose step
     # estimates would be the default backend's (one settings mistake, one error).
-    summaries = [summarize(model, tuning) for model in result.models] if result.settings_valid else []
+    summaries = _summaries(result, backend_class(result.settings).rules) if result.settings_valid else []
     files_given = bool(paths) and not (len(given) == 1 and given[0].is_dir())
     if output == "json":
         app.console.print(json.dumps(_as_json(result, summaries, files_given), indent=2))
     else:
-        _print_text(app.console, result, summaries, tuning, files_given)
+        _print_text(app.console, result, summaries, files_given)
         for model in result.models:  # what the last run on the same data truncated (reconciler/cli/truncations.py)
             for warning in remembered(Path(directory), model):
                 app.console.warn(warning)
     if not _valid(result, summaries, files_given):
         exit_with(EXIT_ERROR)
+
+
+def _summaries(result: LoadResult, rules: PlanRules) -> list[ModelSummary]:
+    """Each model's figures, with the defaults of its chain's base model (nothing is live here)."""
+    declared = {model.id: model for model in result.models}
+    return [summarize(model, rules.tuning_for(root_base_model(model.id, declared, {}))) for model in result.models]
 
 
 def _valid(result: LoadResult, summaries: list[ModelSummary], files_given: bool) -> bool:
@@ -155,21 +162,19 @@ def diagnostic(problem: Problem) -> dict[str, object]:
     }
 
 
-def _print_text(
-    console: Console, result: LoadResult, summaries: list[ModelSummary], tuning: TuningDefaults, files_given: bool
-) -> None:
+def _print_text(console: Console, result: LoadResult, summaries: list[ModelSummary], files_given: bool) -> None:
     for problem in result.problems:
         print_problem(console, problem)
     if summaries:
         if result.problems:
             console.print()
-        for line in _table(summaries, tuning):
+        for line in _table(summaries):
             console.print(line)
     console.print()
     console.print(_verdict(result, len(summaries), files_given))
 
 
-def _table(summaries: list[ModelSummary], tuning: TuningDefaults) -> list[str]:
+def _table(summaries: list[ModelSummary]) -> list[str]:
     rows = [_COLUMNS] + [_cells(s) for s in summaries]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
     lines = [
@@ -177,15 +182,28 @@ def _table(summaries: list[ModelSummary], tuning: TuningDefaults) -> list[str]:
         for row in rows
     ]
     lines.append("~TRAINING-TOKENS: estimated tokens of the dataset times the epochs, as `plan` counts them")
-    if any(s.assumes_defaults for s in summaries):
-        if tuning.batch_size_is_setting:
-            lines.append(
-                "* epochCount or batchSize not set: the API's defaults "
-                f"({tuning.epoch_count} and {tuning.batch_size}) assumed"
-            )
-        else:  # Vertex AI has no batch size to speak of
-            lines.append(f"* epochCount not set: {tuning.epoch_count} epochs assumed (the service chooses)")
+    lines.extend(_footnotes(summaries))
     return [line.rstrip() for line in lines]
+
+
+def _footnotes(summaries: list[ModelSummary]) -> list[str]:
+    """What the starred step counts assume: one line, or where base models'
+    defaults differ by base model, one a set of defaults, naming its models."""
+    assumed: dict[TuningDefaults, list[str]] = {}
+    for summary in summaries:
+        if summary.assumes_defaults:
+            assumed.setdefault(summary.tuning, []).append(summary.id)
+    if len(assumed) == 1:
+        return [f"* {_assumption(next(iter(assumed)))}"]
+    return [f"* {', '.join(ids)}: {_assumption(tuning)}" for tuning, ids in assumed.items()]
+
+
+def _assumption(tuning: TuningDefaults) -> str:
+    if tuning.batch_size_is_setting:
+        defaults = f"{tuning.epoch_count} and {tuning.batch_size}"
+        return f"epochCount or batchSize not set: the API's defaults ({defaults}) assumed"
+    # no batch size to speak of (Vertex AI; Amazon Nova)
+    return f"epochCount not set: {tuning.epoch_count} epochs assumed (the service chooses)"
 
 
 def _cells(summary: ModelSummary) -> tuple[str, ...]:

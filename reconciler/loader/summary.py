@@ -19,6 +19,7 @@ class ModelSummary:
     estimated_steps: int
     assumes_defaults: bool  # epochCount or batchSize left to the API
     digest: str
+    tuning: TuningDefaults  # the server's defaults the figures assume (the model's base model's)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -35,7 +36,7 @@ class ModelSummary:
 
 
 def summarize(model: DesiredModel, tuning: TuningDefaults) -> ModelSummary:
-    """`tuning`: the defaults of the backend the repository uses."""
+    """`tuning`: the defaults of the backend the repository uses, for this model's base model."""
     dataset = model.dataset
     return ModelSummary(
         id=model.id,
@@ -47,4 +48,5 @@ def summarize(model: DesiredModel, tuning: TuningDefaults) -> ModelSummary:
         estimated_steps=tuning.total_steps(model),
         assumes_defaults=tuning.assumed(model),
         digest=dataset.digest,
+        tuning=tuning,
     )

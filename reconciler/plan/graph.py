@@ -5,6 +5,8 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Mapping
 
+from reconciler.model.desired import DesiredModel
+from reconciler.model.live import LiveModel
 from reconciler.plan.types import Action, Change
 
 # Deletes (and forgets) first, then the models themselves, then their grants.
@@ -22,6 +24,24 @@ def with_sources(ids: Iterable[str], sources: Mapping[str, str]) -> set[str]:
             if model_id in sources:
                 pending.append(sources[model_id])
     return selected
+
+
+def root_base_model(model_id: str, desired: Mapping[str, DesiredModel], live: Mapping[str, LiveModel]) -> str | None:
+    """The base model at the root of a model's chain: its own, or its source's
+    (a manifest's, else the live model's); None where the chain is not known
+    (or is a cycle, an error of its own)."""
+    seen: set[str] = set()
+    while model_id not in seen:
+        seen.add(model_id)
+        declared = desired.get(model_id)
+        if declared is None:
+            known = live.get(model_id)
+            return (known.base_model or None) if known is not None else None
+        spec = declared.manifest.spec
+        if spec.base_model is not None:
+            return spec.base_model
+        model_id = spec.source_id or ""
+    return None
 
 
 def find_cycles(sources: Mapping[str, str]) -> list[list[str]]:

@@ -16,7 +16,7 @@ from reconciler.model.ownership import gated
 from reconciler.plan.decide import Blocked, decide
 from reconciler.plan.estimate import budget_errors, estimate, measured_passes, totals
 from reconciler.plan.gate import gate_plan
-from reconciler.plan.graph import depth, find_cycles, order_changes, with_sources
+from reconciler.plan.graph import depth, find_cycles, order_changes, root_base_model, with_sources
 from reconciler.plan.permissions import grant_changes, grants_for_new_model
 from reconciler.plan.prune import PruneOutcome, prune_model
 from reconciler.plan.rules import PlanRules
@@ -412,8 +412,9 @@ def _with_order(state: _Planning, change: Change) -> Change:
     update: dict[str, object] = {}
     if change.action in _RE_CREATED:
         model = state.desired[change.model_id]
-        price = state.rules.price_per_1k_tokens(_base_model_of(state, model.id), model.manifest.spec.customization)
-        update["estimate"] = estimate(model, state.rules.tuning, state.measured, price)
+        base_model = root_base_model(model.id, state.desired, state.live)
+        price = state.rules.price_per_1k_tokens(base_model, model.manifest.spec.customization)
+        update["estimate"] = estimate(model, state.rules.tuning_for(base_model), state.measured, price)
         gate = gate_plan(state.desired[change.model_id], state.live.get(change.model_id), state.rules)
         if gate is not None:
             update["gate"] = gate
@@ -431,24 +432,6 @@ def _with_order(state: _Planning, change: Change) -> Change:
             )
         )
     return change.model_copy(update=update) if update else change
-
-
-def _base_model_of(state: _Planning, model_id: str) -> str | None:
-    """The base model at the root of a model's chain: its own, or its source's
-    (a manifest's, else the live model's); None where the chain is not known
-    (or is a cycle, an error of its own)."""
-    seen: set[str] = set()
-    while model_id not in seen:
-        seen.add(model_id)
-        declared = state.desired.get(model_id)
-        if declared is None:
-            live = state.live.get(model_id)
-            return (live.base_model or None) if live is not None else None
-        spec = declared.manifest.spec
-        if spec.base_model is not None:
-            return spec.base_model
-        model_id = spec.source_id or ""
-    return None
 
 
 def _permission_changes(state: _Planning, observed: Observed) -> list[Change]:

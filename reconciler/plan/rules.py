@@ -23,6 +23,11 @@ from reconciler.model.tuning import TuningDefaults
 # data, not the bill.
 TrainingPrice = Callable[[str, Customization], float | None]
 
+# The tuning defaults of one base model (its id as the manifest gives it, or as
+# a live model reports it), where a backend's differ by base model; None where
+# it knows none for it.
+TuningByBaseModel = Callable[[str], TuningDefaults | None]
+
 
 class ReplaceOrder(str, Enum):
     # The id must be free before it is used again (Gemini: the client names the model).
@@ -64,6 +69,9 @@ class PlanRules:
     marker_mask: str
     # Why a model without the marker is unmanaged, for people.
     no_marker: str
+    # The server's tuning defaults: every model's, or, where they differ by base
+    # model (`tuning_by_base_model`), those of a model whose base is not known.
+    # Read them through `tuning_for`.
     tuning: TuningDefaults
     # Server defaults that hold whatever the dataset, by hyperparameter key: an
     # undeclared key is compared with its default (others are out of scope).
@@ -78,6 +86,8 @@ class PlanRules:
     # The price the plan's cost line is worked out from (see TrainingPrice);
     # None where the backend has no prices: the plan then shows tokens only.
     training_price: TrainingPrice | None = None
+    # Where the defaults differ by base model (see TuningByBaseModel); None: `tuning` for all.
+    tuning_by_base_model: TuningByBaseModel | None = None
 
     def address(self, key: str) -> str:
         return self.address_template.format(key=key)
@@ -89,6 +99,13 @@ class PlanRules:
 
     def mask_of(self, path: str) -> str:
         return next(f.mask for f in self.mutable_fields if f.path == path)
+
+    def tuning_for(self, base_model: str | None) -> TuningDefaults:
+        """The defaults a run from this base model (the root of its chain; None
+        if not known) is estimated with: its own where the backend has them."""
+        if self.tuning_by_base_model is None or not base_model:
+            return self.tuning
+        return self.tuning_by_base_model(base_model) or self.tuning
 
     def price_per_1k_tokens(self, base_model: str | None, customization: Customization) -> float | None:
         """The backend's training price for this base model and customization; None if unknown."""

@@ -26,9 +26,11 @@ from reconciler.plan.rules import MutableField, PlanRules, ReplaceOrder
 SERVICE = "Amazon Bedrock"
 
 # The defaults differ by base model (catalogue.json: 2 epochs for Nova and
-# Claude 3 Haiku, 5 for Titan Text and Llama; a batch of 1 for Titan and
-# Llama, none to set on Nova), and PlanRules holds one set: the estimate takes
-# the larger step count [infer], 5 epochs of batches of 1, as Vertex AI's does.
+# Claude 3 Haiku, 5 for Titan Text and Llama; a batch of 32 for Haiku, 1 for
+# Titan and Llama, none to set on Nova): `tuning_defaults` gives each model's.
+# A model whose base model is not in the shipped catalogue (one reconciler.yaml
+# adds, or a chain not known) takes the larger step count [infer], 5 epochs of
+# batches of 1, as Vertex AI's estimate does.
 TUNING_DEFAULTS = TuningDefaults(epoch_count=5, batch_size=1)
 
 # What every manifest is held to where its base model is not known here (a
@@ -54,6 +56,23 @@ def training_price(base_model: str, customization: Customization) -> float | Non
     return price.usd if price is not None else None
 
 
+def tuning_defaults(entry: ModelEntry) -> TuningDefaults:
+    """A catalogue model's documented defaults. Where it has no batch size to
+    set (Amazon Nova) the steps are counted as batches of one [infer]: the
+    larger count; the plan shows no batch size."""
+    epochs = entry.default_epochs or TUNING_DEFAULTS.epoch_count
+    batch = dict(entry.hyperparameters).get("batchSize")
+    if batch is None:
+        return TuningDefaults(epoch_count=epochs, batch_size=1, batch_size_is_setting=False)
+    return TuningDefaults(epoch_count=epochs, batch_size=int(batch.default or batch.minimum))
+
+
+def tuning_for(base_model: str) -> TuningDefaults | None:
+    """The defaults of a base model (by id, alias or ARN) in the shipped catalogue; None if not in it."""
+    entry = CATALOGUE.get(canonical_id(base_model))
+    return None if entry is None else tuning_defaults(entry)
+
+
 RULES = PlanRules(
     mutable_fields=(
         MutableField("spec.displayName", "displayName"),
@@ -70,6 +89,7 @@ RULES = PlanRules(
     backend="bedrock",
     records_scores=True,  # a gate's score is kept in the custom model's tags
     training_price=training_price,
+    tuning_by_base_model=tuning_for,
 )
 
 _CUSTOMIZATION = ("spec", "customization")
