@@ -59,7 +59,7 @@ def test_killed_during_the_upload_then_applied_again(tmp_path: Path, server: Emu
     # the object is never written, and the next apply uploads it.
     held = server.hold("PUT", r"/datasets/[0-9a-f]{64}\.jsonl$")
     process = start_cli(repo, server, "apply", "--yes", **_env(server))
-    held.wait_arrived(timeout=60)
+    held.wait_arrived(timeout=120)
     process.send_signal(signal.SIGKILL)
     finish(process)
     held.release()
@@ -71,11 +71,11 @@ def test_killed_during_the_create_then_applied_again(tmp_path: Path, server: Emu
     held = server.hold("POST", r"/model-customization-jobs$")  # the create waits before the server handles it
     handled = server.hold("POST", r"/model-customization-jobs$", after=True)  # and again once the job exists
     process = start_cli(repo, server, "apply", "--yes", **_env(server))
-    held.wait_arrived(timeout=60)
+    held.wait_arrived(timeout=120)
     process.send_signal(signal.SIGKILL)
     finish(process)
     held.release()  # the server makes the job of a client that is gone
-    handled.wait_arrived(timeout=30)
+    handled.wait_arrived(timeout=120)
     handled.release()
     assert len(_jobs(server)) == 1
     _apply_converges_with_one_job(repo, server)
