@@ -10,7 +10,10 @@ run when every run started a new interpreter, most of tests/hostile's time.
 The server reads one JSON request a line on its stdin and answers on its
 stdout: `{"started": pid}` for each request, then `{"ended": pid, "status":
 wait status, "maxrss": kB}` when that child ends (it is the child's parent,
-so it reaps it).
+so it reaps it). `{"signal": pid, "number": n}` signals a child the server has
+not reaped yet: process ids are reused (32,768 of them here, threads
+included), and a signal sent by id to a child already reaped could reach
+another process, this test process among them.
 """
 
 from __future__ import annotations
@@ -73,6 +76,9 @@ def become_child(request):
     sys.exit(0)
 
 
+children = set()  # forked and not yet reaped: their ids cannot be reused
+
+
 def reap():
     while True:
         try:
@@ -81,7 +87,20 @@ def reap():
             return
         if not pid:
             return
+        children.discard(pid)
         answer({"ended": pid, "status": status, "maxrss": usage.ru_maxrss})
+
+
+def handle(request):
+    if "signal" in request:
+        if request["signal"] in children:  # a child reaped is not signalled: its id may be another's now
+            os.kill(request["signal"], request["number"])
+        return
+    pid = os.fork()
+    if pid == 0:
+        become_child(request)
+    children.add(pid)
+    answer({"started": pid})
 
 
 def serve():
@@ -99,10 +118,7 @@ def serve():
         pending += chunk
         while b"\n" in pending:
             line, pending = pending.split(b"\n", 1)
-            pid = os.fork()
-            if pid == 0:
-                become_child(json.loads(line))
-            answer({"started": pid})
+            handle(json.loads(line))
 
 
 serve()
@@ -139,6 +155,7 @@ class ForkServer:
         for line in stream:
             message = json.loads(line)
             if "started" in message:
+                self._ended.pop(message["started"], None)  # an earlier child's, with the same id
                 self._started.put(message["started"])
             else:
                 self._ended[message["ended"]] = Ended(message["status"], message["maxrss"])
@@ -148,13 +165,21 @@ class ForkServer:
     def fork(self, request: dict[str, Any]) -> int:
         """Start a child for `request`; its process id."""
         with self._lock:
-            assert self._process.stdin is not None
-            self._process.stdin.write((json.dumps(request) + "\n").encode())
-            self._process.stdin.flush()
+            self._send(request)
             pid = self._started.get(timeout=60)
         if pid is None:
             raise AssertionError(f"the fork server ended:\n{self._server_log()}")
         return pid
+
+    def signal(self, pid: int, number: int) -> None:
+        """Send signal `number` to child `pid` unless it has ended."""
+        with self._lock:
+            self._send({"signal": pid, "number": number})
+
+    def _send(self, message: dict[str, Any]) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.write((json.dumps(message) + "\n").encode())
+        self._process.stdin.flush()
 
     def ended(self, pid: int) -> Ended | None:
         found = self._ended.get(pid)

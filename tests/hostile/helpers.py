@@ -127,7 +127,7 @@ class Child:
 
     def send_signal(self, number: int) -> None:
         if self.status is None:
-            os.kill(self.pid, number)
+            _fork_server().signal(self.pid, number)  # not os.kill: the id may be reused once it has ended
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
