@@ -80,33 +80,6 @@ def fast_embedded_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(session, "EMULATOR_POLL_SECONDS", 0.01)
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The suite runs on two workers (pytest-xdist, `--dist loadgroup`): a test
-    using a fixture made once a session or a module (the wheel, a committed
-    repository, a served emulator) joins that fixture's group, so the fixture
-    is made on one worker only and not once on each."""
-    for item in items:
-        group = _shared_fixture_group(item)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
-
-
-def _shared_fixture_group(item: pytest.Item) -> str | None:
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return None
-    definitions = [d for name in item.fixturenames for d in info.name2fixturedefs.get(name, ())]
-    # Where the suite's session fixtures are defined (a conftest's folder): the
-    # wheel's users in tests/packaging/ share one group, whatever else they use.
-    session = sorted({d.baseid for d in definitions if d.scope == "session" and d.baseid.startswith("tests")})
-    if session:
-        return session[0]
-    if any(d.scope == "module" and d.baseid.startswith("tests") for d in definitions):
-        return item.nodeid.split("::")[0]
-    return None
-
-
 @pytest.fixture
 def make_emulator() -> Iterator[Callable[..., EmulatorServer]]:
     started: list[EmulatorServer] = []
