@@ -12,10 +12,15 @@ No test may let google-auth probe the GCE metadata server (a delay, and
 traffic off this machine): NO_GCE_CHECK is set for this process and every
 subprocess it starts, the check is answered "not on GCE" in this process, and
 a probe that happens anyway fails the test.
+
+In this process, the backends' clients retry after 10-20 ms, not 1-8 s
+(`fast_retries`), and the embedded emulator (`--emulator`) tunes a step a
+millisecond (`fast_embedded_emulator`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -27,6 +32,10 @@ os.environ["NO_GCE_CHECK"] = "true"
 import google.auth.compute_engine._metadata as gce_metadata
 import pytest
 
+import reconciler.backends.gemini.client as gemini_client
+import reconciler.backends.vertex.client as vertex_client
+import reconciler.cli.session as session
+from reconciler.client.retry import RetryPolicy
 from reconciler.emulator import EmulatorOptions, EmulatorServer
 
 
@@ -48,6 +57,27 @@ def not_in_a_github_job(monkeypatch: pytest.MonkeyPatch) -> None:
     # variables (annotations, the apply ref guard) sets them itself.
     for name in ("GITHUB_ACTIONS", "GITHUB_REF", "GITHUB_EVENT_PATH", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The backends' clients, made in this process (the CLI run in-process, a
+    # backend built by a test), retry after 10-20 ms instead of 1-8 s: a test of
+    # what a lost answer or a 503 leads to does not wait on the backoff itself.
+    # The attempts, their count, the deadline and a server's Retry-After are
+    # the real ones; tests/client/ tests the backoff with its own policies.
+    fast = functools.partial(RetryPolicy, base_backoff=0.01, max_backoff=0.02)
+    monkeypatch.setattr(gemini_client, "RetryPolicy", fast)
+    monkeypatch.setattr(vertex_client, "RetryPolicy", fast)
+
+
+@pytest.fixture(autouse=True)
+def fast_embedded_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `--emulator` run in this process: its emulator tunes a step a millisecond,
+    # not a tenth of a second (which is there for a person to watch), and is
+    # polled every 10 ms; as tests/github/workflows.py does for a child process.
+    monkeypatch.setattr(session, "EMULATOR_STEP_SECONDS", 0.001)
+    monkeypatch.setattr(session, "EMULATOR_POLL_SECONDS", 0.01)
 
 
 @pytest.fixture

@@ -14,10 +14,11 @@ storage.v1.json), an oracle nobody here wrote:
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,9 @@ RECORDED_REFUSALS = frozenset(
 )
 
 
+# Parsed once: the Vertex documents are 3-4 MB each, and every exchange of a
+# lifecycle looks its method up in one (parsing them per exchange took a minute).
+@functools.cache
 def _document(name: str) -> dict[str, Any]:
     return json.loads((DOCUMENTS / f"{name}.json").read_text("utf-8"))  # type: ignore[no-any-return]
 
@@ -55,9 +59,14 @@ class Method:
     media_download: bool = False
 
     def matches(self, verb: str, path: str) -> bool:
+        return verb == self.verb and self.pattern.fullmatch(path) is not None
+
+    @functools.cached_property
+    def pattern(self) -> re.Pattern[str]:
+        # Compiled once a method: a lookup tries every method of a document,
+        # thousands of patterns, more than `re` keeps compiled.
         pattern = re.escape(self.template).replace(r"\{\}", "[^/:]+")  # `:verb` follows a name
-        pattern = pattern.replace("/o/[^/:]+", "/o/.+", 1)  # an object name may hold slashes
-        return verb == self.verb and re.fullmatch(pattern, path) is not None
+        return re.compile(pattern.replace("/o/[^/:]+", "/o/.+", 1))  # an object name may hold slashes
 
 
 def _walk(resource: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -70,12 +79,16 @@ def _template(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "{}", path)
 
 
-def vertex_methods(version: str) -> list[Method]:
+@functools.cache
+def vertex_methods(version: str) -> tuple[Method, ...]:
     document = _document(f"aiplatform.{version}")
-    return [Method(m["httpMethod"], "/" + _template(m["flatPath"]), m, document["schemas"]) for m in _walk(document)]
+    return tuple(
+        Method(m["httpMethod"], "/" + _template(m["flatPath"]), m, document["schemas"]) for m in _walk(document)
+    )
 
 
-def storage_methods() -> list[Method]:
+@functools.cache
+def storage_methods() -> tuple[Method, ...]:
     document = _document("storage.v1")
     found = []
     for m in _walk(document):
@@ -92,7 +105,7 @@ def storage_methods() -> list[Method]:
                     media_download=True,
                 )
             )
-    return found
+    return tuple(found)
 
 
 # --- (a) routes ----------------------------------------------------------------------------
@@ -244,7 +257,7 @@ class Recorder:
         return [answer]
 
 
-def _method_of(exchange: Exchange, methods: list[Method]) -> Method:
+def _method_of(exchange: Exchange, methods: Sequence[Method]) -> Method:
     found = [m for m in methods if m.matches(exchange.verb, exchange.path)]
     assert found, f"{exchange.verb} {exchange.path} is no method"
     return min(found, key=lambda m: m.template.count("{}"))  # the most literal template

@@ -1,7 +1,7 @@
 """Hostile-input tests: the CLI as a child process, under resource limits.
 
 Every run is bounded: an address-space limit (RLIMIT_AS) and a CPU-time limit
-set in the child before it starts, and a wall-clock timeout. A regression that
+set in the child before it runs, and a wall-clock timeout. A regression that
 reads /dev/zero, expands an alias bomb or backtracks forever then fails the
 test with a MemoryError or a kill, instead of eating the machine or hanging CI.
 The bounds are generous: they catch unbounded growth, not slowness.
@@ -9,12 +9,10 @@ The bounds are generous: they catch unbounded growth, not slowness.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
-import resource
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -22,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .forkserver import ForkServer
 
 ROOT = Path(__file__).resolve().parents[2]
 # Python, pydantic, google-auth and requests reserve ~300 MB of address space
@@ -50,10 +50,13 @@ class Run:
         return self.out + self.err
 
 
-def _limits() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
-    resource.setrlimit(resource.RLIMIT_CPU, (CPU_LIMIT_SECONDS, CPU_LIMIT_SECONDS))
-    # Python's own SIGINT handler, even when a background runner ignores it.
+# Set in each child after the fork, before its run.
+LIMITS = {"RLIMIT_AS": MEMORY_LIMIT_BYTES, "RLIMIT_CPU": CPU_LIMIT_SECONDS}
+
+
+def _default_sigint() -> None:
+    # Python's own SIGINT handler in the fork server (and so in its children),
+    # even when a background runner ignores SIGINT.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
@@ -82,46 +85,52 @@ runpy.run_module("reconciler", run_name="__main__", alter_sys=True)
 
 
 class Child:
-    """A CLI child process whose output goes to files, so it can be reaped with its rusage."""
+    """A CLI child process whose output goes to files, forked by this test
+    process's fork server (tests/hostile/forkserver.py) and reaped by it."""
 
     def __init__(self, cwd: Path, args: tuple[str, ...], env: dict[str, str], prelude: str = "") -> None:
         self.started = time.monotonic()
         # Open for the child's whole life; output() reads and closes them.
-        self._out = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
-        self._err = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self._out = tempfile.NamedTemporaryFile("w+", encoding="utf-8", suffix=".out")  # noqa: SIM115
+        self._err = tempfile.NamedTemporaryFile("w+", encoding="utf-8", suffix=".err")  # noqa: SIM115
         self._peak = tempfile.NamedTemporaryFile("r", encoding="ascii", suffix=".hwm")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            # `-c`: report the peak as it exits, run the prelude, then the command line.
-            [sys.executable, "-c", _REPORTING_PEAK.replace("# PRELUDE", prelude), self._peak.name, *args],
-            cwd=cwd,
-            env=bounded_env(**env),
-            stdin=subprocess.DEVNULL,
-            stdout=self._out,
-            stderr=self._err,
-            preexec_fn=_limits,
+        self.pid = _fork_server().fork(
+            {
+                # Report the peak as it exits, run the prelude, then the command line.
+                "code": _REPORTING_PEAK.replace("# PRELUDE", prelude),
+                "argv": [self._peak.name, *args],
+                "cwd": str(cwd.absolute()),
+                "env": bounded_env(**env),
+                "out": self._out.name,
+                "err": self._err.name,
+                "limits": LIMITS,
+            }
         )
-        self.status: tuple[int, Any] | None = None
+        self.status: tuple[int, int] | None = None  # the wait status, ru_maxrss in kB
 
     def poll(self) -> int | None:
         if self.status is None:
-            pid, status, usage = os.wait4(self.process.pid, os.WNOHANG)
-            if pid:
-                self.status = (status, usage)
+            ended = _fork_server().ended(self.pid)
+            if ended:
+                self.status = (ended.status, ended.maxrss_kb)
         return None if self.status is None else os.waitstatus_to_exitcode(self.status[0])
 
     def peak_rss_bytes(self) -> int:
-        """The child's own peak resident memory (VmHWM of the process after its
-        exec, written as it exits). Not ru_maxrss: on Linux that counts the
-        parent's resident memory at the fork, which a long test run grows."""
+        """The child's own peak resident memory (VmHWM, written as it exits).
+        Not ru_maxrss: on Linux that counts the parent's resident memory at
+        the fork."""
         self._peak.seek(0)
         text = self._peak.read().strip()
         self._peak.close()
         assert self.status is not None
-        return int(text) * 1024 if text else self.status[1].ru_maxrss * 1024
+        return int(text) * 1024 if text else self.status[1] * 1024
 
     def send_signal(self, number: int) -> None:
         if self.status is None:
-            self.process.send_signal(number)
+            _fork_server().signal(self.pid, number)  # not os.kill: the id may be reused once it has ended
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
 
     def output(self) -> tuple[str, str]:
         """What the child printed (stdout, stderr); the files are closed once it has ended."""
@@ -132,6 +141,19 @@ class Child:
             if self.status is not None:
                 stream.close()
         return texts[0], texts[1]
+
+
+_server: ForkServer | None = None
+
+
+def _fork_server() -> ForkServer:
+    """This test process's fork server, started by the first run and stopped
+    as this process exits."""
+    global _server
+    if _server is None:
+        _server = ForkServer(ROOT, bounded_env(), _default_sigint)
+        atexit.register(_server.stop)
+    return _server
 
 
 # A prelude for `start`: the backends retry with backoffs of 10-20 ms instead of
@@ -159,7 +181,7 @@ def finish(child: Child, started: float | None = None, timeout: float = WALL_TIM
     deadline = time.monotonic() + timeout
     while child.poll() is None:
         if time.monotonic() > deadline:
-            child.process.kill()
+            child.kill()
             while child.poll() is None:
                 time.sleep(0.01)
             out, err = child.output()

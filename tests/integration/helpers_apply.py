@@ -238,6 +238,24 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) 
         time.sleep(0.02)
 
 
+class StandingClock:
+    """An emulator's clock (`make_emulator(clock=...)`) that stands still from
+    its start until `go()`: a tuning run stays at step 0 for as long as a test
+    needs it running, and nobody waits on real steps."""
+
+    def __init__(self) -> None:
+        self._stopped_at: float | None = time.time()
+        self._ahead = 0.0
+
+    def __call__(self) -> float:
+        return self._stopped_at if self._stopped_at is not None else time.time() + self._ahead
+
+    def go(self, ahead: float = 0.0) -> None:
+        """Run on from where it stood, `ahead` seconds later (past a run's last step)."""
+        if self._stopped_at is not None:
+            self._ahead, self._stopped_at = self._stopped_at - time.time() + ahead, None
+
+
 def client_for(emulator: EmulatorServer, **options: Any) -> GeminiClient:
     return GeminiClient(endpoint=emulator.url, **options)
 

@@ -15,9 +15,8 @@ from reconciler.emulator import EmulatorServer
 
 from .helpers_apply import (
     CREATE_KEY,
-    DELETE_KEY,
-    GET_KEY,
     OPERATION_KEY,
+    StandingClock,
     finish,
     live_models,
     manifest,
@@ -60,45 +59,54 @@ def converge_after_kill(server: EmulatorServer, repo: Path) -> None:
 def test_killed_right_after_the_first_create_request(
     make_emulator: Callable[..., EmulatorServer], tmp_path: Path
 ) -> None:
-    # Every request takes 0.2 s, so the kill lands while the create is in
-    # flight: the server makes the model, the client never hears back.
-    server = make_emulator(seed=2, step_seconds=0.05, latency_seconds=0.2)
+    # The create's answer is held once the server has made the model, and the
+    # kill lands then: the server made the model, the client never hears back.
+    server = make_emulator(seed=2, step_seconds=0.05)
     repo = three_models(tmp_path)
+    answered = server.hold("POST", r"/tunedModels$", after=True)
     process = start_cli(repo, server, "apply", "--yes")
-    wait_until(lambda: count(server, CREATE_KEY) >= 1, "the first create request")
+    answered.wait_arrived(timeout=60)
     process.kill()
     finish(process)
-    wait_until(lambda: len(live_models(server)) == 1, "the server to finish the create")
+    answered.release()
+    assert count(server, CREATE_KEY) == 1 and len(live_models(server)) == 1
     converge_after_kill(server, repo)
 
 
 def test_killed_while_waiting_for_a_tuning_run(make_emulator: Callable[..., EmulatorServer], tmp_path: Path) -> None:
-    server = make_emulator(seed=3, step_seconds=0.3)
+    # The emulator's clock stands still until the kill (the run stays at step 0),
+    # then runs on past the run's last step.
+    clock = StandingClock()
+    server = make_emulator(seed=3, step_seconds=0.3, clock=clock)
     repo = three_models(tmp_path)
     process = start_cli(repo, server, "apply", "--yes")
     wait_until(lambda: count(server, OPERATION_KEY) >= 2, "polls of the first operation")
     process.send_signal(signal.SIGKILL)
     finish(process)
     assert [body["state"] for body in live_models(server).values()] == ["CREATING"]
+    clock.go(ahead=3600)
     converge_after_kill(server, repo)
 
 
 def test_killed_between_the_delete_and_the_create_of_a_replace(
     make_emulator: Callable[..., EmulatorServer], tmp_path: Path
 ) -> None:
-    server = make_emulator(seed=4, latency_seconds=0.15)
+    server = make_emulator(seed=4)
     repo = write_repo(tmp_path, [manifest("alpha")])
     assert run_cli(repo, server, "apply", "--yes").code == 0
     write_dataset(repo, "alpha", shift=1)
-    reads = count(server, GET_KEY)
-    process = start_cli(repo, server, "apply", "--yes")
     # Replace: read (ownership check), delete, read until gone, create. The
-    # second read is sent only once the delete has answered, and takes 0.15 s.
-    wait_until(
-        lambda: count(server, DELETE_KEY) == 1 and count(server, GET_KEY) >= reads + 2, "the read after the delete"
-    )
+    # delete's answer is held until the reads after it are held too; the kill
+    # lands on the first of them, once the delete has answered.
+    deleted = server.hold("DELETE", r"/tunedModels/alpha$", after=True)
+    process = start_cli(repo, server, "apply", "--yes")
+    deleted.wait_arrived(timeout=60)
+    read = server.hold("GET", r"/tunedModels/alpha$", times=0)
+    deleted.release()
+    read.wait_arrived(timeout=60)
     process.kill()
     finish(process)
+    read.release()
     assert count(server, CREATE_KEY) == 1
     assert live_models(server) == {}
 
@@ -112,13 +120,16 @@ def test_killed_between_the_delete_and_the_create_of_a_replace(
 
 
 def test_two_applies_at_once_make_each_model_once(make_emulator: Callable[..., EmulatorServer], tmp_path: Path) -> None:
-    # 0.1 s a request: both usually list before either creates, so both plan
-    # the creates and one of them is answered ALREADY_EXISTS for each model.
-    server = make_emulator(seed=5, step_seconds=0.05, latency_seconds=0.1)
+    # Each apply's list is held until both have listed: both plan the creates,
+    # and one of them is answered ALREADY_EXISTS for each model.
+    server = make_emulator(seed=5, step_seconds=0.05)
     documents = [manifest(f"model-{n}", reader="analyst@example.com", smoke=(("3", "4"),)) for n in range(4)]
     repo = write_repo(tmp_path, documents, concurrency=4)
+    listed = server.hold("GET", r"/tunedModels$", times=2)
     first = start_cli(repo, server, "apply", "--yes")
     second = start_cli(repo, server, "apply", "--yes")
+    listed.wait_arrived(2, timeout=60)
+    listed.release()
     results = [finish(first), finish(second)]
 
     for result in results:

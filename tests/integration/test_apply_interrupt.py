@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
-import time
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from reconciler.emulator import EmulatorServer
 from .helpers_apply import (
     CREATE_KEY,
     OPERATION_KEY,
+    StandingClock,
     finish,
     live_models,
     manifest,
@@ -33,13 +34,8 @@ def test_a_signal_during_a_wait_stops_and_the_next_apply_resumes(
     make_emulator: Callable[..., EmulatorServer], tmp_path: Path, signal_number: int
 ) -> None:
     # The emulator's time stands still (the run stays at step 0) until the
-    # test lets it go on from where it stopped: 10 steps, 2 seconds.
-    frozen: list[float | None] = [time.time()]
-    offset = [0.0]
-
-    def clock() -> float:
-        return frozen[0] if frozen[0] is not None else time.time() + offset[0]
-
+    # next apply waits for the run; then it goes on, past the run's last step.
+    clock = StandingClock()
     server = make_emulator(seed=9, step_seconds=0.2, clock=clock)
     repo = write_repo(tmp_path, [manifest("slow"), manifest("later", source_model="slow")])
     process = start_cli(repo, server, "apply", "--yes")
@@ -58,10 +54,23 @@ def test_a_signal_during_a_wait_stops_and_the_next_apply_resumes(
     actions = {c["model_id"]: c["action"] for c in json.loads(planned.out)["changes"]}
     assert actions == {"slow": "wait", "later": "create"}
 
-    offset[0], frozen[0] = frozen[0] - time.time(), None
     set_tuning(server, step_seconds=0)  # for `later`
     creates = request_counts(server)[CREATE_KEY]
+    # The next apply plans `slow` as a wait; its first read of the model is held
+    # while the clock goes on past the run's last step.
+    looked = server.hold("GET", r"/tunedModels/slow$")
+
+    def let_go() -> None:
+        try:
+            looked.wait_arrived(timeout=60)
+        finally:
+            clock.go(ahead=3600)
+            looked.release()
+
+    going = threading.Thread(target=let_go)
+    going.start()
     resumed = run_cli(repo, server, "apply", "--yes")
+    going.join()
     assert resumed.code == 0, resumed.text
     assert "slow: wait done" in resumed.out
     # `later` created by this run; `slow` created by the interrupted one, and waited for.

@@ -31,7 +31,7 @@ from tests.backends.vertex.helpers import (
     vertex_faults,
     write_repo,
 )
-from tests.integration.helpers_apply import finish, set_faults, start_cli, wait_until
+from tests.integration.helpers_apply import StandingClock, finish, set_faults, start_cli, wait_until
 
 LOCK = "reconciler/datasets/locks/numbers.lock"
 CREATE = "POST /{version}/projects/{project}/locations/{location}/tuningJobs"
@@ -120,7 +120,10 @@ def test_sigkill_during_the_upload_or_the_create_then_apply_again_makes_one_job(
 
 
 def test_sigkill_during_the_wait_then_apply_again_waits_for_the_same_job(tmp_path: Path, make_emulator: Any) -> None:
-    emulator = make_emulator(seed=0, step_seconds=0.3)
+    # The emulator's clock stands still while the job is to be running, then
+    # goes on past its last step.
+    clock = StandingClock()
+    emulator = make_emulator(seed=0, step_seconds=0.3, clock=clock)
     repo = write_repo(tmp_path, [manifest("numbers")])
     process = start_cli(repo, emulator, "apply", "--yes", **vertex_env(emulator))
     wait_until(lambda: bool(jobs_of(emulator, "numbers")), "the job")
@@ -129,6 +132,7 @@ def test_sigkill_during_the_wait_then_apply_again_waits_for_the_same_job(tmp_pat
     assert jobs_of(emulator, "numbers")[0]["state"] != "JOB_STATE_SUCCEEDED"
     planned = vertex_cli(repo, emulator, "plan")
     assert "wait" in planned.text
+    clock.go(ahead=3600)
     apply_makes_one_job(repo, emulator)
     assert vertex_cli(repo, emulator, "plan", "--detailed-exitcode").code == 0
 

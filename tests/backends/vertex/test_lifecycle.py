@@ -27,6 +27,7 @@ from tests.backends.vertex.helpers import (
     write_manifest,
     write_repo,
 )
+from tests.integration.helpers_apply import wait_until
 
 UPLOAD = "POST /upload/storage/v1/b/{bucket}/o"
 CREATE = "POST /{version}/projects/{project}/locations/{location}/tuningJobs"
@@ -116,26 +117,34 @@ def test_a_display_name_change_is_one_model_patch_and_no_job(tmp_path: Path, mak
 
 
 def test_replace_serves_the_old_endpoint_until_the_new_job_succeeded(tmp_path: Path, make_emulator: Any) -> None:
-    emulator = make_emulator(seed=0, step_seconds=0)
+    # The emulator's clock stands still while the new job runs (the old endpoint
+    # is asked while that job certainly runs), then jumps past its last step and
+    # runs on: no step is waited for.
+    stopped_at: list[float] = []
+    ahead = [0.0]
+    emulator = make_emulator(
+        seed=0, step_seconds=0, clock=lambda: stopped_at[0] if stopped_at else time.time() + ahead[0]
+    )
     repo = write_repo(tmp_path, [manifest("numbers")])
     assert vertex_cli(repo, emulator, "apply", "--yes").code == 0
     old = serving(emulator, "numbers")
     write_manifest(repo, manifest("numbers", epochs=3))
     planned = vertex_cli(repo, emulator, "plan")
     assert "replaced" in planned.text and "hyperparameters" in planned.text
-    requests.post(f"{emulator.url}/_internal/tuning", json={"step_seconds": 0.3}, timeout=10).raise_for_status()
-    answers: list[int] = []
+    requests.post(f"{emulator.url}/_internal/tuning", json={"step_seconds": 0.001}, timeout=10).raise_for_status()
     result: dict[str, Any] = {}
     apply = threading.Thread(target=lambda: result.update(r=vertex_cli(repo, emulator, "apply", "--yes")))
+    stopped_at.append(time.time())
     apply.start()
-    while apply.is_alive():
-        jobs = jobs_of(emulator, "numbers")
-        if len(jobs) == 2 and jobs[-1]["state"] != "JOB_STATE_SUCCEEDED":
-            answers.append(generate(emulator, old["endpoint"], "3").status_code)
-        time.sleep(0.05)
+    wait_until(lambda: len(jobs_of(emulator, "numbers")) == 2, "the new tuning job")
+    state = jobs_of(emulator, "numbers")[-1]["state"]
+    answers = [generate(emulator, old["endpoint"], "3").status_code for _ in range(3)]
+    ahead[0] = 3600.0  # every step of the new job has passed
+    stopped_at.clear()
     apply.join()
     assert result["r"].code == 0, result["r"].text
-    assert answers and set(answers) == {200}  # the old endpoint answered while the new job ran
+    assert state != "JOB_STATE_SUCCEEDED"
+    assert set(answers) == {200}  # the old endpoint answered while the new job ran
     assert generate(emulator, old["endpoint"], "3").status_code == 404
     names = {m["name"].partition("@")[0] for m in listed(emulator, "models")}
     assert old["model"].partition("@")[0] not in names
