@@ -134,7 +134,9 @@ def report(modules: dict[str, dict[str, int | None]], second: dict[str, dict[str
         by_children = sum(1 for m, s in statuses.items() if s == "killed" and results[m] not in KILLED)
         killed = counts["killed"] + counts["timeout"]
         other = ", ".join(f"{n} {s}" for s, n in counts.items() if s not in ("killed", "timeout"))
-        print(f"{module:44} {killed:5} / {len(results):5} {100 * killed / len(results):6.1f}%  {by_children:22}  {other}")
+        print(
+            f"{module:44} {killed:5} / {len(results):5} {100 * killed / len(results):6.1f}%  {by_children:22}  {other}"
+        )
         totals.update(killed=killed, total=len(results))
         left += [f"{m}: {s}" for m, s in statuses.items() if s not in ("killed", "timeout")]
     if totals["total"]:

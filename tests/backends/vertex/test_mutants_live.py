@@ -117,7 +117,9 @@ def endpoint(n: int, *, key: str = "numbers", serves: int | None = None) -> dict
 
 
 def lives(
-    jobs: list[dict[str, Any]], models: list[dict[str, Any]], endpoints: list[dict[str, Any]] = ()  # type: ignore[assignment]
+    jobs: list[dict[str, Any]],
+    models: list[dict[str, Any]],
+    endpoints: list[dict[str, Any]] = (),  # type: ignore[assignment]
 ) -> dict[str, LiveModel]:
     return {live.key: live for live in Join(MARKER, jobs, models, endpoints).live_models()}
 
@@ -132,22 +134,25 @@ def test_a_finished_run_and_its_labelled_model_make_the_whole_live_model() -> No
     )
     made = model(7, deployed=(3,))
     [live] = lives([run], [made], [endpoint(3, serves=7)]).values()
-    assert live.model_dump() == LiveModel(
-        key="numbers",
-        address="vertex/numbers",
-        ownership=OWN,
-        state=LiveState.ACTIVE,
-        source="gemini-2.5-flash",
-        base_model="gemini-2.5-flash",
-        fields={"spec.displayName": "Model 7", "spec.description": "model 7"},
-        hyperparameters={"epochCount": 3, "adapterSize": 4},
-        create_time="2026-01-01T00:00:01Z",
-        update_time="2026-01-02T00:00:01Z",
-        step=12,
-        state_words="SUCCEEDED",
-        serving={"job": run["name"], "model": model_name(7), "endpoint": endpoint_name(3)},
-        reported=Reported(data=OWN.data, tokens=900, steps=12, epochs=3),
-    ).model_dump()
+    assert (
+        live.model_dump()
+        == LiveModel(
+            key="numbers",
+            address="vertex/numbers",
+            ownership=OWN,
+            state=LiveState.ACTIVE,
+            source="gemini-2.5-flash",
+            base_model="gemini-2.5-flash",
+            fields={"spec.displayName": "Model 7", "spec.description": "model 7"},
+            hyperparameters={"epochCount": 3, "adapterSize": 4},
+            create_time="2026-01-01T00:00:01Z",
+            update_time="2026-01-02T00:00:01Z",
+            step=12,
+            state_words="SUCCEEDED",
+            serving={"job": run["name"], "model": model_name(7), "endpoint": endpoint_name(3)},
+            reported=Reported(data=OWN.data, tokens=900, steps=12, epochs=3),
+        ).model_dump()
+    )
     assert live.handle == Handle(
         job=run, model=made, endpoints=(endpoint_name(3),), others=(), jobs=(run,), endpoint=endpoint_name(3)
     )
@@ -156,21 +161,24 @@ def test_a_finished_run_and_its_labelled_model_make_the_whole_live_model() -> No
 def test_a_run_in_flight_is_creating_with_the_jobs_fields_and_no_report() -> None:
     run = job(1, state=RUNNING, tuningJobMetadata={"completedStepCount": 4})
     [live] = lives([run], []).values()
-    assert live.model_dump() == LiveModel(
-        key="numbers",
-        address="vertex/numbers",
-        ownership=OWN,
-        state=LiveState.CREATING,
-        source="gemini-2.5-flash",
-        base_model="gemini-2.5-flash",
-        fields={"spec.displayName": "Numbers 1", "spec.description": "job 1"},
-        hyperparameters={"epochCount": 3, "adapterSize": 4},
-        create_time="2026-01-01T00:00:01Z",
-        update_time="2026-01-01T00:10:01Z",
-        step=4,
-        state_words="RUNNING",
-        serving={"job": run["name"]},
-    ).model_dump()
+    assert (
+        live.model_dump()
+        == LiveModel(
+            key="numbers",
+            address="vertex/numbers",
+            ownership=OWN,
+            state=LiveState.CREATING,
+            source="gemini-2.5-flash",
+            base_model="gemini-2.5-flash",
+            fields={"spec.displayName": "Numbers 1", "spec.description": "job 1"},
+            hyperparameters={"epochCount": 3, "adapterSize": 4},
+            create_time="2026-01-01T00:00:01Z",
+            update_time="2026-01-01T00:10:01Z",
+            step=4,
+            state_words="RUNNING",
+            serving={"job": run["name"]},
+        ).model_dump()
+    )
     assert live.handle == Handle(job=run, model=None, jobs=(run,))
 
 
@@ -286,16 +294,19 @@ def test_an_id_whose_only_claim_does_not_verify_is_blocked_whole() -> None:
     found = lives([], [body])
     assert set(found) == {"numbers"}
     blocked = found["numbers"]
-    assert blocked.model_dump() == LiveModel(
-        key="numbers",
-        address=model_name(7),
-        ownership=None,
-        ownership_note="its labels are signed, and RECONCILER_OWNERSHIP_KEY is not set: give the plan the key "
-        "that signed them",
-        fields={"spec.displayName": "Model 7", "spec.description": "model 7"},
-        create_time="2026-01-02T00:00:00Z",
-        update_time="2026-01-02T00:00:01Z",
-    ).model_dump()
+    assert (
+        blocked.model_dump()
+        == LiveModel(
+            key="numbers",
+            address=model_name(7),
+            ownership=None,
+            ownership_note="its labels are signed, and RECONCILER_OWNERSHIP_KEY is not set: give the plan the key "
+            "that signed them",
+            fields={"spec.displayName": "Model 7", "spec.description": "model 7"},
+            create_time="2026-01-02T00:00:00Z",
+            update_time="2026-01-02T00:00:01Z",
+        ).model_dump()
+    )
     assert blocked.handle == Handle(job=None, model=body)
 
 
@@ -332,19 +343,22 @@ def test_an_unverified_model_beside_the_ids_verified_one_is_an_unmanaged_model_w
 def test_a_model_nobody_claims_is_unmanaged_and_named_by_its_server_id() -> None:
     body = model(9, key=None, deployed=(5, 5, 6), labels={BASE_MODEL_LABEL: "gemini-2_5-flash", "team": "x"})
     [live] = lives([], [body]).values()
-    assert live.model_dump() == LiveModel(
-        key="model-9",
-        address=model_name(9),
-        ownership=None,
-        ownership_note=None,
-        source="gemini-2.5-flash",
-        base_model="gemini-2.5-flash",
-        fields={"spec.displayName": "Model 9", "spec.description": "model 9"},
-        create_time="2026-01-02T00:00:00Z",
-        update_time="2026-01-02T00:00:01Z",
-        state_words="SUCCEEDED",
-        serving={"model": model_name(9), "endpoint": endpoint_name(5)},
-    ).model_dump()
+    assert (
+        live.model_dump()
+        == LiveModel(
+            key="model-9",
+            address=model_name(9),
+            ownership=None,
+            ownership_note=None,
+            source="gemini-2.5-flash",
+            base_model="gemini-2.5-flash",
+            fields={"spec.displayName": "Model 9", "spec.description": "model 9"},
+            create_time="2026-01-02T00:00:00Z",
+            update_time="2026-01-02T00:00:01Z",
+            state_words="SUCCEEDED",
+            serving={"model": model_name(9), "endpoint": endpoint_name(5)},
+        ).model_dump()
+    )
     assert live.handle == Handle(job=None, model=body, endpoints=(endpoint_name(5), endpoint_name(6)))
     unknown = lives([], [model(9, key=None, labels={BASE_MODEL_LABEL: "some-model_1"})])["model-9"]
     assert (unknown.source, unknown.base_model) == ("some-model_1", "some-model_1")
@@ -354,7 +368,11 @@ def test_a_model_tuned_from_another_ids_model_names_that_id_as_its_source() -> N
     parent = job(1, made=7)
     child = job(2, key="child", made=8, preTunedModel={"tunedModelName": f"{model_name(7)}@1", "baseModel": "b-1"})
     found = lives([parent, child], [model(7), model(8, key="child")])
-    assert (found["child"].source, found["child"].source_key, found["child"].base_model) == ("numbers", "numbers", "b-1")
+    assert (found["child"].source, found["child"].source_key, found["child"].base_model) == (
+        "numbers",
+        "numbers",
+        "b-1",
+    )
     orphan = job(2, key="child", made=8, preTunedModel={"tunedModelName": f"{model_name(99)}@1"})
     alone = lives([orphan], [model(8, key="child")])["child"]
     assert (alone.source, alone.source_key, alone.base_model) == (model_name(99), None, "gemini-2.5-flash")
@@ -422,5 +440,7 @@ def test_what_a_finished_run_reports_is_bound_to_its_data_and_cleaned() -> None:
     assert reported_of(run, None) is None
     assert reported_of({"tuningDataStats": {}}, OWN) is None
     assert reported_of(None, OWN) is None
-    zeros = {"tuningDataStats": {"supervisedTuningDataStats": {"totalBillableTokenCount": "-5", "tuningStepCount": None}}}
+    zeros = {
+        "tuningDataStats": {"supervisedTuningDataStats": {"totalBillableTokenCount": "-5", "tuningStepCount": None}}
+    }
     assert reported_of(zeros, OWN) == Reported(data=OWN.data)

@@ -26,7 +26,7 @@ from reconciler.backends.vertex.lock import (
     quoted,
     this_run,
 )
-from reconciler.client.errors import ApiError, UnexpectedResponse, Unavailable
+from reconciler.client.errors import ApiError, Unavailable, UnexpectedResponse
 
 BUCKET, PREFIX, NAME = "b", "p/", "p/locks/numbers.lock"
 NOW = 1_700_000_000.0
@@ -47,7 +47,9 @@ class Bucket:
         self.objects[NAME] = (self.generations, content)
         return str(self.generations)
 
-    def upload_object(self, bucket: str, name: str, data: bytes, content_type: str, if_generation_match: str = "0") -> dict[str, Any]:
+    def upload_object(
+        self, bucket: str, name: str, data: bytes, content_type: str, if_generation_match: str = "0"
+    ) -> dict[str, Any]:
         failure, self.fail_next_write = self.fail_next_write, None
         if failure is not None:
             raise failure
