@@ -27,12 +27,14 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MUTANTS = ROOT / "mutants"
 CACHE = MUTANTS / "mutmut-second-pass.json"
 PER_RUN_SECONDS = 300  # one mutant against its child-process tests; they take under 40 s
+WORKERS = int(os.environ.get("MUTMUT_CHILDREN", "2"))  # runs at once: the machine is shared
 
 # The tests deselected in [tool.mutmut] (they start the CLI as a child process).
 VERTEX_CHILD_TESTS = [
@@ -44,12 +46,16 @@ VERTEX_CHILD_TESTS = [
     "tests/backends/vertex/test_ownership_safety.py::test_two_applies_replacing_one_model_at_once_leave_exactly_one_model",
     "tests/backends/vertex/test_gate_faults.py::test_a_kill_while_the_candidate_is_scored_leaves_the_old_model_serving",
 ]
-# The Gemini side's child-process tests of apply (kills, Ctrl-C, concurrent applies).
+# The Gemini side's child-process tests of apply (kills, signals, concurrent applies).
 GEMINI_CHILD_TESTS = [
-    "tests/integration/test_apply_crashes.py",
-    "tests/integration/test_apply_interrupt.py",
-    "tests/integration/test_plan_truth.py",
-    "tests/integration/test_apply_outcomes.py",
+    "tests/integration/test_apply_crashes.py::test_killed_between_the_delete_and_the_create_of_a_replace",
+    "tests/integration/test_apply_crashes.py::test_killed_right_after_the_first_create_request",
+    "tests/integration/test_apply_crashes.py::test_killed_while_waiting_for_a_tuning_run",
+    "tests/integration/test_apply_crashes.py::test_two_applies_at_once_make_each_model_once",
+    "tests/integration/test_apply_interrupt.py::test_a_signal_during_a_wait_stops_and_the_next_apply_resumes",
+    "tests/integration/test_apply_interrupt.py::test_reconcile_watch_converges_then_stops_cleanly_on_sigterm",
+    "tests/integration/test_plan_truth.py::test_concurrent_applies_count_each_model_created_once",
+    "tests/integration/test_apply_outcomes.py::test_without_a_terminal_apply_refuses_unless_yes",
 ]
 SUBPROCESS_TESTS = {
     "reconciler/backends/vertex/": VERTEX_CHILD_TESTS,
@@ -94,18 +100,21 @@ def run_child_tests(mutant: str, tests: list[str]) -> int:
 
 def second_pass(modules: dict[str, dict[str, int | None]], wanted: list[str]) -> dict[str, dict[str, int]]:
     cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
-    for module, results in modules.items():
-        if wanted and module not in wanted:
-            continue
-        tests, version = child_tests(module), digest(module)
-        for mutant, code in results.items():
-            if code not in (0, 33):
-                continue
-            key = f"{mutant} {version}"
-            if key not in cache:
-                cache[key] = run_child_tests(mutant, tests)
-                CACHE.write_text(json.dumps(cache, indent=1, sort_keys=True))
-                print(f"  {mutant}: {'killed' if cache[key] in KILLED else 'exit ' + str(cache[key])}", flush=True)
+    todo = [
+        (f"{mutant} {digest(module)}", mutant, child_tests(module))
+        for module, results in modules.items()
+        if not wanted or module in wanted
+        for mutant, code in results.items()
+        if code in (0, 33) and f"{mutant} {digest(module)}" not in cache
+    ]
+    print(f"second pass: {len(todo)} mutants against the child-process tests", flush=True)
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        runs = {pool.submit(run_child_tests, mutant, tests): (key, mutant) for key, mutant, tests in todo}
+        for run in as_completed(runs):
+            key, mutant = runs[run]
+            cache[key] = run.result()
+            CACHE.write_text(json.dumps(cache, indent=1, sort_keys=True))
+            print(f"  {mutant}: {'killed' if cache[key] in KILLED else 'exit ' + str(cache[key])}", flush=True)
     return {
         module: {m: cache[f"{m} {digest(module)}"] for m, c in results.items() if f"{m} {digest(module)}" in cache}
         for module, results in modules.items()

@@ -248,6 +248,12 @@ def test_the_unlabelled_untouched_output_of_a_verified_job_is_the_ids() -> None:
     assert live.ownership == OWN and live.handle.model is untouched
 
 
+def test_an_untouched_output_that_names_no_version_is_version_one() -> None:
+    untouched = model(7, key=None, updated="2026-01-02T00:00:00Z")
+    del untouched["versionId"]
+    assert lives([job(1, made=7)], [untouched])["numbers"].handle.model is untouched
+
+
 def test_a_model_carrying_the_labels_the_service_copied_from_its_job_is_the_ids() -> None:
     run = job(1, made=7)
     copied = model(7, labels={**run["labels"], JOB_ID_LABEL: "1", "tune-type": "sft"})
@@ -316,6 +322,7 @@ def test_a_running_job_that_does_not_verify_blocks_its_id_with_no_model() -> Non
     blocked = lives([run], [])["numbers"]
     assert blocked.ownership is None and blocked.address == run["name"]
     assert blocked.fields == {"spec.displayName": "", "spec.description": ""}
+    assert (blocked.create_time, blocked.update_time) == ("", "")
     assert blocked.handle == Handle(job=None, model=None)
     finished = {**run, "state": SUCCEEDED}
     assert lives([finished], []) == {}  # a finished one leaves only its Model
@@ -444,3 +451,17 @@ def test_what_a_finished_run_reports_is_bound_to_its_data_and_cleaned() -> None:
         "tuningDataStats": {"supervisedTuningDataStats": {"totalBillableTokenCount": "-5", "tuningStepCount": None}}
     }
     assert reported_of(zeros, OWN) == Reported(data=OWN.data)
+
+
+def test_a_bare_model_reads_as_empty_fields_and_no_endpoint() -> None:
+    body = {"name": model_name(9), "deployedModels": [{}], "labels": {"managed-by": "reconciler"}}
+    [live] = lives([], [body]).values()
+    assert live.model_dump() == LiveModel(
+        key="model-9",
+        address=model_name(9),
+        ownership_note="its reconciler labels are malformed",
+        fields={"spec.displayName": "", "spec.description": ""},
+        state_words="SUCCEEDED",
+        serving={"model": model_name(9)},
+    ).model_dump()
+    assert live.handle == Handle(job=None, model=body, endpoints=())
