@@ -157,10 +157,15 @@ def change(action: Action, model_id: str = "numbers", **fields: Any) -> Change:
 
 
 def execute(
-    backend: Recorder, models: Desired, *changes: Change, stop: bool = False, **options: Any
+    backend: Recorder,
+    models: Desired,
+    *changes: Change,
+    stop: bool = False,
+    waiter: Waiter | None = None,
+    **options: Any,
 ) -> tuple[ApplyResult, RecordingReporter]:
     reporter = RecordingReporter()
-    waiter = Waiter(interval=0.001, timeout=10, reporter=reporter)
+    waiter = waiter or Waiter(interval=0.001, timeout=10, reporter=reporter)
     if stop:
         waiter.stop.set()
     plan = Plan(changes=changes, options=PlanOptions(prune=True))
@@ -408,6 +413,19 @@ def test_a_create_first_replace_keeps_the_old_model_then_removes_what_the_new_on
     assert result.outcomes[0].message == "vertex/numbers is no longer managed by the reconciler; not deleted"
 
 
+def test_a_destroy_first_replace_whose_id_never_frees_times_out_naming_the_deletion(tmp_path: Path) -> None:
+    models = desired(tmp_path, manifest("numbers"))
+    backend = Recorder(live={"numbers": managed("numbers")})
+    backend.delete = lambda live: backend.calls.append(("delete", live.key))  # type: ignore[method-assign]
+    ticks = iter(range(1000))
+    waiter = Waiter(interval=1, timeout=0, reporter=RecordingReporter(), clock=lambda: float(next(ticks)))
+    result, _ = execute(backend, models, change(Action.REPLACE), waiter=waiter)
+    assert result.outcomes == [
+        Outcome("numbers", Action.REPLACE, "failed", "deletion of tunedModels/numbers was not done after 0s")
+    ]
+    assert ("create", "numbers") not in backend.calls
+
+
 # --- smoke tests and gates ------------------------------------------------------------------------
 
 
@@ -455,6 +473,38 @@ def test_a_chains_smoke_tests_ask_with_the_base_model_at_its_root(tmp_path: Path
     backend = Recorder()
     execute(backend, without_root, change(Action.VERIFY, "leaf"))
     assert backend.calls[0] == ("generate", "leaf", "")  # a source not in this apply: no base model known
+
+
+def test_a_stop_while_the_candidate_is_scored_decides_nothing(tmp_path: Path) -> None:
+    models = desired(tmp_path, with_evaluation())
+    waiter = Waiter(interval=0.001, timeout=10, reporter=RecordingReporter())
+    backend = Recorder(CREATE_FIRST)
+    answer = backend.generate
+
+    def stop_after_the_first_answer(key: str, base_model: str, text: str) -> str:
+        waiter.stop.set()
+        return answer(key, base_model, text)
+
+    backend.generate = stop_after_the_first_answer  # type: ignore[method-assign]
+    result, _ = execute(backend, models, change(Action.CREATE), waiter=waiter, evaluation_concurrency=1)
+    assert result.gates == [] and not result.ok
+    assert not any(call[0] in ("mark_tested", "hold") for call in backend.calls)
+    assert sum(call[0] == "generate" for call in backend.calls) < 10
+
+
+def test_an_evaluation_file_emptied_since_validation_fails_the_change_saying_where(tmp_path: Path) -> None:
+    models = desired(tmp_path, with_evaluation())
+    evaluation_file = tmp_path / "datasets" / "numbers.eval.jsonl"
+    evaluation_file.write_text("", "utf-8")
+    backend = Recorder(CREATE_FIRST)
+    result, _ = execute(backend, models, change(Action.CREATE))
+    message = result.outcomes[0].message
+    assert message.endswith(
+        ": the evaluation set has no examples now (it changed since it was validated); nothing was decided, "
+        "and the old model keeps serving"
+    )
+    assert message.startswith(str(evaluation_file)) or message.startswith("datasets/numbers.eval.jsonl"), message
+    assert not any(call[0] in ("mark_tested", "hold") for call in backend.calls)
 
 
 def test_a_passed_gate_records_its_score_and_digest_and_says_why(tmp_path: Path) -> None:

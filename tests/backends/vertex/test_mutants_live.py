@@ -456,12 +456,15 @@ def test_what_a_finished_run_reports_is_bound_to_its_data_and_cleaned() -> None:
 def test_a_bare_model_reads_as_empty_fields_and_no_endpoint() -> None:
     body = {"name": model_name(9), "deployedModels": [{}], "labels": {"managed-by": "reconciler"}}
     [live] = lives([], [body]).values()
-    assert live.model_dump() == LiveModel(
-        key="model-9",
-        address=model_name(9),
-        ownership_note="its reconciler labels are malformed",
-        fields={"spec.displayName": "", "spec.description": ""},
-        state_words="SUCCEEDED",
-        serving={"model": model_name(9)},
-    ).model_dump()
+    assert (
+        live.model_dump()
+        == LiveModel(
+            key="model-9",
+            address=model_name(9),
+            ownership_note="its reconciler labels are malformed",
+            fields={"spec.displayName": "", "spec.description": ""},
+            state_words="SUCCEEDED",
+            serving={"model": model_name(9)},
+        ).model_dump()
+    )
     assert live.handle == Handle(job=None, model=body, endpoints=())

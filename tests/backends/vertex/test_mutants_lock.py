@@ -41,6 +41,7 @@ class Bucket:
         self.deletes: list[str | None] = []
         self.fail_next_write: ApiError | None = None
         self.unreadable = False  # the content is not JSON
+        self.vanishes = False  # deleted between reading its metadata and its content
 
     def put(self, content: Any) -> str:
         self.generations += 1
@@ -64,6 +65,8 @@ class Bucket:
     def download_object(self, bucket: str, name: str) -> Any:
         if self.unreadable:
             raise UnexpectedResponse("not JSON")
+        if self.vanishes:
+            self.objects.pop(name, None)
         return self.objects[name][1] if name in self.objects else None
 
     def delete_object(self, bucket: str, name: str, if_generation_match: str | None = None) -> None:
@@ -215,3 +218,15 @@ def test_renewing_in_the_background_stops_after_a_lost_lock(caplog: pytest.LogCa
         lease._thread.join(timeout=10)
     assert not lease._thread.is_alive()
     assert lease.lost == "nobody"
+
+
+def test_a_lock_released_between_reading_its_generation_and_its_content_is_simply_taken(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bucket = Bucket()
+    held_by(bucket, "them", NOW + 30)
+    bucket.vanishes = True
+    with caplog.at_level(logging.WARNING, logger="reconciler.vertex"):
+        lease = run(bucket).acquire("numbers")
+    assert caplog.messages == []  # nothing was taken over: the holder had released it
+    assert lease.generation == "2"
