@@ -245,13 +245,14 @@ def test_the_unlabelled_untouched_output_of_a_verified_job_is_the_ids() -> None:
     run = job(1, made=7)
     untouched = model(7, key=None, updated="2026-01-02T00:00:00Z")
     live = lives([run], [untouched])["numbers"]
-    assert live.ownership == OWN and live.handle.model is untouched
+    assert live.ownership == OWN and live.handle.model is untouched and live.state_words == "SUCCEEDED"
 
 
 def test_an_untouched_output_that_names_no_version_is_version_one() -> None:
     untouched = model(7, key=None, updated="2026-01-02T00:00:00Z")
     del untouched["versionId"]
-    assert lives([job(1, made=7)], [untouched])["numbers"].handle.model is untouched
+    live = lives([job(1, made=7)], [untouched])["numbers"]
+    assert live.ownership == OWN and live.handle.model is untouched
 
 
 def test_a_model_carrying_the_labels_the_service_copied_from_its_job_is_the_ids() -> None:
