@@ -281,6 +281,13 @@ def test_a_legacy_jobs_output_is_not_the_ids_by_its_jobs_labels() -> None:
     assert found.ownership is None
 
 
+def test_a_job_labelled_as_an_earlier_release_did_still_claims_its_id_as_legacy() -> None:
+    run = job(1, state=RUNNING, labelled=False)
+    run["labels"] = MARKER.labels("numbers", OWN, "")  # the job scope of releases before the binding
+    live = lives([run], [])["numbers"]
+    assert (live.state, live.ownership) == (LiveState.CREATING, replace(OWN, legacy=True))
+
+
 def test_a_model_whose_labels_were_removed_by_hand_blocks_its_id_and_says_why() -> None:
     run = job(1, made=7)
     stripped = model(7, key=None)

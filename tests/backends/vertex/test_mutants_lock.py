@@ -215,6 +215,8 @@ def test_renewing_in_the_background_stops_after_a_lost_lock(caplog: pytest.LogCa
     with caplog.at_level(logging.WARNING, logger="reconciler.vertex"):
         lease.start_renewing()
         assert lease._thread is not None
+        # Named for a thread dump, and never what keeps a finished process alive.
+        assert (lease._thread.name, lease._thread.daemon) == (f"renew {NAME}", True)
         lease._thread.join(timeout=10)
     assert not lease._thread.is_alive()
     assert lease.lost == "nobody"
