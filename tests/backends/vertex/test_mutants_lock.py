@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import Any
 
 import pytest
@@ -232,3 +233,34 @@ def test_a_lock_released_between_reading_its_generation_and_its_content_is_simpl
         lease = run(bucket).acquire("numbers")
     assert caplog.messages == []  # nothing was taken over: the holder had released it
     assert lease.generation == "2"
+
+
+def test_a_renewal_that_fails_is_logged_on_one_line_and_tried_again(caplog: pytest.LogCaptureFixture) -> None:
+    bucket = Bucket()
+    lease = run(bucket, renew_seconds=0.001).acquire("numbers")
+    bucket.objects.clear()  # the lock is gone: the retry will find it lost
+    bucket.fail_next_write = Unavailable("down\nfor now", http_status=503)
+    writes: list[str] = []
+    retried = threading.Event()
+    upload = bucket.upload_object
+
+    def upload_and_tell(
+        bucket_name: str, name: str, data: bytes, content_type: str, if_generation_match: str = "0"
+    ) -> dict[str, Any]:
+        writes.append(if_generation_match)
+        try:
+            return upload(bucket_name, name, data, content_type, if_generation_match)
+        finally:
+            if len(writes) == 2:
+                retried.set()
+
+    bucket.upload_object = upload_and_tell  # type: ignore[method-assign]
+    with caplog.at_level(logging.WARNING, logger="reconciler.vertex"):
+        lease.start_renewing()
+        assert retried.wait(timeout=10)
+        lease.release()
+    assert caplog.messages == [
+        f"could not renew the lock gs://{BUCKET}/{NAME}: 503 UNAVAILABLE: down for now",
+        f"lost the lock gs://{BUCKET}/{NAME} to nobody: it was not renewed in time",
+    ]
+    assert writes == ["1", "1"] and lease.lost == "nobody"
