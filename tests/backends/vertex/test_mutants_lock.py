@@ -254,7 +254,7 @@ def test_a_renewal_that_fails_is_logged_on_one_line_and_tried_again(caplog: pyte
             if len(writes) == 2:
                 retried.set()
 
-    bucket.upload_object = upload_and_tell  # type: ignore[method-assign]
+    bucket.upload_object = upload_and_tell  # type: ignore[method-assign,assignment]
     with caplog.at_level(logging.WARNING, logger="reconciler.vertex"):
         lease.start_renewing()
         assert retried.wait(timeout=10)
