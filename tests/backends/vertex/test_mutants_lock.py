@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -43,6 +44,7 @@ class Bucket:
         self.fail_next_write: ApiError | None = None
         self.unreadable = False  # the content is not JSON
         self.vanishes = False  # deleted between reading its metadata and its content
+        self.content_types: list[str] = []
 
     def put(self, content: Any) -> str:
         self.generations += 1
@@ -52,6 +54,7 @@ class Bucket:
     def upload_object(
         self, bucket: str, name: str, data: bytes, content_type: str, if_generation_match: str = "0"
     ) -> dict[str, Any]:
+        self.content_types.append(content_type)
         failure, self.fail_next_write = self.fail_next_write, None
         if failure is not None:
             raise failure
@@ -264,3 +267,33 @@ def test_a_renewal_that_fails_is_logged_on_one_line_and_tried_again(caplog: pyte
         f"lost the lock gs://{BUCKET}/{NAME} to nobody: it was not renewed in time",
     ]
     assert writes == ["1", "1"] and lease.lost == "nobody"
+
+
+def test_a_live_holder_is_waited_for_a_second_at_a_time_until_its_lock_goes_stale() -> None:
+    bucket = Bucket()
+    held_by(bucket, "them", NOW + 3)
+    clock = [NOW]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock[0] += seconds
+
+    locks = Locks(bucket, BUCKET, PREFIX, owner="me", clock=lambda: clock[0], sleep=sleep, wait_seconds=90)  # type: ignore[arg-type]
+    lease = locks.acquire("numbers")
+    assert sleeps == [1.0, 1.0, 1.0]  # expired at NOW + 3: taken over then, not refused at once
+    assert bucket.objects[NAME][1]["owner"] == "me" and lease.generation == "2"
+    assert bucket.content_types == ["application/json"] * 5  # four refused, then the take-over
+
+
+def test_the_refusal_says_the_holders_expiry_in_utc_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        bucket = Bucket()
+        held_by(bucket, "them", NOW + 30)
+        with pytest.raises(ChangeFailed, match="renewed until 2023-11-14 22:13:50 UTC;"):
+            run(bucket).acquire("numbers")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
