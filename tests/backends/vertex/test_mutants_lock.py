@@ -132,6 +132,11 @@ def test_this_run_names_the_user_host_and_process(monkeypatch: pytest.MonkeyPatc
     assert this_run() == "unknown@box pid 42"
 
 
+def test_by_default_a_run_waits_90_s_for_a_live_lock_and_renews_its_own_every_15_s() -> None:
+    locks = Locks(Bucket(), BUCKET, PREFIX, owner="me")  # type: ignore[arg-type]
+    assert (locks.wait_seconds, locks.renew_seconds) == (90.0, 15.0)
+
+
 def test_a_lock_expiring_this_very_second_is_stale_and_one_a_moment_later_is_live(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
