@@ -401,15 +401,28 @@ def test_the_endpoint_that_serves_must_exist_and_be_the_ids() -> None:
     theirs = lives([run], [model(7)], [endpoint(3, key="other")])["numbers"]
     assert "endpoint" not in theirs.serving and theirs.broken
     copied = {"name": endpoint_name(3), "labels": dict(run["labels"])}
-    assert lives([run], [model(7)], [copied])["numbers"].serving["endpoint"] == endpoint_name(3)
+    by_copy = lives([run], [model(7)], [copied])["numbers"]
+    assert by_copy.serving["endpoint"] == endpoint_name(3) and by_copy.broken == ""
     deployed = lives([job(1, made=7)], [model(7, deployed=(4,))], [endpoint(4)])["numbers"]
     assert deployed.serving["endpoint"] == endpoint_name(4) and deployed.broken == ""
+    moved = lives([run], [model(7, deployed=(4,))], [endpoint(4)])["numbers"]  # the run's endpoint gone
+    assert moved.serving["endpoint"] == endpoint_name(4) and moved.broken == ""
+
+
+def test_a_checkpoints_endpoint_never_serves_in_place_of_the_runs_own() -> None:
+    run = job(1, made=7, endpoint=3)
+    run["tunedModel"]["checkpoints"] = [{"endpoint": endpoint_name(4)}]
+    live = lives([run], [model(7)], [endpoint(4)])["numbers"]
+    assert "endpoint" not in live.serving and live.broken == f"its endpoint {endpoint_name(3)} is gone"
 
 
 def test_the_handle_lists_every_endpoint_of_the_run_and_of_its_model() -> None:
     run = job(1, made=7, endpoint=3)
     run["tunedModel"]["checkpoints"] = [{"endpoint": endpoint_name(3)}, {"endpoint": endpoint_name(4)}, {}]
-    live = lives([run], [model(7, deployed=(5,))], [endpoint(3), endpoint(6, serves=7), endpoint(8, serves=99)])
+    made = model(7, deployed=(5,))
+    made["deployedModels"].append({})  # a deployment that names no endpoint
+    other = {"name": endpoint_name(9), "deployedModels": [{}]}  # nor a model
+    live = lives([run], [made], [endpoint(3), endpoint(6, serves=7), endpoint(8, serves=99), other])
     assert live["numbers"].handle.endpoints == tuple(endpoint_name(n) for n in (3, 4, 5, 6))
 
 
