@@ -188,6 +188,20 @@ def test_a_failed_run_without_a_model_is_failed_and_a_succeeded_one_whose_model_
     assert lives([job(1, made=7)], []) == {}  # a tombstone: jobs stay forever
 
 
+def test_a_failed_runs_labelled_model_is_the_ids_current_model_so_a_replace_removes_it() -> None:
+    run = job(1, state=FAILED, made=7)
+    live = lives([run], [model(7)])["numbers"]
+    assert (live.state, live.handle.model) == (LiveState.FAILED, model(7))
+    assert live.serving == {"job": run["name"], "model": model_name(7)}
+
+
+def test_a_run_that_names_no_display_name_or_description_reads_as_empty() -> None:
+    run = job(1, state=RUNNING)
+    del run["tunedModelDisplayName"], run["description"]
+    run["labels"] = MARKER.labels("numbers", OWN, job_scope(run))
+    assert lives([run], [])["numbers"].fields == {"spec.displayName": "", "spec.description": ""}
+
+
 def test_a_newer_run_in_flight_beside_the_serving_model_is_creating_and_names_what_serves() -> None:
     first = job(1, made=7, endpoint=3)
     second = job(2, state=RUNNING, ownership=OTHER_INPUTS)
