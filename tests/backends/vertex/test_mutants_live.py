@@ -202,6 +202,40 @@ def test_a_run_that_names_no_display_name_or_description_reads_as_empty() -> Non
     assert lives([run], [])["numbers"].fields == {"spec.displayName": "", "spec.description": ""}
 
 
+def test_a_model_adopted_without_a_job_is_read_from_the_model_alone() -> None:
+    adopted = model(7, labels={BASE_MODEL_LABEL: "gemini-2_5-flash"})
+    adopted["labels"] = {**adopted["labels"], **MARKER.labels("numbers", OWN, model_scope(adopted))}
+    live = lives([], [adopted])["numbers"]
+    assert (
+        live.model_dump()
+        == LiveModel(
+            key="numbers",
+            address="vertex/numbers",
+            ownership=OWN,
+            source="gemini-2.5-flash",
+            base_model="gemini-2.5-flash",
+            fields={"spec.displayName": "Model 7", "spec.description": "model 7"},
+            create_time="2026-01-02T00:00:00Z",
+            update_time="2026-01-02T00:00:01Z",
+            state_words="SUCCEEDED",
+            serving={"model": model_name(7)},
+        ).model_dump()
+    )
+    bare = {"name": model_name(8)}
+    bare["labels"] = MARKER.labels("numbers", OWN, model_scope(bare))
+    live = lives([], [bare])["numbers"]
+    assert live.fields == {"spec.displayName": "", "spec.description": ""}
+    assert (live.create_time, live.update_time) == ("", "")
+
+
+def test_a_run_that_names_no_times_reads_as_empty() -> None:
+    run = job(1, state=RUNNING)
+    del run["createTime"], run["updateTime"]
+    run["labels"] = MARKER.labels("numbers", OWN, job_scope(run))
+    live = lives([run], [])["numbers"]
+    assert (live.create_time, live.update_time) == ("", "")
+
+
 def test_a_newer_run_in_flight_beside_the_serving_model_is_creating_and_names_what_serves() -> None:
     first = job(1, made=7, endpoint=3)
     second = job(2, state=RUNNING, ownership=OTHER_INPUTS)
