@@ -221,7 +221,7 @@ def test_a_model_adopted_without_a_job_is_read_from_the_model_alone() -> None:
             serving={"model": model_name(7)},
         ).model_dump()
     )
-    bare = {"name": model_name(8)}
+    bare: dict[str, Any] = {"name": model_name(8)}
     bare["labels"] = MARKER.labels("numbers", OWN, model_scope(bare))
     live = lives([], [bare])["numbers"]
     assert live.fields == {"spec.displayName": "", "spec.description": ""}
