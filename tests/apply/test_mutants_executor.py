@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
-from reconciler.apply.backend import ChangeFailed, Tuned
+from reconciler.apply.backend import Backend, ChangeFailed, Tuned
 from reconciler.apply.executor import (
     NOT_STARTED,
     STOPPED_WAITING,
@@ -92,17 +92,17 @@ class Recorder:
     def record_evaluation(self, model: DesiredModel, evaluation: Any) -> None:
         self._call("record_evaluation", model.id, dict(evaluation))
 
-    def delete(self, live: LiveModel) -> None:
+    def delete(self, live: LiveModel, waiter: Waiter) -> None:
         self._call("delete", live.key)
         self.live.pop(live.key, None)
 
-    def remove_superseded(self, live: LiveModel) -> None:
+    def remove_superseded(self, live: LiveModel, waiter: Waiter) -> None:
         self._call("remove_superseded", live.key, live.superseded)
 
     def forget(self, live: LiveModel) -> None:
         self._call("forget", live.key)
 
-    def adopt(self, model: DesiredModel) -> LiveModel:
+    def adopt(self, model: DesiredModel, live_key: str | None = None) -> LiveModel:
         self._call("adopt", model.id)
         return managed(model.id)
 
@@ -168,14 +168,27 @@ def execute(
     waiter = waiter or Waiter(interval=0.001, timeout=10, reporter=reporter)
     if stop:
         waiter.stop.set()
-    plan = Plan(changes=changes, options=PlanOptions(prune=True))
-    executor = Executor(backend, models, reporter, waiter, ApplyOptions(**options))  # type: ignore[arg-type]
+    # The executor takes the replace order and the addresses from the plan, as a planner writes them.
+    rules = backend.rules
+    plan = Plan(
+        changes=changes,
+        options=PlanOptions(prune=True),
+        replace_order=rules.replace_order,
+        address_template=rules.address_template,
+    )
+    executor = Executor(as_backend(backend), models, reporter, waiter, ApplyOptions(**options))
     return executor.run(plan), reporter
+
+
+def as_backend(recorder: Recorder) -> Backend:
+    """The recorder as the executor sees it: it has every action the executor calls,
+    not the observe, export and describe calls only the CLI makes."""
+    return cast(Backend, recorder)
 
 
 def plain_executor(models: Desired) -> Executor:
     waiter = Waiter(interval=0.01, timeout=1, reporter=RecordingReporter())
-    return Executor(Recorder(), models, RecordingReporter(), waiter, ApplyOptions())  # type: ignore[arg-type]
+    return Executor(as_backend(Recorder()), models, RecordingReporter(), waiter, ApplyOptions())
 
 
 # --- guards -------------------------------------------------------------------------------------
@@ -416,7 +429,7 @@ def test_a_create_first_replace_keeps_the_old_model_then_removes_what_the_new_on
 def test_a_destroy_first_replace_whose_id_never_frees_times_out_naming_the_deletion(tmp_path: Path) -> None:
     models = desired(tmp_path, manifest("numbers"))
     backend = Recorder(live={"numbers": managed("numbers")})
-    backend.delete = lambda live: backend.calls.append(("delete", live.key))  # type: ignore[method-assign]
+    vars(backend)["delete"] = lambda live, waiter: backend.calls.append(("delete", live.key))
     ticks = iter(range(1000))
     waiter = Waiter(interval=1, timeout=0, reporter=RecordingReporter(), clock=lambda: float(next(ticks)))
     result, _ = execute(backend, models, change(Action.REPLACE), waiter=waiter)
@@ -485,7 +498,7 @@ def test_a_stop_while_the_candidate_is_scored_decides_nothing(tmp_path: Path) ->
         waiter.stop.set()
         return answer(key, base_model, text)
 
-    backend.generate = stop_after_the_first_answer  # type: ignore[method-assign]
+    vars(backend)["generate"] = stop_after_the_first_answer
     result, _ = execute(backend, models, change(Action.CREATE), waiter=waiter, evaluation_concurrency=1)
     assert result.gates == [] and not result.ok
     assert not any(call[0] in ("mark_tested", "hold") for call in backend.calls)

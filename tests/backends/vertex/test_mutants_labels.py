@@ -181,4 +181,4 @@ def test_a_models_scope_is_its_name_and_version_one_unless_it_says() -> None:
 
 
 def test_the_marker_never_shows_its_keys() -> None:
-    assert repr(LabelMarker([KEY, OTHER])) == "LabelMarker(keys=2)"
+    assert repr(LabelMarker([KEY, OTHER])) == "LabelMarker(Signer(keys=2))"
