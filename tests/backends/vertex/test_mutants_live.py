@@ -281,6 +281,23 @@ def test_of_two_passed_models_the_one_labelled_last_serves_and_the_other_is_supe
         assert live.ownership == OTHER_INPUTS
 
 
+def test_the_model_serving_alone_has_no_separate_serving_evaluation_and_no_report_unless_it_succeeded() -> None:
+    recorded = {"digest": "d" * 12, "score": "0800"}
+    live = lives([job(1, made=7)], [model(7, evaluation=recorded)])["numbers"]
+    assert live.evaluation == recorded and live.serving_evaluation == {}
+    stats = {"supervisedTuningDataStats": {"totalBillableTokenCount": "900"}}
+    assert lives([job(1, state=FAILED, tuningDataStats=stats)], [])["numbers"].reported is None
+
+
+def test_a_model_that_names_no_update_time_is_the_oldest() -> None:
+    runs = [job(1, made=7), job(2, made=8, ownership=OTHER_INPUTS)]
+    unstamped = model(7)
+    del unstamped["updateTime"]
+    unstamped["labels"] = MARKER.labels("numbers", OWN, model_scope(unstamped))
+    live = lives(runs, [unstamped, model(8, ownership=OTHER_INPUTS)])["numbers"]
+    assert live.serving["model"] == model_name(8) and live.superseded == (model_name(7),)
+
+
 def test_a_failed_runs_model_never_serves() -> None:
     good, bad = job(1, made=7), job(2, state=FAILED, made=8, ownership=OTHER_INPUTS)
     live = lives([good, bad], [model(7), model(8, ownership=OTHER_INPUTS, updated="2026-01-09T00:00:00Z")])["numbers"]
@@ -455,6 +472,7 @@ def test_the_endpoint_that_serves_must_exist_and_be_the_ids() -> None:
     assert deployed.serving["endpoint"] == endpoint_name(4) and deployed.broken == ""
     moved = lives([run], [model(7, deployed=(4,))], [endpoint(4)])["numbers"]  # the run's endpoint gone
     assert moved.serving["endpoint"] == endpoint_name(4) and moved.broken == ""
+    assert moved.handle.endpoint == endpoint_name(4)
 
 
 def test_a_checkpoints_endpoint_never_serves_in_place_of_the_runs_own() -> None:
