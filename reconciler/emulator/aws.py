@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import threading
+from abc import ABC, abstractmethod
 from typing import Protocol
 
 from reconciler.emulator.calls import RawReply
@@ -23,8 +24,9 @@ from reconciler.emulator.sigv4 import Problem
 ACCOUNT = "123456789012"
 
 
-class AwsError(Exception):
-    """An error an AWS surface answers with; `reply` renders it in its service's form."""
+class AwsError(Exception, ABC):
+    """An error an AWS surface answers with; each service's subclass renders it
+    in its own form (`reply`: Bedrock's JSON, S3's XML)."""
 
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
@@ -33,8 +35,9 @@ class AwsError(Exception):
         self.message = message
         self.headers = headers or {}
 
+    @abstractmethod
     def reply(self, request_id: str) -> RawReply:
-        raise NotImplementedError
+        """The HTTP answer: status, headers and body in the service's error shape."""
 
 
 class AwsSurface(Protocol):
