@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -37,6 +38,13 @@ import reconciler.backends.vertex.client as vertex_client
 import reconciler.cli.session as session
 from reconciler.client.retry import RetryPolicy
 from reconciler.emulator import EmulatorOptions, EmulatorServer
+
+# A shell that sets PYTHONDONTWRITEBYTECODE (some CI images do) would have each
+# worker rewrite every test module's asserts again, and each child process
+# compile the package from source again: tens of seconds a run. The suite
+# writes its bytecode, to the __pycache__ folders git ignores.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 @pytest.fixture(autouse=True)

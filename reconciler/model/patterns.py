@@ -34,9 +34,13 @@ def compile_problem(pattern: str) -> str | None:
     return None
 
 
-def search(pattern: str, text: str, timeout: float = MATCH_TIMEOUT_SECONDS) -> bool:
-    """True if `pattern` is found in `text`; PatternTimeout when that takes too long."""
+def search(pattern: str, text: str, timeout: float | None = None) -> bool:
+    """True if `pattern` is found in `text`; PatternTimeout when that takes
+    longer than `timeout` (default MATCH_TIMEOUT_SECONDS, read at each call)."""
     import regex  # on first use, as in compile_problem
+
+    if timeout is None:
+        timeout = MATCH_TIMEOUT_SECONDS
 
     try:
         return regex.search(pattern, text, timeout=timeout, concurrent=True) is not None

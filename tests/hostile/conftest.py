@@ -48,7 +48,9 @@ class _Handler(BaseHTTPRequestHandler):
 def api() -> Iterator[CountingServer]:
     server = CountingServer(("127.0.0.1", 0), _Handler)
     server.lines_seen = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever's next poll: 0.5 s by default, paid by
+    # every test that uses a server.
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     yield server
     server.shutdown()

@@ -35,11 +35,10 @@ from .helpers import EXPECTED_PEAK_BYTES, FAST_BACKOFF, Run, finish, start, writ
 # or once the test is over.
 SERVER_SECONDS = 120.0
 ENDLESS_BYTES_CAP = 1536 * 1024 * 1024
-TRICKLE_SECONDS = 0.1
-# Five attempts of 1 s each and their backoff take about 20 s; the wall
-# timeout only catches a run that would go on for ever.
+TRICKLE_SECONDS = 0.05
+# The wall timeout only catches a run that would go on for ever.
 SLOW_WALL_TIMEOUT = 120.0
-SLOW_REQUEST_TIMEOUT = 0.4  # four trickled bytes' time (TRICKLE_SECONDS)
+SLOW_REQUEST_TIMEOUT = 0.2  # four trickled bytes' time (TRICKLE_SECONDS)
 SETTINGS = {"requestTimeoutSeconds": 1}
 # What the backend decodes from an entry, with a type it must refuse.
 WRONG_FIELD = {
@@ -179,7 +178,7 @@ def serve() -> Iterator[Callable[[Callable[[_Handler, str], None]], HostileServe
 
     def start_server(behave: Callable[[_Handler, str], None]) -> HostileServer:
         server = HostileServer(behave)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
         servers.append(server)
         return server
 
@@ -244,7 +243,7 @@ def test_a_trickling_server_is_cut_off_at_the_request_timeout(
     behave: Callable[[_Handler, str], None],
 ) -> None:
     server = serve(behave)
-    # A byte every 0.1 s: no read waits as long as the 0.4 s request timeout,
+    # A byte every 0.05 s: no read waits as long as the 0.2 s request timeout,
     # which bounds the whole answer. The backoff between attempts is cut short
     # (FAST_BACKOFF): the five attempts, not the waits between them, are tested.
     result = plan_against(
@@ -258,6 +257,6 @@ def test_a_trickling_server_is_cut_off_at_the_request_timeout(
     # Retried like any timeout, then given up on.
     assert_bounded_error(
         result,
-        "no whole answer within the request timeout of 0.4s (requestTimeoutSeconds)",
+        f"no whole answer within the request timeout of {SLOW_REQUEST_TIMEOUT}s (requestTimeoutSeconds)",
         f"(after {RetryPolicy().max_attempts} attempts)",
     )

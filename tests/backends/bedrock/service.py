@@ -241,7 +241,7 @@ class MotoService:
                 app = _Shim(DomainDispatcherApplication(create_backend_app), shim)
                 self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
                 self._server_ready_event.set()
-                self._server.serve_forever()
+                self._server.serve_forever(0.01)  # stop() waits for a poll
 
         self._server = _Server(ip_address="127.0.0.1", port=0, verbose=False)
         self.url = ""

@@ -14,14 +14,14 @@ import pytest
 
 from reconciler.emulator import EmulatorOptions, EmulatorServer
 from tests.backends.bedrock import flows
-from tests.integration.helpers_apply import finish, run_cli, start_cli, wait_until
+from tests.integration.helpers_apply import finish, run_cli, start_cli
 
 BUCKET = "my-bucket"
 
 
 @pytest.fixture
 def server() -> Iterator[EmulatorServer]:
-    emulator = EmulatorServer(EmulatorOptions(seed=0, step_seconds=0.2, s3_buckets=(BUCKET,))).start()
+    emulator = EmulatorServer(EmulatorOptions(seed=0, step_seconds=0.01, s3_buckets=(BUCKET,))).start()
     yield emulator
     emulator.stop()
 
@@ -83,8 +83,11 @@ def test_killed_during_the_create_then_applied_again(tmp_path: Path, server: Emu
 
 def test_killed_during_the_wait_then_applied_again(tmp_path: Path, server: EmulatorServer) -> None:
     repo = flows.write_repo(tmp_path, [flows.manifest("numbers")])
+    polled = server.hold("GET", r"/model-customization-jobs/[^/]+$")  # the wait's first look at the job
     process = start_cli(repo, server, "apply", "--yes", **_env(server))
-    wait_until(lambda: bool(_jobs(server)), "the job")
+    polled.wait_arrived(timeout=120)
+    assert _jobs(server)
     process.send_signal(signal.SIGKILL)
     finish(process)
+    polled.release()
     _apply_converges_with_one_job(repo, server)
