@@ -211,3 +211,14 @@ def test_two_shards_applied_at_once_both_finish_with_no_duplicate(tmp_path: Path
     assert sorted(jobs_at(emulator, PROJECT, "us-central1")) == ["alpha", "beta"]
     assert jobs_at(emulator, OTHER_PROJECT, OTHER_LOCATION) == ["gamma"]
     assert vertex_cli(repo, emulator, "plan", "--detailed-exitcode").code == 0
+
+
+def test_status_and_promote_reach_every_shard(tmp_path: Path, emulator: EmulatorServer) -> None:
+    repo = sharded_repo(tmp_path)
+    assert vertex_cli(repo, emulator, "apply", "--yes").code == 0
+    status = json.loads(vertex_cli(repo, emulator, "status", "--output", "json").out)
+    assert sorted(m["model_id"] for m in status["models"]) == ["alpha", "beta", "gamma"]
+    # promote finds the model's shard by its manifest: gamma holds no candidate there.
+    promoted = vertex_cli(repo, emulator, "promote", "gamma")
+    assert "name one with --shard" not in promoted.err
+    assert f"shard {AWAY}" in promoted.err
