@@ -15,7 +15,7 @@ import pytest
 from reconciler.backends.bedrock import names
 from reconciler.emulator import EmulatorOptions, EmulatorServer
 from tests.backends.bedrock import flows
-from tests.integration.helpers_apply import remove_manifest, run_cli
+from tests.integration.helpers_apply import finish, remove_manifest, run_cli, start_cli
 
 BUCKET = "my-bucket"
 WEST_MODEL = "meta.llama3-1-8b-instruct-v1:0:128k"  # customized in us-west-2 only
@@ -97,3 +97,16 @@ def test_applying_and_pruning_one_shard_stays_in_its_region(tmp_path: Path, serv
     assert code == 0, err
     assert _models(server, "us-west-2") == [] and _models(server, "us-east-1") == ["alpha"]
     assert _cli(repo, server, "plan", "--detailed-exitcode", "--shard", HOME)[0] == 0
+
+
+def test_the_shard_plans_add_up_and_two_shards_apply_at_once(tmp_path: Path, server: EmulatorServer) -> None:
+    repo = _repo(tmp_path)
+    whole = json.loads(_cli(repo, server, "plan", "--output", "json")[1])
+    parts = [json.loads(_cli(repo, server, "plan", "--shard", key, "--output", "json")[1]) for key in (HOME, WEST)]
+    assert parts == whole["shards"]
+    assert [[c["model_id"] for c in part["changes"]] for part in parts] == [["alpha"], ["beta"]]
+    processes = [start_cli(repo, server, "apply", "--yes", "--shard", key, **_env(server)) for key in (HOME, WEST)]
+    results = [finish(process) for process in processes]
+    assert [r.code for r in results] == [0, 0], [r.text for r in results]
+    assert _models(server, "us-east-1") == ["alpha"] and _models(server, "us-west-2") == ["beta"]
+    assert _cli(repo, server, "plan", "--detailed-exitcode")[0] == 0
