@@ -18,8 +18,8 @@ import click
 from reconciler.apply.executor import RESUME_HINT, ApplyOptions, ApplyResult, Executor, check_guards
 from reconciler.apply.summary import render_apply_markdown, render_apply_text
 from reconciler.apply.usage import usage_json
-from reconciler.cli.app import EXIT_ERROR, App, exit_with, pass_app
-from reconciler.cli.plan_cmd import F, plan_options
+from reconciler.cli.app import EXIT_ERROR, App, F, exit_with, pass_app
+from reconciler.cli.plan_cmd import plan_options
 from reconciler.cli.progress import make_reporter
 from reconciler.cli.ref_guard import ref_refusal
 from reconciler.cli.repository import command_hint

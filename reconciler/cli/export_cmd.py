@@ -10,7 +10,7 @@ import click
 import yaml
 
 from reconciler.cli.annotations import print_problem
-from reconciler.cli.app import App, pass_app
+from reconciler.cli.app import App, pass_app, repository_option
 from reconciler.cli.repository import command_hint, is_repository
 from reconciler.cli.session import connect
 from reconciler.loader import load_settings
@@ -30,15 +30,7 @@ def manifest_text(address: str, manifest: dict[str, Any], schema_line: str = "")
 
 @click.command("export")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder to write manifests to.")
-@click.option(
-    "-C",
-    "--dir",
-    "path",
-    default=".",
-    show_default=True,
-    type=click.Path(exists=True, file_okay=False),
-    help="The repository (for reconciler.yaml).",
-)
+@repository_option("The repository (for reconciler.yaml).")
 @click.option("--model", "models", multiple=True, metavar="ID", help="Export only these models.")
 @click.option("--force", is_flag=True, help="Overwrite manifests already in the folder.")
 @pass_app

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.app import App, pass_app
+from reconciler.cli.app import App, pass_app, repository_option
 from reconciler.cli.repository import check_repository, command_hint
 from reconciler.cli.session import Session
 from reconciler.model.desired import DesiredModel
@@ -21,15 +21,7 @@ from reconciler.model.errors import UserError
     type=click.Path(dir_okay=False),
     help="The manifest that describes the live model (relative to -C DIR).",
 )
-@click.option(
-    "-C",
-    "--dir",
-    "path",
-    default=".",
-    show_default=True,
-    type=click.Path(exists=True, file_okay=False),
-    help="The repository.",
-)
+@repository_option()
 @pass_app
 def import_command(app: App, model_id: str, manifest: str, path: str) -> None:
     """Adopt a live model: from now on the reconciler manages it."""

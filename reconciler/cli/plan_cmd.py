@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from reconciler.cli.app import EXIT_CHANGES, EXIT_ERROR, App, exit_with, pass_app
+from reconciler.cli.app import EXIT_CHANGES, EXIT_ERROR, App, F, exit_with, pass_app, repository_option
 from reconciler.cli.repository import command_hint
 from reconciler.cli.session import ManifestsInvalid, Session
 from reconciler.model.errors import UserError
 from reconciler.plan.types import FORMAT_VERSION, Plan
 
 OUTPUTS = ("text", "markdown", "json")
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def rendered(plan: Plan, output: str, colour: bool, markdown_limit: int | None = None) -> Iterable[str]:
@@ -64,15 +63,7 @@ def plan_options(command: F) -> F:
     """The options every planning command shares (plan, apply, reconcile)."""
     for option in reversed(
         [
-            click.option(
-                "-C",
-                "--dir",
-                "path",
-                default=".",
-                show_default=True,
-                type=click.Path(exists=True, file_okay=False),
-                help="The repository (or its manifests folder).",
-            ),
+            repository_option("The repository (or its manifests folder)."),
             click.option(
                 "--target",
                 "targets",

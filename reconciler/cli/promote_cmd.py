@@ -13,7 +13,7 @@ from __future__ import annotations
 import click
 
 from reconciler.apply.progress import NullReporter
-from reconciler.cli.app import App, pass_app
+from reconciler.cli.app import App, pass_app, repository_option
 from reconciler.cli.repository import command_hint
 from reconciler.cli.session import Session
 from reconciler.model.errors import UserError
@@ -25,15 +25,7 @@ from reconciler.plan.rules import ReplaceOrder
 
 @click.command("promote")
 @click.argument("model_id", metavar="ID")
-@click.option(
-    "-C",
-    "--dir",
-    "path",
-    default=".",
-    show_default=True,
-    type=click.Path(exists=True, file_okay=False),
-    help="The repository.",
-)
+@repository_option()
 @pass_app
 def promote_command(app: App, model_id: str, path: str) -> None:
     """Promote a candidate held by its promotion gate; the model it replaces is removed."""

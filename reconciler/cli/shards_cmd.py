@@ -14,7 +14,7 @@ import click
 
 from reconciler.backends import backend_shards
 from reconciler.cli.annotations import print_problem
-from reconciler.cli.app import EXIT_ERROR, App, exit_with, pass_app
+from reconciler.cli.app import EXIT_ERROR, App, exit_with, pass_app, repository_option
 from reconciler.cli.repository import check_repository
 from reconciler.loader import load_settings
 from reconciler.model.errors import UserError
@@ -22,15 +22,7 @@ from reconciler.model.shards import MAX_SHARDS
 
 
 @click.command("shards")
-@click.option(
-    "-C",
-    "--dir",
-    "path",
-    default=".",
-    show_default=True,
-    type=click.Path(exists=True, file_okay=False),
-    help="The repository.",
-)
+@repository_option()
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @pass_app
 def shards_command(app: App, path: str, output: str) -> None:

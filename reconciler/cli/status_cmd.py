@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import click
 
 from reconciler.apply.usage import usage_json
-from reconciler.cli.app import App, pass_app
+from reconciler.cli.app import App, pass_app, repository_option
 from reconciler.cli.session import Session
 from reconciler.model.desired import DesiredModel
 from reconciler.model.evaluation import recorded_score
@@ -173,15 +173,7 @@ def status_document(records: list[dict[str, object]]) -> dict[str, object]:
 
 
 @click.command("status")
-@click.option(
-    "-C",
-    "--dir",
-    "path",
-    default=".",
-    show_default=True,
-    type=click.Path(exists=True, file_okay=False),
-    help="The repository.",
-)
+@repository_option()
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @pass_app
 def status_command(app: App, path: str, output: str) -> None:

@@ -7,6 +7,9 @@
   with deployments and Converse added, and controls (faults, counts);
   `any_service`: that, and the project's emulator where it has Bedrock
   (emulated.py), for the flows that need no fault or count.
+- `emulator_server`: the project's emulator served on a port of its own, its
+  S3 bucket made, tuning a step every 10 ms, for runs of the CLI
+  (`flows.cli_env` points botocore at it);
 - `bedrock_installed`: the backend registered as its entry point will be, so
   the loader reads `backend: bedrock` repositories.
 """
@@ -19,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.emulator import EmulatorOptions, EmulatorServer
 from reconciler.model import registry, settings
 from tests.backends.bedrock import emulated
 from tests.backends.bedrock.service import BUCKET, MotoService, _FrozenClock
@@ -50,6 +54,13 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+
+
+@pytest.fixture
+def emulator_server() -> Iterator[EmulatorServer]:
+    server = EmulatorServer(EmulatorOptions(seed=0, step_seconds=0.01, s3_buckets=(BUCKET,))).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -71,6 +71,19 @@ def manifest(
     return {"apiVersion": "reconciler/v1", "kind": "TunedModel", "metadata": {"name": model_id}, "spec": spec}
 
 
+def cli_env(url: str) -> dict[str, str]:
+    """What a CLI run needs to reach a served emulator: botocore's own endpoint
+    variable, and dummy keys (no profile, no instance metadata)."""
+    return {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": "/nonexistent",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+    }
+
+
 def write_repo(root: Path, manifests: list[dict[str, Any]], **settings: Any) -> Path:
     (root / "manifests").mkdir(parents=True, exist_ok=True)
     (root / "datasets").mkdir(exist_ok=True)

@@ -6,14 +6,13 @@ A target in another region is checked against that region's base models, and
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
 
 from reconciler.backends.bedrock import names
-from reconciler.emulator import EmulatorOptions, EmulatorServer
+from reconciler.emulator import EmulatorServer
 from tests.backends.bedrock import flows
 from tests.integration.helpers_apply import finish, remove_manifest, run_cli, start_cli
 
@@ -24,21 +23,12 @@ OTHER_ROLE = "arn:aws:iam::210987654321:role/reconciler-customization"
 
 
 @pytest.fixture
-def server() -> Iterator[EmulatorServer]:
-    emulator = EmulatorServer(EmulatorOptions(seed=0, step_seconds=0, s3_buckets=(BUCKET,))).start()
-    yield emulator
-    emulator.stop()
+def server(emulator_server: EmulatorServer) -> EmulatorServer:
+    return emulator_server
 
 
 def _env(server: EmulatorServer) -> dict[str, str]:
-    return {
-        "AWS_ENDPOINT_URL": server.url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": "/nonexistent",
-        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-    }
+    return flows.cli_env(server.url)
 
 
 def _cli(repo: Path, server: EmulatorServer, *args: str) -> tuple[int, str, str]:

@@ -6,13 +6,12 @@ deterministic; the emulator then handles the request of a client that is gone.""
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
 
-from reconciler.emulator import EmulatorOptions, EmulatorServer
+from reconciler.emulator import EmulatorServer
 from tests.backends.bedrock import flows
 from tests.integration.helpers_apply import finish, run_cli, start_cli
 
@@ -20,22 +19,12 @@ BUCKET = "my-bucket"
 
 
 @pytest.fixture
-def server() -> Iterator[EmulatorServer]:
-    emulator = EmulatorServer(EmulatorOptions(seed=0, step_seconds=0.01, s3_buckets=(BUCKET,))).start()
-    yield emulator
-    emulator.stop()
+def server(emulator_server: EmulatorServer) -> EmulatorServer:
+    return emulator_server
 
 
 def _env(server: EmulatorServer) -> dict[str, str]:
-    """botocore reaches the emulator through its own endpoint variable, with dummy keys."""
-    return {
-        "AWS_ENDPOINT_URL": server.url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": "/nonexistent",
-        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-    }
+    return flows.cli_env(server.url)
 
 
 def _jobs(server: EmulatorServer) -> list[str]:
