@@ -56,6 +56,7 @@ def test_inputs_and_outputs_are_those_documented() -> None:
     assert set(action["inputs"]) == {
         "command",
         "args",
+        "shard",
         "working-directory",
         "version",
         "emulator",
