@@ -22,7 +22,7 @@ limit=65536 # the most characters a comment may hold
 shard="${RECONCILER_SHARD:-}"
 # The key goes into the marker and into a jq filter: only what `reconciler
 # shards` makes a key of (letters, digits, '.', '-', '_').
-if [ -n "$shard" ] && ! [[ "$shard" =~ ^[A-Za-z0-9._-]+$ ]]; then
+if [ -n "$shard" ] && ! [[ "$shard" =~ ^[A-Za-z0-9_][A-Za-z0-9._-]*$ ]]; then
   echo "::error title=reconciler::not commenting: the shard input is not a key of \`reconciler shards\`"
   exit 1
 fi

@@ -17,9 +17,9 @@ shard="${RECONCILER_SHARD:-}"
 suffix=""
 valid_shard=true
 if [ -n "$shard" ]; then
-  # A key of `reconciler shards` is safe in a file name; anything else is
-  # refused before it becomes one.
-  if [[ "$shard" =~ ^[A-Za-z0-9._-]+$ ]] && ! [[ "$shard" =~ ^\.+$ ]]; then
+  # A key of `reconciler shards` is safe in a file name and as an argument;
+  # anything else is refused before it becomes either.
+  if [[ "$shard" =~ ^[A-Za-z0-9_][A-Za-z0-9._-]*$ ]]; then
     suffix="-$shard"
   else
     valid_shard=false
