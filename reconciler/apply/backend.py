@@ -23,6 +23,7 @@ from reconciler.model.errors import ReconcilerError
 from reconciler.model.live import LiveModel, Observed, Reported
 from reconciler.model.manifest import Strict, TunedModelManifest
 from reconciler.model.settings import Settings
+from reconciler.model.shards import Shards
 from reconciler.plan.rules import PlanRules
 from reconciler.plan.types import PermissionChange
 
@@ -165,6 +166,16 @@ class BackendClass(Protocol):
     settings_inline: ClassVar[bool]
     # Environment variables whose values are secrets (scrubbed from every output).
     secret_variables: ClassVar[tuple[str, ...]]
+    # The type of one entry of reconciler.yaml's `targets:` (a quota boundary
+    # besides the block's); None for a backend with one target.
+    target_block: ClassVar[type[Strict] | None]
+
+    @classmethod
+    def shards(cls, settings: Settings) -> Shards:
+        """Its targets (the block's first, then `targets:`), each a shard with the
+        settings of a run there (reconciler.model.shards); ValueError for a target
+        listed twice."""
+        ...
 
     @classmethod
     def checks(cls, settings: Settings) -> BackendChecks:

@@ -10,14 +10,16 @@ is imported.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import cast
 
 from reconciler.apply.backend import BackendClass
 from reconciler.loader.checks import BackendChecks
 from reconciler.model.registry import installed, load_backend
 from reconciler.model.settings import Settings
+from reconciler.model.shards import Shards
 
-__all__ = ["backend_checks", "backend_class", "installed"]
+__all__ = ["backend_checks", "backend_class", "backend_shards", "installed"]
 
 
 def backend_class(settings: Settings) -> BackendClass:
@@ -26,6 +28,12 @@ def backend_class(settings: Settings) -> BackendClass:
     return cast(BackendClass, load_backend(settings.backend))
 
 
+def backend_shards(settings: Settings) -> Shards:
+    """The shards of the chosen backend's targets (reconciler.model.shards)."""
+    return backend_class(settings).shards(settings)
+
+
 def backend_checks(settings: Settings) -> BackendChecks:
-    """What the chosen backend checks on the manifests and datasets before anything is sent."""
-    return backend_class(settings).checks(settings)
+    """What the chosen backend checks on the manifests and datasets before anything
+    is sent, and the targets a manifest may choose."""
+    return replace(backend_class(settings).checks(settings), shards=backend_shards(settings))

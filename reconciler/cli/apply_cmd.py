@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -23,7 +23,7 @@ from reconciler.cli.plan_cmd import F, plan_options
 from reconciler.cli.progress import make_reporter
 from reconciler.cli.ref_guard import ref_refusal
 from reconciler.cli.repository import command_hint
-from reconciler.cli.session import Session, load_desired
+from reconciler.cli.session import Session
 from reconciler.cli.truncations import remember, truncation_warnings
 from reconciler.loader import load_settings
 from reconciler.model.errors import ReconcilerError, UserError
@@ -291,27 +291,42 @@ def apply_command(
     targets: tuple[str, ...],
     prune: bool | None,
     allow_empty: bool,
+    shard: str | None,
     yes: bool,
     output: str,
     skip_smoke_tests: bool,
     max_deletions: int | None,
     apply_ref: str | None,
 ) -> None:
-    """Apply a saved plan exactly, or plan, show and (after confirmation) apply."""
+    """Apply a saved plan exactly, or plan, show and (after confirmation) apply.
+
+    A repository with several targets is applied a shard after another, unless
+    --shard names one; a saved plan applies to its own shard only."""
     if planfile:
         refuse_planning_options(targets, prune, allow_empty)
     refuse_other_refs(app, path, apply_ref, "apply")
-    session = Session.open(app, path)
     if planfile:
+        saved = Plan.from_file(planfile)
+        session = Session.open(app, path, shard=shard_of_saved(saved, shard, planfile))
         options = apply_settings(session, not skip_smoke_tests, max_deletions)
-        plan = saved_plan(app, session, planfile, path)
+        plan = saved_plan(app, session, saved, planfile, path)
         # Blocked models are left alone, and the apply says it did not converge.
         ok = execute(app, session, plan, options, output=output, path=path).ok and not plan.blocked
     else:
         pass_ = Pass(targets, prune, allow_empty, yes, output, not skip_smoke_tests, max_deletions, path)
-        ok = reconcile_once(app, session, pass_, threading.Event())
+        stop = threading.Event()
+        ok = all([reconcile_once(app, session, pass_, stop) for session in Session.open_shards(app, path, shard=shard)])
     if not ok:
         exit_with(EXIT_ERROR)
+
+
+def shard_of_saved(plan: Plan, shard: str | None, planfile: str) -> str | None:
+    """The shard a saved plan is applied to: its own; `--shard` may only repeat it."""
+    made_for = plan.shard.key if plan.shard is not None else None
+    if shard is not None and shard != made_for:
+        of = f"shard {made_for}" if made_for else "no shard (a repository with one target)"
+        raise UserError(f"the saved plan {planfile} is of {of}, not of shard {shard}; nothing was applied")
+    return made_for
 
 
 def refuse_other_refs(app: App, path: str, apply_ref: str | None, command: str) -> None:
@@ -345,9 +360,16 @@ def refuse_planning_options(targets: tuple[str, ...], prune: bool | None, allow_
         )
 
 
-def saved_plan(app: App, session: Session, planfile: str, path: str) -> Plan:
-    """The saved plan, if the manifests and the live state are still what it saw."""
-    plan = Plan.from_file(planfile)
+def saved_plan(app: App, session: Session, plan: Plan, planfile: str, path: str) -> Plan:
+    """The saved plan, if it is of this shard and the manifests and the live
+    state are still what it saw."""
+    shard = ("--shard", session.shard.key) if session.shard is not None else ()
+    again = command_hint(app.emulator, "plan", path, *shard, "--out", planfile)
+    if session.shard is not None and plan.shard is None:
+        raise UserError(
+            f"the saved plan {planfile} was made for the whole repository, which now has shards; "
+            f"nothing was applied\nRun `{again}`."
+        )
     # Checked again here: a saved plan made before the budget (or edited) never spends past it.
     over = budget_errors(plan.changes, session.desired.settings.budget)
     if over:
@@ -360,7 +382,7 @@ def saved_plan(app: App, session: Session, planfile: str, path: str) -> Plan:
         raise UserError(
             f"the saved plan {planfile} is stale, nothing was applied:\n  - "
             + "\n  - ".join(stale)
-            + f"\nRun `{command_hint(app.emulator, 'plan', path, '--out', planfile)}` again."
+            + f"\nRun `{again}` again."
         )
     return plan
 
@@ -388,17 +410,21 @@ def reconcile_command(
     max_deletions: int | None,
     watch: float | None,
     apply_ref: str | None,
+    shard: str | None,
 ) -> None:
-    """Plan and apply in one step; with --watch, keep doing it."""
+    """Plan and apply in one step; with --watch, keep doing it.
+
+    A repository with several targets is reconciled a shard after another,
+    unless --shard names one."""
     refuse_other_refs(app, path, apply_ref, "reconcile")
     stop = threading.Event()
-    session = Session.open(app, path)
+    sessions = Session.open_shards(app, path, shard=shard)
     pass_ = Pass(targets, prune, allow_empty, yes, output, not skip_smoke_tests, max_deletions, path)
     with stop_on_sigterm(stop):
         if watch is None:
-            ok = reconcile_once(app, session, pass_, stop)
+            ok = all([reconcile_once(app, session, pass_, stop) for session in sessions])
         else:
-            ok = watch_loop(app, session, path, pass_, stop, watch)
+            ok = watch_loop(app, sessions, pass_, stop, watch)
     if not ok:
         exit_with(EXIT_ERROR)
 
@@ -473,7 +499,7 @@ def pass_verdict(plan: Plan) -> str:
     return "in sync"
 
 
-def watch_loop(app: App, session: Session, path: str, pass_: Pass, stop: threading.Event, interval: float) -> bool:
+def watch_loop(app: App, sessions: list[Session], pass_: Pass, stop: threading.Event, interval: float) -> bool:
     """Converge every `interval` seconds until SIGTERM or Ctrl-C.
 
     The manifests are read again each pass (a `git pull` between passes is
@@ -481,10 +507,10 @@ def watch_loop(app: App, session: Session, path: str, pass_: Pass, stop: threadi
     next one tries again. The exit status says whether the last pass converged.
     """
     ok = True
-    watch = WatchState()
+    watches = [WatchState() for _ in sessions]
     try:
         while not stop.is_set():
-            ok = _watch_pass(app, session, path, pass_, stop, watch)
+            ok = all([_watch_pass(app, s, pass_, stop, w) for s, w in zip(sessions, watches, strict=True)])
             if stop.wait(interval):
                 break
     except KeyboardInterrupt:
@@ -493,10 +519,9 @@ def watch_loop(app: App, session: Session, path: str, pass_: Pass, stop: threadi
     return ok
 
 
-def _watch_pass(app: App, session: Session, path: str, pass_: Pass, stop: threading.Event, watch: WatchState) -> bool:
+def _watch_pass(app: App, session: Session, pass_: Pass, stop: threading.Event, watch: WatchState) -> bool:
     try:
-        fresh = replace(session, desired=load_desired(app, path))
-        return reconcile_once(app, fresh, pass_, stop, watch)
+        return reconcile_once(app, session.reloaded(), pass_, stop, watch)
     except ReconcilerError as exc:
         app.console.error(f"{exc}; trying again at the next pass")
         return False

@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "import": "reconciler.cli.import_cmd:import_command",
     "export": "reconciler.cli.export_cmd:export_command",
     "promote": "reconciler.cli.promote_cmd:promote_command",
+    "shards": "reconciler.cli.shards_cmd:shards_command",
     "emulator": "reconciler.cli.emulator_cmd:emulator",
 }
 
@@ -52,6 +53,7 @@ SUMMARIES: dict[str, str] = {
     "promote": "Promote a candidate held by its promotion gate; the model it replaces is removed.",
     "reconcile": "Plan and apply in one step; with --watch, keep doing it.",
     "schema": "Print the JSON Schema of a TunedModel manifest (or of reconciler.yaml).",
+    "shards": "List the shards (one a target of reconciler.yaml); json: a GitHub Actions matrix.",
     "show": "Render a saved plan (from `plan --out`) as text, Markdown or JSON.",
     "status": "A table of live models: managed or not, state, progress, last loss, in sync or not.",
     "validate": "Check manifests, settings and datasets without calling the API.",

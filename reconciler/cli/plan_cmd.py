@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -12,13 +12,14 @@ import click
 from reconciler.cli.app import EXIT_CHANGES, EXIT_ERROR, App, exit_with, pass_app
 from reconciler.cli.repository import command_hint
 from reconciler.cli.session import ManifestsInvalid, Session
+from reconciler.model.errors import UserError
 from reconciler.plan.types import FORMAT_VERSION, Plan
 
 OUTPUTS = ("text", "markdown", "json")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def rendered(plan: Plan, output: str, colour: bool) -> Iterable[str]:
+def rendered(plan: Plan, output: str, colour: bool, markdown_limit: int | None = None) -> Iterable[str]:
     """The plan's text, in pieces: JSON as it is encoded, so a large plan's
     text is never whole in memory (see Console.print_chunks)."""
     # Imported once there is a plan to show, not at start-up: the model list goes out sooner.
@@ -26,7 +27,37 @@ def rendered(plan: Plan, output: str, colour: bool) -> Iterable[str]:
 
     if output == "json":
         return json_chunks(plan)
-    return [render_markdown(plan) if output == "markdown" else render_text(plan, colour=colour)]
+    if output == "markdown":
+        return [render_markdown(plan) if markdown_limit is None else render_markdown(plan, markdown_limit)]
+    return [render_text(plan, colour=colour)]
+
+
+def rendered_plans(plans: list[Plan], output: str, colour: bool) -> Iterator[str]:
+    """One plan as `rendered` gives it; the plans of several shards one after the
+    other, each under its shard's name (JSON: `{"shards": [plan, ...]}`, with the
+    verdicts of the whole; a Markdown comment shares GitHub's size limit)."""
+    if len(plans) == 1:
+        yield from rendered(plans[0], output, colour)
+        return
+    if output == "json":
+        yield '{\n"format_version": ' + json.dumps(FORMAT_VERSION) + ',\n"shards": ['
+        for index, plan in enumerate(plans):
+            yield ",\n" if index else "\n"
+            yield from rendered(plan, output, colour)
+        verdicts = {
+            "has_changes": any(p.has_changes for p in plans),
+            "has_errors": any(p.has_errors for p in plans),
+            "in_sync": all(p.in_sync for p in plans),
+        }
+        yield "],\n" + json.dumps(verdicts)[1:-1] + "\n}\n"
+        return
+    from reconciler.render.markdown import GITHUB_COMMENT_LIMIT
+
+    separator = "\n---\n\n" if output == "markdown" else "\n"
+    for index, plan in enumerate(plans):
+        if index:
+            yield separator
+        yield from rendered(plan, output, colour, GITHUB_COMMENT_LIMIT // len(plans) - len(separator))
 
 
 def plan_options(command: F) -> F:
@@ -55,6 +86,12 @@ def plan_options(command: F) -> F:
                 help="Delete managed models no manifest describes (default: reconciler.yaml).",
             ),
             click.option("--allow-empty", is_flag=True, help="Allow pruning when there are no manifests at all."),
+            click.option(
+                "--shard",
+                metavar="KEY",
+                default=None,
+                help="Only this shard: the models of one target of reconciler.yaml (`reconciler shards` lists them).",
+            ),
         ]
     ):
         command = option(command)
@@ -78,6 +115,7 @@ def plan_command(
     targets: tuple[str, ...],
     prune: bool | None,
     allow_empty: bool,
+    shard: str | None,
     out: str | None,
     output: str,
     markdown_out: str | None,
@@ -87,30 +125,39 @@ def plan_command(
 
     With --detailed-exitcode: 0 in sync, 2 out of sync (changes to make, or
     managed models without a manifest that prune is off for), 1 an error.
+    A repository with several targets is planned a shard after another, unless
+    --shard names one.
     """
-    session = open_session(app, path, output)
-    plan = session.plan(prune=prune, targets=targets, allow_empty=allow_empty)[0]
-    # Showing the plan needs neither the desired nor the observed state: let
+    sessions = open_sessions(app, path, output, shard)
+    if out and len(sessions) > 1:
+        raise UserError(f"--out saves the plan of one shard: {several_shards(sessions)}")
+    plans = [session.plan(prune=prune, targets=targets, allow_empty=allow_empty)[0] for session in sessions]
+    # Showing the plans needs neither the desired nor the observed state: let
     # their memory serve the rendering (a large account's peak is here).
-    del session
-    app.console.print_chunks(rendered(plan, output, app.console.colour))
+    del sessions
+    app.console.print_chunks(rendered_plans(plans, output, app.console.colour))
     if markdown_out:
-        Path(markdown_out).write_text("".join(rendered(plan, "markdown", colour=False)), encoding="utf-8")
-    if plan.has_errors:
+        Path(markdown_out).write_text("".join(rendered_plans(plans, "markdown", colour=False)), encoding="utf-8")
+    if any(plan.has_errors for plan in plans):
         exit_with(EXIT_ERROR)
     if out:
-        plan.to_file(out)
+        plans[0].to_file(out)
         hint = command_hint(app.emulator, "apply", path, out)
         app.console.info(f"Saved the plan to {out}; run `{hint}` to apply it.")
-    if detailed_exitcode and not plan.in_sync:
+    if detailed_exitcode and not all(plan.in_sync for plan in plans):
         exit_with(EXIT_CHANGES)
 
 
-def open_session(app: App, path: str, output: str) -> Session:
-    """The session; with `--output json`, manifests that do not load still give
+def several_shards(sessions: list[Session]) -> str:
+    keys = ", ".join(s.shard.key for s in sessions if s.shard is not None)
+    return f"this repository has {len(sessions)} shards ({keys}); name one with --shard"
+
+
+def open_sessions(app: App, path: str, output: str, shard: str | None) -> list[Session]:
+    """A session a shard; with `--output json`, manifests that do not load still give
     a JSON document on stdout (their diagnostics), as `terraform plan -json` does."""
     try:
-        return Session.open(app, path)
+        return Session.open_shards(app, path, shard=shard)
     except ManifestsInvalid as exc:
         if output == "json":
             app.console.print(json.dumps(invalid_manifests_document(exc), indent=2))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import click
 from reconciler.apply.backend import Backend
 from reconciler.apply.progress import Reporter
 from reconciler.apply.waiting import Waiter
-from reconciler.backends import backend_checks, backend_class
+from reconciler.backends import backend_checks, backend_class, backend_shards
 from reconciler.cli.annotations import print_problem
 from reconciler.cli.app import App
 from reconciler.cli.repository import check_repository, command_hint
@@ -30,8 +30,9 @@ from reconciler.model.errors import ReconcilerError, UserError
 from reconciler.model.live import Observed
 from reconciler.model.secrets import secrets_in_env
 from reconciler.model.settings import Settings
+from reconciler.model.shards import Shard, Shards
 from reconciler.plan import PlanOptions, plan
-from reconciler.plan.types import Plan, PlanError
+from reconciler.plan.types import Plan, PlanError, PlanShard
 
 EMULATOR_DIR = STATE_DIR
 EMULATOR_STATE = "emulator.sqlite"
@@ -155,17 +156,38 @@ class _Listing:
         return finish
 
 
-def _early_connection(app: App, path: str) -> _Connection | None:
-    """A connection from reconciler.yaml alone, before the manifests load; None
-    when the settings have problems or connecting fails, which the ordinary
-    path then reports in its usual order (manifest problems first)."""
+def _early_connection(app: App, path: str, shard: str | None) -> _Connection | None:
+    """A connection from reconciler.yaml alone, before the manifests load, when
+    the run is on one shard; None when the settings have problems or connecting
+    fails, which the ordinary path then reports in its usual order (manifest
+    problems first)."""
     settings, root, problems = load_settings(path)
     if problems:
         return None
     try:
-        return _Connection.open(app, settings, str(root))
+        chosen = chosen_shards(backend_shards(settings), shard)
+        if len(chosen) != 1:
+            return None
+        return _Connection.open(app, chosen[0].settings, str(root))
     except ReconcilerError:  # e.g. no credentials: said after the manifest problems, if any
         return None
+
+
+def chosen_shards(shards: Shards, key: str | None) -> tuple[Shard, ...]:
+    """The shards a run touches: `--shard KEY`'s, or every one."""
+    if key is None:
+        return shards.all
+    try:
+        return (shards.select(key),)
+    except KeyError as exc:
+        raise UserError(exc.args[0]) from None
+
+
+def in_shard(desired: Desired, shards: Shards, shard: Shard) -> Desired:
+    """The models of one shard, with the settings of a run on it: everything
+    else is another shard's, never planned, pruned or counted here."""
+    models = tuple(m for m in desired.models if shards.of(m.manifest.spec.target) == shard)
+    return desired.model_copy(update={"models": models, "settings": shard.settings})
 
 
 def _shown(path: Path) -> str:
@@ -177,6 +199,8 @@ def _shown(path: Path) -> str:
 
 @dataclass
 class Session:
+    """One shard's run: its models, and the backend connected to its target."""
+
     app: App
     desired: Desired
     backend: Backend
@@ -184,13 +208,28 @@ class Session:
     progress: bool = False  # observe each run's last step and loss too (status)
     listing: _Listing | None = None  # the first observe's list, begun while loading
     path: str = "."  # the repository as given (-C), for the commands hints name
+    # The shard, where the repository has several or the run named one (recorded
+    # in its plan); None for a repository with one target.
+    shard: Shard | None = None
 
     @classmethod
-    def open(cls, app: App, path: str, *, progress: bool = False) -> Session:
-        """Load the repository and connect; the model list runs while the datasets
-        load, once the settings and manifests are valid (nothing is sent for bad ones)."""
+    def open(cls, app: App, path: str, *, progress: bool = False, shard: str | None = None) -> Session:
+        """Load the repository and connect, for a run on one shard (the only one,
+        or `shard`); a repository with several needs `shard`."""
+        sessions = cls.open_shards(app, path, progress=progress, shard=shard)
+        if len(sessions) != 1:
+            keys = ", ".join(s.shard.key for s in sessions if s.shard is not None)
+            raise UserError(f"this repository has {len(sessions)} shards ({keys}): name one with --shard")
+        return sessions[0]
+
+    @classmethod
+    def open_shards(cls, app: App, path: str, *, progress: bool = False, shard: str | None = None) -> list[Session]:
+        """Load the repository and connect, a session for each shard the run
+        touches (`shard`'s, or every one). On one shard, the model list runs while
+        the datasets load, once the settings and manifests are valid (nothing is
+        sent for bad ones)."""
         check_repository(path)
-        early = _early_connection(app, path)
+        early = _early_connection(app, path, shard)
         listings: list[_Listing] = []
 
         def begin_listing() -> None:
@@ -198,14 +237,32 @@ class Session:
                 listings.append(_Listing(early.backend, progress))
 
         desired = load_desired(app, path, begin_listing)
-        listing = listings[0] if listings else None
-        if early is None or early.settings != desired.settings:  # changed while loading
-            connection = _Connection.open(app, desired.settings, desired.root)
-            listing = None
-        else:
-            connection = early
-        app.console.info(connection.target)
-        return cls(app, desired, connection.backend, connection.poll_interval, progress, listing, path)
+        shards = backend_shards(desired.settings)
+        chosen = chosen_shards(shards, shard)
+        sessions = []
+        for each in chosen:
+            if early is not None and early.settings == each.settings:
+                connection, listing = early, (listings[0] if listings else None)
+            else:  # several shards, or reconciler.yaml changed while loading
+                connection, listing = _Connection.open(app, each.settings, desired.root), None
+            named = each if shard is not None or len(shards.all) > 1 else None
+            app.console.info(connection.target + (f"; shard {each.key}" if named is not None else ""))
+            part = in_shard(desired, shards, each)
+            sessions.append(
+                cls(app, part, connection.backend, connection.poll_interval, progress, listing, path, named)
+            )
+        return sessions
+
+    def reloaded(self) -> Session:
+        """This session with the manifests read again (a watch's next pass)."""
+        desired = load_desired(self.app, self.path)
+        shards = backend_shards(desired.settings)
+        if self.shard is None:
+            return replace(self, desired=in_shard(desired, shards, shards.default))
+        shard = shards.get(self.shard.key)
+        if shard is None:
+            raise UserError(f"shard {self.shard.key} is no longer among reconciler.yaml's targets")
+        return replace(self, desired=in_shard(desired, shards, shard))
 
     def observe(self) -> Observed:
         # Copies of a session (a watch pass's) share its listing: `take` hands it out once.
@@ -219,13 +276,18 @@ class Session:
     ) -> tuple[Plan, Observed]:
         prune = self.desired.settings.prune if prune is None else prune
         if prune and not self.desired.models and not allow_empty:
+            where = f"for shard {self.shard.key}" if self.shard is not None else "were found"
             raise UserError(
-                "no manifests were found, and prune would delete every managed model; "
-                "refusing (pass --allow-empty if that is what you want)"
+                f"no manifests {where}, and prune would delete every managed model"
+                + (" there" if self.shard is not None else "")
+                + "; refusing (pass --allow-empty if that is what you want)"
             )
         observed = self.observe()
         options = PlanOptions(prune=prune, targets=frozenset(targets) or None)
-        return self._in_context(plan(self.desired, observed, self.backend.rules, options)), observed
+        planned = plan(self.desired, observed, self.backend.rules, options)
+        if self.shard is not None:
+            planned = planned.model_copy(update={"shard": PlanShard(key=self.shard.key, label=self.shard.label)})
+        return self._in_context(planned), observed
 
     def _in_context(self, planned: Plan) -> Plan:
         """The plan's hints name `reconciler import`; the command to copy must reach

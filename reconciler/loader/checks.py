@@ -1,4 +1,5 @@
-"""Checks across manifests: duplicate ids, sourceModel references and cycles."""
+"""Checks across manifests: duplicate ids, sourceModel references and cycles, and the
+chosen backend's checks of each (its rules, dataset limits and targets)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from reconciler.loader.limits import DatasetLimits
 from reconciler.loader.problems import Problem, error
 from reconciler.loader.yamldoc import Document
 from reconciler.model.manifest import TunedModelManifest
+from reconciler.model.shards import Shards
 
 # A backend's own rules for one valid manifest: (field path, message) per problem.
 ManifestCheck = Callable[[TunedModelManifest], Iterable[tuple[tuple[str, ...], str]]]
@@ -26,10 +28,29 @@ class BackendChecks:
     # The limits and format of one valid manifest's training and validation data,
     # where they depend on it (its base model's); `limits` otherwise.
     limits_for: Callable[[TunedModelManifest], DatasetLimits] | None = None
+    # Its targets (reconciler.yaml's backend block and `targets:`): the one a
+    # manifest's spec.target chooses must be among them.
+    shards: Shards | None = None
+
+    def manifest_check(self) -> ManifestCheck:
+        """Its manifest rules, and where the manifest's `spec.target` points."""
+        if self.shards is None:
+            return self.manifest
+        shards = self.shards
+
+        def check(manifest: TunedModelManifest) -> Iterator[tuple[tuple[str, ...], str]]:
+            yield from self.manifest(manifest)
+            target = manifest.spec.target
+            problem = shards.problem(target) if target is not None else None
+            if problem is not None:
+                yield _TARGET, problem
+
+        return check
 
 
 _NAME = ("metadata", "name")
 _SOURCE = ("spec", "sourceModel")
+_TARGET = ("spec", "target")
 
 
 @dataclass(frozen=True)
@@ -52,13 +73,35 @@ class Declared:
         return self.manifest.spec.source_id
 
 
-def cross_problems(declared: Sequence[Declared], invalid_ids: Collection[str] = ()) -> Iterator[Problem]:
+def cross_problems(
+    declared: Sequence[Declared], invalid_ids: Collection[str] = (), shards: Shards | None = None
+) -> Iterator[Problem]:
     """`invalid_ids`: ids of manifests that failed validation; they are declared,
     so a model tuned from one is not reported again for a missing source."""
     yield from _duplicates(declared)
     by_id = {d.id: d for d in reversed(declared)}  # the first declaration wins
     yield from _missing_sources(declared, by_id, invalid_ids)
     yield from _cycles(declared, by_id)
+    if shards is not None:
+        yield from _sources_elsewhere(declared, by_id, shards)
+
+
+def _sources_elsewhere(declared: Sequence[Declared], by_id: dict[str, Declared], shards: Shards) -> Iterator[Problem]:
+    # A model is tuned where its source lives: a service reads a source model
+    # of its own project and region only, and a shard plans on its own.
+    for item in declared:
+        source = by_id.get(item.source_id or "")
+        if source is None:
+            continue
+        here, there = shards.of(item.manifest.spec.target), shards.of(source.manifest.spec.target)
+        if here is not None and there is not None and here != there:
+            yield error(
+                item.file,
+                item.document.line_of(_SOURCE),
+                "spec.sourceModel",
+                f"{source.id} lives at another target ({there.label}) than this model ({here.label}): "
+                "a model is tuned where its source model lives",
+            )
 
 
 def _duplicates(declared: Sequence[Declared]) -> Iterator[Problem]:

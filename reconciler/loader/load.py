@@ -31,6 +31,7 @@ from reconciler.model.desired import DatasetSource, DatasetSummary, Desired, Des
 from reconciler.model.manifest import Evaluation, Example, TrainingData, TunedModelManifest
 from reconciler.model.registry import DEFAULT_BACKEND, UnknownBackend
 from reconciler.model.settings import DEFAULT_EVALUATION_MAX_EXAMPLES, Settings, settings_type
+from reconciler.model.shards import Shards
 
 _TRAINING_DATA = ("spec", "trainingData")
 _DATA_FILE = ("spec", "trainingData", "file")
@@ -225,6 +226,7 @@ class _Load:
         self.path = path
         self.checks_for = checks_for
         self.check: ManifestCheck | None = None
+        self.shards: Shards | None = None
         self.limits: DatasetLimits = NO_LIMITS
         self.canonical: Callable[[TunedModelManifest], TunedModelManifest] | None = None
         self.limits_for: Callable[[TunedModelManifest], DatasetLimits] | None = None
@@ -275,7 +277,7 @@ class _Load:
         if self.on_manifests is not None and not any(p.is_error for p in self.problems):
             self.on_manifests()
         models = [m for d in declared if (m := self._desired_model(d, layout)) is not None]
-        between_files = tuple(cross_problems(declared, self.invalid_ids))
+        between_files = tuple(cross_problems(declared, self.invalid_ids, self.shards))
         self.problems.extend(between_files)
         problems = tuple(self.problems)
         if any(p.is_error for p in problems):
@@ -293,8 +295,8 @@ class _Load:
     def _choose_checks(self, settings: Settings) -> None:
         chosen = self.checks_for(settings) if self.checks_for else None
         if isinstance(chosen, BackendChecks):
-            self.check, self.limits, self.canonical = chosen.manifest, chosen.limits, chosen.canonical
-            self.limits_for = chosen.limits_for
+            self.check, self.limits, self.canonical = chosen.manifest_check(), chosen.limits, chosen.canonical
+            self.limits_for, self.shards = chosen.limits_for, chosen.shards
         else:
             self.check = chosen
 

@@ -299,6 +299,10 @@ class Lifecycle(Strict):
     deletion_policy: DeletionPolicy = DeletionPolicy.DELETE
 
 
+TARGET_KEY = r"^[a-z][A-Za-z0-9]{0,62}$"
+TARGET_VALUE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+
+
 class Spec(Strict):
     display_name: str | None = Field(None, max_length=DISPLAY_NAME_MAX)
     description: str = ""
@@ -333,6 +337,14 @@ class Spec(Strict):
     # not a tuning input: changing it alone never re-tunes.
     evaluation: Evaluation | None = None
     lifecycle: Lifecycle = Lifecycle()
+    # Where the model lives when not at reconciler.yaml's default target: one of
+    # its `targets:`, by the backend's keys (a shard; docs/shards.md).
+    target: dict[Annotated[str, Field(pattern=TARGET_KEY)], Annotated[str, Field(pattern=TARGET_VALUE)]] | None = Field(
+        None,
+        min_length=1,
+        description="Where the model lives, if not at reconciler.yaml's default target: one of its targets, "
+        "by the backend's keys (Vertex AI: project, location; Amazon Bedrock: account, region).",
+    )
 
     @model_validator(mode="after")
     def _known_validation_data(self) -> Spec:

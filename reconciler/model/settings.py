@@ -14,7 +14,7 @@ from functools import cache, partial
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, create_model, field_validator
+from pydantic import AfterValidator, Field, create_model, field_validator, model_validator
 
 from reconciler.model.manifest import Flag, Number, Strict
 from reconciler.model.registry import DEFAULT_BACKEND, installed, load_backend
@@ -95,6 +95,13 @@ class Settings(Strict):
         description="Keep the checks of clean datasets in .reconciler/, by file content hash: "
         "an unchanged dataset is hashed but not parsed again.",
     )
+    # Each entry of the chosen backend's `target_block` type (settings_type).
+    targets: tuple[Any, ...] = Field(
+        (),
+        description="Targets besides the backend block's that a manifest may choose (spec.target), "
+        "each a shard of its own: Vertex AI a project and location, Amazon Bedrock a region "
+        "(and a role of another account); docs/shards.md.",
+    )
     apply_ref: str | None = Field(
         None,
         min_length=1,
@@ -147,9 +154,11 @@ def schema_type() -> type[Settings]:
 def _composed(title: str, backends: tuple[str, ...], fields: dict[str, Any], *, required: bool) -> type[Settings]:
     """Settings with the backends' blocks: inline ones as base classes, the others as
     fields under the backend's name (`required`: the one chosen backend's must be given)."""
-    bases: list[type[Strict]] = [Settings]
+    bases: list[type[Strict]] = [_Chosen if required else Settings]
     for name in backends:
         kind = load_backend(name)
+        if required:
+            fields["targets"] = _targets_field(name, kind.target_block)
         block: type[Strict] | None = kind.settings_block
         if block is None:
             continue
@@ -165,6 +174,31 @@ def _composed(title: str, backends: tuple[str, ...], fields: dict[str, Any], *, 
             fields[name] = (block | None, Field(None, description=block.__doc__))
     base = bases[0] if len(bases) == 1 else type(title, tuple(bases), {"__module__": __name__})
     return create_model(title, __base__=base, __module__=__name__, **fields)
+
+
+class _Chosen(Settings):
+    """The settings of one chosen backend: its targets are checked as a whole."""
+
+    @model_validator(mode="after")
+    def _distinct_targets(self) -> _Chosen:
+        load_backend(self.backend).shards(self)  # a ValueError for a target listed twice: each is one shard
+        return self
+
+
+def _targets_field(backend: str, entry: type[Strict] | None) -> tuple[Any, Any]:
+    """`targets:` of the chosen backend: its entries' type, or none allowed for a
+    backend with one target (the Gemini API: the key's project)."""
+    description = Settings.model_fields["targets"].description
+    if entry is None:
+        refused = AfterValidator(partial(_no_targets, backend))
+        return Annotated[tuple[Any, ...], refused], Field((), description=description)
+    return tuple.__class_getitem__((entry, ...)), Field((), description=description)
+
+
+def _no_targets(backend: str, targets: tuple[Any, ...]) -> tuple[Any, ...]:
+    if targets:
+        raise ValueError(f"backend: {backend} has one target; targets: is not used")
+    return targets
 
 
 def _block_given(backend: str, block: Strict | None) -> Strict:

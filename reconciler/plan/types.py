@@ -26,7 +26,7 @@ from reconciler.plan.rules import ReplaceOrder
 # 1.7: measured estimates and their upper bound (Estimate.measured, tokens_per_pass, tokens_upper)
 # 1.8: the training cost where the backend knows a price (Estimate.usd_per_1k_tokens, cost_usd;
 # Totals.cost_usd, priced_models)
-FORMAT_VERSION = "1.8"
+FORMAT_VERSION = "1.9"
 # Keys render_json adds to the saved form; a saved plan may carry them.
 DERIVED_KEYS = ("summary", "has_changes", "has_errors", "in_sync")
 
@@ -204,6 +204,13 @@ class Summary(PlanValue):
         return "Plan: " + ", ".join(parts) + "."
 
 
+class PlanShard(PlanValue):
+    """The shard a plan is of (reconciler/model/shards.py): a saved plan applies to it alone."""
+
+    key: str
+    label: str
+
+
 class Plan(PlanValue):
     format_version: str = FORMAT_VERSION
     # How people address a model of the backend planned for (the Gemini
@@ -213,6 +220,9 @@ class Plan(PlanValue):
     # until the new run ends, which the plan tells before a replace.
     replace_order: ReplaceOrder = ReplaceOrder.DESTROY_FIRST
     backend: str = ""  # which backend planned it ("" in plans older than 1.3)
+    # The shard planned, where the repository has several targets or the run
+    # named one (1.9); None: the repository's one target.
+    shard: PlanShard | None = None
     # What callers use to reach each live model, where the backend serves it
     # apart from the model (Vertex AI: its Model and Endpoint), by model id.
     # A replace there changes the endpoint: the new one is known after apply.

@@ -66,6 +66,11 @@ def plural(count: int, noun: str, many: str | None = None) -> str:
     return f"{count:,} {noun if count == 1 else (many or noun + 's')}"
 
 
+def shard_line(plan: Plan) -> str:
+    """Which shard a plan is of (a repository with several targets, or `--shard`)."""
+    return f"Shard {plan.shard.key} ({plan.shard.label})" if plan.shard is not None else ""
+
+
 def plan_headline(plan: Plan) -> str:
     """The first thing said about a plan: it failed, it changes something, only
     pruning is pending, or the live models match. Never a match above errors or

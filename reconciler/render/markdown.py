@@ -173,7 +173,8 @@ def _kept_section(plan: Plan, budget: int) -> str:
 
 
 def render_markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
-    title = f"### {summary_line(plan)}\n\n"
+    title = f"**Shard:** `{plan.shard.key}` ({plan.shard.label})\n\n" if plan.shard is not None else ""
+    title += f"### {summary_line(plan)}\n\n"
     if not listed_changes(plan) and not plan.has_errors:
         title += plan_headline(plan) + "\n\n"
     notes = "".join(f"> [!NOTE]\n> {note}\n\n" for note in plan.notes[:5])

@@ -14,6 +14,7 @@ from reconciler.render.common import (
     listed_changes,
     plan_headline,
     plural,
+    shard_line,
     subject,
     summary_line,
     symbol,
@@ -90,7 +91,8 @@ def _footer(plan: Plan, colour: bool) -> list[str]:
 
 
 def render_text(plan: Plan, colour: bool = False) -> str:
-    lines = [_paint(plan_headline(plan), "red", colour) if plan.has_errors else plan_headline(plan), ""]
+    lines = [_paint(shard_line(plan), "bold", colour), ""] if plan.shard is not None else []
+    lines += [_paint(plan_headline(plan), "red", colour) if plan.has_errors else plan_headline(plan), ""]
     for change in listed_changes(plan):
         lines += [*change_block(plan, change, colour), ""]
     footer = _footer(plan, colour)

@@ -62,7 +62,7 @@ def test_a_priced_run_shows_its_cost_as_an_estimate_in_text_markdown_and_json() 
     assert (estimate["tokens"], estimate["usd_per_1k_tokens"], estimate["cost_usd"]) == (6000, 0.25, 1.5)
     document = json.loads(render_json(result))
     assert (document["totals"]["cost_usd"], document["totals"]["priced_models"]) == (1.5, 1)
-    assert document["format_version"] == "1.8"
+    assert document["format_version"] == "1.9"
     text, markdown = render_text(result), render_markdown(result)
     for rendered in (text, markdown):
         assert f"3 epochs, batch size 4), ~$1.50 {NOTE}" in rendered  # the run's line

@@ -52,7 +52,7 @@ from reconciler.backends.bedrock.live import (
     tag_reads,
 )
 from reconciler.backends.bedrock.rules import RULES, checks
-from reconciler.backends.bedrock.settings import BedrockSettings
+from reconciler.backends.bedrock.settings import BedrockSettings, BedrockTarget, bedrock_shards
 from reconciler.backends.bedrock.tags import (
     DESCRIPTION,
     DISPLAY_NAME,
@@ -80,6 +80,7 @@ from reconciler.model.live import LiveModel, LiveState, Observed
 from reconciler.model.manifest import TunedModelManifest
 from reconciler.model.ownership import Ownership, gated, ownership_for
 from reconciler.model.settings import Settings
+from reconciler.model.shards import Shards
 from reconciler.model.signing import keys_from
 from reconciler.plan.inputs import input_changes, mismatch_lines
 from reconciler.plan.types import PermissionChange
@@ -104,6 +105,11 @@ class BedrockBackend:
     # Whatever else botocore finds (a profile, SSO, web identity) lives in files
     # or is fetched; these two are the secrets an environment can hold.
     secret_variables: tuple[str, ...] = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+    target_block = BedrockTarget
+
+    @classmethod
+    def shards(cls, settings: Settings) -> Shards:
+        return bedrock_shards(settings, cls.block_of(settings))
 
     @classmethod
     def checks(cls, settings: Settings) -> BackendChecks:

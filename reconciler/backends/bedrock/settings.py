@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import Field, field_validator
 
 from reconciler.backends.bedrock.catalogue import CATALOGUE, canonical_id
 from reconciler.model.manifest import Customization, Strict
+from reconciler.model.settings import Settings
+from reconciler.model.shards import Shard, Shards, shards_from
 
 # An AWS Region code: us-east-1, eu-west-3, ap-southeast-2, us-gov-west-1, cn-north-1.
 AWS_REGION = r"^[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}$"
@@ -178,3 +182,47 @@ def _bucket(uri: str) -> str:
 def _prefix(uri: str) -> str:
     rest = uri.removeprefix("s3://").partition("/")[2].strip("/")
     return f"{rest}/" if rest else ""
+
+
+class BedrockTarget(Strict):
+    """One entry of `targets:` (backend: bedrock): another region, or a role of another
+    account, a quota boundary and a shard of its own (docs/shards.md). Leaving a key
+    out keeps the bedrock block's."""
+
+    region: str = Field(description="The AWS Region the jobs run in.", json_schema_extra={"pattern": AWS_REGION})
+    role_arn: str | None = Field(
+        None,
+        description="The role Amazon Bedrock assumes there (its account is the target's).",
+        json_schema_extra={"pattern": ROLE_ARN, "maxLength": ROLE_ARN_MAX},
+    )
+    datasets: str | None = Field(None, description="s3://bucket/prefix for this target's datasets.")
+    outputs: str | None = Field(None, description="s3://bucket/prefix for this target's job outputs.")
+
+    # The bedrock block's checks, in its words.
+    _region = field_validator("region")(classmethod(lambda cls, value: BedrockSettings._region(value)))
+    _role_arn = field_validator("role_arn")(classmethod(lambda cls, value: BedrockSettings._role_arn(value)))
+    _datasets = field_validator("datasets")(classmethod(lambda cls, value: BedrockSettings._datasets(value)))
+    _outputs = field_validator("outputs")(classmethod(lambda cls, value: BedrockSettings._outputs(value)))
+
+
+def account_of(role_arn: str) -> str:
+    """The 12-digit account of a checked role ARN (arn:aws:iam::<account>:role/<name>)."""
+    return role_arn.split(":")[4]
+
+
+def bedrock_shards(settings: Settings, block: BedrockSettings) -> Shards:
+    """The bedrock block's account and region, then each of `targets:`: Amazon
+    Bedrock's quotas are per account and region."""
+
+    def shard(entry: Mapping[str, Any]) -> Shard:
+        here = block.model_copy(update=entry)
+        account = account_of(here.role_arn)
+        return Shard(
+            key=f"{account}.{here.region}",
+            label=f"Amazon Bedrock account {account}, {here.region}",
+            target={"account": account, "region": here.region},
+            settings=settings.model_copy(update={"bedrock": here}),
+        )
+
+    entries = [target.model_dump(exclude_none=True) for target in settings.targets]
+    return shards_from(("account", "region"), entries, shard)

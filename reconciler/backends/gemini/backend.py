@@ -46,6 +46,7 @@ from reconciler.model.errors import UserError
 from reconciler.model.live import LiveModel, LivePermission, LiveState, Observed
 from reconciler.model.ownership import gated, ownership_for
 from reconciler.model.settings import Settings
+from reconciler.model.shards import Shards, one_shard
 from reconciler.model.signing import keys_from
 from reconciler.plan.inputs import input_changes, mismatch_lines
 from reconciler.plan.types import PermissionChange
@@ -66,6 +67,11 @@ class GeminiBackend:
     settings_block = GeminiSettings
     settings_inline = True  # endpoint and apiVersion at the top level, where they always were
     secret_variables = API_KEY_VARIABLES
+    target_block = None  # the quota is the API key's project's: one target, one shard
+
+    @classmethod
+    def shards(cls, settings: Settings) -> Shards:
+        return one_shard(settings, "gemini", "Gemini API (the API key's project)")
 
     def __init__(self, client: GeminiClient, concurrency: int = 4, marker: Marker | None = None) -> None:
         self.client = client

@@ -55,7 +55,7 @@ from reconciler.backends.vertex.live import (
 from reconciler.backends.vertex.lock import Locks
 from reconciler.backends.vertex.names import host_for, unmanaged_key, without_version
 from reconciler.backends.vertex.rules import ADAPTER_SIZE_NAMES, RULES, checks, manifest_problems, retirement_notes
-from reconciler.backends.vertex.settings import VertexSettings
+from reconciler.backends.vertex.settings import VertexSettings, VertexTarget, vertex_shards
 from reconciler.client.auth import (
     AdcLoader,
     Anonymous,
@@ -72,6 +72,7 @@ from reconciler.model.errors import UserError
 from reconciler.model.live import LiveModel, LiveState, Observed
 from reconciler.model.ownership import Ownership, gated, ownership_for
 from reconciler.model.settings import Settings
+from reconciler.model.shards import Shards
 from reconciler.model.signing import keys_from
 from reconciler.plan.inputs import input_changes, mismatch_lines
 from reconciler.plan.types import PermissionChange
@@ -92,12 +93,17 @@ class VertexBackend:
     rules = RULES
     settings_block = VertexSettings
     settings_inline = False
+    target_block = VertexTarget
     secret_variables: tuple[str, ...] = ()  # Application Default Credentials are files, never variables
     manifest_problems = staticmethod(manifest_problems)
 
     @classmethod
     def checks(cls, settings: Settings) -> BackendChecks:
         return checks(cls.block_of(settings))
+
+    @classmethod
+    def shards(cls, settings: Settings) -> Shards:
+        return vertex_shards(settings, cls.block_of(settings))
 
     @staticmethod
     def block_of(settings: Settings) -> VertexSettings:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field
 
 from reconciler.model.manifest import Flag, Strict
+from reconciler.model.settings import Settings
+from reconciler.model.shards import Shard, Shards, shards_from
 
 # Where Vertex AI runs supervised tuning jobs (Google Cloud's "Supervised
 # tuning region settings" page for Gemini): a job runs, and its Model lives,
@@ -49,6 +52,30 @@ VERTEX_PROJECT = r"^([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,20})$"
 GCS_PREFIX = r"^gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](/[^\x00-\x1f\x7f]+)?/?$"
 
 
+def _project(value: str) -> str:
+    if re.fullmatch(VERTEX_PROJECT, value) is None:
+        raise ValueError(
+            "must be a Google Cloud project id: 6 to 30 characters, lowercase letters, digits "
+            "and hyphens, starting with a letter and not ending with a hyphen (e.g. my-project-42); "
+            "or a project number (digits only)"
+        )
+    return value
+
+
+def _location(value: str) -> str:
+    if value not in TUNING_REGIONS:
+        raise ValueError(
+            "must be a region where Vertex AI runs tuning jobs, a location such as us-central1: "
+            + ", ".join(TUNING_REGIONS)
+        )
+    return value
+
+
+# Checked by the validators, in words; the JSON schema keeps the rules for editors.
+Project = Annotated[str, AfterValidator(_project), Field(json_schema_extra={"pattern": VERTEX_PROJECT})]
+Location = Annotated[str, AfterValidator(_location), Field(json_schema_extra={"enum": list(TUNING_REGIONS)})]
+
+
 class BaseModelEntry(Strict):
     """One entry of `vertex.baseModels`: a base model the catalogue lacks, or new facts about one it has."""
 
@@ -66,15 +93,8 @@ DEFAULT_RETIREMENT_NOTICE_DAYS = 30
 class VertexSettings(Strict):
     """reconciler.yaml's `vertex:` block: where Vertex AI tunes (the host follows the location)."""
 
-    # Checked by the validators below, in words; the JSON schema keeps the rules for editors.
-    project: str = Field(
-        description="The Google Cloud project id (or number).", json_schema_extra={"pattern": VERTEX_PROJECT}
-    )
-    location: str = Field(
-        "us-central1",
-        description="A region where Vertex AI runs tuning jobs.",
-        json_schema_extra={"enum": list(TUNING_REGIONS)},
-    )
+    project: Project = Field(description="The Google Cloud project id (or number).")
+    location: Location = Field("us-central1", description="A region where Vertex AI runs tuning jobs.")
     datasets: str = Field(pattern=GCS_PREFIX, description="gs://bucket/prefix the datasets are uploaded under.")
     api_version: Literal["v1", "v1beta1"] = Field("v1", description="The Vertex AI API version: v1 or v1beta1.")
     # A job's intermediate checkpoints each get an endpoint of their own; one
@@ -92,27 +112,6 @@ class VertexSettings(Strict):
         description="plan notes a live model whose base model retires within this many days.",
     )
 
-    @field_validator("project")
-    @classmethod
-    def _project(cls, value: str) -> str:
-        if re.fullmatch(VERTEX_PROJECT, value) is None:
-            raise ValueError(
-                "must be a Google Cloud project id: 6 to 30 characters, lowercase letters, digits "
-                "and hyphens, starting with a letter and not ending with a hyphen (e.g. my-project-42); "
-                "or a project number (digits only)"
-            )
-        return value
-
-    @field_validator("location")
-    @classmethod
-    def _location(cls, value: str) -> str:
-        if value not in TUNING_REGIONS:
-            raise ValueError(
-                "must be a region where Vertex AI runs tuning jobs, a location such as us-central1: "
-                + ", ".join(TUNING_REGIONS)
-            )
-        return value
-
     @property
     def bucket(self) -> str:
         return self.datasets.removeprefix("gs://").split("/", 1)[0]
@@ -122,3 +121,33 @@ class VertexSettings(Strict):
         """The object-name prefix under the bucket ("" or "a/b/")."""
         rest = self.datasets.removeprefix("gs://").partition("/")[2].strip("/")
         return f"{rest}/" if rest else ""
+
+
+class VertexTarget(Strict):
+    """One entry of `targets:` (backend: vertex): another project and location, a
+    quota boundary and a shard of its own (docs/shards.md)."""
+
+    project: Project = Field(description="The Google Cloud project id (or number).")
+    location: Location = Field(description="A region where Vertex AI runs tuning jobs.")
+    datasets: str | None = Field(
+        None,
+        pattern=GCS_PREFIX,
+        description="gs://bucket/prefix this target's datasets are uploaded under (default: the vertex block's).",
+    )
+
+
+def vertex_shards(settings: Settings, block: VertexSettings) -> Shards:
+    """The vertex block's project and location, then each of `targets:`: Vertex AI's
+    quotas (tuning-job submissions, resource operations) are per project and region."""
+
+    def shard(entry: Mapping[str, Any]) -> Shard:
+        here = block.model_copy(update=entry)
+        return Shard(
+            key=f"{here.project}.{here.location}",
+            label=f"Vertex AI project {here.project}, {here.location}",
+            target={"project": here.project, "location": here.location},
+            settings=settings.model_copy(update={"vertex": here}),
+        )
+
+    entries = [target.model_dump(exclude_none=True) for target in settings.targets]
+    return shards_from(("project", "location"), entries, shard)

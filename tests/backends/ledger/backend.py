@@ -20,6 +20,7 @@ from reconciler.model.live import LiveModel, Observed
 from reconciler.model.manifest import Strict, TunedModelManifest
 from reconciler.model.ownership import Ownership, gated, ownership_for
 from reconciler.model.settings import Settings
+from reconciler.model.shards import Shards, one_shard
 from reconciler.model.tuning import TuningDefaults
 from reconciler.plan.rules import MutableField, PlanRules, ReplaceOrder
 from reconciler.plan.types import PermissionChange
@@ -57,6 +58,7 @@ class LedgerBackend:
     settings_block = LedgerSettings
     settings_inline = False
     secret_variables = ("LEDGER_TOKEN",)
+    target_block = None
     manifest_problems = staticmethod(manifest_problems)
 
     def __init__(self, path: Path) -> None:
@@ -67,6 +69,10 @@ class LedgerBackend:
     @classmethod
     def checks(cls, settings: Settings) -> BackendChecks:
         return BackendChecks(manifest_problems, LIMITS)
+
+    @classmethod
+    def shards(cls, settings: Settings) -> Shards:
+        return one_shard(settings, "ledger", "the ledger file")
 
     @classmethod
     def emulator_fixtures(cls, settings: Settings) -> Mapping[str, Any]:
