@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import yaml
 
 from reconciler.emulator import EmulatorServer
@@ -50,38 +51,30 @@ TARGETS = {"alpha": ("proj-alpha", "us-central1"), "beta": ("proj-beta", "europe
 MODELS = {"alpha": ("number-generator",), "beta": ("roman-numerals",)}
 
 
+def target_of(shard: str) -> dict[str, Any]:
+    """`spec.target` of a manifest in `shard`: none for reconciler.yaml's default target."""
+    project, location = TARGETS[shard]
+    return {} if shard == "alpha" else {"target": {"project": project, "location": location}}
+
+
 def write_sharded_repo(root: Path) -> Path:
     """A `backend: vertex` repository with two targets and a model in each."""
     root.mkdir(parents=True)
     (root / "manifests").mkdir()
     (root / "datasets").mkdir()
+    (project, location), *others = TARGETS.values()
     settings = {
         "backend": "vertex",
-        "vertex": {
-            "project": "proj-alpha",
-            "location": "us-central1",
-            "datasets": f"gs://{BUCKET}/reconciler/datasets",
-        },
-        **(
-            {}
-            if os.environ.get("STANDIN")
-            else {"targets": [{"project": project, "location": location} for project, location in TARGETS.values()]}
-        ),
+        "vertex": {"project": project, "location": location, "datasets": f"gs://{BUCKET}/reconciler/datasets"},
+        "targets": [{"project": p, "location": loc} for p, loc in others],
         "manifests": "manifests",
         "prune": True,
         "pollIntervalSeconds": 0.01,
     }
     (root / "reconciler.yaml").write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
     for shard, models in MODELS.items():
-        project, location = TARGETS[shard]
         for model_id in models:
-            write_manifest(
-                root,
-                manifest(
-                    model_id,
-                    **({} if os.environ.get("STANDIN") else {"vertex": {"project": project, "location": location}}),
-                ),
-            )
+            write_manifest(root, manifest(model_id, **target_of(shard)))
     return root
 
 
@@ -135,9 +128,7 @@ class Repository:
         env = {k: v for k, v in os.environ.items() if k not in _CREDENTIAL_ENVS}
         env.update(
             # `gh` is the stand-in; `reconciler` the real one, as install.sh puts it on PATH.
-            PATH=os.pathsep.join(
-                [str(self.github.bin), os.environ.get("STANDIN", ""), str(Path(sys.executable).parent), env["PATH"]]
-            ),
+            PATH=os.pathsep.join([str(self.github.bin), str(Path(sys.executable).parent), env["PATH"]]),
             AIPLATFORM_EMULATOR_HOST=emulator.host_port,
             STORAGE_EMULATOR_HOST=emulator.url,
             GITHUB_ACTIONS="true",
@@ -148,14 +139,8 @@ class Repository:
 
     def edit(self, shard: str, epochs: int) -> None:
         """A commit: the models of one shard change their epochs."""
-        project, location = TARGETS[shard]
         for model_id in MODELS[shard]:
-            document = manifest(
-                model_id,
-                epochs=epochs,
-                **({} if os.environ.get("STANDIN") else {"vertex": {"project": project, "location": location}}),
-            )
-            write_manifest(self.checkout, document)
+            write_manifest(self.checkout, manifest(model_id, epochs=epochs, **target_of(shard)))
 
     # --- one run of a workflow ---------------------------------------------------
 
@@ -371,10 +356,16 @@ def test_each_shard_is_planned_in_its_own_job_and_comments_once(repository: Repo
 
     comments = plan_comments(repository.github)
     assert set(comments) == {f"<!-- reconciler-plan shard={key} -->" for key in keys}
-    for key in keys:
-        body = comments[f"<!-- reconciler-plan shard={key} -->"]["body"]
-        assert body.split("\n")[1].startswith(f"**Shard:** `{key}`")
-        assert "reconciler plan of aaaaaaa" in body
+    for entry in include:
+        body = comments[f"<!-- reconciler-plan shard={entry['shard']} -->"]["body"]
+        assert body.split("\n")[1] == f"**Shard:** `{entry['shard']}` ({entry['label']})"
+        assert "### Plan: 1 to create" in body and "reconciler plan of aaaaaaa" in body
+    # Each shard's plan holds its own models and no other's.
+    for shard, (project, location) in TARGETS.items():
+        body = comments[f"<!-- reconciler-plan shard={project}.{location} -->"]["body"]
+        for other, models in MODELS.items():
+            for model_id in models:
+                assert (f"+ vertex/{model_id}" in body) == (other == shard), (shard, model_id)
 
 
 def test_a_second_push_updates_each_shards_comment_in_place(repository: Repository) -> None:
@@ -393,6 +384,9 @@ def test_a_second_push_updates_each_shards_comment_in_place(repository: Reposito
     assert len(repository.github.comments(PR)) == 3  # two of the bot's, and the person's
     for marker, comment in after.items():
         assert "reconciler plan of bbbbbbb" in comment["body"], marker
+    # The edited shard's comment shows the edit; the other's plan is as it was.
+    assert "(3 epochs)" in after["<!-- reconciler-plan shard=proj-alpha.us-central1 -->"]["body"]
+    assert "(2 epochs)" in after["<!-- reconciler-plan shard=proj-beta.europe-west4 -->"]["body"]
     posts = [c for c in repository.github.calls() if "POST" in c]
     assert len(posts) == 2  # the first run's two; the second only edited
     assert next(c for c in repository.github.comments(PR) if c["id"] == human)["body"].endswith("mine")
@@ -434,15 +428,22 @@ def test_a_fork_is_validated_only_with_no_comment(repository: Repository) -> Non
     assert repository.github.calls() == []  # a fork's token may not write
 
 
-def test_a_shard_that_fails_fails_the_check_and_says_so_in_its_comment(repository: Repository) -> None:
-    # A broken manifest in one shard: validation fails, yet each shard still
-    # plans, and the broken one's comment reports the failure.
+def test_a_broken_manifest_fails_the_check_and_each_shards_comment_says_so(repository: Repository) -> None:
+    repository.plan("a" * 40)
+    before = plan_comments(repository.github)
+    # Validation fails, yet the shards are listed and planned, so that no
+    # comment goes on showing the plan of an earlier push as current.
     path = repository.checkout / "manifests" / "number-generator.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("epochCount: 2", "epochCount: -1"), encoding="utf-8")
-    run = repository.plan("a" * 40)
+    run = repository.plan("b" * 40)
     assert run.shards.result == "failure"
+    assert {job.result for job in run.matrix.values()} == {"failure"}  # the manifests load as a whole
     assert run.check is not None and run.check.result == "failure"
-    assert len(plan_comments(repository.github)) == 2
+    after = plan_comments(repository.github)
+    assert {c["id"] for c in after.values()} == {c["id"] for c in before.values()}
+    for marker, comment in after.items():
+        assert comment["body"].split("\n")[3] == "### reconciler plan failed", marker
+        assert "reconciler plan of bbbbbbb" in comment["body"]
 
 
 def test_apply_runs_each_shard_at_once_and_comments_on_the_merged_pull_request(
@@ -460,6 +461,12 @@ def test_apply_runs_each_shard_at_once_and_comments_on_the_merged_pull_request(
     assert sorted(c["body"].split("\n", 1)[0] for c in comments) == sorted(
         f"<!-- reconciler-apply shard={key} -->" for key in run.matrix
     )
+
+    # Each model lives in its shard's project and location, tuned once.
+    for shard, (project, location) in TARGETS.items():
+        parent = f"{emulator.url}/v1/projects/{project}/locations/{location}"
+        jobs = requests.get(f"{parent}/tuningJobs", params={"pageSize": 100}, timeout=10).json().get("tuningJobs", [])
+        assert sorted(j["labels"]["reconciler-id"] for j in jobs) == sorted(MODELS[shard])
 
     # Applied again: nothing to do in either shard.
     again = repository.apply("d" * 40)
