@@ -340,7 +340,9 @@ def repository(tmp_path: Path, emulator: EmulatorServer) -> Repository:
     return Repository(tmp_path, emulator)
 
 
-def test_each_shard_is_planned_in_its_own_job_and_comments_once(repository: Repository) -> None:
+def test_each_shard_is_planned_in_a_job_of_its_own_and_its_comment_kept_in_place(repository: Repository) -> None:
+    # A person's comment that quotes the marker is never taken for the bot's.
+    human = repository.github.add_comment(PR, "<!-- reconciler-plan shard=x -->\nmine")
     run = repository.plan("a" * 40)
     assert run.shards.result == "success", run.shards.steps
     include = json.loads(run.shards.outputs["matrix"])["include"]
@@ -367,14 +369,8 @@ def test_each_shard_is_planned_in_its_own_job_and_comments_once(repository: Repo
             for model_id in models:
                 assert (f"+ vertex/{model_id}" in body) == (other == shard), (shard, model_id)
 
-
-def test_a_second_push_updates_each_shards_comment_in_place(repository: Repository) -> None:
-    # A person's comment that quotes the marker is never taken for the bot's.
-    human = repository.github.add_comment(PR, "<!-- reconciler-plan shard=x -->\nmine")
-    first = repository.plan("a" * 40)
-    before = plan_comments(repository.github)
-    assert len(before) == 2
-
+    # The next push: the same two comments, edited.
+    before = comments
     repository.edit("alpha", epochs=3)
     second = repository.plan("b" * 40)
     assert second.check is not None and second.check.result == "success"
@@ -390,7 +386,7 @@ def test_a_second_push_updates_each_shards_comment_in_place(repository: Reposito
     posts = [c for c in repository.github.calls() if "POST" in c]
     assert len(posts) == 2  # the first run's two; the second only edited
     assert next(c for c in repository.github.comments(PR) if c["id"] == human)["body"].endswith("mine")
-    assert first.matrix.keys() == second.matrix.keys()
+    assert run.matrix.keys() == second.matrix.keys()
 
 
 def test_without_secrets_the_check_passes_and_the_shards_comments_are_marked_out_of_date(
@@ -410,15 +406,8 @@ def test_without_secrets_the_check_passes_and_the_shards_comments_are_marked_out
     assert {c["id"] for c in comments.values()} == {c["id"] for c in shard_comments.values()}
     for comment in comments.values():
         assert comment["body"].split("\n")[1] == "### Out of date"
-
-    # With secrets again: each shard's comment is the plan again, and the note is out of date.
-    repository.plan("c" * 40)
-    comments = plan_comments(repository.github)
-    assert comments["<!-- reconciler-plan -->"]["body"].split("\n")[1] == "### Out of date"
-    assert len(comments) == 3
-    for marker, comment in comments.items():
-        if marker != "<!-- reconciler-plan -->":
-            assert comment["body"].split("\n")[1].startswith("**Shard:**")
+    # With secrets again, the shards' comments are plans again and the note is
+    # marked out of date: test_action.py's test_the_whole_and_the_shards_comments_supersede_each_other.
 
 
 def test_a_fork_is_validated_only_with_no_comment(repository: Repository) -> None:
@@ -429,8 +418,6 @@ def test_a_fork_is_validated_only_with_no_comment(repository: Repository) -> Non
 
 
 def test_a_broken_manifest_fails_the_check_and_each_shards_comment_says_so(repository: Repository) -> None:
-    repository.plan("a" * 40)
-    before = plan_comments(repository.github)
     # Validation fails, yet the shards are listed and planned, so that no
     # comment goes on showing the plan of an earlier push as current.
     path = repository.checkout / "manifests" / "number-generator.yaml"
@@ -440,7 +427,7 @@ def test_a_broken_manifest_fails_the_check_and_each_shards_comment_says_so(repos
     assert {job.result for job in run.matrix.values()} == {"failure"}  # the manifests load as a whole
     assert run.check is not None and run.check.result == "failure"
     after = plan_comments(repository.github)
-    assert {c["id"] for c in after.values()} == {c["id"] for c in before.values()}
+    assert set(after) == {f"<!-- reconciler-plan shard={key} -->" for key in run.matrix}
     for marker, comment in after.items():
         assert comment["body"].split("\n")[3] == "### reconciler plan failed", marker
         assert "reconciler plan of bbbbbbb" in comment["body"]
@@ -467,10 +454,3 @@ def test_apply_runs_each_shard_at_once_and_comments_on_the_merged_pull_request(
         parent = f"{emulator.url}/v1/projects/{project}/locations/{location}"
         jobs = requests.get(f"{parent}/tuningJobs", params={"pageSize": 100}, timeout=10).json().get("tuningJobs", [])
         assert sorted(j["labels"]["reconciler-id"] for j in jobs) == sorted(MODELS[shard])
-
-    # Applied again: nothing to do in either shard.
-    again = repository.apply("d" * 40)
-    for job in again.matrix.values():
-        applied = job.steps["apply"]
-        assert isinstance(applied, ActionRun)
-        assert (applied.outputs["exit-code"], applied.outputs["has-changes"]) == ("0", "false")
