@@ -286,11 +286,11 @@ class Repository:
         first = jobs["shards"]
         workspace, env = self._job_env("apply", event, sha, "refs/heads/main")
         shards = JobRun("success")
-        shards.steps["validate"] = run_action(step(first, "Validate")["with"], workspace, env, github)
+        validated = run_action(step(first, "Validate")["with"], workspace, env, github)
         listing = step(first, "List the shards")
         listed = run_script(listing["run"], workspace, env)
-        shards.steps["list"] = listed
-        if listed.returncode != 0 or shards.steps["validate"].failed:  # type: ignore[union-attr]
+        shards.steps.update(validate=validated, list=listed)
+        if listed.returncode != 0 or validated.failed:
             shards.result = "failure"
         context.update({f"steps.{listing['id']}.outputs.{k}": v for k, v in listed.outputs.items()})
         shards.outputs = job_outputs(first, context)
@@ -431,6 +431,21 @@ def test_a_broken_manifest_fails_the_check_and_each_shards_comment_says_so(repos
     for marker, comment in after.items():
         assert comment["body"].split("\n")[3] == "### reconciler plan failed", marker
         assert "reconciler plan of bbbbbbb" in comment["body"]
+
+
+def test_shards_that_cannot_be_listed_fail_the_check_in_one_comment(repository: Repository) -> None:
+    settings = repository.checkout / "reconciler.yaml"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(text.replace("location: europe-west4", "location: mars-north1"), encoding="utf-8")
+    run = repository.plan("a" * 40)
+    listed = run.shards.steps["list"]
+    assert isinstance(listed, ScriptRun) and listed.returncode == 1
+    assert "::error file=reconciler.yaml,line=8,title=targets[0].location::" in listed.stderr  # annotated
+    assert run.shards.outputs["matrix"] == "" and run.matrix == {}
+    assert run.check is not None and run.check.result == "failure"
+    (comment,) = plan_comments(repository.github).items()
+    assert comment[0] == "<!-- reconciler-plan -->"
+    assert comment[1]["body"].split("\n")[1] == "### reconciler plan failed"
 
 
 def test_apply_runs_each_shard_at_once_and_comments_on_the_merged_pull_request(
