@@ -10,7 +10,6 @@ is imported.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import cast
 
 from reconciler.apply.backend import BackendClass
@@ -36,4 +35,6 @@ def backend_shards(settings: Settings) -> Shards:
 def backend_checks(settings: Settings) -> BackendChecks:
     """What the chosen backend checks on the manifests and datasets before anything
     is sent, and the targets a manifest may choose."""
-    return replace(backend_class(settings).checks(settings), shards=backend_shards(settings))
+    kind = backend_class(settings)
+    shards = kind.shards(settings)
+    return BackendChecks.by_shard({shard.key: kind.checks(shard.settings) for shard in shards.all}, shards)

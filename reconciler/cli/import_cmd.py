@@ -37,7 +37,7 @@ def import_command(app: App, model_id: str, manifest: str, path: str) -> None:
     manifest_path = Path(path) / manifest
     if not manifest_path.is_file():
         raise UserError(f"{manifest_path}: no such manifest file")
-    session = Session.open(app, str(manifest_path))
+    session = Session.open(app, str(manifest_path), model_id=model_id)
     model, live_key = _described(session, model_id, manifest)
     backend = session.backend
     backend.adopt(model, live_key)

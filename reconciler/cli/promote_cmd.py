@@ -37,7 +37,7 @@ from reconciler.plan.rules import ReplaceOrder
 @pass_app
 def promote_command(app: App, model_id: str, path: str) -> None:
     """Promote a candidate held by its promotion gate; the model it replaces is removed."""
-    session = Session.open(app, path)
+    session = Session.open(app, path, model_id=model_id)
     backend = session.backend
     address = backend.rules.address(model_id)
     if backend.rules.replace_order is not ReplaceOrder.CREATE_FIRST:

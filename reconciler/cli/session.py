@@ -213,17 +213,21 @@ class Session:
     shard: Shard | None = None
 
     @classmethod
-    def open(cls, app: App, path: str, *, progress: bool = False, shard: str | None = None) -> Session:
-        """Load the repository and connect, for a run on one shard (the only one,
-        or `shard`); a repository with several needs `shard`."""
-        sessions = cls.open_shards(app, path, progress=progress, shard=shard)
+    def open(
+        cls, app: App, path: str, *, progress: bool = False, shard: str | None = None, model_id: str | None = None
+    ) -> Session:
+        """Load the repository and connect, for a run on one shard: the only one,
+        `shard`, or the one `model_id`'s manifest chooses."""
+        sessions = cls.open_shards(app, path, progress=progress, shard=shard, model_id=model_id)
         if len(sessions) != 1:
             keys = ", ".join(s.shard.key for s in sessions if s.shard is not None)
             raise UserError(f"this repository has {len(sessions)} shards ({keys}): name one with --shard")
         return sessions[0]
 
     @classmethod
-    def open_shards(cls, app: App, path: str, *, progress: bool = False, shard: str | None = None) -> list[Session]:
+    def open_shards(
+        cls, app: App, path: str, *, progress: bool = False, shard: str | None = None, model_id: str | None = None
+    ) -> list[Session]:
         """Load the repository and connect, a session for each shard the run
         touches (`shard`'s, or every one). On one shard, the model list runs while
         the datasets load, once the settings and manifests are valid (nothing is
@@ -238,6 +242,9 @@ class Session:
 
         desired = load_desired(app, path, begin_listing)
         shards = backend_shards(desired.settings)
+        declared = desired.by_id().get(model_id or "")
+        if shard is None and declared is not None and len(shards.all) > 1:
+            shard = (shards.of(declared.manifest.spec.target) or shards.default).key
         chosen = chosen_shards(shards, shard)
         sessions = []
         for each in chosen:

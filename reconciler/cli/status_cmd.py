@@ -185,15 +185,20 @@ def status_document(records: list[dict[str, object]]) -> dict[str, object]:
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @pass_app
 def status_command(app: App, path: str, output: str) -> None:
-    """A table of live models: managed or not, state, progress, last loss, in sync or not."""
-    session = Session.open(app, path, progress=True)
-    plan, observed = session.plan(prune=False)
-    declared = session.desired.by_id()
-    models = sorted(observed.models, key=lambda m: m.id)
-    records = records_of(models, plan, declared, session.backend.rules, session.backend.name)
+    """A table of live models: managed or not, state, progress, last loss, in sync or not.
+
+    A repository with several targets shows every shard's, one after another."""
+    records: list[dict[str, object]] = []
+    rows: list[dict[str, str]] = []
+    for session in Session.open_shards(app, path, progress=True):
+        plan, observed = session.plan(prune=False, allow_empty=True)
+        models = sorted(observed.models, key=lambda m: m.id)
+        found = records_of(models, plan, session.desired.by_id(), session.backend.rules, session.backend.name)
+        records += found
+        rows += [cells(r, m, plan) for r, m in zip(found, models, strict=True)]
     if output == "json":
         app.console.print(json.dumps(status_document(records), indent=2))
-    elif models:
-        app.console.print(table([cells(r, m, plan) for r, m in zip(records, models, strict=True)]), nl=False)
+    elif rows:
+        app.console.print(table(rows), nl=False)
     else:
         app.console.info("No tuned models are live.")

@@ -3,8 +3,8 @@ chosen backend's checks of each (its rules, dataset limits and targets)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from reconciler.loader.limits import DatasetLimits
 from reconciler.loader.problems import Problem, error
@@ -31,6 +31,27 @@ class BackendChecks:
     # Its targets (reconciler.yaml's backend block and `targets:`): the one a
     # manifest's spec.target chooses must be among them.
     shards: Shards | None = None
+
+    @classmethod
+    def by_shard(cls, checks: Mapping[str, BackendChecks], shards: Shards) -> BackendChecks:
+        """The checks of each shard (its region's base models and limits), each
+        run on the manifests of that shard."""
+        default = checks[shards.default.key]
+        if len(checks) == 1:
+            return replace(default, shards=shards)
+
+        def of(manifest: TunedModelManifest) -> BackendChecks:
+            return checks[(shards.of(manifest.spec.target) or shards.default).key]
+
+        def canonical(manifest: TunedModelManifest) -> TunedModelManifest:
+            own = of(manifest).canonical
+            return own(manifest) if own is not None else manifest
+
+        def limits_for(manifest: TunedModelManifest) -> DatasetLimits:
+            own = of(manifest)
+            return own.limits_for(manifest) if own.limits_for is not None else own.limits
+
+        return cls(lambda m: of(m).manifest(m), default.limits, canonical, limits_for, shards)
 
     def manifest_check(self) -> ManifestCheck:
         """Its manifest rules, and where the manifest's `spec.target` points."""
