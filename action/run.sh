@@ -34,7 +34,18 @@ read -ra args <<< "${RECONCILER_ARGS:-}"
 [ -n "$suffix" ] && args+=(--shard "$shard")
 if [ "$RECONCILER_COMMAND" = plan ]; then
   rm -f "$plan_json" "$plan_markdown"
-  args+=(--detailed-exitcode --out "$plan_json" --markdown-out "$plan_markdown")
+  args+=(--detailed-exitcode --markdown-out "$plan_markdown")
+  # A saved plan is of one shard: without a shard input, the plan is saved
+  # only when the repository has one (a plan of several shards, a group a
+  # shard in the Markdown, has no plan-json). Unknown (reconciler.yaml
+  # invalid): asked for, and the plan reports the problem.
+  shards=1
+  if [ -z "$shard" ]; then
+    shards="$(reconciler shards --output json 2>/dev/null | grep -o '"shard":' | wc -l | tr -d ' ')"
+  fi
+  if [ "${shards:-0}" -le 1 ]; then
+    args+=(--out "$plan_json")
+  fi
 fi
 
 global=()

@@ -394,8 +394,8 @@ def test_run_passes_the_shard_and_names_the_files_after_it(tmp_path: Path) -> No
         outputs[key] = dict(line.split("=", 1) for line in output.read_text().splitlines())
     action = tmp_path / ".reconciler" / "action"
     assert log.read_text().splitlines() == [
-        f"plan --target x --shard {key} --detailed-exitcode --out {action}/plan-{key}.json "
-        f"--markdown-out {action}/plan-{key}.md"
+        f"plan --target x --shard {key} --detailed-exitcode --markdown-out {action}/plan-{key}.md "
+        f"--out {action}/plan-{key}.json"
         for key in ("p1.us-central1", "p2.europe-west4")
     ]
     for key, values in outputs.items():

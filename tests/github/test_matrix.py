@@ -144,7 +144,7 @@ class Repository:
 
     # --- one run of a workflow ---------------------------------------------------
 
-    def _job_env(self, workflow: str, event: dict[str, Any], sha: str, ref: str) -> tuple[Path, dict[str, str]]:
+    def job_env(self, workflow: str, event: dict[str, Any], sha: str, ref: str) -> tuple[Path, dict[str, str]]:
         """A fresh checkout for one job, and the job's environment."""
         self.runs += 1
         workspace = self.tmp / f"job-{self.runs}" / "workspace"
@@ -167,7 +167,7 @@ class Repository:
         )
         return workspace, env
 
-    def _github(self, event_name: str, sha: str) -> dict[str, str]:
+    def github_values(self, event_name: str, sha: str) -> dict[str, str]:
         """The `github.*` values the action's expressions name."""
         return {
             "token": "t",
@@ -184,7 +184,7 @@ class Repository:
         jobs = workflow["jobs"]
         event = {"pull_request": {"number": PR}, "repository": {"default_branch": "main"}}
         ref = f"refs/pull/{PR}/merge"
-        github = self._github("pull_request", sha)
+        github = self.github_values("pull_request", sha)
         context = {
             "github.token": "t",
             "github.server_url": "https://github.example",
@@ -195,7 +195,7 @@ class Repository:
 
         # Job 1: validate, decide, list the shards.
         first = jobs["shards"]
-        workspace, env = self._job_env("plan", event, sha, ref)
+        workspace, env = self.job_env("plan", event, sha, ref)
         shards = JobRun("success")
         validate = step(first, "Validate")
         assert validate["uses"] == "./"
@@ -252,7 +252,7 @@ class Repository:
             }
 
             def shard_job(entry: dict[str, str]) -> JobRun:
-                job_workspace, job_env = self._job_env("plan", event, sha, ref)
+                job_workspace, job_env = self.job_env("plan", event, sha, ref)
                 entry_context = {**context, **needs, **secrets, "matrix.shard": entry["shard"]}
                 inputs = {k: substitute(str(v), entry_context) for k, v in plan_step["with"].items()}
                 env_of_step = step_env(plan_step, entry_context)
@@ -269,7 +269,7 @@ class Repository:
         assert (last["needs"], last["if"]) == (["shards", "shard"], "always()")
         check_step = step(last, "Every shard planned")
         check_context = {"needs.shards.result": shards.result, "needs.shard.result": run.matrix_result}
-        workspace, env = self._job_env("plan", event, sha, ref)
+        workspace, env = self.job_env("plan", event, sha, ref)
         checked = run_script(check_step["run"], workspace, {**env, **step_env(check_step, check_context)})
         run.check = JobRun("success" if checked.returncode == 0 else "failure", steps={"check": checked})
         return run
@@ -279,12 +279,12 @@ class Repository:
         workflow = load_workflow("apply")
         jobs = workflow["jobs"]
         event = {"repository": {"default_branch": "main"}}
-        github = self._github("push", sha)
+        github = self.github_values("push", sha)
         context = {"github.token": "t", "github.server_url": "https://github.example"}
         context.update({"github.repository": REPOSITORY, "github.run_id": "7"})
 
         first = jobs["shards"]
-        workspace, env = self._job_env("apply", event, sha, "refs/heads/main")
+        workspace, env = self.job_env("apply", event, sha, "refs/heads/main")
         shards = JobRun("success")
         validated = run_action(step(first, "Validate")["with"], workspace, env, github)
         listing = step(first, "List the shards")
@@ -312,7 +312,7 @@ class Repository:
         assert len(groups) == len(include)  # a group a shard: they apply at once, each alone
 
         def shard_job(entry: dict[str, str]) -> JobRun:
-            job_workspace, job_env = self._job_env("apply", event, sha, "refs/heads/main")
+            job_workspace, job_env = self.job_env("apply", event, sha, "refs/heads/main")
             entry_context = {**context, **secrets, "matrix.shard": entry["shard"]}
             inputs = {k: substitute(str(v), entry_context) for k, v in apply_step["with"].items()}
             applied = run_action(inputs, job_workspace, {**job_env, **step_env(apply_step, entry_context)}, github)
@@ -446,6 +446,23 @@ def test_shards_that_cannot_be_listed_fail_the_check_in_one_comment(repository: 
     (comment,) = plan_comments(repository.github).items()
     assert comment[0] == "<!-- reconciler-plan -->"
     assert comment[1]["body"].split("\n")[1] == "### reconciler plan failed"
+
+
+def test_without_the_matrix_the_action_plans_every_shard_in_one_comment(repository: Repository) -> None:
+    # The short workflows of docs/github.md (no `shard:`), and drift.yml: one
+    # process plans every shard, a group each in one comment. A saved plan is
+    # of one shard, so there is none.
+    workspace, env = repository.job_env("plan", {"pull_request": {"number": PR}}, "a" * 40, "refs/pull/5/merge")
+    github = repository.github_values("pull_request", "a" * 40)
+    planned = run_action({"command": "plan", "comment": "true"}, workspace, env, github)
+    assert planned.outputs["exit-code"] == "2", planned.run.stderr
+    assert planned.outputs["plan-json"] == ""
+    markdown = Path(planned.outputs["plan-markdown"]).read_text(encoding="utf-8")
+    for project, location in TARGETS.values():
+        assert f"**Shard:** `{project}.{location}`" in markdown
+    ((marker, comment),) = plan_comments(repository.github).items()
+    assert marker == "<!-- reconciler-plan -->"
+    assert comment["body"] == f"{marker}\n{markdown}\n<sub>reconciler plan of aaaaaaa ([run]({RUN_URL})).</sub>\n"
 
 
 def test_apply_runs_each_shard_at_once_and_comments_on_the_merged_pull_request(
