@@ -41,7 +41,8 @@ if [ "$RECONCILER_COMMAND" = plan ]; then
   # invalid): asked for, and the plan reports the problem.
   shards=1
   if [ -z "$shard" ]; then
-    shards="$(reconciler shards --output json 2>/dev/null | grep -o '"shard":' | wc -l | tr -d ' ')"
+    listed="$(reconciler shards --output json 2>/dev/null)" || listed=""
+    shards="$(printf '%s' "$listed" | grep -o '"shard":' | wc -l | tr -d ' ')" || shards=0
   fi
   if [ "${shards:-0}" -le 1 ]; then
     args+=(--out "$plan_json")
