@@ -227,7 +227,7 @@ def body_of(call: list[str]) -> str:
     return Path(field.removeprefix("body=@")).read_text()
 
 
-PR_EVENT = {"pull_request": {"number": 5}}
+PR_EVENT: dict[str, object] = {"pull_request": {"number": 5}}
 FOOTER = f"<sub>reconciler plan of 0123456 ([run]({RUN_URL})).</sub>\n"
 
 
