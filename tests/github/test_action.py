@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 
 from reconciler import __version__
-from tests.github.test_workflow_scripts import fake_gh
-from tests.github.workflows import ACTION_SCRIPTS, ROOT, load_action, load_workflow
+from tests.github.workflows import ACTION_SCRIPTS, ROOT, FakeGitHub, load_action, load_workflow
 
 BASH = shutil.which("bash")
 pytestmark = pytest.mark.skipif(BASH is None, reason="the action's scripts are bash")
@@ -56,6 +55,7 @@ def test_inputs_and_outputs_are_those_documented() -> None:
     assert set(action["inputs"]) == {
         "command",
         "args",
+        "shard",
         "working-directory",
         "version",
         "emulator",
@@ -192,10 +192,13 @@ def comment(
     *,
     markdown: str | None,
     exit_code: str = "0",
-    answers: dict[str, str] | None = None,
+    github: FakeGitHub | None = None,
     event: dict[str, object] | None = None,
+    shard: str = "",
 ) -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
-    gh_bin, calls = fake_gh(tmp_path, answers or {})
+    """Run comment.sh against `github` (a fresh stand-in of GitHub's API by default): its result, and its calls."""
+    github = github or FakeGitHub(tmp_path / "github")
+    before = len(github.calls())
     event_file = tmp_path / "event.json"
     event_file.write_text(json.dumps(event or {}))
     markdown_file = ""
@@ -203,20 +206,19 @@ def comment(
         markdown_file = str(tmp_path / "plan.md")
         Path(markdown_file).write_text(markdown)
     env = {
-        "PATH": f"{gh_bin}{os.pathsep}{os.environ['PATH']}",
+        "PATH": f"{github.bin}{os.pathsep}{os.environ['PATH']}",
         "GH_TOKEN": "t",
         "GITHUB_REPOSITORY": "o/r",
         "GITHUB_SHA": SHA,
         "GITHUB_EVENT_PATH": str(event_file),
         "RECONCILER_COMMAND": command,
+        "RECONCILER_SHARD": shard,
         "EXIT_CODE": exit_code,
         "MARKDOWN_FILE": markdown_file,
         "RUN_URL": RUN_URL,
     }
     result = run_script("comment.sh", tmp_path, env)
-    assert result.returncode == 0, result.stderr
-    logged = [line.split("\t") for line in calls.read_text().splitlines()] if calls.exists() else []
-    return result, logged
+    return result, github.calls()[before:]
 
 
 def body_of(call: list[str]) -> str:
@@ -225,7 +227,8 @@ def body_of(call: list[str]) -> str:
     return Path(field.removeprefix("body=@")).read_text()
 
 
-PR_EVENT = {"pull_request": {"number": 5}}
+PR_EVENT: dict[str, object] = {"pull_request": {"number": 5}}
+FOOTER = f"<sub>reconciler plan of 0123456 ([run]({RUN_URL})).</sub>\n"
 
 
 def test_a_first_plan_comment_is_created_with_a_marker_and_a_footer(tmp_path: Path) -> None:
@@ -233,17 +236,17 @@ def test_a_first_plan_comment_is_created_with_a_marker_and_a_footer(tmp_path: Pa
     listing, post = calls
     assert listing[:4] == ["api", "--paginate", "repos/o/r/issues/5/comments", "--jq"]
     assert post[:4] == ["api", "--method", "POST", "repos/o/r/issues/5/comments"]
-    assert body_of(post) == (
-        f"<!-- reconciler-plan -->\n### Plan: 1 to create\n\n"
-        f"<sub>reconciler plan of 0123456 ([run]({RUN_URL})).</sub>\n"
-    )
+    assert body_of(post) == f"<!-- reconciler-plan -->\n### Plan: 1 to create\n\n{FOOTER}"
 
 
 def test_a_later_plan_updates_the_same_comment(tmp_path: Path) -> None:
-    _, calls = comment(
-        tmp_path, "plan", markdown="### Plan: 2 to create\n", event=PR_EVENT, answers={"api --paginate": "991"}
-    )
-    assert calls[1][:4] == ["api", "--method", "PATCH", "repos/o/r/issues/comments/991"]
+    github = FakeGitHub(tmp_path / "github")
+    mine = github.add_comment(5, "<!-- reconciler-plan -->\nold", user_type="Bot")
+    theirs = github.add_comment(5, "<!-- reconciler-plan -->\nquoted by a person")
+    _, calls = comment(tmp_path, "plan", markdown="### Plan: 2 to create\n", event=PR_EVENT, github=github)
+    assert [call[:4] for call in calls[1:]] == [["api", "--method", "PATCH", f"repos/o/r/issues/comments/{mine}"]]
+    bodies = {c["id"]: c["body"] for c in github.comments(5)}
+    assert bodies == {mine: f"<!-- reconciler-plan -->\n### Plan: 2 to create\n\n{FOOTER}", theirs: bodies[theirs]}
 
 
 def test_a_plan_at_the_limit_gets_no_footer(tmp_path: Path) -> None:
@@ -259,12 +262,9 @@ def test_without_a_plan_the_comment_says_it_failed_and_links_the_run(tmp_path: P
 
 
 def test_an_apply_result_goes_to_the_merged_pull_request(tmp_path: Path) -> None:
-    _, calls = comment(
-        tmp_path,
-        "apply",
-        markdown="### Apply complete: 1 created\n",
-        answers={f"api repos/o/r/commits/{SHA}/pulls": "12"},
-    )
+    github = FakeGitHub(tmp_path / "github")
+    github.merged(SHA, 12)
+    _, calls = comment(tmp_path, "apply", markdown="### Apply complete: 1 created\n", github=github)
     assert calls[0][:2] == ["api", f"repos/o/r/commits/{SHA}/pulls"]
     assert calls[1][:4] == ["api", "--method", "POST", "repos/o/r/issues/12/comments"]
     assert "### Apply complete: 1 created" in body_of(calls[1])
@@ -279,3 +279,147 @@ def test_a_push_that_no_pull_request_merged_gets_no_comment(tmp_path: Path) -> N
 def test_other_commands_never_comment(tmp_path: Path) -> None:
     _, calls = comment(tmp_path, "validate", markdown=None, event=PR_EVENT)
     assert calls == []
+
+
+# --- comment.sh, a shard at a time (the matrix workflows) ---------------------------
+
+
+def test_each_shard_keeps_a_comment_of_its_own(tmp_path: Path) -> None:
+    github = FakeGitHub(tmp_path / "github")
+    for key in ("p1.us-central1", "p2.europe-west4"):
+        plan = f"**Shard:** `{key}` (Vertex AI)\n\n### Plan: 1 to create\n"
+        comment(tmp_path, "plan", markdown=plan, event=PR_EVENT, github=github, shard=key)
+    first = {c["body"].split("\n")[0]: c["id"] for c in github.comments(5)}
+    assert set(first) == {
+        "<!-- reconciler-plan shard=p1.us-central1 -->",
+        "<!-- reconciler-plan shard=p2.europe-west4 -->",
+    }
+
+    # The next push: one shard changed; its comment, and only its, is edited.
+    plan = "**Shard:** `p1.us-central1` (Vertex AI)\n\n### Plan: 2 to create\n"
+    _, calls = comment(tmp_path, "plan", markdown=plan, event=PR_EVENT, github=github, shard="p1.us-central1")
+    edit = f"repos/o/r/issues/comments/{first['<!-- reconciler-plan shard=p1.us-central1 -->']}"
+    assert [call[:4] for call in calls[1:]] == [["api", "--method", "PATCH", edit]]
+    bodies = {c["body"].split("\n")[0]: c["body"] for c in github.comments(5)}
+    assert bodies["<!-- reconciler-plan shard=p1.us-central1 -->"] == (
+        f"<!-- reconciler-plan shard=p1.us-central1 -->\n{plan}\n{FOOTER}"
+    )
+    assert "1 to create" in bodies["<!-- reconciler-plan shard=p2.europe-west4 -->"]
+
+
+def test_a_shard_comment_without_a_plan_still_names_its_shard(tmp_path: Path) -> None:
+    _, calls = comment(tmp_path, "plan", markdown=None, exit_code="1", event=PR_EVENT, shard="p1.us-central1")
+    assert body_of(calls[-1]).startswith(
+        "<!-- reconciler-plan shard=p1.us-central1 -->\n**Shard:** `p1.us-central1`\n\n### reconciler plan failed\n"
+    )
+
+
+def test_an_apply_result_of_a_shard_names_it(tmp_path: Path) -> None:
+    github = FakeGitHub(tmp_path / "github")
+    github.merged(SHA, 12)
+    for key in ("a", "b"):
+        comment(tmp_path, "apply", markdown="### Apply complete: 1 created\n", github=github, shard=key)
+    assert [c["body"].split("\n")[:2] for c in github.comments(12)] == [
+        ["<!-- reconciler-apply shard=a -->", "**Shard:** `a`"],
+        ["<!-- reconciler-apply shard=b -->", "**Shard:** `b`"],
+    ]
+
+
+def test_the_whole_and_the_shards_comments_supersede_each_other(tmp_path: Path) -> None:
+    github = FakeGitHub(tmp_path / "github")
+    # Before the matrix (or a validated-only run): one comment for the whole pull request.
+    whole = github.add_comment(5, "<!-- reconciler-plan -->\n### Plan: 2 to create", user_type="Bot")
+    for key in ("a", "b"):
+        comment(tmp_path, "plan", markdown=f"**Shard:** `{key}`\n", event=PR_EVENT, github=github, shard=key)
+    bodies = {c["id"]: c["body"] for c in github.comments(5)}
+    assert bodies[whole].startswith("<!-- reconciler-plan -->\n### Out of date\n\n")
+    assert "planned each shard in a comment of its own" in bodies[whole]
+    assert len(bodies) == 3
+
+    # A run without the shards again: the shards' comments are the stale ones now.
+    _, calls = comment(tmp_path, "plan", markdown="### Planned without credentials\n", event=PR_EVENT, github=github)
+    assert sum(call[:3] == ["api", "--method", "PATCH"] for call in calls) == 3
+    for number, body in ((c["id"], c["body"]) for c in github.comments(5)):
+        first, second = body.split("\n")[:2]
+        if number == whole:
+            assert second == "### Planned without credentials"
+        else:
+            assert first.startswith("<!-- reconciler-plan shard=") and second == "### Out of date"
+
+    # Marked once: another whole plan edits its own comment only.
+    _, calls = comment(tmp_path, "plan", markdown="### Planned without credentials\n", event=PR_EVENT, github=github)
+    assert sum(call[:3] == ["api", "--method", "PATCH"] for call in calls) == 1
+
+
+@pytest.mark.parametrize("shard", ["a b", 'x"y', "../x", "$(id)"])
+def test_a_shard_that_is_not_a_key_is_refused(tmp_path: Path, shard: str) -> None:
+    result, calls = comment(tmp_path, "plan", markdown="### Plan\n", event=PR_EVENT, shard=shard)
+    assert result.returncode == 1 and calls == []
+    assert "::error title=reconciler::" in result.stdout
+
+
+# --- run.sh, with a shard -----------------------------------------------------------
+
+
+def fake_reconciler(tmp_path: Path) -> tuple[Path, Path]:
+    """A `reconciler` that logs its arguments and writes the plan files it is asked for."""
+    folder, log = tmp_path / "reconciler-bin", tmp_path / "reconciler-calls"
+    folder.mkdir()
+    script = folder / "reconciler"
+    script.write_text(
+        "#!/usr/bin/env bash\n"
+        f'printf "%s\\n" "$*" >> "{log}"\n'
+        'while [ $# -gt 0 ]; do case $1 in --out|--markdown-out) echo plan > "$2"; shift;; esac; shift; done\n'
+        "exit 2\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return folder, log
+
+
+def test_run_passes_the_shard_and_names_the_files_after_it(tmp_path: Path) -> None:
+    folder, log = fake_reconciler(tmp_path)
+    outputs = {}
+    for key in ("p1.us-central1", "p2.europe-west4"):
+        output = tmp_path / f"output-{key}"
+        output.touch()
+        env = {
+            "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}",
+            "RECONCILER_COMMAND": "plan",
+            "RECONCILER_ARGS": "--target x",
+            "RECONCILER_SHARD": key,
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+        }
+        assert run_script("run.sh", tmp_path, env).returncode == 0
+        outputs[key] = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    action = tmp_path / ".reconciler" / "action"
+    assert log.read_text().splitlines() == [
+        f"plan --target x --shard {key} --detailed-exitcode --markdown-out {action}/plan-{key}.md "
+        f"--out {action}/plan-{key}.json"
+        for key in ("p1.us-central1", "p2.europe-west4")
+    ]
+    for key, values in outputs.items():
+        assert values == {
+            "exit-code": "2",
+            "has-changes": "true",
+            "plan-markdown": f"{action}/plan-{key}.md",
+            "plan-json": f"{action}/plan-{key}.json",
+        }
+
+
+@pytest.mark.parametrize("shard", ["..", ".hidden", "a/b", "a b", "-x", "$(id)"])
+def test_run_refuses_a_shard_that_is_not_a_key_and_runs_nothing(tmp_path: Path, shard: str) -> None:
+    folder, log = fake_reconciler(tmp_path)
+    output = tmp_path / "output"
+    output.touch()
+    env = {
+        "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}",
+        "RECONCILER_COMMAND": "apply",
+        "RECONCILER_SHARD": shard,
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+    }
+    result = run_script("run.sh", tmp_path, env)
+    assert result.returncode == 0
+    assert "exit-code=1" in output.read_text().splitlines()
+    assert not log.exists()

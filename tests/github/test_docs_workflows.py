@@ -127,3 +127,48 @@ def test_the_bedrock_workflows_pass_actionlint_and_pinned_to_shas_zizmor(tmp_pat
     for path in folder.glob("*.yml"):
         path.write_text(pinned_to_shas(path.read_text(encoding="utf-8")), encoding="utf-8")
     assert run_zizmor(tmp_path) == []
+
+
+def matrix_workflows() -> dict[str, str]:
+    """The whole workflows of docs/github.md's "Shards" section, by their `name:`."""
+    blocks = re.findall(r"```yaml\n(.*?)```", DOCS.read_text(encoding="utf-8"), flags=re.S)
+    prefix = "# Shards as a matrix: "
+    return {block.split("\nname: ", 1)[1].split("\n", 1)[0]: block for block in blocks if block.startswith(prefix)}
+
+
+def test_the_matrix_workflows_list_the_shards_then_run_a_job_a_shard() -> None:
+    workflows = {name: yaml.safe_load(text) for name, text in matrix_workflows().items()}
+    assert set(workflows) == {"plan", "apply"}
+    for name, workflow in workflows.items():
+        shards = workflow["jobs"]["shards"]
+        assert shards["outputs"] == {"matrix": "${{ steps.shards.outputs.matrix }}"}
+        (listing,) = [s for s in shards["steps"] if s.get("id") == "shards"]
+        assert 'matrix="$(reconciler shards --output json)"' in listing["run"]  # a failure fails the step
+        (job,) = [j for j in workflow["jobs"].values() if "strategy" in j]
+        assert job["needs"] == "shards"
+        assert job["strategy"] == {"fail-fast": False, "matrix": "${{ fromJSON(needs.shards.outputs.matrix) }}"}
+        (use,) = [s for s in job["steps"] if s.get("uses") == ACTION_PIN]
+        assert use["with"]["shard"] == "${{ matrix.shard }}"
+        assert workflow["permissions"] == {"contents": "read"}
+        check_pins(matrix_workflows()[name])
+    assert workflows["plan"][True] == ["pull_request", "merge_group"]
+    assert workflows["plan"]["jobs"]["plan"]["if"] == "always()"  # the check to require, always reported
+    apply = workflows["apply"]["jobs"]["apply"]
+    assert "concurrency" not in workflows["apply"]
+    assert apply["concurrency"] == {"group": "reconciler-apply-${{ matrix.shard }}", "cancel-in-progress": False}
+    assert apply["environment"] == "reconciler-apply"
+    assert "environment" not in workflows["apply"]["jobs"]["shards"]
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="actionlint needs a git repository")
+def test_the_matrix_workflows_pass_actionlint_and_pinned_to_shas_zizmor(tmp_path: Path) -> None:
+    folder = tmp_path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    shutil.copy(ROOT / ".github" / "zizmor.yml", tmp_path / ".github")
+    for name, text in matrix_workflows().items():
+        (folder / f"{name}.yml").write_text(text, encoding="utf-8")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=60)
+    assert run_actionlint(tmp_path, sorted(folder.glob("*.yml"))) == []
+    for path in folder.glob("*.yml"):
+        path.write_text(pinned_to_shas(path.read_text(encoding="utf-8")), encoding="utf-8")
+    assert run_zizmor(tmp_path) == []

@@ -40,6 +40,7 @@ pytestmark = pytest.mark.skipif(BASH is None, reason="the action's scripts are b
 EXERCISED = {
     ("plan", "validate", ()),
     ("plan", "plan", ()),
+    ("apply", "validate", ()),
     ("apply", "apply", ("--yes",)),
     ("drift", "plan", ()),
     ("ci", "plan", ()),
@@ -194,6 +195,15 @@ def test_push_to_main_applies_and_summarises(workspace: Path, emulator: Emulator
     assert job.summary.read_text(encoding="utf-8") == (
         result + "### No changes: the live account matches the manifests.\n"
     )
+
+
+def test_push_to_main_validates_before_the_shards(workspace: Path, emulator: EmulatorServer) -> None:
+    job = Job("apply", workspace, emulator)
+    assert job.run("validate").exit_code == 0
+    break_manifest(workspace)
+    validated = job.run("validate")
+    assert validated.exit_code == 1
+    assert "::error file=manifests/number-generator.yaml" in validated.stderr
 
 
 def test_a_failed_apply_fails_the_job(workspace: Path, make_emulator: Callable[..., EmulatorServer]) -> None:

@@ -125,9 +125,14 @@ def test_a_fork_is_not_planned_with_aws_credentials_either(tmp_path: Path) -> No
 
 def test_each_auth_has_its_credentials_step() -> None:
     """The AWS step assumes the role AWS_ROLE_ARN names, only when the mode chose it."""
-    for workflow in ("plan", "apply", "drift"):
+    # plan's matrix jobs read the mode the first job chose.
+    for workflow, mode in (
+        ("plan", "needs.shards.outputs"),
+        ("apply", "steps.mode.outputs"),
+        ("drift", "steps.mode.outputs"),
+    ):
         step = step_named(load_workflow(workflow), "Authenticate to AWS")
-        assert step["if"] == "steps.mode.outputs.auth == 'aws'"
+        assert step["if"] == f"{mode}.auth == 'aws'"
         assert step["uses"].startswith("aws-actions/configure-aws-credentials@")
         assert step["with"]["role-to-assume"] == "${{ secrets.AWS_ROLE_ARN }}"
 

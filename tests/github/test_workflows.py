@@ -244,29 +244,63 @@ def test_plan_skips_the_live_account_for_forks_and_without_credentials() -> None
         "github.event.pull_request.head.repo.full_name != github.repository }}"
     )
     assert "GITHUB_STEP_SUMMARY" in mode["run"] and "exit 1" not in mode["run"]
-    for prefix in ("Plan", "Authenticate"):
-        assert "steps.mode.outputs" in step_named(workflow, prefix)["if"]
-    # Only the plan step, with credentials, may reach the API; the rest never does.
-    assert step_named(workflow, "Plan")["if"] == "${{ !cancelled() && steps.mode.outputs.plan == 'true' }}"
+    # The shards are listed, and so the matrix of plans exists, only when the mode says plan.
+    assert step_named(workflow, "List the shards")["if"] == "${{ !cancelled() && steps.mode.outputs.plan == 'true' }}"
+    first = workflow["jobs"]["shards"]
+    assert first["outputs"]["matrix"] == "${{ steps.shards.outputs.matrix }}"
+    assert first["outputs"]["auth"] == "${{ steps.mode.outputs.auth }}"
+    matrix = workflow["jobs"]["shard"]
+    assert matrix["if"] == "${{ !cancelled() && needs.shards.outputs.matrix != '' }}"
+    # Only the matrix's plan step, with credentials, may reach the API; the rest never does.
+    for prefix in ("Authenticate to Google", "Authenticate to AWS"):
+        assert "needs.shards.outputs.auth ==" in step_named(workflow, prefix)["if"]
+    assert "secrets." not in str(first["steps"][0]) + str(step_named(workflow, "Validate"))
+
+
+def test_plan_runs_a_matrix_of_shards_and_one_check_to_require() -> None:
+    workflow = load_workflow("plan")
+    assert list(workflow["jobs"]) == ["shards", "shard", "plan"]
+    matrix = workflow["jobs"]["shard"]
+    assert matrix["needs"] == "shards"
+    assert matrix["strategy"] == {"fail-fast": False, "matrix": "${{ fromJSON(needs.shards.outputs.matrix) }}"}
+    plan = step_named(workflow, "Plan the shard")
+    assert plan["with"]["shard"] == "${{ matrix.shard }}"
+    # Each shard's saved plan is an artifact of its own (names must differ within a run).
+    (upload,) = steps_using(workflow, "actions/upload-artifact")
+    assert upload["with"]["name"].endswith("-${{ matrix.shard }}")
+    # The required check keeps the name `plan` whatever the shards, and always reports.
+    check = workflow["jobs"]["plan"]
+    assert (check["needs"], check["if"], check["permissions"]) == (["shards", "shard"], "always()", {})
+    env = step_named(workflow, "Every shard planned")["env"]
+    assert env == {"SHARDS": "${{ needs.shards.result }}", "PLANS": "${{ needs.shard.result }}"}
 
 
 def test_secrets_reach_only_the_steps_that_need_them() -> None:
     for name in ("plan", "apply", "drift"):
         workflow = load_workflow(name)
-        assert "env" not in next(iter(workflow["jobs"].values()))
+        assert all("env" not in job for job in workflow["jobs"].values())
         assert "secrets." not in str(workflow.get("env", {}))
 
 
-def test_apply_runs_on_main_one_at_a_time_in_an_environment() -> None:
+def test_apply_runs_on_main_one_shard_at_a_time_in_an_environment() -> None:
     workflow = load_workflow("apply")
     assert workflow["on"]["push"]["branches"] == ["main"]
     assert set(workflow["on"]["push"]["paths"]) >= GITOPS_PATHS
-    # One fixed group for every run: queued, never cancelled, never overlapping.
-    assert workflow["concurrency"] == {"group": "reconciler-apply", "cancel-in-progress": False}
-    (job,) = workflow["jobs"].values()
+    # No group for the whole run: two shards apply at once.
+    assert "concurrency" not in workflow
+    assert list(workflow["jobs"]) == ["shards", "apply"]
+    shards, job = workflow["jobs"]["shards"], workflow["jobs"]["apply"]
+    # Listing the shards reads the repository only: no environment, no secrets, no write.
+    assert "environment" not in shards and shards["permissions"] == {"contents": "read"}
+    assert "secrets." not in str(shards)
+    assert shards["outputs"] == {"matrix": "${{ steps.shards.outputs.matrix }}"}
+    # A group a shard: queued, never cancelled, never overlapping with itself.
+    assert job["concurrency"] == {"group": "reconciler-apply-${{ matrix.shard }}", "cancel-in-progress": False}
+    assert job["strategy"] == {"fail-fast": False, "matrix": "${{ fromJSON(needs.shards.outputs.matrix) }}"}
     assert job["environment"] == "reconciler-apply"  # scoped secrets, optional approval
-    (use,) = action_uses("apply")
-    assert (use.command, use.args, use.comment) == ("apply", ("--yes",), "true")
+    uses = action_uses("apply")
+    assert [(u.command, u.args, u.comment) for u in uses] == [("validate", (), "false"), ("apply", ("--yes",), "true")]
+    assert step_named(workflow, "Apply the shard")["with"]["shard"] == "${{ matrix.shard }}"
 
 
 def test_drift_runs_on_a_schedule_and_by_hand_and_keeps_one_issue_with_gh() -> None:
