@@ -16,8 +16,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from reconciler.apply.progress import Reporter
+from reconciler.apply.progress import Progress, Reporter
 from reconciler.client.errors import ApiError
+from reconciler.client.pacing import QuotaWaits
 from reconciler.client.retry import is_transient
 
 MAX_FAILED_POLLS = 5
@@ -49,6 +50,16 @@ class Waiter:
         # Event.wait doubles as an interruptible sleep.
         if self.stop.wait(seconds):
             raise Stopped()
+
+    def quota(self, model_id: str) -> QuotaWaits:
+        """How a create paced to the service's quota waits (reconciler/client/pacing.py):
+        on this waiter's clock and stop, within its timeout, each wait shown as
+        the model's progress ("waiting for quota: ...")."""
+
+        def report(stage: str, elapsed: float) -> None:
+            self.reporter.progress(Progress(model_id=model_id, stage=stage, elapsed=elapsed))
+
+        return QuotaWaits(clock=self.clock, sleep=self.pause, timeout=self.timeout, report=report)
 
     def poll(self, look: Callable[[float], bool], what: str, *, wait_first: bool = False) -> None:
         """Call `look(elapsed)` until it says done, sleeping a growing interval

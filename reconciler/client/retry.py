@@ -8,7 +8,9 @@ Retried: no answer at all, 429, 500, 502, 503 and 504. Everything else (a 404,
 a 400, a 409) is an answer that another try would only repeat. Calls that
 must not run twice are resent only when the server surely did not process
 them: the connection was never made, or Google's front end answered 429
-(rate limiting happens before the request reaches the service).
+(rate limiting happens before the request reaches the service). A create
+paced to a service's quota is not resent after a 429 here: its backend waits
+for the quota through the apply's waiter (pacing.py), reported as such.
 """
 
 from __future__ import annotations
@@ -34,10 +36,14 @@ def is_transient(error: ApiError) -> bool:
     return isinstance(error, TransportError) or error.http_status in RETRYABLE_HTTP_STATUSES
 
 
+def never_sent(error: ApiError) -> bool:
+    """Whether the request never reached the server: the connection was never made."""
+    return isinstance(error, TransportError) and not error.sent
+
+
 def never_processed(error: ApiError) -> bool:
     """Whether the server surely did nothing with the request: safe to resend anything."""
-    never_arrived = isinstance(error, TransportError) and not error.sent
-    return never_arrived or error.http_status == 429
+    return never_sent(error) or error.http_status == 429
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from reconciler.client.errors import (
     excerpt,
 )
 from reconciler.client.reading import AnswerTimedOut, read_body
-from reconciler.client.retry import RetryPolicy, is_transient, never_processed
+from reconciler.client.retry import RetryPolicy, is_transient, never_processed, never_sent
 from reconciler.client.slow import SlowNotices
 from reconciler.model.secrets import REDACTED, scrub
 
@@ -63,6 +63,11 @@ class Resend(Enum):
     """Idempotent calls: after no answer, 429, 500, 502, 503 or 504."""
     IF_NEVER_PROCESSED = "if never processed"
     """Calls that must not run twice: only after no connection at all, or a 429."""
+    IF_NEVER_SENT = "if never sent"
+    """Calls that must not run twice and are paced to a quota by their caller: only
+    after no connection at all. A 429 goes to the caller at once, which waits for
+    the quota through the apply's waiter (reconciler/client/pacing.py) instead of
+    a backoff of its own here."""
 
 
 def new_session(pool_size: int) -> requests.Session:
@@ -76,6 +81,13 @@ def new_session(pool_size: int) -> requests.Session:
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
+
+
+_RETRY_IF = {
+    Resend.IF_TRANSIENT: is_transient,
+    Resend.IF_NEVER_PROCESSED: never_processed,
+    Resend.IF_NEVER_SENT: never_sent,
+}
 
 
 class Transport:
@@ -148,7 +160,7 @@ class Transport:
         `headers` are sent besides ours; a status in `accept` (308) is an
         answer, not an error."""
         what = f"{method} /{path}"
-        retry_if = is_transient if resend is Resend.IF_TRANSIENT else never_processed
+        retry_if = _RETRY_IF[resend]
         return self.retry.run(
             lambda: self._attempt(method, path, params, body, what, media, headers, accept),
             what=what,

@@ -37,6 +37,7 @@ from reconciler.emulator.gcs.surface import StorageSurface
 from reconciler.emulator.gemini.surface import GeminiSurface
 from reconciler.emulator.ids import IdMaker
 from reconciler.emulator.json_input import parse_json
+from reconciler.emulator.quota import SubmissionQuota
 from reconciler.emulator.routing import Endpoint, RouteTable
 from reconciler.emulator.s3.surface import S3Surface
 from reconciler.emulator.settings import TuningSettings
@@ -85,6 +86,7 @@ class EmulatorApp:
         latency_seconds: float,
         clock: Callable[[], float],
         sleep: Callable[[float], None],
+        quota: SubmissionQuota | None = None,
     ) -> None:
         self.store = store
         self.ids = ids
@@ -93,13 +95,17 @@ class EmulatorApp:
         self.clock = clock
         self.sleep = sleep
         self.gemini = GeminiSurface(store, ids, tuning)
-        self.vertex = VertexSurface(store, ids, tuning)
+        # One quota on tuning-job submissions, each surface counting its own scopes.
+        self.quota = quota or SubmissionQuota()
+        self.vertex = VertexSurface(store, ids, tuning, self.quota)
         # The datasets' faults (upload_corruptions, broken_chunks) are armed with the
         # Vertex ones: they exist for its uploads.
         self.gcs = StorageSurface(store, ids, self.vertex.faults)
-        self.bedrock = BedrockSurface(store, ids, tuning)
+        self.bedrock = BedrockSurface(store, ids, tuning, self.quota)
         self.s3 = S3Surface(store, ids)
-        self.control = Control(store, tuning, faults, resets=[self.vertex.faults.reset, self.bedrock.faults.reset])
+        self.control = Control(
+            store, tuning, faults, resets=[self.vertex.faults.reset, self.bedrock.faults.reset], quota=self.quota
+        )
         self.routes = RouteTable(
             (
                 *self.gemini.routes(),

@@ -16,6 +16,7 @@ from reconciler.emulator.calls import Call, Reply
 from reconciler.emulator.errors import invalid_argument, not_found
 from reconciler.emulator.faults import FaultSettings, LostAnswers
 from reconciler.emulator.holds import MAX_WAIT_SECONDS, Hold, Holds
+from reconciler.emulator.quota import SubmissionQuota
 from reconciler.emulator.routing import Route, control
 from reconciler.emulator.settings import VERTEX_FAILURES, TuningSettings
 from reconciler.emulator.store import Store
@@ -25,9 +26,15 @@ TUNING_FIELDS = ("step_seconds", "fail_rate", "fail_ids", "vertex_failure")
 
 class Control:
     def __init__(
-        self, store: Store, tuning: TuningSettings, faults: FaultSettings, resets: Iterable[Callable[[], None]] = ()
+        self,
+        store: Store,
+        tuning: TuningSettings,
+        faults: FaultSettings,
+        resets: Iterable[Callable[[], None]] = (),
+        quota: SubmissionQuota | None = None,
     ) -> None:
         self.store = store
+        self.quota = quota or SubmissionQuota()
         self.tuning = tuning
         self.faults = faults
         self._initial_faults = faults
@@ -57,6 +64,8 @@ class Control:
             control("POST", "/_internal/holds", self.add_hold),
             control("GET", "/_internal/holds/<id:hold_id>", self.get_hold, "arrived", "waitSeconds"),
             control("POST", "/_internal/holds/<id:hold_id>:release", self.release_hold),
+            control("GET", "/_internal/quota", self.get_quota),
+            control("POST", "/_internal/quota", self.set_quota),
             control("GET", "/_internal/lost-answers", self.get_lost_answers),
             control("POST", "/_internal/lost-answers", self.add_lost_answer),
             control("DELETE", "/_internal/lost-answers", self.clear_lost_answers),
@@ -73,6 +82,7 @@ class Control:
             reset()
         self.holds.release_all()
         self.lost_answers.clear()
+        self.quota.reset()
         for name, value in vars(self._initial_tuning).items():
             setattr(self.tuning, name, value)
         self.reset_requests(call)
@@ -114,6 +124,15 @@ class Control:
         self.tuning.fail_ids = frozenset(fail_ids)
         self.tuning.vertex_failure = vertex_failure
         return 200, _tuning_json(self.tuning)
+
+    def get_quota(self, call: Call) -> Reply:
+        return 200, self.quota.to_json()
+
+    def set_quota(self, call: Call) -> Reply:
+        """The submission quota: {tuning_submissions_per_minute} (0: off), per project and
+        location on Vertex AI, per account and region on Bedrock (quota.py)."""
+        self.quota.update(call.body)
+        return 200, self.quota.to_json()
 
     def list_holds(self, call: Call) -> Reply:
         return 200, {"holds": [hold.to_json() for hold in self.holds.all()]}

@@ -20,6 +20,7 @@ from reconciler.emulator.faults import FaultSettings
 from reconciler.emulator.gcs.service import seed_bucket
 from reconciler.emulator.holds import Hold
 from reconciler.emulator.ids import IdMaker
+from reconciler.emulator.quota import SubmissionQuota
 from reconciler.emulator.s3.resources import seed_bucket as seed_s3_bucket
 from reconciler.emulator.settings import VERTEX_FAILURES, TuningSettings
 from reconciler.emulator.store import MEMORY, Store, open_store
@@ -49,6 +50,11 @@ class EmulatorOptions:
     # `aws_region`; kept if the state has them already.
     s3_buckets: tuple[str, ...] = ()
     aws_region: str = "us-east-1"
+    # A quota on tuning-job submissions: at most this many in any 60 s of the
+    # emulator's clock, per project and location (Vertex AI: 429
+    # RESOURCE_EXHAUSTED) and per account and region (Bedrock: 429
+    # ThrottlingException); 0 is off. /_internal/quota changes it.
+    tuning_submissions_per_minute: int = 0
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -93,6 +99,7 @@ class EmulatorServer:
             latency_seconds=options.latency_seconds,
             clock=clock,
             sleep=sleep,
+            quota=SubmissionQuota(options.tuning_submissions_per_minute),
         )
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None

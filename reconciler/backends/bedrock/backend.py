@@ -28,6 +28,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from reconciler.apply.backend import CannotAdopt, ChangeFailed, Tuned
@@ -72,6 +73,7 @@ from reconciler.backends.bedrock.tags import (
     text_tags,
 )
 from reconciler.client.errors import ApiError, Conflict, InvalidArgument, NotFound
+from reconciler.client.pacing import Pacer, QuotaExhausted
 from reconciler.client.retry import RetryPolicy, is_transient
 from reconciler.loader.checks import BackendChecks
 from reconciler.model.desired import Desired, DesiredModel
@@ -141,6 +143,9 @@ class BedrockBackend:
         self._deployment: dict[str, str] = {}  # key -> the deployment its last create or wait made
         self.uploads = 0  # objects this backend uploaded (tests: a second apply uploads nothing)
         self.run = secrets.token_hex(8)  # this apply, in the RUN tag of each job it sends
+        # One account and region, one quota: every create of this backend's workers
+        # takes its turn here (bedrock.maxCreatesPerMinute).
+        self.pacer = Pacer(settings.max_creates_per_minute, setting="bedrock.maxCreatesPerMinute")
 
     def manifest_problems(self, manifest: TunedModelManifest) -> Iterable[tuple[tuple[str, ...], str]]:
         found: BackendChecks = checks(self.settings)
@@ -265,7 +270,7 @@ class BedrockBackend:
         job, attempt = self._earlier_attempts(model.id, inputs)
         found = job is not None
         if job is None:
-            job = self._start(model, inputs, attempt, source, training, validation)
+            job = self._start(model, inputs, attempt, source, training, validation, waiter)
             # A concurrent apply's create of the same token may have made it first.
             found = self.client.tags(str(job["jobArn"])).get(RUN) != self.run
         return self._await(model, job, waiter, found=found, deploy=self.deploys(base))
@@ -334,9 +339,18 @@ class BedrockBackend:
                 self._stop_and_wait(job, waiter)
 
     def _start(
-        self, model: DesiredModel, inputs: str, attempt: int, source: str, training: str, validation: str
+        self,
+        model: DesiredModel,
+        inputs: str,
+        attempt: int,
+        source: str,
+        training: str,
+        validation: str,
+        waiter: Waiter,
     ) -> dict[str, Any]:
-        """CreateModelCustomizationJob with this attempt's names and token."""
+        """CreateModelCustomizationJob with this attempt's names and token, paced to
+        the account's quota in the region; a throttled create (nothing made)
+        waits for it and is sent again, with the same token."""
         name = names.resource_name(model.id, inputs, attempt)
         ownership = ownership_for(model, untested=gated(model))
         fields = self._field_tags(model)
@@ -365,7 +379,9 @@ class BedrockBackend:
         if validation:
             request["validationDataConfig"] = {"validators": [{"s3Uri": validation}]}
         try:
-            arn = self.client.create_job(request)
+            arn = self.pacer.submit(partial(self.client.create_job, request), waiter.quota(model.id))
+        except QuotaExhausted as error:
+            raise ChangeFailed(str(error)) from error
         except (Conflict, InvalidArgument) as error:
             if "exist" not in error.message.lower():
                 raise ChangeFailed(f"the customization job was refused: {error}") from error

@@ -15,7 +15,8 @@ never need it, and without it the error names the extra.
   path-style (what an emulator serves).
 - **Retries** are ours, not botocore's (its retries are turned off): the
   project's `RetryPolicy`, with its injected clock and sleep, resends what is
-  transient (throttling, 5xx, no answer). Every call sent again is safe to
+  transient (throttling, 5xx, no answer), except a throttled create, which
+  the backend waits out paced to the quota. Every call sent again is safe to
   send again: creates carry a clientRequestToken (Bedrock's idempotency
   token), a delete that finds nothing is done, an S3 PUT of a content-addressed
   name is the same bytes.
@@ -50,6 +51,7 @@ from reconciler.client.errors import (
     Unavailable,
     UnexpectedResponse,
 )
+from reconciler.client.pacing import is_quota_refusal
 from reconciler.client.retry import RetryPolicy, is_transient
 from reconciler.model.errors import UserError
 
@@ -181,6 +183,10 @@ def _answered(response: Mapping[str, Any], request: str) -> ApiError:
     )
 
 
+def _transient_unthrottled(error: ApiError) -> bool:
+    return is_transient(error) and not is_quota_refusal(error)
+
+
 def plain(value: Any) -> Any:
     """An answer as plain JSON-like values: timestamps as ISO 8601 strings in
     UTC (which sort as they happened), everything else as it is."""
@@ -272,8 +278,10 @@ class BedrockClient:
 
     # --- the one way a call is made ------------------------------------------------------
 
-    def call(self, client: Any, operation: str, **params: Any) -> dict[str, Any]:
-        """`client.<operation>(**params)`, retried while transient, its answer plain."""
+    def call(
+        self, client: Any, operation: str, *, retry_if: Callable[[ApiError], bool] = is_transient, **params: Any
+    ) -> dict[str, Any]:
+        """`client.<operation>(**params)`, retried while `retry_if` (transient), its answer plain."""
         method: Callable[..., dict[str, Any]] = getattr(client, operation)
         what = f"{client.meta.service_model.service_name} {operation}"
 
@@ -285,7 +293,7 @@ class BedrockClient:
                     raise api_error(error, what) from error
                 raise
 
-        answer = self.retry.run(attempt, what=what, retry_if=is_transient)
+        answer = self.retry.run(attempt, what=what, retry_if=retry_if)
         return dict(plain(answer))
 
     def pages(self, client: Any, operation: str, items: str, **params: Any) -> Iterator[dict[str, Any]]:
@@ -317,7 +325,10 @@ class BedrockClient:
         return self.call(self.bedrock, "get_model_customization_job", jobIdentifier=identifier)
 
     def create_job(self, request: Mapping[str, Any]) -> str:
-        return str(self.call(self.bedrock, "create_model_customization_job", **request)["jobArn"])
+        """Resent (same token) while transient, but for throttling: the backend waits
+        that out itself, paced to the account's quota (reconciler/client/pacing.py)."""
+        answer = self.call(self.bedrock, "create_model_customization_job", retry_if=_transient_unthrottled, **request)
+        return str(answer["jobArn"])
 
     def stop_job(self, identifier: str) -> None:
         self.call(self.bedrock, "stop_model_customization_job", jobIdentifier=identifier)

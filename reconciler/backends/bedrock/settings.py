@@ -34,6 +34,14 @@ S3_URI_MAX = 1024
 # What a dataset's object name adds under `datasets`: `/`, 64 hex digits and `.jsonl`.
 OBJECT_NAME_LENGTH = 1 + 64 + len(".jsonl")
 DATASETS_MAX = S3_URI_MAX - OBJECT_NAME_LENGTH
+# Our choice: no rate of CreateModelCustomizationJob is documented in the sources
+# at hand (the AWS quotas pages list inference quotas per model, and the
+# customization quotas we found are counts of jobs, not a rate; botocore's
+# service model has none). 60 a minute, Vertex AI's documented figure, is far
+# above what a repository of models submits, and a ThrottlingException from a
+# lower real limit is waited out (reconciler/client/pacing.py) either way.
+DEFAULT_MAX_CREATES_PER_MINUTE = 60
+MAX_CREATES_PER_MINUTE = 100_000
 
 _REGION_WORDS = (
     "must be an AWS Region code such as us-east-1 or us-west-2: lowercase words joined by '-', then a number"
@@ -106,6 +114,16 @@ class BedrockSettings(Strict):
         default_factory=dict,
         description="Base models to add to the shipped catalogue (like an entry it has), "
         "or new facts about its entries, by model id.",
+    )
+
+    max_creates_per_minute: int = Field(
+        DEFAULT_MAX_CREATES_PER_MINUTE,
+        ge=0,
+        le=MAX_CREATES_PER_MINUTE,
+        strict=True,
+        description="At most this many customization jobs are submitted in any minute, shared by the "
+        "workers (60 by default: Amazon Bedrock documents no rate for CreateModelCustomizationJob); "
+        "0 turns the pacing off. A create refused with ThrottlingException waits and tries again either way.",
     )
 
     @field_validator("region")

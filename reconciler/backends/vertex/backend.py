@@ -13,6 +13,7 @@ import os
 import secrets
 from collections.abc import Callable, Collection, Mapping
 from contextlib import suppress
+from functools import partial
 from typing import Any
 
 from reconciler.apply.backend import CannotAdopt, ChangeFailed, Tuned
@@ -65,6 +66,7 @@ from reconciler.client.auth import (
     load_default_credentials,
 )
 from reconciler.client.errors import ApiError, CredentialsError, FailedPrecondition, NotFound
+from reconciler.client.pacing import Pacer, QuotaExhausted
 from reconciler.client.retry import is_transient
 from reconciler.loader.checks import BackendChecks
 from reconciler.model.desired import Desired, DesiredModel
@@ -126,6 +128,9 @@ class VertexBackend:
         self.settings = settings
         self.marker = marker or LabelMarker()
         self.locks = locks or Locks(client, settings.bucket, settings.prefix)
+        # One project and location, one quota: every create of this backend's
+        # workers takes its turn here (vertex.maxCreatesPerMinute).
+        self.pacer = Pacer(settings.max_creates_per_minute, setting="vertex.maxCreatesPerMinute")
         self._generation: dict[str, dict[str, Any]] = {}  # key -> generationConfig for smoke tests
         self._endpoint: dict[str, str] = {}  # key -> serving endpoint, from the last create or wait
         self.uploads = 0  # objects this backend uploaded (tests: a second apply uploads nothing)
@@ -337,7 +342,11 @@ class VertexBackend:
             attempt = secrets.token_hex(4)
             body = self._job_body(model, dataset_uri, attempt, source, validation_uri)
             try:
-                return self.client.create_tuning_job(body)
+                # Paced to the project's quota; a 429 (nothing made) waits for it
+                # and is sent again there, so what reaches here is answered or ambiguous.
+                return self.pacer.submit(partial(self.client.create_tuning_job, body), waiter.quota(model.id))
+            except QuotaExhausted as error:
+                raise ChangeFailed(str(error)) from error
             except ApiError as error:
                 if not is_transient(error):
                     raise ChangeFailed(f"the tuning job was refused: {error}") from error

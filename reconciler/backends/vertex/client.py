@@ -170,7 +170,8 @@ class VertexClient:
         return self._call("GET", self._v(name))
 
     def create_tuning_job(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self._call("POST", self._collection("tuningJobs"), body=body, resend=Resend.IF_NEVER_PROCESSED)
+        # A 429 is the backend's to wait out (its Pacer, on the apply's waiter), not a backoff here.
+        return self._call("POST", self._collection("tuningJobs"), body=body, resend=Resend.IF_NEVER_SENT)
 
     def cancel_tuning_job(self, name: str) -> None:
         self._call("POST", f"{self._v(name)}:cancel", body={})

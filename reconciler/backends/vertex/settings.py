@@ -88,6 +88,8 @@ class BaseModelEntry(Strict):
 
 
 DEFAULT_RETIREMENT_NOTICE_DAYS = 30
+DEFAULT_MAX_CREATES_PER_MINUTE = 60
+MAX_CREATES_PER_MINUTE = 100_000
 
 
 class VertexSettings(Strict):
@@ -110,6 +112,20 @@ class VertexSettings(Strict):
         le=3650,
         strict=True,
         description="plan notes a live model whose base model retires within this many days.",
+    )
+
+    # The documented default quota: 60 job submissions a minute per project and
+    # region (Vertex AI's quotas page, "resource CRUD 600/min, job/LRO submissions
+    # 60/min"; ../shared/reference/vertex-ai-tuning.md §6 and
+    # gates-billing-bedrock.md §2). A project granted more may raise it.
+    max_creates_per_minute: int = Field(
+        DEFAULT_MAX_CREATES_PER_MINUTE,
+        ge=0,
+        le=MAX_CREATES_PER_MINUTE,
+        strict=True,
+        description="At most this many tuning jobs are submitted in any minute, shared by the workers "
+        "(Vertex AI's quota: 60 a minute per project and region); 0 turns the pacing off. "
+        "A create refused for quota (429) waits and tries again either way.",
     )
 
     @property

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.emulator.aws import ACCOUNT
 from reconciler.emulator.bedrock import catalog, dataset, errors, names, render, shapes
 from reconciler.emulator.bedrock.listing import page
 from reconciler.emulator.bedrock.resources import EXAMPLES, JOBS, MODELS, OPEN, Bedrock, region_of, serialized
@@ -38,8 +39,12 @@ class JobService:
 
     @serialized
     def create_job(self, call: Call) -> Reply:
-        body = shapes.parse(call.body, shapes.CREATE_JOB)
         region = region_of(call)
+        # The submission quota (off unless asked for), per account and region, at
+        # the front end: before the body is read, a refused create makes nothing.
+        if self.bedrock.quota.admit(("bedrock", ACCOUNT, region), call.now) is not None:
+            raise errors.throttling()
+        body = shapes.parse(call.body, shapes.CREATE_JOB)
         self.bedrock.settle(call.now)
         token = body.get("clientRequestToken")
         earlier = self.bedrock.made_by(region, OPERATION, token)

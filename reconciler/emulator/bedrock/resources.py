@@ -26,6 +26,7 @@ from reconciler.emulator.bedrock.faults import BedrockFaults
 from reconciler.emulator.bedrock.timeline import COMPLETED, phase
 from reconciler.emulator.calls import Call, Reply
 from reconciler.emulator.ids import IdMaker
+from reconciler.emulator.quota import SubmissionQuota
 from reconciler.emulator.settings import TuningSettings
 from reconciler.emulator.store import Document, DocumentChange, Store
 
@@ -40,11 +41,14 @@ MAX_TAGS = 50
 class Bedrock:
     """What the Bedrock services share: store, ids, tuning speed, faults, one lock."""
 
-    def __init__(self, store: Store, ids: IdMaker, tuning: TuningSettings) -> None:
+    def __init__(
+        self, store: Store, ids: IdMaker, tuning: TuningSettings, quota: SubmissionQuota | None = None
+    ) -> None:
         self.store = store
         self.ids = ids
         self.tuning = tuning
         self.faults = BedrockFaults()
+        self.quota = quota or SubmissionQuota()  # customization-job submissions, per account and region
         self.lock = threading.RLock()
 
     @contextlib.contextmanager

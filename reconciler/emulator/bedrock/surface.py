@@ -20,6 +20,7 @@ from reconciler.emulator.bedrock.runtime import RuntimeService
 from reconciler.emulator.bedrock.tags import TagService
 from reconciler.emulator.calls import Call, Reply
 from reconciler.emulator.ids import IdMaker
+from reconciler.emulator.quota import SubmissionQuota
 from reconciler.emulator.routing import Route, aws, control
 from reconciler.emulator.settings import TuningSettings
 from reconciler.emulator.sigv4 import Problem
@@ -33,8 +34,10 @@ DEPLOYMENTS = "/model-customization/custom-model-deployments"
 class BedrockSurface:
     service = "bedrock"  # the signing name of the control plane and of the runtime
 
-    def __init__(self, store: Store, ids: IdMaker, tuning: TuningSettings) -> None:
-        self.bedrock = Bedrock(store, ids, tuning)
+    def __init__(
+        self, store: Store, ids: IdMaker, tuning: TuningSettings, quota: SubmissionQuota | None = None
+    ) -> None:
+        self.bedrock = Bedrock(store, ids, tuning, quota)
         self.jobs = JobService(self.bedrock)
         self.models = CustomModelService(self.bedrock)
         self.deployments = DeploymentService(self.bedrock)

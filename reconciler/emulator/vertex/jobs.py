@@ -71,6 +71,10 @@ class TuningJobService:
     @serialized
     def create_tuning_job(self, call: Call, project: str, location: str) -> Reply:
         where = parent_of(project, location)
+        # The submission quota (off unless asked for), per project and location,
+        # before anything is read: a refused create makes nothing.
+        if self.vertex.quota.admit(("vertex", project, location), call.now) is not None:
+            raise submission_quota_exceeded(project, location, self.vertex.quota.per_minute)
         self.vertex.settle(call.now)
         body = parse(call.body, TUNING_JOB, "tuning_job")
         job = self._new_job(call, where, body)
@@ -291,6 +295,34 @@ def _hyper_parameters(sent: dict[str, Any], base: TunableModel) -> dict[str, Any
     elif size not in base.adapter_sizes:
         raise invalid_argument(ADAPTER_SIZE_MESSAGE)
     return {"epochCount": epochs, "learningRateMultiplier": multiplier, "adapterSize": size}
+
+
+def submission_quota_exceeded(project: str, location: str, per_minute: int) -> ApiError:
+    """429 RESOURCE_EXHAUSTED, as Google's front end refuses a request over a
+    quota: the google.rpc.Status envelope with an ErrorInfo naming the quota.
+    [infer] the wording and the metadata's values: the shape is Google's quota
+    error's (ErrorInfo, reason RATE_LIMIT_EXCEEDED); no refusal of CreateTuningJob
+    is recorded."""
+    metric = "aiplatform.googleapis.com/tuning_job_submissions"
+    return ApiError(
+        "RESOURCE_EXHAUSTED",
+        f"Quota exceeded for quota metric '{metric}' and limit 'tuning job submissions per minute per region' "
+        f"of service 'aiplatform.googleapis.com' for consumer 'projects/{project}' in {location}.",
+        details=[
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "RATE_LIMIT_EXCEEDED",
+                "domain": "googleapis.com",
+                "metadata": {
+                    "service": "aiplatform.googleapis.com",
+                    "consumer": f"projects/{project}",
+                    "quota_metric": metric,
+                    "quota_location": location,
+                    "quota_limit_value": str(per_minute),
+                },
+            }
+        ],
+    )
 
 
 def _not_jsonl(fields: list[str]) -> ApiError:

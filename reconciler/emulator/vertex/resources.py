@@ -19,6 +19,7 @@ from typing import Any
 from reconciler.emulator.calls import Reply
 from reconciler.emulator.errors import ApiError, invalid_argument, not_found
 from reconciler.emulator.ids import IdMaker
+from reconciler.emulator.quota import SubmissionQuota
 from reconciler.emulator.settings import TuningSettings
 from reconciler.emulator.store import Document, Store
 from reconciler.emulator.vertex import render
@@ -46,11 +47,14 @@ MAX_LABELS = 64
 class Vertex:
     """What the Vertex services share: store, ids, tuning speed, faults, one settle lock."""
 
-    def __init__(self, store: Store, ids: IdMaker, tuning: TuningSettings) -> None:
+    def __init__(
+        self, store: Store, ids: IdMaker, tuning: TuningSettings, quota: SubmissionQuota | None = None
+    ) -> None:
         self.store = store
         self.ids = ids
         self.tuning = tuning
         self.faults = VertexFaults()
+        self.quota = quota or SubmissionQuota()  # tuning-job submissions, per project and location
         # Every read-modify-write of a Vertex document, and every settle, holds this lock
         # (through `exclusive`): a settle adds versions and deployments to Models that a
         # PATCH may be changing.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from reconciler.emulator.calls import Call, Reply
 from reconciler.emulator.ids import IdMaker
+from reconciler.emulator.quota import SubmissionQuota
 from reconciler.emulator.routing import PAGED, Route, api, control
 from reconciler.emulator.settings import TuningSettings
 from reconciler.emulator.store import Store
@@ -23,8 +24,10 @@ LIST = (*PAGED, "filter", "orderBy", "readMask")
 
 
 class VertexSurface:
-    def __init__(self, store: Store, ids: IdMaker, tuning: TuningSettings) -> None:
-        self.resources = Vertex(store, ids, tuning)
+    def __init__(
+        self, store: Store, ids: IdMaker, tuning: TuningSettings, quota: SubmissionQuota | None = None
+    ) -> None:
+        self.resources = Vertex(store, ids, tuning, quota)
         self.jobs = TuningJobService(self.resources)
         self.registry = RegistryService(self.resources)
 
