@@ -111,7 +111,7 @@ def test_a_create_interrupted_after_the_job_started_is_waited_for(service: MotoS
     backend, model, _ = _one(service, tmp_path)
     source, _ = backend._source_of(model)
     inputs = "\n".join((ownership_for(model).fingerprint, "20", source, "FINE_TUNING"))
-    backend._start(model, inputs, 1, source, backend.upload(model, catalogued()), "")
+    backend._start(model, inputs, 1, source, backend.upload(model, catalogued()), "", waiter(service))
     live = backend.find("numbers")
     assert live is not None and live.state is LiveState.CREATING
     tuned = connect(service, load(tmp_path)).create(model, waiter(service))
@@ -130,14 +130,23 @@ def test_a_create_interrupted_before_its_deployment_is_finished_by_wait(service:
     assert live is not None and live.state is LiveState.ACTIVE and len(service.jobs()) == 1
 
 
-def test_a_throttled_create_is_sent_again_with_the_same_token(service: MotoService, tmp_path: Path) -> None:
-    """By the project's retry policy, on its injected sleep (botocore's own retries are off)."""
+def test_a_throttled_create_waits_for_quota_and_is_sent_again_with_the_same_token(
+    service: MotoService, tmp_path: Path
+) -> None:
+    """Through the apply's waiter (the Pacer), not the retry policy's sleeps: shown
+    as waiting for quota, each wait on the waiter's clock."""
     sleeps: list[float] = []
     repo = _repo(tmp_path)
     backend = connect(service, load(repo), retry=RetryPolicy(sleep=sleeps.append, random=lambda: 0.0))
     service.fail_next("CreateModelCustomizationJob", Fault(429, "ThrottlingException", times=2))
-    backend.create(load(repo).models[0], waiter(service))
-    assert service.requests()["CreateModelCustomizationJob"] == 3 and sleeps == [1.0, 2.0]
+    paced = waiter(service)
+    backend.create(load(repo).models[0], paced)
+    assert service.requests()["CreateModelCustomizationJob"] == 3 and sleeps == []
+    stages = [p.stage or "" for p in paced.reporter.progresses]  # type: ignore[attr-defined]
+    assert [s for s in stages if s.startswith("waiting for quota")] == [
+        "waiting for quota: the service refused the create (429 ThrottlingException); trying again in 2s",
+        "waiting for quota: the service refused the create (429 ThrottlingException); trying again in 4s",
+    ]
     (job,) = service.jobs()
     assert job["token"].startswith("reconciler-")
 
@@ -250,7 +259,7 @@ def test_a_replace_stops_a_run_of_the_old_inputs_first(service: MotoService, tmp
     backend, model, repo = _one(service, tmp_path)
     source, _ = backend._source_of(model)
     inputs = "\n".join((ownership_for(model).fingerprint, "20", source, "FINE_TUNING"))
-    backend._start(model, inputs, 1, source, backend.upload(model, catalogued()), "")
+    backend._start(model, inputs, 1, source, backend.upload(model, catalogued()), "", waiter(service))
     write_manifest(repo, manifest("numbers"), shift=1)
     backend.create(load(repo).models[0], waiter(service))
     assert sorted(j["status"] for j in service.jobs()) == ["Completed", "Stopped"]
@@ -273,7 +282,7 @@ def test_pruning_a_running_job_stops_it(service: MotoService, tmp_path: Path) ->
     backend, model, _ = _one(service, tmp_path)
     source, _ = backend._source_of(model)
     inputs = "\n".join((ownership_for(model).fingerprint, "20", source, "FINE_TUNING"))
-    backend._start(model, inputs, 1, source, backend.upload(model, catalogued()), "")
+    backend._start(model, inputs, 1, source, backend.upload(model, catalogued()), "", waiter(service))
     live = backend.find("numbers")
     assert live is not None and live.state is LiveState.CREATING
     backend.delete(live, waiter(service))
