@@ -83,6 +83,14 @@ RATE = click.FloatRange(0.0, 1.0)
     help="A Cloud Storage bucket that exists from the start, as in a real project "
     "(the bucket of vertex.datasets). Repeatable.",
 )
+@click.option(
+    "--tuning-quota",
+    default=0,
+    type=click.IntRange(0, 1_000_000),
+    metavar="N",
+    help="At most N tuning-job submissions a minute per project and location (Vertex AI: 429 "
+    "RESOURCE_EXHAUSTED) and per account and region (Bedrock: ThrottlingException); 0 is off.",
+)
 @click.option("--seed", type=int, default=None, help="Make ids and faults repeatable.")
 @pass_app
 def emulator(app: App, /, **values: Any) -> None:
@@ -144,6 +152,7 @@ def _options(values: dict[str, Any]) -> EmulatorOptions:
         seed=values["seed"],
         tokens_without_tuning_scope=frozenset(values["token_without_tuning_scope"]),
         buckets=tuple(values["bucket"]),
+        tuning_submissions_per_minute=values["tuning_quota"],
     )
 
 

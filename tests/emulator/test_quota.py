@@ -116,3 +116,22 @@ def test_the_window_counts_only_what_it_admitted() -> None:
     assert quota.admit(("s",), 20.0) == 40.0  # the one at 0 leaves the window at 60
     assert quota.admit(("s",), 60.0) is None  # refusals were not counted
     assert quota.admit(("s",), 65.0) == 5.0
+
+
+def test_reconciler_emulator_takes_the_quota_as_an_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reconciler.cli import emulator_cmd
+    from reconciler.cli.main import main
+
+    chosen: list[Any] = []
+
+    class Chosen(Exception):
+        pass
+
+    def server(options: Any) -> Any:
+        chosen.append(options)
+        raise Chosen
+
+    monkeypatch.setattr(emulator_cmd, "_server", server)
+    with pytest.raises(SystemExit):  # the server it would start, stopped at its options
+        main(["emulator", "--state", ":memory:", "--tuning-quota", "60"])
+    assert chosen[0].tuning_submissions_per_minute == 60
