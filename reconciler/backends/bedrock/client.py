@@ -278,10 +278,14 @@ class BedrockClient:
 
     # --- the one way a call is made ------------------------------------------------------
 
-    def call(
-        self, client: Any, operation: str, *, retry_if: Callable[[ApiError], bool] = is_transient, **params: Any
+    def call(self, client: Any, operation: str, **params: Any) -> dict[str, Any]:
+        """`client.<operation>(**params)`, retried while transient, its answer plain."""
+        return self._call(client, operation, params, is_transient)
+
+    def _call(
+        self, client: Any, operation: str, params: Mapping[str, Any], retry_if: Callable[[ApiError], bool]
     ) -> dict[str, Any]:
-        """`client.<operation>(**params)`, retried while `retry_if` (transient), its answer plain."""
+        """`call`, retried while `retry_if`."""
         method: Callable[..., dict[str, Any]] = getattr(client, operation)
         what = f"{client.meta.service_model.service_name} {operation}"
 
@@ -327,7 +331,7 @@ class BedrockClient:
     def create_job(self, request: Mapping[str, Any]) -> str:
         """Resent (same token) while transient, but for throttling: the backend waits
         that out itself, paced to the account's quota (reconciler/client/pacing.py)."""
-        answer = self.call(self.bedrock, "create_model_customization_job", retry_if=_transient_unthrottled, **request)
+        answer = self._call(self.bedrock, "create_model_customization_job", request, _transient_unthrottled)
         return str(answer["jobArn"])
 
     def stop_job(self, identifier: str) -> None:
