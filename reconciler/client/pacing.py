@@ -124,7 +124,7 @@ class Pacer:
         return delay
 
     def _take_slot(self, waits: QuotaWaits, started: float) -> None:
-        reported = False
+        told = ""
         while True:
             with self._lock:
                 now = waits.clock()
@@ -132,9 +132,10 @@ class Pacer:
                 if delay <= 0:
                     self._in_flight += 1
                     return
-            if not reported:
-                waits.report(self._pacing_words(), waits.clock() - started)
-                reported = True
+                words = self._holding_words(delay) if now < self._quiet_until else self._pacing_words()
+            if words != told:
+                waits.report(words, waits.clock() - started)
+                told = words
             waits.sleep(delay)
 
     def _delay(self, now: float) -> float:
@@ -159,9 +160,17 @@ class Pacer:
             if counted:
                 self._answered.append(clock())
 
+    @staticmethod
+    def _holding_words(delay: float) -> str:
+        return f"waiting for quota: the service refused a create; holding back {_seconds(delay)}"
+
     def _pacing_words(self) -> str:
         where = f", {self.setting}" if self.setting else ""
         return f"waiting for quota: at most {self.per_minute} creates a minute{where}"
+
+
+def _seconds(delay: float) -> str:
+    return f"{delay:.0f}s" if delay >= 1 else f"{delay:.2g}s"
 
 
 def _summary(error: ApiError) -> str:
@@ -169,4 +178,4 @@ def _summary(error: ApiError) -> str:
 
 
 def _refusal_words(error: ApiError, delay: float) -> str:
-    return f"waiting for quota: the service refused the create ({_summary(error)}); trying again in {delay:.0f}s"
+    return f"waiting for quota: the service refused the create ({_summary(error)}); trying again in {_seconds(delay)}"

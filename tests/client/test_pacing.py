@@ -143,8 +143,10 @@ def test_a_refusal_honours_retry_after_and_holds_every_other_create_back() -> No
     assert times == [1000.0, 1030.0]
     clock.now = 1010.0  # another worker's create, sent while the first was waiting
     other: list[float] = []
-    pacer.submit(sent_at(clock, other), waits(clock))
+    said: list[str] = []
+    pacer.submit(sent_at(clock, other), waits(clock, said=said))
     assert other == [1030.0]
+    assert said == ["waiting for quota: the service refused a create; holding back 20s"]
 
 
 def test_a_refused_create_does_not_count_against_the_window() -> None:
