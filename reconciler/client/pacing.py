@@ -92,20 +92,21 @@ class Pacer:
         refusals = 0
         while True:
             self._take_slot(waits, started)
+            refused: ApiError | None = None
             try:
-                answer = send()
+                return send()
             except ApiError as error:
                 if not is_quota_refusal(error):
-                    self._release(waits.clock, counted=True)  # it may have been made
                     raise
-                self._release(waits.clock, counted=False)
-                refusals += 1
-                delay = self._refused(error, refusals, waits, started)
-                waits.report(_refusal_words(error, delay), waits.clock() - started)
-                waits.sleep(delay)
-                continue
-            self._release(waits.clock, counted=True)
-            return answer
+                refused = error
+            finally:
+                # Counted unless refused for quota: answered, or an error after
+                # which it may have been made (no answer, a 500, anything else).
+                self._release(waits.clock, counted=refused is None)
+            refusals += 1
+            delay = self._refused(refused, refusals, waits, started)
+            waits.report(_refusal_words(refused, delay), waits.clock() - started)
+            waits.sleep(delay)
 
     def _refused(self, error: ApiError, refusals: int, waits: QuotaWaits, started: float) -> float:
         """How long to wait after a refusal (everyone waits as long), or QuotaExhausted

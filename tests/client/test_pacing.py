@@ -204,3 +204,19 @@ def test_which_errors_are_quota_refusals() -> None:
     assert is_quota_refusal(ApiError("x", http_status=429))
     assert not is_quota_refusal(Internal("x", http_status=500))
     assert not is_quota_refusal(TransportError("x"))
+
+
+def test_a_create_that_raises_anything_else_still_gives_its_slot_back() -> None:
+    """Counted (it may have been made), never left taken: the next create waits
+    out the window, not for ever."""
+    clock = Clock()
+    pacer = Pacer(1)
+
+    def broken() -> str:
+        raise RuntimeError("a bug")
+
+    with pytest.raises(RuntimeError):
+        pacer.submit(broken, waits(clock))
+    times: list[float] = []
+    pacer.submit(sent_at(clock, times), waits(clock))
+    assert times == [1060.0]
