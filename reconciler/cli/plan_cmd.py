@@ -11,7 +11,7 @@ import click
 
 from reconciler.cli.app import EXIT_CHANGES, EXIT_ERROR, App, F, exit_with, pass_app, repository_option
 from reconciler.cli.repository import command_hint
-from reconciler.cli.session import ManifestsInvalid, Session
+from reconciler.cli.session import ManifestsInvalid, Session, several_shards
 from reconciler.model.errors import UserError
 from reconciler.plan.types import FORMAT_VERSION, Plan
 
@@ -137,11 +137,6 @@ def plan_command(
         app.console.info(f"Saved the plan to {out}; run `{hint}` to apply it.")
     if detailed_exitcode and not all(plan.in_sync for plan in plans):
         exit_with(EXIT_CHANGES)
-
-
-def several_shards(sessions: list[Session]) -> str:
-    keys = ", ".join(s.shard.key for s in sessions if s.shard is not None)
-    return f"this repository has {len(sessions)} shards ({keys}); name one with --shard"
 
 
 def open_sessions(app: App, path: str, output: str, shard: str | None) -> list[Session]:

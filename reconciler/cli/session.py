@@ -190,6 +190,11 @@ def in_shard(desired: Desired, shards: Shards, shard: Shard) -> Desired:
     return desired.model_copy(update={"models": models, "settings": shard.settings})
 
 
+def several_shards(sessions: list[Session]) -> str:
+    keys = ", ".join(s.shard.key for s in sessions if s.shard is not None)
+    return f"this repository has {len(sessions)} shards ({keys}); name one with --shard"
+
+
 def _shown(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
@@ -220,8 +225,7 @@ class Session:
         `shard`, or the one `model_id`'s manifest chooses."""
         sessions = cls.open_shards(app, path, progress=progress, shard=shard, model_id=model_id)
         if len(sessions) != 1:
-            keys = ", ".join(s.shard.key for s in sessions if s.shard is not None)
-            raise UserError(f"this repository has {len(sessions)} shards ({keys}): name one with --shard")
+            raise UserError(several_shards(sessions))
         return sessions[0]
 
     @classmethod
