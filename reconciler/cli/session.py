@@ -287,11 +287,11 @@ class Session:
     ) -> tuple[Plan, Observed]:
         prune = self.desired.settings.prune if prune is None else prune
         if prune and not self.desired.models and not allow_empty:
-            where = f"for shard {self.shard.key}" if self.shard is not None else "were found"
+            found = "were found" if self.shard is None else f"for shard {self.shard.key}"
+            there = "" if self.shard is None else " there"
             raise UserError(
-                f"no manifests {where}, and prune would delete every managed model"
-                + (" there" if self.shard is not None else "")
-                + "; refusing (pass --allow-empty if that is what you want)"
+                f"no manifests {found}, and prune would delete every managed model{there}; "
+                "refusing (pass --allow-empty if that is what you want)"
             )
         observed = self.observe()
         options = PlanOptions(prune=prune, targets=frozenset(targets) or None)
