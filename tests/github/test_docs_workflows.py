@@ -53,21 +53,6 @@ def test_plan_always_reports_and_apply_runs_in_its_environment() -> None:
     assert workflows["apply"]["concurrency"] == {"group": "reconciler-apply", "cancel-in-progress": False}
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="actionlint needs a git repository")
-def test_they_pass_actionlint_and_pinned_to_shas_zizmor(tmp_path: Path) -> None:
-    folder = tmp_path / ".github" / "workflows"
-    folder.mkdir(parents=True)
-    shutil.copy(ROOT / ".github" / "zizmor.yml", tmp_path / ".github")
-    for name, text in documented_workflows().items():
-        (folder / f"{name}.yml").write_text(text, encoding="utf-8")
-    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=60)
-    assert run_actionlint(tmp_path, sorted(folder.glob("*.yml"))) == []
-    # zizmor's policy wants third-party actions, ours included, pinned to a SHA.
-    for path in folder.glob("*.yml"):
-        path.write_text(pinned_to_shas(path.read_text(encoding="utf-8")), encoding="utf-8")
-    assert run_zizmor(tmp_path) == []
-
-
 def test_the_apply_environment_is_limited_to_the_default_branch_as_a_requirement() -> None:
     docs = DOCS.read_text(encoding="utf-8")
     setup = docs[docs.index("Then, in Settings → Branches") : docs.index("Try a repository before")]
@@ -115,20 +100,6 @@ def test_the_bedrock_writer_role_trusts_only_the_apply_environment() -> None:
     assert "deployment-branch rule" in section and "**required**" in section  # and why
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="actionlint needs a git repository")
-def test_the_bedrock_workflows_pass_actionlint_and_pinned_to_shas_zizmor(tmp_path: Path) -> None:
-    folder = tmp_path / ".github" / "workflows"
-    folder.mkdir(parents=True)
-    shutil.copy(ROOT / ".github" / "zizmor.yml", tmp_path / ".github")
-    for name, text in bedrock_workflows().items():
-        (folder / f"{name}.yml").write_text(text, encoding="utf-8")
-    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=60)
-    assert run_actionlint(tmp_path, sorted(folder.glob("*.yml"))) == []
-    for path in folder.glob("*.yml"):
-        path.write_text(pinned_to_shas(path.read_text(encoding="utf-8")), encoding="utf-8")
-    assert run_zizmor(tmp_path) == []
-
-
 def matrix_workflows() -> dict[str, str]:
     """The whole workflows of docs/github.md's "Shards" section, by their `name:`."""
     blocks = re.findall(r"```yaml\n(.*?)```", DOCS.read_text(encoding="utf-8"), flags=re.S)
@@ -161,14 +132,17 @@ def test_the_matrix_workflows_list_the_shards_then_run_a_job_a_shard() -> None:
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="actionlint needs a git repository")
-def test_the_matrix_workflows_pass_actionlint_and_pinned_to_shas_zizmor(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["short", "bedrock", "matrix"])
+def test_they_pass_actionlint_and_pinned_to_shas_zizmor(tmp_path: Path, kind: str) -> None:
+    workflows = {"short": documented_workflows, "bedrock": bedrock_workflows, "matrix": matrix_workflows}[kind]
     folder = tmp_path / ".github" / "workflows"
     folder.mkdir(parents=True)
     shutil.copy(ROOT / ".github" / "zizmor.yml", tmp_path / ".github")
-    for name, text in matrix_workflows().items():
+    for name, text in workflows().items():
         (folder / f"{name}.yml").write_text(text, encoding="utf-8")
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=60)
     assert run_actionlint(tmp_path, sorted(folder.glob("*.yml"))) == []
+    # zizmor's policy wants third-party actions, ours included, pinned to a SHA.
     for path in folder.glob("*.yml"):
         path.write_text(pinned_to_shas(path.read_text(encoding="utf-8")), encoding="utf-8")
     assert run_zizmor(tmp_path) == []

@@ -7,7 +7,7 @@
   with deployments and Converse added, and controls (faults, counts);
   `any_service`: that, and the project's emulator where it has Bedrock
   (emulated.py), for the flows that need no fault or count.
-- `emulator_server`: the project's emulator served on a port of its own, its
+- `server`: the project's emulator served on a port of its own, its
   S3 bucket made, tuning a step every 10 ms, for runs of the CLI
   (`flows.cli_env` points botocore at it);
 - `bedrock_installed`: the backend registered as its entry point will be, so
@@ -57,7 +57,7 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def emulator_server() -> Iterator[EmulatorServer]:
+def server() -> Iterator[EmulatorServer]:
     server = EmulatorServer(EmulatorOptions(seed=0, step_seconds=0.01, s3_buckets=(BUCKET,))).start()
     yield server
     server.stop()

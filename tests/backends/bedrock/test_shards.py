@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import boto3
-import pytest
 
 from reconciler.backends.bedrock import names
 from reconciler.emulator import EmulatorServer
@@ -22,17 +21,8 @@ HOME, WEST = "123456789012.us-east-1", "123456789012.us-west-2"
 OTHER_ROLE = "arn:aws:iam::210987654321:role/reconciler-customization"
 
 
-@pytest.fixture
-def server(emulator_server: EmulatorServer) -> EmulatorServer:
-    return emulator_server
-
-
-def _env(server: EmulatorServer) -> dict[str, str]:
-    return flows.cli_env(server.url)
-
-
 def _cli(repo: Path, server: EmulatorServer, *args: str) -> tuple[int, str, str]:
-    result = run_cli(repo, server, *args, **_env(server))
+    result = run_cli(repo, server, *args, **flows.cli_env(server.url))
     return result.code, result.out, result.err
 
 
@@ -95,7 +85,9 @@ def test_the_shard_plans_add_up_and_two_shards_apply_at_once(tmp_path: Path, ser
     parts = [json.loads(_cli(repo, server, "plan", "--shard", key, "--output", "json")[1]) for key in (HOME, WEST)]
     assert parts == whole["shards"]
     assert [[c["model_id"] for c in part["changes"]] for part in parts] == [["alpha"], ["beta"]]
-    processes = [start_cli(repo, server, "apply", "--yes", "--shard", key, **_env(server)) for key in (HOME, WEST)]
+    processes = [
+        start_cli(repo, server, "apply", "--yes", "--shard", key, **flows.cli_env(server.url)) for key in (HOME, WEST)
+    ]
     results = [finish(process) for process in processes]
     assert [r.code for r in results] == [0, 0], [r.text for r in results]
     assert _models(server, "us-east-1") == ["alpha"] and _models(server, "us-west-2") == ["beta"]

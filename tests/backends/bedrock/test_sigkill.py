@@ -9,22 +9,12 @@ import signal
 from pathlib import Path
 
 import boto3
-import pytest
 
 from reconciler.emulator import EmulatorServer
 from tests.backends.bedrock import flows
 from tests.integration.helpers_apply import finish, run_cli, start_cli
 
 BUCKET = "my-bucket"
-
-
-@pytest.fixture
-def server(emulator_server: EmulatorServer) -> EmulatorServer:
-    return emulator_server
-
-
-def _env(server: EmulatorServer) -> dict[str, str]:
-    return flows.cli_env(server.url)
 
 
 def _jobs(server: EmulatorServer) -> list[str]:
@@ -35,10 +25,10 @@ def _jobs(server: EmulatorServer) -> list[str]:
 
 
 def _apply_converges_with_one_job(repo: Path, server: EmulatorServer) -> None:
-    result = run_cli(repo, server, "apply", "--yes", **_env(server))
+    result = run_cli(repo, server, "apply", "--yes", **flows.cli_env(server.url))
     assert result.code == 0, result.text
     assert len(_jobs(server)) == 1
-    plan = run_cli(repo, server, "plan", "--detailed-exitcode", **_env(server))
+    plan = run_cli(repo, server, "plan", "--detailed-exitcode", **flows.cli_env(server.url))
     assert plan.code == 0, plan.text
 
 
@@ -47,7 +37,7 @@ def test_killed_during_the_upload_then_applied_again(tmp_path: Path, server: Emu
     # botocore sends an upload's body after the server's 100 Continue: held here,
     # the object is never written, and the next apply uploads it.
     held = server.hold("PUT", r"/datasets/[0-9a-f]{64}\.jsonl$")
-    process = start_cli(repo, server, "apply", "--yes", **_env(server))
+    process = start_cli(repo, server, "apply", "--yes", **flows.cli_env(server.url))
     held.wait_arrived(timeout=120)
     process.send_signal(signal.SIGKILL)
     finish(process)
@@ -59,7 +49,7 @@ def test_killed_during_the_create_then_applied_again(tmp_path: Path, server: Emu
     repo = flows.write_repo(tmp_path, [flows.manifest("numbers")])
     held = server.hold("POST", r"/model-customization-jobs$")  # the create waits before the server handles it
     handled = server.hold("POST", r"/model-customization-jobs$", after=True)  # and again once the job exists
-    process = start_cli(repo, server, "apply", "--yes", **_env(server))
+    process = start_cli(repo, server, "apply", "--yes", **flows.cli_env(server.url))
     held.wait_arrived(timeout=120)
     process.send_signal(signal.SIGKILL)
     finish(process)
@@ -73,7 +63,7 @@ def test_killed_during_the_create_then_applied_again(tmp_path: Path, server: Emu
 def test_killed_during_the_wait_then_applied_again(tmp_path: Path, server: EmulatorServer) -> None:
     repo = flows.write_repo(tmp_path, [flows.manifest("numbers")])
     polled = server.hold("GET", r"/model-customization-jobs/[^/]+$")  # the wait's first look at the job
-    process = start_cli(repo, server, "apply", "--yes", **_env(server))
+    process = start_cli(repo, server, "apply", "--yes", **flows.cli_env(server.url))
     polled.wait_arrived(timeout=120)
     assert _jobs(server)
     process.send_signal(signal.SIGKILL)
