@@ -9,10 +9,11 @@ from typing import Any
 import click
 import yaml
 
+from reconciler.backends import backend_shards
 from reconciler.cli.annotations import print_problem
 from reconciler.cli.app import App, pass_app, repository_option
 from reconciler.cli.repository import command_hint, is_repository
-from reconciler.cli.session import connect
+from reconciler.cli.session import chosen_shards, connect
 from reconciler.loader import load_settings
 from reconciler.model.errors import UserError
 
@@ -33,18 +34,26 @@ def manifest_text(address: str, manifest: dict[str, Any], schema_line: str = "")
 @repository_option("The repository (for reconciler.yaml).")
 @click.option("--model", "models", multiple=True, metavar="ID", help="Export only these models.")
 @click.option("--force", is_flag=True, help="Overwrite manifests already in the folder.")
+@click.option("--shard", metavar="KEY", default=None, help="Export from this shard's target (default: the first).")
 @pass_app
-def export_command(app: App, out: str, path: str, models: tuple[str, ...], force: bool) -> None:
-    """Write a manifest for each live model (training data marked unknown)."""
+def export_command(app: App, out: str, path: str, models: tuple[str, ...], force: bool, shard: str | None) -> None:
+    """Write a manifest for each live model (training data marked unknown).
+
+    With --shard, from that target of reconciler.yaml; the manifests then say so (spec.target)."""
     settings, root, problems = load_settings(path)
     for problem in problems:
         print_problem(app.console, problem)
     if any(p.is_error for p in problems):
         raise UserError("reconciler.yaml has problems; nothing was exported")
+    shards = backend_shards(settings)
+    chosen = chosen_shards(shards, shard)[0]
     # Outside a repository (exporting into a new one), the embedded emulator's
     # state goes in the folder given, never in its parent.
-    backend, _ = connect(app, settings, str(root if is_repository(root) else Path(path)))
+    backend, _ = connect(app, chosen.settings, str(root if is_repository(root) else Path(path)))
     manifests = backend.export(models)
+    if chosen != shards.default:  # planned back at this target, not the default one
+        for manifest in manifests.values():
+            manifest["spec"]["target"] = dict(chosen.target)
     folder = Path(out)
     targets = {key: folder / f"{key}.yaml" for key in manifests}
     existing = [str(target) for target in targets.values() if target.exists()]

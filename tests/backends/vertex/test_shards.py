@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+import yaml
 
 from reconciler.emulator import EmulatorServer
 from tests.backends.vertex.helpers import PROJECT, manifest, vertex_cli, write_repo
@@ -222,3 +223,15 @@ def test_status_and_promote_reach_every_shard(tmp_path: Path, emulator: Emulator
     promoted = vertex_cli(repo, emulator, "promote", "gamma")
     assert "name one with --shard" not in promoted.err
     assert f"shard {AWAY}" in promoted.err
+
+
+def test_export_from_a_shard_writes_manifests_that_stay_there(tmp_path: Path, emulator: EmulatorServer) -> None:
+    repo = sharded_repo(tmp_path)
+    assert vertex_cli(repo, emulator, "apply", "--yes", "--shard", AWAY).code == 0
+    out = tmp_path / "exported"
+    result = vertex_cli(repo, emulator, "export", "--out", str(out), "--shard", AWAY)
+    assert result.code == 0, result.text
+    exported = yaml.safe_load((out / "gamma.yaml").read_text())
+    assert exported["spec"]["target"] == ELSEWHERE
+    home = vertex_cli(repo, emulator, "export", "--out", str(tmp_path / "home"))
+    assert home.code == 0 and not list((tmp_path / "home").glob("*.yaml"))  # nothing live at the default target
