@@ -776,3 +776,54 @@ def test_no_more_models_run_at_once_than_the_concurrency_allows(tmp_path: Path) 
     assert in_flight == [0, 1]
     execute(backend, models, *(change(Action.UPDATE, f"m{n}") for n in range(3)), concurrency=3)
     assert in_flight == [0, 3]
+
+
+def test_each_promoted_gate_is_said_in_turn() -> None:
+    gates = [
+        GateResult("a", "exactMatch", 0.9, None, "atLeast 0.80", "promote", "fine", 10),
+        GateResult("b", "exactMatch", 0.9, None, "atLeast 0.80", "promote", "good", 10),
+    ]
+    assert ApplyResult(gates=gates).summary_line() == (
+        "Apply complete: 0 created, 0 updated, 0 replaced, 0 deleted; gate a: fine (promote); gate b: good (promote)."
+    )
+
+
+def test_every_backend_call_that_waits_is_given_the_applys_waiter(tmp_path: Path) -> None:
+    models = desired(tmp_path, manifest("numbers"))
+    waiter = Waiter(interval=0.001, timeout=10, reporter=RecordingReporter())
+    given: list[tuple[str, bool]] = []
+    backend = Recorder(CREATE_FIRST, live={"numbers": managed("numbers", superseded=("vertex/old",))})
+
+    def wait(model: DesiredModel, w: Waiter) -> Tuned:
+        given.append(("wait", w is waiter))
+        return Tuned(found=True)
+
+    vars(backend)["wait"] = wait
+    vars(backend)["delete"] = lambda live, w: given.append(("delete", w is waiter))
+    vars(backend)["remove_superseded"] = lambda live, w: given.append(("remove_superseded", w is waiter))
+    execute(backend, models, change(Action.WAIT), waiter=waiter)
+    execute(backend, models, change(Action.DELETE), waiter=waiter)
+    assert given == [("wait", True), ("remove_superseded", True), ("delete", True)]
+
+
+def test_the_candidate_is_scored_with_no_more_calls_at_once_than_evaluation_concurrency(tmp_path: Path) -> None:
+    models = desired(tmp_path, with_evaluation())
+    backend = Recorder(CREATE_FIRST)
+    answer = backend.generate
+    lock = threading.Lock()
+    in_flight = [0, 0]  # now, most
+
+    def slow_generate(key: str, base_model: str, text: str) -> str:
+        with lock:
+            in_flight[0] += 1
+            in_flight[1] = max(in_flight)
+        time.sleep(0.02)
+        with lock:
+            in_flight[0] -= 1
+        return answer(key, base_model, text)
+
+    vars(backend)["generate"] = slow_generate
+    result, _ = execute(backend, models, change(Action.CREATE), evaluation_concurrency=1)
+    assert result.ok and in_flight == [0, 1]
+    execute(backend, models, change(Action.CREATE), evaluation_concurrency=3)
+    assert in_flight[1] > 1

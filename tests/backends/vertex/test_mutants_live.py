@@ -635,3 +635,11 @@ def test_a_model_stripped_of_its_labels_beside_the_ids_model_says_so() -> None:
     assert found["model-7"].ownership_note == (
         "its reconciler labels were removed (by hand?): it is left alone; to manage it again, import it"
     )
+
+
+def test_a_model_updated_since_it_was_made_with_its_jobs_copied_labels_is_the_ids_and_managed() -> None:
+    run = job(1, made=7)
+    copied = model(7, labels={**run["labels"], JOB_ID_LABEL: "1"}, updated="2026-01-05T00:00:00Z")
+    live = lives([run], [copied])["numbers"]
+    assert (live.ownership, live.ownership_note, live.state) == (OWN, None, LiveState.ACTIVE)
+    assert live.handle.model is copied and live.serving == {"job": run["name"], "model": model_name(7)}
