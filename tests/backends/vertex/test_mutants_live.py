@@ -643,3 +643,10 @@ def test_a_model_updated_since_it_was_made_with_its_jobs_copied_labels_is_the_id
     live = lives([run], [copied])["numbers"]
     assert (live.ownership, live.ownership_note, live.state) == (OWN, None, LiveState.ACTIVE)
     assert live.handle.model is copied and live.serving == {"job": run["name"], "model": model_name(7)}
+
+
+def test_a_failed_run_with_no_model_names_no_endpoint_to_ask_even_if_its_endpoint_is_there() -> None:
+    run = job(1, state=FAILED, made=7, endpoint=3)
+    live = lives([run], [], [endpoint(3)])["numbers"]
+    assert live.state is LiveState.FAILED and live.handle.model is None
+    assert live.handle.endpoint == "" and live.handle.endpoints == (endpoint_name(3),)
