@@ -650,3 +650,16 @@ def test_a_failed_run_with_no_model_names_no_endpoint_to_ask_even_if_its_endpoin
     live = lives([run], [], [endpoint(3)])["numbers"]
     assert live.state is LiveState.FAILED and live.handle.model is None
     assert live.handle.endpoint == "" and live.handle.endpoints == (endpoint_name(3),)
+
+
+def test_a_legacy_model_beside_one_that_verifies_fully_is_left_alone_saying_why() -> None:
+    weak = model(7, key=None)
+    weak["labels"] = MARKER.labels("numbers", OWN, model_name(7))  # bound as an earlier release bound it
+    found = lives([], [weak, model(8)])
+    assert set(found) == {"numbers", "model-7"}
+    assert found["numbers"].handle.model == model(8) and found["model-7"].ownership is None
+    assert found["model-7"].ownership_note == (
+        "its labels are trusted only where that destroys nothing (unsigned although a key is set, or bound as an "
+        "earlier release bound them), and its id has a Model whose labels verify fully: it is left alone, never "
+        "served from or deleted; to manage it, import it"
+    )
