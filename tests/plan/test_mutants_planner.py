@@ -1,0 +1,62 @@
+"""The planner's verify change (reconciler/plan/planner.py `_verify`), whole:
+mutation testing (docs/mutation.md) found its file, paths and reason
+unchecked under the committed test selection."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from reconciler.model.desired import Desired
+from reconciler.plan.planner import _verify
+from reconciler.plan.types import Action, Change
+from tests.integration.helpers_apply import load_repo, manifest, write_repo
+
+EVALUATION = {
+    "data": {"file": "../datasets/numbers.eval.jsonl"},
+    "metrics": ["exactMatch"],
+    "gate": {"metric": "exactMatch", "atLeast": 0.8},
+}
+GATES_AGAIN = (
+    "its smoke tests and promotion gate have not passed since it was tuned (they failed, were skipped, or the "
+    "apply stopped first); apply runs them again and re-tunes nothing"
+)
+
+
+def desired(tmp_path: Path, document: dict[str, Any]) -> Desired:
+    repo = write_repo(tmp_path, [document])
+    rows = [{"text_input": f"{n}?", "output": str(n + 1)} for n in range(10)]
+    (repo / "datasets" / "numbers.eval.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    return load_repo(repo)
+
+
+def with_evaluation(**fields: Any) -> dict[str, Any]:
+    document = manifest("numbers", **fields)
+    document["spec"]["evaluation"] = EVALUATION
+    return document
+
+
+def test_a_verify_names_the_file_the_paths_and_why_with_and_without_an_evaluation(tmp_path: Path) -> None:
+    smoke_only = desired(tmp_path / "a", manifest("numbers", smoke=(("1", "2"),))).by_id()["numbers"]
+    assert _verify(smoke_only) == Change(
+        action=Action.VERIFY,
+        model_id="numbers",
+        file=smoke_only.file,
+        paths=("spec.smokeTests",),
+        reason="its smoke tests have not passed since it was tuned (they failed, were skipped, or the apply "
+        "stopped first); apply runs them again and re-tunes nothing",
+    )
+    both = desired(tmp_path / "b", with_evaluation(smoke=(("1", "2"),))).by_id()["numbers"]
+    assert _verify(both) == Change(
+        action=Action.VERIFY,
+        model_id="numbers",
+        file=both.file,
+        paths=("spec.smokeTests", "spec.evaluation"),
+        reason=GATES_AGAIN,
+    )
+    gate_only = desired(tmp_path / "c", with_evaluation()).by_id()["numbers"]
+    assert _verify(gate_only) == Change(
+        action=Action.VERIFY, model_id="numbers", file=gate_only.file, paths=("spec.evaluation",), reason=GATES_AGAIN
+    )
+    assert gate_only.file and both.file and smoke_only.file
