@@ -60,3 +60,28 @@ def test_a_verify_names_the_file_the_paths_and_why_with_and_without_an_evaluatio
         action=Action.VERIFY, model_id="numbers", file=gate_only.file, paths=("spec.evaluation",), reason=GATES_AGAIN
     )
     assert gate_only.file and both.file and smoke_only.file
+
+
+def test_a_held_candidate_is_blocked_naming_its_address_or_verified_when_on_failure_is_now_promote() -> None:
+    from reconciler.backends.vertex.rules import RULES
+    from reconciler.model.live import Observed
+    from reconciler.plan.planner import plan
+    from tests.plan.plan_builders import created_model, desired_state
+
+    for on_failure in ("hold", "promote"):
+        entry = {"id": "numbers", "spec": {"evaluation": {**EVALUATION, "onFailure": on_failure}}}
+        models = desired_state([entry])
+        held = created_model(models.by_id()["numbers"]).model_copy(
+            update={"candidate": True, "evaluation": {"held": "true", "score": "0700"}, "serving": {"model": "m/1"}}
+        )
+        result = plan(models, Observed(models=(held,)), RULES)
+        if on_failure == "hold":
+            assert [error.message for error in result.blocked] == [
+                f"{RULES.address('numbers')} held: its candidate failed its promotion gate (its score 0.700); the "
+                "model before it keeps serving (m/1), and the same inputs are never tuned again"
+            ]
+        else:
+            assert not result.blocked
+            assert [(c.action, c.paths) for c in result.changes if c.action is not Action.NOOP] == [
+                (Action.VERIFY, ("spec.evaluation.onFailure",))
+            ]
