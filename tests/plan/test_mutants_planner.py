@@ -1,6 +1,6 @@
-"""The planner's verify change (reconciler/plan/planner.py `_verify`), whole:
-mutation testing (docs/mutation.md) found its file, paths and reason
-unchecked under the committed test selection."""
+"""The planner's verify change (reconciler/plan/planner.py `_verify`) whole,
+and a held candidate's plan (`_gate_decided`): mutation testing
+(docs/mutation.md) found them unchecked under the committed test selection."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from reconciler.backends.vertex.rules import RULES
 from reconciler.model.desired import Desired
-from reconciler.plan.planner import _verify
+from reconciler.model.live import Observed
+from reconciler.plan.planner import _verify, plan
 from reconciler.plan.types import Action, Change
 from tests.integration.helpers_apply import load_repo, manifest, write_repo
+from tests.plan.plan_builders import created_model, desired_state
 
 EVALUATION = {
     "data": {"file": "../datasets/numbers.eval.jsonl"},
@@ -63,11 +66,6 @@ def test_a_verify_names_the_file_the_paths_and_why_with_and_without_an_evaluatio
 
 
 def test_a_held_candidate_is_blocked_naming_its_address_or_verified_when_on_failure_is_now_promote() -> None:
-    from reconciler.backends.vertex.rules import RULES
-    from reconciler.model.live import Observed
-    from reconciler.plan.planner import plan
-    from tests.plan.plan_builders import created_model, desired_state
-
     for on_failure in ("hold", "promote"):
         entry = {"id": "numbers", "spec": {"evaluation": {**EVALUATION, "onFailure": on_failure}}}
         models = desired_state([entry])
