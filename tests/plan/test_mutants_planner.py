@@ -12,7 +12,7 @@ from reconciler.backends.vertex.rules import RULES
 from reconciler.model.desired import Desired
 from reconciler.model.live import Observed
 from reconciler.plan.planner import _verify, plan
-from reconciler.plan.types import Action, Change
+from reconciler.plan.types import Action, Change, PlanError
 from tests.integration.helpers_apply import load_repo, manifest, write_repo
 from tests.plan.plan_builders import created_model, desired_state
 
@@ -69,17 +69,30 @@ def test_a_held_candidate_is_blocked_naming_its_address_or_verified_when_on_fail
     for on_failure in ("hold", "promote"):
         entry = {"id": "numbers", "spec": {"evaluation": {**EVALUATION, "onFailure": on_failure}}}
         models = desired_state([entry])
-        held = created_model(models.by_id()["numbers"]).model_copy(
+        model = models.by_id()["numbers"]
+        held = created_model(model).model_copy(
             update={"candidate": True, "evaluation": {"held": "true", "score": "0700"}, "serving": {"model": "m/1"}}
         )
         result = plan(models, Observed(models=(held,)), RULES)
         if on_failure == "hold":
-            assert [error.message for error in result.blocked] == [
-                f"{RULES.address('numbers')} held: its candidate failed its promotion gate (its score 0.700); the "
-                "model before it keeps serving (m/1), and the same inputs are never tuned again"
+            assert list(result.blocked) == [
+                PlanError(
+                    model_id="numbers",
+                    message=f"{RULES.address('numbers')} held: its candidate failed its promotion gate (its score "
+                    "0.700); the model before it keeps serving (m/1), and the same inputs are never tuned again",
+                    hint=f"change its inputs in {model.file}, set spec.evaluation.onFailure: promote, run "
+                    "`reconciler promote numbers`, or remove the manifest (prune deletes the candidate)",
+                )
             ]
         else:
             assert not result.blocked
-            assert [(c.action, c.paths) for c in result.changes if c.action is not Action.NOOP] == [
-                (Action.VERIFY, ("spec.evaluation.onFailure",))
+            assert [c for c in result.changes if c.action is not Action.NOOP] == [
+                Change(
+                    action=Action.VERIFY,
+                    model_id="numbers",
+                    file=model.file,
+                    paths=("spec.evaluation.onFailure",),
+                    reason="its candidate was held by its promotion gate and onFailure is now promote: apply runs "
+                    "its gates again and promotes it whatever they say; re-tunes nothing",
+                )
             ]
