@@ -10,6 +10,7 @@ from typing import Any
 
 from reconciler.backends.vertex.rules import RULES
 from reconciler.model.desired import Desired
+from reconciler.model.evaluation import evaluation_digest
 from reconciler.model.live import Observed
 from reconciler.plan.planner import _verify, plan
 from reconciler.plan.types import Action, Change, PlanError
@@ -96,3 +97,31 @@ def test_a_held_candidate_is_blocked_naming_its_address_or_verified_when_on_fail
                     "its gates again and promotes it whatever they say; re-tunes nothing",
                 )
             ]
+
+
+def test_an_evaluation_changed_alone_plans_an_evaluate_saying_what_changed(tmp_path: Path) -> None:
+    models = desired(tmp_path, with_evaluation())
+    model = models.by_id()["numbers"]
+    digest = evaluation_digest(model)
+    for recorded, why in (
+        ({"digest": "0ld", "score": "0800"}, f"its evaluation changed (digest 0ld -> {digest})"),
+        ({}, f"its evaluation {digest} has no recorded score"),
+    ):
+        live = created_model(model).model_copy(update={"evaluation": recorded})
+        result = plan(models, Observed(models=(live,)), RULES)
+        assert [c for c in result.changes if c.action is Action.EVALUATE] == [
+            Change(
+                action=Action.EVALUATE,
+                model_id="numbers",
+                file=model.file,
+                paths=("spec.evaluation",),
+                reason=why + ": apply scores the model serving and records it; never tunes, never deletes",
+            )
+        ]
+    for unchanged in (
+        created_model(model).model_copy(update={"evaluation": {"digest": digest, "score": "0800"}}),
+        created_model(model, untested=True),
+        created_model(model).model_copy(update={"candidate": True}),
+    ):
+        result = plan(models, Observed(models=(unchanged,)), RULES)
+        assert not [c for c in result.changes if c.action is Action.EVALUATE]
