@@ -125,3 +125,26 @@ def test_an_evaluation_changed_alone_plans_an_evaluate_saying_what_changed(tmp_p
     ):
         result = plan(models, Observed(models=(unchanged,)), RULES)
         assert not [c for c in result.changes if c.action is Action.EVALUATE]
+
+
+def test_a_held_candidate_with_no_score_or_serving_model_recorded_says_see_status() -> None:
+    models = desired_state([{"id": "numbers", "spec": {"evaluation": EVALUATION}}])
+    held = created_model(models.by_id()["numbers"]).model_copy(update={"evaluation": {"held": "true"}})
+    [error] = plan(models, Observed(models=(held,)), RULES).blocked
+    assert error.message == (
+        f"{RULES.address('numbers')} held: its candidate failed its promotion gate; the model before it keeps "
+        "serving (see status), and the same inputs are never tuned again"
+    )
+
+
+def test_earlier_models_are_cleaned_up_unless_the_id_is_held() -> None:
+    old = ("vertex/old",)
+    for on_failure, evaluation, cleaned in (
+        ("hold", {}, True),
+        ("hold", {"held": "true"}, False),
+        ("promote", {"held": "true"}, True),
+    ):
+        models = desired_state([{"id": "numbers", "spec": {"evaluation": {**EVALUATION, "onFailure": on_failure}}}])
+        live = created_model(models.by_id()["numbers"]).model_copy(update={"evaluation": evaluation, "superseded": old})
+        result = plan(models, Observed(models=(live,)), RULES)
+        assert any(c.action is Action.CLEAN_UP for c in result.changes) is cleaned, (on_failure, evaluation)
