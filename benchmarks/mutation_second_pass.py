@@ -57,10 +57,17 @@ GEMINI_CHILD_TESTS = [
     "tests/integration/test_plan_truth.py::test_concurrent_applies_count_each_model_created_once",
     "tests/integration/test_apply_outcomes.py::test_without_a_terminal_apply_refuses_unless_yes",
 ]
+# The Bedrock side's (a kill during the upload, the create, the wait), deselected in [tool.mutmut] too.
+BEDROCK_CHILD_TESTS = [
+    "tests/backends/bedrock/test_sigkill.py::test_killed_during_the_upload_then_applied_again",
+    "tests/backends/bedrock/test_sigkill.py::test_killed_during_the_create_then_applied_again",
+    "tests/backends/bedrock/test_sigkill.py::test_killed_during_the_wait_then_applied_again",
+]
 SUBPROCESS_TESTS = {
     "reconciler/backends/vertex/": VERTEX_CHILD_TESTS,
     "reconciler/backends/gemini/": GEMINI_CHILD_TESTS,
-    "reconciler/": VERTEX_CHILD_TESTS + GEMINI_CHILD_TESTS,  # the neutral core: both backends
+    # the neutral core: every backend
+    "reconciler/": VERTEX_CHILD_TESTS + GEMINI_CHILD_TESTS + BEDROCK_CHILD_TESTS,
 }
 KILLED = {1, 3}  # mutmut's: a test failed, or pytest's internal error
 TIMEOUTS = {36, -24, 24, 152, 255}

@@ -10,6 +10,8 @@ reach them through the CLI and check the outcome, not each call or message."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
@@ -703,3 +705,125 @@ def test_concurrent_workers_share_the_results_lists(tmp_path: Path) -> None:
     backend = Recorder()
     result, _ = execute(backend, models, *(change(Action.VERIFY, f"m{n}") for n in range(4)), concurrency=4)
     assert sorted(s.model_id for s in result.smoke) == ["m0", "m1", "m2", "m3"]
+
+
+def test_a_stop_during_the_smoke_tests_asks_no_more_and_marks_nothing(tmp_path: Path) -> None:
+    models = desired(tmp_path, manifest("numbers", smoke=(("3", "4"), ("5", "6"))))
+    waiter = Waiter(interval=0.001, timeout=10, reporter=RecordingReporter())
+    backend = Recorder(CREATE_FIRST)
+    answer = backend.generate
+
+    def stop_after_the_first_answer(key: str, base_model: str, text: str) -> str:
+        waiter.stop.set()
+        return answer(key, base_model, text)
+
+    vars(backend)["generate"] = stop_after_the_first_answer
+    result, _ = execute(backend, models, change(Action.VERIFY), waiter=waiter)
+    assert [call[0] for call in backend.calls] == ["generate"]  # the second test is not asked
+    assert [s.input for s in result.smoke] == ["3"] and result.interrupted
+
+
+def test_a_grant_changes_start_and_end_are_told_with_the_grant_in_words(tmp_path: Path) -> None:
+    models = desired(tmp_path, manifest("numbers"))
+    grant = PermissionChange(grantee_type="EVERYONE", role_after="READER")
+    details = {"grant": "grant READER to EVERYONE"}
+    _, reporter = execute(Recorder(), models, change(Action.PERMISSION_ADD, permission=grant))
+    assert reporter.events == [
+        Event("start", "numbers", "permission_add", "permission_add numbers", details),
+        Event("done", "numbers", "permission_add", "", details),
+    ]
+    backend = Recorder()
+    backend.fail["grant"] = ChangeFailed("refused")
+    _, reporter = execute(backend, models, change(Action.PERMISSION_ADD, permission=grant))
+    assert reporter.events[-1] == Event("failed", "numbers", "permission_add", "refused", details)
+
+
+def test_a_model_waiting_on_a_skipped_one_is_skipped_too(tmp_path: Path) -> None:
+    models = desired(tmp_path, manifest("a"), manifest("b", source_model="a"), manifest("c", source_model="b"))
+    backend = Recorder()
+    backend.fail["update"] = ChangeFailed("no")
+    result, _ = execute(
+        backend,
+        models,
+        change(Action.UPDATE, "a"),
+        change(Action.CREATE, "b", depends_on=("a",)),
+        change(Action.CREATE, "c", depends_on=("b",)),
+    )
+    assert result.outcomes == [
+        Outcome("a", Action.UPDATE, "failed", "no"),
+        Outcome("b", Action.CREATE, "skipped", "skipped: a did not finish"),
+        Outcome("c", Action.CREATE, "skipped", "skipped: b did not finish"),
+    ]
+    assert backend.calls == [("update", "a", (), False)]
+
+
+def test_no_more_models_run_at_once_than_the_concurrency_allows(tmp_path: Path) -> None:
+    models = desired(tmp_path, *(manifest(f"m{n}") for n in range(3)))
+    backend = Recorder()
+    lock = threading.Lock()
+    in_flight = [0, 0]  # now, most
+
+    def slow_update(model: Any, update_mask: tuple[str, ...], *, untested: bool = False) -> None:
+        with lock:
+            in_flight[0] += 1
+            in_flight[1] = max(in_flight)
+        time.sleep(0.2)
+        with lock:
+            in_flight[0] -= 1
+
+    vars(backend)["update"] = slow_update
+    execute(backend, models, *(change(Action.UPDATE, f"m{n}") for n in range(3)), concurrency=1)
+    assert in_flight == [0, 1]
+    execute(backend, models, *(change(Action.UPDATE, f"m{n}") for n in range(3)), concurrency=3)
+    assert in_flight == [0, 3]
+
+
+def test_each_promoted_gate_is_said_in_turn() -> None:
+    gates = [
+        GateResult("a", "exactMatch", 0.9, None, "atLeast 0.80", "promote", "fine", 10),
+        GateResult("b", "exactMatch", 0.9, None, "atLeast 0.80", "promote", "good", 10),
+    ]
+    assert ApplyResult(gates=gates).summary_line() == (
+        "Apply complete: 0 created, 0 updated, 0 replaced, 0 deleted; gate a: fine (promote); gate b: good (promote)."
+    )
+
+
+def test_every_backend_call_that_waits_is_given_the_applys_waiter(tmp_path: Path) -> None:
+    models = desired(tmp_path, manifest("numbers"))
+    waiter = Waiter(interval=0.001, timeout=10, reporter=RecordingReporter())
+    given: list[tuple[str, bool]] = []
+    backend = Recorder(CREATE_FIRST, live={"numbers": managed("numbers", superseded=("vertex/old",))})
+
+    def wait(model: DesiredModel, w: Waiter) -> Tuned:
+        given.append(("wait", w is waiter))
+        return Tuned(found=True)
+
+    vars(backend)["wait"] = wait
+    vars(backend)["delete"] = lambda live, w: given.append(("delete", w is waiter))
+    vars(backend)["remove_superseded"] = lambda live, w: given.append(("remove_superseded", w is waiter))
+    execute(backend, models, change(Action.WAIT), waiter=waiter)
+    execute(backend, models, change(Action.DELETE), waiter=waiter)
+    assert given == [("wait", True), ("remove_superseded", True), ("delete", True)]
+
+
+def test_the_candidate_is_scored_with_no_more_calls_at_once_than_evaluation_concurrency(tmp_path: Path) -> None:
+    models = desired(tmp_path, with_evaluation())
+    backend = Recorder(CREATE_FIRST)
+    answer = backend.generate
+    lock = threading.Lock()
+    in_flight = [0, 0]  # now, most
+
+    def slow_generate(key: str, base_model: str, text: str) -> str:
+        with lock:
+            in_flight[0] += 1
+            in_flight[1] = max(in_flight)
+        time.sleep(0.02)
+        with lock:
+            in_flight[0] -= 1
+        return answer(key, base_model, text)
+
+    vars(backend)["generate"] = slow_generate
+    result, _ = execute(backend, models, change(Action.CREATE), evaluation_concurrency=1)
+    assert result.ok and in_flight == [0, 1]
+    execute(backend, models, change(Action.CREATE), evaluation_concurrency=3)
+    assert in_flight[1] > 1

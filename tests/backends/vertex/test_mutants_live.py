@@ -555,3 +555,111 @@ def test_a_bare_model_reads_as_empty_fields_and_no_endpoint() -> None:
         ).model_dump()
     )
     assert live.handle == Handle(job=None, model=body, endpoints=())
+
+
+def test_of_two_models_labelled_at_once_the_one_made_last_serves() -> None:
+    runs = [job(1, made=7), job(2, made=8, ownership=OTHER_INPUTS)]
+    later = model(7, created="2026-01-02T00:00:05Z", updated="2026-01-03T00:00:00Z")
+    earlier = model(8, ownership=OTHER_INPUTS, created="2026-01-02T00:00:01Z", updated="2026-01-03T00:00:00Z")
+    live = lives(runs, [earlier, later])["numbers"]
+    assert live.serving["model"] == model_name(7) and live.superseded == (model_name(8),)
+    undated = model(8, ownership=OTHER_INPUTS, updated="2026-01-02T00:00:01Z")
+    del undated["createTime"]
+    undated["labels"] = MARKER.labels("numbers", OTHER_INPUTS, model_scope(undated))
+    stamped = model(7, updated="2026-01-02T00:00:01Z")
+    live = lives(runs, [undated, stamped])["numbers"]  # no createTime is the oldest
+    assert live.serving["model"] == model_name(7) and live.superseded == (model_name(8),)
+
+
+def test_a_truncated_example_at_index_one_is_reported() -> None:
+    stats = {"totalBillableTokenCount": "10", "truncatedExampleIndices": ["1", 2]}
+    run = {"tuningDataStats": {"supervisedTuningDataStats": stats}}
+    assert reported_of(run, OWN) == Reported(data=OWN.data, tokens=10, truncated=(1, 2))
+
+
+def test_a_run_in_flight_behind_a_newer_failed_one_still_makes_the_id_creating() -> None:
+    made, running = job(1, made=7), job(2, state=RUNNING, ownership=OTHER_INPUTS)
+    failed = job(3, state=FAILED, ownership=OTHER_INPUTS)
+    live = lives([made, running, failed], [model(7)])["numbers"]
+    assert live.state is LiveState.CREATING and live.handle.job is running
+
+
+def test_an_older_untested_model_is_no_candidate_beside_a_newer_one_that_passed() -> None:
+    runs = [job(1, made=7, ownership=UNTESTED), job(2, made=8)]
+    older = model(7, ownership=UNTESTED, updated="2026-01-02T00:00:01Z")
+    newer = model(8, updated="2026-01-03T00:00:01Z")
+    live = lives(runs, [older, newer])["numbers"]
+    assert not live.candidate and live.handle.model is newer
+    assert live.serving["model"] == model_name(8) and live.superseded == (model_name(7),)
+
+
+def test_the_newest_run_is_the_one_created_last_not_the_one_named_last() -> None:
+    made = job(2, made=7, createTime="2026-01-01T00:00:01Z")
+    running = job(1, state=RUNNING, ownership=OTHER_INPUTS, createTime="2026-01-01T00:00:05Z")
+    live = lives([made, running], [model(7)])["numbers"]
+    assert live.state is LiveState.CREATING and live.handle.job is running
+    assert live.handle.jobs == (made, running)
+    undated = job(9, state=RUNNING, ownership=OTHER_INPUTS)
+    del undated["createTime"]
+    undated["labels"] = MARKER.labels("numbers", OTHER_INPUTS, job_scope(undated))
+    live = lives([undated, job(1, made=7)], [model(7)])["numbers"]  # no createTime: the oldest
+    assert live.state is LiveState.ACTIVE and live.handle.jobs[0] is undated
+
+
+def test_a_model_labelled_as_an_earlier_release_bound_it_is_the_ids_as_legacy() -> None:
+    body = model(7, key=None)
+    body["labels"] = MARKER.labels("numbers", OWN, model_name(7))  # bound to its name alone
+    live = lives([], [body])["numbers"]
+    assert live.ownership == replace(OWN, legacy=True) and live.handle.model is body
+
+
+def test_each_ids_models_are_its_own_and_never_listed_again_as_unmanaged() -> None:
+    runs = [job(1, made=7), job(2, key="other", made=8)]
+    found = Join(MARKER, runs, [model(7), model(8, key="other")], []).live_models()
+    assert [live.key for live in found] == ["numbers", "other"]
+
+
+def test_an_unverified_model_beside_a_run_in_flight_is_unmanaged_not_a_block() -> None:
+    run = job(1, state=RUNNING)
+    body = model(8, key=None)
+    body["labels"] = LabelMarker([b"another key"]).labels("numbers", OWN, model_scope(body))
+    found = Join(MARKER, [run], [body], []).live_models()
+    assert [(live.key, live.address) for live in found] == [("numbers", "vertex/numbers"), ("model-8", model_name(8))]
+
+
+def test_a_model_stripped_of_its_labels_beside_the_ids_model_says_so() -> None:
+    runs = [job(1, made=7), job(2, made=8, ownership=OTHER_INPUTS)]
+    stripped = model(7, key=None)
+    found = lives(runs, [stripped, model(8, ownership=OTHER_INPUTS)])
+    assert set(found) == {"numbers", "model-7"}
+    assert found["model-7"].ownership_note == (
+        "its reconciler labels were removed (by hand?): it is left alone; to manage it again, import it"
+    )
+
+
+def test_a_model_updated_since_it_was_made_with_its_jobs_copied_labels_is_the_ids_and_managed() -> None:
+    run = job(1, made=7)
+    copied = model(7, labels={**run["labels"], JOB_ID_LABEL: "1"}, updated="2026-01-05T00:00:00Z")
+    live = lives([run], [copied])["numbers"]
+    assert (live.ownership, live.ownership_note, live.state) == (OWN, None, LiveState.ACTIVE)
+    assert live.handle.model is copied and live.serving == {"job": run["name"], "model": model_name(7)}
+
+
+def test_a_failed_run_with_no_model_names_no_endpoint_to_ask_even_if_its_endpoint_is_there() -> None:
+    run = job(1, state=FAILED, made=7, endpoint=3)
+    live = lives([run], [], [endpoint(3)])["numbers"]
+    assert live.state is LiveState.FAILED and live.handle.model is None
+    assert live.handle.endpoint == "" and live.handle.endpoints == (endpoint_name(3),)
+
+
+def test_a_legacy_model_beside_one_that_verifies_fully_is_left_alone_saying_why() -> None:
+    weak = model(7, key=None)
+    weak["labels"] = MARKER.labels("numbers", OWN, model_name(7))  # bound as an earlier release bound it
+    found = lives([], [weak, model(8)])
+    assert set(found) == {"numbers", "model-7"}
+    assert found["numbers"].handle.model == model(8) and found["model-7"].ownership is None
+    assert found["model-7"].ownership_note == (
+        "its labels are trusted only where that destroys nothing (unsigned although a key is set, or bound as an "
+        "earlier release bound them), and its id has a Model whose labels verify fully: it is left alone, never "
+        "served from or deleted; to manage it, import it"
+    )
