@@ -490,17 +490,22 @@ def test_a_chains_smoke_tests_ask_with_the_base_model_at_its_root(tmp_path: Path
     assert backend.calls[0] == ("generate", "leaf", "")  # a source not in this apply: no base model known
 
 
+def stop_after_the_first_answer(backend: Recorder, waiter: Waiter) -> None:
+    """The backend's first model answer asks the apply to stop."""
+    answer = backend.generate
+
+    def generate(key: str, base_model: str, text: str) -> str:
+        waiter.stop.set()
+        return answer(key, base_model, text)
+
+    vars(backend)["generate"] = generate
+
+
 def test_a_stop_while_the_candidate_is_scored_decides_nothing(tmp_path: Path) -> None:
     models = desired(tmp_path, with_evaluation())
     waiter = Waiter(interval=0.001, timeout=10, reporter=RecordingReporter())
     backend = Recorder(CREATE_FIRST)
-    answer = backend.generate
-
-    def stop_after_the_first_answer(key: str, base_model: str, text: str) -> str:
-        waiter.stop.set()
-        return answer(key, base_model, text)
-
-    vars(backend)["generate"] = stop_after_the_first_answer
+    stop_after_the_first_answer(backend, waiter)
     result, _ = execute(backend, models, change(Action.CREATE), waiter=waiter, evaluation_concurrency=1)
     assert result.gates == [] and not result.ok
     assert not any(call[0] in ("mark_tested", "hold") for call in backend.calls)
@@ -711,13 +716,7 @@ def test_a_stop_during_the_smoke_tests_asks_no_more_and_marks_nothing(tmp_path: 
     models = desired(tmp_path, manifest("numbers", smoke=(("3", "4"), ("5", "6"))))
     waiter = Waiter(interval=0.001, timeout=10, reporter=RecordingReporter())
     backend = Recorder(CREATE_FIRST)
-    answer = backend.generate
-
-    def stop_after_the_first_answer(key: str, base_model: str, text: str) -> str:
-        waiter.stop.set()
-        return answer(key, base_model, text)
-
-    vars(backend)["generate"] = stop_after_the_first_answer
+    stop_after_the_first_answer(backend, waiter)
     result, _ = execute(backend, models, change(Action.VERIFY), waiter=waiter)
     assert [call[0] for call in backend.calls] == ["generate"]  # the second test is not asked
     assert [s.input for s in result.smoke] == ["3"] and result.interrupted
